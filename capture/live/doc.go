@@ -1,0 +1,14 @@
+// Package live captures packets from a network interface with Linux
+// AF_PACKET sockets, in pure Go (no libpcap, no cgo).
+//
+// A Source satisfies capture.Source, so a live interface feeds the same
+// pipeline as a file:
+//
+//	src, err := live.Open(ctx, "any", live.Options{})
+//	if err != nil { ... }
+//	defer src.Close()
+//	stats, err := capture.Run(ctx, []capture.Source{src}, capture.Options{}, warn, fn)
+//
+// Next blocks for at most Options.PollInterval at a time, so cancelling
+// ctx ends a capture promptly: Next then reports io.EOF.
+package live

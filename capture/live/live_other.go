@@ -1,0 +1,29 @@
+//go:build !linux
+
+package live
+
+import (
+	"context"
+	"time"
+
+	"github.com/voiptool/voiptool/pcap"
+)
+
+// Options configure a live capture; see the Linux build.
+type Options struct {
+	SnapLen      int
+	PollInterval time.Duration
+	Promiscuous  bool
+}
+
+// Source is unavailable off Linux.
+type Source struct{}
+
+// Open reports ErrUnsupported off Linux.
+func Open(context.Context, string, Options) (*Source, error) { return nil, ErrUnsupported }
+
+// Next is never reached: Open fails.
+func (*Source) Next() ([]byte, pcap.Packet, error) { return nil, pcap.Packet{}, ErrUnsupported }
+
+// Close does nothing.
+func (*Source) Close() error { return nil }
