@@ -1,0 +1,172 @@
+package tui
+
+import (
+	"io"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// Options configures the UI. The zero value is useful: default columns,
+// styles and keys, local time, 10 Hz refresh.
+type Options struct {
+	// Columns is the call-list column order; empty means DefaultColumns.
+	Columns []Column
+	// ASCII draws with ASCII instead of box-drawing and block characters.
+	ASCII bool
+	// NoColor forces the no-colour profile. The NO_COLOR environment
+	// variable is honoured without it (bubbletea detects it).
+	NoColor bool
+	// Location is the time zone of displayed times; nil means time.Local.
+	Location *time.Location
+	// Tick is the refresh interval; 0 means 100 ms (10 Hz).
+	Tick time.Duration
+	// Styles and Keys override the defaults.
+	Styles *Styles
+	Keys   *KeyMap
+	// Filter, HideNonInvite and Autoscroll are the initial list state.
+	Filter        string
+	HideNonInvite bool
+	Autoscroll    bool
+	// Input and Output replace stdin/stdout in Run (tests, ssh sessions).
+	Input  io.Reader
+	Output io.Writer
+}
+
+// defaultTick is 10 Hz: fast enough that a live capture looks live, slow
+// enough that the snapshot copies cost nothing measurable.
+const defaultTick = 100 * time.Millisecond
+
+// common is what every view shares: the size it may draw in, styles, keys,
+// glyphs and the data source, plus the router it asks to change views.
+type common struct {
+	w, h int
+	st   *Styles
+	keys *KeyMap
+	g    glyphs
+	loc  *time.Location
+	data Data
+	nav  navigator
+}
+
+// navigator is implemented by the root Model; views call it instead of
+// returning navigation messages so Update stays synchronous and testable.
+type navigator interface {
+	openFlow(callIDs []string, related bool)
+	openStreams(callIDs []string)
+	openStats()
+	openSave(callIDs []string, related bool, flow bool)
+	openOverlay(v view)
+	back()
+	setStatus(msg string, err error)
+	listQuery() Query
+}
+
+// view is one screen. Views are pointers mutated in place; Update returns
+// only a command because navigation goes through common.nav.
+type view interface {
+	Update(msg tea.Msg) tea.Cmd
+	View() string
+	SetSize(w, h int)
+	// refresh pulls a fresh snapshot from Data.
+	refresh()
+	// capturing is true while a text field has focus, so printable keys
+	// are text rather than commands.
+	capturing() bool
+	// name is the view title shown in the header.
+	name() string
+	// shortHelp is the key hint in the status line.
+	shortHelp() []key.Binding
+}
+
+// fit truncates s to w cells (marking the cut with an ellipsis) and pads
+// it with spaces to exactly w cells.
+func fit(s string, w int, ell string) string {
+	if w <= 0 {
+		return ""
+	}
+	n := ansi.StringWidth(s)
+	if n > w {
+		s = ansi.Truncate(s, w, ell)
+		n = ansi.StringWidth(s)
+	}
+	if n < w {
+		s += strings.Repeat(" ", w-n)
+	}
+	return s
+}
+
+// fitRight is fit with the padding on the left, for numbers.
+func fitRight(s string, w int, ell string) string {
+	if w <= 0 {
+		return ""
+	}
+	n := ansi.StringWidth(s)
+	if n > w {
+		s = ansi.Truncate(s, w, ell)
+		n = ansi.StringWidth(s)
+	}
+	if n < w {
+		s = strings.Repeat(" ", w-n) + s
+	}
+	return s
+}
+
+// center places s in the middle of w cells.
+func center(s string, w int, ell string) string {
+	n := ansi.StringWidth(s)
+	if n >= w {
+		return fit(s, w, ell)
+	}
+	l := (w - n) / 2
+	return strings.Repeat(" ", l) + s + strings.Repeat(" ", w-n-l)
+}
+
+// padLines makes body exactly h lines of at most w cells, so a short view
+// does not let the footer float up and a long one cannot push it off.
+func padLines(lines []string, w, h int) string {
+	var b strings.Builder
+	for i := range h {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		if i < len(lines) {
+			l := lines[i]
+			if ansi.StringWidth(l) > w {
+				l = ansi.Truncate(l, w, "")
+			}
+			b.WriteString(l)
+		}
+	}
+	return b.String()
+}
+
+// clamp bounds v to [lo, hi]; hi < lo yields lo.
+func clamp(v, lo, hi int) int {
+	if v > hi {
+		v = hi
+	}
+	if v < lo {
+		v = lo
+	}
+	return v
+}
+
+// fmtBytes renders a byte count with binary units.
+func fmtBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return itoa64(n) + " B"
+	}
+	f := float64(n)
+	u := "KMGTPE"
+	i := -1
+	for f >= unit && i < len(u)-1 {
+		f /= unit
+		i++
+	}
+	return fmtFloat(f, 1) + " " + string(u[i]) + "iB"
+}

@@ -1,0 +1,418 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// Model is the root of the UI: a router that owns the views, the view
+// stack (list → flow → streams…), a modal overlay (help, save, columns),
+// the header counters and the status line. It holds view state only; all
+// call data comes from Data snapshots.
+type Model struct {
+	c    *common
+	tick time.Duration
+
+	list    *listView
+	stack   []view // stack[0] is the list; the last element has focus
+	overlay view   // help, save or column picker; takes keys before the stack
+
+	counters  Counters
+	paused    bool
+	status    string
+	statusErr bool
+	help      help.Model
+	quitting  bool
+}
+
+var _ tea.Model = (*Model)(nil)
+
+// tickMsg drives the periodic snapshot pull.
+type tickMsg time.Time
+
+// New builds the root model. It does not start anything; Run or a test
+// drives it.
+func New(data Data, o Options) *Model {
+	c := &common{
+		st:   o.Styles,
+		keys: o.Keys,
+		g:    newGlyphs(o.ASCII),
+		loc:  o.Location,
+		data: data,
+	}
+	if c.st == nil {
+		c.st = DefaultStyles()
+	}
+	if c.keys == nil {
+		c.keys = DefaultKeyMap()
+	}
+	if c.loc == nil {
+		c.loc = time.Local
+	}
+	m := &Model{c: c, tick: o.Tick, help: help.New()}
+	if m.tick <= 0 {
+		m.tick = defaultTick
+	}
+	c.nav = m
+	if o.ASCII {
+		// Box-drawing borders and the bullet separator are not ASCII either.
+		st := *c.st
+		st.Dialog = st.Dialog.Border(lipgloss.ASCIIBorder())
+		c.st = &st
+		m.help.ShortSeparator = " - "
+		m.help.Ellipsis = "~"
+	}
+	m.help.Styles.ShortKey = c.st.Key
+	m.help.Styles.ShortDesc = c.st.Status
+	m.help.Styles.ShortSeparator = c.st.Status
+	m.list = newListView(c, o)
+	m.stack = []view{m.list}
+	m.SetSize(80, 24)
+	return m
+}
+
+// Run shows the UI on the terminal until the user quits or ctx is
+// cancelled; both return nil.
+func Run(ctx context.Context, data Data, o Options) error {
+	if data == nil {
+		return ErrNilData
+	}
+	m := New(data, o)
+	opts := []tea.ProgramOption{tea.WithContext(ctx)}
+	if o.NoColor {
+		opts = append(opts, tea.WithColorProfile(colorprofile.Ascii))
+	}
+	if o.Input != nil {
+		opts = append(opts, tea.WithInput(o.Input))
+	}
+	if o.Output != nil {
+		opts = append(opts, tea.WithOutput(o.Output))
+	}
+	_, err := tea.NewProgram(m, opts...).Run()
+	if err != nil && ctx.Err() != nil && errors.Is(err, tea.ErrProgramKilled) {
+		return nil
+	}
+	return err
+}
+
+// Init pulls the first snapshot and starts the tick.
+func (m *Model) Init() tea.Cmd {
+	m.refresh()
+	return m.nextTick()
+}
+
+func (m *Model) nextTick() tea.Cmd {
+	return tea.Tick(m.tick, func(t time.Time) tea.Msg { return tickMsg(t) })
+}
+
+// SetSize lays the views out for a w×h terminal.
+func (m *Model) SetSize(w, h int) {
+	m.c.w, m.c.h = max(w, 20), max(h, 5)
+	m.help.SetWidth(m.c.w)
+	bw, bh := m.bodySize()
+	for _, v := range m.stack {
+		v.SetSize(bw, bh)
+	}
+	if m.overlay != nil {
+		m.overlay.SetSize(bw, bh)
+	}
+}
+
+// loading is true while a file source has not been read to the end.
+func (m *Model) loading() bool {
+	return m.counters.LoadTotal > 0 && m.counters.LoadDone < m.counters.LoadTotal
+}
+
+// bodySize is the area left to the focused view: the terminal minus the
+// header, the progress line while loading, and the status line.
+func (m *Model) bodySize() (int, int) {
+	h := m.c.h - 2
+	if m.loading() {
+		h--
+	}
+	return m.c.w, max(h, 1)
+}
+
+func (m *Model) top() view { return m.stack[len(m.stack)-1] }
+
+// refresh pulls counters and the focused view's snapshot; a change in
+// loading state changes the body height, so it re-lays out first.
+func (m *Model) refresh() {
+	was := m.loading()
+	m.counters = m.c.data.Counters()
+	if m.loading() != was {
+		m.SetSize(m.c.w, m.c.h)
+	}
+	m.top().refresh()
+	if m.overlay != nil {
+		m.overlay.refresh()
+	}
+}
+
+// Update routes messages: ticks refresh, size goes to every view, keys and
+// mouse go to the overlay if any, else to the focused view, after the few
+// global keys.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tickMsg:
+		if !m.paused {
+			m.refresh()
+		}
+		return m, m.nextTick()
+	case tea.WindowSizeMsg:
+		m.SetSize(msg.Width, msg.Height)
+		m.top().refresh()
+		return m, nil
+	case tea.KeyPressMsg:
+		return m, m.key(msg)
+	case tea.MouseMsg:
+		// The body starts below the header (and progress line); views get
+		// coordinates relative to their own origin.
+		mm := msg.Mouse()
+		mm.Y -= m.bodyTop()
+		var target view = m.top()
+		if m.overlay != nil {
+			target = m.overlay
+		}
+		switch msg.(type) {
+		case tea.MouseWheelMsg:
+			return m, target.Update(tea.MouseWheelMsg(mm))
+		case tea.MouseClickMsg:
+			return m, target.Update(tea.MouseClickMsg(mm))
+		}
+		return m, nil
+	}
+	if m.overlay != nil {
+		return m, m.overlay.Update(msg)
+	}
+	return m, m.top().Update(msg)
+}
+
+// bodyTop is the first screen row of the body: below the header and, while
+// loading, the progress line.
+func (m *Model) bodyTop() int {
+	if m.loading() {
+		return 2
+	}
+	return 1
+}
+
+func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
+	k := m.c.keys
+	if key.Matches(msg, k.Quit) {
+		m.quitting = true
+		return tea.Quit
+	}
+	if m.overlay != nil {
+		return m.overlay.Update(msg)
+	}
+	top := m.top()
+	if top.capturing() {
+		return top.Update(msg)
+	}
+	m.status, m.statusErr = "", false
+	switch {
+	case key.Matches(msg, k.Help):
+		m.setOverlay(newHelpView(m.c))
+		return nil
+	case key.Matches(msg, k.Pause):
+		m.paused = !m.paused
+		if !m.paused {
+			m.refresh()
+		}
+		return nil
+	case key.Matches(msg, k.Stats):
+		if _, ok := top.(*statsView); !ok {
+			m.openStats()
+			return nil
+		}
+	case key.Matches(msg, k.Back) && len(m.stack) == 1 && msg.String() == "q":
+		m.quitting = true
+		return tea.Quit
+	}
+	return top.Update(msg)
+}
+
+func (m *Model) setOverlay(v view) {
+	m.overlay = v
+	if v != nil {
+		v.SetSize(m.bodySize())
+		v.refresh()
+	}
+}
+
+// push focuses v. A view of a kind already on the stack replaces that one
+// and everything above it, so flow → streams → flow → … cannot grow the
+// stack without bound and q always leads back toward the list.
+func (m *Model) push(v view) {
+	for i := 1; i < len(m.stack); i++ {
+		if sameKind(m.stack[i], v) {
+			m.stack = m.stack[:i]
+			break
+		}
+	}
+	v.SetSize(m.bodySize())
+	m.stack = append(m.stack, v)
+	v.refresh()
+}
+
+func sameKind(a, b view) bool {
+	switch a.(type) {
+	case *flowView:
+		_, ok := b.(*flowView)
+		return ok
+	case *streamsView:
+		_, ok := b.(*streamsView)
+		return ok
+	case *statsView:
+		_, ok := b.(*statsView)
+		return ok
+	}
+	return false
+}
+
+// navigator implementation.
+
+func (m *Model) openFlow(ids []string, related bool) {
+	if len(ids) == 0 {
+		m.setStatus("", errNoCall)
+		return
+	}
+	m.push(newFlowView(m.c, ids, related))
+}
+
+func (m *Model) openStreams(ids []string) {
+	if len(ids) == 0 {
+		m.setStatus("", errNoCall)
+		return
+	}
+	m.push(newStreamsView(m.c, ids))
+}
+
+func (m *Model) openStats() { m.push(newStatsView(m.c)) }
+
+func (m *Model) openSave(ids []string, related, flow bool) {
+	m.setOverlay(newSaveView(m.c, ids, related, flow))
+}
+
+func (m *Model) openOverlay(v view) { m.setOverlay(v) }
+
+// back closes the overlay, else pops the stack; the list is never popped.
+func (m *Model) back() {
+	if m.overlay != nil {
+		m.overlay = nil
+		return
+	}
+	if len(m.stack) > 1 {
+		m.stack = m.stack[:len(m.stack)-1]
+		m.top().SetSize(m.bodySize())
+		m.top().refresh()
+	}
+}
+
+func (m *Model) setStatus(s string, err error) {
+	if err != nil {
+		m.status, m.statusErr = err.Error(), true
+		return
+	}
+	m.status, m.statusErr = s, false
+}
+
+func (m *Model) listQuery() Query { return m.list.query() }
+
+// View renders header, body and status line at exactly the terminal size.
+func (m *Model) View() tea.View {
+	v := tea.NewView(m.render())
+	v.AltScreen = true
+	v.MouseMode = tea.MouseModeCellMotion
+	v.WindowTitle = "voiptool"
+	return v
+}
+
+func (m *Model) render() string {
+	if m.quitting {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(m.header())
+	b.WriteByte('\n')
+	if m.loading() {
+		b.WriteString(m.progress())
+		b.WriteByte('\n')
+	}
+	if m.overlay != nil {
+		b.WriteString(m.overlay.View())
+	} else {
+		b.WriteString(m.top().View())
+	}
+	b.WriteByte('\n')
+	b.WriteString(m.statusLine())
+	return b.String()
+}
+
+func (m *Model) header() string {
+	c := m.counters
+	var b strings.Builder
+	b.WriteString("voiptool")
+	name := m.top().name()
+	if m.overlay != nil {
+		name = m.overlay.name()
+	}
+	b.WriteString(" " + m.c.g.vline + " " + name + " " + m.c.g.vline)
+	// Live and paused come first: they must survive truncation at 80 columns.
+	if c.Live {
+		b.WriteString(" LIVE")
+	}
+	if m.paused {
+		b.WriteString(" PAUSED")
+	}
+	item := func(k, v string) {
+		b.WriteString(" " + k + " " + v)
+	}
+	item("dlg", itoa64(c.Dialogs))
+	item("calls", itoa64(c.Calls))
+	item("pkts", itoa64(c.Packets))
+	item("err", itoa64(c.DecodeErrors))
+	item("drop", itoa64(c.Dropped+c.Skipped))
+	item("mem", fmtBytes(c.MemoryBytes))
+	return m.c.st.Header.Render(fit(b.String(), m.c.w, m.c.g.ellipsis))
+}
+
+// progress is the loading bar: done/total bytes of the input.
+func (m *Model) progress() string {
+	c := m.counters
+	pct := float64(c.LoadDone) / float64(c.LoadTotal)
+	label := " loading " + strconv.Itoa(int(pct*100)) + "% (" + fmtBytes(c.LoadDone) + " / " + fmtBytes(c.LoadTotal) + ")"
+	bw := max(m.c.w-len(label)-1, 0)
+	fill := int(pct * float64(bw))
+	return m.c.st.Bar.Render(strings.Repeat(m.c.g.barFull, fill)) +
+		m.c.st.BarEmpty.Render(strings.Repeat(m.c.g.barEmpty, bw-fill)) + label
+}
+
+func (m *Model) statusLine() string {
+	if m.status != "" {
+		st := m.c.st.Status
+		if m.statusErr {
+			st = m.c.st.StatusErr
+		}
+		return st.Render(fit(m.status, m.c.w, m.c.g.ellipsis))
+	}
+	var target view = m.top()
+	if m.overlay != nil {
+		target = m.overlay
+	}
+	// ShortHelpView trims only whole items that do not fit; cut the rest.
+	return ansi.Truncate(m.help.ShortHelpView(target.shortHelp()), m.c.w, m.c.g.ellipsis)
+}
+
+func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
