@@ -1,0 +1,155 @@
+package rtpstats
+
+import (
+	"net/netip"
+	"time"
+)
+
+// SeriesPoint is one interval of a stream's time series.
+type SeriesPoint struct {
+	Start       time.Time `json:"start"`
+	Packets     int       `json:"packets"`
+	Lost        int       `json:"lost"` // expected − received in the interval; may be negative
+	MaxJitterMs float64   `json:"max_jitter_ms"`
+	MOS         float64   `json:"mos"`
+}
+
+// StreamReport is a JSON-ready copy of one stream's statistics. The
+// Wireshark-compatible fields (packets … max_skew_ms) follow
+// ui/tap-rtp-analysis.c exactly: min values are -1 when no regular packet
+// was seen, jitter fields are 0/-1 when the clock rate is unknown (dynamic
+// PT without an rtpmap hint), lost = expected − packets and can be negative
+// when duplicates outnumber losses.
+type StreamReport struct {
+	CallID      string         `json:"call_id"`
+	SSRC        uint32         `json:"ssrc"`
+	Src         netip.AddrPort `json:"src"`
+	Dst         netip.AddrPort `json:"dst"`
+	PayloadType uint8          `json:"payload_type"`
+	Codec       string         `json:"codec"`
+	ClockRate   uint32         `json:"clock_rate"`
+	Start       time.Time      `json:"start"`
+	End         time.Time      `json:"end"`
+
+	Packets      int     `json:"packets"`
+	Expected     int     `json:"expected"`
+	Lost         int     `json:"lost"`
+	LostPct      float64 `json:"lost_pct"`
+	Duplicates   int     `json:"duplicates"`
+	OutOfOrder   int     `json:"out_of_order"`
+	SeqErrors    int     `json:"seq_errors"` // Wireshark's "wrong sequence" count
+	MinDeltaMs   float64 `json:"min_delta_ms"`
+	MeanDeltaMs  float64 `json:"mean_delta_ms"`
+	MaxDeltaMs   float64 `json:"max_delta_ms"`
+	MinJitterMs  float64 `json:"min_jitter_ms"`
+	MeanJitterMs float64 `json:"mean_jitter_ms"`
+	MaxJitterMs  float64 `json:"max_jitter_ms"`
+	MaxSkewMs    float64 `json:"max_skew_ms"`
+
+	BurstLoss     BurstStats       `json:"burst_loss"`
+	LossHistogram [histBuckets]int `json:"loss_histogram"` // runs of 1..9, 10+ lost packets
+	PacketMs      float64          `json:"packet_ms"`      // packetisation from timestamps
+
+	RFactor     float64 `json:"r_factor"`
+	MOS         float64 `json:"mos"`
+	MOSJB50     float64 `json:"mos_jb50"`
+	MOSJB200    float64 `json:"mos_jb200"`
+	MOSAdaptive float64 `json:"mos_adaptive"`
+	// Quality holds the E-model inputs of MOS; QualityJB50, QualityJB200
+	// and QualityAdaptive those of the jitter-buffer variants.
+	Quality         Assessment `json:"quality"`
+	QualityJB50     Assessment `json:"quality_jb50"`
+	QualityJB200    Assessment `json:"quality_jb200"`
+	QualityAdaptive Assessment `json:"quality_adaptive"`
+
+	RTCP          *RTCPSummary  `json:"rtcp"`
+	DTMF          []DTMFEvent   `json:"dtmf"`
+	BadEvents     int           `json:"bad_events,omitempty"` // telephone-event payloads too short
+	Series        []SeriesPoint `json:"series"`
+	SeriesDropped int           `json:"series_dropped,omitempty"`
+}
+
+// Explain returns the E-model inputs and result behind MOS.
+func (r *StreamReport) Explain() Assessment { return r.Quality }
+
+func (t *Tracker) report(s *stream) StreamReport {
+	w := &s.ws
+	exp := w.expected()
+	r := StreamReport{
+		SSRC: s.key.ssrc, Src: s.key.src, Dst: s.key.dst,
+		PayloadType: s.pt, Codec: s.codec, ClockRate: s.clock,
+		Start: s.first, End: s.last,
+		Packets: w.totalNr, Expected: exp, Lost: exp - w.totalNr,
+		Duplicates: s.dups, OutOfOrder: s.ooo, SeqErrors: w.sequence,
+		MinDeltaMs: w.minDelta, MeanDeltaMs: w.meanDelta, MaxDeltaMs: w.maxDelta,
+		MinJitterMs: w.minJitter, MeanJitterMs: w.meanJitter, MaxJitterMs: w.maxJitter,
+		MaxSkewMs:     w.maxSkew,
+		PacketMs:      s.frameMs,
+		BadEvents:     s.badEvents,
+		SeriesDropped: s.seriesCut,
+	}
+	if exp != 0 {
+		r.LostPct = float64(r.Lost) * 100 / float64(exp)
+	}
+	if id, ok := t.callIDs[s.key.dst]; ok {
+		r.CallID = id
+	} else if id, ok := t.callIDs[s.key.src]; ok {
+		r.CallID = id
+	}
+	frame := s.frameMs
+	if frame == 0 {
+		frame = 20 // the common default ptime when timestamps could not tell
+	}
+	l := s.flushLoss()
+	r.BurstLoss, r.LossHistogram = l.stats(frame)
+
+	r.RTCP = t.rtcp.summary(s.key.ssrc, s.clock)
+	oneWay := 0.0
+	if r.RTCP != nil && r.RTCP.HasRTT {
+		oneWay = r.RTCP.RTTMs / 2
+	}
+	netLost := r.Lost
+	if netLost < 0 {
+		netLost = 0
+	}
+	ppl := func(extra int) float64 {
+		if exp <= 0 {
+			return 0
+		}
+		return float64(netLost+extra) * 100 / float64(exp)
+	}
+	plc := !t.o.NoPLC
+	br := r.BurstLoss.BurstR
+	r.Quality = Assess(s.codec, plc, ppl(0), br, oneWay+frame)
+	jb := func(j *jbSim) Assessment {
+		a := Assess(s.codec, plc, ppl(j.late), br, oneWay+frame+j.meanDepthMs())
+		a.LateLost = j.late
+		return a
+	}
+	r.QualityJB50, r.QualityJB200, r.QualityAdaptive = jb(&s.jb[0]), jb(&s.jb[1]), jb(&s.jb[2])
+	r.RFactor, r.MOS = r.Quality.R, r.Quality.MOS
+	r.MOSJB50, r.MOSJB200, r.MOSAdaptive = r.QualityJB50.MOS, r.QualityJB200.MOS, r.QualityAdaptive.MOS
+
+	events := s.events
+	if s.dtmf.active {
+		events = append(events[:len(events):len(events)], s.dtmf.cur)
+	}
+	if len(events) > 0 {
+		r.DTMF = append([]DTMFEvent(nil), events...)
+	}
+	if len(s.series) > 0 {
+		r.Series = make([]SeriesPoint, len(s.series))
+		for i, b := range s.series {
+			e := int(b.maxExtHi - b.maxExtLo)
+			lost := e - b.packets
+			p := SeriesPoint{Start: b.start, Packets: b.packets, Lost: lost, MaxJitterMs: b.maxJitter}
+			pl := 0.0
+			if e > 0 && lost > 0 {
+				pl = float64(lost) * 100 / float64(e)
+			}
+			p.MOS = Assess(s.codec, plc, pl, 1, oneWay+frame).MOS
+			r.Series[i] = p
+		}
+	}
+	return r
+}

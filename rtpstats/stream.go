@@ -1,0 +1,227 @@
+package rtpstats
+
+import (
+	"net/netip"
+	"time"
+)
+
+// seqWindow is how many sequence numbers behind the highest one we keep
+// per-packet fate for. Packets reordered further back than this are counted
+// as late/out of order but can no longer fill their loss slot, and
+// duplicates that old are not recognised.
+const (
+	seqWindowWords = 4
+	seqWindow      = 64 * seqWindowWords
+)
+
+// streamKey identifies a stream: an SSRC change on a 5-tuple is a new stream.
+type streamKey struct {
+	ssrc     uint32
+	src, dst netip.AddrPort
+}
+
+// seriesBucket is one interval of the time series while it is collected.
+type seriesBucket struct {
+	start     time.Time
+	idx       int
+	packets   int
+	maxExtLo  int64 // highest extended seq before the interval
+	maxExtHi  int64
+	maxJitter float64
+}
+
+type stream struct {
+	key       streamKey
+	first     time.Time
+	last      time.Time
+	callID    string
+	pt        uint8
+	codec     string
+	clock     uint32 // clock for display/JB/DTMF (hint or table), may differ from analysis clock
+	eventPT   bool
+	frameMs   float64 // packet duration estimate from timestamps
+	ws        wsStat
+	extTS     int64 // last extended timestamp
+	maxExt    int64 // highest extended sequence number
+	window    [seqWindowWords]uint64
+	received  int // distinct sequence numbers received
+	dups      int
+	ooo       int
+	loss      lossPattern
+	jb        [3]jbSim // fixed 50, fixed 200, adaptive
+	series    []seriesBucket
+	seriesCut int // intervals dropped after MaxSeries
+	dtmf      dtmfState
+	events    []DTMFEvent
+	badEvents int
+}
+
+func newStream(k streamKey, gmin int) *stream {
+	s := &stream{key: k}
+	s.loss.gmin = gmin
+	s.jb[0].depthMs = 50
+	s.jb[1].depthMs = 200
+	return s
+}
+
+func (s *stream) bit(e int64) (word int, mask uint64) {
+	i := uint64(e) % seqWindow
+	return int(i / 64), 1 << (i % 64)
+}
+
+// advance moves the window so that e becomes the highest sequence number,
+// finalizing the fate of sequence numbers that fall out of it.
+func (s *stream) advance(e int64) {
+	d := e - s.maxExt
+	lo := s.maxExt - seqWindow + 1 // oldest in window before the move
+	n := d
+	if n > seqWindow {
+		n = seqWindow
+	}
+	for i := int64(0); i < n; i++ {
+		x := lo + i
+		w, m := s.bit(x)
+		if s.window[w]&m != 0 {
+			s.loss.received(1)
+			s.window[w] &^= m
+		} else if x >= s.firstExt() {
+			s.loss.lostN(1)
+		}
+	}
+	if d > seqWindow {
+		// Everything between the old window and the new one was never seen.
+		s.loss.lostN(int(d - seqWindow))
+	}
+	s.maxExt = e
+}
+
+// firstExt is the extended sequence number of the stream's first packet;
+// slots before it are not losses.
+func (s *stream) firstExt() int64 { return int64(s.ws.startSeq) }
+
+// flushLoss returns the loss pattern as if every pending slot in the window
+// were final now (received if seen, lost if not).
+func (s *stream) flushLoss() lossPattern {
+	l := s.loss
+	for x := s.maxExt - seqWindow + 1; x <= s.maxExt; x++ {
+		if x < s.firstExt() {
+			continue
+		}
+		w, m := s.bit(x)
+		if s.window[w]&m != 0 {
+			l.received(1)
+		} else {
+			l.lostN(1)
+		}
+	}
+	return l
+}
+
+// add processes one RTP packet. payload aliases the caller's buffer and is
+// only read.
+func (s *stream) add(h *Header, now time.Time, o *Options, hint *codecHint) {
+	name, aclock, tevent := ptInfo(h.PayloadType, hint, o.EventPayloadType)
+	clock := aclock
+	if hint != nil && hint.clock != 0 {
+		clock = hint.clock
+	}
+	if clock == 0 && tevent {
+		clock = 8000 // RFC 4733 default rate
+	}
+	if !s.ws.started {
+		s.first = now
+		s.pt, s.codec, s.clock, s.eventPT = h.PayloadType, name, clock, tevent
+		s.extTS = int64(h.Timestamp)
+		s.maxExt = int64(h.SequenceNumber)
+	} else {
+		// Unwrap the 32-bit timestamp relative to the previous packet.
+		s.extTS += int64(int32(h.Timestamp - uint32(s.extTS)))
+	}
+	if !tevent && h.PayloadType != ptCN && h.PayloadType != ptCNOld {
+		// Report the media codec, not CN or DTMF interleaved with it.
+		s.pt, s.codec, s.clock = h.PayloadType, name, clock
+	}
+	nowMs := float64(now.Sub(s.first)) / float64(time.Millisecond)
+	prevTS := s.ws.seqTimestamp
+	wasStarted := s.ws.started
+	s.ws.analyse(h.SequenceNumber, s.extTS, h.PayloadType, h.Marker, nowMs, aclock, tevent)
+	if now.After(s.last) || s.last.IsZero() {
+		s.last = now
+	}
+
+	// Sequence bookkeeping with a 16-bit-wrap-aware extended number.
+	e := s.maxExt + int64(int16(h.SequenceNumber-uint16(s.maxExt)))
+	if !wasStarted {
+		e = s.maxExt
+	}
+	switch {
+	case e > s.maxExt || !wasStarted:
+		if wasStarted {
+			s.advance(e)
+		}
+		w, m := s.bit(e)
+		s.window[w] |= m
+		s.received++
+	case s.maxExt-e >= seqWindow:
+		s.ooo++ // too old to place; counted as late
+	default:
+		w, m := s.bit(e)
+		if s.window[w]&m != 0 {
+			s.dups++
+		} else {
+			s.window[w] |= m
+			s.received++
+			if e < s.maxExt {
+				s.ooo++
+			}
+		}
+	}
+
+	// Packet duration from consecutive in-order media packets.
+	if wasStarted && clock != 0 && !tevent && s.ws.flags&(flagWrongSeq|flagWrongTimestamp|flagPTCN) == 0 {
+		if dts := s.extTS - prevTS; dts > 0 {
+			s.frameMs = float64(dts) * 1000 / float64(clock)
+		}
+	}
+	if tevent {
+		if !s.dtmf.add(h.Payload, h.Timestamp, now, clock, &s.events) {
+			s.badEvents++
+		}
+	} else if clock != 0 && h.PayloadType != ptCN && h.PayloadType != ptCNOld {
+		tsMs := float64(s.extTS) * 1000 / float64(clock)
+		talk := h.Marker
+		for i := range s.jb {
+			s.jb[i].add(nowMs, tsMs, talk)
+		}
+	}
+	s.addSeries(now, o)
+}
+
+func (s *stream) addSeries(now time.Time, o *Options) {
+	iv := o.Interval
+	idx := int(now.Sub(s.first) / iv)
+	if idx < 0 {
+		idx = 0
+	}
+	n := len(s.series)
+	if n == 0 || idx > s.series[n-1].idx {
+		if n >= o.MaxSeries {
+			s.seriesCut++
+			return
+		}
+		lo := s.maxExt - 1
+		if n > 0 {
+			lo = s.series[n-1].maxExtHi
+		}
+		s.series = append(s.series, seriesBucket{start: s.first.Add(time.Duration(idx) * iv), idx: idx, maxExtLo: lo, maxExtHi: lo})
+		n++
+	}
+	b := &s.series[n-1]
+	b.packets++
+	if s.maxExt > b.maxExtHi {
+		b.maxExtHi = s.maxExt
+	}
+	if s.ws.jitter > b.maxJitter {
+		b.maxJitter = s.ws.jitter
+	}
+}
