@@ -57,7 +57,7 @@ type Packet struct {
 	Timestamp      time.Time
 	CaptureLength  int      // bytes present in the record
 	Length         int      // bytes on the wire (may be less than CaptureLength in broken files)
-	InterfaceIndex int      // pcapng interface id; 0 for classic pcap
+	InterfaceIndex int      // index into Reader.Interfaces (across pcapng sections; the IDB id in a one-section file); 0 for classic pcap
 	LinkType       LinkType // link type of the record's interface
 	Number         int      // 1-based record number within the file
 	Offset         int64    // byte offset of the record header in the (decompressed) file
