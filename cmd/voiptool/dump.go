@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/voiptool/voiptool/capture"
+)
+
+type dumpOptions struct {
+	io          *ioStreams
+	files       []string
+	regex       string
+	ignoreCase  bool
+	kinds       []string
+	count       int
+	local       bool
+	noHeuristic bool
+	quiet       bool
+}
+
+func newCmdDump(ios *ioStreams, runF func(*dumpOptions) error) *cobra.Command {
+	opts := &dumpOptions{io: ios}
+	cmd := &cobra.Command{
+		Use:   "dump [FILE...]",
+		Short: "Print SIP messages (and optionally RTP/RTCP/HEP) as they pass, ngrep style",
+		Long: `Print every SIP message in the captures with its time, transport and
+addresses, one message per block, in capture order (sngrep/ngrep -W byline
+style). SIP is found by content on any port, over UDP, TCP (reassembled),
+SCTP and WebSocket, inside VLANs and tunnels; TLS is counted, not decoded.
+
+A summary of what was decoded and what was skipped goes to stderr.`,
+		Example: `  # every SIP message
+  voiptool dump call.pcap
+
+  # only messages matching a regular expression (case-insensitive)
+  voiptool dump -r call.pcap -e 'call-id: *abc' --ignore-case
+
+  # RTP and RTCP headers too, from stdin
+  tcpdump -w - -i eth0 udp | voiptool dump - --kind sip,rtp,rtcp`,
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.files = append(opts.files, args...)
+			if len(opts.files) == 0 {
+				return usageErrorf("dump: no capture file given (name one, or - for stdin)")
+			}
+			for _, k := range opts.kinds {
+				if _, ok := kindNames[strings.ToLower(k)]; !ok {
+					return usageErrorf("dump: unknown --kind %q (want sip, rtp, rtcp, hep or all)", k)
+				}
+			}
+			if _, err := opts.compile(); err != nil {
+				return usageErrorf("dump: bad --regex: %v", err)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return dumpRun(c.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVarP(&opts.files, "read", "r", nil, "read packets from `FILE` (pcap, pcapng, .gz, - for stdin); repeatable")
+	f.StringVarP(&opts.regex, "regex", "e", "", "print only messages matching the regular `EXPR`")
+	f.BoolVar(&opts.ignoreCase, "ignore-case", false, "match --regex without regard to case")
+	f.StringSliceVar(&opts.kinds, "kind", []string{"sip"}, "what to print: sip, rtp, rtcp, hep, all")
+	f.IntVarP(&opts.count, "count", "c", 0, "stop after `N` printed messages (0: no limit)")
+	f.BoolVar(&opts.local, "local-time", false, "print times in the local zone instead of UTC")
+	f.BoolVar(&opts.noHeuristic, "no-rtp-heuristic", false, "find RTP/RTCP only on ports learned from SDP")
+	f.BoolVarP(&opts.quiet, "quiet", "q", false, "do not print the summary on stderr")
+	return cmd
+}
+
+var kindNames = map[string]capture.Kind{
+	"sip": capture.KindSIP, "rtp": capture.KindRTP, "rtcp": capture.KindRTCP, "hep": capture.KindHEP, "all": 0,
+}
+
+func (o *dumpOptions) compile() (*regexp.Regexp, error) {
+	if o.regex == "" {
+		return nil, nil
+	}
+	expr := o.regex
+	if o.ignoreCase {
+		expr = "(?i)" + expr
+	}
+	// (?m) so ^ and $ anchor at header lines, which is what people
+	// grepping SIP mean by "a line starting with".
+	return regexp.Compile("(?m)" + expr)
+}
+
+func dumpRun(ctx context.Context, o *dumpOptions) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	re, _ := o.compile()
+	var want [8]bool
+	for _, k := range o.kinds {
+		kind := kindNames[strings.ToLower(k)]
+		if kind == 0 {
+			for i := range want {
+				want[i] = true
+			}
+			continue
+		}
+		want[kind] = true
+	}
+	in, err := openInputs(o.files)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+
+	out := bufio.NewWriterSize(o.io.Out, 64<<10)
+	defer out.Flush()
+	loc := time.UTC
+	if o.local {
+		loc = time.Local
+	}
+	w := &warner{w: o.io.ErrOut}
+	printed := 0
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stats, err := capture.Run(ctx, in.sources(), capture.Options{NoRTPHeuristic: o.noHeuristic}, w.warn, func(ev *capture.Event) error {
+		if !want[ev.Kind] {
+			return nil
+		}
+		if re != nil && (ev.Kind != capture.KindSIP || !re.Match(ev.Payload)) {
+			return nil
+		}
+		writeEvent(out, ev, in.names, loc)
+		printed++
+		if o.count > 0 && printed >= o.count {
+			cancel()
+		}
+		return nil
+	})
+	w.finish()
+	if err != nil && ctx.Err() == nil {
+		return err
+	}
+	out.Flush()
+	if !o.quiet {
+		writeSummary(o.io.ErrOut, printed, &stats)
+	}
+	if in.packets() == 0 {
+		return errNothingRead
+	}
+	return nil
+}
+
+// writeEvent prints one event as a header line and, for SIP, the message
+// with CRLFs normalised so terminals show it line by line.
+func writeEvent(out *bufio.Writer, ev *capture.Event, names []string, loc *time.Location) {
+	ts := ev.Time.In(loc).Format("2006-01-02 15:04:05.000000")
+	fmt.Fprintf(out, "%s %s %s %s -> %s", ev.Kind, ev.Transport, ts, ev.Src, ev.Dst)
+	if len(names) > 1 {
+		fmt.Fprintf(out, " [%s]", names[ev.Source])
+	}
+	fmt.Fprintf(out, " #%d", ev.Packet.Number)
+	if ev.VLAN != 0 {
+		fmt.Fprintf(out, " vlan %d", ev.VLAN)
+	}
+	if ev.Tunnel {
+		out.WriteString(" tunnel")
+	}
+	out.WriteByte('\n')
+	switch ev.Kind {
+	case capture.KindSIP:
+		body := strings.ReplaceAll(string(ev.Payload), "\r\n", "\n")
+		out.WriteString(body)
+		if !strings.HasSuffix(body, "\n") {
+			out.WriteByte('\n')
+		}
+		out.WriteByte('\n')
+	case capture.KindRTP:
+		h := &ev.RTP
+		fmt.Fprintf(out, "  ssrc=0x%08x pt=%d seq=%d ts=%d marker=%t len=%d\n", h.SSRC, h.PayloadType, h.SequenceNumber, h.Timestamp, h.Marker, len(ev.Payload))
+	default:
+		fmt.Fprintf(out, "  %d bytes\n", len(ev.Payload))
+	}
+}

@@ -1,0 +1,35 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/voiptool/voiptool/capture"
+)
+
+// writeSummary prints, on stderr, what was found and everything that was
+// skipped, so nothing is dropped silently.
+func writeSummary(w io.Writer, printed int, s *capture.Stats) {
+	fmt.Fprintf(w, "voiptool: %d packets: %d SIP, %d RTP, %d RTCP, %d HEP; %d printed\n",
+		s.Packets, s.SIP, s.RTP, s.RTCP, s.HEP, printed)
+	var odd []string
+	add := func(n int, what string) {
+		if n > 0 {
+			odd = append(odd, fmt.Sprintf("%d %s", n, what))
+		}
+	}
+	add(s.Other, "other (not SIP/RTP/RTCP/HEP)")
+	add(s.TLSStreams, "TLS streams (encrypted SIP, not decoded)")
+	add(s.DecodeErrors, "undecodable records")
+	add(s.UnsupportedLinkTypes, "records of unsupported link types")
+	add(s.Truncated, "records cut by snaplen")
+	add(s.CaptureOverLength, "records with caplen > len")
+	add(s.NonMonotonic, "records with time going backwards")
+	add(s.Reassembled, "datagrams reassembled from fragments")
+	add(s.FragmentsExpired+s.FragmentsDropped, "fragments dropped")
+	add(s.SCTPDropped, "SCTP fragments dropped")
+	if len(odd) > 0 {
+		fmt.Fprintf(w, "voiptool: also %s\n", strings.Join(odd, ", "))
+	}
+}

@@ -1,0 +1,128 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/voiptool/voiptool/capture"
+	"github.com/voiptool/voiptool/pcap"
+	"github.com/voiptool/voiptool/sipflow"
+)
+
+func corpus(t *testing.T, name string) string {
+	t.Helper()
+	p := filepath.Join("..", "..", "..", "shared", "corpus", name)
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("corpus file %s not present (../shared/corpus): %v", name, err)
+	}
+	return p
+}
+
+func runFiles(t *testing.T, e *Engine, files ...string) {
+	t.Helper()
+	var srcs []capture.Source
+	for _, f := range files {
+		r, err := pcap.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Close() })
+		srcs = append(srcs, r)
+	}
+	if _, err := e.Run(context.Background(), srcs, func(err error) { t.Logf("warning: %v", err) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestEarlyMediaCall checks the whole chain on a real call: one call,
+// answered, both RTP directions linked to it through the SDP, and the
+// stream summary copied into the call for the call list.
+func TestEarlyMediaCall(t *testing.T) {
+	f := corpus(t, "sip-udp-g711a-bidir-183-earlymedia.pcap")
+	e := New(Options{})
+	runFiles(t, e, f)
+	calls := e.Calls(sipflow.Filter{}, 0, -1)
+	if len(calls) != 1 {
+		t.Fatalf("calls = %d, want 1", len(calls))
+	}
+	c := calls[0]
+	if c.Messages != 7 || c.FinalCode != 200 {
+		t.Errorf("messages %d final %d, want 7 and 200 (MANIFEST: INVITE/100/183/200/ACK/BYE/200)", c.Messages, c.FinalCode)
+	}
+	st := e.Streams(c.CallID)
+	if len(st) != 2 {
+		t.Fatalf("streams linked to the call = %d, want 2 (both directions)", len(st))
+	}
+	for _, s := range st {
+		if s.Codec != "PCMA" || s.Lost != 0 {
+			t.Errorf("stream %08x codec %q lost %d, want PCMA with no loss", s.SSRC, s.Codec, s.Lost)
+		}
+	}
+	if len(c.Streams) != 2 {
+		t.Errorf("call summary carries %d streams, want 2", len(c.Streams))
+	}
+	s := e.Status()
+	if s.Records != 527 || s.Decoder.Packets != 527 {
+		t.Errorf("records %d decoder packets %d, want 527", s.Records, s.Decoder.Packets)
+	}
+}
+
+// TestSavePcap saves one call with and without media and re-reads the
+// result: every SIP message of the call, and with media every RTP
+// packet of its streams, and nothing else.
+func TestSavePcap(t *testing.T) {
+	f := corpus(t, "sip-udp-g711a-bidir-183-earlymedia.pcap")
+	e := New(Options{})
+	runFiles(t, e, f)
+	c := e.Calls(sipflow.Filter{}, 0, -1)[0]
+	rtp := 0
+	for _, s := range e.Streams(c.CallID) {
+		rtp += s.Packets
+	}
+	for _, tc := range []struct {
+		media bool
+		want  int
+	}{{false, c.Messages}, {true, c.Messages + rtp}} {
+		out := filepath.Join(t.TempDir(), "call.pcapng")
+		n, err := e.SavePcap(context.Background(), []string{f}, []string{c.CallID}, tc.media, out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != tc.want {
+			t.Errorf("media=%v: wrote %d packets, want %d", tc.media, n, tc.want)
+		}
+		// Read it back through the whole chain: the same call again.
+		e2 := New(Options{})
+		runFiles(t, e2, out)
+		got := e2.Calls(sipflow.Filter{}, 0, -1)
+		if len(got) != 1 || got[0].CallID != c.CallID || got[0].Messages != c.Messages {
+			t.Errorf("media=%v: re-read calls %+v", tc.media, got)
+		}
+		r, err := pcap.Open(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := 0
+		for {
+			_, _, err := r.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			k++
+		}
+		r.Close()
+		if k != n {
+			t.Errorf("file holds %d records, SavePcap said %d", k, n)
+		}
+	}
+	if _, err := e.SavePcap(context.Background(), []string{"-"}, []string{c.CallID}, false, filepath.Join(t.TempDir(), "x")); !errors.Is(err, ErrNotRereadable) {
+		t.Errorf("saving from stdin: err = %v, want ErrNotRereadable", err)
+	}
+}

@@ -1,0 +1,322 @@
+package engine
+
+import (
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/voiptool/voiptool/rtpstats"
+	"github.com/voiptool/voiptool/sipflow"
+	"github.com/voiptool/voiptool/tui"
+)
+
+// View adapts an Engine to the TUI's Data interface. The TUI calls it on
+// its own goroutine at 10 Hz while Run writes; every answer is a copy.
+type View struct {
+	e     *Engine
+	files []string // the capture files, for saving calls to pcap
+	live  bool
+	// total is the input size in bytes when known, for the progress bar.
+	total int64
+	done  func() int64
+
+	mu        sync.Mutex // guards the filter cache
+	lastSrc   string
+	lastF     sipflow.Filter
+	lastFErr  error
+	callsOnly sipflow.Filter // INVITE dialogs, for the "calls" counter
+}
+
+// NewView wraps e for the TUI. files are the inputs (for Save), done
+// reports bytes read so far and total the input size (0: unknown).
+func NewView(e *Engine, files []string, live bool, done func() int64, total int64) *View {
+	v := &View{e: e, files: files, live: live, done: done, total: total}
+	// The filter language has a type column; should it ever fail to
+	// parse, the counter shows every dialog rather than nothing.
+	v.callsOnly, _ = sipflow.ParseFilter("type=CALL")
+	return v
+}
+
+func (v *View) filter(src string) (sipflow.Filter, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if src == v.lastSrc && (v.lastF.String() == src || v.lastFErr != nil) {
+		return v.lastF, v.lastFErr
+	}
+	f, err := sipflow.ParseFilter(src)
+	v.lastSrc, v.lastF, v.lastFErr = src, f, err
+	return f, err
+}
+
+// Calls answers the call list. The common case (creation order, no text
+// search) is windowed in the store; sorting by another column or
+// searching needs every matching summary, which costs a copy of each.
+func (v *View) Calls(q tui.Query) tui.CallPage {
+	f, ferr := v.filter(q.Filter)
+	if ferr != nil {
+		f = sipflow.Filter{}
+	}
+	page := tui.CallPage{FilterErr: ferr, Total: v.e.store.Count(sipflow.Filter{})}
+	keep := func(c *sipflow.CallSummary) bool {
+		if q.HideNonInvite && c.Type != sipflow.TypeCall {
+			return false
+		}
+		return q.Search == "" || matchesSearch(c, q.Search)
+	}
+	if q.Sort == tui.ColIndex && q.Search == "" && !q.HideNonInvite && !q.Desc {
+		page.Matched = v.e.store.Count(f)
+		calls := v.e.store.Calls(f, q.Offset, q.Limit)
+		for i := range calls {
+			page.Rows = append(page.Rows, row(&calls[i], q.Offset+i+1))
+		}
+		return page
+	}
+	all := v.e.store.Calls(f, 0, -1)
+	rows := make([]tui.CallRow, 0, len(all))
+	for i := range all {
+		if keep(&all[i]) {
+			rows = append(rows, row(&all[i], i+1))
+		}
+	}
+	sortRows(rows, q.Sort, q.Desc)
+	page.Matched = len(rows)
+	if q.Offset < len(rows) {
+		rows = rows[q.Offset:]
+	} else {
+		rows = nil
+	}
+	if q.Limit > 0 && len(rows) > q.Limit {
+		rows = rows[:q.Limit]
+	}
+	page.Rows = rows
+	return page
+}
+
+func matchesSearch(c *sipflow.CallSummary, s string) bool {
+	s = strings.ToLower(s)
+	for _, f := range []string{c.CallID, c.From, c.To, c.FromDisplay, c.ToDisplay, c.Src.String(), c.Dst.String(), c.State.String(), c.Type, strings.Join(c.UserAgents, " ")} {
+		if strings.Contains(strings.ToLower(f), s) {
+			return true
+		}
+	}
+	return false
+}
+
+func row(c *sipflow.CallSummary, index int) tui.CallRow {
+	r := tui.CallRow{
+		Index: index, CallID: c.CallID, Method: method(c), From: c.From, To: c.To,
+		Src: c.Src.String(), Dst: c.Dst.String(), State: state(c),
+		Start: c.Start, Messages: c.Messages,
+		SetupMS: c.SetupMS, PDDMS: c.PDDMS, DurationMS: c.DurationMS,
+		LossPct: math.NaN(), JitterMS: math.NaN(), MOS: math.NaN(), FinalCode: c.FinalCode,
+	}
+	if len(c.UserAgents) > 0 {
+		r.UA = c.UserAgents[0]
+	}
+	if len(c.Streams) > 0 {
+		var pk, lost int
+		worstMOS, maxJ := math.Inf(1), 0.0
+		for _, s := range c.Streams {
+			pk += s.Packets
+			lost += s.Lost
+			maxJ = math.Max(maxJ, s.JitterMS)
+			if s.MOS > 0 {
+				worstMOS = math.Min(worstMOS, s.MOS)
+			}
+		}
+		r.Codec = c.Streams[0].Codec
+		if exp := pk + lost; exp > 0 {
+			r.LossPct = 100 * float64(lost) / float64(exp)
+		}
+		r.JitterMS = maxJ
+		if !math.IsInf(worstMOS, 1) {
+			r.MOS = worstMOS
+		}
+	} else if len(c.Offer) > 0 && len(c.Offer[0].Codecs) > 0 {
+		r.Codec = c.Offer[0].Codecs[0]
+	}
+	return r
+}
+
+func method(c *sipflow.CallSummary) string {
+	if c.Type == sipflow.TypeCall {
+		return "INVITE"
+	}
+	return c.Type
+}
+
+func state(c *sipflow.CallSummary) string {
+	if c.State == sipflow.StateRejected && c.FinalCode != 0 {
+		return c.State.String() + " " + strconv.Itoa(c.FinalCode)
+	}
+	return c.State.String()
+}
+
+func sortRows(rows []tui.CallRow, col tui.Column, desc bool) {
+	less := func(a, b *tui.CallRow) bool {
+		switch col {
+		case tui.ColStart:
+			return a.Start.Before(b.Start)
+		case tui.ColMethod:
+			return a.Method < b.Method
+		case tui.ColFrom:
+			return a.From < b.From
+		case tui.ColTo:
+			return a.To < b.To
+		case tui.ColSrc:
+			return a.Src < b.Src
+		case tui.ColDst:
+			return a.Dst < b.Dst
+		case tui.ColMsgs:
+			return a.Messages < b.Messages
+		case tui.ColState:
+			return a.State < b.State
+		case tui.ColSetup:
+			return a.SetupMS < b.SetupMS
+		case tui.ColPDD:
+			return a.PDDMS < b.PDDMS
+		case tui.ColDuration:
+			return a.DurationMS < b.DurationMS
+		case tui.ColCodec:
+			return a.Codec < b.Codec
+		case tui.ColLoss:
+			return nanLess(a.LossPct, b.LossPct)
+		case tui.ColJitter:
+			return nanLess(a.JitterMS, b.JitterMS)
+		case tui.ColMOS:
+			return nanLess(a.MOS, b.MOS)
+		case tui.ColUA:
+			return a.UA < b.UA
+		case tui.ColCallID:
+			return a.CallID < b.CallID
+		}
+		return a.Index < b.Index
+	}
+	sort.SliceStable(rows, func(i, j int) bool {
+		if desc {
+			return less(&rows[j], &rows[i])
+		}
+		return less(&rows[i], &rows[j])
+	})
+}
+
+// nanLess sorts "not applicable" before every number.
+func nanLess(a, b float64) bool {
+	if math.IsNaN(a) {
+		return !math.IsNaN(b)
+	}
+	return !math.IsNaN(b) && a < b
+}
+
+// Streams answers the stream view for one call.
+func (v *View) Streams(callID string) []tui.StreamRow {
+	reps := v.e.Streams(callID)
+	out := make([]tui.StreamRow, 0, len(reps))
+	for i := range reps {
+		out = append(out, streamRow(&reps[i]))
+	}
+	return out
+}
+
+func streamRow(r *rtpstats.StreamReport) tui.StreamRow {
+	s := tui.StreamRow{
+		SSRC: r.SSRC, Src: r.Src.String(), Dst: r.Dst.String(), Codec: r.Codec,
+		Packets: r.Packets, Lost: r.Lost, LossPct: r.LostPct,
+		JitterMean: r.MeanJitterMs, JitterMax: r.MaxJitterMs,
+		MOS: r.MOS, MOSJB50: r.MOSJB50, MOSJB200: r.MOSJB200, MOSAdaptive: r.MOSAdaptive,
+	}
+	for _, p := range r.Series {
+		s.Series = append(s.Series, tui.SeriesPoint{T: p.Start, Packets: p.Packets, Lost: p.Lost, Jitter: p.MaxJitterMs, MOS: p.MOS})
+	}
+	var digits strings.Builder
+	for _, d := range r.DTMF {
+		digits.WriteString(d.Digit)
+	}
+	s.DTMF = digits.String()
+	s.RTCP = rtcpLines(r)
+	return s
+}
+
+// Stats answers the KPI view.
+func (v *View) Stats(filter string) tui.StatsView {
+	f, err := v.filter(filter)
+	if err != nil {
+		f = sipflow.Filter{}
+	}
+	k := v.e.store.KPIs(f)
+	sv := tui.StatsView{
+		Calls: k.Calls, Answered: k.Answered, Failed: k.Calls - k.Answered,
+		ASR: k.ASR, NER: k.NER, SDR: k.SDPercent, ISA: k.ISAPercent, AHR: k.AHR,
+		Setup: dist(k.Setup), PDD: dist(k.PDD),
+	}
+	for m, n := range k.Methods {
+		sv.Methods = append(sv.Methods, tui.Count{Name: m, N: n})
+	}
+	for c, n := range k.Codes {
+		sv.Codes = append(sv.Codes, tui.Count{Name: strconv.Itoa(c), N: n})
+	}
+	byCount := func(c []tui.Count) {
+		sort.Slice(c, func(i, j int) bool {
+			if c[i].N != c[j].N {
+				return c[i].N > c[j].N
+			}
+			return c[i].Name < c[j].Name
+		})
+	}
+	byCount(sv.Methods)
+	byCount(sv.Codes)
+	return sv
+}
+
+func dist(m sipflow.MinAvgMax) tui.Dist {
+	ms := func(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
+	return tui.Dist{N: m.Count, Min: ms(float64(m.Min)), Avg: ms(m.Avg), Max: ms(float64(m.Max))}
+}
+
+// Counters answers the header line.
+func (v *View) Counters() tui.Counters {
+	s := v.e.Status()
+	c := tui.Counters{
+		Packets:      s.Records,
+		Dialogs:      int64(s.Store.Calls),
+		Calls:        int64(v.e.store.Count(v.callsOnly)),
+		DecodeErrors: s.Engine.Warnings,
+		Dropped:      s.Store.Evicted + int64(s.RTP.Dropped),
+		Skipped:      int64(s.Decoder.Other) + s.Store.NotSIP + s.Store.NoCallID,
+		MemoryBytes:  s.Store.Bytes,
+		Live:         v.live,
+	}
+	if v.done != nil && v.total > 0 {
+		c.LoadDone, c.LoadTotal = v.done(), v.total
+	}
+	return c
+}
+
+// rtcpLines renders what each reporter said about the stream, one line
+// per reporter, for the stream view.
+func rtcpLines(r *rtpstats.StreamReport) []string {
+	if r.RTCP == nil {
+		return nil
+	}
+	var out []string
+	for _, rep := range r.RTCP.Reports {
+		var b strings.Builder
+		b.WriteString(rep.Time.UTC().Format("15:04:05.000"))
+		b.WriteString(" " + strings.ToUpper(rep.Type))
+		b.WriteString(" from " + rep.From.String())
+		b.WriteString(" lost " + strconv.FormatFloat(100*rep.FractionLost, 'f', 1, 64) + "%")
+		b.WriteString(" cum " + strconv.Itoa(int(rep.CumulativeLost)))
+		b.WriteString(" jitter " + strconv.FormatFloat(rep.JitterMs, 'f', 1, 64) + "ms")
+		if rep.HasRTT {
+			b.WriteString(" rtt " + strconv.FormatFloat(rep.RTTMs, 'f', 0, 64) + "ms")
+		}
+		if rep.XR != nil && rep.XR.MOSLQ > 0 {
+			b.WriteString(" XR MOS-LQ " + strconv.FormatFloat(rep.XR.MOSLQ, 'f', 1, 64))
+		}
+		out = append(out, b.String())
+	}
+	return out
+}
