@@ -126,3 +126,38 @@ func TestSavePcap(t *testing.T) {
 		t.Errorf("saving from stdin: err = %v, want ErrNotRereadable", err)
 	}
 }
+
+// TestHEPInCapture checks that HEP found in a capture is unwrapped: the
+// inner SIP becomes ordinary messages with the inner addresses, and a
+// compressed payload (chunk 0x0010) is inflated.
+func TestHEPInCapture(t *testing.T) {
+	for _, tc := range []struct {
+		file      string
+		sip, logs int64
+	}{
+		// MANIFEST: 8 HEP packets, 6 of them SIP, plus one LOG and one RTCP-JSON.
+		{"hep3-udp9060-sip-options-publish-rtcpjson-log.pcap", 6, 2},
+		// MANIFEST: 21 HEP packets, all zlib-compressed SIP.
+		{"hep3-udp9060-sll-compressed.pcapng", 21, 0},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			e := New(Options{})
+			runFiles(t, e, corpus(t, tc.file))
+			s := e.Status()
+			if s.Engine.HEPErrors != 0 {
+				t.Errorf("HEP errors = %d", s.Engine.HEPErrors)
+			}
+			if got := s.Store.Messages; got != tc.sip {
+				t.Errorf("SIP messages from HEP = %d, want %d", got, tc.sip)
+			}
+			if s.Engine.HEPOther != tc.logs {
+				t.Errorf("non-SIP HEP = %d, want %d", s.Engine.HEPOther, tc.logs)
+			}
+			for _, c := range e.Calls(sipflow.Filter{}, 0, -1) {
+				if c.Src.Port() == 9060 || c.Dst.Port() == 9060 {
+					t.Errorf("call %s has the collector address %v -> %v, not the inner one", c.CallID, c.Src, c.Dst)
+				}
+			}
+		})
+	}
+}

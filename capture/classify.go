@@ -1,0 +1,267 @@
+package capture
+
+import (
+	"bytes"
+	"encoding/binary"
+	"net/netip"
+)
+
+// RTP/RTCP constants (RFC 3550, RFC 5761).
+const (
+	rtpVersion      = 2
+	rtpFixedHeader  = 12  // RFC 3550 5.1
+	rtcpHeader      = 4   // RFC 3550 6.4.1: V/P/count, PT, length
+	rtcpTypeFirst   = 200 // SR (RFC 3550 12.1); 200-207 SR RR SDES BYE APP RTPFB PSFB XR
+	rtcpTypeLast    = 207
+	muxRTCPLow      = 64 // RFC 5761 4: RTP PT 64-95 collide with RTCP 192-223
+	muxRTCPHigh     = 95
+	rtpPTReservedLo = 72 // RFC 5761 4: RTCP SR..APP with the marker bit set
+	rtpPTReservedHi = 76
+	maxRTCPInDgram  = 64   // compound packets walked per datagram
+	heurMinPort     = 1024 // the heuristic ignores well-known ports (DNS, NTP, SNMP ...)
+	sipVersion      = "SIP/2.0"
+	hep3Magic       = "HEP3"
+	hepV3MinLen     = 6
+	hepAFInet       = 2
+	hepAFInet6      = 10
+)
+
+// classifyDatagram decides what a UDP or SCTP payload is, by content.
+func (d *Decoder) classifyDatagram(b []byte, src, dst netip.AddrPort, tr Transport) {
+	if len(b) == 0 {
+		d.stats.Other++
+		return
+	}
+	if IsSIP(b) {
+		d.learnSDP(b)
+		d.deliver(KindSIP, tr, b, src, dst)
+		return
+	}
+	if IsHEP(b) {
+		d.deliver(KindHEP, tr, b, src, dst)
+		return
+	}
+	if tr != TransportUDP {
+		d.stats.Other++
+		return
+	}
+	if role, ok := d.media.lookup(dst, src, d.now); ok {
+		switch {
+		case role == roleRTCP || (role == roleMux && len(b) >= 2 && isMuxRTCP(b[1])):
+			if rtcpFirstHeader(b) {
+				d.stats.RTPBySDP++
+				d.deliver(KindRTCP, tr, b, src, dst)
+				return
+			}
+		default:
+			if parseRTP(b, &d.ev.RTP) {
+				d.stats.RTPBySDP++
+				d.deliver(KindRTP, tr, b, src, dst)
+				return
+			}
+		}
+	}
+	if d.o.NoRTPHeuristic || src.Port() < heurMinPort || dst.Port() < heurMinPort {
+		d.stats.Other++
+		return
+	}
+	if IsRTCPCompound(b) {
+		d.stats.RTPByHeuristic++
+		d.deliver(KindRTCP, tr, b, src, dst)
+		return
+	}
+	if parseRTP(b, &d.ev.RTP) && !isReservedPT(d.ev.RTP.PayloadType) {
+		f, ok := d.flows.observe(src, dst, d.ev.RTP.SSRC, d.ev.RTP.SequenceNumber, d.now)
+		if ok {
+			if f.nheld > 0 {
+				d.releaseHeld(f)
+			}
+			d.stats.RTPByHeuristic++
+			d.deliver(KindRTP, tr, b, src, dst)
+			return
+		}
+		if f != nil {
+			d.flows.hold(f, b, d, src, dst)
+		}
+	}
+	d.stats.Other++
+}
+
+func isMuxRTCP(b1 byte) bool {
+	pt := b1 & 0x7f
+	return pt >= muxRTCPLow && pt <= muxRTCPHigh
+}
+
+func isReservedPT(pt uint8) bool { return pt >= rtpPTReservedLo && pt <= rtpPTReservedHi }
+
+// parseRTP checks and decodes the fixed RTP header (RFC 3550 5.1) with
+// its CSRC list, extension (5.3.1) and padding, into h.
+func parseRTP(b []byte, h *RTPHeader) bool {
+	if len(b) < rtpFixedHeader || b[0]>>6 != rtpVersion {
+		return false
+	}
+	cc := b[0] & 0x0f
+	n := rtpFixedHeader + 4*int(cc)
+	ext := b[0]&0x10 != 0
+	if ext {
+		if len(b) < n+4 {
+			return false
+		}
+		n += 4 + 4*int(binary.BigEndian.Uint16(b[n+2:n+4]))
+	}
+	if n > len(b) {
+		return false
+	}
+	pad := b[0]&0x20 != 0
+	if pad {
+		p := int(b[len(b)-1])
+		if p == 0 || n+p > len(b) {
+			return false
+		}
+	}
+	*h = RTPHeader{
+		Marker:         b[1]&0x80 != 0,
+		PayloadType:    b[1] & 0x7f,
+		SequenceNumber: binary.BigEndian.Uint16(b[2:4]),
+		Timestamp:      binary.BigEndian.Uint32(b[4:8]),
+		SSRC:           binary.BigEndian.Uint32(b[8:12]),
+		CSRCCount:      cc,
+		Padding:        pad,
+		Extension:      ext,
+		HeaderLength:   n,
+	}
+	return true
+}
+
+// rtcpFirstHeader is the weak check used for SDP-learned RTCP endpoints:
+// the first packet is RTCP and fits. SRTCP trailers (RFC 3711 3.4) after
+// the compound are allowed there.
+func rtcpFirstHeader(b []byte) bool {
+	if len(b) < 8 || b[0]>>6 != rtpVersion || b[1] < 192 || b[1] > 223 {
+		return false
+	}
+	return (int(binary.BigEndian.Uint16(b[2:4]))+1)*4 <= len(b)
+}
+
+// IsRTCPCompound reports whether b is a compound RTCP datagram (RFC 3550
+// 6.1): every packet version 2 with a type in 200-207, and the length
+// fields adding up to exactly the datagram length.
+func IsRTCPCompound(b []byte) bool {
+	if len(b) < 8 {
+		return false
+	}
+	off := 0
+	for n := 0; off < len(b); n++ {
+		if n == maxRTCPInDgram || len(b)-off < rtcpHeader {
+			return false
+		}
+		if b[off]>>6 != rtpVersion || b[off+1] < rtcpTypeFirst || b[off+1] > rtcpTypeLast {
+			return false
+		}
+		off += (int(binary.BigEndian.Uint16(b[off+2:off+4])) + 1) * 4
+	}
+	return off == len(b)
+}
+
+// IsSIP reports whether b starts with a SIP request line
+// ("METHOD SP Request-URI SP SIP/2.0", RFC 3261 7.1) or status line
+// ("SIP/2.0 SP 3DIGIT SP", RFC 3261 7.2). The version is compared
+// case-insensitively, as tshark's heuristic does.
+func IsSIP(b []byte) bool {
+	// Cheap reject before scanning for the line end: every start line
+	// begins with a token character; RTP (0x80..) and most binary never do.
+	if len(b) == 0 || !isTokenChar(b[0]) {
+		return false
+	}
+	line := b
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		line = b[:i]
+	} else {
+		return false // a datagram SIP message has at least a start line and CRLF
+	}
+	line = bytes.TrimSuffix(line, []byte{'\r'})
+	if len(line) >= 11 && hasPrefixFold(line, sipVersion) && line[7] == ' ' {
+		if !isDigit(line[8]) || !isDigit(line[9]) || !isDigit(line[10]) {
+			return false
+		}
+		return len(line) == 11 || line[11] == ' '
+	}
+	// Request: token SP something SP SIP/2.0
+	if len(line) < len(sipVersion)+4 || !hasPrefixFold(line[len(line)-len(sipVersion):], sipVersion) ||
+		line[len(line)-len(sipVersion)-1] != ' ' {
+		return false
+	}
+	sp := bytes.IndexByte(line, ' ')
+	if sp <= 0 || sp >= len(line)-len(sipVersion)-2 {
+		return false
+	}
+	for _, c := range line[:sp] {
+		if !isTokenChar(c) {
+			return false
+		}
+	}
+	return true
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// isTokenChar: RFC 3261 25.1 token characters.
+func isTokenChar(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	switch c {
+	case '-', '.', '!', '%', '*', '_', '+', '`', '\'', '~':
+		return true
+	}
+	return false
+}
+
+func hasPrefixFold(b []byte, p string) bool {
+	if len(b) < len(p) {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		c := b[i]
+		if c >= 'a' && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		if c != p[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// IsHEP reports whether b is a HEP packet: version 3 by its "HEP3" magic
+// and total length, or version 1/2 by a plausible fixed header (version,
+// header length matching the address family, a known transport).
+func IsHEP(b []byte) bool {
+	if len(b) >= hepV3MinLen && string(b[:4]) == hep3Magic {
+		n := int(binary.BigEndian.Uint16(b[4:6]))
+		return n >= hepV3MinLen && n <= len(b)
+	}
+	if len(b) < 16 || (b[0] != 1 && b[0] != 2) {
+		return false
+	}
+	hl := int(b[1])
+	switch b[3] {
+	case ipProtoUDP, ipProtoTCP, ipProtoSCTP:
+	default:
+		return false
+	}
+	var want int
+	switch b[2] {
+	case hepAFInet:
+		want = 16
+	case hepAFInet6:
+		want = 40
+	default:
+		return false
+	}
+	if b[0] == 2 {
+		want += 12 // hep_timehdr: tv_sec, tv_usec, captid (+2 padding)
+	}
+	return hl == want && hl < len(b)
+}

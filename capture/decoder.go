@@ -1,0 +1,662 @@
+package capture
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/voiptool/voiptool/capture/sipstream"
+	"github.com/voiptool/voiptool/pcap"
+)
+
+// EtherTypes dispatched by the decoder. gopacket's table lacks 0x9100 and
+// ERSPAN type III, and we want the VLAN id and tunnel flag on the way, so
+// the decoder picks the next layer itself.
+const (
+	etherIPv4     = 0x0800
+	etherIPv6     = 0x86dd
+	etherVLAN     = 0x8100 // IEEE 802.1Q
+	etherQinQ     = 0x88a8 // IEEE 802.1ad service tag
+	etherQinQOld  = 0x9100 // pre-802.1ad vendor QinQ
+	etherPPPoE    = 0x8864 // PPPoE session stage (RFC 2516)
+	etherTEB      = 0x6558 // transparent Ethernet bridging (GRE)
+	etherPPP      = 0x880b // PPP inside GRE (RFC 2637)
+	etherERSPAN2  = 0x88be // ERSPAN type II
+	etherERSPAN3  = 0x22eb // ERSPAN type III
+	ipProtoIPIP   = 4
+	ipProtoTCP    = 6
+	ipProtoUDP    = 17
+	ipProtoIPv6   = 41
+	ipProtoGRE    = 47
+	ipProtoSCTP   = 132
+	vxlanPort     = 4789 // RFC 7348 5
+	vxlanHeader   = 8
+	vxlanFlagI    = 0x08 // RFC 7348 5: VNI valid
+	pppoeHeader   = 6    // RFC 2516 4
+	pppIPv4       = 0x0021
+	pppIPv6       = 0x0057
+	sllHeader     = 16
+	sll2Header    = 20
+	erspan2Header = 8
+	erspan3Header = 12
+	erspan3Sub    = 8 // optional platform-specific subheader (O flag)
+)
+
+// feedback records gopacket's truncation signal without allocating.
+type feedback struct{ truncated bool }
+
+func (f *feedback) SetTruncated() { f.truncated = true }
+
+// Decoder turns capture records into Events. It is not safe for
+// concurrent use: use one per goroutine.
+//
+// The gopacket layers are decoded in place into structs held here, each
+// with DecodeFromBytes, in a walk the Decoder drives itself rather than
+// through gopacket.DecodingLayerParser: between layers it records the VLAN
+// id, decides tunnels against a depth limit, reassembles fragments and
+// handles headers gopacket has no DecodingLayer for (PPPoE, PPP, SLL2,
+// ERSPAN III). The walk stops at L4; everything above is our own
+// classifier. gopacket's layers.SIP is never used.
+type Decoder struct {
+	o Options
+
+	eth  layers.Ethernet
+	vlan layers.Dot1Q
+	ip4  layers.IPv4
+	ip6  layers.IPv6
+	udp  layers.UDP
+	tcp  layers.TCP
+	gre  layers.GRE
+	fb   feedback
+
+	asm   *sipstream.Assembler
+	onMsg func(*sipstream.Message)
+	seg   sipstream.Segment
+
+	frag  defragger
+	sctpR sctpReassembler
+	media mediaTable
+	flows flowTable
+
+	// per record; the record's pcap.Packet lives in ev.Packet (copied once
+	// per record: it is the event's too)
+	data    []byte
+	emit    func(*Event)
+	err     *DecodeError
+	depth   int
+	vlanID  uint16
+	hasVLAN bool
+	tunnel  bool
+	ev      Event
+
+	now        time.Time // current record's time: the only clock
+	last       time.Time // previous record's time
+	nextExpire time.Time
+
+	stats Stats
+}
+
+// NewDecoder builds a Decoder; all layer structs and tables are allocated
+// here, once.
+func NewDecoder(o Options) *Decoder {
+	o = o.withDefaults()
+	d := &Decoder{o: o, asm: sipstream.New(o.Stream)}
+	d.onMsg = d.streamMessage
+	d.frag.init(o.MaxFragDatagrams)
+	d.sctpR.init()
+	d.media.init(o.MaxMedia)
+	d.flows.init(o.MaxFlows)
+	return d
+}
+
+// Decode decodes one record and calls emit for every payload it
+// classifies (zero, one or several: SCTP bundles, TCP segments completing
+// several SIP messages). The Event and its Payload are reused: valid only
+// until emit returns. data is not retained after Decode returns.
+//
+// The error, a *DecodeError wrapping a sentinel, is only for a malformed
+// or unsupported record; what could be decoded before the fault has been
+// emitted already.
+func (d *Decoder) Decode(data []byte, p pcap.Packet, emit func(*Event)) error {
+	d.stats.Packets++
+	d.ev.Packet = p
+	d.data = data
+	d.emit = emit
+	d.err = nil
+	d.depth = 0
+	d.vlanID = 0
+	d.hasVLAN = false
+	d.tunnel = false
+	d.fb.truncated = false
+	if p.Length > len(data) {
+		d.stats.Truncated++
+	} else if p.Length > 0 && p.Length < len(data) {
+		d.stats.CaptureOverLength++
+	}
+	t := p.Timestamp
+	if t.Before(d.last) {
+		d.stats.NonMonotonic++
+		if t.Before(d.nextExpire.Add(-2 * DefaultExpireInterval)) {
+			// Time went backwards (merged files, a bogus record): sweep on
+			// the new timeline instead of waiting to catch up with the old.
+			d.nextExpire = t
+		}
+	}
+	d.last = t
+	// The clock is the current record's time, not the latest seen: one
+	// record stamped decades ahead must not stall expiry for the rest.
+	d.now = t
+	if !d.now.Before(d.nextExpire) {
+		d.expire(emit)
+	}
+	d.link(data, p.LinkType)
+	if d.hasVLAN {
+		d.stats.VLAN++
+	}
+	if d.err != nil {
+		d.stats.DecodeErrors++
+		return d.err
+	}
+	return nil
+}
+
+// Flush delivers what is still buffered at the end of input: SIP
+// messages framed by end of stream. Incomplete IP and SCTP fragments
+// are dropped and counted.
+func (d *Decoder) Flush(emit func(*Event)) {
+	d.emit = emit
+	d.ev.Packet = pcap.Packet{}
+	d.asm.Flush(d.onMsg)
+	d.stats.FragmentsExpired += d.frag.expire(time.Time{}, true)
+}
+
+// Stats returns the counters so far.
+func (d *Decoder) Stats() Stats {
+	s := d.stats
+	s.Stream = d.asm.Stats()
+	s.TLSStreams = int(s.Stream.TLSStreams)
+	return s
+}
+
+func (d *Decoder) expire(emit func(*Event)) {
+	d.nextExpire = d.now.Add(DefaultExpireInterval)
+	d.stats.FragmentsExpired += d.frag.expire(d.now.Add(-d.o.FragTimeout), false)
+	d.media.expire(d.now.Add(-d.o.MediaTimeout))
+	d.flows.expire(d.now.Add(-d.o.FlowTimeout))
+	d.sctpR.expire(d.now.Add(-d.o.FragTimeout))
+	d.emit = emit
+	idle := d.o.Stream.IdleTimeout
+	if idle <= 0 {
+		idle = sipstream.DefaultIdleTimeout
+	}
+	d.asm.ExpireBefore(d.now.Add(-idle), d.onMsg)
+}
+
+// fail records the first error of the record. Truncation caused by the
+// snaplen is counted, not reported: the record is short on purpose.
+func (d *Decoder) fail(sentinel error, layer, detail string) {
+	if d.err != nil {
+		return
+	}
+	if d.ev.Packet.Length > len(d.data) && (sentinel == ErrTruncated || d.fb.truncated) {
+		return
+	}
+	d.err = &DecodeError{Packet: d.ev.Packet.Number, Offset: d.ev.Packet.Offset, Layer: layer, Detail: detail, Err: sentinel}
+}
+
+func (d *Decoder) enter(layer string) bool {
+	d.depth++
+	if d.depth > d.o.MaxDepth*4 {
+		d.fail(ErrTooDeep, layer, "")
+		return false
+	}
+	return true
+}
+
+func (d *Decoder) link(data []byte, lt pcap.LinkType) {
+	switch lt {
+	case pcap.LinkTypeEthernet:
+		d.ether(data)
+	case pcap.LinkTypeNull, pcap.LinkTypeLoop:
+		if len(data) < 4 {
+			d.fail(ErrTruncated, "loopback header", "")
+			return
+		}
+		af := binary.LittleEndian.Uint32(data)
+		if lt == pcap.LinkTypeLoop || af > 0xffff {
+			// LOOP is network order; NULL is host order of the capturing
+			// machine, so a big-endian writer shows up as a huge value.
+			af = binary.BigEndian.Uint32(data)
+		}
+		switch af {
+		case 2: // AF_INET
+			d.ipv4(data[4:])
+		case 10, 24, 28, 30: // AF_INET6: Linux, NetBSD/OpenBSD, FreeBSD, Darwin
+			d.ipv6(data[4:])
+		default:
+			d.stats.Other++
+		}
+	case pcap.LinkTypeRaw, pcap.LinkTypeRawOld12, pcap.LinkTypeRawOld14:
+		d.rawIP(data)
+	case pcap.LinkTypeIPv4:
+		d.ipv4(data)
+	case pcap.LinkTypeIPv6:
+		d.ipv6(data)
+	case pcap.LinkTypePPP:
+		d.ppp(data)
+	case pcap.LinkTypeLinuxSLL:
+		if len(data) < sllHeader {
+			d.fail(ErrTruncated, "Linux SLL header", "")
+			return
+		}
+		d.etherType(binary.BigEndian.Uint16(data[14:16]), data[sllHeader:])
+	case pcap.LinkTypeSLL2:
+		if len(data) < sll2Header {
+			d.fail(ErrTruncated, "Linux SLL2 header", "")
+			return
+		}
+		d.etherType(binary.BigEndian.Uint16(data[0:2]), data[sll2Header:])
+	default:
+		d.stats.UnsupportedLinkTypes++
+		d.fail(ErrUnsupportedLinkType, "", lt.String())
+	}
+}
+
+func (d *Decoder) rawIP(data []byte) {
+	if len(data) == 0 {
+		d.fail(ErrTruncated, "raw IP", "empty record")
+		return
+	}
+	switch data[0] >> 4 {
+	case 4:
+		d.ipv4(data)
+	case 6:
+		d.ipv6(data)
+	default:
+		d.fail(ErrMalformed, "raw IP", "IP version nibble is neither 4 nor 6")
+	}
+}
+
+func (d *Decoder) ether(data []byte) {
+	if !d.enter("Ethernet") {
+		return
+	}
+	if err := d.eth.DecodeFromBytes(data, &d.fb); err != nil {
+		d.fail(ErrTruncated, "Ethernet", err.Error())
+		return
+	}
+	d.etherType(uint16(d.eth.EthernetType), d.eth.Payload)
+}
+
+func (d *Decoder) etherType(et uint16, payload []byte) {
+	switch et {
+	case etherIPv4:
+		d.ipv4(payload)
+	case etherIPv6:
+		d.ipv6(payload)
+	case etherVLAN, etherQinQ, etherQinQOld:
+		if !d.enter("802.1Q") {
+			return
+		}
+		if err := d.vlan.DecodeFromBytes(payload, &d.fb); err != nil {
+			d.fail(ErrTruncated, "802.1Q tag", err.Error())
+			return
+		}
+		d.hasVLAN = true
+		d.vlanID = d.vlan.VLANIdentifier
+		d.etherType(uint16(d.vlan.Type), d.vlan.Payload)
+	case etherPPPoE:
+		// RFC 2516 4: ver/type, code (0 in session stage), session id, length.
+		if len(payload) < pppoeHeader {
+			d.fail(ErrTruncated, "PPPoE header", "")
+			return
+		}
+		if payload[0] != 0x11 || payload[1] != 0 {
+			d.stats.Other++
+			return
+		}
+		d.stats.PPPoE++
+		body := payload[pppoeHeader:]
+		if n := int(binary.BigEndian.Uint16(payload[4:6])); n < len(body) {
+			body = body[:n]
+		}
+		d.ppp(body)
+	case etherTEB:
+		d.ether(payload)
+	case etherPPP:
+		d.ppp(payload)
+	case etherERSPAN2:
+		if len(payload) < erspan2Header {
+			d.fail(ErrTruncated, "ERSPAN II header", "")
+			return
+		}
+		d.stats.TunnelERSPAN++
+		d.tunnel = true
+		d.ether(payload[erspan2Header:])
+	case etherERSPAN3:
+		if len(payload) < erspan3Header {
+			d.fail(ErrTruncated, "ERSPAN III header", "")
+			return
+		}
+		n := erspan3Header
+		if payload[11]&0x01 != 0 { // O flag: platform-specific subheader follows
+			n += erspan3Sub
+		}
+		if len(payload) < n {
+			d.fail(ErrTruncated, "ERSPAN III subheader", "")
+			return
+		}
+		d.stats.TunnelERSPAN++
+		d.tunnel = true
+		d.ether(payload[n:])
+	default:
+		d.stats.Other++
+	}
+}
+
+// ppp decodes a PPP header (RFC 1661 2) with optional HDLC address and
+// control bytes (RFC 1662 3.1) and a possibly compressed protocol field.
+func (d *Decoder) ppp(data []byte) {
+	if !d.enter("PPP") {
+		return
+	}
+	if len(data) >= 2 && data[0] == 0xff && data[1] == 0x03 {
+		data = data[2:]
+	}
+	if len(data) < 1 {
+		d.fail(ErrTruncated, "PPP header", "")
+		return
+	}
+	var proto uint16
+	if data[0]&1 == 1 { // compressed one-byte protocol field (RFC 1661 6.5)
+		proto, data = uint16(data[0]), data[1:]
+	} else {
+		if len(data) < 2 {
+			d.fail(ErrTruncated, "PPP header", "")
+			return
+		}
+		proto, data = binary.BigEndian.Uint16(data), data[2:]
+	}
+	switch proto {
+	case pppIPv4:
+		d.ipv4(data)
+	case pppIPv6:
+		d.ipv6(data)
+	default:
+		d.stats.Other++ // LCP, IPCP, CHAP ...
+	}
+}
+
+func (d *Decoder) ipv4(data []byte) {
+	if !d.enter("IPv4") {
+		return
+	}
+	if len(data) == 0 || data[0]>>4 != 4 {
+		if len(data) == 0 {
+			d.fail(ErrTruncated, "IPv4 header", "")
+		} else {
+			d.fail(ErrMalformed, "IPv4 header", "version is not 4")
+		}
+		return
+	}
+	if err := d.ip4.DecodeFromBytes(data, &d.fb); err != nil {
+		if len(data) < 20 {
+			d.fail(ErrTruncated, "IPv4 header", err.Error())
+		} else {
+			d.fail(ErrMalformed, "IPv4 header", err.Error())
+		}
+		return
+	}
+	d.stats.IPv4++
+	src := netip.AddrFrom4([4]byte(d.ip4.SrcIP))
+	dst := netip.AddrFrom4([4]byte(d.ip4.DstIP))
+	proto := uint8(d.ip4.Protocol)
+	payload := d.ip4.Payload
+	if d.ip4.Flags&layers.IPv4MoreFragments != 0 || d.ip4.FragOffset != 0 {
+		d.stats.Fragments++
+		whole, ok := d.frag.add(d, fragKey{src: src, dst: dst, id: uint32(d.ip4.Id), proto: proto},
+			int(d.ip4.FragOffset)*8, d.ip4.Flags&layers.IPv4MoreFragments != 0, payload)
+		if !ok {
+			return
+		}
+		payload = whole
+	}
+	d.ipPayload(proto, payload, src, dst)
+}
+
+// IPv6 extension headers walked after the fixed header (RFC 8200 4).
+const (
+	ip6HopByHop = 0
+	ip6Routing  = 43
+	ip6Fragment = 44
+	ip6ESP      = 50
+	ip6AH       = 51
+	ip6NoNext   = 59
+	ip6DestOpts = 60
+	ip6Mobility = 135
+	ip6HIP      = 139
+	ip6Shim6    = 140
+	maxExtHdrs  = 16
+)
+
+func (d *Decoder) ipv6(data []byte) {
+	if !d.enter("IPv6") {
+		return
+	}
+	if len(data) == 0 || data[0]>>4 != 6 {
+		if len(data) == 0 {
+			d.fail(ErrTruncated, "IPv6 header", "")
+		} else {
+			d.fail(ErrMalformed, "IPv6 header", "version is not 6")
+		}
+		return
+	}
+	if err := d.ip6.DecodeFromBytes(data, &d.fb); err != nil {
+		if len(data) < 40 {
+			d.fail(ErrTruncated, "IPv6 header", err.Error())
+		} else {
+			d.fail(ErrMalformed, "IPv6 header", err.Error())
+		}
+		return
+	}
+	d.stats.IPv6++
+	src := netip.AddrFrom16([16]byte(d.ip6.SrcIP))
+	dst := netip.AddrFrom16([16]byte(d.ip6.DstIP))
+	nh := uint8(d.ip6.NextHeader)
+	if d.ip6.HopByHop != nil {
+		nh = uint8(d.ip6.HopByHop.NextHeader)
+	}
+	payload := d.ip6.Payload
+	for range maxExtHdrs {
+		switch nh {
+		case ip6HopByHop, ip6Routing, ip6DestOpts, ip6Mobility, ip6HIP, ip6Shim6:
+			if len(payload) < 8 {
+				d.fail(ErrTruncated, "IPv6 extension header", "")
+				return
+			}
+			n := (int(payload[1]) + 1) * 8
+			if n > len(payload) {
+				d.fail(ErrTruncated, "IPv6 extension header", "length beyond packet")
+				return
+			}
+			nh, payload = payload[0], payload[n:]
+		case ip6AH: // RFC 4302 2.2: length in 4-octet units minus 2
+			if len(payload) < 8 {
+				d.fail(ErrTruncated, "IPv6 AH header", "")
+				return
+			}
+			n := (int(payload[1]) + 2) * 4
+			if n > len(payload) {
+				d.fail(ErrTruncated, "IPv6 AH header", "length beyond packet")
+				return
+			}
+			nh, payload = payload[0], payload[n:]
+		case ip6Fragment: // RFC 8200 4.5
+			if len(payload) < 8 {
+				d.fail(ErrTruncated, "IPv6 fragment header", "")
+				return
+			}
+			next := payload[0]
+			off := int(binary.BigEndian.Uint16(payload[2:4]) &^ 7)
+			more := payload[3]&1 != 0
+			id := binary.BigEndian.Uint32(payload[4:8])
+			if off == 0 && !more { // atomic fragment (RFC 6946)
+				nh, payload = next, payload[8:]
+				continue
+			}
+			d.stats.Fragments++
+			whole, ok := d.frag.add(d, fragKey{src: src, dst: dst, id: id, proto: next, v6: true}, off, more, payload[8:])
+			if !ok {
+				return
+			}
+			nh, payload = next, whole
+		default:
+			d.ipPayload(nh, payload, src, dst)
+			return
+		}
+	}
+	d.fail(ErrMalformed, "IPv6 extension headers", "too many")
+}
+
+func (d *Decoder) ipPayload(proto uint8, payload []byte, src, dst netip.Addr) {
+	switch proto {
+	case ipProtoUDP:
+		d.udpLayer(payload, src, dst)
+	case ipProtoTCP:
+		d.tcpLayer(payload, src, dst)
+	case ipProtoSCTP:
+		d.sctpLayer(payload, src, dst)
+	case ipProtoIPIP:
+		d.stats.TunnelIPIP++
+		d.tunnel = true
+		d.ipv4(payload)
+	case ipProtoIPv6:
+		d.stats.TunnelIPIP++
+		d.tunnel = true
+		d.ipv6(payload)
+	case ipProtoGRE:
+		if !d.enter("GRE") {
+			return
+		}
+		if err := d.gre.DecodeFromBytes(payload, &d.fb); err != nil {
+			d.fail(ErrTruncated, "GRE header", err.Error())
+			return
+		}
+		d.stats.TunnelGRE++
+		d.tunnel = true
+		d.etherType(uint16(d.gre.Protocol), d.gre.Payload)
+	default:
+		d.stats.Other++ // ICMP, ESP, OSPF ...
+	}
+}
+
+func (d *Decoder) udpLayer(data []byte, src, dst netip.Addr) {
+	if err := d.udp.DecodeFromBytes(data, &d.fb); err != nil {
+		if len(data) < 8 {
+			d.fail(ErrTruncated, "UDP header", err.Error())
+		} else {
+			d.fail(ErrMalformed, "UDP header", err.Error())
+		}
+		return
+	}
+	d.stats.UDP++
+	payload := d.udp.Payload
+	if d.udp.DstPort == vxlanPort && len(payload) >= vxlanHeader && payload[0]&vxlanFlagI != 0 {
+		d.stats.TunnelVXLAN++
+		d.tunnel = true
+		d.ether(payload[vxlanHeader:])
+		return
+	}
+	s := netip.AddrPortFrom(src, uint16(d.udp.SrcPort))
+	t := netip.AddrPortFrom(dst, uint16(d.udp.DstPort))
+	d.classifyDatagram(payload, s, t, TransportUDP)
+}
+
+func (d *Decoder) tcpLayer(data []byte, src, dst netip.Addr) {
+	if err := d.tcp.DecodeFromBytes(data, &d.fb); err != nil {
+		if len(data) < 20 {
+			d.fail(ErrTruncated, "TCP header", err.Error())
+		} else {
+			d.fail(ErrMalformed, "TCP header", err.Error())
+		}
+		return
+	}
+	d.stats.TCP++
+	d.seg = sipstream.Segment{
+		Src:     netip.AddrPortFrom(src, uint16(d.tcp.SrcPort)),
+		Dst:     netip.AddrPortFrom(dst, uint16(d.tcp.DstPort)),
+		Seq:     d.tcp.Seq,
+		SYN:     d.tcp.SYN,
+		FIN:     d.tcp.FIN,
+		RST:     d.tcp.RST,
+		Payload: d.tcp.Payload,
+		Time:    d.ev.Packet.Timestamp,
+		Ref:     uint64(d.ev.Packet.Number),
+	}
+	d.asm.Add(&d.seg, d.onMsg)
+}
+
+// streamMessage turns a framed SIP message from sipstream into an Event.
+func (d *Decoder) streamMessage(m *sipstream.Message) {
+	pk := d.ev.Packet
+	if pk.Number == 0 { // flushed at end of input: name the last segment
+		pk = pcap.Packet{Number: int(m.LastRef), Timestamp: m.Time}
+	}
+	d.ev = Event{
+		Kind:      KindSIP,
+		Transport: TransportTCP,
+		Time:      m.Time,
+		Src:       m.Src,
+		Dst:       m.Dst,
+		Payload:   m.Payload,
+		Packet:    pk,
+		VLAN:      d.vlanID,
+		Tunnel:    d.tunnel,
+	}
+	if m.WebSocket {
+		d.ev.Transport = TransportWS
+	}
+	d.stats.SIP++
+	d.learnSDP(m.Payload)
+	if d.emit != nil {
+		d.emit(&d.ev)
+	}
+}
+
+// deliver emits a classified datagram payload.
+func (d *Decoder) deliver(k Kind, tr Transport, payload []byte, src, dst netip.AddrPort) {
+	d.deliverAt(k, tr, payload, src, dst, d.ev.Packet.Timestamp)
+}
+
+func (d *Decoder) deliverAt(k Kind, tr Transport, payload []byte, src, dst netip.AddrPort, t time.Time) {
+	d.ev.Kind = k
+	d.ev.Transport = tr
+	d.ev.Time = t
+	d.ev.Src = src
+	d.ev.Dst = dst
+	d.ev.Payload = payload
+	d.ev.VLAN = d.vlanID
+	d.ev.Tunnel = d.tunnel
+	d.ev.Source = 0
+	if k != KindRTP {
+		d.ev.RTP = RTPHeader{}
+	}
+	switch k {
+	case KindSIP:
+		d.stats.SIP++
+	case KindRTP:
+		d.stats.RTP++
+	case KindRTCP:
+		d.stats.RTCP++
+	case KindHEP:
+		d.stats.HEP++
+	}
+	if d.emit != nil {
+		d.emit(&d.ev)
+	}
+}
+
+var _ gopacket.DecodeFeedback = (*feedback)(nil)

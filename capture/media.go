@@ -1,0 +1,323 @@
+package capture
+
+import (
+	"bytes"
+	"encoding/binary"
+	"net/netip"
+	"time"
+)
+
+// mediaRole is what an SDP-learned endpoint receives.
+type mediaRole uint8
+
+const (
+	roleRTP  mediaRole = iota + 1
+	roleRTCP           // port+1 (RFC 3550 11) or a=rtcp (RFC 3605)
+	roleMux            // RTP and RTCP on one port (a=rtcp-mux, RFC 5761)
+)
+
+// mediaRefresh is how stale an entry's time may get before a packet
+// refreshes it: writing the map on every RTP packet costs more than the
+// precision is worth.
+const mediaRefresh = time.Second
+
+// epKey is an endpoint as a plain comparable value: netip.AddrPort holds
+// a zone handle, which makes it slower to hash on the per-packet path.
+type epKey struct {
+	hi, lo uint64
+	port   uint16
+}
+
+func keyOf(ap netip.AddrPort) epKey {
+	b := ap.Addr().As16()
+	return epKey{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]), ap.Port()}
+}
+
+type mediaEntry struct {
+	role mediaRole
+	seen time.Time // packet time of the SDP or the last packet to or from it
+}
+
+// mediaTable holds endpoints learned from SDP. Keys are fixed-size
+// values, so lookups on the RTP path do not allocate; IPv4 endpoints get
+// a uint64 key, which Go's maps hash fastest.
+type mediaTable struct {
+	m4  map[uint64]mediaEntry
+	m6  map[epKey]mediaEntry
+	max int
+}
+
+// key4 packs an IPv4 endpoint: address in the high bits, port low.
+func key4(ap netip.AddrPort) (uint64, bool) {
+	a := ap.Addr()
+	if !a.Is4() {
+		return 0, false
+	}
+	b := a.As4()
+	return uint64(binary.BigEndian.Uint32(b[:]))<<16 | uint64(ap.Port()), true
+}
+
+func (t *mediaTable) init(max int) {
+	t.m4 = make(map[uint64]mediaEntry)
+	t.m6 = make(map[epKey]mediaEntry)
+	t.max = max
+}
+
+func (t *mediaTable) len() int { return len(t.m4) + len(t.m6) }
+
+func (t *mediaTable) get(ap netip.AddrPort) (mediaEntry, bool) {
+	if k, ok := key4(ap); ok {
+		e, ok := t.m4[k]
+		return e, ok
+	}
+	e, ok := t.m6[keyOf(ap)]
+	return e, ok
+}
+
+func (t *mediaTable) put(ap netip.AddrPort, e mediaEntry) {
+	if k, ok := key4(ap); ok {
+		t.m4[k] = e
+		return
+	}
+	t.m6[keyOf(ap)] = e
+}
+
+func (t *mediaTable) learn(ap netip.AddrPort, role mediaRole, now time.Time) {
+	if _, ok := t.get(ap); !ok && t.len() >= t.max {
+		return
+	}
+	t.put(ap, mediaEntry{role: role, seen: now})
+}
+
+func (t *mediaTable) forget(ap netip.AddrPort) {
+	if k, ok := key4(ap); ok {
+		delete(t.m4, k)
+		return
+	}
+	delete(t.m6, keyOf(ap))
+}
+
+// lookup finds the endpoint a datagram goes to, or else comes from
+// (symmetric RTP, RFC 4961), and refreshes it.
+func (t *mediaTable) lookup(dst, src netip.AddrPort, now time.Time) (mediaRole, bool) {
+	if t.len() == 0 {
+		return 0, false
+	}
+	k := dst
+	e, ok := t.get(k)
+	if !ok {
+		k = src
+		if e, ok = t.get(k); !ok {
+			return 0, false
+		}
+	}
+	if now.Sub(e.seen) > mediaRefresh {
+		e.seen = now
+		t.put(k, e)
+	}
+	return e.role, true
+}
+
+func (t *mediaTable) expire(before time.Time) {
+	for k, e := range t.m4 {
+		if e.seen.Before(before) {
+			delete(t.m4, k)
+		}
+	}
+	for k, e := range t.m6 {
+		if e.seen.Before(before) {
+			delete(t.m6, k)
+		}
+	}
+}
+
+// learnSDP scans a SIP message's body for SDP media (RFC 8866 5.7 c=,
+// 5.14 m=; RFC 3605 a=rtcp; RFC 5761 a=rtcp-mux) and learns the
+// endpoints. It is a line scanner, not an SDP parser: it works on
+// multipart bodies too, and it never allocates for IPv4 addresses.
+func (d *Decoder) learnSDP(msg []byte) {
+	i := bytes.Index(msg, []byte("\r\n\r\n"))
+	skip := 4
+	if i < 0 {
+		if i = bytes.Index(msg, []byte("\n\n")); i < 0 {
+			return
+		}
+		skip = 2
+	}
+	body := msg[i+skip:]
+	var (
+		session netip.Addr // session-level c=
+		inMedia bool
+		m       sdpMedia
+	)
+	for len(body) > 0 {
+		var line []byte
+		if j := bytes.IndexByte(body, '\n'); j >= 0 {
+			line, body = body[:j], body[j+1:]
+		} else {
+			line, body = body, nil
+		}
+		line = bytes.TrimSuffix(line, []byte{'\r'})
+		if len(line) < 2 || line[1] != '=' {
+			continue
+		}
+		v := line[2:]
+		switch line[0] {
+		case 'm':
+			if inMedia {
+				d.learnMedia(&m, session)
+			}
+			m = sdpMedia{}
+			inMedia = true
+			m.port, m.ok, m.rtp = parseMediaPort(v)
+		case 'c':
+			if a, ok := parseConnAddr(v); ok {
+				if inMedia {
+					m.addr = a
+				} else {
+					session = a
+				}
+			}
+		case 'a':
+			if !inMedia {
+				continue
+			}
+			if bytes.Equal(v, []byte("rtcp-mux")) {
+				m.mux = true
+			} else if bytes.HasPrefix(v, []byte("rtcp:")) {
+				if p, ok := parsePort(v[len("rtcp:"):]); ok {
+					m.rtcpPort = p
+				}
+			}
+		}
+	}
+	if inMedia {
+		d.learnMedia(&m, session)
+	}
+}
+
+type sdpMedia struct {
+	ok       bool
+	rtp      bool // an RTP profile; otherwise (UDPTL, TCP/MSRP) forget the port
+	port     uint16
+	rtcpPort uint16
+	mux      bool
+	addr     netip.Addr
+}
+
+func (d *Decoder) learnMedia(m *sdpMedia, session netip.Addr) {
+	addr := m.addr
+	if !addr.IsValid() {
+		addr = session
+	}
+	if !m.ok || m.port == 0 || !addr.IsValid() || addr.IsUnspecified() {
+		return // disabled stream or hold with 0.0.0.0 (RFC 3264 8.4)
+	}
+	if !m.rtp {
+		// A re-INVITE moving a port from audio to T.38 (m=image udptl)
+		// ends RTP there.
+		d.media.forget(netip.AddrPortFrom(addr, m.port))
+		if m.port < 65535 {
+			d.media.forget(netip.AddrPortFrom(addr, m.port+1))
+		}
+		return
+	}
+	if m.mux {
+		d.media.learn(netip.AddrPortFrom(addr, m.port), roleMux, d.now)
+		return
+	}
+	d.media.learn(netip.AddrPortFrom(addr, m.port), roleRTP, d.now)
+	rp := m.rtcpPort
+	if rp == 0 && m.port < 65535 {
+		rp = m.port + 1
+	}
+	if rp != 0 && rp != m.port {
+		d.media.learn(netip.AddrPortFrom(addr, rp), roleRTCP, d.now)
+	}
+}
+
+// parseMediaPort reads "audio 49170[/2] RTP/AVP 0" for media types that
+// can carry RTP (audio, video, image, text) and tells whether the
+// profile is an RTP one.
+func parseMediaPort(v []byte) (port uint16, ok, rtp bool) {
+	sp := bytes.IndexByte(v, ' ')
+	if sp < 0 {
+		return 0, false, false
+	}
+	switch string(v[:sp]) {
+	case "audio", "video", "image", "text":
+	default:
+		return 0, false, false
+	}
+	rest := v[sp+1:]
+	end := 0
+	for end < len(rest) && isDigit(rest[end]) {
+		end++
+	}
+	// Only RTP profiles (RTP/AVP, RTP/SAVP, UDP/TLS/RTP/SAVPF ...): the
+	// port of "image 4000 udptl t38" carries UDPTL, not RTP.
+	p, ok := parsePort(rest[:end])
+	return p, ok, bytes.Contains(rest[end:], []byte("RTP/"))
+}
+
+func parsePort(b []byte) (uint16, bool) {
+	n := 0
+	i := 0
+	for ; i < len(b) && isDigit(b[i]); i++ {
+		n = n*10 + int(b[i]-'0')
+		if n > 65535 {
+			return 0, false
+		}
+	}
+	return uint16(n), i > 0
+}
+
+// parseConnAddr reads "IN IP4 192.0.2.1[/ttl]" or "IN IP6 2001:db8::1".
+func parseConnAddr(v []byte) (netip.Addr, bool) {
+	if len(v) < 8 || string(v[:3]) != "IN " {
+		return netip.Addr{}, false
+	}
+	a := v[7:]
+	if sp := bytes.IndexAny(a, " /"); sp >= 0 {
+		a = a[:sp]
+	}
+	switch string(v[3:7]) {
+	case "IP4 ":
+		return parseIPv4(a)
+	case "IP6 ":
+		ip, err := netip.ParseAddr(string(a))
+		return ip, err == nil
+	}
+	return netip.Addr{}, false
+}
+
+// parseIPv4 parses a dotted quad without allocating (netip.ParseAddr
+// needs a string).
+func parseIPv4(b []byte) (netip.Addr, bool) {
+	var ip [4]byte
+	part, n, digits := 0, 0, 0
+	for _, c := range b {
+		switch {
+		case isDigit(c):
+			n = n*10 + int(c-'0')
+			digits++
+			if n > 255 || digits > 3 {
+				return netip.Addr{}, false
+			}
+		case c == '.':
+			if digits == 0 || part == 3 {
+				return netip.Addr{}, false
+			}
+			ip[part] = byte(n)
+			part++
+			n, digits = 0, 0
+		default:
+			return netip.Addr{}, false
+		}
+	}
+	if part != 3 || digits == 0 {
+		return netip.Addr{}, false
+	}
+	ip[3] = byte(n)
+	return netip.AddrFrom4(ip), true
+}

@@ -1,0 +1,75 @@
+package capture
+
+import (
+	"time"
+
+	"github.com/voiptool/voiptool/capture/sipstream"
+)
+
+// Defaults used when an Options field is zero.
+const (
+	DefaultMaxDepth        = 8                // nested encapsulations (VLAN, PPPoE, tunnels) per record
+	DefaultFragTimeout     = 30 * time.Second // RFC 791 suggests 15 s; Linux ipfrag_time is 30 s
+	DefaultMaxFragDatagram = 256              // datagrams under reassembly at once
+	DefaultMediaTimeout    = 5 * time.Minute  // packet time an SDP-learned endpoint lives without traffic
+	DefaultMaxMedia        = 1 << 16          // SDP-learned endpoints tracked at once
+	DefaultMaxFlows        = 1 << 16          // UDP flows tracked by the RTP heuristic
+	DefaultFlowTimeout     = 60 * time.Second // packet time a heuristic flow lives without traffic
+	DefaultExpireInterval  = time.Second      // packet time between expiry sweeps
+	maxIPDatagram          = 65535 + 40       // largest IPv4 datagram / IPv6 payload (no jumbograms)
+	maxSCTPMessage         = 256 << 10        // largest reassembled SCTP user message
+	maxSCTPPending         = 256              // SCTP fragmented messages in progress at once
+)
+
+// Options configures a Decoder (and Run). The zero value is useful: every
+// zero field means the default named above.
+type Options struct {
+	// NoRTPHeuristic switches off both content heuristics (RTP by SSRC
+	// continuity, RTCP by compound length walk): then only UDP to or from
+	// an endpoint learned from SDP is classified as RTP/RTCP.
+	NoRTPHeuristic bool
+	// MaxDepth bounds nested encapsulations per record.
+	MaxDepth int
+	// FragTimeout is the packet time an incomplete IP datagram waits for
+	// its missing fragments.
+	FragTimeout time.Duration
+	// MaxFragDatagrams bounds datagrams under reassembly; fragments of new
+	// datagrams beyond it are dropped and counted.
+	MaxFragDatagrams int
+	// MediaTimeout is the packet time an SDP-learned endpoint lives
+	// without traffic.
+	MediaTimeout time.Duration
+	// MaxMedia bounds SDP-learned endpoints.
+	MaxMedia int
+	// MaxFlows bounds UDP flows tracked by the RTP heuristic.
+	MaxFlows int
+	// FlowTimeout is the packet time a heuristic flow lives without traffic.
+	FlowTimeout time.Duration
+	// Stream configures TCP reassembly and SIP framing.
+	Stream sipstream.Options
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxDepth <= 0 {
+		o.MaxDepth = DefaultMaxDepth
+	}
+	if o.FragTimeout <= 0 {
+		o.FragTimeout = DefaultFragTimeout
+	}
+	if o.MaxFragDatagrams <= 0 {
+		o.MaxFragDatagrams = DefaultMaxFragDatagram
+	}
+	if o.MediaTimeout <= 0 {
+		o.MediaTimeout = DefaultMediaTimeout
+	}
+	if o.MaxMedia <= 0 {
+		o.MaxMedia = DefaultMaxMedia
+	}
+	if o.MaxFlows <= 0 {
+		o.MaxFlows = DefaultMaxFlows
+	}
+	if o.FlowTimeout <= 0 {
+		o.FlowTimeout = DefaultFlowTimeout
+	}
+	return o
+}
