@@ -1,0 +1,732 @@
+package sipflow
+
+import (
+	"container/list"
+	"hash/maphash"
+	"net/netip"
+	"time"
+)
+
+// retransKey identifies an identical message on the same path. Identical
+// bytes imply the same transaction (same Via branch, CSeq and method), so a
+// repeat is a retransmission (RFC 3261 17.1.1.2, 17.2.1).
+type retransKey struct {
+	h        uint64
+	src, dst netip.AddrPort
+}
+
+// storedMsg is what the store keeps per message: the raw copy plus what
+// the KPIs need without re-parsing.
+type storedMsg struct {
+	meta       Meta
+	raw        []byte // the one copy
+	request    bool
+	method     string // request method, or CSeq method of a response
+	code       int
+	cseq       uint32
+	txn        uint64 // hash of top Via branch, CSeq number and method
+	retrans    bool
+	toTag      bool
+	vias       int
+	warnings   Warnings
+	sdp        []MediaSummary
+	initialInv bool // INVITE request without To-tag, or a response to one
+}
+
+type call struct {
+	id       string
+	typ      string
+	isInvite bool
+	state    State
+	expired  bool // closed by idle expiry without a terminal state
+
+	first, last time.Time
+	inviteT     time.Time // first initial INVITE
+	ringT       time.Time // first 18x
+	answerT     time.Time // first 2xx to the initial INVITE
+	finalT      time.Time // first final response to the initial INVITE
+	byeT        time.Time
+
+	from, to           string
+	fromDisp, toDisp   string
+	pai                string
+	src, dst           netip.AddrPort
+	callerTag          string
+	inviteCSeq         uint32
+	initialTx          map[uint64][]string // initial INVITE transactions -> To-tags of their 101-299 responses
+	forks              int
+	finalCode          int
+	phrase, reasonHdr  string
+	hangupBy           string
+	cancelSeen         bool
+	held               bool
+	authChallenges     int
+	lastAuth           int // code of the last 401/407 to an INVITE
+	retrans, warnCount int
+	bytes              int
+	srtp               bool
+
+	msgs      []storedMsg
+	seen      map[retransKey]struct{}
+	methods   []string
+	uas       []string
+	ips       []netip.Addr
+	offer     []MediaSummary
+	answer    []MediaSummary
+	legs      []Leg
+	streams   []Stream
+	events    []CallEvent
+	endpoints []netip.AddrPort
+	xcids     []string
+	corrIDs   []string
+
+	orderEl, activeEl, doneEl *list.Element
+	sum                       CallSummary
+}
+
+func newCall(id string, m *Message, meta Meta) *call {
+	c := &call{id: id, first: meta.Time, last: meta.Time, seen: make(map[retransKey]struct{})}
+	meth := m.Method
+	if !m.Request {
+		meth = m.CSeqMethod
+	}
+	if string(meth) == "INVITE" {
+		c.isInvite, c.typ, c.state = true, TypeCall, StateSetup
+	} else {
+		c.typ, c.state = methodString(meth), StatePending
+	}
+	c.setParties(m)
+	if m.Request {
+		c.src, c.dst = meta.Src, meta.Dst
+	} else {
+		c.src, c.dst = meta.Dst, meta.Src
+	}
+	return c
+}
+
+func (c *call) setParties(m *Message) {
+	c.from, c.fromDisp = userOf(&m.From), m.From.DisplayName()
+	c.to, c.toDisp = userOf(&m.To), m.To.DisplayName()
+	if m.HasPAI {
+		c.pai = userOf(&m.PAI)
+	}
+}
+
+func userOf(n *NameAddr) string {
+	if len(n.URI.User) > 0 {
+		return string(n.URI.User)
+	}
+	return string(n.URI.Host)
+}
+
+// methodString returns a constant for the common methods so they cost no
+// allocation, and a copy otherwise.
+func methodString(b []byte) string {
+	switch string(b) {
+	case "INVITE":
+		return "INVITE"
+	case "ACK":
+		return "ACK"
+	case "BYE":
+		return "BYE"
+	case "CANCEL":
+		return "CANCEL"
+	case "REGISTER":
+		return "REGISTER"
+	case "OPTIONS":
+		return "OPTIONS"
+	case "PRACK":
+		return "PRACK"
+	case "UPDATE":
+		return "UPDATE"
+	case "INFO":
+		return "INFO"
+	case "SUBSCRIBE":
+		return "SUBSCRIBE"
+	case "NOTIFY":
+		return "NOTIFY"
+	case "REFER":
+		return "REFER"
+	case "MESSAGE":
+		return "MESSAGE"
+	case "PUBLISH":
+		return "PUBLISH"
+	}
+	return string(b)
+}
+
+func (c *call) closed() bool { return c.expired || c.state.Terminal() }
+
+// add files one message; it reports whether it was a retransmission.
+func (c *call) add(m *Message, meta Meta, raw []byte, seed maphash.Seed) bool {
+	k := retransKey{h: maphash.Bytes(seed, raw), src: meta.Src, dst: meta.Dst}
+	_, retrans := c.seen[k]
+	if !retrans {
+		c.seen[k] = struct{}{}
+	}
+	sm := storedMsg{
+		meta:     meta,
+		raw:      append([]byte(nil), raw...), // the one copy
+		request:  m.Request,
+		code:     m.StatusCode,
+		cseq:     m.CSeq,
+		retrans:  retrans,
+		toTag:    len(m.To.Tag) > 0,
+		vias:     len(m.Via),
+		warnings: m.Warnings,
+	}
+	if m.Request {
+		sm.method = methodString(m.Method)
+	} else {
+		sm.method = methodString(m.CSeqMethod)
+	}
+	var branch []byte
+	if len(m.Via) > 0 {
+		branch = m.Via[0].Branch
+	}
+	var h maphash.Hash
+	h.SetSeed(seed)
+	h.Write(branch)
+	h.WriteString(sm.method)
+	h.WriteByte(byte(m.CSeq >> 24))
+	h.WriteByte(byte(m.CSeq >> 16))
+	h.WriteByte(byte(m.CSeq >> 8))
+	h.WriteByte(byte(m.CSeq))
+	sm.txn = h.Sum64()
+	if m.HasSDP {
+		sm.sdp = summarizeSDP(&m.SDP)
+	}
+	c.bytes += len(raw) + msgOverhead
+	if meta.Time.After(c.last) {
+		c.last = meta.Time
+	}
+	if c.first.IsZero() || meta.Time.Before(c.first) {
+		c.first = meta.Time
+	}
+	c.expired = false
+	if m.Warnings != 0 {
+		c.warnCount++
+	}
+	if retrans {
+		c.retrans++
+		c.msgs = append(c.msgs, sm)
+		return true
+	}
+	if !c.hasMethod(sm.method) {
+		c.methods = appendCOW(c.methods, sm.method)
+	}
+	if ua := m.UA(); len(ua) > 0 && !c.hasUA(ua) {
+		c.uas = appendCOW(c.uas, string(ua))
+	}
+	for _, ap := range [2]netip.AddrPort{meta.Src, meta.Dst} {
+		if a := ap.Addr(); a.IsValid() && !c.hasIP(a) {
+			c.ips = appendCOW(c.ips, a)
+		}
+	}
+	if m.HasSDP {
+		for i := range m.SDP.Media {
+			if m.SDP.Secure(i) {
+				c.srtp = true
+			}
+		}
+	}
+	c.apply(m, meta, &sm)
+	c.msgs = append(c.msgs, sm)
+	return false
+}
+
+// appendCOW appends without ever writing into a backing array a reader may
+// hold: published slices are immutable.
+func appendCOW[T any](s []T, v T) []T {
+	return append(s[:len(s):len(s)], v)
+}
+
+func (c *call) hasMethod(m string) bool {
+	for _, x := range c.methods {
+		if x == m {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *call) hasUA(ua []byte) bool {
+	for _, x := range c.uas {
+		if x == string(ua) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *call) hasIP(a netip.Addr) bool {
+	for _, x := range c.ips {
+		if x == a {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *call) hasXCID(x []byte) bool {
+	for _, v := range c.xcids {
+		if v == string(x) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *call) hasCorr(x string) bool {
+	for _, v := range c.corrIDs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *call) addLeg(id, rule string) bool {
+	for _, l := range c.legs {
+		if l.CallID == id && l.Rule == rule {
+			return false
+		}
+	}
+	c.legs = appendCOW(c.legs, Leg{CallID: id, Rule: rule})
+	return true
+}
+
+func (c *call) event(t time.Time, kind, detail string) {
+	c.events = append(c.events, CallEvent{Time: t, Kind: kind, Detail: detail})
+}
+
+// Status code classes and specific codes, RFC 3261 21.
+const (
+	codeOK                  = 200
+	codeUnauthorized        = 401 // 21.4.2
+	codeProxyAuthRequired   = 407 // 21.4.8
+	codeBusyHere            = 486 // 21.4.25
+	codeRequestTerminated   = 487 // 21.4.26
+	codeBusyEverywhere      = 600 // 21.6.1
+	codeDecline             = 603 // 21.6.2
+	codeRequestTimeout      = 408 // 21.4.9
+	codeServerError         = 500 // 21.5.1
+	codeServiceUnavailable  = 503 // 21.5.4
+	codeServerTimeout       = 504 // 21.5.5
+	codeTrying              = 100
+	minFinal                = 200
+	minRedirect             = 300
+	minFailure              = 400
+	codeSessionProgressBase = 180 // 18x: ringing / early media
+)
+
+// apply runs the dialog state machine for a non-retransmitted message.
+func (c *call) apply(m *Message, meta Meta, sm *storedMsg) {
+	t := meta.Time
+	if m.Request {
+		c.applyRequest(m, t, sm)
+		return
+	}
+	c.applyResponse(m, t, sm)
+}
+
+func (c *call) applyRequest(m *Message, t time.Time, sm *storedMsg) {
+	switch sm.method {
+	case "INVITE":
+		if !c.isInvite {
+			c.isInvite, c.typ, c.state = true, TypeCall, StateSetup
+		}
+		if len(m.To.Tag) == 0 {
+			sm.initialInv = true
+			if c.initialTx == nil {
+				c.initialTx = make(map[uint64][]string)
+			}
+			if _, ok := c.initialTx[sm.txn]; !ok {
+				c.initialTx[sm.txn] = nil
+			}
+			c.initialInvite(m, t, sm)
+			return
+		}
+		// re-INVITE inside the dialog: hold/resume by its offer (RFC 3264 8.4)
+		c.event(t, "reinvite", "CSeq "+itoa(int(m.CSeq)))
+		c.holdOffer(m, t)
+	case "UPDATE":
+		// RFC 3311: an UPDATE offer after the answer can hold/resume too
+		if !c.answerT.IsZero() {
+			c.holdOffer(m, t)
+		}
+	case "ACK":
+		c.offerAnswer(sm) // late offer: the answer rides on the ACK
+	case "CANCEL":
+		c.cancelSeen = true
+		c.event(t, "cancel", "")
+		c.setReasonHeader(m)
+	case "BYE":
+		c.byeT = t
+		c.setReasonHeader(m)
+		if c.callerTag != "" && len(m.From.Tag) > 0 {
+			if string(m.From.Tag) == c.callerTag {
+				c.hangupBy = "caller"
+			} else {
+				c.hangupBy = "callee"
+			}
+		} else if sm.meta.Src == c.src {
+			c.hangupBy = "caller"
+		} else {
+			c.hangupBy = "callee"
+		}
+		if !c.isInvite {
+			return
+		}
+		if c.state == StateInCall || !c.answerT.IsZero() {
+			c.state = StateCompleted
+		} else if !c.state.Terminal() {
+			c.state = StateCancelled // BYE in an early dialog
+		}
+	default:
+		if !c.isInvite && (c.state == StatePending || c.state == StateTimeout) {
+			c.state = StatePending
+		}
+	}
+}
+
+// offerAnswer files the first two SDP bodies of call setup as offer and
+// answer: INVITE+response normally, response+ACK for a late offer
+// (RFC 3261 13.2.1).
+func (c *call) offerAnswer(sm *storedMsg) {
+	switch {
+	case sm.sdp == nil:
+	case c.offer == nil:
+		c.offer = sm.sdp
+	case c.answer == nil:
+		c.answer = sm.sdp
+	}
+}
+
+// holdOffer records hold/resume from an in-dialog SDP offer.
+func (c *call) holdOffer(m *Message, t time.Time) {
+	if !m.HasSDP {
+		return
+	}
+	if m.SDP.OnHold() {
+		if !c.held {
+			c.held = true
+			c.event(t, "hold", "")
+		}
+	} else if c.held {
+		c.held = false
+		c.event(t, "resume", "")
+	}
+}
+
+func (c *call) initialInvite(m *Message, t time.Time, sm *storedMsg) {
+	if c.inviteT.IsZero() {
+		c.inviteT = t
+		c.src, c.dst = sm.meta.Src, sm.meta.Dst
+		c.callerTag = string(m.From.Tag)
+		c.setParties(m)
+	} else if m.CSeq > c.inviteCSeq && c.answerT.IsZero() && c.state.Terminal() {
+		// A new INVITE after a 3xx/4xx (redirect, 422, 491...) with the
+		// same Call-ID continues the same call (RFC 3261 8.1.3.4).
+		c.state = StateSetup
+		c.finalCode, c.phrase, c.finalT = 0, "", time.Time{}
+		c.event(t, "retry", "CSeq "+itoa(int(m.CSeq)))
+	}
+	if m.CSeq > c.inviteCSeq {
+		c.inviteCSeq = m.CSeq
+	}
+	c.lastAuth = 0
+	c.offerAnswer(sm)
+}
+
+func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg) {
+	code := m.StatusCode
+	if !c.isInvite {
+		if code < minFinal {
+			return
+		}
+		if code == codeUnauthorized || code == codeProxyAuthRequired {
+			c.authChallenges++
+			if c.finalCode == 0 {
+				c.finalCode, c.phrase = code, string(m.Phrase)
+			}
+			return
+		}
+		c.finalCode, c.phrase = code, string(m.Phrase)
+		c.setReasonHeader(m)
+		if code < minRedirect {
+			c.state = StateCompleted
+		} else {
+			c.state = StateRejected
+		}
+		return
+	}
+	if sm.method != "INVITE" {
+		return
+	}
+	// A response belongs to the initial INVITE when it answers one of its
+	// transactions (same top Via branch and CSeq). When the INVITE was not
+	// captured, every response before the answer is taken as setup.
+	tags, known := c.initialTx[sm.txn]
+	sm.initialInv = known
+	if !known && (len(c.initialTx) > 0 || !c.answerT.IsZero()) {
+		return // response to a re-INVITE: hold/resume is decided by the offer
+	}
+	// Early and confirmed dialogs (RFC 3261 12.1): distinct To-tags on
+	// 101-299 responses of one transaction are forks; failures create no
+	// dialog. Counting per transaction keeps the two legs of a B2BUA that
+	// reuses the Call-ID from looking like forks.
+	if tag := m.To.Tag; len(tag) > 0 && code > codeTrying && code < minRedirect && !hasString(tags, tag) {
+		tags = append(tags, string(tag))
+		if known {
+			c.initialTx[sm.txn] = tags
+		}
+		if len(tags) > c.forks {
+			c.forks = len(tags)
+		}
+		if len(tags) > 1 {
+			c.event(t, "fork", "To-tag "+string(tag))
+		}
+	}
+	switch {
+	case code < minFinal:
+		if code >= codeSessionProgressBase && code < minFinal {
+			if c.ringT.IsZero() {
+				c.ringT = t
+			}
+			if c.state == StateSetup {
+				c.state = StateRinging
+			}
+			c.offerAnswer(sm) // early media answer (RFC 3261 13.2.1)
+		}
+	case code < minRedirect:
+		if c.answerT.IsZero() {
+			c.answerT = t
+			c.finalT = t
+			c.finalCode, c.phrase = code, string(m.Phrase)
+			c.state = StateInCall
+			c.offerAnswer(sm)
+		}
+	case code == codeUnauthorized || code == codeProxyAuthRequired:
+		// RFC 3261 22.2: the UAC re-sends the INVITE with credentials;
+		// the challenge does not end the call.
+		c.authChallenges++
+		c.lastAuth = code
+		c.event(t, "auth", itoa(code))
+	default:
+		if !c.answerT.IsZero() {
+			return // a late failure from another fork after the answer
+		}
+		if c.finalT.IsZero() || c.state == StateSetup || c.state == StateRinging {
+			c.finalT = t
+		}
+		c.finalCode, c.phrase = code, string(m.Phrase)
+		c.setReasonHeader(m)
+		switch {
+		case code < minFailure:
+			c.state = StateDiverted
+		case code == codeBusyHere || code == codeBusyEverywhere:
+			c.state = StateBusy
+		case code == codeRequestTerminated:
+			c.state = StateCancelled
+		default:
+			c.state = StateRejected
+		}
+	}
+}
+
+func hasString(l []string, b []byte) bool {
+	for _, x := range l {
+		if x == string(b) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *call) setReasonHeader(m *Message) {
+	if !m.HasReason {
+		return
+	}
+	r := &m.Reason
+	s := string(r.Protocol)
+	if r.Cause >= 0 {
+		s += " cause=" + itoa(r.Cause)
+	}
+	if len(r.Text) > 0 {
+		s += " " + string(r.Text)
+	}
+	c.reasonHdr = s
+}
+
+// expire closes an idle dialog.
+func (c *call) expire() {
+	switch c.state {
+	case StateSetup, StateRinging:
+		switch {
+		case c.cancelSeen:
+			c.state = StateCancelled
+		case c.lastAuth != 0:
+			// challenged and never re-sent with credentials: the
+			// challenge was the final answer
+			c.state, c.finalCode = StateRejected, c.lastAuth
+		default:
+			c.state = StateTimeout
+		}
+	case StatePending:
+		if c.finalCode != 0 {
+			c.state = StateRejected // a 401/407 that was never answered
+		} else {
+			c.state = StateTimeout
+		}
+	}
+	c.expired = true
+}
+
+func msBetween(a, b time.Time) int64 {
+	if a.IsZero() || b.IsZero() {
+		return -1
+	}
+	return b.Sub(a).Milliseconds()
+}
+
+// publish refreshes the summary readers copy.
+func (c *call) publish() {
+	s := CallSummary{
+		CallID:          c.id,
+		Type:            c.typ,
+		State:           c.state,
+		From:            c.from,
+		To:              c.to,
+		FromDisplay:     c.fromDisp,
+		ToDisplay:       c.toDisp,
+		PAI:             c.pai,
+		Src:             c.src,
+		Dst:             c.dst,
+		Start:           c.first,
+		End:             c.last,
+		SetupMS:         msBetween(c.inviteT, c.answerT),
+		PDDMS:           msBetween(c.inviteT, c.ringT),
+		RingMS:          -1,
+		DurationMS:      msBetween(c.answerT, c.byeT),
+		TotalMS:         msBetween(c.first, c.last),
+		FinalCode:       c.finalCode,
+		Reason:          c.phrase,
+		HangupBy:        c.hangupBy,
+		Messages:        len(c.msgs),
+		Retransmissions: c.retrans,
+		AuthChallenges:  c.authChallenges,
+		Forks:           c.forks,
+		OnHold:          c.held,
+		Expired:         c.expired,
+		SRTP:            c.srtp,
+		Warnings:        c.warnCount,
+		Methods:         c.methods,
+		UserAgents:      c.uas,
+		IPs:             c.ips,
+		Offer:           c.offer,
+		Answer:          c.answer,
+		Legs:            c.legs,
+		Streams:         c.streams,
+	}
+	if !c.ringT.IsZero() && !c.finalT.IsZero() {
+		s.RingMS = msBetween(c.ringT, c.finalT)
+	}
+	if !c.inviteT.IsZero() {
+		s.Start = c.inviteT
+	}
+	if c.reasonHdr != "" {
+		if s.Reason != "" {
+			s.Reason += " (" + c.reasonHdr + ")"
+		} else {
+			s.Reason = c.reasonHdr
+		}
+	}
+	c.sum = s
+}
+
+func summarizeSDP(sd *SDP) []MediaSummary {
+	out := make([]MediaSummary, 0, len(sd.Media))
+	for i := range sd.Media {
+		md := &sd.Media[i]
+		ms := MediaSummary{
+			Type:  string(md.Type),
+			Proto: string(md.Proto),
+			Dir:   sd.Direction(i).String(),
+			SRTP:  sd.Secure(i),
+			Ptime: md.Ptime,
+		}
+		if a := sd.Addr(i); a.IsValid() {
+			ms.Addr = netip.AddrPortFrom(a, md.Port)
+		}
+		if r, ok := sd.RTCPEndpoint(i); ok {
+			ms.RTCP = r
+		}
+		if len(md.Payloads) == 0 && len(md.Formats) > 0 {
+			ms.Codecs = append(ms.Codecs, string(md.Formats)) // udptl t38, etc.
+		}
+		for _, pt := range md.Payloads {
+			name := sd.Codec(i, pt)
+			if len(name) == 0 {
+				ms.Codecs = append(ms.Codecs, itoa(int(pt)))
+			} else {
+				ms.Codecs = append(ms.Codecs, string(name))
+			}
+		}
+		out = append(out, ms)
+	}
+	return out
+}
+
+// detail builds a CallDetail; messages are re-parsed from the stored copy
+// for the fields not kept per message.
+func (c *call) detail() CallDetail {
+	d := CallDetail{Summary: c.sum, Events: append([]CallEvent(nil), c.events...)}
+	d.Messages = make([]MessageDetail, 0, len(c.msgs))
+	var m Message
+	type txKey struct {
+		txn uint64
+	}
+	txIdx := make(map[txKey]int)
+	for i := range c.msgs {
+		sm := &c.msgs[i]
+		md := MessageDetail{
+			Meta:           sm.meta,
+			Request:        sm.request,
+			StatusCode:     sm.code,
+			CSeq:           sm.cseq,
+			CSeqMethod:     sm.method,
+			Retransmission: sm.retrans,
+			SDP:            sm.sdp,
+			Raw:            string(sm.raw),
+		}
+		if sm.warnings != 0 {
+			md.Warnings = sm.warnings.String()
+		}
+		var branch string
+		if m.Unmarshal(sm.raw) == nil {
+			if sm.request {
+				md.Method = string(m.Method)
+			} else {
+				md.Phrase = string(m.Phrase)
+			}
+			md.CSeqMethod = string(m.CSeqMethod)
+			if len(m.Via) > 0 {
+				branch = string(m.Via[0].Branch)
+			}
+		}
+		d.Messages = append(d.Messages, md)
+		k := txKey{sm.txn}
+		j, ok := txIdx[k]
+		if !ok {
+			j = len(d.Transactions)
+			txIdx[k] = j
+			d.Transactions = append(d.Transactions, Transaction{CSeq: sm.cseq, Method: sm.method, Branch: branch})
+		}
+		d.Transactions[j].Messages++
+		if sm.retrans {
+			d.Transactions[j].Retransmissions++
+		}
+	}
+	return d
+}

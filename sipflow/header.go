@@ -1,0 +1,306 @@
+package sipflow
+
+// HeaderKind identifies the headers the parser understands. Everything else
+// is HeaderOther and kept verbatim in Message.Headers.
+type HeaderKind uint8
+
+// Header kinds. Compact forms are listed next to the header they abbreviate.
+const (
+	HeaderOther              HeaderKind = iota
+	HeaderVia                           // v, RFC 3261 20.42
+	HeaderFrom                          // f, RFC 3261 20.20
+	HeaderTo                            // t, RFC 3261 20.39
+	HeaderCallID                        // i, RFC 3261 20.8
+	HeaderCSeq                          // RFC 3261 20.16
+	HeaderContact                       // m, RFC 3261 20.10
+	HeaderContentLength                 // l, RFC 3261 20.14
+	HeaderContentType                   // c, RFC 3261 20.15
+	HeaderContentEncoding               // e, RFC 3261 20.12
+	HeaderSupported                     // k, RFC 3261 20.37
+	HeaderSubject                       // s, RFC 3261 20.36
+	HeaderEvent                         // o, RFC 6665 8.2.1
+	HeaderAllowEvents                   // u, RFC 6665 8.2.2
+	HeaderReferTo                       // r, RFC 3515 2.1
+	HeaderReferredBy                    // b, RFC 3892 3
+	HeaderSessionExpires                // x, RFC 4028 4
+	HeaderIdentity                      // y, RFC 8224 4
+	HeaderAcceptContact                 // a, RFC 3841 9.2
+	HeaderRejectContact                 // j, RFC 3841 9.2
+	HeaderRequestDisposition            // d, RFC 3841 9.1
+	HeaderRecordRoute                   // RFC 3261 20.30
+	HeaderRoute                         // RFC 3261 20.34
+	HeaderUserAgent                     // RFC 3261 20.41
+	HeaderServer                        // RFC 3261 20.35
+	HeaderPAssertedIdentity             // RFC 3325 9.1
+	HeaderDiversion                     // RFC 5806 3
+	HeaderHistoryInfo                   // RFC 7044 4
+	HeaderXCallID                       // X-Call-ID / X-CID: B2BUA leg correlation (vendor)
+	HeaderReason                        // RFC 3326 2
+	HeaderMaxForwards                   // RFC 3261 20.22
+)
+
+// headerNames maps full header names to kinds. Read-only after compile time.
+var headerNames = [...]struct {
+	name string
+	kind HeaderKind
+}{
+	{"Via", HeaderVia},
+	{"From", HeaderFrom},
+	{"To", HeaderTo},
+	{"Call-ID", HeaderCallID},
+	{"CSeq", HeaderCSeq},
+	{"Contact", HeaderContact},
+	{"Content-Length", HeaderContentLength},
+	{"Content-Type", HeaderContentType},
+	{"Content-Encoding", HeaderContentEncoding},
+	{"Supported", HeaderSupported},
+	{"Subject", HeaderSubject},
+	{"Event", HeaderEvent},
+	{"Allow-Events", HeaderAllowEvents},
+	{"Refer-To", HeaderReferTo},
+	{"Referred-By", HeaderReferredBy},
+	{"Session-Expires", HeaderSessionExpires},
+	{"Identity", HeaderIdentity},
+	{"Accept-Contact", HeaderAcceptContact},
+	{"Reject-Contact", HeaderRejectContact},
+	{"Request-Disposition", HeaderRequestDisposition},
+	{"Record-Route", HeaderRecordRoute},
+	{"Route", HeaderRoute},
+	{"User-Agent", HeaderUserAgent},
+	{"Server", HeaderServer},
+	{"P-Asserted-Identity", HeaderPAssertedIdentity},
+	{"Diversion", HeaderDiversion},
+	{"History-Info", HeaderHistoryInfo},
+	{"X-Call-ID", HeaderXCallID},
+	{"X-CID", HeaderXCallID},
+	{"Reason", HeaderReason},
+	{"Max-Forwards", HeaderMaxForwards},
+}
+
+// compactKind maps the one-letter compact forms (RFC 3261 7.3.3 and the
+// extensions cited on each kind) to kinds.
+func compactKind(c byte) HeaderKind {
+	switch c | 0x20 {
+	case 'v':
+		return HeaderVia
+	case 'f':
+		return HeaderFrom
+	case 't':
+		return HeaderTo
+	case 'i':
+		return HeaderCallID
+	case 'm':
+		return HeaderContact
+	case 'l':
+		return HeaderContentLength
+	case 'c':
+		return HeaderContentType
+	case 'e':
+		return HeaderContentEncoding
+	case 'k':
+		return HeaderSupported
+	case 's':
+		return HeaderSubject
+	case 'o':
+		return HeaderEvent
+	case 'u':
+		return HeaderAllowEvents
+	case 'r':
+		return HeaderReferTo
+	case 'b':
+		return HeaderReferredBy
+	case 'x':
+		return HeaderSessionExpires
+	case 'y':
+		return HeaderIdentity
+	case 'a':
+		return HeaderAcceptContact
+	case 'j':
+		return HeaderRejectContact
+	case 'd':
+		return HeaderRequestDisposition
+	}
+	return HeaderOther
+}
+
+// LookupHeader returns the kind of a header name, case-insensitively, with
+// compact forms.
+func LookupHeader(name []byte) HeaderKind {
+	if len(name) == 1 {
+		return compactKind(name[0])
+	}
+	for i := range headerNames {
+		if equalFold(name, headerNames[i].name) {
+			return headerNames[i].kind
+		}
+	}
+	return HeaderOther
+}
+
+// Header is one header line. Name and Value alias the decoded message; a
+// folded value keeps its CRLF+WSP continuation bytes, which every accessor
+// treats as linear white space (RFC 3261 7.3.1).
+type Header struct {
+	Name  []byte
+	Value []byte
+	Kind  HeaderKind
+}
+
+// equalFold compares ASCII case-insensitively without allocating.
+func equalFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		x, y := b[i], s[i]
+		if x == y {
+			continue
+		}
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+func hasPrefixFold(b []byte, s string) bool {
+	return len(b) >= len(s) && equalFold(b[:len(s)], s)
+}
+
+func isLWS(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+func trimLWS(b []byte) []byte {
+	for len(b) > 0 && isLWS(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isLWS(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// isToken reports whether c is a token character (RFC 3261 25.1).
+func isToken(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	switch c {
+	case '-', '.', '!', '%', '*', '_', '+', '`', '\'', '~':
+		return true
+	}
+	return false
+}
+
+// atoi parses a non-negative decimal; ok is false on empty input, a non-digit
+// or overflow past max.
+func atoi(b []byte, max int) (int, bool) {
+	if len(b) == 0 {
+		return 0, false
+	}
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+		if n > max {
+			return 0, false
+		}
+	}
+	return n, true
+}
+
+// nextElem splits a comma-separated header value at the first comma that is
+// not inside a quoted string or <...>. elem is trimmed.
+func nextElem(v []byte) (elem, rest []byte) {
+	inQuote, inAngle := false, false
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case inQuote:
+			if c == '\\' {
+				i++
+			} else if c == '"' {
+				inQuote = false
+			}
+		case c == '"':
+			inQuote = true
+		case c == '<':
+			inAngle = true
+		case c == '>':
+			inAngle = false
+		case c == ',' && !inAngle:
+			return trimLWS(v[:i]), v[i+1:]
+		}
+	}
+	return trimLWS(v), nil
+}
+
+// Param returns the value of the named ";name=value" parameter in a
+// parameter list (leading ';' optional). A parameter without "=" yields an
+// empty non-nil value; found is false when absent. Quotes are kept.
+func Param(params []byte, name string) (value []byte, found bool) {
+	for len(params) > 0 {
+		// skip to the start of a parameter
+		for len(params) > 0 && (params[0] == ';' || isLWS(params[0])) {
+			params = params[1:]
+		}
+		if len(params) == 0 {
+			break
+		}
+		// find end, honouring quotes
+		end := len(params)
+		inQuote := false
+		for i := 0; i < len(params); i++ {
+			c := params[i]
+			if inQuote {
+				if c == '\\' {
+					i++
+				} else if c == '"' {
+					inQuote = false
+				}
+				continue
+			}
+			if c == '"' {
+				inQuote = true
+			} else if c == ';' {
+				end = i
+				break
+			}
+		}
+		p := params[:end]
+		params = params[end:]
+		eq := -1
+		for i, c := range p {
+			if c == '=' {
+				eq = i
+				break
+			}
+		}
+		var k, v []byte
+		if eq < 0 {
+			k, v = trimLWS(p), p[len(p):]
+		} else {
+			k, v = trimLWS(p[:eq]), trimLWS(p[eq+1:])
+		}
+		if equalFold(k, name) {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+// unquote strips one pair of surrounding double quotes without unescaping.
+func unquote(b []byte) []byte {
+	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' {
+		return b[1 : len(b)-1]
+	}
+	return b
+}

@@ -1,0 +1,90 @@
+package sipflow
+
+import "strings"
+
+// NameAddr is a name-addr or addr-spec with header parameters, as in From,
+// To, Contact, P-Asserted-Identity and Diversion (RFC 3261 20.10, 25.1).
+// All fields alias the decoded message.
+type NameAddr struct {
+	Raw     []byte
+	Display []byte // between the quotes (escapes kept) or the bare tokens
+	URI     URI
+	Params  []byte // header parameters after the URI, e.g. ";tag=1;x=y"
+	Tag     []byte // value of the tag parameter, nil when absent
+}
+
+// DisplayName returns the display name with quoted-pair escapes resolved
+// (RFC 3261 25.1 quoted-pair). It allocates.
+func (n *NameAddr) DisplayName() string {
+	d := n.Display
+	if indexByte(d, '\\') < 0 {
+		return string(d)
+	}
+	var sb strings.Builder
+	for i := 0; i < len(d); i++ {
+		if d[i] == '\\' && i+1 < len(d) {
+			i++
+		}
+		sb.WriteByte(d[i])
+	}
+	return sb.String()
+}
+
+// parse decodes one name-addr / addr-spec element; ok is false when no URI
+// could be found.
+func (n *NameAddr) parse(v []byte) (ok bool) {
+	v = trimLWS(v)
+	*n = NameAddr{Raw: v}
+	rest := v
+	quoted := false
+	if len(rest) > 0 && rest[0] == '"' {
+		quoted = true
+		j := 1
+		for ; j < len(rest); j++ {
+			if rest[j] == '\\' {
+				j++
+				continue
+			}
+			if rest[j] == '"' {
+				break
+			}
+		}
+		if j >= len(rest) {
+			n.Display = rest[1:]
+			return false
+		}
+		n.Display = rest[1:j]
+		rest = rest[j+1:]
+	}
+	var uri []byte
+	if lt := indexByte(rest, '<'); lt >= 0 {
+		if !quoted {
+			n.Display = trimLWS(rest[:lt])
+		}
+		gt := indexByte(rest[lt:], '>')
+		if gt < 0 {
+			uri = trimLWS(rest[lt+1:])
+			ok = false
+			n.URI.parse(uri)
+			return false
+		}
+		uri = trimLWS(rest[lt+1 : lt+gt])
+		n.Params = rest[lt+gt+1:]
+	} else {
+		if quoted {
+			return false
+		}
+		// addr-spec: parameters after the URI are header parameters
+		// (RFC 3261 20.10), so the URI ends at the first ';'.
+		rest = trimLWS(rest)
+		end := len(rest)
+		if i := indexByte(rest, ';'); i >= 0 {
+			end = i
+		}
+		uri, n.Params = trimLWS(rest[:end]), rest[end:]
+	}
+	if t, found := Param(n.Params, "tag"); found {
+		n.Tag = t
+	}
+	return n.URI.parse(uri)
+}

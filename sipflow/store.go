@@ -1,0 +1,393 @@
+package sipflow
+
+import (
+	"container/list"
+	"hash/maphash"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// Defaults for a zero StoreOptions.
+const (
+	DefaultMaxCalls = 100000
+	DefaultMaxBytes = 512 << 20
+	// Accounting overheads: what a stored message and a call cost beyond
+	// the raw bytes, calibrated with BenchmarkStoreAdd (heap-bytes/call vs
+	// acct-bytes/call) so MaxBytes bounds the real heap within ~10%.
+	msgOverhead  = 450
+	callOverhead = 2600
+)
+
+// StoreOptions configures a Store. The zero value is useful.
+type StoreOptions struct {
+	MaxCalls int // 0 means DefaultMaxCalls
+	MaxBytes int64
+	// IdleTimeout, when > 0, makes Add expire dialogs idle for longer than
+	// this, measured in packet time (Meta.Time), like ExpireBefore.
+	IdleTimeout time.Duration
+}
+
+// Store groups SIP messages into dialogs and calls. One goroutine writes
+// (Add, ExpireBefore, SetStreams); any number read (Calls, Call, Stats,
+// KPIs, CallForMedia), getting copies taken under a read lock.
+type Store struct {
+	opt StoreOptions
+
+	mu     sync.RWMutex
+	msg    Message // reused decode target; writer only, under mu
+	seed   maphash.Seed
+	calls  map[string]*call
+	order  *list.List // all calls, creation order
+	active *list.List // open calls, least recently active first
+	done   *list.List // closed calls, oldest closure first (eviction order)
+	xcid   map[string][]string
+	corr   map[string][]string
+	media  map[netip.AddrPort]*call
+	stats  Stats
+}
+
+// NewStore returns a store with the given limits.
+func NewStore(o StoreOptions) *Store {
+	if o.MaxCalls <= 0 {
+		o.MaxCalls = DefaultMaxCalls
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = DefaultMaxBytes
+	}
+	s := &Store{opt: o}
+	s.init()
+	return s
+}
+
+func (s *Store) init() {
+	s.seed = maphash.MakeSeed()
+	s.calls = make(map[string]*call)
+	s.order, s.active, s.done = list.New(), list.New(), list.New()
+	s.xcid = make(map[string][]string)
+	s.corr = make(map[string][]string)
+	s.media = make(map[netip.AddrPort]*call)
+}
+
+// lazyInit makes the zero Store usable; called by writers under mu.
+func (s *Store) lazyInit() {
+	if s.calls == nil {
+		if s.opt.MaxCalls <= 0 {
+			s.opt.MaxCalls = DefaultMaxCalls
+		}
+		if s.opt.MaxBytes <= 0 {
+			s.opt.MaxBytes = DefaultMaxBytes
+		}
+		s.init()
+	}
+}
+
+// Add decodes raw and files it under its dialog. raw is copied once, here;
+// the caller may reuse it after Add returns. Payloads without a SIP start
+// line or without Call-ID are counted in Stats and dropped.
+func (s *Store) Add(raw []byte, meta Meta) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lazyInit()
+	m := &s.msg
+	if err := m.Unmarshal(raw); err != nil {
+		s.stats.NotSIP++
+		return
+	}
+	if len(m.CallID) == 0 {
+		s.stats.NoCallID++
+		return
+	}
+	s.stats.Messages++
+	if m.Warnings != 0 {
+		s.stats.WithWarnings++
+	}
+	c, ok := s.calls[string(m.CallID)]
+	if !ok {
+		c = newCall(string(m.CallID), m, meta)
+		s.calls[c.id] = c
+		c.orderEl = s.order.PushBack(c)
+		c.activeEl = s.active.PushBack(c)
+		s.stats.Calls = len(s.calls)
+		s.stats.Bytes += callOverhead
+		s.linkNew(c)
+	}
+	before := c.bytes
+	retrans := c.add(m, meta, raw, s.seed)
+	if retrans {
+		s.stats.Retransmissions++
+	}
+	s.stats.Bytes += int64(c.bytes - before)
+	if !retrans {
+		s.linkMessage(c, m, meta)
+	}
+	s.place(c)
+	c.publish()
+	if s.opt.IdleTimeout > 0 && !meta.Time.IsZero() {
+		s.expireBefore(meta.Time.Add(-s.opt.IdleTimeout))
+	}
+	s.evict()
+}
+
+// place files c in the active or done list according to its state.
+func (s *Store) place(c *call) {
+	if c.closed() {
+		if c.activeEl != nil {
+			s.active.Remove(c.activeEl)
+			c.activeEl = nil
+		}
+		if c.doneEl == nil {
+			c.doneEl = s.done.PushBack(c)
+		}
+		return
+	}
+	if c.doneEl != nil {
+		s.done.Remove(c.doneEl)
+		c.doneEl = nil
+	}
+	if c.activeEl == nil {
+		c.activeEl = s.active.PushBack(c)
+	} else {
+		s.active.MoveToBack(c.activeEl)
+	}
+}
+
+// ExpireBefore closes every open dialog whose last message is older than t
+// (packet time): calls without a final response become TIMEOUT (CANCELLED
+// when a CANCEL was seen), answered calls without BYE stay IN CALL but
+// become eligible for eviction.
+func (s *Store) ExpireBefore(t time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lazyInit()
+	s.expireBefore(t)
+}
+
+func (s *Store) expireBefore(t time.Time) {
+	// Bounded: every iteration removes the front element.
+	for e := s.active.Front(); e != nil; e = s.active.Front() {
+		c := e.Value.(*call)
+		if !c.last.Before(t) {
+			return
+		}
+		c.expire()
+		s.stats.Expired++
+		s.place(c)
+		c.publish()
+	}
+}
+
+// evict removes calls while over a limit: closed calls first, oldest
+// closure first, then the least recently active open calls.
+func (s *Store) evict() {
+	for len(s.calls) > s.opt.MaxCalls || s.stats.Bytes > s.opt.MaxBytes {
+		e := s.done.Front()
+		if e == nil {
+			e = s.active.Front()
+			if e == nil {
+				return
+			}
+			s.stats.EvictedActive++
+		}
+		s.remove(e.Value.(*call))
+	}
+}
+
+func (s *Store) remove(c *call) {
+	delete(s.calls, c.id)
+	s.order.Remove(c.orderEl)
+	if c.activeEl != nil {
+		s.active.Remove(c.activeEl)
+	}
+	if c.doneEl != nil {
+		s.done.Remove(c.doneEl)
+	}
+	for _, ap := range c.endpoints {
+		if s.media[ap] == c {
+			delete(s.media, ap)
+		}
+	}
+	for _, x := range c.xcids {
+		s.xcid[x] = removeString(s.xcid[x], c.id)
+		if len(s.xcid[x]) == 0 {
+			delete(s.xcid, x)
+		}
+	}
+	for _, x := range c.corrIDs {
+		s.corr[x] = removeString(s.corr[x], c.id)
+		if len(s.corr[x]) == 0 {
+			delete(s.corr, x)
+		}
+	}
+	b := int64(c.bytes + callOverhead)
+	s.stats.Bytes -= b
+	s.stats.EvictedBytes += b
+	s.stats.Evicted++
+	s.stats.Calls = len(s.calls)
+}
+
+func removeString(l []string, v string) []string {
+	out := l[:0]
+	for _, x := range l {
+		if x != v {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// linkNew links a new call to calls whose X-Call-ID named its Call-ID.
+func (s *Store) linkNew(c *call) {
+	for _, other := range s.xcid[c.id] {
+		if o, ok := s.calls[other]; ok && o != c {
+			s.link(c, o, LinkXCallID)
+		}
+	}
+}
+
+// linkMessage applies the leg-correlation rules to a new message of c.
+func (s *Store) linkMessage(c *call, m *Message, meta Meta) {
+	for _, x := range m.XCallID {
+		if string(x) == c.id {
+			continue
+		}
+		if !c.hasXCID(x) {
+			xs := string(x)
+			c.xcids = append(c.xcids, xs)
+			s.xcid[xs] = append(s.xcid[xs], c.id)
+		}
+		if o, ok := s.calls[string(x)]; ok {
+			s.link(c, o, LinkXCallID)
+		}
+	}
+	if id := meta.CorrelationID; id != "" && id != c.id {
+		if !c.hasCorr(id) {
+			c.corrIDs = append(c.corrIDs, id)
+			for _, other := range s.corr[id] {
+				if o, ok := s.calls[other]; ok && o != c {
+					s.link(c, o, LinkCorrelation)
+				}
+			}
+			s.corr[id] = append(s.corr[id], c.id)
+		}
+		// the Call-ID named by the correlation id is a leg too
+		if o, ok := s.calls[id]; ok && o != c {
+			s.link(c, o, LinkCorrelation)
+		}
+	}
+	// SDP matching only between calls: other dialog types (and the
+	// malformed requests of test suites) often reuse one canned body.
+	if m.HasSDP && c.isInvite {
+		for i := range m.SDP.Media {
+			ap, ok := m.SDP.Endpoint(i)
+			if !ok || ap.Addr().IsUnspecified() {
+				continue
+			}
+			if o, ok := s.media[ap]; ok && o != c && o.isInvite && !o.closed() {
+				s.link(c, o, LinkSDP)
+			}
+			if s.media[ap] != c {
+				s.media[ap] = c
+				c.endpoints = append(c.endpoints, ap)
+			}
+		}
+	}
+}
+
+func (s *Store) link(a, b *call, rule string) {
+	a.addLeg(b.id, rule) // a is published by the caller
+	if b.addLeg(a.id, rule) {
+		b.publish()
+	}
+}
+
+// SetStreams attaches RTP streams (computed by the RTP engine) to a call,
+// replacing earlier ones. It copies st. It reports whether the call exists.
+func (s *Store) SetStreams(callID string, st []Stream) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.calls[callID]
+	if !ok {
+		return false
+	}
+	c.streams = append([]Stream(nil), st...)
+	c.publish()
+	return true
+}
+
+// CallForMedia returns the Call-ID whose SDP last announced ap as a media
+// endpoint, for the RTP engine to attach streams.
+func (s *Store) CallForMedia(ap netip.AddrPort) (string, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	c, ok := s.media[ap]
+	if !ok {
+		return "", false
+	}
+	return c.id, true
+}
+
+// Calls returns copies of the summaries of the calls matching f, in order
+// of creation, skipping offset matches and returning at most limit (limit
+// < 0: all). The zero Filter matches everything.
+func (s *Store) Calls(f Filter, offset, limit int) []CallSummary {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.order == nil {
+		return nil
+	}
+	var out []CallSummary
+	n := 0
+	for e := s.order.Front(); e != nil; e = e.Next() {
+		c := e.Value.(*call)
+		if !f.Match(&c.sum) {
+			continue
+		}
+		n++
+		if n <= offset {
+			continue
+		}
+		if limit >= 0 && len(out) >= limit {
+			break
+		}
+		out = append(out, c.sum)
+	}
+	return out
+}
+
+// Snapshot returns every call summary (Calls with no filter and no limit).
+func (s *Store) Snapshot() []CallSummary { return s.Calls(Filter{}, 0, -1) }
+
+// Count returns how many calls match f.
+func (s *Store) Count(f Filter) int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.order == nil {
+		return 0
+	}
+	n := 0
+	for e := s.order.Front(); e != nil; e = e.Next() {
+		if f.Match(&e.Value.(*call).sum) {
+			n++
+		}
+	}
+	return n
+}
+
+// Call returns one call with its messages.
+func (s *Store) Call(id string) (CallDetail, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	c, ok := s.calls[id]
+	if !ok {
+		return CallDetail{}, false
+	}
+	return c.detail(), true
+}
+
+// Stats returns the counters.
+func (s *Store) Stats() Stats {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.stats
+}

@@ -1,0 +1,107 @@
+package sipflow
+
+import "bytes"
+
+// URI is a parsed SIP/SIPS/TEL URI (RFC 3261 19.1, RFC 3966). All fields
+// alias the decoded message.
+//
+//	sip:user:password@host:port;uri-parameters?headers
+type URI struct {
+	Raw    []byte
+	Scheme []byte
+	User   []byte // user part, or the number of a tel: URI
+	Host   []byte // without brackets for IPv6 references
+	Port   uint16 // 0 when absent
+	Params []byte // ";a=b;c" after the host, without headers
+}
+
+func (u *URI) parse(b []byte) (ok bool) {
+	*u = URI{Raw: b}
+	colon := -1
+	for i, c := range b {
+		if c == ':' {
+			colon = i
+			break
+		}
+		if !isToken(c) {
+			break
+		}
+	}
+	if colon <= 0 {
+		return false
+	}
+	u.Scheme = b[:colon]
+	rest := b[colon+1:]
+	if q := indexByte(rest, '?'); q >= 0 {
+		rest = rest[:q]
+	}
+	if equalFold(u.Scheme, "tel") {
+		end := len(rest)
+		if i := indexByte(rest, ';'); i >= 0 {
+			end = i
+		}
+		u.User, u.Params = rest[:end], rest[end:]
+		return len(u.User) > 0
+	}
+	if at := lastIndexByte(rest, '@'); at >= 0 {
+		user := rest[:at]
+		if i := indexByte(user, ':'); i >= 0 {
+			user = user[:i] // drop password
+		}
+		u.User = user
+		rest = rest[at+1:]
+	}
+	end := len(rest)
+	if i := indexByte(rest, ';'); i >= 0 {
+		end = i
+	}
+	hostport := rest[:end]
+	u.Params = rest[end:]
+	host, port, ok := splitHostPort(hostport)
+	u.Host, u.Port = host, port
+	return ok && len(host) > 0
+}
+
+// splitHostPort splits "host", "host:port", "[v6]" or "[v6]:port".
+func splitHostPort(b []byte) (host []byte, port uint16, ok bool) {
+	b = trimLWS(b)
+	if len(b) > 0 && b[0] == '[' {
+		rb := indexByte(b, ']')
+		if rb < 0 {
+			return b[1:], 0, false
+		}
+		host = b[1:rb]
+		b = b[rb+1:]
+		if len(b) == 0 {
+			return host, 0, true
+		}
+		if b[0] != ':' {
+			return host, 0, false
+		}
+		p, ok := atoi(trimLWS(b[1:]), 65535)
+		return host, uint16(p), ok
+	}
+	c := indexByte(b, ':')
+	if c < 0 {
+		return b, 0, true
+	}
+	if lastIndexByte(b, ':') != c {
+		// An IPv6 address without brackets: invalid (RFC 3261 25.1
+		// IPv6reference) but sent by real phones. Recover host and port and
+		// report !ok so the caller warns.
+		if parseIP(b).Is6() {
+			return b, 0, false
+		}
+		l := lastIndexByte(b, ':')
+		if parseIP(b[:l]).Is6() {
+			p, _ := atoi(b[l+1:], 65535)
+			return b[:l], uint16(p), false
+		}
+		return b[:c], 0, false
+	}
+	p, ok := atoi(trimLWS(b[c+1:]), 65535)
+	return trimLWS(b[:c]), uint16(p), ok
+}
+
+func indexByte(b []byte, c byte) int     { return bytes.IndexByte(b, c) }
+func lastIndexByte(b []byte, c byte) int { return bytes.LastIndexByte(b, c) }

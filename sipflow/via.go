@@ -1,0 +1,62 @@
+package sipflow
+
+// Via is one via-parm (RFC 3261 20.42). Fields alias the decoded message.
+//
+//	Via: SIP / 2.0 / UDP host:port ;branch=z9hG4bK...;received=1.2.3.4;rport=5060
+type Via struct {
+	Raw       []byte
+	Transport []byte // UDP, TCP, TLS, SCTP, WS, WSS ...
+	Host      []byte
+	Port      uint16
+	Branch    []byte
+	Received  []byte
+	RPort     int // -1 absent, 0 present without value, else the port
+	Params    []byte
+}
+
+func (v *Via) parse(b []byte) (ok bool) {
+	b = trimLWS(b)
+	*v = Via{Raw: b, RPort: -1}
+	// sent-protocol: name LWS? "/" LWS? version LWS? "/" LWS? transport
+	// (RFC 3261 25.1 SLASH = SWS "/" SWS)
+	var parts [3][]byte
+	rest := b
+	for k := 0; k < 3; k++ {
+		rest = trimLWS(rest)
+		i := 0
+		for i < len(rest) && isToken(rest[i]) {
+			i++
+		}
+		parts[k] = rest[:i]
+		rest = trimLWS(rest[i:])
+		if k < 2 {
+			if len(rest) == 0 || rest[0] != '/' {
+				return false
+			}
+			rest = rest[1:]
+		}
+	}
+	v.Transport = parts[2]
+	rest = trimLWS(rest)
+	end := len(rest)
+	if i := indexByte(rest, ';'); i >= 0 {
+		end = i
+	}
+	host, port, hok := splitHostPort(rest[:end])
+	v.Host, v.Port = host, port
+	v.Params = rest[end:]
+	if x, f := Param(v.Params, "branch"); f {
+		v.Branch = x
+	}
+	if x, f := Param(v.Params, "received"); f {
+		v.Received = x
+	}
+	if x, f := Param(v.Params, "rport"); f {
+		if len(x) == 0 {
+			v.RPort = 0
+		} else if p, pok := atoi(x, 65535); pok {
+			v.RPort = p
+		}
+	}
+	return hok && len(parts[0]) > 0 && len(parts[2]) > 0 && len(host) > 0
+}
