@@ -3,9 +3,13 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"os/signal"
 	"regexp"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,6 +20,7 @@ import (
 type dumpOptions struct {
 	io          *ioStreams
 	files       []string
+	ifaces      []string
 	regex       string
 	ignoreCase  bool
 	kinds       []string
@@ -43,11 +48,14 @@ A summary of what was decoded and what was skipped goes to stderr.`,
   voiptool dump -r call.pcap -e 'call-id: *abc' --ignore-case
 
   # RTP and RTCP headers too, from stdin
-  tcpdump -w - -i eth0 udp | voiptool dump - --kind sip,rtp,rtcp`,
+  tcpdump -w - -i eth0 udp | voiptool dump - --kind sip,rtp,rtcp
+
+  # live, on every interface, until Ctrl-C
+  voiptool dump -i any -e INVITE`,
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.files = append(opts.files, args...)
-			if len(opts.files) == 0 {
-				return usageErrorf("dump: no capture file given (name one, or - for stdin)")
+			if len(opts.files) == 0 && len(opts.ifaces) == 0 {
+				return usageErrorf("dump: no capture file or interface given (name a file, - for stdin, or -i IFACE)")
 			}
 			for _, k := range opts.kinds {
 				if _, ok := kindNames[strings.ToLower(k)]; !ok {
@@ -65,6 +73,7 @@ A summary of what was decoded and what was skipped goes to stderr.`,
 	}
 	f := cmd.Flags()
 	f.StringArrayVarP(&opts.files, "read", "r", nil, "read packets from `FILE` (pcap, pcapng, .gz, - for stdin); repeatable")
+	f.StringArrayVarP(&opts.ifaces, "interface", "i", nil, "capture live on `IFACE` (\"any\" for all; needs CAP_NET_RAW); repeatable")
 	f.StringVarP(&opts.regex, "regex", "e", "", "print only messages matching the regular `EXPR`")
 	f.BoolVar(&opts.ignoreCase, "ignore-case", false, "match --regex without regard to case")
 	f.StringSliceVar(&opts.kinds, "kind", []string{"sip"}, "what to print: sip, rtp, rtcp, hep, all")
@@ -74,6 +83,9 @@ A summary of what was decoded and what was skipped goes to stderr.`,
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "do not print the summary on stderr")
 	return cmd
 }
+
+// errEnough stops the pipeline once -c messages were printed.
+var errEnough = errors.New("dump: count reached")
 
 var kindNames = map[string]capture.Kind{
 	"sip": capture.KindSIP, "rtp": capture.KindRTP, "rtcp": capture.KindRTCP, "hep": capture.KindHEP, "all": 0,
@@ -108,7 +120,9 @@ func dumpRun(ctx context.Context, o *dumpOptions) error {
 		}
 		want[kind] = true
 	}
-	in, err := openInputs(o.files)
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	in, err := openSources(ctx, o.files, o.ifaces)
 	if err != nil {
 		return err
 	}
@@ -122,8 +136,6 @@ func dumpRun(ctx context.Context, o *dumpOptions) error {
 	}
 	w := &warner{w: o.io.ErrOut}
 	printed := 0
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	stats, err := capture.Run(ctx, in.sources(), capture.Options{NoRTPHeuristic: o.noHeuristic}, w.warn, func(ev *capture.Event) error {
 		if !want[ev.Kind] {
 			return nil
@@ -132,19 +144,25 @@ func dumpRun(ctx context.Context, o *dumpOptions) error {
 			return nil
 		}
 		writeEvent(out, ev, in.names, loc)
+		if in.isLive() {
+			out.Flush() // a live reader watches the screen, not a pipe
+		}
 		printed++
 		if o.count > 0 && printed >= o.count {
-			cancel()
+			return errEnough
 		}
 		return nil
 	})
 	w.finish()
-	if err != nil && ctx.Err() == nil {
+	if err != nil && !errors.Is(err, errEnough) && ctx.Err() == nil {
 		return err
 	}
 	out.Flush()
 	if !o.quiet {
 		writeSummary(o.io.ErrOut, printed, &stats)
+		if d := in.liveDrops(); d > 0 {
+			fmt.Fprintf(o.io.ErrOut, "voiptool: the kernel dropped %d packets (capture did not keep up)\n", d)
+		}
 	}
 	if in.packets() == 0 {
 		return errNothingRead

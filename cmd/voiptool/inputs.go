@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 
 	"github.com/voiptool/voiptool/capture"
+	"github.com/voiptool/voiptool/capture/live"
 	"github.com/voiptool/voiptool/pcap"
 )
 
@@ -13,16 +15,25 @@ import (
 // rest are only counted, and the count is printed at the end.
 const maxWarnings = 20
 
-// inputs is the set of opened capture files of one command.
+// inputs is the set of opened capture files and interfaces of one
+// command.
 type inputs struct {
-	names   []string
+	names   []string // files first, then interfaces, in source order
 	readers []*pcap.Reader
+	live    []*live.Source
 }
 
 // openInputs opens every file; a file that cannot be opened fails the
 // command, since the user named it and would otherwise get a partial
 // answer without noticing.
 func openInputs(files []string) (*inputs, error) {
+	return openSources(context.Background(), files, nil)
+}
+
+// openSources opens files and live interfaces. Cancelling ctx ends the
+// live captures (their Next reports io.EOF), so the pipeline finishes
+// as it does at the end of a file.
+func openSources(ctx context.Context, files, ifaces []string) (*inputs, error) {
 	in := &inputs{}
 	for _, f := range files {
 		r, err := pcap.Open(f)
@@ -33,16 +44,31 @@ func openInputs(files []string) (*inputs, error) {
 		in.names = append(in.names, f)
 		in.readers = append(in.readers, r)
 	}
+	for _, i := range ifaces {
+		s, err := live.Open(ctx, i, live.Options{})
+		if err != nil {
+			in.Close()
+			return nil, err
+		}
+		in.names = append(in.names, s.Name())
+		in.live = append(in.live, s)
+	}
 	return in, nil
 }
 
 func (in *inputs) sources() []capture.Source {
-	s := make([]capture.Source, len(in.readers))
-	for i, r := range in.readers {
-		s[i] = r
+	s := make([]capture.Source, 0, len(in.readers)+len(in.live))
+	for _, r := range in.readers {
+		s = append(s, r)
+	}
+	for _, l := range in.live {
+		s = append(s, l)
 	}
 	return s
 }
+
+// isLive reports whether any source is an interface.
+func (in *inputs) isLive() bool { return len(in.live) > 0 }
 
 // packets is how many records were read over all files; a command that
 // read none at all exits non-zero even when it printed warnings only.
@@ -51,12 +77,30 @@ func (in *inputs) packets() int {
 	for _, r := range in.readers {
 		n += r.Stats().Packets
 	}
+	if in.isLive() {
+		// An interface that saw nothing is not an error: it was quiet.
+		n++
+	}
+	return n
+}
+
+// liveDrops sums the kernel's drop counters over the interfaces.
+func (in *inputs) liveDrops() uint64 {
+	var n uint64
+	for _, l := range in.live {
+		if s, err := l.Stats(); err == nil {
+			n += s.Dropped
+		}
+	}
 	return n
 }
 
 func (in *inputs) Close() {
 	for _, r := range in.readers {
 		r.Close()
+	}
+	for _, l := range in.live {
+		l.Close()
 	}
 }
 
