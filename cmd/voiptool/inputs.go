@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"sync/atomic"
 
 	"github.com/voiptool/voiptool/capture"
 	"github.com/voiptool/voiptool/capture/live"
@@ -20,7 +22,25 @@ const maxWarnings = 20
 type inputs struct {
 	names   []string // files first, then interfaces, in source order
 	readers []*pcap.Reader
+	files   []*os.File
 	live    []*live.Source
+	// read counts the file bytes consumed so far and size their total,
+	// for the TUI's progress bar (the reader goroutine writes, the UI
+	// reads).
+	read atomic.Int64
+	size int64
+}
+
+// countingReader counts bytes as the capture reader pulls them.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 // openInputs opens every file; a file that cannot be opened fails the
@@ -36,7 +56,7 @@ func openInputs(files []string) (*inputs, error) {
 func openSources(ctx context.Context, files, ifaces []string) (*inputs, error) {
 	in := &inputs{}
 	for _, f := range files {
-		r, err := pcap.Open(f)
+		r, err := in.openFile(f)
 		if err != nil {
 			in.Close()
 			return nil, err
@@ -54,6 +74,26 @@ func openSources(ctx context.Context, files, ifaces []string) (*inputs, error) {
 		in.live = append(in.live, s)
 	}
 	return in, nil
+}
+
+func (in *inputs) openFile(name string) (*pcap.Reader, error) {
+	if name == "-" {
+		return pcap.Open(name)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err // *PathError names the file
+	}
+	if st, err := f.Stat(); err == nil {
+		in.size += st.Size()
+	}
+	r, err := pcap.NewReader(countingReader{f, &in.read}, name)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	in.files = append(in.files, f)
+	return r, nil
 }
 
 func (in *inputs) sources() []capture.Source {
@@ -98,6 +138,9 @@ func (in *inputs) liveDrops() uint64 {
 func (in *inputs) Close() {
 	for _, r := range in.readers {
 		r.Close()
+	}
+	for _, f := range in.files {
+		f.Close()
 	}
 	for _, l := range in.live {
 		l.Close()

@@ -60,24 +60,34 @@ func versionString() string {
 }
 
 func newRootCmd(ios *ioStreams) *cobra.Command {
+	opts := &openOptions{io: ios}
 	root := &cobra.Command{
 		Use:   "voiptool [FILE...]",
 		Short: "VoIP diagnostics in the terminal: SIP call flows, RTP quality, HEP",
-		Long: `voiptool reads captures (pcap, pcapng, gzip-compressed, or - for stdin)
-and turns SIP, RTP, RTCP and HEP traffic into calls, ladders and
-per-stream quality figures.`,
-		Example: `  # list the calls in a capture
+		Long: `voiptool reads captures (pcap, pcapng, gzip-compressed, or - for stdin) and
+live interfaces, and turns SIP, RTP, RTCP and HEP traffic into calls, ladders
+and per-stream quality figures.
+
+` + openLong,
+		Example: `  # browse a capture interactively
+  voiptool testdata/pcaps/basic-call.pcap
+
+  # list the calls in a capture
   voiptool calls testdata/pcaps/basic-call.pcap
 
   # print every SIP message mentioning 1001, ngrep style
   voiptool dump testdata/pcaps/basic-call.pcap -e 1001`,
-		Version:       versionString(),
-		SilenceErrors: true,
-		SilenceUsage:  true,
-		// Completions and the man page describe the commands; the
-		// default "help" subcommand's own completion adds nothing.
+		Version:           versionString(),
+		SilenceErrors:     true,
+		SilenceUsage:      true,
 		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: false},
+		// Arguments that are not subcommands are capture files.
+		Args: cobra.ArbitraryArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			return opts.run(c, args, nil)
+		},
 	}
+	addOpenFlags(root, opts)
 	root.SetOut(ios.Out)
 	root.SetErr(ios.ErrOut)
 	root.SetIn(ios.In)
@@ -87,17 +97,13 @@ per-stream quality figures.`,
 	})
 
 	root.AddCommand(
+		newCmdOpen(ios, nil),
 		newCmdDump(ios, nil),
+		newCmdCalls(ios, nil),
+		newCmdFlow(ios, nil),
+		newCmdStats(ios, nil),
+		newCmdRTP(ios, nil),
 		newCmdMan(ios, nil),
 	)
 	return root
-}
-
-// exactFiles is a cobra.PositionalArgs that wants at least one capture
-// file, reporting a missing one as a usage error.
-func needFiles(cmd *cobra.Command, args []string) error {
-	if len(args) == 0 {
-		return usageErrorf("%s: no capture file given", cmd.Name())
-	}
-	return nil
 }

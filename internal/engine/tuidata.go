@@ -1,13 +1,18 @@
 package engine
 
 import (
+	"context"
+	"fmt"
 	"math"
+	"net/netip"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/voiptool/voiptool/internal/report"
 	"github.com/voiptool/voiptool/rtpstats"
 	"github.com/voiptool/voiptool/sipflow"
 	"github.com/voiptool/voiptool/tui"
@@ -319,4 +324,160 @@ func rtcpLines(r *rtpstats.StreamReport) []string {
 		out = append(out, b.String())
 	}
 	return out
+}
+
+// Related returns the details of the calls and, with related, of every
+// leg reachable from them through the store's links, in discovery order.
+func (e *Engine) Related(ids []string, related bool) []sipflow.CallDetail {
+	seen := map[string]bool{}
+	var out []sipflow.CallDetail
+	queue := append([]string(nil), ids...)
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		d, ok := e.store.Call(id)
+		if !ok {
+			continue
+		}
+		out = append(out, d)
+		if related {
+			for _, l := range d.Summary.Legs {
+				queue = append(queue, l.CallID)
+			}
+		}
+	}
+	return out
+}
+
+// Flow builds the report ladder of the calls, with their RTP streams.
+func (e *Engine) Flow(ids []string, related bool, aliases map[netip.Addr]string) (report.Flow, []sipflow.CallDetail) {
+	calls := e.Related(ids, related)
+	fl := report.FlowFromCalls(calls, aliases)
+	for _, c := range calls {
+		fl.AddStreams(e.Streams(c.Summary.CallID), aliases)
+	}
+	return fl, calls
+}
+
+// Flow answers the ladder view: the report package's ladder, plus the
+// raw text of each message for the message pane.
+func (v *View) Flow(callIDs []string, related bool) (tui.Flow, bool) {
+	fl, calls := v.e.Flow(callIDs, related, nil)
+	if len(calls) == 0 {
+		return tui.Flow{}, false
+	}
+	raw := make(map[msgKey]string)
+	for _, c := range calls {
+		for i := range c.Messages {
+			m := &c.Messages[i]
+			raw[msgKey{c.Summary.CallID, m.Meta.Time.UnixNano(), m.Label()}] = m.Raw
+		}
+	}
+	out := tui.Flow{}
+	for _, ep := range fl.Endpoints {
+		out.Endpoints = append(out.Endpoints, tui.Endpoint{Addr: ep.Addr.String(), Alias: ep.Alias})
+	}
+	for _, m := range fl.Messages {
+		out.Messages = append(out.Messages, tui.FlowMessage{
+			Time: m.Time, From: m.From, To: m.To, Label: m.Label,
+			Class: class(m.Class), Retrans: m.Retrans, SDP: m.SDP, CallID: m.CallID,
+			Raw: raw[msgKey{m.CallID, m.Time.UnixNano(), m.Label}],
+		})
+	}
+	for _, s := range fl.Streams {
+		out.Streams = append(out.Streams, tui.FlowStream{From: s.From, To: s.To, Label: s.Label, Start: s.Start, End: s.End})
+	}
+	return out, true
+}
+
+// msgKey finds a ladder message's raw text: the ladder keeps call, time
+// and label of each message, which together name one message.
+type msgKey struct {
+	callID string
+	t      int64
+	label  string
+}
+
+// Save answers the save dialog with the same writers as the CLI.
+func (v *View) Save(req tui.SaveRequest) (string, error) {
+	ids := req.CallIDs
+	switch req.Scope {
+	case tui.SaveDisplayed:
+		q := req.Query
+		q.Offset, q.Limit = 0, 0
+		page := v.Calls(q)
+		ids = ids[:0]
+		for _, r := range page.Rows {
+			ids = append(ids, r.CallID)
+		}
+	case tui.SaveAll:
+		ids = nil
+		for _, c := range v.e.store.Calls(sipflow.Filter{}, 0, -1) {
+			ids = append(ids, c.CallID)
+		}
+	}
+	if len(ids) == 0 {
+		return "", fmt.Errorf("nothing to save: no calls selected")
+	}
+	switch req.Format {
+	case tui.FormatPcapSIP, tui.FormatPcapSIPRTP:
+		n, err := v.e.SavePcap(context.Background(), v.files, ids, req.Format == tui.FormatPcapSIPRTP, req.Path)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("saved %d packets of %d call(s) to %s", n, len(ids), req.Path), nil
+	}
+	f, err := os.Create(req.Path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	switch req.Format {
+	case tui.FormatFlowText, tui.FormatFlowMarkdown, tui.FormatFlowMermaid:
+		ff := map[tui.SaveFormat]report.FlowFormat{
+			tui.FormatFlowText: report.FlowText, tui.FormatFlowMarkdown: report.FlowMarkdown, tui.FormatFlowMermaid: report.FlowMermaid,
+		}[req.Format]
+		fl, _ := v.e.Flow(ids, req.Related, nil)
+		err = report.WriteFlow(f, ff, fl, report.FlowOptions{Width: -1})
+	case tui.FormatCSV, tui.FormatJSON:
+		var calls []sipflow.CallSummary
+		for _, d := range v.e.Related(ids, false) {
+			calls = append(calls, d.Summary)
+		}
+		rf := report.FormatCSV
+		if req.Format == tui.FormatJSON {
+			rf = report.FormatJSON
+		}
+		err = report.WriteCalls(f, rf, calls, report.TableOptions{})
+	default:
+		err = fmt.Errorf("unknown save format %v", req.Format)
+	}
+	if err != nil {
+		return "", err
+	}
+	if err := f.Close(); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("saved %d call(s) as %s to %s", len(ids), req.Format, req.Path), nil
+}
+
+var _ tui.Data = (*View)(nil)
+
+// class maps the report's arrow classes onto the TUI's.
+func class(c report.MessageClass) tui.MessageClass {
+	switch c {
+	case report.ClassProvisional:
+		return tui.ClassProvisional
+	case report.ClassSuccess:
+		return tui.ClassSuccess
+	case report.ClassRedirect:
+		return tui.ClassRedirect
+	case report.ClassFailure:
+		return tui.ClassError
+	}
+	return tui.ClassRequest
 }

@@ -1,0 +1,207 @@
+package report
+
+import (
+	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// column describes one table column and how it gives way when the table
+// is wider than requested.
+type column struct {
+	name  string
+	right bool // right-align (numbers)
+	// shrink > 0 marks free text that may be ellipsized down to shrink
+	// runes. Addresses keep 0: a cut "2001:db8::1" is ambiguous, so such
+	// columns are dropped instead.
+	shrink int
+	// drop > 0 makes the column removable; higher ranks go first.
+	drop int
+}
+
+// table is a plain grid of already-formatted cells.
+type table struct {
+	cols []column
+	rows [][]string
+}
+
+func (t *table) add(cells ...string) {
+	for i, c := range cells {
+		cells[i] = sanitize(c)
+	}
+	t.rows = append(t.rows, cells)
+}
+
+// colSep separates columns; two spaces keep adjacent numbers readable.
+const colSep = "  "
+
+// ellipsis marks text that was cut to fit.
+const ellipsis = "…"
+
+// render fits the table to width (see TableOptions.Width) and writes it.
+func (t *table) render(w *writer, width int, header bool) {
+	n := len(t.cols)
+	natural := make([]int, n)
+	for i, c := range t.cols {
+		if header {
+			natural[i] = utf8.RuneCountInString(c.name)
+		}
+		for _, r := range t.rows {
+			natural[i] = max(natural[i], utf8.RuneCountInString(r[i]))
+		}
+	}
+	minW := func(i int) int {
+		if s := t.cols[i].shrink; s > 0 {
+			return min(s, natural[i])
+		}
+		return natural[i]
+	}
+	active := make([]bool, n)
+	for i := range active {
+		active[i] = true
+	}
+	total := func(wf func(int) int) int {
+		sum, k := 0, 0
+		for i := range n {
+			if active[i] {
+				sum += wf(i)
+				k++
+			}
+		}
+		if k > 1 {
+			sum += len(colSep) * (k - 1)
+		}
+		return sum
+	}
+	// Drop columns, highest rank first, until the narrowest rendering fits.
+	for total(minW) > width {
+		victim, rank := -1, 0
+		for i, c := range t.cols {
+			if active[i] && c.drop >= rank && c.drop > 0 {
+				victim, rank = i, c.drop
+			}
+		}
+		if victim < 0 {
+			break // nothing left to drop: render wider than asked
+		}
+		active[victim] = false
+	}
+	// Dropping a wide column can free room for a narrower one dropped
+	// before it: give columns back, most useful first, while they fit.
+	for _, i := range dropped(t.cols, active) {
+		active[i] = true
+		if total(minW) > width {
+			active[i] = false
+		}
+	}
+	// Then narrow the widest shrinkable column one rune at a time. The loop
+	// is bounded by the excess, which only decreases.
+	cur := append([]int(nil), natural...)
+	for excess := total(func(i int) int { return cur[i] }) - width; excess > 0; excess-- {
+		best := -1
+		for i := range n {
+			if active[i] && cur[i] > minW(i) && (best < 0 || cur[i] > cur[best]) {
+				best = i
+			}
+		}
+		if best < 0 {
+			break
+		}
+		cur[best]--
+	}
+	var line strings.Builder
+	emit := func(cells []string) {
+		line.Reset()
+		first := true
+		for i, c := range cells {
+			if !active[i] {
+				continue
+			}
+			if !first {
+				line.WriteString(colSep)
+			}
+			first = false
+			c = fit(c, cur[i])
+			pad := cur[i] - utf8.RuneCountInString(c)
+			if t.cols[i].right {
+				line.WriteString(strings.Repeat(" ", pad))
+				line.WriteString(c)
+			} else {
+				line.WriteString(c)
+				line.WriteString(strings.Repeat(" ", pad))
+			}
+		}
+		w.str(strings.TrimRight(line.String(), " "))
+		w.str("\n")
+	}
+	if header {
+		names := make([]string, n)
+		for i, c := range t.cols {
+			names[i] = c.name
+		}
+		emit(names)
+	}
+	for _, r := range t.rows {
+		emit(r)
+	}
+}
+
+// fit ellipsizes s to at most n runes.
+func fit(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	if n <= 0 {
+		return ""
+	}
+	i, k := 0, 0
+	for j := range s {
+		if k == n-1 {
+			i = j
+			break
+		}
+		k++
+	}
+	return s[:i] + ellipsis
+}
+
+// sanitize replaces control characters (including ESC and C1 controls)
+// with '?' and invalid UTF-8 with U+FFFD: SIP headers come off the wire and
+// must not drive the terminal that shows the table.
+func sanitize(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || unicode.IsControl(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == utf8.RuneError:
+			b.WriteRune(utf8.RuneError)
+		case unicode.IsControl(r):
+			b.WriteByte('?')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// dropped lists inactive columns, lowest drop rank (most useful) first.
+func dropped(cols []column, active []bool) []int {
+	var out []int
+	for i := range cols {
+		if !active[i] {
+			out = append(out, i)
+		}
+	}
+	sort.SliceStable(out, func(a, b int) bool { return cols[out[a]].drop < cols[out[b]].drop })
+	return out
+}
