@@ -2,6 +2,7 @@ package sipstream
 
 import (
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -143,6 +144,7 @@ type Assembler struct {
 	curTime    time.Time // time of the segment being added; zero in flushes
 	msg        Message   // reused so emit's argument does not escape per call
 	emit       func(*Message)
+	scratch    []*stream // reused by ordered
 }
 
 // New returns an Assembler configured by o.
@@ -283,32 +285,56 @@ func (a *Assembler) Add(sg *Segment, emit func(*Message)) {
 }
 
 // ExpireBefore flushes and forgets every direction whose last segment is
-// older than t (packet time), emitting the messages still complete in it.
+// older than t (packet time), emitting the messages still complete in it,
+// oldest direction first.
 func (a *Assembler) ExpireBefore(t time.Time, emit func(*Message)) {
 	a.emit = emit
 	a.curTime = time.Time{}
-	for k, s := range a.streams {
-		if s.lastTime.Before(t) {
-			if s.mode != modeClosed {
-				a.finish(s)
-				a.stats.ExpiredStreams++
-			}
-			delete(a.streams, k)
+	for _, s := range a.ordered(func(s *stream) bool { return s.lastTime.Before(t) }) {
+		if s.mode != modeClosed {
+			a.finish(s)
+			a.stats.ExpiredStreams++
 		}
+		delete(a.streams, s.key)
 	}
+	a.emit = nil
 }
 
-// Flush ends the input: holes are given up on, complete messages emitted,
-// partial ones counted as discarded, and every direction forgotten.
+// Flush ends the input: holes are given up on, complete messages emitted
+// (oldest direction first), partial ones counted as discarded, and every
+// direction forgotten.
 func (a *Assembler) Flush(emit func(*Message)) {
 	a.emit = emit
 	a.curTime = time.Time{}
-	for k, s := range a.streams {
+	for _, s := range a.ordered(func(*stream) bool { return true }) {
 		if s.mode != modeClosed {
 			a.finish(s)
 		}
-		delete(a.streams, k)
+		delete(a.streams, s.key)
 	}
+	a.emit = nil
+}
+
+// ordered returns the streams matching keep, sorted by last activity and
+// then by addresses, in a reused slice: map order is random, and output
+// must not depend on it.
+func (a *Assembler) ordered(keep func(*stream) bool) []*stream {
+	a.scratch = a.scratch[:0]
+	for _, s := range a.streams {
+		if keep(s) {
+			a.scratch = append(a.scratch, s)
+		}
+	}
+	slices.SortFunc(a.scratch, func(x, y *stream) int {
+		if c := x.lastTime.Compare(y.lastTime); c != 0 {
+			return c
+		}
+		if c := x.key.src.Compare(y.key.src); c != 0 {
+			return c
+		}
+		return x.key.dst.Compare(y.key.dst)
+	})
+	return a.scratch
 }
 
 // sweep expires idle directions and gives up on holes older than the gap
@@ -318,21 +344,26 @@ func (a *Assembler) sweep(now time.Time) {
 	gapBefore := now.Add(-a.gapTimeout)
 	saved := a.curTime
 	a.curTime = time.Time{}
-	for k, s := range a.streams {
+	due := a.ordered(func(s *stream) bool {
+		return s.lastTime.Before(idleBefore) ||
+			len(s.ooo) > 0 && s.gapSince.Before(gapBefore) ||
+			s.finPending && s.mode != modeClosed && s.lastTime.Before(gapBefore)
+	})
+	for _, s := range due {
 		switch {
 		case s.lastTime.Before(idleBefore):
 			if s.mode != modeClosed {
 				a.finish(s)
 				a.stats.ExpiredStreams++
 			}
-			delete(a.streams, k)
-		case len(s.ooo) > 0 && s.gapSince.Before(gapBefore):
+			delete(a.streams, s.key)
+		case len(s.ooo) > 0:
 			a.resolveGap(s)
 			a.process(s)
 			if s.finPending && int32(s.nextSeq-s.finAt) >= 0 {
 				a.close(s, s.finAt)
 			}
-		case s.finPending && s.mode != modeClosed && s.lastTime.Before(gapBefore):
+		default:
 			a.close(s, s.finAt)
 		}
 	}

@@ -580,3 +580,29 @@ func TestFinBeforeMissingData(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+// TestFlushOrder: streams flushed together come out oldest first, whatever
+// the map order.
+func TestFlushOrder(t *testing.T) {
+	for range 20 {
+		a := New(Options{})
+		var segs []*Segment
+		var want []string
+		for i := range 8 {
+			x := newTx(netip.AddrPortFrom(cli.Addr(), uint16(1000+i)), srv, 1)
+			x.t = t0.Add(time.Duration(8-i) * time.Millisecond)
+			m := sipMsg("OPTIONS", i, 0)
+			want = append(want, m)
+			// Held behind a hole, so only the flush can deliver it.
+			syn := x.syn()
+			x.data("junk")
+			segs = append(segs, syn, x.data(m))
+		}
+		c := run(a, segs...)
+		a.Flush(c.emit)
+		for i, j := 0, len(want)-1; i < j; i, j = i+1, j-1 {
+			want[i], want[j] = want[j], want[i]
+		}
+		wantPayloads(t, c, want...)
+	}
+}
