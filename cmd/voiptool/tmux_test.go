@@ -1,0 +1,167 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/voiptool/voiptool/pcap"
+)
+
+// tmuxTerm drives the real binary in a real terminal: a tmux server of
+// its own (-L), so the test never touches the user's sessions.
+type tmuxTerm struct {
+	t      *testing.T
+	socket string
+}
+
+func (m *tmuxTerm) run(args ...string) string {
+	m.t.Helper()
+	out, err := exec.Command("tmux", append([]string{"-L", m.socket}, args...)...).CombinedOutput()
+	if err != nil {
+		m.t.Fatalf("tmux %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func (m *tmuxTerm) screen() string { return m.run("capture-pane", "-p", "-t", "ui") }
+
+func (m *tmuxTerm) keys(k ...string) { m.run(append([]string{"send-keys", "-t", "ui"}, k...)...) }
+
+func (m *tmuxTerm) text(s string) { m.run("send-keys", "-t", "ui", "-l", s) }
+
+// waitFor polls the screen (bounded: 10 s) until it shows want.
+func (m *tmuxTerm) waitFor(want string) string {
+	m.t.Helper()
+	var s string
+	for i := 0; i < 200; i++ {
+		s = m.screen()
+		if strings.Contains(s, want) {
+			return s
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	m.t.Fatalf("screen never showed %q; last screen:\n%s", want, s)
+	return ""
+}
+
+// TestTmuxEndToEnd opens the demo capture in the built binary inside
+// tmux, filters the list, opens the call's ladder, scrolls it, opens the
+// stream view, saves the call with its media to pcap through the save
+// dialog, and checks both the screens and the saved file (with our
+// reader, and with tshark when installed).
+func TestTmuxEndToEnd(t *testing.T) {
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux not installed (apt-get install tmux); .ci/run installs it")
+	}
+	if testing.Short() {
+		t.Skip("builds the binary; skipped with -short")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "voiptool")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	capture, err := filepath.Abs(filepath.Join("..", "..", "testdata", "pcaps", "basic-call.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &tmuxTerm{t: t, socket: fmt.Sprintf("voiptool-test-%d", os.Getpid())}
+	m.run("new-session", "-d", "-s", "ui", "-x", "120", "-y", "30", "-e", "TERM=xterm-256color", "--", bin, capture)
+	t.Cleanup(func() { exec.Command("tmux", "-L", m.socket, "kill-server").Run() })
+
+	s := m.waitFor("3/3 dialogs")
+	for _, want := range []string{"REGIST", "OPTIONS", "INVITE", "COMPLETED", "alice", "bob", "PCMU"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("call list lacks %q:\n%s", want, s)
+		}
+	}
+
+	// Filter as you type: only the INVITE dialog is left.
+	m.keys("F7")
+	m.text("type=CALL")
+	m.keys("Enter")
+	s = m.waitFor("1/3 dialogs")
+	if strings.Contains(s, "REGIST") {
+		t.Errorf("filter type=CALL still shows the REGISTER dialog:\n%s", s)
+	}
+
+	// The ladder of the call, with both RTP streams drawn, then scroll.
+	m.keys("Enter")
+	s = m.waitFor("180 Ringing")
+	for _, want := range []string{"192.168.1.10:5060", "10.0.0.1:5060", "INVITE", "200 OK", "BYE", "RTP PCMU"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("ladder lacks %q:\n%s", want, s)
+		}
+	}
+	m.keys("j", "j", "j", "G", "g")
+	m.waitFor("Call flow")
+
+	// The stream view: both directions with their loss.
+	m.keys("s")
+	s = m.waitFor("RTP streams")
+	for _, want := range []string{"0x1a2b3c4d", "0x5e6f7081", "192.168.1.10:40000", "10.0.0.1:20000", "MOS"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("stream view lacks %q:\n%s", want, s)
+		}
+	}
+
+	// Back to the list, then save the call with its media.
+	// One Escape at a time: two in a row read as Alt+Escape.
+	m.keys("Escape")
+	m.waitFor("Call flow")
+	m.keys("Escape")
+	m.waitFor("1/3 dialogs")
+	out := filepath.Join(dir, "saved.pcap")
+	m.keys("F2")
+	m.waitFor("Save / export")
+	m.keys("Tab", "Right", "Tab", "C-u")
+	m.text(out)
+	m.keys("Enter")
+	m.waitFor("saved 369 packets") // 7 SIP + 358 RTP + 4 RTCP
+
+	m.keys("q")
+	for i := 0; i < 100; i++ {
+		if exec.Command("tmux", "-L", m.socket, "has-session", "-t", "ui").Run() != nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	r, err := pcap.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for {
+		_, _, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	r.Close()
+	if n != 369 {
+		t.Errorf("saved file holds %d packets, want 369", n)
+	}
+	if _, err := exec.LookPath("tshark"); err == nil {
+		sip, err := exec.Command("tshark", "-n", "-r", out, "-Y", "sip", "-T", "fields", "-e", "frame.number").Output()
+		if err != nil {
+			t.Fatalf("tshark: %v", err)
+		}
+		if k := len(strings.Fields(string(sip))); k != 7 {
+			t.Errorf("tshark finds %d SIP messages in the saved file, want the call's 7", k)
+		}
+	}
+}
