@@ -202,14 +202,21 @@ func (e *Engine) addSIP(raw []byte, meta sipflow.Meta) {
 	}
 }
 
-// addHEP unwraps a HEP packet found in a capture: the inner SIP and
-// RTCP become ordinary messages with the inner addresses and times.
+// addHEP unwraps a HEP packet found in a capture: the inner SIP
+// becomes an ordinary message with the inner addresses and times.
 func (e *Engine) addHEP(ev *capture.Event) {
 	p := &e.hepPkt
 	if err := p.Unmarshal(ev.Payload); err != nil {
 		e.cnt.hepErrors.Add(1)
 		return
 	}
+	e.AddHEP(p, ev.Source, ev.Packet.Number, ev.Packet.Offset, ev.Time)
+}
+
+// AddHEP feeds one decoded HEP packet, from a capture or from a HEP
+// listener (which must call it from one goroutine: the engine has one
+// writer). fallback is the time used when the packet carries none.
+func (e *Engine) AddHEP(p *hep.Packet, source, frame int, offset int64, fallback time.Time) {
 	payload := p.Payload
 	if p.Compressed {
 		out, err := p.Decompress(e.hepBuf[:0])
@@ -223,18 +230,20 @@ func (e *Engine) addHEP(ev *capture.Event) {
 	e.cnt.hep.Add(1)
 	t := p.Time
 	if t.IsZero() {
-		t = ev.Time
+		t = fallback
 	}
+	e.tick(t)
 	switch p.ProtoType {
 	case hep.ProtoSIP:
+		e.cnt.events[capture.KindSIP].Add(1)
 		e.addSIP(payload, sipflow.Meta{
 			Time:          t,
 			Src:           p.Src,
 			Dst:           p.Dst,
 			Transport:     hepTransport(p.Protocol),
-			Source:        ev.Source,
-			Frame:         ev.Packet.Number,
-			Offset:        ev.Packet.Offset,
+			Source:        source,
+			Frame:         frame,
+			Offset:        offset,
 			CorrelationID: string(p.CorrelationID),
 		})
 	default:

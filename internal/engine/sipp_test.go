@@ -44,6 +44,9 @@ func need(t *testing.T, bins ...string) {
 // (offload), so this also proves we never drop on checksum.
 func TestSippRealCall(t *testing.T) {
 	need(t, "sipp", "tcpdump", "tshark")
+	if testing.Short() {
+		t.Skip("makes a real 8-second call; skipped with -short")
+	}
 	const pcaps = "/usr/share/sip-tester"
 	if _, err := os.Stat(filepath.Join(pcaps, "g711a.pcap")); err != nil {
 		t.Skipf("sipp's RTP sample %s/g711a.pcap missing", pcaps)
