@@ -82,6 +82,21 @@ func (s *Store) lazyInit() {
 	}
 }
 
+// Clear forgets every dialog at once: the UI's "clear list" on a live
+// source, where old calls are no longer of interest. Counters other than
+// the held calls and bytes keep their totals; the dialogs dropped are
+// counted in Stats.Cleared. It takes the write lock, so it is safe beside
+// the writer.
+func (s *Store) Clear() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lazyInit()
+	s.stats.Cleared += int64(len(s.calls))
+	s.init()
+	s.stats.Calls = 0
+	s.stats.Bytes = 0
+}
+
 // Add decodes raw and files it under its dialog. raw is copied once, here;
 // the caller may reuse it after Add returns. Payloads without a SIP start
 // line or without Call-ID are counted in Stats and dropped.

@@ -613,3 +613,26 @@ func BenchmarkCallsPage(b *testing.B) {
 		}
 	}
 }
+
+func TestStoreClear(t *testing.T) {
+	s := NewStore(StoreOptions{})
+	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	inv := func(id string) []byte {
+		return []byte("INVITE sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK" + id + "\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:b@h>\r\nCall-ID: " + id + "\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n")
+	}
+	meta := Meta{Time: t0, Src: netip.MustParseAddrPort("10.0.0.1:5060"), Dst: netip.MustParseAddrPort("10.0.0.2:5060"), Transport: TransportUDP}
+	s.Add(inv("one"), meta)
+	s.Add(inv("two"), meta)
+	s.Clear()
+	if n := s.Count(Filter{}); n != 0 {
+		t.Fatalf("after Clear: %d dialogs", n)
+	}
+	st := s.Stats()
+	if st.Cleared != 2 || st.Calls != 0 || st.Bytes != 0 || st.Messages != 2 {
+		t.Errorf("stats after Clear = %+v", st)
+	}
+	s.Add(inv("three"), meta)
+	if c := s.Calls(Filter{}, 0, -1); len(c) != 1 || c[0].CallID != "three" {
+		t.Errorf("after Clear and Add: %+v", c)
+	}
+}

@@ -257,6 +257,7 @@ type Stats struct {
 	EvictedActive   int64 `json:"evicted_active"` // evicted before reaching a terminal state
 	EvictedBytes    int64 `json:"evicted_bytes"`
 	Expired         int64 `json:"expired"`
+	Cleared         int64 `json:"cleared"` // dialogs dropped by Clear
 }
 
 func itoa(n int) string {

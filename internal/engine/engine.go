@@ -303,6 +303,16 @@ func (e *Engine) syncStreams() {
 	}
 }
 
+// Clear forgets every call and stream seen so far (the UI's "clear
+// list" on a live source); counters keep their totals. Safe beside Run:
+// the store and the tracker are replaced under their locks.
+func (e *Engine) Clear() {
+	e.store.Clear()
+	e.mu.Lock()
+	e.rtp = rtpstats.NewTracker(e.o.RTP)
+	e.mu.Unlock()
+}
+
 // Store is the call store; its methods are safe for concurrent readers.
 func (e *Engine) Store() *sipflow.Store { return e.store }
 

@@ -161,3 +161,20 @@ func TestHEPInCapture(t *testing.T) {
 		})
 	}
 }
+
+func TestClear(t *testing.T) {
+	f := corpus(t, "sip-udp-g711a-bidir-183-earlymedia.pcap")
+	e := New(Options{})
+	runFiles(t, e, f)
+	v := NewView(e, []string{f}, false, nil, 0)
+	v.Clear()
+	if n := len(e.Calls(sipflow.Filter{}, 0, -1)); n != 0 {
+		t.Errorf("calls after Clear = %d", n)
+	}
+	if n := len(e.Streams("")); n != 0 {
+		t.Errorf("streams after Clear = %d", n)
+	}
+	if s := e.Status(); s.Store.Cleared != 1 || s.Records != 527 {
+		t.Errorf("status after Clear: cleared %d records %d", s.Store.Cleared, s.Records)
+	}
+}

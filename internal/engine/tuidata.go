@@ -465,7 +465,13 @@ func (v *View) Save(req tui.SaveRequest) (string, error) {
 	return fmt.Sprintf("saved %d call(s) as %s to %s", len(ids), req.Format, req.Path), nil
 }
 
-var _ tui.Data = (*View)(nil)
+var (
+	_ tui.Data    = (*View)(nil)
+	_ tui.Clearer = (*View)(nil)
+)
+
+// Clear answers F5: forget the calls and streams seen so far.
+func (v *View) Clear() { v.e.Clear() }
 
 // class maps the report's arrow classes onto the TUI's.
 func class(c report.MessageClass) tui.MessageClass {
