@@ -135,7 +135,7 @@ func (t *flowTable) expire(before time.Time) {
 // releaseHeld delivers a newly confirmed flow's held packets, each with
 // its own record, and restores the current record's event fields.
 func (d *Decoder) releaseHeld(f *flowState) {
-	cur := d.ev.Packet
+	cur, src, dst := d.ev.Packet, d.ev.Src, d.ev.Dst
 	vlan, tunnel, rtp := d.vlanID, d.tunnel, d.ev.RTP
 	for i := range f.nheld {
 		h := &f.held[i]
@@ -146,4 +146,5 @@ func (d *Decoder) releaseHeld(f *flowState) {
 	}
 	d.flows.drop(f)
 	d.ev.Packet, d.vlanID, d.tunnel, d.ev.RTP = cur, vlan, tunnel, rtp
+	d.ev.Src, d.ev.Dst = src, dst
 }
