@@ -8,6 +8,7 @@
 // Usage:
 //
 //	t := rtpstats.NewTracker(rtpstats.Options{})
+//	t.SetCallIDAt(sdpAddr, callID, sipTime) // from an SDP c=/m= pair
 //	t.SetCodec(sdpAddr, 96, "opus", 48000) // from an SDP a=rtpmap line
 //	for each UDP datagram: t.AddRTP(payload, rtpstats.Meta{Time: ts, Src: src, Dst: dst})
 //	for each RTCP datagram: t.AddRTCP(payload, meta)
@@ -17,4 +18,11 @@
 // single goroutine that owns the call store. Streams are keyed by
 // {SSRC, src, dst}, so an SSRC change on a 5-tuple starts a new stream.
 // Nothing in a Tracker retains the packet bytes passed to AddRTP.
+//
+// A stream belongs to a call when its destination or source is an SDP
+// media endpoint (StreamReport.Link "sdp"). Behind NAT the SDP carries a
+// private address that never appears on the wire (heplify issue 188); a
+// new stream that matches nothing exactly is then tied to the one live
+// private endpoint announcing its port, and reported as the guess it is
+// (Link "sdp-nat-port", SDPEndpoint the evidence). Tracker.SetCallIDAt gives the rules.
 package rtpstats

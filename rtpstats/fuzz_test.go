@@ -2,6 +2,7 @@ package rtpstats
 
 import (
 	"encoding/binary"
+	"net/netip"
 	"testing"
 	"time"
 )
@@ -33,7 +34,10 @@ func FuzzRTPHeader(f *testing.F) {
 }
 
 // FuzzTracker feeds arbitrary datagrams (length-prefixed records) to
-// AddRTP and AddRTCP and renders reports; nothing may panic.
+// AddRTP and AddRTCP and renders reports; nothing may panic. A 7-byte
+// record starting with 'S' (version bits 01: never RTP) is an SDP
+// announcement of IPv4 address:port bytes 1-6, so the NAT port guess and
+// announcement expiry run too.
 func FuzzTracker(f *testing.F) {
 	rec := func(recs ...[]byte) []byte {
 		var out []byte
@@ -53,6 +57,8 @@ func FuzzTracker(f *testing.F) {
 	// SR then RR (RTCP records have PT 200/201 in byte 1).
 	f.Add(rec([]byte{0x80, 200, 0, 6, 0, 0, 0, 7, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3},
 		[]byte{0x81, 201, 0, 7, 0, 0, 0, 9, 0, 0, 0, 7, 0x10, 0, 0, 1, 0, 0, 0, 5, 0, 0, 0, 9, 3, 4, 5, 6, 0, 1, 0, 0}))
+	// Private 10.0.0.1:4000 announced, then media from the public tSrc:4000.
+	f.Add(rec([]byte{'S', 10, 0, 0, 1, 0x0f, 0xa0}, p(1, 0, 0), p(2, 160, 0), []byte{'S', 10, 0, 0, 2, 0x0f, 0xa0}, p(3, 320, 0)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		tr := NewTracker(Options{Interval: 10 * time.Millisecond, MaxSeries: 50})
 		tr.SetCodec(tDst, 96, "opus", 48000)
@@ -68,6 +74,12 @@ func FuzzTracker(f *testing.F) {
 			data = data[l:]
 			now = now.Add(time.Duration(l) * time.Millisecond)
 			m := Meta{Time: now, Src: tSrc, Dst: tDst}
+			if len(pkt) == 7 && pkt[0] == 'S' {
+				ep := netip.AddrPortFrom(netip.AddrFrom4([4]byte(pkt[1:5])), binary.BigEndian.Uint16(pkt[5:]))
+				tr.SetCallIDAt(ep, "fuzz", now)
+				tr.SetCodec(ep, 96, "opus", 48000)
+				continue
+			}
 			if len(pkt) > 1 && pkt[1] >= 200 && pkt[1] <= 207 {
 				_ = tr.AddRTCP(pkt, m)
 			} else {
@@ -76,7 +88,14 @@ func FuzzTracker(f *testing.F) {
 		}
 		for _, r := range tr.Streams() {
 			_ = r.Explain().String()
+			if (r.Link == "") != (r.CallID == "") {
+				t.Fatalf("link %q with call id %q", r.Link, r.CallID)
+			}
 		}
-		tr.ExpireBefore(now)
+		tr.ExpireBefore(now.Add(-time.Second))
+		tr.ExpireBefore(now.Add(time.Nanosecond)) // everything, the last packet included
+		if len(tr.streams) != 0 || len(tr.ann) != 0 || len(tr.natPorts) != 0 {
+			t.Fatalf("after expiring everything: %d streams, %d announcements, %d ports indexed", len(tr.streams), len(tr.ann), len(tr.natPorts))
+		}
 	})
 }

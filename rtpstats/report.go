@@ -21,7 +21,13 @@ type SeriesPoint struct {
 // PT without an rtpmap hint), lost = expected − packets and can be negative
 // when duplicates outnumber losses.
 type StreamReport struct {
-	CallID      string         `json:"call_id"`
+	CallID string `json:"call_id"`
+	// Link says how CallID was found: LinkSDP (exact SDP endpoint),
+	// LinkNATPort (a port guess behind NAT: treat as a hint, not a
+	// fact) or "" (not linked).
+	Link string `json:"link"`
+	// SDPEndpoint is the SDP media endpoint the link rests on.
+	SDPEndpoint netip.AddrPort `json:"sdp_endpoint,omitzero"`
 	SSRC        uint32         `json:"ssrc"`
 	Src         netip.AddrPort `json:"src"`
 	Dst         netip.AddrPort `json:"dst"`
@@ -91,10 +97,12 @@ func (t *Tracker) report(s *stream) StreamReport {
 	if exp != 0 {
 		r.LostPct = float64(r.Lost) * 100 / float64(exp)
 	}
-	if id, ok := t.callIDs[s.key.dst]; ok {
-		r.CallID = id
-	} else if id, ok := t.callIDs[s.key.src]; ok {
-		r.CallID = id
+	if a := t.ann[s.key.dst]; a != nil {
+		r.CallID, r.Link, r.SDPEndpoint = a.callID, LinkSDP, s.key.dst
+	} else if a := t.ann[s.key.src]; a != nil {
+		r.CallID, r.Link, r.SDPEndpoint = a.callID, LinkSDP, s.key.src
+	} else if s.natEP.IsValid() {
+		r.CallID, r.Link, r.SDPEndpoint = s.callID, LinkNATPort, s.natEP
 	}
 	frame := s.frameMs
 	if frame == 0 {

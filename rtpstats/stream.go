@@ -30,11 +30,21 @@ type seriesBucket struct {
 	maxJitter float64
 }
 
+// hintCache is the codec hint last resolved for a stream.
+type hintCache struct {
+	ok  bool
+	pt  uint8
+	gen uint64
+	h   *codecHint
+}
+
 type stream struct {
 	key       streamKey
 	first     time.Time
 	last      time.Time
-	callID    string
+	callID    string         // set only with natEP: exact links are resolved in report
+	natEP     netip.AddrPort // SDP endpoint guessed by linkNAT; zero when none
+	hint      hintCache
 	pt        uint8
 	codec     string
 	clock     uint32 // clock for display/JB/DTMF (hint or table), may differ from analysis clock

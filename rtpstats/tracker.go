@@ -31,7 +31,18 @@ type Options struct {
 	// MaxStreams caps tracked streams; packets of new streams beyond it are
 	// counted in Dropped. 0 means 100000.
 	MaxStreams int
+	// NATWindow is how long after an SDP announcement (packet time) a new
+	// stream may still be linked to it by port alone when its SDP address
+	// is a private one never seen on the wire (Tracker.SetCallIDAt); 0 means
+	// 2 minutes, negative disables the port guess.
+	NATWindow time.Duration
 }
+
+// defaultNATWindow covers ringing plus answer: media normally starts within
+// seconds of the offer/answer, and a call left ringing for longer than two
+// minutes is rare, while the longer the window the more likely an
+// unrelated stream reuses the port.
+const defaultNATWindow = 2 * time.Minute
 
 func (o *Options) fill() {
 	if o.Interval <= 0 {
@@ -49,6 +60,9 @@ func (o *Options) fill() {
 	if o.MaxStreams <= 0 {
 		o.MaxStreams = 100000
 	}
+	if o.NATWindow == 0 {
+		o.NATWindow = defaultNATWindow
+	}
 }
 
 type hintKey struct {
@@ -62,11 +76,16 @@ type Tracker struct {
 	o         Options
 	streams   map[streamKey]*stream
 	hints     map[hintKey]*codecHint
-	callIDs   map[netip.AddrPort]string
+	hintGen   uint64 // bumped by SetCodec; invalidates every stream's hintCache
+	ann       map[netip.AddrPort]*announcement
+	natPorts  map[uint16][]netip.AddrPort // non-routable announced endpoints by port, for linkNAT
 	rtcp      rtcpState
-	hdr       Header // reused decode target; keeps AddRTP allocation-free
+	hdr       Header    // reused decode target; keeps AddRTP allocation-free
+	first     time.Time // packet time of the first AddRTP/AddRTCP input
+	clock     time.Time // latest packet time seen by AddRTP/AddRTCP
 	dropped   int
 	malformed int
+	ambiguous int
 }
 
 // Counters reports what a Tracker skipped or saw outside streams.
@@ -76,23 +95,28 @@ type Counters struct {
 	RTCPPackets int `json:"rtcp_packets"` // RTCP packets decoded (compound members)
 	RTCPErrors  int `json:"rtcp_errors"`  // RTCP members that failed to decode
 	RTCPApp     int `json:"rtcp_app"`     // APP packets (counted, not interpreted)
+	// NATAmbiguous counts new streams left unlinked because more than one
+	// live private SDP endpoint announced their port.
+	NATAmbiguous int `json:"nat_ambiguous"`
 }
 
 // Counters returns the skip and RTCP counters.
 func (t *Tracker) Counters() Counters {
 	return Counters{Malformed: t.malformed, Dropped: t.dropped,
-		RTCPPackets: t.rtcp.packets, RTCPErrors: t.rtcp.errors, RTCPApp: t.rtcp.app}
+		RTCPPackets: t.rtcp.packets, RTCPErrors: t.rtcp.errors, RTCPApp: t.rtcp.app,
+		NATAmbiguous: t.ambiguous}
 }
 
 // NewTracker returns an empty Tracker.
 func NewTracker(o Options) *Tracker {
 	o.fill()
 	return &Tracker{
-		o:       o,
-		streams: make(map[streamKey]*stream),
-		hints:   make(map[hintKey]*codecHint),
-		callIDs: make(map[netip.AddrPort]string),
-		rtcp:    newRTCPState(),
+		o:        o,
+		streams:  make(map[streamKey]*stream),
+		hints:    make(map[hintKey]*codecHint),
+		ann:      make(map[netip.AddrPort]*announcement),
+		natPorts: make(map[uint16][]netip.AddrPort),
+		rtcp:     newRTCPState(),
 	}
 }
 
@@ -106,12 +130,66 @@ func (t *Tracker) SetCodec(ep netip.AddrPort, pt uint8, name string, clock int) 
 		clock = 0
 	}
 	t.hints[hintKey{ep, pt}] = &codecHint{name: name, clock: uint32(clock)}
+	t.hintGen++
 }
 
-// SetCallID labels streams to or from ep with a SIP Call-ID.
-func (t *Tracker) SetCallID(ep netip.AddrPort, callID string) { t.callIDs[ep] = callID }
+// SetCallID labels streams to or from ep with a SIP Call-ID. The
+// announcement time, which bounds the NAT port guess (see Options.NATWindow),
+// is taken as the latest packet time the Tracker has seen, or the time of
+// its first packet if it has seen none yet; SetCallIDAt is exact and
+// should be preferred.
+func (t *Tracker) SetCallID(ep netip.AddrPort, callID string) {
+	t.SetCallIDAt(ep, callID, t.clock)
+}
 
-func (t *Tracker) hint(m *Meta, pt uint8) *codecHint {
+// SetCallIDAt labels streams to or from ep with a SIP Call-ID announced in
+// an SDP body at packet time at (the time of the SIP message; zero means
+// "before the first packet"). Streams whose destination or source is ep
+// are linked exactly (Link "sdp"), including streams that began before
+// the announcement; the latest announcement of ep wins.
+//
+// A new stream that matches no announced endpoint is linked by port
+// (Link "sdp-nat-port") to an endpoint announcing its destination or
+// source port only when all of these hold: the endpoint's address is
+// private, CGNAT, link-local or loopback (RFC 1918, RFC 4193, RFC 6598,
+// RFC 3927, RFC 4291), no stream has used it as its own address, the
+// stream's first packet is at most Options.NATWindow after the
+// announcement and not before it, and exactly one endpoint qualifies.
+// Several candidates leave the stream unlinked and count in
+// Counters.NATAmbiguous. The guess is made once, at the stream's first
+// packet, and brings the endpoint's SetCodec hints with it.
+func (t *Tracker) SetCallIDAt(ep netip.AddrPort, callID string, at time.Time) {
+	a := t.ann[ep]
+	if a == nil {
+		a = &announcement{}
+		t.ann[ep] = a
+	}
+	a.callID, a.at = callID, at
+	if !natCandidate(ep.Addr()) || t.o.NATWindow < 0 {
+		return
+	}
+	p := ep.Port()
+	eps := t.pruneNAT(p, t.clock)
+	for _, e := range eps {
+		if e == ep {
+			return
+		}
+	}
+	t.natPorts[p] = append(eps, ep)
+}
+
+// cachedHint is hint, remembered per stream: a stream's endpoints never
+// change, so the answer only changes with the payload type or a SetCodec.
+// It saves up to three map lookups with 40-byte keys per packet.
+func (t *Tracker) cachedHint(s *stream, m *Meta, pt uint8) *codecHint {
+	c := &s.hint
+	if !c.ok || c.pt != pt || c.gen != t.hintGen {
+		*c = hintCache{ok: true, pt: pt, gen: t.hintGen, h: t.hint(s, m, pt)}
+	}
+	return c.h
+}
+
+func (t *Tracker) hint(s *stream, m *Meta, pt uint8) *codecHint {
 	if len(t.hints) == 0 {
 		return nil
 	}
@@ -121,6 +199,9 @@ func (t *Tracker) hint(m *Meta, pt uint8) *codecHint {
 	if h := t.hints[hintKey{m.Src, pt}]; h != nil {
 		return h
 	}
+	if s.natEP.IsValid() {
+		return t.hints[hintKey{s.natEP, pt}]
+	}
 	return nil
 }
 
@@ -128,6 +209,7 @@ func (t *Tracker) hint(m *Meta, pt uint8) *codecHint {
 // After a stream exists, AddRTP allocates nothing (except amortised growth
 // of the time series and DTMF lists).
 func (t *Tracker) AddRTP(pkt []byte, m Meta) error {
+	t.tick(m.Time)
 	h := &t.hdr
 	if err := h.Unmarshal(pkt); err != nil {
 		t.malformed++
@@ -142,8 +224,9 @@ func (t *Tracker) AddRTP(pkt []byte, m Meta) error {
 		}
 		s = newStream(k, t.o.Gmin)
 		t.streams[k] = s
+		t.linkNAT(s, m.Time)
 	}
-	s.add(h, m.Time, &t.o, t.hint(&m, h.PayloadType))
+	s.add(h, m.Time, &t.o, t.cachedHint(s, &m, h.PayloadType))
 	return nil
 }
 
@@ -169,6 +252,7 @@ func (t *Tracker) ExpireBefore(cutoff time.Time) []StreamReport {
 		}
 	}
 	t.rtcp.expireBefore(cutoff)
+	t.expireAnnouncements(cutoff)
 	sortReports(out)
 	return out
 }

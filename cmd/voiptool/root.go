@@ -103,6 +103,8 @@ and per-stream quality figures.
 		newCmdFlow(ios, nil),
 		newCmdStats(ios, nil),
 		newCmdRTP(ios, nil),
+		newCmdHEPForward(ios, nil),
+		newCmdListen(ios, nil),
 		newCmdMan(ios, nil),
 	)
 	return root

@@ -195,7 +195,7 @@ func (e *Engine) addSIP(raw []byte, meta sipflow.Meta) {
 		if !ok {
 			continue
 		}
-		e.rtp.SetCallID(ep, callID)
+		e.rtp.SetCallIDAt(ep, callID, meta.Time)
 		for _, r := range sdp.Media[i].RTPMaps {
 			e.rtp.SetCodec(ep, r.PT, string(r.Encoding), int(r.Clock))
 		}

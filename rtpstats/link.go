@@ -1,0 +1,184 @@
+package rtpstats
+
+import (
+	"net/netip"
+	"time"
+)
+
+// How a stream was tied to a call (StreamReport.Link). A guess is never
+// reported as an exact match: consumers that need certainty filter on
+// LinkSDP.
+const (
+	// LinkSDP: the stream's destination or source equals an SDP media
+	// endpoint (c= address, m= port) exactly.
+	LinkSDP = "sdp"
+	// LinkNATPort: nothing matched exactly, and the stream was tied to the
+	// only live SDP endpoint announcing one of its ports whose address is
+	// private (so it cannot appear on the wire behind NAT); see linkNAT.
+	LinkNATPort = "sdp-nat-port"
+)
+
+// announcement is one SDP media endpoint as the SIP layer reported it.
+type announcement struct {
+	callID string
+	at     time.Time // packet time of the SDP; zero = before the first packet
+	// seen: a stream used this endpoint as its own address, so the
+	// address is on the wire and not hidden by NAT; it no longer
+	// qualifies for the port guess.
+	seen bool
+}
+
+// natCandidate reports whether an SDP address is one that cannot be
+// routed on the public Internet, so that media from a NATed endpoint
+// arrives from a different address: RFC 1918 and RFC 4193 (IsPrivate),
+// RFC 6598 shared address space 100.64.0.0/10 (carrier-grade NAT),
+// link-local (RFC 3927, RFC 4291 2.5.6) and loopback. A public address
+// that differs from the wire is not guessed at: a port collision between
+// two public endpoints is as likely as a NAT.
+func natCandidate(a netip.Addr) bool {
+	a = a.Unmap()
+	if a.IsPrivate() || a.IsLoopback() || a.IsLinkLocalUnicast() {
+		return true
+	}
+	if a.Is4() {
+		b := a.As4()
+		return b[0] == 100 && b[1]&0xc0 == 64 // RFC 6598 100.64.0.0/10
+	}
+	return false
+}
+
+// tick advances the Tracker's packet clock; announcements without a time
+// take it (SetCallID), and the port guess is bounded by it.
+func (t *Tracker) tick(now time.Time) {
+	if now.IsZero() {
+		return
+	}
+	if t.first.IsZero() {
+		t.first = now
+	}
+	if now.After(t.clock) {
+		t.clock = now
+	}
+}
+
+// announcedAt is the announcement time used for the NAT window: an
+// announcement made before any packet is dated by the first packet, the
+// earliest time the Tracker can name (this errs towards linking by at
+// most the gap between the SDP and the first packet; SetCallIDAt avoids it).
+func (t *Tracker) announcedAt(a *announcement) time.Time {
+	if a.at.IsZero() {
+		return t.first
+	}
+	return a.at
+}
+
+// live reports whether a qualifies for the port guess of a stream starting
+// at now: not seen on the wire, announced at or before now and at most
+// NATWindow before it.
+func (t *Tracker) live(a *announcement, now time.Time) bool {
+	at := t.announcedAt(a)
+	return !a.seen && !at.IsZero() && !now.Before(at) && now.Sub(at) <= t.o.NATWindow
+}
+
+// pruneNAT drops from the port index the endpoints of port p that can
+// never qualify again at or after now (seen, forgotten, or older than the
+// window), and returns what is left. Packet time only moves forward, so an
+// announcement too old now stays too old. A zero now prunes only the seen
+// and forgotten ones.
+func (t *Tracker) pruneNAT(p uint16, now time.Time) []netip.AddrPort {
+	eps := t.natPorts[p]
+	out := eps[:0]
+	for _, ep := range eps {
+		a := t.ann[ep]
+		if a == nil || a.seen {
+			continue
+		}
+		if at := t.announcedAt(a); !now.IsZero() && !at.IsZero() && now.Sub(at) > t.o.NATWindow {
+			continue
+		}
+		out = append(out, ep)
+	}
+	if len(out) == 0 {
+		delete(t.natPorts, p)
+		return nil
+	}
+	t.natPorts[p] = out
+	return out
+}
+
+// linkNAT decides, once, when a stream is created, how it relates to the
+// SDP announcements. A stream whose destination or source is announced is
+// linked exactly (in report, so that an SDP arriving after the first
+// packet still labels it) and marks that endpoint as seen on the wire.
+// Otherwise, the heplify issue 188 case: the SDP carried a private
+// address and the media arrives from the NAT's public one, usually with
+// the port preserved. The stream is then tied to the SDP endpoint that
+// announced its destination or source port, but only when exactly one
+// endpoint qualifies (private address not seen on the wire, announced at
+// most NATWindow before the stream started). Two or more candidates are
+// counted in Counters.NATAmbiguous and left unlinked: a guess between them
+// would be a coin toss presented as data.
+//
+// Known limit: an endpoint is marked seen only when a stream is created
+// on it, so a private endpoint announced after its stream began can still
+// be guessed for a later stream on the same port within the window.
+func (t *Tracker) linkNAT(s *stream, now time.Time) {
+	if len(t.ann) == 0 {
+		return
+	}
+	exact := false
+	for _, ep := range [2]netip.AddrPort{s.key.dst, s.key.src} {
+		if a := t.ann[ep]; a != nil {
+			a.seen = true
+			exact = true
+		}
+	}
+	if exact || t.o.NATWindow < 0 || len(t.natPorts) == 0 {
+		return
+	}
+	var found netip.AddrPort
+	n := 0
+	ports := [2]uint16{s.key.dst.Port(), s.key.src.Port()}
+	for i, p := range ports {
+		if i == 1 && p == ports[0] {
+			break // same port both ways: already scanned
+		}
+		for _, ep := range t.pruneNAT(p, now) {
+			if t.live(t.ann[ep], now) {
+				found = ep
+				n++
+			}
+		}
+	}
+	switch {
+	case n == 1:
+		s.natEP, s.callID = found, t.ann[found].callID
+	case n > 1:
+		t.ambiguous++
+	}
+}
+
+// expireAnnouncements forgets announcements made before cutoff that no
+// remaining stream uses, so a long live capture does not grow without
+// bound. A remaining stream keeps its exact label; a NAT-linked one keeps
+// its call ID and codec hints (stored on the stream and in hints).
+func (t *Tracker) expireAnnouncements(cutoff time.Time) {
+	if len(t.ann) == 0 {
+		return
+	}
+	used := make(map[netip.AddrPort]bool, 2*len(t.streams))
+	for _, s := range t.streams {
+		used[s.key.src], used[s.key.dst] = true, true
+		if s.natEP.IsValid() {
+			used[s.natEP] = true
+		}
+	}
+	for ep, a := range t.ann {
+		if at := t.announcedAt(a); !used[ep] && at.Before(cutoff) {
+			delete(t.ann, ep)
+		}
+	}
+	for p := range t.natPorts {
+		t.pruneNAT(p, time.Time{})
+	}
+}
