@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"hash/maphash"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 )
@@ -80,6 +81,33 @@ func (s *Store) lazyInit() {
 		}
 		s.init()
 	}
+}
+
+// maxEventDetail bounds what one attached report keeps (a HEP LOG line
+// or an RTCP-JSON report is far smaller in practice).
+const maxEventDetail = 4 << 10
+
+// AddEvent attaches a report about a call that is not a SIP message: a
+// HEP LOG line or RTCP-JSON report carrying the call's Call-ID as its
+// correlation id. It reports whether the call exists. detail is copied
+// (at most 4 KiB of it) and counted against the store's byte limit.
+func (s *Store) AddEvent(callID string, ev CallEvent) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lazyInit()
+	c, ok := s.calls[callID]
+	if !ok {
+		return false
+	}
+	if len(ev.Detail) > maxEventDetail {
+		ev.Detail = ev.Detail[:maxEventDetail]
+	}
+	ev.Detail = strings.Clone(ev.Detail)
+	c.event(ev.Time, ev.Kind, ev.Detail)
+	n := len(ev.Detail) + len(ev.Kind) + 48
+	c.bytes += n
+	s.stats.Bytes += int64(n)
+	return true
 }
 
 // Clear forgets every dialog at once: the UI's "clear list" on a live

@@ -149,6 +149,10 @@ type Stream struct {
 	Lost     int            `json:"lost"`
 	JitterMS float64        `json:"jitter_ms"`
 	MOS      float64        `json:"mos"`
+	// Link says how the stream was tied to the call: "sdp" (an SDP
+	// endpoint seen on the wire) or "sdp-nat-port" (same port as a private
+	// SDP address: a guess, and labelled as one).
+	Link string `json:"link,omitempty"`
 }
 
 // CallEvent is a notable mid-dialog event (hold, resume, auth, fork, ...).

@@ -34,20 +34,21 @@ type Options struct {
 // Counters are the engine's own counts, beside the decoder's and the
 // store's.
 type Counters struct {
-	Events     [5]int64 // by capture.Kind
-	HEP        int64    // HEP packets decoded
-	HEPErrors  int64    // HEP packets that failed to decode or inflate
-	HEPOther   int64    // HEP packets of protocol types we do not analyse (LOG, JSON)
-	RTPErrors  int64    // RTP the tracker refused (malformed)
-	RTCPErrors int64
-	Warnings   int64 // per-record problems reported by the pipeline
+	Events      [5]int64 // by capture.Kind
+	HEP         int64    // HEP packets decoded
+	HEPErrors   int64    // HEP packets that failed to decode or inflate
+	HEPOther    int64    // HEP packets of protocol types we do not analyse (LOG, JSON)
+	HEPAttached int64    // of those, attached to a call by correlation id
+	RTPErrors   int64    // RTP the tracker refused (malformed)
+	RTCPErrors  int64
+	Warnings    int64 // per-record problems reported by the pipeline
 }
 
 // counters is Counters as atomics: written by Run's goroutine on the
 // per-packet path, read by any goroutine, without a lock.
 type counters struct {
-	events                                                    [5]atomic.Int64
-	hep, hepErrors, hepOther, rtpErrors, rtcpErrors, warnings atomic.Int64
+	events                                                                 [5]atomic.Int64
+	hep, hepErrors, hepOther, hepAttached, rtpErrors, rtcpErrors, warnings atomic.Int64
 }
 
 func (c *counters) load() Counters {
@@ -55,7 +56,7 @@ func (c *counters) load() Counters {
 	for i := range c.events {
 		out.Events[i] = c.events[i].Load()
 	}
-	out.HEP, out.HEPErrors, out.HEPOther = c.hep.Load(), c.hepErrors.Load(), c.hepOther.Load()
+	out.HEP, out.HEPErrors, out.HEPOther, out.HEPAttached = c.hep.Load(), c.hepErrors.Load(), c.hepOther.Load(), c.hepAttached.Load()
 	out.RTPErrors, out.RTCPErrors, out.Warnings = c.rtpErrors.Load(), c.rtcpErrors.Load(), c.warnings.Load()
 	return out
 }
@@ -248,11 +249,20 @@ func (e *Engine) AddHEP(p *hep.Packet, source, frame int, offset int64, fallback
 		})
 	default:
 		// RTCP-JSON (5), LOG (100) and the rest are reports about calls,
-		// not traffic to analyse; they are counted until the call views
-		// show them.
+		// not traffic to analyse: attached to the call their correlation
+		// id names (agents put the Call-ID there), shown in its ladder.
 		e.cnt.hepOther.Add(1)
+		if len(p.CorrelationID) > 0 && e.store.AddEvent(string(p.CorrelationID), sipflow.CallEvent{
+			Time: t, Kind: HEPEventPrefix + p.ProtoType.String(), Detail: string(payload),
+		}) {
+			e.cnt.hepAttached.Add(1)
+		}
 	}
 }
+
+// HEPEventPrefix starts the CallEvent.Kind of reports attached from HEP
+// ("hep LOG", "hep RTCP-JSON").
+const HEPEventPrefix = "hep "
 
 // hepTransport maps the HEP IP protocol chunk to a SIP transport.
 func hepTransport(proto uint8) sipflow.Transport {
@@ -295,7 +305,7 @@ func (e *Engine) syncStreams() {
 		}
 		byCall[r.CallID] = append(byCall[r.CallID], sipflow.Stream{
 			Src: r.Src, Dst: r.Dst, SSRC: r.SSRC, Codec: r.Codec,
-			Packets: r.Packets, Lost: r.Lost, JitterMS: r.MaxJitterMs, MOS: r.MOS,
+			Packets: r.Packets, Lost: r.Lost, JitterMS: r.MaxJitterMs, MOS: r.MOS, Link: r.Link,
 		})
 	}
 	for id, st := range byCall {

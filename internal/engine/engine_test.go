@@ -178,3 +178,30 @@ func TestClear(t *testing.T) {
 		t.Errorf("status after Clear: cleared %d records %d", s.Store.Cleared, s.Records)
 	}
 }
+
+// TestHEPReportsAttached checks that HEP LOG and RTCP-JSON reports whose
+// correlation id names a call are attached to it and shown in its ladder.
+func TestHEPReportsAttached(t *testing.T) {
+	e := New(Options{})
+	runFiles(t, e, corpus(t, "hep3-udp9060-sip-options-publish-rtcpjson-log.pcap"))
+	s := e.Status()
+	if s.Engine.HEPAttached == 0 {
+		t.Fatalf("no HEP report attached to a call (other %d)", s.Engine.HEPOther)
+	}
+	v := NewView(e, nil, false, nil, 0)
+	found := false
+	for _, c := range e.Calls(sipflow.Filter{}, 0, -1) {
+		fl, ok := v.Flow([]string{c.CallID}, false)
+		if !ok {
+			continue
+		}
+		for _, m := range fl.Messages {
+			if (m.Label == "LOG" || m.Label == "RTCP-JSON") && m.Raw != "" {
+				found = true
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no LOG/RTCP-JSON note in any ladder (attached %d)", s.Engine.HEPAttached)
+	}
+}

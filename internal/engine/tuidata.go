@@ -242,6 +242,10 @@ func streamRow(r *rtpstats.StreamReport) tui.StreamRow {
 	}
 	s.DTMF = digits.String()
 	s.RTCP = rtcpLines(r)
+	if r.Link == rtpstats.LinkNATPort {
+		s.RTCP = append([]string{"linked to the call by port only: the SDP said " + r.SDPEndpoint.String() +
+			" (a private address never seen on the wire); a NAT guess, not a fact"}, s.RTCP...)
+	}
 	return s
 }
 
@@ -390,6 +394,25 @@ func (v *View) Flow(callIDs []string, related bool) (tui.Flow, bool) {
 	}
 	for _, s := range fl.Streams {
 		out.Streams = append(out.Streams, tui.FlowStream{From: s.From, To: s.To, Label: s.Label, Start: s.Start, End: s.End})
+	}
+	// Reports a capture agent sent about the call over HEP (LOG lines,
+	// RTCP-JSON) are drawn as notes on the first column, in time order,
+	// with the report itself in the message pane.
+	added := false
+	for _, c := range calls {
+		for _, ev := range c.Events {
+			if !strings.HasPrefix(ev.Kind, HEPEventPrefix) || len(out.Endpoints) == 0 {
+				continue
+			}
+			out.Messages = append(out.Messages, tui.FlowMessage{
+				Time: ev.Time, Label: strings.TrimPrefix(ev.Kind, HEPEventPrefix), Class: tui.ClassRequest,
+				Raw: ev.Detail, CallID: c.Summary.CallID,
+			})
+			added = true
+		}
+	}
+	if added {
+		sort.SliceStable(out.Messages, func(i, j int) bool { return out.Messages[i].Time.Before(out.Messages[j].Time) })
 	}
 	return out, true
 }
