@@ -108,3 +108,22 @@ func Run(ctx context.Context, srcs []Source, o Options, warn func(error), fn fun
 	d.Flush(emit)
 	return d.Stats(), fnErr
 }
+
+// Last wraps a Source and remembers the record it returned last. Run
+// decodes a source's record before it pulls that source's next one, so
+// while fn handles an event, the Last of ev.Source holds the record the
+// event came from (unless the event was completed at the end of input by
+// Flush; then Packet.Number differs from ev.Packet.Number). Writers that
+// save the packets behind events (dump -w, saving a call) use it.
+type Last struct {
+	Source
+	Data   []byte // aliases the source's buffer, valid until its next Next
+	Packet pcap.Packet
+}
+
+// Next reads through to the wrapped Source and keeps the result.
+func (l *Last) Next() ([]byte, pcap.Packet, error) {
+	data, p, err := l.Source.Next()
+	l.Data, l.Packet = data, p
+	return data, p, err
+}

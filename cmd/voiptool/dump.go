@@ -28,6 +28,7 @@ type dumpOptions struct {
 	local       bool
 	noHeuristic bool
 	quiet       bool
+	write       string
 }
 
 func newCmdDump(ios *ioStreams, runF func(*dumpOptions) error) *cobra.Command {
@@ -50,8 +51,8 @@ A summary of what was decoded and what was skipped goes to stderr.`,
   # RTP and RTCP headers too, from stdin
   tcpdump -w - -i eth0 udp | voiptool dump - --kind sip,rtp,rtcp
 
-  # live, on every interface, until Ctrl-C
-  voiptool dump -i any -e INVITE`,
+  # live, on every interface, until Ctrl-C, keeping what matched
+  voiptool dump -i any -e INVITE -w invites.pcapng`,
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.files = append(opts.files, args...)
 			if len(opts.files) == 0 && len(opts.ifaces) == 0 {
@@ -81,6 +82,7 @@ A summary of what was decoded and what was skipped goes to stderr.`,
 	f.BoolVar(&opts.local, "local-time", false, "print times in the local zone instead of UTC")
 	f.BoolVar(&opts.noHeuristic, "no-rtp-heuristic", false, "find RTP/RTCP only on ports learned from SDP")
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "do not print the summary on stderr")
+	f.StringVarP(&opts.write, "write", "w", "", "also save the packets of the printed messages to `FILE` (pcapng)")
 	return cmd
 }
 
@@ -136,7 +138,16 @@ func dumpRun(ctx context.Context, o *dumpOptions) error {
 	}
 	w := &warner{w: o.io.ErrOut}
 	printed := 0
-	stats, err := capture.Run(ctx, in.sources(), capture.Options{NoRTPHeuristic: o.noHeuristic}, w.warn, func(ev *capture.Event) error {
+	srcs := in.sources()
+	var save *packetSaver
+	if o.write != "" {
+		if save, err = newPacketSaver(o.write, srcs); err != nil {
+			return err
+		}
+		srcs = save.sources
+		defer save.Close()
+	}
+	stats, err := capture.Run(ctx, srcs, capture.Options{NoRTPHeuristic: o.noHeuristic}, w.warn, func(ev *capture.Event) error {
 		if !want[ev.Kind] {
 			return nil
 		}
@@ -144,6 +155,11 @@ func dumpRun(ctx context.Context, o *dumpOptions) error {
 			return nil
 		}
 		writeEvent(out, ev, in.names, loc)
+		if save != nil {
+			if err := save.save(ev); err != nil {
+				return err
+			}
+		}
 		if in.isLive() {
 			out.Flush() // a live reader watches the screen, not a pipe
 		}
@@ -158,8 +174,16 @@ func dumpRun(ctx context.Context, o *dumpOptions) error {
 		return err
 	}
 	out.Flush()
+	if save != nil {
+		if err := save.Close(); err != nil {
+			return err
+		}
+	}
 	if !o.quiet {
 		writeSummary(o.io.ErrOut, printed, &stats)
+		if save != nil {
+			fmt.Fprintf(o.io.ErrOut, "voiptool: saved %d packets to %s\n", save.n, o.write)
+		}
 		if d := in.liveDrops(); d > 0 {
 			fmt.Fprintf(o.io.ErrOut, "voiptool: the kernel dropped %d packets (capture did not keep up)\n", d)
 		}

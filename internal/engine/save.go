@@ -15,21 +15,6 @@ import (
 // that cannot be read a second time (stdin, a live interface).
 var ErrNotRereadable = errors.New("engine: source cannot be re-read (stdin or live); save from a file")
 
-// teeSource remembers the record the pipeline pulled last. capture.Run
-// decodes a source's record before it pulls that source's next one, so
-// during the event callback the tee holds the record the event came from.
-type teeSource struct {
-	capture.Source
-	data []byte
-	p    pcap.Packet
-}
-
-func (t *teeSource) Next() ([]byte, pcap.Packet, error) {
-	data, p, err := t.Source.Next()
-	t.data, t.p = data, p
-	return data, p, err
-}
-
 // SavePcap writes the packets of the given calls to out as pcapng (so
 // sources of different link types can be mixed), re-reading the capture
 // files: the store keeps SIP messages, not the frames, and never RTP. It
@@ -67,7 +52,7 @@ func (e *Engine) SavePcap(ctx context.Context, files []string, callIDs []string,
 	if len(frames) == 0 {
 		return 0, fmt.Errorf("engine: no messages to save for %d call(s)", len(callIDs))
 	}
-	var tees []*teeSource
+	var tees []*capture.Last
 	var srcs []capture.Source
 	for _, f := range files {
 		if f == "-" {
@@ -78,7 +63,7 @@ func (e *Engine) SavePcap(ctx context.Context, files []string, callIDs []string,
 			return 0, err
 		}
 		defer r.Close()
-		t := &teeSource{Source: r}
+		t := &capture.Last{Source: r}
 		tees = append(tees, t)
 		srcs = append(srcs, t)
 	}
@@ -110,22 +95,22 @@ func (e *Engine) SavePcap(ctx context.Context, files []string, callIDs []string,
 			return nil
 		}
 		t := tees[ev.Source]
-		if t.p.Number != ev.Packet.Number {
+		if t.Packet.Number != ev.Packet.Number {
 			// A message completed by a later record than the one held
 			// (end-of-input flush): its frame is no longer in hand.
 			return nil
 		}
-		ik := [2]uint32{uint32(ev.Source), uint32(t.p.LinkType)}
+		ik := [2]uint32{uint32(ev.Source), uint32(t.Packet.LinkType)}
 		idx, ok := ifaces[ik]
 		if !ok {
-			if idx, err = w.AddInterface(t.p.LinkType, 0); err != nil {
+			if idx, err = w.AddInterface(t.Packet.LinkType, 0); err != nil {
 				return err
 			}
 			ifaces[ik] = idx
 		}
-		p := t.p
+		p := t.Packet
 		p.InterfaceIndex = idx
-		if err := w.WritePacket(p, t.data); err != nil {
+		if err := w.WritePacket(p, t.Data); err != nil {
 			return err
 		}
 		written[key] = true
