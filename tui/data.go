@@ -225,6 +225,10 @@ const (
 	FormatFlowMermaid                    // the ladder as a mermaid sequenceDiagram
 	FormatCSV                            // the call list as CSV
 	FormatJSON                           // the call list as JSON
+	FormatFlowPlantUML                   // the ladder as PlantUML
+	FormatFlowSVG                        // the ladder as a standalone SVG picture
+	FormatFlowHTML                       // the ladder as an HTML page (SVG and message table)
+	numSaveFormats
 )
 
 func (f SaveFormat) String() string {
@@ -243,6 +247,12 @@ func (f SaveFormat) String() string {
 		return "CSV"
 	case FormatJSON:
 		return "JSON"
+	case FormatFlowPlantUML:
+		return "flow plantuml"
+	case FormatFlowSVG:
+		return "flow svg"
+	case FormatFlowHTML:
+		return "flow html"
 	}
 	return "format?"
 }
@@ -262,6 +272,12 @@ func (f SaveFormat) ext() string {
 		return ".csv"
 	case FormatJSON:
 		return ".json"
+	case FormatFlowPlantUML:
+		return ".puml"
+	case FormatFlowSVG:
+		return ".svg"
+	case FormatFlowHTML:
+		return ".html"
 	}
 	return ""
 }

@@ -78,7 +78,7 @@ func (v *saveView) cycle(d int) {
 		v.scope = SaveScope((int(v.scope) + d + 3) % 3)
 	case saveFieldFormat:
 		old := v.format
-		n := int(FormatJSON) + 1
+		n := int(numSaveFormats)
 		v.format = SaveFormat((int(v.format) + d + n) % n)
 		// Follow the format with the extension unless the user typed a name.
 		if v.path.Value() == v.defaultPath(old) {
@@ -188,7 +188,7 @@ func (v *saveView) View() string {
 	}
 	lines = append(lines, "")
 	// The formats do not fit one line at 80 columns: list them vertically.
-	for f := range FormatJSON + 1 {
+	for f := range numSaveFormats {
 		mark := "( ) "
 		if f == v.format {
 			mark = "(*) "

@@ -6,11 +6,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/voiptool/voiptool/capture"
 	"github.com/voiptool/voiptool/pcap"
 	"github.com/voiptool/voiptool/sipflow"
+	"github.com/voiptool/voiptool/tui"
 )
 
 func corpus(t *testing.T, name string) string {
@@ -203,5 +205,38 @@ func TestHEPReportsAttached(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no LOG/RTCP-JSON note in any ladder (attached %d)", s.Engine.HEPAttached)
+	}
+}
+
+// TestViewSaveFormats saves the demo call in every format the UI offers
+// and checks each file holds what its format promises.
+func TestViewSaveFormats(t *testing.T) {
+	f := filepath.Join("..", "..", "testdata", "pcaps", "basic-call.pcap")
+	e := New(Options{})
+	runFiles(t, e, f)
+	v := NewView(e, []string{f}, false, nil, 0)
+	var call string
+	for _, c := range e.Calls(sipflow.Filter{}, 0, -1) {
+		if c.Type == sipflow.TypeCall {
+			call = c.CallID
+		}
+	}
+	want := map[tui.SaveFormat]string{
+		tui.FormatPcapSIP: "", tui.FormatPcapSIPRTP: "",
+		tui.FormatFlowText: "180 Ringing", tui.FormatFlowMarkdown: "| 180 Ringing", tui.FormatFlowMermaid: "sequenceDiagram",
+		tui.FormatFlowPlantUML: "@startuml", tui.FormatFlowSVG: "<svg", tui.FormatFlowHTML: "<html",
+		tui.FormatCSV: "call_id,", tui.FormatJSON: `"call_id": "` + call,
+	}
+	for format, marker := range want {
+		path := filepath.Join(t.TempDir(), "out")
+		msg, err := v.Save(tui.SaveRequest{Scope: tui.SaveSelected, Format: format, Path: path, CallIDs: []string{call}})
+		if err != nil {
+			t.Errorf("%v: %v", format, err)
+			continue
+		}
+		b, err := os.ReadFile(path)
+		if err != nil || len(b) == 0 || !strings.Contains(string(b), marker) || !strings.Contains(msg, path) {
+			t.Errorf("%v: %d bytes, err %v, marker %q found %v, message %q", format, len(b), err, marker, strings.Contains(string(b), marker), msg)
+		}
 	}
 }

@@ -460,9 +460,10 @@ func (v *View) Save(req tui.SaveRequest) (string, error) {
 	}
 	defer f.Close()
 	switch req.Format {
-	case tui.FormatFlowText, tui.FormatFlowMarkdown, tui.FormatFlowMermaid:
+	case tui.FormatFlowText, tui.FormatFlowMarkdown, tui.FormatFlowMermaid, tui.FormatFlowPlantUML, tui.FormatFlowSVG, tui.FormatFlowHTML:
 		ff := map[tui.SaveFormat]report.FlowFormat{
 			tui.FormatFlowText: report.FlowText, tui.FormatFlowMarkdown: report.FlowMarkdown, tui.FormatFlowMermaid: report.FlowMermaid,
+			tui.FormatFlowPlantUML: report.FlowPlantUML, tui.FormatFlowSVG: report.FlowSVG, tui.FormatFlowHTML: report.FlowHTML,
 		}[req.Format]
 		fl, _ := v.e.Flow(ids, req.Related, nil)
 		err = report.WriteFlow(f, ff, fl, report.FlowOptions{Width: -1})
