@@ -18,6 +18,25 @@ import (
 	"github.com/voiptool/voiptool/sipflow"
 )
 
+// syncBuffer is a bytes.Buffer the collector's goroutine writes while
+// the test polls it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 func freePort(t *testing.T) int {
 	t.Helper()
 	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
@@ -39,7 +58,7 @@ func TestHEPForwardToListen(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	lctx, stopListen := context.WithCancel(ctx)
-	var out, errOut bytes.Buffer
+	var out, errOut syncBuffer
 	var wg sync.WaitGroup
 	var lerr error
 	wg.Add(1)
