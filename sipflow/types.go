@@ -3,6 +3,8 @@ package sipflow
 import (
 	"net/netip"
 	"time"
+
+	"github.com/voiptool/voiptool/pcap"
 )
 
 // Transport is how a message travelled above IP. The values match
@@ -44,6 +46,11 @@ type Meta struct {
 	Source    int            `json:"source"` // index of the capture source (file or interface)
 	Frame     int            `json:"frame"`  // frame number within the source, 1-based
 	Offset    int64          `json:"offset"` // byte offset of the frame in the source, -1 if unknown
+	// Record is the capture record the message completed in, as the
+	// reader returned it, so a call can be saved by re-reading exactly
+	// those records by offset (zero when the message came from a HEP
+	// collector rather than a file).
+	Record pcap.Packet `json:"-"`
 	// CorrelationID is set by the HEP path (HEP3 chunk 0x0011) and links
 	// legs that share it.
 	CorrelationID string `json:"correlation_id,omitempty"`

@@ -175,7 +175,7 @@ func listenRun(ctx context.Context, o *listenOptions) error {
 	frame := 0
 	handle := func(p *hep.Packet, peer netip.AddrPort) {
 		frame++ // the n-th packet received stands in for a frame number
-		e.AddHEP(p, 0, frame, -1, time.Now())
+		e.AddHEP(p, 0, pcap.Packet{Number: frame, Offset: -1}, time.Now())
 		if p.ProtoType != hep.ProtoSIP {
 			return
 		}

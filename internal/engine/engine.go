@@ -153,6 +153,7 @@ func (e *Engine) Handle(ev *capture.Event) error {
 			Source:    ev.Source,
 			Frame:     ev.Packet.Number,
 			Offset:    ev.Packet.Offset,
+			Record:    ev.Packet,
 		})
 	case capture.KindRTP:
 		e.mu.Lock()
@@ -211,13 +212,15 @@ func (e *Engine) addHEP(ev *capture.Event) {
 		e.cnt.hepErrors.Add(1)
 		return
 	}
-	e.AddHEP(p, ev.Source, ev.Packet.Number, ev.Packet.Offset, ev.Time)
+	e.AddHEP(p, ev.Source, ev.Packet, ev.Time)
 }
 
 // AddHEP feeds one decoded HEP packet, from a capture or from a HEP
 // listener (which must call it from one goroutine: the engine has one
-// writer). fallback is the time used when the packet carries none.
-func (e *Engine) AddHEP(p *hep.Packet, source, frame int, offset int64, fallback time.Time) {
+// writer). rec is the capture record that carried it (only Number set,
+// Offset -1, for a listener); fallback is the time used when the packet
+// carries none.
+func (e *Engine) AddHEP(p *hep.Packet, source int, rec pcap.Packet, fallback time.Time) {
 	payload := p.Payload
 	if p.Compressed {
 		out, err := p.Decompress(e.hepBuf[:0])
@@ -243,8 +246,9 @@ func (e *Engine) AddHEP(p *hep.Packet, source, frame int, offset int64, fallback
 			Dst:           p.Dst,
 			Transport:     hepTransport(p.Protocol),
 			Source:        source,
-			Frame:         frame,
-			Offset:        offset,
+			Frame:         rec.Number,
+			Offset:        rec.Offset,
+			Record:        rec,
 			CorrelationID: string(p.CorrelationID),
 		})
 	default:
