@@ -108,8 +108,11 @@ func (t *Tracker) pruneNAT(p uint16, now time.Time) []netip.AddrPort {
 
 // linkNAT decides, once, when a stream is created, how it relates to the
 // SDP announcements. A stream whose destination or source is announced is
-// linked exactly (in report, so that an SDP arriving after the first
-// packet still labels it) and marks that endpoint as seen on the wire.
+// linked exactly to the call announcing it at that moment (so a later
+// call that reuses the media port does not take the earlier stream over),
+// and marks that endpoint as seen on the wire. A stream that starts
+// before any SDP names its endpoints is linked in report, when the SDP
+// has arrived.
 // Otherwise, the heplify issue 188 case: the SDP carried a private
 // address and the media arrives from the NAT's public one, usually with
 // the port preserved. The stream is then tied to the SDP endpoint that
@@ -130,6 +133,9 @@ func (t *Tracker) linkNAT(s *stream, now time.Time) {
 	for _, ep := range [2]netip.AddrPort{s.key.dst, s.key.src} {
 		if a := t.ann[ep]; a != nil {
 			a.seen = true
+			if !exact {
+				s.exactEP, s.callID = ep, a.callID
+			}
 			exact = true
 		}
 	}

@@ -97,7 +97,9 @@ func (t *Tracker) report(s *stream) StreamReport {
 	if exp != 0 {
 		r.LostPct = float64(r.Lost) * 100 / float64(exp)
 	}
-	if a := t.ann[s.key.dst]; a != nil {
+	if s.exactEP.IsValid() {
+		r.CallID, r.Link, r.SDPEndpoint = s.callID, LinkSDP, s.exactEP
+	} else if a := t.ann[s.key.dst]; a != nil {
 		r.CallID, r.Link, r.SDPEndpoint = a.callID, LinkSDP, s.key.dst
 	} else if a := t.ann[s.key.src]; a != nil {
 		r.CallID, r.Link, r.SDPEndpoint = a.callID, LinkSDP, s.key.src

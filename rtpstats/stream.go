@@ -42,7 +42,8 @@ type stream struct {
 	key       streamKey
 	first     time.Time
 	last      time.Time
-	callID    string         // set only with natEP: exact links are resolved in report
+	callID    string         // call the stream was linked to when it was created (exactEP or natEP)
+	exactEP   netip.AddrPort // SDP endpoint the stream matched exactly when created; zero when none
 	natEP     netip.AddrPort // SDP endpoint guessed by linkNAT; zero when none
 	hint      hintCache
 	pt        uint8

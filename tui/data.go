@@ -171,7 +171,7 @@ type StatsView struct {
 	Calls, Answered, Failed int
 	ASR                     float64 // answer-seizure ratio, RFC 6076 section 4.6 (SER analogue)
 	NER                     float64 // network effectiveness ratio
-	SDR                     float64 // session disconnect ratio (abnormal BYE share)
+	SDR                     float64 // session defects: % of calls ending in 500, 503 or 504
 	ISA                     float64 // ineffective session attempts, RFC 6076 section 4.3
 	AHR                     float64 // average hops per request
 	Methods, Codes          []Count

@@ -273,7 +273,7 @@ func (v *helpView) View() string {
 		}
 	}
 	items = append(items, "", st.Title.Render("Filter language"),
-		"from~1001 and code>=400", "method==INVITE or state~busy",
+		"from~1001 and code>=400", "method=INVITE or state=busy",
 		"", st.Dim.Render("j/k scroll, any other key closes"))
 
 	h := v.h

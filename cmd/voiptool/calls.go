@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -33,7 +34,8 @@ const filterHelp = `Filter expressions (also typed in the UI with F7):
   ip=10.0.0.1          any address of the dialog (ip=10.0.0.0/8 for a prefix)
   src=, dst=           first request's source/destination address
   callid=abc@host      Call-ID; also reason~, hangup=caller|callee,
-                       duration>, setup>, pdd>, messages>, retrans>
+                       messages>, retrans>, and duration>, setup>, pdd>
+                       in milliseconds (setup>2000)
   combine with and, or, not and parentheses:
   'from~1001 and (code>=500 or state=TIMEOUT)'`
 
@@ -107,5 +109,36 @@ func writeCalls(ios *ioStreams, e *engine.Engine, filter, format string, width i
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
-	return report.WriteCalls(ios.Out, ff, e.Calls(f, 0, -1), report.TableOptions{Width: width})
+	return report.WriteCalls(ios.Out, ff, e.Calls(f, 0, -1), report.TableOptions{Width: tableWidth(ios, width)})
+}
+
+// tableWidth is the table width to use: the user's, else the terminal
+// default, else unlimited when the output goes to a pipe or file, so
+// scripts get every column and whole Call-IDs.
+func tableWidth(ios *ioStreams, width int) int {
+	if width == 0 && !ios.OutTTY {
+		return -1
+	}
+	return width
+}
+
+// resolveCallID accepts a whole Call-ID or an unambiguous prefix of one,
+// as people copy them from a narrow table.
+func resolveCallID(e *engine.Engine, id string) (string, error) {
+	if _, ok := e.Call(id); ok {
+		return id, nil
+	}
+	var found []string
+	for _, c := range e.Calls(sipflow.Filter{}, 0, -1) {
+		if strings.HasPrefix(c.CallID, id) {
+			found = append(found, c.CallID)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", fmt.Errorf("no call with Call-ID %q (list them with 'voiptool calls')", id)
+	case 1:
+		return found[0], nil
+	}
+	return "", fmt.Errorf("Call-ID prefix %q matches %d calls (%s, ...): give more of it", id, len(found), strings.Join(found[:2], ", "))
 }

@@ -15,7 +15,19 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/voiptool/voiptool/capture"
+	"github.com/voiptool/voiptool/hep"
 )
+
+// hepTransport names the transport a HEP packet's IP protocol chunk says.
+func hepTransport(proto uint8) capture.Transport {
+	switch proto {
+	case 6:
+		return capture.TransportTCP
+	case 132:
+		return capture.TransportSCTP
+	}
+	return capture.TransportUDP
+}
 
 type dumpOptions struct {
 	io          *ioStreams
@@ -147,7 +159,32 @@ func dumpRun(ctx context.Context, o *dumpOptions) error {
 		srcs = save.sources
 		defer save.Close()
 	}
+	var hp hep.Packet
+	var inner capture.Event
+	var inflate []byte
 	stats, err := capture.Run(ctx, srcs, capture.Options{NoRTPHeuristic: o.noHeuristic}, w.warn, func(ev *capture.Event) error {
+		if ev.Kind == capture.KindHEP && want[capture.KindSIP] && !want[capture.KindHEP] {
+			// SIP that reached the capture inside HEP is still SIP to the
+			// reader: print it with the inner addresses and time.
+			if hp.Unmarshal(ev.Payload) != nil || hp.ProtoType != hep.ProtoSIP {
+				return nil
+			}
+			payload := hp.Payload
+			if hp.Compressed {
+				out, err := hp.Decompress(inflate[:0])
+				if err != nil {
+					return nil
+				}
+				inflate, payload = out, out
+			}
+			inner = *ev
+			inner.Kind, inner.Transport, inner.Payload = capture.KindSIP, hepTransport(hp.Protocol), payload
+			inner.Src, inner.Dst, inner.Tunnel = hp.Src, hp.Dst, true
+			if !hp.Time.IsZero() {
+				inner.Time = hp.Time
+			}
+			ev = &inner
+		}
 		if !want[ev.Kind] {
 			return nil
 		}

@@ -60,7 +60,7 @@ ladder keeps full addresses and says it is wider than asked.`,
 	}
 	opts.in.addInputFlags(cmd)
 	f := cmd.Flags()
-	f.StringArrayVar(&opts.callIDs, "call", nil, "the `CALL_ID` to draw; repeat to merge several calls")
+	f.StringArrayVar(&opts.callIDs, "call", nil, "the `CALL_ID` (or an unambiguous prefix) to draw; repeat to merge several calls")
 	f.BoolVar(&opts.related, "related", false, "merge the related legs (A-leg/B-leg) into one flow")
 	f.StringVar(&opts.format, "format", "text", "output `FORMAT`: "+strings.Join(report.FlowFormats(), ", "))
 	f.IntVar(&opts.width, "width", 0, "text width in columns (0: 120, -1: unlimited)")
@@ -86,8 +86,14 @@ func flowRun(ctx context.Context, o *flowOptions) error {
 	if err != nil {
 		return err
 	}
+	ids := make([]string, len(o.callIDs))
+	for i, id := range o.callIDs {
+		if ids[i], err = resolveCallID(e, id); err != nil {
+			return fmt.Errorf("flow: %w", err)
+		}
+	}
 	aliases, _ := parseAliases(o.aliases)
-	fl, calls := e.Flow(o.callIDs, o.related, aliases)
+	fl, calls := e.Flow(ids, o.related, aliases)
 	if len(calls) == 0 {
 		return fmt.Errorf("flow: no call with Call-ID %s", strings.Join(o.callIDs, " or "))
 	}
@@ -99,5 +105,5 @@ func flowRun(ctx context.Context, o *flowOptions) error {
 		}
 	}
 	ff, _ := report.ParseFlowFormat(o.format)
-	return report.WriteFlow(o.io.Out, ff, fl, report.FlowOptions{Width: o.width, Title: "Call flow " + strings.Join(o.callIDs, ", ")})
+	return report.WriteFlow(o.io.Out, ff, fl, report.FlowOptions{Width: o.width, Title: "Call flow " + strings.Join(ids, ", ")})
 }

@@ -190,3 +190,16 @@ func TestDumpEveryCorpusFile(t *testing.T) {
 		}
 	}
 }
+
+// TestDumpHEP prints the SIP found inside HEP with the inner addresses.
+func TestDumpHEP(t *testing.T) {
+	f := filepath.Join("..", "..", "testdata", "pcaps", "hep3-in-udp.pcap")
+	code, out, stderr := runCmd(t, "dump", f)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	// pcapgen: five SIP messages inside HEP3 on UDP 9060.
+	if n := strings.Count(out, " tunnel\n"); n != 5 || strings.Contains(out, ":9060 ") {
+		t.Errorf("printed %d HEP-carried SIP messages (want 5, none with the collector port):\n%s", n, out)
+	}
+}

@@ -61,7 +61,7 @@ behind each MOS.`,
 	}
 	opts.in.addInputFlags(cmd)
 	f := cmd.Flags()
-	f.StringVar(&opts.callID, "call", "", "only the streams of the call with this `CALL_ID`")
+	f.StringVar(&opts.callID, "call", "", "only the streams of the call with this `CALL_ID` (or an unambiguous prefix)")
 	f.StringVar(&opts.format, "format", "table", "output `FORMAT`: "+strings.Join(report.Formats(), ", "))
 	f.IntVar(&opts.width, "width", 0, "table width in columns (0: 120, -1: unlimited)")
 	f.DurationVar(&opts.interval, "interval", time.Second, "time-series bucket `DURATION`")
@@ -78,12 +78,13 @@ func rtpRun(ctx context.Context, o *rtpOptions) error {
 	if err != nil {
 		return err
 	}
-	streams := e.Streams(o.callID)
-	if o.callID != "" && len(streams) == 0 {
-		if _, ok := e.Call(o.callID); !ok {
-			return fmt.Errorf("rtp: no call with Call-ID %q", o.callID)
+	id := o.callID
+	if id != "" {
+		if id, err = resolveCallID(e, id); err != nil {
+			return fmt.Errorf("rtp: %w", err)
 		}
 	}
+	streams := e.Streams(id)
 	if o.explain {
 		for i, s := range streams {
 			if i > 0 {
@@ -96,5 +97,5 @@ func rtpRun(ctx context.Context, o *rtpOptions) error {
 		return nil
 	}
 	ff, _ := report.ParseFormat(o.format)
-	return report.WriteStreams(o.io.Out, ff, streams, report.TableOptions{Width: o.width})
+	return report.WriteStreams(o.io.Out, ff, streams, report.TableOptions{Width: tableWidth(o.io, o.width)})
 }

@@ -99,8 +99,19 @@ func (c *countingSource) Next() ([]byte, pcap.Packet, error) {
 	return data, p, err
 }
 
-// New builds an Engine.
+// DefaultIdleTimeout is the packet time after which a dialog with no new
+// message is expired: an INVITE without a final response becomes TIMEOUT
+// (RFC 3261 Timer B is 64*T1 = 32 s), a 401/407 never answered with
+// credentials becomes REJECTED, and answered calls are flagged expired.
+// Files and live captures reach these states alike.
+const DefaultIdleTimeout = 64 * 500 * time.Millisecond
+
+// New builds an Engine. A zero Store.IdleTimeout means
+// DefaultIdleTimeout; a negative one turns expiry off.
 func New(o Options) *Engine {
+	if o.Store.IdleTimeout == 0 {
+		o.Store.IdleTimeout = DefaultIdleTimeout
+	}
 	return &Engine{
 		o:     o,
 		store: sipflow.NewStore(o.Store),
@@ -385,7 +396,13 @@ func (e *Engine) Status() Status {
 
 // String summarises the status in one line for stderr.
 func (s Status) String() string {
-	return fmt.Sprintf("%d packets, %d SIP, %d RTP, %d RTCP, %d HEP; %d dialogs; %d warnings",
+	line := fmt.Sprintf("%d packets, %d SIP, %d RTP, %d RTCP, %d HEP; %d dialogs; %d warnings",
 		s.Records, s.Engine.Events[capture.KindSIP], s.Engine.Events[capture.KindRTP],
 		s.Engine.Events[capture.KindRTCP], s.Engine.Events[capture.KindHEP], s.Store.Calls, s.Engine.Warnings)
+	if s.Decoder.TLSStreams > 0 {
+		// Said here too, so a capture of SIP over TLS does not just look
+		// empty.
+		line += fmt.Sprintf("; %d TCP directions carry TLS (encrypted SIP, not decoded)", s.Decoder.TLSStreams)
+	}
+	return line
 }

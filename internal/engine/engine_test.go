@@ -274,3 +274,22 @@ func TestSaveByOffset(t *testing.T) {
 		t.Errorf("packets saved by offset %d, by decoding %d", got[0], got[1])
 	}
 }
+
+// TestStreamsStayWithTheirCall: eight sequential calls reuse the same
+// media ports; each call keeps its own stream, and a later call does not
+// take the earlier streams over.
+func TestStreamsStayWithTheirCall(t *testing.T) {
+	e := New(Options{})
+	runFiles(t, e, corpus(t, "sip-udp-g726-8-sequential-calls-dynamic-pt.pcap"))
+	codecs := map[string]bool{}
+	for _, c := range e.Calls(sipflow.Filter{}, 0, -1) {
+		if len(c.Streams) != 1 {
+			t.Errorf("call %s has %d streams, want its own 1", c.CallID, len(c.Streams))
+			continue
+		}
+		codecs[c.Streams[0].Codec] = true
+	}
+	if len(codecs) != 8 {
+		t.Errorf("distinct codecs over the calls = %d, want 8 (one G.726 variant per call)", len(codecs))
+	}
+}

@@ -122,20 +122,23 @@ func row(c *sipflow.CallSummary, index int) tui.CallRow {
 		r.UA = c.UserAgents[0]
 	}
 	if len(c.Streams) > 0 {
-		var pk, lost int
-		worstMOS, maxJ := math.Inf(1), 0.0
+		// Loss, jitter and MOS of the worst direction: one bad leg is
+		// what the row must not hide behind an average.
+		worstMOS, maxJ, maxLoss := math.Inf(1), 0.0, math.NaN()
 		for _, s := range c.Streams {
-			pk += s.Packets
-			lost += s.Lost
+			if exp := s.Packets + s.Lost; exp > 0 {
+				l := 100 * float64(s.Lost) / float64(exp)
+				if math.IsNaN(maxLoss) || l > maxLoss {
+					maxLoss = l
+				}
+			}
 			maxJ = math.Max(maxJ, s.JitterMS)
 			if s.MOS > 0 {
 				worstMOS = math.Min(worstMOS, s.MOS)
 			}
 		}
 		r.Codec = c.Streams[0].Codec
-		if exp := pk + lost; exp > 0 {
-			r.LossPct = 100 * float64(lost) / float64(exp)
-		}
+		r.LossPct = maxLoss
 		r.JitterMS = maxJ
 		if !math.IsInf(worstMOS, 1) {
 			r.MOS = worstMOS
@@ -261,6 +264,20 @@ func (v *View) Stats(filter string) tui.StatsView {
 		ASR: k.ASR, NER: k.NER, SDR: k.SDPercent, ISA: k.ISAPercent, AHR: k.AHR,
 		Setup: dist(k.Setup), PDD: dist(k.PDD),
 	}
+	// Talk time is per answered call; the KPIs do not carry it.
+	var talk sipflow.MinAvgMax
+	for _, c := range v.e.store.Calls(f, 0, -1) {
+		if c.Type != sipflow.TypeCall || c.DurationMS < 0 {
+			continue
+		}
+		if talk.Count == 0 || c.DurationMS < talk.Min {
+			talk.Min = c.DurationMS
+		}
+		talk.Max = max(talk.Max, c.DurationMS)
+		talk.Avg += (float64(c.DurationMS) - talk.Avg) / float64(talk.Count+1)
+		talk.Count++
+	}
+	sv.Dur = dist(talk)
 	for m, n := range k.Methods {
 		sv.Methods = append(sv.Methods, tui.Count{Name: m, N: n})
 	}
