@@ -83,9 +83,9 @@ func (s *Store) lazyInit() {
 	}
 }
 
-// maxEventDetail bounds what one attached report keeps (a HEP LOG line
+// MaxEventDetail bounds what one attached report keeps (a HEP LOG line
 // or an RTCP-JSON report is far smaller in practice).
-const maxEventDetail = 4 << 10
+const MaxEventDetail = 4 << 10
 
 // AddEvent attaches a report about a call that is not a SIP message: a
 // HEP LOG line or RTCP-JSON report carrying the call's Call-ID as its
@@ -99,10 +99,10 @@ func (s *Store) AddEvent(callID string, ev CallEvent) bool {
 	if !ok {
 		return false
 	}
-	if len(ev.Detail) > maxEventDetail {
-		ev.Detail = ev.Detail[:maxEventDetail]
+	if len(ev.Detail) > MaxEventDetail {
+		// Clone so the kept prefix does not pin the caller's whole string.
+		ev.Detail = strings.Clone(ev.Detail[:MaxEventDetail])
 	}
-	ev.Detail = strings.Clone(ev.Detail)
 	c.event(ev.Time, ev.Kind, ev.Detail)
 	n := len(ev.Detail) + len(ev.Kind) + 48
 	c.bytes += n

@@ -107,6 +107,15 @@ func (in *inputs) sources() []capture.Source {
 	return s
 }
 
+// fileNames are the names of the file sources, which are the first
+// sources; nil when any source is live (calls cannot be re-read then).
+func (in *inputs) fileNames() []string {
+	if in.isLive() {
+		return nil
+	}
+	return in.names[:len(in.readers)]
+}
+
 // isLive reports whether any source is an interface.
 func (in *inputs) isLive() bool { return len(in.live) > 0 }
 

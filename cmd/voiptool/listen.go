@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -86,6 +88,10 @@ type pcapSink struct {
 	w   *pcap.Writer
 	buf gopacket.SerializeBuffer
 	n   int
+	bad int // packets that could not be framed (no addresses, say)
+	// seq is the next TCP sequence number per direction, so a reader
+	// sees a stream, not the same segment again and again.
+	seq map[[2]netip.AddrPort]uint32
 }
 
 func newPcapSink(path string) (*pcapSink, error) {
@@ -98,13 +104,21 @@ func newPcapSink(path string) (*pcapSink, error) {
 		f.Close()
 		return nil, err
 	}
-	return &pcapSink{f: f, w: w, buf: gopacket.NewSerializeBuffer()}, nil
+	return &pcapSink{f: f, w: w, buf: gopacket.NewSerializeBuffer(), seq: map[[2]netip.AddrPort]uint32{}}, nil
 }
 
 // write frames one SIP payload: Ethernet (zero MACs), IPv4 or IPv6, and
 // UDP or TCP as the HEP packet's IP protocol says.
 func (s *pcapSink) write(p *hep.Packet, payload []byte, t time.Time) error {
 	src, dst := p.Src.Addr().Unmap(), p.Dst.Addr().Unmap()
+	if !src.IsValid() || !dst.IsValid() {
+		s.bad++ // an agent that sent no address chunks: nothing to frame
+		return nil
+	}
+	if src.Is4() != dst.Is4() {
+		// Mixed families: carry both as IPv6 (IPv4-mapped).
+		src, dst = netip.AddrFrom16(src.As16()), netip.AddrFrom16(dst.As16())
+	}
 	eth := &layers.Ethernet{SrcMAC: make([]byte, 6), DstMAC: make([]byte, 6), EthernetType: layers.EthernetTypeIPv4}
 	var ip gopacket.SerializableLayer
 	var netLayer gopacket.NetworkLayer
@@ -122,7 +136,10 @@ func (s *pcapSink) write(p *hep.Packet, payload []byte, t time.Time) error {
 	}
 	var l4 gopacket.SerializableLayer
 	if proto == layers.IPProtocolTCP {
-		tcp := &layers.TCP{SrcPort: layers.TCPPort(p.Src.Port()), DstPort: layers.TCPPort(p.Dst.Port()), PSH: true, ACK: true, Window: 65535}
+		k := [2]netip.AddrPort{p.Src, p.Dst}
+		seq := s.seq[k]
+		s.seq[k] = seq + uint32(len(payload))
+		tcp := &layers.TCP{SrcPort: layers.TCPPort(p.Src.Port()), DstPort: layers.TCPPort(p.Dst.Port()), Seq: seq, PSH: true, ACK: true, Window: 65535}
 		tcp.SetNetworkLayerForChecksum(netLayer)
 		l4 = tcp
 	} else {
@@ -132,7 +149,8 @@ func (s *pcapSink) write(p *hep.Packet, payload []byte, t time.Time) error {
 	}
 	if err := gopacket.SerializeLayers(s.buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true},
 		eth, ip, l4, gopacket.Payload(payload)); err != nil {
-		return err
+		s.bad++ // this packet only; the file goes on
+		return nil
 	}
 	data := s.buf.Bytes()
 	s.n++
@@ -196,7 +214,7 @@ func listenRun(ctx context.Context, o *listenOptions) error {
 		}
 		if o.noUI {
 			first := payload
-			if i := strings.IndexByte(string(first), '\n'); i >= 0 {
+			if i := bytes.IndexByte(first, '\n'); i >= 0 {
 				first = first[:i]
 			}
 			call := ""
@@ -215,12 +233,13 @@ func listenRun(ctx context.Context, o *listenOptions) error {
 	go func() {
 		defer wg.Done()
 		lisErr = l.Run(runCtx, handle)
+		cancel() // a collector that stopped ends the command, UI or not
 	}()
 	if o.noUI || !o.io.OutTTY {
-		<-ctx.Done()
+		<-runCtx.Done()
 	} else {
 		view := engine.NewView(e, nil, true, nil, 0)
-		if err := tui.Run(ctx, view, tui.Options{Autoscroll: true}); err != nil {
+		if err := tui.Run(runCtx, view, tui.Options{Autoscroll: true}); err != nil {
 			cancel()
 			wg.Wait()
 			return err
@@ -238,13 +257,17 @@ func listenRun(ctx context.Context, o *listenOptions) error {
 		fmt.Fprintf(o.io.ErrOut, "voiptool: received %d, delivered %d, bad %d, auth failures %d, duplicates %d, keep-alives %d, overruns %d\n",
 			st.Received, st.Delivered, st.Bad, st.AuthFailures, st.Duplicates, st.Pings, st.Overruns)
 		if sink != nil {
-			fmt.Fprintf(o.io.ErrOut, "voiptool: wrote %d SIP messages to %s\n", sink.n, o.write)
+			fmt.Fprintf(o.io.ErrOut, "voiptool: wrote %d SIP messages to %s", sink.n, o.write)
+			if sink.bad > 0 {
+				fmt.Fprintf(o.io.ErrOut, " (%d could not be framed: no or bad addresses)", sink.bad)
+			}
+			fmt.Fprintln(o.io.ErrOut)
 		}
 	}
 	if sinkErr != nil {
 		return fmt.Errorf("listen: -w %s: %w", o.write, sinkErr)
 	}
-	if lisErr != nil && runCtx.Err() == nil {
+	if lisErr != nil && !errors.Is(lisErr, context.Canceled) {
 		return lisErr
 	}
 	return nil

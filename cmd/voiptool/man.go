@@ -26,7 +26,12 @@ built from the same definitions as --help, so they never disagree.`,
 
   # write voiptool.1, voiptool-dump.1, ... into a directory
   voiptool man --dir /usr/local/share/man/man1`,
-		Args: cobra.NoArgs,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("man: unexpected argument %q (use --dir DIR)", args[0])
+			}
+			return nil
+		},
 		RunE: func(c *cobra.Command, _ []string) error {
 			opts.cmd = c.Root()
 			if runF != nil {

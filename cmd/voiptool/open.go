@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -119,7 +120,11 @@ func openRun(ctx context.Context, o *openOptions) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	in, err := openSources(ctx, o.in.files, o.ifaces)
+	// Quitting the UI cancels runCtx; live sources watch it, so a quiet
+	// interface does not keep the process alive after q.
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	in, err := openSources(runCtx, o.in.files, o.ifaces)
 	if err != nil {
 		return err
 	}
@@ -144,7 +149,6 @@ func openRun(ctx context.Context, o *openOptions) error {
 
 	cols, _ := parseColumns(o.columns)
 	wb := &warnBuffer{}
-	runCtx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	var runErr error
 	wg.Add(1)
@@ -152,7 +156,7 @@ func openRun(ctx context.Context, o *openOptions) error {
 		defer wg.Done()
 		_, runErr = e.Run(runCtx, in.sources(), wb.warn)
 	}()
-	view := engine.NewView(e, in.names, in.isLive(), in.read.Load, in.size)
+	view := engine.NewView(e, in.fileNames(), in.isLive(), in.read.Load, in.size)
 	uiErr := tui.Run(ctx, view, tui.Options{
 		Columns: cols, ASCII: o.ascii, NoColor: o.noColor || os.Getenv("NO_COLOR") != "",
 		Filter: o.filter, HideNonInvite: o.invite, Autoscroll: in.isLive(),
@@ -168,7 +172,7 @@ func openRun(ctx context.Context, o *openOptions) error {
 	if uiErr != nil {
 		return uiErr
 	}
-	if runErr != nil && runCtx.Err() == nil {
+	if runErr != nil && !errors.Is(runErr, context.Canceled) {
 		return runErr
 	}
 	return nil

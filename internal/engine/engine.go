@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/netip"
 	"sync"
@@ -16,9 +15,8 @@ import (
 	"github.com/voiptool/voiptool/sipflow"
 )
 
-// syncEvery is the packet time between refreshes of the per-call stream
-// summaries and expiry sweeps. A second keeps the TUI current without
-// making the per-packet path pay for it.
+// syncEvery is the packet time between expiry sweeps: a second is finer
+// than any SIP timer and costs the per-packet path nothing measurable.
 const syncEvery = time.Second
 
 // Options configure an Engine; the zero value is useful.
@@ -26,9 +24,6 @@ type Options struct {
 	Capture capture.Options
 	Store   sipflow.StoreOptions
 	RTP     rtpstats.Options
-	// StreamIdle is the packet time after which a silent RTP stream is
-	// finalised; 0 keeps streams until the end of input.
-	StreamIdle time.Duration
 }
 
 // Counters are the engine's own counts, beside the decoder's and the
@@ -119,10 +114,6 @@ func New(o Options) *Engine {
 	}
 }
 
-// ErrRunning is returned by Run when another Run is in progress: the
-// engine has exactly one writer.
-var ErrRunning = errors.New("engine: already running")
-
 // Run decodes every source and feeds the events in. warn receives
 // per-record problems (may be nil). It returns at the end of input, or
 // when ctx is cancelled, with the decoder's statistics.
@@ -143,7 +134,7 @@ func (e *Engine) Run(ctx context.Context, srcs []capture.Source, warn func(error
 	}
 	st, err := capture.Run(ctx, counted, e.o.Capture, w, e.Handle)
 	e.dec.Store(&st)
-	e.syncStreams()
+	e.RefreshStreams()
 	return st, err
 }
 
@@ -223,7 +214,9 @@ func (e *Engine) addHEP(ev *capture.Event) {
 		e.cnt.hepErrors.Add(1)
 		return
 	}
-	e.AddHEP(p, ev.Source, ev.Packet, ev.Time)
+	// Handle already advanced the clock with the capture time: the
+	// agent's own clock in the HEP header must not drive expiry too.
+	e.addHEPPacket(p, ev.Source, ev.Packet, ev.Time)
 }
 
 // AddHEP feeds one decoded HEP packet, from a capture or from a HEP
@@ -232,6 +225,17 @@ func (e *Engine) addHEP(ev *capture.Event) {
 // Offset -1, for a listener); fallback is the time used when the packet
 // carries none.
 func (e *Engine) AddHEP(p *hep.Packet, source int, rec pcap.Packet, fallback time.Time) {
+	// A collector has no capture clock of its own: the agents' times are
+	// the packet times.
+	t := p.Time
+	if t.IsZero() {
+		t = fallback
+	}
+	e.tick(t)
+	e.addHEPPacket(p, source, rec, fallback)
+}
+
+func (e *Engine) addHEPPacket(p *hep.Packet, source int, rec pcap.Packet, fallback time.Time) {
 	payload := p.Payload
 	if p.Compressed {
 		out, err := p.Decompress(e.hepBuf[:0])
@@ -247,7 +251,6 @@ func (e *Engine) AddHEP(p *hep.Packet, source int, rec pcap.Packet, fallback tim
 	if t.IsZero() {
 		t = fallback
 	}
-	e.tick(t)
 	switch p.ProtoType {
 	case hep.ProtoSIP:
 		e.cnt.events[capture.KindSIP].Add(1)
@@ -268,7 +271,7 @@ func (e *Engine) AddHEP(p *hep.Packet, source int, rec pcap.Packet, fallback tim
 		// id names (agents put the Call-ID there), shown in its ladder.
 		e.cnt.hepOther.Add(1)
 		if len(p.CorrelationID) > 0 && e.store.AddEvent(string(p.CorrelationID), sipflow.CallEvent{
-			Time: t, Kind: HEPEventPrefix + p.ProtoType.String(), Detail: string(payload),
+			Time: t, Kind: HEPEventPrefix + p.ProtoType.String(), Detail: string(payload[:min(len(payload), sipflow.MaxEventDetail)]),
 		}) {
 			e.cnt.hepAttached.Add(1)
 		}
@@ -291,7 +294,7 @@ func hepTransport(proto uint8) sipflow.Transport {
 }
 
 // tick advances the engine's clock and, once per syncEvery of packet
-// time, refreshes stream summaries and expires idle state.
+// time, expires idle dialogs.
 func (e *Engine) tick(t time.Time) {
 	if t.UnixNano() > e.last.Load() {
 		e.last.Store(t.UnixNano())
@@ -303,12 +306,13 @@ func (e *Engine) tick(t time.Time) {
 	if e.o.Store.IdleTimeout > 0 {
 		e.store.ExpireBefore(t.Add(-e.o.Store.IdleTimeout))
 	}
-	e.syncStreams()
 }
 
-// syncStreams copies a short per-stream summary into each call, so the
-// call list and the calls report show codec, loss and MOS.
-func (e *Engine) syncStreams() {
+// RefreshStreams copies a short per-stream summary into each call, so the
+// call list and the calls report show codec, loss and MOS. It costs a
+// report of every stream, so it runs when someone looks: at the end of
+// Run, and when a reader (the UI) asks, at its own pace. Safe beside Run.
+func (e *Engine) RefreshStreams() {
 	e.mu.RLock()
 	reps := e.rtp.Streams()
 	e.mu.RUnlock()

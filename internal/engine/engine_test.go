@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/voiptool/voiptool/capture"
 	"github.com/voiptool/voiptool/pcap"
@@ -222,7 +224,8 @@ func TestViewSaveFormats(t *testing.T) {
 		}
 	}
 	want := map[tui.SaveFormat]string{
-		tui.FormatPcapSIP: "", tui.FormatPcapSIPRTP: "",
+		// The pcap messages name the packet count: 7 SIP, plus 358 RTP and 4 RTCP.
+		tui.FormatPcapSIP: "saved 7 packets", tui.FormatPcapSIPRTP: "saved 369 packets",
 		tui.FormatFlowText: "180 Ringing", tui.FormatFlowMarkdown: "| 180 Ringing", tui.FormatFlowMermaid: "sequenceDiagram",
 		tui.FormatFlowPlantUML: "@startuml", tui.FormatFlowSVG: "<svg", tui.FormatFlowHTML: "<html",
 		tui.FormatCSV: "call_id,", tui.FormatJSON: `"call_id": "` + call,
@@ -235,6 +238,12 @@ func TestViewSaveFormats(t *testing.T) {
 			continue
 		}
 		b, err := os.ReadFile(path)
+		if format == tui.FormatPcapSIP || format == tui.FormatPcapSIPRTP {
+			if !strings.Contains(msg, marker) {
+				t.Errorf("%v: message %q, want %q", format, msg, marker)
+			}
+			marker = ""
+		}
 		if err != nil || len(b) == 0 || !strings.Contains(string(b), marker) || !strings.Contains(msg, path) {
 			t.Errorf("%v: %d bytes, err %v, marker %q found %v, message %q", format, len(b), err, marker, strings.Contains(string(b), marker), msg)
 		}
@@ -291,5 +300,67 @@ func TestStreamsStayWithTheirCall(t *testing.T) {
 	}
 	if len(codecs) != 8 {
 		t.Errorf("distinct codecs over the calls = %d, want 8 (one G.726 variant per call)", len(codecs))
+	}
+}
+
+// TestSaveOneOfSequentialCalls: eight calls reuse the same media ports;
+// saving one with media writes its own RTP only.
+func TestSaveOneOfSequentialCalls(t *testing.T) {
+	f := corpus(t, "sip-udp-g726-8-sequential-calls-dynamic-pt.pcap")
+	e := New(Options{})
+	runFiles(t, e, f)
+	c := e.Calls(sipflow.Filter{}, 0, 1)[0]
+	n, err := e.SavePcap(context.Background(), []string{f}, []string{c.CallID}, true, filepath.Join(t.TempDir(), "one.pcapng"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// MANIFEST: 6 SIP messages and 425 RTP packets per call.
+	if n != c.Messages+425 {
+		t.Errorf("saved %d packets, want %d SIP + 425 RTP of this call only", n, c.Messages)
+	}
+	if _, err := e.SavePcap(context.Background(), nil, []string{c.CallID}, false, filepath.Join(t.TempDir(), "x")); !errors.Is(err, ErrNotRereadable) {
+		t.Errorf("saving without files: %v, want ErrNotRereadable", err)
+	}
+}
+
+// TestSaveDisplayed saves every call the list shows, not a screenful.
+func TestSaveDisplayed(t *testing.T) {
+	f := filepath.Join("..", "..", "testdata", "pcaps", "basic-call.pcap")
+	e := New(Options{})
+	runFiles(t, e, f)
+	v := NewView(e, []string{f}, false, nil, 0)
+	msg, err := v.Save(tui.SaveRequest{Scope: tui.SaveDisplayed, Format: tui.FormatCSV, Path: filepath.Join(t.TempDir(), "d.csv")})
+	if err != nil || !strings.Contains(msg, "saved 3 call(s)") {
+		t.Errorf("save displayed: %q, %v", msg, err)
+	}
+}
+
+// TestHandleRTPAllocs: the per-packet path through the engine (counters,
+// clock, tracker) allocates nothing for RTP of a known stream.
+func TestHandleRTPAllocs(t *testing.T) {
+	e := New(Options{})
+	src := netip.MustParseAddrPort("10.0.0.1:4000")
+	dst := netip.MustParseAddrPort("10.0.0.2:5000")
+	pkt := make([]byte, 12+160)
+	pkt[0], pkt[1] = 0x80, 0 // v2, PCMU
+	pkt[8], pkt[9], pkt[10], pkt[11] = 0x12, 0x34, 0x56, 0x78
+	ev := &capture.Event{Kind: capture.KindRTP, Transport: capture.TransportUDP, Src: src, Dst: dst, Payload: pkt}
+	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	seq := uint16(0)
+	step := func() {
+		seq++
+		pkt[2], pkt[3] = byte(seq>>8), byte(seq)
+		ts := uint32(seq) * 160
+		pkt[4], pkt[5], pkt[6], pkt[7] = byte(ts>>24), byte(ts>>16), byte(ts>>8), byte(ts)
+		ev.Time = t0.Add(time.Duration(seq) * 20 * time.Millisecond)
+		if err := e.Handle(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 200; i++ {
+		step() // the stream exists and its series has grown
+	}
+	if n := testing.AllocsPerRun(1000, step); n > 0.01 {
+		t.Errorf("Handle(RTP) allocates %v per packet", n)
 	}
 }

@@ -7,15 +7,12 @@ import (
 	"net/netip"
 	"os"
 	"sort"
+	"time"
 
 	"github.com/voiptool/voiptool/capture"
 	"github.com/voiptool/voiptool/pcap"
 	"github.com/voiptool/voiptool/sipflow"
 )
-
-// ErrNotRereadable is returned when a call is to be saved from a source
-// that cannot be read a second time (stdin, a live interface).
-var ErrNotRereadable = errors.New("engine: source cannot be re-read (stdin or live); save from a file")
 
 // SavePcap writes the packets of the given calls to out as pcapng (so
 // sources of different link types can be mixed), re-reading the capture
@@ -30,8 +27,21 @@ var ErrNotRereadable = errors.New("engine: source cannot be re-read (stdin or li
 // are decoded again to find the records. A SIP message carried over
 // several TCP segments is saved as the segment that completed it.
 func (e *Engine) SavePcap(ctx context.Context, files []string, callIDs []string, media bool, out string) (int, error) {
+	if len(files) == 0 {
+		return 0, ErrNotRereadable
+	}
 	frames := make(map[[2]int]bool) // {source, frame number} of SIP messages
-	endpoints := make(map[netip.AddrPort]bool)
+	// RTP is matched by stream (SSRC and both addresses), so another call
+	// reusing the same media ports later is not saved with this one; RTCP
+	// by its addresses (RTP port + 1, or the same with rtcp-mux) within
+	// the call's time.
+	type streamKey struct {
+		ssrc     uint32
+		src, dst netip.AddrPort
+	}
+	streams := make(map[streamKey]bool)
+	type window struct{ from, to time.Time }
+	rtcp := make(map[[2]netip.AddrPort][]window)
 	var metas []sipflow.Meta
 	for _, id := range callIDs {
 		d, ok := e.store.Call(id)
@@ -39,20 +49,26 @@ func (e *Engine) SavePcap(ctx context.Context, files []string, callIDs []string,
 			continue
 		}
 		for _, m := range d.Messages {
+			if m.Meta.Source < 0 || m.Meta.Source >= len(files) || m.Meta.Record.CaptureLength == 0 {
+				return 0, ErrNotRereadable // from a HEP collector or a live source
+			}
 			frames[[2]int{m.Meta.Source, m.Meta.Frame}] = true
 			metas = append(metas, m.Meta)
-			for _, md := range m.SDP {
-				if md.Addr.IsValid() {
-					endpoints[md.Addr] = true
-				}
-				if md.RTCP.IsValid() {
-					endpoints[md.RTCP] = true
-				}
+		}
+		w := window{d.Summary.Start, d.Summary.End.Add(rtcpGrace)}
+		for _, s := range e.Streams(id) {
+			streams[streamKey{s.SSRC, s.Src, s.Dst}] = true
+			if s.End.Add(rtcpGrace).After(w.to) {
+				w.to = s.End.Add(rtcpGrace)
 			}
 		}
-		for _, s := range d.Summary.Streams {
-			endpoints[s.Src] = true
-			endpoints[s.Dst] = true
+		for _, s := range e.Streams(id) {
+			for _, delta := range []uint16{0, 1} {
+				src := netip.AddrPortFrom(s.Src.Addr(), s.Src.Port()+delta)
+				dst := netip.AddrPortFrom(s.Dst.Addr(), s.Dst.Port()+delta)
+				rtcp[[2]netip.AddrPort{src, dst}] = append(rtcp[[2]netip.AddrPort{src, dst}], w)
+				rtcp[[2]netip.AddrPort{dst, src}] = append(rtcp[[2]netip.AddrPort{dst, src}], w)
+			}
 		}
 	}
 	if len(frames) == 0 {
@@ -63,6 +79,14 @@ func (e *Engine) SavePcap(ctx context.Context, files []string, callIDs []string,
 		if !errors.Is(err, errRescan) {
 			return n, err
 		}
+	}
+	inWindow := func(ws []window, t time.Time) bool {
+		for _, w := range ws {
+			if !t.Before(w.from) && !t.After(w.to) {
+				return true
+			}
+		}
+		return false
 	}
 	var tees []*capture.Last
 	var srcs []capture.Source
@@ -91,7 +115,13 @@ func (e *Engine) SavePcap(ctx context.Context, files []string, callIDs []string,
 	ifaces := make(map[[2]uint32]int) // {source, link type} -> interface
 	written := make(map[[2]int]bool)
 	n := 0
-	_, err = capture.Run(ctx, srcs, e.o.Capture, nil, func(ev *capture.Event) error {
+	var readErr error
+	warn := func(err error) {
+		if readErr == nil {
+			readErr = err
+		}
+	}
+	_, err = capture.Run(ctx, srcs, e.o.Capture, warn, func(ev *capture.Event) error {
 		key := [2]int{ev.Source, ev.Packet.Number}
 		if written[key] {
 			return nil
@@ -100,8 +130,10 @@ func (e *Engine) SavePcap(ctx context.Context, files []string, callIDs []string,
 		switch ev.Kind {
 		case capture.KindSIP, capture.KindHEP:
 			want = frames[key]
-		case capture.KindRTP, capture.KindRTCP:
-			want = media && (endpoints[ev.Src] || endpoints[ev.Dst])
+		case capture.KindRTP:
+			want = media && streams[streamKey{ev.RTP.SSRC, ev.Src, ev.Dst}]
+		case capture.KindRTCP:
+			want = media && inWindow(rtcp[[2]netip.AddrPort{ev.Src, ev.Dst}], ev.Time)
 		}
 		if !want {
 			return nil
@@ -135,12 +167,18 @@ func (e *Engine) SavePcap(ctx context.Context, files []string, callIDs []string,
 	if err := w.Flush(); err != nil {
 		return n, err
 	}
-	return n, fh.Close()
+	if err := fh.Close(); err != nil {
+		return n, err
+	}
+	// Saved what could be read; say what could not, as a read of the
+	// same file says it.
+	return n, readErr
 }
 
-// errRescan says a call cannot be saved by offset (gzip or stdin source,
-// messages from a HEP collector) and the files must be decoded again.
-var errRescan = errors.New("engine: re-read by decoding")
+// rtcpGrace is how long after a call's last message or stream its RTCP
+// still belongs to it (a last report after BYE; RFC 3550 6.2 intervals
+// are about 5 s).
+const rtcpGrace = 10 * time.Second
 
 // savePcapByOffset writes the records behind metas by reading each at
 // its offset: no decoding, and only the bytes of the call are read.

@@ -108,7 +108,9 @@ func TestScenarios(t *testing.T) {
 				}
 				if d.State != "" {
 					want, ok := pcapgenStates[d.State]
-					if ok && c.State != want {
+					if !ok {
+						t.Errorf("%s: generator state %q has no sipflow equivalent in pcapgenStates", d.CallID, d.State)
+					} else if c.State != want {
 						t.Errorf("%s: state = %s, want %s (%s)", d.CallID, c.State, want, d.State)
 					}
 				}

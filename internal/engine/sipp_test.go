@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -64,8 +65,8 @@ func TestSippRealCall(t *testing.T) {
 	filter := "udp and (port " + strconv.Itoa(uas) + " or port " + strconv.Itoa(uac) + " or portrange 6000-6001 or port " + strconv.Itoa(media) + ")"
 	dump := exec.CommandContext(ctx, "tcpdump", "-i", "lo", "-U", "-n", "-w", file, filter)
 	dump.Dir = dir
-	var dumpErr strings.Builder
-	dump.Stderr = &dumpErr
+	dumpErr := &lockedBuffer{}
+	dump.Stderr = dumpErr
 	if err := dump.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -142,4 +143,23 @@ func tsharkCount(t *testing.T, file, filter string) int {
 		t.Fatalf("tshark: %v", err)
 	}
 	return len(strings.Fields(string(out)))
+}
+
+// lockedBuffer collects a child's stderr, written by exec's copying
+// goroutine while the test polls it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -33,6 +33,24 @@ type View struct {
 	lastF     sipflow.Filter
 	lastFErr  error
 	callsOnly sipflow.Filter // INVITE dialogs, for the "calls" counter
+	refreshed time.Time      // wall time of the last RefreshStreams (display pace, not packet time)
+}
+
+// refreshEvery bounds how often the list asks the engine to copy stream
+// summaries into the calls: twice a second is as fast as anyone reads a
+// MOS column, and it keeps a fast file load from paying for it per tick.
+const refreshEvery = 500 * time.Millisecond
+
+func (v *View) refresh() {
+	v.mu.Lock()
+	due := time.Since(v.refreshed) >= refreshEvery
+	if due {
+		v.refreshed = time.Now()
+	}
+	v.mu.Unlock()
+	if due {
+		v.e.RefreshStreams()
+	}
 }
 
 // NewView wraps e for the TUI. files are the inputs (for Save), done
@@ -60,6 +78,7 @@ func (v *View) filter(src string) (sipflow.Filter, error) {
 // search) is windowed in the store; sorting by another column or
 // searching needs every matching summary, which costs a copy of each.
 func (v *View) Calls(q tui.Query) tui.CallPage {
+	v.refresh()
 	f, ferr := v.filter(q.Filter)
 	if ferr != nil {
 		f = sipflow.Filter{}
@@ -448,7 +467,7 @@ func (v *View) Save(req tui.SaveRequest) (string, error) {
 	switch req.Scope {
 	case tui.SaveDisplayed:
 		q := req.Query
-		q.Offset, q.Limit = 0, 0
+		q.Offset, q.Limit = 0, -1 // every displayed call, not a screenful
 		page := v.Calls(q)
 		ids = ids[:0]
 		for _, r := range page.Rows {
@@ -461,11 +480,15 @@ func (v *View) Save(req tui.SaveRequest) (string, error) {
 		}
 	}
 	if len(ids) == 0 {
-		return "", fmt.Errorf("nothing to save: no calls selected")
+		return "", fmt.Errorf("engine: nothing to save: no calls selected")
 	}
 	switch req.Format {
 	case tui.FormatPcapSIP, tui.FormatPcapSIPRTP:
 		n, err := v.e.SavePcap(context.Background(), v.files, ids, req.Format == tui.FormatPcapSIPRTP, req.Path)
+		if err != nil && n > 0 {
+			// The file was damaged past some point: what came before is saved.
+			return fmt.Sprintf("saved %d packets of %d call(s) to %s; %v", n, len(ids), req.Path, err), nil
+		}
 		if err != nil {
 			return "", err
 		}
@@ -495,7 +518,7 @@ func (v *View) Save(req tui.SaveRequest) (string, error) {
 		}
 		err = report.WriteCalls(f, rf, calls, report.TableOptions{})
 	default:
-		err = fmt.Errorf("unknown save format %v", req.Format)
+		err = fmt.Errorf("engine: unknown save format %v", req.Format)
 	}
 	if err != nil {
 		return "", err
