@@ -110,6 +110,17 @@ func (s *Store) AddEvent(callID string, ev CallEvent) bool {
 	return true
 }
 
+// Summary returns a copy of one call's summary, without its messages.
+func (s *Store) Summary(id string) (CallSummary, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	c, ok := s.calls[id]
+	if !ok {
+		return CallSummary{}, false
+	}
+	return c.sum, true
+}
+
 // Clear forgets every dialog at once: the UI's "clear list" on a live
 // source, where old calls are no longer of interest. Counters other than
 // the held calls and bytes keep their totals; the dialogs dropped are
@@ -127,19 +138,22 @@ func (s *Store) Clear() {
 
 // Add decodes raw and files it under its dialog. raw is copied once, here;
 // the caller may reuse it after Add returns. Payloads without a SIP start
-// line or without Call-ID are counted in Stats and dropped.
-func (s *Store) Add(raw []byte, meta Meta) {
+// line or without Call-ID are counted in Stats and dropped (nil is
+// returned). The returned Message is the decoded message, so the writer
+// need not parse it again (for its SDP, say): it aliases raw and the
+// store's decode buffer, and is valid until the writer's next Add.
+func (s *Store) Add(raw []byte, meta Meta) *Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.lazyInit()
 	m := &s.msg
 	if err := m.Unmarshal(raw); err != nil {
 		s.stats.NotSIP++
-		return
+		return nil
 	}
 	if len(m.CallID) == 0 {
 		s.stats.NoCallID++
-		return
+		return nil
 	}
 	s.stats.Messages++
 	if m.Warnings != 0 {
@@ -170,6 +184,7 @@ func (s *Store) Add(raw []byte, meta Meta) {
 		s.expireBefore(meta.Time.Add(-s.opt.IdleTimeout))
 	}
 	s.evict()
+	return m
 }
 
 // place files c in the active or done list according to its state.

@@ -274,11 +274,11 @@ func relatedLeg(e *engine.Engine, raw []byte) (string, bool) {
 	if id == "" {
 		return "", false
 	}
-	d, ok := e.Call(id)
-	if !ok || len(d.Summary.Legs) == 0 {
+	sum, ok := e.Store().Summary(id)
+	if !ok || len(sum.Legs) == 0 {
 		return "", false
 	}
-	return d.Summary.Legs[0].CallID, true
+	return sum.Legs[0].CallID, true
 }
 
 // mediaCall is the Call-ID whose SDP announced either end of an RTCP

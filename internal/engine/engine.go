@@ -65,7 +65,6 @@ type Engine struct {
 	rtp *rtpstats.Tracker
 
 	// writer-side scratch, used only by the goroutine running Run
-	msg      sipflow.Message
 	hepPkt   hep.Packet
 	hepBuf   []byte
 	nextSync time.Time
@@ -185,9 +184,8 @@ func (e *Engine) addRTCP(b []byte, t time.Time, src, dst netip.AddrPort) {
 // which call owns each media endpoint, and which codec each dynamic
 // payload type carries there.
 func (e *Engine) addSIP(raw []byte, meta sipflow.Meta) {
-	e.store.Add(raw, meta)
-	m := &e.msg
-	if m.Unmarshal(raw) != nil || !m.HasSDP || len(m.CallID) == 0 {
+	m := e.store.Add(raw, meta)
+	if m == nil || !m.HasSDP {
 		return
 	}
 	callID := string(m.CallID)
