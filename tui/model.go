@@ -383,8 +383,12 @@ func (m *Model) header() string {
 	item("calls", itoa64(c.Calls))
 	item("pkts", itoa64(c.Packets))
 	item("err", itoa64(c.DecodeErrors))
-	item("drop", itoa64(c.Dropped+c.Skipped))
+	item("drop", itoa64(c.Dropped))
+	item("skip", itoa64(c.Skipped))
 	item("mem", fmtBytes(c.MemoryBytes))
+	if c.Forward != "" {
+		b.WriteString(" " + c.Forward)
+	}
 	return m.c.st.Header.Render(fit(b.String(), m.c.w, m.c.g.ellipsis))
 }
 

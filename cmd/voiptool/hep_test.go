@@ -175,3 +175,45 @@ func TestHEPForwardOptions(t *testing.T) {
 		t.Errorf("first packet = %+v", p)
 	}
 }
+
+// TestOpenForwards: browsing a capture with --hep-to forwards its SIP and
+// says what it sent (here without a terminal, so the call table prints).
+func TestOpenForwards(t *testing.T) {
+	l, err := heptransport.NewListener([]string{"udp:127.0.0.1:0"}, heptransport.ListenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var mu sync.Mutex
+	n := 0
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		l.Run(ctx, func(*hep.Packet, netip.AddrPort) { mu.Lock(); n++; mu.Unlock() })
+	}()
+	capture := filepath.Join("..", "..", "testdata", "pcaps", "basic-call.pcap")
+	code, out, stderr := runCmd(t, capture, "--hep-to", l.Addrs()[0])
+	if code != 0 || !strings.Contains(out, "COMPLETED") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+	if !strings.Contains(stderr, "hep sent 13 queued 0 dropped 0") {
+		t.Errorf("forwarder counters missing: %q", stderr)
+	}
+	for i := 0; i < 100; i++ {
+		mu.Lock()
+		got := n
+		mu.Unlock()
+		if got >= 13 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	wg.Wait()
+	if n != 13 {
+		t.Errorf("collector received %d, want 13", n)
+	}
+}

@@ -8,10 +8,14 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/voiptool/voiptool/capture"
+	"github.com/voiptool/voiptool/hep/heptransport"
 	"github.com/voiptool/voiptool/internal/engine"
 	"github.com/voiptool/voiptool/sipflow"
 	"github.com/voiptool/voiptool/tui"
@@ -26,6 +30,9 @@ type openOptions struct {
 	ascii   bool
 	noColor bool
 	invite  bool
+	hepTo   []string
+	hepID   uint32
+	hepKey  string
 }
 
 // openLong is the root command's description: opening captures is what
@@ -46,6 +53,9 @@ func addOpenFlags(cmd *cobra.Command, opts *openOptions) {
 	f.BoolVar(&opts.ascii, "ascii", false, "draw with ASCII only (no box-drawing or block characters)")
 	f.BoolVar(&opts.noColor, "no-color", false, "no colours (also when NO_COLOR is set)")
 	f.BoolVar(&opts.invite, "calls-only", false, "start with non-INVITE dialogs hidden")
+	f.StringArrayVar(&opts.hepTo, "hep-to", nil, "also forward the SIP to this HEP collector `TARGET` (udp:HOST:PORT, tcp:..., tls:...) while browsing; counters in the header")
+	f.Uint32Var(&opts.hepID, "hep-capture-id", 0, "capture agent `ID` for --hep-to")
+	f.StringVar(&opts.hepKey, "hep-auth-key", "", "authentication `KEY` for --hep-to")
 }
 
 func newCmdOpen(ios *ioStreams, runF func(*openOptions) error) *cobra.Command {
@@ -74,6 +84,11 @@ func (o *openOptions) run(c *cobra.Command, args []string, runF func(*openOption
 	}
 	if _, err := parseColumns(o.columns); err != nil {
 		return usageErrorf("--columns: %v", err)
+	}
+	for _, t := range o.hepTo {
+		if _, err := heptransport.ParseAddr(t); err != nil {
+			return usageErrorf("--hep-to: %v", err)
+		}
 	}
 	if runF != nil {
 		return runF(o)
@@ -131,6 +146,11 @@ func openRun(ctx context.Context, o *openOptions) error {
 	defer in.Close()
 	eo := engine.Options{}
 	eo.Capture.NoRTPHeuristic = o.in.noHeuristic
+	fwd, err := startForward(runCtx, o, &eo)
+	if err != nil {
+		return err
+	}
+	defer fwd.stop(o.io)
 	e := engine.New(eo)
 
 	if !o.io.OutTTY {
@@ -157,6 +177,9 @@ func openRun(ctx context.Context, o *openOptions) error {
 		_, runErr = e.Run(runCtx, in.sources(), wb.warn)
 	}()
 	view := engine.NewView(e, in.fileNames(), in.isLive(), in.read.Load, in.size)
+	if fwd != nil {
+		view.SetForward(fwd.counters)
+	}
 	uiErr := tui.Run(ctx, view, tui.Options{
 		Columns: cols, ASCII: o.ascii, NoColor: o.noColor || os.Getenv("NO_COLOR") != "",
 		Filter: o.filter, HideNonInvite: o.invite, Autoscroll: in.isLive(),
@@ -176,4 +199,69 @@ func openRun(ctx context.Context, o *openOptions) error {
 		return runErr
 	}
 	return nil
+}
+
+// forwarder sends the SIP the engine sees to HEP collectors while the UI
+// runs (open --hep-to). It owns the sender's goroutine.
+type forwarder struct {
+	snd    *heptransport.Sender
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	failed atomic.Int64 // packets the sender refused (queue full counted by it too)
+}
+
+// startForward starts a sender when --hep-to was given and hooks it into
+// the engine's event tap; nil when there is nothing to forward.
+func startForward(ctx context.Context, o *openOptions, eo *engine.Options) (*forwarder, error) {
+	if len(o.hepTo) == 0 {
+		return nil, nil
+	}
+	snd, err := heptransport.NewSender(heptransport.SenderOptions{To: o.hepTo, CaptureID: o.hepID, AuthKey: o.hepKey})
+	if err != nil {
+		return nil, err
+	}
+	f := &forwarder{snd: snd}
+	sctx, cancel := context.WithCancel(context.Background())
+	f.cancel = cancel
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		snd.Run(sctx)
+	}()
+	eo.Tap = func(ev *capture.Event) {
+		if ev.Kind != capture.KindSIP {
+			return
+		}
+		p := heptransport.SIPPacket(ev.Payload, ev.Src, ev.Dst, ev.Time, ipProto(ev.Transport))
+		if snd.Send(&p) != nil {
+			f.failed.Add(1)
+		}
+	}
+	return f, nil
+}
+
+// counters is the header text: what went out, what waits, what was lost.
+func (f *forwarder) counters() string {
+	var sent, dropped, lost uint64
+	queued := 0
+	for _, t := range f.snd.Stats() {
+		sent += t.Sent
+		queued += t.Queued
+		dropped += t.Dropped
+		lost += t.LostUDP
+	}
+	return fmt.Sprintf("hep sent %d queued %d dropped %d", sent, queued, dropped+lost+uint64(f.failed.Load()))
+}
+
+// stop flushes (bounded) and stops the sender, then prints its counters.
+func (f *forwarder) stop(ios *ioStreams) {
+	if f == nil {
+		return
+	}
+	fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	f.snd.Flush(fctx)
+	cancel()
+	f.cancel()
+	f.wg.Wait()
+	fmt.Fprintf(ios.ErrOut, "voiptool: %s\n", f.counters())
 }

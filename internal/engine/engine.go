@@ -24,6 +24,10 @@ type Options struct {
 	Capture capture.Options
 	Store   sipflow.StoreOptions
 	RTP     rtpstats.Options
+	// Tap, when set, sees every event after the engine has handled it,
+	// on the writer goroutine (a HEP forwarder running beside the UI).
+	// The event is only valid during the call.
+	Tap func(*capture.Event)
 }
 
 // Counters are the engine's own counts, beside the decoder's and the
@@ -167,6 +171,9 @@ func (e *Engine) Handle(ev *capture.Event) error {
 		e.addRTCP(ev.Payload, ev.Time, ev.Src, ev.Dst)
 	case capture.KindHEP:
 		e.addHEP(ev)
+	}
+	if e.o.Tap != nil {
+		e.o.Tap(ev)
 	}
 	return nil
 }

@@ -33,6 +33,7 @@ type View struct {
 	lastF     sipflow.Filter
 	lastFErr  error
 	callsOnly sipflow.Filter // INVITE dialogs, for the "calls" counter
+	forward   func() string  // a HEP forwarder's counters, or nil
 	refreshed time.Time      // wall time of the last RefreshStreams (display pace, not packet time)
 }
 
@@ -321,6 +322,9 @@ func dist(m sipflow.MinAvgMax) tui.Dist {
 	return tui.Dist{N: m.Count, Min: ms(float64(m.Min)), Avg: ms(m.Avg), Max: ms(float64(m.Max))}
 }
 
+// SetForward shows a HEP forwarder's counters in the header.
+func (v *View) SetForward(f func() string) { v.forward = f }
+
 // Counters answers the header line.
 func (v *View) Counters() tui.Counters {
 	s := v.e.Status()
@@ -336,6 +340,9 @@ func (v *View) Counters() tui.Counters {
 	}
 	if v.done != nil && v.total > 0 {
 		c.LoadDone, c.LoadTotal = v.done(), v.total
+	}
+	if v.forward != nil {
+		c.Forward = v.forward()
 	}
 	return c
 }
