@@ -79,17 +79,17 @@ func (d *Decoder) classifyDatagram(b []byte, src, dst netip.AddrPort, tr Transpo
 		return
 	}
 	if parseRTP(b, &d.ev.RTP) && !isReservedPT(d.ev.RTP.PayloadType) {
-		f, ok := d.flows.observe(src, dst, d.ev.RTP.SSRC, d.ev.RTP.SequenceNumber, d.now)
+		s, ok := d.flows.observe(src, dst, d.ev.RTP.SSRC, d.ev.RTP.SequenceNumber, d.nowNS)
 		if ok {
-			if f.nheld > 0 {
-				d.releaseHeld(f)
+			if s.nheld > 0 {
+				d.releaseHeld(s)
 			}
 			d.stats.RTPByHeuristic++
 			d.deliver(KindRTP, tr, b)
 			return
 		}
-		if f != nil {
-			d.flows.hold(f, b, d, src, dst)
+		if s != nil {
+			d.flows.hold(s, b, d, src, dst)
 		}
 	}
 	d.stats.Other++

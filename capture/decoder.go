@@ -187,13 +187,15 @@ func (d *Decoder) Decode(data []byte, p pcap.Packet, emit func(*Event)) error {
 }
 
 // Flush delivers what is still buffered at the end of input: SIP
-// messages framed by end of stream. Incomplete IP and SCTP fragments
-// are dropped and counted.
+// messages framed by end of stream. Incomplete IP and SCTP fragments,
+// and packets held for SSRCs the RTP heuristic has not confirmed, are
+// dropped and counted.
 func (d *Decoder) Flush(emit func(*Event)) {
 	d.emit = emit
 	d.ev.Packet = pcap.Packet{}
 	d.asm.Flush(d.onMsg)
 	d.stats.FragmentsExpired += d.frag.expire(time.Time{}, true)
+	d.flows.flush()
 }
 
 // Stats returns the counters so far.
@@ -201,6 +203,7 @@ func (d *Decoder) Stats() Stats {
 	s := d.stats
 	s.Stream = d.asm.Stats()
 	s.TLSStreams = int(s.Stream.TLSStreams)
+	s.RTPHeuristicDropped = d.flows.dropped
 	return s
 }
 

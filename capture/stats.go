@@ -11,6 +11,14 @@ type Stats struct {
 	SIP, RTP, RTCP, HEP int // events emitted per Kind
 	RTPBySDP            int // of RTP+RTCP, classified through SDP-learned endpoints
 	RTPByHeuristic      int // of RTP+RTCP, classified by the content heuristics
+	// RTPHeuristicDropped counts packets, also in Other, that looked like
+	// RTP but were never delivered: held until their SSRC was confirmed,
+	// then discarded because the sequence broke, other SSRCs on the
+	// 5-tuple evicted it, it expired or input ended; or not held at all
+	// (flow table or hold budget full). Non-RTP UDP that happens to start
+	// with version 2 lands here too, so on noisy captures it is not all
+	// lost RTP.
+	RTPHeuristicDropped int
 
 	UDP, TCP, SCTP  int // L4 segments/datagrams decoded (inner ones for tunnels)
 	SCTPChunks      int // SCTP DATA chunks

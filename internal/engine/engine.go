@@ -147,7 +147,12 @@ func (e *Engine) Handle(ev *capture.Event) error {
 	if int(ev.Kind) < len(e.cnt.events) {
 		e.cnt.events[ev.Kind].Add(1)
 	}
-	e.tick(ev.Time)
+	if ev.Kind != capture.KindHEP {
+		// HEP carries the agent's clock, not ours: its calls keep that
+		// clock (Meta.Time, and the store's own expiry on Add compares
+		// within it), and it must not move the capture clock.
+		e.tick(ev.Time)
+	}
 	switch ev.Kind {
 	case capture.KindSIP:
 		e.addSIP(ev.Payload, sipflow.Meta{
@@ -219,8 +224,6 @@ func (e *Engine) addHEP(ev *capture.Event) {
 		e.cnt.hepErrors.Add(1)
 		return
 	}
-	// Handle already advanced the clock with the capture time: the
-	// agent's own clock in the HEP header must not drive expiry too.
 	e.addHEPPacket(p, ev.Source, ev.Packet, ev.Time)
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/voiptool/voiptool/capture"
+	"github.com/voiptool/voiptool/hep"
 	"github.com/voiptool/voiptool/pcap"
 	"github.com/voiptool/voiptool/sipflow"
 	"github.com/voiptool/voiptool/tui"
@@ -362,5 +363,43 @@ func TestHandleRTPAllocs(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(1000, step); n > 0.01 {
 		t.Errorf("Handle(RTP) allocates %v per packet", n)
+	}
+}
+
+// TestHEPAgentClockSkew: HEP found in a capture carries the agent's
+// clock, minutes away from the capture's; calls must not expire because
+// of the difference (one clock per call).
+func TestHEPAgentClockSkew(t *testing.T) {
+	capT := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	agentT := capT.Add(-2 * time.Minute)
+	e := New(Options{})
+	msgs := []string{
+		"INVITE sip:bob@h SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKskew\r\nFrom: <sip:alice@h>;tag=1\r\nTo: <sip:bob@h>\r\nCall-ID: skew\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
+		"SIP/2.0 180 Ringing\r\nVia: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKskew\r\nFrom: <sip:alice@h>;tag=1\r\nTo: <sip:bob@h>;tag=2\r\nCall-ID: skew\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
+	}
+	for i, m := range msgs {
+		p := hep.Packet{
+			Version: 3, Family: 2, Protocol: 17, ProtoType: hep.ProtoSIP,
+			Src: netip.MustParseAddrPort("10.0.0.1:5060"), Dst: netip.MustParseAddrPort("10.0.0.2:5060"),
+			Time: agentT.Add(time.Duration(i) * time.Second), Payload: []byte(m),
+		}
+		if i == 1 {
+			p.Src, p.Dst = p.Dst, p.Src
+		}
+		b, err := p.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := &capture.Event{Kind: capture.KindHEP, Transport: capture.TransportUDP, Time: capT.Add(time.Duration(i) * time.Second), Payload: b}
+		if err := e.Handle(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, ok := e.Store().Summary("skew")
+	if !ok || c.State != sipflow.StateRinging {
+		t.Errorf("call state = %v (found %v), want RINGING: the agent's clock must not expire it", c.State, ok)
+	}
+	if !c.Start.Equal(agentT) {
+		t.Errorf("call start = %v, want the agent's time %v", c.Start, agentT)
 	}
 }
