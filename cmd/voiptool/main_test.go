@@ -42,6 +42,10 @@ func TestExitCodes(t *testing.T) {
 		{"bad kind", []string{"dump", "x.pcap", "--kind", "mgcp"}, exitUsage, "unknown --kind"},
 		{"missing file", []string{"dump", "/nonexistent.pcap"}, exitError, "nonexistent.pcap"},
 		{"not a capture", []string{"dump", "main.go"}, exitError, "main.go"},
+		{"unknown shell", []string{"completion", "tcsh"}, exitUsage, "unknown shell"},
+		{"man extra argument", []string{"man", "extra"}, exitUsage, "unexpected argument"},
+		{"v2 cannot compress", []string{"hep-forward", "x.pcap", "--to", "udp:127.0.0.1:9060", "--hep-version", "2", "--compress"}, exitUsage, "--compress needs HEP version 3"},
+		{"bad hep target", []string{"listen", "udp:nohostport"}, exitUsage, "listen"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, stderr := runCmd(t, tc.args...)

@@ -107,5 +107,21 @@ and per-stream quality figures.
 		newCmdListen(ios, nil),
 		newCmdMan(ios, nil),
 	)
+	// The default completion command prints its help and exits 0 for a
+	// shell it does not know; make that the usage error it is.
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" {
+			c.Args = func(_ *cobra.Command, args []string) error {
+				if len(args) > 0 {
+					return usageErrorf("completion: unknown shell %q (bash, zsh, fish or powershell)", args[0])
+				}
+				return nil
+			}
+			c.RunE = func(c *cobra.Command, _ []string) error {
+				return usageErrorf("completion: name a shell (bash, zsh, fish or powershell)")
+			}
+		}
+	}
 	return root
 }
