@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gopacket/gopacket/afpacket"
+	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 
 	"github.com/voiptool/voiptool/pcap"
@@ -52,6 +53,7 @@ func Open(ctx context.Context, iface string, o Options) (*Source, error) {
 		o.PollInterval = 100 * time.Millisecond
 	}
 	link := pcap.LinkTypeRaw
+	loopback := false
 	opts := []any{
 		afpacket.OptPollTimeout(o.PollInterval),
 		// Frames must hold a whole snaplen; the block size is a multiple.
@@ -65,6 +67,7 @@ func Open(ctx context.Context, iface string, o Options) (*Source, error) {
 			return nil, fmt.Errorf("live: interface %q: %w", iface, err)
 		}
 		opts = append(opts, afpacket.OptInterface(ifi.Name))
+		loopback = ifi.Flags&net.FlagLoopback != 0
 		if len(ifi.HardwareAddr) == 6 || ifi.Flags&net.FlagLoopback != 0 {
 			// Loopback carries a (zeroed) Ethernet header too.
 			link = pcap.LinkTypeEthernet
@@ -78,6 +81,18 @@ func Open(ctx context.Context, iface string, o Options) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("live: open %q: %w", displayName(iface), err)
 	}
+	if loopback {
+		// Every packet on loopback is seen twice, leaving and arriving;
+		// keep the arriving copy, as libpcap does on "lo".
+		prog, err := bpf.Assemble(dropOutgoing())
+		if err == nil {
+			err = tp.SetBPF(prog)
+		}
+		if err != nil {
+			tp.Close()
+			return nil, fmt.Errorf("live: %q: filter: %w", iface, err)
+		}
+	}
 	if o.Promiscuous && link == pcap.LinkTypeEthernet {
 		if err := tp.SetPromiscuous(true); err != nil {
 			tp.Close()
@@ -85,6 +100,21 @@ func Open(ctx context.Context, iface string, o Options) (*Source, error) {
 		}
 	}
 	return &Source{ctx: ctx, name: displayName(iface), tp: tp, link: link}, nil
+}
+
+// packetOutgoing is the kernel's sll_pkttype for a packet we send
+// (linux/if_packet.h PACKET_OUTGOING).
+const packetOutgoing = 4
+
+// dropOutgoing is a classic BPF program that drops PACKET_OUTGOING copies
+// (the packet-type ancillary load) and keeps the rest whole.
+func dropOutgoing() []bpf.Instruction {
+	return []bpf.Instruction{
+		bpf.LoadExtension{Num: bpf.ExtType},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: packetOutgoing, SkipTrue: 1},
+		bpf.RetConstant{Val: 0x40000},
+		bpf.RetConstant{Val: 0},
+	}
 }
 
 func displayName(iface string) string {

@@ -99,3 +99,37 @@ func TestCancelEndsCapture(t *testing.T) {
 	}
 	t.Fatal("Next kept returning packets after cancel")
 }
+
+// TestLoopbackOnce: on "lo" each datagram is captured once, not once
+// leaving and once arriving.
+func TestLoopbackOnce(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	src := openOrSkip(t, ctx, "lo")
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	marker := []byte("OPTIONS sip:once@127.0.0.1 SIP/2.0\r\n\r\n")
+	time.Sleep(100 * time.Millisecond) // let the ring start before the one datagram
+	if _, err := conn.WriteToUDP(marker, conn.LocalAddr().(*net.UDPAddr)); err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for i := 0; i < 100000; i++ {
+		data, _, err := src.Next()
+		if errors.Is(err, io.EOF) {
+			break // the deadline: every copy had its chance
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(data, marker) {
+			seen++
+		}
+	}
+	if seen != 1 {
+		t.Errorf("datagram captured %d times on lo, want 1", seen)
+	}
+}
