@@ -23,10 +23,12 @@
 // port; HEP by magic or header shape; RTP/RTCP to or from endpoints
 // learned from SDP in SIP bodies (c=, m=, a=rtcp, a=rtcp-mux), and
 // otherwise by heuristics on UDP between ports >= 1024 (RTCP: compound
-// lengths add up; RTP: one SSRC with advancing sequence numbers over 3
-// packets — the first 2 are held, copied, and delivered when the third
-// confirms the stream, so they arrive slightly late but in order, with
-// their own times). Options.NoRTPHeuristic switches the heuristics off.
+// lengths add up; RTP: an SSRC with advancing sequence numbers over 3
+// packets, each of up to 4 SSRCs on a 5-tuple confirmed on its own — the
+// first 2 are held, copied, and delivered when the third confirms the
+// SSRC, so they arrive slightly late but in order, with their own times;
+// Stats.RTPHeuristicDropped counts held packets never confirmed).
+// Options.NoRTPHeuristic switches the heuristics off.
 //
 // All timeouts (fragments, TCP streams, learned media, heuristic flows)
 // run on packet time, never the wall clock, so a file decodes the same

@@ -309,3 +309,74 @@ func BenchmarkDecodeHeuristic(b *testing.B) {
 		})
 	}
 }
+
+// FuzzHeuristic drives the SSRC state machine with a script: each byte
+// pair is one RTP packet, on one of 4 5-tuples and 8 SSRCs, with a
+// sequence step (int8: duplicates, reordering, jumps) and now and then a
+// 30 s pause that lets SSRCs and flows expire. Whatever the script,
+// every packet comes out once as RTP or is counted dropped, each SSRC's
+// packets come out in the order they arrived with their own bytes, and
+// nothing stays held after Flush.
+func FuzzHeuristic(f *testing.F) {
+	f.Add([]byte{0, 1, 0, 1, 0, 1})                                                    // one SSRC confirmed
+	f.Add([]byte{0, 1, 4, 1, 0, 1, 4, 1, 0, 1, 4, 1})                                  // two interleaved
+	f.Add([]byte{0, 1, 4, 1, 8, 1, 12, 1, 16, 1, 20, 1, 0, 1, 4, 1, 0, 1})             // eviction
+	f.Add([]byte{0, 1, 0, 0, 0, 0x80, 0, 1, 0x80, 1, 0, 1, 1, 1, 1, 1, 1, 1, 0x81, 1}) // dup, jump, pause
+	f.Fuzz(func(t *testing.T, script []byte) {
+		const maxOps = 512
+		if len(script) > 2*maxOps {
+			script = script[:2*maxOps]
+		}
+		d := NewDecoder(Options{FlowTimeout: 10 * time.Second})
+		type key struct {
+			port uint16
+			ssrc uint32
+		}
+		var (
+			payloads [][]byte // by packet number - 1
+			seq      = map[key]uint16{}
+			last     = map[key]int{} // packet number last delivered
+			rtp      int
+		)
+		emit := func(ev *Event) {
+			if ev.Kind != KindRTP {
+				t.Fatalf("%v event", ev.Kind)
+			}
+			n := ev.Packet.Number
+			k := key{ev.Src.Port(), ev.RTP.SSRC}
+			if n < 1 || n > len(payloads) || string(ev.Payload) != string(payloads[n-1]) {
+				t.Fatalf("event for packet %d does not carry its payload", n)
+			}
+			if n <= last[k] {
+				t.Fatalf("SSRC %d on port %d: packet %d after %d", k.ssrc, k.port, n, last[k])
+			}
+			last[k] = n
+			rtp++
+		}
+		ts := t0
+		for i := 0; i+1 < len(script); i += 2 {
+			op, step := script[i], int8(script[i+1])
+			if op&0x80 != 0 {
+				ts = ts.Add(30 * time.Second)
+			}
+			ts = ts.Add(20 * time.Millisecond)
+			k := key{uint16(30000 + 2*int(op&3)), uint32(op>>2) & 7}
+			seq[k] += uint16(step)
+			payload := rtpPacket(0, seq[k], 0, k.ssrc)
+			payloads = append(payloads, payload)
+			frame := eth(0x0800, ipPacket4(ip4B, ip4A, 17, 1, 0, false, udpHeader(k.port, 40000, payload)))
+			p := pcap.Packet{Timestamp: ts, CaptureLength: len(frame), Length: len(frame), LinkType: pcap.LinkTypeEthernet, Number: len(payloads)}
+			if err := d.Decode(frame, p, emit); err != nil {
+				t.Fatal(err)
+			}
+		}
+		d.Flush(emit)
+		st := d.Stats()
+		if rtp != st.RTP || st.RTP+st.RTPHeuristicDropped != len(payloads) || st.RTP+st.Other != len(payloads) {
+			t.Fatalf("%d packets: %d delivered, stats RTP %d dropped %d other %d", len(payloads), rtp, st.RTP, st.RTPHeuristicDropped, st.Other)
+		}
+		if d.flows.heldBytes != 0 {
+			t.Fatalf("%d bytes held after Flush", d.flows.heldBytes)
+		}
+	})
+}

@@ -29,6 +29,7 @@ func writeSummary(w io.Writer, printed int, s *capture.Stats) {
 	add(s.Reassembled, "datagrams reassembled from fragments")
 	add(s.FragmentsExpired+s.FragmentsDropped, "fragments dropped")
 	add(s.SCTPDropped, "SCTP fragments dropped")
+	add(s.RTPHeuristicDropped, "RTP-looking packets never confirmed as a stream (of the other)")
 	if len(odd) > 0 {
 		fmt.Fprintf(w, "voiptool: also %s\n", strings.Join(odd, ", "))
 	}
