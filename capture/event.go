@@ -57,6 +57,18 @@ func (t Transport) String() string {
 	return "unknown"
 }
 
+// TransportOf names the transport an IP protocol number stands for (as
+// HEP's IP protocol chunk carries it): 6 TCP, 132 SCTP, else UDP.
+func TransportOf(ipProto uint8) Transport {
+	switch ipProto {
+	case 6:
+		return TransportTCP
+	case 132:
+		return TransportSCTP
+	}
+	return TransportUDP
+}
+
 // RTPHeader is the fixed RTP header (RFC 3550 5.1) of a KindRTP event.
 // Filled by the classifier so consumers need not parse it again.
 type RTPHeader struct {

@@ -18,17 +18,6 @@ import (
 	"github.com/voiptool/voiptool/hep"
 )
 
-// hepTransport names the transport a HEP packet's IP protocol chunk says.
-func hepTransport(proto uint8) capture.Transport {
-	switch proto {
-	case 6:
-		return capture.TransportTCP
-	case 132:
-		return capture.TransportSCTP
-	}
-	return capture.TransportUDP
-}
-
 type dumpOptions struct {
 	io          *ioStreams
 	files       []string
@@ -178,7 +167,7 @@ func dumpRun(ctx context.Context, o *dumpOptions) error {
 				inflate, payload = out, out
 			}
 			inner = *ev
-			inner.Kind, inner.Transport, inner.Payload = capture.KindSIP, hepTransport(hp.Protocol), payload
+			inner.Kind, inner.Transport, inner.Payload = capture.KindSIP, capture.TransportOf(hp.Protocol), payload
 			inner.Src, inner.Dst, inner.Tunnel = hp.Src, hp.Dst, true
 			if !hp.Time.IsZero() {
 				inner.Time = hp.Time

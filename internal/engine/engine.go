@@ -266,7 +266,7 @@ func (e *Engine) addHEPPacket(p *hep.Packet, source int, rec pcap.Packet, fallba
 			Time:          t,
 			Src:           p.Src,
 			Dst:           p.Dst,
-			Transport:     hepTransport(p.Protocol),
+			Transport:     sipflow.Transport(capture.TransportOf(p.Protocol)),
 			Source:        source,
 			Frame:         rec.Number,
 			Offset:        rec.Offset,
@@ -289,17 +289,6 @@ func (e *Engine) addHEPPacket(p *hep.Packet, source int, rec pcap.Packet, fallba
 // HEPEventPrefix starts the CallEvent.Kind of reports attached from HEP
 // ("hep LOG", "hep RTCP-JSON").
 const HEPEventPrefix = "hep "
-
-// hepTransport maps the HEP IP protocol chunk to a SIP transport.
-func hepTransport(proto uint8) sipflow.Transport {
-	switch proto {
-	case 6:
-		return sipflow.TransportTCP
-	case 132:
-		return sipflow.TransportSCTP
-	}
-	return sipflow.TransportUDP
-}
 
 // tick advances the engine's clock and, once per syncEvery of packet
 // time, expires idle dialogs.

@@ -56,13 +56,14 @@ func (e *Engine) SavePcap(ctx context.Context, files []string, callIDs []string,
 			metas = append(metas, m.Meta)
 		}
 		w := window{d.Summary.Start, d.Summary.End.Add(rtcpGrace)}
-		for _, s := range e.Streams(id) {
+		callStreams := e.Streams(id)
+		for _, s := range callStreams {
 			streams[streamKey{s.SSRC, s.Src, s.Dst}] = true
 			if s.End.Add(rtcpGrace).After(w.to) {
 				w.to = s.End.Add(rtcpGrace)
 			}
 		}
-		for _, s := range e.Streams(id) {
+		for _, s := range callStreams {
 			for _, delta := range []uint16{0, 1} {
 				src := netip.AddrPortFrom(s.Src.Addr(), s.Src.Port()+delta)
 				dst := netip.AddrPortFrom(s.Dst.Addr(), s.Dst.Port()+delta)

@@ -2,7 +2,6 @@ package report
 
 import (
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -59,15 +58,7 @@ func WriteCalls(w io.Writer, f Format, calls []sipflow.CallSummary, o TableOptio
 			encodeJSON(out, &calls[i], false)
 		}
 	case FormatCSV:
-		cw := csv.NewWriter(out)
-		_ = cw.Write(callCSVHeader()) // errors surface through cw.Error
-		for i := range calls {
-			_ = cw.Write(callCSVRow(&calls[i]))
-		}
-		cw.Flush()
-		if err := cw.Error(); err != nil && out.err == nil {
-			out.err = err
-		}
+		writeCSV(out, callCSVHeader(), len(calls), func(i int) []string { return callCSVRow(&calls[i]) })
 	default:
 		return fmt.Errorf("%w %v", ErrUnknownFormat, f)
 	}

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"encoding/csv"
 	"fmt"
 	"io"
 	"strings"
@@ -110,4 +111,18 @@ func (w *writer) Write(p []byte) (int, error) {
 	n, err := w.bw.Write(p)
 	w.err = err
 	return n, err
+}
+
+// writeCSV writes a header and n rows (RFC 4180); the first error sticks
+// in w, as every other writer here does it.
+func writeCSV(w *writer, header []string, n int, row func(i int) []string) {
+	cw := csv.NewWriter(w)
+	_ = cw.Write(header) // errors surface through cw.Error
+	for i := 0; i < n; i++ {
+		_ = cw.Write(row(i))
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil && w.err == nil {
+		w.err = err
+	}
 }

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/csv"
 	"fmt"
 	"io"
 	"sort"
@@ -27,13 +26,7 @@ func WriteKPIs(w io.Writer, f Format, k sipflow.KPIs) error {
 	case FormatJSONL:
 		encodeJSON(out, &k, false)
 	case FormatCSV:
-		cw := csv.NewWriter(out)
-		_ = cw.Write(kpiCSVHeader())
-		_ = cw.Write(kpiCSVRow(&k))
-		cw.Flush()
-		if err := cw.Error(); err != nil && out.err == nil {
-			out.err = err
-		}
+		writeCSV(out, kpiCSVHeader(), 1, func(int) []string { return kpiCSVRow(&k) })
 	default:
 		return fmt.Errorf("%w %v", ErrUnknownFormat, f)
 	}

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/csv"
 	"fmt"
 	"io"
 	"strconv"
@@ -52,15 +51,7 @@ func WriteStreams(w io.Writer, f Format, streams []rtpstats.StreamReport, o Tabl
 			encodeJSON(out, &streams[i], false)
 		}
 	case FormatCSV:
-		cw := csv.NewWriter(out)
-		_ = cw.Write(streamCSVHeader())
-		for i := range streams {
-			_ = cw.Write(streamCSVRow(&streams[i]))
-		}
-		cw.Flush()
-		if err := cw.Error(); err != nil && out.err == nil {
-			out.err = err
-		}
+		writeCSV(out, streamCSVHeader(), len(streams), func(i int) []string { return streamCSVRow(&streams[i]) })
 	default:
 		return fmt.Errorf("%w %v", ErrUnknownFormat, f)
 	}
