@@ -1,0 +1,223 @@
+package tlsdec
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"sync"
+)
+
+// DefaultMaxKeyLogEntries bounds the client randoms a KeyLog holds when
+// KeyLogOptions.MaxEntries is 0: a busy SBC's key log of a day.
+const DefaultMaxKeyLogEntries = 1 << 20
+
+// maxBadLinesKept bounds the line numbers remembered for bad lines; all of
+// them are counted.
+const maxBadLinesKept = 16
+
+// maxSecretLen is the longest secret a key log carries: a TLS 1.2 master
+// secret or a SHA-384 TLS 1.3 traffic secret, 48 bytes.
+const maxSecretLen = 48
+
+// Label names the secret of one key log line (NSS key log format, as
+// written by SSLKEYLOGFILE, Go's tls.Config.KeyLogWriter and openssl
+// -keylogfile).
+type Label uint8
+
+// Labels understood. EXPORTER_SECRET and early secrets are parsed and
+// stored but not needed to decrypt a session.
+const (
+	LabelClientRandom Label = iota // CLIENT_RANDOM: TLS 1.2 master secret
+	LabelClientHandshake
+	LabelServerHandshake
+	LabelClientTraffic0
+	LabelServerTraffic0
+	LabelExporter
+	LabelClientEarly
+	labelCount
+)
+
+var labelNames = [labelCount]string{
+	LabelClientRandom:    "CLIENT_RANDOM",
+	LabelClientHandshake: "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+	LabelServerHandshake: "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+	LabelClientTraffic0:  "CLIENT_TRAFFIC_SECRET_0",
+	LabelServerTraffic0:  "SERVER_TRAFFIC_SECRET_0",
+	LabelExporter:        "EXPORTER_SECRET",
+	LabelClientEarly:     "CLIENT_EARLY_TRAFFIC_SECRET",
+}
+
+// String returns the key log spelling of the label.
+func (l Label) String() string {
+	if l < labelCount {
+		return labelNames[l]
+	}
+	return "UNKNOWN"
+}
+
+// Secrets are the secrets logged for one client random. A secret of
+// length 0 was not logged.
+type Secrets struct {
+	secret [labelCount][maxSecretLen]byte
+	length [labelCount]uint8
+}
+
+// Get returns the secret logged under label, or nil.
+func (s *Secrets) Get(l Label) []byte {
+	if l >= labelCount || s.length[l] == 0 {
+		return nil
+	}
+	return s.secret[l][:s.length[l]]
+}
+
+// KeyLogOptions bound a KeyLog. The zero value is useful.
+type KeyLogOptions struct {
+	// MaxEntries bounds the client randoms held; 0 means
+	// DefaultMaxKeyLogEntries. Lines for new client randoms beyond it are
+	// counted in KeyLogStats.Refused.
+	MaxEntries int
+}
+
+// KeyLogStats counts what a KeyLog has read.
+type KeyLogStats struct {
+	Lines    int   // lines read, comments and blank lines included
+	Entries  int   // client randoms held
+	Secrets  int   // secrets stored (a line repeating a stored secret replaces it)
+	Unknown  int   // well-formed lines with a label this package does not know
+	BadLines int   // malformed lines
+	BadLine  []int // line numbers of the first malformed lines (at most 16)
+	Refused  int   // lines refused because MaxEntries was reached
+}
+
+// KeyLog holds TLS secrets by client random. It is safe for concurrent
+// use: a pcapng reader may add Decryption Secrets Blocks while sessions
+// look keys up.
+type KeyLog struct {
+	mu    sync.RWMutex
+	max   int
+	m     map[[32]byte]*Secrets
+	stats KeyLogStats
+}
+
+// NewKeyLog returns an empty key log.
+func NewKeyLog(o KeyLogOptions) *KeyLog {
+	if o.MaxEntries <= 0 {
+		o.MaxEntries = DefaultMaxKeyLogEntries
+	}
+	return &KeyLog{max: o.MaxEntries, m: make(map[[32]byte]*Secrets)}
+}
+
+// ReadFrom adds every line of r (a key log file, or the payload of a
+// pcapng Decryption Secrets Block). Malformed lines are counted with their
+// line numbers, not fatal; only a read error is returned.
+func (k *KeyLog) ReadFrom(r io.Reader) (int64, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), 64<<10)
+	var n int64
+	for sc.Scan() {
+		n += int64(len(sc.Bytes())) + 1
+		k.AddLine(sc.Bytes())
+	}
+	return n, sc.Err()
+}
+
+// AddLine adds one key log line and returns why it was not stored: nil
+// for a stored secret, a comment, a blank line or an unknown label;
+// ErrBadKeyLogLine or ErrKeyLogFull otherwise (both also counted).
+func (k *KeyLog) AddLine(line []byte) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.stats.Lines++
+	err := k.addLocked(line)
+	switch err {
+	case nil:
+	case ErrKeyLogFull:
+		k.stats.Refused++
+	default:
+		k.stats.BadLines++
+		if len(k.stats.BadLine) < maxBadLinesKept {
+			k.stats.BadLine = append(k.stats.BadLine, k.stats.Lines)
+		}
+	}
+	return err
+}
+
+func (k *KeyLog) addLocked(line []byte) error {
+	line = bytes.TrimSpace(line)
+	if len(line) == 0 || line[0] == '#' {
+		return nil
+	}
+	f := bytes.Fields(line)
+	if len(f) != 3 {
+		return fmt.Errorf("%w: %d fields, want 3 (label, client random, secret)", ErrBadKeyLogLine, len(f))
+	}
+	var cr [32]byte
+	if len(f[1]) != 64 {
+		return fmt.Errorf("%w: client random is %d hex digits, want 64", ErrBadKeyLogLine, len(f[1]))
+	}
+	if _, err := hex.Decode(cr[:], f[1]); err != nil {
+		return fmt.Errorf("%w: client random: %v", ErrBadKeyLogLine, err)
+	}
+	if len(f[2])%2 != 0 || len(f[2]) == 0 || len(f[2]) > 2*maxSecretLen {
+		return fmt.Errorf("%w: secret is %d hex digits, want an even number up to %d", ErrBadKeyLogLine, len(f[2]), 2*maxSecretLen)
+	}
+	label := labelCount
+	for i, name := range labelNames {
+		if string(f[0]) == name {
+			label = Label(i)
+			break
+		}
+	}
+	if label == labelCount {
+		k.stats.Unknown++ // e.g. CLIENT_EARLY_TRAFFIC_SECRET's kin from newer tools
+		return nil
+	}
+	var sec [maxSecretLen]byte
+	n, err := hex.Decode(sec[:], f[2])
+	if err != nil {
+		return fmt.Errorf("%w: secret: %v", ErrBadKeyLogLine, err)
+	}
+	if label == LabelClientRandom && n != 48 {
+		return fmt.Errorf("%w: CLIENT_RANDOM master secret is %d bytes, want 48", ErrBadKeyLogLine, n)
+	}
+	s := k.m[cr]
+	if s == nil {
+		if len(k.m) >= k.max {
+			return ErrKeyLogFull
+		}
+		s = new(Secrets)
+		k.m[cr] = s
+		k.stats.Entries++
+	}
+	if s.length[label] == 0 {
+		k.stats.Secrets++
+	}
+	s.secret[label] = sec
+	s.length[label] = uint8(n)
+	return nil
+}
+
+// Lookup returns a copy of the secrets logged for a client random.
+func (k *KeyLog) Lookup(clientRandom [32]byte) (Secrets, bool) {
+	if k == nil {
+		return Secrets{}, false
+	}
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	s := k.m[clientRandom]
+	if s == nil {
+		return Secrets{}, false
+	}
+	return *s, true
+}
+
+// Stats returns a copy of the counters.
+func (k *KeyLog) Stats() KeyLogStats {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	s := k.stats
+	s.BadLine = append([]int(nil), s.BadLine...)
+	return s
+}
