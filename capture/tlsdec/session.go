@@ -47,7 +47,7 @@ var reasonText = [reasonCount]string{
 	ReasonNoKey:              "no key: the key log has no secret for this client random",
 	ReasonCBC:                "CBC suites are not decrypted: MAC-then-encrypt cannot be checked reliably",
 	ReasonUnsupportedSuite:   "unsupported cipher suite",
-	ReasonUnsupportedVersion: "unsupported TLS version (only TLS 1.2 and 1.3 are decrypted)",
+	ReasonUnsupportedVersion: "unsupported TLS version (only TLS 1.2 and 1.3 are decrypted, not SSL 3.0, TLS 1.0/1.1 or TLS 1.3 drafts)",
 	ReasonGap:                "gap in the TCP stream: record boundaries and sequence numbers are lost",
 	ReasonAuth:               "authentication failed: wrong key or damaged record",
 	ReasonMalformed:          "malformed TLS record or handshake message",
@@ -266,6 +266,11 @@ func (s *Session) process(d Direction) {
 	ds.buf = ds.buf[:copy(ds.buf, ds.buf[off:])]
 }
 
+// tls13Family reports TLS 1.3 or one of its drafts (0x7fNN).
+func (s *Session) tls13Family() bool {
+	return s.stats.Version == VersionTLS13 || s.stats.Version>>8 == 0x7f
+}
+
 // mustWait holds a client's protected TLS 1.3 record until the server's
 // ServerHello says which suite and version apply: a reassembler may
 // deliver the client's Finished before the ServerHello it answers.
@@ -281,14 +286,14 @@ func (s *Session) record(d Direction, rec []byte) {
 	if typ == typeChangeCipherSpec {
 		// TLS 1.3 sends it in the clear for middlebox compatibility only;
 		// in TLS 1.2 it switches this direction to the negotiated keys.
-		if s.stats.Version != VersionTLS13 && !ds.encrypted {
+		if !s.tls13Family() && !ds.encrypted {
 			s.startEncryption12(d)
 		}
 		return
 	}
 	// TLS 1.3 protects records under the outer type application_data
 	// only (RFC 8446 5.2); TLS 1.2 everything after ChangeCipherSpec.
-	protected := ds.encrypted && (s.stats.Version != VersionTLS13 || typ == typeApplicationData)
+	protected := ds.encrypted && (!s.tls13Family() || typ == typeApplicationData)
 	if !protected {
 		switch typ {
 		case typeHandshake:
@@ -513,6 +518,17 @@ func (s *Session) serverHello(b []byte) {
 		return // a HelloRetryRequest: the real ServerHello follows the second ClientHello
 	}
 	version := binary.BigEndian.Uint16(b)
+	if version>>8 == 0x7f {
+		// A TLS 1.3 draft (0x7fNN): before draft 22 the ServerHello had
+		// neither session id nor compression; such sessions are counted,
+		// not parsed further.
+		s.stats.Version = version
+		s.stats.Suite = binary.BigEndian.Uint16(b[34:]) // version, random, cipher_suite
+		s.haveServer = true
+		s.keyReason = ReasonUnsupportedVersion
+		s.dir[0].encrypted, s.dir[1].encrypted = true, true
+		return
+	}
 	sidLen := int(b[34])
 	p := b[35:]
 	if sidLen > 32 || len(p) < sidLen+3 {
@@ -543,7 +559,7 @@ func (s *Session) serverHello(b []byte) {
 		s.switchTo13(ServerToClient, false)
 		s.switchTo13(ClientToServer, false)
 	}
-	if version == VersionTLS13 {
+	if s.tls13Family() {
 		s.dir[0].encrypted, s.dir[1].encrypted = true, true
 	}
 	// The client's records held back by mustWait can go now.
