@@ -24,4 +24,6 @@
 // Writer writes classic pcap, NgWriter pcapng with interfaces of several
 // link types; both produce files tshark reads back unchanged.
 // ReadRecordAt re-reads one record of an uncompressed file by offset.
+// Decryption Secrets Blocks (TLS key logs injected by editcap) are kept
+// and returned by Reader.Secrets.
 package pcap

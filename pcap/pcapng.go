@@ -1,6 +1,7 @@
 package pcap
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"math/bits"
@@ -22,6 +23,7 @@ import (
 //	EPB 6 (4.3):          interface id (4), ts high (4), ts low (4), captured len, original len, data, options
 //	SPB 3 (4.4):          original len (4), data (captured = min(original, snaplen, room))
 //	PB  2 (obsolete):     interface id (2), drops (2), ts high, ts low, captured len, original len, data, options
+//	DSB 10 (4.7):         secrets type (4), secrets length (4), secrets data (padded to 4), options
 //
 // Options (3.5): code (2), length (2), value padded to 4 bytes; code 0 ends them.
 const (
@@ -30,6 +32,12 @@ const (
 	blockPB  = 0x00000002
 	blockSPB = 0x00000003
 	blockEPB = 0x00000006
+	blockDSB = 0x0000000a
+
+	dsbFixedLen = 8
+	// maxSecretsBytes bounds the secrets a Reader keeps from Decryption
+	// Secrets Blocks; blocks beyond it are counted in SecretsDropped.
+	maxSecretsBytes = 16 << 20
 
 	byteOrderMagic = 0x1a2b3c4d
 	ngVersionMajor = 1
@@ -119,9 +127,23 @@ func (r *Reader) block() (data []byte, p Packet, ok bool, err error) {
 	if blen < blockFrameLen || blen%4 != 0 {
 		return nil, Packet{}, false, r.fail(off, fmt.Errorf("%w: block type 0x%08x: total length %d is below 12 or not a multiple of 4", ErrBadBlock, typ, blen))
 	}
+	if typ == blockDSB && blen <= maxBlockLength {
+		body, err := r.readBody(blen)
+		if err != nil {
+			return nil, Packet{}, false, r.fail(off, err)
+		}
+		if err := r.parseDSB(body); err != nil {
+			return nil, Packet{}, false, r.fail(off, err)
+		}
+		r.stats.SkippedBlocks++ // it carries no packet; the secrets are kept
+		return nil, Packet{}, false, nil
+	}
 	switch typ {
 	case blockEPB, blockSPB, blockPB, blockIDB:
 	default:
+		if typ == blockDSB {
+			r.stats.SecretsDropped++ // larger than any block the reader buffers
+		}
 		// NRB, ISB, DSB, custom and unknown blocks: skip by length.
 		if err := r.skipBody(blen); err != nil {
 			return nil, Packet{}, false, r.fail(off, err)
@@ -363,4 +385,24 @@ func (r *Reader) parsePacketBlock(typ uint32, body []byte) ([]byte, Packet, erro
 		p.Timestamp = ticksToTime(ts, iface.TicksPerSecond, iface.TSOffset)
 	}
 	return body[fixed : fixed+caplen], p, nil
+}
+
+// parseDSB keeps the secrets of a Decryption Secrets Block (4.7). The
+// secrets are copied: the body aliases the reader's buffer.
+func (r *Reader) parseDSB(body []byte) error {
+	if len(body) < dsbFixedLen {
+		return fmt.Errorf("%w: decryption secrets body is %d bytes, want at least %d", ErrBadBlock, len(body), dsbFixedLen)
+	}
+	typ, n := r.u32(body[0:]), r.u32(body[4:])
+	if int64(n) > int64(len(body)-dsbFixedLen) {
+		return fmt.Errorf("%w: decryption secrets length %d runs past the block (%d bytes of room)", ErrBadBlock, n, len(body)-dsbFixedLen)
+	}
+	r.stats.SecretsBlocks++
+	if r.secretsBytes+int(n) > maxSecretsBytes {
+		r.stats.SecretsDropped++
+		return nil
+	}
+	r.secretsBytes += int(n)
+	r.secrets = append(r.secrets, Secrets{Type: typ, Data: bytes.Clone(body[dsbFixedLen : dsbFixedLen+n])})
+	return nil
 }

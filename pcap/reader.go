@@ -107,13 +107,17 @@ type Oddities struct {
 
 // ReadStats counts what a Reader has consumed so far.
 type ReadStats struct {
-	Packets       int   // records returned by Next
-	SkippedBlocks int   // pcapng blocks without packets: NRB, ISB, DSB, custom, unknown
-	Sections      int   // pcapng sections seen (1 for classic pcap)
-	Bytes         int64 // bytes consumed, decompressed, headers included
-	Damaged       bool  // reading stopped at damage; Damage says where
-	Damage        error // the *FormatError Next returned, nil if none
-	Oddities      Oddities
+	Packets       int // records returned by Next
+	SkippedBlocks int // pcapng blocks without packets: NRB, ISB, DSB, custom, unknown
+	SecretsBlocks int // pcapng Decryption Secrets Blocks read (Secrets returns them)
+	// SecretsDropped counts Decryption Secrets Blocks not kept: one larger
+	// than the reader buffers, or beyond 16 MiB of secrets in all.
+	SecretsDropped int
+	Sections       int   // pcapng sections seen (1 for classic pcap)
+	Bytes          int64 // bytes consumed, decompressed, headers included
+	Damaged        bool  // reading stopped at damage; Damage says where
+	Damage         error // the *FormatError Next returned, nil if none
+	Oddities       Oddities
 }
 
 // Reader reads a classic pcap or pcapng file record by record. It is not
@@ -133,12 +137,14 @@ type Reader struct {
 	ifaces  []Interface
 	secBase int // index in ifaces of the current pcapng section's interface 0
 
-	stats   ReadStats
-	lastTS  time.Time
-	haveTS  bool
-	pending error // damage found while NewReader looked ahead for the first IDB
-	done    bool
-	closed  bool
+	stats        ReadStats
+	secrets      []Secrets // pcapng Decryption Secrets Blocks, in file order
+	secretsBytes int
+	lastTS       time.Time
+	haveTS       bool
+	pending      error // damage found while NewReader looked ahead for the first IDB
+	done         bool
+	closed       bool
 }
 
 // Open opens a capture file; "-" reads standard input (which Close leaves
@@ -244,6 +250,22 @@ func (r *Reader) LinkType() LinkType {
 // pcap, every IDB of every section for pcapng, in file order.
 // Packet.InterfaceIndex indexes this slice.
 func (r *Reader) Interfaces() []Interface { return slices.Clone(r.ifaces) }
+
+// SecretsTLSKeyLog is the Decryption Secrets Block type of TLS key log
+// lines in NSS format ("TLSK"), as editcap --inject-secrets tls,FILE writes.
+const SecretsTLSKeyLog = 0x544c534b
+
+// Secrets is the payload of one pcapng Decryption Secrets Block.
+type Secrets struct {
+	Type uint32 // SecretsTLSKeyLog, or another registered type ("WGKL", "ZIGN", ...)
+	Data []byte // owned by the Reader: read, do not modify
+}
+
+// Secrets returns the Decryption Secrets Blocks read so far, in file order.
+// NewReader reads ahead to the first interface, so secrets written before
+// it (as editcap writes them) are available before the first Next; a
+// caller that wants later ones compares Stats().SecretsBlocks after Next.
+func (r *Reader) Secrets() []Secrets { return slices.Clone(r.secrets) }
 
 // Close closes the file Open opened (never stdin, never a caller's reader).
 func (r *Reader) Close() error {

@@ -6,8 +6,11 @@ import (
 	"flag"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/voiptool/voiptool/pcap"
 )
 
 var update = flag.Bool("update", false, "regenerate testdata/*.pcap and *.keylog")
@@ -162,4 +165,37 @@ func sameMultiset(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// TestEditcapInjectedSecrets: editcap --inject-secrets puts the key log
+// into a pcapng Decryption Secrets Block; the pcap reader hands it over
+// and the capture decrypts with no key log file.
+func TestEditcapInjectedSecrets(t *testing.T) {
+	if _, err := exec.LookPath("editcap"); err != nil {
+		t.Skip("editcap not installed:", err)
+	}
+	for _, f := range fixtures {
+		t.Run(f.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), f.name+".pcapng")
+			if b, err := exec.Command("editcap", "--inject-secrets", "tls,"+testdataPath(f.name+".keylog"), testdataPath(f.name+".pcap"), out).CombinedOutput(); err != nil {
+				t.Fatalf("editcap: %v: %s", err, b)
+			}
+			r, err := pcap.Open(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys := NewKeyLog(KeyLogOptions{})
+			for _, s := range r.Secrets() {
+				if s.Type == pcap.SecretsTLSKeyLog {
+					keys.ReadFrom(bytes.NewReader(s.Data))
+				}
+			}
+			r.Close()
+			if keys.Stats().Entries != 1 || keys.Stats().BadLines != 0 {
+				t.Fatalf("key log from the DSB: %+v", keys.Stats())
+			}
+			plain, st := decryptChunks(t, keys, readPcapStreams(t, out, pcapServer.port))
+			checkCall(t, plain, st)
+		})
+	}
 }
