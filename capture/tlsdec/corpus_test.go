@@ -163,4 +163,3 @@ func TestCorpusEncryptedSIP(t *testing.T) {
 		})
 	}
 }
-
