@@ -394,7 +394,7 @@ func writePcap(t *testing.T, path string, chunks []chunk) {
 // readPcapStreams reads a capture written by writePcap (or any capture of
 // one TLS connection without loss) back into per-direction chunks, the
 // server being the side whose port is serverPort.
-func readPcapStreams(t *testing.T, path string, serverPort uint16) []chunk {
+func readPcapStreams(t testing.TB, path string, serverPort uint16) []chunk {
 	t.Helper()
 	r, err := pcap.Open(path)
 	if err != nil {

@@ -197,7 +197,9 @@ func (s *Session) Feed(d Direction, b []byte) {
 		return
 	}
 	if len(ds.buf)+len(b) > s.max {
-		s.stop(d, ReasonOverflow, int64(len(ds.buf)+len(b)))
+		s.stats.Dir[d&1].DroppedBytes += int64(len(ds.buf) + len(b))
+		ds.buf = nil
+		s.stop(d, ReasonOverflow)
 		return
 	}
 	ds.buf = append(ds.buf, b...)
@@ -212,15 +214,16 @@ func (s *Session) Gap(d Direction) {
 	if ds.dead {
 		return
 	}
-	s.stop(d, ReasonGap, int64(len(ds.buf)))
+	s.stats.Dir[d&1].DroppedBytes += int64(len(ds.buf))
+	ds.buf = nil
+	s.stop(d, ReasonGap)
 }
 
-func (s *Session) stop(d Direction, r Reason, dropped int64) {
+// stop ends decoding of direction d; the caller counts the bytes left.
+func (s *Session) stop(d Direction, r Reason) {
 	ds := &s.dir[d&1]
 	ds.dead = true
-	ds.buf = nil
 	ds.hs = nil
-	s.stats.Dir[d&1].DroppedBytes += dropped
 	s.fail(r)
 }
 
@@ -246,8 +249,8 @@ func (s *Session) process(d Direction) {
 		h := ds.buf[off : off+recordHeaderLen]
 		typ, n := h[0], int(binary.BigEndian.Uint16(h[3:]))
 		if typ < typeChangeCipherSpec || typ > typeHeartbeat || h[1] != 3 || n > maxRecordLen {
-			s.stop(d, ReasonMalformed, int64(len(ds.buf)-off))
-			return
+			s.stop(d, ReasonMalformed)
+			break
 		}
 		if len(ds.buf)-off < recordHeaderLen+n {
 			break
@@ -261,6 +264,8 @@ func (s *Session) process(d Direction) {
 		s.record(d, rec)
 	}
 	if ds.dead {
+		s.stats.Dir[d&1].DroppedBytes += int64(len(ds.buf) - off)
+		ds.buf = nil
 		return
 	}
 	ds.buf = ds.buf[:copy(ds.buf, ds.buf[off:])]
@@ -448,7 +453,7 @@ func (s *Session) handshake(d Direction, b []byte) {
 			}
 			if n := u24(ds.hs[1:]); n > maxHandshakeMsg {
 				if ds.hs[0] == hsClientHello || ds.hs[0] == hsServerHello {
-					s.stop(d, ReasonMalformed, int64(len(b)))
+					s.stop(d, ReasonMalformed)
 					return
 				}
 				ds.hsSkip = n // a certificate chain, say: not needed
