@@ -199,3 +199,24 @@ func TestEditcapInjectedSecrets(t *testing.T) {
 		})
 	}
 }
+
+// TestDirectionsOutOfOrder: a reassembler may hand over the whole client
+// direction before the server's; the client's protected records wait for
+// the ServerHello and then decrypt.
+func TestDirectionsOutOfOrder(t *testing.T) {
+	for _, f := range fixtures {
+		t.Run(f.name, func(t *testing.T) {
+			chunks := readPcapStreams(t, testdataPath(f.name+".pcap"), pcapServer.port)
+			var reordered []chunk
+			for _, d := range []Direction{ClientToServer, ServerToClient} {
+				for _, c := range chunks {
+					if c.dir == d {
+						reordered = append(reordered, c)
+					}
+				}
+			}
+			plain, st := decryptChunks(t, fixtureKeys(t, f.name), reordered)
+			checkCall(t, plain, st)
+		})
+	}
+}

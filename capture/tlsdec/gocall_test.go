@@ -1,6 +1,7 @@
 package tlsdec
 
 import (
+	"bytes"
 	"crypto/tls"
 	"testing"
 )
@@ -46,5 +47,53 @@ func TestGoTLSLoopback(t *testing.T) {
 				t.Fatalf("without keys: reason %v, counts %v", st.Reason, st.Undecrypted)
 			}
 		})
+	}
+}
+
+// TestHelloRetryRequest: the server only accepts P-256 while the client
+// guesses X25519 first, so the server answers with a HelloRetryRequest
+// (a ServerHello with the special random) and the client says hello twice.
+func TestHelloRetryRequest(t *testing.T) {
+	chunks, keylog, cs := goCallWith(t, testCert(t, false), tls.VersionTLS13, 0, func(c, s *tls.Config) {
+		c.CurvePreferences = []tls.CurveID{tls.X25519, tls.CurveP256}
+		s.CurvePreferences = []tls.CurveID{tls.CurveP256}
+	})
+	if cs.CurveID != tls.CurveP256 {
+		t.Fatalf("curve %v", cs.CurveID)
+	}
+	plain, st := decryptChunks(t, keyLogFrom(t, keylog), chunks)
+	if !st.HelloRetry {
+		t.Fatal("no HelloRetryRequest seen")
+	}
+	checkCall(t, plain, st)
+}
+
+// TestResumedSession: a TLS 1.2 session resumed from a ticket (an
+// abbreviated handshake: the server's ChangeCipherSpec comes first) and a
+// TLS 1.3 PSK resumption both decrypt from the resumed connection's key
+// log lines.
+func TestResumedSession(t *testing.T) {
+	cert := testCert(t, false)
+	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		cache := tls.NewLRUClientSessionCache(4)
+		keys := NewKeyLog(KeyLogOptions{}) // one key log for both connections, as in a capture
+		var resumed bool
+		for range 2 {
+			chunks, keylog, cs := goCallWith(t, cert, v, 0, func(c, s *tls.Config) {
+				c.ClientSessionCache = cache
+				c.ServerName = "sip.example.com"
+				s.SetSessionTicketKeys([][32]byte{{1, 2, 3}}) // the same server across the two connections
+			})
+			keys.ReadFrom(bytes.NewReader(keylog))
+			plain, st := decryptChunks(t, keys, chunks)
+			checkCall(t, plain, st)
+			resumed = cs.DidResume
+			if resumed && v == tls.VersionTLS12 && len(keylog) != 0 {
+				t.Fatal("Go now logs resumed TLS 1.2 sessions: the ticket path is no longer tested")
+			}
+		}
+		if !resumed {
+			t.Fatalf("version %#04x: second connection did not resume", v)
+		}
 	}
 }

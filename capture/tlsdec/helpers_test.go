@@ -228,6 +228,21 @@ func testCert(t testing.TB, useRSA bool) tls.Certificate {
 // loopback and returns the recorded bytes and the key log.
 func goCall(t *testing.T, cert tls.Certificate, version uint16, suite uint16) ([]chunk, []byte, tls.ConnectionState) {
 	t.Helper()
+	return goCallWith(t, cert, version, suite, nil)
+}
+
+// goCallWith is goCall with a hook to adjust both configurations.
+func goCallWith(t *testing.T, cert tls.Certificate, version uint16, suite uint16, mod func(client, server *tls.Config)) ([]chunk, []byte, tls.ConnectionState) {
+	t.Helper()
+	scfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: version, MaxVersion: version}
+	ccfg := &tls.Config{InsecureSkipVerify: true, MinVersion: version, MaxVersion: version}
+	if suite != 0 {
+		scfg.CipherSuites = []uint16{suite}
+		ccfg.CipherSuites = []uint16{suite}
+	}
+	if mod != nil {
+		mod(ccfg, scfg)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -246,11 +261,7 @@ func goCall(t *testing.T, cert tls.Certificate, version uint16, suite uint16) ([
 		}
 		defer c.Close()
 		c.SetDeadline(time.Now().Add(10 * time.Second))
-		cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: version, MaxVersion: version}
-		if suite != 0 {
-			cfg.CipherSuites = []uint16{suite}
-		}
-		srvErr <- serveSIP(tls.Server(serverConn{c, rec}, cfg))
+		srvErr <- serveSIP(tls.Server(serverConn{c, rec}, scfg))
 	}()
 	c, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
@@ -258,11 +269,8 @@ func goCall(t *testing.T, cert tls.Certificate, version uint16, suite uint16) ([
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(10 * time.Second))
-	cfg := &tls.Config{InsecureSkipVerify: true, KeyLogWriter: kw, MinVersion: version, MaxVersion: version}
-	if suite != 0 {
-		cfg.CipherSuites = []uint16{suite}
-	}
-	tc := tls.Client(c, cfg)
+	ccfg.KeyLogWriter = kw
+	tc := tls.Client(c, ccfg)
 	if err := clientSIP(tc); err != nil {
 		t.Fatal("client:", err)
 	}

@@ -3,6 +3,7 @@ package tlsdec
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -89,16 +90,21 @@ type KeyLogStats struct {
 	BadLines int   // malformed lines
 	BadLine  []int // line numbers of the first malformed lines (at most 16)
 	Refused  int   // lines refused because MaxEntries was reached
+	// Resumable counts TLS 1.2 master secrets remembered by session id or
+	// ticket from decrypted full handshakes (for resumed sessions whose
+	// key log has no line); ResumeRefused those beyond MaxEntries.
+	Resumable, ResumeRefused int
 }
 
 // KeyLog holds TLS secrets by client random. It is safe for concurrent
 // use: a pcapng reader may add Decryption Secrets Blocks while sessions
 // look keys up.
 type KeyLog struct {
-	mu    sync.RWMutex
-	max   int
-	m     map[[32]byte]*Secrets
-	stats KeyLogStats
+	mu     sync.RWMutex
+	max    int
+	m      map[[32]byte]*Secrets
+	resume map[[32]byte][48]byte // TLS 1.2 master secrets by session id or ticket
+	stats  KeyLogStats
 }
 
 // NewKeyLog returns an empty key log.
@@ -106,7 +112,7 @@ func NewKeyLog(o KeyLogOptions) *KeyLog {
 	if o.MaxEntries <= 0 {
 		o.MaxEntries = DefaultMaxKeyLogEntries
 	}
-	return &KeyLog{max: o.MaxEntries, m: make(map[[32]byte]*Secrets)}
+	return &KeyLog{max: o.MaxEntries, m: make(map[[32]byte]*Secrets), resume: make(map[[32]byte][48]byte)}
 }
 
 // ReadFrom adds every line of r (a key log file, or the payload of a
@@ -220,4 +226,53 @@ func (k *KeyLog) Stats() KeyLogStats {
 	s := k.stats
 	s.BadLine = append([]int(nil), s.BadLine...)
 	return s
+}
+
+// Kinds of TLS 1.2 resumption handles.
+const (
+	resumeSessionID = 1
+	resumeTicket    = 2
+)
+
+// resumptionKey hashes a session id or ticket (tickets run to 64 KiB) to
+// a fixed-size key.
+func resumptionKey(kind byte, id []byte) [32]byte {
+	h := sha256.New()
+	h.Write([]byte{kind})
+	h.Write(id)
+	var k [32]byte
+	h.Sum(k[:0])
+	return k
+}
+
+// remember stores a TLS 1.2 master secret under a session id or ticket.
+func (k *KeyLog) remember(key [32]byte, master []byte) {
+	if k == nil || len(master) != 48 {
+		return
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if _, ok := k.resume[key]; !ok {
+		if len(k.resume) >= k.max {
+			k.stats.ResumeRefused++
+			return
+		}
+		k.stats.Resumable++
+	}
+	k.resume[key] = [48]byte(master)
+}
+
+// resumed fills s with the master secret remembered under key.
+func (k *KeyLog) resumed(key [32]byte, s *Secrets) bool {
+	if k == nil {
+		return false
+	}
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	m, ok := k.resume[key]
+	if ok {
+		s.secret[LabelClientRandom] = m
+		s.length[LabelClientRandom] = 48
+	}
+	return ok
 }

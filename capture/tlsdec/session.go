@@ -74,10 +74,11 @@ const (
 
 // Handshake message types (RFC 8446 B.3).
 const (
-	hsClientHello = 1
-	hsServerHello = 2
-	hsFinished    = 20
-	hsKeyUpdate   = 24
+	hsClientHello      = 1
+	hsServerHello      = 2
+	hsNewSessionTicket = 4
+	hsFinished         = 20
+	hsKeyUpdate        = 24
 )
 
 const (
@@ -92,6 +93,7 @@ const (
 	// (certificate chains) are skipped without being buffered.
 	maxHandshakeMsg      = 1 << 16
 	extSupportedVersions = 43
+	extSessionTicket     = 35
 )
 
 // helloRetryRandom is the ServerHello.random of a HelloRetryRequest
@@ -128,6 +130,7 @@ type SessionStats struct {
 	HaveClientRandom bool
 	Version          uint16 // negotiated version (0 until the ServerHello)
 	Suite            uint16 // negotiated cipher suite (0 until the ServerHello)
+	HelloRetry       bool   // the server sent a TLS 1.3 HelloRetryRequest
 	Dir              [2]DirStats
 	// Reason is the first reason records were not decrypted, ReasonNone
 	// if every encrypted record was decrypted.
@@ -171,9 +174,15 @@ type Session struct {
 
 	suite        suite
 	serverRandom [32]byte
-	haveServer   bool // a ServerHello (not a HelloRetryRequest) was parsed
-	keyReason    Reason
-	secrets      Secrets
+	master       []byte // TLS 1.2 master secret, once known
+
+	// TLS 1.2 resumption: the ClientHello's ticket and the ServerHello's
+	// session id, hashed, to find or remember the master secret.
+	ticket, sessionID         [32]byte
+	haveTicket, haveSessionID bool
+	haveServer                bool // a ServerHello (not a HelloRetryRequest) was parsed
+	keyReason                 Reason
+	secrets                   Secrets
 }
 
 // NewSession returns a session looking keys up in keys (nil: none) and
@@ -276,11 +285,13 @@ func (s *Session) tls13Family() bool {
 	return s.stats.Version == VersionTLS13 || s.stats.Version>>8 == 0x7f
 }
 
-// mustWait holds a client's protected TLS 1.3 record until the server's
-// ServerHello says which suite and version apply: a reassembler may
-// deliver the client's Finished before the ServerHello it answers.
+// mustWait holds a client's records from its ChangeCipherSpec or first
+// protected record on until the server's ServerHello says which suite and
+// version apply: a reassembler may deliver the client's second flight
+// before the ServerHello it answers.
 func (s *Session) mustWait(d Direction, typ byte) bool {
-	return d == ClientToServer && !s.haveServer && typ == typeApplicationData && s.stats.HaveClientRandom && !s.dir[1].dead
+	return d == ClientToServer && !s.haveServer && (typ == typeApplicationData || typ == typeChangeCipherSpec && !s.tls13Family()) &&
+		s.stats.HaveClientRandom && !s.dir[1].dead
 }
 
 func (s *Session) record(d Direction, rec []byte) {
@@ -494,6 +505,12 @@ func (s *Session) message(d Direction, typ byte, body []byte) {
 		if s.stats.Version == VersionTLS13 && ds.appPhase {
 			s.keyUpdate(d)
 		}
+	case hsNewSessionTicket:
+		// TLS 1.2 (RFC 5077 3.3), in the clear before the server's
+		// ChangeCipherSpec: lifetime(4) ticket<0..2^16-1>.
+		if s.stats.Version == VersionTLS12 && d == ServerToClient && s.master != nil && len(body) > 6 {
+			s.keys.remember(resumptionKey(resumeTicket, body[6:]), s.master)
+		}
 	}
 }
 
@@ -506,6 +523,37 @@ func (s *Session) clientHello(b []byte) {
 	}
 	copy(s.stats.ClientRandom[:], b[2:34])
 	s.stats.HaveClientRandom = true
+	// For TLS 1.2 resumption: the session_ticket extension (RFC 5077 3.2).
+	// legacy_session_id<0..32> cipher_suites<2..2^16-2>
+	// legacy_compression_methods<1..2^8-1> extensions<8..2^16-1>
+	p := b[34:]
+	if len(p) < 1 || len(p) < 1+int(p[0]) {
+		return
+	}
+	p = p[1+int(p[0]):]
+	if len(p) < 2 || len(p) < 2+int(binary.BigEndian.Uint16(p)) {
+		return
+	}
+	p = p[2+int(binary.BigEndian.Uint16(p)):]
+	if len(p) < 1 || len(p) < 1+int(p[0]) {
+		return
+	}
+	p = p[1+int(p[0]):]
+	if len(p) < 2 {
+		return
+	}
+	ext := p[2:min(len(p), 2+int(binary.BigEndian.Uint16(p)))]
+	for len(ext) >= 4 {
+		et, el := binary.BigEndian.Uint16(ext), int(binary.BigEndian.Uint16(ext[2:]))
+		if 4+el > len(ext) {
+			break
+		}
+		if et == extSessionTicket && el > 0 {
+			s.ticket = resumptionKey(resumeTicket, ext[4:4+el])
+			s.haveTicket = true
+		}
+		ext = ext[4+el:]
+	}
 }
 
 // serverHello takes version and suite (RFC 8446 4.1.3):
@@ -520,6 +568,11 @@ func (s *Session) serverHello(b []byte) {
 	var random [32]byte
 	copy(random[:], b[2:34])
 	if random == helloRetryRandom {
+		// Only TLS 1.3 retries; the real ServerHello follows the second
+		// ClientHello. Knowing the version now keeps the server's
+		// compatibility ChangeCipherSpec from being taken for TLS 1.2's.
+		s.stats.HelloRetry = true
+		s.stats.Version = VersionTLS13
 		return // a HelloRetryRequest: the real ServerHello follows the second ClientHello
 	}
 	version := binary.BigEndian.Uint16(b)
@@ -539,6 +592,10 @@ func (s *Session) serverHello(b []byte) {
 	if sidLen > 32 || len(p) < sidLen+3 {
 		s.fail(ReasonMalformed)
 		return
+	}
+	if sidLen > 0 {
+		s.sessionID = resumptionKey(resumeSessionID, p[:sidLen])
+		s.haveSessionID = true
 	}
 	p = p[sidLen:]
 	id := binary.BigEndian.Uint16(p)
@@ -591,12 +648,22 @@ func (s *Session) prepareKeys(version, id uint16) Reason {
 		return ReasonNoHandshake // the ClientHello was not captured
 	}
 	sec, ok := s.keys.Lookup(s.stats.ClientRandom)
+	if !ok && version == VersionTLS12 {
+		// A resumed TLS 1.2 session: some key logs (Go's) hold only the
+		// full handshake's master secret; find it by ticket or session id.
+		ok = s.haveTicket && s.keys.resumed(s.ticket, &sec) || s.haveSessionID && s.keys.resumed(s.sessionID, &sec)
+	}
 	if !ok {
 		return ReasonNoKey
 	}
 	s.secrets = sec
-	if version == VersionTLS12 && sec.Get(LabelClientRandom) == nil {
-		return ReasonNoKey
+	if version == VersionTLS12 {
+		if s.master = sec.Get(LabelClientRandom); s.master == nil {
+			return ReasonNoKey
+		}
+		if s.haveSessionID {
+			s.keys.remember(s.sessionID, s.master)
+		}
 	}
 	if version == VersionTLS13 {
 		for _, l := range [...]Label{LabelClientHandshake, LabelServerHandshake, LabelClientTraffic0, LabelServerTraffic0} {
