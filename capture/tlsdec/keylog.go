@@ -177,7 +177,7 @@ func (k *KeyLog) addLocked(line []byte) error {
 		}
 	}
 	if label == labelCount {
-		k.stats.Unknown++ // e.g. CLIENT_EARLY_TRAFFIC_SECRET's kin from newer tools
+		k.stats.Unknown++ // e.g. openssl's CLIENT_TRAFFIC_SECRET_N after a KeyUpdate: derived here instead
 		return nil
 	}
 	var sec [maxSecretLen]byte
