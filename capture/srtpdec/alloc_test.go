@@ -31,3 +31,28 @@ func TestDecryptAllocs(t *testing.T) {
 }
 
 const maxDecryptAllocs = 0
+
+// BenchmarkDecryptRTP decrypts 160-byte G.711 SRTP packets, steady state.
+func BenchmarkDecryptRTP(b *testing.B) {
+	for _, s := range []Suite{AESCM128HMACSHA1_80, AEADAES128GCM} {
+		b.Run(s.String(), func(b *testing.B) {
+			k := testKey(b, s, 5)
+			snd := newSender(k)
+			pkts := make([][]byte, 1<<12)
+			for i := range pkts {
+				pkts[i] = snd.protectRTP(rtpPacket(9, uint16(i), 0), 0)
+			}
+			d := New(Options{})
+			d.SetSSRCKey(9, k)
+			b.SetBytes(int64(len(pkts[0])))
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if _, err := d.RTP(t0, src, pkts[i%len(pkts)]); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}

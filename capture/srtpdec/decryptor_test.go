@@ -35,7 +35,7 @@ func rtcpSR(ssrc uint32, n uint32) []byte {
 	return p
 }
 
-func testKey(t *testing.T, suite Suite, seed byte) Key {
+func testKey(t testing.TB, suite Suite, seed byte) Key {
 	t.Helper()
 	in := suiteInfo[suite]
 	raw := make([]byte, in.keyLen+in.saltLen)
