@@ -14,6 +14,7 @@ import (
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 
+	"github.com/voiptool/voiptool/capture"
 	"github.com/voiptool/voiptool/pcap"
 )
 
@@ -139,12 +140,23 @@ func (s *Source) Name() string { return s.name }
 func (s *Source) LinkType() pcap.LinkType { return s.link }
 
 // Next returns the next packet. The data aliases the kernel ring and is
-// valid until the next call. Once the context is cancelled it returns
-// io.EOF, so a pipeline ends the same way as at the end of a file.
+// valid until the next call. Once the context given to Open is cancelled
+// it returns io.EOF, so a pipeline ends the same way as at the end of a
+// file.
 func (s *Source) Next() ([]byte, pcap.Packet, error) {
+	return s.NextContext(context.Background())
+}
+
+// NextContext is Next that also gives up, within one poll interval, once
+// ctx is done, returning ctx.Err(). capture.Run reads a live source
+// through it on a goroutine of its own (capture.LiveSource).
+func (s *Source) NextContext(ctx context.Context) ([]byte, pcap.Packet, error) {
 	for {
 		if s.ctx.Err() != nil {
 			return nil, pcap.Packet{}, io.EOF
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, pcap.Packet{}, err
 		}
 		data, ci, err := s.tp.ZeroCopyReadPacketData()
 		if errors.Is(err, afpacket.ErrTimeout) || errors.Is(err, unix.EINTR) {
@@ -178,6 +190,21 @@ func (s *Source) Stats() (Stats, error) {
 		return Stats{}, fmt.Errorf("live: %s: stats: %w", s.name, err)
 	}
 	return Stats{Received: uint64(v3.Packets()), Dropped: uint64(v3.Drops())}, nil
+}
+
+// KernelStats reads the kernel's counters as capture.KernelStats (safe
+// beside Next: afpacket accumulates them under its own lock, since the
+// kernel clears them on every read).
+func (s *Source) KernelStats() (capture.KernelStats, error) {
+	_, v3, err := s.tp.SocketStats()
+	if err != nil {
+		return capture.KernelStats{}, fmt.Errorf("live: %s: stats: %w", s.name, err)
+	}
+	return capture.KernelStats{
+		Received: uint64(v3.Packets()),
+		Dropped:  uint64(v3.Drops()),
+		Freezes:  uint64(v3.QueueFreezes()),
+	}, nil
 }
 
 // Close releases the socket. Call it once Next will not be called

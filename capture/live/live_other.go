@@ -6,6 +6,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/voiptool/voiptool/capture"
 	"github.com/voiptool/voiptool/pcap"
 )
 
@@ -24,6 +25,17 @@ func Open(context.Context, string, Options) (*Source, error) { return nil, ErrUn
 
 // Next is never reached: Open fails.
 func (*Source) Next() ([]byte, pcap.Packet, error) { return nil, pcap.Packet{}, ErrUnsupported }
+
+// NextContext is never reached: Open fails.
+func (*Source) NextContext(context.Context) ([]byte, pcap.Packet, error) {
+	return nil, pcap.Packet{}, ErrUnsupported
+}
+
+// Name is empty off Linux.
+func (*Source) Name() string { return "" }
+
+// KernelStats reports ErrUnsupported off Linux.
+func (*Source) KernelStats() (capture.KernelStats, error) { return capture.KernelStats{}, ErrUnsupported }
 
 // Close does nothing.
 func (*Source) Close() error { return nil }
