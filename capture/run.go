@@ -93,7 +93,6 @@ type head struct {
 type record struct {
 	buf []byte
 	p   pcap.Packet
-	err error // the reader's last error (not io.EOF); data is empty
 }
 
 // liveQueue is the bounded queue between one live reader and Run.
@@ -102,6 +101,9 @@ type liveQueue struct {
 	full chan *record // reader → Run; closed when the reader ends
 	free chan *record // Run → reader
 	st   *SourceStatus
+	err  error // why the source ended, if not io.EOF; set before full is closed
+
+	ended bool // Run saw full closed (Run's goroutine only)
 }
 
 // Run reads every source, merges their records by capture time (the
@@ -140,6 +142,7 @@ func Run(ctx context.Context, srcs []Source, o Options, warn func(error), fn fun
 	st.start(srcs)
 	heads := make([]head, len(srcs))
 	queues := make([]*liveQueue, len(srcs))
+	live := make([]bool, len(srcs))
 	var (
 		fnErr   error
 		cur     int
@@ -178,11 +181,10 @@ func Run(ctx context.Context, srcs []Source, o Options, warn func(error), fn fun
 			free: make(chan *record, qlen),
 			st:   &st.sources[i],
 		}
-		q.st.Live = true
 		for range qlen {
 			q.free <- new(record)
 		}
-		queues[i] = q
+		queues[i], live[i] = q, true
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -201,32 +203,28 @@ func Run(ctx context.Context, srcs []Source, o Options, warn func(error), fn fun
 	// advance fills heads[i]; for a live source it reports false when
 	// nothing is queued yet (the source is still running).
 	advance := func(i int) bool {
-		if q := queues[i]; q != nil {
+		if live[i] {
+			q := queues[i]
 			if old := heads[i].rec; old != nil {
-				old.err = nil
 				q.free <- old // never blocks: as many slots as records
 			}
 			heads[i] = head{}
-			for {
-				select {
-				case r, ok := <-q.full:
-					if !ok {
-						queues[i] = nil // ended; heads[i] stays empty
-						return true
+			if q.ended {
+				return true
+			}
+			select {
+			case r, ok := <-q.full:
+				if !ok {
+					q.ended = true // heads[i] stays empty from now on
+					if q.err != nil && warn != nil {
+						warn(q.err)
 					}
-					if r.err != nil {
-						if warn != nil {
-							warn(r.err)
-						}
-						r.err = nil
-						q.free <- r
-						continue
-					}
-					heads[i] = head{data: r.buf, p: r.p, ok: true, rec: r}
 					return true
-				default:
-					return false
 				}
+				heads[i] = head{data: r.buf, p: r.p, ok: true, rec: r}
+				return true
+			default:
+				return false
 			}
 		}
 		data, p, err := srcs[i].Next()
@@ -258,7 +256,7 @@ func Run(ctx context.Context, srcs []Source, o Options, warn func(error), fn fun
 		waiting := false
 		if nlive > 0 {
 			for i := range pending {
-				if pending[i] && queues[i] != nil {
+				if pending[i] {
 					pending[i] = !advance(i)
 				}
 				if pending[i] {
@@ -309,7 +307,7 @@ func Run(ctx context.Context, srcs []Source, o Options, warn func(error), fn fun
 		cur = best
 		h := heads[best]
 		curData = h.data
-		if h.p.Timestamp.Before(last) && nlive > 0 && queues[best] != nil {
+		if h.p.Timestamp.Before(last) && live[best] {
 			st.reordered.Add(1)
 		}
 		if h.p.Timestamp.After(last) {
@@ -360,6 +358,13 @@ func liveOf(s Source) (LiveSource, bool) {
 // where it could no longer be told apart from a burst. It ends when the
 // source does or ctx is done, closing q.full.
 func (q *liveQueue) read(ctx context.Context, notify chan<- struct{}) {
+	wake := func() {
+		select {
+		case notify <- struct{}{}:
+		default:
+		}
+	}
+	defer wake() // Run may be waiting for this source: tell it it ended
 	defer close(q.full)
 	ks, hasKernel := q.src.(KernelStatser)
 	nextPoll := time.Now().Add(statsPollInterval)
@@ -381,13 +386,7 @@ func (q *liveQueue) read(ctx context.Context, notify chan<- struct{}) {
 			if errors.Is(err, io.EOF) || ctx.Err() != nil {
 				return
 			}
-			select {
-			case r := <-q.free:
-				r.err = err
-				r.buf = r.buf[:0]
-				q.full <- r
-			default:
-			}
+			q.err = err // read by Run after full is closed
 			return
 		}
 		q.st.Records.Add(1)
@@ -399,10 +398,7 @@ func (q *liveQueue) read(ctx context.Context, notify chan<- struct{}) {
 			if n := int64(len(q.full)); n > q.st.QueueHigh.Load() {
 				q.st.QueueHigh.Store(n)
 			}
-			select {
-			case notify <- struct{}{}:
-			default:
-			}
+			wake()
 		default:
 			q.st.QueueDropped.Add(1)
 		}

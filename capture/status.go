@@ -75,6 +75,7 @@ func (st *Status) start(srcs []Source) {
 		if n, ok := nameOf(s); ok {
 			st.sources[i].Name = n
 		}
+		_, st.sources[i].Live = liveOf(s)
 	}
 	st.reordered.Store(0)
 }

@@ -35,7 +35,9 @@ func (*Source) NextContext(context.Context) ([]byte, pcap.Packet, error) {
 func (*Source) Name() string { return "" }
 
 // KernelStats reports ErrUnsupported off Linux.
-func (*Source) KernelStats() (capture.KernelStats, error) { return capture.KernelStats{}, ErrUnsupported }
+func (*Source) KernelStats() (capture.KernelStats, error) {
+	return capture.KernelStats{}, ErrUnsupported
+}
 
 // Close does nothing.
 func (*Source) Close() error { return nil }
