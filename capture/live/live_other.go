@@ -6,6 +6,8 @@ import (
 	"context"
 	"time"
 
+	"golang.org/x/net/bpf"
+
 	"github.com/voiptool/voiptool/capture"
 	"github.com/voiptool/voiptool/pcap"
 )
@@ -15,7 +17,18 @@ type Options struct {
 	SnapLen      int
 	PollInterval time.Duration
 	Promiscuous  bool
+	BufferSize   int
+	Filter       []bpf.RawInstruction
 }
+
+// LinkTypeFor reports ErrUnsupported off Linux.
+func LinkTypeFor(string) (pcap.LinkType, error) { return 0, ErrUnsupported }
+
+// Warnings are empty off Linux.
+func (*Source) Warnings() []string { return nil }
+
+// RingSize is 0 off Linux.
+func (*Source) RingSize() int { return 0 }
 
 // Source is unavailable off Linux.
 type Source struct{}
