@@ -98,6 +98,12 @@ type Event struct {
 	// Where the payload came from, so a call can be re-read and saved.
 	Source int         // index of the input among merged sources
 	Packet pcap.Packet // the record that completed the payload
-	VLAN   uint16      // innermost 802.1Q VLAN id, 0 if none
-	Tunnel bool        // payload was found inside a tunnel (IPIP, GRE, ERSPAN, VXLAN)
+	// Record is that record's bytes (link layer first), aliasing the
+	// source's buffer: valid only until the consumer returns. It is nil
+	// for payloads completed by Run's final flush (TCP data still
+	// buffered at the end of input). Writers that save or rewrite the
+	// packets behind events (recorders, dump -w) use it.
+	Record []byte
+	VLAN   uint16 // innermost 802.1Q VLAN id, 0 if none
+	Tunnel bool   // payload was found inside a tunnel (IPIP, GRE, ERSPAN, VXLAN)
 }

@@ -47,6 +47,15 @@ type Options struct {
 	FlowTimeout time.Duration
 	// Stream configures TCP reassembly and SIP framing.
 	Stream sipstream.Options
+
+	// QueueLen bounds the records each live source may queue ahead of
+	// the decoder in Run (DefaultQueueLen when zero).
+	QueueLen int
+	// MergeWindow is how long Run holds a record back for a quiet live
+	// source (DefaultMergeWindow when zero). Files are merged exactly.
+	MergeWindow time.Duration
+	// Status, when set, receives Run's counters while it runs.
+	Status *Status
 }
 
 func (o Options) withDefaults() Options {

@@ -1,0 +1,13 @@
+package recorder
+
+import "errors"
+
+// Errors.
+var (
+	ErrClosed        = errors.New("recorder: closed")
+	ErrLinkType      = errors.New("recorder: a classic pcap file holds one link type; record to .pcapng to mix interfaces")
+	ErrBadPath       = errors.New("recorder: bad output path")
+	ErrBadSize       = errors.New("recorder: bad size")
+	ErrNotRegular    = errors.New("recorder: output exists and is not a regular file")
+	ErrSymlinkOutput = errors.New("recorder: output is a symbolic link")
+)
