@@ -670,8 +670,13 @@ func (d *Decoder) streamMessage(m *sipstream.Message) {
 		VLAN:      d.vlanID,
 		Tunnel:    d.tunnel,
 	}
-	if m.WebSocket {
+	switch {
+	case m.WebSocket && m.TLS:
+		d.ev.Transport = TransportWSS
+	case m.WebSocket:
 		d.ev.Transport = TransportWS
+	case m.TLS:
+		d.ev.Transport = TransportTLS
 	}
 	d.stats.SIP++
 	d.learnSDP(m.Payload)

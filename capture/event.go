@@ -40,7 +40,9 @@ const (
 	TransportUDP Transport = iota + 1
 	TransportTCP
 	TransportSCTP
-	TransportWS // SIP over WebSocket (RFC 7118) on TCP
+	TransportWS  // SIP over WebSocket (RFC 7118) on TCP
+	TransportTLS // SIP over TLS on TCP, decrypted (sipstream.Options.TLSKeys)
+	TransportWSS // SIP over WebSocket over TLS, decrypted
 )
 
 func (t Transport) String() string {
@@ -53,6 +55,10 @@ func (t Transport) String() string {
 		return "SCTP"
 	case TransportWS:
 		return "WS"
+	case TransportTLS:
+		return "TLS"
+	case TransportWSS:
+		return "WSS"
 	}
 	return "unknown"
 }

@@ -16,7 +16,9 @@ const (
 	TransportUDP Transport = iota + 1
 	TransportTCP
 	TransportSCTP
-	TransportWS // SIP over WebSocket (RFC 7118)
+	TransportWS  // SIP over WebSocket (RFC 7118)
+	TransportTLS // SIP over TLS, decrypted
+	TransportWSS // SIP over WebSocket over TLS, decrypted
 )
 
 func (t Transport) String() string {
@@ -29,6 +31,10 @@ func (t Transport) String() string {
 		return "SCTP"
 	case TransportWS:
 		return "WS"
+	case TransportTLS:
+		return "TLS"
+	case TransportWSS:
+		return "WSS"
 	}
 	return "unknown"
 }

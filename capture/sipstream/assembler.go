@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"slices"
 	"time"
+
+	"github.com/voiptool/voiptool/capture/tlsdec"
 )
 
 // Defaults used when an Options field is zero.
@@ -52,6 +54,15 @@ type Options struct {
 	// MaxOutOfOrder bounds the bytes held beyond a hole before it is given
 	// up on. 0 means DefaultMaxOutOfOrder.
 	MaxOutOfOrder int
+	// TLSKeys, when set, decrypts TLS streams (capture/tlsdec) instead of
+	// ignoring them: the SIP (or WebSocket) inside is framed as usual and
+	// emitted with Message.TLS set. Connections decrypted at once are
+	// bounded by MaxStreams.
+	TLSKeys *tlsdec.KeyLog
+	// OnTLSSession, if set, is called when a decrypted connection ends
+	// (both directions closed, expired or flushed) with what its session
+	// decrypted and why records were not.
+	OnTLSSession func(client, server netip.AddrPort, st tlsdec.SessionStats)
 }
 
 // Segment is one TCP segment as seen on the wire.
@@ -87,6 +98,10 @@ type Message struct {
 	// WebSocket reports that the message came from a WebSocket message
 	// (RFC 7118) rather than from a plain TCP byte stream.
 	WebSocket bool
+	// TLS reports that the message was decrypted from TLS (Options.TLSKeys).
+	// FirstRef and LastRef then name the segments that completed the
+	// records carrying it.
+	TLS bool
 }
 
 // Stats are cumulative counters. Byte counts are payload bytes.
@@ -114,7 +129,7 @@ type Stats struct {
 	BufferOverflows       uint64 // messages or headers larger than MaxStreamBuffer
 	OutOfOrderOverflows   uint64 // holes given up on because MaxOutOfOrder was reached
 
-	TLSStreams    uint64 // directions recognised as TLS and ignored
+	TLSStreams    uint64 // directions recognised as TLS (ignored unless Options.TLSKeys)
 	NonSIPStreams uint64 // directions recognised as neither SIP nor WebSocket
 
 	WebSocketStreams        uint64 // directions that completed an upgrade or were recognised mid-stream
@@ -123,6 +138,13 @@ type Stats struct {
 	WebSocketCompressed     uint64 // frames with RSV bits (permessage-deflate) not decoded
 	WebSocketProtocolErrors uint64 // frames violating RFC 6455 5.2 (stream resynchronised)
 	WebSocketNonSIP         uint64 // WebSocket messages that did not start with a SIP start line
+
+	TLSSessions            uint64 // TLS connections fed to the decryptor (Options.TLSKeys)
+	TLSSessionsUndecrypted uint64 // ended connections with records not decrypted (reason: OnTLSSession)
+	TLSRecordsDecrypted    uint64 // records of ended connections decrypted
+	TLSRecordsUndecrypted  uint64 // records of ended connections not decrypted
+	TLSRefused             uint64 // TLS directions left encrypted because MaxStreams connections were being decrypted
+	TLSPlaintextDropped    uint64 // plaintext bytes for a direction that had already ended
 }
 
 // flowKey identifies one direction of a TCP connection. It is comparable
@@ -145,6 +167,13 @@ type Assembler struct {
 	msg        Message   // reused so emit's argument does not escape per call
 	emit       func(*Message)
 	scratch    []*stream // reused by ordered
+
+	tlsKeys    *tlsdec.KeyLog
+	onTLS      func(client, server netip.AddrPort, st tlsdec.SessionStats)
+	tlsConns   map[flowKey]*tlsConn // by client -> server direction
+	tlsScratch []byte
+	tlsRef     uint64    // segment being decrypted, for the plaintext's marks
+	tlsTime    time.Time // its time
 }
 
 // New returns an Assembler configured by o.
@@ -155,6 +184,9 @@ func New(o Options) *Assembler {
 		idle:       o.IdleTimeout,
 		gapTimeout: o.GapTimeout,
 		maxOOO:     o.MaxOutOfOrder,
+		tlsKeys:    o.TLSKeys,
+		onTLS:      o.OnTLSSession,
+		tlsConns:   make(map[flowKey]*tlsConn),
 	}
 	if a.maxBuf <= 0 {
 		a.maxBuf = DefaultMaxStreamBuffer
@@ -406,6 +438,7 @@ func (a *Assembler) emitMessage(s *stream, p []byte, firstRef uint64, end uint64
 		FirstRef:  firstRef,
 		LastRef:   lastRef,
 		WebSocket: ws,
+		TLS:       s.tls != nil,
 	}
 	a.stats.Messages++
 	if ws {

@@ -24,7 +24,12 @@
 // A stream seen without its SYN (the capture started mid-call) is
 // resynchronised the same way. Streams that open with a TLS record header
 // are counted and ignored, as are streams that are neither SIP nor a
-// WebSocket upgrade. After "GET ... Upgrade: websocket" or "HTTP/1.1 101"
+// WebSocket upgrade. With Options.TLSKeys, the two directions of a TLS
+// connection feed one capture/tlsdec Session instead, and the plaintext it
+// decrypts is framed as above (SIP or WebSocket), emitted with Message.TLS;
+// a hole given up on ends decryption of that direction (the record
+// sequence is lost), and Options.OnTLSSession hears why each connection
+// was or was not decrypted. After "GET ... Upgrade: websocket" or "HTTP/1.1 101"
 // the stream is deframed as WebSocket: masked and unmasked frames, 7/16/64
 // bit lengths, fragmented messages reassembled, control frames skipped;
 // each complete WebSocket message is one SIP message.

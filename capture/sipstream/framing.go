@@ -319,6 +319,16 @@ func parseLength(v []byte) (int, clState) {
 func (a *Assembler) classify(s *stream, b []byte) (int, bool) {
 	switch tlsRecord(b) {
 	case stYes:
+		if a.tlsKeys != nil && !s.tlsCipher {
+			if b[0] == tlsHandshake && len(b) < 6 {
+				return 0, false // the handshake type tells client from server
+			}
+			if a.attachTLS(s, b) {
+				a.stats.TLSStreams++
+				s.tlsHandover = true
+				return 0, false
+			}
+		}
 		s.mode = modeTLS
 		a.stats.TLSStreams++
 		a.stats.DiscardedBytes += uint64(len(b))

@@ -1,6 +1,10 @@
 package sipstream
 
-import "time"
+import (
+	"time"
+
+	"github.com/voiptool/voiptool/capture/tlsdec"
+)
 
 // mode is what a direction has been recognised as carrying.
 type mode uint8
@@ -74,6 +78,15 @@ type stream struct {
 	fragging     bool
 	fragDrop     bool // current fragmented message is being dropped
 	fragFirstRef uint64
+
+	// TLS decryption (Options.TLSKeys): the connection, this direction's
+	// side in it, whether its bytes are ciphertext for the session, and
+	// whether the session left plaintext in buf to frame.
+	tls         *tlsConn
+	tlsDir      tlsdec.Direction
+	tlsCipher   bool
+	tlsDirty    bool
+	tlsHandover bool // classify found TLS: move buf to the session after the framing loop
 }
 
 // reset (re)initialises s for a stream starting with sg, keeping buffer
@@ -168,6 +181,16 @@ func (a *Assembler) ingest(s *stream, seq uint32, p []byte, ref uint64, t time.T
 func (a *Assembler) appendInOrder(s *stream, p []byte, ref uint64, t time.Time) {
 	s.nextSeq += uint32(len(p))
 	a.stats.Bytes += uint64(len(p))
+	if s.tlsCipher {
+		a.feedTLS(s, p, ref, t)
+		return
+	}
+	a.appendPlain(s, p, ref, t)
+}
+
+// appendPlain appends the next bytes to frame: the stream's own, or the
+// plaintext its TLS session decrypted.
+func (a *Assembler) appendPlain(s *stream, p []byte, ref uint64, t time.Time) {
 	if s.skip > 0 {
 		n := min(s.skip, len(p))
 		s.skip -= n
@@ -296,6 +319,9 @@ func (a *Assembler) drainOutOfOrder(s *stream) {
 // skipTo gives up on the bytes between s.nextSeq and seq: whatever partial
 // message is buffered cannot complete, and framing must be found again.
 func (a *Assembler) skipTo(s *stream, seq uint32) {
+	if s.tlsCipher {
+		s.tls.sess.Gap(s.tlsDir) // record boundaries and sequence numbers are lost
+	}
 	missing := seq - s.nextSeq
 	a.stats.Gaps++
 	a.stats.Resyncs++
@@ -359,6 +385,10 @@ func (a *Assembler) finish(s *stream) {
 	s.marks = s.marks[:0]
 	s.frag = s.frag[:0]
 	s.fragging = false
+	if s.tlsCipher && s.finPending && int32(s.finAt-s.nextSeq) > 0 {
+		s.tls.sess.Gap(s.tlsDir) // bytes before the FIN never came
+	}
+	a.detachTLS(s)
 }
 
 // process frames as much of s.buf as possible and compacts it.
@@ -402,6 +432,11 @@ func (a *Assembler) process(s *stream) {
 		if n == 0 && !again {
 			break
 		}
+	}
+	if s.tlsHandover {
+		s.tlsHandover = false
+		a.handoverTLS(s, pos)
+		return
 	}
 	if pos == 0 {
 		a.enforceLimit(s)
