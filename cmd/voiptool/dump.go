@@ -30,6 +30,7 @@ type dumpOptions struct {
 	noHeuristic bool
 	quiet       bool
 	write       string
+	tlsKeylog   string
 }
 
 func newCmdDump(ios *ioStreams, runF func(*dumpOptions) error) *cobra.Command {
@@ -40,7 +41,9 @@ func newCmdDump(ios *ioStreams, runF func(*dumpOptions) error) *cobra.Command {
 		Long: `Print every SIP message in the captures with its time, transport and
 addresses, one message per block, in capture order (sngrep/ngrep -W byline
 style). SIP is found by content on any port, over UDP, TCP (reassembled),
-SCTP and WebSocket, inside VLANs and tunnels; TLS is counted, not decoded.
+SCTP and WebSocket, inside VLANs and tunnels. SIP over TLS is decrypted
+with --tls-keylog or the secrets editcap --inject-secrets put in a pcapng;
+without them it is counted, not decoded.
 
 A summary of what was decoded and what was skipped goes to stderr.`,
 		Example: `  # every SIP message
@@ -84,6 +87,7 @@ A summary of what was decoded and what was skipped goes to stderr.`,
 	f.BoolVar(&opts.noHeuristic, "no-rtp-heuristic", false, "find RTP/RTCP only on ports learned from SDP")
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "do not print the summary on stderr")
 	f.StringVarP(&opts.write, "write", "w", "", "also save the packets of the printed messages to `FILE` (pcapng)")
+	f.StringVar(&opts.tlsKeylog, "tls-keylog", "", "decrypt SIP over TLS with the secrets in `FILE` (NSS key log: SSLKEYLOGFILE, openssl -keylogfile)")
 	return cmd
 }
 
@@ -151,7 +155,11 @@ func dumpRun(ctx context.Context, o *dumpOptions) error {
 	var hp hep.Packet
 	var inner capture.Event
 	var inflate []byte
-	stats, err := capture.Run(ctx, srcs, capture.Options{NoRTPHeuristic: o.noHeuristic}, w.warn, func(ev *capture.Event) error {
+	copts := capture.Options{NoRTPHeuristic: o.noHeuristic}
+	if copts.Stream.TLSKeys, err = in.tlsKeys(o.tlsKeylog); err != nil {
+		return err
+	}
+	stats, err := capture.Run(ctx, srcs, copts, w.warn, func(ev *capture.Event) error {
 		if ev.Kind == capture.KindHEP && want[capture.KindSIP] && !want[capture.KindHEP] {
 			// SIP that reached the capture inside HEP is still SIP to the
 			// reader: print it with the inner addresses and time.

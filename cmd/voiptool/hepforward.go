@@ -132,7 +132,7 @@ func parseSpeed(s string) (float64, error) {
 // ipProto maps our transport to the IP protocol number HEP carries.
 func ipProto(t capture.Transport) uint8 {
 	switch t {
-	case capture.TransportTCP, capture.TransportWS:
+	case capture.TransportTCP, capture.TransportWS, capture.TransportTLS, capture.TransportWSS:
 		return 6
 	case capture.TransportSCTP:
 		return 132
@@ -183,6 +183,9 @@ func hepForwardRun(ctx context.Context, o *hepForwardOptions) error {
 	w := &warner{w: o.io.ErrOut}
 	var sendFailed error
 	copts := capture.Options{NoRTPHeuristic: o.in.noHeuristic}
+	if copts.Stream.TLSKeys, err = in.tlsKeys(o.in.tlsKeylog); err != nil {
+		return err
+	}
 	_, err = capture.Run(ctx, in.sources(), copts, w.warn, func(ev *capture.Event) error {
 		// The engine only needs the signalling (call ids, SDP, legs);
 		// measuring RTP here would be work nobody reads.

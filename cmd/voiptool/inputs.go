@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/voiptool/voiptool/capture"
 	"github.com/voiptool/voiptool/capture/live"
+	"github.com/voiptool/voiptool/capture/tlsdec"
 	"github.com/voiptool/voiptool/pcap"
 )
 
@@ -181,3 +183,38 @@ func (w *warner) finish() {
 // errNothingRead is returned when every input was empty or unreadable
 // from its first record on.
 var errNothingRead = errors.New("no packets could be read")
+
+// tlsKeys gathers TLS secrets from the key log file named by --tls-keylog
+// (if any) and from the Decryption Secrets Blocks of pcapng inputs
+// (editcap --inject-secrets). It returns nil when there are none: TLS is
+// then counted and left encrypted.
+func (in *inputs) tlsKeys(path string) (*tlsdec.KeyLog, error) {
+	keys := tlsdec.NewKeyLog(tlsdec.KeyLogOptions{})
+	found := false
+	if path != "" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err // *PathError names the file
+		}
+		defer f.Close()
+		if _, err := keys.ReadFrom(f); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if st := keys.Stats(); st.Entries == 0 {
+			return nil, fmt.Errorf("%s: no TLS secrets (%d lines, %d malformed, first at %v)", path, st.Lines, st.BadLines, st.BadLine)
+		}
+		found = true
+	}
+	for _, r := range in.readers {
+		for _, s := range r.Secrets() {
+			if s.Type == pcap.SecretsTLSKeyLog {
+				keys.ReadFrom(bytes.NewReader(s.Data))
+				found = true
+			}
+		}
+	}
+	if !found {
+		return nil, nil
+	}
+	return keys, nil
+}

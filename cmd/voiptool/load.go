@@ -14,6 +14,7 @@ type loadOptions struct {
 	files       []string
 	noHeuristic bool
 	quiet       bool
+	tlsKeylog   string
 }
 
 // load reads every file through the engine to the end and returns it
@@ -29,6 +30,9 @@ func load(ctx context.Context, ios *ioStreams, o *loadOptions, eo engine.Options
 	}
 	defer in.Close()
 	eo.Capture.NoRTPHeuristic = o.noHeuristic
+	if eo.Capture.Stream.TLSKeys, err = in.tlsKeys(o.tlsKeylog); err != nil {
+		return nil, err
+	}
 	e := engine.New(eo)
 	w := &warner{w: ios.ErrOut}
 	_, err = e.Run(ctx, in.sources(), w.warn)
@@ -51,6 +55,7 @@ func (o *loadOptions) addInputFlags(cmd *cobra.Command) {
 	f.StringArrayVarP(&o.files, "read", "r", nil, "read packets from `FILE` (pcap, pcapng, .gz, - for stdin); repeatable")
 	f.BoolVar(&o.noHeuristic, "no-rtp-heuristic", false, "find RTP/RTCP only on ports learned from SDP")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "do not print the summary on stderr")
+	f.StringVar(&o.tlsKeylog, "tls-keylog", "", "decrypt SIP over TLS with the secrets in `FILE` (NSS key log: SSLKEYLOGFILE, openssl -keylogfile)")
 }
 
 // takeArgs adds positional files to -r ones and insists on at least one.

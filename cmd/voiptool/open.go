@@ -146,6 +146,9 @@ func openRun(ctx context.Context, o *openOptions) error {
 	defer in.Close()
 	eo := engine.Options{}
 	eo.Capture.NoRTPHeuristic = o.in.noHeuristic
+	if eo.Capture.Stream.TLSKeys, err = in.tlsKeys(o.in.tlsKeylog); err != nil {
+		return err
+	}
 	fwd, err := startForward(runCtx, o, &eo)
 	if err != nil {
 		return err

@@ -20,7 +20,12 @@ func writeSummary(w io.Writer, printed int, s *capture.Stats) {
 		}
 	}
 	add(s.Other, "other (not SIP/RTP/RTCP/HEP)")
-	add(s.TLSStreams, "TLS streams (encrypted SIP, not decoded)")
+	if st := s.Stream; st.TLSSessions > 0 {
+		add(int(st.TLSSessions), "TLS connections decrypted")
+		add(int(st.TLSSessionsUndecrypted), "TLS connections with records not decrypted (no key, unsupported suite, gap...)")
+	} else {
+		add(s.TLSStreams, "TLS streams (encrypted SIP, not decoded)")
+	}
 	add(s.DecodeErrors, "undecodable records")
 	add(s.UnsupportedLinkTypes, "records of unsupported link types")
 	add(s.Truncated, "records cut by snaplen")

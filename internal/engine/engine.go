@@ -400,7 +400,9 @@ func (s Status) String() string {
 	line := fmt.Sprintf("%d packets, %d SIP, %d RTP, %d RTCP, %d HEP; %d dialogs; %d warnings",
 		s.Records, s.Engine.Events[capture.KindSIP], s.Engine.Events[capture.KindRTP],
 		s.Engine.Events[capture.KindRTCP], s.Engine.Events[capture.KindHEP], s.Store.Calls, s.Engine.Warnings)
-	if s.Decoder.TLSStreams > 0 {
+	if st := s.Decoder.Stream; st.TLSSessions > 0 {
+		line += fmt.Sprintf("; %d TLS connections decrypted, %d of them not fully", st.TLSSessions, st.TLSSessionsUndecrypted)
+	} else if s.Decoder.TLSStreams > 0 {
 		// Said here too, so a capture of SIP over TLS does not just look
 		// empty.
 		line += fmt.Sprintf("; %d TCP directions carry TLS (encrypted SIP, not decoded)", s.Decoder.TLSStreams)
