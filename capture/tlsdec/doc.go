@@ -19,7 +19,12 @@
 // from the master secret (CLIENT_RANDOM) through the PRF (RFC 5246 6.3).
 // Suites: AES-128/256-GCM and ChaCha20-Poly1305 in both versions. CBC
 // suites are refused (MAC-then-encrypt cannot be checked reliably), as
-// are TLS 1.3 early data and versions before 1.2. Every record not
+// are TLS 1.3 early data, versions before 1.2 and TLS 1.3 drafts; a TLS
+// 1.2 renegotiation is not followed (its records then fail
+// authentication, counted). A resumed TLS 1.2 session whose key log has
+// no line of its own (Go logs full handshakes only) finds the master
+// secret by ticket or session id from an earlier decrypted session of the
+// same KeyLog. Every record not
 // decrypted is counted per session with its Reason. Records are decrypted
 // in place: no allocation per record once the buffers have grown.
 package tlsdec
