@@ -84,12 +84,16 @@ func StartHEP(o HEPOptions) (*HEP, error) {
 	return h, nil
 }
 
+// Wants reports whether events of kind k are sent (a pacing caller asks
+// before waiting for a packet the sink would skip).
+func (h *HEP) Wants(k capture.Kind) bool { return int(k) < len(h.want) && h.want[k] }
+
 // WriteEvent queues ev for every target when its kind is wanted (others
 // are Skipped). A full queue and a packet that cannot be encoded are
 // counted as Failed and do not stop the pipeline; the first encoding
 // error is returned by Close. It returns ErrClosed after Close.
 func (h *HEP) WriteEvent(ev *capture.Event) error {
-	if int(ev.Kind) >= len(h.want) || !h.want[ev.Kind] {
+	if !h.Wants(ev.Kind) {
 		h.count(func(c *Counts) { c.Skipped++ })
 		return nil
 	}
