@@ -25,6 +25,18 @@ func execOpts(t *testing.T, cmd *cobra.Command, reached *bool, args ...string) e
 	return err
 }
 
+// rejects checks that each command line is a usage error that never
+// reaches runF; build makes the command with a runF that sets *reached.
+func rejects(t *testing.T, build func(reached *bool) *cobra.Command, lines [][]string) {
+	t.Helper()
+	for _, args := range lines {
+		reached := false
+		if err := execOpts(t, build(&reached), &reached, args...); !isUsage(err) || reached {
+			t.Errorf("%v: err %v, reached %v", args, err, reached)
+		}
+	}
+}
+
 func testIO() *ioStreams { return &ioStreams{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}} }
 
 func isUsage(err error) bool {
@@ -51,20 +63,16 @@ func TestOpenOptions(t *testing.T) {
 		h.spool != "/tmp/s" || !h.tls.Insecure || h.flushWait != 3*time.Second {
 		t.Errorf("options = %+v", got)
 	}
-	for _, bad := range [][]string{
+	rejects(t, func(r *bool) *cobra.Command {
+		return newCmdOpen(testIO(), func(*openOptions) error { *r = true; return nil })
+	}, [][]string{
 		{},
 		{"a.pcap", "--filter", "method=="},
 		{"a.pcap", "--columns", "nope"},
 		{"a.pcap", "--hep-to", "udp:nohostport"},
 		{"a.pcap", "--hep-to", "udp:127.0.0.1:9060", "--hep-version", "2", "--hep-compress"},
 		{"a.pcap", "--hep-to", "udp:127.0.0.1:9060", "--hep-proto", "rtp"},
-	} {
-		reached = false
-		cmd := newCmdOpen(testIO(), func(o *openOptions) error { reached = true; return nil })
-		if err := execOpts(t, cmd, &reached, bad...); !isUsage(err) || reached {
-			t.Errorf("%v: err %v, reached %v", bad, err, reached)
-		}
-	}
+	})
 }
 
 func TestHEPForwardCmdOptions(t *testing.T) {
@@ -85,19 +93,15 @@ func TestHEPForwardCmdOptions(t *testing.T) {
 		h.flushWait != 2*time.Second {
 		t.Errorf("options = %+v", got)
 	}
-	for _, bad := range [][]string{
+	rejects(t, func(r *bool) *cobra.Command {
+		return newCmdHEPForward(testIO(), func(*hepForwardOptions) error { *r = true; return nil })
+	}, [][]string{
 		{"a.pcap"},
 		{"--to", "udp:127.0.0.1:9060"},
 		{"a.pcap", "--to", "udp:127.0.0.1:9060", "--speed", "fast"},
 		{"a.pcap", "--to", "udp:127.0.0.1:9060", "--hep-version", "4"},
 		{"a.pcap", "--to", "udp:127.0.0.1:9060", "--proto", "rtp"},
-	} {
-		reached = false
-		cmd := newCmdHEPForward(testIO(), func(o *hepForwardOptions) error { reached = true; return nil })
-		if err := execOpts(t, cmd, &reached, bad...); !isUsage(err) || reached {
-			t.Errorf("%v: err %v, reached %v", bad, err, reached)
-		}
-	}
+	})
 }
 
 func TestListenOptions(t *testing.T) {
@@ -113,11 +117,9 @@ func TestListenOptions(t *testing.T) {
 		got.dedup != 0 || got.tls.CertFile != "c.pem" || got.tls.KeyFile != "k.pem" || got.tls.CAFile != "ca.pem" || !got.quiet {
 		t.Errorf("options = %+v", got)
 	}
-	reached = false
-	cmd = newCmdListen(testIO(), func(o *listenOptions) error { reached = true; return nil })
-	if err := execOpts(t, cmd, &reached); !isUsage(err) || reached {
-		t.Errorf("no address: err %v", err)
-	}
+	rejects(t, func(r *bool) *cobra.Command {
+		return newCmdListen(testIO(), func(*listenOptions) error { *r = true; return nil })
+	}, [][]string{{}, {"udp:nohostport"}})
 }
 
 func TestCallsOptions(t *testing.T) {
@@ -130,13 +132,9 @@ func TestCallsOptions(t *testing.T) {
 	if strings.Join(got.in.files, ",") != "a.pcap" || got.filter != "code>=400" || got.format != "csv" || got.width != -1 || !got.calls {
 		t.Errorf("options = %+v", got)
 	}
-	for _, bad := range [][]string{{}, {"a.pcap", "--format", "xml"}, {"a.pcap", "-f", "code>>"}} {
-		reached = false
-		cmd := newCmdCalls(testIO(), func(o *callsOptions) error { reached = true; return nil })
-		if err := execOpts(t, cmd, &reached, bad...); !isUsage(err) || reached {
-			t.Errorf("%v: err %v", bad, err)
-		}
-	}
+	rejects(t, func(r *bool) *cobra.Command {
+		return newCmdCalls(testIO(), func(*callsOptions) error { *r = true; return nil })
+	}, [][]string{{}, {"a.pcap", "--format", "xml"}, {"a.pcap", "-f", "code>>"}})
 }
 
 func TestFlowOptions(t *testing.T) {
@@ -150,13 +148,9 @@ func TestFlowOptions(t *testing.T) {
 	if strings.Join(got.callIDs, ",") != "x,y" || !got.related || got.format != "mermaid" || got.width != 80 || strings.Join(got.aliases, ",") != "10.0.0.1=pbx" {
 		t.Errorf("options = %+v", got)
 	}
-	for _, bad := range [][]string{{"a.pcap"}, {"a.pcap", "--call", "x", "--format", "png"}, {"a.pcap", "--call", "x", "--alias", "nope"}} {
-		reached = false
-		cmd := newCmdFlow(testIO(), func(o *flowOptions) error { reached = true; return nil })
-		if err := execOpts(t, cmd, &reached, bad...); !isUsage(err) || reached {
-			t.Errorf("%v: err %v", bad, err)
-		}
-	}
+	rejects(t, func(r *bool) *cobra.Command {
+		return newCmdFlow(testIO(), func(*flowOptions) error { *r = true; return nil })
+	}, [][]string{{"a.pcap"}, {"a.pcap", "--call", "x", "--format", "png"}, {"a.pcap", "--call", "x", "--alias", "nope"}})
 }
 
 func TestStatsOptions(t *testing.T) {
@@ -169,11 +163,9 @@ func TestStatsOptions(t *testing.T) {
 	if strings.Join(got.in.files, ",") != "a.pcap" || got.filter != "ip=10.1.0.0/16" || got.format != "json" {
 		t.Errorf("options = %+v", got)
 	}
-	reached = false
-	cmd = newCmdStats(testIO(), func(o *statsOptions) error { reached = true; return nil })
-	if err := execOpts(t, cmd, &reached, "a.pcap", "--format", "xml"); !isUsage(err) || reached {
-		t.Errorf("bad format: err %v", err)
-	}
+	rejects(t, func(r *bool) *cobra.Command {
+		return newCmdStats(testIO(), func(*statsOptions) error { *r = true; return nil })
+	}, [][]string{{"a.pcap", "--format", "xml"}})
 }
 
 func TestRTPOptions(t *testing.T) {
@@ -186,11 +178,9 @@ func TestRTPOptions(t *testing.T) {
 	if got.callID != "abc" || got.format != "json" || got.width != 100 || got.interval != 5*time.Second || !got.explain || !got.noPLC {
 		t.Errorf("options = %+v", got)
 	}
-	reached = false
-	cmd = newCmdRTP(testIO(), func(o *rtpOptions) error { reached = true; return nil })
-	if err := execOpts(t, cmd, &reached, "a.pcap", "--interval", "1ms"); !isUsage(err) || reached {
-		t.Errorf("short interval: err %v", err)
-	}
+	rejects(t, func(r *bool) *cobra.Command {
+		return newCmdRTP(testIO(), func(*rtpOptions) error { *r = true; return nil })
+	}, [][]string{{"a.pcap", "--interval", "1ms"}})
 }
 
 func TestManOptions(t *testing.T) {
