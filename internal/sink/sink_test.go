@@ -218,18 +218,20 @@ func TestHEPSink(t *testing.T) {
 	defer l.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	var mu sync.Mutex
-	var types []hep.ProtoType
-	var capIDs []uint32
+	type got struct {
+		proto hep.ProtoType
+		capID uint32
+	}
+	arrived := make(chan got, 8)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		l.Run(ctx, func(p *hep.Packet, _ netip.AddrPort) {
-			mu.Lock()
-			types = append(types, p.ProtoType)
-			capIDs = append(capIDs, p.CaptureID)
-			mu.Unlock()
+			select {
+			case arrived <- got{p.ProtoType, p.CaptureID}:
+			default: // more than the test sends: seen below as a wrong count
+			}
 		})
 	}()
 	h, err := StartHEP(HEPOptions{
@@ -265,18 +267,18 @@ func TestHEPSink(t *testing.T) {
 	if err := h.WriteEvent(&evs[0]); !errors.Is(err, ErrClosed) {
 		t.Errorf("write after close: %v", err)
 	}
-	for i := 0; i < 100; i++ {
-		mu.Lock()
-		n := len(types)
-		mu.Unlock()
-		if n >= 2 {
-			break
+	var all []got
+	for len(all) < 2 {
+		select {
+		case g := <-arrived:
+			all = append(all, g)
+		case <-ctx.Done():
+			t.Fatalf("collector got %v before the deadline", all)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 	cancel()
 	wg.Wait()
-	if len(types) != 2 || types[0] != hep.ProtoSIP || types[1] != hep.ProtoRTCPJSON || capIDs[0] != 7 {
-		t.Errorf("collector got %v (capture ids %v)", types, capIDs)
+	if len(arrived) != 0 || all[0] != (got{hep.ProtoSIP, 7}) || all[1] != (got{hep.ProtoRTCPJSON, 7}) {
+		t.Errorf("collector got %v and %d more", all, len(arrived))
 	}
 }
