@@ -88,10 +88,11 @@ func checkFrame(t *testing.T, f []byte, src, dst netip.AddrPort, proto uint8, pa
 	if string(body) != payload {
 		t.Fatalf("payload %q", body)
 	}
-	// gopacket agrees on the layers.
+	// gopacket agrees on the layers up to L4 (above, it guesses by port:
+	// SIP on 5060 that is not SIP is its error, not ours).
 	p := gopacket.NewPacket(f, layers.LayerTypeEthernet, gopacket.Default)
-	if p.ErrorLayer() != nil {
-		t.Fatalf("gopacket: %v", p.ErrorLayer().Error())
+	if p.NetworkLayer() == nil || p.TransportLayer() == nil {
+		t.Fatalf("gopacket: %v", p)
 	}
 	return seq
 }
