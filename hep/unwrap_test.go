@@ -102,3 +102,47 @@ func TestUnwrapDecodeAllocs(t *testing.T) {
 		t.Fatalf("short packet: %v", err)
 	}
 }
+
+// FuzzUnwrap decodes arbitrary bytes through the Unwrapper and checks it
+// against the codec used directly: the same fields, and the payload
+// Decompress gives (the Unwrapper inflates exactly once, into its buffer).
+func FuzzUnwrap(f *testing.F) {
+	plain := Packet{Protocol: 17, Src: netip.MustParseAddrPort("10.0.0.1:5060"), Dst: netip.MustParseAddrPort("10.0.0.2:5060"),
+		Time: time.Unix(1700000000, 5000), ProtoType: ProtoSIP, Payload: []byte("OPTIONS sip:x SIP/2.0\r\n\r\n"), CorrelationID: []byte("c")}
+	b, _ := plain.Marshal()
+	f.Add(b)
+	zipped := plain
+	_ = zipped.Compress(nil, Zlib)
+	b, _ = zipped.Marshal()
+	f.Add(b)
+	f.Add([]byte("HEP3\x00\x06"))
+	fallback := time.Unix(42, 0)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var u Unwrapper
+		var m Message
+		err := u.Decode(b, fallback, &m)
+		var p Packet
+		if perr := p.Unmarshal(b); perr != nil {
+			if err == nil {
+				t.Fatalf("Decode accepted what Unmarshal refused: %v", perr)
+			}
+			return
+		}
+		want, derr := p.Decompress(nil)
+		if (derr != nil) != (err != nil) {
+			t.Fatalf("Decode err %v, Decompress err %v", err, derr)
+		}
+		if err != nil {
+			return
+		}
+		wantTime := p.Time
+		if wantTime.IsZero() {
+			wantTime = fallback
+		}
+		if !bytes.Equal(m.Payload, want) || m.Type != p.ProtoType || m.Src != p.Src || m.Dst != p.Dst || m.Protocol != p.Protocol ||
+			!m.Time.Equal(wantTime) || m.TimeFromAgent == p.Time.IsZero() || !bytes.Equal(m.CorrelationID, p.CorrelationID) ||
+			m.CaptureID != p.CaptureID || !bytes.Equal(m.Node, p.GroupID) {
+			t.Fatalf("message %+v from packet %+v", m, p)
+		}
+	})
+}
