@@ -2,11 +2,11 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/voiptool/voiptool/internal/args"
 	"github.com/voiptool/voiptool/internal/engine"
 	"github.com/voiptool/voiptool/internal/report"
 	"github.com/voiptool/voiptool/sipflow"
@@ -95,11 +95,7 @@ func callsRun(ctx context.Context, o *callsOptions) error {
 // stdout is not a terminal.
 func writeCalls(ios *ioStreams, e *engine.Engine, filter, format string, width int, callsOnly bool) error {
 	if callsOnly {
-		if filter == "" {
-			filter = "type=CALL"
-		} else {
-			filter = "type=CALL and (" + filter + ")"
-		}
+		filter = args.CallsOnly(filter)
 	}
 	f, err := sipflow.ParseFilter(filter)
 	if err != nil {
@@ -120,25 +116,4 @@ func tableWidth(ios *ioStreams, width int) int {
 		return -1
 	}
 	return width
-}
-
-// resolveCallID accepts a whole Call-ID or an unambiguous prefix of one,
-// as people copy them from a narrow table.
-func resolveCallID(e *engine.Engine, id string) (string, error) {
-	if _, ok := e.Call(id); ok {
-		return id, nil
-	}
-	var found []string
-	for _, c := range e.Calls(sipflow.Filter{}, 0, -1) {
-		if strings.HasPrefix(c.CallID, id) {
-			found = append(found, c.CallID)
-		}
-	}
-	switch len(found) {
-	case 0:
-		return "", fmt.Errorf("no call with Call-ID %q (list them with 'voiptool calls')", id)
-	case 1:
-		return found[0], nil
-	}
-	return "", fmt.Errorf("Call-ID prefix %q matches %d calls (%s, ...): give more of it", id, len(found), strings.Join(found[:2], ", "))
 }
