@@ -47,6 +47,11 @@ type Options struct {
 	FlowTimeout time.Duration
 	// Stream configures TCP reassembly and SIP framing.
 	Stream sipstream.Options
+	// OnStats, when set, is called by Run on its own goroutine with the
+	// decoder's Stats every few hundred records, so the owner can publish
+	// them while the run goes on (Run returns the final ones). A Decoder
+	// used directly ignores it: its owner calls Stats.
+	OnStats func(Stats)
 }
 
 func (o Options) withDefaults() Options {

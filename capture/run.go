@@ -73,6 +73,9 @@ func Run(ctx context.Context, srcs []Source, o Options, warn func(error), fn fun
 			if err := ctx.Err(); err != nil {
 				return d.Stats(), err
 			}
+			if o.OnStats != nil {
+				o.OnStats(d.Stats())
+			}
 		}
 		best := -1
 		for i := range heads {
