@@ -72,7 +72,6 @@ func TestEarlyMediaCall(t *testing.T) {
 	}
 }
 
-
 // TestHEPInCapture checks that HEP found in a capture is unwrapped: the
 // inner SIP becomes ordinary messages with the inner addresses, and a
 // compressed payload (chunk 0x0010) is inflated.
@@ -108,10 +107,6 @@ func TestHEPInCapture(t *testing.T) {
 	}
 }
 
-
-
-
-
 // TestStreamsStayWithTheirCall: eight sequential calls reuse the same
 // media ports; each call keeps its own stream, and a later call does not
 // take the earlier streams over.
@@ -130,8 +125,6 @@ func TestStreamsStayWithTheirCall(t *testing.T) {
 		t.Errorf("distinct codecs over the calls = %d, want 8 (one G.726 variant per call)", len(codecs))
 	}
 }
-
-
 
 // TestHandleRTPAllocs: the per-packet path through the engine (counters,
 // clock, tracker) allocates nothing for RTP of a known stream.

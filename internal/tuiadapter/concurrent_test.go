@@ -76,4 +76,3 @@ func TestViewWhileRunning(t *testing.T) {
 		t.Errorf("streams = %d, want 80 (two per call)", len(st))
 	}
 }
-
