@@ -30,13 +30,23 @@ func newCallIndex() callIndex {
 // add registers a new stream under its endpoints; called once per stream,
 // after linkNAT.
 func (x *callIndex) add(s *stream) {
-	x.byEP[s.key.src] = append(x.byEP[s.key.src], s)
+	x.addEP(s.key.src, s)
 	if s.key.dst != s.key.src {
-		x.byEP[s.key.dst] = append(x.byEP[s.key.dst], s)
+		x.addEP(s.key.dst, s)
 	}
 	if s.natEP.IsValid() && s.natEP != s.key.src && s.natEP != s.key.dst {
-		x.byEP[s.natEP] = append(x.byEP[s.natEP], s)
+		x.addEP(s.natEP, s)
 	}
+}
+
+// addEP lists s under ep. An endpoint usually carries the two directions
+// of one stream: room for two saves a reallocation.
+func (x *callIndex) addEP(ep netip.AddrPort, s *stream) {
+	l := x.byEP[ep]
+	if l == nil {
+		l = make([]*stream, 0, 2)
+	}
+	x.byEP[ep] = append(l, s)
 }
 
 // announce records that callID announced ep. A call announces a handful
@@ -48,6 +58,9 @@ func (x *callIndex) announce(callID string, ep netip.AddrPort) {
 		if e == ep {
 			return
 		}
+	}
+	if eps == nil {
+		eps = make([]netip.AddrPort, 0, 2) // an offer or answer with audio and maybe video
 	}
 	x.callEPs[callID] = append(eps, ep)
 }

@@ -187,9 +187,10 @@ func (e *Engine) publishDecoder(st capture.Stats) {
 	e.decMu.Unlock()
 }
 
-// Handle feeds one event; its caller becomes the writer (see Engine). It
-// is the per-packet path: RTP costs a map lookup in the tracker and
-// nothing else here.
+// Handle feeds one event; its caller becomes the writer (see Engine), so
+// it is for a caller that runs its own capture loop instead of Run (and
+// must not be called while Run runs). It is the per-packet path: RTP
+// costs a map lookup in the tracker and nothing else here.
 func (e *Engine) Handle(ev *capture.Event) error {
 	e.claim()
 	return e.handle(ev)
