@@ -125,14 +125,15 @@ func (t *Tracker) CallStreams(callID string) []StreamReport {
 	return out
 }
 
-// CallBrief is CallStreams without the parts of a report that cost a
-// copy: Series, DTMF and RTCP are left empty; every figure, the MOS
-// included, is there. It is what a call list shows.
-func (t *Tracker) CallBrief(callID string) []StreamReport {
-	var out []StreamReport
-	t.callStreams(callID, func(s *stream) { out = append(out, t.report(s, false)) })
-	sortReports(out)
-	return out
+// AppendCallBrief appends to dst the reports of CallStreams without the
+// parts that cost a copy (Series, DTMF and RTCP are left empty; every
+// figure, the MOS included, is there) and returns it: what a call list
+// shows, for a writer that refreshes many calls with one buffer.
+func (t *Tracker) AppendCallBrief(dst []StreamReport, callID string) []StreamReport {
+	n := len(dst)
+	t.callStreams(callID, func(s *stream) { dst = append(dst, t.report(s, false)) })
+	sortReports(dst[n:])
+	return dst
 }
 
 // ChangedCalls appends to dst the calls whose streams received packets,
@@ -161,7 +162,7 @@ func (t *Tracker) ChangedCalls(dst []string) []string {
 }
 
 // Visits is the number of streams examined so far to answer queries
-// (Streams, CallStreams, CallBrief, ChangedCalls): a measure of the work
+// (Streams, CallStreams, AppendCallBrief, ChangedCalls): a measure of the work
 // done for readers, safe to read concurrently with them.
 func (t *Tracker) Visits() int64 { return t.visits.Load() }
 

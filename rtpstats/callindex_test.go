@@ -12,7 +12,7 @@ import (
 // TestCallStreamsMatchesStreams is differential: for random mixes of
 // announcements (exact, re-announced by another call, private ones for
 // the NAT guess) and streams starting before and after them, CallStreams
-// and CallBrief of every call hold exactly the streams Streams labels
+// and AppendCallBrief of every call hold exactly the streams Streams labels
 // with that call, in the same order; and ChangedCalls names every call
 // whose streams changed.
 func TestCallStreamsMatchesStreams(t *testing.T) {
@@ -42,9 +42,9 @@ func TestCallStreamsMatchesStreams(t *testing.T) {
 					want = append(want, r)
 				}
 			}
-			got, brief := tr.CallStreams(id), tr.CallBrief(id)
+			got, brief := tr.CallStreams(id), tr.AppendCallBrief(nil, id)
 			if len(got) != len(want) || len(brief) != len(want) {
-				t.Fatalf("round %d call %s: CallStreams %d CallBrief %d, Streams says %d", round, id, len(got), len(brief), len(want))
+				t.Fatalf("round %d call %s: CallStreams %d AppendCallBrief %d, Streams says %d", round, id, len(got), len(brief), len(want))
 			}
 			for i := range want {
 				w, g, b := want[i], got[i], brief[i]

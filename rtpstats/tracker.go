@@ -1,9 +1,10 @@
 package rtpstats
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
-	"sort"
+	"slices"
 	"sync/atomic"
 	"time"
 )
@@ -276,17 +277,20 @@ func (t *Tracker) ExpireBefore(cutoff time.Time) []StreamReport {
 	return out
 }
 
+// sortReports orders reports by start time, then by key (unique per
+// stream, so the order is total). slices.SortFunc does not allocate,
+// which matters to callers that sort a call's few streams many times.
 func sortReports(r []StreamReport) {
-	sort.Slice(r, func(i, j int) bool {
-		if !r[i].Start.Equal(r[j].Start) {
-			return r[i].Start.Before(r[j].Start)
+	slices.SortFunc(r, func(a, b StreamReport) int {
+		if c := a.Start.Compare(b.Start); c != 0 {
+			return c
 		}
-		if r[i].SSRC != r[j].SSRC {
-			return r[i].SSRC < r[j].SSRC
+		if a.SSRC != b.SSRC {
+			return cmp.Compare(a.SSRC, b.SSRC)
 		}
-		if c := r[i].Src.Compare(r[j].Src); c != 0 {
-			return c < 0
+		if c := a.Src.Compare(b.Src); c != 0 {
+			return c
 		}
-		return r[i].Dst.Compare(r[j].Dst) < 0
+		return a.Dst.Compare(b.Dst)
 	})
 }

@@ -78,7 +78,8 @@ type Engine struct {
 	hepPkt   hep.Packet
 	hepBuf   []byte
 	nextSync time.Time
-	changed  []string // calls whose streams changed, for applyStreams
+	changed  []string                // calls whose streams changed, for applyStreams
+	brief    []rtpstats.StreamReport // one call's brief reports, for applyStreams
 
 	running atomic.Bool
 	// external is set, under wmu, when Handle or AddHEP is called outside
@@ -447,7 +448,8 @@ func (e *Engine) applyStreams() bool {
 	var st []sipflow.Stream
 	for _, id := range e.changed {
 		st = st[:0]
-		for _, r := range e.rtp.CallBrief(id) {
+		e.brief = e.rtp.AppendCallBrief(e.brief[:0], id)
+		for _, r := range e.brief {
 			st = append(st, sipflow.Stream{
 				Src: r.Src, Dst: r.Dst, SSRC: r.SSRC, Codec: r.Codec,
 				Packets: r.Packets, Lost: r.Lost, JitterMS: r.MaxJitterMs, MOS: r.MOS, Link: r.Link,
@@ -530,7 +532,8 @@ type Status struct {
 	Clock   time.Time // latest packet time seen
 	Running bool      // Run is going
 	// StreamVisits counts streams the tracker examined to answer
-	// queries (per-call streams, summaries): the work done for readers.
+	// queries (per-call streams, summaries) since the last Clear: the
+	// work done for readers.
 	StreamVisits int64
 	// Version is Version() when the snapshot was taken.
 	Version int64
