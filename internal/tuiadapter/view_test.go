@@ -117,3 +117,28 @@ func TestSaveDisplayed(t *testing.T) {
 		t.Errorf("save displayed: %q, %v", msg, err)
 	}
 }
+
+// TestCountersFromDecoder: the header shows the decoder's counters (TLS
+// streams here), which the engine publishes while it runs, and pulls a
+// new Status only when the engine's Version moved.
+func TestCountersFromDecoder(t *testing.T) {
+	e := engine.New(engine.Options{})
+	runFiles(t, e, filepath.Join("..", "..", "testdata", "pcaps", "tls-sip.pcap"))
+	v := New(e, nil, false, nil, 0)
+	c := v.Counters()
+	if c.TLSStreams == 0 || int64(e.Status().Decoder.TLSStreams) != c.TLSStreams {
+		t.Errorf("header TLS streams %d, decoder %d", c.TLSStreams, e.Status().Decoder.TLSStreams)
+	}
+	if c.Packets != e.Status().Records || c.Packets == 0 {
+		t.Errorf("header packets %d, records %d", c.Packets, e.Status().Records)
+	}
+	ver := v.Version()
+	v.Counters()
+	if v.Version() != ver {
+		t.Error("reading the counters moved the Version")
+	}
+	v.Clear()
+	if v.Version() == ver || v.Counters().Dialogs != 0 {
+		t.Errorf("after Clear: version %d (was %d), dialogs %d", v.Version(), ver, v.Counters().Dialogs)
+	}
+}
