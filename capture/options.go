@@ -54,7 +54,8 @@ type Options struct {
 	// MergeWindow is how long Run holds a record back for a quiet live
 	// source (DefaultMergeWindow when zero). Files are merged exactly.
 	MergeWindow time.Duration
-	// Status, when set, receives Run's counters while it runs.
+	// Status, when set, receives Run's counters while it runs: the
+	// decoder's Stats every few hundred records, and each source's.
 	Status *Status
 }
 

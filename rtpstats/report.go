@@ -78,7 +78,10 @@ type StreamReport struct {
 // Explain returns the E-model inputs and result behind MOS.
 func (r *StreamReport) Explain() Assessment { return r.Quality }
 
-func (t *Tracker) report(s *stream) StreamReport {
+// report builds the report of s. A brief one leaves out the parts that
+// cost a copy (Series, DTMF, RTCP reports) but keeps every figure,
+// including the MOS (the RTT of RTCP still counts in its delay).
+func (t *Tracker) report(s *stream, full bool) StreamReport {
 	w := &s.ws
 	exp := w.expected()
 	r := StreamReport{
@@ -97,15 +100,7 @@ func (t *Tracker) report(s *stream) StreamReport {
 	if exp != 0 {
 		r.LostPct = float64(r.Lost) * 100 / float64(exp)
 	}
-	if s.exactEP.IsValid() {
-		r.CallID, r.Link, r.SDPEndpoint = s.callID, LinkSDP, s.exactEP
-	} else if a := t.ann[s.key.dst]; a != nil {
-		r.CallID, r.Link, r.SDPEndpoint = a.callID, LinkSDP, s.key.dst
-	} else if a := t.ann[s.key.src]; a != nil {
-		r.CallID, r.Link, r.SDPEndpoint = a.callID, LinkSDP, s.key.src
-	} else if s.natEP.IsValid() {
-		r.CallID, r.Link, r.SDPEndpoint = s.callID, LinkNATPort, s.natEP
-	}
+	r.CallID, r.Link, r.SDPEndpoint = t.callOf(s)
 	frame := s.frameMs
 	if frame == 0 {
 		frame = 20 // the common default ptime when timestamps could not tell
@@ -113,10 +108,14 @@ func (t *Tracker) report(s *stream) StreamReport {
 	l := s.flushLoss()
 	r.BurstLoss, r.LossHistogram = l.stats(frame)
 
-	r.RTCP = t.rtcp.summary(s.key.ssrc, s.clock)
 	oneWay := 0.0
-	if r.RTCP != nil && r.RTCP.HasRTT {
-		oneWay = r.RTCP.RTTMs / 2
+	if full {
+		r.RTCP = t.rtcp.summary(s.key.ssrc, s.clock)
+		if r.RTCP != nil && r.RTCP.HasRTT {
+			oneWay = r.RTCP.RTTMs / 2
+		}
+	} else if rs := t.rtcp.bySSRC[s.key.ssrc]; rs != nil && rs.sum.HasRTT {
+		oneWay = rs.sum.RTTMs / 2
 	}
 	netLost := r.Lost
 	if netLost < 0 {
@@ -140,6 +139,9 @@ func (t *Tracker) report(s *stream) StreamReport {
 	r.RFactor, r.MOS = r.Quality.R, r.Quality.MOS
 	r.MOSJB50, r.MOSJB200, r.MOSAdaptive = r.QualityJB50.MOS, r.QualityJB200.MOS, r.QualityAdaptive.MOS
 
+	if !full {
+		return r
+	}
 	events := s.events
 	if s.dtmf.active {
 		events = append(events[:len(events):len(events)], s.dtmf.cur)

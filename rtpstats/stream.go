@@ -65,6 +65,7 @@ type stream struct {
 	dtmf      dtmfState
 	events    []DTMFEvent
 	badEvents int
+	taken     int // ws.totalNr when ChangedCalls last looked
 }
 
 func newStream(k streamKey, gmin int) *stream {

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -30,6 +31,9 @@ type memData struct {
 	saved     []SaveRequest
 	saveErr   error
 	cleared   bool
+	// saveGate, when set, makes Save behave like a long save: it reports
+	// progress, then waits for the gate or for its context.
+	saveGate chan struct{}
 }
 
 var t0 = time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC)
@@ -261,7 +265,15 @@ func (d *memData) Streams(id string) []StreamRow { return d.streams[id] }
 func (d *memData) Stats(string) StatsView        { return d.stats }
 func (d *memData) Counters() Counters            { return d.counters }
 
-func (d *memData) Save(req SaveRequest) (string, error) {
+func (d *memData) Save(ctx context.Context, req SaveRequest, progress func(SaveProgress)) (string, error) {
+	if d.saveGate != nil {
+		progress(SaveProgress{Calls: 340, TotalCalls: 1000})
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-d.saveGate:
+		}
+	}
 	if d.saveErr != nil {
 		return "", d.saveErr
 	}
@@ -324,6 +336,17 @@ func typeText(m *Model, s string) {
 		}
 		m.Update(tea.KeyPressMsg{Code: r, Text: string(r)})
 	}
+}
+
+// runSave presses key, which must start a save, and runs the save's
+// command to completion on this goroutine, as the runtime would on its own.
+func runSave(t testing.TB, m *Model, key string) {
+	t.Helper()
+	_, cmd := m.Update(keyMsg(key))
+	if cmd == nil || m.saving == nil {
+		t.Fatalf("%s did not start a save", key)
+	}
+	m.Update(cmd())
 }
 
 // newTestModel is a model over d at w×h, UTC, after the first refresh.

@@ -114,9 +114,9 @@ func dumpRun(ctx context.Context, o *dumpOptions) error {
 		if err != nil {
 			return err
 		}
-		save = sink.NewRecords(file, srcs)
+		save = sink.NewRecords(file)
 		defer save.Close()
-		srcs, po.Save = save.Sources(), save
+		po.Save = save
 	}
 	p := dump.New(o.io.Out, po)
 	w := &warner{w: o.io.ErrOut}

@@ -16,6 +16,7 @@ import (
 	"github.com/voiptool/voiptool/internal/engine"
 	"github.com/voiptool/voiptool/internal/sink"
 	"github.com/voiptool/voiptool/internal/summary"
+	"github.com/voiptool/voiptool/internal/tuiadapter"
 	"github.com/voiptool/voiptool/sipflow"
 	"github.com/voiptool/voiptool/tui"
 )
@@ -185,7 +186,7 @@ func openRun(ctx context.Context, o *openOptions) error {
 		defer wg.Done()
 		_, runErr = e.Run(runCtx, in.sources(), wb.warn)
 	}()
-	view := engine.NewView(e, in.fileNames(), in.isLive(), in.read.Load, in.size)
+	view := tuiadapter.New(e, in.fileNames(), in.isLive(), in.read.Load, in.size)
 	if fwd != nil {
 		view.SetForward(fwd.Summary)
 	}
