@@ -1,0 +1,90 @@
+package filter
+
+import (
+	"net/netip"
+	"strings"
+)
+
+// tokKind classifies a token.
+type tokKind uint8
+
+const (
+	tEOF  tokKind = iota
+	tWord         // keyword, number, address, port range, name
+	tOp           // punctuation and operators
+)
+
+type token struct {
+	kind tokKind
+	text string
+	off  int
+}
+
+// lex splits expr into tokens the way libpcap's scanner does where it
+// matters: words are maximal runs of [A-Za-z0-9_.-] (so "5060-5070" is one
+// token and "len-1" is a word, not a subtraction, exactly as in tcpdump);
+// a run containing ':' is a word only if it is an IPv6 address, otherwise
+// ':' is punctuation (as in "ip[6:2]").
+func lex(expr string) ([]token, error) {
+	var toks []token
+	i := 0
+	for i < len(expr) {
+		c := expr[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			i++
+			continue
+		case isWordByte(c) || c == ':':
+			j := i
+			for j < len(expr) && (isWordByte(expr[j]) || expr[j] == '-' || expr[j] == '.' || expr[j] == ':') {
+				j++
+			}
+			w := expr[i:j]
+			if strings.IndexByte(w, ':') >= 0 {
+				if _, err := netip.ParseAddr(w); err != nil {
+					k := strings.IndexByte(w, ':')
+					if k == 0 {
+						toks = append(toks, token{tOp, ":", i})
+						i++
+						continue
+					}
+					w = w[:k]
+				}
+			}
+			// A word does not end in '-' (libpcap's ID pattern).
+			for len(w) > 1 && w[len(w)-1] == '-' {
+				w = w[:len(w)-1]
+			}
+			if w == "-" {
+				toks = append(toks, token{tOp, "-", i})
+				i++
+				continue
+			}
+			toks = append(toks, token{tWord, w, i})
+			i += len(w)
+			continue
+		}
+		// Operators, longest first.
+		op := ""
+		for _, o := range [...]string{"&&", "||", "!=", "==", "<=", ">=", "<<", ">>"} {
+			if strings.HasPrefix(expr[i:], o) {
+				op = o
+				break
+			}
+		}
+		if op == "" {
+			if strings.IndexByte("()[]:!=<>&|^+-*/%", c) < 0 {
+				return nil, &SyntaxError{Offset: i, Token: string(rune(c)), Err: ErrSyntax, Detail: "unexpected character"}
+			}
+			op = expr[i : i+1]
+		}
+		toks = append(toks, token{tOp, op, i})
+		i += len(op)
+	}
+	toks = append(toks, token{tEOF, "", len(expr)})
+	return toks, nil
+}
+
+func isWordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_'
+}
