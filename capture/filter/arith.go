@@ -93,12 +93,23 @@ func (c *compiler) alloc(t token) (int, error) {
 }
 
 // precedence of binary operators, lowest first, as in libpcap's grammar.
-var binPrec = map[string]int{"|": 1, "^": 1, "&": 2, "<<": 3, ">>": 3, "+": 4, "-": 4, "*": 5, "/": 5, "%": 5}
+// '%' and '^' have no declared precedence there, so yacc shifts them:
+// they take the operand just before them and all the arithmetic after
+// ("a * b % c + d" is "a * (b % (c + d))"), and so do we.
+var binPrec = map[string]int{"|": 1, "&": 2, "<<": 3, ">>": 3, "+": 4, "-": 4, "*": 5, "/": 5}
 
 func (c *compiler) parseArith(minPrec int) (*aexpr, error) {
 	l, err := c.parseUnary()
 	if err != nil {
 		return nil, err
+	}
+	if t := c.peek(); t.kind == tOp && (t.text == "%" || t.text == "^") {
+		c.next()
+		r, err := c.parseArith(0)
+		if err != nil {
+			return nil, err
+		}
+		return fold(t, l, r)
 	}
 	for {
 		t := c.peek()
@@ -215,6 +226,9 @@ func (c *compiler) parseUnary() (*aexpr, error) {
 		return &aexpr{op: "load", proto: p, idx: idx, size: size, tok: t}, nil
 	}
 	v, ok := parseNum(t.text)
+	if k, named := namedConsts[t.text]; named {
+		v, ok = k, true
+	}
 	if !ok {
 		if isNumberish(t.text) {
 			return nil, errAt(t, ErrBadNumber, "")
@@ -223,6 +237,17 @@ func (c *compiler) parseUnary() (*aexpr, error) {
 	}
 	c.next()
 	return &aexpr{op: "num", k: v, tok: t}, nil
+}
+
+// namedConsts are libpcap's names for header fields and flag values.
+var namedConsts = map[string]uint32{
+	"icmptype": 0, "icmpcode": 1, "tcpflags": 13,
+	"icmp-echoreply": 0, "icmp-unreach": 3, "icmp-sourcequench": 4, "icmp-redirect": 5,
+	"icmp-echo": 8, "icmp-routeradvert": 9, "icmp-routersolicit": 10, "icmp-timxceed": 11,
+	"icmp-paramprob": 12, "icmp-tstamp": 13, "icmp-tstampreply": 14, "icmp-ireq": 15,
+	"icmp-ireqreply": 16, "icmp-maskreq": 17, "icmp-maskreply": 18,
+	"tcp-fin": 0x01, "tcp-syn": 0x02, "tcp-rst": 0x04, "tcp-push": 0x08,
+	"tcp-ack": 0x10, "tcp-urg": 0x20, "tcp-ece": 0x40, "tcp-cwr": 0x80,
 }
 
 var aluOps = map[string]bpf.ALUOp{
@@ -240,8 +265,10 @@ func (c *compiler) compileArith(e *aexpr) ([]bpf.Instruction, *node, bool, error
 	case "len":
 		return []bpf.Instruction{bpf.LoadExtension{Num: bpf.ExtLen}}, nodeTrue, false, nil
 	case "neg":
+		// 0 - A rather than "neg": the same in the kernel, and x/net/bpf's
+		// VM, which tests run programs in, does not implement NegateA.
 		st, chk, tr, err := c.compileArith(e.l)
-		return append(st, bpf.NegateA{}), chk, tr, err
+		return append(st, bpf.TAX{}, bpf.LoadConstant{Dst: bpf.RegA, Val: 0}, bpf.ALUOpX{Op: bpf.ALUOpSub}), chk, tr, err
 	case "load":
 		return c.compileLoad(e)
 	}
