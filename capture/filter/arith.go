@@ -77,11 +77,16 @@ func (c *compiler) parseRelation() (*node, error) {
 		st = append(st, bpf.TAX{}, bpf.LoadScratch{Dst: bpf.RegA, N: slot})
 		t = &node{op: opTest, stmts: st, cond: cond, useX: true}
 	}
-	t.port = transport
 	if negate {
-		return and(checks, not(t)), nil
+		t = not(t)
 	}
-	return and(checks, t), nil
+	n := and(checks, t)
+	// Reading a transport header fails on later fragments whatever the
+	// comparison: the relation as a whole is what drops them.
+	if transport && n.op != opTrue && n.op != opFalse {
+		n.port = true
+	}
+	return n, nil
 }
 
 func (c *compiler) alloc(t token) (int, error) {

@@ -3,6 +3,7 @@ package filter
 import (
 	"net/netip"
 	"strings"
+	"unicode/utf8"
 )
 
 // tokKind classifies a token.
@@ -74,7 +75,8 @@ func lex(expr string) ([]token, error) {
 		}
 		if op == "" {
 			if strings.IndexByte("()[]:!=<>&|^+-*/%", c) < 0 {
-				return nil, &SyntaxError{Offset: i, Token: string(rune(c)), Err: ErrSyntax, Detail: "unexpected character"}
+				_, size := utf8.DecodeRuneInString(expr[i:])
+				return nil, &SyntaxError{Offset: i, Token: expr[i : i+size], Err: ErrSyntax, Detail: "unexpected character"}
 			}
 			op = expr[i : i+1]
 		}

@@ -137,7 +137,7 @@ func (c *compiler) parseExpr() (*node, error) {
 		}
 		c.next()
 		var right *node
-		if c.idStartAt(c.pos) {
+		if c.idStartAt(c.pos) && (c.q.valid || !looksLikeName(c.peek().text)) {
 			right, err = c.parseID(c.q)
 		} else {
 			right, err = c.parseTerm()
@@ -378,4 +378,11 @@ func parseDotted(s string) (v uint32, bits int, ok bool) {
 		v = v<<8 | uint32(n)
 	}
 	return v, 8 * len(parts), true
+}
+
+// looksLikeName: a word that is neither a number nor an address, so after
+// "and"/"or" with no qualifiers to inherit it is more likely a misspelt
+// primitive than a value.
+func looksLikeName(w string) bool {
+	return !isNumberish(w) && strings.IndexByte(w, ':') < 0
 }

@@ -202,11 +202,53 @@ func loadPackets(t testing.TB) map[uint32][]capPacket {
 				}
 				lt := uint32(p.LinkType) & 0xffff
 				byLink[lt] = append(byLink[lt], capPacket{name, p.Number, append([]byte(nil), data...)})
+				if lt == LinkTypeEthernet && p.Number <= transcodePerFile {
+					transcode(byLink, name, p.Number, data)
+				}
 			}
 			r.Close()
 		}
 	}
 	return byLink
+}
+
+// transcodePerFile is how many Ethernet frames of each capture are also
+// re-framed for the other link types, so that each of them is compared on
+// the corpus's variety (VLAN, IPv6, fragments, tunnels, ARP) and not only
+// on its few native captures.
+const transcodePerFile = 200
+
+// transcode re-frames an Ethernet frame as Linux cooked v1 and v2, raw IP,
+// and raw IPv4/IPv6 where it carries one directly.
+func transcode(byLink map[uint32][]capPacket, file string, num int, eth []byte) {
+	if len(eth) < 14 {
+		return
+	}
+	add := func(lt uint32, tag string, b []byte) {
+		byLink[lt] = append(byLink[lt], capPacket{file + " as " + tag, num, b})
+	}
+	etype, payload := eth[12:14], eth[14:]
+	sll := make([]byte, 14, 16+len(payload))
+	binary.BigEndian.PutUint16(sll[2:], 1) // ARPHRD_ETHER
+	binary.BigEndian.PutUint16(sll[4:], 6)
+	copy(sll[6:], eth[6:12])
+	add(LinkTypeLinuxSLL, "SLL", append(append(sll, etype...), payload...))
+	sll2 := make([]byte, 20, 20+len(payload))
+	copy(sll2, etype)
+	binary.BigEndian.PutUint32(sll2[4:], 2) // ifindex
+	binary.BigEndian.PutUint16(sll2[8:], 1)
+	sll2[11] = 6
+	copy(sll2[12:], eth[6:12])
+	add(LinkTypeSLL2, "SLL2", append(sll2, payload...))
+	switch binary.BigEndian.Uint16(etype) {
+	case etherIPv4:
+		add(LinkTypeIPv4, "IPV4", payload)
+		add(LinkTypeRaw, "RAW", payload)
+		add(LinkTypeRaw12, "RAW12", payload)
+	case etherIPv6:
+		add(LinkTypeIPv6, "IPV6", payload)
+		add(LinkTypeRaw, "RAW", payload)
+	}
 }
 
 func TestTcpdumpVerdicts(t *testing.T) {
