@@ -158,7 +158,7 @@ func TestSemantics(t *testing.T) {
 		{"portrange 5000-5100", plain, true},
 		{"portrange 5061-5100", plain, false},
 		{"-ip[0] = 0xffffffbb", plain, true}, // -0x45
-		{"ip[0] % 3 + 1 = 2", plain, false}, // 0x45 % (3+1) = 1, as libpcap parses it
+		{"ip[0] % 3 + 1 = 2", plain, false},  // 0x45 % (3+1) = 1, as libpcap parses it
 		{"ip[0] % 3 + 1 = 1", plain, true},
 		{"host 10.0.0.1 and dst host 10.0.0.2", plain, true},
 		{"net 10 and not net 11", plain, true},

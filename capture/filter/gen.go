@@ -6,10 +6,10 @@ import (
 
 // EtherTypes and IP protocol numbers used by the primitives.
 const (
-	etherIPv4 = 0x0800
-	etherARP  = 0x0806
-	etherRARP = 0x8035
-	etherIPv6 = 0x86dd
+	etherIPv4     = 0x0800
+	etherARP      = 0x0806
+	etherRARP     = 0x8035
+	etherIPv6     = 0x86dd
 	ether8021Q    = 0x8100
 	ether8021AD   = 0x88a8
 	ether8021QinQ = 0x9100

@@ -85,7 +85,7 @@ type compiler struct {
 	mem  int // scratch-memory slots in use
 }
 
-func (c *compiler) peek() token    { return c.toks[c.pos] }
+func (c *compiler) peek() token { return c.toks[c.pos] }
 func (c *compiler) peekN(n int) token {
 	if c.pos+n < len(c.toks) {
 		return c.toks[c.pos+n]
