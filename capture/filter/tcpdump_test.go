@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -70,6 +71,13 @@ var diffExprs = []string{
 	"greater 1000", "less 100", "greater 200 and udp", "1 = 1", "len = len", "ip[0] & 0xf != 5",
 	"sctp[0:2] = 5060", "icmp[icmptype] = icmp-unreach", "tcp[tcpflags] & (tcp-syn|tcp-ack) = tcp-syn",
 	"ip[0] % 3 + 1 = 2", "ip[0] ^ 5 * 2 = 0x4f", "ip[2:2] * 2 % 7 + 1 > 3",
+	// more combinations
+	"ip and ip6", "udp and tcp", "ip6 and udp port 5060", "ip6 and not udp", "icmp6 or icmp",
+	"dst and src host 192.168.1.104", "not (host 10.0.2.15 or host 10.0.2.20)", "host 10.0.2.15 or arp",
+	"vlan and not vlan 100", "vlan 1508 or vlan 142", "sctp port 5060 or sctp port 2905",
+	"src host 10.0.2.20 and dst port 5060 and udp", "tcp portrange 5060-5061 or udp port 5060",
+	"ip6 net fd17:625c:f037:2::/64 and port 5062", "ip6[40:2] = 5060", "ip6[6] = 17 and ip6[42:2] = 5060",
+	"(udp[0:2] = 7902 or udp[2:2] = 7902) and ip[8] < 128", "len > 100 and len < 200 and udp",
 	// errors on every link type
 	"portrnge 5060", "host", "port 70000", "udp or 5060", "net 10.1.0.0/8", "host 10.0.0.0/8",
 	"ip port 80", "vlan 5000", "(udp", "udp)", "ip[0:3] = 1", "ip[0] / 0 = 1", "host example.com",
@@ -205,6 +213,11 @@ func loadPackets(t testing.TB) map[uint32][]capPacket {
 				if lt == LinkTypeEthernet && p.Number <= transcodePerFile {
 					transcode(byLink, name, p.Number, data)
 				}
+				if lt == LinkTypeLinuxSLL && len(data) >= 16 && p.Number <= transcodePerFile {
+					// as an Ethernet frame, for raw IP and cooked v2
+					eth := append(make([]byte, 12, 12+len(data)), data[14:]...)
+					transcode(byLink, name+" (SLL)", p.Number, eth, LinkTypeSLL2, LinkTypeRaw, LinkTypeIPv4, LinkTypeIPv6)
+				}
 			}
 			r.Close()
 		}
@@ -218,13 +231,17 @@ func loadPackets(t testing.TB) map[uint32][]capPacket {
 // on its few native captures.
 const transcodePerFile = 200
 
-// transcode re-frames an Ethernet frame as Linux cooked v1 and v2, raw IP,
-// and raw IPv4/IPv6 where it carries one directly.
-func transcode(byLink map[uint32][]capPacket, file string, num int, eth []byte) {
+// transcode re-frames an Ethernet frame as Linux cooked v1 and v2, and
+// (VLAN tags stripped) as raw IP and raw IPv4/IPv6, or only as the link
+// types listed.
+func transcode(byLink map[uint32][]capPacket, file string, num int, eth []byte, only ...uint32) {
 	if len(eth) < 14 {
 		return
 	}
 	add := func(lt uint32, tag string, b []byte) {
+		if len(only) > 0 && !slices.Contains(only, lt) {
+			return
+		}
 		byLink[lt] = append(byLink[lt], capPacket{file + " as " + tag, num, b})
 	}
 	etype, payload := eth[12:14], eth[14:]
@@ -240,7 +257,11 @@ func transcode(byLink map[uint32][]capPacket, file string, num int, eth []byte) 
 	sll2[11] = 6
 	copy(sll2[12:], eth[6:12])
 	add(LinkTypeSLL2, "SLL2", append(sll2, payload...))
-	switch binary.BigEndian.Uint16(etype) {
+	et := binary.BigEndian.Uint16(etype)
+	for (et == ether8021Q || et == ether8021AD || et == ether8021QinQ) && len(payload) >= 4 {
+		et, payload = binary.BigEndian.Uint16(payload[2:]), payload[4:]
+	}
+	switch et {
 	case etherIPv4:
 		add(LinkTypeIPv4, "IPV4", payload)
 		add(LinkTypeRaw, "RAW", payload)
@@ -261,7 +282,7 @@ func TestTcpdumpVerdicts(t *testing.T) {
 	}
 	sort.Slice(links, func(i, j int) bool { return links[i] < links[j] })
 
-	var exprsCompared, runs, accepted, linksCompared int
+	var exprsCompared, runs, accepted, linksCompared, oursLen, theirsLen int
 	for _, lt := range links {
 		pkts := byLink[lt]
 		if _, ok := TcpdumpName(lt); !ok {
@@ -272,6 +293,7 @@ func TestTcpdumpVerdicts(t *testing.T) {
 			continue
 		}
 		linksCompared++
+		t.Logf("link type %d: %d packets", lt, len(pkts))
 		for _, expr := range diffExprs {
 			ours, oerr := CompileInstructions(expr, lt, 0)
 			theirs, terr := tcpdumpProgram(t, tcpdump, tmp, tcpdumpLinkType(lt), expr)
@@ -301,6 +323,8 @@ func TestTcpdumpVerdicts(t *testing.T) {
 				t.Fatalf("link %d %q: tcpdump's program does not load: %v", lt, expr, err)
 			}
 			exprsCompared++
+			oursLen += len(ours)
+			theirsLen += len(theirs)
 			bad := 0
 			for _, p := range pkts {
 				no, _ := vo.Run(p.data)
@@ -323,6 +347,7 @@ func TestTcpdumpVerdicts(t *testing.T) {
 	}
 	t.Logf("compared %d expression×link-type programs (%d expressions, %d link types) over %d packet verdicts; tcpdump accepted %d",
 		exprsCompared, len(diffExprs), linksCompared, runs, accepted)
+	t.Logf("program size: ours %d instructions in all, tcpdump's (optimised) %d", oursLen, theirsLen)
 	if exprsCompared == 0 || accepted == 0 {
 		t.Fatal("nothing compared")
 	}
