@@ -80,15 +80,14 @@ func not(a *node) *node {
 
 // item is an instruction with symbolic jump targets, or a label.
 type item struct {
-	ins      bpf.Instruction // nil for a label or a conditional jump
-	label    int             // >0: this item is the label's position
-	jcond    bool            // conditional jump: cond/k/useX with jt/jf
-	cond     bpf.JumpTest
-	k        uint32
-	useX     bool
-	jt, jf   int // labels of a conditional jump
-	ja       int // >0: unconditional jump to this label
-	retAccep bool
+	ins    bpf.Instruction // nil for a label or a conditional jump
+	label  int             // >0: this item is the label's position
+	jcond  bool            // conditional jump: cond/k/useX with jt/jf
+	cond   bpf.JumpTest
+	k      uint32
+	useX   bool
+	jt, jf int // labels of a conditional jump
+	ja     int // >0: unconditional jump to this label
 }
 
 type emitter struct {

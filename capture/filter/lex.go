@@ -56,11 +56,6 @@ func lex(expr string) ([]token, error) {
 			for len(w) > 1 && w[len(w)-1] == '-' {
 				w = w[:len(w)-1]
 			}
-			if w == "-" {
-				toks = append(toks, token{tOp, "-", i})
-				i++
-				continue
-			}
 			toks = append(toks, token{tWord, w, i})
 			i += len(w)
 			continue

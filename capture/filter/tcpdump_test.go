@@ -209,7 +209,8 @@ func loadPackets(t testing.TB) map[uint32][]capPacket {
 					break // truncated.pcap: keep what was read
 				}
 				lt := uint32(p.LinkType) & 0xffff
-				byLink[lt] = append(byLink[lt], capPacket{name, p.Number, append([]byte(nil), data...)})
+				data = append([]byte(nil), data...) // the reader reuses its buffer
+				byLink[lt] = append(byLink[lt], capPacket{name, p.Number, data})
 				if lt == LinkTypeEthernet && p.Number <= transcodePerFile {
 					transcode(byLink, name, p.Number, data)
 				}
