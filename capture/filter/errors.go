@@ -33,6 +33,8 @@ var (
 	ErrRejectsAll = errors.New("filter: expression rejects all packets")
 	// ErrTooLong: the program exceeds the kernel's 4096 instructions.
 	ErrTooLong = errors.New("filter: program too long")
+	// ErrNoLibpcap: CompileLibpcap in a build without -tags libpcap and cgo.
+	ErrNoLibpcap = errors.New("filter: built without libpcap (go build -tags libpcap, with cgo and libpcap-dev)")
 )
 
 // SyntaxError locates a compile error in the expression.

@@ -295,3 +295,12 @@ func BenchmarkCompile(b *testing.B) {
 		}
 	}
 }
+
+func TestCompileLibpcapAbsent(t *testing.T) {
+	if LibpcapAvailable {
+		t.Skip("built with libpcap")
+	}
+	if _, err := CompileLibpcap("udp", LinkTypeEthernet, 0); !errors.Is(err, ErrNoLibpcap) {
+		t.Errorf("CompileLibpcap without libpcap: %v", err)
+	}
+}
