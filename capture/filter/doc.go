@@ -22,7 +22,8 @@
 // dst", "src and dst", and the protocol qualifiers ip, ip6, arp, rarp
 // (addresses) or tcp, udp, sctp (ports); proto N with ip/ip6; the
 // protocols ip, ip6, tcp, udp, sctp, icmp, icmp6, igmp, arp, rarp; vlan
-// [ID]; greater/less N; and, or, not (&&, ||, !) with parentheses, "and"
+// [ID]; greater/less N; ether host/src/dst MAC, ether proto N (an
+// EtherType), broadcast and multicast (Ethernet), ip/ip6 multicast; and, or, not (&&, ||, !) with parentheses, "and"
 // and "or" of equal precedence, left to right; IDs that inherit the
 // previous qualifiers ("port 5060 or 5061", "host (a or b)"); relations
 // of arithmetic over proto[off:size] (ether, link, ip, ip6, arp, tcp, udp,
@@ -38,9 +39,17 @@
 // tcpdump's own programs on every packet of the corpus.
 //
 // Not supported (ErrUnsupported): host names and most service names
-// (only sip, sip-tls and domain are known), gateway, broadcast/multicast,
-// ether host/proto, mpls, pppoe, geneve/vxlan, inbound/outbound, 802.11,
-// ATM, protochain, and "icmp6[...]". The kernel's VLAN offload is not
+// (only sip, sip-tls and domain are known), gateway, ip broadcast (it
+// needs the interface's netmask), ether proto of an 802.3 length/LLC SAP,
+// mpls, pppoe, geneve/vxlan, inbound/outbound, 802.11, ATM, protochain,
+// and "icmp6[...]".
+//
+// Verdicts equal tcpdump's on every complete packet. On a packet too short
+// for a header the expression reads, libpcap's optimiser may have removed
+// a load whose value could not change the verdict, where our program (not
+// optimised beyond constant folding) still makes it and so rejects the
+// packet; the kernel runs filters on whole packets, so only malformed
+// ones can tell the difference. The kernel's VLAN offload is not
 // modelled: on a live Ethernet socket the kernel strips the tag before
 // the filter runs, so "vlan" (a test of the frame's bytes, as in tcpdump
 // reading a file) only matches tags still in the frame.

@@ -45,6 +45,10 @@ func TestErrors(t *testing.T) {
 		{"port http", LinkTypeEthernet, ErrUnsupported, 5, "http"},
 		{"host 1.2.3.400", LinkTypeEthernet, ErrBadAddress, 5, "1.2.3.400"},
 		{"host 2001:db8::1/64", LinkTypeEthernet, ErrQualifier, 5, "2001:db8::1"},
+		{"ether src 0:1:2:3:4:5", LinkTypeLinuxSLL, ErrLinkType, 10, "0:1:2:3:4:5"},
+		{"host 0:1:2:3:4:5", LinkTypeEthernet, ErrQualifier, 5, "0:1:2:3:4:5"},
+		{"udp and multicast", LinkTypeRaw, ErrLinkType, 8, "multicast"},
+		{"ether proto 100", LinkTypeEthernet, ErrUnsupported, 12, "100"},
 	}
 	for _, tt := range tests {
 		_, err := Compile(tt.expr, tt.link, 0)

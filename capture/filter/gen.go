@@ -218,3 +218,37 @@ func (c *compiler) vlan(id uint32, hasID bool) *node {
 	c.l.offNet += 4
 	return n
 }
+
+// macIs compares the 6-byte address at off of the link header, last four
+// bytes first, as libpcap's gen_bcmp does.
+func macIs(off uint32, mac [6]byte) *node {
+	lo := uint32(mac[2])<<24 | uint32(mac[3])<<16 | uint32(mac[4])<<8 | uint32(mac[5])
+	hi := uint32(mac[0])<<8 | uint32(mac[1])
+	return and(test([]bpf.Instruction{ld(4, off+2)}, bpf.JumpEqual, lo), test([]bpf.Instruction{ld(2, off)}, bpf.JumpEqual, hi))
+}
+
+// castTest is "[proto] broadcast|multicast": link-layer on Ethernet, or
+// the IPv4/IPv6 destination (IPv4 broadcast needs the netmask libpcap
+// gets from the interface: not supported).
+func (c *compiler) castTest(p pqual, multicast bool, t token) (*node, error) {
+	switch p {
+	case pDefault, pLink:
+		if !c.l.vlan {
+			return nil, errAt(t, ErrLinkType, "link-layer broadcast/multicast on "+c.l.name)
+		}
+		if multicast {
+			return test([]bpf.Instruction{ld(1, 0)}, bpf.JumpBitsSet, 1), nil
+		}
+		return macIs(0, [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}), nil
+	case pIP:
+		if multicast {
+			return and(c.linkProto(etherIPv4), test([]bpf.Instruction{ld(1, c.l.offNet+16)}, bpf.JumpGreaterOrEqual, 224)), nil
+		}
+		return nil, errAt(t, ErrUnsupported, "ip broadcast needs the interface's netmask")
+	case pIP6:
+		if multicast {
+			return and(c.linkProto(etherIPv6), c.cmpNet(1, 24, 0xff)), nil
+		}
+	}
+	return nil, errAt(t, ErrQualifier, "")
+}

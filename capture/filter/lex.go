@@ -24,7 +24,7 @@ type token struct {
 // lex splits expr into tokens the way libpcap's scanner does where it
 // matters: words are maximal runs of [A-Za-z0-9_.-] (so "5060-5070" is one
 // token and "len-1" is a word, not a subtraction, exactly as in tcpdump);
-// a run containing ':' is a word only if it is an IPv6 address, otherwise
+// a run containing ':' is a word only if it is an IPv6 or MAC address, otherwise
 // ':' is punctuation (as in "ip[6:2]").
 func lex(expr string) ([]token, error) {
 	var toks []token
@@ -42,7 +42,7 @@ func lex(expr string) ([]token, error) {
 			}
 			w := expr[i:j]
 			if strings.IndexByte(w, ':') >= 0 {
-				if _, err := netip.ParseAddr(w); err != nil {
+				if _, err := netip.ParseAddr(w); err != nil && !isMAC(w) {
 					k := strings.IndexByte(w, ':')
 					if k == 0 {
 						toks = append(toks, token{tOp, ":", i})
@@ -85,3 +85,34 @@ func lex(expr string) ([]token, error) {
 func isWordByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_'
 }
+
+// parseMAC reads a MAC address written as six colon-separated groups of
+// one or two hex digits, as libpcap does.
+func parseMAC(w string) (mac [6]byte, ok bool) {
+	parts := strings.Split(w, ":")
+	if len(parts) != 6 {
+		return mac, false
+	}
+	for i, p := range parts {
+		if len(p) < 1 || len(p) > 2 {
+			return mac, false
+		}
+		var v byte
+		for _, c := range []byte(p) {
+			switch {
+			case c >= '0' && c <= '9':
+				v = v<<4 | (c - '0')
+			case c >= 'a' && c <= 'f':
+				v = v<<4 | (c - 'a' + 10)
+			case c >= 'A' && c <= 'F':
+				v = v<<4 | (c - 'A' + 10)
+			default:
+				return mac, false
+			}
+		}
+		mac[i] = v
+	}
+	return mac, true
+}
+
+func isMAC(w string) bool { _, ok := parseMAC(w); return ok }

@@ -58,11 +58,11 @@ type qual struct {
 // keywords that start no ID; unsupported ones get a precise error.
 var keywords = map[string]bool{
 	"and": true, "or": true, "not": true, "src": true, "dst": true, "vlan": true,
-	"greater": true, "less": true, "len": true, "mask": true,
+	"greater": true, "less": true, "len": true, "mask": true, "broadcast": true, "multicast": true,
 }
 
 var unsupported = map[string]bool{
-	"gateway": true, "broadcast": true, "multicast": true, "mpls": true, "pppoed": true,
+	"gateway": true, "mpls": true, "pppoed": true,
 	"pppoes": true, "geneve": true, "vxlan": true, "inbound": true, "outbound": true,
 	"ifindex": true, "protochain": true, "igrp": true, "pim": true, "vrrp": true,
 	"carp": true, "ah": true, "esp": true, "atalk": true, "aarp": true, "decnet": true,
@@ -225,6 +225,12 @@ func (c *compiler) parseRTerm() (*node, error) {
 		if n1.text == "src" || n1.text == "dst" || aquals[n1.text] != aDefault {
 			return c.parseHead()
 		}
+		if n1.text == "broadcast" || n1.text == "multicast" {
+			c.next()
+			c.next()
+			c.q = qual{}
+			return c.castTest(p, n1.text == "multicast", n1)
+		}
 		c.next()
 		c.q = qual{}
 		return c.protoAbbrev(p, t)
@@ -232,6 +238,10 @@ func (c *compiler) parseRTerm() (*node, error) {
 	switch {
 	case w == "src" || w == "dst" || aquals[w] != aDefault:
 		return c.parseHead()
+	case w == "broadcast" || w == "multicast":
+		c.next()
+		c.q = qual{}
+		return c.castTest(pDefault, w == "multicast", t)
 	case w == "vlan":
 		c.next()
 		c.q = qual{}

@@ -36,7 +36,7 @@ func randomExprs(n int) []string {
 	dir := func() string { return pick("", "", "src ", "dst ", "src or dst ", "src and dst ") }
 	var prim func() string
 	prim = func() string {
-		switch r.IntN(22) {
+		switch r.IntN(24) {
 		case 0:
 			return pick("ip", "ip6", "udp", "tcp", "sctp", "icmp", "icmp6", "arp", "igmp")
 		case 1:
@@ -76,6 +76,11 @@ func randomExprs(n int) []string {
 			return dir() + "host " + v4() + pick(" or ", " and ") + pick("", "not ") + v4()
 		case 20:
 			return fmt.Sprintf("ip6[%d:%s] %s %d", r.IntN(48), pick("1", "2", "4"), pick(">", "<", "="), r.Uint32()&0xffff)
+		case 22:
+			return "ether " + pick("host ", "src ", "dst ", "src or dst ") +
+				pick("00:13:72:8d:bf:64", "d0:67:e5:14:6b:d3", "1:0:5e:0:0:1", "0:0:0:0:0:2", "ff:ff:ff:ff:ff:ff")
+		case 23:
+			return pick("broadcast", "multicast", "ip multicast", "ip6 multicast", "ether proto 0x800", "ether proto 0x806")
 		default:
 			return "port (" + port() + " or " + port() + ")"
 		}

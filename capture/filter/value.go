@@ -14,6 +14,9 @@ func (c *compiler) value(q qual, t token) (*node, error) {
 	if n := c.peek(); n.text == "/" || n.text == "mask" {
 		return c.prefix(q, t)
 	}
+	if mac, ok := parseMAC(w); ok {
+		return c.etherHost(q, t, mac)
+	}
 	if strings.IndexByte(w, ':') >= 0 {
 		a, err := netip.ParseAddr(w)
 		if err != nil || !a.Is6() || a.Zone() != "" {
@@ -80,11 +83,21 @@ func (c *compiler) number(q qual, t token, v uint32, bits int, plain bool) (*nod
 		}
 		return c.port(q, t, v, v)
 	case aProto:
-		if !plain || v > 255 {
+		if !plain || (v > 255 && q.proto != pLink) {
 			return nil, errAt(t, ErrBadNumber, "protocol number")
 		}
 		switch q.proto {
+		case pLink:
+			// "ether proto": only EtherTypes proper; lengths (<= 1500)
+			// would mean 802.2 LLC, which we do not decode.
+			if v <= 1500 || v > 0xffff {
+				return nil, errAt(t, ErrUnsupported, "ether proto of an 802.3 length or LLC SAP")
+			}
+			return c.linkProto(v), nil
 		case pDefault:
+			if v > 255 {
+				return nil, errAt(t, ErrBadNumber, "protocol number")
+			}
 			return or(c.proto4(v), c.proto6(v)), nil
 		case pIP:
 			return c.proto4(v), nil
@@ -263,4 +276,19 @@ func (c *compiler) parseVLAN(t token) (*node, error) {
 		return c.vlan(id, true), nil
 	}
 	return c.vlan(0, false), nil
+}
+
+// etherHost is "ether host|src|dst MAC", on Ethernet only (as in libpcap,
+// which refuses it on Linux cooked captures and raw IP).
+func (c *compiler) etherHost(q qual, t token, mac [6]byte) (*node, error) {
+	if q.proto != pLink {
+		return nil, errAt(t, ErrQualifier, "ethernet address used in non-ether expression")
+	}
+	if q.addr != aDefault && q.addr != aHost {
+		return nil, errAt(t, ErrQualifier, "ethernet address after net, port or proto")
+	}
+	if !c.l.vlan {
+		return nil, errAt(t, ErrLinkType, "ethernet addresses on "+c.l.name)
+	}
+	return byDir(q.dir, func() *node { return macIs(6, mac) }, func() *node { return macIs(0, mac) }), nil
 }
