@@ -145,6 +145,11 @@ func assemble(root *node, snap uint32) ([]bpf.Instruction, error) {
 	e.place(rej)
 	e.items = append(e.items, item{ins: bpf.RetConstant{Val: 0}})
 	e.dropJumpsToNext()
+	if n := len(e.items) - e.labels; n > maxInsns {
+		// Trampolines only add instructions: fail before laying out
+		// (quadratic in the worst case) a program that cannot fit.
+		return nil, ErrTooLong
+	}
 	for !e.relax() {
 	}
 	return e.resolve()
