@@ -1,6 +1,9 @@
 package filter
 
 import (
+	"fmt"
+	"strings"
+
 	"golang.org/x/net/bpf"
 )
 
@@ -80,14 +83,16 @@ func not(a *node) *node {
 
 // item is an instruction with symbolic jump targets, or a label.
 type item struct {
-	ins    bpf.Instruction // nil for a label or a conditional jump
+	ins    bpf.Instruction // nil for a label or a jump
 	label  int             // >0: this item is the label's position
 	jcond  bool            // conditional jump: cond/k/useX with jt/jf
 	cond   bpf.JumpTest
 	k      uint32
 	useX   bool
-	jt, jf int // labels of a conditional jump
-	ja     int // >0: unconditional jump to this label
+	jt, jf int    // labels of a conditional jump
+	ja     int    // >0: unconditional jump to this label
+	akey   string // what A holds at a conditional jump (its statements)
+	stmt   bool   // a statement of a test (pure: A and X from the packet)
 }
 
 type emitter struct {
@@ -99,29 +104,73 @@ func (e *emitter) newLabel() int { e.labels++; return e.labels }
 
 func (e *emitter) place(l int) { e.items = append(e.items, item{label: l}) }
 
-func (e *emitter) gen(n *node, t, f int) {
+// keyOf names what a test's statements leave in A. Statements are pure
+// functions of the packet (loads, arithmetic, scratch slots they write
+// before reading), so equal keys mean equal values.
+func keyOf(stmts []bpf.Instruction) string {
+	var b strings.Builder
+	for _, s := range stmts {
+		fmt.Fprintf(&b, "%#v;", s)
+	}
+	return b.String()
+}
+
+// exits is what A holds on a subtree's true and false exits ("" when the
+// exits disagree or it is unknown); tAny/fAny say whether there are any.
+type exits struct {
+	tKey, fKey string
+	tAny, fAny bool
+}
+
+func meetKey(a string, aAny bool, b string, bAny bool) (string, bool) {
+	switch {
+	case !aAny:
+		return b, bAny
+	case !bAny:
+		return a, aAny
+	case a == b:
+		return a, true
+	}
+	return "", true
+}
+
+// gen lays out n so that it continues at label t when true and f when
+// false; aIn is what A holds on entry. A test whose statements would
+// reload what A already holds skips them.
+func (e *emitter) gen(n *node, t, f int, aIn string) exits {
 	switch n.op {
 	case opTest:
-		for _, s := range n.stmts {
-			e.items = append(e.items, item{ins: s})
+		key := keyOf(n.stmts)
+		if key != aIn || key == "" {
+			for _, s := range n.stmts {
+				e.items = append(e.items, item{ins: s, stmt: true})
+			}
 		}
-		e.items = append(e.items, item{jcond: true, cond: n.cond, k: n.k, useX: n.useX, jt: t, jf: f})
+		e.items = append(e.items, item{jcond: true, cond: n.cond, k: n.k, useX: n.useX, jt: t, jf: f, akey: key})
+		return exits{key, key, true, true}
 	case opAnd:
 		m := e.newLabel()
-		e.gen(n.a, m, f)
+		a := e.gen(n.a, m, f, aIn)
 		e.place(m)
-		e.gen(n.b, t, f)
+		b := e.gen(n.b, t, f, a.tKey)
+		fk, fAny := meetKey(a.fKey, a.fAny, b.fKey, b.fAny)
+		return exits{b.tKey, fk, b.tAny, fAny}
 	case opOr:
 		m := e.newLabel()
-		e.gen(n.a, t, m)
+		a := e.gen(n.a, t, m, aIn)
 		e.place(m)
-		e.gen(n.b, t, f)
+		b := e.gen(n.b, t, f, a.fKey)
+		tk, tAny := meetKey(a.tKey, a.tAny, b.tKey, b.tAny)
+		return exits{tk, b.fKey, tAny, b.fAny}
 	case opNot:
-		e.gen(n.a, f, t)
+		x := e.gen(n.a, f, t, aIn)
+		return exits{x.fKey, x.tKey, x.fAny, x.tAny}
 	case opTrue:
 		e.items = append(e.items, item{ja: t})
-	case opFalse:
+		return exits{tKey: aIn, tAny: true}
+	default: // opFalse
 		e.items = append(e.items, item{ja: f})
+		return exits{fKey: aIn, fAny: true}
 	}
 }
 
@@ -139,13 +188,16 @@ func assemble(root *node, snap uint32) ([]bpf.Instruction, error) {
 	}
 	e := &emitter{}
 	acc, rej := e.newLabel(), e.newLabel()
-	e.gen(root, acc, rej)
+	e.gen(root, acc, rej, "")
 	e.place(acc)
 	e.items = append(e.items, item{ins: bpf.RetConstant{Val: snap}})
 	e.place(rej)
 	e.items = append(e.items, item{ins: bpf.RetConstant{Val: 0}})
 	e.dropJumpsToNext()
-	if n := len(e.items) - e.labels; n > maxInsns {
+	e.thread()
+	e.dropDead()
+	e.dropJumpsToNext()
+	if n := e.count(); n > maxInsns {
 		// Trampolines only add instructions: fail before laying out
 		// (quadratic in the worst case) a program that cannot fit.
 		return nil, ErrTooLong
@@ -153,6 +205,146 @@ func assemble(root *node, snap uint32) ([]bpf.Instruction, error) {
 	for !e.relax() {
 	}
 	return e.resolve()
+}
+
+// thread retargets each edge of a conditional jump past tests it decides:
+// after "A == k" (or "A != k", or any test's outcome), a later test of the
+// same value on that path has a known outcome, so the edge can go straight
+// to where that test would send it (libpcap's optimiser does this too).
+// Only tests of the very value A holds are skipped, so A is unchanged on
+// arrival; no test relies on X or scratch slots set by another.
+func (e *emitter) thread() {
+	at := make(map[int]int, e.labels) // label -> index of the item after it
+	for i, it := range e.items {
+		if it.label > 0 {
+			at[it.label] = i
+		}
+	}
+	follow := func(target int, key string, cond bpf.JumpTest, k uint32, outcome bool) int {
+		for {
+			i := at[target]
+			for i < len(e.items) && e.items[i].label > 0 {
+				i++
+			}
+			if i >= len(e.items) {
+				return target
+			}
+			if e.items[i].ja > 0 {
+				target = e.items[i].ja
+				continue
+			}
+			j := i
+			for j < len(e.items) && e.items[j].stmt {
+				j++
+			}
+			if j >= len(e.items) || !e.items[j].jcond || e.items[j].useX {
+				return target
+			}
+			c := e.items[j]
+			if c.akey != key || (j > i && keyOf(stmtsOf(e.items[i:j])) != key) {
+				return target
+			}
+			d, ok := decide(cond, k, outcome, c.cond, c.k)
+			if !ok {
+				return target
+			}
+			if d {
+				target = c.jt
+			} else {
+				target = c.jf
+			}
+		}
+	}
+	for i := range e.items {
+		it := &e.items[i]
+		if !it.jcond || it.useX || it.akey == "" {
+			continue
+		}
+		it.jt = follow(it.jt, it.akey, it.cond, it.k, true)
+		it.jf = follow(it.jf, it.akey, it.cond, it.k, false)
+	}
+}
+
+func stmtsOf(items []item) []bpf.Instruction {
+	out := make([]bpf.Instruction, len(items))
+	for i, it := range items {
+		out[i] = it.ins
+	}
+	return out
+}
+
+// decide reports the outcome of "A cond2 k2" given that "A cond k" was
+// outcome, when that is known.
+func decide(cond bpf.JumpTest, k uint32, outcome bool, cond2 bpf.JumpTest, k2 uint32) (bool, bool) {
+	if cond == bpf.JumpEqual && outcome {
+		// A's value is known exactly.
+		switch cond2 {
+		case bpf.JumpEqual:
+			return k == k2, true
+		case bpf.JumpGreaterThan:
+			return k > k2, true
+		case bpf.JumpGreaterOrEqual:
+			return k >= k2, true
+		case bpf.JumpBitsSet:
+			return k&k2 != 0, true
+		}
+		return false, false
+	}
+	if cond == cond2 && k == k2 {
+		return outcome, true
+	}
+	return false, false
+}
+
+// dropDead removes what no jump reaches any more. All jumps go forward,
+// so one pass in order sees every jump into an item before the item.
+func (e *emitter) dropDead() {
+	targeted := make(map[int]bool)
+	out := e.items[:0]
+	live := true
+	for _, it := range e.items {
+		if it.label > 0 {
+			live = live || targeted[it.label]
+			if live {
+				out = append(out, it)
+			}
+			continue
+		}
+		if !live {
+			continue
+		}
+		out = append(out, it)
+		switch {
+		case it.jcond:
+			targeted[it.jt], targeted[it.jf] = true, true
+			live = false
+		case it.ja > 0:
+			targeted[it.ja] = true
+			live = false
+		case isRet(it.ins):
+			live = false
+		}
+	}
+	e.items = out
+}
+
+// count is the number of instructions (items that are not labels).
+func (e *emitter) count() int {
+	n := 0
+	for _, it := range e.items {
+		if it.label == 0 {
+			n++
+		}
+	}
+	return n
+}
+
+func isRet(in bpf.Instruction) bool {
+	switch in.(type) {
+	case bpf.RetConstant, bpf.RetA:
+		return true
+	}
+	return false
 }
 
 // dropJumpsToNext removes unconditional jumps to the label that follows.

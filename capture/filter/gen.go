@@ -134,11 +134,8 @@ func (c *compiler) hostIPv6(addr, mask [4]uint32, d dir) *node {
 // ipProtoIs tests the IPv4 protocol byte against any of protos.
 func (c *compiler) ipProtoIs(off uint32, protos []uint32) *node {
 	n := nodeFalse
-	for i, p := range protos {
-		t := test(nil, bpf.JumpEqual, p)
-		if i == 0 {
-			t.stmts = []bpf.Instruction{ld(1, c.l.offNet+off)}
-		}
+	for _, p := range protos {
+		t := test([]bpf.Instruction{ld(1, c.l.offNet+off)}, bpf.JumpEqual, p)
 		if n.op == opFalse {
 			n = t
 		} else {
@@ -167,7 +164,7 @@ func (c *compiler) ports(protos []uint32, lo, hi uint32, d dir) *node {
 		if lo == hi {
 			n = test(load, bpf.JumpEqual, lo)
 		} else {
-			n = and(test(load, bpf.JumpGreaterOrEqual, lo), not(test(nil, bpf.JumpGreaterThan, hi)))
+			n = and(test(load, bpf.JumpGreaterOrEqual, lo), not(test(load, bpf.JumpGreaterThan, hi)))
 		}
 		n = markPort(n)
 		return n
@@ -210,7 +207,7 @@ func (c *compiler) proto6(p uint32) *node {
 // expression, as in tcpdump) sees the network layer 4 bytes further on.
 func (c *compiler) vlan(id uint32, hasID bool) *node {
 	load := []bpf.Instruction{ld(2, c.l.offType)}
-	n := or(or(test(load, bpf.JumpEqual, ether8021Q), test(nil, bpf.JumpEqual, ether8021AD)), test(nil, bpf.JumpEqual, ether8021QinQ))
+	n := or(or(test(load, bpf.JumpEqual, ether8021Q), test(load, bpf.JumpEqual, ether8021AD)), test(load, bpf.JumpEqual, ether8021QinQ))
 	if hasID {
 		n = and(n, test([]bpf.Instruction{ld(2, c.l.offNet), bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: 0x0fff}}, bpf.JumpEqual, id))
 	}
