@@ -93,11 +93,69 @@ type item struct {
 	ja     int    // >0: unconditional jump to this label
 	akey   string // what A holds at a conditional jump (its statements)
 	stmt   bool   // a statement of a test (pure: A and X from the packet)
+	known  facts  // at a conditional jump: what every path to it has tested
+}
+
+// fact is the outcome of a test of a value (named by its statements).
+type fact struct {
+	key     string
+	cond    bpf.JumpTest
+	k       uint32
+	outcome bool
+}
+
+// facts are what is known on a path; kept short, as most paths test few
+// values (and forgetting one only costs a test).
+type facts []fact
+
+const maxFacts = 32
+
+func (fs facts) with(f fact) facts {
+	out := make(facts, 0, len(fs)+1)
+	if len(fs) >= maxFacts {
+		fs = fs[1:]
+	}
+	out = append(out, fs...)
+	return append(out, f)
+}
+
+// meet keeps the facts known on both of two merging paths.
+func meetFacts(a facts, aAny bool, b facts, bAny bool) facts {
+	switch {
+	case !aAny:
+		return b
+	case !bAny:
+		return a
+	}
+	var out facts
+	for _, f := range a {
+		for _, g := range b {
+			if f == g {
+				out = append(out, f)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// decide is the outcome of "value key cond k" if the facts tell it.
+func (fs facts) decide(key string, cond bpf.JumpTest, k uint32) (bool, bool) {
+	for _, f := range fs {
+		if f.key != key {
+			continue
+		}
+		if d, ok := decide(f.cond, f.k, f.outcome, cond, k); ok {
+			return d, true
+		}
+	}
+	return false, false
 }
 
 type emitter struct {
 	items  []item
 	labels int
+	plain  bool // no optimisation: every test as written (for tests)
 }
 
 func (e *emitter) newLabel() int { e.labels++; return e.labels }
@@ -115,11 +173,13 @@ func keyOf(stmts []bpf.Instruction) string {
 	return b.String()
 }
 
-// exits is what A holds on a subtree's true and false exits ("" when the
-// exits disagree or it is unknown); tAny/fAny say whether there are any.
+// exits is what holds on a subtree's true and false exits: what A holds
+// ("" when the exits disagree) and the facts all of them share; tAny and
+// fAny say whether there are any.
 type exits struct {
-	tKey, fKey string
-	tAny, fAny bool
+	tKey, fKey     string
+	tAny, fAny     bool
+	tFacts, fFacts facts
 }
 
 func meetKey(a string, aAny bool, b string, bAny bool) (string, bool) {
@@ -135,42 +195,61 @@ func meetKey(a string, aAny bool, b string, bAny bool) (string, bool) {
 }
 
 // gen lays out n so that it continues at label t when true and f when
-// false; aIn is what A holds on entry. A test whose statements would
-// reload what A already holds skips them.
-func (e *emitter) gen(n *node, t, f int, aIn string) exits {
+// false; aIn is what A holds on entry and in what every path to n has
+// tested. A test the facts already decide becomes a jump (its value was
+// loaded before on every path, so skipping the load changes nothing); a
+// test whose statements would reload what A holds skips them.
+func (e *emitter) gen(n *node, t, f int, aIn string, in facts) exits {
 	switch n.op {
 	case opTest:
 		key := keyOf(n.stmts)
-		if key != aIn || key == "" {
+		if !n.useX && key != "" && !e.plain {
+			if d, ok := in.decide(key, n.cond, n.k); ok {
+				if d {
+					e.items = append(e.items, item{ja: t})
+					return exits{tKey: aIn, tAny: true, tFacts: in}
+				}
+				e.items = append(e.items, item{ja: f})
+				return exits{fKey: aIn, fAny: true, fFacts: in}
+			}
+		}
+		if key != aIn || key == "" || e.plain {
 			for _, s := range n.stmts {
 				e.items = append(e.items, item{ins: s, stmt: true})
 			}
+			// A jump that arrives holding this value already enters here.
+			e.place(e.newLabel())
 		}
-		e.items = append(e.items, item{jcond: true, cond: n.cond, k: n.k, useX: n.useX, jt: t, jf: f, akey: key})
-		return exits{key, key, true, true}
+		e.items = append(e.items, item{jcond: true, cond: n.cond, k: n.k, useX: n.useX, jt: t, jf: f, akey: key, known: in})
+		x := exits{tKey: key, fKey: key, tAny: true, fAny: true, tFacts: in, fFacts: in}
+		if !n.useX && key != "" {
+			x.tFacts = in.with(fact{key, n.cond, n.k, true})
+			x.fFacts = in.with(fact{key, n.cond, n.k, false})
+		}
+		return x
 	case opAnd:
 		m := e.newLabel()
-		a := e.gen(n.a, m, f, aIn)
+		a := e.gen(n.a, m, f, aIn, in)
 		e.place(m)
-		b := e.gen(n.b, t, f, a.tKey)
+		b := e.gen(n.b, t, f, a.tKey, a.tFacts)
 		fk, fAny := meetKey(a.fKey, a.fAny, b.fKey, b.fAny)
-		return exits{b.tKey, fk, b.tAny, fAny}
+		return exits{b.tKey, fk, b.tAny, fAny, b.tFacts, meetFacts(a.fFacts, a.fAny, b.fFacts, b.fAny)}
 	case opOr:
 		m := e.newLabel()
-		a := e.gen(n.a, t, m, aIn)
+		a := e.gen(n.a, t, m, aIn, in)
 		e.place(m)
-		b := e.gen(n.b, t, f, a.fKey)
+		b := e.gen(n.b, t, f, a.fKey, a.fFacts)
 		tk, tAny := meetKey(a.tKey, a.tAny, b.tKey, b.tAny)
-		return exits{tk, b.fKey, tAny, b.fAny}
+		return exits{tk, b.fKey, tAny, b.fAny, meetFacts(a.tFacts, a.tAny, b.tFacts, b.tAny), b.fFacts}
 	case opNot:
-		x := e.gen(n.a, f, t, aIn)
-		return exits{x.fKey, x.tKey, x.fAny, x.tAny}
+		x := e.gen(n.a, f, t, aIn, in)
+		return exits{x.fKey, x.tKey, x.fAny, x.tAny, x.fFacts, x.tFacts}
 	case opTrue:
 		e.items = append(e.items, item{ja: t})
-		return exits{tKey: aIn, tAny: true}
+		return exits{tKey: aIn, tAny: true, tFacts: in}
 	default: // opFalse
 		e.items = append(e.items, item{ja: f})
-		return exits{fKey: aIn, fAny: true}
+		return exits{fKey: aIn, fAny: true, fFacts: in}
 	}
 }
 
@@ -180,23 +259,31 @@ const maxInsns = 4096
 // assemble lays the tree out as a classic BPF program that returns snap
 // for an accepted packet and 0 otherwise.
 func assemble(root *node, snap uint32) ([]bpf.Instruction, error) {
+	return assembleWith(root, snap, false)
+}
+
+// assembleWith can leave the program unoptimised (plain), as the tests
+// that check the optimisations change no verdict need.
+func assembleWith(root *node, snap uint32, plain bool) ([]bpf.Instruction, error) {
 	switch root.op {
 	case opTrue:
 		return []bpf.Instruction{bpf.RetConstant{Val: snap}}, nil
 	case opFalse:
 		return nil, ErrRejectsAll
 	}
-	e := &emitter{}
+	e := &emitter{plain: plain}
 	acc, rej := e.newLabel(), e.newLabel()
-	e.gen(root, acc, rej, "")
+	e.gen(root, acc, rej, "", nil)
 	e.place(acc)
 	e.items = append(e.items, item{ins: bpf.RetConstant{Val: snap}})
 	e.place(rej)
 	e.items = append(e.items, item{ins: bpf.RetConstant{Val: 0}})
 	e.dropJumpsToNext()
-	e.thread()
-	e.dropDead()
-	e.dropJumpsToNext()
+	if !plain {
+		e.thread()
+		e.dropDead()
+		e.dropJumpsToNext()
+	}
 	if n := e.count(); n > maxInsns {
 		// Trampolines only add instructions: fail before laying out
 		// (quadratic in the worst case) a program that cannot fit.
@@ -207,47 +294,72 @@ func assemble(root *node, snap uint32) ([]bpf.Instruction, error) {
 	return e.resolve()
 }
 
-// thread retargets each edge of a conditional jump past tests it decides:
-// after "A == k" (or "A != k", or any test's outcome), a later test of the
-// same value on that path has a known outcome, so the edge can go straight
-// to where that test would send it (libpcap's optimiser does this too).
-// Only tests of the very value A holds are skipped, so A is unchanged on
-// arrival; no test relies on X or scratch slots set by another.
+// thread retargets each edge of a conditional jump past the tests that
+// what is known on that edge decides (libpcap's optimiser does the same):
+// the facts of every path to the jump, plus its own outcome. A decided
+// test is skipped with its statements; the edge may only land where the
+// code does not count on A holding a value it does not hold (a test
+// whose reload was skipped), and, when the next test reloads exactly what
+// A holds, lands after that reload.
 func (e *emitter) thread() {
-	at := make(map[int]int, e.labels) // label -> index of the item after it
+	at := make(map[int]int, e.labels) // label -> index of its item
 	for i, it := range e.items {
 		if it.label > 0 {
 			at[it.label] = i
 		}
 	}
-	follow := func(target int, key string, cond bpf.JumpTest, k uint32, outcome bool) int {
+	// landing is where a jump to target really continues: past labels,
+	// and "ja".
+	landing := func(target int) (int, int) {
 		for {
 			i := at[target]
 			for i < len(e.items) && e.items[i].label > 0 {
 				i++
 			}
-			if i >= len(e.items) {
-				return target
-			}
-			if e.items[i].ja > 0 {
+			if i < len(e.items) && e.items[i].ja > 0 {
 				target = e.items[i].ja
 				continue
+			}
+			return target, i
+		}
+	}
+	follow := func(target int, aKey string, known facts) int {
+		safe := target
+		for {
+			var i int
+			target, i = landing(target)
+			if i >= len(e.items) {
+				return target
 			}
 			j := i
 			for j < len(e.items) && e.items[j].stmt {
 				j++
 			}
-			if j >= len(e.items) || !e.items[j].jcond || e.items[j].useX {
-				return target
+			post := 0 // the label between a test's statements and its jump
+			for j < len(e.items) && e.items[j].label > 0 {
+				post = e.items[j].label
+				j++
+			}
+			if j >= len(e.items) || !e.items[j].jcond {
+				return target // a return: safe
 			}
 			c := e.items[j]
-			if c.akey != key || (j > i && keyOf(stmtsOf(e.items[i:j])) != key) {
-				return target
+			reloads := post > 0 && j-1 > i
+			if !reloads && c.akey != aKey {
+				return safe // the code here counts on A holding c.akey
 			}
-			d, ok := decide(cond, k, outcome, c.cond, c.k)
+			safe = target
+			if c.useX || c.akey == "" {
+				return safe
+			}
+			d, ok := known.decide(c.akey, c.cond, c.k)
 			if !ok {
-				return target
+				if reloads && c.akey == aKey {
+					return post // A holds it: skip the reload
+				}
+				return safe
 			}
+			known = known.with(fact{c.akey, c.cond, c.k, d})
 			if d {
 				target = c.jt
 			} else {
@@ -260,8 +372,8 @@ func (e *emitter) thread() {
 		if !it.jcond || it.useX || it.akey == "" {
 			continue
 		}
-		it.jt = follow(it.jt, it.akey, it.cond, it.k, true)
-		it.jf = follow(it.jf, it.akey, it.cond, it.k, false)
+		it.jt = follow(it.jt, it.akey, it.known.with(fact{it.akey, it.cond, it.k, true}))
+		it.jf = follow(it.jf, it.akey, it.known.with(fact{it.akey, it.cond, it.k, false}))
 	}
 }
 
