@@ -10,7 +10,11 @@
 //
 // CompileInstructions returns the same program as x/net/bpf instructions
 // (to read, or to run in bpf.NewVM). Accepted packets return the snap
-// length, rejected ones 0. Errors are *SyntaxError values naming the
+// length (DefaultSnapLen when none is given), rejected ones 0; an empty
+// expression accepts everything. TcpdumpName gives tcpdump's -y name of a
+// supported link type. CompileLibpcap hands an expression to libpcap
+// itself in builds with -tags libpcap and cgo (LibpcapAvailable), and
+// returns ErrNoLibpcap in the default, pure-Go build. Errors are *SyntaxError values naming the
 // offending token and its byte offset; test them with errors.Is against
 // the sentinels (ErrUnknownPrimitive, ErrSyntax, ErrBadAddress, ...).
 //
