@@ -4,7 +4,7 @@
 // capture VoIP on a busy server.
 //
 //	prog, err := filter.Compile("udp port 5060 or portrange 10000-20000", uint32(src.LinkType()), 65535)
-//	if err != nil { return err } // filter: at offset 12 ("portrnge"): unknown primitive
+//	if err != nil { return err } // e.g. filter: at offset 8 ("portrnge"): unknown primitive
 //	tp.SetBPF(prog) // []bpf.RawInstruction, ready for SO_ATTACH_FILTER
 //	if hint, ok := filter.FragmentWarning(expr); ok { warn(hint) }
 //
@@ -59,10 +59,13 @@
 // for a header the expression reads, libpcap's optimiser may have removed
 // a load whose value could not change the verdict, where our program still
 // makes it and so rejects the packet; the kernel runs filters on whole
-// packets, so only malformed ones can tell the difference. The kernel's VLAN offload is not
-// modelled: on a live Ethernet socket the kernel strips the tag before
-// the filter runs, so "vlan" (a test of the frame's bytes, as in tcpdump
-// reading a file) only matches tags still in the frame.
+// packets, so only malformed ones can tell the difference.
+//
+// The kernel's VLAN offload is not modelled: on a live Ethernet socket the
+// kernel usually takes the 802.1Q tag out of the frame (into auxdata)
+// before the filter runs, so there "udp port 5060" matches tagged traffic
+// too and "vlan" matches nothing; libpcap uses the kernel's VLAN ancillary
+// loads there, which we do not emit (and x/net/bpf's VM cannot run).
 //
 // FragmentWarning tells when an expression filters on ports and so drops
 // IP fragments after the first (SIP over UDP is often fragmented), with
