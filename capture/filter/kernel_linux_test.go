@@ -63,12 +63,13 @@ func longPortList(n int) string {
 }
 
 // packetSocket opens an AF_PACKET socket on loopback, with prog attached
-// if not nil.
-func packetSocket(t *testing.T, prog []bpf.RawInstruction) int {
+// if not nil: SOCK_RAW sees Ethernet frames, SOCK_DGRAM the network
+// layer (as capture/live does on "any": link type RAW).
+func packetSocket(t *testing.T, sockType int, prog []bpf.RawInstruction) int {
 	t.Helper()
 	const ethPAll = 0x0003
 	proto := int(ethPAll<<8&0xff00 | ethPAll>>8)
-	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, proto)
+	fd, err := unix.Socket(unix.AF_PACKET, sockType, proto)
 	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
 		t.Skipf("AF_PACKET needs CAP_NET_RAW: %v", err)
 	}
@@ -131,51 +132,56 @@ func TestKernelLoopbackVerdicts(t *testing.T) {
 		"not (udp port 47001 or 47002)",
 	}
 	ports := []int{47001, 47002, 47003, 47004, 47005}
-	for _, expr := range exprs {
-		prog, err := Compile(expr, LinkTypeEthernet, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ins, _ := CompileInstructions(expr, LinkTypeEthernet, 0)
-		vm, err := bpf.NewVM(ins)
-		if err != nil {
-			t.Fatal(err)
-		}
-		all := packetSocket(t, nil)
-		filtered := packetSocket(t, prog)
-		token := make([]byte, 12)
-		rand.Read(token)
-		for i, p := range ports {
-			for _, dst := range []string{"127.0.0.1", "::1"} {
-				c, err := net.Dial("udp", net.JoinHostPort(dst, fmt.Sprint(p)))
-				if err != nil {
-					continue // no IPv6 on loopback
+	for _, sock := range []struct {
+		typ  int
+		link uint32
+	}{{unix.SOCK_RAW, LinkTypeEthernet}, {unix.SOCK_DGRAM, LinkTypeRaw}} {
+		for _, expr := range exprs {
+			prog, err := Compile(expr, sock.link, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ins, _ := CompileInstructions(expr, sock.link, 0)
+			vm, err := bpf.NewVM(ins)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all := packetSocket(t, sock.typ, nil)
+			filtered := packetSocket(t, sock.typ, prog)
+			token := make([]byte, 12)
+			rand.Read(token)
+			for i, p := range ports {
+				for _, dst := range []string{"127.0.0.1", "::1"} {
+					c, err := net.Dial("udp", net.JoinHostPort(dst, fmt.Sprint(p)))
+					if err != nil {
+						continue // no IPv6 on loopback
+					}
+					payload := append([]byte("VT"), token...)
+					payload = append(payload, bytes.Repeat([]byte{'x'}, 60*i)...)
+					c.Write(payload)
+					c.Close()
 				}
-				payload := append([]byte("VT"), token...)
-				payload = append(payload, bytes.Repeat([]byte{'x'}, 60*i)...)
-				c.Write(payload)
-				c.Close()
 			}
-		}
-		seen := drain(all, token)
-		got := drain(filtered, token)
-		unix.Close(all)
-		unix.Close(filtered)
-		var want [][]byte
-		for _, f := range seen {
-			if n, _ := vm.Run(f); n > 0 {
-				want = append(want, f)
+			seen := drain(all, token)
+			got := drain(filtered, token)
+			unix.Close(all)
+			unix.Close(filtered)
+			var want [][]byte
+			for _, f := range seen {
+				if n, _ := vm.Run(f); n > 0 {
+					want = append(want, f)
+				}
 			}
+			sortFrames(want)
+			sortFrames(got)
+			if len(seen) == 0 {
+				t.Fatalf("link %d %q: no frame seen on loopback", sock.link, expr)
+			}
+			if !slices.EqualFunc(want, got, bytes.Equal) {
+				t.Errorf("link %d %q: of %d frames the kernel passed %d, x/net/bpf %d", sock.link, expr, len(seen), len(got), len(want))
+			}
+			t.Logf("link %d %q: %d frames, %d accepted by kernel and VM alike", sock.link, expr, len(seen), len(got))
 		}
-		sortFrames(want)
-		sortFrames(got)
-		if len(seen) == 0 {
-			t.Fatalf("%q: no frame seen on loopback", expr)
-		}
-		if !slices.EqualFunc(want, got, bytes.Equal) {
-			t.Errorf("%q: of %d frames the kernel passed %d, x/net/bpf %d", expr, len(seen), len(got), len(want))
-		}
-		t.Logf("%q: %d frames, %d accepted by kernel and VM alike", expr, len(seen), len(got))
 	}
 }
 
