@@ -290,6 +290,9 @@ func assembleWith(root *node, snap uint32, plain bool) ([]bpf.Instruction, error
 		return nil, ErrTooLong
 	}
 	for !e.relax() {
+		if e.count() > maxInsns {
+			return nil, ErrTooLong
+		}
 	}
 	return e.resolve()
 }
@@ -359,7 +362,7 @@ func (e *emitter) thread() {
 				}
 				return safe
 			}
-			known = known.with(fact{c.akey, c.cond, c.k, d})
+			// The outcome follows from the facts: nothing new to add.
 			if d {
 				target = c.jt
 			} else {
@@ -498,33 +501,39 @@ func (e *emitter) positions() (lab map[int]int, pos []int) {
 
 // relax gives every conditional jump further than 255 instructions a
 // trampoline ("ja") right after it, and reports whether none was needed.
+// Trampolines lengthen other jumps, so it runs until nothing changes.
 func (e *emitter) relax() bool {
 	lab, pos := e.positions()
+	out := make([]item, 0, len(e.items))
+	done := true
 	for i, it := range e.items {
 		if !it.jcond {
+			out = append(out, it)
 			continue
 		}
 		farT := lab[it.jt]-pos[i]-1 > 255
 		farF := lab[it.jf]-pos[i]-1 > 255
 		if !farT && !farF {
+			out = append(out, it)
 			continue
 		}
+		done = false
 		var tramp []item
 		if farT {
 			l := e.newLabel()
 			tramp = append(tramp, item{label: l}, item{ja: it.jt})
-			e.items[i].jt = l
+			it.jt = l
 		}
 		if farF {
 			l := e.newLabel()
 			tramp = append(tramp, item{label: l}, item{ja: it.jf})
-			e.items[i].jf = l
+			it.jf = l
 		}
-		rest := append(tramp, e.items[i+1:]...)
-		e.items = append(e.items[:i+1], rest...)
-		return false
+		out = append(out, it)
+		out = append(out, tramp...)
 	}
-	return true
+	e.items = out
+	return done
 }
 
 func (e *emitter) resolve() ([]bpf.Instruction, error) {

@@ -43,7 +43,7 @@ func CompileInstructions(expr string, linkType uint32, snaplen int) ([]bpf.Instr
 	}
 	prog, err := assemble(root, snap)
 	if err != nil {
-		return nil, fmt.Errorf("%w (%q on %s)", err, expr, l.name)
+		return nil, fmt.Errorf("%w on %s", err, l.name)
 	}
 	return prog, nil
 }

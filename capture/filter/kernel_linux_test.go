@@ -95,18 +95,27 @@ func packetSocket(t *testing.T, sockType int, prog []bpf.RawInstruction) int {
 	return fd
 }
 
-// drain reads frames until the socket stays quiet, keeping those that
-// carry token (ours, or ICMP errors quoting ours).
-func drain(fd int, token []byte) [][]byte {
+// drain reads frames carrying token (ours, or ICMP errors quoting ours)
+// until it has seen end twice (its outgoing and arriving copies: the
+// socket then holds every frame sent before it) and the socket stays
+// quiet, or for at most 5 s under heavy load.
+func drain(fd int, token, end []byte) [][]byte {
 	var out [][]byte
 	buf := make([]byte, 1<<16)
-	deadline := time.Now().Add(2 * time.Second)
+	ends := 0
+	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
 		n, _, err := unix.Recvfrom(fd, buf, 0)
 		if err != nil {
-			break // timeout: quiet
+			if ends >= 2 || end == nil {
+				break // quiet after the end marker
+			}
+			continue
 		}
-		if bytes.Contains(buf[:n], token) {
+		switch {
+		case end != nil && bytes.Contains(buf[:n], end):
+			ends++
+		case bytes.Contains(buf[:n], token):
 			out = append(out, append([]byte(nil), buf[:n]...))
 		}
 	}
@@ -162,8 +171,15 @@ func TestKernelLoopbackVerdicts(t *testing.T) {
 					c.Close()
 				}
 			}
-			seen := drain(all, token)
-			got := drain(filtered, token)
+			end := make([]byte, 12)
+			rand.Read(end)
+			if c, err := net.Dial("udp", "127.0.0.1:47009"); err == nil {
+				c.Write(end)
+				c.Close()
+			}
+			seen := drain(all, token, end)
+			got := drain(filtered, token, nil) // everything is queued by now
+
 			unix.Close(all)
 			unix.Close(filtered)
 			var want [][]byte
