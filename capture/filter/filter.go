@@ -70,8 +70,9 @@ func FragmentWarning(expr string) (string, bool) {
 	if err != nil || !positivePort(root, false) {
 		return "", false
 	}
-	return fmt.Sprintf("filter %q drops IP fragments after the first (and all IPv6 fragments): "+
-		"they carry no port; to keep them use %q", expr, WithFragments(expr)), true
+	return fmt.Sprintf("filter %q drops IPv4 fragments after the first (they carry no transport header) "+
+		"and every IPv6 fragment (port tests do not look past the fragment header), so fragmented SIP is lost; "+
+		"to keep fragments use %q", expr, WithFragments(expr)), true
 }
 
 // WithFragments widens expr to also accept every IPv4 fragment but the
