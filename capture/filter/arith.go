@@ -189,12 +189,23 @@ func (c *compiler) parseUnary() (*aexpr, error) {
 		}
 		return &aexpr{op: "neg", l: x, tok: t}, nil
 	case t.kind == tOp && t.text == "(":
-		c.next()
-		x, err := c.parseArith(0)
-		if err != nil {
+		// A parenthesis may open arithmetic or a boolean expression: the
+		// relation is tried first, so remember where arithmetic failed,
+		// or nested parentheses would be re-read at every level.
+		if err, ok := c.arithFail[c.pos]; ok {
 			return nil, err
 		}
-		if err := c.expect(")"); err != nil {
+		start := c.pos
+		c.next()
+		x, err := c.parseArith(0)
+		if err == nil {
+			err = c.expect(")")
+		}
+		if err != nil {
+			if c.arithFail == nil {
+				c.arithFail = make(map[int]error)
+			}
+			c.arithFail[start] = err
 			return nil, err
 		}
 		return x, nil

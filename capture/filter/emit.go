@@ -27,7 +27,7 @@ const (
 type node struct {
 	op    nodeOp
 	a, b  *node
-	stmts []bpf.Instruction // run before the jump; may be empty (reuse A)
+	stmts []bpf.Instruction // run before the jump (skipped when A already holds their value)
 	cond  bpf.JumpTest      // JumpEqual, JumpGreaterThan, JumpGreaterOrEqual or JumpBitsSet
 	k     uint32
 	useX  bool // compare A with X instead of k

@@ -308,3 +308,31 @@ func TestCompileLibpcapAbsent(t *testing.T) {
 		t.Errorf("CompileLibpcap without libpcap: %v", err)
 	}
 }
+
+// TestDeepNesting: parentheses open arithmetic or boolean expressions;
+// deep nests of either compile to the same program as no parentheses.
+func TestDeepNesting(t *testing.T) {
+	want, err := CompileInstructions("udp and ip[9] = 17", LinkTypeEthernet, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 2000
+	expr := strings.Repeat("(", n) + "udp" + strings.Repeat(")", n) + " and " + strings.Repeat("(", n) + "ip[9]" + strings.Repeat(")", n) + " = 17"
+	got, err := CompileInstructions(expr, LinkTypeEthernet, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("nested program differs:\n%v\n%v", got, want)
+	}
+}
+
+func BenchmarkCompileDeepParens(b *testing.B) {
+	expr := strings.Repeat("(", 5000) + "udp port 5060" + strings.Repeat(")", 5000)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Compile(expr, LinkTypeEthernet, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

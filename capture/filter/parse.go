@@ -83,6 +83,8 @@ type compiler struct {
 	pos  int
 	q    qual
 	mem  int // scratch-memory slots in use
+
+	arithFail map[int]error // token positions where "(" arithmetic failed
 }
 
 func (c *compiler) peek() token { return c.toks[c.pos] }
