@@ -308,6 +308,9 @@ func Run(ctx context.Context, srcs []Source, o Options, warn func(error), fn fun
 		cur = best
 		h := heads[best]
 		curData, curNum = h.data, h.p.Number
+		if o.OnRecord != nil {
+			o.OnRecord(best, h.p, h.data)
+		}
 		if h.p.Timestamp.Before(last) && live[best] {
 			st.reordered.Add(1)
 		}

@@ -20,7 +20,7 @@ import (
 type dumpOptions struct {
 	io          *ioStreams
 	files       []string
-	ifaces      []string
+	live        liveFlags
 	regex       string
 	ignoreCase  bool
 	kinds       []string
@@ -54,8 +54,12 @@ A summary of what was decoded and what was skipped goes to stderr.`,
   # live, on every interface, until Ctrl-C, keeping what matched
   voiptool dump -i any -e INVITE -w invites.pcapng`,
 		RunE: func(c *cobra.Command, args []string) error {
-			opts.files = append(opts.files, args...)
-			if len(opts.files) == 0 && len(opts.ifaces) == 0 {
+			files, err := opts.live.take("dump", args)
+			if err != nil {
+				return err
+			}
+			opts.files = append(opts.files, files...)
+			if len(opts.files) == 0 && len(opts.live.ifaces) == 0 {
 				return usageErrorf("dump: no capture file or interface given (name a file, - for stdin, or -i IFACE)")
 			}
 			for _, k := range opts.kinds {
@@ -74,7 +78,7 @@ A summary of what was decoded and what was skipped goes to stderr.`,
 	}
 	f := cmd.Flags()
 	f.StringArrayVarP(&opts.files, "read", "r", nil, "read packets from `FILE` (pcap, pcapng, .gz, - for stdin); repeatable")
-	f.StringArrayVarP(&opts.ifaces, "interface", "i", nil, "capture live on `IFACE` (\"any\" for all; needs CAP_NET_RAW); repeatable")
+	opts.live.addFlags(f)
 	f.StringVarP(&opts.regex, "regex", "e", "", "print only messages matching the regular `EXPR`")
 	f.BoolVar(&opts.ignoreCase, "ignore-case", false, "match --regex without regard to case")
 	f.StringSliceVar(&opts.kinds, "kind", []string{"sip"}, "what to print: sip, rtp, rtcp, hep, all")
@@ -92,7 +96,7 @@ func dumpRun(ctx context.Context, o *dumpOptions) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	in, err := openSources(ctx, o.files, o.ifaces)
+	in, err := openSources(ctx, o.files, o.live.options(), o.io.ErrOut)
 	if err != nil {
 		return err
 	}
@@ -120,7 +124,7 @@ func dumpRun(ctx context.Context, o *dumpOptions) error {
 	}
 	p := dump.New(o.io.Out, po)
 	w := &warner{w: o.io.ErrOut}
-	stats, err := capture.Run(ctx, srcs, capture.Options{NoRTPHeuristic: o.noHeuristic}, w.warn, p.Handle)
+	stats, err := capture.Run(ctx, srcs, capture.Options{NoRTPHeuristic: o.noHeuristic, Status: &in.status}, w.warn, p.Handle)
 	w.finish()
 	if err != nil && !errors.Is(err, dump.ErrEnough) && ctx.Err() == nil {
 		return err
@@ -138,7 +142,7 @@ func dumpRun(ctx context.Context, o *dumpOptions) error {
 		if save != nil {
 			fmt.Fprintf(o.io.ErrOut, "voiptool: saved %d packets to %s\n", save.Counts().Written, o.write)
 		}
-		summary.Drops(o.io.ErrOut, in.loss())
+		summary.Drops(o.io.ErrOut, in.loss(in.status.Snapshot().Sources))
 	}
 	if in.packets() == 0 {
 		return errNothingRead

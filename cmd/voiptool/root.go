@@ -99,6 +99,7 @@ and per-stream quality figures.
 	root.AddCommand(
 		newCmdOpen(ios, nil),
 		newCmdDump(ios, nil),
+		newCmdCapture(ios, nil),
 		newCmdCalls(ios, nil),
 		newCmdFlow(ios, nil),
 		newCmdStats(ios, nil),

@@ -28,6 +28,10 @@ type Options struct {
 	// on the writer goroutine (a HEP forwarder running beside the UI).
 	// The event is only valid during the call.
 	Tap func(*capture.Event)
+	// OnMessage, when set, sees every SIP message the store accepted,
+	// parsed once, on the writer goroutine (metrics count methods and
+	// codes from it). The message is only valid during the call.
+	OnMessage func(*sipflow.Message, sipflow.Meta)
 }
 
 // Counters are the engine's own counts, beside the decoder's and the
@@ -105,7 +109,6 @@ const (
 	reqClear   uint32 = 1 << iota // forget every call and stream
 	reqStreams                    // copy stream summaries into the calls
 )
-
 
 // DefaultIdleTimeout is the packet time after which a dialog with no new
 // message is expired: an INVITE without a final response becomes TIMEOUT
@@ -233,6 +236,9 @@ func (e *Engine) addRTCP(b []byte, t time.Time, src, dst netip.AddrPort) {
 // payload type carries there.
 func (e *Engine) addSIP(raw []byte, meta sipflow.Meta) {
 	m := e.store.Add(raw, meta)
+	if m != nil && e.o.OnMessage != nil {
+		e.o.OnMessage(m, meta)
+	}
 	if m == nil || !m.HasSDP {
 		return
 	}
@@ -423,6 +429,13 @@ func (e *Engine) applyStreams() bool {
 // Store is the call store; its methods are safe for concurrent readers.
 func (e *Engine) Store() *sipflow.Store { return e.store }
 
+// StreamCount is the number of RTP streams tracked now.
+func (e *Engine) StreamCount() int {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.rtp.Len()
+}
+
 // Calls returns copies of the matching calls (limit < 0: all).
 func (e *Engine) Calls(f sipflow.Filter, offset, limit int) []sipflow.CallSummary {
 	return e.store.Calls(f, offset, limit)
@@ -492,11 +505,11 @@ type Status struct {
 	// Reordered counts live records decoded out of time order (they
 	// reached the merge after its window).
 	Reordered uint64
-	Store   sipflow.Stats
-	RTP     rtpstats.Counters
-	Engine  Counters
-	Clock   time.Time // latest packet time seen
-	Running bool      // Run is going
+	Store     sipflow.Stats
+	RTP       rtpstats.Counters
+	Engine    Counters
+	Clock     time.Time // latest packet time seen
+	Running   bool      // Run is going
 	// StreamVisits counts streams the tracker examined to answer
 	// queries (per-call streams, summaries) since the last Clear: the
 	// work done for readers.
