@@ -191,7 +191,7 @@ func sampleStreams() []rtpstats.StreamReport {
 			PayloadType: 8, Codec: "PCMA", ClockRate: 8000,
 			Start:   sampleT0.Add(time.Duration(startMs) * time.Millisecond),
 			End:     sampleT0.Add(time.Duration(startMs+60800) * time.Millisecond),
-			Packets: pkts, Expected: exp, Lost: lost, LostPct: float64(lost) * 100 / float64(exp),
+			Packets: pkts, Expected: exp, Lost: lost, LostTshark: lost, LostPct: float64(lost) * 100 / float64(exp),
 			MinDeltaMs: 0.4, MeanDeltaMs: 20, MaxDeltaMs: maxD,
 			MinJitterMs: 0, MeanJitterMs: meanJ, MaxJitterMs: maxJ, MaxSkewMs: 11.2,
 			PacketMs: 20,
