@@ -75,6 +75,7 @@ type call struct {
 	answer    []MediaSummary
 	legs      []Leg
 	streams   []Stream
+	problems  []Problem
 	events    []CallEvent
 	endpoints []netip.AddrPort
 	xcids     []string
@@ -628,6 +629,10 @@ func (c *call) publish() {
 		Answer:          c.answer,
 		Legs:            c.legs,
 		Streams:         c.streams,
+		Problems:        c.problems,
+	}
+	if s.Problems == nil {
+		s.Problems = []Problem{} // "problems": [] rather than null
 	}
 	if !c.ringT.IsZero() && !c.finalT.IsZero() {
 		s.RingMS = msBetween(c.ringT, c.finalT)
@@ -643,6 +648,38 @@ func (c *call) publish() {
 		}
 	}
 	c.sum = s
+}
+
+// Problem is one finding about a call (internal/diagnose): a short
+// stable code ("one-way-audio"), a severity and a sentence with the
+// evidence. SSRC names the stream a per-stream problem is about.
+type Problem struct {
+	Code     string `json:"code"`
+	Severity string `json:"severity"` // SeverityError, SeverityWarning or SeverityInfo
+	Detail   string `json:"detail"`
+	SSRC     uint32 `json:"ssrc,omitempty"`
+}
+
+// Problem severities.
+const (
+	SeverityError   = "error"
+	SeverityWarning = "warning"
+	SeverityInfo    = "info"
+)
+
+// SetProblems replaces the problems of a call (the diagnosis runs beside
+// the store, over summaries and stream reports); false when the call is
+// unknown.
+func (s *Store) SetProblems(callID string, ps []Problem) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.calls[callID]
+	if !ok {
+		return false
+	}
+	c.problems = append([]Problem(nil), ps...)
+	c.publish()
+	return true
 }
 
 func summarizeSDP(sd *SDP) []MediaSummary {

@@ -209,6 +209,9 @@ type CallSummary struct {
 	Answer          []MediaSummary `json:"answer"`
 	Legs            []Leg          `json:"legs"`
 	Streams         []Stream       `json:"streams"`
+	// Problems are what internal/diagnose found (always a list, empty
+	// when none), set through Store.SetProblems.
+	Problems []Problem `json:"problems"`
 }
 
 // MessageDetail is one message of a call, for the ladder view.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/voiptool/voiptool/capture"
 	"github.com/voiptool/voiptool/hep"
+	"github.com/voiptool/voiptool/internal/diagnose"
 	"github.com/voiptool/voiptool/pcap"
 	"github.com/voiptool/voiptool/rtpstats"
 	"github.com/voiptool/voiptool/sipflow"
@@ -24,6 +25,8 @@ type Options struct {
 	Capture capture.Options
 	Store   sipflow.StoreOptions
 	RTP     rtpstats.Options
+	// Diagnose holds the problem detectors' thresholds (internal/diagnose).
+	Diagnose diagnose.Options
 	// Tap, when set, sees every event after the engine has handled it,
 	// on the writer goroutine (a HEP forwarder running beside the UI).
 	// The event is only valid during the call.
@@ -326,6 +329,23 @@ func (e *Engine) RefreshStreams() {
 	}
 	for id, st := range byCall {
 		e.store.SetStreams(id, st)
+	}
+	e.diagnose(reps)
+}
+
+// diagnose runs the problem detectors over every call with its streams
+// and stores what they find in the call summaries.
+func (e *Engine) diagnose(reps []rtpstats.StreamReport) {
+	byCall := make(map[string][]rtpstats.StreamReport)
+	for _, r := range reps {
+		if r.CallID != "" {
+			byCall[r.CallID] = append(byCall[r.CallID], r)
+		}
+	}
+	in := diagnose.Input{Now: time.Unix(0, e.last.Load()), MediaSeen: len(reps) > 0}
+	for _, c := range e.store.Snapshot() {
+		in.Call, in.Streams = c, byCall[c.CallID]
+		e.store.SetProblems(c.CallID, diagnose.Call(&in, e.o.Diagnose))
 	}
 }
 

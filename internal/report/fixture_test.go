@@ -158,6 +158,10 @@ func sampleStore(t testing.TB) *sipflow.Store {
 	}) {
 		t.Fatal("SetStreams: sample call not in store")
 	}
+	if !s.SetProblems(sampleCallID, []sipflow.Problem{{Code: "high-jitter", Severity: sipflow.SeverityWarning, SSRC: 0x5E6F7081,
+		Detail: "[2001:db8::20]:30000 -> 10.0.0.1:4000 jitter peaked at 48.0 ms (mean 12.5 ms)"}}) {
+		t.Fatal("SetProblems: sample call not in store")
+	}
 	return s
 }
 
