@@ -158,13 +158,16 @@ func row(c *sipflow.CallSummary, index int) tui.CallRow {
 			}
 		}
 		r.Codec = c.Streams[0].Codec
+		if c.Codec != "" {
+			r.Codec = c.Codec // the negotiated one, confirmed by the streams
+		}
 		r.LossPct = maxLoss
 		r.JitterMS = maxJ
 		if !math.IsInf(worstMOS, 1) {
 			r.MOS = worstMOS
 		}
-	} else if len(c.Offer) > 0 && len(c.Offer[0].Codecs) > 0 {
-		r.Codec = c.Offer[0].Codecs[0]
+	} else {
+		r.Codec = c.Codec // the answer's choice, never the offer's first
 	}
 	return r
 }

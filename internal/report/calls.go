@@ -75,7 +75,7 @@ func callCSVHeader() []string {
 		"src", "dst", "start", "end", "setup_ms", "pdd_ms", "ring_ms", "duration_ms", "total_ms",
 		"final_code", "reason", "hangup_by", "messages", "retransmissions", "auth_challenges",
 		"forks", "on_hold", "expired", "srtp", "warnings", "methods", "user_agents", "ips",
-		"offer", "answer", "legs", "streams", "problems",
+		"offer", "answer", "sdp_history", "sdp_history_dropped", "codec", "legs", "streams", "problems",
 	}
 }
 
@@ -104,9 +104,20 @@ func callCSVRow(c *sipflow.CallSummary) []string {
 		strconv.Itoa(c.Retransmissions), strconv.Itoa(c.AuthChallenges), strconv.Itoa(c.Forks),
 		strconv.FormatBool(c.OnHold), strconv.FormatBool(c.Expired), strconv.FormatBool(c.SRTP), strconv.Itoa(c.Warnings),
 		strings.Join(c.Methods, csvListSep), strings.Join(c.UserAgents, csvListSep),
-		strings.Join(ips, csvListSep), mediaList(c.Offer), mediaList(c.Answer),
+		strings.Join(ips, csvListSep), mediaList(c.Offer), mediaList(c.Answer), negotiationsCSV(c.SDPHistory),
+		strconv.Itoa(c.SDPHistoryDropped), c.Codec,
 		strings.Join(legs, csvListSep), strings.Join(st, csvListSep), problemsCSV(c.Problems),
 	}
+}
+
+// negotiationsCSV is "method cseq: offer / answer" per exchange, joined
+// by " | " (the media lists inside already use ';').
+func negotiationsCSV(ns []sipflow.Negotiation) string {
+	parts := make([]string, len(ns))
+	for i, n := range ns {
+		parts[i] = n.Method + " " + strconv.FormatUint(uint64(n.CSeq), 10) + ": " + mediaList(n.Offer) + " / " + mediaList(n.Answer)
+	}
+	return strings.Join(parts, " | ")
 }
 
 // problemsCell lists the problem codes, worst first as diagnosed.
