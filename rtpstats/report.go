@@ -44,6 +44,10 @@ type StreamReport struct {
 	Link string `json:"link"`
 	// SDPEndpoint is the SDP media endpoint the link rests on.
 	SDPEndpoint netip.AddrPort `json:"sdp_endpoint,omitzero"`
+	// CallIDs lists every call the stream belongs to when there are
+	// several (B2BUA legs after media bypass, both announcing both ends;
+	// or the candidates of an ambiguous link), CallID first.
+	CallIDs     []string       `json:"call_ids,omitempty"`
 	SSRC        uint32         `json:"ssrc"`
 	Src         netip.AddrPort `json:"src"`
 	Dst         netip.AddrPort `json:"dst"`
@@ -121,12 +125,12 @@ func (t *Tracker) report(s *stream) StreamReport {
 	if span > 0 {
 		r.LostPct = float64(r.Lost) * 100 / float64(span)
 	}
-	if s.exactEP.IsValid() {
+	if id, ids, link, ep := t.resolve(s); id != "" {
+		r.CallID, r.CallIDs, r.Link, r.SDPEndpoint = id, ids, link, ep
+	} else if s.exactEP.IsValid() {
+		// announcements since forgotten (expired): the link made when
+		// the stream began
 		r.CallID, r.Link, r.SDPEndpoint = s.callID, LinkSDP, s.exactEP
-	} else if a := t.ann[s.key.dst]; a != nil {
-		r.CallID, r.Link, r.SDPEndpoint = a.callID, LinkSDP, s.key.dst
-	} else if a := t.ann[s.key.src]; a != nil {
-		r.CallID, r.Link, r.SDPEndpoint = a.callID, LinkSDP, s.key.src
 	} else if s.natEP.IsValid() {
 		r.CallID, r.Link, r.SDPEndpoint = s.callID, LinkNATPort, s.natEP
 	}

@@ -165,6 +165,7 @@ func (t *Tracker) SetCallIDAt(ep netip.AddrPort, callID string, at time.Time) {
 		t.ann[ep] = a
 	}
 	a.callID, a.at = callID, at
+	a.remember(callID, at)
 	if !natCandidate(ep.Addr()) || t.o.NATWindow < 0 {
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -319,13 +320,12 @@ func (e *Engine) RefreshStreams() {
 	byCall := make(map[string][]sipflow.Stream)
 	for i := range reps {
 		r := &reps[i]
-		if r.CallID == "" {
-			continue
+		for _, id := range streamCalls(r) {
+			byCall[id] = append(byCall[id], sipflow.Stream{
+				Src: r.Src, Dst: r.Dst, SSRC: r.SSRC, Codec: r.Codec,
+				Packets: r.Packets, Lost: r.Lost, JitterMS: r.MaxJitterMs, MOS: r.MOS, Link: r.Link,
+			})
 		}
-		byCall[r.CallID] = append(byCall[r.CallID], sipflow.Stream{
-			Src: r.Src, Dst: r.Dst, SSRC: r.SSRC, Codec: r.Codec,
-			Packets: r.Packets, Lost: r.Lost, JitterMS: r.MaxJitterMs, MOS: r.MOS, Link: r.Link,
-		})
 	}
 	for id, st := range byCall {
 		e.store.SetStreams(id, st)
@@ -333,13 +333,26 @@ func (e *Engine) RefreshStreams() {
 	e.diagnose(reps)
 }
 
+// streamCalls lists the calls a stream belongs to: every leg of a
+// bypassed B2BUA stream, else its one call (none when unlinked). An
+// ambiguous link stays with its best guess only.
+func streamCalls(r *rtpstats.StreamReport) []string {
+	if len(r.CallIDs) > 0 && r.Link != rtpstats.LinkAmbiguous {
+		return r.CallIDs
+	}
+	if r.CallID == "" {
+		return nil
+	}
+	return []string{r.CallID}
+}
+
 // diagnose runs the problem detectors over every call with its streams
 // and stores what they find in the call summaries.
 func (e *Engine) diagnose(reps []rtpstats.StreamReport) {
 	byCall := make(map[string][]rtpstats.StreamReport)
 	for _, r := range reps {
-		if r.CallID != "" {
-			byCall[r.CallID] = append(byCall[r.CallID], r)
+		for _, id := range streamCalls(&r) {
+			byCall[id] = append(byCall[id], r)
 		}
 	}
 	in := diagnose.Input{Now: time.Unix(0, e.last.Load()), MediaSeen: len(reps) > 0}
@@ -381,7 +394,7 @@ func (e *Engine) Streams(callID string) []rtpstats.StreamReport {
 	}
 	out := all[:0]
 	for _, r := range all {
-		if r.CallID == callID {
+		if slices.Contains(streamCalls(&r), callID) {
 			out = append(out, r)
 		}
 	}
