@@ -1,9 +1,12 @@
 package engine
 
 import (
+	"path/filepath"
 	"slices"
 	"testing"
 
+	"github.com/voiptool/voiptool/internal/pcapgen"
+	"github.com/voiptool/voiptool/rtpstats"
 	"github.com/voiptool/voiptool/sipflow"
 )
 
@@ -51,5 +54,50 @@ func TestB2BUABypass(t *testing.T) {
 	}
 	if legs != 2 {
 		t.Fatalf("%d call legs, want 2", legs)
+	}
+}
+
+// scenarioByName returns a generated scenario and the path of its
+// committed capture.
+func scenarioByName(t *testing.T, name string) (pcapgen.Scenario, string) {
+	t.Helper()
+	for _, s := range pcapgen.Scenarios() {
+		if s.Name == name {
+			return s, filepath.Join("..", "..", "testdata", "pcaps", s.File)
+		}
+	}
+	t.Fatalf("no scenario %q", name)
+	return pcapgen.Scenario{}, ""
+}
+
+// TestSharedMediaEndpoint: two overlapping calls whose answers announce
+// the same 127.0.0.1:26000; every stream stays with the call whose offer
+// and answer announced both of its ends, though the second call
+// announced 26000 last.
+func TestSharedMediaEndpoint(t *testing.T) {
+	sc, f := scenarioByName(t, "calls-shared-media")
+	e := New(Options{})
+	runFiles(t, e, f)
+	got := map[uint32]rtpstats.StreamReport{}
+	for _, r := range e.Streams("") {
+		got[r.SSRC] = r
+	}
+	for _, w := range sc.Want.Streams {
+		r, ok := got[w.SSRC]
+		if !ok {
+			t.Errorf("%#x: not tracked", w.SSRC)
+			continue
+		}
+		if r.CallID != w.CallID || r.Link != rtpstats.LinkSDP || len(r.CallIDs) != 0 {
+			t.Errorf("%#x %v->%v: call %q link %q call_ids %v, want %q sdp (%s)", w.SSRC, r.Src, r.Dst, r.CallID, r.Link, r.CallIDs, w.CallID, w.Notes)
+		}
+	}
+	for _, c := range e.Calls(sipflow.Filter{}, 0, -1) {
+		if len(c.Streams) != 2 {
+			t.Errorf("%s: %d streams, want its own 2", c.CallID, len(c.Streams))
+		}
+		if len(c.Problems) != 0 {
+			t.Errorf("%s: problems %v", c.CallID, c.Problems)
+		}
 	}
 }

@@ -93,7 +93,10 @@ type StreamExpect struct {
 	// packet, in milliseconds, computed in float64 over arrival order;
 	// an implementation using integer timestamp units may differ by <0.2 ms.
 	JitterMs float64
-	Notes    string
+	// CallID is the call whose SDP announced both ends of the stream,
+	// where a scenario is about linking streams to calls ("" elsewhere).
+	CallID string
+	Notes  string
 }
 
 // Scenarios builds every scenario (in memory; about 1.5 MB) and returns

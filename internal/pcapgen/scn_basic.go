@@ -40,6 +40,7 @@ func builders() []func() Scenario {
 		buildCallsMixed,
 		buildRTPImpaired,
 		buildRTPLossTruth,
+		buildSharedMedia,
 		buildLinkNull, buildLinkLoop, buildLinkSLL, buildLinkSLL2,
 		buildLinkRaw101, buildLinkRaw12, buildLinkIPv4, buildLinkIPv6,
 		buildVLAN, buildPPPoE, buildIPv6Ext, buildIPv4Frag, buildIPv6Frag,
