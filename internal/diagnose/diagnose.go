@@ -69,8 +69,10 @@ type Options struct {
 	// RetransStorm flags a call with at least this many retransmitted
 	// messages that are also a quarter or more of its messages; default 5.
 	RetransStorm int
-	// AuthLoop flags a call challenged (401/407) at least this many times;
-	// default 3 (one challenge per request is normal).
+	// AuthLoop flags a dialog challenged (401/407) at least this many
+	// times that never succeeded; default 3 (one challenge per request is
+	// normal, and a registration refreshed under one Call-ID is
+	// challenged at every refresh).
 	AuthLoop int
 	// RTPAfterBye flags a stream still sending this long after the BYE;
 	// default 2 s.
@@ -226,18 +228,21 @@ func (d *diag) oneWay() {
 		if s.Packets < d.o.MinPackets {
 			continue
 		}
+		// Media comes back when anything reaches the sender's host,
+		// from wherever it is sent (a relay, a NAT, another port):
+		// media-address-mismatch reports the odd source.
 		back := false
 		for j := range d.in.Streams {
 			r := &d.in.Streams[j]
-			if r.Src.Addr() == s.Dst.Addr() && r.Dst.Addr() == s.Src.Addr() {
+			if j != i && (r.Dst.Addr() == s.Src.Addr() || r.Src.Addr() == s.Dst.Addr()) {
 				back = true
 				break
 			}
 		}
 		if !back {
 			d.add(OneWayAudio, sipflow.SeverityError, 0,
-				"RTP flows %v -> %v (%d packets) but nothing comes back from %v, and the SDP asks for sendrecv",
-				s.Src, s.Dst, s.Packets, s.Dst.Addr())
+				"RTP flows %v -> %v (%d packets) but no RTP goes back to %v nor comes from %v, and the SDP asks for sendrecv",
+				s.Src, s.Dst, s.Packets, s.Src.Addr(), s.Dst.Addr())
 			return
 		}
 	}
@@ -578,14 +583,17 @@ func firstMethod(c *sipflow.CallSummary) string {
 
 // authLoop: challenged again and again.
 func (d *diag) authLoop() {
-	if d.o.AuthLoop < 0 || d.c.AuthChallenges < d.o.AuthLoop {
+	// A dialog that ends in success is not a loop: a registration
+	// refreshed under one Call-ID is challenged at every refresh.
+	if d.o.AuthLoop < 0 || d.c.AuthChallenges < d.o.AuthLoop || (d.c.FinalCode >= 200 && d.c.FinalCode < 300) {
 		return
 	}
-	sev := sipflow.SeverityWarning
-	if d.c.FinalCode == 401 || d.c.FinalCode == 407 || d.c.FinalCode == 403 {
-		sev = sipflow.SeverityError
+	final := "no final response"
+	if d.c.FinalCode != 0 {
+		final = fmt.Sprintf("final %d", d.c.FinalCode)
 	}
-	d.add(AuthLoop, sev, 0, "%d authentication challenges (final %d): wrong credentials or a stale nonce", d.c.AuthChallenges, d.c.FinalCode)
+	d.add(AuthLoop, sipflow.SeverityError, 0, "%d authentication challenges and no success (%s): wrong credentials or a stale nonce",
+		d.c.AuthChallenges, final)
 }
 
 // rtpAfterBye: a stream still sending RTPAfterBye or more after the BYE.

@@ -170,6 +170,8 @@ type rtpStream struct {
 	lost      map[int]bool   // sender indices never captured
 	dup       map[int]bool   // captured twice, 1 ms apart
 	repeat    map[int]int    // extra identical copies (same seq), 5 ms apart: RFC 4733 end-of-event retransmissions
+	ptimeMs   int            // packet time; 0 means 20 ms (G711Interval)
+	payloadN  int            // payload bytes; 0 means a full 20 ms G.711 frame (keeps big scenarios small)
 	swapNext  map[int]bool   // index i arrives after i+1
 	jitter    *rand.Rand     // arrival += uniform [0, jitterMax)
 	jitterMax time.Duration  //
@@ -196,7 +198,11 @@ func (s rtpStream) build(tl *timeline) StreamExpect {
 	var pkts []event
 	for i := 0; i < s.n; i++ {
 		seq := s.seq0 + uint16(i)
-		ts := s.ts0 + uint32(i)*G711Samples
+		step, interval := uint32(G711Samples), G711Interval
+		if s.ptimeMs > 0 {
+			step, interval = uint32(8*s.ptimeMs), time.Duration(s.ptimeMs)*time.Millisecond
+		}
+		ts := s.ts0 + uint32(i)*step
 		if s.tsJumpAt > 0 && i >= s.tsJumpAt {
 			ts += s.tsJump
 		}
@@ -208,10 +214,13 @@ func (s rtpStream) build(tl *timeline) StreamExpect {
 			pt = v
 		}
 		payload := G711Payload(i)
+		if s.payloadN > 0 && s.payloadN < len(payload) {
+			payload = payload[:s.payloadN]
+		}
 		if v, ok := s.payloadAt[i]; ok {
 			payload = v
 		}
-		at := s.start.Add(time.Duration(i) * G711Interval)
+		at := s.start.Add(time.Duration(i) * interval)
 		if s.jitter != nil {
 			at = at.Add(time.Duration(s.jitter.Int64N(int64(s.jitterMax))))
 		}

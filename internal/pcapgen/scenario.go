@@ -66,7 +66,10 @@ type DialogExpect struct {
 	Messages  int    // SIP messages carrying this Call-ID (retransmissions included)
 	ToTags    int    // distinct To tags seen in responses (2 when forked)
 	LinkedTo  string // Call-ID named by X-Call-ID (B2BUA B-leg → A-leg)
-	Notes     string
+	// Problems are the internal/diagnose codes the call must show, with
+	// the default thresholds, in the detectors' order (nil: not checked).
+	Problems []string
+	Notes    string
 }
 
 // StreamExpect is the expected reception statistics of one RTP stream

@@ -41,6 +41,7 @@ func builders() []func() Scenario {
 		buildRTPImpaired,
 		buildRTPLossTruth,
 		buildSharedMedia,
+		buildProblemsMediaA, buildProblemsMediaB, buildProblemsSignalling,
 		buildLinkNull, buildLinkLoop, buildLinkSLL, buildLinkSLL2,
 		buildLinkRaw101, buildLinkRaw12, buildLinkIPv4, buildLinkIPv6,
 		buildVLAN, buildPPPoE, buildIPv6Ext, buildIPv4Frag, buildIPv6Frag,
