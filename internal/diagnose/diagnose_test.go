@@ -56,7 +56,11 @@ func TestDetectorsOnSummaries(t *testing.T) {
 		{name: "one way", streams: both[:1], seen: true, want: OneWayAudio},
 		{name: "one way, answer recvonly", call: func(c *sipflow.CallSummary) { c.Answer[0].Dir = "recvonly" }, streams: both[:1], seen: true, want: ""},
 		{name: "one way, on hold", call: func(c *sipflow.CallSummary) { c.OnHold = true }, streams: both[:1], seen: true, want: ""},
-		{name: "one way, too few packets", streams: func() []rtpstats.StreamReport { s := stream(caller, callee, 1); s.Packets = 10; return []rtpstats.StreamReport{s} }(), seen: true, want: ""},
+		{name: "one way, too few packets", streams: func() []rtpstats.StreamReport {
+			s := stream(caller, callee, 1)
+			s.Packets = 10
+			return []rtpstats.StreamReport{s}
+		}(), seen: true, want: ""},
 		{name: "no media", seen: true, want: NoMedia},
 		{name: "no media, signalling-only capture", seen: false, want: ""},
 		{name: "no ACK yet, within Timer H", call: func(c *sipflow.CallSummary) {
