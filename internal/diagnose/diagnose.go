@@ -297,11 +297,17 @@ func (d *diag) lateMedia() {
 }
 
 // mediaAddress: a stream that reached an SDP endpoint but was sent from
-// an address the other side never announced (NAT, a media relay the
+// an address no offer or answer of the call ever announced (NAT, a media relay the
 // signalling does not know of), or that was linked only by port.
 func (d *diag) mediaAddress() {
+	// Every endpoint any exchange of the call negotiated: media moved by
+	// a re-INVITE is still the call's own.
 	announced := map[netip.AddrPort]bool{}
-	for _, l := range [2][]sipflow.MediaSummary{d.c.Offer, d.c.Answer} {
+	lists := [][]sipflow.MediaSummary{d.c.Offer, d.c.Answer}
+	for _, n := range d.c.SDPHistory {
+		lists = append(lists, n.Offer, n.Answer)
+	}
+	for _, l := range lists {
 		for _, m := range l {
 			if m.Addr.IsValid() {
 				announced[m.Addr] = true
