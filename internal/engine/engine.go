@@ -358,7 +358,9 @@ func (e *Engine) diagnose(reps []rtpstats.StreamReport) {
 	in := diagnose.Input{Now: time.Unix(0, e.last.Load()), MediaSeen: len(reps) > 0}
 	for _, c := range e.store.Snapshot() {
 		in.Call, in.Streams = c, byCall[c.CallID]
-		e.store.SetProblems(c.CallID, diagnose.Call(&in, e.o.Diagnose))
+		if ps := diagnose.Call(&in, e.o.Diagnose); !slices.Equal(ps, c.Problems) {
+			e.store.SetProblems(c.CallID, ps) // only a change takes the store's write lock
+		}
 	}
 }
 
