@@ -43,8 +43,10 @@ func (c *call) negotiate(sm *storedMsg) {
 		switch sm.method {
 		case "INVITE", "UPDATE":
 			if sdp == nil {
-				c.pend = nil // INVITE without SDP: the offer comes in the 2xx
-				return
+				if sm.method == "INVITE" {
+					c.pend = nil // INVITE without SDP: the offer comes in the 2xx
+				}
+				return // an UPDATE without SDP (a session refresh) leaves offer/answer alone
 			}
 			c.offerSeen(&pendingOffer{sdp: sdp, t: sm.meta.Time, from: sm.meta.Src, method: sm.method, cseq: sm.cseq, fromReq: true})
 		case "ACK", "PRACK":
