@@ -59,8 +59,7 @@ type stream struct {
 	extTS     int64 // last extended timestamp
 	maxExt    int64 // highest extended sequence number
 	minExt    int64 // lowest extended sequence number received (within the window when it arrived)
-	window    [seqWindowWords]uint64
-	received  int // distinct sequence numbers received
+	received  int   // distinct sequence numbers received
 	dups      int
 	ooo       int
 	late      int // arrived after their slot left the window
@@ -71,6 +70,9 @@ type stream struct {
 	dtmf      dtmfState
 	events    []DTMFEvent
 	badEvents int
+	// window is last: a packet touches one or two of its words, and the
+	// per-packet scalars above stay on their own cache lines.
+	window [seqWindowWords]uint64
 }
 
 func newStream(k streamKey, gmin int) *stream {
