@@ -33,7 +33,10 @@ type SeriesPoint struct {
 // fate of each sequence number is kept in a sliding bitmap of seqWindow
 // (1024) numbers behind the highest; a number that leaves it unreceived
 // is lost for good, and a packet arriving after that counts in Late and
-// stays counted in Lost. LostPct is Lost over that range. The E-model,
+// stays counted in Lost. LostPct is Lost over that range. Known limit: a
+// sender that restarts its sequence numbers more than 1024 (and less than
+// 32768) below the highest, keeping its SSRC, has every later packet
+// counted as late; RFC 3550 A.1's resynchronisation is not applied. The E-model,
 // the jitter-buffer models, the burst/gap statistics and the loss
 // histogram all use Lost.
 type StreamReport struct {
