@@ -71,22 +71,40 @@ func (x *callIndex) touch(callID string) {
 	}
 }
 
-// callOf names the call a stream belongs to, the link kind and the SDP
-// endpoint the link rests on: an exact match made when the stream began
-// (a later call reusing the port does not take it over), else the latest
-// announcement of its destination or source, else the NAT port guess.
-func (t *Tracker) callOf(s *stream) (callID, link string, ep netip.AddrPort) {
+// callOf names the call a stream belongs to (and, when several calls own
+// it, all of them: a B2BUA's legs after media bypass), the link kind and
+// the SDP endpoint the link rests on: what the announcement history says
+// (resolve), else the link made when the stream began (its announcements
+// since forgotten), else the NAT port guess.
+func (t *Tracker) callOf(s *stream) (callID string, ids []string, link string, ep netip.AddrPort) {
+	if id, ids, link, ep := t.resolve(s); id != "" {
+		return id, ids, link, ep
+	}
 	switch {
 	case s.exactEP.IsValid():
-		return s.callID, LinkSDP, s.exactEP
-	case t.ann[s.key.dst] != nil:
-		return t.ann[s.key.dst].callID, LinkSDP, s.key.dst
-	case t.ann[s.key.src] != nil:
-		return t.ann[s.key.src].callID, LinkSDP, s.key.src
+		return s.callID, nil, LinkSDP, s.exactEP
 	case s.natEP.IsValid():
-		return s.callID, LinkNATPort, s.natEP
+		return s.callID, nil, LinkNATPort, s.natEP
 	}
-	return "", "", netip.AddrPort{}
+	return "", nil, "", netip.AddrPort{}
+}
+
+// owns reports whether callID is among the calls callOf names for s (an
+// ambiguous link stays with its best guess only).
+func (t *Tracker) owns(s *stream, callID string) bool {
+	id, ids, link, _ := t.callOf(s)
+	if id == callID {
+		return true
+	}
+	if link == LinkAmbiguous {
+		return false
+	}
+	for _, other := range ids {
+		if other == callID {
+			return true
+		}
+	}
+	return false
 }
 
 // callStreams calls fn for each stream of callID, once each. The work is
@@ -98,7 +116,7 @@ func (t *Tracker) callStreams(callID string, fn func(*stream)) {
 	next:
 		for _, s := range t.idx.byEP[ep] {
 			n++
-			if id, _, _ := t.callOf(s); id != callID {
+			if !t.owns(s, callID) {
 				continue
 			}
 			// A stream between two endpoints of the same call is
@@ -149,8 +167,12 @@ func (t *Tracker) ChangedCalls(dst []string) []string {
 			continue
 		}
 		s.taken = s.ws.totalNr
-		if id, _, _ := t.callOf(s); id != "" {
+		id, ids, _, _ := t.callOf(s)
+		if id != "" {
 			seen[id] = struct{}{}
+		}
+		for _, other := range ids {
+			seen[other] = struct{}{}
 		}
 	}
 	t.visits.Add(int64(len(t.streams)))

@@ -180,6 +180,7 @@ func (t *Tracker) SetCallIDAt(ep netip.AddrPort, callID string, at time.Time) {
 	}
 	a.callID, a.at = callID, at
 	t.idx.announce(callID, ep)
+	a.remember(callID, at)
 	if !natCandidate(ep.Addr()) || t.o.NATWindow < 0 {
 		return
 	}

@@ -104,6 +104,8 @@ type CallRow struct {
 	SetupMS, PDDMS, DurationMS                int64
 	LossPct, JitterMS, MOS                    float64
 	FinalCode                                 int
+	// Problems are the diagnosed problem codes, worst first ("" when none).
+	Problems string
 }
 
 // Endpoint is one column of the ladder.
@@ -154,6 +156,9 @@ type Flow struct {
 	Endpoints []Endpoint
 	Messages  []FlowMessage // in time order
 	Streams   []FlowStream  // in start order
+	// Problems are the calls' diagnosed problems, one "code (severity):
+	// detail" each, shown on a line above the ladder.
+	Problems []string
 }
 
 // SeriesPoint is one interval of a stream's time series.

@@ -66,7 +66,11 @@ func fixtureRows(n int) []CallRow {
 			MOS:        4.4 - float64(i%20)/10,
 			FinalCode:  200,
 		}
+		if i%7 == 3 {
+			r.Problems = "one-way-audio,high-loss"
+		}
 		if r.Method != "INVITE" {
+			r.Problems = ""
 			r.State, r.Codec, r.DurationMS, r.SetupMS, r.PDDMS = "COMPLETED", "", -1, -1, -1
 			r.LossPct, r.JitterMS, r.MOS = nan(), nan(), nan()
 		}
@@ -139,6 +143,7 @@ func fixtureFlow(id string, extra int) Flow {
 			{From: 0, To: 2, Label: "PCMU 2840 pkts 0.4% MOS 4.3", Start: at(3300), End: at(60000)},
 			{From: 2, To: 0, Label: "PCMU 2838 pkts 0.0% MOS 4.4", Start: at(3310), End: at(60000)},
 		},
+		Problems: []string{"short-call (info): answered call hung up by the callee after 1.2 s"},
 	}
 }
 

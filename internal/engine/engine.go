@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/voiptool/voiptool/capture"
 	"github.com/voiptool/voiptool/hep"
+	"github.com/voiptool/voiptool/internal/diagnose"
 	"github.com/voiptool/voiptool/pcap"
 	"github.com/voiptool/voiptool/rtpstats"
 	"github.com/voiptool/voiptool/sipflow"
@@ -24,6 +26,8 @@ type Options struct {
 	Capture capture.Options
 	Store   sipflow.StoreOptions
 	RTP     rtpstats.Options
+	// Diagnose holds the problem detectors' thresholds (internal/diagnose).
+	Diagnose diagnose.Options
 	// Tap, when set, sees every event after the engine has handled it,
 	// on the writer goroutine (a HEP forwarder running beside the UI).
 	// The event is only valid during the call.
@@ -150,7 +154,7 @@ func (e *Engine) Run(ctx context.Context, srcs []capture.Source, warn func(error
 	co.Status = &e.capStatus
 	st, err := capture.Run(ctx, srcs, co, w, e.handle)
 	e.serve()
-	e.applyStreams()
+	e.applyStreams(true)
 	e.served.Add(1)
 	e.wmu.Unlock()
 	e.running.Store(false)
@@ -394,7 +398,7 @@ func (e *Engine) serve() {
 		e.mu.Unlock()
 		changed = true
 	}
-	if r&reqStreams != 0 && e.applyStreams() {
+	if r&reqStreams != 0 && e.applyStreams(false) {
 		changed = true
 	}
 	if changed {
@@ -407,12 +411,12 @@ func (e *Engine) serve() {
 // applyStreams copies the summaries of the changed calls' streams into
 // the store and reports whether there were any. Writer only: it reads the
 // tracker without the lock, which only excludes readers from its writes.
-func (e *Engine) applyStreams() bool {
+func (e *Engine) applyStreams(all bool) bool {
 	e.mu.Lock()
 	e.changed = e.rtp.ChangedCalls(e.changed[:0])
 	e.mu.Unlock()
 	var st []sipflow.Stream
-	for _, id := range e.changed {
+	apply := func(id string) {
 		st = st[:0]
 		e.brief = e.rtp.AppendCallBrief(e.brief[:0], id)
 		for _, r := range e.brief {
@@ -422,8 +426,37 @@ func (e *Engine) applyStreams() bool {
 			})
 		}
 		e.store.SetStreams(id, st) // copies st
+		if sum, ok := e.store.Summary(id); ok {
+			e.diagnose(sum, e.brief)
+		}
+	}
+	for _, id := range e.changed {
+		apply(id)
+	}
+	if all {
+		// The end of a run: signalling-only problems (no ACK, timeout,
+		// auth loops) and those that need time to pass are decided for
+		// every call, not only those whose media changed.
+		done := make(map[string]bool, len(e.changed))
+		for _, id := range e.changed {
+			done[id] = true
+		}
+		for _, c := range e.store.Snapshot() {
+			if !done[c.CallID] {
+				apply(c.CallID)
+			}
+		}
 	}
 	return len(e.changed) > 0
+}
+
+// diagnose runs the problem detectors over one call with its streams and
+// stores what they find in its summary, when it changed.
+func (e *Engine) diagnose(c sipflow.CallSummary, streams []rtpstats.StreamReport) {
+	in := diagnose.Input{Call: c, Streams: streams, Now: time.Unix(0, e.last.Load()), MediaSeen: e.rtp.Len() > 0}
+	if ps := diagnose.Call(&in, e.o.Diagnose); !slices.Equal(ps, c.Problems) {
+		e.store.SetProblems(c.CallID, ps) // only a change takes the store's write lock
+	}
 }
 
 // Store is the call store; its methods are safe for concurrent readers.

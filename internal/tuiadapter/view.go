@@ -153,6 +153,7 @@ func row(c *sipflow.CallSummary, index int) tui.CallRow {
 		Start: c.Start, Messages: c.Messages,
 		SetupMS: c.SetupMS, PDDMS: c.PDDMS, DurationMS: c.DurationMS,
 		LossPct: math.NaN(), JitterMS: math.NaN(), MOS: math.NaN(), FinalCode: c.FinalCode,
+		Problems: problemCodes(c.Problems),
 	}
 	if len(c.UserAgents) > 0 {
 		r.UA = c.UserAgents[0]
@@ -174,13 +175,16 @@ func row(c *sipflow.CallSummary, index int) tui.CallRow {
 			}
 		}
 		r.Codec = c.Streams[0].Codec
+		if c.Codec != "" {
+			r.Codec = c.Codec // the negotiated one, confirmed by the streams
+		}
 		r.LossPct = maxLoss
 		r.JitterMS = maxJ
 		if !math.IsInf(worstMOS, 1) {
 			r.MOS = worstMOS
 		}
-	} else if len(c.Offer) > 0 && len(c.Offer[0].Codecs) > 0 {
-		r.Codec = c.Offer[0].Codecs[0]
+	} else {
+		r.Codec = c.Codec // the answer's choice, never the offer's first
 	}
 	return r
 }
@@ -197,6 +201,21 @@ func state(c *sipflow.CallSummary) string {
 		return c.State.String() + " " + strconv.Itoa(c.FinalCode)
 	}
 	return c.State.String()
+}
+
+// problemCodes joins the problem codes for the call list's column.
+func problemCodes(ps []sipflow.Problem) string {
+	var b strings.Builder
+	for i, p := range ps {
+		if i > 0 && p.Code == ps[i-1].Code {
+			continue // a per-stream problem found on both directions
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(p.Code)
+	}
+	return b.String()
 }
 
 func sortRows(rows []tui.CallRow, col tui.Column, desc bool) {
@@ -236,6 +255,8 @@ func sortRows(rows []tui.CallRow, col tui.Column, desc bool) {
 			return a.UA < b.UA
 		case tui.ColCallID:
 			return a.CallID < b.CallID
+		case tui.ColProblems:
+			return a.Problems < b.Problems
 		}
 		return a.Index < b.Index
 	}
@@ -437,6 +458,11 @@ func (v *View) Flow(callIDs []string, related bool) (tui.Flow, bool) {
 	}
 	for _, s := range fl.Streams {
 		out.Streams = append(out.Streams, tui.FlowStream{From: s.From, To: s.To, Label: s.Label, Start: s.Start, End: s.End})
+	}
+	for _, c := range calls {
+		for _, p := range c.Summary.Problems {
+			out.Problems = append(out.Problems, p.Code+" ("+p.Severity+"): "+p.Detail)
+		}
 	}
 	// Reports a capture agent sent about the call over HEP (LOG lines,
 	// RTCP-JSON) are drawn as notes on the first column, in time order,
