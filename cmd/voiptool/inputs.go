@@ -10,6 +10,7 @@ import (
 
 	"github.com/voiptool/voiptool/capture"
 	"github.com/voiptool/voiptool/capture/live"
+	"github.com/voiptool/voiptool/internal/summary"
 	"github.com/voiptool/voiptool/pcap"
 )
 
@@ -133,15 +134,16 @@ func (in *inputs) packets() int {
 	return n
 }
 
-// liveDrops sums the kernel's drop counters over the interfaces.
-func (in *inputs) liveDrops() uint64 {
-	var n uint64
-	for _, l := range in.live {
-		if s, err := l.Stats(); err == nil {
-			n += s.Dropped
+// loss is what the live sources lost before decoding (the kernel's drop
+// counters over the interfaces), for summary.Drops.
+func (in *inputs) loss() summary.Loss {
+	var l summary.Loss
+	for _, s := range in.live {
+		if st, err := s.Stats(); err == nil {
+			l.Kernel += st.Dropped
 		}
 	}
-	return n
+	return l
 }
 
 func (in *inputs) Close() {

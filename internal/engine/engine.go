@@ -69,10 +69,10 @@ type Engine struct {
 	rtp *rtpstats.Tracker
 
 	// writer-side scratch, used only by the goroutine running Run
-	hepPkt   hep.Packet
-	hepBuf   []byte
-	nextSync time.Time
-	running  atomic.Bool
+	hepUnwrap hep.Unwrapper
+	hepMsg    hep.Message
+	nextSync  time.Time
+	running   atomic.Bool
 
 	cnt  counters
 	dec  atomic.Pointer[capture.Stats]
@@ -219,12 +219,12 @@ func (e *Engine) addSIP(raw []byte, meta sipflow.Meta) {
 // addHEP unwraps a HEP packet found in a capture: the inner SIP
 // becomes an ordinary message with the inner addresses and times.
 func (e *Engine) addHEP(ev *capture.Event) {
-	p := &e.hepPkt
-	if err := p.Unmarshal(ev.Payload); err != nil {
+	m := &e.hepMsg
+	if err := e.hepUnwrap.Decode(ev.Payload, ev.Time, m); err != nil {
 		e.cnt.hepErrors.Add(1)
 		return
 	}
-	e.addHEPPacket(p, ev.Source, ev.Packet, ev.Time)
+	e.addHEPMessage(m, ev.Source, ev.Packet)
 }
 
 // AddHEP feeds one decoded HEP packet, from a capture or from a HEP
@@ -233,56 +233,48 @@ func (e *Engine) addHEP(ev *capture.Event) {
 // Offset -1, for a listener); fallback is the time used when the packet
 // carries none.
 func (e *Engine) AddHEP(p *hep.Packet, source int, rec pcap.Packet, fallback time.Time) {
-	// A collector has no capture clock of its own: the agents' times are
-	// the packet times.
-	t := p.Time
-	if t.IsZero() {
-		t = fallback
+	m := &e.hepMsg
+	if err := e.hepUnwrap.Unwrap(p, fallback, m); err != nil {
+		e.cnt.hepErrors.Add(1)
+		return
 	}
-	e.tick(t)
-	e.addHEPPacket(p, source, rec, fallback)
+	e.AddHEPMessage(m, source, rec)
 }
 
-func (e *Engine) addHEPPacket(p *hep.Packet, source int, rec pcap.Packet, fallback time.Time) {
-	payload := p.Payload
-	if p.Compressed {
-		out, err := p.Decompress(e.hepBuf[:0])
-		if err != nil {
-			e.cnt.hepErrors.Add(1)
-			return
-		}
-		e.hepBuf = out
-		payload = out
-	}
+// AddHEPMessage feeds a HEP packet a collector has already unwrapped
+// (hep.Unwrapper), so the payload is inflated once; same rules as AddHEP.
+// A collector has no capture clock of its own: the agents' times are the
+// packet times.
+func (e *Engine) AddHEPMessage(m *hep.Message, source int, rec pcap.Packet) {
+	e.tick(m.Time)
+	e.addHEPMessage(m, source, rec)
+}
+
+func (e *Engine) addHEPMessage(m *hep.Message, source int, rec pcap.Packet) {
 	e.cnt.hep.Add(1)
-	t := p.Time
-	if t.IsZero() {
-		t = fallback
-	}
-	switch p.ProtoType {
-	case hep.ProtoSIP:
+	if m.IsSIP() {
 		e.cnt.events[capture.KindSIP].Add(1)
-		e.addSIP(payload, sipflow.Meta{
-			Time:          t,
-			Src:           p.Src,
-			Dst:           p.Dst,
-			Transport:     sipflow.Transport(capture.TransportOf(p.Protocol)),
+		e.addSIP(m.Payload, sipflow.Meta{
+			Time:          m.Time,
+			Src:           m.Src,
+			Dst:           m.Dst,
+			Transport:     sipflow.Transport(capture.TransportOf(m.Protocol)),
 			Source:        source,
 			Frame:         rec.Number,
 			Offset:        rec.Offset,
 			Record:        rec,
-			CorrelationID: string(p.CorrelationID),
+			CorrelationID: string(m.CorrelationID),
 		})
-	default:
-		// RTCP-JSON (5), LOG (100) and the rest are reports about calls,
-		// not traffic to analyse: attached to the call their correlation
-		// id names (agents put the Call-ID there), shown in its ladder.
-		e.cnt.hepOther.Add(1)
-		if len(p.CorrelationID) > 0 && e.store.AddEvent(string(p.CorrelationID), sipflow.CallEvent{
-			Time: t, Kind: HEPEventPrefix + p.ProtoType.String(), Detail: string(payload[:min(len(payload), sipflow.MaxEventDetail)]),
-		}) {
-			e.cnt.hepAttached.Add(1)
-		}
+		return
+	}
+	// RTCP-JSON (5), LOG (100) and the rest are reports about calls,
+	// not traffic to analyse: attached to the call their correlation
+	// id names (agents put the Call-ID there), shown in its ladder.
+	e.cnt.hepOther.Add(1)
+	if len(m.CorrelationID) > 0 && e.store.AddEvent(string(m.CorrelationID), sipflow.CallEvent{
+		Time: m.Time, Kind: HEPEventPrefix + m.Type.String(), Detail: string(m.Payload[:min(len(m.Payload), sipflow.MaxEventDetail)]),
+	}) {
+		e.cnt.hepAttached.Add(1)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/voiptool/voiptool/capture"
+	"github.com/voiptool/voiptool/internal/sink"
 	"github.com/voiptool/voiptool/pcap"
 	"github.com/voiptool/voiptool/sipflow"
 )
@@ -104,16 +105,11 @@ func (e *Engine) SavePcap(ctx context.Context, files []string, callIDs []string,
 		tees = append(tees, t)
 		srcs = append(srcs, t)
 	}
-	fh, err := os.Create(out)
+	w, err := sink.CreatePcap(out, sink.PcapOptions{Format: sink.FormatPcapNG, Application: "voiptool"})
 	if err != nil {
 		return 0, fmt.Errorf("engine: save: %w", err)
 	}
-	defer fh.Close()
-	w, err := pcap.NewNgWriter(fh, pcap.NgWriterOptions{Application: "voiptool"})
-	if err != nil {
-		return 0, err
-	}
-	ifaces := make(map[[2]uint32]int) // {source, link type} -> interface
+	defer w.Close()
 	written := make(map[[2]int]bool)
 	n := 0
 	var readErr error
@@ -145,17 +141,7 @@ func (e *Engine) SavePcap(ctx context.Context, files []string, callIDs []string,
 			// (end-of-input flush): its frame is no longer in hand.
 			return nil
 		}
-		ik := [2]uint32{uint32(ev.Source), uint32(t.Packet.LinkType)}
-		idx, ok := ifaces[ik]
-		if !ok {
-			if idx, err = w.AddInterface(t.Packet.LinkType, 0); err != nil {
-				return err
-			}
-			ifaces[ik] = idx
-		}
-		p := t.Packet
-		p.InterfaceIndex = idx
-		if err := w.WritePacket(p, t.Data); err != nil {
+		if err := w.WriteRecord(ev.Source, t.Packet, t.Data); err != nil {
 			return err
 		}
 		written[key] = true
@@ -165,10 +151,7 @@ func (e *Engine) SavePcap(ctx context.Context, files []string, callIDs []string,
 	if err != nil {
 		return n, err
 	}
-	if err := w.Flush(); err != nil {
-		return n, err
-	}
-	if err := fh.Close(); err != nil {
+	if err := w.Close(); err != nil {
 		return n, err
 	}
 	// Saved what could be read; say what could not, as a read of the
@@ -222,16 +205,11 @@ func savePcapByOffset(files []string, metas []sipflow.Meta, out string) (int, er
 		}
 		return metas[i].Source < metas[j].Source || metas[i].Source == metas[j].Source && a.Number < b.Number
 	})
-	fh, err := os.Create(out)
+	w, err := sink.CreatePcap(out, sink.PcapOptions{Format: sink.FormatPcapNG, Application: "voiptool"})
 	if err != nil {
 		return 0, fmt.Errorf("engine: save: %w", err)
 	}
-	defer fh.Close()
-	w, err := pcap.NewNgWriter(fh, pcap.NgWriterOptions{Application: "voiptool"})
-	if err != nil {
-		return 0, err
-	}
-	ifaces := make(map[[2]uint32]int)
+	defer w.Close()
 	done := make(map[[2]int64]bool)
 	var buf []byte
 	n := 0
@@ -246,24 +224,11 @@ func savePcapByOffset(files []string, metas []sipflow.Meta, out string) (int, er
 			return n, err
 		}
 		buf = data[:0]
-		ik := [2]uint32{uint32(m.Source), uint32(m.Record.LinkType)}
-		idx, ok := ifaces[ik]
-		if !ok {
-			if idx, err = w.AddInterface(m.Record.LinkType, 0); err != nil {
-				return n, err
-			}
-			ifaces[ik] = idx
-		}
-		p := m.Record
-		p.InterfaceIndex = idx
-		if err := w.WritePacket(p, data); err != nil {
+		if err := w.WriteRecord(m.Source, m.Record, data); err != nil {
 			return n, err
 		}
 		done[key] = true
 		n++
 	}
-	if err := w.Flush(); err != nil {
-		return n, err
-	}
-	return n, fh.Close()
+	return n, w.Close()
 }

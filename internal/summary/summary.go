@@ -1,4 +1,4 @@
-package main
+package summary
 
 import (
 	"fmt"
@@ -8,9 +8,9 @@ import (
 	"github.com/voiptool/voiptool/capture"
 )
 
-// writeSummary prints, on stderr, what was found and everything that was
-// skipped, so nothing is dropped silently.
-func writeSummary(w io.Writer, printed int, s *capture.Stats) {
+// Capture prints what the decoder found (and how many events the command
+// printed) and everything it skipped.
+func Capture(w io.Writer, printed int, s *capture.Stats) {
 	fmt.Fprintf(w, "voiptool: %d packets: %d SIP, %d RTP, %d RTCP, %d HEP; %d printed\n",
 		s.Packets, s.SIP, s.RTP, s.RTCP, s.HEP, printed)
 	var odd []string
@@ -32,5 +32,25 @@ func writeSummary(w io.Writer, printed int, s *capture.Stats) {
 	add(s.RTPHeuristicDropped, "RTP-looking packets never confirmed as a stream (of the other)")
 	if len(odd) > 0 {
 		fmt.Fprintf(w, "voiptool: also %s\n", strings.Join(odd, ", "))
+	}
+}
+
+// Loss is what the sources lost before anything was decoded.
+type Loss struct {
+	// Kernel is the sum of the kernel's drop counters over the live
+	// interfaces (the capture did not keep up).
+	Kernel uint64
+	// Source is records a source dropped itself (a live source's queue
+	// full while the merge waited on a slower one).
+	Source uint64
+}
+
+// Drops prints one line per kind of loss; nothing when nothing was lost.
+func Drops(w io.Writer, l Loss) {
+	if l.Kernel > 0 {
+		fmt.Fprintf(w, "voiptool: the kernel dropped %d packets (capture did not keep up)\n", l.Kernel)
+	}
+	if l.Source > 0 {
+		fmt.Fprintf(w, "voiptool: the live sources dropped %d packets (their queues were full)\n", l.Source)
 	}
 }

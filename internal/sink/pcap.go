@@ -1,0 +1,179 @@
+package sink
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/voiptool/voiptool/pcap"
+)
+
+// Format is a capture file format a Pcap sink writes.
+type Format uint8
+
+const (
+	// FormatAuto chooses by the file name: ".pcap" (also ".cap",
+	// ".dmp") is classic pcap, anything else pcapng, which holds
+	// several interfaces and link types.
+	FormatAuto Format = iota
+	FormatPcap
+	FormatPcapNG
+)
+
+// FormatFor is the format FormatAuto picks for a file name.
+func FormatFor(path string) Format {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".pcap", ".cap", ".dmp":
+		return FormatPcap
+	}
+	return FormatPcapNG
+}
+
+// PcapOptions configure a Pcap sink; the zero value is useful.
+type PcapOptions struct {
+	Format      Format // FormatAuto: by the file name (CreatePcap), pcapng for NewPcap
+	Application string // pcapng shb_userappl
+	// Nanosecond writes classic pcap with nanosecond timestamps
+	// (pcapng always has them).
+	Nanosecond bool
+}
+
+// Pcap writes records to a classic pcap or a pcapng file. In pcapng each
+// (source, link type) pair gets its own interface block; classic pcap
+// takes the link type of the first record and refuses others
+// (ErrMixedLinkTypes). It keeps no per-packet state. Not safe for
+// concurrent use.
+type Pcap struct {
+	o      PcapOptions
+	w      io.Writer
+	c      io.Closer // the file CreatePcap opened, or nil
+	ng     *pcap.NgWriter
+	cl     *pcap.Writer
+	link   pcap.LinkType // classic: the file's link type
+	ifaces []iface       // pcapng: interfaces added so far (sources × link types: a handful)
+	counts Counts
+	closed bool
+}
+
+type iface struct {
+	source int
+	link   pcap.LinkType
+	index  int
+}
+
+// CreatePcap creates the file at path and writes records to it.
+func CreatePcap(path string, o PcapOptions) (*Pcap, error) {
+	if o.Format == FormatAuto {
+		o.Format = FormatFor(path)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err // *PathError names the file
+	}
+	s, err := NewPcap(f, o)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	s.c = f
+	return s, nil
+}
+
+// NewPcap writes records to w (pcapng when o.Format is FormatAuto).
+// Close flushes but does not close w.
+func NewPcap(w io.Writer, o PcapOptions) (*Pcap, error) {
+	if o.Format == FormatAuto {
+		o.Format = FormatPcapNG
+	}
+	s := &Pcap{o: o, w: w}
+	if o.Format == FormatPcapNG {
+		ng, err := pcap.NewNgWriter(w, pcap.NgWriterOptions{Application: o.Application})
+		if err != nil {
+			return nil, err
+		}
+		s.ng = ng
+	}
+	return s, nil
+}
+
+// WriteRecord writes one record; p's Timestamp, lengths and LinkType are
+// used, its InterfaceIndex is chosen here.
+func (s *Pcap) WriteRecord(source int, p pcap.Packet, data []byte) error {
+	if s.closed {
+		return ErrClosed
+	}
+	if s.ng != nil {
+		idx := -1
+		for _, i := range s.ifaces {
+			if i.source == source && i.link == p.LinkType {
+				idx = i.index
+				break
+			}
+		}
+		if idx < 0 {
+			var err error
+			if idx, err = s.ng.AddInterface(p.LinkType, 0); err != nil {
+				s.counts.Failed++
+				return fmt.Errorf("sink: pcapng interface: %w", err)
+			}
+			s.ifaces = append(s.ifaces, iface{source, p.LinkType, idx})
+		}
+		p.InterfaceIndex = idx
+		if err := s.ng.WritePacket(p, data); err != nil {
+			s.counts.Failed++
+			return err
+		}
+		s.counts.Written++
+		return nil
+	}
+	if s.cl == nil {
+		cl, err := pcap.NewWriter(s.w, pcap.WriterOptions{LinkType: p.LinkType, Nanosecond: s.o.Nanosecond})
+		if err != nil {
+			return err
+		}
+		s.cl, s.link = cl, p.LinkType
+	}
+	if p.LinkType != s.link {
+		s.counts.Failed++
+		return fmt.Errorf("%w: file is link type %d, record is %d (write a .pcapng)", ErrMixedLinkTypes, s.link, p.LinkType)
+	}
+	p.InterfaceIndex = 0
+	if err := s.cl.WritePacket(p, data); err != nil {
+		s.counts.Failed++
+		return err
+	}
+	s.counts.Written++
+	return nil
+}
+
+// Counts returns what was written.
+func (s *Pcap) Counts() Counts { return s.counts }
+
+// Close flushes, and closes the file CreatePcap opened. A classic pcap
+// that received no record still gets its header (link type Ethernet), so
+// the file is a valid, empty capture.
+func (s *Pcap) Close() error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	var err error
+	switch {
+	case s.ng != nil:
+		err = s.ng.Flush()
+	case s.cl != nil:
+		err = s.cl.Flush()
+	default:
+		var cl *pcap.Writer
+		if cl, err = pcap.NewWriter(s.w, pcap.WriterOptions{LinkType: pcap.LinkTypeEthernet, Nanosecond: s.o.Nanosecond}); err == nil {
+			err = cl.Flush()
+		}
+	}
+	if s.c != nil {
+		err = errors.Join(err, s.c.Close())
+	}
+	return err
+}
