@@ -442,11 +442,16 @@ func (m *Mapper) Token(s string) string {
 	}
 	b := make([]byte, len(s))
 	m.prf("token", s, b)
+	hex := allHex(s) // UUIDs and hex ids stay hex
 	out := []byte(s)
 	for i, c := range out {
 		switch {
 		case isDigit(c):
 			out[i] = '0' + b[i]%10
+		case hex && 'a' <= c && c <= 'f':
+			out[i] = 'a' + b[i]%6
+		case hex && 'A' <= c && c <= 'F':
+			out[i] = 'A' + b[i]%6
 		case 'a' <= c && c <= 'z':
 			out[i] = 'a' + b[i]%26
 		case 'A' <= c && c <= 'Z':
@@ -491,7 +496,7 @@ func (m *Mapper) Secret(s string) string {
 func allHex(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !(isDigit(c) || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' || c == ':') {
+		if !(isDigit(c) || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' || c == ':' || c == '-') {
 			return false
 		}
 	}
