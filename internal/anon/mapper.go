@@ -32,6 +32,12 @@ type Stats struct {
 	Bodies    int                 // bodies removed (not SDP or multipart)
 	TableFull int                 // pseudonyms not recorded for WriteMap: table full
 	Unparsed  int                 // messages or parts that did not parse and were scrubbed as text
+	// media
+	RTPSilenced int // RTP payloads replaced by silence of the codec
+	RTPZeroed   int // RTP payloads of a codec without a known silence, zeroed (flagged)
+	RTPDropped  int // RTP packets dropped (RTPDrop)
+	DTMFHidden  int // RFC 4733 events whose code was replaced
+	RTCPItems   int // RTCP SDES items, BYE reasons and APP data replaced
 }
 
 // Mapper turns original identifiers into pseudonyms. Every method is a pure
@@ -456,6 +462,8 @@ func (m *Mapper) Token(s string) string {
 			out[i] = 'a' + b[i]%26
 		case 'A' <= c && c <= 'Z':
 			out[i] = 'A' + b[i]%26
+		case c >= 0x80: // non-ASCII text (names in any script) goes too
+			out[i] = 'a' + b[i]%26
 		}
 	}
 	r := string(out)

@@ -172,6 +172,11 @@ func (a *automaton) buildDFA() {
 	if a.nstates*nc > maxDFA {
 		return
 	}
+	// input is not folded: upper-case letters share the class of their
+	// lower-case form
+	for c := 'A'; c <= 'Z'; c++ {
+		a.class[c] = a.class[c+'a'-'A']
+	}
 	a.nclass = nc
 	rep := make([]byte, nc)
 	for c := 0; c < 256; c++ {

@@ -1,7 +1,6 @@
 package leak
 
 import (
-	"bytes"
 	"encoding/hex"
 	"net/netip"
 	"sort"
@@ -13,18 +12,18 @@ type Encoding uint8
 
 // Encodings searched.
 const (
-	Text          Encoding = iota + 1 // as seen, ASCII case-folded
-	Escaped                           // percent-escaped (RFC 3986 2.1)
-	Digits                            // number: the digits alone
-	Plus                              // number: "+" and the digits
-	Prefix00                          // number: "00" and the digits
-	National                          // number: "0" and the digits after a 1-3 digit country code
-	Dotted                            // IPv4 dotted quad
-	RawBytes                          // address in network byte order
-	Arpa                              // reversed under in-addr.arpa / ip6.arpa
-	Compressed                        // IPv6 RFC 5952 text
-	Expanded                          // IPv6 eight groups of four hex digits
-	MACText                           // MAC with ':' '-' '.' or no separator
+	Text       Encoding = iota + 1 // as seen, ASCII case-folded
+	Escaped                        // percent-escaped (RFC 3986 2.1)
+	Digits                         // number: the digits alone
+	Plus                           // number: "+" and the digits
+	Prefix00                       // number: "00" and the digits
+	National                       // number: "0" and the digits after a 1-3 digit country code
+	Dotted                         // IPv4 dotted quad
+	RawBytes                       // address in network byte order
+	Arpa                           // reversed under in-addr.arpa / ip6.arpa
+	Compressed                     // IPv6 RFC 5952 text
+	Expanded                       // IPv6 eight groups of four hex digits
+	MACText                        // MAC with ':' '-' '.' or no separator
 )
 
 var encodingNames = [...]string{"", "text", "percent-escaped", "digits", "+digits", "00digits",
@@ -67,6 +66,7 @@ type pattern struct {
 type Checker struct {
 	a      *automaton
 	pats   []pattern
+	raw    [][]byte // folded pattern bytes, by pattern index
 	maxLen int
 }
 
@@ -122,6 +122,7 @@ func NewChecker(s *Set) *Checker {
 			add(f.b, f.exact, f.boundary, e.cat, f.enc, e.val)
 		}
 	}
+	c.raw = raw
 	c.a = buildAutomaton(raw)
 	return c
 }
@@ -367,13 +368,11 @@ func (w *Stream) Write(p []byte) (int, error) {
 	if max == 0 {
 		max = 10000
 	}
-	n0 := len(w.Hits)
 	w.Hits = w.c.scan(&w.st, w.Frame, w.off, p, w.tail, w.Hits)
 	if len(w.Hits) > max {
 		w.Missed += len(w.Hits) - max
 		w.Hits = w.Hits[:max]
 	}
-	_ = n0
 	w.off += int64(len(p))
 	// keep the last maxLen bytes for matches that start in this chunk
 	keep := w.c.maxLen
@@ -394,4 +393,3 @@ func (w *Stream) Offset() int64 { return w.off }
 // Contains reports whether b holds any identifier (a convenience for tests).
 func (c *Checker) Contains(b []byte) bool { return len(c.Scan(0, b, nil)) > 0 }
 
-var _ = bytes.Equal
