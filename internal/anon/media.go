@@ -39,12 +39,12 @@ type RTPResult uint8
 
 // RTP results.
 const (
-	RTPKept     RTPResult = iota // unchanged
-	RTPSilent                    // payload replaced by codec silence
-	RTPZero                      // payload zeroed: codec without a known silence (flagged)
-	RTPDTMF                      // RFC 4733 event codes replaced
-	RTPRemove                    // drop the packet
-	RTPComfort                   // comfort noise (RFC 3389), kept: it carries a level only
+	RTPKept    RTPResult = iota // unchanged
+	RTPSilent                   // payload replaced by codec silence
+	RTPZero                     // payload zeroed: codec without a known silence (flagged)
+	RTPDTMF                     // RFC 4733 event codes replaced
+	RTPRemove                   // drop the packet
+	RTPComfort                  // comfort noise (RFC 3389), kept: it carries a level only
 )
 
 // rtpPayload returns the payload bounds of an RTP packet (RFC 3550 5.1).

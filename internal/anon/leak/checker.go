@@ -392,4 +392,3 @@ func (w *Stream) Offset() int64 { return w.off }
 
 // Contains reports whether b holds any identifier (a convenience for tests).
 func (c *Checker) Contains(b []byte) bool { return len(c.Scan(0, b, nil)) > 0 }
-

@@ -88,9 +88,9 @@ func TestExempt(t *testing.T) {
 		{MAC, "00:15:65:12:34:56", false},
 		{User, "bob", true}, // shorter than MinLen
 		{User, "anonymous", true},
-		{User, "invite", true},    // a method name
-		{User, "phone", true},     // user=phone
-		{User, "vite", true},      // inside INVITE
+		{User, "invite", true}, // a method name
+		{User, "phone", true},  // user=phone
+		{User, "vite", true},   // inside INVITE
 		{Host, "anonymous.invalid", true},
 		{Host, "localhost", true},
 		{Host, "acme.com", false},
