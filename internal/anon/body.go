@@ -114,7 +114,13 @@ func (m *Mapper) RewriteSDP(b []byte) []byte {
 			_, r = sipflow.Field(r)
 			addr, _ := sipflow.Field(r)
 			m.sdpAddr(ed, addr)
-		case 's', 'i', 'u', 'e', 'p':
+		case 'p':
+			if IsNumber(string(v)) {
+				ed.set(v, m.Number(string(v)))
+			} else {
+				m.scrub(ed, v, scrubFull)
+			}
+		case 's', 'i', 'u', 'e':
 			if !(line[0] == 's' && (string(v) == "-" || string(v) == " ")) {
 				m.scrub(ed, v, scrubFull)
 				if line[0] == 's' || line[0] == 'i' {

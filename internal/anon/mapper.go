@@ -190,7 +190,8 @@ func (m *Mapper) token(domain, v string, n int, alphabet string, letterFirst boo
 
 // IsNumber reports whether s is written as a telephone number: an optional
 // "+", then digits and RFC 3966 visual separators (- . ( )), at least one
-// digit, starting with a digit or "(".
+// digit, starting with a digit or "(". Spaces count as separators too, as
+// written in display names and SDP p= lines.
 func IsNumber(s string) bool {
 	if strings.HasPrefix(s, "+") {
 		s = s[1:]
@@ -203,7 +204,7 @@ func IsNumber(s string) bool {
 		switch c := s[i]; {
 		case isDigit(c):
 			d++
-		case c == '-' || c == '.' || c == '(' || c == ')':
+		case c == '-' || c == '.' || c == '(' || c == ')' || c == ' ':
 		default:
 			return false
 		}

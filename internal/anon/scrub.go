@@ -158,7 +158,7 @@ func (m *Mapper) scrub(ed *editor, t []byte, mode scrubMode) {
 			continue
 		}
 		// words: domain names and known identifiers
-		if wordStart && isUserChar(c) {
+		if wordStart && isAlpha(c) {
 			j := i
 			for j < len(t) && isUserChar(t[j]) {
 				j++

@@ -47,8 +47,8 @@ func (m *Mapper) rewriteSIP(b []byte, depth int) ([]byte, error) {
 	}
 	m.unparsedLines(ed, &msg)
 
-	bodyOff := sipflow.Offset(b, msg.Body)
-	if bodyOff >= 0 {
+	bodyOff := bodyOffset(b)
+	if bodyOff >= 0 && bodyOff+len(msg.Body) <= len(b) {
 		nb, removed := m.body(msg.ContentType, msg.Body, depth)
 		if string(nb) != string(msg.Body) {
 			ed.setRange(bodyOff, bodyOff+len(msg.Body), string(nb))
@@ -70,6 +70,24 @@ func (m *Mapper) rewriteSIP(b []byte, depth int) ([]byte, error) {
 	}
 	out := ed.apply()
 	return out, nil
+}
+
+// bodyOffset returns where the body of message b starts: after the first
+// empty line that follows the start line, or -1 without one.
+func bodyOffset(b []byte) int {
+	i := 0
+	for i < len(b) && (b[i] == '\r' || b[i] == '\n') {
+		i++
+	}
+	_, pos := sipflow.NextLine(b, i)
+	for pos < len(b) {
+		line, n := sipflow.NextLine(b, pos)
+		if len(line) == 0 {
+			return n
+		}
+		pos = n
+	}
+	return -1
 }
 
 // tail rewrites what follows a message's body in the same buffer.

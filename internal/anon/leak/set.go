@@ -179,6 +179,7 @@ rtcp rtcp-mux crypto fingerprint ice-ufrag ice-pwd candidate setup actpass activ
 pcmu pcma g722 g729 opus telephone-event speex ilbc amr amr-wb evs h264 vp8
 trying ringing session progress ok unauthorized forbidden not found request terminated
 busy here decline unavailable temporarily internal error service
+example.invalid x-voiptool-anon body removed bytes
 `
 
 func itoa(n int) string {
