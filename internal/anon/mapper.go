@@ -340,6 +340,12 @@ func (m *Mapper) Host(s string) string {
 		r := m.Addr(a).String()
 		return r
 	}
+	for i := 0; i < len(s); i++ {
+		if !isHostNameByte(s[i]) {
+			// not a host name: whatever it is, it keeps its punctuation
+			return m.Token(s)
+		}
+	}
 	if m.opt.KeepDomains || reservedHost(s) {
 		return s
 	}
@@ -510,4 +516,8 @@ func allHex(s string) bool {
 		}
 	}
 	return true
+}
+
+func isHostNameByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || isDigit(c) || c == '-' || c == '.'
 }

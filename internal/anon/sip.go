@@ -342,14 +342,18 @@ func (m *Mapper) nameAddrList(ed *editor, v []byte, depth int) {
 			continue
 		}
 		na, _ := sipflow.ParseNameAddr(e)
-		if len(na.URI.Scheme) == 0 && len(na.URI.Raw) == 0 {
+		if len(na.URI.Raw) == 0 && len(na.Params) == 0 && len(na.Display) == 0 {
 			m.scrub(ed, e, scrubFull)
 			continue
 		}
 		if len(na.Display) > 0 {
 			ed.set(na.Display, m.Name(string(na.Display)))
 		}
-		m.uri(ed, na.URI, depth)
+		if len(na.URI.Scheme) > 0 {
+			m.uri(ed, na.URI, depth)
+		} else if len(na.URI.Raw) > 0 {
+			m.scrub(ed, na.URI.Raw, scrubFull)
+		}
 		m.params(ed, na.Params, depth)
 	}
 }

@@ -42,6 +42,7 @@ func (e Encoding) String() string {
 type Hit struct {
 	Frame    int   // the frame or block number given to Scan (Stream: from Locate)
 	Offset   int64 // of the first byte, in the scanned frame (Stream: in the stream)
+	Len      int   // bytes matched
 	Category Category
 	Encoding Encoding
 	Ident    string
@@ -333,7 +334,10 @@ func (c *Checker) report(s int32, frame int, base int64, b, tail []byte, end int
 					continue
 				}
 			}
-			hits = append(hits, Hit{Frame: frame, Offset: base + int64(start), Category: pt.cat, Encoding: pt.enc, Ident: pt.ident})
+			if pt.exact == nil && insidePseudoHost(b, tail, start, end) {
+				continue
+			}
+			hits = append(hits, Hit{Frame: frame, Offset: base + int64(start), Len: pt.n, Category: pt.cat, Encoding: pt.enc, Ident: pt.ident})
 		}
 		if a.dict[s] < 0 {
 			break
@@ -392,3 +396,40 @@ func (w *Stream) Offset() int64 { return w.off }
 
 // Contains reports whether b holds any identifier (a convenience for tests).
 func (c *Checker) Contains(b []byte) bool { return len(c.Scan(0, b, nil)) > 0 }
+
+// PseudoHostSuffix ends every host name the anonymiser makes
+// (h<7 characters>.example.invalid, RFC 2606). A text match lying inside
+// such a name is a coincidence of the pseudorandom token (a host "1.ex"
+// inside "hk2f9ab1.example.invalid"), not a leak: originals under
+// ".invalid" are exempt, so none can be there by right.
+const PseudoHostSuffix = ".example.invalid"
+
+func isHostByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.'
+}
+
+// insidePseudoHost reports whether the match [start, end] lies within a
+// run of host characters that ends with PseudoHostSuffix.
+func insidePseudoHost(b, tail []byte, start, end int) bool {
+	for i := start; i <= end; i++ {
+		if x, ok := at(b, tail, i); !ok || !isHostByte(x) {
+			return false
+		}
+	}
+	e := end + 1 // one past the run
+	for {
+		x, ok := at(b, tail, e)
+		if !ok || !isHostByte(x) {
+			break
+		}
+		e++
+	}
+	n := len(PseudoHostSuffix)
+	for k := 0; k < n; k++ {
+		x, ok := at(b, tail, e-n+k)
+		if !ok || fold[x] != PseudoHostSuffix[k] {
+			return false
+		}
+	}
+	return true
+}
