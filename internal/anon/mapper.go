@@ -52,6 +52,10 @@ type Mapper struct {
 	ids    *leak.Set
 	table  map[mapKey]string
 	maxTab int
+	// memo caches results by function and input: the same identifiers
+	// recur in every message of a call. Bounded by maxTab.
+	memo     map[memoKey]memoVal
+	addrMemo map[netip.Addr]netip.Addr
 	Stats  Stats
 	sum    [sha256.Size]byte
 }
@@ -86,6 +90,8 @@ func NewMapper(key Key, o Options) *Mapper {
 		ids:    leak.NewSet(max),
 		table:  make(map[mapKey]string),
 		maxTab: max,
+		memo:     make(map[memoKey]memoVal),
+		addrMemo: make(map[netip.Addr]netip.Addr),
 	}
 }
 
@@ -95,16 +101,64 @@ func (m *Mapper) Identifiers() *leak.Set { return m.ids }
 // Options returns the options of the mapper.
 func (m *Mapper) Options() Options { return m.opt }
 
+type memoKey struct {
+	fn uint8
+	v  string
+}
+
+type memoVal struct {
+	r   string
+	cat leak.Category // 0: nothing recorded
+}
+
+// Memo function kinds.
+const (
+	fnNumber uint8 = iota + 1
+	fnUser
+	fnName
+	fnHost
+	fnCallID
+	fnTag
+	fnBranch
+	fnToken
+	fnSecret
+)
+
+// cached returns a result computed before, counting it again.
+func (m *Mapper) cached(fn uint8, s string) (string, bool) {
+	v, ok := m.memo[memoKey{fn, s}]
+	if !ok {
+		return "", false
+	}
+	if v.cat != 0 {
+		m.Stats.Replaced[v.cat]++
+	}
+	if fn == fnSecret {
+		m.Stats.Secrets++
+	}
+	return v.r, true
+}
+
+func (m *Mapper) store(fn uint8, s, r string, cat leak.Category) string {
+	if len(m.memo) < m.maxTab {
+		if s == r {
+			cat = 0
+		}
+		m.memo[memoKey{fn, s}] = memoVal{r, cat}
+	}
+	return r
+}
+
 func (m *Mapper) record(c leak.Category, orig, repl string) {
 	if orig == repl {
 		return
 	}
 	m.Stats.Replaced[c]++
-	m.ids.Add(c, orig)
 	k := mapKey{c, orig}
 	if _, ok := m.table[k]; ok {
 		return
 	}
+	m.ids.Add(c, orig)
 	if len(m.table) >= m.maxTab {
 		m.Stats.TableFull++
 		return
@@ -217,6 +271,13 @@ func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 // Number maps a telephone number (see the package documentation for the
 // rule). Anything that is not IsNumber is returned unchanged.
 func (m *Mapper) Number(s string) string {
+	if r, ok := m.cached(fnNumber, s); ok {
+		return r
+	}
+	return m.store(fnNumber, s, m.numberUncached(s), leak.Number)
+}
+
+func (m *Mapper) numberUncached(s string) string {
 	if !IsNumber(s) {
 		return s
 	}
@@ -271,6 +332,13 @@ func (m *Mapper) Number(s string) string {
 // Number, anything else to a token of the same length, starting with a
 // letter. "anonymous" (RFC 3323) is kept.
 func (m *Mapper) User(s string) string {
+	if r, ok := m.cached(fnUser, s); ok {
+		return r
+	}
+	return m.store(fnUser, s, m.userUncached(s), userCat(s))
+}
+
+func (m *Mapper) userUncached(s string) string {
 	if s == "" || strings.EqualFold(s, "anonymous") {
 		return s
 	}
@@ -286,6 +354,13 @@ func (m *Mapper) User(s string) string {
 // letters and digits to a token of the same length, so white space and
 // punctuation stay where they were.
 func (m *Mapper) Name(s string) string {
+	if r, ok := m.cached(fnName, s); ok {
+		return r
+	}
+	return m.store(fnName, s, m.nameUncached(s), leak.Name)
+}
+
+func (m *Mapper) nameUncached(s string) string {
 	if s == "" || strings.EqualFold(s, "anonymous") {
 		return s
 	}
@@ -333,6 +408,13 @@ const HostSuffix = ".example.invalid"
 // "h<7 characters>.example.invalid" (unless Options.KeepDomains). Names are
 // case-insensitive, so case does not change the pseudonym.
 func (m *Mapper) Host(s string) string {
+	if r, ok := m.cached(fnHost, s); ok {
+		return r
+	}
+	return m.store(fnHost, s, m.hostUncached(s), hostCat(s))
+}
+
+func (m *Mapper) hostUncached(s string) string {
 	if s == "" {
 		return s
 	}
@@ -359,6 +441,20 @@ func (m *Mapper) Host(s string) string {
 // addresses and the IPv4 broadcast are kept: they name no one, and analysis
 // needs them as they are.
 func (m *Mapper) Addr(a netip.Addr) netip.Addr {
+	if r, ok := m.addrMemo[a]; ok {
+		if r != a {
+			m.Stats.Replaced[leak.IP]++
+		}
+		return r
+	}
+	r := m.addrUncached(a)
+	if len(m.addrMemo) < m.maxTab {
+		m.addrMemo[a] = r
+	}
+	return r
+}
+
+func (m *Mapper) addrUncached(a netip.Addr) netip.Addr {
 	if leak.KeptAddr(a) {
 		return a
 	}
@@ -399,6 +495,13 @@ func macString(a [6]byte) string {
 // Target-Dialog): the part before the last "@" to a token of the same
 // length, the part after it with Host.
 func (m *Mapper) CallID(s string) string {
+	if r, ok := m.cached(fnCallID, s); ok {
+		return r
+	}
+	return m.store(fnCallID, s, m.callIDUncached(s), leak.CallID)
+}
+
+func (m *Mapper) callIDUncached(s string) string {
 	if s == "" {
 		return s
 	}
@@ -421,6 +524,13 @@ func (m *Mapper) CallID(s string) string {
 // Tag maps a From/To tag (or to-tag/from-tag of Replaces) to a token of
 // the same length.
 func (m *Mapper) Tag(s string) string {
+	if r, ok := m.cached(fnTag, s); ok {
+		return r
+	}
+	return m.store(fnTag, s, m.tagUncached(s), leak.Tag)
+}
+
+func (m *Mapper) tagUncached(s string) string {
 	if s == "" {
 		return s
 	}
@@ -431,6 +541,13 @@ func (m *Mapper) Tag(s string) string {
 
 // Branch maps a Via branch, keeping the RFC 3261 magic cookie.
 func (m *Mapper) Branch(s string) string {
+	if r, ok := m.cached(fnBranch, s); ok {
+		return r
+	}
+	return m.store(fnBranch, s, m.branchUncached(s), leak.Tag)
+}
+
+func (m *Mapper) branchUncached(s string) string {
 	const cookie = "z9hG4bK"
 	if strings.HasPrefix(s, cookie) {
 		rest := s[len(cookie):]
@@ -450,6 +567,13 @@ func (m *Mapper) Branch(s string) string {
 // classes: digits stay digits, letters stay letters (case kept), every other
 // byte stays. Used for instance ids, charging ids, cell ids, CNAMEs.
 func (m *Mapper) Token(s string) string {
+	if r, ok := m.cached(fnToken, s); ok {
+		return r
+	}
+	return m.store(fnToken, s, m.tokenUncached(s), leak.Token)
+}
+
+func (m *Mapper) tokenUncached(s string) string {
 	if s == "" {
 		return s
 	}
@@ -483,6 +607,13 @@ func (m *Mapper) Token(s string) string {
 // character classes. It is recorded as a Token, so the leak check proves it
 // gone; it is not written to the map (a secret has no use there).
 func (m *Mapper) Secret(s string) string {
+	if r, ok := m.cached(fnSecret, s); ok {
+		return r
+	}
+	return m.store(fnSecret, s, m.secretUncached(s), 0)
+}
+
+func (m *Mapper) secretUncached(s string) string {
 	if s == "" {
 		return s
 	}
@@ -520,4 +651,18 @@ func allHex(s string) bool {
 
 func isHostNameByte(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || isDigit(c) || c == '-' || c == '.'
+}
+
+func userCat(s string) leak.Category {
+	if IsNumber(s) {
+		return leak.Number
+	}
+	return leak.User
+}
+
+func hostCat(s string) leak.Category {
+	if _, err := netip.ParseAddr(s); err == nil {
+		return leak.IP
+	}
+	return leak.Host
 }

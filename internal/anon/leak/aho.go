@@ -22,8 +22,12 @@ type automaton struct {
 	nstates int
 }
 
-// maxDFA bounds the DFA table (int32 entries): 8M entries is 32 MiB.
-const maxDFA = 8 << 20
+// outFlag marks a DFA entry whose target state has an output, so the scan
+// loop needs one table lookup per byte.
+const outFlag = -1 << 31
+
+// maxDFA bounds the DFA table (int32 entries): 16M entries is 64 MiB.
+const maxDFA = 16 << 20
 
 // fold maps ASCII upper case to lower case and keeps every other byte.
 var fold = func() (t [256]byte) {
@@ -197,11 +201,16 @@ func (a *automaton) buildDFA() {
 	}
 	for _, s := range order {
 		a.hasOut[s] = a.out[s] >= 0 || a.dict[s] >= 0
+	}
+	for _, s := range order {
 		row := a.dfa[int(s)*nc : int(s)*nc+nc]
 		for k := 1; k < nc; k++ {
 			c := rep[k]
 			if t, ok := a.step(s, c); ok {
 				row[k] = t
+				if a.hasOut[t] {
+					row[k] |= outFlag
+				}
 			} else if s == 0 {
 				row[k] = 0
 			} else {

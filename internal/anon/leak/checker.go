@@ -1,6 +1,7 @@
 package leak
 
 import (
+	"encoding/binary"
 	"encoding/hex"
 	"net/netip"
 	"sort"
@@ -67,14 +68,25 @@ type pattern struct {
 type Checker struct {
 	a      *automaton
 	pats   []pattern
-	raw    [][]byte // folded pattern bytes, by pattern index
+	raw    [][]byte // folded pattern bytes, by pattern index (text patterns)
 	maxLen int
+	// raw-byte patterns (addresses in network order) are not in the
+	// automaton, whose byte classes they would blow up to 256: a rolling
+	// window of the last 4 bytes is tested against a bitset of their last
+	// 4 bytes, then a map, then the whole pattern backwards.
+	rawPats []pattern
+	rawBits []uint64
+	rawKeys map[uint32][]int32
 }
+
+const rawHashBits = 18
+
+func rawHash(w uint32) uint32 { return (w * 0x9E3779B1) >> (32 - rawHashBits) }
 
 // NewChecker builds the automaton for every encoding of every identifier in
 // the set. Exempt identifiers were never added to the set.
 func NewChecker(s *Set) *Checker {
-	c := &Checker{}
+	c := &Checker{rawBits: make([]uint64, (1<<rawHashBits)/64), rawKeys: map[uint32][]int32{}}
 	seen := map[string]int{} // folded bytes + flags -> pattern index (dedupe)
 	var raw [][]byte
 	add := func(b []byte, exact bool, boundary bool, cat Category, enc Encoding, ident string) {
@@ -98,14 +110,23 @@ func NewChecker(s *Set) *Checker {
 		}
 		seen[key] = len(c.pats)
 		p := pattern{boundary: boundary, cat: cat, enc: enc, ident: ident, n: len(b)}
+		if len(b) > c.maxLen {
+			c.maxLen = len(b)
+		}
+		if exact && len(b) >= 4 {
+			p.exact = append([]byte(nil), b...)
+			k := binary.BigEndian.Uint32(b[len(b)-4:])
+			c.rawKeys[k] = append(c.rawKeys[k], int32(len(c.rawPats)))
+			h := rawHash(k)
+			c.rawBits[h/64] |= 1 << (h % 64)
+			c.rawPats = append(c.rawPats, p)
+			return
+		}
 		if exact {
 			p.exact = append([]byte(nil), b...)
 		}
 		c.pats = append(c.pats, p)
 		raw = append(raw, fb)
-		if len(b) > c.maxLen {
-			c.maxLen = len(b)
-		}
 	}
 	// deterministic order, so that hits on equal bytes name the same identifier
 	ents := make([]entry, 0, len(s.m))
@@ -129,7 +150,7 @@ func NewChecker(s *Set) *Checker {
 }
 
 // Patterns returns the number of byte patterns searched.
-func (c *Checker) Patterns() int { return len(c.pats) }
+func (c *Checker) Patterns() int { return len(c.pats) + len(c.rawPats) }
 
 // Form is one byte pattern of an identifier.
 type Form struct {
@@ -263,6 +284,8 @@ func (c *Checker) Scan(frame int, b []byte, hits []Hit) []Hit {
 
 type scanState struct {
 	s    int32
+	w    uint32 // the last 4 bytes
+	n    int64  // bytes seen
 	prev byte // byte before the chunk, for the leading boundary
 	has  bool
 }
@@ -274,9 +297,11 @@ func (c *Checker) scan(st *scanState, frame int, base int64, b, tail []byte, hit
 	s := st.s
 	if a.dfa != nil {
 		nc := int32(a.nclass)
+		dfa, class := a.dfa, &a.class
 		for i, x := range b {
-			s = a.dfa[s*nc+int32(a.class[x])]
-			if a.hasOut[s] {
+			s = dfa[s*nc+int32(class[x])]
+			if s < 0 {
+				s &^= outFlag
 				hits = c.report(s, frame, base, b, tail, i, st, hits)
 			}
 		}
@@ -289,9 +314,40 @@ func (c *Checker) scan(st *scanState, frame int, base int64, b, tail []byte, hit
 		}
 	}
 	st.s = s
+	if len(c.rawPats) > 0 {
+		hits = c.scanRaw(st, frame, base, b, tail, hits)
+	}
 	if len(b) > 0 {
 		st.prev, st.has = b[len(b)-1], true
 	}
+	return hits
+}
+
+// scanRaw finds the raw-byte patterns.
+func (c *Checker) scanRaw(st *scanState, frame int, base int64, b, tail []byte, hits []Hit) []Hit {
+	w, n := st.w, st.n
+	bits := c.rawBits
+	for i, x := range b {
+		w = w<<8 | uint32(x)
+		n++
+		h := rawHash(w)
+		if bits[h/64]&(1<<(h%64)) == 0 || n < 4 {
+			continue
+		}
+		for _, pi := range c.rawKeys[w] {
+			pt := &c.rawPats[pi]
+			start := i - pt.n + 1
+			ok := true
+			for k := 0; k < pt.n-4 && ok; k++ {
+				x, have := at(b, tail, start+k)
+				ok = have && x == pt.exact[k]
+			}
+			if ok {
+				hits = append(hits, Hit{Frame: frame, Offset: base + int64(start), Len: pt.n, Category: pt.cat, Encoding: pt.enc, Ident: pt.ident})
+			}
+		}
+	}
+	st.w, st.n = w, n
 	return hits
 }
 
