@@ -56,8 +56,8 @@ type Mapper struct {
 	// recur in every message of a call. Bounded by maxTab.
 	memo     map[memoKey]memoVal
 	addrMemo map[netip.Addr]netip.Addr
-	Stats  Stats
-	sum    [sha256.Size]byte
+	Stats    Stats
+	sum      [sha256.Size]byte
 }
 
 type mapKey struct {
@@ -83,13 +83,13 @@ func NewMapper(key Key, o Options) *Mapper {
 		max = 1 << 20
 	}
 	return &Mapper{
-		opt:    o,
-		ff1:    ff,
-		pan:    pan,
-		mac:    hmac.New(sha256.New, key.subkey("token")),
-		ids:    leak.NewSet(max),
-		table:  make(map[mapKey]string),
-		maxTab: max,
+		opt:      o,
+		ff1:      ff,
+		pan:      pan,
+		mac:      hmac.New(sha256.New, key.subkey("token")),
+		ids:      leak.NewSet(max),
+		table:    make(map[mapKey]string),
+		maxTab:   max,
 		memo:     make(map[memoKey]memoVal),
 		addrMemo: make(map[netip.Addr]netip.Addr),
 	}

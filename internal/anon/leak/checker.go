@@ -286,7 +286,7 @@ type scanState struct {
 	s    int32
 	w    uint32 // the last 4 bytes
 	n    int64  // bytes seen
-	prev byte // byte before the chunk, for the leading boundary
+	prev byte   // byte before the chunk, for the leading boundary
 	has  bool
 }
 
