@@ -180,9 +180,12 @@ func TestAutomatonAgreesWithNaive(t *testing.T) {
 				b[i] = alpha[r.IntN(len(alpha))]
 			}
 		}
-		// plant some patterns
+		// plant some patterns, text and raw
 		for k := 0; k < 20; k++ {
 			p := c.raw[r.IntN(len(c.raw))]
+			if k%2 == 1 {
+				p = c.rawPats[r.IntN(len(c.rawPats))].exact
+			}
 			at := r.IntN(len(b) - len(p))
 			copy(b[at:], p)
 		}
