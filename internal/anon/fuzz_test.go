@@ -177,3 +177,34 @@ func FuzzRewriteSIP(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRewriteMedia: RTP and RTCP rewriting never crash, never change a
+// packet's length, and an RTCP compound that pion/rtcp parsed before
+// parses after with the same packet count.
+func FuzzRewriteMedia(f *testing.F) {
+	f.Add(rtpPacket(0, bytes.Repeat([]byte{1}, 160), true, true), "")
+	f.Add(rtpPacket(101, []byte{5, 0x8a, 0, 160}, false, false), "telephone-event")
+	f.Add([]byte{0x81, 202, 0, 6, 0xde, 0xad, 0xbe, 0xef, 1, 10, 'a', 'l', 'i', 'c', 'e', '@', '1', '0', '.', '1', 0, 0, 0, 0, 0, 0, 0, 0}, "")
+	f.Add([]byte{0x81, 203, 0, 3, 0, 0, 0, 1, 5, 'a', 'l', 'i', 'c', 'e', 0, 0}, "PCMA")
+	key, _ := KeyFromString("fuzz")
+	f.Fuzz(func(t *testing.T, p []byte, codec string) {
+		m := NewMapper(key, Options{})
+		q := append([]byte(nil), p...)
+		m.RewriteRTP(q, RTPSilence, codec)
+		if len(q) != len(p) {
+			t.Fatal("RTP length changed")
+		}
+		before, errBefore := rtcpUnmarshal(p)
+		r := append([]byte(nil), p...)
+		err := m.RewriteRTCP(r)
+		if len(r) != len(p) {
+			t.Fatal("RTCP length changed")
+		}
+		if errBefore == nil && err == nil {
+			after, errAfter := rtcpUnmarshal(r)
+			if errAfter != nil || after != before {
+				t.Fatalf("RTCP parsed before (%d packets), not after: %v", before, errAfter)
+			}
+		}
+	})
+}

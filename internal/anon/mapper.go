@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/netip"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/voiptool/voiptool/internal/anon/leak"
@@ -509,6 +510,12 @@ func (m *Mapper) callIDUncached(s string) string {
 	at := strings.LastIndexByte(s, '@')
 	if at >= 0 {
 		local, host = s[:at], s[at+1:]
+		if !isHostName(host) {
+			// not local@host: keep its punctuation, change the rest
+			r := m.Token(s)
+			m.record(leak.CallID, s, r)
+			return r
+		}
 	}
 	r := m.token("callid", local, len(local), alnum, false)
 	if at >= 0 {
@@ -578,9 +585,24 @@ func (m *Mapper) tokenUncached(s string) string {
 		return s
 	}
 	b := make([]byte, len(s))
-	m.prf("token", s, b)
-	hex := allHex(s) // UUIDs and hex ids stay hex
 	out := []byte(s)
+	hex := allHex(s) // UUIDs and hex ids stay hex
+	for try := 0; try < 8; try++ {
+		m.prf("token"+strconv.Itoa(try), s, b)
+		m.classMap(out, s, b, hex)
+		if string(out) != s {
+			break // a short id can map to itself: draw again
+		}
+	}
+	r := string(out)
+	m.record(leak.Token, s, r)
+	return r
+}
+
+// classMap writes into out the characters of s mapped by the random bytes
+// b within their class (digit, hex letter, letter, non-ASCII to letter).
+func (m *Mapper) classMap(out []byte, s string, b []byte, hex bool) {
+	copy(out, s)
 	for i, c := range out {
 		switch {
 		case isDigit(c):
@@ -597,9 +619,6 @@ func (m *Mapper) tokenUncached(s string) string {
 			out[i] = 'a' + b[i]%26
 		}
 	}
-	r := string(out)
-	m.record(leak.Token, s, r)
-	return r
 }
 
 // Secret replaces a credential or key (nonce, response, SRTP key, ICE
@@ -643,6 +662,18 @@ func allHex(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !(isDigit(c) || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' || c == ':' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func isHostName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isHostNameByte(s[i]) && s[i] != ':' && s[i] != '[' && s[i] != ']' && s[i] != '%' {
 			return false
 		}
 	}

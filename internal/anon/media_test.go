@@ -130,3 +130,8 @@ func TestRewriteRTCP(t *testing.T) {
 		t.Fatalf("truncated: %v", err)
 	}
 }
+
+func rtcpUnmarshal(b []byte) (int, error) {
+	pkts, err := rtcp.Unmarshal(b)
+	return len(pkts), err
+}

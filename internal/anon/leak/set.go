@@ -112,8 +112,8 @@ func (s *Set) Contains(c Category, v string) bool {
 // Exempt reports whether an identifier is not searched for: shorter than
 // MinLen, an address the anonymiser keeps (loopback, unspecified,
 // multicast, broadcast, link-local), a reserved name ("localhost",
-// ".invalid", "anonymous"), or text that occurs inside a word of the SIP/SDP
-// grammar, which every output keeps.
+// ".invalid", "anonymous"), text without a letter or digit, or text that
+// occurs inside a word of the SIP/SDP grammar, which every output keeps.
 func Exempt(c Category, v string) bool {
 	switch c {
 	case Number:
@@ -131,7 +131,7 @@ func Exempt(c Category, v string) bool {
 		m, ok := parseMAC(v)
 		return !ok || m[0]&1 != 0 || m == [6]byte{}
 	}
-	if len(v) < MinLen(c) {
+	if len(v) < MinLen(c) || !hasAlnum(v) {
 		return true
 	}
 	l := strings.ToLower(v)
@@ -148,6 +148,18 @@ func KeptAddr(a netip.Addr) bool {
 	a = a.Unmap()
 	return !a.IsValid() || a.IsLoopback() || a.IsUnspecified() || a.IsMulticast() ||
 		a == netip.AddrFrom4([4]byte{255, 255, 255, 255})
+}
+
+// hasAlnum: an identifier without a letter or digit names no one (and
+// cannot be changed while keeping its punctuation).
+func hasAlnum(v string) bool {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c >= 0x80 {
+			return true
+		}
+	}
+	return false
 }
 
 func countDigits(v string) int {
