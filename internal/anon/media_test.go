@@ -135,3 +135,11 @@ func rtcpUnmarshal(b []byte) (int, error) {
 	pkts, err := rtcp.Unmarshal(b)
 	return len(pkts), err
 }
+
+func TestRewriteRTPAllocs(t *testing.T) {
+	m := NewMapper(testKey(t, "rtp"), Options{})
+	p := rtpPacket(0, make([]byte, 160), false, false)
+	if n := testing.AllocsPerRun(200, func() { m.RewriteRTP(p, RTPSilence, "PCMU") }); n != 0 {
+		t.Fatalf("RewriteRTP allocates %v times per packet", n)
+	}
+}

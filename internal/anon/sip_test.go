@@ -486,3 +486,25 @@ func TestNotSIP(t *testing.T) {
 		t.Fatalf("ScrubText: %s", out)
 	}
 }
+
+func TestCompactForms(t *testing.T) {
+	in := []byte("INVITE sip:+4930123456@pbx.acme.com SIP/2.0\r\n" +
+		"v: SIP/2.0/UDP host9.acme.com:5060;branch=z9hG4bKcompact1\r\n" +
+		"f: \"Compact Caller\" <sip:compactcaller@acme.com>;tag=cfromtag1\r\n" +
+		"t: <sip:+4930123456@acme.com>\r\n" +
+		"i: compactcallid77@host9.acme.com\r\n" +
+		"CSeq: 1 INVITE\r\n" +
+		"m: <sip:compactcaller@10.77.0.1>\r\n" +
+		"c: application/sdp\r\n" +
+		"l: " + strconv.Itoa(len(sdpBody)) + "\r\n\r\n" + sdpBody)
+	m := NewMapper(testKey(t, "compact"), Options{})
+	out := checkRewrite(t, m, in, append([]ident{{leak.Number, "+4930123456"}, {leak.Host, "host9.acme.com"},
+		{leak.User, "compactcaller"}, {leak.Name, "Compact Caller"}, {leak.Tag, "cfromtag1"},
+		{leak.CallID, "compactcallid77@host9.acme.com"}, {leak.IP, "10.77.0.1"}}, sdpIDs...))
+	var a, b sipflow.Message
+	a.Unmarshal(in)
+	b.Unmarshal(out)
+	if !b.HasSDP || b.ContentLength != len(b.Body) || len(b.Contact) != 1 || len(b.CallID) == 0 || string(b.CallID) == string(a.CallID) {
+		t.Fatalf("compact message shape lost:\n%s", out)
+	}
+}
