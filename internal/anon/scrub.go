@@ -193,6 +193,8 @@ func (m *Mapper) scrubWord(ed *editor, w []byte, mode scrubMode) {
 		ed.set(w, m.CallID(s))
 	case m.ids.Contains(leak.Tag, s):
 		ed.set(w, m.Tag(s))
+	case m.ids.Contains(leak.Token, s):
+		ed.set(w, m.Token(s))
 	case mode == scrubFull && looksLikeDomain(w):
 		ed.set(w, m.Host(s))
 	}

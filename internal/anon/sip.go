@@ -205,9 +205,6 @@ func (m *Mapper) header(ed *editor, h sipflow.Header, depth int) bool {
 	case sipflow.HeaderIdentity:
 		ed.set(h.Value, m.Secret(string(h.Value)))
 		return true
-	case sipflow.HeaderUserAgent, sipflow.HeaderServer:
-		m.scrub(ed, h.Value, scrubProduct)
-		return true
 	}
 	name := strings.ToLower(string(h.Name))
 	switch name {
@@ -264,7 +261,11 @@ func (m *Mapper) header(ed *editor, h sipflow.Header, depth int) bool {
 // freeHeader scrubs a header whose grammar is not known (X- headers,
 // Subject, Organization, Reason text ...).
 func (m *Mapper) freeHeader(ed *editor, h sipflow.Header) {
-	m.scrub(ed, h.Value, scrubFull)
+	mode := scrubFull
+	if h.Kind == sipflow.HeaderUserAgent || h.Kind == sipflow.HeaderServer {
+		mode = scrubProduct // product versions (1.0.11.23) are no addresses
+	}
+	m.scrub(ed, h.Value, mode)
 }
 
 func splitSemi(b []byte) (v, params []byte) {
@@ -613,7 +614,13 @@ func (m *Mapper) auth(ed *editor, v []byte) {
 		case "username":
 			ed.set(val, m.User(s))
 		case "realm":
-			ed.set(val, m.Host(s))
+			// a domain realm maps like the domain; a one-word realm
+			// ("asterisk", a company name) keeps its shape
+			if strings.IndexByte(s, '.') >= 0 {
+				ed.set(val, m.Host(s))
+			} else {
+				ed.set(val, m.Token(s))
+			}
 		case "uri", "digest-uri":
 			if u, ok := sipflow.ParseURI(val); ok {
 				m.uri(ed, u, maxDepth)
