@@ -120,13 +120,13 @@ func (m *Mapper) RewriteSDP(b []byte) []byte {
 			} else {
 				m.scrub(ed, v, scrubFull)
 			}
-		case 's', 'i', 'u', 'e':
-			if !(line[0] == 's' && (string(v) == "-" || string(v) == " ")) {
-				m.scrub(ed, v, scrubFull)
-				if line[0] == 's' || line[0] == 'i' {
-					m.scrubWords(ed, v)
-				}
-			}
+		case 's', 'i':
+			// session name and information: mostly a product ("Asterisk
+			// PBX 11.13.0", "CounterPath X-Lite 4.0"), sometimes a
+			// person: known identifiers, URIs and addresses go
+			m.scrub(ed, v, scrubProduct)
+		case 'u', 'e':
+			m.scrub(ed, v, scrubFull)
 		case 'k':
 			ed.set(v, m.Secret(string(v)))
 		case 'a':
@@ -134,35 +134,6 @@ func (m *Mapper) RewriteSDP(b []byte) []byte {
 		}
 	}
 	return ed.apply()
-}
-
-// scrubWords replaces every remaining word of a free-text SDP line (session
-// name, information) that is not a plain lower-case protocol word: these
-// lines often carry a user's or a product's name.
-func (m *Mapper) scrubWords(ed *editor, v []byte) {
-	if len(v) == 0 {
-		return
-	}
-	// the line is replaced whole if it holds any letter, unless it is "-"
-	for _, c := range v {
-		if isAlpha(c) {
-			ed.eds = removeWithin(ed.eds, sipflow.Offset(ed.base, v), len(v))
-			ed.set(v, m.Name(string(v)))
-			return
-		}
-	}
-}
-
-// removeWithin drops edits inside [off, off+n): a larger edit replaces them.
-func removeWithin(eds []edit, off, n int) []edit {
-	out := eds[:0]
-	for _, e := range eds {
-		if e.off >= off && e.end <= off+n {
-			continue
-		}
-		out = append(out, e)
-	}
-	return out
 }
 
 // sdpAddr maps a connection address, "addr[/ttl[/n]]".

@@ -380,7 +380,8 @@ func (m *Mapper) nameUncached(s string) string {
 		}
 		w := s[i:j]
 		t := m.token("name", strings.ToLower(w), len(w), alnum, true)
-		if len(w) >= 4 {
+		if len(w) >= 4 && allLetters(w) {
+			// a first or last name, found again in free text
 			m.record(leak.Name, w, t)
 		}
 		copy(out[i:], t)
@@ -517,7 +518,9 @@ func (m *Mapper) callIDUncached(s string) string {
 			return r
 		}
 	}
-	r := m.token("callid", local, len(local), alnum, false)
+	// a short local part ("5@localhost") would have few pseudonyms, and
+	// collide with other originals: it gets at least 8 characters
+	r := m.token("callid", local, max(len(local), 8), alnum, false)
 	if at >= 0 {
 		r += "@" + m.Host(host)
 	}
@@ -696,4 +699,13 @@ func hostCat(s string) leak.Category {
 		return leak.IP
 	}
 	return leak.Host
+}
+
+func allLetters(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isAlpha(s[i]) && s[i] < 0x80 {
+			return false
+		}
+	}
+	return true
 }

@@ -69,6 +69,20 @@ func (m *Mapper) scrub(ed *editor, t []byte, mode scrubMode) {
 	for i < len(t) {
 		c := t[i]
 		wordStart := i == 0 || !isUserChar(t[i-1])
+		// words already known as identifiers (from structured fields of
+		// this or an earlier message), whole or between - . / separators
+		if wordStart && (isAlpha(c) || isDigit(c)) {
+			j := i
+			for j < len(t) && (isHostChar(t[j]) || t[j] == '_') {
+				j++
+			}
+			if j < len(t) && t[j] == '@' {
+				// user@host: handled below
+			} else if m.knownWord(ed, t[i:j]) {
+				i = j
+				continue
+			}
+		}
 		// URIs
 		if wordStart && isAlpha(c) {
 			if n := m.scrubURI(ed, t[i:]); n > 0 {
@@ -160,7 +174,7 @@ func (m *Mapper) scrub(ed *editor, t []byte, mode scrubMode) {
 		// words: domain names and known identifiers
 		if wordStart && isAlpha(c) {
 			j := i
-			for j < len(t) && isUserChar(t[j]) {
+			for j < len(t) && (isHostChar(t[j]) || t[j] == '_') {
 				j++
 			}
 			w := t[i:j]
@@ -173,6 +187,56 @@ func (m *Mapper) scrub(ed *editor, t []byte, mode scrubMode) {
 		}
 		i++
 	}
+}
+
+// knownWord replaces w, or its parts between '-', '.' and '/', when they
+// are known original identifiers; it reports whether it replaced any.
+func (m *Mapper) knownWord(ed *editor, w []byte) bool {
+	for len(w) > 0 && (w[len(w)-1] == '.' || w[len(w)-1] == '-') {
+		w = w[:len(w)-1]
+	}
+	if len(w) == 0 {
+		return false
+	}
+	if m.replaceKnown(ed, w) {
+		return true
+	}
+	found := false
+	for k := 0; k < len(w); {
+		e := k
+		for e < len(w) && w[e] != '-' && w[e] != '.' && w[e] != '/' {
+			e++
+		}
+		if e-k < len(w) && m.replaceKnown(ed, w[k:e]) {
+			found = true
+		}
+		k = e + 1
+	}
+	return found
+}
+
+// replaceKnown replaces w when it is a known original identifier.
+func (m *Mapper) replaceKnown(ed *editor, w []byte) bool {
+	s := string(w)
+	switch {
+	case m.ids.Contains(leak.User, s):
+		ed.set(w, m.User(s))
+	case m.ids.Contains(leak.Host, s):
+		ed.set(w, m.Host(s))
+	case m.ids.Contains(leak.Name, s):
+		ed.set(w, m.Name(s))
+	case m.ids.Contains(leak.CallID, s):
+		ed.set(w, m.CallID(s))
+	case m.ids.Contains(leak.Tag, s):
+		ed.set(w, m.Tag(s))
+	case m.ids.Contains(leak.Token, s):
+		ed.set(w, m.Token(s))
+	case m.ids.Contains(leak.Number, s):
+		ed.set(w, m.Number(s))
+	default:
+		return false
+	}
+	return true
 }
 
 // scrubWord replaces a word that is a known original identifier, or (full

@@ -519,7 +519,7 @@ func (m *Mapper) param(ed *editor, name string, val []byte, depth int) {
 	}
 	s := string(in)
 	switch name {
-	case "tag", "to-tag", "from-tag", "local-tag", "remote-tag":
+	case "tag", "to-tag", "from-tag", "local-tag", "remote-tag", "ftag", "ttag":
 		ed.set(in, m.Tag(s))
 	case "branch":
 		ed.set(in, m.Branch(s))

@@ -284,7 +284,7 @@ func TestRewriteHeaders(t *testing.T) {
 
 const sdpBody = "v=0\r\n" +
 	"o=alice 2890844526 2890844526 IN IP4 192.168.1.20\r\n" +
-	"s=Alice Smith call\r\n" +
+	"s=call of alice.smith@mail.example.com\r\n" +
 	"e=alice.smith@mail.example.com\r\n" +
 	"p=+1 617 555-6011\r\n" +
 	"c=IN IP4 192.168.1.21\r\n" +
@@ -310,7 +310,6 @@ var sdpIDs = []ident{
 	{leak.Token, "PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR"}, {leak.Token, "F7gI8x"}, {leak.Token, "x9cml/YzichV2+XlhiMu8g"},
 	{leak.Token, "4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB:4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF"},
 	{leak.Token, "alice@192.168.1.20"}, {leak.IP, "10.99.1.1"}, {leak.User, "alice.smith"}, {leak.Host, "mail.example.com"},
-	{leak.Name, "Alice Smith call"},
 }
 
 func TestRewriteSDP(t *testing.T) {

@@ -57,6 +57,7 @@ func (h Hit) String() string {
 type pattern struct {
 	exact    []byte // non-nil: bytes must match exactly (raw addresses)
 	boundary bool   // must not touch a digit on either side
+	word     bool   // must not touch a letter or digit on either side
 	cat      Category
 	enc      Encoding
 	ident    string
@@ -89,7 +90,7 @@ func NewChecker(s *Set) *Checker {
 	c := &Checker{rawBits: make([]uint64, (1<<rawHashBits)/64), rawKeys: map[uint32][]int32{}}
 	seen := map[string]int{} // folded bytes + flags -> pattern index (dedupe)
 	var raw [][]byte
-	add := func(b []byte, exact bool, boundary bool, cat Category, enc Encoding, ident string) {
+	add := func(b []byte, exact bool, boundary bool, word bool, cat Category, enc Encoding, ident string) {
 		if len(b) == 0 {
 			return
 		}
@@ -102,6 +103,8 @@ func NewChecker(s *Set) *Checker {
 			key = "x" + string(b)
 		} else if boundary {
 			key = "b" + key
+		} else if word {
+			key = "w" + key
 		} else {
 			key = "t" + key
 		}
@@ -109,7 +112,7 @@ func NewChecker(s *Set) *Checker {
 			return
 		}
 		seen[key] = len(c.pats)
-		p := pattern{boundary: boundary, cat: cat, enc: enc, ident: ident, n: len(b)}
+		p := pattern{boundary: boundary, word: word, cat: cat, enc: enc, ident: ident, n: len(b)}
 		if len(b) > c.maxLen {
 			c.maxLen = len(b)
 		}
@@ -141,7 +144,7 @@ func NewChecker(s *Set) *Checker {
 	})
 	for _, e := range ents {
 		for _, f := range Forms(e.cat, e.val) {
-			add(f.b, f.exact, f.boundary, e.cat, f.enc, e.val)
+			add(f.b, f.exact, f.boundary, f.word, e.cat, f.enc, e.val)
 		}
 	}
 	c.raw = raw
@@ -157,6 +160,7 @@ type Form struct {
 	b        []byte
 	exact    bool
 	boundary bool
+	word     bool
 	enc      Encoding
 }
 
@@ -241,9 +245,11 @@ func Forms(cat Category, v string) []Form {
 		fs = append(fs, Form{b: m[:], exact: true, enc: RawBytes})
 		return fs
 	}
-	text(v, Text, false)
+	// names, tokens and ids: a match inside a longer run of letters and
+	// digits is another word ("0@localhost" in "o472s4m0@localhost")
+	fs = append(fs, Form{b: []byte(v), word: true, enc: Text})
 	if e := escape(v); e != v {
-		text(e, Escaped, false)
+		fs = append(fs, Form{b: []byte(e), word: true, enc: Escaped})
 	}
 	return fs
 }
@@ -275,6 +281,10 @@ func escape(v string) string {
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+func isAlnum(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
 
 // Scan appends to hits every identifier found in b, naming frame.
 func (c *Checker) Scan(frame int, b []byte, hits []Hit) []Hit {
@@ -388,6 +398,18 @@ func (c *Checker) report(s int32, frame int, base int64, b, tail []byte, end int
 				}
 				if x, have := at(b, tail, end+1); have && isDigit(x) {
 					continue
+				}
+			}
+			if pt.word {
+				if x, have := at(b, tail, start); have && isAlnum(x) {
+					if y, have := at(b, tail, start-1); have && isAlnum(y) {
+						continue
+					}
+				}
+				if x, have := at(b, tail, end); have && isAlnum(x) {
+					if y, have := at(b, tail, end+1); have && isAlnum(y) {
+						continue
+					}
 				}
 			}
 			if pt.exact == nil && insidePseudoHost(b, tail, start, end) {

@@ -37,6 +37,9 @@ func TestForms(t *testing.T) {
 		{"user escaped", User, "al ice", "sip:al%20ice@x", Escaped},
 		{"host", Host, "pbx.acme.com", "Via: SIP/2.0/UDP PBX.acme.com", Text},
 		{"call-id", CallID, "a84b4c76e66710@host", "i: a84b4c76e66710@host", Text},
+		{"call-id inside a longer token is another id", CallID, "0@localhost", "i: o472s4m0@localhost", 0},
+		{"user inside a longer word is another word", User, "alice", "sip:malice@x", 0},
+		{"user between punctuation", User, "alice", "sip:alice.smith@x", Text},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -138,6 +141,9 @@ func naive(c *Checker, b []byte) int {
 				continue
 			}
 			if p.boundary && (i > 0 && isDigit(b[i-1]) || i+len(pat) < len(b) && isDigit(b[i+len(pat)])) {
+				continue
+			}
+			if p.word && (i > 0 && isAlnum(b[i-1]) && isAlnum(b[i]) || i+len(pat) < len(b) && isAlnum(b[i+len(pat)]) && isAlnum(b[i+len(pat)-1])) {
 				continue
 			}
 			n++

@@ -19,9 +19,13 @@
 // text is not searched (see MinLen), nor one the anonymiser keeps on purpose
 // (loopback, unspecified, multicast and broadcast addresses, the reserved
 // ".invalid" names, "anonymous"), nor one that is a word of the SIP/SDP
-// grammar (a user called "invite" would otherwise match every INVITE).
+// grammar (a user called "invite" would otherwise match every INVITE), nor
+// text shaped like an rtpmap encoding (NAME/CLOCK), or the name of a VoIP product (asterisk, freeswitch ...),
+// which header names (X-Asterisk-HangupCause) and User-Agent strings keep.
 // Digit and dotted-quad patterns only match between non-digits, so the number
-// 4930123 is not reported inside 4930123999. The raw-byte encodings match
+// 4930123 is not reported inside 4930123999; text identifiers (users,
+// hosts, names, ids) only between characters that are not letters or
+// digits, so "0@localhost" is not reported inside "o472s4m0@localhost". The raw-byte encodings match
 // anywhere, so in encrypted or random payload a coincidental hit is possible
 // (about one per 2^32 positions for each IPv4 address); such hits are
 // reported with Encoding RawBytes for the reader to judge.

@@ -138,7 +138,27 @@ func Exempt(c Category, v string) bool {
 	if l == "localhost" || l == "anonymous" || strings.HasSuffix(l, ".invalid") || l == "invalid" {
 		return true
 	}
-	return strings.Contains(grammar, l)
+	return strings.Contains(grammar, l) || rtpmapShaped(l)
+}
+
+// rtpmapShaped reports text shaped like an rtpmap encoding,
+// NAME/CLOCK[/CHANNELS] ("g726-24/8000"): every SDP keeps those.
+func rtpmapShaped(l string) bool {
+	parts := strings.Split(l, "/")
+	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" {
+		return false
+	}
+	for _, c := range []byte(parts[0]) {
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return false
+		}
+	}
+	for _, p := range parts[1:] {
+		if p == "" || countDigits(p) != len(p) {
+			return false
+		}
+	}
+	return true
 }
 
 // KeptAddr reports whether an address is kept as it is by the anonymiser
@@ -173,8 +193,9 @@ func countDigits(v string) int {
 }
 
 // grammar holds the words every SIP/SDP message keeps: methods, header
-// names, parameter names, schemes, transports and SDP keywords, lower case,
-// one per line. An identifier found inside it is exempt.
+// names, parameter names, schemes, transports, SDP keywords, rtpmap strings
+// and VoIP product names, lower case. An identifier found inside it is
+// exempt.
 const grammar = `invite ack bye cancel options register prack subscribe notify publish info refer message update
 sip sips tel urn sip/2.0 udp tcp tls sctp ws wss transport user=phone phone lr maddr ttl method
 via from to call-id cseq contact content-length content-type content-encoding supported subject
@@ -192,6 +213,12 @@ pcmu pcma g722 g729 opus telephone-event speex ilbc amr amr-wb evs h264 vp8
 trying ringing session progress ok unauthorized forbidden not found request terminated
 busy here decline unavailable temporarily internal error service
 example.invalid x-voiptool-anon body removed bytes
+pcmu/8000 pcma/8000 g722/8000 g729/8000 gsm/8000 g726-32/8000 ilbc/8000 speex/8000 opus/48000/2
+telephone-event/8000 telephone-event/16000 telephone-event/48000 cn/8000 amr/8000 amr-wb/16000
+asterisk freeswitch kamailio opensips openser sipxecs yate sems sipp linphone zoiper jitsi
+yealink polycom cisco grandstream snom gigaset fritz!box avm audiocodes sonus ribbon oracle acme
+broadworks 3cx mitel avaya alcatel panasonic obihai twilio counterpath x-lite bria sip.js jssip
+outbound path gruu timer 100rel replaces norefersub precondition histinfo join tdialog eventlist
 `
 
 func itoa(n int) string {
