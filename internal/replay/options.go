@@ -169,6 +169,9 @@ type Options struct {
 	Spin time.Duration
 	// Loops is how many times the capture is played; 0 forever.
 	Loops int
+	// Linger keeps the sockets open this long after the last packet, so
+	// a live peer's last answers are read and counted (0: close at once).
+	Linger time.Duration
 
 	// Progress, when set, is called every ProgressEvery (and once at the
 	// end) from Run's goroutine.

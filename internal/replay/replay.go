@@ -148,6 +148,14 @@ func Run(ctx context.Context, o Options, warn func(error)) (Summary, error) {
 		}
 		r.shift += span + loopGap
 	}
+	if err == nil && o.Linger > 0 {
+		t := time.NewTimer(o.Linger)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+	}
 	r.progress(true)
 	r.socks.close()
 	sum = r.summary()

@@ -1,0 +1,394 @@
+package replay
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/voiptool/voiptool/capture"
+	"github.com/voiptool/voiptool/pcap"
+	"github.com/voiptool/voiptool/sipflow"
+)
+
+const basicCallID = "8d3f0b2a-1c4e-4f6a-9b7d-0e2c4a6b8d01"
+
+func pcapPath(name string) string { return filepath.Join("..", "..", "testdata", "pcaps", name) }
+
+// original decodes a capture with the project's decoder: the payloads a
+// replay must send.
+func original(t *testing.T, name string) []capture.Event {
+	t.Helper()
+	r, err := pcap.Open(pcapPath(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var evs []capture.Event
+	_, err = capture.Run(context.Background(), []capture.Source{r}, capture.Options{}, nil, func(ev *capture.Event) error {
+		e := *ev
+		e.Payload = append([]byte(nil), ev.Payload...)
+		e.Record = nil
+		evs = append(evs, e)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evs
+}
+
+type datagram struct {
+	from netip.AddrPort
+	b    []byte
+}
+
+// sinkUDP is a loopback UDP receiver that keeps what it gets.
+type sinkUDP struct {
+	c    *net.UDPConn
+	mu   sync.Mutex
+	got  []datagram
+	done chan struct{}
+}
+
+func listenUDP(t *testing.T) *sinkUDP {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadBuffer(8 << 20)
+	s := &sinkUDP{c: c, done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		buf := make([]byte, 65536)
+		for {
+			n, from, err := c.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				return
+			}
+			s.mu.Lock()
+			s.got = append(s.got, datagram{from, append([]byte(nil), buf[:n]...)})
+			s.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { c.Close(); <-s.done })
+	return s
+}
+
+func (s *sinkUDP) addr() netip.AddrPort { return s.c.LocalAddr().(*net.UDPAddr).AddrPort() }
+
+// wait returns what arrived once n datagrams did, or after a second.
+func (s *sinkUDP) wait(n int) []datagram {
+	deadline := time.Now().Add(time.Second)
+	for {
+		s.mu.Lock()
+		k := len(s.got)
+		s.mu.Unlock()
+		if k >= n || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]datagram(nil), s.got...)
+}
+
+func TestReplayEverythingToOneTarget(t *testing.T) {
+	orig := original(t, "basic-call.pcap")
+	dst := listenUDP(t)
+	sum, err := Run(context.Background(), Options{Files: []string{pcapPath("basic-call.pcap")}, To: dst.addr(), Loops: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Counts.Sent != int64(len(orig)) || sum.Counts.SendErrors != 0 || len(sum.Targets) != 1 || sum.Targets[0].Packets != int64(len(orig)) {
+		t.Fatalf("sent %d of %d, errors %d, targets %+v", sum.Counts.Sent, len(orig), sum.Counts.SendErrors, sum.Targets)
+	}
+	got := dst.wait(len(orig))
+	if len(got) != len(orig) {
+		t.Fatalf("received %d of %d", len(got), len(orig))
+	}
+	// Unchanged payloads, in capture order, one local socket per
+	// original source endpoint.
+	socketOf := map[netip.AddrPort]netip.AddrPort{}
+	for i, d := range got {
+		if !bytes.Equal(d.b, orig[i].Payload) {
+			t.Fatalf("datagram %d differs from the capture's payload", i)
+		}
+		if s, ok := socketOf[orig[i].Src]; ok && s != d.from {
+			t.Fatalf("%s sent from %s and %s", orig[i].Src, s, d.from)
+		}
+		socketOf[orig[i].Src] = d.from
+	}
+	if sum.Counts.Sockets != len(socketOf) {
+		t.Errorf("sockets %d, distinct sources %d", sum.Counts.Sockets, len(socketOf))
+	}
+	if sum.Runs != 1 || sum.Calls != -1 || sum.Lateness.Count != 0 {
+		t.Errorf("runs %d calls %d paced departures %d", sum.Runs, sum.Calls, sum.Lateness.Count)
+	}
+}
+
+func TestReplayRewriteCallerSide(t *testing.T) {
+	dst := listenUDP(t)
+	sum, err := Run(context.Background(), Options{Files: []string{pcapPath("basic-call.pcap")}, To: dst.addr(), Loops: 1,
+		CallIDs: []string{"8d3f0b"}, Side: SideCaller, Rewrite: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// caller: INVITE, ACK, BYE and its RTP/RTCP; callee: 100, 180, 200, 200
+	orig := original(t, "basic-call.pcap")
+	caller := netip.MustParseAddr("192.168.1.10")
+	var wantSent, notSel int64
+	for _, e := range orig {
+		var m sipflow.Message
+		if e.Kind == capture.KindSIP && (m.Unmarshal(e.Payload) != nil || string(m.CallID) != basicCallID) {
+			notSel++
+			continue
+		}
+		if e.Src.Addr() == caller {
+			wantSent++
+		}
+	}
+	if sum.Counts.Sent != wantSent || sum.Counts.Skipped != notSel || sum.Calls != 1 ||
+		sum.Counts.OtherSide != int64(len(orig))-wantSent-notSel {
+		t.Fatalf("counts %+v, want sent %d skipped %d", sum.Counts, wantSent, notSel)
+	}
+	got := dst.wait(int(wantSent))
+	var invite sipflow.Message
+	var mediaPort uint16
+	sipFrom := netip.AddrPort{}
+	rtpFrom := map[netip.AddrPort]int{}
+	for _, d := range got {
+		var m sipflow.Message
+		if m.Unmarshal(d.b) != nil {
+			rtpFrom[d.from]++
+			continue
+		}
+		sipFrom = d.from
+		if m.IsMethod("INVITE") {
+			invite = m
+			if !m.HasSDP || len(m.SDP.Media) == 0 {
+				t.Fatal("INVITE lost its SDP")
+			}
+			mediaPort = m.SDP.Media[0].Port
+			ep, _ := m.SDP.Endpoint(0)
+			if ep.Addr() != netip.MustParseAddr("127.0.0.1") {
+				t.Errorf("SDP c= %s", ep.Addr())
+			}
+			if m.ContentLength != len(m.Body) {
+				t.Errorf("Content-Length %d, body %d", m.ContentLength, len(m.Body))
+			}
+		}
+		if m.Request {
+			if string(m.RequestURI.Host) != "127.0.0.1" || m.RequestURI.Port != dst.addr().Port() {
+				t.Errorf("%s Request-URI %s", m.Method, m.RequestURI.Raw)
+			}
+			if v := m.Via[0]; string(v.Host) != d.from.Addr().String() || v.Port != d.from.Port() {
+				t.Errorf("%s Via %s, sent from %s", m.Method, v.Raw, d.from)
+			}
+		}
+	}
+	if invite.Raw == nil {
+		t.Fatal("no INVITE received")
+	}
+	if c := invite.Contact[0].URI; string(c.Host) != sipFrom.Addr().String() || c.Port != sipFrom.Port() {
+		t.Errorf("Contact %s, SIP socket %s", c.Raw, sipFrom)
+	}
+	// the caller's RTP leaves from the socket its SDP announced
+	rtpSrc := netip.AddrPortFrom(sipFrom.Addr(), mediaPort)
+	if rtpFrom[rtpSrc] == 0 {
+		t.Errorf("no RTP from the SDP's port %d (sources %v)", mediaPort, rtpFrom)
+	}
+}
+
+func TestReplayNewIDsAndRTPBases(t *testing.T) {
+	dst := listenUDP(t)
+	sum, err := Run(context.Background(), Options{Files: []string{pcapPath("basic-call.pcap")}, To: dst.addr(), Loops: 2,
+		CallIDs: []string{basicCallID}, Rewrite: true, NewIDs: true, NewRTP: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := dst.wait(int(sum.Counts.Sent))
+	if sum.Runs != 2 || int64(len(got)) != sum.Counts.Sent {
+		t.Fatalf("runs %d, got %d of %d", sum.Runs, len(got), sum.Counts.Sent)
+	}
+	// original per-SSRC sequence and timestamp steps
+	type step struct{ seq, ts uint32 }
+	steps := map[uint32][]step{}
+	last := map[uint32][2]uint32{}
+	for _, e := range original(t, "basic-call.pcap") {
+		if e.Kind != capture.KindRTP {
+			continue
+		}
+		s := e.RTP.SSRC
+		if l, ok := last[s]; ok {
+			steps[s] = append(steps[s], step{uint32(uint16(uint32(e.RTP.SequenceNumber) - l[0])), e.RTP.Timestamp - l[1]})
+		}
+		last[s] = [2]uint32{uint32(e.RTP.SequenceNumber), e.RTP.Timestamp}
+	}
+	callIDs := map[string]bool{}
+	gotSteps := map[uint32][]step{}
+	gotLast := map[uint32][2]uint32{}
+	for _, d := range got {
+		var m sipflow.Message
+		if m.Unmarshal(d.b) == nil {
+			callIDs[string(m.CallID)] = true
+			continue
+		}
+		if len(d.b) < 12 || d.b[0]>>6 != 2 || d.b[1]&0x7f >= 72 && d.b[1]&0x7f <= 76 {
+			continue // RTCP
+		}
+		ssrc := binary.BigEndian.Uint32(d.b[8:])
+		seq, ts := uint32(binary.BigEndian.Uint16(d.b[2:])), binary.BigEndian.Uint32(d.b[4:])
+		if _, ok := steps[ssrc]; ok {
+			t.Fatalf("original SSRC %08x sent", ssrc)
+		}
+		if l, ok := gotLast[ssrc]; ok {
+			gotSteps[ssrc] = append(gotSteps[ssrc], step{uint32(uint16(seq - l[0])), ts - l[1]})
+		}
+		gotLast[ssrc] = [2]uint32{seq, ts}
+	}
+	if len(callIDs) != 2 || callIDs[basicCallID] {
+		t.Errorf("Call-IDs sent %v: want two new ones", callIDs)
+	}
+	if len(gotSteps) != 2*len(steps) {
+		t.Fatalf("%d streams sent, want %d (new SSRCs per run)", len(gotSteps), 2*len(steps))
+	}
+	// every new stream repeats one original stream's steps exactly (loss
+	// gaps and timestamp spacing kept)
+	for ns, gs := range gotSteps {
+		found := false
+		for _, os := range steps {
+			if len(os) == len(gs) && equalSteps(os, gs) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("stream %08x: steps match no original stream", ns)
+		}
+	}
+}
+
+func equalSteps[T comparable](a, b []T) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestReplayRefusesUnmappedDestinations(t *testing.T) {
+	dst := listenUDP(t)
+	m := Map{From: ap("10.0.0.1:0"), To: dst.addr()} // the PBX side only
+	sum, err := Run(context.Background(), Options{Files: []string{pcapPath("basic-call.pcap")}, Maps: []Map{m}, Loops: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var toPBX, other int64
+	for _, e := range original(t, "basic-call.pcap") {
+		if e.Dst.Addr() == m.From.Addr() {
+			toPBX++
+		} else {
+			other++
+		}
+	}
+	if sum.Counts.Sent != toPBX || sum.Counts.Refused != other || len(dst.wait(int(toPBX))) != int(toPBX) {
+		t.Fatalf("sent %d refused %d, want %d and %d", sum.Counts.Sent, sum.Counts.Refused, toPBX, other)
+	}
+	_, err = Run(context.Background(), Options{Files: []string{pcapPath("basic-call.pcap")}, To: ap("255.255.255.255:5060")}, nil)
+	if !errors.Is(err, ErrBroadcast) {
+		t.Fatalf("broadcast target: %v", err)
+	}
+	_, err = Run(context.Background(), Options{Files: []string{pcapPath("basic-call.pcap")}}, nil)
+	if !errors.Is(err, ErrNoTarget) {
+		t.Fatalf("no target: %v", err)
+	}
+	_, err = Run(context.Background(), Options{Files: []string{pcapPath("basic-call.pcap")}, To: dst.addr(), CallIDs: []string{"nope"}}, nil)
+	if !errors.Is(err, ErrNoCalls) {
+		t.Fatalf("unknown call: %v", err)
+	}
+}
+
+func TestReplayStopsOnCancel(t *testing.T) {
+	dst := listenUDP(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var progress []Progress
+	time.AfterFunc(300*time.Millisecond, cancel)
+	start := time.Now()
+	sum, err := Run(ctx, Options{Files: []string{pcapPath("basic-call.pcap")}, To: dst.addr(), Speed: 1, Loops: 0,
+		Progress: func(p Progress) { progress = append(progress, p) }, ProgressEvery: 50 * time.Millisecond}, nil)
+	if err != nil || !sum.Cancelled {
+		t.Fatalf("err %v cancelled %v", err, sum.Cancelled)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("stopped after %s", d)
+	}
+	if sum.Counts.Sent == 0 || sum.Counts.Sent >= 375 {
+		t.Errorf("sent %d before the cancel", sum.Counts.Sent)
+	}
+	if len(progress) < 2 || progress[0].Runs != 0 || progress[0].ETA != -1 {
+		t.Errorf("progress %+v", progress)
+	}
+}
+
+func TestReplayTCPOneConnectionPerConnection(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var mu sync.Mutex
+	streams := map[string][]byte{}
+	var wg sync.WaitGroup
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				b, _ := io.ReadAll(c)
+				mu.Lock()
+				streams[c.RemoteAddr().String()] = b
+				mu.Unlock()
+			}()
+		}
+	}()
+	to := ln.Addr().(*net.TCPAddr).AddrPort()
+	sum, err := Run(context.Background(), Options{Files: []string{pcapPath("tcp-multi-message.pcap")}, To: to, Loops: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait() // Run closed its connections
+	want := map[netip.AddrPort][]byte{}
+	n := 0
+	for _, e := range original(t, "tcp-multi-message.pcap") {
+		if e.Kind == capture.KindSIP {
+			want[e.Src] = append(want[e.Src], e.Payload...)
+			n++
+		}
+	}
+	if sum.Counts.Sent != int64(n) || sum.Targets[0].Transport != "tcp" || len(streams) != len(want) {
+		t.Fatalf("sent %d of %d, targets %+v, %d connections for %d", sum.Counts.Sent, n, sum.Targets, len(streams), len(want))
+	}
+	for _, w := range want {
+		found := false
+		for _, s := range streams {
+			found = found || bytes.Equal(s, w)
+		}
+		if !found {
+			t.Errorf("no connection carried the %d bytes of one original direction", len(w))
+		}
+	}
+}
