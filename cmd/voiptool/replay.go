@@ -36,6 +36,7 @@ type replayOptions struct {
 	bind           string
 	maxSockets     int
 	linger         time.Duration
+	spin           time.Duration
 }
 
 func newCmdReplay(ios *ioStreams, runF func(*replayOptions) error) *cobra.Command {
@@ -122,6 +123,7 @@ Ctrl-C stops at once and prints the summary.
 	f.BoolVar(&opts.allowBroadcast, "allow-broadcast", false, "permit broadcast and multicast targets")
 	f.StringVar(&opts.bind, "bind", "", "local `ADDR` of the sockets (default 127.0.0.1 for loopback targets, else any)")
 	f.IntVar(&opts.maxSockets, "max-sockets", replay.DefaultMaxSockets, "at most `N` local sockets")
+	f.DurationVar(&opts.spin, "spin", replay.DefaultSpin, "poll the clock for the last `D` before each departure (0: timer only)")
 	f.DurationVar(&opts.linger, "linger", time.Second, "keep the sockets open `D` after the last packet to count late answers")
 	return cmd
 }
@@ -141,7 +143,7 @@ func (o *replayOptions) replayOpts() (replay.Options, error) {
 	}
 	ro = replay.Options{Files: o.in.files, Capture: capture.Options{NoRTPHeuristic: o.in.noHeuristic},
 		AllowBroadcast: o.allowBroadcast, MaxSockets: o.maxSockets, CallIDs: o.calls, Filter: filter, Side: side,
-		Rewrite: o.rewrite, NewIDs: o.newIDs, NewRTP: o.newRTP, Speed: speed, Loops: o.loop, Linger: o.linger}
+		Rewrite: o.rewrite, NewIDs: o.newIDs, NewRTP: o.newRTP, Speed: speed, Loops: o.loop, Linger: o.linger, Spin: o.spin}
 	if o.to != "" {
 		t, err := replay.ParseTarget(o.to)
 		if err != nil {

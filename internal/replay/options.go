@@ -17,6 +17,12 @@ import (
 // endpoint, one per TCP connection) a replay opens.
 const DefaultMaxSockets = 512
 
+// DefaultSpin is the pacer spin `voiptool replay` uses: it polls the
+// clock for the last 2 ms before each departure instead of trusting the
+// timer, which overshoots by about a millisecond; a replay is about
+// timing, so the busy core is worth it.
+const DefaultSpin = 2 * time.Millisecond
+
 // DefaultProgressEvery is how often Options.Progress is called.
 const DefaultProgressEvery = 500 * time.Millisecond
 

@@ -50,7 +50,7 @@ func TestTargetLookup(t *testing.T) {
 		},
 	}}
 	for _, tc := range []struct{ dst, want string }{
-		{"10.0.0.1:5060", "127.0.0.3:5070"}, // address and port first
+		{"10.0.0.1:5060", "127.0.0.3:5070"},   // address and port first
 		{"10.0.0.1:40000", "127.0.0.2:40000"}, // address only keeps the port
 		{"10.0.0.9:1", "127.0.0.4:7000"},
 		{"192.0.2.1:5060", "127.0.0.1:9000"}, // the rest goes to --to
