@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/voiptool/voiptool/capture"
+	"github.com/voiptool/voiptool/internal/pace"
 	"github.com/voiptool/voiptool/pcap"
 	"github.com/voiptool/voiptool/sipflow"
 )
@@ -390,5 +391,38 @@ func TestReplayTCPOneConnectionPerConnection(t *testing.T) {
 		if !found {
 			t.Errorf("no connection carried the %d bytes of one original direction", len(w))
 		}
+	}
+}
+
+// TestMediaPathAllocs: sending an RTP packet, with new RTP bases, costs
+// no allocation once its socket and stream exist.
+func TestMediaPathAllocs(t *testing.T) {
+	dst := listenUDP(t)
+	var rtp *capture.Event
+	for _, e := range original(t, "basic-call.pcap") {
+		if e.Kind == capture.KindRTP {
+			rtp = &e
+			break
+		}
+	}
+	o := &Options{To: dst.addr(), Rewrite: true, NewRTP: true, MaxSockets: 4, Bind: netip.MustParseAddr("127.0.0.1")}
+	r := &replayer{o: o, pacer: pace.New(pace.Options{}), allowed: map[netip.Addr]bool{}, targets: map[targetKey]*TargetCount{},
+		media: map[netip.AddrPort]mediaRef{}, streams: map[streamKey]rtpBase{}, byID: map[string]*live{}}
+	r.socks = newSockets(o.Bind, o.MaxSockets, nil)
+	defer r.socks.close()
+	ctx := context.Background()
+	if err := r.handle(ctx, rtp); err != nil {
+		t.Fatal(err)
+	}
+	n := testing.AllocsPerRun(200, func() {
+		if err := r.handle(ctx, rtp); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if n != 0 {
+		t.Fatalf("allocs per RTP packet = %v", n)
+	}
+	if r.c.Sent != 202 || r.c.SendErrors != 0 {
+		t.Fatalf("sent %d errors %d", r.c.Sent, r.c.SendErrors)
 	}
 }
