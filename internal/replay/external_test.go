@@ -82,10 +82,15 @@ func freePort(t *testing.T, network string) int {
 // TestReplayKeepsJitterAndLoss replays the generated call of
 // basic-call.pcap (known jitter and loss) at its own speed over loopback
 // while tcpdump records it; tshark must find the same RTP packets and
-// loss in both files, and mean and max jitter within 0.5 ms. The host
-// running the tests is shared: a scheduling stall of a few milliseconds
-// shows up as jitter, so the timing part gets three attempts (the packet
-// and loss counts must hold on every one).
+// loss in both files, and mean and max jitter within 0.5 ms.
+//
+// The host running the tests is shared: a scheduling stall of a few
+// milliseconds shows up as jitter whatever the pacer does. A goroutine
+// beside the replay measures how late its own 5 ms sleeps wake; an
+// attempt during which the host stalled (a wake-up more than 3 ms late)
+// proves nothing about timing and is retried, up to three times, then
+// the timing part is skipped with the figures. On a host that kept time
+// the jitter check is strict. Packet and loss counts are checked always.
 func TestReplayKeepsJitterAndLoss(t *testing.T) {
 	if testing.Short() {
 		t.Skip("plays a 5 s call in real time")
@@ -99,21 +104,49 @@ func TestReplayKeepsJitterAndLoss(t *testing.T) {
 	if len(want) != 2 {
 		t.Fatalf("tshark found %d RTP streams in the original, want 2", len(want))
 	}
-	var fails []string
+	var stalls []string
 	for attempt := 1; attempt <= 3; attempt++ {
-		bad := replayJitterOnce(t, attempt, want)
-		if bad == "" {
+		bad, stall := replayJitterOnce(t, attempt, want)
+		switch {
+		case bad == "":
 			return
+		case stall <= maxStall:
+			t.Fatalf("host kept time (worst wake-up %s late) but the replay did not: %s", stall, bad)
 		}
-		fails = append(fails, bad)
+		stalls = append(stalls, fmt.Sprintf("%s (host stalled %s)", bad, stall))
 	}
-	t.Fatalf("jitter not kept within 0.5 ms in 3 attempts:\n%s", strings.Join(fails, "\n"))
+	t.Skipf("host too loaded to measure jitter to 0.5 ms in 3 attempts (packets and loss matched):\n%s", strings.Join(stalls, "\n"))
+}
+
+// maxStall is the host scheduling delay beyond which a timing attempt is
+// inconclusive: tshark's jitter moves by about 1/16 of a delay.
+const maxStall = 3 * time.Millisecond
+
+// stallMonitor reports the worst lateness of 5 ms sleeps until stop.
+func stallMonitor() (stop func() time.Duration) {
+	done := make(chan struct{})
+	res := make(chan time.Duration, 1)
+	go func() {
+		var worst time.Duration
+		for {
+			select {
+			case <-done:
+				res <- worst
+				return
+			default:
+			}
+			t0 := time.Now()
+			time.Sleep(5 * time.Millisecond)
+			worst = max(worst, time.Since(t0)-5*time.Millisecond)
+		}
+	}()
+	return func() time.Duration { close(done); return <-res }
 }
 
 // replayJitterOnce records one replay and compares it; it returns what
-// was off in timing ("" when nothing), and fails the test at once when
-// packets or loss differ.
-func replayJitterOnce(t *testing.T, attempt int, want map[string]rtpStream) string {
+// was off in timing ("" when nothing) and the host's worst stall
+// meanwhile, and fails the test at once when packets or loss differ.
+func replayJitterOnce(t *testing.T, attempt int, want map[string]rtpStream) (string, time.Duration) {
 	dst := listenUDP(t)
 	port := dst.addr().Port()
 	out := filepath.Join(t.TempDir(), "replayed.pcap")
@@ -150,8 +183,10 @@ func replayJitterOnce(t *testing.T, attempt int, want map[string]rtpStream) stri
 	if !ready {
 		t.Skipf("tcpdump did not start (no permission?): %s", tdErr.String())
 	}
+	stop := stallMonitor()
 	sum, err := Run(context.Background(), Options{Files: []string{pcapPath("basic-call.pcap")}, To: dst.addr(), Speed: 1, Loops: 1,
 		CallIDs: []string{basicCallID}, Spin: spin()}, nil)
+	stall := stop()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,8 +218,8 @@ func replayJitterOnce(t *testing.T, attempt int, want map[string]rtpStream) stri
 		}
 	}
 	l := sum.Lateness
-	t.Logf("attempt %d lateness over %d departures: p50 %s p99 %s max %s", attempt, l.Count, l.P50, l.P99, l.Max)
-	return strings.Join(bad, "; ")
+	t.Logf("attempt %d lateness over %d departures: p50 %s p99 %s max %s; host's worst stall %s", attempt, l.Count, l.P50, l.P99, l.Max, stall)
+	return strings.Join(bad, "; "), stall
 }
 
 // TestReplayToSipp plays the caller's side of basic-call.pcap, rewritten,

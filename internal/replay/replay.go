@@ -40,12 +40,14 @@ type callState struct {
 type live struct {
 	toTag string
 	media []netip.AddrPort // the peer's SDP endpoints by m= index
+	rtcp  []netip.AddrPort // and their RTCP endpoints
 }
 
 // mediaRef says whose SDP named a media endpoint.
 type mediaRef struct {
 	call   *callState
 	caller bool
+	rtcp   bool // the SDP's RTCP endpoint (port + 1 or a=rtcp)
 	idx    int
 }
 
@@ -287,11 +289,12 @@ func (r *replayer) sip(ctx context.Context, ev *capture.Event) error {
 			if len(r.media) >= maxMedia {
 				break
 			}
-			if ep, ok := m.SDP.Endpoint(i); ok {
-				r.media[ep] = mediaRef{cs, fromCaller, i}
+			ep, ok := m.SDP.Endpoint(i)
+			if ok {
+				r.media[ep] = mediaRef{cs, fromCaller, false, i}
 			}
-			if ep, ok := m.SDP.RTCPEndpoint(i); ok {
-				r.media[ep] = mediaRef{cs, fromCaller, i}
+			if rep, rok := m.SDP.RTCPEndpoint(i); rok && (!ok || rep != ep) {
+				r.media[rep] = mediaRef{cs, fromCaller, true, i}
 			}
 		}
 	}
@@ -361,8 +364,12 @@ func (r *replayer) mediaPacket(ctx context.Context, ev *capture.Event) error {
 	target, ok := netip.AddrPort{}, false
 	if dstKnown && r.o.Rewrite {
 		r.mu.Lock()
-		if lv := dst.call.live; dst.idx < len(lv.media) {
-			target = lv.media[dst.idx]
+		peer := dst.call.live.media
+		if dst.rtcp {
+			peer = dst.call.live.rtcp
+		}
+		if dst.idx < len(peer) {
+			target = peer[dst.idx]
 			ok = target.IsValid() && target.Port() != 0
 		}
 		r.mu.Unlock()
@@ -595,10 +602,12 @@ func (r *replayer) learn(b []byte) {
 	}
 	if m.HasSDP {
 		r.peerSDP++
-		lv.media = lv.media[:0]
+		lv.media, lv.rtcp = lv.media[:0], lv.rtcp[:0]
 		for i := range m.SDP.Media {
 			ep, _ := m.SDP.Endpoint(i)
+			rep, _ := m.SDP.RTCPEndpoint(i)
 			lv.media = append(lv.media, ep)
+			lv.rtcp = append(lv.rtcp, rep)
 		}
 	}
 }
