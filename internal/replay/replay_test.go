@@ -348,18 +348,16 @@ func TestReplayTCPOneConnectionPerConnection(t *testing.T) {
 	}
 	defer ln.Close()
 	var mu sync.Mutex
-	streams := map[string][]byte{}
-	var wg sync.WaitGroup
+	streams := map[string][]byte{} // by connection, once it is closed
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			wg.Add(1)
 			go func() {
-				defer wg.Done()
 				b, _ := io.ReadAll(c)
+				c.Close()
 				mu.Lock()
 				streams[c.RemoteAddr().String()] = b
 				mu.Unlock()
@@ -371,7 +369,6 @@ func TestReplayTCPOneConnectionPerConnection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wg.Wait() // Run closed its connections
 	want := map[netip.AddrPort][]byte{}
 	n := 0
 	for _, e := range original(t, "tcp-multi-message.pcap") {
@@ -380,6 +377,18 @@ func TestReplayTCPOneConnectionPerConnection(t *testing.T) {
 			n++
 		}
 	}
+	// Run closed its connections: the reads end
+	for i := 0; i < 200; i++ {
+		mu.Lock()
+		k := len(streams)
+		mu.Unlock()
+		if k >= len(want) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
 	if sum.Counts.Sent != int64(n) || sum.Targets[0].Transport != "tcp" || len(streams) != len(want) {
 		t.Fatalf("sent %d of %d, targets %+v, %d connections for %d", sum.Counts.Sent, n, sum.Targets, len(streams), len(want))
 	}
