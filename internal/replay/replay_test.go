@@ -403,26 +403,43 @@ func TestReplayTCPOneConnectionPerConnection(t *testing.T) {
 	}
 }
 
+// mediaReplayer is a replayer ready to send basic-call.pcap's first RTP
+// packet, unpaced, with new RTP bases, to a loopback sink.
+func mediaReplayer(tb testing.TB, dst netip.AddrPort) (*replayer, *capture.Event) {
+	r0, err := pcap.Open(pcapPath("basic-call.pcap"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer r0.Close()
+	var rtp *capture.Event
+	errFound := errors.New("found")
+	capture.Run(context.Background(), []capture.Source{r0}, capture.Options{}, nil, func(ev *capture.Event) error {
+		if ev.Kind != capture.KindRTP {
+			return nil
+		}
+		e := *ev
+		e.Payload = append([]byte(nil), ev.Payload...)
+		e.Record = nil
+		rtp = &e
+		return errFound
+	})
+	o := &Options{To: dst, Rewrite: true, NewRTP: true, MaxSockets: 4, Bind: netip.MustParseAddr("127.0.0.1")}
+	r := &replayer{o: o, pacer: pace.New(pace.Options{}), allowed: map[netip.Addr]bool{}, targets: map[targetKey]*TargetCount{},
+		media: map[netip.AddrPort]mediaRef{}, streams: map[streamKey]rtpBase{}, byID: map[string]*live{}}
+	r.socks = newSockets(o.Bind, o.MaxSockets, nil)
+	tb.Cleanup(r.socks.close)
+	if err := r.handle(context.Background(), rtp); err != nil {
+		tb.Fatal(err)
+	}
+	return r, rtp
+}
+
 // TestMediaPathAllocs: sending an RTP packet, with new RTP bases, costs
 // no allocation once its socket and stream exist.
 func TestMediaPathAllocs(t *testing.T) {
 	dst := listenUDP(t)
-	var rtp *capture.Event
-	for _, e := range original(t, "basic-call.pcap") {
-		if e.Kind == capture.KindRTP {
-			rtp = &e
-			break
-		}
-	}
-	o := &Options{To: dst.addr(), Rewrite: true, NewRTP: true, MaxSockets: 4, Bind: netip.MustParseAddr("127.0.0.1")}
-	r := &replayer{o: o, pacer: pace.New(pace.Options{}), allowed: map[netip.Addr]bool{}, targets: map[targetKey]*TargetCount{},
-		media: map[netip.AddrPort]mediaRef{}, streams: map[streamKey]rtpBase{}, byID: map[string]*live{}}
-	r.socks = newSockets(o.Bind, o.MaxSockets, nil)
-	defer r.socks.close()
+	r, rtp := mediaReplayer(t, dst.addr())
 	ctx := context.Background()
-	if err := r.handle(ctx, rtp); err != nil {
-		t.Fatal(err)
-	}
 	n := testing.AllocsPerRun(200, func() {
 		if err := r.handle(ctx, rtp); err != nil {
 			t.Fatal(err)
@@ -433,5 +450,107 @@ func TestMediaPathAllocs(t *testing.T) {
 	}
 	if r.c.Sent != 202 || r.c.SendErrors != 0 {
 		t.Fatalf("sent %d errors %d", r.c.Sent, r.c.SendErrors)
+	}
+}
+
+// BenchmarkMediaPath is the unpaced cost of one RTP packet: attribution,
+// new bases, the socket write.
+func BenchmarkMediaPath(b *testing.B) {
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	r, rtp := mediaReplayer(b, c.LocalAddr().(*net.UDPAddr).AddrPort())
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := r.handle(ctx, rtp); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func TestReplayFilterSelectsCallsAndMedia(t *testing.T) {
+	dst := listenUDP(t)
+	f, err := sipflow.ParseFilter("type=CALL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := Run(context.Background(), Options{Files: []string{pcapPath("basic-call.pcap")}, To: dst.addr(), Loops: 1, Filter: f}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// the call's 7 SIP messages, 358 RTP and 4 RTCP; REGISTER and OPTIONS
+	// dialogs (6 messages) skipped
+	if sum.Calls != 1 || sum.Counts.Sent != 369 || sum.Counts.Skipped != 6 || sum.Counts.Unattributed != 0 {
+		t.Fatalf("calls %d counts %+v", sum.Calls, sum.Counts)
+	}
+	f, _ = sipflow.ParseFilter("method=OPTIONS")
+	sum, err = Run(context.Background(), Options{Files: []string{pcapPath("basic-call.pcap")}, To: dst.addr(), Loops: 1, Filter: f,
+		CallIDs: []string{basicCallID}}, nil)
+	if !errors.Is(err, ErrNoCalls) {
+		t.Fatalf("--call and a filter it does not match: %v, %+v", err, sum.Counts)
+	}
+}
+
+func TestReplayTCPRewrite(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	type conn struct {
+		remote netip.AddrPort
+		b      []byte
+	}
+	got := make(chan conn, 4)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				b, _ := io.ReadAll(c)
+				c.Close()
+				got <- conn{c.RemoteAddr().(*net.TCPAddr).AddrPort(), b}
+			}()
+		}
+	}()
+	sum, err := Run(context.Background(), Options{Files: []string{pcapPath("tcp-multi-message.pcap")}, To: ln.Addr().(*net.TCPAddr).AddrPort(),
+		Loops: 1, Rewrite: true, Side: SideCaller}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Counts.Sent != 3 || sum.Counts.Sockets < 1 {
+		t.Fatalf("counts %+v", sum.Counts)
+	}
+	var c conn
+	select {
+	case c = <-got:
+	case <-time.After(2 * time.Second):
+		t.Fatal("no connection")
+	}
+	// INVITE, ACK and BYE, each whole, on one connection, naming it
+	var methods []string
+	for rest := c.b; len(rest) > 0; {
+		var m sipflow.Message
+		if err := m.Unmarshal(rest); err != nil {
+			t.Fatalf("%v in %q", err, rest)
+		}
+		methods = append(methods, string(m.Method))
+		v := m.Via[0]
+		if string(v.Transport) != "TCP" || string(v.Host) != c.remote.Addr().String() || v.Port != c.remote.Port() {
+			t.Errorf("%s Via %s, connection from %s", m.Method, v.Raw, c.remote)
+		}
+		end := sipflow.Offset(rest, m.Body) + len(m.Body)
+		if len(m.Body) == 0 {
+			end = bytes.Index(rest, []byte("\r\n\r\n")) + 4
+		}
+		rest = rest[end:]
+	}
+	if len(methods) != 3 || methods[0] != "INVITE" || methods[1] != "ACK" || methods[2] != "BYE" {
+		t.Fatalf("methods %v", methods)
 	}
 }
