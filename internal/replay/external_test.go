@@ -15,6 +15,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/voiptool/voiptool/capture"
+	"github.com/voiptool/voiptool/sipflow"
 )
 
 // rtpStream is one line of tshark's "-z rtp,streams".
@@ -222,9 +225,12 @@ func replayJitterOnce(t *testing.T, attempt int, want map[string]rtpStream) (str
 	return strings.Join(bad, "; "), stall
 }
 
-// TestReplayToSipp plays the caller's side of basic-call.pcap, rewritten,
-// to SIPp's built-in UAS scenario (INVITE, 180, 200, ACK, BYE, 200): SIPp
-// exits 0 only when it counted a successful call.
+// TestReplayToSipp plays the caller's side of a recorded call, rewritten
+// with new Call-ID, tags and branches, to SIPp's built-in UAS scenario
+// (INVITE, 180, 200, ACK, BYE, 200): SIPp exits 0 only when it counted a
+// successful call. Over UDP (basic-call.pcap, one call of three picked
+// with --call) and over TCP (tcp-multi-message.pcap, SIPp -t t1: one
+// connection, each message written whole).
 func TestReplayToSipp(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs sipp for several seconds")
@@ -232,11 +238,33 @@ func TestReplayToSipp(t *testing.T) {
 	if _, err := exec.LookPath("sipp"); err != nil {
 		t.Skip("sipp not installed")
 	}
-	port := freePort(t, "udp")
+	t.Run("udp", func(t *testing.T) {
+		sum := replayToSipp(t, "udp", "basic-call.pcap", []string{basicCallID})
+		// 180, 200 and the 200 to BYE came back; the peer's SDP steered
+		// the caller's RTP to its media port
+		if sum.Counts.Received < 3 || sum.Counts.PeerSDP < 1 || sum.Counts.RefusedPeer != 0 || len(sum.Targets) < 2 {
+			t.Errorf("counts %+v targets %+v: want answers, the peer's SDP and its media port as a target", sum.Counts, sum.Targets)
+		}
+	})
+	t.Run("tcp", func(t *testing.T) {
+		sum := replayToSipp(t, "tcp", "tcp-multi-message.pcap", nil)
+		if sum.Counts.Sent != 3 || sum.Counts.Received < 1 || sum.Targets[0].Transport != "tcp" {
+			t.Errorf("counts %+v targets %+v", sum.Counts, sum.Targets)
+		}
+	})
+}
+
+func replayToSipp(t *testing.T, network, file string, calls []string) Summary {
+	port := freePort(t, network)
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
-	sipp := exec.CommandContext(ctx, "sipp", "-sn", "uas", "-i", "127.0.0.1", "-p", strconv.Itoa(port), "-m", "1", "-nostdin")
-	sipp.Dir = t.TempDir()
+	args := []string{"-sn", "uas", "-i", "127.0.0.1", "-p", strconv.Itoa(port), "-m", "1", "-nostdin", "-trace_msg"}
+	if network == "tcp" {
+		args = append(args, "-t", "t1")
+	}
+	sipp := exec.CommandContext(ctx, "sipp", args...)
+	dir := t.TempDir()
+	sipp.Dir = dir
 	var sout bytes.Buffer
 	sipp.Stdout, sipp.Stderr = &sout, &sout
 	if err := sipp.Start(); err != nil {
@@ -250,17 +278,27 @@ func TestReplayToSipp(t *testing.T) {
 		}
 	}()
 	// wait until sipp's socket is bound: the port is no longer free
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	for i := 0; i < 100; i++ {
-		c, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
+		var err error
+		if network == "tcp" {
+			var l net.Listener
+			if l, err = net.Listen("tcp", addr); err == nil {
+				l.Close()
+			}
+		} else {
+			var c net.PacketConn
+			if c, err = net.ListenPacket("udp", addr); err == nil {
+				c.Close()
+			}
+		}
 		if err != nil {
 			break
 		}
-		c.Close()
 		time.Sleep(20 * time.Millisecond)
 	}
-	to := ap(fmt.Sprintf("127.0.0.1:%d", port))
-	sum, err := Run(ctx, Options{Files: []string{pcapPath("basic-call.pcap")}, To: to, Speed: 4, Loops: 1,
-		CallIDs: []string{basicCallID}, Rewrite: true, NewIDs: true, Side: SideCaller, Linger: 500 * time.Millisecond}, nil)
+	sum, err := Run(ctx, Options{Files: []string{pcapPath(file)}, To: ap(addr), Speed: 4, Loops: 1,
+		CallIDs: calls, Rewrite: true, NewIDs: true, Side: SideCaller, Linger: 500 * time.Millisecond}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,14 +310,26 @@ func TestReplayToSipp(t *testing.T) {
 	if !regexp.MustCompile(`Successful call\s+\|\s+\d+\s+\|\s+1\b`).MatchString(sout.String()) {
 		t.Fatalf("sipp did not count one successful call:\n%s", tail(sout.String(), 40))
 	}
-	// 180, 200 and the 200 to BYE came back; the peer's SDP steered the
-	// caller's RTP to its media port
-	if sum.Counts.Received < 3 || sum.Counts.PeerSDP < 1 || sum.Counts.RefusedPeer != 0 {
-		t.Errorf("counts %+v", sum.Counts)
+	// what SIPp received was rewritten: Request-URI to it, a new Call-ID
+	logs, _ := filepath.Glob(filepath.Join(dir, "uas_*_messages.log"))
+	if len(logs) != 1 {
+		t.Fatalf("sipp message logs: %v", logs)
 	}
-	if len(sum.Targets) < 2 {
-		t.Errorf("targets %+v: want the SIP port and SIPp's media port", sum.Targets)
+	msgs, err := os.ReadFile(logs[0])
+	if err != nil {
+		t.Fatal(err)
 	}
+	if !bytes.Contains(msgs, []byte("INVITE sip:bob@"+addr+" SIP/2.0")) {
+		t.Errorf("SIPp got no INVITE for sip:bob@%s:\n%s", addr, tail(string(msgs), 60))
+	}
+	for _, e := range original(t, file) {
+		var m sipflow.Message
+		if e.Kind == capture.KindSIP && m.Unmarshal(e.Payload) == nil && bytes.Contains(msgs, m.CallID) {
+			t.Errorf("SIPp saw the recorded Call-ID %s", m.CallID)
+			break
+		}
+	}
+	return sum
 }
 
 func tail(s string, n int) string {
