@@ -105,6 +105,7 @@ and per-stream quality figures.
 		newCmdStats(ios, nil),
 		newCmdRTP(ios, nil),
 		newCmdHEPForward(ios, nil),
+		newCmdReplay(ios, nil),
 		newCmdListen(ios, nil),
 		newCmdMan(ios, nil),
 	)
