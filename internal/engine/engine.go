@@ -347,6 +347,17 @@ func (e *Engine) tick(t time.Time) {
 	}
 }
 
+// Flush is for a writer that feeds the engine itself (Handle, AddHEP):
+// at the end of its input it copies the stream summaries into the calls
+// and decides every call's problems, as Run does before it returns.
+// Only that writer may call it.
+func (e *Engine) Flush() {
+	e.claim()
+	e.serve()
+	e.applyStreams(true)
+	e.served.Add(1)
+}
+
 // RequestStreams asks the writer to copy a short summary of each stream
 // into its call (codec, loss, jitter, MOS for the call list and the calls
 // report), for the calls whose streams changed since the last copy. The

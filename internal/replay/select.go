@@ -64,7 +64,7 @@ func selectCalls(ctx context.Context, o *Options, warn func(error)) (selection, 
 	if len(o.CallIDs) == 0 && o.Filter.IsZero() {
 		return sel, nil
 	}
-	eng.RefreshStreams()
+	eng.Flush()
 	all := eng.Calls(sipflow.Filter{}, 0, -1)
 	sel.calls = make(map[string]bool)
 	for _, id := range o.CallIDs {
