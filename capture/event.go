@@ -106,9 +106,11 @@ type Event struct {
 	Packet pcap.Packet // the record that completed the payload
 	// Record is that record's bytes (link layer first), aliasing the
 	// source's buffer: valid only until the consumer returns. It is nil
-	// for payloads completed by Run's final flush (TCP data still
-	// buffered at the end of input). Writers that save or rewrite the
-	// packets behind events (recorders, dump -w) use it.
+	// when the record is no longer in hand: payloads completed by Run's
+	// final flush (TCP data buffered at the end of input) and RTP the
+	// heuristic held back and delivers with a later record. Writers that
+	// save or rewrite the packets behind events (recorders, dump -w) use
+	// it.
 	Record []byte
 	VLAN   uint16 // innermost 802.1Q VLAN id, 0 if none
 	Tunnel bool   // payload was found inside a tunnel (IPIP, GRE, ERSPAN, VXLAN)

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/voiptool/voiptool/capture/sipstream"
+	"github.com/voiptool/voiptool/pcap"
 )
 
 // Defaults used when an Options field is zero.
@@ -54,7 +55,12 @@ type Options struct {
 	// MergeWindow is how long Run holds a record back for a quiet live
 	// source (DefaultMergeWindow when zero). Files are merged exactly.
 	MergeWindow time.Duration
-	// Status, when set, receives Run's counters while it runs.
+	// OnRecord, when set, is called by Run with every record, in merged
+	// order, before it is decoded (recording everything captured). data
+	// aliases the source's buffer: valid only during the call.
+	OnRecord func(source int, p pcap.Packet, data []byte)
+	// Status, when set, receives Run's counters while it runs: the
+	// decoder's Stats every few hundred records, and each source's.
 	Status *Status
 }
 

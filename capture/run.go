@@ -44,7 +44,7 @@ type KernelStats struct {
 	Freezes  uint64 // times the TPACKET_V3 ring froze its queue
 }
 
-// Wrapper is implemented by sources that wrap another (Last, counters).
+// Wrapper is implemented by sources that wrap another (counters, progress).
 // Run looks through wrappers for a LiveSource: a live source is read by
 // its own goroutine, and the wrapper's Next is then not called.
 type Wrapper interface {
@@ -71,10 +71,6 @@ const (
 // ctxCheckEvery is how many records Run decodes between looks at ctx:
 // ctx.Err takes a lock, the per-record path should not.
 const ctxCheckEvery = 256
-
-// publishEvery is how many records Run decodes between copies of the
-// decoder's counters into Options.Status.
-const publishEvery = 1024
 
 // statsPollInterval is how often a live reader reads its kernel
 // counters: the kernel clears them on read, and a 32-bit counter must
@@ -147,6 +143,7 @@ func Run(ctx context.Context, srcs []Source, o Options, warn func(error), fn fun
 		fnErr   error
 		cur     int
 		curData []byte // the record being decoded; nil while flushing
+		curNum  int    // its record number
 		warned  map[[2]uint32]bool
 		last    time.Time // time of the last record decoded, for Reordered
 	)
@@ -197,7 +194,13 @@ func Run(ctx context.Context, srcs []Source, o Options, warn func(error), fn fun
 			return
 		}
 		ev.Source = cur
-		ev.Record = curData
+		ev.Record = nil
+		if curData != nil && ev.Packet.Number == curNum {
+			// Only the record being decoded is in hand: an event held
+			// back and delivered now (the RTP heuristic's first
+			// packets) or completed by the final flush has none.
+			ev.Record = curData
+		}
 		fnErr = fn(ev)
 	}
 	// advance fills heads[i]; for a live source it reports false when
@@ -249,8 +252,6 @@ func Run(ctx context.Context, srcs []Source, o Options, warn func(error), fn fun
 			if err := ctx.Err(); err != nil {
 				return d.Stats(), err
 			}
-		}
-		if n%publishEvery == 0 {
 			st.publish(d.Stats())
 		}
 		waiting := false
@@ -306,7 +307,10 @@ func Run(ctx context.Context, srcs []Source, o Options, warn func(error), fn fun
 		}
 		cur = best
 		h := heads[best]
-		curData = h.data
+		curData, curNum = h.data, h.p.Number
+		if o.OnRecord != nil {
+			o.OnRecord(best, h.p, h.data)
+		}
 		if h.p.Timestamp.Before(last) && live[best] {
 			st.reordered.Add(1)
 		}
@@ -404,27 +408,3 @@ func (q *liveQueue) read(ctx context.Context, notify chan<- struct{}) {
 		}
 	}
 }
-
-// Last wraps a Source and remembers the record it returned last. Run
-// decodes a source's record before it pulls that source's next one, so
-// while fn handles an event, the Last of ev.Source holds the record the
-// event came from (unless the event was completed at the end of input by
-// Flush; then Packet.Number differs from ev.Packet.Number). Writers that
-// save the packets behind events (dump -w, saving a call) use it.
-type Last struct {
-	Source
-	Data   []byte // aliases the source's buffer, valid until its next Next
-	Packet pcap.Packet
-}
-
-// Next reads through to the wrapped Source and keeps the result.
-func (l *Last) Next() ([]byte, pcap.Packet, error) {
-	data, p, err := l.Source.Next()
-	l.Data, l.Packet = data, p
-	return data, p, err
-}
-
-// Unwrap returns the wrapped Source. Run reads a live source behind a
-// Last through its own queue, so Last does not see live records: writers
-// of live captures take the record from the event instead.
-func (l *Last) Unwrap() Source { return l.Source }

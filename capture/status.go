@@ -11,7 +11,7 @@ import (
 // starts. The zero value is ready to use.
 //
 // Source counters are atomics written by their reader goroutines; the
-// decoder's Stats are copied in by Run's goroutine every publishEvery
+// decoder's Stats are copied in by Run's goroutine every ctxCheckEvery
 // records and whenever it waits for a live source, so a snapshot lags
 // the decoder by at most that.
 type Status struct {
@@ -106,6 +106,18 @@ func (s *SourceStatus) setKernel(k KernelStats) {
 	s.kmu.Lock()
 	s.kernel = k
 	s.kmu.Unlock()
+}
+
+// Records is the records read from every source so far (cheaper than
+// a Snapshot, for change counters).
+func (st *Status) Records() uint64 {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	var n uint64
+	for i := range st.sources {
+		n += st.sources[i].Records.Load()
+	}
+	return n
 }
 
 // Snapshot copies the counters.

@@ -76,7 +76,7 @@ func FuzzTracker(f *testing.F) {
 			m := Meta{Time: now, Src: tSrc, Dst: tDst}
 			if len(pkt) == 7 && pkt[0] == 'S' {
 				ep := netip.AddrPortFrom(netip.AddrFrom4([4]byte(pkt[1:5])), binary.BigEndian.Uint16(pkt[5:]))
-				tr.SetCallIDAt(ep, "fuzz", now)
+				tr.SetCallIDAt(ep, "fuzz"+string('a'+rune(pkt[4]%3)), now) // several calls per endpoint
 				tr.SetCodec(ep, 96, "opus", 48000)
 				continue
 			}
@@ -90,6 +90,12 @@ func FuzzTracker(f *testing.F) {
 			_ = r.Explain().String()
 			if (r.Link == "") != (r.CallID == "") {
 				t.Fatalf("link %q with call id %q", r.Link, r.CallID)
+			}
+			if len(r.CallIDs) > 0 && r.CallIDs[0] != r.CallID {
+				t.Fatalf("call_ids %v do not start with call_id %q", r.CallIDs, r.CallID)
+			}
+			if r.Lost < 0 || r.LostPct < 0 || r.LostPct > 100 || r.Late < 0 || r.Duplicates < 0 {
+				t.Fatalf("lost %d (%v%%), late %d, duplicates %d", r.Lost, r.LostPct, r.Late, r.Duplicates)
 			}
 		}
 		tr.ExpireBefore(now.Add(-time.Second))

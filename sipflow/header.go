@@ -247,54 +247,62 @@ func nextElem(v []byte) (elem, rest []byte) {
 // parameter list (leading ';' optional). A parameter without "=" yields an
 // empty non-nil value; found is false when absent. Quotes are kept.
 func Param(params []byte, name string) (value []byte, found bool) {
-	for len(params) > 0 {
-		// skip to the start of a parameter
-		for len(params) > 0 && (params[0] == ';' || isLWS(params[0])) {
-			params = params[1:]
-		}
-		if len(params) == 0 {
-			break
-		}
-		// find end, honouring quotes
-		end := len(params)
-		inQuote := false
-		for i := 0; i < len(params); i++ {
-			c := params[i]
-			if inQuote {
-				if c == '\\' {
-					i++
-				} else if c == '"' {
-					inQuote = false
-				}
-				continue
-			}
-			if c == '"' {
-				inQuote = true
-			} else if c == ';' {
-				end = i
-				break
-			}
-		}
-		p := params[:end]
-		params = params[end:]
-		eq := -1
-		for i, c := range p {
-			if c == '=' {
-				eq = i
-				break
-			}
-		}
-		var k, v []byte
-		if eq < 0 {
-			k, v = trimLWS(p), p[len(p):]
-		} else {
-			k, v = trimLWS(p[:eq]), trimLWS(p[eq+1:])
+	for {
+		k, v, rest, ok := NextParam(params)
+		if !ok {
+			return nil, false
 		}
 		if equalFold(k, name) {
 			return v, true
 		}
+		params = rest
 	}
-	return nil, false
+}
+
+// NextParam returns the first ";name[=value]" parameter of a parameter list
+// (leading ';' optional), trimmed, and the rest of the list; ok is false
+// when the list holds no more parameters. A parameter without "=" has an
+// empty non-nil value. Quotes are kept; a ';' inside quotes does not split.
+func NextParam(params []byte) (name, value, rest []byte, ok bool) {
+	// skip to the start of a parameter
+	for len(params) > 0 && (params[0] == ';' || isLWS(params[0])) {
+		params = params[1:]
+	}
+	if len(params) == 0 {
+		return nil, nil, nil, false
+	}
+	// find end, honouring quotes
+	end := len(params)
+	inQuote := false
+	for i := 0; i < len(params); i++ {
+		c := params[i]
+		if inQuote {
+			if c == '\\' {
+				i++
+			} else if c == '"' {
+				inQuote = false
+			}
+			continue
+		}
+		if c == '"' {
+			inQuote = true
+		} else if c == ';' {
+			end = i
+			break
+		}
+	}
+	p := params[:end]
+	eq := -1
+	for i, c := range p {
+		if c == '=' {
+			eq = i
+			break
+		}
+	}
+	if eq < 0 {
+		return trimLWS(p), p[len(p):], params[end:], true
+	}
+	return trimLWS(p[:eq]), trimLWS(p[eq+1:]), params[end:], true
 }
 
 // unquote strips one pair of surrounding double quotes without unescaping.

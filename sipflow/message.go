@@ -447,53 +447,12 @@ func (m *Message) decodeMultipart(params []byte) {
 		m.Warnings |= WarnBadMultipart
 		return
 	}
-	body := m.Body
-	found := false
-	for {
-		i := indexDelim(body, boundary)
-		if i < 0 {
-			break
+	found := Parts(m.Body, boundary, func(p Part) bool {
+		if hasPrefixFold(p.ContentType, "application/sdp") && !m.HasSDP {
+			m.decodeSDP(p.Content)
 		}
-		found = true
-		body = body[i+2+len(boundary):]
-		if len(body) >= 2 && body[0] == '-' && body[1] == '-' {
-			break // close-delimiter
-		}
-		// the part runs to the next delimiter
-		end := indexDelim(body, boundary)
-		part := body
-		if end >= 0 {
-			part = body[:end]
-		}
-		// skip the rest of the delimiter line
-		_, n := nextLine(part, 0)
-		part = part[n:]
-		var ctype []byte
-		p := 0
-		for p < len(part) {
-			line, n := nextLine(part, p)
-			p = n
-			if len(line) == 0 {
-				break
-			}
-			if c := indexByte(line, ':'); c > 0 && LookupHeader(trimLWS(line[:c])) == HeaderContentType {
-				ctype = trimLWS(line[c+1:])
-			}
-		}
-		content := part[p:]
-		// the CRLF before the next delimiter belongs to the delimiter
-		if len(content) >= 2 && content[len(content)-2] == '\r' && content[len(content)-1] == '\n' {
-			content = content[:len(content)-2]
-		} else if len(content) >= 1 && content[len(content)-1] == '\n' {
-			content = content[:len(content)-1]
-		}
-		if hasPrefixFold(ctype, "application/sdp") && !m.HasSDP {
-			m.decodeSDP(content)
-		}
-		if end < 0 {
-			break
-		}
-	}
+		return true
+	})
 	if !found {
 		m.Warnings |= WarnBadMultipart
 	}

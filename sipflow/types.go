@@ -211,10 +211,25 @@ type CallSummary struct {
 	Methods         []string       `json:"methods"`
 	UserAgents      []string       `json:"user_agents"`
 	IPs             []netip.Addr   `json:"ips"`
-	Offer           []MediaSummary `json:"offer"`
-	Answer          []MediaSummary `json:"answer"`
-	Legs            []Leg          `json:"legs"`
-	Streams         []Stream       `json:"streams"`
+	// Offer and Answer are the latest completed SDP offer/answer exchange
+	// (a re-INVITE, UPDATE or PRACK from either side moves them); before
+	// any answer, Offer is the latest offer. SDPHistory keeps every
+	// completed exchange with its times, oldest first.
+	Offer      []MediaSummary `json:"offer"`
+	Answer     []MediaSummary `json:"answer"`
+	SDPHistory []Negotiation  `json:"sdp_history"`
+	// SDPHistoryDropped counts exchanges left out of SDPHistory (it keeps
+	// the first and the latest 31).
+	SDPHistoryDropped int `json:"sdp_history_dropped"`
+	// Codec is the negotiated voice codec: the answer's first audio
+	// codec, or the one of them the RTP actually carries; "" before an
+	// answer.
+	Codec   string   `json:"codec"`
+	Legs    []Leg    `json:"legs"`
+	Streams []Stream `json:"streams"`
+	// Problems are what internal/diagnose found (always a list, empty
+	// when none), set through Store.SetProblems.
+	Problems []Problem `json:"problems"`
 }
 
 // MessageDetail is one message of a call, for the ladder view.

@@ -20,7 +20,7 @@ import (
 type dumpOptions struct {
 	io          *ioStreams
 	files       []string
-	ifaces      []string
+	live        liveFlags
 	regex       string
 	ignoreCase  bool
 	kinds       []string
@@ -57,8 +57,12 @@ A summary of what was decoded and what was skipped goes to stderr.`,
   # live, on every interface, until Ctrl-C, keeping what matched
   voiptool dump -i any -e INVITE -w invites.pcapng`,
 		RunE: func(c *cobra.Command, args []string) error {
-			opts.files = append(opts.files, args...)
-			if len(opts.files) == 0 && len(opts.ifaces) == 0 {
+			files, err := opts.live.take("dump", args)
+			if err != nil {
+				return err
+			}
+			opts.files = append(opts.files, files...)
+			if len(opts.files) == 0 && len(opts.live.ifaces) == 0 {
 				return usageErrorf("dump: no capture file or interface given (name a file, - for stdin, or -i IFACE)")
 			}
 			for _, k := range opts.kinds {
@@ -77,7 +81,7 @@ A summary of what was decoded and what was skipped goes to stderr.`,
 	}
 	f := cmd.Flags()
 	f.StringArrayVarP(&opts.files, "read", "r", nil, "read packets from `FILE` (pcap, pcapng, .gz, - for stdin); repeatable")
-	f.StringArrayVarP(&opts.ifaces, "interface", "i", nil, "capture live on `IFACE` (\"any\" for all; needs CAP_NET_RAW); repeatable")
+	opts.live.addFlags(f)
 	f.StringVarP(&opts.regex, "regex", "e", "", "print only messages matching the regular `EXPR`")
 	f.BoolVar(&opts.ignoreCase, "ignore-case", false, "match --regex without regard to case")
 	f.StringSliceVar(&opts.kinds, "kind", []string{"sip"}, "what to print: sip, rtp, rtcp, hep, all")
@@ -96,7 +100,7 @@ func dumpRun(ctx context.Context, o *dumpOptions) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	in, err := openSources(ctx, o.files, o.ifaces)
+	in, err := openSources(ctx, o.files, o.live.options(), o.io.ErrOut)
 	if err != nil {
 		return err
 	}
@@ -118,13 +122,13 @@ func dumpRun(ctx context.Context, o *dumpOptions) error {
 		if err != nil {
 			return err
 		}
-		save = sink.NewRecords(file, srcs)
+		save = sink.NewRecords(file)
 		defer save.Close()
-		srcs, po.Save = save.Sources(), save
+		po.Save = save
 	}
 	p := dump.New(o.io.Out, po)
 	w := &warner{w: o.io.ErrOut}
-	copts := capture.Options{NoRTPHeuristic: o.noHeuristic}
+	copts := capture.Options{NoRTPHeuristic: o.noHeuristic, Status: &in.status}
 	if copts.Stream.TLSKeys, err = in.tlsKeys(o.tlsKeylog); err != nil {
 		return err
 	}
@@ -146,7 +150,7 @@ func dumpRun(ctx context.Context, o *dumpOptions) error {
 		if save != nil {
 			fmt.Fprintf(o.io.ErrOut, "voiptool: saved %d packets to %s\n", save.Counts().Written, o.write)
 		}
-		summary.Drops(o.io.ErrOut, in.loss())
+		summary.Drops(o.io.ErrOut, in.loss(in.status.Snapshot().Sources))
 	}
 	if in.packets() == 0 {
 		return errNothingRead

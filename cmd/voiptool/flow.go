@@ -9,6 +9,7 @@ import (
 
 	"github.com/voiptool/voiptool/internal/args"
 	"github.com/voiptool/voiptool/internal/engine"
+	"github.com/voiptool/voiptool/internal/extract"
 	"github.com/voiptool/voiptool/internal/report"
 )
 
@@ -80,7 +81,7 @@ func flowRun(ctx context.Context, o *flowOptions) error {
 		}
 	}
 	aliases, _ := args.ParseAliases(o.aliases)
-	fl, calls := e.Flow(ids, o.related, aliases)
+	fl, calls := extract.Flow(e, ids, o.related, aliases)
 	if len(calls) == 0 {
 		return fmt.Errorf("flow: no call with Call-ID %s", strings.Join(o.callIDs, " or "))
 	}

@@ -18,11 +18,11 @@ import (
 )
 
 type hepForwardOptions struct {
-	io     *ioStreams
-	in     loadOptions
-	ifaces []string
-	hep    hepSendOptions
-	speed  string
+	io    *ioStreams
+	in    loadOptions
+	live  liveFlags
+	hep   hepSendOptions
+	speed string
 }
 
 func newCmdHEPForward(ios *ioStreams, runF func(*hepForwardOptions) error) *cobra.Command {
@@ -46,8 +46,12 @@ sends the time of sending instead of the capture time.`,
   voiptool hep-forward -i any --to tcp:10.0.0.5:9061 --capture-id 2001 --auth-key secret
   voiptool hep-forward day.pcap.gz --to udp:127.0.0.1:9060 --speed 1 --restamp --proto sip,rtcp`,
 		RunE: func(c *cobra.Command, args []string) error {
-			opts.in.files = append(opts.in.files, args...)
-			if len(opts.in.files) == 0 && len(opts.ifaces) == 0 {
+			files, err := opts.live.take("hep-forward", args)
+			if err != nil {
+				return err
+			}
+			opts.in.files = append(opts.in.files, files...)
+			if len(opts.in.files) == 0 && len(opts.live.ifaces) == 0 {
 				return usageErrorf("hep-forward: no capture file or interface given")
 			}
 			if len(opts.hep.to) == 0 {
@@ -67,7 +71,7 @@ sends the time of sending instead of the capture time.`,
 	}
 	opts.in.addInputFlags(cmd)
 	f := cmd.Flags()
-	f.StringArrayVarP(&opts.ifaces, "interface", "i", nil, "capture live on `IFACE` (\"any\" for all); repeatable")
+	opts.live.addFlags(f)
 	opts.hep.addFlags(f, "")
 	f.StringVar(&opts.speed, "speed", "max", "pacing: max, 1 (original timing) or a factor such as 10")
 	return cmd
@@ -80,7 +84,7 @@ func hepForwardRun(ctx context.Context, o *hepForwardOptions) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	speed, _ := pace.ParseSpeed(o.speed)
-	in, err := openSources(ctx, o.in.files, o.ifaces)
+	in, err := openSources(ctx, o.in.files, o.live.options(), o.io.ErrOut)
 	if err != nil {
 		return err
 	}
@@ -95,7 +99,7 @@ func hepForwardRun(ctx context.Context, o *hepForwardOptions) error {
 	defer h.Close()
 	pacer := pace.New(pace.Options{Speed: speed})
 	w := &warner{w: o.io.ErrOut}
-	copts := capture.Options{NoRTPHeuristic: o.in.noHeuristic}
+	copts := capture.Options{NoRTPHeuristic: o.in.noHeuristic, Status: &in.status}
 	if copts.Stream.TLSKeys, err = in.tlsKeys(o.in.tlsKeylog); err != nil {
 		return err
 	}
@@ -112,7 +116,7 @@ func hepForwardRun(ctx context.Context, o *hepForwardOptions) error {
 		if pacer.Speed() > 0 {
 			fmt.Fprintf(o.io.ErrOut, "voiptool: %s\n", pacer.Lateness())
 		}
-		summary.Drops(o.io.ErrOut, in.loss())
+		summary.Drops(o.io.ErrOut, in.loss(in.status.Snapshot().Sources))
 	}
 	if closeErr != nil {
 		return fmt.Errorf("hep-forward: %w", closeErr)

@@ -17,6 +17,7 @@ import (
 	"github.com/voiptool/voiptool/internal/engine"
 	"github.com/voiptool/voiptool/internal/frame"
 	"github.com/voiptool/voiptool/internal/sink"
+	"github.com/voiptool/voiptool/internal/tuiadapter"
 	"github.com/voiptool/voiptool/tui"
 )
 
@@ -120,7 +121,7 @@ func listenRun(ctx context.Context, o *listenOptions) error {
 	if o.noUI || !o.io.OutTTY {
 		<-runCtx.Done()
 	} else {
-		view := engine.NewView(e, nil, true, nil, 0)
+		view := tuiadapter.New(e, nil, true, nil, 0)
 		if err := tui.Run(runCtx, view, tui.Options{Autoscroll: true}); err != nil {
 			cancel()
 			wg.Wait()

@@ -16,6 +16,7 @@ import (
 	"github.com/voiptool/voiptool/internal/engine"
 	"github.com/voiptool/voiptool/internal/sink"
 	"github.com/voiptool/voiptool/internal/summary"
+	"github.com/voiptool/voiptool/internal/tuiadapter"
 	"github.com/voiptool/voiptool/sipflow"
 	"github.com/voiptool/voiptool/tui"
 )
@@ -23,7 +24,7 @@ import (
 type openOptions struct {
 	io      *ioStreams
 	in      loadOptions
-	ifaces  []string
+	live    liveFlags
 	filter  string
 	columns string
 	ascii   bool
@@ -44,7 +45,7 @@ When stdout is not a terminal, the call list is printed as a table instead
 func addOpenFlags(cmd *cobra.Command, opts *openOptions) {
 	opts.in.addInputFlags(cmd)
 	f := cmd.Flags()
-	f.StringArrayVarP(&opts.ifaces, "interface", "i", nil, "capture live on `IFACE` (\"any\" for all; needs CAP_NET_RAW); repeatable")
+	opts.live.addFlags(f)
 	f.StringVarP(&opts.filter, "filter", "f", "", "start with this call filter `EXPR` (see 'voiptool calls --help')")
 	f.StringVar(&opts.columns, "columns", "", "call-list `COLUMNS`, comma-separated (index,start,method,from,to,src,dst,msgs,state,setup,pdd,duration,codec,loss,jitter,mos,ua,callid)")
 	f.BoolVar(&opts.ascii, "ascii", false, "draw with ASCII only (no box-drawing or block characters)")
@@ -73,8 +74,12 @@ func newCmdOpen(ios *ioStreams, runF func(*openOptions) error) *cobra.Command {
 }
 
 func (o *openOptions) run(c *cobra.Command, args []string, runF func(*openOptions) error) error {
-	o.in.files = append(o.in.files, args...)
-	if len(o.in.files) == 0 && len(o.ifaces) == 0 {
+	files, err := o.live.take("open", args)
+	if err != nil {
+		return err
+	}
+	o.in.files = append(o.in.files, files...)
+	if len(o.in.files) == 0 && len(o.live.ifaces) == 0 {
 		return usageErrorf("no capture file or interface given (try 'voiptool testdata/pcaps/basic-call.pcap' or --help)")
 	}
 	if _, err := sipflow.ParseFilter(o.filter); err != nil {
@@ -135,7 +140,7 @@ func openRun(ctx context.Context, o *openOptions) error {
 	// interface does not keep the process alive after q.
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	in, err := openSources(runCtx, o.in.files, o.ifaces)
+	in, err := openSources(runCtx, o.in.files, o.live.options(), o.io.ErrOut)
 	if err != nil {
 		return err
 	}
@@ -174,7 +179,7 @@ func openRun(ctx context.Context, o *openOptions) error {
 		w.finish()
 		if !o.in.quiet {
 			fmt.Fprintf(o.io.ErrOut, "voiptool: %s\n", e.Status())
-			summary.Drops(o.io.ErrOut, in.loss())
+			summary.Drops(o.io.ErrOut, in.loss(e.Status().Sources))
 		}
 		return writeCalls(o.io, e, o.filter, "table", 0, o.invite)
 	}
@@ -188,7 +193,7 @@ func openRun(ctx context.Context, o *openOptions) error {
 		defer wg.Done()
 		_, runErr = e.Run(runCtx, in.sources(), wb.warn)
 	}()
-	view := engine.NewView(e, in.fileNames(), in.isLive(), in.read.Load, in.size)
+	view := tuiadapter.New(e, in.fileNames(), in.isLive(), in.read.Load, in.size)
 	if fwd != nil {
 		view.SetForward(fwd.Summary)
 	}
@@ -205,7 +210,7 @@ func openRun(ctx context.Context, o *openOptions) error {
 		fmt.Fprintf(o.io.ErrOut, "voiptool: %d more warnings not shown\n", wb.more)
 	}
 	if !o.in.quiet {
-		summary.Drops(o.io.ErrOut, in.loss())
+		summary.Drops(o.io.ErrOut, in.loss(e.Status().Sources))
 	}
 	if uiErr != nil {
 		return uiErr

@@ -48,7 +48,7 @@ func TestOpenOptions(t *testing.T) {
 	var got *openOptions
 	reached := false
 	cmd := newCmdOpen(testIO(), func(o *openOptions) error { got, reached = o, true; return nil })
-	err := execOpts(t, cmd, &reached, "a.pcap", "-r", "b.pcapng", "-i", "lo", "--filter", "method=INVITE", "--columns", "index,callid",
+	err := execOpts(t, cmd, &reached, "-r", "b.pcapng", "-r", "a.pcap", "-i", "lo", "--filter", "method=INVITE", "--columns", "index,callid",
 		"--ascii", "--no-color", "--calls-only", "--hep-to", "udp:127.0.0.1:9060", "--hep-to", "tcp:127.0.0.1:9061",
 		"--hep-capture-id", "7", "--hep-auth-key", "k", "--hep-node-name", "n", "--hep-version", "2", "--hep-proto", "sip,rtcp",
 		"--hep-correlation", "--hep-restamp", "--hep-queue", "50", "--hep-spool", "/tmp/s", "--hep-insecure", "--hep-flush-timeout", "3s")
@@ -56,7 +56,7 @@ func TestOpenOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := got.hep
-	if strings.Join(got.in.files, ",") != "b.pcapng,a.pcap" || strings.Join(got.ifaces, ",") != "lo" || got.filter != "method=INVITE" ||
+	if strings.Join(got.in.files, ",") != "b.pcapng,a.pcap" || strings.Join(got.live.ifaces, ",") != "lo" || got.filter != "method=INVITE" ||
 		got.columns != "index,callid" || !got.ascii || !got.noColor || !got.invite ||
 		strings.Join(h.to, ",") != "udp:127.0.0.1:9060,tcp:127.0.0.1:9061" || h.captureID != 7 || h.authKey != "k" || h.nodeName != "n" ||
 		h.version != 2 || strings.Join(h.protos, ",") != "sip,rtcp" || !h.correlation || !h.restamp || h.queue != 50 ||

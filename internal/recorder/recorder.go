@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/voiptool/voiptool/internal/sink"
 	"github.com/voiptool/voiptool/pcap"
 )
 
@@ -25,16 +26,6 @@ const (
 	// A slot buffer that grew beyond this is not kept for reuse, so one
 	// jumbo record does not pin its size in every slot forever.
 	maxKeptSlot = 64 << 10
-)
-
-// Format is the container written.
-type Format uint8
-
-// Formats.
-const (
-	FormatAuto   Format = iota // by the file extension: .pcap/.cap/.dmp classic, else pcapng
-	FormatPcap                 // classic pcap, one link type per file
-	FormatPcapng               // pcapng, any number of interfaces
 )
 
 // SourceCounters are what a source's capture knows of its losses, for
@@ -53,8 +44,10 @@ type Options struct {
 	// Path names the output. Without rotation it is the file written;
 	// with rotation each file is named STEM-NNNNNN-YYYYmmddTHHMMSSZ.EXT
 	// after it (sequence number, UTC packet time of its first record).
-	Path   string
-	Format Format
+	Path string
+	// Format is sink.FormatAuto (by the extension: .pcap/.cap/.dmp
+	// classic, else pcapng), sink.FormatPcap or sink.FormatPcapNG.
+	Format sink.Format
 	// MaxFileBytes rotates to a new file before one would exceed it (-C).
 	MaxFileBytes int64
 	// Interval rotates at every multiple of it in packet time, aligned
@@ -109,7 +102,7 @@ type Stats struct {
 // Recorder writes records to rotating files; see the package doc.
 type Recorder struct {
 	o      Options
-	format Format
+	format sink.Format
 
 	mu       sync.RWMutex // Write holds it shared; Close exclusively, to flip closed
 	closed   bool
@@ -173,8 +166,8 @@ func New(o Options) (*Recorder, error) {
 		o.Perm = 0o600
 	}
 	f := o.Format
-	if f == FormatAuto {
-		f = FormatByName(o.Path)
+	if f == sink.FormatAuto {
+		f = sink.FormatFor(o.Path)
 	}
 	if err := checkTarget(o.Path); err != nil {
 		return nil, err
@@ -200,16 +193,6 @@ func New(o Options) (*Recorder, error) {
 		r.free <- new(slot)
 	}
 	return r, nil
-}
-
-// FormatByName picks the container by extension: .pcap, .cap and .dmp
-// are classic pcap, everything else (.pcapng, .ntar, none) pcapng.
-func FormatByName(name string) Format {
-	switch strings.ToLower(filepath.Ext(name)) {
-	case ".pcap", ".cap", ".dmp":
-		return FormatPcap
-	}
-	return FormatPcapng
 }
 
 // checkTarget refuses a symbolic link or a non-regular file as the
@@ -245,9 +228,23 @@ func createTemp(dir string, perm os.FileMode) (*os.File, error) {
 	}
 }
 
-// Write queues one record of source src for writing; it copies data and
-// never blocks. It returns false when the record was dropped (queue
-// full, or the recorder closed), which Stats counts.
+// WriteRecord queues one record of source src (sink.RecordSink); it
+// copies data and never blocks. It returns ErrDropped when the record
+// was dropped (queue full, or the recorder closed), which Stats counts.
+func (r *Recorder) WriteRecord(src int, p pcap.Packet, data []byte) error {
+	if !r.Write(src, p, data) {
+		return ErrDropped
+	}
+	return nil
+}
+
+// Counts reports the recorder as a sink: written, and not written for
+// any reason (dropped, failed, refused). Stats has the detail.
+func (r *Recorder) Counts() sink.Counts {
+	return sink.Counts{Written: r.packets.Load(), Failed: r.dropped.Load() + r.failed.Load() + r.refused.Load()}
+}
+
+// Write is WriteRecord reporting success as a bool.
 func (r *Recorder) Write(src int, p pcap.Packet, data []byte) bool {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
@@ -449,7 +446,7 @@ func (r *Recorder) open(p pcap.Packet) error {
 	if err != nil {
 		return fmt.Errorf("recorder: %s: %w", final, err)
 	}
-	w, err := newFileWriter(f, final, r.format, r.o, p)
+	w, err := newFileWriter(f, final, r.format, r.o)
 	if err != nil {
 		f.Close()
 		os.Remove(f.Name())
@@ -477,9 +474,9 @@ func (r *Recorder) finish(rotating bool) error {
 	r.smu.Lock()
 	r.current = ""
 	r.smu.Unlock()
-	if w.ng != nil {
-		w.writeStats(r.o.Counters, r.perSrcDrop)
-	}
+	// The file is valid without its statistics blocks; a write error
+	// here shows again at close.
+	_ = w.writeStats(r.o.Counters, r.perSrcDrop)
 	err := w.close()
 	if err != nil {
 		os.Remove(w.f.Name())
@@ -573,3 +570,6 @@ func (r *Recorder) compress(path string) (string, int64, error) {
 	os.Remove(path)
 	return gz, st.Size(), nil
 }
+
+// A Recorder is a record sink: the capture pipeline hands it records as it hands them to any file writer.
+var _ sink.RecordSink = (*Recorder)(nil)

@@ -373,3 +373,16 @@ func tsharkReads(t *testing.T, path string, want int) {
 		t.Errorf("tshark read %d records, want %d:\n%s", len(lines), want, out)
 	}
 }
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"100MB": 100e6, "100M": 100e6, "1GiB": 1 << 30, "512k": 512e3, "4096": 4096, "1.5G": 1.5e9, " 2 MiB ": 2 << 20} {
+		if got, err := ParseSize(in); err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "MB", "-1M", "10XB", "1e3"} {
+		if _, err := ParseSize(in); !errors.Is(err, ErrBadSize) {
+			t.Errorf("ParseSize(%q): %v, want ErrBadSize", in, err)
+		}
+	}
+}

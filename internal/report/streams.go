@@ -63,8 +63,8 @@ func WriteStreams(w io.Writer, f Format, streams []rtpstats.StreamReport, o Tabl
 // left out; loss_histogram and dtmf are joined with ';'.
 func streamCSVHeader() []string {
 	return []string{
-		"call_id", "link", "sdp_endpoint", "ssrc", "src", "dst", "payload_type", "codec", "clock_rate", "start", "end",
-		"packets", "expected", "lost", "lost_pct", "duplicates", "out_of_order", "seq_errors",
+		"call_id", "link", "sdp_endpoint", "call_ids", "ssrc", "src", "dst", "payload_type", "codec", "clock_rate", "start", "end",
+		"packets", "expected", "lost", "lost_pct", "lost_tshark", "duplicates", "out_of_order", "late", "seq_errors",
 		"min_delta_ms", "mean_delta_ms", "max_delta_ms", "min_jitter_ms", "mean_jitter_ms",
 		"max_jitter_ms", "max_skew_ms",
 		"burst_loss.burst_r", "burst_loss.burst_density", "burst_loss.gap_density",
@@ -95,11 +95,11 @@ func streamCSVRow(s *rtpstats.StreamReport) []string {
 	}
 	q := &s.Quality
 	return []string{
-		s.CallID, s.Link, addrCSV(s.SDPEndpoint), strconv.FormatUint(uint64(s.SSRC), 10), addrCSV(s.Src), addrCSV(s.Dst),
+		s.CallID, s.Link, addrCSV(s.SDPEndpoint), strings.Join(s.CallIDs, csvListSep), strconv.FormatUint(uint64(s.SSRC), 10), addrCSV(s.Src), addrCSV(s.Dst),
 		strconv.Itoa(int(s.PayloadType)), s.Codec, strconv.FormatUint(uint64(s.ClockRate), 10),
 		timeCSV(s.Start), timeCSV(s.End),
-		strconv.Itoa(s.Packets), strconv.Itoa(s.Expected), strconv.Itoa(s.Lost), g(s.LostPct),
-		strconv.Itoa(s.Duplicates), strconv.Itoa(s.OutOfOrder), strconv.Itoa(s.SeqErrors),
+		strconv.Itoa(s.Packets), strconv.Itoa(s.Expected), strconv.Itoa(s.Lost), g(s.LostPct), strconv.Itoa(s.LostTshark),
+		strconv.Itoa(s.Duplicates), strconv.Itoa(s.OutOfOrder), strconv.Itoa(s.Late), strconv.Itoa(s.SeqErrors),
 		g(s.MinDeltaMs), g(s.MeanDeltaMs), g(s.MaxDeltaMs), g(s.MinJitterMs), g(s.MeanJitterMs),
 		g(s.MaxJitterMs), g(s.MaxSkewMs),
 		g(s.BurstLoss.BurstR), g(s.BurstLoss.BurstDensity), g(s.BurstLoss.GapDensity),
@@ -124,8 +124,8 @@ func WriteExplain(w io.Writer, r rtpstats.StreamReport) error {
 		out.printf(" call-id %s", sanitize(r.CallID))
 	}
 	out.str("\n")
-	out.printf("packets %d, expected %d, lost %d (%.2f%%), packet %.1f ms, burst ratio %.2f",
-		r.Packets, r.Expected, r.Lost, r.LostPct, r.PacketMs, r.BurstLoss.BurstR)
+	out.printf("packets %d, expected %d, lost %d (%.2f%%; tshark's expected-received %d), duplicates %d, late %d, packet %.1f ms, burst ratio %.2f",
+		r.Packets, r.Expected, r.Lost, r.LostPct, r.LostTshark, r.Duplicates, r.Late, r.PacketMs, r.BurstLoss.BurstR)
 	if r.RTCP != nil && r.RTCP.HasRTT {
 		out.printf(", RTCP RTT %.1f ms (one-way delay = RTT/2 + packet time)", r.RTCP.RTTMs)
 	} else {

@@ -13,8 +13,8 @@
 // Usage:
 //
 //	file, err := sink.CreatePcap("out.pcapng", sink.PcapOptions{})  // .pcap: classic, else pcapng
-//	recs := sink.NewRecords(file, srcs)      // wraps the sources to see their records
-//	capture.Run(ctx, recs.Sources(), copts, warn, func(ev *capture.Event) error { return recs.WriteEvent(ev) })
+//	recs := sink.NewRecords(file)            // the record behind each event (Event.Record), once
+//	capture.Run(ctx, srcs, copts, warn, func(ev *capture.Event) error { return recs.WriteEvent(ev) })
 //	err = recs.Close()                        // closes file too
 //
 // Every sink counts what it wrote and what it could not (Counts), so a

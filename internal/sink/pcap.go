@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/voiptool/voiptool/pcap"
 )
@@ -39,6 +40,9 @@ type PcapOptions struct {
 	// Nanosecond writes classic pcap with nanosecond timestamps
 	// (pcapng always has them).
 	Nanosecond bool
+	// SourceNames name the sources by index ("eth0"): each pcapng
+	// interface block of a source carries its name (if_name).
+	SourceNames []string
 }
 
 // Pcap writes records to a classic pcap or a pcapng file. In pcapng each
@@ -59,9 +63,10 @@ type Pcap struct {
 }
 
 type iface struct {
-	source int
-	link   pcap.LinkType
-	index  int
+	source  int
+	link    pcap.LinkType
+	index   int
+	written uint64
 }
 
 // CreatePcap creates the file at path and writes records to it.
@@ -115,17 +120,22 @@ func (s *Pcap) WriteRecord(source int, p pcap.Packet, data []byte) error {
 		}
 		if idx < 0 {
 			var err error
-			if idx, err = s.ng.AddInterface(p.LinkType, 0); err != nil {
+			name := ""
+			if source >= 0 && source < len(s.o.SourceNames) {
+				name = s.o.SourceNames[source]
+			}
+			if idx, err = s.ng.AddNamedInterface(p.LinkType, 0, name); err != nil {
 				s.counts.Failed++
 				return fmt.Errorf("sink: pcapng interface: %w", err)
 			}
-			s.ifaces = append(s.ifaces, iface{source, p.LinkType, idx})
+			s.ifaces = append(s.ifaces, iface{source: source, link: p.LinkType, index: idx})
 		}
 		p.InterfaceIndex = idx
 		if err := s.ng.WritePacket(p, data); err != nil {
 			s.counts.Failed++
 			return err
 		}
+		s.ifaces[idx].written++
 		s.counts.Written++
 		return nil
 	}
@@ -151,6 +161,40 @@ func (s *Pcap) WriteRecord(source int, p pcap.Packet, data []byte) error {
 
 // Counts returns what was written.
 func (s *Pcap) Counts() Counts { return s.counts }
+
+// Flush writes buffered records to the underlying writer.
+func (s *Pcap) Flush() error {
+	switch {
+	case s.ng != nil:
+		return s.ng.Flush()
+	case s.cl != nil:
+		return s.cl.Flush()
+	}
+	return nil
+}
+
+// InterfaceStatsFunc gives the counters of one pcapng interface: the
+// source it belongs to, whether it is that source's first interface in
+// the file (a source's counters go on one interface only), and how many
+// records this file holds on it.
+type InterfaceStatsFunc func(source int, first bool, written uint64) pcap.InterfaceStats
+
+// WriteStats appends an Interface Statistics Block, stamped t, for every
+// interface of a pcapng file (a classic pcap has nowhere to put them).
+func (s *Pcap) WriteStats(t time.Time, f InterfaceStatsFunc) error {
+	if s.ng == nil || s.closed {
+		return nil
+	}
+	seen := map[int]bool{}
+	for _, i := range s.ifaces {
+		first := !seen[i.source]
+		seen[i.source] = true
+		if err := s.ng.WriteInterfaceStats(i.index, t, f(i.source, first, i.written)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // Close flushes, and closes the file CreatePcap opened. A classic pcap
 // that received no record still gets its header (link type Ethernet), so

@@ -3,47 +3,36 @@ package sink
 import "github.com/voiptool/voiptool/capture"
 
 // Records writes, for each event, the capture record that completed it
-// (dump -w): each record once, however many messages it carried. It
-// sees the records by wrapping the sources (capture.Last), so it keeps
-// one record per source, never a table of packets: events come in
-// record order, and a record can only be written while it is the
-// source's latest.
+// (dump -w, recording SIP or calls): each record once, however many
+// messages it carried. It takes the record from the event
+// (capture.Event.Record), so it works alike for files and live
+// interfaces and keeps one record number per source, never a table of
+// packets: events of a source come in record order.
 type Records struct {
 	out     RecordSink
-	last    []*capture.Last
-	srcs    []capture.Source
-	written []int // per source, the number of the record written last
+	written map[int]int // per source, the number of the record written last (sources are few)
 	counts  Counts
 }
 
-// NewRecords wraps srcs; read them through Sources.
-func NewRecords(out RecordSink, srcs []capture.Source) *Records {
-	r := &Records{out: out, written: make([]int, len(srcs))}
-	for _, s := range srcs {
-		l := &capture.Last{Source: s}
-		r.last = append(r.last, l)
-		r.srcs = append(r.srcs, l)
-	}
-	return r
+// NewRecords writes to out.
+func NewRecords(out RecordSink) *Records {
+	return &Records{out: out, written: make(map[int]int)}
 }
-
-// Sources are the wrapped sources, to hand to capture.Run.
-func (r *Records) Sources() []capture.Source { return r.srcs }
 
 // WriteEvent writes the record behind ev unless it was written already
 // (several messages in one segment) or is no longer in hand (a message
-// completed by the end-of-input flush): both are counted as Skipped.
+// completed by the end-of-input flush, RTP the heuristic held back):
+// both are counted as Skipped.
 func (r *Records) WriteEvent(ev *capture.Event) error {
-	if ev.Source < 0 || ev.Source >= len(r.last) {
+	if ev.Record == nil {
 		r.counts.Skipped++
 		return nil
 	}
-	l := r.last[ev.Source]
-	if l.Packet.Number != ev.Packet.Number || r.written[ev.Source] == ev.Packet.Number {
+	if n, ok := r.written[ev.Source]; ok && n == ev.Packet.Number {
 		r.counts.Skipped++
 		return nil
 	}
-	if err := r.out.WriteRecord(ev.Source, l.Packet, l.Data); err != nil {
+	if err := r.out.WriteRecord(ev.Source, ev.Packet, ev.Record); err != nil {
 		r.counts.Failed++
 		return err
 	}

@@ -128,10 +128,10 @@ func TestRecordsOncePerRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs := NewRecords(file, []capture.Source{r})
+	recs := NewRecords(file)
 	frames := map[int]bool{}
 	events := 0
-	_, err = capture.Run(context.Background(), recs.Sources(), capture.Options{}, nil, func(ev *capture.Event) error {
+	_, err = capture.Run(context.Background(), []capture.Source{r}, capture.Options{}, nil, func(ev *capture.Event) error {
 		if ev.Kind != capture.KindSIP {
 			return nil
 		}

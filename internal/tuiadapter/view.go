@@ -1,17 +1,19 @@
-package engine
+package tuiadapter
 
 import (
 	"context"
 	"fmt"
 	"math"
-	"net/netip"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/voiptool/voiptool/internal/engine"
+	"github.com/voiptool/voiptool/internal/extract"
 	"github.com/voiptool/voiptool/internal/report"
 	"github.com/voiptool/voiptool/rtpstats"
 	"github.com/voiptool/voiptool/sipflow"
@@ -19,9 +21,11 @@ import (
 )
 
 // View adapts an Engine to the TUI's Data interface. The TUI calls it on
-// its own goroutine at 10 Hz while Run writes; every answer is a copy.
+// its own goroutine (Save on one of its own) while the engine's writer
+// writes; every answer is a copy, and what should change in the store
+// (Clear, stream summaries) is asked of the writer.
 type View struct {
-	e     *Engine
+	e     *engine.Engine
 	files []string // the capture files, for saving calls to pcap
 	live  bool
 	// total is the input size in bytes when known, for the progress bar.
@@ -34,10 +38,15 @@ type View struct {
 	lastFErr  error
 	callsOnly sipflow.Filter // INVITE dialogs, for the "calls" counter
 	forward   func() string  // a HEP forwarder's counters, or nil
-	refreshed time.Time      // wall time of the last RefreshStreams (display pace, not packet time)
+	refreshed time.Time      // wall time of the last stream-summary request (display pace, not packet time)
+
+	cmu      sync.Mutex // guards the counters cache
+	cver     int64      // engine Version of cached
+	cached   tui.Counters
+	haveLast bool
 }
 
-// refreshEvery bounds how often the list asks the engine to copy stream
+// refreshEvery bounds how often the list asks the writer to copy stream
 // summaries into the calls: twice a second is as fast as anyone reads a
 // MOS column, and it keeps a fast file load from paying for it per tick.
 const refreshEvery = 500 * time.Millisecond
@@ -50,13 +59,13 @@ func (v *View) refresh() {
 	}
 	v.mu.Unlock()
 	if due {
-		v.e.RefreshStreams()
+		v.e.RequestStreams()
 	}
 }
 
-// NewView wraps e for the TUI. files are the inputs (for Save), done
+// New wraps e for the TUI. files are the inputs (for Save), done
 // reports bytes read so far and total the input size (0: unknown).
-func NewView(e *Engine, files []string, live bool, done func() int64, total int64) *View {
+func New(e *engine.Engine, files []string, live bool, done func() int64, total int64) *View {
 	v := &View{e: e, files: files, live: live, done: done, total: total}
 	// The filter language has a type column; should it ever fail to
 	// parse, the counter shows every dialog rather than nothing.
@@ -84,7 +93,14 @@ func (v *View) Calls(q tui.Query) tui.CallPage {
 	if ferr != nil {
 		f = sipflow.Filter{}
 	}
-	page := tui.CallPage{FilterErr: ferr, Total: v.e.store.Count(sipflow.Filter{})}
+	page := tui.CallPage{FilterErr: ferr}
+	if v.e.ClearPending() {
+		// The writer has not got to the Clear yet: show what it will
+		// leave, not the calls the user just cleared.
+		return page
+	}
+	store := v.e.Store()
+	page.Total = store.Count(sipflow.Filter{})
 	keep := func(c *sipflow.CallSummary) bool {
 		if q.HideNonInvite && c.Type != sipflow.TypeCall {
 			return false
@@ -92,14 +108,14 @@ func (v *View) Calls(q tui.Query) tui.CallPage {
 		return q.Search == "" || matchesSearch(c, q.Search)
 	}
 	if q.Sort == tui.ColIndex && q.Search == "" && !q.HideNonInvite && !q.Desc {
-		page.Matched = v.e.store.Count(f)
-		calls := v.e.store.Calls(f, q.Offset, q.Limit)
+		page.Matched = store.Count(f)
+		calls := store.Calls(f, q.Offset, q.Limit)
 		for i := range calls {
 			page.Rows = append(page.Rows, row(&calls[i], q.Offset+i+1))
 		}
 		return page
 	}
-	all := v.e.store.Calls(f, 0, -1)
+	all := store.Calls(f, 0, -1)
 	rows := make([]tui.CallRow, 0, len(all))
 	for i := range all {
 		if keep(&all[i]) {
@@ -137,6 +153,7 @@ func row(c *sipflow.CallSummary, index int) tui.CallRow {
 		Start: c.Start, Messages: c.Messages,
 		SetupMS: c.SetupMS, PDDMS: c.PDDMS, DurationMS: c.DurationMS,
 		LossPct: math.NaN(), JitterMS: math.NaN(), MOS: math.NaN(), FinalCode: c.FinalCode,
+		Problems: problemCodes(c.Problems),
 	}
 	if len(c.UserAgents) > 0 {
 		r.UA = c.UserAgents[0]
@@ -158,13 +175,16 @@ func row(c *sipflow.CallSummary, index int) tui.CallRow {
 			}
 		}
 		r.Codec = c.Streams[0].Codec
+		if c.Codec != "" {
+			r.Codec = c.Codec // the negotiated one, confirmed by the streams
+		}
 		r.LossPct = maxLoss
 		r.JitterMS = maxJ
 		if !math.IsInf(worstMOS, 1) {
 			r.MOS = worstMOS
 		}
-	} else if len(c.Offer) > 0 && len(c.Offer[0].Codecs) > 0 {
-		r.Codec = c.Offer[0].Codecs[0]
+	} else {
+		r.Codec = c.Codec // the answer's choice, never the offer's first
 	}
 	return r
 }
@@ -181,6 +201,21 @@ func state(c *sipflow.CallSummary) string {
 		return c.State.String() + " " + strconv.Itoa(c.FinalCode)
 	}
 	return c.State.String()
+}
+
+// problemCodes joins the problem codes for the call list's column.
+func problemCodes(ps []sipflow.Problem) string {
+	var b strings.Builder
+	for i, p := range ps {
+		if i > 0 && p.Code == ps[i-1].Code {
+			continue // a per-stream problem found on both directions
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(p.Code)
+	}
+	return b.String()
 }
 
 func sortRows(rows []tui.CallRow, col tui.Column, desc bool) {
@@ -220,6 +255,8 @@ func sortRows(rows []tui.CallRow, col tui.Column, desc bool) {
 			return a.UA < b.UA
 		case tui.ColCallID:
 			return a.CallID < b.CallID
+		case tui.ColProblems:
+			return a.Problems < b.Problems
 		}
 		return a.Index < b.Index
 	}
@@ -278,7 +315,7 @@ func (v *View) Stats(filter string) tui.StatsView {
 	if err != nil {
 		f = sipflow.Filter{}
 	}
-	k := v.e.store.KPIs(f)
+	k := v.e.Store().KPIs(f)
 	sv := tui.StatsView{
 		Calls: k.Calls, Answered: k.Answered, Failed: k.Calls - k.Answered,
 		ASR: k.ASR, NER: k.NER, SDR: k.SDPercent, ISA: k.ISAPercent, AHR: k.AHR,
@@ -286,7 +323,7 @@ func (v *View) Stats(filter string) tui.StatsView {
 	}
 	// Talk time is per answered call; the KPIs do not carry it.
 	var talk sipflow.MinAvgMax
-	for _, c := range v.e.store.Calls(f, 0, -1) {
+	for _, c := range v.e.Store().Calls(f, 0, -1) {
 		if c.Type != sipflow.TypeCall || c.DurationMS < 0 {
 			continue
 		}
@@ -325,19 +362,20 @@ func dist(m sipflow.MinAvgMax) tui.Dist {
 // SetForward shows a HEP forwarder's counters in the header.
 func (v *View) SetForward(f func() string) { v.forward = f }
 
-// Counters answers the header line.
+// Version is the engine's change counter (tui.Versioned): the UI pulls
+// a snapshot only when it moved.
+func (v *View) Version() int64 { return v.e.Version() }
+
+// Counters answers the header line from one engine Status, taken only
+// when the engine's Version moved; the load progress and the forwarder's
+// counters are read every time (they move on their own).
 func (v *View) Counters() tui.Counters {
-	s := v.e.Status()
-	c := tui.Counters{
-		Packets:      s.Records,
-		Dialogs:      int64(s.Store.Calls),
-		Calls:        int64(v.e.store.Count(v.callsOnly)),
-		DecodeErrors: s.Engine.Warnings,
-		Dropped:      s.Store.Evicted + int64(s.RTP.Dropped),
-		Skipped:      int64(s.Decoder.Other) + s.Store.NotSIP + s.Store.NoCallID,
-		MemoryBytes:  s.Store.Bytes,
-		Live:         v.live,
+	v.cmu.Lock()
+	defer v.cmu.Unlock()
+	if ver := v.e.Version(); !v.haveLast || ver != v.cver {
+		v.cached, v.cver, v.haveLast = v.counters(), ver, true
 	}
+	c := v.cached
 	if v.done != nil && v.total > 0 {
 		c.LoadDone, c.LoadTotal = v.done(), v.total
 	}
@@ -345,6 +383,26 @@ func (v *View) Counters() tui.Counters {
 		c.Forward = v.forward()
 	}
 	return c
+}
+
+func (v *View) counters() tui.Counters {
+	s := v.e.Status()
+	d := &s.Decoder
+	return tui.Counters{
+		Packets:      s.Records,
+		Dialogs:      int64(s.Store.Calls),
+		Calls:        int64(v.e.Store().Count(v.callsOnly)),
+		DecodeErrors: s.Engine.Warnings,
+		// Everything refused or given up on, by the store, the tracker
+		// and the decoder (the decoder's part published while it runs).
+		Dropped: s.Store.Evicted + int64(s.RTP.Dropped) + int64(d.FragmentsDropped+d.FragmentsExpired+d.SCTPDropped+d.RTPHeuristicDropped) +
+			int64(d.Stream.StreamsRefused+d.Stream.Gaps+d.Stream.BufferOverflows+d.Stream.OutOfOrderOverflows),
+		// Other includes the heuristic's drops, counted as dropped above.
+		Skipped:     int64(d.Other-d.RTPHeuristicDropped) + s.Store.NotSIP + s.Store.NoCallID,
+		TLSStreams:  int64(d.TLSStreams),
+		MemoryBytes: s.Store.Bytes,
+		Live:        v.live,
+	}
 }
 
 // rtcpLines renders what each reporter said about the stream, one line
@@ -373,47 +431,10 @@ func rtcpLines(r *rtpstats.StreamReport) []string {
 	return out
 }
 
-// Related returns the details of the calls and, with related, of every
-// leg reachable from them through the store's links, in discovery order.
-func (e *Engine) Related(ids []string, related bool) []sipflow.CallDetail {
-	seen := map[string]bool{}
-	var out []sipflow.CallDetail
-	queue := append([]string(nil), ids...)
-	for len(queue) > 0 {
-		id := queue[0]
-		queue = queue[1:]
-		if seen[id] {
-			continue
-		}
-		seen[id] = true
-		d, ok := e.store.Call(id)
-		if !ok {
-			continue
-		}
-		out = append(out, d)
-		if related {
-			for _, l := range d.Summary.Legs {
-				queue = append(queue, l.CallID)
-			}
-		}
-	}
-	return out
-}
-
-// Flow builds the report ladder of the calls, with their RTP streams.
-func (e *Engine) Flow(ids []string, related bool, aliases map[netip.Addr]string) (report.Flow, []sipflow.CallDetail) {
-	calls := e.Related(ids, related)
-	fl := report.FlowFromCalls(calls, aliases)
-	for _, c := range calls {
-		fl.AddStreams(e.Streams(c.Summary.CallID), aliases)
-	}
-	return fl, calls
-}
-
 // Flow answers the ladder view: the report package's ladder, plus the
 // raw text of each message for the message pane.
 func (v *View) Flow(callIDs []string, related bool) (tui.Flow, bool) {
-	fl, calls := v.e.Flow(callIDs, related, nil)
+	fl, calls := extract.Flow(v.e, callIDs, related, nil)
 	if len(calls) == 0 {
 		return tui.Flow{}, false
 	}
@@ -438,17 +459,22 @@ func (v *View) Flow(callIDs []string, related bool) (tui.Flow, bool) {
 	for _, s := range fl.Streams {
 		out.Streams = append(out.Streams, tui.FlowStream{From: s.From, To: s.To, Label: s.Label, Start: s.Start, End: s.End})
 	}
+	for _, c := range calls {
+		for _, p := range c.Summary.Problems {
+			out.Problems = append(out.Problems, p.Code+" ("+p.Severity+"): "+p.Detail)
+		}
+	}
 	// Reports a capture agent sent about the call over HEP (LOG lines,
 	// RTCP-JSON) are drawn as notes on the first column, in time order,
 	// with the report itself in the message pane.
 	added := false
 	for _, c := range calls {
 		for _, ev := range c.Events {
-			if !strings.HasPrefix(ev.Kind, HEPEventPrefix) || len(out.Endpoints) == 0 {
+			if !strings.HasPrefix(ev.Kind, engine.HEPEventPrefix) || len(out.Endpoints) == 0 {
 				continue
 			}
 			out.Messages = append(out.Messages, tui.FlowMessage{
-				Time: ev.Time, Label: strings.TrimPrefix(ev.Kind, HEPEventPrefix), Class: tui.ClassRequest,
+				Time: ev.Time, Label: strings.TrimPrefix(ev.Kind, engine.HEPEventPrefix), Class: tui.ClassRequest,
 				Raw: ev.Detail, CallID: c.Summary.CallID,
 			})
 			added = true
@@ -468,31 +494,46 @@ type msgKey struct {
 	label  string
 }
 
-// Save answers the save dialog with the same writers as the CLI.
-func (v *View) Save(req tui.SaveRequest) (string, error) {
+// Save answers the save dialog with the same writers as the CLI. The UI
+// runs it on a goroutine of its own; it stops at ctx's cancellation with
+// ctx.Err() and leaves no file behind (every format is written under a
+// temporary name and renamed when complete). Its cost is linear in the
+// calls saved and their messages and streams, plus one re-read of the
+// capture for packets that are not saved by offset.
+func (v *View) Save(ctx context.Context, req tui.SaveRequest, progress func(tui.SaveProgress)) (string, error) {
+	if progress == nil {
+		progress = func(tui.SaveProgress) {}
+	}
 	ids := req.CallIDs
 	switch req.Scope {
 	case tui.SaveDisplayed:
 		q := req.Query
 		q.Offset, q.Limit = 0, -1 // every displayed call, not a screenful
 		page := v.Calls(q)
-		ids = ids[:0]
+		ids = make([]string, 0, len(page.Rows))
 		for _, r := range page.Rows {
 			ids = append(ids, r.CallID)
 		}
 	case tui.SaveAll:
-		ids = nil
-		for _, c := range v.e.store.Calls(sipflow.Filter{}, 0, -1) {
+		all := v.e.Store().Calls(sipflow.Filter{}, 0, -1)
+		ids = make([]string, 0, len(all))
+		for _, c := range all {
 			ids = append(ids, c.CallID)
 		}
 	}
 	if len(ids) == 0 {
-		return "", fmt.Errorf("engine: nothing to save: no calls selected")
+		return "", ErrNothingSelected
 	}
+	progress(tui.SaveProgress{TotalCalls: len(ids)})
 	switch req.Format {
 	case tui.FormatPcapSIP, tui.FormatPcapSIPRTP:
-		n, err := v.e.SavePcap(context.Background(), v.files, ids, req.Format == tui.FormatPcapSIPRTP, req.Path)
-		if err != nil && n > 0 {
+		n, err := extract.Pcap(ctx, v.e, ids, req.Path, extract.Options{
+			Files: v.files, Media: req.Format == tui.FormatPcapSIPRTP,
+			Progress: func(p extract.Progress) {
+				progress(tui.SaveProgress{Calls: p.Calls, TotalCalls: p.TotalCalls, Read: p.Records, ReadTotal: p.TotalRecords})
+			},
+		})
+		if err != nil && n > 0 && ctx.Err() == nil {
 			// The file was damaged past some point: what came before is saved.
 			return fmt.Sprintf("saved %d packets of %d call(s) to %s; %v", n, len(ids), req.Path, err), nil
 		}
@@ -501,47 +542,84 @@ func (v *View) Save(req tui.SaveRequest) (string, error) {
 		}
 		return fmt.Sprintf("saved %d packets of %d call(s) to %s", n, len(ids), req.Path), nil
 	}
-	f, err := os.Create(req.Path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
+	var write func(f *os.File) error
 	switch req.Format {
 	case tui.FormatFlowText, tui.FormatFlowMarkdown, tui.FormatFlowMermaid, tui.FormatFlowPlantUML, tui.FormatFlowSVG, tui.FormatFlowHTML:
 		ff := map[tui.SaveFormat]report.FlowFormat{
 			tui.FormatFlowText: report.FlowText, tui.FormatFlowMarkdown: report.FlowMarkdown, tui.FormatFlowMermaid: report.FlowMermaid,
 			tui.FormatFlowPlantUML: report.FlowPlantUML, tui.FormatFlowSVG: report.FlowSVG, tui.FormatFlowHTML: report.FlowHTML,
 		}[req.Format]
-		fl, _ := v.e.Flow(ids, req.Related, nil)
-		err = report.WriteFlow(f, ff, fl, report.FlowOptions{Width: -1})
+		fl, _ := extract.Flow(v.e, ids, req.Related, nil)
+		write = func(f *os.File) error { return report.WriteFlow(f, ff, fl, report.FlowOptions{Width: -1}) }
 	case tui.FormatCSV, tui.FormatJSON:
-		var calls []sipflow.CallSummary
-		for _, d := range v.e.Related(ids, false) {
-			calls = append(calls, d.Summary)
+		calls := make([]sipflow.CallSummary, 0, len(ids))
+		store := v.e.Store()
+		for i, id := range ids {
+			if i%saveCheckEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return "", err
+				}
+				progress(tui.SaveProgress{Calls: i, TotalCalls: len(ids)})
+			}
+			if c, ok := store.Summary(id); ok {
+				calls = append(calls, c)
+			}
 		}
 		rf := report.FormatCSV
 		if req.Format == tui.FormatJSON {
 			rf = report.FormatJSON
 		}
-		err = report.WriteCalls(f, rf, calls, report.TableOptions{})
+		write = func(f *os.File) error { return report.WriteCalls(f, rf, calls, report.TableOptions{}) }
 	default:
-		err = fmt.Errorf("engine: unknown save format %v", req.Format)
+		return "", fmt.Errorf("%w: %v", ErrUnknownFormat, req.Format)
 	}
-	if err != nil {
+	if err := writeFile(ctx, req.Path, write); err != nil {
 		return "", err
 	}
-	if err := f.Close(); err != nil {
-		return "", err
-	}
+	progress(tui.SaveProgress{Calls: len(ids), TotalCalls: len(ids)})
 	return fmt.Sprintf("saved %d call(s) as %s to %s", len(ids), req.Format, req.Path), nil
 }
 
+// saveCheckEvery is how many calls pass between looks at the context
+// and progress reports.
+const saveCheckEvery = 256
+
+// writeFile writes path through a temporary file beside it, renamed
+// once write succeeded and ctx is still live: a cancelled or failed save
+// leaves path as it was.
+func writeFile(ctx context.Context, path string, write func(*os.File) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.part")
+	if err != nil {
+		return err
+	}
+	err = write(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
+}
+
 var (
-	_ tui.Data    = (*View)(nil)
-	_ tui.Clearer = (*View)(nil)
+	_ tui.Data      = (*View)(nil)
+	_ tui.Clearer   = (*View)(nil)
+	_ tui.Versioned = (*View)(nil)
 )
 
-// Clear answers F5: forget the calls and streams seen so far.
+// Clear answers F5: the writer forgets the calls and streams seen so far
+// at its next event (at once when it has finished); until then Calls
+// answers with an empty page.
 func (v *View) Clear() { v.e.Clear() }
 
 // class maps the report's arrow classes onto the TUI's.
