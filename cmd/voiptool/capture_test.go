@@ -179,3 +179,45 @@ func analyse(t *testing.T, file string) string {
 	sort.Strings(lines)
 	return strings.Join(lines, "\n")
 }
+
+// `dump same.pcap -w same.pcap` must not destroy its input, nor may -w
+// follow a symbolic link; both exit 1 with the input untouched.
+func TestWriteRefusesInputAndSymlink(t *testing.T) {
+	dir := t.TempDir()
+	src, err := os.ReadFile(filepath.Join("..", "..", "testdata", "pcaps", "basic-call.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := filepath.Join(dir, "in.pcap")
+	if err := os.WriteFile(in, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var errOut bytes.Buffer
+	if code := run([]string{"dump", in, "-w", in, "-q"}, &ioStreams{Out: io.Discard, ErrOut: &errOut}); code != exitError {
+		t.Errorf("dump x -w x: exit %d, want %d", code, exitError)
+	}
+	if !strings.Contains(errOut.String(), "also an input") {
+		t.Errorf("message: %q", errOut.String())
+	}
+	victim := filepath.Join(dir, "victim")
+	os.WriteFile(victim, []byte("keep"), 0o644)
+	link := filepath.Join(dir, "out.pcap")
+	os.Symlink(victim, link)
+	if code := run([]string{"dump", in, "-w", link, "-q"}, &ioStreams{Out: io.Discard, ErrOut: io.Discard}); code != exitError {
+		t.Errorf("-w onto a symlink: exit %d", code)
+	}
+	if b, _ := os.ReadFile(in); !bytes.Equal(b, src) {
+		t.Error("input changed")
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "keep" {
+		t.Error("symlink target changed")
+	}
+	// A plain new output is written whole, mode 0600.
+	out := filepath.Join(dir, "new.pcap")
+	if code := run([]string{"dump", in, "-w", out, "-q"}, &ioStreams{Out: io.Discard, ErrOut: io.Discard}); code != exitOK {
+		t.Fatalf("dump -w new: exit %d", code)
+	}
+	if fi, err := os.Stat(out); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("new output: %v %v", fi, err)
+	}
+}

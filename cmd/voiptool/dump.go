@@ -114,7 +114,7 @@ func dumpRun(ctx context.Context, o *dumpOptions) error {
 	srcs := in.sources()
 	var save *sink.Records
 	if o.write != "" {
-		file, err := sink.CreatePcap(o.write, sink.PcapOptions{Application: "voiptool " + versionString()})
+		file, err := sink.CreatePcap(o.write, sink.PcapOptions{Application: "voiptool " + versionString(), Inputs: o.files})
 		if err != nil {
 			return err
 		}

@@ -9,6 +9,4 @@ var (
 	ErrLinkType      = errors.New("recorder: a classic pcap file holds one link type; record to .pcapng to mix interfaces")
 	ErrBadPath       = errors.New("recorder: bad output path")
 	ErrBadSize       = errors.New("recorder: bad size")
-	ErrNotRegular    = errors.New("recorder: output exists and is not a regular file")
-	ErrSymlinkOutput = errors.New("recorder: output is a symbolic link")
 )

@@ -43,6 +43,11 @@ type PcapOptions struct {
 	// SourceNames name the sources by index ("eth0"): each pcapng
 	// interface block of a source carries its name (if_name).
 	SourceNames []string
+	// Inputs are the files being read: CreatePcap refuses to write over
+	// any of them.
+	Inputs []string
+	// Perm is the mode of a file CreatePcap makes (0: DefaultPerm, 0600).
+	Perm os.FileMode
 }
 
 // Pcap writes records to a classic pcap or a pcapng file. In pcapng each
@@ -69,21 +74,30 @@ type iface struct {
 	written uint64
 }
 
-// CreatePcap creates the file at path and writes records to it.
+// CreatePcap writes records to a new file at path: under a temporary
+// name beside it, renamed to path by Close, so a file under the final
+// name is always complete. It refuses a path that is one of o.Inputs, a
+// symbolic link or not a regular file (CheckOutput), and creates the
+// file with o.Perm (0600 by default).
 func CreatePcap(path string, o PcapOptions) (*Pcap, error) {
 	if o.Format == FormatAuto {
 		o.Format = FormatFor(path)
 	}
-	f, err := os.Create(path)
+	if err := CheckOutput(path, o.Inputs); err != nil {
+		return nil, err
+	}
+	f, err := CreateTemp(path, o.Perm)
 	if err != nil {
 		return nil, err // *PathError names the file
 	}
-	s, err := NewPcap(f, o)
+	af := &atomicFile{f: f, final: path, inputs: o.Inputs}
+	s, err := NewPcap(af, o)
 	if err != nil {
 		f.Close()
+		os.Remove(f.Name())
 		return nil, err
 	}
-	s.c = f
+	s.c = af
 	return s, nil
 }
 
