@@ -54,4 +54,3 @@ func rawControl(b []byte) int {
 	}
 	return -1
 }
-
