@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/voiptool/voiptool/pcap"
@@ -48,6 +49,10 @@ type PcapOptions struct {
 	Inputs []string
 	// Perm is the mode of a file CreatePcap makes (0: DefaultPerm, 0600).
 	Perm os.FileMode
+	// Direct writes to the final name from the start (still refusing
+	// links and inputs), for outputs that run until interrupted (a
+	// collector's -w) and must be readable, flushed, while they grow.
+	Direct bool
 }
 
 // Pcap writes records to a classic pcap or a pcapng file. In pcapng each
@@ -85,6 +90,23 @@ func CreatePcap(path string, o PcapOptions) (*Pcap, error) {
 	}
 	if err := CheckOutput(path, o.Inputs); err != nil {
 		return nil, err
+	}
+	if o.Direct {
+		perm := o.Perm
+		if perm == 0 {
+			perm = DefaultPerm
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, perm)
+		if err != nil {
+			return nil, err
+		}
+		s, err := NewPcap(f, o)
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		s.c = f
+		return s, nil
 	}
 	f, err := CreateTemp(path, o.Perm)
 	if err != nil {
