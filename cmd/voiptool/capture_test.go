@@ -221,3 +221,18 @@ func TestWriteRefusesInputAndSymlink(t *testing.T) {
 		t.Errorf("new output: %v %v", fi, err)
 	}
 }
+
+// A store limit that bites is said, with the option that raises it.
+func TestStoreLimitReported(t *testing.T) {
+	var out, errOut bytes.Buffer
+	f := filepath.Join("..", "..", "testdata", "pcaps", "basic-call.pcap")
+	if code := run([]string{"calls", f, "--max-calls", "1"}, &ioStreams{Out: &out, ErrOut: &errOut}); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	if !strings.Contains(errOut.String(), "dialogs evicted by the store's limits") || !strings.Contains(errOut.String(), "--max-calls") {
+		t.Errorf("summary does not report the eviction:\n%s", errOut.String())
+	}
+	if code := run([]string{"calls", f, "--max-memory", "lots"}, &ioStreams{Out: &out, ErrOut: &errOut}); code != exitUsage {
+		t.Errorf("--max-memory lots: exit %d", code)
+	}
+}

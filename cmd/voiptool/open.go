@@ -82,6 +82,9 @@ func (o *openOptions) run(c *cobra.Command, args []string, runF func(*openOption
 	if len(o.in.files) == 0 && len(o.live.ifaces) == 0 {
 		return usageErrorf("no capture file or interface given (try 'voiptool testdata/pcaps/basic-call.pcap' or --help)")
 	}
+	if err := o.in.checkLimits("open"); err != nil {
+		return err
+	}
 	if _, err := sipflow.ParseFilter(o.filter); err != nil {
 		return usageErrorf("--filter: %v", err)
 	}
@@ -147,6 +150,7 @@ func openRun(ctx context.Context, o *openOptions) error {
 	defer in.Close()
 	eo := engine.Options{}
 	eo.Capture.NoRTPHeuristic = o.in.noHeuristic
+	o.in.storeLimits(&eo)
 	// --hep-to: a HEP sink fed by the engine's tap (after the engine has
 	// handled each event), naming calls from the engine's store.
 	var fwd *sink.HEP

@@ -605,5 +605,12 @@ func (s Status) String() string {
 		// empty.
 		line += fmt.Sprintf("; %d TCP directions carry TLS (encrypted SIP, not decoded)", s.Decoder.TLSStreams)
 	}
+	if s.Store.Evicted > 0 {
+		// A cap that bites is said, with the option that raises it.
+		line += fmt.Sprintf("; %d dialogs evicted by the store's limits (%d still active; raise --max-calls or --max-memory)", s.Store.Evicted, s.Store.EvictedActive)
+	}
+	if s.RTP.Dropped > 0 {
+		line += fmt.Sprintf("; %d RTP packets of new streams refused at the stream limit", s.RTP.Dropped)
+	}
 	return line
 }
