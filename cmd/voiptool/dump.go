@@ -139,6 +139,9 @@ func dumpRun(ctx context.Context, o *dumpOptions) error {
 	}
 	if !o.quiet {
 		summary.Capture(o.io.ErrOut, p.Printed(), &stats)
+		if n := p.BadHEP(); n > 0 {
+			fmt.Fprintf(o.io.ErrOut, "voiptool: %d HEP packets could not be unwrapped (nested HEP, a payload that would not inflate, damage) and were not printed\n", n)
+		}
 		if save != nil {
 			fmt.Fprintf(o.io.ErrOut, "voiptool: saved %d packets to %s\n", save.Counts().Written, o.write)
 		}

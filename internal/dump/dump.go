@@ -74,6 +74,7 @@ type Printer struct {
 	msg     hep.Message
 	inner   capture.Event
 	printed int
+	badHEP  int
 }
 
 // New prints to w.
@@ -104,7 +105,11 @@ func (p *Printer) Handle(ev *capture.Event) error {
 	if ev.Kind == capture.KindHEP && p.want[capture.KindSIP] && !p.want[capture.KindHEP] {
 		// SIP that reached the capture inside HEP is still SIP to the
 		// reader: print it with the inner addresses and time.
-		if p.unwrap.Decode(ev.Payload, ev.Time, &p.msg) != nil || !p.msg.IsSIP() {
+		if err := p.unwrap.Decode(ev.Payload, ev.Time, &p.msg); err != nil {
+			p.badHEP++ // nested HEP, a bomb, damage: counted, never printed as SIP
+			return nil
+		}
+		if !p.msg.IsSIP() {
 			return nil
 		}
 		p.inner = *ev
@@ -136,6 +141,10 @@ func (p *Printer) Handle(ev *capture.Event) error {
 
 // Printed is how many messages were printed.
 func (p *Printer) Printed() int { return p.printed }
+
+// BadHEP is the number of HEP packets that could not be unwrapped
+// (nested HEP, a payload that would not inflate, damage).
+func (p *Printer) BadHEP() int { return p.badHEP }
 
 // Flush writes out what is buffered.
 func (p *Printer) Flush() error { return p.out.Flush() }
