@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -84,6 +85,7 @@ func TestCaptureLiveSipp(t *testing.T) {
 		t.Fatal(err)
 	}
 	uas, uac, media := freePort(t), freePort(t), freePort(t)
+	metricsAddr := "127.0.0.1:" + strconv.Itoa(freePort(t)) // a free UDP port number is almost surely free on TCP
 	filter := []string{"udp", "and", "(port", strconv.Itoa(uas), "or", "port", strconv.Itoa(uac), "or", "portrange", "6000-6001", "or", "port", strconv.Itoa(media) + ")"}
 	ours, theirs := filepath.Join(dir, "ours.pcap"), filepath.Join(dir, "tcpdump.pcap")
 
@@ -105,7 +107,7 @@ func TestCaptureLiveSipp(t *testing.T) {
 	capDone := make(chan error, 1)
 	go func() {
 		cmd := newCmdCapture(&ioStreams{Out: &capOut, ErrOut: &capErr}, nil)
-		cmd.SetArgs(append([]string{"-i", "lo", "--no-ui", "-w", ours, "--status-interval", "1s", "--report", "calls"}, filter...))
+		cmd.SetArgs(append([]string{"-i", "lo", "--no-ui", "-w", ours, "--status-interval", "1s", "--report", "calls", "--metrics", metricsAddr}, filter...))
 		cmd.SetContext(capCtx)
 		capDone <- cmd.Execute()
 	}()
@@ -126,6 +128,29 @@ func TestCaptureLiveSipp(t *testing.T) {
 		t.Fatalf("sipp uas: %v", err)
 	}
 	time.Sleep(500 * time.Millisecond)
+	// Scraped while the capture still runs: the figures are the call's.
+	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatalf("scrape: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`voiptool_sip_requests_total{method="INVITE"} 1`,
+		`voiptool_sip_requests_total{method="BYE"} 1`,
+		`voiptool_sip_responses_total{code="200"} 2`,
+		`voiptool_calls{state="COMPLETED"} 1`,
+		`voiptool_call_setup_seconds_count 1`,
+		`voiptool_drops_total{stage="kernel"} 0`,
+		`voiptool_drops_total{stage="queue"} 0`,
+	} {
+		if !strings.Contains(string(body), "\n"+want+"\n") {
+			t.Errorf("metrics during the run lack %q", want)
+		}
+	}
+	if !strings.Contains(string(body), `voiptool_recorder_packets_total`) || strings.Contains(string(body), "voiptool_recorder_packets_total 0\n") {
+		t.Errorf("recorder figures missing or zero in the metrics")
+	}
 	stopCapture() // as Ctrl-C would
 	if err := <-capDone; err != nil {
 		t.Fatalf("capture: %v\n%s", err, capErr.String())
