@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/voiptool/voiptool/internal/testpeer"
+
 	"bytes"
 	"context"
 	"errors"
@@ -80,6 +82,8 @@ func TestCaptureLiveSipp(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("live capture needs CAP_NET_RAW (CI runs as root)")
 	}
+	// uac_pcap always plays its RTP to ports 6000/6001: one such test at a time.
+	defer testpeer.Lock(t, "sipp-rtp")()
 	dir := t.TempDir()
 	if err := os.Symlink(pcaps, filepath.Join(dir, "pcap")); err != nil {
 		t.Fatal(err)
