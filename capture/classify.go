@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"net/netip"
+
+	"github.com/voiptool/voiptool/hep"
 )
 
 // RTP/RTCP constants (RFC 3550, RFC 5761).
@@ -20,10 +22,6 @@ const (
 	maxRTCPInDgram  = 64   // compound packets walked per datagram
 	heurMinPort     = 1024 // the heuristic ignores well-known ports (DNS, NTP, SNMP ...)
 	sipVersion      = "SIP/2.0"
-	hep3Magic       = "HEP3"
-	hepV3MinLen     = 6
-	hepAFInet       = 2
-	hepAFInet6      = 10
 )
 
 // classifyDatagram decides what a UDP or SCTP payload is, by content.
@@ -44,7 +42,7 @@ func (d *Decoder) classifyDatagram(b []byte, src, dst netip.AddrPort, tr Transpo
 			d.deliver(KindSIP, tr, b)
 			return
 		}
-		if IsHEP(b) {
+		if _, ok := hep.Detect(b); ok {
 			d.deliver(KindHEP, tr, b)
 			return
 		}
@@ -242,36 +240,4 @@ func hasPrefixFold(b []byte, p string) bool {
 		}
 	}
 	return true
-}
-
-// IsHEP reports whether b is a HEP packet: version 3 by its "HEP3" magic
-// and total length, or version 1/2 by a plausible fixed header (version,
-// header length matching the address family, a known transport).
-func IsHEP(b []byte) bool {
-	if len(b) >= hepV3MinLen && string(b[:4]) == hep3Magic {
-		n := int(binary.BigEndian.Uint16(b[4:6]))
-		return n >= hepV3MinLen && n <= len(b)
-	}
-	if len(b) < 16 || (b[0] != 1 && b[0] != 2) {
-		return false
-	}
-	hl := int(b[1])
-	switch b[3] {
-	case ipProtoUDP, ipProtoTCP, ipProtoSCTP:
-	default:
-		return false
-	}
-	var want int
-	switch b[2] {
-	case hepAFInet:
-		want = 16
-	case hepAFInet6:
-		want = 40
-	default:
-		return false
-	}
-	if b[0] == 2 {
-		want += 12 // hep_timehdr: tv_sec, tv_usec, captid (+2 padding)
-	}
-	return hl == want && hl < len(b)
 }

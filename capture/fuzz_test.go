@@ -76,7 +76,6 @@ func FuzzClassify(f *testing.F) {
 		if IsSIP(b) && (len(b) < 12) {
 			t.Fatalf("SIP start line in %d bytes", len(b))
 		}
-		_ = IsHEP(b)
 		_ = IsRTCPCompound(b)
 		d := NewDecoder(Options{})
 		src := netip.MustParseAddrPort("192.0.2.1:30000")
