@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/voiptool/voiptool/pcap"
+	"github.com/voiptool/voiptool/sipflow"
 )
 
 // Kind is what the classifier decided a payload is.
@@ -32,42 +33,22 @@ func (k Kind) String() string {
 	return "unknown"
 }
 
-// Transport is how the payload travelled above IP.
-type Transport uint8
+// Transport is how the payload travelled above IP: an alias of
+// sipflow.Transport, the project's one transport type, so events feed
+// sipflow without a conversion.
+type Transport = sipflow.Transport
 
-// Transports.
+// Transports (sipflow's constants under capture's names).
 const (
-	TransportUDP Transport = iota + 1
-	TransportTCP
-	TransportSCTP
-	TransportWS // SIP over WebSocket (RFC 7118) on TCP
+	TransportUDP  = sipflow.TransportUDP
+	TransportTCP  = sipflow.TransportTCP
+	TransportSCTP = sipflow.TransportSCTP
+	TransportWS   = sipflow.TransportWS // SIP over WebSocket (RFC 7118) on TCP
 )
 
-func (t Transport) String() string {
-	switch t {
-	case TransportUDP:
-		return "UDP"
-	case TransportTCP:
-		return "TCP"
-	case TransportSCTP:
-		return "SCTP"
-	case TransportWS:
-		return "WS"
-	}
-	return "unknown"
-}
-
-// TransportOf names the transport an IP protocol number stands for (as
-// HEP's IP protocol chunk carries it): 6 TCP, 132 SCTP, else UDP.
-func TransportOf(ipProto uint8) Transport {
-	switch ipProto {
-	case 6:
-		return TransportTCP
-	case 132:
-		return TransportSCTP
-	}
-	return TransportUDP
-}
+// TransportOf names the transport an IP protocol number stands for; see
+// sipflow.TransportOf.
+func TransportOf(ipProto uint8) Transport { return sipflow.TransportOf(ipProto) }
 
 // RTPHeader is the fixed RTP header (RFC 3550 5.1) of a KindRTP event.
 // Filled by the classifier so consumers need not parse it again.
