@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math"
 	"net/netip"
@@ -99,14 +100,16 @@ type Decoder struct {
 
 	// per record; the record's pcap.Packet lives in ev.Packet (copied once
 	// per record: it is the event's too)
-	data    []byte
-	emit    func(*Event)
-	err     *DecodeError
-	depth   int
-	vlanID  uint16
-	hasVLAN bool
-	tunnel  bool
-	ev      Event
+	data      []byte
+	emit      func(*Event)
+	err       *DecodeError
+	depth     int
+	vlanID    uint16
+	hasVLAN   bool
+	tunnel    bool
+	ev        Event
+	segCursor int // bytes of d.seg.Payload already matched to messages (inSegment)
+	first     int // record number of the first record of the payload being classified (Layers.FirstRecord)
 
 	// The clock: the current record's time, the only one. The per-packet
 	// comparisons use Unix nanoseconds, because time.Time's Before/Sub
@@ -154,6 +157,8 @@ func (d *Decoder) Decode(data []byte, p pcap.Packet, emit func(*Event)) error {
 	d.hasVLAN = false
 	d.tunnel = false
 	d.fb.truncated = false
+	d.ev.Layers.reset()
+	d.first = p.Number
 	if p.Length > len(data) {
 		d.stats.Truncated++
 	} else if p.Length > 0 && p.Length < len(data) {
@@ -193,6 +198,8 @@ func (d *Decoder) Decode(data []byte, p pcap.Packet, emit func(*Event)) error {
 func (d *Decoder) Flush(emit func(*Event)) {
 	d.emit = emit
 	d.ev.Packet = pcap.Packet{}
+	d.data = nil
+	d.ev.Layers.reset()
 	d.asm.Flush(d.onMsg)
 	d.stats.FragmentsExpired += d.frag.expire(time.Time{}, true)
 	d.flows.flush()
@@ -270,15 +277,31 @@ func (d *Decoder) enter(layer string) bool {
 	return true
 }
 
+// offset is where s starts in the current record, or -1 when s is not a
+// window on it (a reassembly buffer, a held copy). Every slice the walk
+// makes is data[i:] or data[i:j] of the record (gopacket's layers never
+// cut capacity), so the capacity tells the offset; the address
+// comparison rejects slices of other buffers.
+func (d *Decoder) offset(s []byte) int32 {
+	o := cap(d.data) - cap(s)
+	if o < 0 || o >= len(d.data) || len(s) == 0 || &d.data[o] != &s[0] {
+		return -1
+	}
+	return int32(o)
+}
+
 func (d *Decoder) link(data []byte, lt pcap.LinkType) {
 	switch lt {
 	case pcap.LinkTypeEthernet:
+		d.ev.Layers.L2 = 0
 		d.ether(data)
 	case pcap.LinkTypeNull, pcap.LinkTypeLoop:
 		if len(data) < 4 {
 			d.fail(ErrTruncated, "loopback header", "")
 			return
 		}
+		d.ev.Layers.L2 = 0
+		d.ev.Layers.push(ProtoLoopback, 0)
 		af := binary.LittleEndian.Uint32(data)
 		if lt == pcap.LinkTypeLoop || af > 0xffff {
 			// LOOP is network order; NULL is host order of the capturing
@@ -300,18 +323,23 @@ func (d *Decoder) link(data []byte, lt pcap.LinkType) {
 	case pcap.LinkTypeIPv6:
 		d.ipv6(data)
 	case pcap.LinkTypePPP:
+		d.ev.Layers.L2 = 0
 		d.ppp(data)
 	case pcap.LinkTypeLinuxSLL:
 		if len(data) < sllHeader {
 			d.fail(ErrTruncated, "Linux SLL header", "")
 			return
 		}
+		d.ev.Layers.L2 = 0
+		d.ev.Layers.push(ProtoSLL, 0)
 		d.etherType(binary.BigEndian.Uint16(data[14:16]), data[sllHeader:])
 	case pcap.LinkTypeSLL2:
 		if len(data) < sll2Header {
 			d.fail(ErrTruncated, "Linux SLL2 header", "")
 			return
 		}
+		d.ev.Layers.L2 = 0
+		d.ev.Layers.push(ProtoSLL2, 0)
 		d.etherType(binary.BigEndian.Uint16(data[0:2]), data[sll2Header:])
 	default:
 		d.stats.UnsupportedLinkTypes++
@@ -342,6 +370,7 @@ func (d *Decoder) ether(data []byte) {
 		d.fail(ErrTruncated, "Ethernet", err.Error())
 		return
 	}
+	d.ev.Layers.push(ProtoEthernet, d.offset(data))
 	d.etherType(uint16(d.eth.EthernetType), d.eth.Payload)
 }
 
@@ -360,6 +389,7 @@ func (d *Decoder) etherType(et uint16, payload []byte) {
 			return
 		}
 		d.hasVLAN = true
+		d.ev.Layers.push(ProtoVLAN, d.offset(payload))
 		d.vlanID = d.vlan.VLANIdentifier
 		d.etherType(uint16(d.vlan.Type), d.vlan.Payload)
 	case etherPPPoE:
@@ -373,6 +403,7 @@ func (d *Decoder) etherType(et uint16, payload []byte) {
 			return
 		}
 		d.stats.PPPoE++
+		d.ev.Layers.push(ProtoPPPoE, d.offset(payload))
 		body := payload[pppoeHeader:]
 		if n := int(binary.BigEndian.Uint16(payload[4:6])); n < len(body) {
 			body = body[:n]
@@ -389,6 +420,7 @@ func (d *Decoder) etherType(et uint16, payload []byte) {
 		}
 		d.stats.TunnelERSPAN++
 		d.tunnel = true
+		d.ev.Layers.push(ProtoERSPAN, d.offset(payload))
 		d.ether(payload[erspan2Header:])
 	case etherERSPAN3:
 		if len(payload) < erspan3Header {
@@ -405,6 +437,7 @@ func (d *Decoder) etherType(et uint16, payload []byte) {
 		}
 		d.stats.TunnelERSPAN++
 		d.tunnel = true
+		d.ev.Layers.push(ProtoERSPAN, d.offset(payload))
 		d.ether(payload[n:])
 	default:
 		d.stats.Other++
@@ -417,6 +450,7 @@ func (d *Decoder) ppp(data []byte) {
 	if !d.enter("PPP") {
 		return
 	}
+	d.ev.Layers.push(ProtoPPP, d.offset(data))
 	if len(data) >= 2 && data[0] == 0xff && data[1] == 0x03 {
 		data = data[2:]
 	}
@@ -465,6 +499,7 @@ func (d *Decoder) ipv4(data []byte) {
 		return
 	}
 	d.stats.IPv4++
+	d.ipLayer(ProtoIPv4, 4, data)
 	src := netip.AddrFrom4([4]byte(d.ip4.SrcIP))
 	dst := netip.AddrFrom4([4]byte(d.ip4.DstIP))
 	proto := uint8(d.ip4.Protocol)
@@ -477,6 +512,7 @@ func (d *Decoder) ipv4(data []byte) {
 			return
 		}
 		payload = whole
+		d.ev.Layers.Reassembled |= ReasmIP
 	}
 	d.ipPayload(proto, payload, src, dst)
 }
@@ -517,6 +553,7 @@ func (d *Decoder) ipv6(data []byte) {
 		return
 	}
 	d.stats.IPv6++
+	d.ipLayer(ProtoIPv6, 6, data)
 	src := netip.AddrFrom16([16]byte(d.ip6.SrcIP))
 	dst := netip.AddrFrom16([16]byte(d.ip6.DstIP))
 	nh := uint8(d.ip6.NextHeader)
@@ -566,6 +603,7 @@ func (d *Decoder) ipv6(data []byte) {
 			if !ok {
 				return
 			}
+			d.ev.Layers.Reassembled |= ReasmIP
 			nh, payload = next, whole
 		default:
 			d.ipPayload(nh, payload, src, dst)
@@ -575,7 +613,23 @@ func (d *Decoder) ipv6(data []byte) {
 	d.fail(ErrMalformed, "IPv6 extension headers", "too many")
 }
 
+// ipLayer records an IP header at the start of data in the chain.
+func (d *Decoder) ipLayer(p Proto, version uint8, data []byte) {
+	l := &d.ev.Layers
+	off := d.offset(data)
+	l.push(p, off)
+	if l.L3 < 0 {
+		l.L3 = off
+	} else {
+		l.Depth++
+	}
+	l.InnerL3, l.L3Proto = off, version
+}
+
 func (d *Decoder) ipPayload(proto uint8, payload []byte, src, dst netip.Addr) {
+	if d.ev.Layers.L4 < 0 && d.ev.Layers.Depth == 0 {
+		d.ev.Layers.L4 = d.offset(payload)
+	}
 	switch proto {
 	case ipProtoUDP:
 		d.udpLayer(payload, src, dst)
@@ -601,6 +655,7 @@ func (d *Decoder) ipPayload(proto uint8, payload []byte, src, dst netip.Addr) {
 		}
 		d.stats.TunnelGRE++
 		d.tunnel = true
+		d.ev.Layers.push(ProtoGRE, d.offset(payload))
 		d.etherType(uint16(d.gre.Protocol), d.gre.Payload)
 	default:
 		d.stats.Other++ // ICMP, ESP, OSPF ...
@@ -617,13 +672,18 @@ func (d *Decoder) udpLayer(data []byte, src, dst netip.Addr) {
 		return
 	}
 	d.stats.UDP++
+	l := &d.ev.Layers
+	off := d.offset(data)
+	l.push(ProtoUDP, off)
 	payload := d.udp.Payload
 	if d.udp.DstPort == vxlanPort && len(payload) >= vxlanHeader && payload[0]&vxlanFlagI != 0 {
 		d.stats.TunnelVXLAN++
 		d.tunnel = true
+		l.push(ProtoVXLAN, d.offset(payload))
 		d.ether(payload[vxlanHeader:])
 		return
 	}
+	l.InnerL4, l.L4Proto = off, ipProtoUDP
 	s := netip.AddrPortFrom(src, uint16(d.udp.SrcPort))
 	t := netip.AddrPortFrom(dst, uint16(d.udp.DstPort))
 	d.classifyDatagram(payload, s, t, TransportUDP)
@@ -639,6 +699,9 @@ func (d *Decoder) tcpLayer(data []byte, src, dst netip.Addr) {
 		return
 	}
 	d.stats.TCP++
+	l := &d.ev.Layers
+	l.InnerL4, l.L4Proto = d.offset(data), ipProtoTCP
+	l.push(ProtoTCP, l.InnerL4)
 	d.seg = sipstream.Segment{
 		Src:     netip.AddrPortFrom(src, uint16(d.tcp.SrcPort)),
 		Dst:     netip.AddrPortFrom(dst, uint16(d.tcp.DstPort)),
@@ -650,6 +713,7 @@ func (d *Decoder) tcpLayer(data []byte, src, dst netip.Addr) {
 		Time:    d.ev.Packet.Timestamp,
 		Ref:     uint64(d.ev.Packet.Number),
 	}
+	d.segCursor = 0
 	d.asm.Add(&d.seg, d.onMsg)
 }
 
@@ -659,20 +723,22 @@ func (d *Decoder) streamMessage(m *sipstream.Message) {
 	if pk.Number == 0 { // flushed at end of input: name the last segment
 		pk = pcap.Packet{Number: int(m.LastRef), Timestamp: m.Time}
 	}
-	d.ev = Event{
-		Kind:      KindSIP,
-		Transport: TransportTCP,
-		Time:      m.Time,
-		Src:       m.Src,
-		Dst:       m.Dst,
-		Payload:   m.Payload,
-		Packet:    pk,
-		VLAN:      d.vlanID,
-		Tunnel:    d.tunnel,
+	// Field by field: the record's Layers stay.
+	d.ev.Kind, d.ev.Transport, d.ev.Time = KindSIP, TransportTCP, m.Time
+	d.ev.Src, d.ev.Dst, d.ev.Payload = m.Src, m.Dst, m.Payload
+	d.ev.Packet, d.ev.VLAN, d.ev.Tunnel, d.ev.Source = pk, d.vlanID, d.tunnel, 0
+	d.ev.RTP = RTPHeader{}
+	l := &d.ev.Layers
+	l.Payload = d.inSegment(m)
+	l.Reassembled &^= ReasmTCP | ReasmWebSocket
+	if l.Payload < 0 {
+		l.Reassembled |= ReasmTCP
 	}
 	if m.WebSocket {
 		d.ev.Transport = TransportWS
+		l.Reassembled |= ReasmWebSocket
 	}
+	l.FirstRecord, l.LastRecord = int(m.FirstRef), int(m.LastRef)
 	d.stats.SIP++
 	d.learnSDP(m.Payload)
 	if d.emit != nil {
@@ -680,10 +746,37 @@ func (d *Decoder) streamMessage(m *sipstream.Message) {
 	}
 }
 
+// inSegment finds a framed message in the current record: the assembler
+// hands over a copy, but a message all of whose bytes came from this
+// segment is also there, in order after the ones before it (d.segCursor).
+// Other messages are not in the record: -1.
+func (d *Decoder) inSegment(m *sipstream.Message) int32 {
+	seg := d.seg.Payload
+	if m.WebSocket || m.FirstRef != m.LastRef || m.LastRef != uint64(d.ev.Packet.Number) ||
+		d.ev.Packet.Number == 0 || d.segCursor > len(seg) {
+		return -1
+	}
+	rest := seg[d.segCursor:]
+	i := 0
+	if !bytes.HasPrefix(rest, m.Payload) {
+		if i = bytes.Index(rest, m.Payload); i < 0 {
+			return -1
+		}
+	}
+	off := d.offset(rest[i:])
+	if off >= 0 {
+		d.segCursor += i + len(m.Payload)
+	}
+	return off
+}
+
 // deliver emits a classified datagram payload of the current record;
 // classifyDatagram has set d.ev.Src and d.ev.Dst.
 func (d *Decoder) deliver(k Kind, tr Transport, payload []byte) {
 	d.ev.Time = d.ev.Packet.Timestamp
+	l := &d.ev.Layers
+	l.Payload = d.offset(payload)
+	l.FirstRecord, l.LastRecord = d.first, d.ev.Packet.Number
 	d.emitEvent(k, tr, payload)
 }
 

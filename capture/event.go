@@ -81,4 +81,151 @@ type Event struct {
 	Packet pcap.Packet // the record that completed the payload
 	VLAN   uint16      // innermost 802.1Q VLAN id, 0 if none
 	Tunnel bool        // payload was found inside a tunnel (IPIP, GRE, ERSPAN, VXLAN)
+
+	// Layers says where each header of the record behind Packet sits, so
+	// a rewriter, a frame replayer or a recorder can change bytes without
+	// decoding the encapsulations again (package capture/fixup repairs
+	// lengths and checksums from it).
+	Layers Layers
+}
+
+// Proto names one header in a record's chain (Layers.Chain).
+type Proto uint8
+
+// Headers the decoder records in Layers.Chain. IPv6 extension headers
+// and the IPv4/IPv6 fragment header belong to their IP entry.
+const (
+	ProtoEthernet Proto = iota + 1 // 14 bytes (also inside VXLAN, ERSPAN, GRE TEB)
+	ProtoVLAN                      // one 802.1Q/802.1ad tag: 4 bytes (TCI, EtherType)
+	ProtoPPPoE                     // RFC 2516 session header: 6 bytes, length at +4
+	ProtoPPP                       // RFC 1661 PPP header (with or without HDLC bytes)
+	ProtoLoopback                  // BSD NULL/LOOP 4-byte family
+	ProtoSLL                       // Linux cooked v1, 16 bytes
+	ProtoSLL2                      // Linux cooked v2, 20 bytes
+	ProtoIPv4                      // RFC 791: total length at +2, checksum at +10
+	ProtoIPv6                      // RFC 8200: payload length at +4 (covers extension headers)
+	ProtoGRE                       // RFC 2784/2890: optional checksum (C bit)
+	ProtoERSPAN                    // ERSPAN type II or III header (after GRE)
+	ProtoVXLAN                     // RFC 7348: 8 bytes (after UDP)
+	ProtoUDP                       // RFC 768: length at +4, checksum at +6
+	ProtoTCP                       // RFC 9293: checksum at +16
+	ProtoSCTP                      // RFC 9260 common header: CRC32c at +8
+)
+
+func (p Proto) String() string {
+	switch p {
+	case ProtoEthernet:
+		return "Ethernet"
+	case ProtoVLAN:
+		return "802.1Q"
+	case ProtoPPPoE:
+		return "PPPoE"
+	case ProtoPPP:
+		return "PPP"
+	case ProtoLoopback:
+		return "Loopback"
+	case ProtoSLL:
+		return "SLL"
+	case ProtoSLL2:
+		return "SLL2"
+	case ProtoIPv4:
+		return "IPv4"
+	case ProtoIPv6:
+		return "IPv6"
+	case ProtoGRE:
+		return "GRE"
+	case ProtoERSPAN:
+		return "ERSPAN"
+	case ProtoVXLAN:
+		return "VXLAN"
+	case ProtoUDP:
+		return "UDP"
+	case ProtoTCP:
+		return "TCP"
+	case ProtoSCTP:
+		return "SCTP"
+	}
+	return "unknown"
+}
+
+// Header is one entry of Layers.Chain: a header and where it starts.
+type Header struct {
+	Off   int32 // byte offset in the record (Event.Packet's data)
+	Proto Proto
+}
+
+// Reassembly flags say which reassemblies built an event's payload.
+type Reassembly uint8
+
+// Reassemblies. Any of them can leave Layers.Payload at -1: the payload
+// then lives in the decoder's buffers, not in the record.
+const (
+	ReasmIP        Reassembly = 1 << iota // IPv4/IPv6 fragments (RFC 791, RFC 8200 4.5)
+	ReasmTCP                              // a TCP byte stream: the message is not one segment of this record
+	ReasmSCTP                             // SCTP DATA fragments (RFC 9260 6.9)
+	ReasmWebSocket                        // unwrapped from WebSocket frames (RFC 6455, RFC 7118)
+)
+
+// MaxChain is how many headers Layers.Chain records; deeper records set
+// Layers.ChainFull.
+const MaxChain = 16
+
+// Layers locates the headers of the record behind an event. Offsets are
+// bytes from the start of the record (Event.Packet's data, as Decode got
+// it) and -1 when absent. Example, RTP in VXLAN on Ethernet:
+//
+//	0        14          34    42      50        64          84    92
+//	|Ethernet|IPv4 outer |UDP  |VXLAN  |Ethernet |IPv4 inner |UDP  |RTP ...
+//	^L2      ^L3         ^L4                     ^InnerL3    ^InnerL4
+//	                                                               ^Payload
+//	Chain: Ethernet@0 IPv4@14 UDP@34 VXLAN@42 Ethernet@50 IPv4@64 UDP@84
+//	L3Proto 4, L4Proto 17, Depth 1
+//
+// Without a tunnel L3 == InnerL3 and L4 == InnerL4. The fields describe
+// the record the payload was completed in: for a reassembled payload
+// (Reassembled != 0) Payload is -1 unless the bytes lie in this record
+// whole, and InnerL4 is -1 when the L4 header was itself in the
+// reassembled bytes (IP fragments). FirstRecord and LastRecord are the
+// record numbers (pcap.Packet.Number) of the first and last records that
+// contributed; both equal Packet.Number for a payload of one record, and
+// FirstRecord is 0 when it is not known.
+type Layers struct {
+	L2      int32 // first link-layer header; -1 for raw IP link types
+	L3      int32 // outermost IPv4/IPv6 header
+	L4      int32 // what follows the outermost IP header and its extension headers
+	InnerL3 int32 // innermost IP header: the one Src and Dst come from
+	InnerL4 int32 // the UDP, TCP or SCTP header the payload came out of
+	Payload int32 // Event.Payload[0] in the record
+
+	L3Proto     uint8 // 4 or 6: version of the innermost IP header, 0 if none
+	L4Proto     uint8 // IP protocol of InnerL4: 17 UDP, 6 TCP, 132 SCTP
+	Depth       uint8 // IP layers inside the outermost one (0: not tunnelled)
+	Reassembled Reassembly
+	ChainFull   bool // more than MaxChain headers; Chain holds the first ones
+
+	FirstRecord, LastRecord int
+
+	// Chain lists the headers from the outermost to the one the payload
+	// came out of; only Chain[:N] is valid (see Headers).
+	N     uint8
+	Chain [MaxChain]Header
+}
+
+// Headers is the valid part of the chain, outermost first. It aliases l.
+func (l *Layers) Headers() []Header { return l.Chain[:l.N] }
+
+// reset prepares l for a new record. Chain entries past N are stale and
+// left alone: clearing them per packet costs more than it protects.
+func (l *Layers) reset() {
+	l.L2, l.L3, l.L4, l.InnerL3, l.InnerL4, l.Payload = -1, -1, -1, -1, -1, -1
+	l.L3Proto, l.L4Proto, l.Depth, l.Reassembled, l.ChainFull, l.N = 0, 0, 0, 0, false, 0
+}
+
+func (l *Layers) push(p Proto, off int32) {
+	if int(l.N) == MaxChain {
+		l.ChainFull = true
+		return
+	}
+	l.Chain[l.N] = Header{Off: off, Proto: p}
+	l.N++
 }

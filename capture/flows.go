@@ -43,6 +43,7 @@ type heldPacket struct {
 	vlan     uint16
 	tunnel   bool
 	rtp      RTPHeader
+	lay      Layers // its own record's offsets
 }
 
 // ssrcState is the heuristic's view of one SSRC on a 5-tuple.
@@ -183,6 +184,9 @@ func (t *flowTable) hold(s *ssrcState, b []byte, d *Decoder, src, dst netip.Addr
 	h.src, h.dst = src, dst
 	h.vlan, h.tunnel = d.vlanID, d.tunnel
 	h.rtp = d.ev.RTP
+	h.lay = d.ev.Layers
+	h.lay.Payload = d.offset(b)
+	h.lay.FirstRecord, h.lay.LastRecord = d.first, d.ev.Packet.Number
 	s.nheld++
 	t.heldBytes += len(b)
 	return true
@@ -224,15 +228,15 @@ func (t *flowTable) flush() {
 // event fields.
 func (d *Decoder) releaseHeld(s *ssrcState) {
 	cur, src, dst := d.ev.Packet, d.ev.Src, d.ev.Dst
-	vlan, tunnel, rtp := d.vlanID, d.tunnel, d.ev.RTP
+	vlan, tunnel, rtp, lay := d.vlanID, d.tunnel, d.ev.RTP, d.ev.Layers
 	for i := range s.nheld {
 		h := &s.held[i]
-		d.ev.Packet, d.vlanID, d.tunnel, d.ev.RTP = h.pkt, h.vlan, h.tunnel, h.rtp
+		d.ev.Packet, d.vlanID, d.tunnel, d.ev.RTP, d.ev.Layers = h.pkt, h.vlan, h.tunnel, h.rtp, h.lay
 		d.stats.Other-- // it was counted as other while held
 		d.stats.RTPByHeuristic++
 		d.deliverAt(KindRTP, TransportUDP, h.data, h.src, h.dst, h.pkt.Timestamp)
 	}
 	d.flows.clear(s)
-	d.ev.Packet, d.vlanID, d.tunnel, d.ev.RTP = cur, vlan, tunnel, rtp
+	d.ev.Packet, d.vlanID, d.tunnel, d.ev.RTP, d.ev.Layers = cur, vlan, tunnel, rtp, lay
 	d.ev.Src, d.ev.Dst = src, dst
 }

@@ -46,6 +46,9 @@ func FuzzDecode(f *testing.F) {
 			if ev.Kind == KindRTP && ev.RTP.HeaderLength > len(ev.Payload) {
 				t.Fatalf("RTP header length %d > payload %d", ev.RTP.HeaderLength, len(ev.Payload))
 			}
+			if ev.Packet.Number == p.Number { // not a flushed stream message
+				checkLayers(t, data, ev)
+			}
 		}
 		// Twice: the second pass exercises state (fragments, SCTP, flows).
 		for range 2 {

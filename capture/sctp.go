@@ -23,6 +23,9 @@ func (d *Decoder) sctpLayer(data []byte, src, dst netip.Addr) {
 		return
 	}
 	d.stats.SCTP++
+	l := &d.ev.Layers
+	l.InnerL4, l.L4Proto = d.offset(data), ipProtoSCTP
+	l.push(ProtoSCTP, l.InnerL4)
 	s := netip.AddrPortFrom(src, binary.BigEndian.Uint16(data[0:2]))
 	t := netip.AddrPortFrom(dst, binary.BigEndian.Uint16(data[2:4]))
 	p := data[sctpCommonHeader:]
@@ -62,9 +65,13 @@ func (d *Decoder) sctpLayer(data []byte, src, dst netip.Addr) {
 		}
 		tsn := binary.BigEndian.Uint32(chunk[4:8])
 		sid := binary.BigEndian.Uint16(chunk[8:10])
+		first := d.first
 		if msg, ok := d.sctpR.add(d, sctpKey{s, t, sid}, tsn, flags&sctpFlagB != 0, flags&sctpFlagE != 0, user); ok {
 			d.stats.SCTPReassembled++
+			l.Reassembled |= ReasmSCTP
 			d.classifyDatagram(msg, s, t, TransportSCTP)
+			l.Reassembled &^= ReasmSCTP // later chunks of the record stand alone
+			d.first = first
 		}
 	}
 }
@@ -75,6 +82,7 @@ type sctpKey struct {
 }
 
 type sctpMessage struct {
+	rec  int // record number of the beginning fragment (Layers.FirstRecord)
 	buf  []byte
 	next uint32 // TSN expected next
 	seen time.Time
@@ -104,6 +112,7 @@ func (r *sctpReassembler) add(d *Decoder, k sctpKey, tsn uint32, begin, end bool
 			d.stats.SCTPDropped++ // a new message began before the last ended
 		}
 		m.buf = append(m.buf[:0], user...)
+		m.rec = d.ev.Packet.Number
 		m.next = tsn + 1
 		m.seen = d.now
 		return nil, false
@@ -122,6 +131,7 @@ func (r *sctpReassembler) add(d *Decoder, k sctpKey, tsn uint32, begin, end bool
 		return nil, false
 	}
 	r.out = append(r.out[:0], m.buf...)
+	d.first = min(d.first, m.rec)
 	delete(r.m, k)
 	return r.out, true
 }
