@@ -12,6 +12,7 @@ import (
 
 	"github.com/voiptool/voiptool/capture/sipstream"
 	"github.com/voiptool/voiptool/pcap"
+	"github.com/voiptool/voiptool/sipflow"
 )
 
 // EtherTypes dispatched by the decoder. gopacket's table lacks 0x9100 and
@@ -97,6 +98,7 @@ type Decoder struct {
 	sctpR sctpReassembler
 	media mediaTable
 	flows flowTable
+	sip   sipflow.Message // SIP messages parsed for their SDP (learnSDP)
 
 	// per record; the record's pcap.Packet lives in ev.Packet (copied once
 	// per record: it is the event's too)
@@ -108,8 +110,10 @@ type Decoder struct {
 	hasVLAN   bool
 	tunnel    bool
 	ev        Event
-	segCursor int // bytes of d.seg.Payload already matched to messages (inSegment)
-	first     int // record number of the first record of the payload being classified (Layers.FirstRecord)
+	inAdd     bool  // streamMessage is called for the current segment (not an expiry or flush)
+	base      int32 // cap of the record, or foreignBase in reassembled bytes (offset)
+	segCursor int  // bytes of d.seg.Payload already matched to messages (inSegment)
+	first     int  // record number of the first record of the payload being classified (Layers.FirstRecord)
 
 	// The clock: the current record's time, the only one. The per-packet
 	// comparisons use Unix nanoseconds, because time.Time's Before/Sub
@@ -159,6 +163,7 @@ func (d *Decoder) Decode(data []byte, p pcap.Packet, emit func(*Event)) error {
 	d.fb.truncated = false
 	d.ev.Layers.reset()
 	d.first = p.Number
+	d.base = int32(cap(data))
 	if p.Length > len(data) {
 		d.stats.Truncated++
 	} else if p.Length > 0 && p.Length < len(data) {
@@ -198,7 +203,7 @@ func (d *Decoder) Decode(data []byte, p pcap.Packet, emit func(*Event)) error {
 func (d *Decoder) Flush(emit func(*Event)) {
 	d.emit = emit
 	d.ev.Packet = pcap.Packet{}
-	d.data = nil
+	d.data, d.base = nil, foreignBase
 	d.ev.Layers.reset()
 	d.asm.Flush(d.onMsg)
 	d.stats.FragmentsExpired += d.frag.expire(time.Time{}, true)
@@ -277,30 +282,27 @@ func (d *Decoder) enter(layer string) bool {
 	return true
 }
 
-// offset is where s starts in the current record, or -1 when s is not a
-// window on it (a reassembly buffer, a held copy). Every slice the walk
-// makes is data[i:] or data[i:j] of the record (gopacket's layers never
-// cut capacity), so the capacity tells the offset; the address
-// comparison rejects slices of other buffers.
-func (d *Decoder) offset(s []byte) int32 {
-	o := cap(d.data) - cap(s)
-	if o < 0 || o >= len(d.data) || len(s) == 0 || &d.data[o] != &s[0] {
-		return -1
-	}
-	return int32(o)
-}
+// offset is where s, a window on the current record, starts in it, or a
+// negative number once the walk has gone into a reassembly buffer (base
+// is then foreignBase). Every slice the walk makes is data[i:] or
+// data[i:j] of the record (gopacket's layers never cut capacity), so the
+// capacity tells the offset: two instructions, where checking addresses
+// cost the decoder 5%. checkLayers in FuzzDecode holds the invariant.
+func (d *Decoder) offset(s []byte) int32 { return d.base - int32(cap(s)) }
+
+// foreignBase makes offset negative for any slice (records are far
+// below 1 GiB, so the difference cannot wrap).
+const foreignBase = -1 << 30
 
 func (d *Decoder) link(data []byte, lt pcap.LinkType) {
 	switch lt {
 	case pcap.LinkTypeEthernet:
-		d.ev.Layers.L2 = 0
 		d.ether(data)
 	case pcap.LinkTypeNull, pcap.LinkTypeLoop:
 		if len(data) < 4 {
 			d.fail(ErrTruncated, "loopback header", "")
 			return
 		}
-		d.ev.Layers.L2 = 0
 		d.ev.Layers.push(ProtoLoopback, 0)
 		af := binary.LittleEndian.Uint32(data)
 		if lt == pcap.LinkTypeLoop || af > 0xffff {
@@ -323,14 +325,12 @@ func (d *Decoder) link(data []byte, lt pcap.LinkType) {
 	case pcap.LinkTypeIPv6:
 		d.ipv6(data)
 	case pcap.LinkTypePPP:
-		d.ev.Layers.L2 = 0
 		d.ppp(data)
 	case pcap.LinkTypeLinuxSLL:
 		if len(data) < sllHeader {
 			d.fail(ErrTruncated, "Linux SLL header", "")
 			return
 		}
-		d.ev.Layers.L2 = 0
 		d.ev.Layers.push(ProtoSLL, 0)
 		d.etherType(binary.BigEndian.Uint16(data[14:16]), data[sllHeader:])
 	case pcap.LinkTypeSLL2:
@@ -338,7 +338,6 @@ func (d *Decoder) link(data []byte, lt pcap.LinkType) {
 			d.fail(ErrTruncated, "Linux SLL2 header", "")
 			return
 		}
-		d.ev.Layers.L2 = 0
 		d.ev.Layers.push(ProtoSLL2, 0)
 		d.etherType(binary.BigEndian.Uint16(data[0:2]), data[sll2Header:])
 	default:
@@ -499,7 +498,7 @@ func (d *Decoder) ipv4(data []byte) {
 		return
 	}
 	d.stats.IPv4++
-	d.ipLayer(ProtoIPv4, 4, data)
+	d.ev.Layers.push(ProtoIPv4, d.offset(data))
 	src := netip.AddrFrom4([4]byte(d.ip4.SrcIP))
 	dst := netip.AddrFrom4([4]byte(d.ip4.DstIP))
 	proto := uint8(d.ip4.Protocol)
@@ -513,6 +512,7 @@ func (d *Decoder) ipv4(data []byte) {
 		}
 		payload = whole
 		d.ev.Layers.Reassembled |= ReasmIP
+		d.base = foreignBase
 	}
 	d.ipPayload(proto, payload, src, dst)
 }
@@ -553,7 +553,7 @@ func (d *Decoder) ipv6(data []byte) {
 		return
 	}
 	d.stats.IPv6++
-	d.ipLayer(ProtoIPv6, 6, data)
+	d.ev.Layers.push(ProtoIPv6, d.offset(data))
 	src := netip.AddrFrom16([16]byte(d.ip6.SrcIP))
 	dst := netip.AddrFrom16([16]byte(d.ip6.DstIP))
 	nh := uint8(d.ip6.NextHeader)
@@ -604,6 +604,7 @@ func (d *Decoder) ipv6(data []byte) {
 				return
 			}
 			d.ev.Layers.Reassembled |= ReasmIP
+			d.base = foreignBase
 			nh, payload = next, whole
 		default:
 			d.ipPayload(nh, payload, src, dst)
@@ -613,23 +614,7 @@ func (d *Decoder) ipv6(data []byte) {
 	d.fail(ErrMalformed, "IPv6 extension headers", "too many")
 }
 
-// ipLayer records an IP header at the start of data in the chain.
-func (d *Decoder) ipLayer(p Proto, version uint8, data []byte) {
-	l := &d.ev.Layers
-	off := d.offset(data)
-	l.push(p, off)
-	if l.L3 < 0 {
-		l.L3 = off
-	} else {
-		l.Depth++
-	}
-	l.InnerL3, l.L3Proto = off, version
-}
-
 func (d *Decoder) ipPayload(proto uint8, payload []byte, src, dst netip.Addr) {
-	if d.ev.Layers.L4 < 0 && d.ev.Layers.Depth == 0 {
-		d.ev.Layers.L4 = d.offset(payload)
-	}
 	switch proto {
 	case ipProtoUDP:
 		d.udpLayer(payload, src, dst)
@@ -673,8 +658,7 @@ func (d *Decoder) udpLayer(data []byte, src, dst netip.Addr) {
 	}
 	d.stats.UDP++
 	l := &d.ev.Layers
-	off := d.offset(data)
-	l.push(ProtoUDP, off)
+	l.push(ProtoUDP, d.offset(data))
 	payload := d.udp.Payload
 	if d.udp.DstPort == vxlanPort && len(payload) >= vxlanHeader && payload[0]&vxlanFlagI != 0 {
 		d.stats.TunnelVXLAN++
@@ -683,7 +667,6 @@ func (d *Decoder) udpLayer(data []byte, src, dst netip.Addr) {
 		d.ether(payload[vxlanHeader:])
 		return
 	}
-	l.InnerL4, l.L4Proto = off, ipProtoUDP
 	s := netip.AddrPortFrom(src, uint16(d.udp.SrcPort))
 	t := netip.AddrPortFrom(dst, uint16(d.udp.DstPort))
 	d.classifyDatagram(payload, s, t, TransportUDP)
@@ -699,9 +682,7 @@ func (d *Decoder) tcpLayer(data []byte, src, dst netip.Addr) {
 		return
 	}
 	d.stats.TCP++
-	l := &d.ev.Layers
-	l.InnerL4, l.L4Proto = d.offset(data), ipProtoTCP
-	l.push(ProtoTCP, l.InnerL4)
+	d.ev.Layers.push(ProtoTCP, d.offset(data))
 	d.seg = sipstream.Segment{
 		Src:     netip.AddrPortFrom(src, uint16(d.tcp.SrcPort)),
 		Dst:     netip.AddrPortFrom(dst, uint16(d.tcp.DstPort)),
@@ -713,8 +694,9 @@ func (d *Decoder) tcpLayer(data []byte, src, dst netip.Addr) {
 		Time:    d.ev.Packet.Timestamp,
 		Ref:     uint64(d.ev.Packet.Number),
 	}
-	d.segCursor = 0
+	d.segCursor, d.inAdd = 0, true
 	d.asm.Add(&d.seg, d.onMsg)
+	d.inAdd = false
 }
 
 // streamMessage turns a framed SIP message from sipstream into an Event.
@@ -752,8 +734,8 @@ func (d *Decoder) streamMessage(m *sipstream.Message) {
 // Other messages are not in the record: -1.
 func (d *Decoder) inSegment(m *sipstream.Message) int32 {
 	seg := d.seg.Payload
-	if m.WebSocket || m.FirstRef != m.LastRef || m.LastRef != uint64(d.ev.Packet.Number) ||
-		d.ev.Packet.Number == 0 || d.segCursor > len(seg) {
+	if !d.inAdd || m.WebSocket || m.FirstRef != m.LastRef || m.LastRef != uint64(d.ev.Packet.Number) ||
+		d.segCursor > len(seg) {
 		return -1
 	}
 	rest := seg[d.segCursor:]

@@ -166,13 +166,20 @@ const (
 	ReasmWebSocket                        // unwrapped from WebSocket frames (RFC 6455, RFC 7118)
 )
 
-// MaxChain is how many headers Layers.Chain records; deeper records set
-// Layers.ChainFull.
+// MaxChain is how many headers Layers.Chain records; a deeper record
+// has Layers.ChainFull set and no usable chain.
 const MaxChain = 16
 
-// Layers locates the headers of the record behind an event. Offsets are
-// bytes from the start of the record (Event.Packet's data, as Decode got
-// it) and -1 when absent. Example, RTP in VXLAN on Ethernet:
+// Layers locates the headers of the record behind an event, so that a
+// rewriter, a frame replayer or a recorder finds and changes bytes
+// without decoding the encapsulations again (capture/fixup repairs the
+// lengths and checksums afterwards). Offsets are bytes from the start of
+// the record (Event.Packet's data, as Decode got it); a negative offset
+// means "not in this record": the bytes were in a reassembly buffer.
+//
+// The decoder records only the chain of headers (cheap: one store per
+// header) and the payload's offset; the methods derive the rest. Example,
+// RTP in VXLAN on Ethernet:
 //
 //	0        14          34    42      50        64          84    92
 //	|Ethernet|IPv4 outer |UDP  |VXLAN  |Ethernet |IPv4 inner |UDP  |RTP ...
@@ -181,51 +188,150 @@ const MaxChain = 16
 //	Chain: Ethernet@0 IPv4@14 UDP@34 VXLAN@42 Ethernet@50 IPv4@64 UDP@84
 //	L3Proto 4, L4Proto 17, Depth 1
 //
-// Without a tunnel L3 == InnerL3 and L4 == InnerL4. The fields describe
-// the record the payload was completed in: for a reassembled payload
-// (Reassembled != 0) Payload is -1 unless the bytes lie in this record
-// whole, and InnerL4 is -1 when the L4 header was itself in the
-// reassembled bytes (IP fragments). FirstRecord and LastRecord are the
-// record numbers (pcap.Packet.Number) of the first and last records that
-// contributed; both equal Packet.Number for a payload of one record, and
-// FirstRecord is 0 when it is not known.
+// Without a tunnel L3 == InnerL3 and L4 == InnerL4. The chain describes
+// the record the payload was completed in. For a reassembled payload
+// (Reassembled != 0) Payload is negative unless the bytes lie whole in
+// this record (a SIP message in one TCP segment), and headers that were
+// inside reassembled bytes (the UDP header of a defragmented datagram)
+// have negative offsets. FirstRecord and LastRecord are the record
+// numbers (pcap.Packet.Number) of the first and last records that
+// contributed; both equal Packet.Number for a payload of one record.
 type Layers struct {
-	L2      int32 // first link-layer header; -1 for raw IP link types
-	L3      int32 // outermost IPv4/IPv6 header
-	L4      int32 // what follows the outermost IP header and its extension headers
-	InnerL3 int32 // innermost IP header: the one Src and Dst come from
-	InnerL4 int32 // the UDP, TCP or SCTP header the payload came out of
-	Payload int32 // Event.Payload[0] in the record
-
-	L3Proto     uint8 // 4 or 6: version of the innermost IP header, 0 if none
-	L4Proto     uint8 // IP protocol of InnerL4: 17 UDP, 6 TCP, 132 SCTP
-	Depth       uint8 // IP layers inside the outermost one (0: not tunnelled)
+	Payload     int32 // Event.Payload[0] in the record
 	Reassembled Reassembly
-	ChainFull   bool // more than MaxChain headers; Chain holds the first ones
-
-	FirstRecord, LastRecord int
-
-	// Chain lists the headers from the outermost to the one the payload
-	// came out of; only Chain[:N] is valid (see Headers).
+	// N counts the headers pushed; Chain[:N] lists them from the
+	// outermost to the one the payload came out of (see Headers).
 	N     uint8
 	Chain [MaxChain]Header
+
+	FirstRecord, LastRecord int
 }
 
-// Headers is the valid part of the chain, outermost first. It aliases l.
-func (l *Layers) Headers() []Header { return l.Chain[:l.N] }
+// ChainFull reports that the record had more than MaxChain headers: the
+// chain is not usable (Headers returns nil).
+func (l *Layers) ChainFull() bool { return l.N > MaxChain }
+
+// Headers is the chain, outermost first; nil when ChainFull. It aliases l.
+func (l *Layers) Headers() []Header {
+	if l.N > MaxChain {
+		return nil
+	}
+	return l.Chain[:l.N]
+}
+
+// IsIP reports whether p is an IP header.
+func (p Proto) IsIP() bool { return p == ProtoIPv4 || p == ProtoIPv6 }
+
+// IsL4 reports whether p is a transport header a payload comes out of.
+func (p Proto) IsL4() bool { return p == ProtoUDP || p == ProtoTCP || p == ProtoSCTP }
+
+// L2 is the offset of the first link-layer header: 0, or -1 for the raw
+// IP link types.
+func (l *Layers) L2() int32 {
+	if hs := l.Headers(); len(hs) > 0 && !hs[0].Proto.IsIP() {
+		return hs[0].Off
+	}
+	return -1
+}
+
+// L3 is the offset of the outermost IP header, -1 if none.
+func (l *Layers) L3() int32 {
+	for _, h := range l.Headers() {
+		if h.Proto.IsIP() {
+			return h.Off
+		}
+	}
+	return -1
+}
+
+// L4 is where the payload of the outermost IP header starts, after its
+// extension headers: a UDP/TCP/SCTP header, or a tunnel's (GRE, inner
+// IP); -1 if none.
+func (l *Layers) L4() int32 {
+	hs := l.Headers()
+	for i, h := range hs {
+		if h.Proto.IsIP() {
+			if i+1 < len(hs) {
+				return hs[i+1].Off
+			}
+			break
+		}
+	}
+	return -1
+}
+
+// InnerL3 is the offset of the innermost IP header, the one Src and Dst
+// come from; -1 if none.
+func (l *Layers) InnerL3() int32 {
+	_, off := l.inner(Proto.IsIP)
+	return off
+}
+
+// InnerL4 is the offset of the UDP, TCP or SCTP header the payload came
+// out of; -1 if none.
+func (l *Layers) InnerL4() int32 {
+	_, off := l.inner(Proto.IsL4)
+	return off
+}
+
+// L3Proto is the IP version of the innermost IP header: 4, 6, or 0.
+func (l *Layers) L3Proto() uint8 {
+	switch p, _ := l.inner(Proto.IsIP); p {
+	case ProtoIPv4:
+		return 4
+	case ProtoIPv6:
+		return 6
+	}
+	return 0
+}
+
+// L4Proto is the IP protocol number of the innermost transport header:
+// 17 UDP, 6 TCP, 132 SCTP, or 0.
+func (l *Layers) L4Proto() uint8 {
+	switch p, _ := l.inner(Proto.IsL4); p {
+	case ProtoUDP:
+		return ipProtoUDP
+	case ProtoTCP:
+		return ipProtoTCP
+	case ProtoSCTP:
+		return ipProtoSCTP
+	}
+	return 0
+}
+
+// Depth is the number of tunnel encapsulations: IP headers inside the
+// outermost one (0 when not tunnelled).
+func (l *Layers) Depth() int {
+	n := 0
+	for _, h := range l.Headers() {
+		if h.Proto.IsIP() {
+			n++
+		}
+	}
+	return max(n-1, 0)
+}
+
+// inner finds the innermost header of the chain for which is holds.
+func (l *Layers) inner(is func(Proto) bool) (Proto, int32) {
+	hs := l.Headers()
+	for i := len(hs) - 1; i >= 0; i-- {
+		if is(hs[i].Proto) {
+			return hs[i].Proto, hs[i].Off
+		}
+	}
+	return 0, -1
+}
 
 // reset prepares l for a new record. Chain entries past N are stale and
-// left alone: clearing them per packet costs more than it protects.
+// left alone: clearing them per packet would cost more than the chain.
 func (l *Layers) reset() {
-	l.L2, l.L3, l.L4, l.InnerL3, l.InnerL4, l.Payload = -1, -1, -1, -1, -1, -1
-	l.L3Proto, l.L4Proto, l.Depth, l.Reassembled, l.ChainFull, l.N = 0, 0, 0, 0, false, 0
+	l.Payload, l.Reassembled, l.N = -1, 0, 0
 }
 
+// push appends a header. Past MaxChain, N keeps counting (ChainFull) and
+// the index wraps instead of being checked: the decoder's depth limit
+// keeps N far below 256, and a wrapped chain is never handed out.
 func (l *Layers) push(p Proto, off int32) {
-	if int(l.N) == MaxChain {
-		l.ChainFull = true
-		return
-	}
-	l.Chain[l.N] = Header{Off: off, Proto: p}
+	l.Chain[l.N&(MaxChain-1)] = Header{Off: off, Proto: p}
 	l.N++
 }

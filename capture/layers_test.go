@@ -59,19 +59,19 @@ func checkLayers(t testing.TB, data []byte, ev *Event) {
 			ips++
 		}
 	}
-	if l.ChainFull {
+	if l.ChainFull() {
 		return
 	}
-	if l.L3 != firstIP || (l.InnerL3 >= 0 && l.InnerL3 != lastIP) {
-		t.Fatalf("L3 %d / InnerL3 %d disagree with chain %s", l.L3, l.InnerL3, chainString(l))
+	if l.L3() != firstIP || (l.InnerL3() >= 0 && l.InnerL3() != lastIP) {
+		t.Fatalf("L3 %d / InnerL3 %d disagree with chain %s", l.L3(), l.InnerL3(), chainString(l))
 	}
-	if l.InnerL4 >= 0 && l.InnerL4 != lastL4 {
-		t.Fatalf("InnerL4 %d disagrees with chain %s", l.InnerL4, chainString(l))
+	if l.InnerL4() >= 0 && l.InnerL4() != lastL4 {
+		t.Fatalf("InnerL4 %d disagrees with chain %s", l.InnerL4(), chainString(l))
 	}
-	if ips > 0 && int(l.Depth) != ips-1 {
-		t.Fatalf("Depth %d with %d IP headers", l.Depth, ips)
+	if ips > 0 && l.Depth() != ips-1 {
+		t.Fatalf("Depth %d with %d IP headers", l.Depth(), ips)
 	}
-	if l.Payload >= 0 && (l.Payload <= l.InnerL4 || l.InnerL4 < l.InnerL3 || l.L4 < l.L3) {
+	if l.Payload >= 0 && (l.Payload <= l.InnerL4() || l.InnerL4() < l.InnerL3() || l.L4() < l.L3()) {
 		t.Fatalf("offsets out of order: %+v", l)
 	}
 }
@@ -119,12 +119,12 @@ func TestLayers(t *testing.T) {
 			if s := chainString(l); s != tc.chain {
 				t.Errorf("chain %q, want %q", s, tc.chain)
 			}
-			if l.L2 != tc.l2 || l.L3 != tc.l3 || l.L4 != tc.l4 || l.InnerL3 != tc.il3 || l.InnerL4 != tc.il4 || l.Payload != tc.pay {
+			if l.L2() != tc.l2 || l.L3() != tc.l3 || l.L4() != tc.l4 || l.InnerL3() != tc.il3 || l.InnerL4() != tc.il4 || l.Payload != tc.pay {
 				t.Errorf("L2 %d L3 %d L4 %d InnerL3 %d InnerL4 %d Payload %d, want %d %d %d %d %d %d",
-					l.L2, l.L3, l.L4, l.InnerL3, l.InnerL4, l.Payload, tc.l2, tc.l3, tc.l4, tc.il3, tc.il4, tc.pay)
+					l.L2(), l.L3(), l.L4(), l.InnerL3(), l.InnerL4(), l.Payload, tc.l2, tc.l3, tc.l4, tc.il3, tc.il4, tc.pay)
 			}
-			if l.L3Proto != tc.v || l.L4Proto != tc.proto || l.Depth != tc.depth || l.Reassembled != 0 || l.FirstRecord != 1 || l.LastRecord != 1 {
-				t.Errorf("L3Proto %d L4Proto %d Depth %d Reassembled %b records %d-%d", l.L3Proto, l.L4Proto, l.Depth, l.Reassembled, l.FirstRecord, l.LastRecord)
+			if l.L3Proto() != tc.v || l.L4Proto() != tc.proto || l.Depth() != int(tc.depth) || l.Reassembled != 0 || l.FirstRecord != 1 || l.LastRecord != 1 {
+				t.Errorf("L3Proto %d L4Proto %d Depth %d Reassembled %b records %d-%d", l.L3Proto(), l.L4Proto(), l.Depth(), l.Reassembled, l.FirstRecord, l.LastRecord)
 			}
 		})
 	}
@@ -158,11 +158,11 @@ func TestLayersReassembled(t *testing.T) {
 			t.Fatalf("%d events", len(evs))
 		}
 		l := evs[0].Layers
-		if l.Reassembled != ReasmIP || l.Payload != -1 || l.InnerL4 != -1 || l.L3 != 14 || l.FirstRecord != 1 || l.LastRecord != 3 {
+		if l.Reassembled != ReasmIP || l.Payload >= 0 || l.InnerL4() >= 0 || l.L3() != 14 || l.FirstRecord != 1 || l.LastRecord != 3 {
 			t.Errorf("layers %+v", l)
 		}
-		if s := chainString(&l); s != "Ethernet@0 IPv4@14 UDP@-1" {
-			t.Errorf("chain %q", s)
+		if hs := l.Headers(); len(hs) != 3 || hs[2].Proto != ProtoUDP || hs[2].Off >= 0 {
+			t.Errorf("chain %s, want the UDP header outside the record", chainString(&l))
 		}
 	})
 	t.Run("TCP", func(t *testing.T) {
@@ -180,7 +180,7 @@ func TestLayersReassembled(t *testing.T) {
 		if len(evs) != 2 {
 			t.Fatalf("%d events", len(evs))
 		}
-		if l := evs[0].Layers; l.Reassembled != ReasmTCP || l.Payload != -1 || l.FirstRecord != 1 || l.LastRecord != 2 || l.InnerL4 != 34 || l.L4Proto != 6 {
+		if l := evs[0].Layers; l.Reassembled != ReasmTCP || l.Payload >= 0 || l.FirstRecord != 1 || l.LastRecord != 2 || l.InnerL4() != 34 || l.L4Proto() != 6 {
 			t.Errorf("two segments: %+v", l)
 		}
 		if l := evs[1].Layers; l.Reassembled != 0 || l.Payload != 54 || l.FirstRecord != 3 || l.LastRecord != 3 {

@@ -24,8 +24,7 @@ func (d *Decoder) sctpLayer(data []byte, src, dst netip.Addr) {
 	}
 	d.stats.SCTP++
 	l := &d.ev.Layers
-	l.InnerL4, l.L4Proto = d.offset(data), ipProtoSCTP
-	l.push(ProtoSCTP, l.InnerL4)
+	l.push(ProtoSCTP, d.offset(data))
 	s := netip.AddrPortFrom(src, binary.BigEndian.Uint16(data[0:2]))
 	t := netip.AddrPortFrom(dst, binary.BigEndian.Uint16(data[2:4]))
 	p := data[sctpCommonHeader:]
@@ -69,9 +68,11 @@ func (d *Decoder) sctpLayer(data []byte, src, dst netip.Addr) {
 		if msg, ok := d.sctpR.add(d, sctpKey{s, t, sid}, tsn, flags&sctpFlagB != 0, flags&sctpFlagE != 0, user); ok {
 			d.stats.SCTPReassembled++
 			l.Reassembled |= ReasmSCTP
+			base := d.base
+			d.base = foreignBase
 			d.classifyDatagram(msg, s, t, TransportSCTP)
 			l.Reassembled &^= ReasmSCTP // later chunks of the record stand alone
-			d.first = first
+			d.first, d.base = first, base
 		}
 	}
 }

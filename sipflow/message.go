@@ -129,7 +129,16 @@ func nextLine(b []byte, i int) (line []byte, next int) {
 //
 // Unmarshal returns ErrNotSIP only when b has no start line; every other
 // problem is recorded in m.Warnings and decoding continues.
-func (m *Message) Unmarshal(b []byte) error {
+func (m *Message) Unmarshal(b []byte) error { return m.unmarshal(b, false) }
+
+// UnmarshalBody decodes only the start line, the headers that frame and
+// type the body (Content-Type, Content-Length) and the body with its SDP
+// (HasSDP, SDP), at a fraction of Unmarshal's cost: for a classifier
+// that learns media endpoints from every message (package capture). The
+// other header fields stay empty and no warnings about them are raised.
+func (m *Message) UnmarshalBody(b []byte) error { return m.unmarshal(b, true) }
+
+func (m *Message) unmarshal(b []byte, bodyOnly bool) error {
 	m.reset(b)
 	i := 0
 	// RFC 3261 7.5: ignore CRLFs before the start line (keep-alives).
@@ -159,7 +168,9 @@ func (m *Message) Unmarshal(b []byte) error {
 			end = n + len(l2)
 			n = n2
 		}
-		m.addHeader(b[start:end])
+		if !bodyOnly || bodyHeader(b[start:end]) {
+			m.addHeader(b[start:end])
+		}
 		pos = n
 	}
 	if !headerEnd {
@@ -167,8 +178,29 @@ func (m *Message) Unmarshal(b []byte) error {
 		pos = len(b)
 	}
 	m.setBody(b[pos:])
-	m.checkMandatory()
+	if !bodyOnly {
+		m.checkMandatory()
+	}
 	return nil
+}
+
+// bodyHeader reports whether header line h is Content-Type or
+// Content-Length (or their compact forms c and l), cheaply: most names
+// are rejected by their first letter.
+func bodyHeader(h []byte) bool {
+	colon := indexByte(h, ':')
+	if colon <= 0 {
+		return false
+	}
+	name := trimLWS(h[:colon]) // as addHeader reads it
+	if len(name) == 0 || (name[0]|0x20 != 'c' && name[0]|0x20 != 'l') {
+		return false
+	}
+	switch LookupHeader(name) {
+	case HeaderContentType, HeaderContentLength:
+		return true
+	}
+	return false
 }
 
 func (m *Message) parseStartLine(line []byte) bool {

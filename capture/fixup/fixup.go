@@ -65,7 +65,7 @@ func Replace(dst, rec []byte, l *capture.Layers, n int, p []byte) ([]byte, error
 // covers the inner ones' final values. On an error rec is unchanged.
 // Fixing a valid record with delta 0 leaves it as it was.
 func Fix(rec []byte, l *capture.Layers, delta int) error {
-	if l.ChainFull {
+	if l.ChainFull() {
 		return fmt.Errorf("%w: more than %d headers", ErrNotInRecord, capture.MaxChain)
 	}
 	hs := l.Headers()

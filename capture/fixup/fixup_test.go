@@ -150,7 +150,7 @@ func TestFixErrors(t *testing.T) {
 		want  error
 	}{
 		{"header in reassembled bytes", f.data, func(l capture.Layers) capture.Layers { l.Chain[2].Off = -1; return l }, 0, ErrNotInRecord},
-		{"chain full", f.data, func(l capture.Layers) capture.Layers { l.ChainFull = true; return l }, 0, ErrNotInRecord},
+		{"chain full", f.data, func(l capture.Layers) capture.Layers { l.N = capture.MaxChain + 1; return l }, 0, ErrNotInRecord},
 		{"snaplen cut", f.data[:60], func(l capture.Layers) capture.Layers { return l }, 0, ErrTruncated},
 		{"length below header", f.data, func(l capture.Layers) capture.Layers { return l }, -len(orig) - 1, ErrLength},
 		{"length above 65535", f.data, func(l capture.Layers) capture.Layers { return l }, 70000, ErrLength},
