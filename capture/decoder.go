@@ -112,8 +112,8 @@ type Decoder struct {
 	ev        Event
 	inAdd     bool  // streamMessage is called for the current segment (not an expiry or flush)
 	base      int32 // cap of the record, or foreignBase in reassembled bytes (offset)
-	segCursor int  // bytes of d.seg.Payload already matched to messages (inSegment)
-	first     int  // record number of the first record of the payload being classified (Layers.FirstRecord)
+	segCursor int   // bytes of d.seg.Payload already matched to messages (inSegment)
+	first     int   // record number of the first record of the payload being classified (Layers.FirstRecord)
 
 	// The clock: the current record's time, the only one. The per-packet
 	// comparisons use Unix nanoseconds, because time.Time's Before/Sub
