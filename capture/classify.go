@@ -11,7 +11,6 @@ import (
 // RTP/RTCP constants (RFC 3550, RFC 5761).
 const (
 	rtpVersion      = 2
-	rtpFixedHeader  = 12  // RFC 3550 5.1
 	rtcpHeader      = 4   // RFC 3550 6.4.1: V/P/count, PT, length
 	rtcpTypeFirst   = 200 // SR (RFC 3550 12.1); 200-207 SR RR SDES BYE APP RTPFB PSFB XR
 	rtcpTypeLast    = 207
@@ -60,7 +59,7 @@ func (d *Decoder) classifyDatagram(b []byte, src, dst netip.AddrPort, tr Transpo
 				return
 			}
 		default:
-			if parseRTP(b, &d.ev.RTP) {
+			if d.ev.RTP.Parse(b) {
 				d.stats.RTPBySDP++
 				d.deliver(KindRTP, tr, b)
 				return
@@ -76,7 +75,7 @@ func (d *Decoder) classifyDatagram(b []byte, src, dst netip.AddrPort, tr Transpo
 		d.deliver(KindRTCP, tr, b)
 		return
 	}
-	if parseRTP(b, &d.ev.RTP) && !isReservedPT(d.ev.RTP.PayloadType) {
+	if d.ev.RTP.Parse(b) && !isReservedPT(d.ev.RTP.PayloadType) {
 		s, ok := d.flows.observe(src, dst, d.ev.RTP.SSRC, d.ev.RTP.SequenceNumber, d.nowNS)
 		if ok {
 			if s.nheld > 0 {
@@ -99,47 +98,6 @@ func isMuxRTCP(b1 byte) bool {
 }
 
 func isReservedPT(pt uint8) bool { return pt >= rtpPTReservedLo && pt <= rtpPTReservedHi }
-
-// parseRTP checks and decodes the fixed RTP header (RFC 3550 5.1) with
-// its CSRC list, extension (5.3.1) and padding, into h.
-func parseRTP(b []byte, h *RTPHeader) bool {
-	if len(b) < rtpFixedHeader || b[0]>>6 != rtpVersion {
-		return false
-	}
-	cc := b[0] & 0x0f
-	n := rtpFixedHeader + 4*int(cc)
-	ext := b[0]&0x10 != 0
-	if ext {
-		if len(b) < n+4 {
-			return false
-		}
-		n += 4 + 4*int(binary.BigEndian.Uint16(b[n+2:n+4]))
-	}
-	if n > len(b) {
-		return false
-	}
-	pad := b[0]&0x20 != 0
-	if pad {
-		p := int(b[len(b)-1])
-		if p == 0 || n+p > len(b) {
-			return false
-		}
-	}
-	// Field by field, not *h = RTPHeader{...}: the compiler builds a
-	// composite on the stack with narrow stores and copies it with wide
-	// loads, which cannot be store-forwarded; that stall was the single
-	// most expensive instruction on the RTP path (pprof -disasm).
-	h.Marker = b[1]&0x80 != 0
-	h.PayloadType = b[1] & 0x7f
-	h.SequenceNumber = binary.BigEndian.Uint16(b[2:4])
-	h.Timestamp = binary.BigEndian.Uint32(b[4:8])
-	h.SSRC = binary.BigEndian.Uint32(b[8:12])
-	h.CSRCCount = cc
-	h.Padding = pad
-	h.Extension = ext
-	h.HeaderLength = n
-	return true
-}
 
 // rtcpFirstHeader is the weak check used for SDP-learned RTCP endpoints:
 // the first packet is RTCP and fits. SRTCP trailers (RFC 3711 3.4) after

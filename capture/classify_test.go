@@ -121,18 +121,32 @@ func TestHeuristicHoldBack(t *testing.T) {
 	}
 }
 
+// TestRTPHeader: a KindRTP event carries the header the classifier
+// decoded (with rtpstats' decoder), CSRCs, extension and padding
+// accounted for, and malformed packets are not RTP.
 func TestRTPHeader(t *testing.T) {
 	b := rtpPacket(0x80|8, 513, 0x01020304, 0xdeadbeef)
 	b[0] = 0x80 | 0x10 | 0x20 | 2 // X, P, CC=2
 	b = append(b[:12], cat(make([]byte, 8), []byte{0xbe, 0xde, 0, 1, 1, 2, 3, 4}, make([]byte, 40), []byte{0, 0, 4})...)
-	var h RTPHeader
-	if !parseRTP(b, &h) {
+	src := netip.MustParseAddrPort("192.0.2.1:30000")
+	dst := netip.MustParseAddrPort("192.0.2.2:40000")
+	classify := func(p []byte) (Event, bool) {
+		d := NewDecoder(Options{})
+		d.media.learn(dst, roleRTP, 0)
+		var got Event
+		var ok bool
+		d.emit = func(ev *Event) { got, ok = *ev, ev.Kind == KindRTP }
+		d.classifyDatagram(p, src, dst, TransportUDP)
+		return got, ok
+	}
+	ev, ok := classify(b)
+	if !ok {
 		t.Fatal("not RTP")
 	}
-	want := RTPHeader{Marker: true, PayloadType: 8, SequenceNumber: 513, Timestamp: 0x01020304, SSRC: 0xdeadbeef,
-		CSRCCount: 2, Padding: true, Extension: true, HeaderLength: 12 + 8 + 8}
-	if h != want {
-		t.Errorf("got %+v\nwant %+v", h, want)
+	h := &ev.RTP
+	if !h.Marker || h.PayloadType != 8 || h.SequenceNumber != 513 || h.Timestamp != 0x01020304 || h.SSRC != 0xdeadbeef ||
+		h.CSRCCount != 2 || h.PaddingSize != 4 || !h.Extension || h.HeaderLength() != 12+8+8 || len(h.Payload) != 40-4+3 {
+		t.Errorf("header %+v", h)
 	}
 	for name, bad := range map[string][]byte{
 		"short":         b[:11],
@@ -141,7 +155,7 @@ func TestRTPHeader(t *testing.T) {
 		"padding > len": cat(b[:len(b)-1], []byte{200}),
 		"padding 0":     cat(b[:len(b)-1], []byte{0}),
 	} {
-		if parseRTP(bad, &h) {
+		if _, ok := classify(bad); ok {
 			t.Errorf("%s: accepted", name)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/voiptool/voiptool/pcap"
+	"github.com/voiptool/voiptool/rtpstats"
 	"github.com/voiptool/voiptool/sipflow"
 )
 
@@ -50,20 +51,6 @@ const (
 // sipflow.TransportOf.
 func TransportOf(ipProto uint8) Transport { return sipflow.TransportOf(ipProto) }
 
-// RTPHeader is the fixed RTP header (RFC 3550 5.1) of a KindRTP event.
-// Filled by the classifier so consumers need not parse it again.
-type RTPHeader struct {
-	Marker         bool
-	PayloadType    uint8
-	SequenceNumber uint16
-	Timestamp      uint32
-	SSRC           uint32
-	CSRCCount      uint8
-	Padding        bool
-	Extension      bool
-	HeaderLength   int // bytes before the payload, incl. CSRCs and extension
-}
-
 // Event is one classified payload. It is passed by pointer to the
 // consumer and reused: Payload aliases the decoder's buffers and is valid
 // only until the consumer returns. A consumer that retains anything copies
@@ -74,7 +61,11 @@ type Event struct {
 	Time      time.Time // capture time of the packet that completed the payload
 	Src, Dst  netip.AddrPort
 	Payload   []byte
-	RTP       RTPHeader // valid when Kind == KindRTP
+	// RTP is the header of a KindRTP event, decoded by the classifier
+	// with rtpstats' decoder (Header.Parse): consumers hand it on
+	// (rtpstats.Tracker.AddHeader) instead of parsing the packet again.
+	// Its slices alias Payload. Zero for other kinds.
+	RTP rtpstats.Header
 
 	// Where the payload came from, so a call can be re-read and saved.
 	Source int         // index of the input among merged sources

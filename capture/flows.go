@@ -42,7 +42,6 @@ type heldPacket struct {
 	src, dst netip.AddrPort
 	vlan     uint16
 	tunnel   bool
-	rtp      RTPHeader
 	lay      Layers // its own record's offsets
 }
 
@@ -183,7 +182,6 @@ func (t *flowTable) hold(s *ssrcState, b []byte, d *Decoder, src, dst netip.Addr
 	h.pkt = d.ev.Packet
 	h.src, h.dst = src, dst
 	h.vlan, h.tunnel = d.vlanID, d.tunnel
-	h.rtp = d.ev.RTP
 	h.lay = d.ev.Layers
 	h.lay.Payload = d.offset(b)
 	h.lay.FirstRecord, h.lay.LastRecord = d.first, d.ev.Packet.Number
@@ -231,7 +229,8 @@ func (d *Decoder) releaseHeld(s *ssrcState) {
 	vlan, tunnel, rtp, lay := d.vlanID, d.tunnel, d.ev.RTP, d.ev.Layers
 	for i := range s.nheld {
 		h := &s.held[i]
-		d.ev.Packet, d.vlanID, d.tunnel, d.ev.RTP, d.ev.Layers = h.pkt, h.vlan, h.tunnel, h.rtp, h.lay
+		d.ev.Packet, d.vlanID, d.tunnel, d.ev.Layers = h.pkt, h.vlan, h.tunnel, h.lay
+		d.ev.RTP.Parse(h.data) // its header aliases the held copy, as its Payload does
 		d.stats.Other-- // it was counted as other while held
 		d.stats.RTPByHeuristic++
 		d.deliverAt(KindRTP, TransportUDP, h.data, h.src, h.dst, h.pkt.Timestamp)

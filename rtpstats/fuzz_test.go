@@ -15,9 +15,16 @@ func FuzzRTPHeader(f *testing.F) {
 	f.Add([]byte{0xb2, 0xe5, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 9, 0, 0, 0, 10, 0xbe, 0xde, 0, 1, 1, 2, 3, 4, 0xaa, 0, 0, 3})
 	f.Add([]byte{0xa0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7, 3})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var p Header
-		if p.Unmarshal(b) != nil {
+		var p, r Header
+		err := p.Unmarshal(b)
+		if ok := r.Parse(b); ok != (err == nil) || (ok && !p.Equal(&r)) {
+			t.Fatalf("Parse %v, Unmarshal %v", ok, err)
+		}
+		if err != nil {
 			return
+		}
+		if n := p.HeaderLength(); n+len(p.Payload)+int(p.PaddingSize) != len(b) {
+			t.Fatalf("header %d + payload %d + padding %d != %d", n, len(p.Payload), p.PaddingSize, len(b))
 		}
 		out, err := p.Marshal()
 		if err != nil {

@@ -67,11 +67,53 @@ type Header struct {
 // Unmarshal decodes b in place. On error the fields decoded so far are kept
 // and the error names the offset.
 func (h *Header) Unmarshal(b []byte) error {
-	if len(b) < fixedHeaderLen {
+	f, off, n := h.decode(b)
+	switch f {
+	case faultNone:
+		return nil
+	case faultShort:
 		return fmt.Errorf("%w: %d bytes, fixed header needs %d", ErrTruncated, len(b), fixedHeaderLen)
+	case faultVersion:
+		return fmt.Errorf("%w: %d at offset 0", ErrBadVersion, b[0]>>versionShift)
+	case faultCSRC:
+		return fmt.Errorf("%w: CSRC list at offset %d needs %d bytes, have %d", ErrTruncated, off, n, len(b))
+	case faultExtHeader:
+		return fmt.Errorf("%w: extension header at offset %d", ErrTruncated, off)
+	case faultExt:
+		return fmt.Errorf("%w: extension at offset %d needs %d bytes, have %d", ErrTruncated, off, n, len(b)-off)
+	default: // faultPadding
+		return fmt.Errorf("%w: count %d at offset %d, %d bytes after header", ErrBadPadding, n, len(b)-1, len(b)-off)
 	}
-	if v := b[0] >> versionShift; v != rtpVersion {
-		return fmt.Errorf("%w: %d at offset 0", ErrBadVersion, v)
+}
+
+// Parse decodes b as Unmarshal does and reports whether it is a valid RTP
+// packet, without building an error: for a classifier that tries every
+// datagram (package capture), where failing is common and must not
+// allocate. It is the same decoder as Unmarshal.
+func (h *Header) Parse(b []byte) bool {
+	f, _, _ := h.decode(b)
+	return f == faultNone
+}
+
+// Decode faults; decode reports one with the offset and a count that
+// Unmarshal puts in its error.
+const (
+	faultNone = iota
+	faultShort
+	faultVersion
+	faultCSRC
+	faultExtHeader
+	faultExt
+	faultPadding
+)
+
+// decode is the one RTP header decoder (RFC 3550 5.1, 5.3.1).
+func (h *Header) decode(b []byte) (fault, off, n int) {
+	if len(b) < fixedHeaderLen {
+		return faultShort, 0, 0
+	}
+	if b[0]>>versionShift != rtpVersion {
+		return faultVersion, 0, 0
 	}
 	padded := b[0]&paddingBit != 0
 	h.Extension = b[0]&extensionBit != 0
@@ -82,9 +124,9 @@ func (h *Header) Unmarshal(b []byte) error {
 	h.Timestamp = binary.BigEndian.Uint32(b[4:])
 	h.SSRC = binary.BigEndian.Uint32(b[8:])
 	h.ExtensionProfile, h.ExtensionPayload, h.PaddingSize, h.Payload = 0, nil, 0, nil
-	off := fixedHeaderLen
+	off = fixedHeaderLen
 	if need := off + 4*int(h.CSRCCount); len(b) < need {
-		return fmt.Errorf("%w: CSRC list at offset %d needs %d bytes, have %d", ErrTruncated, off, need, len(b))
+		return faultCSRC, off, need
 	}
 	for i := 0; i < int(h.CSRCCount); i++ {
 		h.CSRC[i] = binary.BigEndian.Uint32(b[off:])
@@ -92,13 +134,13 @@ func (h *Header) Unmarshal(b []byte) error {
 	}
 	if h.Extension {
 		if len(b) < off+extHeaderLen {
-			return fmt.Errorf("%w: extension header at offset %d", ErrTruncated, off)
+			return faultExtHeader, off, 0
 		}
 		h.ExtensionProfile = binary.BigEndian.Uint16(b[off:])
 		n := 4 * int(binary.BigEndian.Uint16(b[off+2:]))
 		off += extHeaderLen
 		if len(b) < off+n {
-			return fmt.Errorf("%w: extension at offset %d needs %d bytes, have %d", ErrTruncated, off, n, len(b)-off)
+			return faultExt, off, n
 		}
 		h.ExtensionPayload = b[off : off+n : off+n]
 		off += n
@@ -107,13 +149,23 @@ func (h *Header) Unmarshal(b []byte) error {
 	if padded {
 		p := int(b[len(b)-1])
 		if p == 0 || p > end-off {
-			return fmt.Errorf("%w: count %d at offset %d, %d bytes after header", ErrBadPadding, p, len(b)-1, end-off)
+			return faultPadding, off, p
 		}
 		h.PaddingSize = uint8(p)
 		end -= p
 	}
 	h.Payload = b[off:end:end]
-	return nil
+	return faultNone, off, 0
+}
+
+// HeaderLength is the length of the header Unmarshal or Parse decoded:
+// the bytes before Payload (fixed header, CSRCs, extension).
+func (h *Header) HeaderLength() int {
+	n := fixedHeaderLen + 4*int(h.CSRCCount)
+	if h.Extension {
+		n += extHeaderLen + len(h.ExtensionPayload)
+	}
+	return n
 }
 
 // MarshalSize is the encoded length of h.

@@ -215,19 +215,32 @@ func (t *Tracker) AddRTP(pkt []byte, m Meta) error {
 		t.malformed++
 		return fmt.Errorf("rtp from %v: %w", m.Src, err)
 	}
+	t.add(h, m)
+	return nil
+}
+
+// AddHeader is AddRTP for a packet already decoded by Header.Parse or
+// Unmarshal: package capture classifies RTP with the same decoder and
+// hands its header over, so each packet is parsed once. h is read, not
+// retained.
+func (t *Tracker) AddHeader(h *Header, m Meta) {
+	t.tick(m.Time)
+	t.add(h, m)
+}
+
+func (t *Tracker) add(h *Header, m Meta) {
 	k := streamKey{ssrc: h.SSRC, src: m.Src, dst: m.Dst}
 	s := t.streams[k]
 	if s == nil {
 		if len(t.streams) >= t.o.MaxStreams {
 			t.dropped++
-			return nil
+			return
 		}
 		s = newStream(k, t.o.Gmin)
 		t.streams[k] = s
 		t.linkNAT(s, m.Time)
 	}
 	s.add(h, m.Time, &t.o, t.cachedHint(s, &m, h.PayloadType))
-	return nil
 }
 
 // Streams returns a report for every stream, ordered by start time then

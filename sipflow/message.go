@@ -193,12 +193,15 @@ func bodyHeader(h []byte) bool {
 		return false
 	}
 	name := trimLWS(h[:colon]) // as addHeader reads it
-	if len(name) == 0 || (name[0]|0x20 != 'c' && name[0]|0x20 != 'l') {
-		return false
-	}
-	switch LookupHeader(name) {
-	case HeaderContentType, HeaderContentLength:
-		return true
+	switch len(name) {
+	case 1: // compact forms (RFC 3261 7.3.3)
+		k := compactKind(name[0])
+		return k == HeaderContentType || k == HeaderContentLength
+	case len("Content-Type"), len("Content-Length"):
+		// Not LookupHeader: its walk over every known name would cost
+		// more than the rest of the message; these two names are all
+		// that frames a body.
+		return equalFold(name, "Content-Type") || equalFold(name, "Content-Length")
 	}
 	return false
 }

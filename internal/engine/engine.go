@@ -167,11 +167,9 @@ func (e *Engine) Handle(ev *capture.Event) error {
 		})
 	case capture.KindRTP:
 		e.mu.Lock()
-		err := e.rtp.AddRTP(ev.Payload, rtpstats.Meta{Time: ev.Time, Src: ev.Src, Dst: ev.Dst})
+		// The header capture decoded: each packet is parsed once.
+		e.rtp.AddHeader(&ev.RTP, rtpstats.Meta{Time: ev.Time, Src: ev.Src, Dst: ev.Dst})
 		e.mu.Unlock()
-		if err != nil {
-			e.cnt.rtpErrors.Add(1)
-		}
 	case capture.KindRTCP:
 		e.addRTCP(ev.Payload, ev.Time, ev.Src, ev.Dst)
 	case capture.KindHEP:
