@@ -231,7 +231,7 @@ func (d *Decoder) releaseHeld(s *ssrcState) {
 		h := &s.held[i]
 		d.ev.Packet, d.vlanID, d.tunnel, d.ev.Layers = h.pkt, h.vlan, h.tunnel, h.lay
 		d.ev.RTP.Parse(h.data) // its header aliases the held copy, as its Payload does
-		d.stats.Other-- // it was counted as other while held
+		d.stats.Other--        // it was counted as other while held
 		d.stats.RTPByHeuristic++
 		d.deliverAt(KindRTP, TransportUDP, h.data, h.src, h.dst, h.pkt.Timestamp)
 	}
