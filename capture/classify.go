@@ -1,11 +1,11 @@
 package capture
 
 import (
-	"bytes"
 	"encoding/binary"
 	"net/netip"
 
 	"github.com/voiptool/voiptool/hep"
+	"github.com/voiptool/voiptool/internal/siplex"
 )
 
 // RTP/RTCP constants (RFC 3550, RFC 5761).
@@ -20,7 +20,6 @@ const (
 	rtpPTReservedHi = 76
 	maxRTCPInDgram  = 64   // compound packets walked per datagram
 	heurMinPort     = 1024 // the heuristic ignores well-known ports (DNS, NTP, SNMP ...)
-	sipVersion      = "SIP/2.0"
 )
 
 // classifyDatagram decides what a UDP or SCTP payload is, by content.
@@ -131,71 +130,22 @@ func IsRTCPCompound(b []byte) bool {
 
 // IsSIP reports whether b starts with a SIP request line
 // ("METHOD SP Request-URI SP SIP/2.0", RFC 3261 7.1) or status line
-// ("SIP/2.0 SP 3DIGIT SP", RFC 3261 7.2). The version is compared
-// case-insensitively, as tshark's heuristic does.
+// ("SIP/2.0 SP 3DIGIT SP", RFC 3261 7.2), as siplex decides them. The
+// version is compared case-insensitively, as tshark's heuristic does.
 func IsSIP(b []byte) bool {
 	// Cheap reject before scanning for the line end: every start line
 	// begins with a token character; RTP (0x80..) and most binary never do.
-	if len(b) == 0 || !isTokenChar(b[0]) {
+	if len(b) == 0 || !siplex.IsToken(b[0]) {
 		return false
 	}
-	line := b
-	if i := bytes.IndexByte(b, '\n'); i >= 0 {
-		line = b[:i]
-	} else {
-		return false // a datagram SIP message has at least a start line and CRLF
-	}
-	line = bytes.TrimSuffix(line, []byte{'\r'})
-	if len(line) >= 11 && hasPrefixFold(line, sipVersion) && line[7] == ' ' {
-		if !isDigit(line[8]) || !isDigit(line[9]) || !isDigit(line[10]) {
-			return false
-		}
-		return len(line) == 11 || line[11] == ' '
-	}
-	// Request: token SP something SP SIP/2.0
-	if len(line) < len(sipVersion)+4 || !hasPrefixFold(line[len(line)-len(sipVersion):], sipVersion) ||
-		line[len(line)-len(sipVersion)-1] != ' ' {
+	// A datagram SIP message has at least a start line and CRLF.
+	line, _, ok := siplex.NextLine(b, 0)
+	if !ok {
 		return false
 	}
-	sp := bytes.IndexByte(line, ' ')
-	if sp <= 0 || sp >= len(line)-len(sipVersion)-2 {
-		return false
-	}
-	for _, c := range line[:sp] {
-		if !isTokenChar(c) {
-			return false
-		}
-	}
-	return true
-}
-
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
-// isTokenChar: RFC 3261 25.1 token characters.
-func isTokenChar(c byte) bool {
-	switch {
-	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+	if siplex.StatusLine(line) {
 		return true
 	}
-	switch c {
-	case '-', '.', '!', '%', '*', '_', '+', '`', '\'', '~':
-		return true
-	}
-	return false
-}
-
-func hasPrefixFold(b []byte, p string) bool {
-	if len(b) < len(p) {
-		return false
-	}
-	for i := 0; i < len(p); i++ {
-		c := b[i]
-		if c >= 'a' && c <= 'z' {
-			c -= 'a' - 'A'
-		}
-		if c != p[i] {
-			return false
-		}
-	}
-	return true
+	_, _, ok = siplex.RequestLine(line)
+	return ok
 }

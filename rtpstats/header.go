@@ -115,15 +115,24 @@ func (h *Header) decode(b []byte) (fault, off, n int) {
 	if b[0]>>versionShift != rtpVersion {
 		return faultVersion, 0, 0
 	}
-	padded := b[0]&paddingBit != 0
-	h.Extension = b[0]&extensionBit != 0
-	h.CSRCCount = b[0] & ccMask
+	b0 := b[0]
+	h.Extension = b0&extensionBit != 0
+	h.CSRCCount = b0 & ccMask
 	h.Marker = b[1]&markerBit != 0
 	h.PayloadType = b[1] & payloadTypeMask
 	h.SequenceNumber = binary.BigEndian.Uint16(b[2:])
 	h.Timestamp = binary.BigEndian.Uint32(b[4:])
 	h.SSRC = binary.BigEndian.Uint32(b[8:])
-	h.ExtensionProfile, h.ExtensionPayload, h.PaddingSize, h.Payload = 0, nil, 0, nil
+	h.ExtensionProfile, h.ExtensionPayload, h.PaddingSize = 0, nil, 0
+	if b0&(paddingBit|extensionBit|ccMask) == 0 {
+		// The common packet: no CSRC, extension or padding. Every packet
+		// of a capture comes through here (capture classifies with it),
+		// so it skips the walk below.
+		h.Payload = b[fixedHeaderLen:len(b):len(b)]
+		return faultNone, fixedHeaderLen, 0
+	}
+	h.Payload = nil
+	padded := b0&paddingBit != 0
 	off = fixedHeaderLen
 	if need := off + 4*int(h.CSRCCount); len(b) < need {
 		return faultCSRC, off, need
