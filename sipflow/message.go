@@ -1,5 +1,7 @@
 package sipflow
 
+import "github.com/voiptool/voiptool/internal/siplex"
+
 // Warnings is a bitset of problems found while decoding a message. A message
 // with warnings is still kept: whatever could be decoded is in the fields.
 type Warnings uint32
@@ -104,21 +106,6 @@ func (m *Message) reset(b []byte) {
 	m.SDP.reset(nil)
 }
 
-// nextLine returns the line starting at i without its CRLF (a bare LF is
-// accepted) and the index after the terminator.
-func nextLine(b []byte, i int) (line []byte, next int) {
-	j := indexByte(b[i:], '\n')
-	if j < 0 {
-		line, next = b[i:], len(b)
-	} else {
-		line, next = b[i:i+j], i+j+1
-	}
-	if len(line) > 0 && line[len(line)-1] == '\r' {
-		line = line[:len(line)-1]
-	}
-	return line, next
-}
-
 // Unmarshal decodes a SIP message (RFC 3261 7) from b, in place: the result
 // aliases b.
 //
@@ -148,13 +135,13 @@ func (m *Message) unmarshal(b []byte, bodyOnly bool) error {
 	if i == len(b) {
 		return ErrNotSIP
 	}
-	line, pos := nextLine(b, i)
+	line, pos, _ := siplex.NextLine(b, i)
 	if !m.parseStartLine(line) {
 		return ErrNotSIP
 	}
 	headerEnd := false
 	for pos < len(b) {
-		line, n := nextLine(b, pos)
+		line, n, _ := siplex.NextLine(b, pos)
 		if len(line) == 0 {
 			pos = n
 			headerEnd = true
@@ -164,7 +151,7 @@ func (m *Message) unmarshal(b []byte, bodyOnly bool) error {
 		// RFC 3261 7.3.1: a line starting with white space continues the
 		// previous header.
 		for n < len(b) && (b[n] == ' ' || b[n] == '\t') {
-			l2, n2 := nextLine(b, n)
+			l2, n2, _ := siplex.NextLine(b, n)
 			end = n + len(l2)
 			n = n2
 		}
@@ -192,7 +179,7 @@ func bodyHeader(h []byte) bool {
 	if colon <= 0 {
 		return false
 	}
-	name := trimLWS(h[:colon]) // as addHeader reads it
+	name := siplex.TrimLWS(h[:colon]) // as addHeader reads it
 	switch len(name) {
 	case 1: // compact forms (RFC 3261 7.3.3)
 		k := compactKind(name[0])
@@ -201,7 +188,7 @@ func bodyHeader(h []byte) bool {
 		// Not LookupHeader: its walk over every known name would cost
 		// more than the rest of the message; these two names are all
 		// that frames a body.
-		return equalFold(name, "Content-Type") || equalFold(name, "Content-Length")
+		return siplex.EqualFold(name, "Content-Type") || siplex.EqualFold(name, "Content-Length")
 	}
 	return false
 }
@@ -213,7 +200,7 @@ func (m *Message) parseStartLine(line []byte) bool {
 	if len(f0) == 0 {
 		return false
 	}
-	if hasPrefixFold(f0, "SIP/") {
+	if siplex.HasPrefixFold(f0, "SIP/") {
 		m.Version = f0
 		code, r1 := field(r0)
 		n, ok := atoi(code, maxStatus)
@@ -224,39 +211,39 @@ func (m *Message) parseStartLine(line []byte) bool {
 			m.Warnings |= WarnBadStartLine
 		}
 		m.StatusCode = n
-		m.Phrase = trimLWS(r1)
+		m.Phrase = siplex.TrimLWS(r1)
 		if len(r0) > 0 && r0[0] != ' ' || (len(line) > 0 && (line[0] == ' ' || line[0] == '\t')) {
 			m.Warnings |= WarnBadStartLine
 		}
-		if !equalFold(f0, sipVer) {
+		if !siplex.EqualFold(f0, sipVer) {
 			m.Warnings |= WarnBadVersion
 		}
 		return true
 	}
 	for _, c := range f0 {
-		if !isToken(c) {
+		if !siplex.IsToken(c) {
 			return false
 		}
 	}
-	rest := trimLWS(r0)
+	rest := siplex.TrimLWS(r0)
 	// version is the last field
 	k := len(rest)
-	for k > 0 && !isLWS(rest[k-1]) {
+	for k > 0 && !siplex.IsLWS(rest[k-1]) {
 		k--
 	}
 	ver := rest[k:]
-	if !hasPrefixFold(ver, "SIP/") || k == 0 {
+	if !siplex.HasPrefixFold(ver, "SIP/") || k == 0 {
 		return false
 	}
 	m.Request = true
 	m.Method = f0
 	m.Version = ver
-	uri := trimLWS(rest[:k])
+	uri := siplex.TrimLWS(rest[:k])
 	if len(uri) == 0 {
 		return false
 	}
 	for _, c := range uri {
-		if isLWS(c) {
+		if siplex.IsLWS(c) {
 			m.Warnings |= WarnBadStartLine
 			break
 		}
@@ -264,7 +251,7 @@ func (m *Message) parseStartLine(line []byte) bool {
 	if len(line) > 0 && line[0] == ' ' || len(r0) > 1 && r0[1] == ' ' {
 		m.Warnings |= WarnBadStartLine
 	}
-	if !equalFold(ver, sipVer) {
+	if !siplex.EqualFold(ver, sipVer) {
 		m.Warnings |= WarnBadVersion
 	}
 	if !m.RequestURI.parse(uri) {
@@ -277,37 +264,23 @@ func (m *Message) parseStartLine(line []byte) bool {
 // counts as white space because folded values keep it.
 func field(b []byte) (f, rest []byte) {
 	i := 0
-	for i < len(b) && isLWS(b[i]) {
+	for i < len(b) && siplex.IsLWS(b[i]) {
 		i++
 	}
 	j := i
-	for j < len(b) && !isLWS(b[j]) {
+	for j < len(b) && !siplex.IsLWS(b[j]) {
 		j++
 	}
 	return b[i:j], b[j:]
 }
 
 func (m *Message) addHeader(h []byte) {
-	colon := indexByte(h, ':')
-	if colon <= 0 {
+	name, value, ok := siplex.SplitHeader(h)
+	if !ok {
 		m.Warnings |= WarnBadHeaderLine
 		m.Skipped++
 		return
 	}
-	name := trimLWS(h[:colon])
-	if len(name) == 0 {
-		m.Warnings |= WarnBadHeaderLine
-		m.Skipped++
-		return
-	}
-	for _, c := range name {
-		if !isToken(c) {
-			m.Warnings |= WarnBadHeaderLine
-			m.Skipped++
-			return
-		}
-	}
-	value := trimLWS(h[colon+1:])
 	kind := LookupHeader(name)
 	m.Headers = append(m.Headers, Header{Name: name, Value: value, Kind: kind})
 	switch kind {
@@ -440,7 +413,7 @@ func (m *Message) setBody(rest []byte) {
 		m.Warnings |= WarnTruncatedBody
 	default:
 		m.Body = rest[:m.ContentLength]
-		if len(trimLWS(rest[m.ContentLength:])) > 0 {
+		if len(siplex.TrimLWS(rest[m.ContentLength:])) > 0 {
 			m.Warnings |= WarnExtraBytes
 		}
 	}
@@ -450,14 +423,14 @@ func (m *Message) setBody(rest []byte) {
 	ct := m.ContentType
 	mt := ct
 	if i := indexByte(ct, ';'); i >= 0 {
-		mt = trimLWS(ct[:i])
+		mt = siplex.TrimLWS(ct[:i])
 	}
 	switch {
-	case equalFold(mt, "application/sdp"):
+	case siplex.EqualFold(mt, "application/sdp"):
 		m.decodeSDP(m.Body)
-	case hasPrefixFold(mt, "multipart/"):
+	case siplex.HasPrefixFold(mt, "multipart/"):
 		m.decodeMultipart(ct[len(mt):])
-	case len(ct) == 0 && hasPrefixFold(m.Body, "v="):
+	case len(ct) == 0 && siplex.HasPrefixFold(m.Body, "v="):
 		m.decodeSDP(m.Body)
 	}
 }
@@ -501,18 +474,18 @@ func (m *Message) decodeMultipart(params []byte) {
 			part = body[:end]
 		}
 		// skip the rest of the delimiter line
-		_, n := nextLine(part, 0)
+		_, n, _ := siplex.NextLine(part, 0)
 		part = part[n:]
 		var ctype []byte
 		p := 0
 		for p < len(part) {
-			line, n := nextLine(part, p)
+			line, n, _ := siplex.NextLine(part, p)
 			p = n
 			if len(line) == 0 {
 				break
 			}
-			if c := indexByte(line, ':'); c > 0 && LookupHeader(trimLWS(line[:c])) == HeaderContentType {
-				ctype = trimLWS(line[c+1:])
+			if c := indexByte(line, ':'); c > 0 && LookupHeader(siplex.TrimLWS(line[:c])) == HeaderContentType {
+				ctype = siplex.TrimLWS(line[c+1:])
 			}
 		}
 		content := part[p:]
@@ -522,7 +495,7 @@ func (m *Message) decodeMultipart(params []byte) {
 		} else if len(content) >= 1 && content[len(content)-1] == '\n' {
 			content = content[:len(content)-1]
 		}
-		if hasPrefixFold(ctype, "application/sdp") && !m.HasSDP {
+		if siplex.HasPrefixFold(ctype, "application/sdp") && !m.HasSDP {
 			m.decodeSDP(content)
 		}
 		if end < 0 {

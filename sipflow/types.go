@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/voiptool/voiptool/internal/siplex"
 	"github.com/voiptool/voiptool/pcap"
 )
 
@@ -119,11 +120,11 @@ func ParseState(s string) (State, bool) {
 		}
 	}
 	for i := 1; i < len(stateNames); i++ {
-		if equalFold(b, stateNames[i]) {
+		if siplex.EqualFold(b, stateNames[i]) {
 			return State(i), true
 		}
 	}
-	if equalFold(b, "setup") {
+	if siplex.EqualFold(b, "setup") {
 		return StateSetup, true
 	}
 	return 0, false
