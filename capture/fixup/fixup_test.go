@@ -10,8 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gopacket/gopacket/layers"
+
 	"github.com/voiptool/voiptool/capture"
-	"github.com/voiptool/voiptool/pcap"
+	"github.com/voiptool/voiptool/internal/pcapgen"
 )
 
 // variants of the payload: shrunk, grown, and changed in place.
@@ -50,24 +52,16 @@ func TestReplaceTshark(t *testing.T) {
 	if err != nil {
 		t.Skip("tshark not installed")
 	}
-	path := filepath.Join(t.TempDir(), "fixed.pcap")
-	fh, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := pcap.NewWriter(fh, pcap.WriterOptions{LinkType: pcap.LinkTypeEthernet})
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := make([]pcapgen.Record, len(all))
 	for i, f := range all {
-		if err := w.WritePacket(pcap.Packet{Timestamp: t0, Length: len(f.data), Number: i + 1}, f.data); err != nil {
-			t.Fatal(err)
-		}
+		recs[i] = pcapgen.Record{Time: t0, Data: f.data}
 	}
-	if err := w.Flush(); err != nil {
+	var file bytes.Buffer
+	if err := pcapgen.WritePcap(&file, layers.LinkTypeEthernet, false, recs); err != nil {
 		t.Fatal(err)
 	}
-	if err := fh.Close(); err != nil {
+	path := filepath.Join(t.TempDir(), "fixed.pcap")
+	if err := os.WriteFile(path, file.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	out, err := exec.Command(tshark, "-r", path, "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
