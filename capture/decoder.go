@@ -756,21 +756,23 @@ func (d *Decoder) inSegment(m *sipstream.Message) int32 {
 // deliver emits a classified datagram payload of the current record;
 // classifyDatagram has set d.ev.Src and d.ev.Dst.
 func (d *Decoder) deliver(k Kind, tr Transport, payload []byte) {
-	d.ev.Time = d.ev.Packet.Timestamp
-	l := &d.ev.Layers
-	l.Payload = d.offset(payload)
-	l.FirstRecord, l.LastRecord = d.first, d.ev.Packet.Number
+	d.ev.Layers.Payload = d.offset(payload) // small enough to stay inlined
 	d.emitEvent(k, tr, payload)
 }
 
-// deliverAt emits a payload with its own endpoints and time (a held
-// packet of another record).
-func (d *Decoder) deliverAt(k Kind, tr Transport, payload []byte, src, dst netip.AddrPort, t time.Time) {
-	d.ev.Src, d.ev.Dst, d.ev.Time = src, dst, t
+// deliverAt emits a payload of another record (a held packet; d.ev.Packet
+// and Layers are already that record's) with its own endpoints.
+func (d *Decoder) deliverAt(k Kind, tr Transport, payload []byte, src, dst netip.AddrPort) {
+	d.ev.Src, d.ev.Dst = src, dst
 	d.emitEvent(k, tr, payload)
 }
 
+// emitEvent completes and emits d.ev, a payload of the record in
+// d.ev.Packet (its time is the event's); Layers.Payload is set (by
+// deliver, or held with the packet), the records come from d.first.
 func (d *Decoder) emitEvent(k Kind, tr Transport, payload []byte) {
+	d.ev.Layers.FirstRecord, d.ev.Layers.LastRecord = d.first, d.ev.Packet.Number
+	d.ev.Time = d.ev.Packet.Timestamp
 	d.ev.Kind = k
 	d.ev.Transport = tr
 	d.ev.Payload = payload

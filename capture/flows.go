@@ -226,16 +226,17 @@ func (t *flowTable) flush() {
 // event fields.
 func (d *Decoder) releaseHeld(s *ssrcState) {
 	cur, src, dst := d.ev.Packet, d.ev.Src, d.ev.Dst
-	vlan, tunnel, rtp, lay := d.vlanID, d.tunnel, d.ev.RTP, d.ev.Layers
+	vlan, tunnel, rtp, lay, first := d.vlanID, d.tunnel, d.ev.RTP, d.ev.Layers, d.first
 	for i := range s.nheld {
 		h := &s.held[i]
 		d.ev.Packet, d.vlanID, d.tunnel, d.ev.Layers = h.pkt, h.vlan, h.tunnel, h.lay
+		d.first = h.lay.FirstRecord
 		d.ev.RTP.Parse(h.data) // its header aliases the held copy, as its Payload does
 		d.stats.Other--        // it was counted as other while held
 		d.stats.RTPByHeuristic++
-		d.deliverAt(KindRTP, TransportUDP, h.data, h.src, h.dst, h.pkt.Timestamp)
+		d.deliverAt(KindRTP, TransportUDP, h.data, h.src, h.dst)
 	}
 	d.flows.clear(s)
 	d.ev.Packet, d.vlanID, d.tunnel, d.ev.RTP, d.ev.Layers = cur, vlan, tunnel, rtp, lay
-	d.ev.Src, d.ev.Dst = src, dst
+	d.ev.Src, d.ev.Dst, d.first = src, dst, first
 }
