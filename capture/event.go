@@ -80,10 +80,10 @@ type Event struct {
 	Layers Layers
 }
 
-// Proto names one header in a record's chain (Layers.Chain).
+// Proto names one header in a record's chain (Layers.Protos).
 type Proto uint8
 
-// Headers the decoder records in Layers.Chain. IPv6 extension headers
+// Headers the decoder records in Layers. IPv6 extension headers
 // and the IPv4/IPv6 fragment header belong to their IP entry.
 const (
 	ProtoEthernet Proto = iota + 1 // 14 bytes (also inside VXLAN, ERSPAN, GRE TEB)
@@ -139,7 +139,8 @@ func (p Proto) String() string {
 	return "unknown"
 }
 
-// Header is one entry of Layers.Chain: a header and where it starts.
+// Header is one entry of the chain (Layers.Header): a header and where
+// it starts.
 type Header struct {
 	Off   int32 // byte offset in the record (Event.Packet's data)
 	Proto Proto
@@ -157,8 +158,8 @@ const (
 	ReasmWebSocket                        // unwrapped from WebSocket frames (RFC 6455, RFC 7118)
 )
 
-// MaxChain is how many headers Layers.Chain records; a deeper record
-// has Layers.ChainFull set and no usable chain.
+// MaxChain is how many headers Layers records; a deeper record is
+// ChainFull and has no usable chain.
 const MaxChain = 16
 
 // Layers locates the headers of the record behind an event, so that a
@@ -190,25 +191,31 @@ const MaxChain = 16
 type Layers struct {
 	Payload     int32 // Event.Payload[0] in the record
 	Reassembled Reassembly
-	// N counts the headers pushed; Chain[:N] lists them from the
-	// outermost to the one the payload came out of (see Headers).
-	N     uint8
-	Chain [MaxChain]Header
+	// N counts the headers pushed. Protos[i] and Offs[i], i < Len(), are
+	// the chain from the outermost header to the one the payload came
+	// out of (see Header). Two arrays rather than one of Header: the
+	// decoder's store is then one instruction per field.
+	N      uint8
+	Protos [MaxChain]Proto
+	Offs   [MaxChain]int32
 
 	FirstRecord, LastRecord int
 }
 
 // ChainFull reports that the record had more than MaxChain headers: the
-// chain is not usable (Headers returns nil).
+// chain is not usable (Len is 0).
 func (l *Layers) ChainFull() bool { return l.N > MaxChain }
 
-// Headers is the chain, outermost first; nil when ChainFull. It aliases l.
-func (l *Layers) Headers() []Header {
+// Len is the number of headers in the chain; 0 when ChainFull.
+func (l *Layers) Len() int {
 	if l.N > MaxChain {
-		return nil
+		return 0
 	}
-	return l.Chain[:l.N]
+	return int(l.N)
 }
+
+// Header is the i-th header of the chain, 0 the outermost, i < Len().
+func (l *Layers) Header(i int) Header { return Header{Off: l.Offs[i], Proto: l.Protos[i]} }
 
 // IsIP reports whether p is an IP header.
 func (p Proto) IsIP() bool { return p == ProtoIPv4 || p == ProtoIPv6 }
@@ -219,17 +226,17 @@ func (p Proto) IsL4() bool { return p == ProtoUDP || p == ProtoTCP || p == Proto
 // L2 is the offset of the first link-layer header: 0, or -1 for the raw
 // IP link types.
 func (l *Layers) L2() int32 {
-	if hs := l.Headers(); len(hs) > 0 && !hs[0].Proto.IsIP() {
-		return hs[0].Off
+	if l.Len() > 0 && !l.Protos[0].IsIP() {
+		return l.Offs[0]
 	}
 	return -1
 }
 
 // L3 is the offset of the outermost IP header, -1 if none.
 func (l *Layers) L3() int32 {
-	for _, h := range l.Headers() {
-		if h.Proto.IsIP() {
-			return h.Off
+	for i := range l.Len() {
+		if l.Protos[i].IsIP() {
+			return l.Offs[i]
 		}
 	}
 	return -1
@@ -239,11 +246,11 @@ func (l *Layers) L3() int32 {
 // extension headers: a UDP/TCP/SCTP header, or a tunnel's (GRE, inner
 // IP); -1 if none.
 func (l *Layers) L4() int32 {
-	hs := l.Headers()
-	for i, h := range hs {
-		if h.Proto.IsIP() {
-			if i+1 < len(hs) {
-				return hs[i+1].Off
+	n := l.Len()
+	for i := range n {
+		if l.Protos[i].IsIP() {
+			if i+1 < n {
+				return l.Offs[i+1]
 			}
 			break
 		}
@@ -294,8 +301,8 @@ func (l *Layers) L4Proto() uint8 {
 // outermost one (0 when not tunnelled).
 func (l *Layers) Depth() int {
 	n := 0
-	for _, h := range l.Headers() {
-		if h.Proto.IsIP() {
+	for i := range l.Len() {
+		if l.Protos[i].IsIP() {
 			n++
 		}
 	}
@@ -304,25 +311,27 @@ func (l *Layers) Depth() int {
 
 // inner finds the innermost header of the chain for which is holds.
 func (l *Layers) inner(is func(Proto) bool) (Proto, int32) {
-	hs := l.Headers()
-	for i := len(hs) - 1; i >= 0; i-- {
-		if is(hs[i].Proto) {
-			return hs[i].Proto, hs[i].Off
+	for i := l.Len() - 1; i >= 0; i-- {
+		if is(l.Protos[i]) {
+			return l.Protos[i], l.Offs[i]
 		}
 	}
 	return 0, -1
 }
 
-// reset prepares l for a new record. Chain entries past N are stale and
-// left alone: clearing them per packet would cost more than the chain.
+// reset prepares l for a new record. Entries past N are stale and left
+// alone, and Payload is set with every event: clearing more per packet
+// would cost more than the chain.
 func (l *Layers) reset() {
-	l.Payload, l.Reassembled, l.N = -1, 0, 0
+	l.Reassembled, l.N = 0, 0
 }
 
 // push appends a header. Past MaxChain, N keeps counting (ChainFull) and
 // the index wraps instead of being checked: the decoder's depth limit
 // keeps N far below 256, and a wrapped chain is never handed out.
 func (l *Layers) push(p Proto, off int32) {
-	l.Chain[l.N&(MaxChain-1)] = Header{Off: off, Proto: p}
-	l.N++
+	n := l.N
+	l.Protos[n&(MaxChain-1)] = p
+	l.Offs[n&(MaxChain-1)] = off
+	l.N = n + 1
 }

@@ -13,7 +13,8 @@ import (
 // chainString spells a chain as "Ethernet@0 IPv4@14 UDP@34".
 func chainString(l *Layers) string {
 	var b strings.Builder
-	for i, h := range l.Headers() {
+	for i := range l.Len() {
+		h := l.Header(i)
 		if i > 0 {
 			b.WriteByte(' ')
 		}
@@ -36,7 +37,8 @@ func checkLayers(t testing.TB, data []byte, ev *Event) {
 	}
 	prev, ips := int32(-1), 0
 	var firstIP, lastIP, lastL4 int32 = -1, -1, -1
-	for _, h := range l.Headers() {
+	for i := range l.Len() {
+		h := l.Header(i)
 		if h.Off < 0 {
 			continue // inside reassembled bytes
 		}
@@ -54,8 +56,8 @@ func checkLayers(t testing.TB, data []byte, ev *Event) {
 			lastL4 = h.Off
 		}
 	}
-	for _, h := range l.Headers() {
-		if h.Proto == ProtoIPv4 || h.Proto == ProtoIPv6 {
+	for i := range l.Len() {
+		if h := l.Header(i); h.Proto == ProtoIPv4 || h.Proto == ProtoIPv6 {
 			ips++
 		}
 	}
@@ -161,7 +163,7 @@ func TestLayersReassembled(t *testing.T) {
 		if l.Reassembled != ReasmIP || l.Payload >= 0 || l.InnerL4() >= 0 || l.L3() != 14 || l.FirstRecord != 1 || l.LastRecord != 3 {
 			t.Errorf("layers %+v", l)
 		}
-		if hs := l.Headers(); len(hs) != 3 || hs[2].Proto != ProtoUDP || hs[2].Off >= 0 {
+		if l.Len() != 3 || l.Protos[2] != ProtoUDP || l.Offs[2] >= 0 {
 			t.Errorf("chain %s, want the UDP header outside the record", chainString(&l))
 		}
 	})

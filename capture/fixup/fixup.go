@@ -68,7 +68,11 @@ func Fix(rec []byte, l *capture.Layers, delta int) error {
 	if l.ChainFull() {
 		return fmt.Errorf("%w: more than %d headers", ErrNotInRecord, capture.MaxChain)
 	}
-	hs := l.Headers()
+	var chain [capture.MaxChain]capture.Header
+	hs := chain[:l.Len()]
+	for i := range hs {
+		hs[i] = l.Header(i)
+	}
 	// Check everything before writing anything.
 	for i, h := range hs {
 		if h.Off < 0 {

@@ -143,12 +143,12 @@ func TestFixErrors(t *testing.T) {
 		delta int
 		want  error
 	}{
-		{"header in reassembled bytes", f.data, func(l capture.Layers) capture.Layers { l.Chain[2].Off = -1; return l }, 0, ErrNotInRecord},
+		{"header in reassembled bytes", f.data, func(l capture.Layers) capture.Layers { l.Offs[2] = -1; return l }, 0, ErrNotInRecord},
 		{"chain full", f.data, func(l capture.Layers) capture.Layers { l.N = capture.MaxChain + 1; return l }, 0, ErrNotInRecord},
 		{"snaplen cut", f.data[:60], func(l capture.Layers) capture.Layers { return l }, 0, ErrTruncated},
 		{"length below header", f.data, func(l capture.Layers) capture.Layers { return l }, -len(orig) - 1, ErrLength},
 		{"length above 65535", f.data, func(l capture.Layers) capture.Layers { return l }, 70000, ErrLength},
-		{"SCTP resized", f.data, func(l capture.Layers) capture.Layers { l.Chain[2].Proto = capture.ProtoSCTP; return l }, 4, ErrUnsupported},
+		{"SCTP resized", f.data, func(l capture.Layers) capture.Layers { l.Protos[2] = capture.ProtoSCTP; return l }, 4, ErrUnsupported},
 	}
 	for _, tc := range tests {
 		rec := append([]byte(nil), tc.rec...)
@@ -189,7 +189,8 @@ func FuzzFix(f *testing.F) {
 			t.Fatal(err)
 		}
 		delta := len(p) - len(orig)
-		for _, h := range l.Headers() {
+		for i := range l.Len() {
+			h := l.Header(i)
 			o := h.Off
 			var off int32 = -1
 			switch h.Proto {
