@@ -114,7 +114,6 @@ type Decoder struct {
 	inAdd     bool  // streamMessage is called for the current segment (not an expiry or flush)
 	base      int32 // cap of the record, or foreignBase in reassembled bytes (offset)
 	segCursor int   // bytes of d.seg.Payload already matched to messages (inSegment)
-	first     int   // record number of the first record of the payload being classified (Layers.FirstRecord)
 
 	// The clock: the current record's time, the only one. The per-packet
 	// comparisons use Unix nanoseconds, because time.Time's Before/Sub
@@ -163,7 +162,6 @@ func (d *Decoder) Decode(data []byte, p pcap.Packet, emit func(*Event)) error {
 	d.tunnel = false
 	d.fb.truncated = false
 	d.ev.Layers.reset()
-	d.first = p.Number
 	d.base = int32(cap(data))
 	if p.Length > len(data) {
 		d.stats.Truncated++
@@ -714,14 +712,15 @@ func (d *Decoder) streamMessage(m *sipstream.Message) {
 	l := &d.ev.Layers
 	l.Payload = d.inSegment(m)
 	l.Reassembled &^= ReasmTCP | ReasmWebSocket
+	l.FirstRecord, l.LastRecord = 0, 0
 	if l.Payload < 0 {
 		l.Reassembled |= ReasmTCP
+		l.FirstRecord, l.LastRecord = int(m.FirstRef), int(m.LastRef)
 	}
 	if m.WebSocket {
 		d.ev.Transport = TransportWS
 		l.Reassembled |= ReasmWebSocket
 	}
-	l.FirstRecord, l.LastRecord = int(m.FirstRef), int(m.LastRef)
 	d.stats.SIP++
 	d.learnSDP(m.Payload)
 	if d.emit != nil {
@@ -769,9 +768,8 @@ func (d *Decoder) deliverAt(k Kind, tr Transport, payload []byte, src, dst netip
 
 // emitEvent completes and emits d.ev, a payload of the record in
 // d.ev.Packet (its time is the event's); Layers.Payload is set (by
-// deliver, or held with the packet), the records come from d.first.
+// deliver, or held with the packet).
 func (d *Decoder) emitEvent(k Kind, tr Transport, payload []byte) {
-	d.ev.Layers.FirstRecord, d.ev.Layers.LastRecord = d.first, d.ev.Packet.Number
 	d.ev.Time = d.ev.Packet.Timestamp
 	d.ev.Kind = k
 	d.ev.Transport = tr

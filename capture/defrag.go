@@ -92,7 +92,7 @@ func (f *defragger) add(d *Decoder, k fragKey, off int, more bool, data []byte) 
 		return nil, false
 	}
 	f.out = append(f.out[:0], dg.buf[:dg.total]...)
-	d.first = min(d.first, dg.rec)
+	d.ev.Layers.FirstRecord, d.ev.Layers.LastRecord = dg.rec, d.ev.Packet.Number
 	delete(f.m, k)
 	d.stats.Reassembled++
 	return f.out, true

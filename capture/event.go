@@ -80,6 +80,15 @@ type Event struct {
 	Layers Layers
 }
 
+// Records returns the numbers of the first and last records that carried
+// bytes of the payload: Packet.Number twice unless it was reassembled.
+func (e *Event) Records() (first, last int) {
+	if e.Layers.FirstRecord == 0 && e.Layers.LastRecord == 0 {
+		return e.Packet.Number, e.Packet.Number
+	}
+	return e.Layers.FirstRecord, e.Layers.LastRecord
+}
+
 // Proto names one header in a record's chain (Layers.Protos).
 type Proto uint8
 
@@ -187,7 +196,8 @@ const MaxChain = 16
 // inside reassembled bytes (the UDP header of a defragmented datagram)
 // have negative offsets. FirstRecord and LastRecord are the record
 // numbers (pcap.Packet.Number) of the first and last records that
-// contributed; both equal Packet.Number for a payload of one record.
+// contributed to a reassembled payload, and 0 when the payload is all in
+// Event.Packet's record; Event.Records answers for both cases.
 type Layers struct {
 	Payload     int32 // Event.Payload[0] in the record
 	Reassembled Reassembly
@@ -323,7 +333,7 @@ func (l *Layers) inner(is func(Proto) bool) (Proto, int32) {
 // alone, and Payload is set with every event: clearing more per packet
 // would cost more than the chain.
 func (l *Layers) reset() {
-	l.Reassembled, l.N = 0, 0
+	l.Reassembled, l.N, l.FirstRecord, l.LastRecord = 0, 0, 0, 0
 }
 
 // push appends a header. Past MaxChain, N keeps counting (ChainFull) and

@@ -184,7 +184,6 @@ func (t *flowTable) hold(s *ssrcState, b []byte, d *Decoder, src, dst netip.Addr
 	h.vlan, h.tunnel = d.vlanID, d.tunnel
 	h.lay = d.ev.Layers
 	h.lay.Payload = d.offset(b)
-	h.lay.FirstRecord, h.lay.LastRecord = d.first, d.ev.Packet.Number
 	s.nheld++
 	t.heldBytes += len(b)
 	return true
@@ -226,11 +225,10 @@ func (t *flowTable) flush() {
 // event fields.
 func (d *Decoder) releaseHeld(s *ssrcState) {
 	cur, src, dst := d.ev.Packet, d.ev.Src, d.ev.Dst
-	vlan, tunnel, rtp, lay, first := d.vlanID, d.tunnel, d.ev.RTP, d.ev.Layers, d.first
+	vlan, tunnel, rtp, lay := d.vlanID, d.tunnel, d.ev.RTP, d.ev.Layers
 	for i := range s.nheld {
 		h := &s.held[i]
 		d.ev.Packet, d.vlanID, d.tunnel, d.ev.Layers = h.pkt, h.vlan, h.tunnel, h.lay
-		d.first = h.lay.FirstRecord
 		d.ev.RTP.Parse(h.data) // its header aliases the held copy, as its Payload does
 		d.stats.Other--        // it was counted as other while held
 		d.stats.RTPByHeuristic++
@@ -238,5 +236,5 @@ func (d *Decoder) releaseHeld(s *ssrcState) {
 	}
 	d.flows.clear(s)
 	d.ev.Packet, d.vlanID, d.tunnel, d.ev.RTP, d.ev.Layers = cur, vlan, tunnel, rtp, lay
-	d.ev.Src, d.ev.Dst, d.first = src, dst, first
+	d.ev.Src, d.ev.Dst = src, dst
 }

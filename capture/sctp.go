@@ -64,7 +64,7 @@ func (d *Decoder) sctpLayer(data []byte, src, dst netip.Addr) {
 		}
 		tsn := binary.BigEndian.Uint32(chunk[4:8])
 		sid := binary.BigEndian.Uint16(chunk[8:10])
-		first := d.first
+		first, last := l.FirstRecord, l.LastRecord
 		if msg, ok := d.sctpR.add(d, sctpKey{s, t, sid}, tsn, flags&sctpFlagB != 0, flags&sctpFlagE != 0, user); ok {
 			d.stats.SCTPReassembled++
 			l.Reassembled |= ReasmSCTP
@@ -72,7 +72,7 @@ func (d *Decoder) sctpLayer(data []byte, src, dst netip.Addr) {
 			d.base = foreignBase
 			d.classifyDatagram(msg, s, t, TransportSCTP)
 			l.Reassembled &^= ReasmSCTP // later chunks of the record stand alone
-			d.first, d.base = first, base
+			l.FirstRecord, l.LastRecord, d.base = first, last, base
 		}
 	}
 }
@@ -132,7 +132,11 @@ func (r *sctpReassembler) add(d *Decoder, k sctpKey, tsn uint32, begin, end bool
 		return nil, false
 	}
 	r.out = append(r.out[:0], m.buf...)
-	d.first = min(d.first, m.rec)
+	l := &d.ev.Layers
+	if l.FirstRecord == 0 || m.rec < l.FirstRecord { // the datagram may be a reassembled one too
+		l.FirstRecord = m.rec
+	}
+	l.LastRecord = d.ev.Packet.Number
 	delete(r.m, k)
 	return r.out, true
 }
