@@ -196,6 +196,9 @@ func (t *mediaTable) expire(before int64) {
 // (a multipart body's application/sdp part too). The Message is reused:
 // no allocation once its slices have grown.
 func (d *Decoder) learnSDP(msg []byte) {
+	if len(msg) >= 4 && string(msg[len(msg)-4:]) == "\r\n\r\n" && bytes.Index(msg, []byte("\r\n\r\n")) == len(msg)-4 {
+		return // the header block ends the message: no body (BYE, most responses)
+	}
 	m := &d.sip
 	if m.UnmarshalBody(msg) != nil || !m.HasSDP {
 		return
