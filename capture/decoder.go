@@ -296,13 +296,13 @@ const foreignBase = -1 << 30
 func (d *Decoder) link(data []byte, lt pcap.LinkType) {
 	switch lt {
 	case pcap.LinkTypeEthernet:
-		d.ether(data)
+		d.ether(data, 0)
 	case pcap.LinkTypeNull, pcap.LinkTypeLoop:
 		if len(data) < 4 {
 			d.fail(ErrTruncated, "loopback header", "")
 			return
 		}
-		d.ev.Layers.push(ProtoLoopback, 0)
+		d.ev.Layers.set(0, ProtoLoopback, 0)
 		af := binary.LittleEndian.Uint32(data)
 		if lt == pcap.LinkTypeLoop || af > 0xffff {
 			// LOOP is network order; NULL is host order of the capturing
@@ -311,34 +311,34 @@ func (d *Decoder) link(data []byte, lt pcap.LinkType) {
 		}
 		switch af {
 		case 2: // AF_INET
-			d.ipv4(data[4:])
+			d.ipv4(data[4:], 1)
 		case 10, 24, 28, 30: // AF_INET6: Linux, NetBSD/OpenBSD, FreeBSD, Darwin
-			d.ipv6(data[4:])
+			d.ipv6(data[4:], 1)
 		default:
 			d.stats.Other++
 		}
 	case pcap.LinkTypeRaw, pcap.LinkTypeRawOld12, pcap.LinkTypeRawOld14:
 		d.rawIP(data)
 	case pcap.LinkTypeIPv4:
-		d.ipv4(data)
+		d.ipv4(data, 0)
 	case pcap.LinkTypeIPv6:
-		d.ipv6(data)
+		d.ipv6(data, 0)
 	case pcap.LinkTypePPP:
-		d.ppp(data)
+		d.ppp(data, 0)
 	case pcap.LinkTypeLinuxSLL:
 		if len(data) < sllHeader {
 			d.fail(ErrTruncated, "Linux SLL header", "")
 			return
 		}
-		d.ev.Layers.push(ProtoSLL, 0)
-		d.etherType(binary.BigEndian.Uint16(data[14:16]), data[sllHeader:])
+		d.ev.Layers.set(0, ProtoSLL, 0)
+		d.etherType(binary.BigEndian.Uint16(data[14:16]), data[sllHeader:], 1)
 	case pcap.LinkTypeSLL2:
 		if len(data) < sll2Header {
 			d.fail(ErrTruncated, "Linux SLL2 header", "")
 			return
 		}
-		d.ev.Layers.push(ProtoSLL2, 0)
-		d.etherType(binary.BigEndian.Uint16(data[0:2]), data[sll2Header:])
+		d.ev.Layers.set(0, ProtoSLL2, 0)
+		d.etherType(binary.BigEndian.Uint16(data[0:2]), data[sll2Header:], 1)
 	default:
 		d.stats.UnsupportedLinkTypes++
 		d.fail(ErrUnsupportedLinkType, "", lt.String())
@@ -352,15 +352,15 @@ func (d *Decoder) rawIP(data []byte) {
 	}
 	switch data[0] >> 4 {
 	case 4:
-		d.ipv4(data)
+		d.ipv4(data, 0)
 	case 6:
-		d.ipv6(data)
+		d.ipv6(data, 0)
 	default:
 		d.fail(ErrMalformed, "raw IP", "IP version nibble is neither 4 nor 6")
 	}
 }
 
-func (d *Decoder) ether(data []byte) {
+func (d *Decoder) ether(data []byte, n uint8) {
 	if !d.enter("Ethernet") {
 		return
 	}
@@ -368,16 +368,16 @@ func (d *Decoder) ether(data []byte) {
 		d.fail(ErrTruncated, "Ethernet", err.Error())
 		return
 	}
-	d.ev.Layers.push(ProtoEthernet, d.offset(data))
-	d.etherType(uint16(d.eth.EthernetType), d.eth.Payload)
+	d.ev.Layers.set(n, ProtoEthernet, d.offset(data))
+	d.etherType(uint16(d.eth.EthernetType), d.eth.Payload, n+1)
 }
 
-func (d *Decoder) etherType(et uint16, payload []byte) {
+func (d *Decoder) etherType(et uint16, payload []byte, n uint8) {
 	switch et {
 	case etherIPv4:
-		d.ipv4(payload)
+		d.ipv4(payload, n)
 	case etherIPv6:
-		d.ipv6(payload)
+		d.ipv6(payload, n)
 	case etherVLAN, etherQinQ, etherQinQOld:
 		if !d.enter("802.1Q") {
 			return
@@ -387,9 +387,9 @@ func (d *Decoder) etherType(et uint16, payload []byte) {
 			return
 		}
 		d.hasVLAN = true
-		d.ev.Layers.push(ProtoVLAN, d.offset(payload))
+		d.ev.Layers.set(n, ProtoVLAN, d.offset(payload))
 		d.vlanID = d.vlan.VLANIdentifier
-		d.etherType(uint16(d.vlan.Type), d.vlan.Payload)
+		d.etherType(uint16(d.vlan.Type), d.vlan.Payload, n+1)
 	case etherPPPoE:
 		// RFC 2516 4: ver/type, code (0 in session stage), session id, length.
 		if len(payload) < pppoeHeader {
@@ -401,16 +401,16 @@ func (d *Decoder) etherType(et uint16, payload []byte) {
 			return
 		}
 		d.stats.PPPoE++
-		d.ev.Layers.push(ProtoPPPoE, d.offset(payload))
+		d.ev.Layers.set(n, ProtoPPPoE, d.offset(payload))
 		body := payload[pppoeHeader:]
 		if n := int(binary.BigEndian.Uint16(payload[4:6])); n < len(body) {
 			body = body[:n]
 		}
-		d.ppp(body)
+		d.ppp(body, n+1)
 	case etherTEB:
-		d.ether(payload)
+		d.ether(payload, n)
 	case etherPPP:
-		d.ppp(payload)
+		d.ppp(payload, n)
 	case etherERSPAN2:
 		if len(payload) < erspan2Header {
 			d.fail(ErrTruncated, "ERSPAN II header", "")
@@ -418,25 +418,25 @@ func (d *Decoder) etherType(et uint16, payload []byte) {
 		}
 		d.stats.TunnelERSPAN++
 		d.tunnel = true
-		d.ev.Layers.push(ProtoERSPAN, d.offset(payload))
-		d.ether(payload[erspan2Header:])
+		d.ev.Layers.set(n, ProtoERSPAN, d.offset(payload))
+		d.ether(payload[erspan2Header:], n+1)
 	case etherERSPAN3:
 		if len(payload) < erspan3Header {
 			d.fail(ErrTruncated, "ERSPAN III header", "")
 			return
 		}
-		n := erspan3Header
+		hl := erspan3Header
 		if payload[11]&0x01 != 0 { // O flag: platform-specific subheader follows
-			n += erspan3Sub
+			hl += erspan3Sub
 		}
-		if len(payload) < n {
+		if len(payload) < hl {
 			d.fail(ErrTruncated, "ERSPAN III subheader", "")
 			return
 		}
 		d.stats.TunnelERSPAN++
 		d.tunnel = true
-		d.ev.Layers.push(ProtoERSPAN, d.offset(payload))
-		d.ether(payload[n:])
+		d.ev.Layers.set(n, ProtoERSPAN, d.offset(payload))
+		d.ether(payload[hl:], n+1)
 	default:
 		d.stats.Other++
 	}
@@ -444,11 +444,11 @@ func (d *Decoder) etherType(et uint16, payload []byte) {
 
 // ppp decodes a PPP header (RFC 1661 2) with optional HDLC address and
 // control bytes (RFC 1662 3.1) and a possibly compressed protocol field.
-func (d *Decoder) ppp(data []byte) {
+func (d *Decoder) ppp(data []byte, n uint8) {
 	if !d.enter("PPP") {
 		return
 	}
-	d.ev.Layers.push(ProtoPPP, d.offset(data))
+	d.ev.Layers.set(n, ProtoPPP, d.offset(data))
 	if len(data) >= 2 && data[0] == 0xff && data[1] == 0x03 {
 		data = data[2:]
 	}
@@ -468,15 +468,15 @@ func (d *Decoder) ppp(data []byte) {
 	}
 	switch proto {
 	case pppIPv4:
-		d.ipv4(data)
+		d.ipv4(data, n+1)
 	case pppIPv6:
-		d.ipv6(data)
+		d.ipv6(data, n+1)
 	default:
 		d.stats.Other++ // LCP, IPCP, CHAP ...
 	}
 }
 
-func (d *Decoder) ipv4(data []byte) {
+func (d *Decoder) ipv4(data []byte, n uint8) {
 	if !d.enter("IPv4") {
 		return
 	}
@@ -497,7 +497,7 @@ func (d *Decoder) ipv4(data []byte) {
 		return
 	}
 	d.stats.IPv4++
-	d.ev.Layers.push(ProtoIPv4, d.offset(data))
+	d.ev.Layers.set(n, ProtoIPv4, d.offset(data))
 	src := netip.AddrFrom4([4]byte(d.ip4.SrcIP))
 	dst := netip.AddrFrom4([4]byte(d.ip4.DstIP))
 	proto := uint8(d.ip4.Protocol)
@@ -513,7 +513,7 @@ func (d *Decoder) ipv4(data []byte) {
 		d.ev.Layers.Reassembled |= ReasmIP
 		d.base = foreignBase
 	}
-	d.ipPayload(proto, payload, src, dst)
+	d.ipPayload(proto, payload, src, dst, n+1)
 }
 
 // IPv6 extension headers walked after the fixed header (RFC 8200 4).
@@ -531,7 +531,7 @@ const (
 	maxExtHdrs  = 16
 )
 
-func (d *Decoder) ipv6(data []byte) {
+func (d *Decoder) ipv6(data []byte, n uint8) {
 	if !d.enter("IPv6") {
 		return
 	}
@@ -552,7 +552,7 @@ func (d *Decoder) ipv6(data []byte) {
 		return
 	}
 	d.stats.IPv6++
-	d.ev.Layers.push(ProtoIPv6, d.offset(data))
+	d.ev.Layers.set(n, ProtoIPv6, d.offset(data))
 	src := netip.AddrFrom16([16]byte(d.ip6.SrcIP))
 	dst := netip.AddrFrom16([16]byte(d.ip6.DstIP))
 	nh := uint8(d.ip6.NextHeader)
@@ -567,23 +567,23 @@ func (d *Decoder) ipv6(data []byte) {
 				d.fail(ErrTruncated, "IPv6 extension header", "")
 				return
 			}
-			n := (int(payload[1]) + 1) * 8
-			if n > len(payload) {
+			hl := (int(payload[1]) + 1) * 8
+			if hl > len(payload) {
 				d.fail(ErrTruncated, "IPv6 extension header", "length beyond packet")
 				return
 			}
-			nh, payload = payload[0], payload[n:]
+			nh, payload = payload[0], payload[hl:]
 		case ip6AH: // RFC 4302 2.2: length in 4-octet units minus 2
 			if len(payload) < 8 {
 				d.fail(ErrTruncated, "IPv6 AH header", "")
 				return
 			}
-			n := (int(payload[1]) + 2) * 4
-			if n > len(payload) {
+			hl := (int(payload[1]) + 2) * 4
+			if hl > len(payload) {
 				d.fail(ErrTruncated, "IPv6 AH header", "length beyond packet")
 				return
 			}
-			nh, payload = payload[0], payload[n:]
+			nh, payload = payload[0], payload[hl:]
 		case ip6Fragment: // RFC 8200 4.5
 			if len(payload) < 8 {
 				d.fail(ErrTruncated, "IPv6 fragment header", "")
@@ -606,29 +606,29 @@ func (d *Decoder) ipv6(data []byte) {
 			d.base = foreignBase
 			nh, payload = next, whole
 		default:
-			d.ipPayload(nh, payload, src, dst)
+			d.ipPayload(nh, payload, src, dst, n+1)
 			return
 		}
 	}
 	d.fail(ErrMalformed, "IPv6 extension headers", "too many")
 }
 
-func (d *Decoder) ipPayload(proto uint8, payload []byte, src, dst netip.Addr) {
+func (d *Decoder) ipPayload(proto uint8, payload []byte, src, dst netip.Addr, n uint8) {
 	switch proto {
 	case ipProtoUDP:
-		d.udpLayer(payload, src, dst)
+		d.udpLayer(payload, src, dst, n)
 	case ipProtoTCP:
-		d.tcpLayer(payload, src, dst)
+		d.tcpLayer(payload, src, dst, n)
 	case ipProtoSCTP:
-		d.sctpLayer(payload, src, dst)
+		d.sctpLayer(payload, src, dst, n)
 	case ipProtoIPIP:
 		d.stats.TunnelIPIP++
 		d.tunnel = true
-		d.ipv4(payload)
+		d.ipv4(payload, n)
 	case ipProtoIPv6:
 		d.stats.TunnelIPIP++
 		d.tunnel = true
-		d.ipv6(payload)
+		d.ipv6(payload, n)
 	case ipProtoGRE:
 		if !d.enter("GRE") {
 			return
@@ -639,14 +639,14 @@ func (d *Decoder) ipPayload(proto uint8, payload []byte, src, dst netip.Addr) {
 		}
 		d.stats.TunnelGRE++
 		d.tunnel = true
-		d.ev.Layers.push(ProtoGRE, d.offset(payload))
-		d.etherType(uint16(d.gre.Protocol), d.gre.Payload)
+		d.ev.Layers.set(n, ProtoGRE, d.offset(payload))
+		d.etherType(uint16(d.gre.Protocol), d.gre.Payload, n+1)
 	default:
 		d.stats.Other++ // ICMP, ESP, OSPF ...
 	}
 }
 
-func (d *Decoder) udpLayer(data []byte, src, dst netip.Addr) {
+func (d *Decoder) udpLayer(data []byte, src, dst netip.Addr, n uint8) {
 	if err := d.udp.DecodeFromBytes(data, &d.fb); err != nil {
 		if len(data) < 8 {
 			d.fail(ErrTruncated, "UDP header", err.Error())
@@ -657,21 +657,22 @@ func (d *Decoder) udpLayer(data []byte, src, dst netip.Addr) {
 	}
 	d.stats.UDP++
 	l := &d.ev.Layers
-	l.push(ProtoUDP, d.offset(data))
+	l.set(n, ProtoUDP, d.offset(data))
 	payload := d.udp.Payload
 	if d.udp.DstPort == vxlanPort && len(payload) >= vxlanHeader && payload[0]&vxlanFlagI != 0 {
 		d.stats.TunnelVXLAN++
 		d.tunnel = true
-		l.push(ProtoVXLAN, d.offset(payload))
-		d.ether(payload[vxlanHeader:])
+		l.set(n+1, ProtoVXLAN, d.offset(payload))
+		d.ether(payload[vxlanHeader:], n+2)
 		return
 	}
+	l.N = n + 1
 	s := netip.AddrPortFrom(src, uint16(d.udp.SrcPort))
 	t := netip.AddrPortFrom(dst, uint16(d.udp.DstPort))
 	d.classifyDatagram(payload, s, t, TransportUDP)
 }
 
-func (d *Decoder) tcpLayer(data []byte, src, dst netip.Addr) {
+func (d *Decoder) tcpLayer(data []byte, src, dst netip.Addr, n uint8) {
 	if err := d.tcp.DecodeFromBytes(data, &d.fb); err != nil {
 		if len(data) < 20 {
 			d.fail(ErrTruncated, "TCP header", err.Error())
@@ -681,7 +682,8 @@ func (d *Decoder) tcpLayer(data []byte, src, dst netip.Addr) {
 		return
 	}
 	d.stats.TCP++
-	d.ev.Layers.push(ProtoTCP, d.offset(data))
+	d.ev.Layers.set(n, ProtoTCP, d.offset(data))
+	d.ev.Layers.N = n + 1
 	d.seg = sipstream.Segment{
 		Src:     netip.AddrPortFrom(src, uint16(d.tcp.SrcPort)),
 		Dst:     netip.AddrPortFrom(dst, uint16(d.tcp.DstPort)),

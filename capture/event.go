@@ -336,12 +336,13 @@ func (l *Layers) reset() {
 	l.Reassembled, l.N, l.FirstRecord, l.LastRecord = 0, 0, 0, 0
 }
 
-// push appends a header. Past MaxChain, N keeps counting (ChainFull) and
-// the index wraps instead of being checked: the decoder's depth limit
-// keeps N far below 256, and a wrapped chain is never handed out.
-func (l *Layers) push(p Proto, off int32) {
-	n := l.N
-	l.Protos[n&(MaxChain-1)] = p
-	l.Offs[n&(MaxChain-1)] = off
-	l.N = n + 1
+// set records header i of the chain. The walk passes the index down in
+// a register and stores N once, at the transport header (not a counter
+// read and written per header: that chain of dependent loads and stores
+// cost the decoder 5%). Past MaxChain the index wraps instead of being
+// checked and N > MaxChain marks the chain unusable (ChainFull); the
+// decoder's depth limit keeps N far below 256.
+func (l *Layers) set(i uint8, p Proto, off int32) {
+	l.Protos[i&(MaxChain-1)] = p
+	l.Offs[i&(MaxChain-1)] = off
 }

@@ -17,14 +17,15 @@ const (
 	maxSCTPChunks    = 256
 )
 
-func (d *Decoder) sctpLayer(data []byte, src, dst netip.Addr) {
+func (d *Decoder) sctpLayer(data []byte, src, dst netip.Addr, n uint8) {
 	if len(data) < sctpCommonHeader {
 		d.fail(ErrTruncated, "SCTP common header", "")
 		return
 	}
 	d.stats.SCTP++
 	l := &d.ev.Layers
-	l.push(ProtoSCTP, d.offset(data))
+	l.set(n, ProtoSCTP, d.offset(data))
+	l.N = n + 1
 	s := netip.AddrPortFrom(src, binary.BigEndian.Uint16(data[0:2]))
 	t := netip.AddrPortFrom(dst, binary.BigEndian.Uint16(data[2:4]))
 	p := data[sctpCommonHeader:]
