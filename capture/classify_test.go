@@ -145,7 +145,7 @@ func TestRTPHeader(t *testing.T) {
 	}
 	h := &ev.RTP
 	if !h.Marker || h.PayloadType != 8 || h.SequenceNumber != 513 || h.Timestamp != 0x01020304 || h.SSRC != 0xdeadbeef ||
-		h.CSRCCount != 2 || h.PaddingSize != 4 || !h.Extension || h.HeaderLength() != 12+8+8 || len(h.Payload) != 40-4+3 {
+		h.CSRCCount != 2 || h.PaddingSize != 4 || !h.Extension || h.HeaderLength != 12+8+8 || len(h.Payload(ev.Payload)) != 40-4+3 {
 		t.Errorf("header %+v", h)
 	}
 	for name, bad := range map[string][]byte{

@@ -710,7 +710,7 @@ func (d *Decoder) streamMessage(m *sipstream.Message) {
 	d.ev.Kind, d.ev.Transport, d.ev.Time = KindSIP, TransportTCP, m.Time
 	d.ev.Src, d.ev.Dst, d.ev.Payload = m.Src, m.Dst, m.Payload
 	d.ev.Packet, d.ev.VLAN, d.ev.Tunnel, d.ev.Source = pk, d.vlanID, d.tunnel, 0
-	d.ev.RTP = rtpstats.Header{}
+	d.ev.RTP = rtpstats.Fixed{}
 	l := &d.ev.Layers
 	l.Payload = d.inSegment(m)
 	l.Reassembled &^= ReasmTCP | ReasmWebSocket
@@ -782,15 +782,15 @@ func (d *Decoder) emitEvent(k Kind, tr Transport, payload []byte) {
 	switch k {
 	case KindSIP:
 		d.stats.SIP++
-		d.ev.RTP = rtpstats.Header{}
+		d.ev.RTP = rtpstats.Fixed{}
 	case KindRTP:
 		d.stats.RTP++
 	case KindRTCP:
 		d.stats.RTCP++
-		d.ev.RTP = rtpstats.Header{}
+		d.ev.RTP = rtpstats.Fixed{}
 	case KindHEP:
 		d.stats.HEP++
-		d.ev.RTP = rtpstats.Header{}
+		d.ev.RTP = rtpstats.Fixed{}
 	}
 	if d.emit != nil {
 		d.emit(&d.ev)

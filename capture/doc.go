@@ -30,8 +30,8 @@
 // SSRC, so they arrive slightly late but in order, with their own times;
 // Stats.RTPHeuristicDropped counts held packets never confirmed).
 // Options.NoRTPHeuristic switches the heuristics off. A KindRTP event
-// carries its header, decoded by rtpstats.Header.Parse (Event.RTP), for
-// rtpstats.Tracker.AddHeader: each packet is parsed once.
+// carries its header, decoded by rtpstats.Fixed.Parse (Event.RTP), for
+// rtpstats.Tracker.AddFixed: each packet is decoded once.
 //
 // Every event says where its headers are in the record (Event.Layers:
 // the chain of headers with their offsets, the payload's offset, the

@@ -62,10 +62,10 @@ type Event struct {
 	Src, Dst  netip.AddrPort
 	Payload   []byte
 	// RTP is the header of a KindRTP event, decoded by the classifier
-	// with rtpstats' decoder (Header.Parse): consumers hand it on
-	// (rtpstats.Tracker.AddHeader) instead of parsing the packet again.
-	// Its slices alias Payload. Zero for other kinds.
-	RTP rtpstats.Header
+	// with rtpstats' decoder (Fixed.Parse): consumers hand it on
+	// (rtpstats.Tracker.AddFixed) instead of decoding the packet again;
+	// RTP.Payload(Payload) is the RTP payload. Zero for other kinds.
+	RTP rtpstats.Fixed
 
 	// Where the payload came from, so a call can be re-read and saved.
 	Source int         // index of the input among merged sources

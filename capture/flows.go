@@ -229,7 +229,7 @@ func (d *Decoder) releaseHeld(s *ssrcState) {
 	for i := range s.nheld {
 		h := &s.held[i]
 		d.ev.Packet, d.vlanID, d.tunnel, d.ev.Layers = h.pkt, h.vlan, h.tunnel, h.lay
-		d.ev.RTP.Parse(h.data) // its header aliases the held copy, as its Payload does
+		d.ev.RTP.Parse(h.data) // decoded again rather than held: cheaper than keeping it per packet
 		d.stats.Other--        // it was counted as other while held
 		d.stats.RTPByHeuristic++
 		d.deliverAt(KindRTP, TransportUDP, h.data, h.src, h.dst)

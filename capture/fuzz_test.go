@@ -43,8 +43,8 @@ func FuzzDecode(f *testing.F) {
 			if ev.Kind < KindSIP || ev.Kind > KindHEP {
 				t.Fatalf("bad kind %d", ev.Kind)
 			}
-			if ev.Kind == KindRTP && ev.RTP.HeaderLength()+len(ev.RTP.Payload)+int(ev.RTP.PaddingSize) != len(ev.Payload) {
-				t.Fatalf("RTP header %d + payload %d + padding %d != %d", ev.RTP.HeaderLength(), len(ev.RTP.Payload), ev.RTP.PaddingSize, len(ev.Payload))
+			if ev.Kind == KindRTP && int(ev.RTP.HeaderLength)+len(ev.RTP.Payload(ev.Payload))+int(ev.RTP.PaddingSize) != len(ev.Payload) {
+				t.Fatalf("RTP header %d + padding %d do not fit %d", ev.RTP.HeaderLength, ev.RTP.PaddingSize, len(ev.Payload))
 			}
 			if ev.Packet.Number == p.Number { // not a flushed stream message
 				checkLayers(t, data, ev)

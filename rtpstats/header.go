@@ -67,10 +67,95 @@ type Header struct {
 // Unmarshal decodes b in place. On error the fields decoded so far are kept
 // and the error names the offset.
 func (h *Header) Unmarshal(b []byte) error {
-	f, off, n := h.decode(b)
-	switch f {
-	case faultNone:
-		return nil
+	var f Fixed
+	fault, off, n := f.decode(b)
+	h.Marker, h.PayloadType, h.SequenceNumber, h.Timestamp, h.SSRC = f.Marker, f.PayloadType, f.SequenceNumber, f.Timestamp, f.SSRC
+	h.CSRCCount, h.Extension, h.PaddingSize = f.CSRCCount, f.Extension, f.PaddingSize
+	h.ExtensionProfile, h.ExtensionPayload, h.Payload = 0, nil, nil
+	if fault != faultNone {
+		return faultError(b, fault, off, n)
+	}
+	// Fixed has checked every length; take the lists and slices it located.
+	off = fixedHeaderLen
+	for i := 0; i < int(h.CSRCCount); i++ {
+		h.CSRC[i] = binary.BigEndian.Uint32(b[off:])
+		off += 4
+	}
+	if h.Extension {
+		h.ExtensionProfile = binary.BigEndian.Uint16(b[off:])
+		h.ExtensionPayload = b[off+extHeaderLen : f.HeaderLength : f.HeaderLength]
+	}
+	h.Payload = f.Payload(b)
+	return nil
+}
+
+// HeaderLength is the length of the header Unmarshal decoded: the bytes
+// before Payload (fixed header, CSRCs, extension).
+func (h *Header) HeaderLength() int {
+	n := fixedHeaderLen + 4*int(h.CSRCCount)
+	if h.Extension {
+		n += extHeaderLen + len(h.ExtensionPayload)
+	}
+	return n
+}
+
+// Fixed is what every RTP packet's classification and statistics need:
+// the fixed header fields and the lengths that locate the payload, with
+// no slices. Decoding into it is a handful of plain stores, no pointer
+// (and so no GC write barrier), which matters on the per-packet path:
+// package capture classifies every datagram with Fixed.Parse and hands
+// the result to Tracker.AddFixed, so each packet is decoded once. Header
+// is decoded by the same code (Fixed.decode) and adds the CSRC list and
+// the extension and payload slices.
+type Fixed struct {
+	Marker         bool
+	PayloadType    uint8
+	SequenceNumber uint16
+	Timestamp      uint32
+	SSRC           uint32
+	CSRCCount      uint8
+	Extension      bool
+	PaddingSize    uint8  // RFC 3550 padding count, 0 when P=0
+	HeaderLength   uint32 // bytes before the payload: fixed header, CSRCs, extension
+}
+
+// Unmarshal decodes and checks the header of the RTP packet b; the error
+// names the offset, as Header.Unmarshal's does.
+func (f *Fixed) Unmarshal(b []byte) error {
+	if fault, off, n := f.decode(b); fault != faultNone {
+		return faultError(b, fault, off, n)
+	}
+	return nil
+}
+
+// Parse is Unmarshal without building an error: for a classifier that
+// tries every datagram, where failing is common and must not allocate.
+func (f *Fixed) Parse(b []byte) bool {
+	fault, _, _ := f.decode(b)
+	return fault == faultNone
+}
+
+// Payload is the payload of the packet b that f was decoded from, without
+// header and padding; it aliases b.
+func (f *Fixed) Payload(b []byte) []byte {
+	end := len(b) - int(f.PaddingSize)
+	return b[f.HeaderLength:end:end]
+}
+
+// Decode faults; decode reports one with the offset and a count that
+// faultError puts in the error.
+const (
+	faultNone = iota
+	faultShort
+	faultVersion
+	faultCSRC
+	faultExtHeader
+	faultExt
+	faultPadding
+)
+
+func faultError(b []byte, fault, off, n int) error {
+	switch fault {
 	case faultShort:
 		return fmt.Errorf("%w: %d bytes, fixed header needs %d", ErrTruncated, len(b), fixedHeaderLen)
 	case faultVersion:
@@ -86,95 +171,51 @@ func (h *Header) Unmarshal(b []byte) error {
 	}
 }
 
-// Parse decodes b as Unmarshal does and reports whether it is a valid RTP
-// packet, without building an error: for a classifier that tries every
-// datagram (package capture), where failing is common and must not
-// allocate. It is the same decoder as Unmarshal.
-func (h *Header) Parse(b []byte) bool {
-	f, _, _ := h.decode(b)
-	return f == faultNone
-}
-
-// Decode faults; decode reports one with the offset and a count that
-// Unmarshal puts in its error.
-const (
-	faultNone = iota
-	faultShort
-	faultVersion
-	faultCSRC
-	faultExtHeader
-	faultExt
-	faultPadding
-)
-
-// decode is the one RTP header decoder (RFC 3550 5.1, 5.3.1).
-func (h *Header) decode(b []byte) (fault, off, n int) {
+// decode is the one RTP header decoder (RFC 3550 5.1, 5.3.1, 5.1 padding):
+// it checks every length and locates the payload.
+func (f *Fixed) decode(b []byte) (fault, off, n int) {
 	if len(b) < fixedHeaderLen {
 		return faultShort, 0, 0
 	}
-	if b[0]>>versionShift != rtpVersion {
+	b0 := b[0]
+	if b0>>versionShift != rtpVersion {
 		return faultVersion, 0, 0
 	}
-	b0 := b[0]
-	h.Extension = b0&extensionBit != 0
-	h.CSRCCount = b0 & ccMask
-	h.Marker = b[1]&markerBit != 0
-	h.PayloadType = b[1] & payloadTypeMask
-	h.SequenceNumber = binary.BigEndian.Uint16(b[2:])
-	h.Timestamp = binary.BigEndian.Uint32(b[4:])
-	h.SSRC = binary.BigEndian.Uint32(b[8:])
-	h.ExtensionProfile, h.ExtensionPayload, h.PaddingSize = 0, nil, 0
+	f.Extension = b0&extensionBit != 0
+	f.CSRCCount = b0 & ccMask
+	f.Marker = b[1]&markerBit != 0
+	f.PayloadType = b[1] & payloadTypeMask
+	f.SequenceNumber = binary.BigEndian.Uint16(b[2:])
+	f.Timestamp = binary.BigEndian.Uint32(b[4:])
+	f.SSRC = binary.BigEndian.Uint32(b[8:])
+	f.PaddingSize, f.HeaderLength = 0, fixedHeaderLen
 	if b0&(paddingBit|extensionBit|ccMask) == 0 {
-		// The common packet: no CSRC, extension or padding. Every packet
-		// of a capture comes through here (capture classifies with it),
-		// so it skips the walk below.
-		h.Payload = b[fixedHeaderLen:len(b):len(b)]
-		return faultNone, fixedHeaderLen, 0
+		return faultNone, fixedHeaderLen, 0 // the common packet: nothing more to walk
 	}
-	h.Payload = nil
-	padded := b0&paddingBit != 0
-	off = fixedHeaderLen
-	if need := off + 4*int(h.CSRCCount); len(b) < need {
-		return faultCSRC, off, need
+	off = fixedHeaderLen + 4*int(f.CSRCCount)
+	if len(b) < off {
+		return faultCSRC, fixedHeaderLen, off
 	}
-	for i := 0; i < int(h.CSRCCount); i++ {
-		h.CSRC[i] = binary.BigEndian.Uint32(b[off:])
-		off += 4
-	}
-	if h.Extension {
+	if f.Extension {
 		if len(b) < off+extHeaderLen {
 			return faultExtHeader, off, 0
 		}
-		h.ExtensionProfile = binary.BigEndian.Uint16(b[off:])
 		n := 4 * int(binary.BigEndian.Uint16(b[off+2:]))
 		off += extHeaderLen
 		if len(b) < off+n {
 			return faultExt, off, n
 		}
-		h.ExtensionPayload = b[off : off+n : off+n]
 		off += n
 	}
-	end := len(b)
-	if padded {
+	f.HeaderLength = uint32(off)
+	if b0&paddingBit != 0 {
 		p := int(b[len(b)-1])
-		if p == 0 || p > end-off {
+		if p == 0 || p > len(b)-off {
 			return faultPadding, off, p
 		}
-		h.PaddingSize = uint8(p)
-		end -= p
+		f.PaddingSize = uint8(p)
 	}
-	h.Payload = b[off:end:end]
 	return faultNone, off, 0
-}
-
-// HeaderLength is the length of the header Unmarshal or Parse decoded:
-// the bytes before Payload (fixed header, CSRCs, extension).
-func (h *Header) HeaderLength() int {
-	n := fixedHeaderLen + 4*int(h.CSRCCount)
-	if h.Extension {
-		n += extHeaderLen + len(h.ExtensionPayload)
-	}
-	return n
 }
 
 // MarshalSize is the encoded length of h.

@@ -168,7 +168,7 @@ func (e *Engine) Handle(ev *capture.Event) error {
 	case capture.KindRTP:
 		e.mu.Lock()
 		// The header capture decoded: each packet is parsed once.
-		e.rtp.AddHeader(&ev.RTP, rtpstats.Meta{Time: ev.Time, Src: ev.Src, Dst: ev.Dst})
+		e.rtp.AddFixed(&ev.RTP, ev.Payload, rtpstats.Meta{Time: ev.Time, Src: ev.Src, Dst: ev.Dst})
 		e.mu.Unlock()
 	case capture.KindRTCP:
 		e.addRTCP(ev.Payload, ev.Time, ev.Src, ev.Dst)
