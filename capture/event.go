@@ -158,8 +158,8 @@ type Header struct {
 // Reassembly flags say which reassemblies built an event's payload.
 type Reassembly uint8
 
-// Reassemblies. Any of them can leave Layers.Payload at -1: the payload
-// then lives in the decoder's buffers, not in the record.
+// Reassemblies. Any of them can leave Layers.Payload negative: the
+// payload then lives in the decoder's buffers, not in the record.
 const (
 	ReasmIP        Reassembly = 1 << iota // IPv4/IPv6 fragments (RFC 791, RFC 8200 4.5)
 	ReasmTCP                              // a TCP byte stream: the message is not one segment of this record
@@ -178,8 +178,9 @@ const MaxChain = 16
 // the record (Event.Packet's data, as Decode got it); a negative offset
 // means "not in this record": the bytes were in a reassembly buffer.
 //
-// The decoder records only the chain of headers (cheap: one store per
-// header) and the payload's offset; the methods derive the rest. Example,
+// The decoder records only the chain of headers (cheap: two stores per
+// header) and the payload's offset; the methods derive the rest and
+// return -1 for a header that is absent. Example,
 // RTP in VXLAN on Ethernet:
 //
 //	0        14          34    42      50        64          84    92
@@ -201,10 +202,12 @@ const MaxChain = 16
 type Layers struct {
 	Payload     int32 // Event.Payload[0] in the record
 	Reassembled Reassembly
-	// N counts the headers pushed. Protos[i] and Offs[i], i < Len(), are
-	// the chain from the outermost header to the one the payload came
-	// out of (see Header). Two arrays rather than one of Header: the
-	// decoder's store is then one instruction per field.
+	// N is the length of the chain, set when the walk reaches the
+	// transport header (every event comes out of one). Protos[i] and
+	// Offs[i], i < Len(), are the chain from the outermost header to the
+	// one the payload came out of (see Header). Two arrays rather than
+	// one of Header: the decoder's store is then one instruction per
+	// field.
 	N      uint8
 	Protos [MaxChain]Proto
 	Offs   [MaxChain]int32
