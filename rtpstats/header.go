@@ -44,22 +44,18 @@ const (
 //	|                        header extension                       |
 //	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 type Header struct {
-	Marker         bool
-	PayloadType    uint8
-	SequenceNumber uint16
-	Timestamp      uint32
-	SSRC           uint32
+	// Fixed holds the fixed fields, CSRCCount, the X bit (Extension),
+	// PaddingSize (the RFC 3550 padding count, 0 when P=0) and, after
+	// Unmarshal, HeaderLength; MarshalTo derives the lengths from the
+	// fields below instead.
+	Fixed
 	// CSRCCount entries of CSRC are valid; a fixed array keeps decoding
 	// allocation-free.
-	CSRCCount uint8
-	CSRC      [maxCSRC]uint32
-	// Extension is the X bit; ExtensionPayload excludes the 4-octet
-	// extension header and aliases the decoded buffer.
-	Extension        bool
+	CSRC [maxCSRC]uint32
+	// ExtensionPayload excludes the 4-octet extension header and aliases
+	// the decoded buffer.
 	ExtensionProfile uint16
 	ExtensionPayload []byte
-	// PaddingSize is the RFC 3550 padding count (last octet), 0 when P=0.
-	PaddingSize uint8
 	// Payload excludes header and padding; aliases the decoded buffer.
 	Payload []byte
 }
@@ -67,10 +63,7 @@ type Header struct {
 // Unmarshal decodes b in place. On error the fields decoded so far are kept
 // and the error names the offset.
 func (h *Header) Unmarshal(b []byte) error {
-	var f Fixed
-	fault, off, n := f.decode(b)
-	h.Marker, h.PayloadType, h.SequenceNumber, h.Timestamp, h.SSRC = f.Marker, f.PayloadType, f.SequenceNumber, f.Timestamp, f.SSRC
-	h.CSRCCount, h.Extension, h.PaddingSize = f.CSRCCount, f.Extension, f.PaddingSize
+	fault, off, n := h.Fixed.decode(b)
 	h.ExtensionProfile, h.ExtensionPayload, h.Payload = 0, nil, nil
 	if fault != faultNone {
 		return faultError(b, fault, off, n)
@@ -83,20 +76,10 @@ func (h *Header) Unmarshal(b []byte) error {
 	}
 	if h.Extension {
 		h.ExtensionProfile = binary.BigEndian.Uint16(b[off:])
-		h.ExtensionPayload = b[off+extHeaderLen : f.HeaderLength : f.HeaderLength]
+		h.ExtensionPayload = b[off+extHeaderLen : h.HeaderLength : h.HeaderLength]
 	}
-	h.Payload = f.Payload(b)
+	h.Payload = h.Fixed.Payload(b)
 	return nil
-}
-
-// HeaderLength is the length of the header Unmarshal decoded: the bytes
-// before Payload (fixed header, CSRCs, extension).
-func (h *Header) HeaderLength() int {
-	n := fixedHeaderLen + 4*int(h.CSRCCount)
-	if h.Extension {
-		n += extHeaderLen + len(h.ExtensionPayload)
-	}
-	return n
 }
 
 // Fixed is what every RTP packet's classification and statistics need:
@@ -105,8 +88,8 @@ func (h *Header) HeaderLength() int {
 // (and so no GC write barrier), which matters on the per-packet path:
 // package capture classifies every datagram with Fixed.Parse and hands
 // the result to Tracker.AddFixed, so each packet is decoded once. Header
-// is decoded by the same code (Fixed.decode) and adds the CSRC list and
-// the extension and payload slices.
+// embeds it, is decoded by the same code (Fixed.decode), and adds the
+// CSRC list and the extension and payload slices.
 type Fixed struct {
 	Marker         bool
 	PayloadType    uint8
