@@ -103,17 +103,17 @@ type Decoder struct {
 
 	// per record; the record's pcap.Packet lives in ev.Packet (copied once
 	// per record: it is the event's too)
-	data      []byte
-	emit      func(*Event)
-	err       *DecodeError
-	depth     int
-	vlanID    uint16
-	hasVLAN   bool
-	tunnel    bool
-	ev        Event
-	inAdd     bool  // streamMessage is called for the current segment (not an expiry or flush)
-	base      int32 // cap of the record, or foreignBase in reassembled bytes (offset)
-	segCursor int   // bytes of d.seg.Payload already matched to messages (inSegment)
+	data       []byte
+	emit       func(*Event)
+	err        *DecodeError
+	vlanID     uint16
+	hasVLAN    bool
+	tunnel     bool
+	ev         Event
+	maxHeaders int   // chain index at which the walk stops: ErrTooDeep (enter)
+	inAdd      bool  // streamMessage is called for the current segment (not an expiry or flush)
+	base       int32 // cap of the record, or foreignBase in reassembled bytes (offset)
+	segCursor  int   // bytes of d.seg.Payload already matched to messages (inSegment)
 
 	// The clock: the current record's time, the only one. The per-packet
 	// comparisons use Unix nanoseconds, because time.Time's Before/Sub
@@ -131,7 +131,7 @@ type Decoder struct {
 // here, once.
 func NewDecoder(o Options) *Decoder {
 	o = o.withDefaults()
-	d := &Decoder{o: o, asm: sipstream.New(o.Stream)}
+	d := &Decoder{o: o, asm: sipstream.New(o.Stream), maxHeaders: o.MaxDepth * 4}
 	// Before any record: nothing is earlier, and the first record sweeps.
 	d.lastNS, d.nextExpireNS = math.MinInt64, math.MinInt64
 	d.onMsg = d.streamMessage
@@ -156,7 +156,6 @@ func (d *Decoder) Decode(data []byte, p pcap.Packet, emit func(*Event)) error {
 	d.data = data
 	d.emit = emit
 	d.err = nil
-	d.depth = 0
 	d.vlanID = 0
 	d.hasVLAN = false
 	d.tunnel = false
@@ -272,9 +271,12 @@ func (d *Decoder) fail(sentinel error, layer, detail string) {
 	d.err = &DecodeError{Packet: d.ev.Packet.Number, Offset: d.ev.Packet.Offset, Layer: layer, Detail: detail, Err: sentinel}
 }
 
-func (d *Decoder) enter(layer string) bool {
-	d.depth++
-	if d.depth > d.o.MaxDepth*4 {
+// enter checks the nesting before decoding a layer at chain index n. The
+// index grows with every header along the walk, so it bounds the depth
+// without a counter kept in memory (a load and store per layer, each
+// waiting on the last).
+func (d *Decoder) enter(layer string, n uint8) bool {
+	if int(n) >= d.maxHeaders {
 		d.fail(ErrTooDeep, layer, "")
 		return false
 	}
@@ -361,7 +363,7 @@ func (d *Decoder) rawIP(data []byte) {
 }
 
 func (d *Decoder) ether(data []byte, n uint8) {
-	if !d.enter("Ethernet") {
+	if !d.enter("Ethernet", n) {
 		return
 	}
 	if err := d.eth.DecodeFromBytes(data, &d.fb); err != nil {
@@ -379,7 +381,7 @@ func (d *Decoder) etherType(et uint16, payload []byte, n uint8) {
 	case etherIPv6:
 		d.ipv6(payload, n)
 	case etherVLAN, etherQinQ, etherQinQOld:
-		if !d.enter("802.1Q") {
+		if !d.enter("802.1Q", n) {
 			return
 		}
 		if err := d.vlan.DecodeFromBytes(payload, &d.fb); err != nil {
@@ -445,7 +447,7 @@ func (d *Decoder) etherType(et uint16, payload []byte, n uint8) {
 // ppp decodes a PPP header (RFC 1661 2) with optional HDLC address and
 // control bytes (RFC 1662 3.1) and a possibly compressed protocol field.
 func (d *Decoder) ppp(data []byte, n uint8) {
-	if !d.enter("PPP") {
+	if !d.enter("PPP", n) {
 		return
 	}
 	d.ev.Layers.set(n, ProtoPPP, d.offset(data))
@@ -477,7 +479,7 @@ func (d *Decoder) ppp(data []byte, n uint8) {
 }
 
 func (d *Decoder) ipv4(data []byte, n uint8) {
-	if !d.enter("IPv4") {
+	if !d.enter("IPv4", n) {
 		return
 	}
 	if len(data) == 0 || data[0]>>4 != 4 {
@@ -532,7 +534,7 @@ const (
 )
 
 func (d *Decoder) ipv6(data []byte, n uint8) {
-	if !d.enter("IPv6") {
+	if !d.enter("IPv6", n) {
 		return
 	}
 	if len(data) == 0 || data[0]>>4 != 6 {
@@ -630,7 +632,7 @@ func (d *Decoder) ipPayload(proto uint8, payload []byte, src, dst netip.Addr, n 
 		d.tunnel = true
 		d.ipv6(payload, n)
 	case ipProtoGRE:
-		if !d.enter("GRE") {
+		if !d.enter("GRE", n) {
 			return
 		}
 		if err := d.gre.DecodeFromBytes(payload, &d.fb); err != nil {

@@ -155,8 +155,10 @@ func (m *Message) unmarshal(b []byte, bodyOnly bool) error {
 			end = n + len(l2)
 			n = n2
 		}
-		if !bodyOnly || bodyHeader(b[start:end]) {
-			m.addHeader(b[start:end])
+		if !bodyOnly {
+			m.addHeader(b[start:end], HeaderOther)
+		} else if k := bodyHeader(b[start:end]); k != HeaderOther {
+			m.addHeader(b[start:end], k)
 		}
 		pos = n
 	}
@@ -171,26 +173,32 @@ func (m *Message) unmarshal(b []byte, bodyOnly bool) error {
 	return nil
 }
 
-// bodyHeader reports whether header line h is Content-Type or
-// Content-Length (or their compact forms c and l), cheaply: most names
-// are rejected by their first letter.
-func bodyHeader(h []byte) bool {
+// bodyHeader returns HeaderContentType or HeaderContentLength when header
+// line h is one of them (or their compact forms c and l), else
+// HeaderOther, cheaply: most names are rejected by their length.
+func bodyHeader(h []byte) HeaderKind {
 	colon := indexByte(h, ':')
 	if colon <= 0 {
-		return false
+		return HeaderOther
 	}
 	name := siplex.TrimLWS(h[:colon]) // as addHeader reads it
 	switch len(name) {
 	case 1: // compact forms (RFC 3261 7.3.3)
-		k := compactKind(name[0])
-		return k == HeaderContentType || k == HeaderContentLength
+		if k := compactKind(name[0]); k == HeaderContentType || k == HeaderContentLength {
+			return k
+		}
 	case len("Content-Type"), len("Content-Length"):
 		// Not LookupHeader: its walk over every known name would cost
 		// more than the rest of the message; these two names are all
 		// that frames a body.
-		return siplex.EqualFold(name, "Content-Type") || siplex.EqualFold(name, "Content-Length")
+		if siplex.EqualFold(name, "Content-Type") {
+			return HeaderContentType
+		}
+		if siplex.EqualFold(name, "Content-Length") {
+			return HeaderContentLength
+		}
 	}
-	return false
+	return HeaderOther
 }
 
 func (m *Message) parseStartLine(line []byte) bool {
@@ -274,14 +282,18 @@ func field(b []byte) (f, rest []byte) {
 	return b[i:j], b[j:]
 }
 
-func (m *Message) addHeader(h []byte) {
+// addHeader adds header line h; kind is its kind when the caller knows
+// it already, else HeaderOther.
+func (m *Message) addHeader(h []byte, kind HeaderKind) {
 	name, value, ok := siplex.SplitHeader(h)
 	if !ok {
 		m.Warnings |= WarnBadHeaderLine
 		m.Skipped++
 		return
 	}
-	kind := LookupHeader(name)
+	if kind == HeaderOther {
+		kind = LookupHeader(name)
+	}
 	m.Headers = append(m.Headers, Header{Name: name, Value: value, Kind: kind})
 	switch kind {
 	case HeaderVia:
