@@ -182,6 +182,9 @@ func (d *Decoder) Decode(data []byte, p pcap.Packet, emit func(*Event)) error {
 	d.now, d.nowNS = p.Timestamp, t
 	if t >= d.nextExpireNS {
 		d.expire(emit)
+		// Messages the expiry flushed came from older records; what it
+		// left in Layers must not leak into this record's events.
+		d.ev.Layers.reset()
 	}
 	d.link(data, p.LinkType)
 	if d.hasVLAN {
@@ -711,7 +714,7 @@ func (d *Decoder) streamMessage(m *sipstream.Message) {
 	// Field by field: the record's Layers stay.
 	d.ev.Kind, d.ev.Transport, d.ev.Time = KindSIP, TransportTCP, m.Time
 	d.ev.Src, d.ev.Dst, d.ev.Payload = m.Src, m.Dst, m.Payload
-	d.ev.Packet, d.ev.VLAN, d.ev.Tunnel, d.ev.Source = pk, d.vlanID, d.tunnel, 0
+	d.ev.Packet, d.ev.VLAN, d.ev.Tunnel = pk, d.vlanID, d.tunnel
 	d.ev.RTP = rtpstats.Fixed{}
 	l := &d.ev.Layers
 	l.Payload = d.inSegment(m)
@@ -779,8 +782,7 @@ func (d *Decoder) emitEvent(k Kind, tr Transport, payload []byte) {
 	d.ev.Transport = tr
 	d.ev.Payload = payload
 	d.ev.VLAN = d.vlanID
-	d.ev.Tunnel = d.tunnel
-	d.ev.Source = 0
+	d.ev.Tunnel = d.tunnel // Source is Run's to set
 	switch k {
 	case KindSIP:
 		d.stats.SIP++

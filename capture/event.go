@@ -336,7 +336,10 @@ func (l *Layers) inner(is func(Proto) bool) (Proto, int32) {
 // alone, and Payload is set with every event: clearing more per packet
 // would cost more than the chain.
 func (l *Layers) reset() {
-	l.Reassembled, l.N, l.FirstRecord, l.LastRecord = 0, 0, 0, 0
+	if l.Reassembled != 0 { // records are set only with a reassembly
+		l.FirstRecord, l.LastRecord = 0, 0
+	}
+	l.Reassembled, l.N = 0, 0
 }
 
 // set records header i of the chain. The walk passes the index down in

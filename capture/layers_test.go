@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/voiptool/voiptool/pcap"
 )
@@ -212,4 +213,45 @@ func TestLayersReassembled(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestLayersAfterExpiry: a TCP message flushed by expiry at the start of
+// a record leaves nothing of its reassembly in that record's own events.
+func TestLayersAfterExpiry(t *testing.T) {
+	seg := func(seq uint32, flags byte, payload []byte) []byte {
+		h := make([]byte, 20)
+		binary.BigEndian.PutUint16(h[0:], 40000)
+		binary.BigEndian.PutUint16(h[2:], 5060)
+		binary.BigEndian.PutUint32(h[4:], seq)
+		h[12], h[13] = 5<<4, flags
+		return eth(0x0800, ipPacket4(ip4A, ip4B, 6, 1, 0, false, cat(h, payload)))
+	}
+	// A whole message after a hole: it waits for the missing bytes until
+	// the expiry gives up on them and delivers it.
+	syn := seg(99, 0x02, nil)
+	partial := seg(200, 0x18, []byte(sip200))
+	dgram := eth(0x0800, udp4(t, ip4B, ip4A, 5060, 5060, []byte(sip200)))
+	d := NewDecoder(Options{})
+	var evs []Event
+	emit := func(ev *Event) { evs = append(evs, *ev) }
+	for i, f := range [][]byte{syn, partial} {
+		if err := d.Decode(f, pkt(pcap.LinkTypeEthernet, i+1, f), emit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := pkt(pcap.LinkTypeEthernet, 3, dgram)
+	p.Timestamp = p.Timestamp.Add(time.Hour) // past every idle timeout
+	if err := d.Decode(dgram, p, func(ev *Event) {
+		checkLayers(t, dgram, ev)
+		emit(ev)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 2 || evs[0].Transport != TransportTCP || evs[0].Layers.Reassembled == 0 {
+		t.Fatalf("want the expired TCP message, then the datagram: %d events", len(evs))
+	}
+	last := evs[len(evs)-1]
+	if last.Transport != TransportUDP || last.Layers.Reassembled != 0 || last.Layers.FirstRecord != 0 || last.Layers.Payload != 42 {
+		t.Fatalf("datagram after an expiry: %+v", last.Layers)
+	}
 }
