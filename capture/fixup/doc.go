@@ -23,6 +23,6 @@
 //
 // What it does not do: TCP sequence numbers of later segments, which a
 // size change shifts, are the caller's (it knows the stream); payloads
-// that were reassembled (capture.Layers.Reassembled with Payload -1) span
+// that were reassembled (capture.Layers.Reassembled, negative Payload) span
 // records and are refused with ErrNotInRecord.
 package fixup
