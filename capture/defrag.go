@@ -23,6 +23,7 @@ type fragDatagram struct {
 	parts []fragPart
 	total int // length of the whole payload, -1 until the last fragment arrives
 	first time.Time
+	rec   int // record number of the first fragment seen (Layers.FirstRecord)
 }
 
 // maxFragParts bounds the fragments kept per datagram (overlap attacks).
@@ -57,7 +58,7 @@ func (f *defragger) add(d *Decoder, k fragKey, off int, more bool, data []byte) 
 			d.stats.FragmentsDropped++
 			return nil, false
 		}
-		dg = &fragDatagram{total: -1, first: d.now}
+		dg = &fragDatagram{total: -1, first: d.now, rec: d.ev.Packet.Number}
 		f.m[k] = dg
 	}
 	if len(dg.parts) >= maxFragParts {
@@ -91,6 +92,7 @@ func (f *defragger) add(d *Decoder, k fragKey, off int, more bool, data []byte) 
 		return nil, false
 	}
 	f.out = append(f.out[:0], dg.buf[:dg.total]...)
+	d.ev.Layers.FirstRecord, d.ev.Layers.LastRecord = dg.rec, d.ev.Packet.Number
 	delete(f.m, k)
 	d.stats.Reassembled++
 	return f.out, true

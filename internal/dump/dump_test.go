@@ -1,6 +1,8 @@
 package dump
 
 import (
+	"github.com/voiptool/voiptool/rtpstats"
+
 	"bufio"
 	"bytes"
 	"context"
@@ -37,7 +39,7 @@ func TestPrinter(t *testing.T) {
 	bye := "BYE sip:b@x SIP/2.0\r\nCall-ID: 1\r\n\r\n"
 	rtp := &capture.Event{Kind: capture.KindRTP, Transport: capture.TransportUDP, Time: t0,
 		Src: netip.MustParseAddrPort("10.0.0.1:4000"), Dst: netip.MustParseAddrPort("10.0.0.2:4000"),
-		Payload: make([]byte, 172), RTP: capture.RTPHeader{SSRC: 0xabc, PayloadType: 8, SequenceNumber: 7}, Packet: pcap.Packet{Number: 3}}
+		Payload: make([]byte, 172), RTP: rtpstats.Fixed{SSRC: 0xabc, PayloadType: 8, SequenceNumber: 7}, Packet: pcap.Packet{Number: 3}}
 	re, err := Compile("^bye", true)
 	if err != nil {
 		t.Fatal(err)
