@@ -36,8 +36,9 @@ type Options struct {
 	// FragTimeout is the packet time an incomplete IP datagram waits for
 	// its missing fragments.
 	FragTimeout time.Duration
-	// MaxFragDatagrams bounds datagrams under reassembly; fragments of new
-	// datagrams beyond it are dropped and counted.
+	// MaxFragDatagrams bounds datagrams under reassembly; a new datagram
+	// beyond it evicts the one waiting longest (counted in
+	// Stats.FragmentsEvicted).
 	MaxFragDatagrams int
 	// MediaTimeout is the packet time an SDP-learned endpoint lives
 	// without traffic.

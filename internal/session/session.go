@@ -301,7 +301,7 @@ func (s *Session) Snapshot() metrics.Snapshot {
 		Evicted: map[string]uint64{
 			"calls":     uint64(st.Store.Evicted),
 			"streams":   uint64(st.RTP.Dropped),
-			"fragments": uint64(st.Decoder.FragmentsDropped + st.Decoder.FragmentsExpired),
+			"fragments": uint64(st.Decoder.FragmentsDropped + st.Decoder.FragmentsExpired + st.Decoder.FragmentsEvicted),
 		},
 		CallsByState:  map[string]int{},
 		StreamsActive: s.streams(),

@@ -28,6 +28,7 @@ func Capture(w io.Writer, printed int, s *capture.Stats) {
 	add(s.NonMonotonic, "records with time going backwards")
 	add(s.Reassembled, "datagrams reassembled from fragments")
 	add(s.FragmentsExpired+s.FragmentsDropped, "fragments dropped")
+	add(s.FragmentsEvicted, "incomplete datagrams evicted (fragment table full)")
 	add(s.SCTPDropped, "SCTP fragments dropped")
 	add(s.RTPHeuristicDropped, "RTP-looking packets never confirmed as a stream (of the other)")
 	if len(odd) > 0 {
