@@ -253,7 +253,7 @@ func captureRun(ctx context.Context, o *captureOptions) error {
 		}
 	}
 	if !o.in.quiet {
-		fmt.Fprintf(o.io.ErrOut, "voiptool: %s after %s (%s)\n", res.Status, res.Elapsed.Truncate(time.Millisecond), res.Stopped)
+		writeStatus(o.io, res.Status, fmt.Sprintf(" after %s (%s)", res.Elapsed.Truncate(time.Millisecond), res.Stopped))
 		summary.Drops(o.io.ErrOut, in.loss(res.Status.Sources))
 		if res.Recorded {
 			writeRecorderSummary(o.io, res.Recorder)

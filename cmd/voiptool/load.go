@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/voiptool/voiptool/internal/engine"
 	"github.com/voiptool/voiptool/internal/recorder"
+	"github.com/voiptool/voiptool/internal/summary"
 )
 
 // loadOptions are the input flags every analysing command shares.
@@ -41,7 +43,7 @@ func load(ctx context.Context, ios *ioStreams, o *loadOptions, eo engine.Options
 		return nil, err
 	}
 	if !o.quiet {
-		fmt.Fprintf(ios.ErrOut, "voiptool: %s\n", e.Status())
+		writeStatus(ios, e.Status(), "")
 	}
 	if in.packets() == 0 {
 		return nil, errNothingRead
@@ -94,4 +96,14 @@ func (o *loadOptions) takeArgs(cmd string, args []string) error {
 		return usageErrorf("%s: no capture file given (name one, or - for stdin)", cmd)
 	}
 	return nil
+}
+
+// writeStatus prints the engine's one-line summary (with suffix) and, on
+// a second line, what TCP reassembly gave up on, so nothing is lost
+// without a word.
+func writeStatus(ios *ioStreams, st engine.Status, suffix string) {
+	fmt.Fprintf(ios.ErrOut, "voiptool: %s%s\n", st, suffix)
+	if l := summary.StreamLosses(&st.Decoder.Stream); len(l) > 0 {
+		fmt.Fprintf(ios.ErrOut, "voiptool: also %s\n", strings.Join(l, ", "))
+	}
 }

@@ -179,7 +179,7 @@ func openRun(ctx context.Context, o *openOptions) error {
 		}
 		w.finish()
 		if !o.in.quiet {
-			fmt.Fprintf(o.io.ErrOut, "voiptool: %s\n", e.Status())
+			writeStatus(o.io, e.Status(), "")
 			summary.Drops(o.io.ErrOut, in.loss(e.Status().Sources))
 		}
 		return writeCalls(o.io, e, o.filter, "table", 0, o.invite)
