@@ -10,6 +10,7 @@ import (
 // Defaults used when an Options field is zero.
 const (
 	DefaultMaxDepth        = 8                // nested encapsulations (VLAN, PPPoE, tunnels) per record
+	MaxMaxDepth            = 24               // the cap on Options.MaxDepth: keeps Layers' uint8 header index from wrapping
 	DefaultFragTimeout     = 30 * time.Second // RFC 791 suggests 15 s; Linux ipfrag_time is 30 s
 	DefaultMaxFragDatagram = 256              // datagrams under reassembly at once
 	DefaultMediaTimeout    = 5 * time.Minute  // packet time an SDP-learned endpoint lives without traffic
@@ -29,13 +30,15 @@ type Options struct {
 	// continuity, RTCP by compound length walk): then only UDP to or from
 	// an endpoint learned from SDP is classified as RTP/RTCP.
 	NoRTPHeuristic bool
-	// MaxDepth bounds nested encapsulations per record.
+	// MaxDepth bounds nested encapsulations per record; at most
+	// MaxMaxDepth (deeper nesting is not traffic, it is an attack).
 	MaxDepth int
 	// FragTimeout is the packet time an incomplete IP datagram waits for
 	// its missing fragments.
 	FragTimeout time.Duration
-	// MaxFragDatagrams bounds datagrams under reassembly; fragments of new
-	// datagrams beyond it are dropped and counted.
+	// MaxFragDatagrams bounds datagrams under reassembly; a new datagram
+	// beyond it evicts the one waiting longest (counted in
+	// Stats.FragmentsEvicted).
 	MaxFragDatagrams int
 	// MediaTimeout is the packet time an SDP-learned endpoint lives
 	// without traffic.
@@ -68,6 +71,7 @@ func (o Options) withDefaults() Options {
 	if o.MaxDepth <= 0 {
 		o.MaxDepth = DefaultMaxDepth
 	}
+	o.MaxDepth = min(o.MaxDepth, MaxMaxDepth)
 	if o.FragTimeout <= 0 {
 		o.FragTimeout = DefaultFragTimeout
 	}

@@ -38,6 +38,10 @@ func TestTLSDecryptedEvents(t *testing.T) {
 				if ev.Kind != KindSIP || ev.Transport != TransportTLS || sipflow.Transport(ev.Transport).String() != "TLS" {
 					t.Fatalf("event %v %v", ev.Kind, ev.Transport)
 				}
+				// The plaintext is nowhere in the record: a rewriter must not look for it there.
+				if ev.Layers.Reassembled&ReasmTLS == 0 || ev.Layers.Payload >= 0 {
+					t.Fatalf("layers %+v", ev.Layers)
+				}
 				line, _, _ := strings.Cut(string(ev.Payload), "\r\n")
 				lines = append(lines, line)
 			}

@@ -67,6 +67,11 @@ func (u *Unwrapper) Unwrap(p *Packet, fallback time.Time, m *Message) error {
 		u.buf = out
 		payload = out
 	}
+	if p.ProtoType == ProtoSIP {
+		if _, nested := Detect(payload); nested {
+			return ErrNested
+		}
+	}
 	*m = Message{
 		Type: p.ProtoType, Payload: payload, Src: p.Src, Dst: p.Dst, Protocol: p.Protocol,
 		Time: p.Time, TimeFromAgent: !p.Time.IsZero(),

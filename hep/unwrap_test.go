@@ -146,3 +146,18 @@ func FuzzUnwrap(f *testing.F) {
 		}
 	})
 }
+
+// HEP inside HEP is refused and reported, never taken as SIP.
+func TestUnwrapRefusesNestedHEP(t *testing.T) {
+	inner := Packet{ProtoType: ProtoSIP, Payload: []byte("INVITE sip:a@b SIP/2.0\r\n\r\n")}
+	b, err := inner.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	outer := Packet{ProtoType: ProtoSIP, Payload: b}
+	var u Unwrapper
+	var m Message
+	if err := u.Unwrap(&outer, time.Unix(0, 0), &m); !errors.Is(err, ErrNested) {
+		t.Errorf("nested HEP: %v, want ErrNested", err)
+	}
+}

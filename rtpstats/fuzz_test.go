@@ -1,6 +1,7 @@
 package rtpstats
 
 import (
+	"bytes"
 	"encoding/binary"
 	"net/netip"
 	"testing"
@@ -16,8 +17,16 @@ func FuzzRTPHeader(f *testing.F) {
 	f.Add([]byte{0xa0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7, 3})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var p Header
-		if p.Unmarshal(b) != nil {
+		var r Fixed
+		err := p.Unmarshal(b)
+		if ok := r.Parse(b); ok != (err == nil) || (ok && (r != p.Fixed || !bytes.Equal(r.Payload(b), p.Payload))) {
+			t.Fatalf("Fixed.Parse %v %+v, Header.Unmarshal %v %+v", ok, r, err, p)
+		}
+		if err != nil {
 			return
+		}
+		if n := int(p.HeaderLength); n+len(p.Payload)+int(p.PaddingSize) != len(b) {
+			t.Fatalf("header %d + payload %d + padding %d != %d", n, len(p.Payload), p.PaddingSize, len(b))
 		}
 		out, err := p.Marshal()
 		if err != nil {
@@ -48,7 +57,7 @@ func FuzzTracker(f *testing.F) {
 		return out
 	}
 	p := func(seq uint16, ts uint32, pt byte) []byte {
-		h := Header{PayloadType: pt, SequenceNumber: seq, Timestamp: ts, SSRC: 7, Payload: []byte{0, 0x8a, 0, 160}}
+		h := Header{Fixed: Fixed{PayloadType: pt, SequenceNumber: seq, Timestamp: ts, SSRC: 7}, Payload: []byte{0, 0x8a, 0, 160}}
 		b, _ := h.Marshal()
 		return b
 	}

@@ -139,7 +139,7 @@ func (s *stream) flushLoss() lossPattern {
 
 // add processes one RTP packet. payload aliases the caller's buffer and is
 // only read.
-func (s *stream) add(h *Header, now time.Time, o *Options, hint *codecHint) {
+func (s *stream) add(h *Fixed, pkt []byte, now time.Time, o *Options, hint *codecHint) {
 	name, aclock, tevent := ptInfo(h.PayloadType, hint, o.EventPayloadType)
 	clock := aclock
 	if hint != nil && hint.clock != 0 {
@@ -214,7 +214,7 @@ func (s *stream) add(h *Header, now time.Time, o *Options, hint *codecHint) {
 		}
 	}
 	if tevent {
-		if !s.dtmf.add(h.Payload, h.Timestamp, now, clock, &s.events) {
+		if !s.dtmf.add(h.Payload(pkt), h.Timestamp, now, clock, &s.events) {
 			s.badEvents++
 		}
 	} else if clock != 0 && h.PayloadType != ptCN && h.PayloadType != ptCNOld {

@@ -82,7 +82,7 @@ type Tracker struct {
 	ann       map[netip.AddrPort]*announcement
 	natPorts  map[uint16][]netip.AddrPort // non-routable announced endpoints by port, for linkNAT
 	rtcp      rtcpState
-	hdr       Header    // reused decode target; keeps AddRTP allocation-free
+	hdr       Fixed     // reused decode target; keeps AddRTP allocation-free
 	first     time.Time // packet time of the first AddRTP/AddRTCP input
 	clock     time.Time // latest packet time seen by AddRTP/AddRTCP
 	dropped   int
@@ -231,20 +231,33 @@ func (t *Tracker) AddRTP(pkt []byte, m Meta) error {
 		t.malformed++
 		return fmt.Errorf("rtp from %v: %w", m.Src, err)
 	}
+	t.add(h, pkt, m)
+	return nil
+}
+
+// AddFixed is AddRTP for a packet pkt whose header h was already decoded
+// by Fixed.Parse or Fixed.Unmarshal: package capture classifies RTP with
+// the same decoder and hands its header over, so each packet is decoded
+// once. Neither h nor pkt is retained.
+func (t *Tracker) AddFixed(h *Fixed, pkt []byte, m Meta) {
+	t.tick(m.Time)
+	t.add(h, pkt, m)
+}
+
+func (t *Tracker) add(h *Fixed, pkt []byte, m Meta) {
 	k := streamKey{ssrc: h.SSRC, src: m.Src, dst: m.Dst}
 	s := t.streams[k]
 	if s == nil {
 		if len(t.streams) >= t.o.MaxStreams {
 			t.dropped++
-			return nil
+			return
 		}
 		s = newStream(k, t.o.Gmin)
 		t.streams[k] = s
 		t.linkNAT(s, m.Time)
 		t.idx.add(s)
 	}
-	s.add(h, m.Time, &t.o, t.cachedHint(s, &m, h.PayloadType))
-	return nil
+	s.add(h, pkt, m.Time, &t.o, t.cachedHint(s, &m, h.PayloadType))
 }
 
 // Streams returns a report for every stream, ordered by start time then

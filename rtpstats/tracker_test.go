@@ -31,7 +31,7 @@ func rtpBytes(t testing.TB, p synth) []byte {
 	if pl == nil {
 		pl = make([]byte, 160)
 	}
-	h := Header{Marker: p.marker, PayloadType: p.pt, SequenceNumber: p.seq, Timestamp: p.ts, SSRC: p.ssrc, Payload: pl}
+	h := Header{Fixed: Fixed{Marker: p.marker, PayloadType: p.pt, SequenceNumber: p.seq, Timestamp: p.ts, SSRC: p.ssrc}, Payload: pl}
 	if h.SSRC == 0 {
 		h.SSRC = 0x11223344
 	}

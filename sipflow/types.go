@@ -4,11 +4,13 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/voiptool/voiptool/internal/siplex"
 	"github.com/voiptool/voiptool/pcap"
 )
 
-// Transport is how a message travelled above IP. The values match
-// capture.Transport so callers can convert with a plain cast.
+// Transport is how a message travelled above IP. It is the one
+// transport type of the project: capture.Transport is an alias of it, so
+// an event's transport goes into a Meta without conversion.
 type Transport uint8
 
 // Transports.
@@ -37,6 +39,18 @@ func (t Transport) String() string {
 		return "WSS"
 	}
 	return "unknown"
+}
+
+// TransportOf names the transport an IP protocol number stands for (as
+// HEP's IP protocol chunk carries it): 6 TCP, 132 SCTP, else UDP.
+func TransportOf(ipProto uint8) Transport {
+	switch ipProto {
+	case 6:
+		return TransportTCP
+	case 132:
+		return TransportSCTP
+	}
+	return TransportUDP
 }
 
 // MarshalText renders the transport name.
@@ -112,11 +126,11 @@ func ParseState(s string) (State, bool) {
 		}
 	}
 	for i := 1; i < len(stateNames); i++ {
-		if equalFold(b, stateNames[i]) {
+		if siplex.EqualFold(b, stateNames[i]) {
 			return State(i), true
 		}
 	}
-	if equalFold(b, "setup") {
+	if siplex.EqualFold(b, "setup") {
 		return StateSetup, true
 	}
 	return 0, false

@@ -146,7 +146,7 @@ Needs CAP_NET_RAW: run as root, or once: setcap cap_net_raw,cap_net_admin+ep $(c
 
 func (o *captureOptions) recorderOptions(names []string, counters func(int) recorder.SourceCounters) (recorder.Options, error) {
 	ro := recorder.Options{Path: o.write, Interval: o.every, MaxFiles: o.files, Gzip: o.gzip, SourceNames: names, Counters: counters,
-		Application: "voiptool " + versionString(), Snaplen: o.live.snaplen}
+		Application: "voiptool " + versionString(), Snaplen: o.live.snaplen, Inputs: o.in.files}
 	var err error
 	if o.fileMax != "" {
 		if ro.MaxFileBytes, err = recorder.ParseSize(o.fileMax); err != nil {
@@ -253,7 +253,7 @@ func captureRun(ctx context.Context, o *captureOptions) error {
 		}
 	}
 	if !o.in.quiet {
-		fmt.Fprintf(o.io.ErrOut, "voiptool: %s after %s (%s)\n", res.Status, res.Elapsed.Truncate(time.Millisecond), res.Stopped)
+		writeStatus(o.io, res.Status, fmt.Sprintf(" after %s (%s)", res.Elapsed.Truncate(time.Millisecond), res.Stopped))
 		summary.Drops(o.io.ErrOut, in.loss(res.Status.Sources))
 		if res.Recorded {
 			writeRecorderSummary(o.io, res.Recorder)

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"github.com/voiptool/voiptool/internal/testpeer"
+
 	"bytes"
 	"context"
 	"errors"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -79,11 +82,14 @@ func TestCaptureLiveSipp(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("live capture needs CAP_NET_RAW (CI runs as root)")
 	}
+	// uac_pcap always plays its RTP to ports 6000/6001: one such test at a time.
+	defer testpeer.Lock(t, "sipp-rtp")()
 	dir := t.TempDir()
 	if err := os.Symlink(pcaps, filepath.Join(dir, "pcap")); err != nil {
 		t.Fatal(err)
 	}
 	uas, uac, media := freePort(t), freePort(t), freePort(t)
+	metricsAddr := "127.0.0.1:" + strconv.Itoa(freePort(t)) // a free UDP port number is almost surely free on TCP
 	filter := []string{"udp", "and", "(port", strconv.Itoa(uas), "or", "port", strconv.Itoa(uac), "or", "portrange", "6000-6001", "or", "port", strconv.Itoa(media) + ")"}
 	ours, theirs := filepath.Join(dir, "ours.pcap"), filepath.Join(dir, "tcpdump.pcap")
 
@@ -105,7 +111,7 @@ func TestCaptureLiveSipp(t *testing.T) {
 	capDone := make(chan error, 1)
 	go func() {
 		cmd := newCmdCapture(&ioStreams{Out: &capOut, ErrOut: &capErr}, nil)
-		cmd.SetArgs(append([]string{"-i", "lo", "--no-ui", "-w", ours, "--status-interval", "1s", "--report", "calls"}, filter...))
+		cmd.SetArgs(append([]string{"-i", "lo", "--no-ui", "-w", ours, "--status-interval", "1s", "--report", "calls", "--metrics", metricsAddr}, filter...))
 		cmd.SetContext(capCtx)
 		capDone <- cmd.Execute()
 	}()
@@ -126,6 +132,29 @@ func TestCaptureLiveSipp(t *testing.T) {
 		t.Fatalf("sipp uas: %v", err)
 	}
 	time.Sleep(500 * time.Millisecond)
+	// Scraped while the capture still runs: the figures are the call's.
+	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatalf("scrape: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`voiptool_sip_requests_total{method="INVITE"} 1`,
+		`voiptool_sip_requests_total{method="BYE"} 1`,
+		`voiptool_sip_responses_total{code="200"} 2`,
+		`voiptool_calls{state="COMPLETED"} 1`,
+		`voiptool_call_setup_seconds_count 1`,
+		`voiptool_drops_total{stage="kernel"} 0`,
+		`voiptool_drops_total{stage="queue"} 0`,
+	} {
+		if !strings.Contains(string(body), "\n"+want+"\n") {
+			t.Errorf("metrics during the run lack %q", want)
+		}
+	}
+	if !strings.Contains(string(body), `voiptool_recorder_packets_total`) || strings.Contains(string(body), "voiptool_recorder_packets_total 0\n") {
+		t.Errorf("recorder figures missing or zero in the metrics")
+	}
 	stopCapture() // as Ctrl-C would
 	if err := <-capDone; err != nil {
 		t.Fatalf("capture: %v\n%s", err, capErr.String())
@@ -178,4 +207,61 @@ func analyse(t *testing.T, file string) string {
 	}
 	sort.Strings(lines)
 	return strings.Join(lines, "\n")
+}
+
+// `dump same.pcap -w same.pcap` must not destroy its input, nor may -w
+// follow a symbolic link; both exit 1 with the input untouched.
+func TestWriteRefusesInputAndSymlink(t *testing.T) {
+	dir := t.TempDir()
+	src, err := os.ReadFile(filepath.Join("..", "..", "testdata", "pcaps", "basic-call.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := filepath.Join(dir, "in.pcap")
+	if err := os.WriteFile(in, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var errOut bytes.Buffer
+	if code := run([]string{"dump", in, "-w", in, "-q"}, &ioStreams{Out: io.Discard, ErrOut: &errOut}); code != exitError {
+		t.Errorf("dump x -w x: exit %d, want %d", code, exitError)
+	}
+	if !strings.Contains(errOut.String(), "also an input") {
+		t.Errorf("message: %q", errOut.String())
+	}
+	victim := filepath.Join(dir, "victim")
+	os.WriteFile(victim, []byte("keep"), 0o644)
+	link := filepath.Join(dir, "out.pcap")
+	os.Symlink(victim, link)
+	if code := run([]string{"dump", in, "-w", link, "-q"}, &ioStreams{Out: io.Discard, ErrOut: io.Discard}); code != exitError {
+		t.Errorf("-w onto a symlink: exit %d", code)
+	}
+	if b, _ := os.ReadFile(in); !bytes.Equal(b, src) {
+		t.Error("input changed")
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "keep" {
+		t.Error("symlink target changed")
+	}
+	// A plain new output is written whole, mode 0600.
+	out := filepath.Join(dir, "new.pcap")
+	if code := run([]string{"dump", in, "-w", out, "-q"}, &ioStreams{Out: io.Discard, ErrOut: io.Discard}); code != exitOK {
+		t.Fatalf("dump -w new: exit %d", code)
+	}
+	if fi, err := os.Stat(out); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("new output: %v %v", fi, err)
+	}
+}
+
+// A store limit that bites is said, with the option that raises it.
+func TestStoreLimitReported(t *testing.T) {
+	var out, errOut bytes.Buffer
+	f := filepath.Join("..", "..", "testdata", "pcaps", "basic-call.pcap")
+	if code := run([]string{"calls", f, "--max-calls", "1"}, &ioStreams{Out: &out, ErrOut: &errOut}); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	if !strings.Contains(errOut.String(), "dialogs evicted by the store's limits") || !strings.Contains(errOut.String(), "--max-calls") {
+		t.Errorf("summary does not report the eviction:\n%s", errOut.String())
+	}
+	if code := run([]string{"calls", f, "--max-memory", "lots"}, &ioStreams{Out: &out, ErrOut: &errOut}); code != exitUsage {
+		t.Errorf("--max-memory lots: exit %d", code)
+	}
 }

@@ -118,7 +118,7 @@ func dumpRun(ctx context.Context, o *dumpOptions) error {
 	srcs := in.sources()
 	var save *sink.Records
 	if o.write != "" {
-		file, err := sink.CreatePcap(o.write, sink.PcapOptions{Application: "voiptool " + versionString()})
+		file, err := sink.CreatePcap(o.write, sink.PcapOptions{Application: "voiptool " + versionString(), Inputs: o.files})
 		if err != nil {
 			return err
 		}
@@ -147,6 +147,9 @@ func dumpRun(ctx context.Context, o *dumpOptions) error {
 	}
 	if !o.quiet {
 		summary.Capture(o.io.ErrOut, p.Printed(), &stats)
+		if n := p.BadHEP(); n > 0 {
+			fmt.Fprintf(o.io.ErrOut, "voiptool: %d HEP packets could not be unwrapped (nested HEP, a payload that would not inflate, damage) and were not printed\n", n)
+		}
 		if save != nil {
 			fmt.Fprintf(o.io.ErrOut, "voiptool: saved %d packets to %s\n", save.Counts().Written, o.write)
 		}

@@ -96,7 +96,7 @@ func listenRun(ctx context.Context, o *listenOptions) error {
 	co := collect.Options{Engine: e}
 	var save *sink.Frames
 	if o.write != "" {
-		file, err := sink.CreatePcap(o.write, sink.PcapOptions{Application: "voiptool " + versionString()})
+		file, err := sink.CreatePcap(o.write, sink.PcapOptions{Application: "voiptool " + versionString(), Direct: true})
 		if err != nil {
 			return err
 		}

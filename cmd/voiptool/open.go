@@ -82,6 +82,9 @@ func (o *openOptions) run(c *cobra.Command, args []string, runF func(*openOption
 	if len(o.in.files) == 0 && len(o.live.ifaces) == 0 {
 		return usageErrorf("no capture file or interface given (try 'voiptool testdata/pcaps/basic-call.pcap' or --help)")
 	}
+	if err := o.in.checkLimits("open"); err != nil {
+		return err
+	}
 	if _, err := sipflow.ParseFilter(o.filter); err != nil {
 		return usageErrorf("--filter: %v", err)
 	}
@@ -150,6 +153,7 @@ func openRun(ctx context.Context, o *openOptions) error {
 	if eo.Capture.Stream.TLSKeys, err = in.tlsKeys(o.in.tlsKeylog); err != nil {
 		return err
 	}
+	o.in.storeLimits(&eo)
 	// --hep-to: a HEP sink fed by the engine's tap (after the engine has
 	// handled each event), naming calls from the engine's store.
 	var fwd *sink.HEP
@@ -178,7 +182,7 @@ func openRun(ctx context.Context, o *openOptions) error {
 		}
 		w.finish()
 		if !o.in.quiet {
-			fmt.Fprintf(o.io.ErrOut, "voiptool: %s\n", e.Status())
+			writeStatus(o.io, e.Status(), "")
 			summary.Drops(o.io.ErrOut, in.loss(e.Status().Sources))
 		}
 		return writeCalls(o.io, e, o.filter, "table", 0, o.invite)

@@ -86,6 +86,11 @@ func (c *Collector) Handle(p *hep.Packet, peer netip.AddrPort) {
 		c.ev = capture.Event{Kind: capture.KindSIP, Transport: capture.TransportOf(m.Protocol), Time: m.Time,
 			Src: m.Src, Dst: m.Dst, Payload: m.Payload, Packet: rec}
 		c.saveErr = c.o.Save.WriteEvent(&c.ev)
+		// A collector runs until killed: each message reaches the file
+		// at once, so a SIGKILL loses at most the record being written.
+		if fl, ok := c.o.Save.(interface{ Flush() error }); ok && c.saveErr == nil {
+			c.saveErr = fl.Flush()
+		}
 	}
 	if c.log != nil {
 		c.writeLine(m, peer)

@@ -1,6 +1,8 @@
 package dump
 
 import (
+	"github.com/voiptool/voiptool/internal/safetext"
+
 	"bufio"
 	"errors"
 	"fmt"
@@ -72,6 +74,7 @@ type Printer struct {
 	msg     hep.Message
 	inner   capture.Event
 	printed int
+	badHEP  int
 }
 
 // New prints to w.
@@ -102,7 +105,11 @@ func (p *Printer) Handle(ev *capture.Event) error {
 	if ev.Kind == capture.KindHEP && p.want[capture.KindSIP] && !p.want[capture.KindHEP] {
 		// SIP that reached the capture inside HEP is still SIP to the
 		// reader: print it with the inner addresses and time.
-		if p.unwrap.Decode(ev.Payload, ev.Time, &p.msg) != nil || !p.msg.IsSIP() {
+		if err := p.unwrap.Decode(ev.Payload, ev.Time, &p.msg); err != nil {
+			p.badHEP++ // nested HEP, a bomb, damage: counted, never printed as SIP
+			return nil
+		}
+		if !p.msg.IsSIP() {
 			return nil
 		}
 		p.inner = *ev
@@ -134,6 +141,10 @@ func (p *Printer) Handle(ev *capture.Event) error {
 
 // Printed is how many messages were printed.
 func (p *Printer) Printed() int { return p.printed }
+
+// BadHEP is the number of HEP packets that could not be unwrapped
+// (nested HEP, a payload that would not inflate, damage).
+func (p *Printer) BadHEP() int { return p.badHEP }
 
 // Flush writes out what is buffered.
 func (p *Printer) Flush() error { return p.out.Flush() }
@@ -171,34 +182,21 @@ func (p *Printer) write(ev *capture.Event) {
 }
 
 // WriteText writes text from the wire for a terminal: CRLF becomes LF,
-// tabs and line feeds stay, every other control character becomes '?'
-// and invalid UTF-8 the replacement character, so a message cannot move
-// the cursor, change colours or retitle the window.
+// tabs and line feeds stay, every other control character and invalid
+// UTF-8 is shown as an escape (safetext.Block), so a message cannot move
+// the cursor, change colours, retitle the window or write the clipboard.
 func WriteText(w *bufio.Writer, b []byte) {
+	var buf [512]byte
 	for len(b) > 0 {
-		c := b[0]
-		switch {
-		case c == '\r' && len(b) > 1 && b[1] == '\n':
-			b = b[1:]
-			continue
-		case c == '\n' || c == '\t' || (c >= 0x20 && c < 0x7f):
-			w.WriteByte(c)
-			b = b[1:]
-			continue
-		case c < 0x80:
-			w.WriteByte('?') // C0 control or DEL
-			b = b[1:]
-			continue
+		n := min(len(b), 256)
+		// Do not split a CRLF or a UTF-8 sequence between chunks.
+		for n < len(b) && n > 0 && (b[n-1] == '\r' || !utf8.RuneStart(b[n])) {
+			n--
 		}
-		r, n := utf8.DecodeRune(b)
-		switch {
-		case r == utf8.RuneError && n <= 1:
-			w.WriteRune(utf8.RuneError)
-		case r >= 0x80 && r < 0xa0:
-			w.WriteByte('?') // C1 control (CSI as U+009B)
-		default:
-			w.Write(b[:n])
+		if n == 0 {
+			n = min(len(b), 256)
 		}
+		w.Write(safetext.AppendBlock(buf[:0], b[:n]))
 		b = b[n:]
 	}
 }

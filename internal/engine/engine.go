@@ -202,7 +202,7 @@ func (e *Engine) handle(ev *capture.Event) error {
 			Time:      ev.Time,
 			Src:       ev.Src,
 			Dst:       ev.Dst,
-			Transport: sipflow.Transport(ev.Transport),
+			Transport: ev.Transport,
 			Source:    ev.Source,
 			Frame:     ev.Packet.Number,
 			Offset:    ev.Packet.Offset,
@@ -210,11 +210,9 @@ func (e *Engine) handle(ev *capture.Event) error {
 		})
 	case capture.KindRTP:
 		e.mu.Lock()
-		err := e.rtp.AddRTP(ev.Payload, rtpstats.Meta{Time: ev.Time, Src: ev.Src, Dst: ev.Dst})
+		// The header capture decoded: each packet is parsed once.
+		e.rtp.AddFixed(&ev.RTP, ev.Payload, rtpstats.Meta{Time: ev.Time, Src: ev.Src, Dst: ev.Dst})
 		e.mu.Unlock()
-		if err != nil {
-			e.cnt.rtpErrors.Add(1)
-		}
 	case capture.KindRTCP:
 		e.addRTCP(ev.Payload, ev.Time, ev.Src, ev.Dst)
 	case capture.KindHEP:
@@ -308,7 +306,7 @@ func (e *Engine) addHEPMessage(m *hep.Message, source int, rec pcap.Packet) {
 			Time:          m.Time,
 			Src:           m.Src,
 			Dst:           m.Dst,
-			Transport:     sipflow.Transport(capture.TransportOf(m.Protocol)),
+			Transport:     sipflow.TransportOf(m.Protocol),
 			Source:        source,
 			Frame:         rec.Number,
 			Offset:        rec.Offset,
@@ -606,6 +604,13 @@ func (s Status) String() string {
 		// Said here too, so a capture of SIP over TLS does not just look
 		// empty.
 		line += fmt.Sprintf("; %d TCP directions carry TLS (encrypted SIP, not decoded)", s.Decoder.TLSStreams)
+	}
+	if s.Store.Evicted > 0 {
+		// A cap that bites is said, with the option that raises it.
+		line += fmt.Sprintf("; %d dialogs evicted by the store's limits (%d still active; raise --max-calls or --max-memory)", s.Store.Evicted, s.Store.EvictedActive)
+	}
+	if s.RTP.Dropped > 0 {
+		line += fmt.Sprintf("; %d RTP packets of new streams refused at the stream limit", s.RTP.Dropped)
 	}
 	return line
 }

@@ -144,6 +144,9 @@ func TestHandleRTPAllocs(t *testing.T) {
 		ts := uint32(seq) * 160
 		pkt[4], pkt[5], pkt[6], pkt[7] = byte(ts>>24), byte(ts>>16), byte(ts>>8), byte(ts)
 		ev.Time = t0.Add(time.Duration(seq) * 20 * time.Millisecond)
+		if !ev.RTP.Parse(pkt) { // as capture's classifier does
+			t.Fatal("not RTP")
+		}
 		if err := e.Handle(ev); err != nil {
 			t.Fatal(err)
 		}

@@ -48,7 +48,7 @@ func builders() []func() Scenario {
 		buildTCPMulti, buildTCPSplit, buildTCPOutOfOrder, buildTCPSeqWrap,
 		buildSCTP, buildWebSocket,
 		buildTunnelIPIP, buildTunnelGRE, buildTunnelERSPAN2, buildTunnelERSPAN3, buildTunnelVXLAN,
-		buildTLS, buildHEP,
+		buildTLS, buildHEP, buildHostileText,
 		buildPcapNano, buildPcapBigEndian, buildPcapngTwoIfaces, buildPcapngTsresol, buildPcapngTwoSections,
 		buildGzip, buildTruncated, buildGarbage,
 	}

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/voiptool/voiptool/internal/sink"
@@ -82,6 +81,9 @@ type Options struct {
 	Perm os.FileMode
 	// Application is written as the pcapng shb_userappl.
 	Application string
+	// Inputs are the files the capture reads: no output may be one of
+	// them.
+	Inputs []string
 }
 
 // Stats count what the recorder did. Every record given to Write ends
@@ -169,11 +171,11 @@ func New(o Options) (*Recorder, error) {
 	if f == sink.FormatAuto {
 		f = sink.FormatFor(o.Path)
 	}
-	if err := checkTarget(o.Path); err != nil {
+	if err := sink.CheckOutput(o.Path, o.Inputs); err != nil {
 		return nil, err
 	}
 	// Try the directory now, with the same flags the real files get.
-	probe, err := createTemp(filepath.Dir(o.Path), o.Perm)
+	probe, err := sink.CreateTemp(o.Path, o.Perm)
 	if err != nil {
 		return nil, fmt.Errorf("recorder: %s: %w", o.Path, err)
 	}
@@ -193,39 +195,6 @@ func New(o Options) (*Recorder, error) {
 		r.free <- new(slot)
 	}
 	return r, nil
-}
-
-// checkTarget refuses a symbolic link or a non-regular file as the
-// output: running as root, following a planted link would overwrite
-// whatever it points to.
-func checkTarget(path string) error {
-	st, err := os.Lstat(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("recorder: %s: %w", path, err)
-	}
-	if st.Mode()&os.ModeSymlink != 0 {
-		return fmt.Errorf("%w: %s", ErrSymlinkOutput, path)
-	}
-	if !st.Mode().IsRegular() {
-		return fmt.Errorf("%w: %s", ErrNotRegular, path)
-	}
-	return nil
-}
-
-// createTemp makes a new hidden temporary file in dir, never following
-// a link (O_EXCL creates or fails; O_NOFOLLOW for the final component).
-func createTemp(dir string, perm os.FileMode) (*os.File, error) {
-	for i := 0; ; i++ {
-		name := filepath.Join(dir, fmt.Sprintf(".voiptool-rec-%d-%d.partial", os.Getpid(), time.Now().UnixNano()+int64(i)))
-		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, perm)
-		if errors.Is(err, os.ErrExist) && i < 100 {
-			continue
-		}
-		return f, err
-	}
 }
 
 // WriteRecord queues one record of source src (sink.RecordSink); it
@@ -439,10 +408,10 @@ func (r *Recorder) nameFor(p pcap.Packet) string {
 func (r *Recorder) open(p pcap.Packet) error {
 	r.seq++
 	final := r.nameFor(p)
-	if err := checkTarget(final); err != nil {
+	if err := sink.CheckOutput(final, r.o.Inputs); err != nil {
 		return err
 	}
-	f, err := createTemp(filepath.Dir(final), r.o.Perm)
+	f, err := sink.CreateTemp(final, r.o.Perm)
 	if err != nil {
 		return fmt.Errorf("recorder: %s: %w", final, err)
 	}
@@ -537,7 +506,7 @@ func (r *Recorder) compress(path string) (string, int64, error) {
 		return "", 0, err
 	}
 	defer in.Close()
-	out, err := createTemp(filepath.Dir(path), r.o.Perm)
+	out, err := sink.CreateTemp(path, r.o.Perm)
 	if err != nil {
 		return "", 0, err
 	}
@@ -558,7 +527,7 @@ func (r *Recorder) compress(path string) (string, int64, error) {
 	}
 	gz := path + ".gz"
 	if err == nil {
-		err = checkTarget(gz)
+		err = sink.CheckOutput(gz, r.o.Inputs)
 	}
 	if err == nil {
 		err = os.Rename(out.Name(), gz)

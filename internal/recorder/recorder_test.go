@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/voiptool/voiptool/internal/sink"
 	"github.com/voiptool/voiptool/pcap"
 )
 
@@ -342,7 +343,7 @@ func TestRefusesSymlinkAndBadDir(t *testing.T) {
 	if err := os.Symlink(target, link); err != nil {
 		t.Skip(err)
 	}
-	if _, err := New(Options{Path: link}); !errors.Is(err, ErrSymlinkOutput) {
+	if _, err := New(Options{Path: link}); !errors.Is(err, sink.ErrSymlinkOutput) {
 		t.Errorf("symlink output: %v", err)
 	}
 	if _, err := New(Options{Path: filepath.Join(dir, "no", "such", "dir.pcap")}); err == nil {
@@ -384,5 +385,26 @@ func TestParseSize(t *testing.T) {
 		if _, err := ParseSize(in); !errors.Is(err, ErrBadSize) {
 			t.Errorf("ParseSize(%q): %v, want ErrBadSize", in, err)
 		}
+	}
+}
+
+// An output that is one of the inputs is refused before anything is
+// written: the input survives.
+func TestRefusesInputAsOutput(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.pcap")
+	os.WriteFile(in, []byte("precious"), 0o644)
+	if _, err := New(Options{Path: in, Inputs: []string{in}}); !errors.Is(err, sink.ErrOutputIsInput) {
+		t.Errorf("output = input: %v", err)
+	}
+	// The same file by another name (a hard link) too.
+	hard := filepath.Join(dir, "hard.pcap")
+	if err := os.Link(in, hard); err == nil {
+		if _, err := New(Options{Path: hard, Inputs: []string{in}}); !errors.Is(err, sink.ErrOutputIsInput) {
+			t.Errorf("hard link to the input: %v", err)
+		}
+	}
+	if b, _ := os.ReadFile(in); string(b) != "precious" {
+		t.Errorf("input changed")
 	}
 }

@@ -301,7 +301,8 @@ func (s *Session) Snapshot() metrics.Snapshot {
 		Evicted: map[string]uint64{
 			"calls":     uint64(st.Store.Evicted),
 			"streams":   uint64(st.RTP.Dropped),
-			"fragments": uint64(st.Decoder.FragmentsDropped + st.Decoder.FragmentsExpired),
+			"fragments": uint64(st.Decoder.FragmentsDropped + st.Decoder.FragmentsExpired + st.Decoder.FragmentsEvicted),
+			"tcp":       st.Decoder.Stream.BufferOverflows + st.Decoder.Stream.StreamsRefused + st.Decoder.Stream.Gaps + st.Decoder.Stream.OutOfOrderOverflows,
 		},
 		CallsByState:  map[string]int{},
 		StreamsActive: s.streams(),

@@ -49,6 +49,14 @@ func (f *Frames) Counts() Counts { return f.counts }
 // FrameStats are the frame builder's counters (its TCP sequence table).
 func (f *Frames) FrameStats() frame.Stats { return f.b.Stats() }
 
+// Flush writes what the record sink buffers, when it buffers (a file).
+func (f *Frames) Flush() error {
+	if fl, ok := f.out.(interface{ Flush() error }); ok {
+		return fl.Flush()
+	}
+	return nil
+}
+
 // Close closes the record sink.
 func (f *Frames) Close() error {
 	if f.out == nil {

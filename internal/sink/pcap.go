@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/voiptool/voiptool/pcap"
@@ -43,6 +44,15 @@ type PcapOptions struct {
 	// SourceNames name the sources by index ("eth0"): each pcapng
 	// interface block of a source carries its name (if_name).
 	SourceNames []string
+	// Inputs are the files being read: CreatePcap refuses to write over
+	// any of them.
+	Inputs []string
+	// Perm is the mode of a file CreatePcap makes (0: DefaultPerm, 0600).
+	Perm os.FileMode
+	// Direct writes to the final name from the start (still refusing
+	// links and inputs), for outputs that run until interrupted (a
+	// collector's -w) and must be readable, flushed, while they grow.
+	Direct bool
 }
 
 // Pcap writes records to a classic pcap or a pcapng file. In pcapng each
@@ -69,21 +79,47 @@ type iface struct {
 	written uint64
 }
 
-// CreatePcap creates the file at path and writes records to it.
+// CreatePcap writes records to a new file at path: under a temporary
+// name beside it, renamed to path by Close, so a file under the final
+// name is always complete. It refuses a path that is one of o.Inputs, a
+// symbolic link or not a regular file (CheckOutput), and creates the
+// file with o.Perm (0600 by default).
 func CreatePcap(path string, o PcapOptions) (*Pcap, error) {
 	if o.Format == FormatAuto {
 		o.Format = FormatFor(path)
 	}
-	f, err := os.Create(path)
+	if err := CheckOutput(path, o.Inputs); err != nil {
+		return nil, err
+	}
+	if o.Direct {
+		perm := o.Perm
+		if perm == 0 {
+			perm = DefaultPerm
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, perm)
+		if err != nil {
+			return nil, err
+		}
+		s, err := NewPcap(f, o)
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		s.c = f
+		return s, nil
+	}
+	f, err := CreateTemp(path, o.Perm)
 	if err != nil {
 		return nil, err // *PathError names the file
 	}
-	s, err := NewPcap(f, o)
+	af := &atomicFile{f: f, final: path, inputs: o.Inputs}
+	s, err := NewPcap(af, o)
 	if err != nil {
 		f.Close()
+		os.Remove(f.Name())
 		return nil, err
 	}
-	s.c = f
+	s.c = af
 	return s, nil
 }
 

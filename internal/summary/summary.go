@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/voiptool/voiptool/capture"
+	"github.com/voiptool/voiptool/capture/sipstream"
 )
 
 // Capture prints what the decoder found (and how many events the command
@@ -33,8 +34,12 @@ func Capture(w io.Writer, printed int, s *capture.Stats) {
 	add(s.NonMonotonic, "records with time going backwards")
 	add(s.Reassembled, "datagrams reassembled from fragments")
 	add(s.FragmentsExpired+s.FragmentsDropped, "fragments dropped")
+	add(s.FragmentsEvicted, "incomplete datagrams evicted (fragment table full)")
 	add(s.SCTPDropped, "SCTP fragments dropped")
 	add(s.RTPHeuristicDropped, "RTP-looking packets never confirmed as a stream (of the other)")
+	for _, l := range StreamLosses(&s.Stream) {
+		odd = append(odd, l)
+	}
 	if len(odd) > 0 {
 		fmt.Fprintf(w, "voiptool: also %s\n", strings.Join(odd, ", "))
 	}
@@ -58,4 +63,24 @@ func Drops(w io.Writer, l Loss) {
 	if l.Source > 0 {
 		fmt.Fprintf(w, "voiptool: the live sources dropped %d packets (their queues were full)\n", l.Source)
 	}
+}
+
+// StreamLosses lists what TCP reassembly and SIP framing gave up on, for
+// every summary (dump, calls, rtp, the capture command): SIP messages
+// over the stream buffer, framing lost and found again, holes the
+// capture left, bytes discarded, connections refused.
+func StreamLosses(s *sipstream.Stats) []string {
+	var out []string
+	add := func(n uint64, what string) {
+		if n > 0 {
+			out = append(out, fmt.Sprintf("%d %s", n, what))
+		}
+	}
+	add(s.BufferOverflows, "SIP messages over TCP larger than the stream buffer (dropped, framing resynchronised)")
+	add(s.Resyncs, "TCP resynchronisations on the next start line")
+	add(s.Gaps, "TCP holes given up on (the capture lost data)")
+	add(s.OutOfOrderOverflows, "TCP holes given up on at the out-of-order limit")
+	add(s.StreamsRefused, "TCP connections refused at the stream limit")
+	add(s.DiscardedBytes, "TCP bytes discarded (non-SIP, TLS, unframeable, resync)")
+	return out
 }

@@ -388,14 +388,19 @@ func (v *View) Counters() tui.Counters {
 func (v *View) counters() tui.Counters {
 	s := v.e.Status()
 	d := &s.Decoder
+	var lost int64 // live capture losses before decoding: the kernel's and our queues'
+	for _, src := range s.Sources {
+		lost += int64(src.Kernel.Dropped + src.QueueDropped)
+	}
 	return tui.Counters{
 		Packets:      s.Records,
 		Dialogs:      int64(s.Store.Calls),
 		Calls:        int64(v.e.Store().Count(v.callsOnly)),
 		DecodeErrors: s.Engine.Warnings,
-		// Everything refused or given up on, by the store, the tracker
-		// and the decoder (the decoder's part published while it runs).
-		Dropped: s.Store.Evicted + int64(s.RTP.Dropped) + int64(d.FragmentsDropped+d.FragmentsExpired+d.SCTPDropped+d.RTPHeuristicDropped) +
+		// Everything lost, refused or given up on: by the kernel and the
+		// live queues, the store, the tracker and the decoder (the
+		// decoder's part published while it runs).
+		Dropped: lost + s.Store.Evicted + int64(s.RTP.Dropped) + int64(d.FragmentsDropped+d.FragmentsExpired+d.FragmentsEvicted+d.SCTPDropped+d.RTPHeuristicDropped) +
 			int64(d.Stream.StreamsRefused+d.Stream.Gaps+d.Stream.BufferOverflows+d.Stream.OutOfOrderOverflows),
 		// Other includes the heuristic's drops, counted as dropped above.
 		Skipped:     int64(d.Other-d.RTPHeuristicDropped) + s.Store.NotSIP + s.Store.NoCallID,
