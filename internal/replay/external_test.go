@@ -277,9 +277,10 @@ func replayToSipp(t *testing.T, network, file string, calls []string) Summary {
 			sipp.Wait()
 		}
 	}()
-	// wait until sipp's socket is bound: the port is no longer free
+	// wait until sipp's socket is bound: the port is no longer free (up
+	// to 10 s: a loaded CI machine starts sipp slowly)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	for i := 0; i < 100; i++ {
+	for i := 0; i < 500; i++ {
 		var err error
 		if network == "tcp" {
 			var l net.Listener
