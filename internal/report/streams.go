@@ -63,7 +63,7 @@ func WriteStreams(w io.Writer, f Format, streams []rtpstats.StreamReport, o Tabl
 // left out; loss_histogram and dtmf are joined with ';'.
 func streamCSVHeader() []string {
 	return []string{
-		"call_id", "link", "sdp_endpoint", "call_ids", "ssrc", "src", "dst", "payload_type", "codec", "clock_rate", "start", "end",
+		"call_id", "link", "sdp_endpoint", "call_ids", "ssrc", "ssrc_hex", "src", "dst", "payload_type", "codec", "clock_rate", "start", "end",
 		"packets", "expected", "lost", "lost_pct", "lost_tshark", "duplicates", "out_of_order", "late", "seq_errors",
 		"min_delta_ms", "mean_delta_ms", "max_delta_ms", "min_jitter_ms", "mean_jitter_ms",
 		"max_jitter_ms", "max_skew_ms",
@@ -95,7 +95,7 @@ func streamCSVRow(s *rtpstats.StreamReport) []string {
 	}
 	q := &s.Quality
 	return []string{
-		s.CallID, s.Link, addrCSV(s.SDPEndpoint), strings.Join(s.CallIDs, csvListSep), strconv.FormatUint(uint64(s.SSRC), 10), addrCSV(s.Src), addrCSV(s.Dst),
+		s.CallID, s.Link, addrCSV(s.SDPEndpoint), strings.Join(s.CallIDs, csvListSep), strconv.FormatUint(uint64(s.SSRC), 10), s.SSRCHex, addrCSV(s.Src), addrCSV(s.Dst),
 		strconv.Itoa(int(s.PayloadType)), s.Codec, strconv.FormatUint(uint64(s.ClockRate), 10),
 		timeCSV(s.Start), timeCSV(s.End),
 		strconv.Itoa(s.Packets), strconv.Itoa(s.Expected), strconv.Itoa(s.Lost), g(s.LostPct), strconv.Itoa(s.LostTshark),
