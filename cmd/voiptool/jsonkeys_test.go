@@ -58,3 +58,16 @@ func TestJSONKeysAlwaysPresent(t *testing.T) {
 		}
 	}
 }
+
+// DTMF digits show in the rtp table and in --explain, not only in JSON.
+func TestRTPShowsDTMF(t *testing.T) {
+	f := filepath.Join("..", "..", "testdata", "pcaps", "rtp-impaired.pcap")
+	_, out, _ := runCmd(t, "rtp", f, "-q", "--width", "200")
+	if !strings.Contains(out, "dtmf") || !strings.Contains(out, "  5  ") {
+		t.Errorf("rtp table without the DTMF digit:\n%s", out)
+	}
+	_, out, _ = runCmd(t, "rtp", f, "-q", "--explain")
+	if !strings.Contains(out, "DTMF (RFC 4733) 5: 5 at ") {
+		t.Errorf("--explain without the DTMF digit:\n%s", out)
+	}
+}

@@ -24,8 +24,21 @@ func streamColumns() []column {
 		{name: "max-delta", right: true, drop: 8},
 		{name: "mos", right: true},
 		{name: "mos-adapt", right: true, drop: 7},
+		{name: "dtmf", shrink: 6, drop: 9}, // first to go on a narrow terminal
 		{name: "call-id", shrink: 8, drop: 3},
 	}
+}
+
+// dtmfDigits joins the RFC 4733 digits a stream carried ("-" for none).
+func dtmfDigits(s *rtpstats.StreamReport) string {
+	if len(s.DTMF) == 0 {
+		return "-"
+	}
+	var b strings.Builder
+	for _, d := range s.DTMF {
+		b.WriteString(d.Digit)
+	}
+	return sanitize(b.String())
 }
 
 // WriteStreams renders one row per RTP stream. JSON is an indented array of
@@ -41,7 +54,7 @@ func WriteStreams(w io.Writer, f Format, streams []rtpstats.StreamReport, o Tabl
 			s := &streams[i]
 			t.add(fmtTime(s.Start), fmtAddr(s.Src), fmtAddr(s.Dst), ssrcHex(s.SSRC), codecOr(s.Codec),
 				strconv.Itoa(s.Packets), strconv.Itoa(s.Lost), f1(s.LostPct)+"%",
-				jitterCell(s), f1(s.MaxDeltaMs), f2(s.MOS), f2(s.MOSAdaptive), dash(s.CallID))
+				jitterCell(s), f1(s.MaxDeltaMs), f2(s.MOS), f2(s.MOSAdaptive), dtmfDigits(s), dash(s.CallID))
 		}
 		t.render(out, o.width(), !o.NoHeader)
 	case FormatJSON:
@@ -132,6 +145,13 @@ func WriteExplain(w io.Writer, r rtpstats.StreamReport) error {
 		out.str(", no RTCP RTT (delay = packet time only)")
 	}
 	out.str("\n")
+	if len(r.DTMF) > 0 {
+		out.printf("DTMF (RFC 4733) %s:", dtmfDigits(&r))
+		for _, d := range r.DTMF {
+			out.printf(" %s at %s for %.0f ms", sanitize(d.Digit), d.Start.UTC().Format("15:04:05.000"), d.DurationMs)
+		}
+		out.str("\n")
+	}
 	out.str("E-model, ITU-T G.107 (R = Ro - Is - Id - Ie,eff + A; MOS by G.107 Annex B):\n")
 	t := table{cols: []column{
 		{name: "scenario"}, {name: "codec"}, {name: "Ie", right: true}, {name: "Bpl", right: true},
