@@ -71,3 +71,12 @@ func TestRTPShowsDTMF(t *testing.T) {
 		t.Errorf("--explain without the DTMF digit:\n%s", out)
 	}
 }
+
+// --columns on a piped open is refused with a message, not ignored.
+func TestOpenColumnsWhenPiped(t *testing.T) {
+	f := filepath.Join("..", "..", "testdata", "pcaps", "basic-call.pcap")
+	code, _, stderr := runCmd(t, "open", f, "--columns", "index,callid")
+	if code != exitUsage || !strings.Contains(stderr, "--columns") {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+}
