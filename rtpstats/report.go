@@ -1,6 +1,8 @@
 package rtpstats
 
 import (
+	"fmt"
+
 	"net/netip"
 	"time"
 )
@@ -46,12 +48,14 @@ type StreamReport struct {
 	// fact) or "" (not linked).
 	Link string `json:"link"`
 	// SDPEndpoint is the SDP media endpoint the link rests on.
-	SDPEndpoint netip.AddrPort `json:"sdp_endpoint,omitzero"`
+	SDPEndpoint netip.AddrPort `json:"sdp_endpoint"`
 	// CallIDs lists every call the stream belongs to when there are
 	// several (B2BUA legs after media bypass, both announcing both ends;
 	// or the candidates of an ambiguous link), CallID first.
-	CallIDs     []string       `json:"call_ids,omitempty"`
-	SSRC        uint32         `json:"ssrc"`
+	CallIDs []string `json:"call_ids"`
+	SSRC    uint32   `json:"ssrc"`
+	// SSRCHex is SSRC as every screen and tshark show it ("0x9A7B5382").
+	SSRCHex     string         `json:"ssrc_hex"`
 	Src         netip.AddrPort `json:"src"`
 	Dst         netip.AddrPort `json:"dst"`
 	PayloadType uint8          `json:"payload_type"`
@@ -95,9 +99,9 @@ type StreamReport struct {
 
 	RTCP          *RTCPSummary  `json:"rtcp"`
 	DTMF          []DTMFEvent   `json:"dtmf"`
-	BadEvents     int           `json:"bad_events,omitempty"` // telephone-event payloads too short
+	BadEvents     int           `json:"bad_events"` // telephone-event payloads too short
 	Series        []SeriesPoint `json:"series"`
-	SeriesDropped int           `json:"series_dropped,omitempty"`
+	SeriesDropped int           `json:"series_dropped"`
 }
 
 // Explain returns the E-model inputs and result behind MOS.
@@ -110,7 +114,8 @@ func (t *Tracker) report(s *stream, full bool) StreamReport {
 	w := &s.ws
 	exp := w.expected()
 	r := StreamReport{
-		SSRC: s.key.ssrc, Src: s.key.src, Dst: s.key.dst,
+		SSRCHex: fmt.Sprintf("0x%08X", s.key.ssrc),
+		SSRC:    s.key.ssrc, Src: s.key.src, Dst: s.key.dst,
 		PayloadType: s.pt, Codec: s.codec, ClockRate: s.clock,
 		Start: s.first, End: s.last,
 		Packets: w.totalNr, Expected: exp, LostTshark: exp - w.totalNr,

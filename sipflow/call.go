@@ -646,7 +646,7 @@ type Problem struct {
 	Code     string `json:"code"`
 	Severity string `json:"severity"` // SeverityError, SeverityWarning or SeverityInfo
 	Detail   string `json:"detail"`
-	SSRC     uint32 `json:"ssrc,omitempty"`
+	SSRC     uint32 `json:"ssrc"`
 }
 
 // Problem severities.

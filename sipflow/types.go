@@ -73,7 +73,7 @@ type Meta struct {
 	Record pcap.Packet `json:"-"`
 	// CorrelationID is set by the HEP path (HEP3 chunk 0x0011) and links
 	// legs that share it.
-	CorrelationID string `json:"correlation_id,omitempty"`
+	CorrelationID string `json:"correlation_id"`
 }
 
 // State is the state of a dialog. INVITE dialogs (calls) move through
@@ -149,7 +149,7 @@ type MediaSummary struct {
 	Codecs []string       `json:"codecs"`
 	Dir    string         `json:"dir"`
 	SRTP   bool           `json:"srtp"`
-	Ptime  int            `json:"ptime,omitempty"`
+	Ptime  int            `json:"ptime"`
 }
 
 // Leg is a related call and the rule that linked it.
@@ -179,14 +179,14 @@ type Stream struct {
 	// Link says how the stream was tied to the call: "sdp" (an SDP
 	// endpoint seen on the wire) or "sdp-nat-port" (same port as a private
 	// SDP address: a guess, and labelled as one).
-	Link string `json:"link,omitempty"`
+	Link string `json:"link"`
 }
 
 // CallEvent is a notable mid-dialog event (hold, resume, auth, fork, ...).
 type CallEvent struct {
 	Time   time.Time `json:"time"`
 	Kind   string    `json:"kind"`
-	Detail string    `json:"detail,omitempty"`
+	Detail string    `json:"detail"`
 }
 
 // CallSummary is one row of the call list. Durations are milliseconds and -1
@@ -199,9 +199,9 @@ type CallSummary struct {
 	State           State          `json:"state"`
 	From            string         `json:"from"` // From URI user (host when there is no user)
 	To              string         `json:"to"`
-	FromDisplay     string         `json:"from_display,omitempty"`
-	ToDisplay       string         `json:"to_display,omitempty"`
-	PAI             string         `json:"pai,omitempty"`
+	FromDisplay     string         `json:"from_display"`
+	ToDisplay       string         `json:"to_display"`
+	PAI             string         `json:"pai"`
 	Src             netip.AddrPort `json:"src"` // of the first request
 	Dst             netip.AddrPort `json:"dst"`
 	Start           time.Time      `json:"start"`

@@ -176,6 +176,11 @@ func openRun(ctx context.Context, o *openOptions) error {
 	if !o.io.OutTTY {
 		// Not a terminal: behave like 'voiptool calls' (for a live
 		// source, until Ctrl-C).
+		if o.columns != "" {
+			// Said, not silently ignored: the printed table has its own
+			// columns (and 'calls --format csv' every field).
+			return usageErrorf("--columns chooses the interactive list's columns; stdout is not a terminal, so the call table is printed (use 'voiptool calls --format csv' for every field)")
+		}
 		w := &warner{w: o.io.ErrOut}
 		if _, err := e.Run(ctx, in.sources(), w.warn); err != nil && ctx.Err() == nil {
 			return err
