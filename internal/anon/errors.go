@@ -11,4 +11,5 @@ var (
 	ErrNotSIP     = errors.New("anon: not a SIP message")
 	ErrNotRTP     = errors.New("anon: not an RTP packet")
 	ErrNotRTCP    = errors.New("anon: not an RTCP packet")
+	ErrSameFile   = errors.New("anon: output would overwrite the input")
 )
