@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/voiptool/voiptool/internal/anon/leak"
+	"github.com/voiptool/voiptool/sipflow"
 )
 
 // Options choose what is kept. The zero value anonymises everything.
@@ -57,6 +58,7 @@ type Mapper struct {
 	// recur in every message of a call. Bounded by maxTab.
 	memo     map[memoKey]memoVal
 	addrMemo map[netip.Addr]netip.Addr
+	msgs     []*sipflow.Message // by nesting depth
 	Stats    Stats
 	sum      [sha256.Size]byte
 }

@@ -217,24 +217,26 @@ func (m *Mapper) knownWord(ed *editor, w []byte) bool {
 
 // replaceKnown replaces w when it is a known original identifier.
 func (m *Mapper) replaceKnown(ed *editor, w []byte) bool {
+	cat, ok := m.ids.Lookup(string(w))
+	if !ok {
+		return false
+	}
 	s := string(w)
-	switch {
-	case m.ids.Contains(leak.User, s):
+	switch cat {
+	case leak.User:
 		ed.set(w, m.User(s))
-	case m.ids.Contains(leak.Host, s):
+	case leak.Host:
 		ed.set(w, m.Host(s))
-	case m.ids.Contains(leak.Name, s):
+	case leak.Name:
 		ed.set(w, m.Name(s))
-	case m.ids.Contains(leak.CallID, s):
+	case leak.CallID:
 		ed.set(w, m.CallID(s))
-	case m.ids.Contains(leak.Tag, s):
+	case leak.Tag:
 		ed.set(w, m.Tag(s))
-	case m.ids.Contains(leak.Token, s):
-		ed.set(w, m.Token(s))
-	case m.ids.Contains(leak.Number, s):
+	case leak.Number:
 		ed.set(w, m.Number(s))
 	default:
-		return false
+		ed.set(w, m.Token(s))
 	}
 	return true
 }

@@ -26,11 +26,15 @@ func (m *Mapper) RewriteSIP(b []byte) ([]byte, error) {
 }
 
 func (m *Mapper) rewriteSIP(b []byte, depth int) ([]byte, error) {
-	var msg sipflow.Message
+	// one decoded message per nesting level, reused across calls
+	for len(m.msgs) <= depth {
+		m.msgs = append(m.msgs, new(sipflow.Message))
+	}
+	msg := m.msgs[depth]
 	if err := msg.Unmarshal(b); err != nil {
 		return nil, ErrNotSIP
 	}
-	ed := &editor{base: b}
+	ed := &editor{base: b, eds: make([]edit, 0, 32)}
 	if msg.Request {
 		m.uri(ed, msg.RequestURI, depth)
 	}
@@ -45,14 +49,14 @@ func (m *Mapper) rewriteSIP(b []byte, depth int) ([]byte, error) {
 	for _, h := range free {
 		m.freeHeader(ed, h)
 	}
-	m.unparsedLines(ed, &msg)
+	m.unparsedLines(ed, msg)
 
 	bodyOff := bodyOffset(b)
 	if bodyOff >= 0 && bodyOff+len(msg.Body) <= len(b) {
 		nb, removed := m.body(msg.ContentType, msg.Body, depth)
 		if string(nb) != string(msg.Body) {
 			ed.setRange(bodyOff, bodyOff+len(msg.Body), string(nb))
-			m.fixContentLength(ed, &msg, len(nb))
+			m.fixContentLength(ed, msg, len(nb))
 		}
 		if removed {
 			at := bodyOff - 1

@@ -59,6 +59,10 @@ type entry struct {
 type Set struct {
 	m   map[entry]struct{}
 	max int
+	// text indexes the case-folded text identifiers (every category
+	// but Number, IP and MAC) for Lookup: free text is checked word by
+	// word against all of them at once.
+	text map[string]Category
 	// Dropped counts identifiers refused because the set was full; a
 	// non-zero value means the proof is incomplete.
 	Dropped int
@@ -72,7 +76,7 @@ func NewSet(max int) *Set {
 	if max <= 0 {
 		max = DefaultMaxIdentifiers
 	}
-	return &Set{m: make(map[entry]struct{}), max: max}
+	return &Set{m: make(map[entry]struct{}), max: max, text: make(map[string]Category)}
 }
 
 // Len returns the number of identifiers held.
@@ -97,7 +101,29 @@ func (s *Set) Add(c Category, v string) bool {
 		return false
 	}
 	s.m[e] = struct{}{}
+	if c != Number && c != IP && c != MAC {
+		if _, ok := s.text[v]; !ok {
+			s.text[v] = c
+		}
+	} else if c == Number {
+		if _, ok := s.text[v]; !ok {
+			s.text[v] = c
+		}
+	}
 	return true
+}
+
+// Lookup returns the category of a text identifier (or number, as
+// written) equal to v, ASCII case-insensitively.
+func (s *Set) Lookup(v string) (Category, bool) {
+	for i := 0; i < len(v); i++ {
+		if 'A' <= v[i] && v[i] <= 'Z' {
+			v = strings.ToLower(v)
+			break
+		}
+	}
+	c, ok := s.text[v]
+	return c, ok
 }
 
 // Contains reports whether the identifier is in the set.
