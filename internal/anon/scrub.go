@@ -244,25 +244,11 @@ func (m *Mapper) replaceKnown(ed *editor, w []byte) bool {
 // scrubWord replaces a word that is a known original identifier, or (full
 // mode) looks like a domain name.
 func (m *Mapper) scrubWord(ed *editor, w []byte, mode scrubMode) {
-	if len(w) == 0 {
+	if len(w) == 0 || m.replaceKnown(ed, w) {
 		return
 	}
-	s := string(w)
-	switch {
-	case m.ids.Contains(leak.User, s):
-		ed.set(w, m.User(s))
-	case m.ids.Contains(leak.Host, s):
-		ed.set(w, m.Host(s))
-	case m.ids.Contains(leak.Name, s):
-		ed.set(w, m.Name(s))
-	case m.ids.Contains(leak.CallID, s):
-		ed.set(w, m.CallID(s))
-	case m.ids.Contains(leak.Tag, s):
-		ed.set(w, m.Tag(s))
-	case m.ids.Contains(leak.Token, s):
-		ed.set(w, m.Token(s))
-	case mode == scrubFull && looksLikeDomain(w):
-		ed.set(w, m.Host(s))
+	if mode == scrubFull && looksLikeDomain(w) {
+		ed.set(w, m.Host(string(w)))
 	}
 }
 

@@ -1,7 +1,6 @@
 package anon
 
 import (
-	"net/netip"
 	"strconv"
 	"strings"
 
@@ -657,4 +656,3 @@ func (m *Mapper) warning(ed *editor, v []byte) {
 	}
 }
 
-var _ = netip.Addr{}
