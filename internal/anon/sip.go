@@ -655,4 +655,3 @@ func (m *Mapper) warning(ed *editor, v []byte) {
 		m.scrub(ed, r, scrubFull)
 	}
 }
-
