@@ -24,5 +24,11 @@
 // knowing the country, so it maps independently; the leak checker still
 // searches the national forms of every international number.
 //
+// Kept on purpose: ports (Via rport=, SDP m= and a=rtcp ports, UDP/TCP
+// ports: they name no one, and RTP is matched to its call through them),
+// SSRCs, sequence numbers and timestamps, CSeq, SDP session ids and
+// versions, methods, status codes, codecs and User-Agent product strings
+// (whose words that are known identifiers are replaced).
+//
 // A Mapper is used by one goroutine (it reuses its HMAC state).
 package anon
