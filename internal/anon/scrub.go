@@ -82,6 +82,8 @@ func (m *Mapper) scrub(ed *editor, t []byte, mode scrubMode) {
 				i = j
 				continue
 			}
+			// known parts were replaced; the rest of the word is scanned
+			// as usual (edits inside a replaced part are dropped by apply)
 		}
 		// URIs
 		if wordStart && isAlpha(c) {
@@ -189,8 +191,9 @@ func (m *Mapper) scrub(ed *editor, t []byte, mode scrubMode) {
 	}
 }
 
-// knownWord replaces w, or its parts between '-', '.' and '/', when they
-// are known original identifiers; it reports whether it replaced any.
+// knownWord replaces w when it is a known original identifier and reports
+// so; otherwise it replaces the parts of w between '-', '.' and '/' that are
+// known and reports false, for the caller to scan the rest.
 func (m *Mapper) knownWord(ed *editor, w []byte) bool {
 	for len(w) > 0 && (w[len(w)-1] == '.' || w[len(w)-1] == '-') {
 		w = w[:len(w)-1]
@@ -201,18 +204,17 @@ func (m *Mapper) knownWord(ed *editor, w []byte) bool {
 	if m.replaceKnown(ed, w) {
 		return true
 	}
-	found := false
 	for k := 0; k < len(w); {
 		e := k
 		for e < len(w) && w[e] != '-' && w[e] != '.' && w[e] != '/' {
 			e++
 		}
-		if e-k < len(w) && m.replaceKnown(ed, w[k:e]) {
-			found = true
+		if e-k < len(w) {
+			m.replaceKnown(ed, w[k:e])
 		}
 		k = e + 1
 	}
-	return found
+	return false
 }
 
 // replaceKnown replaces w when it is a known original identifier.

@@ -527,3 +527,15 @@ func TestNestedMultipartAndISUP(t *testing.T) {
 		t.Fatal("part headers lost")
 	}
 }
+
+// TestKnownPartDoesNotShieldTheRest: a word whose first part is a known
+// identifier still has its other parts scanned (a digit run after it).
+func TestKnownPartDoesNotShieldTheRest(t *testing.T) {
+	m := NewMapper(testKey(t, "parts"), Options{})
+	m.Number("00329299") // known from an earlier message
+	in := buildMsg("", []string{"Av-Global-Session-ID: 00329299-6592-4801-a2b0-5b37b7760000"}, "", "")
+	out := checkRewrite(t, m, in, []ident{{leak.Number, "00329299"}, {leak.Number, "7760000"}})
+	if bytes.Contains(out, []byte("7760000")) {
+		t.Fatalf("rest of the word kept:\n%s", out)
+	}
+}

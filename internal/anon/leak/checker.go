@@ -188,8 +188,10 @@ func Forms(cat Category, v string) []Form {
 			intl := d
 			if strings.HasPrefix(d, "00") {
 				intl = d[2:]
-				text(intl, Digits, true)
-				text("+"+intl, Plus, true)
+				if len(intl) >= MinLen(Number) {
+					text(intl, Digits, true)
+					text("+"+intl, Plus, true)
+				}
 			}
 			for cc := 1; cc <= 3; cc++ {
 				if len(intl)-cc >= MinLen(Number) {

@@ -22,6 +22,7 @@ func TestForms(t *testing.T) {
 		{"number escaped plus", Number, "+4930123456", "sip:%2B4930123456@h", Escaped},
 		{"number longer run is another number", Number, "+4930123456", "n=49301234567", 0},
 		{"number with prefix digit is another number", Number, "+4930123456", "n=14930123456", 0},
+		{"00 number: the short rest is no number", Number, "00005", "id 005abc", 0},
 		{"number as seen with separators", Number, "+49-30-123456", "tel:+49-30-123456", Text},
 		{"ipv4 dotted", IP, "192.168.1.20", "c=IN IP4 192.168.1.20\r\n", Dotted},
 		{"ipv4 dotted not inside a longer quad", IP, "10.0.0.1", "x 110.0.0.12 y", 0},
