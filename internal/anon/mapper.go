@@ -381,7 +381,7 @@ func (m *Mapper) nameUncached(s string) string {
 			j++
 		}
 		w := s[i:j]
-		t := m.token("name", strings.ToLower(w), len(w), alnum, true)
+		t := m.nameWord(w)
 		if len(w) >= 4 && allLetters(w) {
 			// a first or last name, found again in free text
 			m.record(leak.Name, w, t)
@@ -392,6 +392,29 @@ func (m *Mapper) nameUncached(s string) string {
 	r := string(out)
 	m.record(leak.Name, s, r)
 	return r
+}
+
+// nameWord maps one word of a display name so that it still reads like
+// one: letters stay letters with their case ("Alice" -> "Qwmzt"), digits
+// stay digits, other bytes (non-ASCII letters) become letters. The same
+// word in any case maps to the same letters.
+func (m *Mapper) nameWord(w string) string {
+	l := strings.ToLower(w)
+	b := make([]byte, len(w))
+	out := []byte(l)
+	for try := 0; try < 8; try++ {
+		m.prf("name"+strconv.Itoa(try), l, b)
+		m.classMap(out, l, b, false)
+		if string(out) != l {
+			break
+		}
+	}
+	for k := range out {
+		if 'A' <= w[k] && w[k] <= 'Z' {
+			out[k] -= 'a' - 'A'
+		}
+	}
+	return string(out)
 }
 
 func isWordByte(c byte) bool {
