@@ -1,15 +1,16 @@
 package capture
 
 import (
-	"bytes"
 	"encoding/binary"
 	"net/netip"
+
+	"github.com/voiptool/voiptool/hep"
+	"github.com/voiptool/voiptool/internal/siplex"
 )
 
 // RTP/RTCP constants (RFC 3550, RFC 5761).
 const (
 	rtpVersion      = 2
-	rtpFixedHeader  = 12  // RFC 3550 5.1
 	rtcpHeader      = 4   // RFC 3550 6.4.1: V/P/count, PT, length
 	rtcpTypeFirst   = 200 // SR (RFC 3550 12.1); 200-207 SR RR SDES BYE APP RTPFB PSFB XR
 	rtcpTypeLast    = 207
@@ -19,11 +20,6 @@ const (
 	rtpPTReservedHi = 76
 	maxRTCPInDgram  = 64   // compound packets walked per datagram
 	heurMinPort     = 1024 // the heuristic ignores well-known ports (DNS, NTP, SNMP ...)
-	sipVersion      = "SIP/2.0"
-	hep3Magic       = "HEP3"
-	hepV3MinLen     = 6
-	hepAFInet       = 2
-	hepAFInet6      = 10
 )
 
 // classifyDatagram decides what a UDP or SCTP payload is, by content.
@@ -44,7 +40,7 @@ func (d *Decoder) classifyDatagram(b []byte, src, dst netip.AddrPort, tr Transpo
 			d.deliver(KindSIP, tr, b)
 			return
 		}
-		if IsHEP(b) {
+		if _, ok := hep.Detect(b); ok {
 			d.deliver(KindHEP, tr, b)
 			return
 		}
@@ -62,7 +58,7 @@ func (d *Decoder) classifyDatagram(b []byte, src, dst netip.AddrPort, tr Transpo
 				return
 			}
 		default:
-			if parseRTP(b, &d.ev.RTP) {
+			if d.ev.RTP.Parse(b) {
 				d.stats.RTPBySDP++
 				d.deliver(KindRTP, tr, b)
 				return
@@ -78,7 +74,7 @@ func (d *Decoder) classifyDatagram(b []byte, src, dst netip.AddrPort, tr Transpo
 		d.deliver(KindRTCP, tr, b)
 		return
 	}
-	if parseRTP(b, &d.ev.RTP) && !isReservedPT(d.ev.RTP.PayloadType) {
+	if d.ev.RTP.Parse(b) && !isReservedPT(d.ev.RTP.PayloadType) {
 		s, ok := d.flows.observe(src, dst, d.ev.RTP.SSRC, d.ev.RTP.SequenceNumber, d.nowNS)
 		if ok {
 			if s.nheld > 0 {
@@ -101,47 +97,6 @@ func isMuxRTCP(b1 byte) bool {
 }
 
 func isReservedPT(pt uint8) bool { return pt >= rtpPTReservedLo && pt <= rtpPTReservedHi }
-
-// parseRTP checks and decodes the fixed RTP header (RFC 3550 5.1) with
-// its CSRC list, extension (5.3.1) and padding, into h.
-func parseRTP(b []byte, h *RTPHeader) bool {
-	if len(b) < rtpFixedHeader || b[0]>>6 != rtpVersion {
-		return false
-	}
-	cc := b[0] & 0x0f
-	n := rtpFixedHeader + 4*int(cc)
-	ext := b[0]&0x10 != 0
-	if ext {
-		if len(b) < n+4 {
-			return false
-		}
-		n += 4 + 4*int(binary.BigEndian.Uint16(b[n+2:n+4]))
-	}
-	if n > len(b) {
-		return false
-	}
-	pad := b[0]&0x20 != 0
-	if pad {
-		p := int(b[len(b)-1])
-		if p == 0 || n+p > len(b) {
-			return false
-		}
-	}
-	// Field by field, not *h = RTPHeader{...}: the compiler builds a
-	// composite on the stack with narrow stores and copies it with wide
-	// loads, which cannot be store-forwarded; that stall was the single
-	// most expensive instruction on the RTP path (pprof -disasm).
-	h.Marker = b[1]&0x80 != 0
-	h.PayloadType = b[1] & 0x7f
-	h.SequenceNumber = binary.BigEndian.Uint16(b[2:4])
-	h.Timestamp = binary.BigEndian.Uint32(b[4:8])
-	h.SSRC = binary.BigEndian.Uint32(b[8:12])
-	h.CSRCCount = cc
-	h.Padding = pad
-	h.Extension = ext
-	h.HeaderLength = n
-	return true
-}
 
 // rtcpFirstHeader is the weak check used for SDP-learned RTCP endpoints:
 // the first packet is RTCP and fits. SRTCP trailers (RFC 3711 3.4) after
@@ -175,103 +130,22 @@ func IsRTCPCompound(b []byte) bool {
 
 // IsSIP reports whether b starts with a SIP request line
 // ("METHOD SP Request-URI SP SIP/2.0", RFC 3261 7.1) or status line
-// ("SIP/2.0 SP 3DIGIT SP", RFC 3261 7.2). The version is compared
-// case-insensitively, as tshark's heuristic does.
+// ("SIP/2.0 SP 3DIGIT SP", RFC 3261 7.2), as siplex decides them. The
+// version is compared case-insensitively, as tshark's heuristic does.
 func IsSIP(b []byte) bool {
 	// Cheap reject before scanning for the line end: every start line
 	// begins with a token character; RTP (0x80..) and most binary never do.
-	if len(b) == 0 || !isTokenChar(b[0]) {
+	if len(b) == 0 || !siplex.IsToken(b[0]) {
 		return false
 	}
-	line := b
-	if i := bytes.IndexByte(b, '\n'); i >= 0 {
-		line = b[:i]
-	} else {
-		return false // a datagram SIP message has at least a start line and CRLF
-	}
-	line = bytes.TrimSuffix(line, []byte{'\r'})
-	if len(line) >= 11 && hasPrefixFold(line, sipVersion) && line[7] == ' ' {
-		if !isDigit(line[8]) || !isDigit(line[9]) || !isDigit(line[10]) {
-			return false
-		}
-		return len(line) == 11 || line[11] == ' '
-	}
-	// Request: token SP something SP SIP/2.0
-	if len(line) < len(sipVersion)+4 || !hasPrefixFold(line[len(line)-len(sipVersion):], sipVersion) ||
-		line[len(line)-len(sipVersion)-1] != ' ' {
+	// A datagram SIP message has at least a start line and CRLF.
+	line, _, ok := siplex.NextLine(b, 0)
+	if !ok {
 		return false
 	}
-	sp := bytes.IndexByte(line, ' ')
-	if sp <= 0 || sp >= len(line)-len(sipVersion)-2 {
-		return false
-	}
-	for _, c := range line[:sp] {
-		if !isTokenChar(c) {
-			return false
-		}
-	}
-	return true
-}
-
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
-// isTokenChar: RFC 3261 25.1 token characters.
-func isTokenChar(c byte) bool {
-	switch {
-	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+	if siplex.StatusLine(line) {
 		return true
 	}
-	switch c {
-	case '-', '.', '!', '%', '*', '_', '+', '`', '\'', '~':
-		return true
-	}
-	return false
-}
-
-func hasPrefixFold(b []byte, p string) bool {
-	if len(b) < len(p) {
-		return false
-	}
-	for i := 0; i < len(p); i++ {
-		c := b[i]
-		if c >= 'a' && c <= 'z' {
-			c -= 'a' - 'A'
-		}
-		if c != p[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// IsHEP reports whether b is a HEP packet: version 3 by its "HEP3" magic
-// and total length, or version 1/2 by a plausible fixed header (version,
-// header length matching the address family, a known transport).
-func IsHEP(b []byte) bool {
-	if len(b) >= hepV3MinLen && string(b[:4]) == hep3Magic {
-		n := int(binary.BigEndian.Uint16(b[4:6]))
-		return n >= hepV3MinLen && n <= len(b)
-	}
-	if len(b) < 16 || (b[0] != 1 && b[0] != 2) {
-		return false
-	}
-	hl := int(b[1])
-	switch b[3] {
-	case ipProtoUDP, ipProtoTCP, ipProtoSCTP:
-	default:
-		return false
-	}
-	var want int
-	switch b[2] {
-	case hepAFInet:
-		want = 16
-	case hepAFInet6:
-		want = 40
-	default:
-		return false
-	}
-	if b[0] == 2 {
-		want += 12 // hep_timehdr: tv_sec, tv_usec, captid (+2 padding)
-	}
-	return hl == want && hl < len(b)
+	_, _, ok = siplex.RequestLine(line)
+	return ok
 }

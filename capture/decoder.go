@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math"
 	"net/netip"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/voiptool/voiptool/capture/sipstream"
 	"github.com/voiptool/voiptool/pcap"
+	"github.com/voiptool/voiptool/rtpstats"
+	"github.com/voiptool/voiptool/sipflow"
 )
 
 // EtherTypes dispatched by the decoder. gopacket's table lacks 0x9100 and
@@ -96,17 +99,21 @@ type Decoder struct {
 	sctpR sctpReassembler
 	media mediaTable
 	flows flowTable
+	sip   sipflow.Message // SIP messages parsed for their SDP (learnSDP)
 
 	// per record; the record's pcap.Packet lives in ev.Packet (copied once
 	// per record: it is the event's too)
-	data    []byte
-	emit    func(*Event)
-	err     *DecodeError
-	depth   int
-	vlanID  uint16
-	hasVLAN bool
-	tunnel  bool
-	ev      Event
+	data       []byte
+	emit       func(*Event)
+	err        *DecodeError
+	vlanID     uint16
+	hasVLAN    bool
+	tunnel     bool
+	ev         Event
+	maxHeaders int   // chain index at which the walk stops: ErrTooDeep (enter)
+	inAdd      bool  // streamMessage is called for the current segment (not an expiry or flush)
+	base       int32 // cap of the record, or foreignBase in reassembled bytes (offset)
+	segCursor  int   // bytes of d.seg.Payload already matched to messages (inSegment)
 
 	// The clock: the current record's time, the only one. The per-packet
 	// comparisons use Unix nanoseconds, because time.Time's Before/Sub
@@ -124,7 +131,7 @@ type Decoder struct {
 // here, once.
 func NewDecoder(o Options) *Decoder {
 	o = o.withDefaults()
-	d := &Decoder{o: o, asm: sipstream.New(o.Stream)}
+	d := &Decoder{o: o, asm: sipstream.New(o.Stream), maxHeaders: o.MaxDepth * 4}
 	// Before any record: nothing is earlier, and the first record sweeps.
 	d.lastNS, d.nextExpireNS = math.MinInt64, math.MinInt64
 	d.onMsg = d.streamMessage
@@ -149,11 +156,12 @@ func (d *Decoder) Decode(data []byte, p pcap.Packet, emit func(*Event)) error {
 	d.data = data
 	d.emit = emit
 	d.err = nil
-	d.depth = 0
 	d.vlanID = 0
 	d.hasVLAN = false
 	d.tunnel = false
 	d.fb.truncated = false
+	d.ev.Layers.reset()
+	d.base = int32(cap(data))
 	if p.Length > len(data) {
 		d.stats.Truncated++
 	} else if p.Length > 0 && p.Length < len(data) {
@@ -174,6 +182,9 @@ func (d *Decoder) Decode(data []byte, p pcap.Packet, emit func(*Event)) error {
 	d.now, d.nowNS = p.Timestamp, t
 	if t >= d.nextExpireNS {
 		d.expire(emit)
+		// Messages the expiry flushed came from older records; what it
+		// left in Layers must not leak into this record's events.
+		d.ev.Layers.reset()
 	}
 	d.link(data, p.LinkType)
 	if d.hasVLAN {
@@ -193,6 +204,8 @@ func (d *Decoder) Decode(data []byte, p pcap.Packet, emit func(*Event)) error {
 func (d *Decoder) Flush(emit func(*Event)) {
 	d.emit = emit
 	d.ev.Packet = pcap.Packet{}
+	d.data, d.base = nil, foreignBase
+	d.ev.Layers.reset()
 	d.asm.Flush(d.onMsg)
 	d.stats.FragmentsExpired += d.frag.expire(time.Time{}, true)
 	d.flows.flush()
@@ -261,24 +274,40 @@ func (d *Decoder) fail(sentinel error, layer, detail string) {
 	d.err = &DecodeError{Packet: d.ev.Packet.Number, Offset: d.ev.Packet.Offset, Layer: layer, Detail: detail, Err: sentinel}
 }
 
-func (d *Decoder) enter(layer string) bool {
-	d.depth++
-	if d.depth > d.o.MaxDepth*4 {
+// enter checks the nesting before decoding a layer at chain index n. The
+// index grows with every header along the walk, so it bounds the depth
+// without a counter kept in memory (a load and store per layer, each
+// waiting on the last).
+func (d *Decoder) enter(layer string, n uint8) bool {
+	if int(n) >= d.maxHeaders {
 		d.fail(ErrTooDeep, layer, "")
 		return false
 	}
 	return true
 }
 
+// offset is where s, a window on the current record, starts in it, or a
+// negative number once the walk has gone into a reassembly buffer (base
+// is then foreignBase). Every slice the walk makes is data[i:] or
+// data[i:j] of the record (gopacket's layers never cut capacity), so the
+// capacity tells the offset: two instructions, where checking addresses
+// cost the decoder 5%. checkLayers in FuzzDecode holds the invariant.
+func (d *Decoder) offset(s []byte) int32 { return d.base - int32(cap(s)) }
+
+// foreignBase makes offset negative for any slice (records are far
+// below 1 GiB, so the difference cannot wrap).
+const foreignBase = -1 << 30
+
 func (d *Decoder) link(data []byte, lt pcap.LinkType) {
 	switch lt {
 	case pcap.LinkTypeEthernet:
-		d.ether(data)
+		d.ether(data, 0)
 	case pcap.LinkTypeNull, pcap.LinkTypeLoop:
 		if len(data) < 4 {
 			d.fail(ErrTruncated, "loopback header", "")
 			return
 		}
+		d.ev.Layers.set(0, ProtoLoopback, 0)
 		af := binary.LittleEndian.Uint32(data)
 		if lt == pcap.LinkTypeLoop || af > 0xffff {
 			// LOOP is network order; NULL is host order of the capturing
@@ -287,32 +316,34 @@ func (d *Decoder) link(data []byte, lt pcap.LinkType) {
 		}
 		switch af {
 		case 2: // AF_INET
-			d.ipv4(data[4:])
+			d.ipv4(data[4:], 1)
 		case 10, 24, 28, 30: // AF_INET6: Linux, NetBSD/OpenBSD, FreeBSD, Darwin
-			d.ipv6(data[4:])
+			d.ipv6(data[4:], 1)
 		default:
 			d.stats.Other++
 		}
 	case pcap.LinkTypeRaw, pcap.LinkTypeRawOld12, pcap.LinkTypeRawOld14:
 		d.rawIP(data)
 	case pcap.LinkTypeIPv4:
-		d.ipv4(data)
+		d.ipv4(data, 0)
 	case pcap.LinkTypeIPv6:
-		d.ipv6(data)
+		d.ipv6(data, 0)
 	case pcap.LinkTypePPP:
-		d.ppp(data)
+		d.ppp(data, 0)
 	case pcap.LinkTypeLinuxSLL:
 		if len(data) < sllHeader {
 			d.fail(ErrTruncated, "Linux SLL header", "")
 			return
 		}
-		d.etherType(binary.BigEndian.Uint16(data[14:16]), data[sllHeader:])
+		d.ev.Layers.set(0, ProtoSLL, 0)
+		d.etherType(binary.BigEndian.Uint16(data[14:16]), data[sllHeader:], 1)
 	case pcap.LinkTypeSLL2:
 		if len(data) < sll2Header {
 			d.fail(ErrTruncated, "Linux SLL2 header", "")
 			return
 		}
-		d.etherType(binary.BigEndian.Uint16(data[0:2]), data[sll2Header:])
+		d.ev.Layers.set(0, ProtoSLL2, 0)
+		d.etherType(binary.BigEndian.Uint16(data[0:2]), data[sll2Header:], 1)
 	default:
 		d.stats.UnsupportedLinkTypes++
 		d.fail(ErrUnsupportedLinkType, "", lt.String())
@@ -326,33 +357,34 @@ func (d *Decoder) rawIP(data []byte) {
 	}
 	switch data[0] >> 4 {
 	case 4:
-		d.ipv4(data)
+		d.ipv4(data, 0)
 	case 6:
-		d.ipv6(data)
+		d.ipv6(data, 0)
 	default:
 		d.fail(ErrMalformed, "raw IP", "IP version nibble is neither 4 nor 6")
 	}
 }
 
-func (d *Decoder) ether(data []byte) {
-	if !d.enter("Ethernet") {
+func (d *Decoder) ether(data []byte, n uint8) {
+	if !d.enter("Ethernet", n) {
 		return
 	}
 	if err := d.eth.DecodeFromBytes(data, &d.fb); err != nil {
 		d.fail(ErrTruncated, "Ethernet", err.Error())
 		return
 	}
-	d.etherType(uint16(d.eth.EthernetType), d.eth.Payload)
+	d.ev.Layers.set(n, ProtoEthernet, d.offset(data))
+	d.etherType(uint16(d.eth.EthernetType), d.eth.Payload, n+1)
 }
 
-func (d *Decoder) etherType(et uint16, payload []byte) {
+func (d *Decoder) etherType(et uint16, payload []byte, n uint8) {
 	switch et {
 	case etherIPv4:
-		d.ipv4(payload)
+		d.ipv4(payload, n)
 	case etherIPv6:
-		d.ipv6(payload)
+		d.ipv6(payload, n)
 	case etherVLAN, etherQinQ, etherQinQOld:
-		if !d.enter("802.1Q") {
+		if !d.enter("802.1Q", n) {
 			return
 		}
 		if err := d.vlan.DecodeFromBytes(payload, &d.fb); err != nil {
@@ -360,8 +392,9 @@ func (d *Decoder) etherType(et uint16, payload []byte) {
 			return
 		}
 		d.hasVLAN = true
+		d.ev.Layers.set(n, ProtoVLAN, d.offset(payload))
 		d.vlanID = d.vlan.VLANIdentifier
-		d.etherType(uint16(d.vlan.Type), d.vlan.Payload)
+		d.etherType(uint16(d.vlan.Type), d.vlan.Payload, n+1)
 	case etherPPPoE:
 		// RFC 2516 4: ver/type, code (0 in session stage), session id, length.
 		if len(payload) < pppoeHeader {
@@ -373,15 +406,16 @@ func (d *Decoder) etherType(et uint16, payload []byte) {
 			return
 		}
 		d.stats.PPPoE++
+		d.ev.Layers.set(n, ProtoPPPoE, d.offset(payload))
 		body := payload[pppoeHeader:]
 		if n := int(binary.BigEndian.Uint16(payload[4:6])); n < len(body) {
 			body = body[:n]
 		}
-		d.ppp(body)
+		d.ppp(body, n+1)
 	case etherTEB:
-		d.ether(payload)
+		d.ether(payload, n)
 	case etherPPP:
-		d.ppp(payload)
+		d.ppp(payload, n)
 	case etherERSPAN2:
 		if len(payload) < erspan2Header {
 			d.fail(ErrTruncated, "ERSPAN II header", "")
@@ -389,23 +423,25 @@ func (d *Decoder) etherType(et uint16, payload []byte) {
 		}
 		d.stats.TunnelERSPAN++
 		d.tunnel = true
-		d.ether(payload[erspan2Header:])
+		d.ev.Layers.set(n, ProtoERSPAN, d.offset(payload))
+		d.ether(payload[erspan2Header:], n+1)
 	case etherERSPAN3:
 		if len(payload) < erspan3Header {
 			d.fail(ErrTruncated, "ERSPAN III header", "")
 			return
 		}
-		n := erspan3Header
+		hl := erspan3Header
 		if payload[11]&0x01 != 0 { // O flag: platform-specific subheader follows
-			n += erspan3Sub
+			hl += erspan3Sub
 		}
-		if len(payload) < n {
+		if len(payload) < hl {
 			d.fail(ErrTruncated, "ERSPAN III subheader", "")
 			return
 		}
 		d.stats.TunnelERSPAN++
 		d.tunnel = true
-		d.ether(payload[n:])
+		d.ev.Layers.set(n, ProtoERSPAN, d.offset(payload))
+		d.ether(payload[hl:], n+1)
 	default:
 		d.stats.Other++
 	}
@@ -413,10 +449,11 @@ func (d *Decoder) etherType(et uint16, payload []byte) {
 
 // ppp decodes a PPP header (RFC 1661 2) with optional HDLC address and
 // control bytes (RFC 1662 3.1) and a possibly compressed protocol field.
-func (d *Decoder) ppp(data []byte) {
-	if !d.enter("PPP") {
+func (d *Decoder) ppp(data []byte, n uint8) {
+	if !d.enter("PPP", n) {
 		return
 	}
+	d.ev.Layers.set(n, ProtoPPP, d.offset(data))
 	if len(data) >= 2 && data[0] == 0xff && data[1] == 0x03 {
 		data = data[2:]
 	}
@@ -436,16 +473,16 @@ func (d *Decoder) ppp(data []byte) {
 	}
 	switch proto {
 	case pppIPv4:
-		d.ipv4(data)
+		d.ipv4(data, n+1)
 	case pppIPv6:
-		d.ipv6(data)
+		d.ipv6(data, n+1)
 	default:
 		d.stats.Other++ // LCP, IPCP, CHAP ...
 	}
 }
 
-func (d *Decoder) ipv4(data []byte) {
-	if !d.enter("IPv4") {
+func (d *Decoder) ipv4(data []byte, n uint8) {
+	if !d.enter("IPv4", n) {
 		return
 	}
 	if len(data) == 0 || data[0]>>4 != 4 {
@@ -465,6 +502,7 @@ func (d *Decoder) ipv4(data []byte) {
 		return
 	}
 	d.stats.IPv4++
+	d.ev.Layers.set(n, ProtoIPv4, d.offset(data))
 	src := netip.AddrFrom4([4]byte(d.ip4.SrcIP))
 	dst := netip.AddrFrom4([4]byte(d.ip4.DstIP))
 	proto := uint8(d.ip4.Protocol)
@@ -477,8 +515,10 @@ func (d *Decoder) ipv4(data []byte) {
 			return
 		}
 		payload = whole
+		d.ev.Layers.Reassembled |= ReasmIP
+		d.base = foreignBase
 	}
-	d.ipPayload(proto, payload, src, dst)
+	d.ipPayload(proto, payload, src, dst, n+1)
 }
 
 // IPv6 extension headers walked after the fixed header (RFC 8200 4).
@@ -496,8 +536,8 @@ const (
 	maxExtHdrs  = 16
 )
 
-func (d *Decoder) ipv6(data []byte) {
-	if !d.enter("IPv6") {
+func (d *Decoder) ipv6(data []byte, n uint8) {
+	if !d.enter("IPv6", n) {
 		return
 	}
 	if len(data) == 0 || data[0]>>4 != 6 {
@@ -517,6 +557,7 @@ func (d *Decoder) ipv6(data []byte) {
 		return
 	}
 	d.stats.IPv6++
+	d.ev.Layers.set(n, ProtoIPv6, d.offset(data))
 	src := netip.AddrFrom16([16]byte(d.ip6.SrcIP))
 	dst := netip.AddrFrom16([16]byte(d.ip6.DstIP))
 	nh := uint8(d.ip6.NextHeader)
@@ -531,23 +572,23 @@ func (d *Decoder) ipv6(data []byte) {
 				d.fail(ErrTruncated, "IPv6 extension header", "")
 				return
 			}
-			n := (int(payload[1]) + 1) * 8
-			if n > len(payload) {
+			hl := (int(payload[1]) + 1) * 8
+			if hl > len(payload) {
 				d.fail(ErrTruncated, "IPv6 extension header", "length beyond packet")
 				return
 			}
-			nh, payload = payload[0], payload[n:]
+			nh, payload = payload[0], payload[hl:]
 		case ip6AH: // RFC 4302 2.2: length in 4-octet units minus 2
 			if len(payload) < 8 {
 				d.fail(ErrTruncated, "IPv6 AH header", "")
 				return
 			}
-			n := (int(payload[1]) + 2) * 4
-			if n > len(payload) {
+			hl := (int(payload[1]) + 2) * 4
+			if hl > len(payload) {
 				d.fail(ErrTruncated, "IPv6 AH header", "length beyond packet")
 				return
 			}
-			nh, payload = payload[0], payload[n:]
+			nh, payload = payload[0], payload[hl:]
 		case ip6Fragment: // RFC 8200 4.5
 			if len(payload) < 8 {
 				d.fail(ErrTruncated, "IPv6 fragment header", "")
@@ -566,33 +607,35 @@ func (d *Decoder) ipv6(data []byte) {
 			if !ok {
 				return
 			}
+			d.ev.Layers.Reassembled |= ReasmIP
+			d.base = foreignBase
 			nh, payload = next, whole
 		default:
-			d.ipPayload(nh, payload, src, dst)
+			d.ipPayload(nh, payload, src, dst, n+1)
 			return
 		}
 	}
 	d.fail(ErrMalformed, "IPv6 extension headers", "too many")
 }
 
-func (d *Decoder) ipPayload(proto uint8, payload []byte, src, dst netip.Addr) {
+func (d *Decoder) ipPayload(proto uint8, payload []byte, src, dst netip.Addr, n uint8) {
 	switch proto {
 	case ipProtoUDP:
-		d.udpLayer(payload, src, dst)
+		d.udpLayer(payload, src, dst, n)
 	case ipProtoTCP:
-		d.tcpLayer(payload, src, dst)
+		d.tcpLayer(payload, src, dst, n)
 	case ipProtoSCTP:
-		d.sctpLayer(payload, src, dst)
+		d.sctpLayer(payload, src, dst, n)
 	case ipProtoIPIP:
 		d.stats.TunnelIPIP++
 		d.tunnel = true
-		d.ipv4(payload)
+		d.ipv4(payload, n)
 	case ipProtoIPv6:
 		d.stats.TunnelIPIP++
 		d.tunnel = true
-		d.ipv6(payload)
+		d.ipv6(payload, n)
 	case ipProtoGRE:
-		if !d.enter("GRE") {
+		if !d.enter("GRE", n) {
 			return
 		}
 		if err := d.gre.DecodeFromBytes(payload, &d.fb); err != nil {
@@ -601,13 +644,14 @@ func (d *Decoder) ipPayload(proto uint8, payload []byte, src, dst netip.Addr) {
 		}
 		d.stats.TunnelGRE++
 		d.tunnel = true
-		d.etherType(uint16(d.gre.Protocol), d.gre.Payload)
+		d.ev.Layers.set(n, ProtoGRE, d.offset(payload))
+		d.etherType(uint16(d.gre.Protocol), d.gre.Payload, n+1)
 	default:
 		d.stats.Other++ // ICMP, ESP, OSPF ...
 	}
 }
 
-func (d *Decoder) udpLayer(data []byte, src, dst netip.Addr) {
+func (d *Decoder) udpLayer(data []byte, src, dst netip.Addr, n uint8) {
 	if err := d.udp.DecodeFromBytes(data, &d.fb); err != nil {
 		if len(data) < 8 {
 			d.fail(ErrTruncated, "UDP header", err.Error())
@@ -617,19 +661,23 @@ func (d *Decoder) udpLayer(data []byte, src, dst netip.Addr) {
 		return
 	}
 	d.stats.UDP++
+	l := &d.ev.Layers
+	l.set(n, ProtoUDP, d.offset(data))
 	payload := d.udp.Payload
 	if d.udp.DstPort == vxlanPort && len(payload) >= vxlanHeader && payload[0]&vxlanFlagI != 0 {
 		d.stats.TunnelVXLAN++
 		d.tunnel = true
-		d.ether(payload[vxlanHeader:])
+		l.set(n+1, ProtoVXLAN, d.offset(payload))
+		d.ether(payload[vxlanHeader:], n+2)
 		return
 	}
+	l.N = n + 1
 	s := netip.AddrPortFrom(src, uint16(d.udp.SrcPort))
 	t := netip.AddrPortFrom(dst, uint16(d.udp.DstPort))
 	d.classifyDatagram(payload, s, t, TransportUDP)
 }
 
-func (d *Decoder) tcpLayer(data []byte, src, dst netip.Addr) {
+func (d *Decoder) tcpLayer(data []byte, src, dst netip.Addr, n uint8) {
 	if err := d.tcp.DecodeFromBytes(data, &d.fb); err != nil {
 		if len(data) < 20 {
 			d.fail(ErrTruncated, "TCP header", err.Error())
@@ -639,6 +687,8 @@ func (d *Decoder) tcpLayer(data []byte, src, dst netip.Addr) {
 		return
 	}
 	d.stats.TCP++
+	d.ev.Layers.set(n, ProtoTCP, d.offset(data))
+	d.ev.Layers.N = n + 1
 	d.seg = sipstream.Segment{
 		Src:     netip.AddrPortFrom(src, uint16(d.tcp.SrcPort)),
 		Dst:     netip.AddrPortFrom(dst, uint16(d.tcp.DstPort)),
@@ -650,7 +700,9 @@ func (d *Decoder) tcpLayer(data []byte, src, dst netip.Addr) {
 		Time:    d.ev.Packet.Timestamp,
 		Ref:     uint64(d.ev.Packet.Number),
 	}
+	d.segCursor, d.inAdd = 0, true
 	d.asm.Add(&d.seg, d.onMsg)
+	d.inAdd = false
 }
 
 // streamMessage turns a framed SIP message from sipstream into an Event.
@@ -659,19 +711,22 @@ func (d *Decoder) streamMessage(m *sipstream.Message) {
 	if pk.Number == 0 { // flushed at end of input: name the last segment
 		pk = pcap.Packet{Number: int(m.LastRef), Timestamp: m.Time}
 	}
-	d.ev = Event{
-		Kind:      KindSIP,
-		Transport: TransportTCP,
-		Time:      m.Time,
-		Src:       m.Src,
-		Dst:       m.Dst,
-		Payload:   m.Payload,
-		Packet:    pk,
-		VLAN:      d.vlanID,
-		Tunnel:    d.tunnel,
+	// Field by field: the record's Layers stay.
+	d.ev.Kind, d.ev.Transport, d.ev.Time = KindSIP, TransportTCP, m.Time
+	d.ev.Src, d.ev.Dst, d.ev.Payload = m.Src, m.Dst, m.Payload
+	d.ev.Packet, d.ev.VLAN, d.ev.Tunnel = pk, d.vlanID, d.tunnel
+	d.ev.RTP = rtpstats.Fixed{}
+	l := &d.ev.Layers
+	l.Payload = d.inSegment(m)
+	l.Reassembled &^= ReasmTCP | ReasmWebSocket
+	l.FirstRecord, l.LastRecord = 0, 0
+	if l.Payload < 0 {
+		l.Reassembled |= ReasmTCP
+		l.FirstRecord, l.LastRecord = int(m.FirstRef), int(m.LastRef)
 	}
 	if m.WebSocket {
 		d.ev.Transport = TransportWS
+		l.Reassembled |= ReasmWebSocket
 	}
 	d.stats.SIP++
 	d.learnSDP(m.Payload)
@@ -680,39 +735,66 @@ func (d *Decoder) streamMessage(m *sipstream.Message) {
 	}
 }
 
+// inSegment finds a framed message in the current record: the assembler
+// hands over a copy, but a message all of whose bytes came from this
+// segment is also there, in order after the ones before it (d.segCursor).
+// Other messages are not in the record: -1.
+func (d *Decoder) inSegment(m *sipstream.Message) int32 {
+	seg := d.seg.Payload
+	if !d.inAdd || m.WebSocket || m.FirstRef != m.LastRef || m.LastRef != uint64(d.ev.Packet.Number) ||
+		d.segCursor > len(seg) {
+		return -1
+	}
+	rest := seg[d.segCursor:]
+	i := 0
+	if !bytes.HasPrefix(rest, m.Payload) {
+		if i = bytes.Index(rest, m.Payload); i < 0 {
+			return -1
+		}
+	}
+	off := d.offset(rest[i:])
+	if off >= 0 {
+		d.segCursor += i + len(m.Payload)
+	}
+	return off
+}
+
 // deliver emits a classified datagram payload of the current record;
 // classifyDatagram has set d.ev.Src and d.ev.Dst.
 func (d *Decoder) deliver(k Kind, tr Transport, payload []byte) {
-	d.ev.Time = d.ev.Packet.Timestamp
+	d.ev.Layers.Payload = d.offset(payload) // small enough to stay inlined
 	d.emitEvent(k, tr, payload)
 }
 
-// deliverAt emits a payload with its own endpoints and time (a held
-// packet of another record).
-func (d *Decoder) deliverAt(k Kind, tr Transport, payload []byte, src, dst netip.AddrPort, t time.Time) {
-	d.ev.Src, d.ev.Dst, d.ev.Time = src, dst, t
+// deliverAt emits a payload of another record (a held packet; d.ev.Packet
+// and Layers are already that record's) with its own endpoints.
+func (d *Decoder) deliverAt(k Kind, tr Transport, payload []byte, src, dst netip.AddrPort) {
+	d.ev.Src, d.ev.Dst = src, dst
 	d.emitEvent(k, tr, payload)
 }
 
+// emitEvent completes and emits d.ev, a payload of the record in
+// d.ev.Packet (its time is the event's); Layers.Payload is set (by
+// deliver, or held with the packet).
 func (d *Decoder) emitEvent(k Kind, tr Transport, payload []byte) {
+	d.ev.Time = d.ev.Packet.Timestamp
 	d.ev.Kind = k
 	d.ev.Transport = tr
 	d.ev.Payload = payload
 	d.ev.VLAN = d.vlanID
-	d.ev.Tunnel = d.tunnel
-	d.ev.Source = 0
+	d.ev.Tunnel = d.tunnel // Source is Run's to set
 	switch k {
 	case KindSIP:
 		d.stats.SIP++
-		d.ev.RTP = RTPHeader{}
+		d.ev.RTP = rtpstats.Fixed{}
 	case KindRTP:
 		d.stats.RTP++
 	case KindRTCP:
 		d.stats.RTCP++
-		d.ev.RTP = RTPHeader{}
+		d.ev.RTP = rtpstats.Fixed{}
 	case KindHEP:
 		d.stats.HEP++
-		d.ev.RTP = RTPHeader{}
+		d.ev.RTP = rtpstats.Fixed{}
 	}
 	if d.emit != nil {
 		d.emit(&d.ev)

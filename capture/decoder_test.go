@@ -456,3 +456,31 @@ func TestTCPViaSipstream(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// A flood of first fragments that never complete fills the fragment
+// table; a real fragmented INVITE after it is still reassembled, the
+// oldest incomplete datagrams evicted and counted.
+func TestFragmentFloodEvictsOldest(t *testing.T) {
+	const flood = 100_000
+	d := NewDecoder(Options{})
+	junk := udpHeader(40000, 5060, make([]byte, 64))
+	frames := make([][]byte, 0, flood)
+	for i := range flood {
+		frames = append(frames, eth(0x0800, ipPacket4(ip4B, ip4A, 17, uint16(i), 0, true, junk)))
+	}
+	dgram := udpHeader(5060, 5060, []byte(sipInvite))
+	frames = append(frames,
+		eth(0x0800, ipPacket4(ip4A, ip4B, 17, 7777, 0, true, dgram[:200])),
+		eth(0x0800, ipPacket4(ip4A, ip4B, 17, 7777, 200, false, dgram[200:])))
+	evs, _ := decodeAll(t, d, pcap.LinkTypeEthernet, frames...)
+	if len(evs) != 1 || evs[0].Kind != KindSIP {
+		t.Fatalf("the INVITE after the flood was lost: %d events", len(evs))
+	}
+	st := d.Stats()
+	// Every incomplete datagram left the table: evicted to make room (the
+	// INVITE's first fragment evicted one), or expired (by packet time,
+	// and by the flush at the end of input).
+	if st.FragmentsEvicted+st.FragmentsExpired != flood || st.FragmentsEvicted < flood-DefaultMaxFragDatagram {
+		t.Errorf("FragmentsEvicted %d + FragmentsExpired %d, want %d in all", st.FragmentsEvicted, st.FragmentsExpired, flood)
+	}
+}

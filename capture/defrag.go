@@ -23,6 +23,7 @@ type fragDatagram struct {
 	parts []fragPart
 	total int // length of the whole payload, -1 until the last fragment arrives
 	first time.Time
+	rec   int // record number of the first fragment seen (Layers.FirstRecord)
 }
 
 // maxFragParts bounds the fragments kept per datagram (overlap attacks).
@@ -54,10 +55,14 @@ func (f *defragger) add(d *Decoder, k fragKey, off int, more bool, data []byte) 
 	dg := f.m[k]
 	if dg == nil {
 		if len(f.m) >= f.max {
-			d.stats.FragmentsDropped++
-			return nil, false
+			// Full: make room by evicting the datagram waiting longest
+			// (by packet time), never by refusing the newcomer. A flood of
+			// first fragments that never complete must not shut out a
+			// real fragmented INVITE; each eviction is counted.
+			f.evictOldest()
+			d.stats.FragmentsEvicted++
 		}
-		dg = &fragDatagram{total: -1, first: d.now}
+		dg = &fragDatagram{total: -1, first: d.now, rec: d.ev.Packet.Number}
 		f.m[k] = dg
 	}
 	if len(dg.parts) >= maxFragParts {
@@ -91,9 +96,27 @@ func (f *defragger) add(d *Decoder, k fragKey, off int, more bool, data []byte) 
 		return nil, false
 	}
 	f.out = append(f.out[:0], dg.buf[:dg.total]...)
+	d.ev.Layers.FirstRecord, d.ev.Layers.LastRecord = dg.rec, d.ev.Packet.Number
 	delete(f.m, k)
 	d.stats.Reassembled++
 	return f.out, true
+}
+
+// evictOldest drops the datagram whose first fragment is oldest. The
+// table is small (Options.MaxFragDatagrams), so a scan is cheaper than
+// keeping an order.
+func (f *defragger) evictOldest() {
+	var oldest fragKey
+	var at time.Time
+	found := false
+	for k, dg := range f.m {
+		if !found || dg.first.Before(at) {
+			oldest, at, found = k, dg.first, true
+		}
+	}
+	if found {
+		delete(f.m, oldest)
+	}
 }
 
 // expire drops datagrams started before the cut-off (or all of them) and

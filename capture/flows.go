@@ -42,7 +42,7 @@ type heldPacket struct {
 	src, dst netip.AddrPort
 	vlan     uint16
 	tunnel   bool
-	rtp      RTPHeader
+	lay      Layers // its own record's offsets
 }
 
 // ssrcState is the heuristic's view of one SSRC on a 5-tuple.
@@ -182,7 +182,8 @@ func (t *flowTable) hold(s *ssrcState, b []byte, d *Decoder, src, dst netip.Addr
 	h.pkt = d.ev.Packet
 	h.src, h.dst = src, dst
 	h.vlan, h.tunnel = d.vlanID, d.tunnel
-	h.rtp = d.ev.RTP
+	h.lay = d.ev.Layers
+	h.lay.Payload = d.offset(b)
 	s.nheld++
 	t.heldBytes += len(b)
 	return true
@@ -224,15 +225,16 @@ func (t *flowTable) flush() {
 // event fields.
 func (d *Decoder) releaseHeld(s *ssrcState) {
 	cur, src, dst := d.ev.Packet, d.ev.Src, d.ev.Dst
-	vlan, tunnel, rtp := d.vlanID, d.tunnel, d.ev.RTP
+	vlan, tunnel, rtp, lay := d.vlanID, d.tunnel, d.ev.RTP, d.ev.Layers
 	for i := range s.nheld {
 		h := &s.held[i]
-		d.ev.Packet, d.vlanID, d.tunnel, d.ev.RTP = h.pkt, h.vlan, h.tunnel, h.rtp
-		d.stats.Other-- // it was counted as other while held
+		d.ev.Packet, d.vlanID, d.tunnel, d.ev.Layers = h.pkt, h.vlan, h.tunnel, h.lay
+		d.ev.RTP.Parse(h.data) // decoded again rather than held: cheaper than keeping it per packet
+		d.stats.Other--        // it was counted as other while held
 		d.stats.RTPByHeuristic++
-		d.deliverAt(KindRTP, TransportUDP, h.data, h.src, h.dst, h.pkt.Timestamp)
+		d.deliverAt(KindRTP, TransportUDP, h.data, h.src, h.dst)
 	}
 	d.flows.clear(s)
-	d.ev.Packet, d.vlanID, d.tunnel, d.ev.RTP = cur, vlan, tunnel, rtp
+	d.ev.Packet, d.vlanID, d.tunnel, d.ev.RTP, d.ev.Layers = cur, vlan, tunnel, rtp, lay
 	d.ev.Src, d.ev.Dst = src, dst
 }

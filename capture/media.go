@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"time"
+
+	"github.com/voiptool/voiptool/sipflow"
 )
 
 // mediaRole is what an SDP-learned endpoint receives.
@@ -188,193 +190,55 @@ func (t *mediaTable) expire(before int64) {
 	}
 }
 
-// learnSDP scans a SIP message's body for SDP media (RFC 8866 5.7 c=,
-// 5.14 m=; RFC 3605 a=rtcp; RFC 5761 a=rtcp-mux) and learns the
-// endpoints. It is a line scanner, not an SDP parser: it works on
-// multipart bodies too, and it never allocates for IPv4 addresses.
+// learnSDP learns the media endpoints of a SIP message's SDP body (RFC
+// 8866 5.7 c=, 5.14 m=; RFC 3605 a=rtcp with its address; RFC 5761
+// a=rtcp-mux), found and parsed by sipflow, the one SIP and SDP parser
+// (a multipart body's application/sdp part too). The Message is reused:
+// no allocation once its slices have grown.
 func (d *Decoder) learnSDP(msg []byte) {
-	i := bytes.Index(msg, []byte("\r\n\r\n"))
-	skip := 4
-	if i < 0 {
-		if i = bytes.Index(msg, []byte("\n\n")); i < 0 {
-			return
-		}
-		skip = 2
+	if len(msg) >= 4 && string(msg[len(msg)-4:]) == "\r\n\r\n" && bytes.Index(msg, []byte("\r\n\r\n")) == len(msg)-4 {
+		return // the header block ends the message: no body (BYE, most responses)
 	}
-	body := msg[i+skip:]
-	var (
-		session netip.Addr // session-level c=
-		inMedia bool
-		m       sdpMedia
-	)
-	for len(body) > 0 {
-		var line []byte
-		if j := bytes.IndexByte(body, '\n'); j >= 0 {
-			line, body = body[:j], body[j+1:]
-		} else {
-			line, body = body, nil
-		}
-		line = bytes.TrimSuffix(line, []byte{'\r'})
-		if len(line) < 2 || line[1] != '=' {
-			continue
-		}
-		v := line[2:]
-		switch line[0] {
-		case 'm':
-			if inMedia {
-				d.learnMedia(&m, session)
-			}
-			m = sdpMedia{}
-			inMedia = true
-			m.port, m.ok, m.rtp = parseMediaPort(v)
-		case 'c':
-			if a, ok := parseConnAddr(v); ok {
-				if inMedia {
-					m.addr = a
-				} else {
-					session = a
-				}
-			}
-		case 'a':
-			if !inMedia {
-				continue
-			}
-			if bytes.Equal(v, []byte("rtcp-mux")) {
-				m.mux = true
-			} else if bytes.HasPrefix(v, []byte("rtcp:")) {
-				if p, ok := parsePort(v[len("rtcp:"):]); ok {
-					m.rtcpPort = p
-				}
-			}
-		}
+	m := &d.sip
+	if m.UnmarshalBody(msg) != nil || !m.HasSDP {
+		return
 	}
-	if inMedia {
-		d.learnMedia(&m, session)
+	for i := range m.SDP.Media {
+		d.learnMedia(&m.SDP, i)
 	}
 }
 
-type sdpMedia struct {
-	ok       bool
-	rtp      bool // an RTP profile; otherwise (UDPTL, TCP/MSRP) forget the port
-	port     uint16
-	rtcpPort uint16
-	mux      bool
-	addr     netip.Addr
-}
-
-func (d *Decoder) learnMedia(m *sdpMedia, session netip.Addr) {
-	addr := m.addr
-	if !addr.IsValid() {
-		addr = session
+// learnMedia learns (or, for a non-RTP profile, forgets) the endpoints
+// of media i.
+func (d *Decoder) learnMedia(s *sipflow.SDP, i int) {
+	md := &s.Media[i]
+	switch string(md.Type) {
+	case "audio", "video", "image", "text": // media that can carry RTP
+	default:
+		return
 	}
-	if !m.ok || m.port == 0 || !addr.IsValid() || addr.IsUnspecified() {
+	rtp, ok := s.Endpoint(i)
+	if !ok || rtp.Addr().IsUnspecified() {
 		return // disabled stream or hold with 0.0.0.0 (RFC 3264 8.4)
 	}
-	if !m.rtp {
-		// A re-INVITE moving a port from audio to T.38 (m=image udptl)
+	if !bytes.Contains(md.Proto, []byte("RTP/")) {
+		// Only RTP profiles (RTP/AVP, RTP/SAVP, UDP/TLS/RTP/SAVPF ...):
+		// a re-INVITE moving a port from audio to T.38 (m=image udptl)
 		// ends RTP there.
-		d.media.forget(netip.AddrPortFrom(addr, m.port))
-		if m.port < 65535 {
-			d.media.forget(netip.AddrPortFrom(addr, m.port+1))
+		d.media.forget(rtp)
+		if rtp.Port() < 65535 {
+			d.media.forget(netip.AddrPortFrom(rtp.Addr(), rtp.Port()+1))
 		}
 		return
 	}
-	if m.mux {
-		d.media.learn(netip.AddrPortFrom(addr, m.port), roleMux, d.nowNS)
+	rtcp, _ := s.RTCPEndpoint(i)
+	if md.RTCPMux && rtcp == rtp {
+		d.media.learn(rtp, roleMux, d.nowNS)
 		return
 	}
-	d.media.learn(netip.AddrPortFrom(addr, m.port), roleRTP, d.nowNS)
-	rp := m.rtcpPort
-	if rp == 0 && m.port < 65535 {
-		rp = m.port + 1
+	d.media.learn(rtp, roleRTP, d.nowNS)
+	// Port 0: RTP on 65535 has no port+1.
+	if rtcp.Port() != 0 && rtcp != rtp && rtcp.Addr().IsValid() && !rtcp.Addr().IsUnspecified() {
+		d.media.learn(rtcp, roleRTCP, d.nowNS)
 	}
-	if rp != 0 && rp != m.port {
-		d.media.learn(netip.AddrPortFrom(addr, rp), roleRTCP, d.nowNS)
-	}
-}
-
-// parseMediaPort reads "audio 49170[/2] RTP/AVP 0" for media types that
-// can carry RTP (audio, video, image, text) and tells whether the
-// profile is an RTP one.
-func parseMediaPort(v []byte) (port uint16, ok, rtp bool) {
-	sp := bytes.IndexByte(v, ' ')
-	if sp < 0 {
-		return 0, false, false
-	}
-	switch string(v[:sp]) {
-	case "audio", "video", "image", "text":
-	default:
-		return 0, false, false
-	}
-	rest := v[sp+1:]
-	end := 0
-	for end < len(rest) && isDigit(rest[end]) {
-		end++
-	}
-	// Only RTP profiles (RTP/AVP, RTP/SAVP, UDP/TLS/RTP/SAVPF ...): the
-	// port of "image 4000 udptl t38" carries UDPTL, not RTP.
-	p, ok := parsePort(rest[:end])
-	return p, ok, bytes.Contains(rest[end:], []byte("RTP/"))
-}
-
-func parsePort(b []byte) (uint16, bool) {
-	n := 0
-	i := 0
-	for ; i < len(b) && isDigit(b[i]); i++ {
-		n = n*10 + int(b[i]-'0')
-		if n > 65535 {
-			return 0, false
-		}
-	}
-	return uint16(n), i > 0
-}
-
-// parseConnAddr reads "IN IP4 192.0.2.1[/ttl]" or "IN IP6 2001:db8::1".
-func parseConnAddr(v []byte) (netip.Addr, bool) {
-	if len(v) < 8 || string(v[:3]) != "IN " {
-		return netip.Addr{}, false
-	}
-	a := v[7:]
-	if sp := bytes.IndexAny(a, " /"); sp >= 0 {
-		a = a[:sp]
-	}
-	switch string(v[3:7]) {
-	case "IP4 ":
-		return parseIPv4(a)
-	case "IP6 ":
-		ip, err := netip.ParseAddr(string(a))
-		return ip, err == nil
-	}
-	return netip.Addr{}, false
-}
-
-// parseIPv4 parses a dotted quad without allocating (netip.ParseAddr
-// needs a string).
-func parseIPv4(b []byte) (netip.Addr, bool) {
-	var ip [4]byte
-	part, n, digits := 0, 0, 0
-	for _, c := range b {
-		switch {
-		case isDigit(c):
-			n = n*10 + int(c-'0')
-			digits++
-			if n > 255 || digits > 3 {
-				return netip.Addr{}, false
-			}
-		case c == '.':
-			if digits == 0 || part == 3 {
-				return netip.Addr{}, false
-			}
-			ip[part] = byte(n)
-			part++
-			n, digits = 0, 0
-		default:
-			return netip.Addr{}, false
-		}
-	}
-	if part != 3 || digits == 0 {
-		return netip.Addr{}, false
-	}
-	ip[3] = byte(n)
-	return netip.AddrFrom4(ip), true
 }

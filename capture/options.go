@@ -4,11 +4,13 @@ import (
 	"time"
 
 	"github.com/voiptool/voiptool/capture/sipstream"
+	"github.com/voiptool/voiptool/pcap"
 )
 
 // Defaults used when an Options field is zero.
 const (
 	DefaultMaxDepth        = 8                // nested encapsulations (VLAN, PPPoE, tunnels) per record
+	MaxMaxDepth            = 24               // the cap on Options.MaxDepth: keeps Layers' uint8 header index from wrapping
 	DefaultFragTimeout     = 30 * time.Second // RFC 791 suggests 15 s; Linux ipfrag_time is 30 s
 	DefaultMaxFragDatagram = 256              // datagrams under reassembly at once
 	DefaultMediaTimeout    = 5 * time.Minute  // packet time an SDP-learned endpoint lives without traffic
@@ -28,13 +30,15 @@ type Options struct {
 	// continuity, RTCP by compound length walk): then only UDP to or from
 	// an endpoint learned from SDP is classified as RTP/RTCP.
 	NoRTPHeuristic bool
-	// MaxDepth bounds nested encapsulations per record.
+	// MaxDepth bounds nested encapsulations per record; at most
+	// MaxMaxDepth (deeper nesting is not traffic, it is an attack).
 	MaxDepth int
 	// FragTimeout is the packet time an incomplete IP datagram waits for
 	// its missing fragments.
 	FragTimeout time.Duration
-	// MaxFragDatagrams bounds datagrams under reassembly; fragments of new
-	// datagrams beyond it are dropped and counted.
+	// MaxFragDatagrams bounds datagrams under reassembly; a new datagram
+	// beyond it evicts the one waiting longest (counted in
+	// Stats.FragmentsEvicted).
 	MaxFragDatagrams int
 	// MediaTimeout is the packet time an SDP-learned endpoint lives
 	// without traffic.
@@ -47,12 +51,27 @@ type Options struct {
 	FlowTimeout time.Duration
 	// Stream configures TCP reassembly and SIP framing.
 	Stream sipstream.Options
+
+	// QueueLen bounds the records each live source may queue ahead of
+	// the decoder in Run (DefaultQueueLen when zero).
+	QueueLen int
+	// MergeWindow is how long Run holds a record back for a quiet live
+	// source (DefaultMergeWindow when zero). Files are merged exactly.
+	MergeWindow time.Duration
+	// OnRecord, when set, is called by Run with every record, in merged
+	// order, before it is decoded (recording everything captured). data
+	// aliases the source's buffer: valid only during the call.
+	OnRecord func(source int, p pcap.Packet, data []byte)
+	// Status, when set, receives Run's counters while it runs: the
+	// decoder's Stats every few hundred records, and each source's.
+	Status *Status
 }
 
 func (o Options) withDefaults() Options {
 	if o.MaxDepth <= 0 {
 		o.MaxDepth = DefaultMaxDepth
 	}
+	o.MaxDepth = min(o.MaxDepth, MaxMaxDepth)
 	if o.FragTimeout <= 0 {
 		o.FragTimeout = DefaultFragTimeout
 	}

@@ -17,12 +17,15 @@ const (
 	maxSCTPChunks    = 256
 )
 
-func (d *Decoder) sctpLayer(data []byte, src, dst netip.Addr) {
+func (d *Decoder) sctpLayer(data []byte, src, dst netip.Addr, n uint8) {
 	if len(data) < sctpCommonHeader {
 		d.fail(ErrTruncated, "SCTP common header", "")
 		return
 	}
 	d.stats.SCTP++
+	l := &d.ev.Layers
+	l.set(n, ProtoSCTP, d.offset(data))
+	l.N = n + 1
 	s := netip.AddrPortFrom(src, binary.BigEndian.Uint16(data[0:2]))
 	t := netip.AddrPortFrom(dst, binary.BigEndian.Uint16(data[2:4]))
 	p := data[sctpCommonHeader:]
@@ -62,9 +65,15 @@ func (d *Decoder) sctpLayer(data []byte, src, dst netip.Addr) {
 		}
 		tsn := binary.BigEndian.Uint32(chunk[4:8])
 		sid := binary.BigEndian.Uint16(chunk[8:10])
+		first, last := l.FirstRecord, l.LastRecord
 		if msg, ok := d.sctpR.add(d, sctpKey{s, t, sid}, tsn, flags&sctpFlagB != 0, flags&sctpFlagE != 0, user); ok {
 			d.stats.SCTPReassembled++
+			l.Reassembled |= ReasmSCTP
+			base := d.base
+			d.base = foreignBase
 			d.classifyDatagram(msg, s, t, TransportSCTP)
+			l.Reassembled &^= ReasmSCTP // later chunks of the record stand alone
+			l.FirstRecord, l.LastRecord, d.base = first, last, base
 		}
 	}
 }
@@ -75,6 +84,7 @@ type sctpKey struct {
 }
 
 type sctpMessage struct {
+	rec  int // record number of the beginning fragment (Layers.FirstRecord)
 	buf  []byte
 	next uint32 // TSN expected next
 	seen time.Time
@@ -104,6 +114,7 @@ func (r *sctpReassembler) add(d *Decoder, k sctpKey, tsn uint32, begin, end bool
 			d.stats.SCTPDropped++ // a new message began before the last ended
 		}
 		m.buf = append(m.buf[:0], user...)
+		m.rec = d.ev.Packet.Number
 		m.next = tsn + 1
 		m.seen = d.now
 		return nil, false
@@ -122,6 +133,11 @@ func (r *sctpReassembler) add(d *Decoder, k sctpKey, tsn uint32, begin, end bool
 		return nil, false
 	}
 	r.out = append(r.out[:0], m.buf...)
+	l := &d.ev.Layers
+	if l.FirstRecord == 0 || m.rec < l.FirstRecord { // the datagram may be a reassembled one too
+		l.FirstRecord = m.rec
+	}
+	l.LastRecord = d.ev.Packet.Number
 	delete(r.m, k)
 	return r.out, true
 }

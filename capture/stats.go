@@ -29,7 +29,8 @@ type Stats struct {
 	Fragments            int // IPv4/IPv6 fragments received
 	Reassembled          int // datagrams rebuilt from fragments
 	FragmentsExpired     int // incomplete datagrams dropped by FragTimeout
-	FragmentsDropped     int // fragments dropped (bad offsets, too many datagrams, too large)
+	FragmentsDropped     int // fragments dropped (bad offsets, too many parts, too large)
+	FragmentsEvicted     int // incomplete datagrams evicted, oldest first, to make room for new ones (MaxFragDatagrams)
 	VLAN                 int // records with at least one 802.1Q/QinQ tag
 	PPPoE                int
 	TunnelIPIP           int

@@ -5,14 +5,18 @@ import (
 	"fmt"
 )
 
-// Detect is the cheap check the capture classifier runs on a UDP/TCP
-// payload: version 3 for the "HEP3" magic with a sane length, 1 or 2 for a
-// plausible HEPv1/v2 header (version byte, AF_INET/AF_INET6 family, TCP/UDP/
-// SCTP protocol, and room for the header plus a payload). The v1/v2 length
-// byte is not checked because sngrep writes a wrong one.
+// Detect is the one rule that says whether a datagram (a UDP or SCTP
+// payload, or one framed message) is HEP; package capture classifies with
+// it. Version 3 needs the "HEP3" magic and a total length that is at least
+// the header and fits in b; 1 or 2 a plausible HEPv1/v2 header (version
+// byte, AF_INET/AF_INET6 family, TCP/UDP/SCTP protocol, and room for the
+// header plus a payload). The v1/v2 length byte is not checked: our own
+// encoder writes 16/40 for v2 as Kamailio wants, sngrep the low byte of
+// the total length, others 28/52. For a TCP stream use FrameLen.
 func Detect(b []byte) (version int, ok bool) {
 	if len(b) >= hep3HeaderLen && [4]byte(b[:4]) == magic3 {
-		return 3, binary.BigEndian.Uint16(b[4:]) >= hep3HeaderLen
+		n := int(binary.BigEndian.Uint16(b[4:]))
+		return 3, n >= hep3HeaderLen && n <= len(b)
 	}
 	if len(b) < hep12FixedLen || (b[0] != 1 && b[0] != 2) {
 		return 0, false

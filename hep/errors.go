@@ -37,4 +37,8 @@ var (
 	ErrNotRepresentable = errors.New("hep: value not representable")
 	// ErrInflateTooLarge: Decompress stopped at MaxInflatedSize bytes.
 	ErrInflateTooLarge = errors.New("hep: inflated payload too large")
+	// ErrNested: a payload marked as SIP is itself a HEP packet. Nested
+	// HEP is refused, not unwrapped again: an agent never nests, and
+	// following it would let one packet stand for any other.
+	ErrNested = errors.New("hep: HEP packet inside HEP (refused)")
 )

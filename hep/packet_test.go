@@ -475,6 +475,7 @@ func TestDetect(t *testing.T) {
 	}{
 		{"hep3", hep3(), 3, true},
 		{"hep3 bad length", []byte{'H', 'E', 'P', '3', 0, 2}, 3, false},
+		{"hep3 length beyond datagram", []byte{'H', 'E', 'P', '3', 0, 7}, 3, false},
 		{"v2", v2, 2, true},
 		{"v2 header only", v2[:28], 0, false},
 		{"v1", []byte{1, 16, 2, 6, 0, 1, 0, 2, 1, 1, 1, 1, 2, 2, 2, 2, 'S'}, 1, true},

@@ -202,9 +202,9 @@ type Assessment struct {
 	DelayMs  float64 `json:"delay_ms"`
 	R        float64 `json:"r"`
 	MOS      float64 `json:"mos"`
-	Assumed  bool    `json:"assumed,omitempty"`
-	Source   string  `json:"source,omitempty"`
-	LateLost int     `json:"late_lost,omitempty"` // packets a jitter buffer discarded
+	Assumed  bool    `json:"assumed"`
+	Source   string  `json:"source"`
+	LateLost int     `json:"late_lost"` // packets a jitter buffer discarded
 }
 
 // String is the one-line explanation the TUI shows.

@@ -1,6 +1,7 @@
 package rtpstats
 
 import (
+	"bytes"
 	"encoding/binary"
 	"net/netip"
 	"testing"
@@ -16,8 +17,16 @@ func FuzzRTPHeader(f *testing.F) {
 	f.Add([]byte{0xa0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7, 3})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var p Header
-		if p.Unmarshal(b) != nil {
+		var r Fixed
+		err := p.Unmarshal(b)
+		if ok := r.Parse(b); ok != (err == nil) || (ok && (r != p.Fixed || !bytes.Equal(r.Payload(b), p.Payload))) {
+			t.Fatalf("Fixed.Parse %v %+v, Header.Unmarshal %v %+v", ok, r, err, p)
+		}
+		if err != nil {
 			return
+		}
+		if n := int(p.HeaderLength); n+len(p.Payload)+int(p.PaddingSize) != len(b) {
+			t.Fatalf("header %d + payload %d + padding %d != %d", n, len(p.Payload), p.PaddingSize, len(b))
 		}
 		out, err := p.Marshal()
 		if err != nil {
@@ -48,7 +57,7 @@ func FuzzTracker(f *testing.F) {
 		return out
 	}
 	p := func(seq uint16, ts uint32, pt byte) []byte {
-		h := Header{PayloadType: pt, SequenceNumber: seq, Timestamp: ts, SSRC: 7, Payload: []byte{0, 0x8a, 0, 160}}
+		h := Header{Fixed: Fixed{PayloadType: pt, SequenceNumber: seq, Timestamp: ts, SSRC: 7}, Payload: []byte{0, 0x8a, 0, 160}}
 		b, _ := h.Marshal()
 		return b
 	}
@@ -76,7 +85,7 @@ func FuzzTracker(f *testing.F) {
 			m := Meta{Time: now, Src: tSrc, Dst: tDst}
 			if len(pkt) == 7 && pkt[0] == 'S' {
 				ep := netip.AddrPortFrom(netip.AddrFrom4([4]byte(pkt[1:5])), binary.BigEndian.Uint16(pkt[5:]))
-				tr.SetCallIDAt(ep, "fuzz", now)
+				tr.SetCallIDAt(ep, "fuzz"+string('a'+rune(pkt[4]%3)), now) // several calls per endpoint
 				tr.SetCodec(ep, 96, "opus", 48000)
 				continue
 			}
@@ -90,6 +99,12 @@ func FuzzTracker(f *testing.F) {
 			_ = r.Explain().String()
 			if (r.Link == "") != (r.CallID == "") {
 				t.Fatalf("link %q with call id %q", r.Link, r.CallID)
+			}
+			if len(r.CallIDs) > 0 && r.CallIDs[0] != r.CallID {
+				t.Fatalf("call_ids %v do not start with call_id %q", r.CallIDs, r.CallID)
+			}
+			if r.Lost < 0 || r.LostPct < 0 || r.LostPct > 100 || r.Late < 0 || r.Duplicates < 0 {
+				t.Fatalf("lost %d (%v%%), late %d, duplicates %d", r.Lost, r.LostPct, r.Late, r.Duplicates)
 			}
 		}
 		tr.ExpireBefore(now.Add(-time.Second))

@@ -44,22 +44,18 @@ const (
 //	|                        header extension                       |
 //	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 type Header struct {
-	Marker         bool
-	PayloadType    uint8
-	SequenceNumber uint16
-	Timestamp      uint32
-	SSRC           uint32
+	// Fixed holds the fixed fields, CSRCCount, the X bit (Extension),
+	// PaddingSize (the RFC 3550 padding count, 0 when P=0) and, after
+	// Unmarshal, HeaderLength; MarshalTo derives the lengths from the
+	// fields below instead.
+	Fixed
 	// CSRCCount entries of CSRC are valid; a fixed array keeps decoding
 	// allocation-free.
-	CSRCCount uint8
-	CSRC      [maxCSRC]uint32
-	// Extension is the X bit; ExtensionPayload excludes the 4-octet
-	// extension header and aliases the decoded buffer.
-	Extension        bool
+	CSRC [maxCSRC]uint32
+	// ExtensionPayload excludes the 4-octet extension header and aliases
+	// the decoded buffer.
 	ExtensionProfile uint16
 	ExtensionPayload []byte
-	// PaddingSize is the RFC 3550 padding count (last octet), 0 when P=0.
-	PaddingSize uint8
 	// Payload excludes header and padding; aliases the decoded buffer.
 	Payload []byte
 }
@@ -67,53 +63,142 @@ type Header struct {
 // Unmarshal decodes b in place. On error the fields decoded so far are kept
 // and the error names the offset.
 func (h *Header) Unmarshal(b []byte) error {
-	if len(b) < fixedHeaderLen {
-		return fmt.Errorf("%w: %d bytes, fixed header needs %d", ErrTruncated, len(b), fixedHeaderLen)
+	fault, off, n := h.Fixed.decode(b)
+	h.ExtensionProfile, h.ExtensionPayload, h.Payload = 0, nil, nil
+	if fault != faultNone {
+		return faultError(b, fault, off, n)
 	}
-	if v := b[0] >> versionShift; v != rtpVersion {
-		return fmt.Errorf("%w: %d at offset 0", ErrBadVersion, v)
-	}
-	padded := b[0]&paddingBit != 0
-	h.Extension = b[0]&extensionBit != 0
-	h.CSRCCount = b[0] & ccMask
-	h.Marker = b[1]&markerBit != 0
-	h.PayloadType = b[1] & payloadTypeMask
-	h.SequenceNumber = binary.BigEndian.Uint16(b[2:])
-	h.Timestamp = binary.BigEndian.Uint32(b[4:])
-	h.SSRC = binary.BigEndian.Uint32(b[8:])
-	h.ExtensionProfile, h.ExtensionPayload, h.PaddingSize, h.Payload = 0, nil, 0, nil
-	off := fixedHeaderLen
-	if need := off + 4*int(h.CSRCCount); len(b) < need {
-		return fmt.Errorf("%w: CSRC list at offset %d needs %d bytes, have %d", ErrTruncated, off, need, len(b))
-	}
+	// Fixed has checked every length; take the lists and slices it located.
+	off = fixedHeaderLen
 	for i := 0; i < int(h.CSRCCount); i++ {
 		h.CSRC[i] = binary.BigEndian.Uint32(b[off:])
 		off += 4
 	}
 	if h.Extension {
-		if len(b) < off+extHeaderLen {
-			return fmt.Errorf("%w: extension header at offset %d", ErrTruncated, off)
-		}
 		h.ExtensionProfile = binary.BigEndian.Uint16(b[off:])
+		h.ExtensionPayload = b[off+extHeaderLen : h.HeaderLength : h.HeaderLength]
+	}
+	h.Payload = h.Fixed.Payload(b)
+	return nil
+}
+
+// Fixed is what every RTP packet's classification and statistics need:
+// the fixed header fields and the lengths that locate the payload, with
+// no slices. Decoding into it is a handful of plain stores, no pointer
+// (and so no GC write barrier), which matters on the per-packet path:
+// package capture classifies every datagram with Fixed.Parse and hands
+// the result to Tracker.AddFixed, so each packet is decoded once. Header
+// embeds it, is decoded by the same code (Fixed.decode), and adds the
+// CSRC list and the extension and payload slices.
+type Fixed struct {
+	Marker         bool
+	PayloadType    uint8
+	SequenceNumber uint16
+	Timestamp      uint32
+	SSRC           uint32
+	CSRCCount      uint8
+	Extension      bool
+	PaddingSize    uint8  // RFC 3550 padding count, 0 when P=0
+	HeaderLength   uint32 // bytes before the payload: fixed header, CSRCs, extension
+}
+
+// Unmarshal decodes and checks the header of the RTP packet b; the error
+// names the offset, as Header.Unmarshal's does.
+func (f *Fixed) Unmarshal(b []byte) error {
+	if fault, off, n := f.decode(b); fault != faultNone {
+		return faultError(b, fault, off, n)
+	}
+	return nil
+}
+
+// Parse is Unmarshal without building an error: for a classifier that
+// tries every datagram, where failing is common and must not allocate.
+func (f *Fixed) Parse(b []byte) bool {
+	fault, _, _ := f.decode(b)
+	return fault == faultNone
+}
+
+// Payload is the payload of the packet b that f was decoded from, without
+// header and padding; it aliases b.
+func (f *Fixed) Payload(b []byte) []byte {
+	end := len(b) - int(f.PaddingSize)
+	return b[f.HeaderLength:end:end]
+}
+
+// Decode faults; decode reports one with the offset and a count that
+// faultError puts in the error.
+const (
+	faultNone = iota
+	faultShort
+	faultVersion
+	faultCSRC
+	faultExtHeader
+	faultExt
+	faultPadding
+)
+
+func faultError(b []byte, fault, off, n int) error {
+	switch fault {
+	case faultShort:
+		return fmt.Errorf("%w: %d bytes, fixed header needs %d", ErrTruncated, len(b), fixedHeaderLen)
+	case faultVersion:
+		return fmt.Errorf("%w: %d at offset 0", ErrBadVersion, b[0]>>versionShift)
+	case faultCSRC:
+		return fmt.Errorf("%w: CSRC list at offset %d needs %d bytes, have %d", ErrTruncated, off, n, len(b))
+	case faultExtHeader:
+		return fmt.Errorf("%w: extension header at offset %d", ErrTruncated, off)
+	case faultExt:
+		return fmt.Errorf("%w: extension at offset %d needs %d bytes, have %d", ErrTruncated, off, n, len(b)-off)
+	default: // faultPadding
+		return fmt.Errorf("%w: count %d at offset %d, %d bytes after header", ErrBadPadding, n, len(b)-1, len(b)-off)
+	}
+}
+
+// decode is the one RTP header decoder (RFC 3550 5.1, 5.3.1, 5.1 padding):
+// it checks every length and locates the payload.
+func (f *Fixed) decode(b []byte) (fault, off, n int) {
+	if len(b) < fixedHeaderLen {
+		return faultShort, 0, 0
+	}
+	b0 := b[0]
+	if b0>>versionShift != rtpVersion {
+		return faultVersion, 0, 0
+	}
+	f.Extension = b0&extensionBit != 0
+	f.CSRCCount = b0 & ccMask
+	f.Marker = b[1]&markerBit != 0
+	f.PayloadType = b[1] & payloadTypeMask
+	f.SequenceNumber = binary.BigEndian.Uint16(b[2:])
+	f.Timestamp = binary.BigEndian.Uint32(b[4:])
+	f.SSRC = binary.BigEndian.Uint32(b[8:])
+	f.PaddingSize, f.HeaderLength = 0, fixedHeaderLen
+	if b0&(paddingBit|extensionBit|ccMask) == 0 {
+		return faultNone, fixedHeaderLen, 0 // the common packet: nothing more to walk
+	}
+	off = fixedHeaderLen + 4*int(f.CSRCCount)
+	if len(b) < off {
+		return faultCSRC, fixedHeaderLen, off
+	}
+	if f.Extension {
+		if len(b) < off+extHeaderLen {
+			return faultExtHeader, off, 0
+		}
 		n := 4 * int(binary.BigEndian.Uint16(b[off+2:]))
 		off += extHeaderLen
 		if len(b) < off+n {
-			return fmt.Errorf("%w: extension at offset %d needs %d bytes, have %d", ErrTruncated, off, n, len(b)-off)
+			return faultExt, off, n
 		}
-		h.ExtensionPayload = b[off : off+n : off+n]
 		off += n
 	}
-	end := len(b)
-	if padded {
+	f.HeaderLength = uint32(off)
+	if b0&paddingBit != 0 {
 		p := int(b[len(b)-1])
-		if p == 0 || p > end-off {
-			return fmt.Errorf("%w: count %d at offset %d, %d bytes after header", ErrBadPadding, p, len(b)-1, end-off)
+		if p == 0 || p > len(b)-off {
+			return faultPadding, off, p
 		}
-		h.PaddingSize = uint8(p)
-		end -= p
+		f.PaddingSize = uint8(p)
 	}
-	h.Payload = b[off:end:end]
-	return nil
+	return faultNone, off, 0
 }
 
 // MarshalSize is the encoded length of h.

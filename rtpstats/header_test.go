@@ -17,7 +17,7 @@ func TestHeaderUnmarshal(t *testing.T) {
 			name: "minimal PCMU",
 			in: []byte{0x80 /*V=2*/, 0x00 /*PT 0*/, 0x12, 0x34 /*seq*/, 0, 0, 0x01, 0x40 /*ts*/, 0xde, 0xad, 0xbe, 0xef, /*ssrc*/
 				0xff, 0xfe},
-			want: Header{PayloadType: 0, SequenceNumber: 0x1234, Timestamp: 320, SSRC: 0xdeadbeef, Payload: []byte{0xff, 0xfe}},
+			want: Header{Fixed: Fixed{PayloadType: 0, SequenceNumber: 0x1234, Timestamp: 320, SSRC: 0xdeadbeef}, Payload: []byte{0xff, 0xfe}},
 		},
 		{
 			name: "marker, 2 CSRC, extension, padding 3",
@@ -25,8 +25,8 @@ func TestHeaderUnmarshal(t *testing.T) {
 				0, 0, 0, 9 /*csrc*/, 0, 0, 0, 10, /*csrc*/
 				0xbe, 0xde, 0, 1 /*ext: profile, 1 word*/, 1, 2, 3, 4,
 				0xaa /*payload*/, 0, 0, 3 /*padding*/},
-			want: Header{Marker: true, PayloadType: 101, SequenceNumber: 1, Timestamp: 2, SSRC: 3, CSRCCount: 2, CSRC: [15]uint32{9, 10},
-				Extension: true, ExtensionProfile: 0xbede, ExtensionPayload: []byte{1, 2, 3, 4}, PaddingSize: 3, Payload: []byte{0xaa}},
+			want: Header{Fixed: Fixed{Marker: true, PayloadType: 101, SequenceNumber: 1, Timestamp: 2, SSRC: 3, CSRCCount: 2, Extension: true, PaddingSize: 3},
+				CSRC: [15]uint32{9, 10}, ExtensionProfile: 0xbede, ExtensionPayload: []byte{1, 2, 3, 4}, Payload: []byte{0xaa}},
 		},
 		{name: "11 bytes", in: make([]byte, 11), wantErr: ErrTruncated},
 		{name: "version 1", in: []byte{0x40, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, wantErr: ErrBadVersion},
@@ -65,11 +65,11 @@ func TestHeaderMarshalErrors(t *testing.T) {
 	if _, err := h.MarshalTo(make([]byte, 14)); !errors.Is(err, io.ErrShortBuffer) {
 		t.Errorf("short buffer: %v", err)
 	}
-	h = Header{Extension: true, ExtensionPayload: []byte{1, 2, 3}}
+	h = Header{Fixed: Fixed{Extension: true}, ExtensionPayload: []byte{1, 2, 3}}
 	if _, err := h.Marshal(); !errors.Is(err, ErrBadExtension) {
 		t.Errorf("ext not multiple of 4: %v", err)
 	}
-	h = Header{CSRCCount: 16}
+	h = Header{Fixed: Fixed{CSRCCount: 16}}
 	if _, err := h.Marshal(); !errors.Is(err, ErrTooManyCSRC) {
 		t.Errorf("16 CSRC: %v", err)
 	}

@@ -16,7 +16,23 @@ const (
 	// only live SDP endpoint announcing one of its ports whose address is
 	// private (so it cannot appear on the wire behind NAT); see linkNAT.
 	LinkNATPort = "sdp-nat-port"
+	// LinkAmbiguous: several calls announced one end of the stream each,
+	// none announced both, and their timing does not decide; CallID is
+	// the latest to announce the destination, CallIDs lists them all.
+	LinkAmbiguous = "ambiguous"
 )
+
+// maxAnnHistory bounds the calls remembered per announced endpoint: a
+// media server reusing one address:port for many overlapping calls keeps
+// only the latest few.
+const maxAnnHistory = 8
+
+// annEntry is one call's announcements of an endpoint: its first and
+// its latest.
+type annEntry struct {
+	callID    string
+	first, at time.Time
+}
 
 // announcement is one SDP media endpoint as the SIP layer reported it.
 type announcement struct {
@@ -26,6 +42,140 @@ type announcement struct {
 	// address is on the wire and not hidden by NAT; it no longer
 	// qualifies for the port guess.
 	seen bool
+	// hist holds the distinct calls that announced the endpoint, each
+	// with its latest time, oldest first (at most maxAnnHistory).
+	hist []annEntry
+}
+
+// remember files callID's announcement at at in the history.
+func (a *announcement) remember(callID string, at time.Time) {
+	first := at
+	for i, e := range a.hist {
+		if e.callID == callID {
+			first = e.first
+			a.hist = append(a.hist[:i], a.hist[i+1:]...)
+			break
+		}
+	}
+	if len(a.hist) >= maxAnnHistory {
+		a.hist = append(a.hist[:0], a.hist[1:]...)
+	}
+	a.hist = append(a.hist, annEntry{callID: callID, first: first, at: at})
+}
+
+// linkCand is a call that announced one or both ends of a stream.
+type linkCand struct {
+	callID       string
+	dstAt, srcAt time.Time
+	dst, src     bool
+}
+
+// resolve decides, when a report is made, which calls a stream belongs
+// to, from every call that announced its destination or source up to the
+// stream's last packet (or at any time, for a stream older than all its
+// SDP). A call that announced both ends wins: two overlapping calls whose
+// answers share one media server address:port are told apart by the
+// callers' own ports. Several calls announcing both ends (a B2BUA leg
+// pair after media bypass) all own the stream: CallIDs lists them and
+// CallID is the latest to announce the destination. With only one-ended
+// matches, the calls that announced before the stream began are kept;
+// one left is the answer, several are reported as LinkAmbiguous.
+func (t *Tracker) resolve(s *stream) (id string, ids []string, link string, ep netip.AddrPort) {
+	dst, src := t.ann[s.key.dst], t.ann[s.key.src]
+	if dst == nil && src == nil {
+		return "", nil, "", netip.AddrPort{}
+	}
+	var cs []linkCand
+	collect := func(a *announcement, isDst, bounded bool) {
+		if a == nil {
+			return
+		}
+		for _, e := range a.hist {
+			if bounded && !e.first.IsZero() && e.first.After(s.last) {
+				continue // announced only after the stream ended
+			}
+			at := e.at
+			if bounded && at.After(s.last) {
+				at = e.first // order by what was announced while it flowed
+			}
+			i := 0
+			for i < len(cs) && cs[i].callID != e.callID {
+				i++
+			}
+			if i == len(cs) {
+				cs = append(cs, linkCand{callID: e.callID})
+			}
+			if isDst {
+				cs[i].dst, cs[i].dstAt = true, at
+			} else {
+				cs[i].src, cs[i].srcAt = true, at
+			}
+		}
+	}
+	collect(dst, true, true)
+	collect(src, false, true)
+	if len(cs) == 0 {
+		collect(dst, true, false)
+		collect(src, false, false)
+	}
+	later := func(a, b *linkCand) bool { // a announced the stream's ends more recently than b
+		if !a.dstAt.Equal(b.dstAt) {
+			return a.dstAt.After(b.dstAt)
+		}
+		return a.srcAt.After(b.srcAt)
+	}
+	best := func(l []linkCand) (linkCand, []string) {
+		b := l[0]
+		for i := range l[1:] {
+			if later(&l[i+1], &b) {
+				b = l[i+1]
+			}
+		}
+		if len(l) == 1 {
+			return b, nil
+		}
+		out := []string{b.callID}
+		for _, c := range l {
+			if c.callID != b.callID {
+				out = append(out, c.callID)
+			}
+		}
+		return b, out
+	}
+	epOf := func(c linkCand) netip.AddrPort {
+		if c.dst {
+			return s.key.dst
+		}
+		return s.key.src
+	}
+	var both []linkCand
+	for _, c := range cs {
+		if c.dst && c.src {
+			both = append(both, c)
+		}
+	}
+	if len(both) > 0 {
+		b, all := best(both)
+		return b.callID, all, LinkSDP, s.key.dst
+	}
+	if len(cs) == 1 {
+		return cs[0].callID, nil, LinkSDP, epOf(cs[0])
+	}
+	var before []linkCand
+	for _, c := range cs {
+		at := c.dstAt
+		if !c.dst {
+			at = c.srcAt
+		}
+		if !at.After(s.first) {
+			before = append(before, c)
+		}
+	}
+	if len(before) == 1 {
+		return before[0].callID, nil, LinkSDP, epOf(before[0])
+	}
+	b, all := best(cs)
+	return b.callID, all, LinkAmbiguous, epOf(b)
 }
 
 // natCandidate reports whether an SDP address is one that cannot be

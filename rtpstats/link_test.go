@@ -227,7 +227,8 @@ func TestNATLinkCodecHint(t *testing.T) {
 		t.Errorf("JSON does not carry the link evidence: %.200s", b)
 	}
 	var unlinked StreamReport
-	if b, _ := json.Marshal(unlinked); !strings.Contains(string(b), `"link":""`) || strings.Contains(string(b), "sdp_endpoint") {
+	// Every key is always present (an empty link, an empty endpoint).
+	if b, _ := json.Marshal(unlinked); !strings.Contains(string(b), `"link":""`) || !strings.Contains(string(b), `"sdp_endpoint":""`) {
 		t.Errorf("unlinked JSON: %.200s", b)
 	}
 }
@@ -379,5 +380,48 @@ func TestHintCacheFollowsSetCodec(t *testing.T) {
 	}
 	if r := one(t, tr); r.Codec != "AMR-WB" || r.ClockRate != 16000 {
 		t.Fatalf("after the PT switch: codec %q clock %d, want AMR-WB 16000", r.Codec, r.ClockRate)
+	}
+}
+
+// TestResolveByBothEndsAndTime: which call a stream belongs to when
+// several announced its endpoints.
+func TestResolveByBothEndsAndTime(t *testing.T) {
+	shared := netip.MustParseAddrPort("127.0.0.1:26000")
+	callerA := netip.MustParseAddrPort("127.0.0.1:27000")
+	callerB := netip.MustParseAddrPort("127.0.0.1:27004")
+	other := netip.MustParseAddrPort("192.0.2.50:30000")
+	tr := NewTracker(Options{NATWindow: -1})
+	tr.SetCallIDAt(callerA, "A", tBase)
+	tr.SetCallIDAt(shared, "A", tBase.Add(10*time.Millisecond))
+	tr.SetCallIDAt(callerB, "B", tBase.Add(400*time.Millisecond))
+	tr.SetCallIDAt(shared, "B", tBase.Add(410*time.Millisecond))
+	sendStream(t, tr, callerA, shared, 20*time.Millisecond, 1, 0, 100) // A's, though B announced 26000 last
+	sendStream(t, tr, shared, callerB, 420*time.Millisecond, 2, 0, 50)
+	// Announced by A only before it began, by B while it flowed.
+	late := netip.MustParseAddrPort("198.51.100.1:4000")
+	tr.SetCallIDAt(late, "A", tBase)
+	sendStream(t, tr, other, late, 100*time.Millisecond, 3, 0, 50)
+	tr.SetCallIDAt(late, "B", tBase.Add(500*time.Millisecond))
+	// Two calls announced one end each before it began: ambiguous.
+	amb := netip.MustParseAddrPort("198.51.100.2:4000")
+	tr.SetCallIDAt(amb, "A", tBase)
+	tr.SetCallIDAt(amb, "B", tBase.Add(50*time.Millisecond))
+	sendStream(t, tr, other, amb, 100*time.Millisecond, 4, 0, 50)
+	for _, w := range []struct {
+		ssrc     uint32
+		call     string
+		link     string
+		callIDs  []string
+		endpoint netip.AddrPort
+	}{
+		{1, "A", LinkSDP, nil, shared},
+		{2, "B", LinkSDP, nil, callerB},
+		{3, "A", LinkSDP, nil, late},
+		{4, "B", LinkAmbiguous, []string{"B", "A"}, amb},
+	} {
+		r := reportBySSRC(t, tr, w.ssrc)
+		if r.CallID != w.call || r.Link != w.link || strings.Join(r.CallIDs, ",") != strings.Join(w.callIDs, ",") || r.SDPEndpoint != w.endpoint {
+			t.Errorf("ssrc %d: call %q link %q call_ids %v ep %v, want %q %q %v %v", w.ssrc, r.CallID, r.Link, r.CallIDs, r.SDPEndpoint, w.call, w.link, w.callIDs, w.endpoint)
+		}
 	}
 }

@@ -37,7 +37,7 @@ type RTCPReport struct {
 	HasRTT         bool           `json:"has_rtt"`
 	Reports        int            `json:"reports"` // blocks received from this reporter
 	// RFC 3611 4.7 VoIP metrics, when the reporter sent them.
-	XR *XRVoIP `json:"xr,omitempty"`
+	XR *XRVoIP `json:"xr"`
 }
 
 // XRVoIP is the useful part of an RFC 3611 4.7 VoIP Metrics Report Block.
@@ -62,9 +62,9 @@ type RTCPSummary struct {
 	SenderReports int          `json:"sender_reports"` // SRs sent by this SSRC
 	SenderPackets uint32       `json:"sender_packets"`
 	SenderOctets  uint32       `json:"sender_octets"`
-	CNAME         string       `json:"cname,omitempty"`
+	CNAME         string       `json:"cname"`
 	Bye           bool         `json:"bye"`
-	ByeReason     string       `json:"bye_reason,omitempty"`
+	ByeReason     string       `json:"bye_reason"`
 	RTTMs         float64      `json:"rtt_ms"` // latest RTT any reporter allowed us to compute
 	HasRTT        bool         `json:"has_rtt"`
 }

@@ -6,11 +6,14 @@ import (
 )
 
 // seqWindow is how many sequence numbers behind the highest one we keep
-// per-packet fate for. Packets reordered further back than this are counted
-// as late/out of order but can no longer fill their loss slot, and
-// duplicates that old are not recognised.
+// per-packet fate for, in a bitmap (128 bytes per stream): a sequence
+// number is final once it leaves the window, lost if it was never
+// received. A packet arriving further back than this (about 20 s at
+// 20 ms packets) is counted as late (StreamReport.Late) and stays
+// counted as lost: a receiver would have played out past it long ago.
+// Duplicates that old are not recognised (they count as late too).
 const (
-	seqWindowWords = 4
+	seqWindowWords = 16
 	seqWindow      = 64 * seqWindowWords
 )
 
@@ -25,6 +28,7 @@ type seriesBucket struct {
 	start     time.Time
 	idx       int
 	packets   int
+	dups      int   // packets of the interval whose sequence number was already received
 	maxExtLo  int64 // highest extended seq before the interval
 	maxExtHi  int64
 	maxJitter float64
@@ -54,10 +58,11 @@ type stream struct {
 	ws        wsStat
 	extTS     int64 // last extended timestamp
 	maxExt    int64 // highest extended sequence number
-	window    [seqWindowWords]uint64
-	received  int // distinct sequence numbers received
+	minExt    int64 // lowest extended sequence number received (within the window when it arrived)
+	received  int   // distinct sequence numbers received
 	dups      int
 	ooo       int
+	late      int // arrived after their slot left the window
 	loss      lossPattern
 	jb        [3]jbSim // fixed 50, fixed 200, adaptive
 	series    []seriesBucket
@@ -65,6 +70,10 @@ type stream struct {
 	dtmf      dtmfState
 	events    []DTMFEvent
 	badEvents int
+	taken     int // ws.totalNr when ChangedCalls last looked
+	// window is last: a packet touches one or two of its words, and the
+	// per-packet scalars above stay on their own cache lines.
+	window [seqWindowWords]uint64
 }
 
 func newStream(k streamKey, gmin int) *stream {
@@ -106,9 +115,9 @@ func (s *stream) advance(e int64) {
 	s.maxExt = e
 }
 
-// firstExt is the extended sequence number of the stream's first packet;
-// slots before it are not losses.
-func (s *stream) firstExt() int64 { return int64(s.ws.startSeq) }
+// firstExt is the lowest extended sequence number received: slots before
+// it are outside the stream's range and not losses.
+func (s *stream) firstExt() int64 { return s.minExt }
 
 // flushLoss returns the loss pattern as if every pending slot in the window
 // were final now (received if seen, lost if not).
@@ -130,7 +139,7 @@ func (s *stream) flushLoss() lossPattern {
 
 // add processes one RTP packet. payload aliases the caller's buffer and is
 // only read.
-func (s *stream) add(h *Header, now time.Time, o *Options, hint *codecHint) {
+func (s *stream) add(h *Fixed, pkt []byte, now time.Time, o *Options, hint *codecHint) {
 	name, aclock, tevent := ptInfo(h.PayloadType, hint, o.EventPayloadType)
 	clock := aclock
 	if hint != nil && hint.clock != 0 {
@@ -144,6 +153,7 @@ func (s *stream) add(h *Header, now time.Time, o *Options, hint *codecHint) {
 		s.pt, s.codec, s.clock, s.eventPT = h.PayloadType, name, clock, tevent
 		s.extTS = int64(h.Timestamp)
 		s.maxExt = int64(h.SequenceNumber)
+		s.minExt = s.maxExt
 	} else {
 		// Unwrap the 32-bit timestamp relative to the previous packet.
 		s.extTS += int64(int32(h.Timestamp - uint32(s.extTS)))
@@ -165,6 +175,7 @@ func (s *stream) add(h *Header, now time.Time, o *Options, hint *codecHint) {
 	if !wasStarted {
 		e = s.maxExt
 	}
+	dup := false
 	switch {
 	case e > s.maxExt || !wasStarted:
 		if wasStarted {
@@ -174,16 +185,24 @@ func (s *stream) add(h *Header, now time.Time, o *Options, hint *codecHint) {
 		s.window[w] |= m
 		s.received++
 	case s.maxExt-e >= seqWindow:
-		s.ooo++ // too old to place; counted as late
+		s.ooo++
+		s.late++ // too old to place: its slot was already final
 	default:
 		w, m := s.bit(e)
 		if s.window[w]&m != 0 {
 			s.dups++
+			dup = true
 		} else {
 			s.window[w] |= m
 			s.received++
 			if e < s.maxExt {
 				s.ooo++
+			}
+			if e < s.minExt {
+				// Reordered before the first packet: the range grows
+				// down, and the slots between become candidates (all
+				// still in the window, since e is).
+				s.minExt = e
 			}
 		}
 	}
@@ -195,7 +214,7 @@ func (s *stream) add(h *Header, now time.Time, o *Options, hint *codecHint) {
 		}
 	}
 	if tevent {
-		if !s.dtmf.add(h.Payload, h.Timestamp, now, clock, &s.events) {
+		if !s.dtmf.add(h.Payload(pkt), h.Timestamp, now, clock, &s.events) {
 			s.badEvents++
 		}
 	} else if clock != 0 && h.PayloadType != ptCN && h.PayloadType != ptCNOld {
@@ -205,10 +224,10 @@ func (s *stream) add(h *Header, now time.Time, o *Options, hint *codecHint) {
 			s.jb[i].add(nowMs, tsMs, talk)
 		}
 	}
-	s.addSeries(now, o)
+	s.addSeries(now, o, dup)
 }
 
-func (s *stream) addSeries(now time.Time, o *Options) {
+func (s *stream) addSeries(now time.Time, o *Options, dup bool) {
 	iv := o.Interval
 	idx := int(now.Sub(s.first) / iv)
 	if idx < 0 {
@@ -229,6 +248,9 @@ func (s *stream) addSeries(now time.Time, o *Options) {
 	}
 	b := &s.series[n-1]
 	b.packets++
+	if dup {
+		b.dups++
+	}
 	if s.maxExt > b.maxExtHi {
 		b.maxExtHi = s.maxExt
 	}

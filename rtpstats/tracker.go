@@ -1,9 +1,11 @@
 package rtpstats
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
-	"sort"
+	"slices"
+	"sync/atomic"
 	"time"
 )
 
@@ -80,12 +82,17 @@ type Tracker struct {
 	ann       map[netip.AddrPort]*announcement
 	natPorts  map[uint16][]netip.AddrPort // non-routable announced endpoints by port, for linkNAT
 	rtcp      rtcpState
-	hdr       Header    // reused decode target; keeps AddRTP allocation-free
+	hdr       Fixed     // reused decode target; keeps AddRTP allocation-free
 	first     time.Time // packet time of the first AddRTP/AddRTCP input
 	clock     time.Time // latest packet time seen by AddRTP/AddRTCP
 	dropped   int
 	malformed int
 	ambiguous int
+	idx       callIndex // streams by endpoint and endpoints by call (callindex.go)
+	// visits counts streams examined to answer readers (Streams,
+	// CallStreams, ChangedCalls): the work done for them. Atomic because
+	// readers run concurrently under a shared lock.
+	visits atomic.Int64
 }
 
 // Counters reports what a Tracker skipped or saw outside streams.
@@ -117,6 +124,7 @@ func NewTracker(o Options) *Tracker {
 		ann:      make(map[netip.AddrPort]*announcement),
 		natPorts: make(map[uint16][]netip.AddrPort),
 		rtcp:     newRTCPState(),
+		idx:      newCallIndex(),
 	}
 }
 
@@ -164,7 +172,15 @@ func (t *Tracker) SetCallIDAt(ep netip.AddrPort, callID string, at time.Time) {
 		a = &announcement{}
 		t.ann[ep] = a
 	}
+	if a.callID != callID {
+		// Streams linked through ep by announcement change hands: both
+		// calls' summaries must be recomputed.
+		t.idx.touch(a.callID)
+		t.idx.touch(callID)
+	}
 	a.callID, a.at = callID, at
+	t.idx.announce(callID, ep)
+	a.remember(callID, at)
 	if !natCandidate(ep.Addr()) || t.o.NATWindow < 0 {
 		return
 	}
@@ -215,19 +231,33 @@ func (t *Tracker) AddRTP(pkt []byte, m Meta) error {
 		t.malformed++
 		return fmt.Errorf("rtp from %v: %w", m.Src, err)
 	}
+	t.add(h, pkt, m)
+	return nil
+}
+
+// AddFixed is AddRTP for a packet pkt whose header h was already decoded
+// by Fixed.Parse or Fixed.Unmarshal: package capture classifies RTP with
+// the same decoder and hands its header over, so each packet is decoded
+// once. Neither h nor pkt is retained.
+func (t *Tracker) AddFixed(h *Fixed, pkt []byte, m Meta) {
+	t.tick(m.Time)
+	t.add(h, pkt, m)
+}
+
+func (t *Tracker) add(h *Fixed, pkt []byte, m Meta) {
 	k := streamKey{ssrc: h.SSRC, src: m.Src, dst: m.Dst}
 	s := t.streams[k]
 	if s == nil {
 		if len(t.streams) >= t.o.MaxStreams {
 			t.dropped++
-			return nil
+			return
 		}
 		s = newStream(k, t.o.Gmin)
 		t.streams[k] = s
 		t.linkNAT(s, m.Time)
+		t.idx.add(s)
 	}
-	s.add(h, m.Time, &t.o, t.cachedHint(s, &m, h.PayloadType))
-	return nil
+	s.add(h, pkt, m.Time, &t.o, t.cachedHint(s, &m, h.PayloadType))
 }
 
 // Streams returns a report for every stream, ordered by start time then
@@ -235,8 +265,9 @@ func (t *Tracker) AddRTP(pkt []byte, m Meta) error {
 func (t *Tracker) Streams() []StreamReport {
 	out := make([]StreamReport, 0, len(t.streams))
 	for _, s := range t.streams {
-		out = append(out, t.report(s))
+		out = append(out, t.report(s, true))
 	}
+	t.visits.Add(int64(len(t.streams)))
 	sortReports(out)
 	return out
 }
@@ -247,27 +278,33 @@ func (t *Tracker) ExpireBefore(cutoff time.Time) []StreamReport {
 	var out []StreamReport
 	for k, s := range t.streams {
 		if s.last.Before(cutoff) {
-			out = append(out, t.report(s))
+			r := t.report(s, true)
+			t.idx.touch(r.CallID)
+			out = append(out, r)
 			delete(t.streams, k)
 		}
 	}
 	t.rtcp.expireBefore(cutoff)
 	t.expireAnnouncements(cutoff)
+	t.rebuildIndex()
 	sortReports(out)
 	return out
 }
 
+// sortReports orders reports by start time, then by key (unique per
+// stream, so the order is total). slices.SortFunc does not allocate,
+// which matters to callers that sort a call's few streams many times.
 func sortReports(r []StreamReport) {
-	sort.Slice(r, func(i, j int) bool {
-		if !r[i].Start.Equal(r[j].Start) {
-			return r[i].Start.Before(r[j].Start)
+	slices.SortFunc(r, func(a, b StreamReport) int {
+		if c := a.Start.Compare(b.Start); c != 0 {
+			return c
 		}
-		if r[i].SSRC != r[j].SSRC {
-			return r[i].SSRC < r[j].SSRC
+		if a.SSRC != b.SSRC {
+			return cmp.Compare(a.SSRC, b.SSRC)
 		}
-		if c := r[i].Src.Compare(r[j].Src); c != 0 {
-			return c < 0
+		if c := a.Src.Compare(b.Src); c != 0 {
+			return c
 		}
-		return r[i].Dst.Compare(r[j].Dst) < 0
+		return a.Dst.Compare(b.Dst)
 	})
 }

@@ -31,7 +31,7 @@ func rtpBytes(t testing.TB, p synth) []byte {
 	if pl == nil {
 		pl = make([]byte, 160)
 	}
-	h := Header{Marker: p.marker, PayloadType: p.pt, SequenceNumber: p.seq, Timestamp: p.ts, SSRC: p.ssrc, Payload: pl}
+	h := Header{Fixed: Fixed{Marker: p.marker, PayloadType: p.pt, SequenceNumber: p.seq, Timestamp: p.ts, SSRC: p.ssrc}, Payload: pl}
 	if h.SSRC == 0 {
 		h.SSRC = 0x11223344
 	}
@@ -146,9 +146,10 @@ func TestReorderDuplicate(t *testing.T) {
 	tr := NewTracker(Options{})
 	feed(t, tr, ps)
 	r := one(t, tr)
-	// Wireshark: expected = last − first + 1 = 10, received 11 → lost −1.
-	if r.Packets != 11 || r.Expected != 10 || r.Lost != -1 {
-		t.Errorf("packets/expected/lost = %d/%d/%d, want 11/10/-1", r.Packets, r.Expected, r.Lost)
+	// Wireshark: expected = last − first + 1 = 10, received 11 → lost −1;
+	// every sequence number arrived, so the real loss is 0.
+	if r.Packets != 11 || r.Expected != 10 || r.LostTshark != -1 || r.Lost != 0 || r.LostPct != 0 {
+		t.Errorf("packets/expected/lost_tshark/lost/pct = %d/%d/%d/%d/%v, want 11/10/-1/0/0", r.Packets, r.Expected, r.LostTshark, r.Lost, r.LostPct)
 	}
 	if r.OutOfOrder != 1 || r.Duplicates != 1 {
 		t.Errorf("ooo/dups = %d/%d, want 1/1", r.OutOfOrder, r.Duplicates)
@@ -168,8 +169,8 @@ func TestSeqWrap(t *testing.T) {
 	tr := NewTracker(Options{})
 	feed(t, tr, ps)
 	r := one(t, tr)
-	if r.Expected != 12 || r.Packets != 11 || r.Lost != 1 {
-		t.Errorf("expected/packets/lost = %d/%d/%d, want 12/11/1", r.Expected, r.Packets, r.Lost)
+	if r.Expected != 12 || r.Packets != 11 || r.Lost != 1 || r.LostTshark != 1 {
+		t.Errorf("expected/packets/lost/lost_tshark = %d/%d/%d/%d, want 12/11/1/1", r.Expected, r.Packets, r.Lost, r.LostTshark)
 	}
 	if r.LossHistogram[0] != 1 {
 		t.Errorf("histogram %v", r.LossHistogram)

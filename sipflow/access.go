@@ -1,5 +1,7 @@
 package sipflow
 
+import "github.com/voiptool/voiptool/internal/siplex"
+
 // Exported entry points to the parser's pieces, for packages that rewrite
 // messages (internal/anon): they locate fields with the one SIP parser
 // instead of a second one. Every returned slice aliases its input.
@@ -29,7 +31,10 @@ func NextElem(v []byte) (elem, rest []byte) { return nextElem(v) }
 
 // NextLine returns the line starting at i without its CRLF (or bare LF) and
 // the index after the terminator.
-func NextLine(b []byte, i int) (line []byte, next int) { return nextLine(b, i) }
+func NextLine(b []byte, i int) (line []byte, next int) {
+	line, next, _ = siplex.NextLine(b, i)
+	return line, next
+}
 
 // Field returns the first run of non-white-space bytes of b and the rest.
 func Field(b []byte) (f, rest []byte) { return field(b) }
@@ -80,18 +85,18 @@ func Parts(body, boundary []byte, fn func(Part) bool) (found bool) {
 			part = body[:end]
 		}
 		// skip the rest of the delimiter line
-		_, n := nextLine(part, 0)
+		_, n, _ := siplex.NextLine(part, 0)
 		part = part[n:]
 		var ctype []byte
 		p := 0
 		for p < len(part) {
-			line, n := nextLine(part, p)
+			line, n, _ := siplex.NextLine(part, p)
 			p = n
 			if len(line) == 0 {
 				break
 			}
-			if c := indexByte(line, ':'); c > 0 && LookupHeader(trimLWS(line[:c])) == HeaderContentType {
-				ctype = trimLWS(line[c+1:])
+			if c := indexByte(line, ':'); c > 0 && LookupHeader(siplex.TrimLWS(line[:c])) == HeaderContentType {
+				ctype = siplex.TrimLWS(line[c+1:])
 			}
 		}
 		hdrEnd := p

@@ -71,10 +71,14 @@ type call struct {
 	methods   []string
 	uas       []string
 	ips       []netip.Addr
-	offer     []MediaSummary
-	answer    []MediaSummary
+	offer     []MediaSummary // of the latest completed negotiation, else the latest offer
+	answer    []MediaSummary // of the latest completed negotiation
+	pend      *pendingOffer  // offer awaiting its answer
+	negs      []Negotiation  // completed offer/answer exchanges, oldest first
+	negsCut   int            // exchanges dropped past maxNegotiations
 	legs      []Leg
 	streams   []Stream
+	problems  []Problem
 	events    []CallEvent
 	endpoints []netip.AddrPort
 	xcids     []string
@@ -231,6 +235,7 @@ func (c *call) add(m *Message, meta Meta, raw []byte, seed maphash.Seed) bool {
 		}
 	}
 	c.apply(m, meta, &sm)
+	c.negotiate(&sm)
 	c.msgs = append(c.msgs, sm)
 	return false
 }
@@ -355,8 +360,6 @@ func (c *call) applyRequest(m *Message, t time.Time, sm *storedMsg) {
 		if !c.answerT.IsZero() {
 			c.holdOffer(m, t)
 		}
-	case "ACK":
-		c.offerAnswer(sm) // late offer: the answer rides on the ACK
 	case "CANCEL":
 		c.cancelSeen = true
 		c.event(t, "cancel", "")
@@ -387,19 +390,6 @@ func (c *call) applyRequest(m *Message, t time.Time, sm *storedMsg) {
 		if !c.isInvite && (c.state == StatePending || c.state == StateTimeout) {
 			c.state = StatePending
 		}
-	}
-}
-
-// offerAnswer files the first two SDP bodies of call setup as offer and
-// answer: INVITE+response normally, response+ACK for a late offer
-// (RFC 3261 13.2.1).
-func (c *call) offerAnswer(sm *storedMsg) {
-	switch {
-	case sm.sdp == nil:
-	case c.offer == nil:
-		c.offer = sm.sdp
-	case c.answer == nil:
-		c.answer = sm.sdp
 	}
 }
 
@@ -436,7 +426,6 @@ func (c *call) initialInvite(m *Message, t time.Time, sm *storedMsg) {
 		c.inviteCSeq = m.CSeq
 	}
 	c.lastAuth = 0
-	c.offerAnswer(sm)
 }
 
 func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg) {
@@ -497,7 +486,6 @@ func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg) {
 			if c.state == StateSetup {
 				c.state = StateRinging
 			}
-			c.offerAnswer(sm) // early media answer (RFC 3261 13.2.1)
 		}
 	case code < minRedirect:
 		if c.answerT.IsZero() {
@@ -505,7 +493,6 @@ func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg) {
 			c.finalT = t
 			c.finalCode, c.phrase = code, string(m.Phrase)
 			c.state = StateInCall
-			c.offerAnswer(sm)
 		}
 	case code == codeUnauthorized || code == codeProxyAuthRequired:
 		// RFC 3261 22.2: the UAC re-sends the INVITE with credentials;
@@ -593,41 +580,48 @@ func msBetween(a, b time.Time) int64 {
 // publish refreshes the summary readers copy.
 func (c *call) publish() {
 	s := CallSummary{
-		CallID:          c.id,
-		Type:            c.typ,
-		State:           c.state,
-		From:            c.from,
-		To:              c.to,
-		FromDisplay:     c.fromDisp,
-		ToDisplay:       c.toDisp,
-		PAI:             c.pai,
-		Src:             c.src,
-		Dst:             c.dst,
-		Start:           c.first,
-		End:             c.last,
-		SetupMS:         msBetween(c.inviteT, c.answerT),
-		PDDMS:           msBetween(c.inviteT, c.ringT),
-		RingMS:          -1,
-		DurationMS:      msBetween(c.answerT, c.byeT),
-		TotalMS:         msBetween(c.first, c.last),
-		FinalCode:       c.finalCode,
-		Reason:          c.phrase,
-		HangupBy:        c.hangupBy,
-		Messages:        len(c.msgs),
-		Retransmissions: c.retrans,
-		AuthChallenges:  c.authChallenges,
-		Forks:           c.forks,
-		OnHold:          c.held,
-		Expired:         c.expired,
-		SRTP:            c.srtp,
-		Warnings:        c.warnCount,
-		Methods:         c.methods,
-		UserAgents:      c.uas,
-		IPs:             c.ips,
-		Offer:           c.offer,
-		Answer:          c.answer,
-		Legs:            c.legs,
-		Streams:         c.streams,
+		CallID:            c.id,
+		Type:              c.typ,
+		State:             c.state,
+		From:              c.from,
+		To:                c.to,
+		FromDisplay:       c.fromDisp,
+		ToDisplay:         c.toDisp,
+		PAI:               c.pai,
+		Src:               c.src,
+		Dst:               c.dst,
+		Start:             c.first,
+		End:               c.last,
+		SetupMS:           msBetween(c.inviteT, c.answerT),
+		PDDMS:             msBetween(c.inviteT, c.ringT),
+		RingMS:            -1,
+		DurationMS:        msBetween(c.answerT, c.byeT),
+		TotalMS:           msBetween(c.first, c.last),
+		FinalCode:         c.finalCode,
+		Reason:            c.phrase,
+		HangupBy:          c.hangupBy,
+		Messages:          len(c.msgs),
+		Retransmissions:   c.retrans,
+		AuthChallenges:    c.authChallenges,
+		Forks:             c.forks,
+		OnHold:            c.held,
+		Expired:           c.expired,
+		SRTP:              c.srtp,
+		Warnings:          c.warnCount,
+		Methods:           c.methods,
+		UserAgents:        c.uas,
+		IPs:               c.ips,
+		Offer:             c.offer,
+		Answer:            c.answer,
+		SDPHistory:        c.negs,
+		SDPHistoryDropped: c.negsCut,
+		Codec:             c.codec(),
+		Legs:              c.legs,
+		Streams:           c.streams,
+		Problems:          c.problems,
+	}
+	if s.Problems == nil {
+		s.Problems = []Problem{} // "problems": [] rather than null
 	}
 	if !c.ringT.IsZero() && !c.finalT.IsZero() {
 		s.RingMS = msBetween(c.ringT, c.finalT)
@@ -643,6 +637,38 @@ func (c *call) publish() {
 		}
 	}
 	c.sum = s
+}
+
+// Problem is one finding about a call (internal/diagnose): a short
+// stable code ("one-way-audio"), a severity and a sentence with the
+// evidence. SSRC names the stream a per-stream problem is about.
+type Problem struct {
+	Code     string `json:"code"`
+	Severity string `json:"severity"` // SeverityError, SeverityWarning or SeverityInfo
+	Detail   string `json:"detail"`
+	SSRC     uint32 `json:"ssrc"`
+}
+
+// Problem severities.
+const (
+	SeverityError   = "error"
+	SeverityWarning = "warning"
+	SeverityInfo    = "info"
+)
+
+// SetProblems replaces the problems of a call (the diagnosis runs beside
+// the store, over summaries and stream reports); false when the call is
+// unknown.
+func (s *Store) SetProblems(callID string, ps []Problem) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.calls[callID]
+	if !ok {
+		return false
+	}
+	c.problems = append([]Problem(nil), ps...)
+	c.publish()
+	return true
 }
 
 func summarizeSDP(sd *SDP) []MediaSummary {

@@ -22,7 +22,10 @@ import (
 // display name; from also PAI), method (any method in the dialog), state,
 // type, code (final code), ua, ip (any address seen; "=" accepts a CIDR
 // prefix), src, dst, callid, reason, hangup, and the numbers duration,
-// setup, pdd (ms), messages, retrans.
+// setup, pdd (ms), messages, retrans. problem matches the code of any
+// problem diagnosed on the call ("problem=one-way-audio", "problem~loss");
+// problem alone, with no operator, means "has at least one problem", so
+// "not problem" keeps the clean calls.
 type Filter struct {
 	root *node
 	src  string
@@ -55,6 +58,7 @@ const (
 	colPDD
 	colMessages
 	colRetrans
+	colProblem
 )
 
 var columnNames = [...]struct {
@@ -66,6 +70,7 @@ var columnNames = [...]struct {
 	{"src", colSrc}, {"dst", colDst}, {"callid", colCallID}, {"call_id", colCallID},
 	{"reason", colReason}, {"hangup", colHangup}, {"duration", colDuration},
 	{"setup", colSetup}, {"pdd", colPDD}, {"messages", colMessages}, {"retrans", colRetrans},
+	{"problem", colProblem}, {"problems", colProblem},
 }
 
 func (c column) numeric() bool {
@@ -87,6 +92,7 @@ const (
 	opGe
 	opLt
 	opLe
+	opExists // a column named alone (only problem)
 )
 
 type nodeKind uint8
@@ -281,6 +287,9 @@ func (p *parser) term() (*node, error) {
 	p.skip()
 	opAt := p.i
 	op := p.op()
+	if op == 0 && col == colProblem {
+		return &node{kind: nodeTerm, col: col, op: opExists}, nil
+	}
 	if op == 0 {
 		return nil, p.errf(ErrFilterSyntax, name, "operator expected (= != ~ !~ > >= < <=), found %q", p.rest())
 	}
@@ -505,6 +514,16 @@ func (n *node) positive(c *CallSummary) bool {
 		return n.numMatch(int64(c.Messages))
 	case colRetrans:
 		return n.numMatch(int64(c.Retransmissions))
+	case colProblem:
+		if n.op == opExists {
+			return len(c.Problems) > 0
+		}
+		for _, p := range c.Problems {
+			if n.strMatch(p.Code) {
+				return true
+			}
+		}
+		return false
 	}
 	return false
 }

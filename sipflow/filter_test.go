@@ -147,3 +147,35 @@ func TestFilterMatchAllocs(t *testing.T) {
 		t.Error("no match")
 	}
 }
+
+func TestFilterProblem(t *testing.T) {
+	bad := &CallSummary{CallID: "a", Problems: []Problem{{Code: "one-way-audio", Severity: SeverityError}, {Code: "high-loss", Severity: SeverityWarning}}}
+	clean := &CallSummary{CallID: "b", Problems: []Problem{}}
+	for _, c := range []struct {
+		expr       string
+		bad, clean bool
+	}{
+		{"problem", true, false},
+		{"not problem", false, true},
+		{"!problem", false, true},
+		{"problem=one-way-audio", true, false},
+		{"problem=ONE-WAY-AUDIO", true, false},
+		{"problem=no-media", false, false},
+		{"problem!=no-media", true, true},
+		{"problem~loss", true, false},
+		{"problem and callid=a", true, false},
+		{"(problem) or callid=b", true, true},
+		{"problem callid=b", false, false},
+	} {
+		f, err := ParseFilter(c.expr)
+		if err != nil {
+			t.Fatalf("%q: %v", c.expr, err)
+		}
+		if f.Match(bad) != c.bad || f.Match(clean) != c.clean {
+			t.Errorf("%q: bad %v clean %v, want %v %v", c.expr, f.Match(bad), f.Match(clean), c.bad, c.clean)
+		}
+	}
+	if _, err := ParseFilter("problem>3"); !errors.Is(err, ErrFilterSyntax) {
+		t.Errorf("problem>3: %v, want a syntax error", err)
+	}
+}

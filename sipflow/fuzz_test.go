@@ -133,3 +133,30 @@ func FuzzFilter(f *testing.F) {
 		}
 	})
 }
+
+// FuzzUnmarshalBody is differential: UnmarshalBody (the classifier's
+// cheap mode) finds the same body, content type and length, and SDP
+// media endpoints as Unmarshal.
+func FuzzUnmarshalBody(f *testing.F) {
+	sdp := "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=rtcp:4005 IN IP4 192.0.2.9\r\n"
+	f.Add([]byte("INVITE sip:b@h SIP/2.0\r\nContact: <sip:a@h>\r\nContent-Type: application/sdp\r\nl: 99\r\n\r\n" + sdp))
+	f.Add([]byte("SIP/2.0 200 OK\r\nc: multipart/mixed;boundary=xx\r\n\r\n--xx\r\nContent-Type: application/sdp\r\n\r\n" + sdp + "--xx--\r\n"))
+	f.Add([]byte("SIP/2.0 200 OK\r\n\r\n" + sdp))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var full, body Message
+		e1, e2 := full.Unmarshal(b), body.UnmarshalBody(b)
+		if (e1 == nil) != (e2 == nil) || !bytes.Equal(full.Body, body.Body) || !bytes.Equal(full.ContentType, body.ContentType) ||
+			full.ContentLength != body.ContentLength || full.HasSDP != body.HasSDP || len(full.SDP.Media) != len(body.SDP.Media) {
+			t.Fatalf("modes disagree: %v/%v body %q/%q", e1, e2, full.Body, body.Body)
+		}
+		for i := range full.SDP.Media {
+			a1, ok1 := full.SDP.Endpoint(i)
+			a2, ok2 := body.SDP.Endpoint(i)
+			r1, _ := full.SDP.RTCPEndpoint(i)
+			r2, _ := body.SDP.RTCPEndpoint(i)
+			if a1 != a2 || ok1 != ok2 || r1 != r2 {
+				t.Fatalf("media %d: %v %v / %v %v", i, a1, r1, a2, r2)
+			}
+		}
+	})
+}

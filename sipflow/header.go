@@ -1,5 +1,7 @@
 package sipflow
 
+import "github.com/voiptool/voiptool/internal/siplex"
+
 // HeaderKind identifies the headers the parser understands. Everything else
 // is HeaderOther and kept verbatim in Message.Headers.
 type HeaderKind uint8
@@ -130,7 +132,7 @@ func LookupHeader(name []byte) HeaderKind {
 		return compactKind(name[0])
 	}
 	for i := range headerNames {
-		if equalFold(name, headerNames[i].name) {
+		if siplex.EqualFold(name, headerNames[i].name) {
 			return headerNames[i].kind
 		}
 	}
@@ -144,58 +146,6 @@ type Header struct {
 	Name  []byte
 	Value []byte
 	Kind  HeaderKind
-}
-
-// equalFold compares ASCII case-insensitively without allocating.
-func equalFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := 0; i < len(b); i++ {
-		x, y := b[i], s[i]
-		if x == y {
-			continue
-		}
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
-}
-
-func hasPrefixFold(b []byte, s string) bool {
-	return len(b) >= len(s) && equalFold(b[:len(s)], s)
-}
-
-func isLWS(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
-
-func trimLWS(b []byte) []byte {
-	for len(b) > 0 && isLWS(b[0]) {
-		b = b[1:]
-	}
-	for len(b) > 0 && isLWS(b[len(b)-1]) {
-		b = b[:len(b)-1]
-	}
-	return b
-}
-
-// isToken reports whether c is a token character (RFC 3261 25.1).
-func isToken(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	switch c {
-	case '-', '.', '!', '%', '*', '_', '+', '`', '\'', '~':
-		return true
-	}
-	return false
 }
 
 // atoi parses a non-negative decimal; ok is false on empty input, a non-digit
@@ -237,10 +187,10 @@ func nextElem(v []byte) (elem, rest []byte) {
 		case c == '>':
 			inAngle = false
 		case c == ',' && !inAngle:
-			return trimLWS(v[:i]), v[i+1:]
+			return siplex.TrimLWS(v[:i]), v[i+1:]
 		}
 	}
-	return trimLWS(v), nil
+	return siplex.TrimLWS(v), nil
 }
 
 // Param returns the value of the named ";name=value" parameter in a
@@ -252,7 +202,7 @@ func Param(params []byte, name string) (value []byte, found bool) {
 		if !ok {
 			return nil, false
 		}
-		if equalFold(k, name) {
+		if siplex.EqualFold(k, name) {
 			return v, true
 		}
 		params = rest
@@ -265,7 +215,7 @@ func Param(params []byte, name string) (value []byte, found bool) {
 // empty non-nil value. Quotes are kept; a ';' inside quotes does not split.
 func NextParam(params []byte) (name, value, rest []byte, ok bool) {
 	// skip to the start of a parameter
-	for len(params) > 0 && (params[0] == ';' || isLWS(params[0])) {
+	for len(params) > 0 && (params[0] == ';' || siplex.IsLWS(params[0])) {
 		params = params[1:]
 	}
 	if len(params) == 0 {
@@ -300,9 +250,9 @@ func NextParam(params []byte) (name, value, rest []byte, ok bool) {
 		}
 	}
 	if eq < 0 {
-		return trimLWS(p), p[len(p):], params[end:], true
+		return siplex.TrimLWS(p), p[len(p):], params[end:], true
 	}
-	return trimLWS(p[:eq]), trimLWS(p[eq+1:]), params[end:], true
+	return siplex.TrimLWS(p[:eq]), siplex.TrimLWS(p[eq+1:]), params[end:], true
 }
 
 // unquote strips one pair of surrounding double quotes without unescaping.

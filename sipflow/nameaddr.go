@@ -1,6 +1,10 @@
 package sipflow
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/voiptool/voiptool/internal/siplex"
+)
 
 // NameAddr is a name-addr or addr-spec with header parameters, as in From,
 // To, Contact, P-Asserted-Identity and Diversion (RFC 3261 20.10, 25.1).
@@ -33,7 +37,7 @@ func (n *NameAddr) DisplayName() string {
 // parse decodes one name-addr / addr-spec element; ok is false when no URI
 // could be found.
 func (n *NameAddr) parse(v []byte) (ok bool) {
-	v = trimLWS(v)
+	v = siplex.TrimLWS(v)
 	*n = NameAddr{Raw: v}
 	rest := v
 	quoted := false
@@ -59,16 +63,16 @@ func (n *NameAddr) parse(v []byte) (ok bool) {
 	var uri []byte
 	if lt := indexByte(rest, '<'); lt >= 0 {
 		if !quoted {
-			n.Display = trimLWS(rest[:lt])
+			n.Display = siplex.TrimLWS(rest[:lt])
 		}
 		gt := indexByte(rest[lt:], '>')
 		if gt < 0 {
-			uri = trimLWS(rest[lt+1:])
+			uri = siplex.TrimLWS(rest[lt+1:])
 			ok = false
 			n.URI.parse(uri)
 			return false
 		}
-		uri = trimLWS(rest[lt+1 : lt+gt])
+		uri = siplex.TrimLWS(rest[lt+1 : lt+gt])
 		n.Params = rest[lt+gt+1:]
 	} else {
 		if quoted {
@@ -76,12 +80,12 @@ func (n *NameAddr) parse(v []byte) (ok bool) {
 		}
 		// addr-spec: parameters after the URI are header parameters
 		// (RFC 3261 20.10), so the URI ends at the first ';'.
-		rest = trimLWS(rest)
+		rest = siplex.TrimLWS(rest)
 		end := len(rest)
 		if i := indexByte(rest, ';'); i >= 0 {
 			end = i
 		}
-		uri, n.Params = trimLWS(rest[:end]), rest[end:]
+		uri, n.Params = siplex.TrimLWS(rest[:end]), rest[end:]
 	}
 	if t, found := Param(n.Params, "tag"); found {
 		n.Tag = t

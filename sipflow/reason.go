@@ -1,5 +1,7 @@
 package sipflow
 
+import "github.com/voiptool/voiptool/internal/siplex"
+
 // Reason is the first Reason header (RFC 3326 2):
 //
 //	Reason: Q.850;cause=16;text="Normal call clearing"
@@ -11,13 +13,13 @@ type Reason struct {
 }
 
 func (r *Reason) parse(b []byte) {
-	b = trimLWS(b)
+	b = siplex.TrimLWS(b)
 	*r = Reason{Raw: b, Cause: -1}
 	end := len(b)
 	if i := indexByte(b, ';'); i >= 0 {
 		end = i
 	}
-	r.Protocol = trimLWS(b[:end])
+	r.Protocol = siplex.TrimLWS(b[:end])
 	params := b[end:]
 	if c, f := Param(params, "cause"); f {
 		if n, ok := atoi(c, 1<<20); ok {

@@ -2,6 +2,8 @@ package sipflow
 
 import (
 	"net/netip"
+
+	"github.com/voiptool/voiptool/internal/siplex"
 )
 
 // Direction is an SDP media direction attribute (RFC 3264 5.1, 8.4).
@@ -106,17 +108,17 @@ func (s *SDP) reset(b []byte) {
 func (s *SDP) Unmarshal(b []byte) error {
 	s.reset(b)
 	pos := 0
-	for pos < len(b) && isLWS(b[pos]) {
+	for pos < len(b) && siplex.IsLWS(b[pos]) {
 		pos++
 	}
-	if !hasPrefixFold(b[pos:], "v=") {
+	if !siplex.HasPrefixFold(b[pos:], "v=") {
 		return ErrNotSDP
 	}
 	var cur *Media
 	for pos < len(b) {
-		line, n := nextLine(b, pos)
+		line, n, _ := siplex.NextLine(b, pos)
 		pos = n
-		line = trimLWS(line)
+		line = siplex.TrimLWS(line)
 		if len(line) == 0 {
 			continue
 		}
@@ -188,7 +190,7 @@ func (m *Media) parse(v []byte) bool {
 	port, rest := field(rest)
 	proto, rest := field(rest)
 	m.Type, m.Proto = typ, proto
-	m.Formats = trimLWS(rest)
+	m.Formats = siplex.TrimLWS(rest)
 	m.NumPorts = 1
 	if i := indexByte(port, '/'); i >= 0 {
 		if n, ok := atoi(port[i+1:], 1<<16); ok {
@@ -224,17 +226,17 @@ func parseConn(v []byte) (Conn, bool) {
 func (s *SDP) attr(cur *Media, v []byte) bool {
 	name, val := v, []byte(nil)
 	if i := indexByte(v, ':'); i >= 0 {
-		name, val = v[:i], trimLWS(v[i+1:])
+		name, val = v[:i], siplex.TrimLWS(v[i+1:])
 	}
 	dir := DirUnset
 	switch {
-	case equalFold(name, "sendrecv"):
+	case siplex.EqualFold(name, "sendrecv"):
 		dir = DirSendRecv
-	case equalFold(name, "sendonly"):
+	case siplex.EqualFold(name, "sendonly"):
 		dir = DirSendOnly
-	case equalFold(name, "recvonly"):
+	case siplex.EqualFold(name, "recvonly"):
 		dir = DirRecvOnly
-	case equalFold(name, "inactive"):
+	case siplex.EqualFold(name, "inactive"):
 		dir = DirInactive
 	}
 	if dir != DirUnset {
@@ -249,7 +251,7 @@ func (s *SDP) attr(cur *Media, v []byte) bool {
 		return true // other session-level attributes are not needed
 	}
 	switch {
-	case equalFold(name, "rtpmap"):
+	case siplex.EqualFold(name, "rtpmap"):
 		// <payload type> <encoding name>/<clock rate>[/<encoding parameters>]
 		ptb, rest := field(val)
 		pt, ok := atoi(ptb, 127)
@@ -273,12 +275,12 @@ func (s *SDP) attr(cur *Media, v []byte) bool {
 		r.Clock = uint32(c)
 		cur.RTPMaps = append(cur.RTPMaps, r)
 		return ok && cok
-	case equalFold(name, "fmtp"):
+	case siplex.EqualFold(name, "fmtp"):
 		ptb, rest := field(val)
 		pt, ok := atoi(ptb, 127)
-		cur.Fmtps = append(cur.Fmtps, Fmtp{PT: uint8(pt), Params: trimLWS(rest)})
+		cur.Fmtps = append(cur.Fmtps, Fmtp{PT: uint8(pt), Params: siplex.TrimLWS(rest)})
 		return ok
-	case equalFold(name, "rtcp"):
+	case siplex.EqualFold(name, "rtcp"):
 		// a=rtcp:<port> [IN IP4 <addr>] (RFC 3605 2.1)
 		pb, rest := field(val)
 		p, ok := atoi(pb, 65535)
@@ -287,11 +289,11 @@ func (s *SDP) attr(cur *Media, v []byte) bool {
 			cur.RTCPAddr = c.IP
 		}
 		return ok
-	case equalFold(name, "rtcp-mux"):
+	case siplex.EqualFold(name, "rtcp-mux"):
 		cur.RTCPMux = true // RFC 5761 5.1.1
-	case equalFold(name, "crypto"), equalFold(name, "fingerprint"):
+	case siplex.EqualFold(name, "crypto"), siplex.EqualFold(name, "fingerprint"):
 		cur.Crypto = true
-	case equalFold(name, "ptime"):
+	case siplex.EqualFold(name, "ptime"):
 		p, ok := atoi(val, 10000)
 		cur.Ptime = p
 		return ok
@@ -401,7 +403,7 @@ func (s *SDP) Direction(i int) Direction {
 // (RFC 3711, 5124) or a crypto/fingerprint attribute.
 func (s *SDP) Secure(i int) bool {
 	m := &s.Media[i]
-	return m.Crypto || containsFold(m.Proto, "SAVP")
+	return m.Crypto || siplex.ContainsFold(m.Proto, "SAVP")
 }
 
 // OnHold reports whether the offer puts the session on hold: every active
@@ -479,13 +481,4 @@ func StaticPayloadName(pt uint8) string {
 		return "H263"
 	}
 	return ""
-}
-
-func containsFold(b []byte, s string) bool {
-	for i := 0; i+len(s) <= len(b); i++ {
-		if equalFold(b[i:i+len(s)], s) {
-			return true
-		}
-	}
-	return false
 }

@@ -30,7 +30,7 @@ type StoreOptions struct {
 }
 
 // Store groups SIP messages into dialogs and calls. One goroutine writes
-// (Add, ExpireBefore, SetStreams); any number read (Calls, Call, Stats,
+// (Add, AddEvent, ExpireBefore, SetStreams, Clear); any number read (Calls, Call, Stats,
 // KPIs, CallForMedia), getting copies taken under a read lock.
 type Store struct {
 	opt StoreOptions
@@ -124,8 +124,8 @@ func (s *Store) Summary(id string) (CallSummary, bool) {
 // Clear forgets every dialog at once: the UI's "clear list" on a live
 // source, where old calls are no longer of interest. Counters other than
 // the held calls and bytes keep their totals; the dialogs dropped are
-// counted in Stats.Cleared. It takes the write lock, so it is safe beside
-// the writer.
+// counted in Stats.Cleared. It is a writer's method: a reader that wants
+// the list cleared asks the writer (internal/engine does so).
 func (s *Store) Clear() {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -4,11 +4,13 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/voiptool/voiptool/internal/siplex"
 	"github.com/voiptool/voiptool/pcap"
 )
 
-// Transport is how a message travelled above IP. The values match
-// capture.Transport so callers can convert with a plain cast.
+// Transport is how a message travelled above IP. It is the one
+// transport type of the project: capture.Transport is an alias of it, so
+// an event's transport goes into a Meta without conversion.
 type Transport uint8
 
 // Transports.
@@ -33,6 +35,18 @@ func (t Transport) String() string {
 	return "unknown"
 }
 
+// TransportOf names the transport an IP protocol number stands for (as
+// HEP's IP protocol chunk carries it): 6 TCP, 132 SCTP, else UDP.
+func TransportOf(ipProto uint8) Transport {
+	switch ipProto {
+	case 6:
+		return TransportTCP
+	case 132:
+		return TransportSCTP
+	}
+	return TransportUDP
+}
+
 // MarshalText renders the transport name.
 func (t Transport) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
 
@@ -53,7 +67,7 @@ type Meta struct {
 	Record pcap.Packet `json:"-"`
 	// CorrelationID is set by the HEP path (HEP3 chunk 0x0011) and links
 	// legs that share it.
-	CorrelationID string `json:"correlation_id,omitempty"`
+	CorrelationID string `json:"correlation_id"`
 }
 
 // State is the state of a dialog. INVITE dialogs (calls) move through
@@ -106,11 +120,11 @@ func ParseState(s string) (State, bool) {
 		}
 	}
 	for i := 1; i < len(stateNames); i++ {
-		if equalFold(b, stateNames[i]) {
+		if siplex.EqualFold(b, stateNames[i]) {
 			return State(i), true
 		}
 	}
-	if equalFold(b, "setup") {
+	if siplex.EqualFold(b, "setup") {
 		return StateSetup, true
 	}
 	return 0, false
@@ -129,7 +143,7 @@ type MediaSummary struct {
 	Codecs []string       `json:"codecs"`
 	Dir    string         `json:"dir"`
 	SRTP   bool           `json:"srtp"`
-	Ptime  int            `json:"ptime,omitempty"`
+	Ptime  int            `json:"ptime"`
 }
 
 // Leg is a related call and the rule that linked it.
@@ -159,14 +173,14 @@ type Stream struct {
 	// Link says how the stream was tied to the call: "sdp" (an SDP
 	// endpoint seen on the wire) or "sdp-nat-port" (same port as a private
 	// SDP address: a guess, and labelled as one).
-	Link string `json:"link,omitempty"`
+	Link string `json:"link"`
 }
 
 // CallEvent is a notable mid-dialog event (hold, resume, auth, fork, ...).
 type CallEvent struct {
 	Time   time.Time `json:"time"`
 	Kind   string    `json:"kind"`
-	Detail string    `json:"detail,omitempty"`
+	Detail string    `json:"detail"`
 }
 
 // CallSummary is one row of the call list. Durations are milliseconds and -1
@@ -179,9 +193,9 @@ type CallSummary struct {
 	State           State          `json:"state"`
 	From            string         `json:"from"` // From URI user (host when there is no user)
 	To              string         `json:"to"`
-	FromDisplay     string         `json:"from_display,omitempty"`
-	ToDisplay       string         `json:"to_display,omitempty"`
-	PAI             string         `json:"pai,omitempty"`
+	FromDisplay     string         `json:"from_display"`
+	ToDisplay       string         `json:"to_display"`
+	PAI             string         `json:"pai"`
 	Src             netip.AddrPort `json:"src"` // of the first request
 	Dst             netip.AddrPort `json:"dst"`
 	Start           time.Time      `json:"start"`
@@ -205,10 +219,25 @@ type CallSummary struct {
 	Methods         []string       `json:"methods"`
 	UserAgents      []string       `json:"user_agents"`
 	IPs             []netip.Addr   `json:"ips"`
-	Offer           []MediaSummary `json:"offer"`
-	Answer          []MediaSummary `json:"answer"`
-	Legs            []Leg          `json:"legs"`
-	Streams         []Stream       `json:"streams"`
+	// Offer and Answer are the latest completed SDP offer/answer exchange
+	// (a re-INVITE, UPDATE or PRACK from either side moves them); before
+	// any answer, Offer is the latest offer. SDPHistory keeps every
+	// completed exchange with its times, oldest first.
+	Offer      []MediaSummary `json:"offer"`
+	Answer     []MediaSummary `json:"answer"`
+	SDPHistory []Negotiation  `json:"sdp_history"`
+	// SDPHistoryDropped counts exchanges left out of SDPHistory (it keeps
+	// the first and the latest 31).
+	SDPHistoryDropped int `json:"sdp_history_dropped"`
+	// Codec is the negotiated voice codec: the answer's first audio
+	// codec, or the one of them the RTP actually carries; "" before an
+	// answer.
+	Codec   string   `json:"codec"`
+	Legs    []Leg    `json:"legs"`
+	Streams []Stream `json:"streams"`
+	// Problems are what internal/diagnose found (always a list, empty
+	// when none), set through Store.SetProblems.
+	Problems []Problem `json:"problems"`
 }
 
 // MessageDetail is one message of a call, for the ladder view.

@@ -1,6 +1,10 @@
 package sipflow
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/voiptool/voiptool/internal/siplex"
+)
 
 // URI is a parsed SIP/SIPS/TEL URI (RFC 3261 19.1, RFC 3966). All fields
 // alias the decoded message.
@@ -23,7 +27,7 @@ func (u *URI) parse(b []byte) (ok bool) {
 			colon = i
 			break
 		}
-		if !isToken(c) {
+		if !siplex.IsToken(c) {
 			break
 		}
 	}
@@ -35,7 +39,7 @@ func (u *URI) parse(b []byte) (ok bool) {
 	if q := indexByte(rest, '?'); q >= 0 {
 		rest = rest[:q]
 	}
-	if equalFold(u.Scheme, "tel") {
+	if siplex.EqualFold(u.Scheme, "tel") {
 		end := len(rest)
 		if i := indexByte(rest, ';'); i >= 0 {
 			end = i
@@ -64,7 +68,7 @@ func (u *URI) parse(b []byte) (ok bool) {
 
 // splitHostPort splits "host", "host:port", "[v6]" or "[v6]:port".
 func splitHostPort(b []byte) (host []byte, port uint16, ok bool) {
-	b = trimLWS(b)
+	b = siplex.TrimLWS(b)
 	if len(b) > 0 && b[0] == '[' {
 		rb := indexByte(b, ']')
 		if rb < 0 {
@@ -78,7 +82,7 @@ func splitHostPort(b []byte) (host []byte, port uint16, ok bool) {
 		if b[0] != ':' {
 			return host, 0, false
 		}
-		p, ok := atoi(trimLWS(b[1:]), 65535)
+		p, ok := atoi(siplex.TrimLWS(b[1:]), 65535)
 		return host, uint16(p), ok
 	}
 	c := indexByte(b, ':')
@@ -99,8 +103,8 @@ func splitHostPort(b []byte) (host []byte, port uint16, ok bool) {
 		}
 		return b[:c], 0, false
 	}
-	p, ok := atoi(trimLWS(b[c+1:]), 65535)
-	return trimLWS(b[:c]), uint16(p), ok
+	p, ok := atoi(siplex.TrimLWS(b[c+1:]), 65535)
+	return siplex.TrimLWS(b[:c]), uint16(p), ok
 }
 
 func indexByte(b []byte, c byte) int     { return bytes.IndexByte(b, c) }

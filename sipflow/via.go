@@ -1,5 +1,7 @@
 package sipflow
 
+import "github.com/voiptool/voiptool/internal/siplex"
+
 // Via is one via-parm (RFC 3261 20.42). Fields alias the decoded message.
 //
 //	Via: SIP / 2.0 / UDP host:port ;branch=z9hG4bK...;received=1.2.3.4;rport=5060
@@ -15,20 +17,20 @@ type Via struct {
 }
 
 func (v *Via) parse(b []byte) (ok bool) {
-	b = trimLWS(b)
+	b = siplex.TrimLWS(b)
 	*v = Via{Raw: b, RPort: -1}
 	// sent-protocol: name LWS? "/" LWS? version LWS? "/" LWS? transport
 	// (RFC 3261 25.1 SLASH = SWS "/" SWS)
 	var parts [3][]byte
 	rest := b
 	for k := 0; k < 3; k++ {
-		rest = trimLWS(rest)
+		rest = siplex.TrimLWS(rest)
 		i := 0
-		for i < len(rest) && isToken(rest[i]) {
+		for i < len(rest) && siplex.IsToken(rest[i]) {
 			i++
 		}
 		parts[k] = rest[:i]
-		rest = trimLWS(rest[i:])
+		rest = siplex.TrimLWS(rest[i:])
 		if k < 2 {
 			if len(rest) == 0 || rest[0] != '/' {
 				return false
@@ -37,7 +39,7 @@ func (v *Via) parse(b []byte) (ok bool) {
 		}
 	}
 	v.Transport = parts[2]
-	rest = trimLWS(rest)
+	rest = siplex.TrimLWS(rest)
 	end := len(rest)
 	if i := indexByte(rest, ';'); i >= 0 {
 		end = i

@@ -31,6 +31,7 @@ const (
 	ColMOS
 	ColUA
 	ColCallID
+	ColProblems
 	numColumns
 )
 
@@ -47,7 +48,7 @@ func AllColumns() []Column {
 // list drops columns from the right that do not fit the terminal width.
 func DefaultColumns() []Column {
 	return []Column{ColIndex, ColStart, ColMethod, ColFrom, ColTo, ColMsgs, ColState,
-		ColDuration, ColSetup, ColCodec, ColLoss, ColJitter, ColMOS, ColSrc, ColDst, ColPDD, ColUA, ColCallID}
+		ColDuration, ColSetup, ColCodec, ColLoss, ColJitter, ColMOS, ColProblems, ColSrc, ColDst, ColPDD, ColUA, ColCallID}
 }
 
 // colSpec is how one column is laid out: it gets at least min cells, grows
@@ -78,6 +79,7 @@ var colSpecs = [numColumns]colSpec{
 	ColMOS:      {"MOS", 4, 4, true},
 	ColUA:       {"User-Agent", 10, 30, false},
 	ColCallID:   {"Call-ID", 12, 40, false},
+	ColProblems: {"Problems", 8, 30, false},
 }
 
 // String is the column title, also accepted by ParseColumn.
@@ -112,6 +114,8 @@ func ParseColumn(s string) (Column, bool) {
 		return ColLoss, true
 	case "messages":
 		return ColMsgs, true
+	case "problem":
+		return ColProblems, true
 	}
 	for c := range numColumns {
 		if strings.ToLower(colSpecs[c].title) == s {
@@ -167,6 +171,11 @@ func cell(c Column, r *CallRow, loc *time.Location, w int) string {
 		return r.UA
 	case ColCallID:
 		return r.CallID
+	case ColProblems:
+		if r.Problems == "" {
+			return "-"
+		}
+		return r.Problems
 	}
 	return ""
 }

@@ -59,6 +59,9 @@ type navigator interface {
 	openStreams(callIDs []string)
 	openStats()
 	openSave(callIDs []string, related bool, flow bool)
+	// startSave closes the save dialog and returns the command that runs
+	// the save off the UI goroutine; from is reopened if it fails.
+	startSave(req SaveRequest, from *saveView) tea.Cmd
 	openOverlay(v view)
 	back()
 	setStatus(msg string, err error)

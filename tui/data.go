@@ -1,6 +1,9 @@
 package tui
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Data is everything the UI reads and the few actions it asks for.
 //
@@ -27,8 +30,30 @@ type Data interface {
 	// Counters returns the global counters shown in the header.
 	Counters() Counters
 	// Save performs an export and returns a one-line message for the status
-	// bar (for example "wrote 3 calls to calls.pcap").
-	Save(req SaveRequest) (string, error)
+	// bar (for example "wrote 3 calls to calls.pcap"). Unlike the other
+	// methods it runs on a goroutine of its own (a tea.Cmd), never inside
+	// Update, because it may re-read whole captures: it must return soon
+	// after ctx is cancelled (the user pressed Esc), with ctx.Err(), and
+	// may report how far it has got through progress (nil-safe to ignore;
+	// called from Save's goroutine).
+	Save(ctx context.Context, req SaveRequest, progress func(SaveProgress)) (string, error)
+}
+
+// SaveProgress is how far a save has got, for the progress line.
+type SaveProgress struct {
+	Calls, TotalCalls int // calls gathered
+	// Read and ReadTotal count capture records read again, when saving
+	// packets needs a second pass over the files (ReadTotal 0: none).
+	Read, ReadTotal int64
+}
+
+// Versioned is optionally implemented by a Data that can tell cheaply
+// whether anything it would answer may have changed: Version grows when
+// it may have, and is unchanged otherwise. The UI then pulls a snapshot
+// on its tick only when Version moved, instead of copying the same
+// window ten times a second.
+type Versioned interface {
+	Version() int64
 }
 
 // Clearer is optionally implemented by a Data whose calls can be dropped
@@ -79,6 +104,8 @@ type CallRow struct {
 	SetupMS, PDDMS, DurationMS                int64
 	LossPct, JitterMS, MOS                    float64
 	FinalCode                                 int
+	// Problems are the diagnosed problem codes, worst first ("" when none).
+	Problems string
 }
 
 // Endpoint is one column of the ladder.
@@ -129,6 +156,9 @@ type Flow struct {
 	Endpoints []Endpoint
 	Messages  []FlowMessage // in time order
 	Streams   []FlowStream  // in start order
+	// Problems are the calls' diagnosed problems, one "code (severity):
+	// detail" each, shown on a line above the ladder.
+	Problems []string
 }
 
 // SeriesPoint is one interval of a stream's time series.
@@ -183,7 +213,11 @@ type Counters struct {
 	Packets, Dialogs, Calls int64
 	DecodeErrors, Dropped   int64
 	Skipped                 int64
-	MemoryBytes             int64
+	// TLSStreams counts TCP directions carrying TLS: encrypted SIP the
+	// UI cannot show, named in the header so the list does not just look
+	// empty.
+	TLSStreams  int64
+	MemoryBytes int64
 	// LoadDone and LoadTotal are bytes read of the input files; the UI
 	// shows a progress bar while LoadTotal > 0 and LoadDone < LoadTotal.
 	LoadDone, LoadTotal int64

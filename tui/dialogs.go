@@ -105,8 +105,7 @@ func (v *saveView) Update(msg tea.Msg) tea.Cmd {
 	case key.Matches(km, k.PrevField):
 		return v.setFocus(v.focus - 1)
 	case key.Matches(km, k.Accept):
-		v.submit()
-		return nil
+		return v.submit()
 	}
 	if v.focus == saveFieldPath {
 		v.path.Update(km)
@@ -137,19 +136,16 @@ func (v *saveView) request() SaveRequest {
 	return req
 }
 
-func (v *saveView) submit() {
+// submit starts the save: the dialog closes and the save runs as a
+// command, off the UI goroutine, with a progress line and Esc to cancel.
+func (v *saveView) submit() tea.Cmd {
 	req := v.request()
 	if req.Path == "" {
 		v.err = errEmptyPath
-		return
+		return nil
 	}
-	msg, err := v.c.data.Save(req)
-	if err != nil {
-		v.err = err
-		return
-	}
-	v.c.nav.back()
-	v.c.nav.setStatus(msg, nil)
+	v.err = nil
+	return v.c.nav.startSave(req, v)
 }
 
 func (v *saveView) View() string {

@@ -11,3 +11,6 @@ var errNoCall = errors.New("tui: no call under the cursor")
 
 // errEmptyPath is shown in the save dialog when the file name is blank.
 var errEmptyPath = errors.New("tui: file name is empty")
+
+// errSaveRunning is shown when a save is asked for while one runs.
+var errSaveRunning = errors.New("tui: a save is already running (Esc cancels it)")

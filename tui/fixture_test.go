@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -30,6 +31,9 @@ type memData struct {
 	saved     []SaveRequest
 	saveErr   error
 	cleared   bool
+	// saveGate, when set, makes Save behave like a long save: it reports
+	// progress, then waits for the gate or for its context.
+	saveGate chan struct{}
 }
 
 var t0 = time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC)
@@ -62,7 +66,11 @@ func fixtureRows(n int) []CallRow {
 			MOS:        4.4 - float64(i%20)/10,
 			FinalCode:  200,
 		}
+		if i%7 == 3 {
+			r.Problems = "one-way-audio,high-loss"
+		}
 		if r.Method != "INVITE" {
+			r.Problems = ""
 			r.State, r.Codec, r.DurationMS, r.SetupMS, r.PDDMS = "COMPLETED", "", -1, -1, -1
 			r.LossPct, r.JitterMS, r.MOS = nan(), nan(), nan()
 		}
@@ -135,6 +143,7 @@ func fixtureFlow(id string, extra int) Flow {
 			{From: 0, To: 2, Label: "PCMU 2840 pkts 0.4% MOS 4.3", Start: at(3300), End: at(60000)},
 			{From: 2, To: 0, Label: "PCMU 2838 pkts 0.0% MOS 4.4", Start: at(3310), End: at(60000)},
 		},
+		Problems: []string{"short-call (info): answered call hung up by the callee after 1.2 s"},
 	}
 }
 
@@ -261,7 +270,15 @@ func (d *memData) Streams(id string) []StreamRow { return d.streams[id] }
 func (d *memData) Stats(string) StatsView        { return d.stats }
 func (d *memData) Counters() Counters            { return d.counters }
 
-func (d *memData) Save(req SaveRequest) (string, error) {
+func (d *memData) Save(ctx context.Context, req SaveRequest, progress func(SaveProgress)) (string, error) {
+	if d.saveGate != nil {
+		progress(SaveProgress{Calls: 340, TotalCalls: 1000})
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-d.saveGate:
+		}
+	}
 	if d.saveErr != nil {
 		return "", d.saveErr
 	}
@@ -324,6 +341,17 @@ func typeText(m *Model, s string) {
 		}
 		m.Update(tea.KeyPressMsg{Code: r, Text: string(r)})
 	}
+}
+
+// runSave presses key, which must start a save, and runs the save's
+// command to completion on this goroutine, as the runtime would on its own.
+func runSave(t testing.TB, m *Model, key string) {
+	t.Helper()
+	_, cmd := m.Update(keyMsg(key))
+	if cmd == nil || m.saving == nil {
+		t.Fatalf("%s did not start a save", key)
+	}
+	m.Update(cmd())
 }
 
 // newTestModel is a model over d at w×h, UTC, after the first refresh.

@@ -174,12 +174,17 @@ func (f *flowView) panes() (lw, lh, rw, rh int) {
 }
 
 func (f *flowView) headerLines() int {
+	n := 2
 	for _, e := range f.flow.Endpoints {
 		if e.Alias != "" {
-			return 3
+			n = 3
+			break
 		}
 	}
-	return 2
+	if len(f.flow.Problems) > 0 {
+		n++ // the problems line above the ladder
+	}
+	return n
 }
 
 // visibleItems is how many items fit in the ladder pane.
@@ -375,8 +380,15 @@ func (f *flowView) ladderLines(lw, lh int) []string {
 		}
 		return left + st.Endpoint.Render(cut(row, hs, vw))
 	}
-	if f.headerLines() == 3 {
-		lines = append(lines, hdr(func(e Endpoint) string { return e.Alias }))
+	if len(f.flow.Problems) > 0 {
+		// What diagnose found, first: the reason to open the ladder.
+		lines = append(lines, fit(st.StateFailed.Render(" ! "+strings.Join(f.flow.Problems, "; ")), lw, g.ellipsis))
+	}
+	for _, e := range f.flow.Endpoints {
+		if e.Alias != "" {
+			lines = append(lines, hdr(func(e Endpoint) string { return e.Alias }))
+			break
+		}
 	}
 	lines = append(lines, hdr(func(e Endpoint) string { return e.Addr }))
 	base := []rune(strings.Repeat(" ", cw))

@@ -136,6 +136,16 @@ func TestGolden(t *testing.T) {
 		{"stats", Options{}, func(m *Model, d *memData) { press(t, m, "t") }},
 		{"help", Options{}, func(m *Model, d *memData) { press(t, m, "?") }},
 		{"save", Options{}, func(m *Model, d *memData) { press(t, m, "f2") }},
+		{"saving", Options{}, func(m *Model, d *memData) {
+			press(t, m, "f2")
+			m.Update(keyMsg("enter")) // the command is not run: the save stays in progress
+			m.saving.progress.Store(&SaveProgress{Calls: 340, TotalCalls: 1000})
+		}},
+		{"saving_reread", Options{ASCII: true}, func(m *Model, d *memData) {
+			press(t, m, "f2")
+			m.Update(keyMsg("enter"))
+			m.saving.progress.Store(&SaveProgress{Calls: 1000, TotalCalls: 1000, Read: 45, ReadTotal: 100})
+		}},
 		{"columns", Options{}, func(m *Model, d *memData) { press(t, m, "C", "j", "space") }},
 		{"empty", Options{}, nil},
 	}

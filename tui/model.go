@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"charm.land/bubbles/v2/help"
@@ -33,9 +34,32 @@ type Model struct {
 	statusErr bool
 	help      help.Model
 	quitting  bool
+
+	// saving is the save running as a command, nil when none.
+	saving *saveJob
+	// version is the last Versioned.Version seen by the tick.
+	version     int64
+	haveVersion bool
 }
 
 var _ tea.Model = (*Model)(nil)
+
+// saveJob is a save running as a command: Data.Save on a goroutine of
+// the runtime, never inside Update. That goroutine stores progress; the
+// UI goroutine reads it when it renders and owns the rest.
+type saveJob struct {
+	cancel    context.CancelFunc
+	progress  atomic.Pointer[SaveProgress]
+	from      *saveView // reopened with the error if the save fails
+	cancelled bool      // Esc was pressed
+}
+
+// saveDoneMsg ends a save job.
+type saveDoneMsg struct {
+	job *saveJob
+	msg string
+	err error
+}
 
 // tickMsg drives the periodic snapshot pull.
 type tickMsg time.Time
@@ -165,10 +189,13 @@ func (m *Model) refresh() {
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tickMsg:
-		if !m.paused {
+		if !m.paused && m.changed() {
 			m.refresh()
 		}
 		return m, m.nextTick()
+	case saveDoneMsg:
+		m.finishSave(msg)
+		return m, nil
 	case tea.WindowSizeMsg:
 		m.SetSize(msg.Width, msg.Height)
 		m.top().refresh()
@@ -207,11 +234,40 @@ func (m *Model) bodyTop() int {
 	return 1
 }
 
+// changed reports whether the Data may have changed since the last
+// tick, for a Data that can tell (Versioned); others are always pulled.
+func (m *Model) changed() bool {
+	vd, ok := m.c.data.(Versioned)
+	if !ok {
+		return true
+	}
+	v := vd.Version()
+	if m.haveVersion && v == m.version {
+		return false
+	}
+	m.version, m.haveVersion = v, true
+	return true
+}
+
+func (m *Model) quit() tea.Cmd {
+	if m.saving != nil {
+		m.saving.cancel()
+	}
+	m.quitting = true
+	return tea.Quit
+}
+
 func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	k := m.c.keys
 	if key.Matches(msg, k.Quit) {
-		m.quitting = true
-		return tea.Quit
+		return m.quit()
+	}
+	if m.saving != nil && msg.String() == "esc" {
+		// While a save runs, Esc cancels it (the progress line says so)
+		// before it does anything else.
+		m.saving.cancel()
+		m.saving.cancelled = true
+		return nil
 	}
 	if m.overlay != nil {
 		return m.overlay.Update(msg)
@@ -237,8 +293,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 			return nil
 		}
 	case key.Matches(msg, k.Back) && len(m.stack) == 1 && msg.String() == "q":
-		m.quitting = true
-		return tea.Quit
+		return m.quit()
 	}
 	return top.Update(msg)
 }
@@ -306,6 +361,49 @@ func (m *Model) openSave(ids []string, related, flow bool) {
 }
 
 func (m *Model) openOverlay(v view) { m.setOverlay(v) }
+
+// startSave runs req as a command with a cancellable context; the
+// progress line replaces the status line until saveDoneMsg arrives.
+func (m *Model) startSave(req SaveRequest, from *saveView) tea.Cmd {
+	if m.saving != nil {
+		from.err = errSaveRunning
+		return nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	job := &saveJob{cancel: cancel, from: from}
+	job.progress.Store(&SaveProgress{TotalCalls: len(req.CallIDs)})
+	m.saving = job
+	if m.overlay == from {
+		m.overlay = nil
+	}
+	data := m.c.data
+	return func() tea.Msg {
+		msg, err := data.Save(ctx, req, func(p SaveProgress) { job.progress.Store(&p) })
+		return saveDoneMsg{job: job, msg: msg, err: err}
+	}
+}
+
+// finishSave shows how a save ended: its message, "cancelled", or the
+// error in the reopened dialog (in the status line if another overlay
+// has been opened meanwhile).
+func (m *Model) finishSave(msg saveDoneMsg) {
+	if msg.job != m.saving {
+		return
+	}
+	m.saving = nil
+	msg.job.cancel()
+	switch {
+	case msg.err == nil:
+		m.setStatus(msg.msg, nil)
+	case msg.job.cancelled && errors.Is(msg.err, context.Canceled):
+		m.setStatus("save cancelled; nothing written", nil)
+	case m.overlay == nil:
+		msg.job.from.err = msg.err
+		m.setOverlay(msg.job.from)
+	default:
+		m.setStatus("", msg.err)
+	}
+}
 
 // back closes the overlay, else pops the stack; the list is never popped.
 func (m *Model) back() {
@@ -385,6 +483,9 @@ func (m *Model) header() string {
 	item("err", itoa64(c.DecodeErrors))
 	item("drop", itoa64(c.Dropped))
 	item("skip", itoa64(c.Skipped))
+	if c.TLSStreams > 0 {
+		item("tls", itoa64(c.TLSStreams))
+	}
 	item("mem", fmtBytes(c.MemoryBytes))
 	if c.Forward != "" {
 		b.WriteString(" " + c.Forward)
@@ -403,7 +504,31 @@ func (m *Model) progress() string {
 		m.c.st.BarEmpty.Render(strings.Repeat(m.c.g.barEmpty, bw-fill)) + label
 }
 
+// saveLine is the progress of a running save, in place of the status
+// line: calls gathered, then the second pass over the capture.
+func (m *Model) saveLine() string {
+	p := m.saving.progress.Load()
+	dots := m.c.g.ellipsis
+	if dots == "~" {
+		dots = "..."
+	}
+	var s string
+	switch {
+	case m.saving.cancelled:
+		s = "cancelling save" + dots
+	case p.ReadTotal > 0:
+		pct := int(100 * float64(min(p.Read, p.ReadTotal)) / float64(p.ReadTotal))
+		s = "saving " + strconv.Itoa(p.TotalCalls) + " calls: re-reading the capture " + strconv.Itoa(pct) + "%" + dots + " Esc to cancel"
+	default:
+		s = "saving " + strconv.Itoa(p.Calls) + "/" + strconv.Itoa(p.TotalCalls) + " calls" + dots + " Esc to cancel"
+	}
+	return m.c.st.Status.Render(fit(s, m.c.w, m.c.g.ellipsis))
+}
+
 func (m *Model) statusLine() string {
+	if m.saving != nil {
+		return m.saveLine()
+	}
 	if m.status != "" {
 		st := m.c.st.Status
 		if m.statusErr {

@@ -391,7 +391,7 @@ func TestSaveDialog(t *testing.T) {
 	}
 	press(t, m, "ctrl+u")
 	typeText(m, "q out.csv") // q is text here, not back
-	press(t, m, "enter")
+	runSave(t, m, "enter")
 	if len(d.saved) != 1 {
 		t.Fatalf("saved %d requests", len(d.saved))
 	}
@@ -404,7 +404,8 @@ func TestSaveDialog(t *testing.T) {
 	}
 	// An error keeps the dialog open and shows it.
 	d.saveErr = errors.New("save: permission denied")
-	press(t, m, "f2", "enter")
+	press(t, m, "f2")
+	runSave(t, m, "enter")
 	if m.overlay == nil || !strings.Contains(screen(m), "permission denied") {
 		t.Fatalf("save error:\n%s", screen(m))
 	}
@@ -414,10 +415,55 @@ func TestSaveDialog(t *testing.T) {
 	}
 	// From a flow, the export covers the ladder's calls.
 	d.saveErr = nil
-	press(t, m, "k", "enter", "f2", "enter")
+	press(t, m, "k", "enter", "f2")
+	runSave(t, m, "enter")
 	got = d.saved[len(d.saved)-1]
 	if got.Format != FormatFlowText || len(got.CallIDs) != 1 || got.CallIDs[0] != d.rows[0].CallID {
 		t.Fatalf("flow save = %+v", got)
+	}
+}
+
+// TestSaveRunsOffUpdateAndEscCancels: Enter in the save dialog returns
+// a command instead of saving inside Update; while it runs the status
+// line shows its progress, Esc cancels its context, and the end of the
+// command says the save was cancelled.
+func TestSaveRunsOffUpdateAndEscCancels(t *testing.T) {
+	d := newMemData(10)
+	d.saveGate = make(chan struct{}) // never opened: only ctx ends the save
+	m := newTestModel(d, 80, 24, Options{})
+	press(t, m, "f2")
+	_, cmd := m.Update(keyMsg("enter"))
+	if cmd == nil || m.saving == nil || m.overlay != nil {
+		t.Fatalf("enter: cmd %v saving %v overlay %v", cmd != nil, m.saving != nil, m.overlay)
+	}
+	done := make(chan tea.Msg, 1)
+	go func() { done <- cmd() }()
+	// Update keeps working while the save runs; a second save is refused.
+	press(t, m, "j", "f2")
+	if _, again := m.Update(keyMsg("enter")); again != nil {
+		t.Fatal("a second save started while one runs")
+	}
+	press(t, m, "esc") // closes nothing: cancels the save
+	if !m.saving.cancelled {
+		t.Fatal("esc did not cancel the save")
+	}
+	if !strings.Contains(screen(m), "cancelling save") {
+		t.Fatalf("after esc:\n%s", screen(m))
+	}
+	var msg tea.Msg
+	select {
+	case msg = <-done:
+	case <-time.After(10 * time.Second): // a hang guard, not a timing assertion
+		t.Fatal("the save did not return after its context was cancelled")
+	}
+	m.Update(msg)
+	if m.saving != nil || !strings.Contains(screen(m), "save cancelled") || len(d.saved) != 0 {
+		t.Fatalf("after the save returned (saved %d):\n%s", len(d.saved), screen(m))
+	}
+	// Esc is Back again once no save runs.
+	press(t, m, "esc")
+	if m.overlay != nil {
+		t.Fatal("esc did not close the dialog")
 	}
 }
 

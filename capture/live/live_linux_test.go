@@ -6,11 +6,17 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/net/bpf"
 
 	"github.com/voiptool/voiptool/pcap"
 )
@@ -131,5 +137,130 @@ func TestLoopbackOnce(t *testing.T) {
 	}
 	if seen != 1 {
 		t.Errorf("datagram captured %d times on lo, want 1", seen)
+	}
+}
+
+// A user filter runs in the kernel after the loopback prefix: only the
+// datagrams it accepts arrive, and each once.
+func TestFilterOnLoopback(t *testing.T) {
+	a, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	port := uint32(a.LocalAddr().(*net.UDPAddr).Port)
+	// Ethernet/IPv4 without options, UDP destination port == port.
+	prog, err := bpf.Assemble([]bpf.Instruction{
+		bpf.LoadAbsolute{Off: 12, Size: 2},
+		bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: 0x0800, SkipTrue: 4},
+		bpf.LoadAbsolute{Off: 23, Size: 1},
+		bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: 17, SkipTrue: 2},
+		bpf.LoadAbsolute{Off: 36, Size: 2},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: port, SkipTrue: 1},
+		bpf.RetConstant{Val: 0},
+		bpf.RetConstant{Val: 0x40000},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	src, err := Open(ctx, "lo", Options{PollInterval: 20 * time.Millisecond, Filter: prog})
+	if errors.Is(err, os.ErrPermission) {
+		t.Skipf("live capture needs CAP_NET_RAW: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	time.Sleep(100 * time.Millisecond)
+	marker := []byte("OPTIONS sip:filter@127.0.0.1 SIP/2.0\r\n\r\n")
+	for i := 0; i < 3; i++ {
+		a.WriteToUDP(marker, b.LocalAddr().(*net.UDPAddr)) // to b: filtered out
+		b.WriteToUDP(marker, a.LocalAddr().(*net.UDPAddr)) // to a: kept
+	}
+	toA, other := 0, 0
+	for {
+		data, _, err := src.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(data, marker) {
+			continue // other tests' loopback traffic that happens to use the port
+		}
+		if len(data) >= 38 && uint32(data[36])<<8|uint32(data[37]) == port {
+			toA++
+		} else {
+			other++ // our datagrams to b: the filter should have dropped them
+		}
+	}
+	if toA != 3 || other != 0 {
+		t.Errorf("filter kept %d datagrams to the port (want 3) and %d others (want 0)", toA, other)
+	}
+	if src.RingSize() < minBufferSize {
+		t.Errorf("ring %d bytes", src.RingSize())
+	}
+}
+
+func TestUnknownInterfaceListsInterfaces(t *testing.T) {
+	_, err := Open(context.Background(), "nosuch0", Options{})
+	if !errors.Is(err, ErrNoInterface) || !strings.Contains(err.Error(), "lo") || !strings.Contains(err.Error(), "any") {
+		t.Errorf("error %v: want ErrNoInterface listing the interfaces", err)
+	}
+}
+
+// Without CAP_NET_RAW the error says what to run. The test re-runs
+// itself as nobody (setpriv), where packet sockets are refused.
+func TestPermissionMessage(t *testing.T) {
+	if os.Getenv("VOIPTOOL_LIVE_NOPRIV") == "1" {
+		_, err := Open(context.Background(), "lo", Options{})
+		fmt.Println("ERR:", err, errors.Is(err, os.ErrPermission), errors.Is(err, ErrPermission))
+		return
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to drop to nobody with setpriv")
+	}
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skip("setpriv not installed")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The test binary lives in a private build directory: copy it where
+	// nobody may run it.
+	dir, err := os.MkdirTemp("", "voiptool-nopriv-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	os.Chmod(dir, 0o755)
+	bin := filepath.Join(dir, "live.test")
+	data, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--inh-caps=-all", bin, "-test.run=^TestPermissionMessage$")
+	cmd.Env = append(os.Environ(), "VOIPTOOL_LIVE_NOPRIV=1")
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("as nobody: %v\n%s", err, out)
+	}
+	s := string(out)
+	if !strings.Contains(s, "CAP_NET_RAW") || !strings.Contains(s, "setcap cap_net_raw,cap_net_admin+ep") || !strings.Contains(s, "true true") {
+		t.Errorf("message without CAP_NET_RAW:\n%s", s)
 	}
 }

@@ -1,6 +1,8 @@
 package sipstream
 
 import (
+	"fmt"
+
 	"math"
 	"math/rand/v2"
 	"net/netip"
@@ -604,5 +606,41 @@ func TestFlushOrder(t *testing.T) {
 			want[i], want[j] = want[j], want[i]
 		}
 		wantPayloads(t, c, want...)
+	}
+}
+
+// TestOversizedThenValid: a message larger than the stream buffer (a
+// 1 MB header line, 10 000 Via headers, a 347 KB body) is dropped and
+// counted, and the valid messages after it on the same connection are
+// all delivered.
+func TestOversizedThenValid(t *testing.T) {
+	hugeLine := "MESSAGE sip:b@x SIP/2.0\r\nX-Huge: " + strings.Repeat("a", 1<<20) + "\r\nCall-ID: big\r\nCSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n"
+	var vias strings.Builder
+	for i := range 10000 {
+		fmt.Fprintf(&vias, "Via: SIP/2.0/TCP 10.0.%d.%d:5060;branch=z9hG4bK%d\r\n", i/250, i%250, i)
+	}
+	manyVias := "OPTIONS sip:b@x SIP/2.0\r\n" + vias.String() + "Call-ID: vias\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+	bigBody := sipMsg("MESSAGE", 1, 347*1024)
+	for name, big := range map[string]string{"1 MB header line": hugeLine, "10 000 Via": manyVias, "347 KB body": bigBody} {
+		// 1 400-byte segments as on Ethernet, 65 000 as loopback's TSO
+		// hands them to a capture.
+		for _, mss := range []int{1400, 65000} {
+			t.Run(fmt.Sprintf("%s/mss %d", name, mss), func(t *testing.T) {
+				a := New(Options{})
+				x := newTx(cli, srv, 1)
+				m1, m2, m3 := sipMsg("INVITE", 2, 100), sipMsg("ACK", 3, 0), sipMsg("BYE", 4, 0)
+				all := m1 + big + m2 + m3
+				segs := []*Segment{x.syn()}
+				for i := 0; i < len(all); i += mss {
+					segs = append(segs, x.data(all[i:min(i+mss, len(all))]))
+				}
+				c := run(a, segs...)
+				wantPayloads(t, c, m1, m2, m3)
+				st := a.Stats()
+				if st.BufferOverflows == 0 {
+					t.Errorf("oversized message not counted: %+v", st)
+				}
+			})
+		}
 	}
 }

@@ -1,6 +1,10 @@
 package sipstream
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/voiptool/voiptool/internal/siplex"
+)
 
 // status is the answer of an incremental recogniser.
 type status uint8
@@ -25,77 +29,17 @@ const (
 )
 
 // sipVersionSP starts a Status-Line (RFC 3261 7.2).
-const sipVersionSP = "SIP/2.0 "
-
-// sipVersion ends a Request-Line (RFC 3261 7.1).
-const sipVersion = "SIP/2.0"
-
-func lower(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
-}
-
-// equalFold compares ASCII case-insensitively without allocating.
-func equalFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := 0; i < len(b); i++ {
-		if lower(b[i]) != lower(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func hasPrefixFold(b []byte, p string) bool {
-	return len(b) >= len(p) && equalFold(b[:len(p)], p)
-}
+const sipVersionSP = siplex.Version + " "
 
 // isPrefixOfFold reports whether b (shorter than p) could still grow into p.
 func isPrefixOfFold(b []byte, p string) bool {
-	return len(b) < len(p) && equalFold(b, p[:len(b)])
-}
-
-// containsFold reports whether s occurs in b, ASCII case-insensitively.
-func containsFold(b []byte, s string) bool {
-	for i := 0; i+len(s) <= len(b); i++ {
-		if equalFold(b[i:i+len(s)], s) {
-			return true
-		}
-	}
-	return false
-}
-
-// isTokenChar reports RFC 3261 25.1 token characters.
-func isTokenChar(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	switch c {
-	case '-', '.', '!', '%', '*', '_', '+', '`', '\'', '~':
-		return true
-	}
-	return false
+	return len(b) < len(p) && siplex.EqualFold(b, p[:len(b)])
 }
 
 // isMethodChar is stricter than token: real methods are upper-case, and
 // being strict keeps the resynchroniser from locking onto prose.
 func isMethodChar(c byte) bool {
 	return ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') || c == '-' || c == '_' || c == '.'
-}
-
-func trimWS(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
 }
 
 // startLine reports whether b begins with a SIP Request-Line or
@@ -119,33 +63,23 @@ func startLine(b []byte) status {
 	return stNo
 }
 
-// startLineComplete checks one line without its terminator.
+// startLineComplete checks one line without its terminator: a start
+// line as siplex reads it, and for a request more strictly, since the
+// resynchroniser must not lock onto prose: an upper-case method of at
+// most maxMethod characters and a URI with a scheme and no controls.
 func startLineComplete(line []byte) bool {
-	if hasPrefixFold(line, sipVersionSP) {
-		// Status-Line = SIP-Version SP Status-Code SP Reason-Phrase; some
-		// stacks omit the reason phrase and its SP.
-		r := line[len(sipVersionSP):]
-		if len(r) < 3 || !isDigit(r[0]) || !isDigit(r[1]) || !isDigit(r[2]) {
-			return false
-		}
-		return len(r) == 3 || r[3] == ' '
+	if siplex.StatusLine(line) {
+		return true
 	}
-	// Request-Line = Method SP Request-URI SP SIP-Version
-	sp := bytes.IndexByte(line, ' ')
-	if sp < 1 || sp > maxMethod || !('A' <= line[0] && line[0] <= 'Z') {
+	method, uri, ok := siplex.RequestLine(line)
+	if !ok || len(method) > maxMethod || !('A' <= method[0] && method[0] <= 'Z') || len(uri) < 3 {
 		return false
 	}
-	for _, c := range line[:sp] {
+	for _, c := range method {
 		if !isMethodChar(c) {
 			return false
 		}
 	}
-	rest := line[sp+1:]
-	sp2 := bytes.LastIndexByte(rest, ' ')
-	if sp2 < 3 || !equalFold(rest[sp2+1:], sipVersion) {
-		return false
-	}
-	uri := rest[:sp2]
 	if bytes.IndexByte(uri, ':') < 1 {
 		return false
 	}
@@ -157,8 +91,6 @@ func startLineComplete(line []byte) bool {
 	return true
 }
 
-func isDigit(c byte) bool { return '0' <= c && c <= '9' }
-
 // startPrefix judges an unterminated line.
 func startPrefix(b []byte) status {
 	if len(b) == 0 {
@@ -167,10 +99,10 @@ func startPrefix(b []byte) status {
 	if isPrefixOfFold(b, sipVersionSP) {
 		return stMore
 	}
-	if hasPrefixFold(b, sipVersionSP) {
+	if siplex.HasPrefixFold(b, sipVersionSP) {
 		r := b[len(sipVersionSP):]
 		for i := 0; i < len(r) && i < 3; i++ {
-			if !isDigit(r[i]) {
+			if !siplex.IsDigit(r[i]) {
 				return stNo
 			}
 		}
@@ -224,39 +156,6 @@ type headerInfo struct {
 	cseq   bool
 }
 
-// nextHeaderLine returns the line starting at i without its terminator,
-// and the offset of the next line; ok is false when no LF follows yet.
-func nextHeaderLine(b []byte, i int) (line []byte, next int, ok bool) {
-	j := bytes.IndexByte(b[i:], '\n')
-	if j < 0 {
-		return nil, 0, false
-	}
-	line = b[i : i+j]
-	if n := len(line); n > 0 && line[n-1] == '\r' {
-		line = line[:n-1]
-	}
-	return line, i + j + 1, true
-}
-
-// splitHeader splits "name: value"; ok is false for a line that is not a
-// header field (RFC 3261 7.3.1: name token, optional WS, colon).
-func splitHeader(line []byte) (name, value []byte, ok bool) {
-	colon := bytes.IndexByte(line, ':')
-	if colon < 1 {
-		return nil, nil, false
-	}
-	name = trimWS(line[:colon])
-	if len(name) == 0 {
-		return nil, nil, false
-	}
-	for _, c := range name {
-		if !isTokenChar(c) {
-			return nil, nil, false
-		}
-	}
-	return name, trimWS(line[colon+1:]), true
-}
-
 // scanHeaders walks the header block of a message whose start line ends
 // with an LF. Header names are compared case-insensitively and compact
 // forms (RFC 3261 7.3.3: l, i) are accepted; the header block ends at
@@ -265,7 +164,7 @@ func scanHeaders(b []byte) headerInfo {
 	var h headerInfo
 	i := bytes.IndexByte(b, '\n') + 1
 	for {
-		line, next, ok := nextHeaderLine(b, i)
+		line, next, ok := siplex.NextLine(b, i)
 		if !ok {
 			h.st = stMore
 			return h
@@ -279,19 +178,19 @@ func scanHeaders(b []byte) headerInfo {
 		if line[0] == ' ' || line[0] == '\t' {
 			continue // folded continuation (RFC 3261 7.3.1)
 		}
-		name, value, ok := splitHeader(line)
+		name, value, ok := siplex.SplitHeader(line)
 		if !ok {
 			h.st = stNo
 			return h
 		}
 		switch {
-		case equalFold(name, "Content-Length") || equalFold(name, "l"):
+		case siplex.EqualFold(name, "Content-Length") || siplex.EqualFold(name, "l"):
 			if h.clSt == clMissing {
 				h.cl, h.clSt = parseLength(value)
 			}
-		case equalFold(name, "Call-ID") || equalFold(name, "i"):
+		case siplex.EqualFold(name, "Call-ID") || siplex.EqualFold(name, "i"):
 			h.callID = true
-		case equalFold(name, "CSeq"):
+		case siplex.EqualFold(name, "CSeq"):
 			h.cseq = true
 		}
 	}
@@ -304,7 +203,7 @@ func parseLength(v []byte) (int, clState) {
 	}
 	n := 0
 	for _, c := range v {
-		if !isDigit(c) {
+		if !siplex.IsDigit(c) {
 			return 0, clBad
 		}
 		n = n*10 + int(c-'0')
@@ -326,7 +225,7 @@ func (a *Assembler) classify(s *stream, b []byte) (int, bool) {
 	case stMore:
 		return 0, false
 	}
-	if hasPrefixFold(b, "GET ") || hasPrefixFold(b, "HTTP/1.") {
+	if siplex.HasPrefixFold(b, "GET ") || siplex.HasPrefixFold(b, "HTTP/1.") {
 		s.mode = modeHTTP
 		return 0, true
 	}
@@ -493,8 +392,8 @@ func (a *Assembler) resyncSIP(s *stream, b []byte, prev int16) (int, bool) {
 		if n := len(line); n > 0 && line[n-1] == '\r' {
 			line = line[:n-1]
 		}
-		requestEnd := complete && len(line) > len(sipVersion) &&
-			line[len(line)-len(sipVersion)-1] == ' ' && equalFold(line[len(line)-len(sipVersion):], sipVersion)
+		requestEnd := complete && len(line) > len(siplex.Version) &&
+			line[len(line)-len(siplex.Version)-1] == ' ' && siplex.EqualFold(line[len(line)-len(siplex.Version):], siplex.Version)
 		lineEnd := ls + len(line)
 		for c := ls; c < le; c++ {
 			before := prev
@@ -511,7 +410,7 @@ func (a *Assembler) resyncSIP(s *stream, b []byte, prev int16) (int, bool) {
 				}
 				continue
 			}
-			if !requestEnd && !hasPrefixFold(b[c:lineEnd], sipVersionSP) {
+			if !requestEnd && !siplex.HasPrefixFold(b[c:lineEnd], sipVersionSP) {
 				continue
 			}
 			// Measured as the unterminated case is, CR included, so how the
@@ -548,7 +447,7 @@ var knownMethods = [...]string{"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REG
 // knownStart reports whether b starts with a Status-Line or a registered
 // method followed by SP.
 func knownStart(b []byte) bool {
-	if hasPrefixFold(b, sipVersionSP) {
+	if siplex.HasPrefixFold(b, sipVersionSP) {
 		return true
 	}
 	for _, m := range knownMethods {

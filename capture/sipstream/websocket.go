@@ -1,6 +1,10 @@
 package sipstream
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"github.com/voiptool/voiptool/internal/siplex"
+)
 
 // WebSocket framing (RFC 6455 5.2):
 //
@@ -112,14 +116,14 @@ func unmask(p []byte, key [4]byte) {
 // sipHead reports whether p starts like a SIP message: a Status-Line or
 // an upper-case method followed by SP and a letter.
 func sipHead(p []byte) bool {
-	if hasPrefixFold(p, sipVersionSP) {
+	if siplex.HasPrefixFold(p, sipVersionSP) {
 		return true
 	}
 	i := 0
 	for i < len(p) && 'A' <= p[i] && p[i] <= 'Z' {
 		i++
 	}
-	return i >= 2 && i+1 < len(p) && p[i] == ' ' && ('a' <= lower(p[i+1]) && lower(p[i+1]) <= 'z')
+	return i >= 2 && i+1 < len(p) && p[i] == ' ' && ('a' <= siplex.Lower(p[i+1]) && siplex.Lower(p[i+1]) <= 'z')
 }
 
 // wsProbe recognises a data frame whose payload starts with SIP, without
@@ -155,7 +159,7 @@ func wsProbe(b []byte, maxBuf int) status {
 // connection (RFC 6455 4.1, 4.2.2): GET with "Upgrade: websocket", or
 // "HTTP/1.1 101" with the same. Anything else is not SIP.
 func (a *Assembler) upgrade(s *stream, b []byte) (int, bool) {
-	first, i, ok := nextHeaderLine(b, 0)
+	first, i, ok := siplex.NextLine(b, 0)
 	if !ok {
 		if len(b) >= maxHTTPHeader {
 			a.markNonSIP(s, len(b))
@@ -163,7 +167,7 @@ func (a *Assembler) upgrade(s *stream, b []byte) (int, bool) {
 		}
 		return 0, false
 	}
-	response := hasPrefixFold(first, "HTTP/1.")
+	response := siplex.HasPrefixFold(first, "HTTP/1.")
 	if response {
 		// HTTP-version SP status-code: "HTTP/1.1 101"
 		if len(first) < 12 || first[8] != ' ' || string(first[9:12]) != "101" {
@@ -173,7 +177,7 @@ func (a *Assembler) upgrade(s *stream, b []byte) (int, bool) {
 	}
 	isWS := false
 	for {
-		line, next, ok := nextHeaderLine(b, i)
+		line, next, ok := siplex.NextLine(b, i)
 		if !ok {
 			if len(b) >= maxHTTPHeader {
 				a.markNonSIP(s, len(b))
@@ -185,8 +189,8 @@ func (a *Assembler) upgrade(s *stream, b []byte) (int, bool) {
 		if len(line) == 0 {
 			break
 		}
-		name, value, ok := splitHeader(line)
-		if ok && equalFold(name, "Upgrade") && containsFold(value, "websocket") {
+		name, value, ok := siplex.SplitHeader(line)
+		if ok && siplex.EqualFold(name, "Upgrade") && siplex.ContainsFold(value, "websocket") {
 			isWS = true
 		}
 	}

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
+	"github.com/voiptool/voiptool/internal/args"
+	"github.com/voiptool/voiptool/internal/diagnose"
 	"github.com/voiptool/voiptool/internal/engine"
 	"github.com/voiptool/voiptool/internal/report"
 	"github.com/voiptool/voiptool/sipflow"
@@ -19,6 +21,10 @@ type callsOptions struct {
 	format string
 	width  int
 	calls  bool
+	// problems lists only calls with a diagnosed problem; diag holds the
+	// detectors' main thresholds.
+	problems bool
+	diag     diagnose.Options
 }
 
 // filterHelp is shared by every command that takes --filter.
@@ -36,6 +42,13 @@ const filterHelp = `Filter expressions (also typed in the UI with F7):
   callid=abc@host      Call-ID; also reason~, hangup=caller|callee,
                        messages>, retrans>, and duration>, setup>, pdd>
                        in milliseconds (setup>2000)
+  problem=one-way-audio  a diagnosed problem (problem alone: any problem;
+                       not problem: none); codes: one-way-audio, no-media,
+                       late-media, media-address-mismatch, private-sdp,
+                       codec-mismatch, ptime-asymmetry, ssrc-change,
+                       high-loss, high-jitter, low-mos, no-ack,
+                       retransmission-storm, slow-setup, short-call,
+                       timeout, auth-loop, rtp-after-bye, bye-without-rtp-end
   combine with and, or, not and parentheses:
   'from~1001 and (code>=500 or state=TIMEOUT)'`
 
@@ -51,13 +64,19 @@ summary of the RTP streams (codec, loss, MOS).
 
 JSON and CSV use stable snake_case names: call_id, type, state, from, to, src,
 dst, start, setup_ms, pdd_ms, ring_ms, duration_ms, final_code, reason,
-hangup_by, messages, retransmissions, legs, streams (and more; see README).
-Durations are milliseconds, -1 where they do not apply.
+hangup_by, messages, retransmissions, legs, streams, problems (and more; see
+README). Durations are milliseconds, -1 where they do not apply.
+
+Problems are found from the signalling and the RTP streams: each has a code,
+a severity (error, warning, info) and a sentence with the evidence (in JSON:
+problems: [{code, severity, detail}], [] when none). --problems lists only the
+calls that have one; the flags below tune the main thresholds.
 
 ` + filterHelp,
 		Example: `  voiptool calls capture.pcap
   voiptool calls capture.pcap --filter 'code>=400' --format csv > failed.csv
-  voiptool calls -r a.pcap -r b.pcapng --calls-only --format json | jq '.[].call_id'`,
+  voiptool calls -r a.pcap -r b.pcapng --calls-only --format json | jq '.[].call_id'
+  voiptool calls capture.pcap --problems --loss-threshold 1 --format json | jq '.[].problems'`,
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := opts.in.takeArgs("calls", args); err != nil {
 				return err
@@ -80,26 +99,43 @@ Durations are milliseconds, -1 where they do not apply.
 	f.StringVar(&opts.format, "format", "table", "output `FORMAT`: "+strings.Join(report.Formats(), ", "))
 	f.IntVar(&opts.width, "width", 0, "table width in columns (0: 120, -1: unlimited)")
 	f.BoolVar(&opts.calls, "calls-only", false, "only INVITE dialogs (calls), not REGISTER, OPTIONS, ...")
+	addDiagnoseFlags(f, &opts.diag)
+	f.BoolVar(&opts.problems, "problems", false, "only dialogs with a diagnosed problem")
 	return cmd
 }
 
+// addDiagnoseFlags wires the main detector thresholds (0 keeps the
+// default documented in internal/diagnose, a negative value disables).
+func addDiagnoseFlags(f *pflag.FlagSet, o *diagnose.Options) {
+	f.Float64Var(&o.HighLossPct, "loss-threshold", 0, "high-loss above this `PERCENT` of packets lost (default 2)")
+	f.Float64Var(&o.HighJitterMs, "jitter-threshold", 0, "high-jitter above this peak jitter in `MS` (default 40)")
+	f.Float64Var(&o.LowMOS, "mos-threshold", 0, "low-mos below this `MOS` (default 3.6)")
+	f.DurationVar(&o.SlowSetup, "slow-setup", 0, "slow-setup when post-dial delay exceeds `DURATION` (default 5s)")
+	f.DurationVar(&o.ShortCall, "short-call", 0, "short-call when an answered call lasts less than `DURATION` (default 2s)")
+	f.DurationVar(&o.LateMedia, "late-media", 0, "late-media when RTP starts `DURATION` after the answer (default 2s)")
+}
+
 func callsRun(ctx context.Context, o *callsOptions) error {
-	e, err := load(ctx, o.io, &o.in, engine.Options{})
+	e, err := load(ctx, o.io, &o.in, engine.Options{Diagnose: o.diag})
 	if err != nil {
 		return err
 	}
-	return writeCalls(o.io, e, o.filter, o.format, o.width, o.calls)
+	filter := o.filter
+	if o.problems {
+		if filter == "" {
+			filter = "problem"
+		} else {
+			filter = "problem and (" + filter + ")"
+		}
+	}
+	return writeCalls(o.io, e, filter, o.format, o.width, o.calls)
 }
 
 // writeCalls prints the call list; the open command uses it too when
 // stdout is not a terminal.
 func writeCalls(ios *ioStreams, e *engine.Engine, filter, format string, width int, callsOnly bool) error {
 	if callsOnly {
-		if filter == "" {
-			filter = "type=CALL"
-		} else {
-			filter = "type=CALL and (" + filter + ")"
-		}
+		filter = args.CallsOnly(filter)
 	}
 	f, err := sipflow.ParseFilter(filter)
 	if err != nil {
@@ -120,25 +156,4 @@ func tableWidth(ios *ioStreams, width int) int {
 		return -1
 	}
 	return width
-}
-
-// resolveCallID accepts a whole Call-ID or an unambiguous prefix of one,
-// as people copy them from a narrow table.
-func resolveCallID(e *engine.Engine, id string) (string, error) {
-	if _, ok := e.Call(id); ok {
-		return id, nil
-	}
-	var found []string
-	for _, c := range e.Calls(sipflow.Filter{}, 0, -1) {
-		if strings.HasPrefix(c.CallID, id) {
-			found = append(found, c.CallID)
-		}
-	}
-	switch len(found) {
-	case 0:
-		return "", fmt.Errorf("no call with Call-ID %q (list them with 'voiptool calls')", id)
-	case 1:
-		return found[0], nil
-	}
-	return "", fmt.Errorf("Call-ID prefix %q matches %d calls (%s, ...): give more of it", id, len(found), strings.Join(found[:2], ", "))
 }

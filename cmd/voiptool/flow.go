@@ -3,12 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/voiptool/voiptool/internal/args"
 	"github.com/voiptool/voiptool/internal/engine"
+	"github.com/voiptool/voiptool/internal/extract"
 	"github.com/voiptool/voiptool/internal/report"
 )
 
@@ -39,8 +40,8 @@ ladder keeps full addresses and says it is wider than asked.`,
 		Example: `  voiptool flow call.pcap --call 1135D8701739D86@10.251.23.139
   voiptool flow call.pcap --call abc --related --format mermaid > flow.mmd
   voiptool flow call.pcap --call abc --alias 10.0.0.1=pbx --format svg > flow.svg`,
-		RunE: func(c *cobra.Command, args []string) error {
-			if err := opts.in.takeArgs("flow", args); err != nil {
+		RunE: func(c *cobra.Command, files []string) error {
+			if err := opts.in.takeArgs("flow", files); err != nil {
 				return err
 			}
 			if len(opts.callIDs) == 0 {
@@ -49,7 +50,7 @@ ladder keeps full addresses and says it is wider than asked.`,
 			if _, err := report.ParseFlowFormat(opts.format); err != nil {
 				return usageErrorf("flow: %v", err)
 			}
-			if _, err := parseAliases(opts.aliases); err != nil {
+			if _, err := args.ParseAliases(opts.aliases); err != nil {
 				return usageErrorf("flow: %v", err)
 			}
 			if runF != nil {
@@ -68,19 +69,6 @@ ladder keeps full addresses and says it is wider than asked.`,
 	return cmd
 }
 
-func parseAliases(list []string) (map[netip.Addr]string, error) {
-	m := make(map[netip.Addr]string, len(list))
-	for _, a := range list {
-		ip, name, ok := strings.Cut(a, "=")
-		addr, err := netip.ParseAddr(strings.TrimSpace(ip))
-		if !ok || err != nil || strings.TrimSpace(name) == "" {
-			return nil, fmt.Errorf("bad --alias %q (want IP=NAME)", a)
-		}
-		m[addr] = strings.TrimSpace(name)
-	}
-	return m, nil
-}
-
 func flowRun(ctx context.Context, o *flowOptions) error {
 	e, err := load(ctx, o.io, &o.in, engine.Options{})
 	if err != nil {
@@ -88,12 +76,12 @@ func flowRun(ctx context.Context, o *flowOptions) error {
 	}
 	ids := make([]string, len(o.callIDs))
 	for i, id := range o.callIDs {
-		if ids[i], err = resolveCallID(e, id); err != nil {
+		if ids[i], err = args.ResolveCallID(e, id); err != nil {
 			return fmt.Errorf("flow: %w", err)
 		}
 	}
-	aliases, _ := parseAliases(o.aliases)
-	fl, calls := e.Flow(ids, o.related, aliases)
+	aliases, _ := args.ParseAliases(o.aliases)
+	fl, calls := extract.Flow(e, ids, o.related, aliases)
 	if len(calls) == 0 {
 		return fmt.Errorf("flow: no call with Call-ID %s", strings.Join(o.callIDs, " or "))
 	}

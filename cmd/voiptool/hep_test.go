@@ -71,8 +71,8 @@ func TestHEPForwardToListen(t *testing.T) {
 	var fout, ferr bytes.Buffer
 	err := hepForwardRun(ctx, &hepForwardOptions{
 		io: &ioStreams{Out: &fout, ErrOut: &ferr}, in: loadOptions{files: []string{capture}},
-		to: []string{addr}, version: 3, protos: []string{"sip"}, speed: "max", flushWait: 5 * time.Second,
-		captureID: 2001, authKey: "",
+		hep:   hepSendOptions{to: []string{addr}, version: 3, protos: []string{"sip"}, flushWait: 5 * time.Second, captureID: 2001, authKey: ""},
+		speed: "max",
 	})
 	if err != nil {
 		t.Fatalf("hep-forward: %v\n%s", err, ferr.String())
@@ -149,8 +149,9 @@ func TestHEPForwardOptions(t *testing.T) {
 	var ferr bytes.Buffer
 	err = hepForwardRun(ctx, &hepForwardOptions{
 		io: &ioStreams{Out: &bytes.Buffer{}, ErrOut: &ferr}, in: loadOptions{files: []string{capture}},
-		to: []string{l.Addrs()[0]}, version: 3, protos: []string{"sip"}, speed: "max", flushWait: 5 * time.Second,
-		captureID: 2001, authKey: "secret", nodeName: "edge1",
+		hep: hepSendOptions{to: []string{l.Addrs()[0]}, version: 3, protos: []string{"sip"}, flushWait: 5 * time.Second,
+			captureID: 2001, authKey: "secret", nodeName: "edge1"},
+		speed: "max",
 	})
 	if err != nil {
 		t.Fatalf("hep-forward: %v\n%s", err, ferr.String())

@@ -10,6 +10,8 @@ import (
 
 	"github.com/voiptool/voiptool/capture"
 	"github.com/voiptool/voiptool/capture/live"
+	"github.com/voiptool/voiptool/internal/livecap"
+	"github.com/voiptool/voiptool/internal/summary"
 	"github.com/voiptool/voiptool/pcap"
 )
 
@@ -29,6 +31,9 @@ type inputs struct {
 	// reads).
 	read atomic.Int64
 	size int64
+	// status receives the counters of a capture.Run a command runs
+	// itself (an engine keeps its own).
+	status capture.Status
 }
 
 // countingReader counts bytes as the capture reader pulls them.
@@ -47,13 +52,15 @@ func (c countingReader) Read(p []byte) (int, error) {
 // command, since the user named it and would otherwise get a partial
 // answer without noticing.
 func openInputs(files []string) (*inputs, error) {
-	return openSources(context.Background(), files, nil)
+	return openSources(context.Background(), files, livecap.Options{}, nil)
 }
 
-// openSources opens files and live interfaces. Cancelling ctx ends the
-// live captures (their Next reports io.EOF), so the pipeline finishes
-// as it does at the end of a file.
-func openSources(ctx context.Context, files, ifaces []string) (*inputs, error) {
+// openSources opens files and live interfaces (with the shared capture
+// options: filter, ring, snap length). Cancelling ctx ends the live
+// captures (their Next reports io.EOF), so the pipeline finishes as it
+// does at the end of a file. Warnings (a smaller ring, fragments a
+// filter drops) go to warnOut.
+func openSources(ctx context.Context, files []string, lo livecap.Options, warnOut io.Writer) (*inputs, error) {
 	in := &inputs{}
 	for _, f := range files {
 		r, err := in.openFile(f)
@@ -64,14 +71,21 @@ func openSources(ctx context.Context, files, ifaces []string) (*inputs, error) {
 		in.names = append(in.names, f)
 		in.readers = append(in.readers, r)
 	}
-	for _, i := range ifaces {
-		s, err := live.Open(ctx, i, live.Options{})
+	if len(lo.Ifaces) > 0 {
+		srcs, warnings, err := lo.Open(ctx)
 		if err != nil {
 			in.Close()
 			return nil, err
 		}
-		in.names = append(in.names, s.Name())
-		in.live = append(in.live, s)
+		for _, s := range srcs {
+			in.names = append(in.names, s.Name())
+			in.live = append(in.live, s)
+		}
+		for _, w := range warnings {
+			if warnOut != nil {
+				fmt.Fprintf(warnOut, "voiptool: warning: %s\n", w)
+			}
+		}
 	}
 	return in, nil
 }
@@ -133,15 +147,16 @@ func (in *inputs) packets() int {
 	return n
 }
 
-// liveDrops sums the kernel's drop counters over the interfaces.
-func (in *inputs) liveDrops() uint64 {
-	var n uint64
-	for _, l := range in.live {
-		if s, err := l.Stats(); err == nil {
-			n += s.Dropped
-		}
+// loss is what the live sources lost before decoding (the kernel's and
+// our queues' drop counters), for summary.Drops, from the status of the
+// capture.Run that read them (in.status, or the engine's).
+func (in *inputs) loss(sources []capture.SourceSnapshot) summary.Loss {
+	var l summary.Loss
+	for _, s := range sources {
+		l.Kernel += s.Kernel.Dropped
+		l.Source += s.QueueDropped
 	}
-	return n
+	return l
 }
 
 func (in *inputs) Close() {

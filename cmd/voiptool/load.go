@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/voiptool/voiptool/internal/engine"
+	"github.com/voiptool/voiptool/internal/recorder"
+	"github.com/voiptool/voiptool/internal/summary"
 )
 
 // loadOptions are the input flags every analysing command shares.
@@ -14,6 +17,8 @@ type loadOptions struct {
 	files       []string
 	noHeuristic bool
 	quiet       bool
+	maxCalls    int
+	maxMemory   string
 }
 
 // load reads every file through the engine to the end and returns it
@@ -29,6 +34,7 @@ func load(ctx context.Context, ios *ioStreams, o *loadOptions, eo engine.Options
 	}
 	defer in.Close()
 	eo.Capture.NoRTPHeuristic = o.noHeuristic
+	o.storeLimits(&eo)
 	e := engine.New(eo)
 	w := &warner{w: ios.ErrOut}
 	_, err = e.Run(ctx, in.sources(), w.warn)
@@ -37,7 +43,7 @@ func load(ctx context.Context, ios *ioStreams, o *loadOptions, eo engine.Options
 		return nil, err
 	}
 	if !o.quiet {
-		fmt.Fprintf(ios.ErrOut, "voiptool: %s\n", e.Status())
+		writeStatus(ios, e.Status(), "")
 	}
 	if in.packets() == 0 {
 		return nil, errNothingRead
@@ -51,13 +57,53 @@ func (o *loadOptions) addInputFlags(cmd *cobra.Command) {
 	f.StringArrayVarP(&o.files, "read", "r", nil, "read packets from `FILE` (pcap, pcapng, .gz, - for stdin); repeatable")
 	f.BoolVar(&o.noHeuristic, "no-rtp-heuristic", false, "find RTP/RTCP only on ports learned from SDP")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "do not print the summary on stderr")
+	f.IntVar(&o.maxCalls, "max-calls", 0, "hold at most `N` dialogs (default 100000); the oldest closed ones are evicted first, and counted")
+	f.StringVar(&o.maxMemory, "max-memory", "", "memory budget for held dialogs (`SIZE`, default 512MiB)")
+}
+
+// storeLimits applies --max-calls and --max-memory (checked by
+// checkLimits) to the engine's store: the store holds calls and
+// messages, the bulk of what is kept, so it gets three quarters.
+func (o *loadOptions) storeLimits(eo *engine.Options) {
+	eo.Store.MaxCalls = o.maxCalls
+	if o.maxMemory != "" {
+		if n, err := recorder.ParseSize(o.maxMemory); err == nil {
+			eo.Store.MaxBytes = n * 3 / 4
+		}
+	}
+}
+
+// checkLimits validates --max-calls and --max-memory.
+func (o *loadOptions) checkLimits(cmd string) error {
+	if o.maxCalls < 0 {
+		return usageErrorf("%s: --max-calls must be positive", cmd)
+	}
+	if o.maxMemory != "" {
+		if _, err := recorder.ParseSize(o.maxMemory); err != nil {
+			return usageErrorf("%s: --max-memory: %v", cmd, err)
+		}
+	}
+	return nil
 }
 
 // takeArgs adds positional files to -r ones and insists on at least one.
 func (o *loadOptions) takeArgs(cmd string, args []string) error {
+	if err := o.checkLimits(cmd); err != nil {
+		return err
+	}
 	o.files = append(o.files, args...)
 	if len(o.files) == 0 {
 		return usageErrorf("%s: no capture file given (name one, or - for stdin)", cmd)
 	}
 	return nil
+}
+
+// writeStatus prints the engine's one-line summary (with suffix) and, on
+// a second line, what TCP reassembly gave up on, so nothing is lost
+// without a word.
+func writeStatus(ios *ioStreams, st engine.Status, suffix string) {
+	fmt.Fprintf(ios.ErrOut, "voiptool: %s%s\n", st, suffix)
+	if l := summary.StreamLosses(&st.Decoder.Stream); len(l) > 0 {
+		fmt.Fprintf(ios.ErrOut, "voiptool: also %s\n", strings.Join(l, ", "))
+	}
 }

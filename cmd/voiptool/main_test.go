@@ -99,12 +99,15 @@ func TestHelpHasExamples(t *testing.T) {
 func TestDumpOptions(t *testing.T) {
 	var got *dumpOptions
 	cmd := newCmdDump(&ioStreams{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}, func(o *dumpOptions) error { got = o; return nil })
-	cmd.SetArgs([]string{"a.pcap", "-r", "b.pcapng", "-e", "INVITE", "--ignore-case", "--kind", "sip,rtp", "-c", "5", "-i", "lo"})
+	// With -i, the words after the options are a capture filter (tcpdump
+	// style); files come with -r.
+	cmd.SetArgs([]string{"-r", "b.pcapng", "-r", "a.pcap", "-e", "INVITE", "--ignore-case", "--kind", "sip,rtp", "-c", "5", "-i", "lo", "-B", "8", "udp", "port", "5060"})
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Join(got.files, ",") != "b.pcapng,a.pcap" || got.regex != "INVITE" || !got.ignoreCase ||
-		strings.Join(got.kinds, ",") != "sip,rtp" || got.count != 5 || strings.Join(got.ifaces, ",") != "lo" {
+		strings.Join(got.kinds, ",") != "sip,rtp" || got.count != 5 || strings.Join(got.live.ifaces, ",") != "lo" ||
+		got.live.expr != "udp port 5060" || got.live.bufferMB != 8 {
 		t.Errorf("options = %+v", got)
 	}
 }

@@ -8,15 +8,15 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/voiptool/voiptool/capture"
-	"github.com/voiptool/voiptool/hep/heptransport"
 	"github.com/voiptool/voiptool/internal/engine"
+	"github.com/voiptool/voiptool/internal/sink"
+	"github.com/voiptool/voiptool/internal/summary"
+	"github.com/voiptool/voiptool/internal/tuiadapter"
 	"github.com/voiptool/voiptool/sipflow"
 	"github.com/voiptool/voiptool/tui"
 )
@@ -24,15 +24,13 @@ import (
 type openOptions struct {
 	io      *ioStreams
 	in      loadOptions
-	ifaces  []string
+	live    liveFlags
 	filter  string
 	columns string
 	ascii   bool
 	noColor bool
 	invite  bool
-	hepTo   []string
-	hepID   uint32
-	hepKey  string
+	hep     hepSendOptions
 }
 
 // openLong is the root command's description: opening captures is what
@@ -47,15 +45,16 @@ When stdout is not a terminal, the call list is printed as a table instead
 func addOpenFlags(cmd *cobra.Command, opts *openOptions) {
 	opts.in.addInputFlags(cmd)
 	f := cmd.Flags()
-	f.StringArrayVarP(&opts.ifaces, "interface", "i", nil, "capture live on `IFACE` (\"any\" for all; needs CAP_NET_RAW); repeatable")
+	opts.live.addFlags(f)
 	f.StringVarP(&opts.filter, "filter", "f", "", "start with this call filter `EXPR` (see 'voiptool calls --help')")
 	f.StringVar(&opts.columns, "columns", "", "call-list `COLUMNS`, comma-separated (index,start,method,from,to,src,dst,msgs,state,setup,pdd,duration,codec,loss,jitter,mos,ua,callid)")
 	f.BoolVar(&opts.ascii, "ascii", false, "draw with ASCII only (no box-drawing or block characters)")
 	f.BoolVar(&opts.noColor, "no-color", false, "no colours (also when NO_COLOR is set)")
 	f.BoolVar(&opts.invite, "calls-only", false, "start with non-INVITE dialogs hidden")
-	f.StringArrayVar(&opts.hepTo, "hep-to", nil, "also forward the SIP to this HEP collector `TARGET` (udp:HOST:PORT, tcp:..., tls:...) while browsing; counters in the header")
-	f.Uint32Var(&opts.hepID, "hep-capture-id", 0, "capture agent `ID` for --hep-to")
-	f.StringVar(&opts.hepKey, "hep-auth-key", "", "authentication `KEY` for --hep-to")
+	// The same sender flags as hep-forward, prefixed: --hep-to forwards
+	// the SIP (and with --hep-proto the RTCP) while browsing, counters in
+	// the header.
+	opts.hep.addFlags(f, "hep-")
 }
 
 func newCmdOpen(ios *ioStreams, runF func(*openOptions) error) *cobra.Command {
@@ -75,9 +74,16 @@ func newCmdOpen(ios *ioStreams, runF func(*openOptions) error) *cobra.Command {
 }
 
 func (o *openOptions) run(c *cobra.Command, args []string, runF func(*openOptions) error) error {
-	o.in.files = append(o.in.files, args...)
-	if len(o.in.files) == 0 && len(o.ifaces) == 0 {
+	files, err := o.live.take("open", args)
+	if err != nil {
+		return err
+	}
+	o.in.files = append(o.in.files, files...)
+	if len(o.in.files) == 0 && len(o.live.ifaces) == 0 {
 		return usageErrorf("no capture file or interface given (try 'voiptool testdata/pcaps/basic-call.pcap' or --help)")
+	}
+	if err := o.in.checkLimits("open"); err != nil {
+		return err
 	}
 	if _, err := sipflow.ParseFilter(o.filter); err != nil {
 		return usageErrorf("--filter: %v", err)
@@ -85,10 +91,8 @@ func (o *openOptions) run(c *cobra.Command, args []string, runF func(*openOption
 	if _, err := parseColumns(o.columns); err != nil {
 		return usageErrorf("--columns: %v", err)
 	}
-	for _, t := range o.hepTo {
-		if _, err := heptransport.ParseAddr(t); err != nil {
-			return usageErrorf("--hep-to: %v", err)
-		}
+	if err := o.hep.validate("open", "--hep-to"); err != nil {
+		return err
 	}
 	if runF != nil {
 		return runF(o)
@@ -139,30 +143,49 @@ func openRun(ctx context.Context, o *openOptions) error {
 	// interface does not keep the process alive after q.
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	in, err := openSources(runCtx, o.in.files, o.ifaces)
+	in, err := openSources(runCtx, o.in.files, o.live.options(), o.io.ErrOut)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
 	eo := engine.Options{}
 	eo.Capture.NoRTPHeuristic = o.in.noHeuristic
-	fwd, err := startForward(runCtx, o, &eo)
-	if err != nil {
-		return err
+	o.in.storeLimits(&eo)
+	// --hep-to: a HEP sink fed by the engine's tap (after the engine has
+	// handled each event), naming calls from the engine's store.
+	var fwd *sink.HEP
+	if len(o.hep.to) > 0 {
+		eo.Tap = func(ev *capture.Event) { _ = fwd.WriteEvent(ev) } // refusals are counted, shown in the header
 	}
-	defer fwd.stop(o.io)
 	e := engine.New(eo)
+	if len(o.hep.to) > 0 {
+		if fwd, err = sink.StartHEP(o.hep.sinkOptions(e.Store())); err != nil {
+			return err
+		}
+		defer func() {
+			if err := fwd.Close(); err != nil {
+				fmt.Fprintf(o.io.ErrOut, "voiptool: %v\n", err)
+			}
+			fmt.Fprintf(o.io.ErrOut, "voiptool: %s\n", fwd.Summary())
+		}()
+	}
 
 	if !o.io.OutTTY {
 		// Not a terminal: behave like 'voiptool calls' (for a live
 		// source, until Ctrl-C).
+		if o.columns != "" {
+			// Said, not silently ignored: the printed table has its own
+			// columns (and 'calls --format csv' every field).
+			return usageErrorf("--columns chooses the interactive list's columns; stdout is not a terminal, so the call table is printed (use 'voiptool calls --format csv' for every field)")
+		}
 		w := &warner{w: o.io.ErrOut}
 		if _, err := e.Run(ctx, in.sources(), w.warn); err != nil && ctx.Err() == nil {
 			return err
 		}
 		w.finish()
 		if !o.in.quiet {
-			fmt.Fprintf(o.io.ErrOut, "voiptool: %s\n", e.Status())
+			writeStatus(o.io, e.Status(), "")
+			summary.Drops(o.io.ErrOut, in.loss(e.Status().Sources))
 		}
 		return writeCalls(o.io, e, o.filter, "table", 0, o.invite)
 	}
@@ -176,9 +199,9 @@ func openRun(ctx context.Context, o *openOptions) error {
 		defer wg.Done()
 		_, runErr = e.Run(runCtx, in.sources(), wb.warn)
 	}()
-	view := engine.NewView(e, in.fileNames(), in.isLive(), in.read.Load, in.size)
+	view := tuiadapter.New(e, in.fileNames(), in.isLive(), in.read.Load, in.size)
 	if fwd != nil {
-		view.SetForward(fwd.counters)
+		view.SetForward(fwd.Summary)
 	}
 	uiErr := tui.Run(ctx, view, tui.Options{
 		Columns: cols, ASCII: o.ascii, NoColor: o.noColor || os.Getenv("NO_COLOR") != "",
@@ -192,6 +215,9 @@ func openRun(ctx context.Context, o *openOptions) error {
 	if wb.more > 0 {
 		fmt.Fprintf(o.io.ErrOut, "voiptool: %d more warnings not shown\n", wb.more)
 	}
+	if !o.in.quiet {
+		summary.Drops(o.io.ErrOut, in.loss(e.Status().Sources))
+	}
 	if uiErr != nil {
 		return uiErr
 	}
@@ -199,69 +225,4 @@ func openRun(ctx context.Context, o *openOptions) error {
 		return runErr
 	}
 	return nil
-}
-
-// forwarder sends the SIP the engine sees to HEP collectors while the UI
-// runs (open --hep-to). It owns the sender's goroutine.
-type forwarder struct {
-	snd    *heptransport.Sender
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	failed atomic.Int64 // packets the sender refused (queue full counted by it too)
-}
-
-// startForward starts a sender when --hep-to was given and hooks it into
-// the engine's event tap; nil when there is nothing to forward.
-func startForward(ctx context.Context, o *openOptions, eo *engine.Options) (*forwarder, error) {
-	if len(o.hepTo) == 0 {
-		return nil, nil
-	}
-	snd, err := heptransport.NewSender(heptransport.SenderOptions{To: o.hepTo, CaptureID: o.hepID, AuthKey: o.hepKey})
-	if err != nil {
-		return nil, err
-	}
-	f := &forwarder{snd: snd}
-	sctx, cancel := context.WithCancel(context.Background())
-	f.cancel = cancel
-	f.wg.Add(1)
-	go func() {
-		defer f.wg.Done()
-		snd.Run(sctx)
-	}()
-	eo.Tap = func(ev *capture.Event) {
-		if ev.Kind != capture.KindSIP {
-			return
-		}
-		p := heptransport.SIPPacket(ev.Payload, ev.Src, ev.Dst, ev.Time, ipProto(ev.Transport))
-		if snd.Send(&p) != nil {
-			f.failed.Add(1)
-		}
-	}
-	return f, nil
-}
-
-// counters is the header text: what went out, what waits, what was lost.
-func (f *forwarder) counters() string {
-	var sent, dropped, lost uint64
-	queued := 0
-	for _, t := range f.snd.Stats() {
-		sent += t.Sent
-		queued += t.Queued
-		dropped += t.Dropped
-		lost += t.LostUDP
-	}
-	return fmt.Sprintf("hep sent %d queued %d dropped %d", sent, queued, dropped+lost+uint64(f.failed.Load()))
-}
-
-// stop flushes (bounded) and stops the sender, then prints its counters.
-func (f *forwarder) stop(ios *ioStreams) {
-	if f == nil {
-		return
-	}
-	fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	f.snd.Flush(fctx)
-	cancel()
-	f.cancel()
-	f.wg.Wait()
-	fmt.Fprintf(ios.ErrOut, "voiptool: %s\n", f.counters())
 }

@@ -99,11 +99,13 @@ and per-stream quality figures.
 	root.AddCommand(
 		newCmdOpen(ios, nil),
 		newCmdDump(ios, nil),
+		newCmdCapture(ios, nil),
 		newCmdCalls(ios, nil),
 		newCmdFlow(ios, nil),
 		newCmdStats(ios, nil),
 		newCmdRTP(ios, nil),
 		newCmdHEPForward(ios, nil),
+		newCmdReplay(ios, nil),
 		newCmdListen(ios, nil),
 		newCmdMan(ios, nil),
 	)

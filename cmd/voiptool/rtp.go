@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/voiptool/voiptool/internal/args"
 	"github.com/voiptool/voiptool/internal/engine"
 	"github.com/voiptool/voiptool/internal/report"
 )
@@ -80,7 +81,7 @@ func rtpRun(ctx context.Context, o *rtpOptions) error {
 	}
 	id := o.callID
 	if id != "" {
-		if id, err = resolveCallID(e, id); err != nil {
+		if id, err = args.ResolveCallID(e, id); err != nil {
 			return fmt.Errorf("rtp: %w", err)
 		}
 	}

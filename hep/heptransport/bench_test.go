@@ -39,7 +39,7 @@ func TestSendAllocs(t *testing.T) {
 // new message every time (dedup inserts and evicts).
 func TestHandleAllocs(t *testing.T) {
 	l := &Listener{o: ListenOptions{Now: time.Now, DedupWindow: time.Second}, authKey: []byte("k")}
-	dd := newDedup(time.Second, 64)
+	dd := newDedup(time.Second, DefaultDedupTolerance, 64)
 	p := sipPacket(1)
 	p.AuthKey = []byte("k")
 	b, err := p.Marshal()
@@ -119,7 +119,7 @@ func BenchmarkEncode(b *testing.B) {
 // dedup, deliver), fresh payload each time.
 func BenchmarkListenerDecode(b *testing.B) {
 	l := &Listener{o: ListenOptions{Now: time.Now, DedupWindow: time.Second}}
-	dd := newDedup(time.Second, DefaultDedupMax)
+	dd := newDedup(time.Second, DefaultDedupTolerance, DefaultDedupMax)
 	p := sipPacket(1)
 	buf, _ := p.Marshal()
 	peer := netip.MustParseAddrPort("127.0.0.1:1234")

@@ -28,6 +28,6 @@
 // have no length to frame a stream by. The packet passed to fn aliases a
 // pooled buffer that is reused after fn returns.
 //
-// Pacer spaces a replay by capture time (original speed, N times, or as fast
-// as possible) with an injectable clock.
+// Pacing a replay by capture time is not a transport concern: it lives in
+// internal/pace.
 package heptransport

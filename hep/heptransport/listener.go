@@ -22,9 +22,19 @@ const (
 	DefaultDedupMax    = 1 << 16 // remembered messages
 	DefaultQueueLen    = 1024    // frames between the readers and fn
 	DefaultMaxConns    = 1024    // concurrent TCP/TLS connections
-	maxDatagram        = 65535
-	tcpReadBuf         = 2 * maxDatagram // room for one full frame plus a partial one
-	handshakeTimeout   = 10 * time.Second
+	// DefaultMaxConnsPerSource bounds one host's connections, so a
+	// single misbehaving host cannot take every slot.
+	DefaultMaxConnsPerSource = 256
+	// DefaultIdleTimeout closes a connection that sent nothing (not even
+	// a keep-alive) for this long.
+	DefaultIdleTimeout = 2 * time.Minute
+	// DefaultDedupTolerance is how far apart two agents' capture times
+	// of one packet may be (clock skew between capture hosts plus path
+	// delay) for the copies to count as one.
+	DefaultDedupTolerance = 50 * time.Millisecond
+	maxDatagram           = 65535
+	tcpReadBuf            = 2 * maxDatagram // room for one full frame plus a partial one
+	handshakeTimeout      = 10 * time.Second
 )
 
 var magic3 = []byte("HEP3")
@@ -40,12 +50,28 @@ type ListenOptions struct {
 	// negative: no de-duplication).
 	DedupWindow time.Duration
 	DedupMax    int // bound on remembered messages (0: DefaultDedupMax)
+	// DedupTolerance: copies from different agents (capture id or host)
+	// are one packet only when their HEP capture times differ by at most
+	// this (0: DefaultDedupTolerance). Copies from the same agent are
+	// never merged: those are retransmissions.
+	DedupTolerance time.Duration
 	// QueueLen bounds the frames waiting for fn (0: DefaultQueueLen). A UDP
 	// datagram that finds no free slot is dropped and counted in Overruns;
 	// TCP readers wait instead (TCP flow control pushes back on the agent).
 	QueueLen int
-	MaxConns int      // concurrent connections per TCP/TLS address (0: DefaultMaxConns)
-	TLS      TLSFiles // "tls:" addresses need CertFile and KeyFile
+	// MaxConns bounds concurrent connections per TCP/TLS address (0:
+	// DefaultMaxConns). When full, a new connection evicts the one idle
+	// longest rather than being refused: idle connections must not lock
+	// out an agent that has something to send.
+	MaxConns int
+	// MaxConnsPerSource bounds one host's connections per address (0:
+	// DefaultMaxConnsPerSource); beyond it, that host's longest-idle
+	// connection is evicted.
+	MaxConnsPerSource int
+	// IdleTimeout closes a connection that sent nothing for this long
+	// (0: DefaultIdleTimeout; negative: never).
+	IdleTimeout time.Duration
+	TLS         TLSFiles // "tls:" addresses need CertFile and KeyFile
 	// Now is the clock for the dedup window (arrival time); nil: time.Now.
 	Now func() time.Time
 }
@@ -64,7 +90,9 @@ type ListenStats struct {
 	Pings        uint64 // keep-alives: header-only "HEP3", or no payload and protocol type 0
 	Overruns     uint64 // UDP datagrams dropped because fn fell behind
 	Conns        uint64 // TCP/TLS connections accepted
-	ConnsRefused uint64 // over MaxConns, or TLS handshake failed
+	ConnsRefused uint64 // TLS handshakes that failed (bad or missing certificate, timeout)
+	ConnsEvicted uint64 // connections closed to make room (MaxConns, MaxConnsPerSource)
+	ConnsIdle    uint64 // connections closed after IdleTimeout without data
 	// ByProto counts delivered packets per HEP protocol type (chunk 0x000b).
 	ByProto [256]uint64
 	// LastError describes the latest bad frame (with its offset) or I/O error.
@@ -73,6 +101,7 @@ type ListenStats struct {
 
 type counters struct {
 	received, bytes, decoded, delivered, bad, notHEP3, auth, dups, pings, overruns, conns, refused atomic.Uint64
+	evicted, idle                                                                                  atomic.Uint64
 	byProto                                                                                        [256]atomic.Uint64
 	mu                                                                                             sync.Mutex
 	lastErr                                                                                        string
@@ -122,6 +151,15 @@ func NewListener(addrs []string, o ListenOptions) (*Listener, error) {
 	}
 	if o.MaxConns <= 0 {
 		o.MaxConns = DefaultMaxConns
+	}
+	if o.MaxConnsPerSource <= 0 {
+		o.MaxConnsPerSource = DefaultMaxConnsPerSource
+	}
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.DedupTolerance <= 0 {
+		o.DedupTolerance = DefaultDedupTolerance
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -274,6 +312,7 @@ func (l *Listener) Stats() ListenStats {
 		Delivered: c.delivered.Load(), Bad: c.bad.Load(), NotHEP3: c.notHEP3.Load(),
 		AuthFailures: c.auth.Load(), Duplicates: c.dups.Load(), Pings: c.pings.Load(),
 		Overruns: c.overruns.Load(), Conns: c.conns.Load(), ConnsRefused: c.refused.Load(),
+		ConnsEvicted: c.evicted.Load(), ConnsIdle: c.idle.Load(),
 	}
 	for i := range s.ByProto {
 		s.ByProto[i] = c.byProto[i].Load()
@@ -323,7 +362,7 @@ func (l *Listener) readUDP(ctx context.Context, c *net.UDPConn, in chan<- frame,
 func (l *Listener) accept(ctx context.Context, s streamListener, in chan<- frame, free chan *[]byte) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	var active atomic.Int64
+	tab := newConnTable()
 	for {
 		conn, err := s.l.Accept()
 		if err != nil {
@@ -336,41 +375,126 @@ func (l *Listener) accept(ctx context.Context, s streamListener, in chan<- frame
 			}
 			return fmt.Errorf("heptransport: accept on %s: %w", s.l.Addr(), err)
 		}
-		if active.Load() >= int64(l.o.MaxConns) {
-			l.c.refused.Add(1)
-			conn.Close()
-			continue
+		peer := netip.AddrPort{}
+		if ta, ok := conn.RemoteAddr().(*net.TCPAddr); ok {
+			ap := ta.AddrPort()
+			peer = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 		}
-		active.Add(1)
+		// Full: make room by closing the connection idle longest (of
+		// this host first), never by refusing the newcomer.
+		if tab.countFrom(peer.Addr()) >= l.o.MaxConnsPerSource {
+			if tab.evictIdlest(peer.Addr(), true) {
+				l.c.evicted.Add(1)
+			}
+		}
+		if tab.len() >= l.o.MaxConns {
+			if tab.evictIdlest(netip.Addr{}, false) {
+				l.c.evicted.Add(1)
+			}
+		}
+		tc := tab.add(conn, peer.Addr())
 		l.c.conns.Add(1)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer active.Add(-1)
+			defer tab.remove(tc)
 			stop := context.AfterFunc(ctx, func() { conn.Close() })
 			defer stop()
 			defer conn.Close()
 			var rc net.Conn = conn
 			if s.tls != nil {
-				tc := tls.Server(conn, s.tls)
+				tconn := tls.Server(conn, s.tls)
 				hctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
-				err := tc.HandshakeContext(hctx)
+				err := tconn.HandshakeContext(hctx)
 				cancel()
 				if err != nil {
-					l.c.refused.Add(1)
-					l.c.setErr(fmt.Errorf("heptransport: TLS handshake from %s: %w", conn.RemoteAddr(), err))
+					if !tc.evicted.Load() && ctx.Err() == nil {
+						l.c.refused.Add(1)
+						l.c.setErr(fmt.Errorf("heptransport: TLS handshake from %s: %w", conn.RemoteAddr(), err))
+					}
 					return
 				}
-				rc = tc
+				rc = tconn
 			}
-			peer := netip.AddrPort{}
-			if ta, ok := conn.RemoteAddr().(*net.TCPAddr); ok {
-				ap := ta.AddrPort()
-				peer = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
-			}
-			l.readStream(ctx, rc, peer, in, free)
+			l.readStream(ctx, rc, tc, peer, in, free)
 		}()
 	}
+}
+
+// connTable tracks one listening socket's connections, so that a full
+// table evicts the longest-idle one. The accept loop adds and evicts;
+// each connection's goroutine marks activity and removes itself.
+type connTable struct {
+	mu    sync.Mutex
+	conns map[*trackedConn]struct{}
+}
+
+type trackedConn struct {
+	c       net.Conn
+	host    netip.Addr
+	last    atomic.Int64 // unix nanoseconds of the last byte read (or accept)
+	evicted atomic.Bool
+}
+
+func newConnTable() *connTable { return &connTable{conns: make(map[*trackedConn]struct{})} }
+
+func (t *connTable) add(c net.Conn, host netip.Addr) *trackedConn {
+	tc := &trackedConn{c: c, host: host}
+	tc.last.Store(time.Now().UnixNano())
+	t.mu.Lock()
+	t.conns[tc] = struct{}{}
+	t.mu.Unlock()
+	return tc
+}
+
+func (t *connTable) remove(tc *trackedConn) {
+	t.mu.Lock()
+	delete(t.conns, tc)
+	t.mu.Unlock()
+}
+
+func (t *connTable) len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.conns)
+}
+
+func (t *connTable) countFrom(host netip.Addr) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for tc := range t.conns {
+		if tc.host == host {
+			n++
+		}
+	}
+	return n
+}
+
+// evictIdlest closes the connection idle longest (of host only, when
+// sameHost) and reports whether there was one. It leaves the table
+// entry to the connection's goroutine, which ends on the close.
+func (t *connTable) evictIdlest(host netip.Addr, sameHost bool) bool {
+	t.mu.Lock()
+	var victim *trackedConn
+	for tc := range t.conns {
+		if tc.evicted.Load() || (sameHost && tc.host != host) {
+			continue
+		}
+		if victim == nil || tc.last.Load() < victim.last.Load() {
+			victim = tc
+		}
+	}
+	if victim != nil {
+		victim.evicted.Store(true)
+		delete(t.conns, victim) // counted out now, so the next accept sees the room
+	}
+	t.mu.Unlock()
+	if victim == nil {
+		return false
+	}
+	victim.c.Close()
+	return true
 }
 
 // readStream cuts a TCP/TLS byte stream into HEP3 packets with hep.FrameLen.
@@ -379,7 +503,7 @@ func (l *Listener) accept(ctx context.Context, s streamListener, in chan<- frame
 // and counted. heplify's keep-alive, a bare 6-byte "HEP3" header whose
 // length field does not describe it, is recognised by the magic that
 // follows it immediately.
-func (l *Listener) readStream(ctx context.Context, conn net.Conn, peer netip.AddrPort, in chan<- frame, free chan *[]byte) {
+func (l *Listener) readStream(ctx context.Context, conn net.Conn, tc *trackedConn, peer netip.AddrPort, in chan<- frame, free chan *[]byte) {
 	buf := make([]byte, tcpReadBuf)
 	start, end := 0, 0
 	var off int64 // stream offset of buf[start], for error messages
@@ -426,12 +550,22 @@ func (l *Listener) readStream(ctx context.Context, conn net.Conn, peer netip.Add
 			end = copy(buf, buf[start:end])
 			start = 0
 		}
+		if l.o.IdleTimeout > 0 {
+			conn.SetReadDeadline(time.Now().Add(l.o.IdleTimeout))
+		}
 		n, err := conn.Read(buf[end:])
 		if n > 0 {
 			end += n
+			tc.last.Store(time.Now().UnixNano())
 		}
 		if err != nil {
-			if end > 0 && ctx.Err() == nil {
+			var ne net.Error
+			switch {
+			case tc.evicted.Load() || ctx.Err() != nil:
+				// closed on purpose: counted where it was decided
+			case errors.As(err, &ne) && ne.Timeout():
+				l.c.idle.Add(1)
+			case end > 0:
 				l.c.bad.Add(1)
 				l.c.setErr(fmt.Errorf("heptransport: %s closed with %d bytes of a partial HEP3 packet", peer, end))
 			}
@@ -501,7 +635,7 @@ func (l *Listener) dispatch(in <-chan frame, free chan<- *[]byte, fn func(*hep.P
 	var p hep.Packet
 	var dd *dedup
 	if l.o.DedupWindow > 0 {
-		dd = newDedup(l.o.DedupWindow, l.o.DedupMax)
+		dd = newDedup(l.o.DedupWindow, l.o.DedupTolerance, l.o.DedupMax)
 	}
 	for f := range in {
 		l.handle(&p, *f.buf, f.peer, dd, fn)
@@ -532,7 +666,7 @@ func (l *Listener) handle(p *hep.Packet, b []byte, peer netip.AddrPort, dd *dedu
 		l.c.setErr(fmt.Errorf("%w: from %s", ErrAuth, peer))
 		return
 	}
-	if dd != nil && dd.duplicate(p, l.o.Now()) {
+	if dd != nil && dd.duplicate(p, peer, l.o.Now()) {
 		l.c.dups.Add(1)
 		return
 	}

@@ -43,12 +43,12 @@ func (m *Mapper) multipart(params, b []byte, depth int) ([]byte, bool) {
 	if !ok || len(boundary) == 0 {
 		return nil, false
 	}
-	ed := &editor{base: b}
+	ed := sipflow.NewEditor(b)
 	found := sipflow.Parts(b, boundary, func(p sipflow.Part) bool {
 		nc, _ := m.body(p.ContentType, p.Content, depth)
 		if string(nc) != string(p.Content) {
 			if len(p.Content) > 0 {
-				ed.set(p.Content, string(nc))
+				ed.Set(p.Content, string(nc))
 			}
 		}
 		// part headers: Content-Length fixed, Content-ID and others scrubbed
@@ -64,7 +64,7 @@ func (m *Mapper) multipart(params, b []byte, depth int) ([]byte, bool) {
 			switch name {
 			case "content-length", "l":
 				if string(nc) != string(p.Content) {
-					ed.set(val, strconv.Itoa(len(nc)))
+					ed.Set(val, strconv.Itoa(len(nc)))
 				}
 			case "content-type", "c", "content-disposition", "content-transfer-encoding", "mime-version":
 			default:
@@ -76,7 +76,7 @@ func (m *Mapper) multipart(params, b []byte, depth int) ([]byte, bool) {
 	if !found {
 		return nil, false
 	}
-	return ed.apply(), true
+	return ed.Apply(), true
 }
 
 // RewriteSDP returns a pseudonymised copy of an SDP body (RFC 8866): origin
@@ -84,7 +84,7 @@ func (m *Mapper) multipart(params, b []byte, depth int) ([]byte, bool) {
 // and raddr), SDES keys, ICE credentials, fingerprints, CNAMEs and the free
 // text lines. Everything else (ports, codecs, directions) is kept.
 func (m *Mapper) RewriteSDP(b []byte) []byte {
-	ed := &editor{base: b}
+	ed := sipflow.NewEditor(b)
 	for pos := 0; pos < len(b); {
 		line, n := sipflow.NextLine(b, pos)
 		pos = n
@@ -106,7 +106,7 @@ func (m *Mapper) RewriteSDP(b []byte) []byte {
 			_, r = sipflow.Field(r)
 			addr, _ := sipflow.Field(r)
 			if string(user) != "-" {
-				ed.set(user, m.User(string(user)))
+				ed.Set(user, m.User(string(user)))
 			}
 			m.sdpAddr(ed, addr)
 		case 'c':
@@ -116,7 +116,7 @@ func (m *Mapper) RewriteSDP(b []byte) []byte {
 			m.sdpAddr(ed, addr)
 		case 'p':
 			if IsNumber(string(v)) {
-				ed.set(v, m.Number(string(v)))
+				ed.Set(v, m.Number(string(v)))
 			} else {
 				m.scrub(ed, v, scrubFull)
 			}
@@ -128,12 +128,12 @@ func (m *Mapper) RewriteSDP(b []byte) []byte {
 		case 'u', 'e':
 			m.scrub(ed, v, scrubFull)
 		case 'k':
-			ed.set(v, m.Secret(string(v)))
+			ed.Set(v, m.Secret(string(v)))
 		case 'a':
 			m.sdpAttr(ed, v)
 		}
 	}
-	return ed.apply()
+	return ed.Apply()
 }
 
 // sdpAddr maps a connection address, "addr[/ttl[/n]]".
@@ -144,7 +144,7 @@ func (m *Mapper) sdpAddr(ed *editor, a []byte) {
 	if len(a) == 0 {
 		return
 	}
-	ed.set(a, m.Host(string(a)))
+	ed.Set(a, m.Host(string(a)))
 }
 
 func (m *Mapper) sdpAttr(ed *editor, v []byte) {
@@ -201,7 +201,7 @@ func (m *Mapper) sdpAttr(ed *editor, v []byte) {
 				for e < len(k) && k[e] != '|' && k[e] != ' ' && k[e] != ';' {
 					e++
 				}
-				ed.set(k[:e], m.Secret(string(k[:e])))
+				ed.Set(k[:e], m.Secret(string(k[:e])))
 				r = k[e:]
 				continue
 			}
@@ -213,14 +213,14 @@ func (m *Mapper) sdpAttr(ed *editor, v []byte) {
 			_, target = sipflow.Field(val)
 			target = trimSpace(target)
 		}
-		ed.set(target, m.Secret(string(target)))
+		ed.Set(target, m.Secret(string(target)))
 	case "ssrc":
 		// a=ssrc:<ssrc> cname:<cname> (RFC 5576)
 		_, r := sipflow.Field(val)
 		r = trimSpace(r)
 		if hasPrefixFold(r, "cname:") {
 			c := trimSpace(r[6:])
-			ed.set(c, m.CNAME(string(c)))
+			ed.Set(c, m.CNAME(string(c)))
 		} else if hasPrefixFold(r, "msid:") || hasPrefixFold(r, "mslabel:") || hasPrefixFold(r, "label:") {
 			// random stream ids
 		} else {
@@ -235,7 +235,7 @@ func (m *Mapper) sdpAttr(ed *editor, v []byte) {
 		"t38faxmaxbuffer", "t38faxmaxdatagram", "t38faxudpec", "ssrc-group", "rid", "simulcast",
 		"bundle-only", "label", "content", "floorctrl", "confid", "userid", "floorid":
 		if n := strings.ToLower(string(name)); n == "userid" || n == "confid" {
-			ed.set(val, m.Token(string(val)))
+			ed.Set(val, m.Token(string(val)))
 		}
 	default:
 		if len(val) > 0 {

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 
 	"github.com/voiptool/voiptool/hep"
+	"github.com/voiptool/voiptool/sipflow"
 )
 
 // RewriteHEP returns a pseudonymised copy of one HEP packet (v1, v2 or
@@ -79,9 +80,9 @@ func (m *Mapper) RewriteHEP(b []byte, mode RTPMode) ([]byte, error) {
 
 // scrubCopy is ScrubText without counting an unparsed message.
 func (m *Mapper) scrubCopy(b []byte) []byte {
-	ed := &editor{base: b}
+	ed := sipflow.NewEditor(b)
 	m.scrub(ed, b, scrubFull)
-	return ed.apply()
+	return ed.Apply()
 }
 
 func (m *Mapper) mac64(v uint64) uint64 {

@@ -106,12 +106,12 @@ func (m *Mapper) scrub(ed *editor, t []byte, mode scrubMode) {
 				lit := t[i:j]
 				if a, ok := parseMACBytes(lit); ok {
 					r := m.MAC(a)
-					ed.set(lit, formatMACLike(lit, r))
+					ed.Set(lit, formatMACLike(lit, r))
 					i = j
 					continue
 				}
 				if a, err := netip.ParseAddr(string(lit)); err == nil && a.Is6() {
-					ed.set(lit, m.Addr(a).String())
+					ed.Set(lit, m.Addr(a).String())
 					i = j
 					continue
 				}
@@ -134,12 +134,12 @@ func (m *Mapper) scrub(ed *editor, t []byte, mode scrubMode) {
 				}
 			}
 			if l < i && r > i+1 {
-				ed.set(t[l:i], m.User(string(t[l:i])))
+				ed.Set(t[l:i], m.User(string(t[l:i])))
 				host := t[i+1 : r]
 				if host[0] == '[' {
 					host = host[1 : len(host)-1]
 				}
-				ed.set(host, m.Host(string(host)))
+				ed.Set(host, m.Host(string(host)))
 				i = r
 				continue
 			}
@@ -155,7 +155,7 @@ func (m *Mapper) scrub(ed *editor, t []byte, mode scrubMode) {
 				run = run[:len(run)-1]
 			}
 			if a, ok := dottedQuad(run); ok && mode != scrubProduct {
-				ed.set(run, m.Addr(a).String())
+				ed.Set(run, m.Addr(a).String())
 				i += len(run)
 				continue
 			}
@@ -168,7 +168,7 @@ func (m *Mapper) scrub(ed *editor, t []byte, mode scrubMode) {
 				if s > 0 && t[s-1] == '+' {
 					s--
 				}
-				ed.set(t[s:k], m.Number(string(t[s:k])))
+				ed.Set(t[s:k], m.Number(string(t[s:k])))
 			}
 			i = j
 			continue
@@ -226,19 +226,19 @@ func (m *Mapper) replaceKnown(ed *editor, w []byte) bool {
 	s := string(w)
 	switch cat {
 	case leak.User:
-		ed.set(w, m.User(s))
+		ed.Set(w, m.User(s))
 	case leak.Host:
-		ed.set(w, m.Host(s))
+		ed.Set(w, m.Host(s))
 	case leak.Name:
-		ed.set(w, m.Name(s))
+		ed.Set(w, m.Name(s))
 	case leak.CallID:
-		ed.set(w, m.CallID(s))
+		ed.Set(w, m.CallID(s))
 	case leak.Tag:
-		ed.set(w, m.Tag(s))
+		ed.Set(w, m.Tag(s))
 	case leak.Number:
-		ed.set(w, m.Number(s))
+		ed.Set(w, m.Number(s))
 	default:
-		ed.set(w, m.Token(s))
+		ed.Set(w, m.Token(s))
 	}
 	return true
 }
@@ -250,7 +250,7 @@ func (m *Mapper) scrubWord(ed *editor, w []byte, mode scrubMode) {
 		return
 	}
 	if mode == scrubFull && looksLikeDomain(w) {
-		ed.set(w, m.Host(string(w)))
+		ed.Set(w, m.Host(string(w)))
 	}
 }
 
@@ -315,7 +315,7 @@ func (m *Mapper) scrubURI(ed *editor, t []byte) int {
 		if j := indexByte(t[e:], ']'); j > 0 {
 			host := t[e+1 : e+j]
 			if a, err := netip.ParseAddr(string(host)); err == nil {
-				ed.set(host, m.Addr(a).String())
+				ed.Set(host, m.Addr(a).String())
 			}
 			return e + j + 1
 		}
@@ -327,10 +327,10 @@ func (m *Mapper) scrubURI(ed *editor, t []byte) int {
 	if e < len(t) && t[e] == '@' {
 		ui := t[h:e]
 		if c := indexByte(ui, ':'); c >= 0 {
-			ed.set(ui[:c], m.User(string(ui[:c])))
-			ed.set(ui[c+1:], m.Secret(string(ui[c+1:])))
+			ed.Set(ui[:c], m.User(string(ui[:c])))
+			ed.Set(ui[c+1:], m.Secret(string(ui[c+1:])))
 		} else {
-			ed.set(ui, m.User(string(ui)))
+			ed.Set(ui, m.User(string(ui)))
 		}
 		h = e + 1
 	}
@@ -339,7 +339,7 @@ func (m *Mapper) scrubURI(ed *editor, t []byte) int {
 		e++
 	}
 	if e > h {
-		ed.set(t[h:e], m.Host(string(t[h:e])))
+		ed.Set(t[h:e], m.Host(string(t[h:e])))
 	}
 	return e
 }

@@ -33,7 +33,7 @@ func (m *Mapper) rewriteSIP(b []byte, depth int) ([]byte, error) {
 	if err := msg.Unmarshal(b); err != nil {
 		return nil, ErrNotSIP
 	}
-	ed := &editor{base: b, eds: make([]edit, 0, 32)}
+	ed := sipflow.NewEditor(b)
 	if msg.Request {
 		m.uri(ed, msg.RequestURI, depth)
 	}
@@ -54,7 +54,7 @@ func (m *Mapper) rewriteSIP(b []byte, depth int) ([]byte, error) {
 	if bodyOff >= 0 && bodyOff+len(msg.Body) <= len(b) {
 		nb, removed := m.body(msg.ContentType, msg.Body, depth)
 		if string(nb) != string(msg.Body) {
-			ed.setRange(bodyOff, bodyOff+len(msg.Body), string(nb))
+			ed.SetRange(bodyOff, bodyOff+len(msg.Body), string(nb))
 			m.fixContentLength(ed, msg, len(nb))
 		}
 		if removed {
@@ -64,14 +64,14 @@ func (m *Mapper) rewriteSIP(b []byte, depth int) ([]byte, error) {
 				at--
 				eol = "\r\n"
 			}
-			ed.insert(at, eol[:0]+BodyRemovedHeader+": body removed ("+strconv.Itoa(len(msg.Body))+" bytes)"+eol)
+			ed.Insert(at, eol[:0]+BodyRemovedHeader+": body removed ("+strconv.Itoa(len(msg.Body))+" bytes)"+eol)
 		}
 		// bytes after the body: the next message of a stream, or junk
 		if end := bodyOff + len(msg.Body); end < len(b) {
 			m.tail(ed, b[end:], depth)
 		}
 	}
-	out := ed.apply()
+	out := ed.Apply()
 	return out, nil
 }
 
@@ -104,7 +104,7 @@ func (m *Mapper) tail(ed *editor, t []byte, depth int) {
 	}
 	if depth < maxDepth {
 		if nb, err := m.rewriteSIP(t[k:], depth+1); err == nil {
-			ed.set(t[k:], string(nb))
+			ed.Set(t[k:], string(nb))
 			return
 		}
 	}
@@ -115,27 +115,14 @@ func (m *Mapper) tail(ed *editor, t []byte, depth int) {
 // (URIs, user@host, addresses, MACs, domain names, digit runs of 5 or more).
 func (m *Mapper) ScrubText(b []byte) []byte {
 	m.Stats.Unparsed++
-	ed := &editor{base: b}
+	ed := sipflow.NewEditor(b)
 	m.scrub(ed, b, scrubFull)
-	return ed.apply()
+	return ed.Apply()
 }
 
 // fixContentLength sets the Content-Length header (if any) to n.
 func (m *Mapper) fixContentLength(ed *editor, msg *sipflow.Message, n int) {
-	for _, h := range msg.Headers {
-		if h.Kind == sipflow.HeaderContentLength {
-			if len(h.Value) > 0 {
-				ed.set(h.Value, strconv.Itoa(n))
-			} else if off := sipflow.Offset(msg.Raw, h.Name); off >= 0 {
-				// "Content-Length:" with no value: put one after the colon
-				c := off + len(h.Name)
-				for c < len(msg.Raw) && msg.Raw[c] != ':' {
-					c++
-				}
-				ed.insert(c+1, " "+strconv.Itoa(n))
-			}
-		}
-	}
+	ed.SetContentLength(msg, n)
 }
 
 // unparsedLines scrubs header lines sipflow skipped as malformed: they are
@@ -194,7 +181,7 @@ func (m *Mapper) header(ed *editor, h sipflow.Header, depth int) bool {
 		m.nameAddrList(ed, h.Value, depth)
 		return true
 	case sipflow.HeaderCallID, sipflow.HeaderXCallID:
-		ed.set(h.Value, m.CallID(string(h.Value)))
+		ed.Set(h.Value, m.CallID(string(h.Value)))
 		return true
 	case sipflow.HeaderCSeq, sipflow.HeaderContentLength, sipflow.HeaderContentType,
 		sipflow.HeaderContentEncoding, sipflow.HeaderSupported, sipflow.HeaderAllowEvents,
@@ -206,7 +193,7 @@ func (m *Mapper) header(ed *editor, h sipflow.Header, depth int) bool {
 		m.nameAddrList(ed, h.Value, depth) // "*;+sip.instance=..." parses as params
 		return true
 	case sipflow.HeaderIdentity:
-		ed.set(h.Value, m.Secret(string(h.Value)))
+		ed.Set(h.Value, m.Secret(string(h.Value)))
 		return true
 	}
 	name := strings.ToLower(string(h.Name))
@@ -221,11 +208,11 @@ func (m *Mapper) header(ed *editor, h sipflow.Header, depth int) bool {
 		for rest := h.Value; len(rest) > 0; {
 			var e []byte
 			e, rest = sipflow.NextElem(rest)
-			ed.set(e, m.CallID(string(e)))
+			ed.Set(e, m.CallID(string(e)))
 		}
 	case "session-id":
 		v, params := splitSemi(h.Value)
-		ed.set(v, m.Token(string(v)))
+		ed.Set(v, m.Token(string(v)))
 		m.params(ed, params, depth)
 	case "authorization", "proxy-authorization", "www-authenticate", "proxy-authenticate",
 		"authentication-info", "proxy-authentication-info":
@@ -320,14 +307,14 @@ func (m *Mapper) viaList(ed *editor, v []byte) {
 }
 
 func (m *Mapper) hostBytes(ed *editor, h []byte) {
-	ed.set(h, m.Host(string(h)))
+	ed.Set(h, m.Host(string(h)))
 }
 
 // quotedHost maps a host or token that may be quoted.
 func (m *Mapper) quotedHost(ed *editor, v []byte) {
 	in := unquote(v)
 	if len(in) > 0 {
-		ed.set(in, m.Host(string(in)))
+		ed.Set(in, m.Host(string(in)))
 	}
 }
 
@@ -351,7 +338,7 @@ func (m *Mapper) nameAddrList(ed *editor, v []byte, depth int) {
 			continue
 		}
 		if len(na.Display) > 0 {
-			ed.set(na.Display, m.Name(string(na.Display)))
+			ed.Set(na.Display, m.Name(string(na.Display)))
 		}
 		if len(na.URI.Scheme) > 0 {
 			m.uri(ed, na.URI, depth)
@@ -369,9 +356,9 @@ func (m *Mapper) uri(ed *editor, u sipflow.URI, depth int) {
 	case "sip", "sips":
 	case "tel":
 		if IsNumber(string(u.User)) {
-			ed.set(u.User, m.Number(string(u.User)))
+			ed.Set(u.User, m.Number(string(u.User)))
 		} else {
-			ed.set(u.User, m.Token(string(u.User)))
+			ed.Set(u.User, m.Token(string(u.User)))
 		}
 		m.params(ed, u.Params, depth)
 		m.uriHeaders(ed, u, depth)
@@ -379,7 +366,7 @@ func (m *Mapper) uri(ed *editor, u sipflow.URI, depth int) {
 	case "urn":
 		// urn:uuid:... is an instance id; urn:service:sos names no one
 		if r := u.Raw[len(u.Scheme)+1:]; hasPrefixFold(r, "uuid:") {
-			ed.set(r[5:], m.Token(string(r[5:])))
+			ed.Set(r[5:], m.Token(string(r[5:])))
 		}
 		return
 	default:
@@ -390,7 +377,7 @@ func (m *Mapper) uri(ed *editor, u sipflow.URI, depth int) {
 	}
 	if len(u.User) > 0 {
 		user, uparams := splitSemi(u.User)
-		ed.set(user, m.User(string(user)))
+		ed.Set(user, m.User(string(user)))
 		m.params(ed, uparams, depth)
 		// password: "user:password@"
 		if off := sipflow.Offset(u.Raw, u.User); off >= 0 {
@@ -398,7 +385,7 @@ func (m *Mapper) uri(ed *editor, u sipflow.URI, depth int) {
 			if p < len(u.Raw) && u.Raw[p] == ':' {
 				if at := indexByte(u.Raw[p:], '@'); at > 1 {
 					pw := u.Raw[p+1 : p+at]
-					ed.set(pw, m.Secret(string(pw)))
+					ed.Set(pw, m.Secret(string(pw)))
 				}
 			}
 		}
@@ -435,7 +422,7 @@ func (m *Mapper) uriHeaders(ed *editor, u sipflow.URI, depth int) {
 		dec := unescape(val)
 		out := m.rewriteHeaderValue(name, dec, depth+1)
 		if out != string(dec) {
-			ed.set(val, escapeURIHeader(out))
+			ed.Set(val, escapeURIHeader(out))
 		}
 	}
 }
@@ -445,24 +432,24 @@ func (m *Mapper) uriHeaders(ed *editor, u sipflow.URI, depth int) {
 // code handles it.
 func (m *Mapper) rewriteHeaderValue(name string, v []byte, depth int) string {
 	if depth > maxDepth {
-		ed := &editor{base: v}
+		ed := sipflow.NewEditor(v)
 		m.scrub(ed, v, scrubFull)
-		return string(ed.apply())
+		return string(ed.Apply())
 	}
 	msg := "OPTIONS sip:x SIP/2.0\r\n" + name + ": "
 	buf := []byte(msg + string(v) + "\r\n\r\n")
 	var pm sipflow.Message
 	if pm.Unmarshal(buf) != nil || len(pm.Headers) == 0 {
-		ed := &editor{base: v}
+		ed := sipflow.NewEditor(v)
 		m.scrub(ed, v, scrubFull)
-		return string(ed.apply())
+		return string(ed.Apply())
 	}
-	ed := &editor{base: buf}
+	ed := sipflow.NewEditor(buf)
 	h := pm.Headers[0]
 	if !m.header(ed, h, depth) {
 		m.freeHeader(ed, h)
 	}
-	out := ed.apply()
+	out := ed.Apply()
 	// cut the value back out: the prefix is unchanged, the suffix is "\r\n\r\n"
 	return string(out[len(msg) : len(out)-4])
 }
@@ -523,22 +510,22 @@ func (m *Mapper) param(ed *editor, name string, val []byte, depth int) {
 	s := string(in)
 	switch name {
 	case "tag", "to-tag", "from-tag", "local-tag", "remote-tag", "ftag", "ttag":
-		ed.set(in, m.Tag(s))
+		ed.Set(in, m.Tag(s))
 	case "branch":
-		ed.set(in, m.Branch(s))
+		ed.Set(in, m.Branch(s))
 	case "received", "maddr", "icid-generated-at", "orig-ioi", "term-ioi", "ccf", "ecf", "sent-by":
 		m.hostOrPort(ed, in)
 	case "phone-context":
 		if IsNumber(s) {
-			ed.set(in, m.Number(s))
+			ed.Set(in, m.Number(s))
 		} else {
-			ed.set(in, m.Host(s))
+			ed.Set(in, m.Host(s))
 		}
 	case "rn", "cic", "isub", "tgrp", "trunk-context", "rn-context":
 		if IsNumber(s) {
-			ed.set(in, m.Number(s))
+			ed.Set(in, m.Number(s))
 		} else {
-			ed.set(in, m.Token(s))
+			ed.Set(in, m.Token(s))
 		}
 	case "+sip.instance", "gr", "reg-id-uuid", "icid-value", "utran-cell-id-3gpp",
 		"cgi-3gpp", "utran-sai-3gpp", "i-wlan-node-id", "dsl-location", "ci-3gpp2", "eth-location",
@@ -550,7 +537,7 @@ func (m *Mapper) param(ed *editor, name string, val []byte, depth int) {
 		if hasPrefixFold(inner, "urn:uuid:") {
 			inner = inner[9:]
 		}
-		ed.set(inner, m.Token(string(inner)))
+		ed.Set(inner, m.Token(string(inner)))
 	case "pub-gruu", "temp-gruu", "target", "pres-rules":
 		if u, ok := sipflow.ParseURI(in); ok {
 			m.uri(ed, u, depth)
@@ -585,14 +572,14 @@ func (m *Mapper) hostOrPort(ed *editor, v []byte) {
 		h = h[:c]
 	}
 	if len(h) > 0 {
-		ed.set(h, m.Host(string(h)))
+		ed.Set(h, m.Host(string(h)))
 	}
 }
 
 // dialogID rewrites Replaces / Target-Dialog / Join: callid *(;param).
 func (m *Mapper) dialogID(ed *editor, v []byte) {
 	id, params := splitSemi(v)
-	ed.set(id, m.CallID(string(id)))
+	ed.Set(id, m.CallID(string(id)))
 	m.params(ed, params, maxDepth)
 }
 
@@ -615,14 +602,14 @@ func (m *Mapper) auth(ed *editor, v []byte) {
 		s := string(val)
 		switch name {
 		case "username":
-			ed.set(val, m.User(s))
+			ed.Set(val, m.User(s))
 		case "realm":
 			// a domain realm maps like the domain; a one-word realm
 			// ("asterisk", a company name) keeps its shape
 			if strings.IndexByte(s, '.') >= 0 {
-				ed.set(val, m.Host(s))
+				ed.Set(val, m.Host(s))
 			} else {
-				ed.set(val, m.Token(s))
+				ed.Set(val, m.Token(s))
 			}
 		case "uri", "digest-uri":
 			if u, ok := sipflow.ParseURI(val); ok {
@@ -631,7 +618,7 @@ func (m *Mapper) auth(ed *editor, v []byte) {
 				m.scrub(ed, val, scrubFull)
 			}
 		case "nonce", "cnonce", "response", "opaque", "nextnonce", "rspauth", "auts":
-			ed.set(val, m.Secret(s))
+			ed.Set(val, m.Secret(s))
 		case "algorithm", "qop", "nc", "stale", "domain", "userhash", "charset":
 			if name == "domain" {
 				m.scrub(ed, val, scrubFull)

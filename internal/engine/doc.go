@@ -1,13 +1,24 @@
 // Package engine is the single writer between the capture pipeline and
 // the views: it feeds SIP to the call store, RTP and RTCP to the quality
 // tracker, unwraps HEP into both, links media streams to calls through
-// SDP, and answers readers (reports, the TUI) with copies.
+// SDP, and answers readers (reports, the TUI adapter, call extraction)
+// with copies.
 //
 //	e := engine.New(engine.Options{})
 //	stats, err := e.Run(ctx, sources, warn) // returns at the end of input or on cancel
 //	calls := e.Calls(sipflow.Filter{}, 0, -1)
-//	streams := e.Streams("")                  // every RTP stream
+//	streams := e.Streams(callID)             // one call's streams, through the per-call index
+//	st := e.Status()                         // every counter, also while Run goes
 //
-// Run may be called from a goroutine while other goroutines read: the
-// store and the tracker are guarded, and readers get copies.
+// One goroutine writes the store and the tracker: the one running Run
+// (or, without Run, the one calling Handle or AddHEP). Readers on other
+// goroutines take copies, and what they want changed is a request the
+// writer carries out at its next event: Clear, and RequestStreams (copy
+// stream summaries into the calls). With no writer running, the asking
+// reader carries it out itself.
+//
+// Status is one snapshot of the decoder's counters (published by Run
+// every few hundred records), the engine's, the store's and the
+// tracker's; Version is a change counter that lets a reader take one
+// only when something moved.
 package engine

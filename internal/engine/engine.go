@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/voiptool/voiptool/capture"
 	"github.com/voiptool/voiptool/hep"
+	"github.com/voiptool/voiptool/internal/diagnose"
 	"github.com/voiptool/voiptool/pcap"
 	"github.com/voiptool/voiptool/rtpstats"
 	"github.com/voiptool/voiptool/sipflow"
@@ -24,10 +26,16 @@ type Options struct {
 	Capture capture.Options
 	Store   sipflow.StoreOptions
 	RTP     rtpstats.Options
+	// Diagnose holds the problem detectors' thresholds (internal/diagnose).
+	Diagnose diagnose.Options
 	// Tap, when set, sees every event after the engine has handled it,
 	// on the writer goroutine (a HEP forwarder running beside the UI).
 	// The event is only valid during the call.
 	Tap func(*capture.Event)
+	// OnMessage, when set, sees every SIP message the store accepted,
+	// parsed once, on the writer goroutine (metrics count methods and
+	// codes from it). The message is only valid during the call.
+	OnMessage func(*sipflow.Message, sipflow.Meta)
 }
 
 // Counters are the engine's own counts, beside the decoder's and the
@@ -61,41 +69,50 @@ func (c *counters) load() Counters {
 }
 
 // Engine owns a call store and an RTP tracker and feeds them events.
+//
+// One goroutine writes: the one running Run, or, without Run, the one
+// calling Handle or AddHEP. Only it changes the store and the tracker.
+// Readers (reports, the UI) take copies; what they want changed (Clear,
+// fresh stream summaries in the calls) they ask for, and the writer does
+// it at its next event, or the asking reader itself when no writer runs.
 type Engine struct {
 	o     Options
 	store *sipflow.Store
 
-	mu  sync.RWMutex // guards rtp: the tracker is not safe for concurrent use
+	mu  sync.RWMutex // the writer changes rtp under the write lock; readers copy under the read lock
 	rtp *rtpstats.Tracker
 
-	// writer-side scratch, used only by the goroutine running Run
-	hepPkt   hep.Packet
-	hepBuf   []byte
-	nextSync time.Time
-	running  atomic.Bool
+	// writer-side scratch, used only by the writer
+	hepUnwrap hep.Unwrapper
+	hepMsg    hep.Message
+	nextSync  time.Time
+	changed   []string                // calls whose streams changed, for applyStreams
+	brief     []rtpstats.StreamReport // one call's brief reports, for applyStreams
 
-	cnt  counters
-	dec  atomic.Pointer[capture.Stats]
-	last atomic.Int64 // latest packet time (unix ns): the engine's clock
-	// records counts what the sources returned, so a reader sees
-	// progress while Run is still going (the decoder's own statistics
-	// arrive when Run returns).
-	records atomic.Int64
+	running atomic.Bool
+	// external is set, under wmu, when Handle or AddHEP is called outside
+	// Run: that caller is the writer from then on, and readers leave
+	// every request to it.
+	external atomic.Bool
+	// wmu is held by Run for its whole run, and by a reader that serves
+	// its own request while no writer runs (see serveIdle).
+	wmu sync.Mutex
+	req atomic.Uint32 // requests for the writer: reqClear, reqStreams
+	// served counts requests the writer carried out, for Version.
+	served atomic.Int64
+
+	cnt counters
+	// capStatus receives the capture pipeline's counters (decoder, and
+	// per source: records, queue and kernel drops) while Run goes.
+	capStatus capture.Status
+	last      atomic.Int64 // latest packet time (unix ns): the engine's clock
 }
 
-// countingSource counts records as the pipeline pulls them.
-type countingSource struct {
-	capture.Source
-	n *atomic.Int64
-}
-
-func (c *countingSource) Next() ([]byte, pcap.Packet, error) {
-	data, p, err := c.Source.Next()
-	if err == nil {
-		c.n.Add(1)
-	}
-	return data, p, err
-}
+// Requests a reader can make of the writer.
+const (
+	reqClear   uint32 = 1 << iota // forget every call and stream
+	reqStreams                    // copy stream summaries into the calls
+)
 
 // DefaultIdleTimeout is the packet time after which a dialog with no new
 // message is expired: an INVITE without a final response becomes TIMEOUT
@@ -117,33 +134,59 @@ func New(o Options) *Engine {
 	}
 }
 
-// Run decodes every source and feeds the events in. warn receives
-// per-record problems (may be nil). It returns at the end of input, or
-// when ctx is cancelled, with the decoder's statistics.
+// Run decodes every source and feeds the events in; its goroutine is the
+// writer until it returns. warn receives per-record problems (may be
+// nil). It returns at the end of input, or when ctx is cancelled, with
+// the decoder's statistics, after copying the stream summaries into the
+// calls.
 func (e *Engine) Run(ctx context.Context, srcs []capture.Source, warn func(error)) (capture.Stats, error) {
 	if !e.running.CompareAndSwap(false, true) {
 		return capture.Stats{}, ErrRunning
 	}
-	defer e.running.Store(false)
+	e.wmu.Lock()
 	w := func(err error) {
 		e.cnt.warnings.Add(1)
 		if warn != nil {
 			warn(err)
 		}
 	}
-	counted := make([]capture.Source, len(srcs))
-	for i, s := range srcs {
-		counted[i] = &countingSource{Source: s, n: &e.records}
-	}
-	st, err := capture.Run(ctx, counted, e.o.Capture, w, e.Handle)
-	e.dec.Store(&st)
-	e.RefreshStreams()
+	co := e.o.Capture
+	co.Status = &e.capStatus
+	st, err := capture.Run(ctx, srcs, co, w, e.handle)
+	e.serve()
+	e.applyStreams(true)
+	e.served.Add(1)
+	e.wmu.Unlock()
+	e.running.Store(false)
+	// A request made after the last serve, while wmu was still held.
+	e.serveIdle()
 	return st, err
 }
 
-// Handle feeds one event. It is the per-packet path: RTP costs a map
-// lookup in the tracker and nothing else here.
+// Handle feeds one event; its caller becomes the writer (see Engine), so
+// it is for a caller that runs its own capture loop instead of Run (and
+// must not be called while Run runs). It is the per-packet path: RTP
+// costs a map lookup in the tracker and nothing else here.
 func (e *Engine) Handle(ev *capture.Event) error {
+	e.claim()
+	return e.handle(ev)
+}
+
+// claim makes the caller of Handle or AddHEP the writer for good. The
+// flag is set under wmu so that a reader serving its own request (which
+// holds wmu) has finished before the first event is handled.
+func (e *Engine) claim() {
+	if !e.external.Load() {
+		e.wmu.Lock()
+		e.external.Store(true)
+		e.wmu.Unlock()
+	}
+}
+
+func (e *Engine) handle(ev *capture.Event) error {
+	if e.req.Load() != 0 {
+		e.serve()
+	}
 	if int(ev.Kind) < len(e.cnt.events) {
 		e.cnt.events[ev.Kind].Add(1)
 	}
@@ -159,7 +202,7 @@ func (e *Engine) Handle(ev *capture.Event) error {
 			Time:      ev.Time,
 			Src:       ev.Src,
 			Dst:       ev.Dst,
-			Transport: sipflow.Transport(ev.Transport),
+			Transport: ev.Transport,
 			Source:    ev.Source,
 			Frame:     ev.Packet.Number,
 			Offset:    ev.Packet.Offset,
@@ -167,11 +210,9 @@ func (e *Engine) Handle(ev *capture.Event) error {
 		})
 	case capture.KindRTP:
 		e.mu.Lock()
-		err := e.rtp.AddRTP(ev.Payload, rtpstats.Meta{Time: ev.Time, Src: ev.Src, Dst: ev.Dst})
+		// The header capture decoded: each packet is parsed once.
+		e.rtp.AddFixed(&ev.RTP, ev.Payload, rtpstats.Meta{Time: ev.Time, Src: ev.Src, Dst: ev.Dst})
 		e.mu.Unlock()
-		if err != nil {
-			e.cnt.rtpErrors.Add(1)
-		}
 	case capture.KindRTCP:
 		e.addRTCP(ev.Payload, ev.Time, ev.Src, ev.Dst)
 	case capture.KindHEP:
@@ -197,6 +238,9 @@ func (e *Engine) addRTCP(b []byte, t time.Time, src, dst netip.AddrPort) {
 // payload type carries there.
 func (e *Engine) addSIP(raw []byte, meta sipflow.Meta) {
 	m := e.store.Add(raw, meta)
+	if m != nil && e.o.OnMessage != nil {
+		e.o.OnMessage(m, meta)
+	}
 	if m == nil || !m.HasSDP {
 		return
 	}
@@ -219,70 +263,66 @@ func (e *Engine) addSIP(raw []byte, meta sipflow.Meta) {
 // addHEP unwraps a HEP packet found in a capture: the inner SIP
 // becomes an ordinary message with the inner addresses and times.
 func (e *Engine) addHEP(ev *capture.Event) {
-	p := &e.hepPkt
-	if err := p.Unmarshal(ev.Payload); err != nil {
+	m := &e.hepMsg
+	if err := e.hepUnwrap.Decode(ev.Payload, ev.Time, m); err != nil {
 		e.cnt.hepErrors.Add(1)
 		return
 	}
-	e.addHEPPacket(p, ev.Source, ev.Packet, ev.Time)
+	e.addHEPMessage(m, ev.Source, ev.Packet)
 }
 
-// AddHEP feeds one decoded HEP packet, from a capture or from a HEP
-// listener (which must call it from one goroutine: the engine has one
-// writer). rec is the capture record that carried it (only Number set,
-// Offset -1, for a listener); fallback is the time used when the packet
-// carries none.
+// AddHEP feeds one decoded HEP packet, from a HEP listener; its caller
+// becomes the writer (see Engine), so it must call it from one goroutine.
+// rec is the capture record that carried it (only Number set, Offset -1,
+// for a listener); fallback is the time used when the packet carries
+// none.
 func (e *Engine) AddHEP(p *hep.Packet, source int, rec pcap.Packet, fallback time.Time) {
-	// A collector has no capture clock of its own: the agents' times are
-	// the packet times.
-	t := p.Time
-	if t.IsZero() {
-		t = fallback
+	m := &e.hepMsg
+	if err := e.hepUnwrap.Unwrap(p, fallback, m); err != nil {
+		e.cnt.hepErrors.Add(1)
+		return
 	}
-	e.tick(t)
-	e.addHEPPacket(p, source, rec, fallback)
+	e.AddHEPMessage(m, source, rec)
 }
 
-func (e *Engine) addHEPPacket(p *hep.Packet, source int, rec pcap.Packet, fallback time.Time) {
-	payload := p.Payload
-	if p.Compressed {
-		out, err := p.Decompress(e.hepBuf[:0])
-		if err != nil {
-			e.cnt.hepErrors.Add(1)
-			return
-		}
-		e.hepBuf = out
-		payload = out
+// AddHEPMessage feeds a HEP packet a collector has already unwrapped
+// (hep.Unwrapper), so the payload is inflated once; same rules as AddHEP.
+// A collector has no capture clock of its own: the agents' times are the
+// packet times.
+func (e *Engine) AddHEPMessage(m *hep.Message, source int, rec pcap.Packet) {
+	e.claim()
+	if e.req.Load() != 0 {
+		e.serve()
 	}
+	e.tick(m.Time)
+	e.addHEPMessage(m, source, rec)
+}
+
+func (e *Engine) addHEPMessage(m *hep.Message, source int, rec pcap.Packet) {
 	e.cnt.hep.Add(1)
-	t := p.Time
-	if t.IsZero() {
-		t = fallback
-	}
-	switch p.ProtoType {
-	case hep.ProtoSIP:
+	if m.IsSIP() {
 		e.cnt.events[capture.KindSIP].Add(1)
-		e.addSIP(payload, sipflow.Meta{
-			Time:          t,
-			Src:           p.Src,
-			Dst:           p.Dst,
-			Transport:     sipflow.Transport(capture.TransportOf(p.Protocol)),
+		e.addSIP(m.Payload, sipflow.Meta{
+			Time:          m.Time,
+			Src:           m.Src,
+			Dst:           m.Dst,
+			Transport:     sipflow.TransportOf(m.Protocol),
 			Source:        source,
 			Frame:         rec.Number,
 			Offset:        rec.Offset,
 			Record:        rec,
-			CorrelationID: string(p.CorrelationID),
+			CorrelationID: string(m.CorrelationID),
 		})
-	default:
-		// RTCP-JSON (5), LOG (100) and the rest are reports about calls,
-		// not traffic to analyse: attached to the call their correlation
-		// id names (agents put the Call-ID there), shown in its ladder.
-		e.cnt.hepOther.Add(1)
-		if len(p.CorrelationID) > 0 && e.store.AddEvent(string(p.CorrelationID), sipflow.CallEvent{
-			Time: t, Kind: HEPEventPrefix + p.ProtoType.String(), Detail: string(payload[:min(len(payload), sipflow.MaxEventDetail)]),
-		}) {
-			e.cnt.hepAttached.Add(1)
-		}
+		return
+	}
+	// RTCP-JSON (5), LOG (100) and the rest are reports about calls,
+	// not traffic to analyse: attached to the call their correlation
+	// id names (agents put the Call-ID there), shown in its ladder.
+	e.cnt.hepOther.Add(1)
+	if len(m.CorrelationID) > 0 && e.store.AddEvent(string(m.CorrelationID), sipflow.CallEvent{
+		Time: m.Time, Kind: HEPEventPrefix + m.Type.String(), Detail: string(m.Payload[:min(len(m.Payload), sipflow.MaxEventDetail)]),
+	}) {
+		e.cnt.hepAttached.Add(1)
 	}
 }
 
@@ -305,42 +345,138 @@ func (e *Engine) tick(t time.Time) {
 	}
 }
 
-// RefreshStreams copies a short per-stream summary into each call, so the
-// call list and the calls report show codec, loss and MOS. It costs a
-// report of every stream, so it runs when someone looks: at the end of
-// Run, and when a reader (the UI) asks, at its own pace. Safe beside Run.
-func (e *Engine) RefreshStreams() {
-	e.mu.RLock()
-	reps := e.rtp.Streams()
-	e.mu.RUnlock()
-	byCall := make(map[string][]sipflow.Stream)
-	for i := range reps {
-		r := &reps[i]
-		if r.CallID == "" {
-			continue
-		}
-		byCall[r.CallID] = append(byCall[r.CallID], sipflow.Stream{
-			Src: r.Src, Dst: r.Dst, SSRC: r.SSRC, Codec: r.Codec,
-			Packets: r.Packets, Lost: r.Lost, JitterMS: r.MaxJitterMs, MOS: r.MOS, Link: r.Link,
-		})
+// Flush is for a writer that feeds the engine itself (Handle, AddHEP):
+// at the end of its input it copies the stream summaries into the calls
+// and decides every call's problems, as Run does before it returns.
+// Only that writer may call it.
+func (e *Engine) Flush() {
+	e.claim()
+	e.serve()
+	e.applyStreams(true)
+	e.served.Add(1)
+}
+
+// RequestStreams asks the writer to copy a short summary of each stream
+// into its call (codec, loss, jitter, MOS for the call list and the calls
+// report), for the calls whose streams changed since the last copy. The
+// writer does it at its next event, or the caller at once when no writer
+// runs; Run does it anyway before it returns. The cost is the streams
+// (a visit each) plus a brief report per stream of the changed calls,
+// so a reader asks at its own pace (the UI twice a second).
+func (e *Engine) RequestStreams() { e.request(reqStreams) }
+
+// Clear asks the writer to forget every call and stream seen so far (the
+// UI's "clear list" on a live source); counters keep their totals. Until
+// the writer gets to it (its next event; at once when no writer runs)
+// ClearPending is true.
+func (e *Engine) Clear() { e.request(reqClear) }
+
+// ClearPending reports whether a Clear is waiting for the writer.
+func (e *Engine) ClearPending() bool { return e.req.Load()&reqClear != 0 }
+
+func (e *Engine) request(r uint32) {
+	e.req.Or(r)
+	e.serveIdle()
+}
+
+// serveIdle carries out pending requests on the caller's goroutine when
+// no writer runs: Run is not running (wmu free) and nobody has called
+// Handle or AddHEP. Otherwise the writer serves them.
+func (e *Engine) serveIdle() {
+	if e.external.Load() || e.req.Load() == 0 || !e.wmu.TryLock() {
+		return
 	}
-	for id, st := range byCall {
-		e.store.SetStreams(id, st)
+	defer e.wmu.Unlock()
+	if !e.external.Load() {
+		e.serve()
 	}
 }
 
-// Clear forgets every call and stream seen so far (the UI's "clear
-// list" on a live source); counters keep their totals. Safe beside Run:
-// the store and the tracker are replaced under their locks.
-func (e *Engine) Clear() {
-	e.store.Clear()
+// serve carries out the pending requests; only the writer (or a reader
+// holding wmu while no writer runs) calls it.
+func (e *Engine) serve() {
+	r := e.req.Swap(0)
+	if r == 0 {
+		return
+	}
+	changed := false
+	if r&reqClear != 0 {
+		e.store.Clear()
+		e.mu.Lock()
+		e.rtp = rtpstats.NewTracker(e.o.RTP)
+		e.mu.Unlock()
+		changed = true
+	}
+	if r&reqStreams != 0 && e.applyStreams(false) {
+		changed = true
+	}
+	if changed {
+		// Only a change moves Version: a reader that asks for summaries
+		// whenever Version moved must not keep itself busy.
+		e.served.Add(1)
+	}
+}
+
+// applyStreams copies the summaries of the changed calls' streams into
+// the store and reports whether there were any. Writer only: it reads the
+// tracker without the lock, which only excludes readers from its writes.
+func (e *Engine) applyStreams(all bool) bool {
 	e.mu.Lock()
-	e.rtp = rtpstats.NewTracker(e.o.RTP)
+	e.changed = e.rtp.ChangedCalls(e.changed[:0])
 	e.mu.Unlock()
+	var st []sipflow.Stream
+	apply := func(id string) {
+		st = st[:0]
+		e.brief = e.rtp.AppendCallBrief(e.brief[:0], id)
+		for _, r := range e.brief {
+			st = append(st, sipflow.Stream{
+				Src: r.Src, Dst: r.Dst, SSRC: r.SSRC, Codec: r.Codec,
+				Packets: r.Packets, Lost: r.Lost, JitterMS: r.MaxJitterMs, MOS: r.MOS, Link: r.Link,
+			})
+		}
+		e.store.SetStreams(id, st) // copies st
+		if sum, ok := e.store.Summary(id); ok {
+			e.diagnose(sum, e.brief)
+		}
+	}
+	for _, id := range e.changed {
+		apply(id)
+	}
+	if all {
+		// The end of a run: signalling-only problems (no ACK, timeout,
+		// auth loops) and those that need time to pass are decided for
+		// every call, not only those whose media changed.
+		done := make(map[string]bool, len(e.changed))
+		for _, id := range e.changed {
+			done[id] = true
+		}
+		for _, c := range e.store.Snapshot() {
+			if !done[c.CallID] {
+				apply(c.CallID)
+			}
+		}
+	}
+	return len(e.changed) > 0
+}
+
+// diagnose runs the problem detectors over one call with its streams and
+// stores what they find in its summary, when it changed.
+func (e *Engine) diagnose(c sipflow.CallSummary, streams []rtpstats.StreamReport) {
+	in := diagnose.Input{Call: c, Streams: streams, Now: time.Unix(0, e.last.Load()), MediaSeen: e.rtp.Len() > 0}
+	if ps := diagnose.Call(&in, e.o.Diagnose); !slices.Equal(ps, c.Problems) {
+		e.store.SetProblems(c.CallID, ps) // only a change takes the store's write lock
+	}
 }
 
 // Store is the call store; its methods are safe for concurrent readers.
 func (e *Engine) Store() *sipflow.Store { return e.store }
+
+// StreamCount is the number of RTP streams tracked now.
+func (e *Engine) StreamCount() int {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.rtp.Len()
+}
 
 // Calls returns copies of the matching calls (limit < 0: all).
 func (e *Engine) Calls(f sipflow.Filter, offset, limit int) []sipflow.CallSummary {
@@ -351,42 +487,104 @@ func (e *Engine) Calls(f sipflow.Filter, offset, limit int) []sipflow.CallSummar
 func (e *Engine) Call(id string) (sipflow.CallDetail, bool) { return e.store.Call(id) }
 
 // Streams returns the RTP streams of a call, or every stream when
-// callID is empty.
+// callID is empty. A call's streams are found through the tracker's
+// per-call index: the cost is that call's streams, not all of them.
 func (e *Engine) Streams(callID string) []rtpstats.StreamReport {
 	e.mu.RLock()
-	all := e.rtp.Streams()
-	e.mu.RUnlock()
+	defer e.mu.RUnlock()
 	if callID == "" {
-		return all
+		return e.rtp.Streams()
 	}
-	out := all[:0]
-	for _, r := range all {
-		if r.CallID == callID {
-			out = append(out, r)
+	return e.rtp.CallStreams(callID)
+}
+
+// Related returns the details of the calls and, with related, of every
+// leg reachable from them through the store's links, in discovery order.
+func (e *Engine) Related(ids []string, related bool) []sipflow.CallDetail {
+	seen := map[string]bool{}
+	var out []sipflow.CallDetail
+	queue := append([]string(nil), ids...)
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		d, ok := e.store.Call(id)
+		if !ok {
+			continue
+		}
+		out = append(out, d)
+		if related {
+			for _, l := range d.Summary.Legs {
+				queue = append(queue, l.CallID)
+			}
 		}
 	}
 	return out
 }
 
-// Status is everything the engine counts, for headers and summaries.
+// CaptureOptions are the decoder options the engine runs with, for a
+// reader that decodes the same files again (saving a call's packets).
+func (e *Engine) CaptureOptions() capture.Options {
+	o := e.o.Capture
+	o.Status = nil // a re-read has its own
+	return o
+}
+
+// Status is everything the engine counts, for headers and summaries: one
+// snapshot, safe to take from any goroutine while Run goes.
 type Status struct {
-	Records int64         // records read so far, over all sources
-	Decoder capture.Stats // complete once Run has returned
-	Store   sipflow.Stats
-	RTP     rtpstats.Counters
-	Engine  Counters
-	Clock   time.Time // latest packet time seen
+	Records int64 // records read so far, over all sources
+	// Decoder are the decoder's counters (fragments, TLS streams,
+	// heuristic drops...): published by Run every few hundred records
+	// while it runs, final once it has returned.
+	Decoder capture.Stats
+	// Sources are each input's counters: records, and for live
+	// interfaces the kernel's and our queue's drops.
+	Sources []capture.SourceSnapshot
+	// Reordered counts live records decoded out of time order (they
+	// reached the merge after its window).
+	Reordered uint64
+	Store     sipflow.Stats
+	RTP       rtpstats.Counters
+	Engine    Counters
+	Clock     time.Time // latest packet time seen
+	Running   bool      // Run is going
+	// StreamVisits counts streams the tracker examined to answer
+	// queries (per-call streams, summaries) since the last Clear: the
+	// work done for readers.
+	StreamVisits int64
+	// Version is Version() when the snapshot was taken.
+	Version int64
+}
+
+// Version is a change counter: it grows whenever anything a reader can
+// see may have changed (a record read, an event handled, a request
+// served) and is unchanged otherwise, so a reader polls it and takes a
+// Status or a page of calls only when it moved. It costs a few atomic
+// loads and nothing on the writer's side.
+func (e *Engine) Version() int64 {
+	v := int64(e.capStatus.Records()) + e.served.Load() + e.cnt.hep.Load()
+	for i := range e.cnt.events {
+		v += e.cnt.events[i].Load()
+	}
+	return v
 }
 
 // Status returns a copy of every counter.
 func (e *Engine) Status() Status {
-	s := Status{Records: e.records.Load()}
-	if d := e.dec.Load(); d != nil {
-		s.Decoder = *d
+	s := Status{Version: e.Version(), Running: e.running.Load()}
+	cs := e.capStatus.Snapshot()
+	s.Decoder, s.Sources, s.Reordered = cs.Decoder, cs.Sources, cs.Reordered
+	for _, src := range cs.Sources {
+		s.Records += int64(src.Records)
 	}
 	s.Store = e.store.Stats()
 	e.mu.RLock()
 	s.RTP = e.rtp.Counters()
+	s.StreamVisits = e.rtp.Visits()
 	e.mu.RUnlock()
 	s.Engine = e.cnt.load()
 	if ns := e.last.Load(); ns != 0 {
@@ -404,6 +602,13 @@ func (s Status) String() string {
 		// Said here too, so a capture of SIP over TLS does not just look
 		// empty.
 		line += fmt.Sprintf("; %d TCP directions carry TLS (encrypted SIP, not decoded)", s.Decoder.TLSStreams)
+	}
+	if s.Store.Evicted > 0 {
+		// A cap that bites is said, with the option that raises it.
+		line += fmt.Sprintf("; %d dialogs evicted by the store's limits (%d still active; raise --max-calls or --max-memory)", s.Store.Evicted, s.Store.EvictedActive)
+	}
+	if s.RTP.Dropped > 0 {
+		line += fmt.Sprintf("; %d RTP packets of new streams refused at the stream limit", s.RTP.Dropped)
 	}
 	return line
 }

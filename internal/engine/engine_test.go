@@ -2,12 +2,9 @@ package engine
 
 import (
 	"context"
-	"errors"
-	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,7 +12,6 @@ import (
 	"github.com/voiptool/voiptool/hep"
 	"github.com/voiptool/voiptool/pcap"
 	"github.com/voiptool/voiptool/sipflow"
-	"github.com/voiptool/voiptool/tui"
 )
 
 func corpus(t *testing.T, name string) string {
@@ -76,62 +72,6 @@ func TestEarlyMediaCall(t *testing.T) {
 	}
 }
 
-// TestSavePcap saves one call with and without media and re-reads the
-// result: every SIP message of the call, and with media every RTP
-// packet of its streams, and nothing else.
-func TestSavePcap(t *testing.T) {
-	f := corpus(t, "sip-udp-g711a-bidir-183-earlymedia.pcap")
-	e := New(Options{})
-	runFiles(t, e, f)
-	c := e.Calls(sipflow.Filter{}, 0, -1)[0]
-	rtp := 0
-	for _, s := range e.Streams(c.CallID) {
-		rtp += s.Packets
-	}
-	for _, tc := range []struct {
-		media bool
-		want  int
-	}{{false, c.Messages}, {true, c.Messages + rtp}} {
-		out := filepath.Join(t.TempDir(), "call.pcapng")
-		n, err := e.SavePcap(context.Background(), []string{f}, []string{c.CallID}, tc.media, out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n != tc.want {
-			t.Errorf("media=%v: wrote %d packets, want %d", tc.media, n, tc.want)
-		}
-		// Read it back through the whole chain: the same call again.
-		e2 := New(Options{})
-		runFiles(t, e2, out)
-		got := e2.Calls(sipflow.Filter{}, 0, -1)
-		if len(got) != 1 || got[0].CallID != c.CallID || got[0].Messages != c.Messages {
-			t.Errorf("media=%v: re-read calls %+v", tc.media, got)
-		}
-		r, err := pcap.Open(out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		k := 0
-		for {
-			_, _, err := r.Next()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			k++
-		}
-		r.Close()
-		if k != n {
-			t.Errorf("file holds %d records, SavePcap said %d", k, n)
-		}
-	}
-	if _, err := e.SavePcap(context.Background(), []string{"-"}, []string{c.CallID}, false, filepath.Join(t.TempDir(), "x")); !errors.Is(err, ErrNotRereadable) {
-		t.Errorf("saving from stdin: err = %v, want ErrNotRereadable", err)
-	}
-}
-
 // TestHEPInCapture checks that HEP found in a capture is unwrapped: the
 // inner SIP becomes ordinary messages with the inner addresses, and a
 // compressed payload (chunk 0x0010) is inflated.
@@ -167,124 +107,6 @@ func TestHEPInCapture(t *testing.T) {
 	}
 }
 
-func TestClear(t *testing.T) {
-	f := corpus(t, "sip-udp-g711a-bidir-183-earlymedia.pcap")
-	e := New(Options{})
-	runFiles(t, e, f)
-	v := NewView(e, []string{f}, false, nil, 0)
-	v.Clear()
-	if n := len(e.Calls(sipflow.Filter{}, 0, -1)); n != 0 {
-		t.Errorf("calls after Clear = %d", n)
-	}
-	if n := len(e.Streams("")); n != 0 {
-		t.Errorf("streams after Clear = %d", n)
-	}
-	if s := e.Status(); s.Store.Cleared != 1 || s.Records != 527 {
-		t.Errorf("status after Clear: cleared %d records %d", s.Store.Cleared, s.Records)
-	}
-}
-
-// TestHEPReportsAttached checks that HEP LOG and RTCP-JSON reports whose
-// correlation id names a call are attached to it and shown in its ladder.
-func TestHEPReportsAttached(t *testing.T) {
-	e := New(Options{})
-	runFiles(t, e, corpus(t, "hep3-udp9060-sip-options-publish-rtcpjson-log.pcap"))
-	s := e.Status()
-	if s.Engine.HEPAttached == 0 {
-		t.Fatalf("no HEP report attached to a call (other %d)", s.Engine.HEPOther)
-	}
-	v := NewView(e, nil, false, nil, 0)
-	found := false
-	for _, c := range e.Calls(sipflow.Filter{}, 0, -1) {
-		fl, ok := v.Flow([]string{c.CallID}, false)
-		if !ok {
-			continue
-		}
-		for _, m := range fl.Messages {
-			if (m.Label == "LOG" || m.Label == "RTCP-JSON") && m.Raw != "" {
-				found = true
-			}
-		}
-	}
-	if !found {
-		t.Errorf("no LOG/RTCP-JSON note in any ladder (attached %d)", s.Engine.HEPAttached)
-	}
-}
-
-// TestViewSaveFormats saves the demo call in every format the UI offers
-// and checks each file holds what its format promises.
-func TestViewSaveFormats(t *testing.T) {
-	f := filepath.Join("..", "..", "testdata", "pcaps", "basic-call.pcap")
-	e := New(Options{})
-	runFiles(t, e, f)
-	v := NewView(e, []string{f}, false, nil, 0)
-	var call string
-	for _, c := range e.Calls(sipflow.Filter{}, 0, -1) {
-		if c.Type == sipflow.TypeCall {
-			call = c.CallID
-		}
-	}
-	want := map[tui.SaveFormat]string{
-		// The pcap messages name the packet count: 7 SIP, plus 358 RTP and 4 RTCP.
-		tui.FormatPcapSIP: "saved 7 packets", tui.FormatPcapSIPRTP: "saved 369 packets",
-		tui.FormatFlowText: "180 Ringing", tui.FormatFlowMarkdown: "| 180 Ringing", tui.FormatFlowMermaid: "sequenceDiagram",
-		tui.FormatFlowPlantUML: "@startuml", tui.FormatFlowSVG: "<svg", tui.FormatFlowHTML: "<html",
-		tui.FormatCSV: "call_id,", tui.FormatJSON: `"call_id": "` + call,
-	}
-	for format, marker := range want {
-		path := filepath.Join(t.TempDir(), "out")
-		msg, err := v.Save(tui.SaveRequest{Scope: tui.SaveSelected, Format: format, Path: path, CallIDs: []string{call}})
-		if err != nil {
-			t.Errorf("%v: %v", format, err)
-			continue
-		}
-		b, err := os.ReadFile(path)
-		if format == tui.FormatPcapSIP || format == tui.FormatPcapSIPRTP {
-			if !strings.Contains(msg, marker) {
-				t.Errorf("%v: message %q, want %q", format, msg, marker)
-			}
-			marker = ""
-		}
-		if err != nil || len(b) == 0 || !strings.Contains(string(b), marker) || !strings.Contains(msg, path) {
-			t.Errorf("%v: %d bytes, err %v, marker %q found %v, message %q", format, len(b), err, marker, strings.Contains(string(b), marker), msg)
-		}
-	}
-}
-
-// TestSaveByOffset checks both ways of saving signalling: by offset from
-// a plain file, and by decoding again from a gzip file (offsets there
-// count decompressed bytes), with the same packets either way.
-func TestSaveByOffset(t *testing.T) {
-	var got []int
-	for _, name := range []string{"basic-call.pcap", "gzip-basic.pcap.gz"} {
-		f := filepath.Join("..", "..", "testdata", "pcaps", name)
-		e := New(Options{})
-		runFiles(t, e, f)
-		var ids []string
-		var metas []sipflow.Meta
-		for _, c := range e.Calls(sipflow.Filter{}, 0, -1) {
-			ids = append(ids, c.CallID)
-			d, _ := e.Call(c.CallID)
-			for _, m := range d.Messages {
-				metas = append(metas, m.Meta)
-			}
-		}
-		out := filepath.Join(t.TempDir(), "sip.pcapng")
-		_, err := savePcapByOffset([]string{f}, metas, out)
-		if gz := strings.HasSuffix(name, ".gz"); gz != errors.Is(err, errRescan) {
-			t.Errorf("%s: by offset: err = %v", name, err)
-		}
-		n, err := e.SavePcap(context.Background(), []string{f}, ids, false, out)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		got = append(got, n)
-	}
-	if got[0] != got[1] || got[0] == 0 {
-		t.Errorf("packets saved by offset %d, by decoding %d", got[0], got[1])
-	}
-}
-
 // TestStreamsStayWithTheirCall: eight sequential calls reuse the same
 // media ports; each call keeps its own stream, and a later call does not
 // take the earlier streams over.
@@ -301,38 +123,6 @@ func TestStreamsStayWithTheirCall(t *testing.T) {
 	}
 	if len(codecs) != 8 {
 		t.Errorf("distinct codecs over the calls = %d, want 8 (one G.726 variant per call)", len(codecs))
-	}
-}
-
-// TestSaveOneOfSequentialCalls: eight calls reuse the same media ports;
-// saving one with media writes its own RTP only.
-func TestSaveOneOfSequentialCalls(t *testing.T) {
-	f := corpus(t, "sip-udp-g726-8-sequential-calls-dynamic-pt.pcap")
-	e := New(Options{})
-	runFiles(t, e, f)
-	c := e.Calls(sipflow.Filter{}, 0, 1)[0]
-	n, err := e.SavePcap(context.Background(), []string{f}, []string{c.CallID}, true, filepath.Join(t.TempDir(), "one.pcapng"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// MANIFEST: 6 SIP messages and 425 RTP packets per call.
-	if n != c.Messages+425 {
-		t.Errorf("saved %d packets, want %d SIP + 425 RTP of this call only", n, c.Messages)
-	}
-	if _, err := e.SavePcap(context.Background(), nil, []string{c.CallID}, false, filepath.Join(t.TempDir(), "x")); !errors.Is(err, ErrNotRereadable) {
-		t.Errorf("saving without files: %v, want ErrNotRereadable", err)
-	}
-}
-
-// TestSaveDisplayed saves every call the list shows, not a screenful.
-func TestSaveDisplayed(t *testing.T) {
-	f := filepath.Join("..", "..", "testdata", "pcaps", "basic-call.pcap")
-	e := New(Options{})
-	runFiles(t, e, f)
-	v := NewView(e, []string{f}, false, nil, 0)
-	msg, err := v.Save(tui.SaveRequest{Scope: tui.SaveDisplayed, Format: tui.FormatCSV, Path: filepath.Join(t.TempDir(), "d.csv")})
-	if err != nil || !strings.Contains(msg, "saved 3 call(s)") {
-		t.Errorf("save displayed: %q, %v", msg, err)
 	}
 }
 
@@ -354,6 +144,9 @@ func TestHandleRTPAllocs(t *testing.T) {
 		ts := uint32(seq) * 160
 		pkt[4], pkt[5], pkt[6], pkt[7] = byte(ts>>24), byte(ts>>16), byte(ts>>8), byte(ts)
 		ev.Time = t0.Add(time.Duration(seq) * 20 * time.Millisecond)
+		if !ev.RTP.Parse(pkt) { // as capture's classifier does
+			t.Fatal("not RTP")
+		}
 		if err := e.Handle(ev); err != nil {
 			t.Fatal(err)
 		}
@@ -401,5 +194,30 @@ func TestHEPAgentClockSkew(t *testing.T) {
 	}
 	if !c.Start.Equal(agentT) {
 		t.Errorf("call start = %v, want the agent's time %v", c.Start, agentT)
+	}
+}
+
+// TestClear: Clear is a request; with no writer running (the load has
+// finished) the caller carries it out at once.
+func TestClear(t *testing.T) {
+	f := corpus(t, "sip-udp-g711a-bidir-183-earlymedia.pcap")
+	e := New(Options{})
+	runFiles(t, e, f)
+	v0 := e.Version()
+	e.Clear()
+	if e.ClearPending() {
+		t.Error("Clear with no writer running is still pending")
+	}
+	if n := len(e.Calls(sipflow.Filter{}, 0, -1)); n != 0 {
+		t.Errorf("calls after Clear = %d", n)
+	}
+	if n := len(e.Streams("")); n != 0 {
+		t.Errorf("streams after Clear = %d", n)
+	}
+	if s := e.Status(); s.Store.Cleared != 1 || s.Records != 527 {
+		t.Errorf("status after Clear: cleared %d records %d", s.Store.Cleared, s.Records)
+	}
+	if e.Version() == v0 {
+		t.Error("Version did not move with Clear")
 	}
 }

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"github.com/voiptool/voiptool/internal/testpeer"
+
 	"context"
 	"net"
 	"os"
@@ -52,6 +54,8 @@ func TestSippRealCall(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(pcaps, "g711a.pcap")); err != nil {
 		t.Skipf("sipp's RTP sample %s/g711a.pcap missing", pcaps)
 	}
+	// uac_pcap always plays its RTP to ports 6000/6001: one such test at a time.
+	defer testpeer.Lock(t, "sipp-rtp")()
 	dir := t.TempDir()
 	// sipp's uac_pcap scenario names "pcap/g711a.pcap" relative to cwd.
 	if err := os.Symlink(pcaps, filepath.Join(dir, "pcap")); err != nil {

@@ -150,3 +150,31 @@ func TestBasicCallShape(t *testing.T) {
 }
 
 func timeDur(n int) time.Duration { return time.Duration(n) }
+
+// TestLossTruthByHand: the ground truth of rtp-loss-truth, worked out by
+// hand from its drop lists, equals both Missing (from the drop list) and
+// Lost (from the captured sequence numbers).
+func TestLossTruthByHand(t *testing.T) {
+	s := scenario(t, "rtp-loss-truth")
+	want := []struct {
+		ssrc                   uint32
+		missing, dropped, dups int
+		packets, expected      int
+	}{
+		{0xa1a1a1a1, 17, 17, 4, 137, 150}, // 150 sent - 17 + 2×2 end copies
+		{0xb2b2b2b2, 2, 2, 3, 61, 60},
+		{0xc3c3c3c3, 3, 3, 0, 57, 60},
+		{0xd4d4d4d4, 1, 7, 0, 53, 54},
+		{0xe5e5e5e5, 3, 3, 1, 58, 60},
+	}
+	if len(s.Want.Streams) != len(want) {
+		t.Fatalf("%d streams, want %d", len(s.Want.Streams), len(want))
+	}
+	for i, w := range want {
+		g := s.Want.Streams[i]
+		if g.SSRC != w.ssrc || g.Missing != w.missing || g.Lost != w.missing || g.Dropped != w.dropped || g.Duplicates != w.dups || g.Packets != w.packets || g.Expected != w.expected {
+			t.Errorf("stream %d: ssrc %#x missing/lost/dropped/dups/packets/expected = %d/%d/%d/%d/%d/%d, want %#x %d/%d/%d/%d/%d/%d", i,
+				g.SSRC, g.Missing, g.Lost, g.Dropped, g.Duplicates, g.Packets, g.Expected, w.ssrc, w.missing, w.missing, w.dropped, w.dups, w.packets, w.expected)
+		}
+	}
+}

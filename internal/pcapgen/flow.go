@@ -169,6 +169,9 @@ type rtpStream struct {
 	n         int
 	lost      map[int]bool   // sender indices never captured
 	dup       map[int]bool   // captured twice, 1 ms apart
+	repeat    map[int]int    // extra identical copies (same seq), 5 ms apart: RFC 4733 end-of-event retransmissions
+	ptimeMs   int            // packet time; 0 means 20 ms (G711Interval)
+	payloadN  int            // payload bytes; 0 means a full 20 ms G.711 frame (keeps big scenarios small)
 	swapNext  map[int]bool   // index i arrives after i+1
 	jitter    *rand.Rand     // arrival += uniform [0, jitterMax)
 	jitterMax time.Duration  //
@@ -195,7 +198,11 @@ func (s rtpStream) build(tl *timeline) StreamExpect {
 	var pkts []event
 	for i := 0; i < s.n; i++ {
 		seq := s.seq0 + uint16(i)
-		ts := s.ts0 + uint32(i)*G711Samples
+		step, interval := uint32(G711Samples), G711Interval
+		if s.ptimeMs > 0 {
+			step, interval = uint32(8*s.ptimeMs), time.Duration(s.ptimeMs)*time.Millisecond
+		}
+		ts := s.ts0 + uint32(i)*step
 		if s.tsJumpAt > 0 && i >= s.tsJumpAt {
 			ts += s.tsJump
 		}
@@ -207,10 +214,13 @@ func (s rtpStream) build(tl *timeline) StreamExpect {
 			pt = v
 		}
 		payload := G711Payload(i)
+		if s.payloadN > 0 && s.payloadN < len(payload) {
+			payload = payload[:s.payloadN]
+		}
 		if v, ok := s.payloadAt[i]; ok {
 			payload = v
 		}
-		at := s.start.Add(time.Duration(i) * G711Interval)
+		at := s.start.Add(time.Duration(i) * interval)
 		if s.jitter != nil {
 			at = at.Add(time.Duration(s.jitter.Int64N(int64(s.jitterMax))))
 		}
@@ -225,6 +235,32 @@ func (s rtpStream) build(tl *timeline) StreamExpect {
 			a.arrival = at.Add(time.Millisecond)
 			pkts = append(pkts, event{t: a.arrival, src: s.src, dst: s.dst, kind: kindRTP, payload: p.Bytes()})
 			arr = append(arr, a)
+		}
+		for k := 1; k <= s.repeat[i]; k++ {
+			a.arrival = at.Add(time.Duration(k) * 5 * time.Millisecond)
+			pkts = append(pkts, event{t: a.arrival, src: s.src, dst: s.dst, kind: kindRTP, payload: p.Bytes()})
+			arr = append(arr, a)
+		}
+	}
+	// Ground truth from the drop list alone: the sender indices never
+	// captured strictly between the first and last index captured (a
+	// receiver cannot know of drops before or after the stream it saw).
+	lo, hi := -1, -1
+	for i := 0; i < s.n; i++ {
+		if !s.lost[i] {
+			if lo < 0 {
+				lo = i
+			}
+			hi = i
+		}
+	}
+	missing, dropped := 0, 0
+	for i := range s.lost {
+		if i >= 0 && i < s.n {
+			dropped++
+			if i > lo && i < hi {
+				missing++
+			}
 		}
 	}
 	// Reorder: swap arrival times of i and i+1 (by position in arr) so the
@@ -244,6 +280,7 @@ func (s rtpStream) build(tl *timeline) StreamExpect {
 	slices.SortStableFunc(arr, func(a, b rtpArrival) int { return a.arrival.Compare(b.arrival) })
 	st := rtpStats(arr)
 	st.Src, st.Dst, st.SSRC = s.src, s.dst, s.ssrc
+	st.Missing, st.Dropped = missing, dropped
 	st.Notes = s.notes
 	return st
 }
@@ -311,7 +348,14 @@ func rtpStats(arr []rtpArrival) StreamExpect {
 	}
 	st.HighestSeq = maxSeq
 	st.Expected = int(cycles+int64(maxSeq)-int64(st.FirstSeq)) + 1
-	st.Lost = st.Expected - len(seen)
+	// Lost counts over the range from the lowest sequence number seen, so
+	// a packet reordered before the first one widens the range instead of
+	// offsetting a loss.
+	lowest := int64(st.FirstSeq)
+	for e := range seen {
+		lowest = min(lowest, e)
+	}
+	st.Lost = int(cycles+int64(maxSeq)-lowest) + 1 - len(seen)
 	st.JitterMs = float64(int64(jitter/8*1000+0.5)) / 1000 // ms, 3 decimals
 	return st
 }

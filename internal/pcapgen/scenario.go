@@ -66,7 +66,10 @@ type DialogExpect struct {
 	Messages  int    // SIP messages carrying this Call-ID (retransmissions included)
 	ToTags    int    // distinct To tags seen in responses (2 when forked)
 	LinkedTo  string // Call-ID named by X-Call-ID (B2BUA B-leg → A-leg)
-	Notes     string
+	// Problems are the internal/diagnose codes the call must show, with
+	// the default thresholds, in the detectors' order (nil: not checked).
+	Problems []string
+	Notes    string
 }
 
 // StreamExpect is the expected reception statistics of one RTP stream
@@ -77,18 +80,26 @@ type StreamExpect struct {
 	PayloadType uint8 // of the first packet
 	Packets     int   // packets received, duplicates included
 	Expected    int   // extended highest seq - first seq + 1
-	Lost        int   // Expected - distinct sequence numbers received
-	Duplicates  int   // packets whose sequence number was already received
-	OutOfOrder  int   // packets arriving with a seq older than the highest so far (not duplicates)
-	SeqWraps    int   // times the sequence number wrapped past 65535
-	FirstSeq    uint16
-	HighestSeq  uint16
-	Markers     int // packets with the marker bit
+	Lost        int   // distinct sequence numbers between the lowest and highest received that never arrived
+	// Missing is the same figure from the drop list alone (sender indices
+	// never captured strictly between the first and last captured), the
+	// ground truth Lost must equal; Dropped counts every dropped index,
+	// at the edges too.
+	Missing, Dropped int
+	Duplicates       int // packets whose sequence number was already received
+	OutOfOrder       int // packets arriving with a seq older than the highest so far (not duplicates)
+	SeqWraps         int // times the sequence number wrapped past 65535
+	FirstSeq         uint16
+	HighestSeq       uint16
+	Markers          int // packets with the marker bit
 	// JitterMs is the RFC 3550 A.8 interarrival jitter after the last
 	// packet, in milliseconds, computed in float64 over arrival order;
 	// an implementation using integer timestamp units may differ by <0.2 ms.
 	JitterMs float64
-	Notes    string
+	// CallID is the call whose SDP announced both ends of the stream,
+	// where a scenario is about linking streams to calls ("" elsewhere).
+	CallID string
+	Notes  string
 }
 
 // Scenarios builds every scenario (in memory; about 1.5 MB) and returns

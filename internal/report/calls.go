@@ -31,6 +31,7 @@ func callColumns() []column {
 		{name: "pdd", right: true, drop: 10},
 		{name: "duration", right: true, drop: 3},
 		{name: "streams", shrink: 12, drop: 4},
+		{name: "problems", shrink: 12, drop: 2},
 		{name: "call-id", shrink: 12},
 	}
 }
@@ -48,7 +49,7 @@ func WriteCalls(w io.Writer, f Format, calls []sipflow.CallSummary, o TableOptio
 			c := &calls[i]
 			t.add(fmtTime(c.Start), c.Type, stateCell(c), party(c.From, c.FromDisplay), party(c.To, c.ToDisplay),
 				fmtAddr(c.Src), fmtAddr(c.Dst), strconv.Itoa(c.Messages),
-				fmtMS(c.SetupMS), fmtMS(c.PDDMS), fmtMS(c.DurationMS), streamsCell(c.Streams), c.CallID)
+				fmtMS(c.SetupMS), fmtMS(c.PDDMS), fmtMS(c.DurationMS), streamsCell(c.Streams), problemsCell(c.Problems), c.CallID)
 		}
 		t.render(out, o.width(), !o.NoHeader)
 	case FormatJSON:
@@ -74,7 +75,7 @@ func callCSVHeader() []string {
 		"src", "dst", "start", "end", "setup_ms", "pdd_ms", "ring_ms", "duration_ms", "total_ms",
 		"final_code", "reason", "hangup_by", "messages", "retransmissions", "auth_challenges",
 		"forks", "on_hold", "expired", "srtp", "warnings", "methods", "user_agents", "ips",
-		"offer", "answer", "legs", "streams",
+		"offer", "answer", "sdp_history", "sdp_history_dropped", "codec", "legs", "streams", "problems",
 	}
 }
 
@@ -103,9 +104,41 @@ func callCSVRow(c *sipflow.CallSummary) []string {
 		strconv.Itoa(c.Retransmissions), strconv.Itoa(c.AuthChallenges), strconv.Itoa(c.Forks),
 		strconv.FormatBool(c.OnHold), strconv.FormatBool(c.Expired), strconv.FormatBool(c.SRTP), strconv.Itoa(c.Warnings),
 		strings.Join(c.Methods, csvListSep), strings.Join(c.UserAgents, csvListSep),
-		strings.Join(ips, csvListSep), mediaList(c.Offer), mediaList(c.Answer),
-		strings.Join(legs, csvListSep), strings.Join(st, csvListSep),
+		strings.Join(ips, csvListSep), mediaList(c.Offer), mediaList(c.Answer), negotiationsCSV(c.SDPHistory),
+		strconv.Itoa(c.SDPHistoryDropped), c.Codec,
+		strings.Join(legs, csvListSep), strings.Join(st, csvListSep), problemsCSV(c.Problems),
 	}
+}
+
+// negotiationsCSV is "method cseq: offer / answer" per exchange, joined
+// by " | " (the media lists inside already use ';').
+func negotiationsCSV(ns []sipflow.Negotiation) string {
+	parts := make([]string, len(ns))
+	for i, n := range ns {
+		parts[i] = n.Method + " " + strconv.FormatUint(uint64(n.CSeq), 10) + ": " + mediaList(n.Offer) + " / " + mediaList(n.Answer)
+	}
+	return strings.Join(parts, " | ")
+}
+
+// problemsCell lists the problem codes, worst first as diagnosed.
+func problemsCell(ps []sipflow.Problem) string {
+	if len(ps) == 0 {
+		return "-"
+	}
+	codes := make([]string, len(ps))
+	for i, p := range ps {
+		codes[i] = p.Code
+	}
+	return strings.Join(codes, ", ")
+}
+
+// problemsCSV is "code:severity" per problem; the details are in JSON.
+func problemsCSV(ps []sipflow.Problem) string {
+	parts := make([]string, len(ps))
+	for i, p := range ps {
+		parts[i] = p.Code + ":" + p.Severity
+	}
+	return strings.Join(parts, csvListSep)
 }
 
 func stateCell(c *sipflow.CallSummary) string {

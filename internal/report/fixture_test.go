@@ -158,6 +158,10 @@ func sampleStore(t testing.TB) *sipflow.Store {
 	}) {
 		t.Fatal("SetStreams: sample call not in store")
 	}
+	if !s.SetProblems(sampleCallID, []sipflow.Problem{{Code: "high-jitter", Severity: sipflow.SeverityWarning, SSRC: 0x5E6F7081,
+		Detail: "[2001:db8::20]:30000 -> 10.0.0.1:4000 jitter peaked at 48.0 ms (mean 12.5 ms)"}}) {
+		t.Fatal("SetProblems: sample call not in store")
+	}
 	return s
 }
 
@@ -191,7 +195,7 @@ func sampleStreams() []rtpstats.StreamReport {
 			PayloadType: 8, Codec: "PCMA", ClockRate: 8000,
 			Start:   sampleT0.Add(time.Duration(startMs) * time.Millisecond),
 			End:     sampleT0.Add(time.Duration(startMs+60800) * time.Millisecond),
-			Packets: pkts, Expected: exp, Lost: lost, LostPct: float64(lost) * 100 / float64(exp),
+			Packets: pkts, Expected: exp, Lost: lost, LostTshark: lost, LostPct: float64(lost) * 100 / float64(exp),
 			MinDeltaMs: 0.4, MeanDeltaMs: 20, MaxDeltaMs: maxD,
 			MinJitterMs: 0, MeanJitterMs: meanJ, MaxJitterMs: maxJ, MaxSkewMs: 11.2,
 			PacketMs: 20,

@@ -20,6 +20,9 @@ type Flow struct {
 	CallIDs   []string      // the merged legs; FlowMessage.Leg indexes it
 	Messages  []FlowMessage // sorted by time
 	Streams   []FlowStream
+	// Problems are the calls' diagnosed problems, "code (severity):
+	// detail", shown above the text ladder.
+	Problems []string
 }
 
 // Endpoint is one ladder column. Columns are per IP:port and never merged,
@@ -152,6 +155,9 @@ func FlowFromCalls(calls []sipflow.CallDetail, aliases map[netip.Addr]string) Fl
 	var order []ref
 	for ci := range calls {
 		f.CallIDs = append(f.CallIDs, calls[ci].Summary.CallID)
+		for _, p := range calls[ci].Summary.Problems {
+			f.Problems = append(f.Problems, p.Code+" ("+p.Severity+"): "+p.Detail)
+		}
 		for mi := range calls[ci].Messages {
 			order = append(order, ref{ci, mi})
 		}

@@ -62,6 +62,13 @@ func writeFlowText(w *writer, f *Flow, o FlowOptions) {
 			w.str("Call-ID " + sanitize(id) + "\n")
 		}
 	}
+	for _, p := range f.Problems {
+		line := "problem: " + sanitize(p)
+		if r := []rune(line); len(r) > width { // the ladder's width bounds every line
+			line = string(r[:max(width-3, 0)]) + "..."
+		}
+		w.str(line + "\n")
+	}
 	if total > width {
 		w.printf("note: %d endpoints need %d columns, wider than the requested %d\n", n, total, width)
 	}

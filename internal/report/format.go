@@ -119,7 +119,13 @@ func writeCSV(w *writer, header []string, n int, row func(i int) []string) {
 	cw := csv.NewWriter(w)
 	_ = cw.Write(header) // errors surface through cw.Error
 	for i := 0; i < n; i++ {
-		_ = cw.Write(row(i))
+		r := row(i)
+		for j := range r {
+			// A CSV is read in terminals (cat, less) as often as in
+			// spreadsheets: wire text gets its controls escaped here too.
+			r[j] = sanitize(r[j])
+		}
+		_ = cw.Write(r)
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil && w.err == nil {

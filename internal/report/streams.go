@@ -24,8 +24,21 @@ func streamColumns() []column {
 		{name: "max-delta", right: true, drop: 8},
 		{name: "mos", right: true},
 		{name: "mos-adapt", right: true, drop: 7},
+		{name: "dtmf", shrink: 6, drop: 9}, // first to go on a narrow terminal
 		{name: "call-id", shrink: 8, drop: 3},
 	}
+}
+
+// dtmfDigits joins the RFC 4733 digits a stream carried ("-" for none).
+func dtmfDigits(s *rtpstats.StreamReport) string {
+	if len(s.DTMF) == 0 {
+		return "-"
+	}
+	var b strings.Builder
+	for _, d := range s.DTMF {
+		b.WriteString(d.Digit)
+	}
+	return sanitize(b.String())
 }
 
 // WriteStreams renders one row per RTP stream. JSON is an indented array of
@@ -41,7 +54,7 @@ func WriteStreams(w io.Writer, f Format, streams []rtpstats.StreamReport, o Tabl
 			s := &streams[i]
 			t.add(fmtTime(s.Start), fmtAddr(s.Src), fmtAddr(s.Dst), ssrcHex(s.SSRC), codecOr(s.Codec),
 				strconv.Itoa(s.Packets), strconv.Itoa(s.Lost), f1(s.LostPct)+"%",
-				jitterCell(s), f1(s.MaxDeltaMs), f2(s.MOS), f2(s.MOSAdaptive), dash(s.CallID))
+				jitterCell(s), f1(s.MaxDeltaMs), f2(s.MOS), f2(s.MOSAdaptive), dtmfDigits(s), dash(s.CallID))
 		}
 		t.render(out, o.width(), !o.NoHeader)
 	case FormatJSON:
@@ -63,8 +76,8 @@ func WriteStreams(w io.Writer, f Format, streams []rtpstats.StreamReport, o Tabl
 // left out; loss_histogram and dtmf are joined with ';'.
 func streamCSVHeader() []string {
 	return []string{
-		"call_id", "link", "sdp_endpoint", "ssrc", "src", "dst", "payload_type", "codec", "clock_rate", "start", "end",
-		"packets", "expected", "lost", "lost_pct", "duplicates", "out_of_order", "seq_errors",
+		"call_id", "link", "sdp_endpoint", "call_ids", "ssrc", "ssrc_hex", "src", "dst", "payload_type", "codec", "clock_rate", "start", "end",
+		"packets", "expected", "lost", "lost_pct", "lost_tshark", "duplicates", "out_of_order", "late", "seq_errors",
 		"min_delta_ms", "mean_delta_ms", "max_delta_ms", "min_jitter_ms", "mean_jitter_ms",
 		"max_jitter_ms", "max_skew_ms",
 		"burst_loss.burst_r", "burst_loss.burst_density", "burst_loss.gap_density",
@@ -95,11 +108,11 @@ func streamCSVRow(s *rtpstats.StreamReport) []string {
 	}
 	q := &s.Quality
 	return []string{
-		s.CallID, s.Link, addrCSV(s.SDPEndpoint), strconv.FormatUint(uint64(s.SSRC), 10), addrCSV(s.Src), addrCSV(s.Dst),
+		s.CallID, s.Link, addrCSV(s.SDPEndpoint), strings.Join(s.CallIDs, csvListSep), strconv.FormatUint(uint64(s.SSRC), 10), s.SSRCHex, addrCSV(s.Src), addrCSV(s.Dst),
 		strconv.Itoa(int(s.PayloadType)), s.Codec, strconv.FormatUint(uint64(s.ClockRate), 10),
 		timeCSV(s.Start), timeCSV(s.End),
-		strconv.Itoa(s.Packets), strconv.Itoa(s.Expected), strconv.Itoa(s.Lost), g(s.LostPct),
-		strconv.Itoa(s.Duplicates), strconv.Itoa(s.OutOfOrder), strconv.Itoa(s.SeqErrors),
+		strconv.Itoa(s.Packets), strconv.Itoa(s.Expected), strconv.Itoa(s.Lost), g(s.LostPct), strconv.Itoa(s.LostTshark),
+		strconv.Itoa(s.Duplicates), strconv.Itoa(s.OutOfOrder), strconv.Itoa(s.Late), strconv.Itoa(s.SeqErrors),
 		g(s.MinDeltaMs), g(s.MeanDeltaMs), g(s.MaxDeltaMs), g(s.MinJitterMs), g(s.MeanJitterMs),
 		g(s.MaxJitterMs), g(s.MaxSkewMs),
 		g(s.BurstLoss.BurstR), g(s.BurstLoss.BurstDensity), g(s.BurstLoss.GapDensity),
@@ -124,14 +137,21 @@ func WriteExplain(w io.Writer, r rtpstats.StreamReport) error {
 		out.printf(" call-id %s", sanitize(r.CallID))
 	}
 	out.str("\n")
-	out.printf("packets %d, expected %d, lost %d (%.2f%%), packet %.1f ms, burst ratio %.2f",
-		r.Packets, r.Expected, r.Lost, r.LostPct, r.PacketMs, r.BurstLoss.BurstR)
+	out.printf("packets %d, expected %d, lost %d (%.2f%%; tshark's expected-received %d), duplicates %d, late %d, packet %.1f ms, burst ratio %.2f",
+		r.Packets, r.Expected, r.Lost, r.LostPct, r.LostTshark, r.Duplicates, r.Late, r.PacketMs, r.BurstLoss.BurstR)
 	if r.RTCP != nil && r.RTCP.HasRTT {
 		out.printf(", RTCP RTT %.1f ms (one-way delay = RTT/2 + packet time)", r.RTCP.RTTMs)
 	} else {
 		out.str(", no RTCP RTT (delay = packet time only)")
 	}
 	out.str("\n")
+	if len(r.DTMF) > 0 {
+		out.printf("DTMF (RFC 4733) %s:", dtmfDigits(&r))
+		for _, d := range r.DTMF {
+			out.printf(" %s at %s for %.0f ms", sanitize(d.Digit), d.Start.UTC().Format("15:04:05.000"), d.DurationMs)
+		}
+		out.str("\n")
+	}
 	out.str("E-model, ITU-T G.107 (R = Ro - Is - Id - Ie,eff + A; MOS by G.107 Annex B):\n")
 	t := table{cols: []column{
 		{name: "scenario"}, {name: "codec"}, {name: "Ie", right: true}, {name: "Bpl", right: true},

@@ -1,9 +1,10 @@
 package report
 
 import (
+	"github.com/voiptool/voiptool/internal/safetext"
+
 	"sort"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -166,33 +167,10 @@ func fit(s string, n int) string {
 	return s[:i] + ellipsis
 }
 
-// sanitize replaces control characters (including ESC and C1 controls)
-// with '?' and invalid UTF-8 with U+FFFD: SIP headers come off the wire and
-// must not drive the terminal that shows the table.
-func sanitize(s string) string {
-	clean := true
-	for _, r := range s {
-		if r == utf8.RuneError || unicode.IsControl(r) {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r == utf8.RuneError:
-			b.WriteRune(utf8.RuneError)
-		case unicode.IsControl(r):
-			b.WriteByte('?')
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
+// sanitize neutralises text from the wire for a table cell: SIP headers
+// must not drive the terminal that shows the table (safetext.Line shows
+// every control character as an escape).
+func sanitize(s string) string { return safetext.Line(s) }
 
 // dropped lists inactive columns, lowest drop rank (most useful) first.
 func dropped(cols []column, active []bool) []int {

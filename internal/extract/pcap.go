@@ -1,0 +1,398 @@
+package extract
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/voiptool/voiptool/capture"
+	"github.com/voiptool/voiptool/internal/engine"
+	"github.com/voiptool/voiptool/internal/sink"
+	"github.com/voiptool/voiptool/pcap"
+	"github.com/voiptool/voiptool/sipflow"
+)
+
+// Options configure Pcap.
+type Options struct {
+	// Files are the files the engine read, in the same order (a
+	// message's Meta.Source indexes them).
+	Files []string
+	// Media adds each RTP packet of the calls' streams and the RTCP
+	// between their RTCP endpoints.
+	Media bool
+	// Progress, when set, is called on Pcap's goroutine as it goes.
+	Progress func(Progress)
+}
+
+// Progress is how far Pcap has got: calls gathered, then records
+// re-read (TotalRecords is what the engine read, 0 when Pcap reads by
+// offset and need not decode the files again).
+type Progress struct {
+	Calls, TotalCalls     int
+	Records, TotalRecords int64
+}
+
+// progressEvery is how many calls or records pass between Progress
+// calls and looks at the context.
+const progressEvery = 256
+
+// rtcpGrace is how long after a call's last message or stream its RTCP
+// still belongs to it (a last report after BYE; RFC 3550 6.2 intervals
+// are about 5 s).
+const rtcpGrace = 10 * time.Second
+
+type streamKey struct {
+	ssrc     uint32
+	src, dst netip.AddrPort
+}
+
+type window struct{ from, to time.Time }
+
+// plan is what to take from the files: the SIP records by frame, RTP by
+// stream, RTCP by its endpoints within each call's time.
+type plan struct {
+	frames  map[[2]int]bool // {source, frame number} of SIP messages
+	metas   []sipflow.Meta
+	calls   int // calls asked for, for Progress
+	streams map[streamKey]bool
+	rtcp    map[[2]netip.AddrPort][]window
+}
+
+// Pcap writes the packets of the given calls to out as pcapng (so sources
+// of different link types can be mixed). It writes each record whose SIP
+// message belongs to one of the calls and, with o.Media, each RTP packet
+// of their streams (matched by SSRC and both addresses, so a later call
+// reusing the ports is not taken along) and each RTCP packet between the
+// RTCP endpoints of those streams within the call's time. The RTCP
+// endpoints are those the SDP announced (a=rtcp, RFC 3605; the RTP
+// endpoint itself with a=rtcp-mux, RFC 5761; else RTP port + 1, RFC 3550
+// 11); RTCP on the RTP 5-tuple itself is taken too. It returns the number
+// of packets written.
+//
+// Signalling alone is re-read record by record at the offsets the store
+// kept (pcap.ReadRecordAt); with media, or from a gzip file, the files are
+// decoded again. A SIP message carried over several TCP segments is saved
+// as the segment that completed it.
+//
+// The cost is linear in the calls and their messages and streams (each
+// call's streams come from the engine's per-call index), plus a re-read
+// of the files. The file is written under a temporary name beside out
+// and renamed at the end: when ctx is cancelled, or writing fails, Pcap
+// returns the error and out is left as it was. A file that cannot be
+// read to the end is saved up to that point and the read error returned
+// with the count.
+func Pcap(ctx context.Context, e *engine.Engine, callIDs []string, out string, o Options) (int, error) {
+	if len(o.Files) == 0 {
+		return 0, ErrNotRereadable
+	}
+	p, err := gather(ctx, e, callIDs, o)
+	if err != nil {
+		return 0, err
+	}
+	if len(p.frames) == 0 {
+		return 0, fmt.Errorf("%w for %d call(s)", ErrNothingToSave, len(callIDs))
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*.part")
+	if err != nil {
+		return 0, fmt.Errorf("extract: save: %w", err)
+	}
+	keep := false
+	defer func() {
+		tmp.Close()
+		if !keep {
+			os.Remove(tmp.Name())
+		}
+	}()
+	var n int
+	err = errRescan
+	if !o.Media {
+		n, err = pcapByOffset(ctx, o.Files, p.metas, tmp)
+	}
+	if errors.Is(err, errRescan) {
+		if _, serr := tmp.Seek(0, 0); serr != nil {
+			return 0, serr
+		}
+		if serr := tmp.Truncate(0); serr != nil {
+			return 0, serr
+		}
+		n, err = p.rescan(ctx, e, o, tmp)
+	}
+	var readErr *readError
+	if err != nil && !errors.As(err, &readErr) {
+		return n, err
+	}
+	if cerr := tmp.Close(); cerr != nil {
+		return n, cerr
+	}
+	if rerr := os.Rename(tmp.Name(), out); rerr != nil {
+		return n, fmt.Errorf("extract: save: %w", rerr)
+	}
+	keep = true
+	if readErr != nil {
+		// Saved what could be read; say what could not, as a read of the
+		// same file says it.
+		return n, readErr.err
+	}
+	return n, nil
+}
+
+// readError wraps a problem reading the sources: what was written before
+// it is kept.
+type readError struct{ err error }
+
+func (r *readError) Error() string { return r.err.Error() }
+func (r *readError) Unwrap() error { return r.err }
+
+// gather collects what to write: one store lookup and one per-call
+// stream query per call.
+func gather(ctx context.Context, e *engine.Engine, callIDs []string, o Options) (*plan, error) {
+	p := &plan{
+		frames:  make(map[[2]int]bool),
+		streams: make(map[streamKey]bool),
+		rtcp:    make(map[[2]netip.AddrPort][]window),
+		calls:   len(callIDs),
+	}
+	for i, id := range callIDs {
+		if i%progressEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			if o.Progress != nil {
+				o.Progress(Progress{Calls: i, TotalCalls: len(callIDs)})
+			}
+		}
+		d, ok := e.Call(id)
+		if !ok {
+			continue
+		}
+		// RTP endpoint -> RTCP endpoint, as the call's SDP bodies said.
+		rtcpOf := make(map[netip.AddrPort]netip.AddrPort)
+		for _, m := range d.Messages {
+			if m.Meta.Source < 0 || m.Meta.Source >= len(o.Files) || m.Meta.Record.CaptureLength == 0 {
+				return nil, ErrNotRereadable // from a HEP collector or a live source
+			}
+			p.frames[[2]int{m.Meta.Source, m.Meta.Frame}] = true
+			p.metas = append(p.metas, m.Meta)
+			for _, md := range m.SDP {
+				if md.Addr.IsValid() && md.Addr.Port() != 0 && md.RTCP.IsValid() {
+					rtcpOf[md.Addr] = md.RTCP
+				}
+			}
+		}
+		if !o.Media {
+			continue
+		}
+		w := window{d.Summary.Start, d.Summary.End.Add(rtcpGrace)}
+		streams := e.Streams(id)
+		for _, s := range streams {
+			p.streams[streamKey{s.SSRC, s.Src, s.Dst}] = true
+			if s.End.Add(rtcpGrace).After(w.to) {
+				w.to = s.End.Add(rtcpGrace)
+			}
+		}
+		for _, s := range streams {
+			src, dst := rtcpEndpoint(rtcpOf, s.Src, s.SDPEndpoint), rtcpEndpoint(rtcpOf, s.Dst, s.SDPEndpoint)
+			for _, pair := range [][2]netip.AddrPort{{src, dst}, {dst, src}, {s.Src, s.Dst}, {s.Dst, s.Src}} {
+				p.rtcp[pair] = append(p.rtcp[pair], w)
+			}
+		}
+	}
+	if o.Progress != nil {
+		o.Progress(Progress{Calls: len(callIDs), TotalCalls: len(callIDs)})
+	}
+	return p, nil
+}
+
+// rtcpEndpoint is the RTCP endpoint paired with the RTP endpoint ep of a
+// stream linked through the SDP endpoint sdpEP: what the SDP announced
+// for ep; behind NAT (ep was never announced) ep's address with the
+// announced endpoint's RTCP port offset; with nothing announced, the RTP
+// port + 1 of RFC 3550 11.
+func rtcpEndpoint(rtcpOf map[netip.AddrPort]netip.AddrPort, ep, sdpEP netip.AddrPort) netip.AddrPort {
+	if r, ok := rtcpOf[ep]; ok {
+		return r
+	}
+	if r, ok := rtcpOf[sdpEP]; ok && r.Addr() == sdpEP.Addr() {
+		return netip.AddrPortFrom(ep.Addr(), ep.Port()+(r.Port()-sdpEP.Port()))
+	}
+	return netip.AddrPortFrom(ep.Addr(), ep.Port()+1)
+}
+
+func inWindow(ws []window, t time.Time) bool {
+	for _, w := range ws {
+		if !t.Before(w.from) && !t.After(w.to) {
+			return true
+		}
+	}
+	return false
+}
+
+// progressSource counts the records a re-read pulls, for Progress.
+type progressSource struct {
+	capture.Source
+	n     *int64
+	total int64
+	fn    func(Progress)
+	calls int
+}
+
+func (s *progressSource) Next() ([]byte, pcap.Packet, error) {
+	data, p, err := s.Source.Next()
+	if err == nil {
+		*s.n++
+		if *s.n%progressEvery == 0 && s.fn != nil {
+			s.fn(Progress{Calls: s.calls, TotalCalls: s.calls, Records: *s.n, TotalRecords: max(s.total, *s.n)})
+		}
+	}
+	return data, p, err
+}
+
+// rescan decodes the files again and writes the records the plan wants.
+func (p *plan) rescan(ctx context.Context, e *engine.Engine, o Options, fh *os.File) (int, error) {
+	var srcs []capture.Source
+	var read int64
+	total := e.Status().Records
+	for _, f := range o.Files {
+		if f == "-" {
+			return 0, ErrNotRereadable
+		}
+		r, err := pcap.Open(f)
+		if err != nil {
+			return 0, err
+		}
+		defer r.Close()
+		srcs = append(srcs, &progressSource{Source: r, n: &read, total: total, fn: o.Progress, calls: p.calls})
+	}
+	w, err := sink.NewPcap(fh, sink.PcapOptions{Format: sink.FormatPcapNG, Application: "voiptool"})
+	if err != nil {
+		return 0, err
+	}
+	written := make(map[[2]int]bool)
+	n := 0
+	var readErr error
+	warn := func(err error) {
+		if readErr == nil {
+			readErr = err
+		}
+	}
+	_, err = capture.Run(ctx, srcs, e.CaptureOptions(), warn, func(ev *capture.Event) error {
+		key := [2]int{ev.Source, ev.Packet.Number}
+		if written[key] {
+			return nil
+		}
+		want := false
+		switch ev.Kind {
+		case capture.KindSIP, capture.KindHEP:
+			want = p.frames[key]
+		case capture.KindRTP:
+			want = o.Media && p.streams[streamKey{ev.RTP.SSRC, ev.Src, ev.Dst}]
+		case capture.KindRTCP:
+			want = o.Media && inWindow(p.rtcp[[2]netip.AddrPort{ev.Src, ev.Dst}], ev.Time)
+		}
+		if !want {
+			return nil
+		}
+		if ev.Record == nil {
+			// Completed at the end-of-input flush, or held back by the
+			// RTP heuristic: its record is no longer in hand.
+			return nil
+		}
+		if err := w.WriteRecord(ev.Source, ev.Packet, ev.Record); err != nil {
+			return err
+		}
+		written[key] = true
+		n++
+		return nil
+	})
+	if err != nil {
+		return n, err
+	}
+	if err := w.Flush(); err != nil {
+		return n, err
+	}
+	if readErr != nil {
+		return n, &readError{readErr}
+	}
+	return n, nil
+}
+
+// pcapByOffset writes the records behind metas by reading each at its
+// offset: no decoding, and only the bytes of the calls are read.
+func pcapByOffset(ctx context.Context, files []string, metas []sipflow.Meta, fh *os.File) (int, error) {
+	type src struct {
+		f      *os.File
+		format pcap.Format
+	}
+	srcs := make(map[int]*src)
+	defer func() {
+		for _, s := range srcs {
+			s.f.Close()
+		}
+	}()
+	for _, m := range metas {
+		if m.Record.CaptureLength == 0 || m.Source < 0 || m.Source >= len(files) || files[m.Source] == "-" {
+			return 0, errRescan
+		}
+		if srcs[m.Source] != nil {
+			continue
+		}
+		f, err := os.Open(files[m.Source])
+		if err != nil {
+			return 0, fmt.Errorf("extract: save: %w", err)
+		}
+		r, err := pcap.NewReader(f, files[m.Source])
+		if err != nil {
+			f.Close()
+			return 0, err
+		}
+		srcs[m.Source] = &src{f: f, format: r.Format()}
+		if r.Format().Compressed {
+			return 0, errRescan
+		}
+	}
+	sort.SliceStable(metas, func(i, j int) bool {
+		a, b := metas[i].Record, metas[j].Record
+		if !a.Timestamp.Equal(b.Timestamp) {
+			return a.Timestamp.Before(b.Timestamp)
+		}
+		return metas[i].Source < metas[j].Source || metas[i].Source == metas[j].Source && a.Number < b.Number
+	})
+	w, err := sink.NewPcap(fh, sink.PcapOptions{Format: sink.FormatPcapNG, Application: "voiptool"})
+	if err != nil {
+		return 0, err
+	}
+	done := make(map[[2]int64]bool)
+	var buf []byte
+	n := 0
+	for i, m := range metas {
+		if i%progressEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return n, err
+			}
+		}
+		key := [2]int64{int64(m.Source), m.Record.Offset}
+		if done[key] {
+			continue // several messages in one record
+		}
+		s := srcs[m.Source]
+		data, err := pcap.ReadRecordAt(s.f, s.format, m.Record, buf)
+		if err != nil {
+			if ferr := w.Flush(); ferr != nil {
+				return n, ferr
+			}
+			return n, &readError{err}
+		}
+		buf = data[:0]
+		if err := w.WriteRecord(m.Source, m.Record, data); err != nil {
+			return n, err
+		}
+		done[key] = true
+		n++
+	}
+	return n, w.Flush()
+}

@@ -1,0 +1,11 @@
+package sink
+
+import "errors"
+
+var (
+	// ErrMixedLinkTypes: a classic pcap holds one link type, and a record
+	// of another arrived (write .pcapng instead).
+	ErrMixedLinkTypes = errors.New("sink: classic pcap holds one link type")
+	// ErrClosed: the sink was written to after Close.
+	ErrClosed = errors.New("sink: closed")
+)

@@ -1,0 +1,144 @@
+package tuiadapter
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/voiptool/voiptool/capture"
+	"github.com/voiptool/voiptool/internal/engine"
+	"github.com/voiptool/voiptool/pcap"
+	"github.com/voiptool/voiptool/sipflow"
+	"github.com/voiptool/voiptool/tui"
+)
+
+func corpus(t *testing.T, name string) string {
+	t.Helper()
+	p := filepath.Join("..", "..", "..", "shared", "corpus", name)
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("corpus file %s not present (../shared/corpus): %v", name, err)
+	}
+	return p
+}
+
+func runFiles(t *testing.T, e *engine.Engine, files ...string) {
+	t.Helper()
+	var srcs []capture.Source
+	for _, f := range files {
+		r, err := pcap.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Close() })
+		srcs = append(srcs, r)
+	}
+	if _, err := e.Run(context.Background(), srcs, func(err error) { t.Logf("warning: %v", err) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestHEPReportsAttached checks that HEP LOG and RTCP-JSON reports whose
+// correlation id names a call are attached to it and shown in its ladder.
+func TestHEPReportsAttached(t *testing.T) {
+	e := engine.New(engine.Options{})
+	runFiles(t, e, corpus(t, "hep3-udp9060-sip-options-publish-rtcpjson-log.pcap"))
+	s := e.Status()
+	if s.Engine.HEPAttached == 0 {
+		t.Fatalf("no HEP report attached to a call (other %d)", s.Engine.HEPOther)
+	}
+	v := New(e, nil, false, nil, 0)
+	found := false
+	for _, c := range e.Calls(sipflow.Filter{}, 0, -1) {
+		fl, ok := v.Flow([]string{c.CallID}, false)
+		if !ok {
+			continue
+		}
+		for _, m := range fl.Messages {
+			if (m.Label == "LOG" || m.Label == "RTCP-JSON") && m.Raw != "" {
+				found = true
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no LOG/RTCP-JSON note in any ladder (attached %d)", s.Engine.HEPAttached)
+	}
+}
+
+// TestViewSaveFormats saves the demo call in every format the UI offers
+// and checks each file holds what its format promises.
+func TestViewSaveFormats(t *testing.T) {
+	f := filepath.Join("..", "..", "testdata", "pcaps", "basic-call.pcap")
+	e := engine.New(engine.Options{})
+	runFiles(t, e, f)
+	v := New(e, []string{f}, false, nil, 0)
+	var call string
+	for _, c := range e.Calls(sipflow.Filter{}, 0, -1) {
+		if c.Type == sipflow.TypeCall {
+			call = c.CallID
+		}
+	}
+	want := map[tui.SaveFormat]string{
+		// The pcap messages name the packet count: 7 SIP, plus 358 RTP and 4 RTCP.
+		tui.FormatPcapSIP: "saved 7 packets", tui.FormatPcapSIPRTP: "saved 369 packets",
+		tui.FormatFlowText: "180 Ringing", tui.FormatFlowMarkdown: "| 180 Ringing", tui.FormatFlowMermaid: "sequenceDiagram",
+		tui.FormatFlowPlantUML: "@startuml", tui.FormatFlowSVG: "<svg", tui.FormatFlowHTML: "<html",
+		tui.FormatCSV: "call_id,", tui.FormatJSON: `"call_id": "` + call,
+	}
+	for format, marker := range want {
+		path := filepath.Join(t.TempDir(), "out")
+		msg, err := v.Save(context.Background(), tui.SaveRequest{Scope: tui.SaveSelected, Format: format, Path: path, CallIDs: []string{call}}, nil)
+		if err != nil {
+			t.Errorf("%v: %v", format, err)
+			continue
+		}
+		b, err := os.ReadFile(path)
+		if format == tui.FormatPcapSIP || format == tui.FormatPcapSIPRTP {
+			if !strings.Contains(msg, marker) {
+				t.Errorf("%v: message %q, want %q", format, msg, marker)
+			}
+			marker = ""
+		}
+		if err != nil || len(b) == 0 || !strings.Contains(string(b), marker) || !strings.Contains(msg, path) {
+			t.Errorf("%v: %d bytes, err %v, marker %q found %v, message %q", format, len(b), err, marker, strings.Contains(string(b), marker), msg)
+		}
+	}
+}
+
+// TestSaveDisplayed saves every call the list shows, not a screenful.
+func TestSaveDisplayed(t *testing.T) {
+	f := filepath.Join("..", "..", "testdata", "pcaps", "basic-call.pcap")
+	e := engine.New(engine.Options{})
+	runFiles(t, e, f)
+	v := New(e, []string{f}, false, nil, 0)
+	msg, err := v.Save(context.Background(), tui.SaveRequest{Scope: tui.SaveDisplayed, Format: tui.FormatCSV, Path: filepath.Join(t.TempDir(), "d.csv")}, nil)
+	if err != nil || !strings.Contains(msg, "saved 3 call(s)") {
+		t.Errorf("save displayed: %q, %v", msg, err)
+	}
+}
+
+// TestCountersFromDecoder: the header shows the decoder's counters (TLS
+// streams here), which the engine publishes while it runs, and pulls a
+// new Status only when the engine's Version moved.
+func TestCountersFromDecoder(t *testing.T) {
+	e := engine.New(engine.Options{})
+	runFiles(t, e, filepath.Join("..", "..", "testdata", "pcaps", "tls-sip.pcap"))
+	v := New(e, nil, false, nil, 0)
+	c := v.Counters()
+	if c.TLSStreams == 0 || int64(e.Status().Decoder.TLSStreams) != c.TLSStreams {
+		t.Errorf("header TLS streams %d, decoder %d", c.TLSStreams, e.Status().Decoder.TLSStreams)
+	}
+	if c.Packets != e.Status().Records || c.Packets == 0 {
+		t.Errorf("header packets %d, records %d", c.Packets, e.Status().Records)
+	}
+	ver := v.Version()
+	v.Counters()
+	if v.Version() != ver {
+		t.Error("reading the counters moved the Version")
+	}
+	v.Clear()
+	if v.Version() == ver || v.Counters().Dialogs != 0 {
+		t.Errorf("after Clear: version %d (was %d), dialogs %d", v.Version(), ver, v.Counters().Dialogs)
+	}
+}

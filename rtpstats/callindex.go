@@ -1,0 +1,211 @@
+package rtpstats
+
+import "net/netip"
+
+// callIndex finds the streams of one call without visiting every stream.
+// A stream belongs to a call through an endpoint that call announced in
+// SDP (its source, destination or NAT endpoint; see callOf), so the
+// streams of a call are among the streams on the endpoints it announced.
+// Ownership is still decided by callOf at query time: an endpoint
+// re-announced by a later call moves the streams linked by announcement
+// and leaves the exactly linked ones where they were, and the index need
+// not follow.
+type callIndex struct {
+	byEP    map[netip.AddrPort][]*stream // streams by source, destination and NAT endpoint
+	callEPs map[string][]netip.AddrPort  // endpoints each call announced
+	// touched holds calls whose set of streams may have changed other than
+	// by packets (an endpoint announced again, by another call), for
+	// ChangedCalls.
+	touched map[string]struct{}
+}
+
+func newCallIndex() callIndex {
+	return callIndex{
+		byEP:    make(map[netip.AddrPort][]*stream),
+		callEPs: make(map[string][]netip.AddrPort),
+		touched: make(map[string]struct{}),
+	}
+}
+
+// add registers a new stream under its endpoints; called once per stream,
+// after linkNAT.
+func (x *callIndex) add(s *stream) {
+	x.addEP(s.key.src, s)
+	if s.key.dst != s.key.src {
+		x.addEP(s.key.dst, s)
+	}
+	if s.natEP.IsValid() && s.natEP != s.key.src && s.natEP != s.key.dst {
+		x.addEP(s.natEP, s)
+	}
+}
+
+// addEP lists s under ep. An endpoint usually carries the two directions
+// of one stream: room for two saves a reallocation.
+func (x *callIndex) addEP(ep netip.AddrPort, s *stream) {
+	l := x.byEP[ep]
+	if l == nil {
+		l = make([]*stream, 0, 2)
+	}
+	x.byEP[ep] = append(l, s)
+}
+
+// announce records that callID announced ep. A call announces a handful
+// of endpoints (one per m= line, again in each re-INVITE): the linear
+// search keeps the list free of duplicates.
+func (x *callIndex) announce(callID string, ep netip.AddrPort) {
+	eps := x.callEPs[callID]
+	for _, e := range eps {
+		if e == ep {
+			return
+		}
+	}
+	if eps == nil {
+		eps = make([]netip.AddrPort, 0, 2) // an offer or answer with audio and maybe video
+	}
+	x.callEPs[callID] = append(eps, ep)
+}
+
+func (x *callIndex) touch(callID string) {
+	if callID != "" {
+		x.touched[callID] = struct{}{}
+	}
+}
+
+// callOf names the call a stream belongs to (and, when several calls own
+// it, all of them: a B2BUA's legs after media bypass), the link kind and
+// the SDP endpoint the link rests on: what the announcement history says
+// (resolve), else the link made when the stream began (its announcements
+// since forgotten), else the NAT port guess.
+func (t *Tracker) callOf(s *stream) (callID string, ids []string, link string, ep netip.AddrPort) {
+	if id, ids, link, ep := t.resolve(s); id != "" {
+		return id, ids, link, ep
+	}
+	switch {
+	case s.exactEP.IsValid():
+		return s.callID, nil, LinkSDP, s.exactEP
+	case s.natEP.IsValid():
+		return s.callID, nil, LinkNATPort, s.natEP
+	}
+	return "", nil, "", netip.AddrPort{}
+}
+
+// owns reports whether callID is among the calls callOf names for s (an
+// ambiguous link stays with its best guess only).
+func (t *Tracker) owns(s *stream, callID string) bool {
+	id, ids, link, _ := t.callOf(s)
+	if id == callID {
+		return true
+	}
+	if link == LinkAmbiguous {
+		return false
+	}
+	for _, other := range ids {
+		if other == callID {
+			return true
+		}
+	}
+	return false
+}
+
+// callStreams calls fn for each stream of callID, once each. The work is
+// the streams on the call's endpoints, counted in visits.
+func (t *Tracker) callStreams(callID string, fn func(*stream)) {
+	eps := t.idx.callEPs[callID]
+	n := 0
+	for i, ep := range eps {
+	next:
+		for _, s := range t.idx.byEP[ep] {
+			n++
+			if !t.owns(s, callID) {
+				continue
+			}
+			// A stream between two endpoints of the same call is
+			// listed under both: report it at the first.
+			for _, prev := range eps[:i] {
+				if prev == s.key.src || prev == s.key.dst || prev == s.natEP {
+					continue next
+				}
+			}
+			fn(s)
+		}
+	}
+	t.visits.Add(int64(n))
+}
+
+// CallStreams returns the reports of the streams linked to callID,
+// ordered like Streams. Its cost is the streams on the endpoints the call
+// announced, not every stream: saving or showing N calls is linear in N
+// and their streams.
+func (t *Tracker) CallStreams(callID string) []StreamReport {
+	var out []StreamReport
+	t.callStreams(callID, func(s *stream) { out = append(out, t.report(s, true)) })
+	sortReports(out)
+	return out
+}
+
+// AppendCallBrief appends to dst the reports of CallStreams without the
+// parts that cost a copy (Series, DTMF and RTCP are left empty; every
+// figure, the MOS included, is there) and returns it: what a call list
+// shows, for a writer that refreshes many calls with one buffer.
+func (t *Tracker) AppendCallBrief(dst []StreamReport, callID string) []StreamReport {
+	n := len(dst)
+	t.callStreams(callID, func(s *stream) { dst = append(dst, t.report(s, false)) })
+	sortReports(dst[n:])
+	return dst
+}
+
+// ChangedCalls appends to dst the calls whose streams received packets,
+// appeared, or changed hands since the previous call of ChangedCalls, and
+// returns it; each call once, in no particular order. It visits every
+// stream once (no report is built), so a writer can keep per-call
+// summaries current for the cost of the calls that changed. It updates
+// the Tracker's marks: it is a writer's method.
+func (t *Tracker) ChangedCalls(dst []string) []string {
+	seen := t.idx.touched
+	for _, s := range t.streams {
+		if s.ws.totalNr == s.taken {
+			continue
+		}
+		s.taken = s.ws.totalNr
+		id, ids, _, _ := t.callOf(s)
+		if id != "" {
+			seen[id] = struct{}{}
+		}
+		for _, other := range ids {
+			seen[other] = struct{}{}
+		}
+	}
+	t.visits.Add(int64(len(t.streams)))
+	for id := range seen {
+		dst = append(dst, id)
+		delete(seen, id)
+	}
+	return dst
+}
+
+// Visits is the number of streams examined so far to answer queries
+// (Streams, CallStreams, AppendCallBrief, ChangedCalls): a measure of the work
+// done for readers, safe to read concurrently with them.
+func (t *Tracker) Visits() int64 { return t.visits.Load() }
+
+// rebuildIndex rebuilds the index after streams or announcements were
+// forgotten. Every link survives: an exact or NAT link is kept by the
+// stream itself (callID with exactEP or natEP), an announcement link by
+// the announcement.
+func (t *Tracker) rebuildIndex() {
+	touched := t.idx.touched
+	t.idx = newCallIndex()
+	t.idx.touched = touched
+	for ep, a := range t.ann {
+		t.idx.announce(a.callID, ep)
+	}
+	for _, s := range t.streams {
+		t.idx.add(s)
+		if s.exactEP.IsValid() {
+			t.idx.announce(s.callID, s.exactEP)
+		}
+		if s.natEP.IsValid() {
+			t.idx.announce(s.callID, s.natEP)
+		}
+	}
+}

@@ -1,0 +1,153 @@
+package sipflow
+
+import (
+	"net/netip"
+	"strings"
+	"time"
+)
+
+// Negotiation is one completed SDP offer/answer exchange (RFC 3264):
+// INVITE/2xx (or 18x), 2xx/ACK for an INVITE without SDP, a re-INVITE
+// from either side, UPDATE or PRACK (RFC 3311, RFC 3262).
+type Negotiation struct {
+	Method     string         `json:"method"` // of the transaction that carried the offer
+	CSeq       uint32         `json:"cseq"`
+	OfferTime  time.Time      `json:"offer_time"`
+	AnswerTime time.Time      `json:"answer_time"`
+	OfferFrom  netip.AddrPort `json:"offer_from"` // signalling source of the offer
+	AnswerFrom netip.AddrPort `json:"answer_from"`
+	Offer      []MediaSummary `json:"offer"`
+	Answer     []MediaSummary `json:"answer"`
+}
+
+// maxNegotiations bounds SDPHistory: session refreshes with SDP every few
+// minutes would otherwise grow it without end. The first exchange is
+// kept, then the latest; the rest are counted as dropped.
+const maxNegotiations = 32
+
+// pendingOffer is an offer waiting for its answer.
+type pendingOffer struct {
+	sdp     []MediaSummary
+	t       time.Time
+	from    netip.AddrPort
+	method  string
+	cseq    uint32
+	fromReq bool // offered in a request (answer in its response) or in a response (answer in ACK/PRACK)
+}
+
+// negotiate follows the offer/answer state of the dialog for one
+// non-retransmitted message (RFC 3261 13.2.1, RFC 3264, RFC 3262, RFC 3311).
+func (c *call) negotiate(sm *storedMsg) {
+	sdp := sm.sdp
+	if sm.request {
+		switch sm.method {
+		case "INVITE", "UPDATE":
+			if sdp == nil {
+				if sm.method == "INVITE" {
+					c.pend = nil // INVITE without SDP: the offer comes in the 2xx
+				}
+				return // an UPDATE without SDP (a session refresh) leaves offer/answer alone
+			}
+			c.offerSeen(&pendingOffer{sdp: sdp, t: sm.meta.Time, from: sm.meta.Src, method: sm.method, cseq: sm.cseq, fromReq: true})
+		case "ACK", "PRACK":
+			if sdp == nil {
+				return
+			}
+			if p := c.pend; p != nil && !p.fromReq {
+				c.complete(p, sm)
+				return
+			}
+			if sm.method == "PRACK" {
+				c.offerSeen(&pendingOffer{sdp: sdp, t: sm.meta.Time, from: sm.meta.Src, method: sm.method, cseq: sm.cseq, fromReq: true})
+			}
+		}
+		return
+	}
+	switch sm.method {
+	case "INVITE", "UPDATE", "PRACK":
+	default:
+		return
+	}
+	p := c.pend
+	mine := p != nil && p.fromReq && p.cseq == sm.cseq && p.method == sm.method
+	if sm.code >= minRedirect {
+		if mine {
+			c.pend = nil // the offer was rejected: the previous exchange stands (RFC 3261 14.1)
+		}
+		return
+	}
+	if sm.code <= codeTrying || sdp == nil {
+		return
+	}
+	switch {
+	case mine:
+		c.complete(p, sm)
+	case len(c.negs) > 0 && c.negs[len(c.negs)-1].CSeq == sm.cseq && c.negs[len(c.negs)-1].Method == sm.method:
+		// The 2xx repeating (or, from another fork, replacing) the
+		// answer an 18x already gave.
+		n := c.negs[len(c.negs)-1]
+		n.Answer, n.AnswerTime, n.AnswerFrom = sdp, sm.meta.Time, sm.meta.Src
+		c.negs = append(c.negs[:len(c.negs)-1:len(c.negs)-1], n)
+		c.answer = sdp
+	default:
+		// An offer in a response: the request had no SDP.
+		c.offerSeen(&pendingOffer{sdp: sdp, t: sm.meta.Time, from: sm.meta.Src, method: sm.method, cseq: sm.cseq})
+	}
+}
+
+func (c *call) offerSeen(p *pendingOffer) {
+	c.pend = p
+	if len(c.negs) == 0 {
+		c.offer = p.sdp // shown until the first answer
+	}
+}
+
+func (c *call) complete(p *pendingOffer, sm *storedMsg) {
+	n := Negotiation{Method: p.method, CSeq: p.cseq, OfferTime: p.t, AnswerTime: sm.meta.Time,
+		OfferFrom: p.from, AnswerFrom: sm.meta.Src, Offer: p.sdp, Answer: sm.sdp}
+	negs := c.negs[:len(c.negs):len(c.negs)] // published slices are immutable
+	if len(negs) >= maxNegotiations {
+		negs = append(negs[:1:1], negs[2:]...)
+		c.negsCut++
+	}
+	c.negs = append(negs, n)
+	c.offer, c.answer = p.sdp, sm.sdp
+	c.pend = nil
+}
+
+// codec is the negotiated voice codec: the first audio codec of the
+// answer that is not an event or comfort-noise format, or, when an RTP
+// stream of the call carries another of the answer's codecs, that one.
+func (c *call) codec() string {
+	var list []string
+	for _, m := range c.answer {
+		if m.Type != "audio" || m.Addr.Port() == 0 {
+			continue
+		}
+		for _, x := range m.Codecs {
+			if !auxCodec(x) {
+				list = append(list, x)
+			}
+		}
+	}
+	if len(list) == 0 {
+		return ""
+	}
+	for _, s := range c.streams {
+		for _, x := range list {
+			if strings.EqualFold(s.Codec, x) {
+				return x
+			}
+		}
+	}
+	return list[0]
+}
+
+// auxCodec names formats that ride beside the voice codec.
+func auxCodec(name string) bool {
+	switch strings.ToLower(name) {
+	case "telephone-event", "cn", "red", "ulpfec", "rtx", "13":
+		return true
+	}
+	return false
+}
