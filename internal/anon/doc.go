@@ -15,6 +15,11 @@
 //	m.RewriteRTCP(pkt)                             // SDES items replaced
 //	c := leak.NewChecker(m.Identifiers())          // then prove nothing is left
 //
+// A whole capture: AnonymizeFile(in, out, key, FileOptions{...}) runs two
+// passes through capture's decoder (LearnCapture, AnonymizeCapture: headers
+// located by Event.Layers, lengths and checksums by capture/fixup) and then
+// leak.ScanFile over every byte of out.
+//
 // Number rule: a leading "+" or "00" marks an international number; it is
 // kept as written and the digits after it are encrypted, so "+4930123" and
 // "004930123" map to "+X" and "00X" with the same X. The first KeepDigits
