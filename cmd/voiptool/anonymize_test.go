@@ -65,3 +65,18 @@ func TestAnonymizeEndToEnd(t *testing.T) {
 		t.Fatalf("same file: exit %d %q", code, stderr)
 	}
 }
+
+func TestAnonymizeGzipOut(t *testing.T) {
+	in := filepath.Join("..", "..", "testdata", "pcaps", "gzip-basic.pcap.gz")
+	out := filepath.Join(t.TempDir(), "out.pcap.gz")
+	code, stdout, stderr := runCmd(t, "anonymize", in, out, "--key", "gz")
+	if code != exitOK || !strings.Contains(stdout, ": 0 found") {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if b, _ := os.ReadFile(out); len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Fatal("output not gzip")
+	}
+	if code, _, stderr := runCmd(t, "anonymize", "-", out); code == exitOK || !strings.Contains(stderr, "give files") {
+		t.Fatalf("stdin: exit %d %q", code, stderr)
+	}
+}

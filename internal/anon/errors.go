@@ -12,4 +12,5 @@ var (
 	ErrNotRTP     = errors.New("anon: not an RTP packet")
 	ErrNotRTCP    = errors.New("anon: not an RTCP packet")
 	ErrSameFile   = errors.New("anon: output would overwrite the input")
+	ErrStdio      = errors.New("anon: a capture is read twice (two passes) and verified after writing: give files, not -")
 )

@@ -1,10 +1,13 @@
 package anon
 
 import (
+	"compress/gzip"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/voiptool/voiptool/internal/anon/leak"
 	"github.com/voiptool/voiptool/pcap"
@@ -29,12 +32,15 @@ type FileResult struct {
 
 // AnonymizeFile anonymises the capture in into out (classic pcap stays
 // pcap with its link type and timestamp precision; pcapng stays pcapng,
-// without interface names or comments; gzip input is written
-// uncompressed), in two passes (LearnCapture, then AnonymizeCapture), and
+// without interface names or comments; an OUT ending in .gz is
+// gzip-compressed), in two passes (LearnCapture, then AnonymizeCapture), and
 // then scans every byte of out for every original it replaced
 // (leak.ScanFile). A damaged input is anonymised up to the damage and the
 // *pcap.FormatError returned with the result.
 func AnonymizeFile(in, out string, key Key, o FileOptions) (*FileResult, error) {
+	if in == "-" || out == "-" {
+		return nil, ErrStdio
+	}
 	if sameFile(in, out) {
 		return nil, fmt.Errorf("%w: %s", ErrSameFile, out)
 	}
@@ -57,18 +63,24 @@ func AnonymizeFile(in, out string, key Key, o FileOptions) (*FileResult, error) 
 	if err != nil {
 		return nil, err
 	}
+	var dst io.Writer = f
+	var gz *gzip.Writer
+	if strings.HasSuffix(out, ".gz") {
+		gz = gzip.NewWriter(f)
+		dst = gz
+	}
 	res := &FileResult{}
 	var w RecordWriter
 	var flush func() error
 	if r.Format().Kind == pcap.FormatPcapng {
-		nw, err := pcap.NewNgWriter(f, pcap.NgWriterOptions{Application: "voiptool anonymize"})
+		nw, err := pcap.NewNgWriter(dst, pcap.NgWriterOptions{Application: "voiptool anonymize"})
 		if err != nil {
 			f.Close()
 			return nil, err
 		}
 		w, flush = &NgInterfaces{W: nw, R: r}, nw.Flush
 	} else {
-		pw, err := pcap.NewWriter(f, pcap.WriterOptions{LinkType: r.LinkType(), Nanosecond: r.Format().Nanosecond})
+		pw, err := pcap.NewWriter(dst, pcap.WriterOptions{LinkType: r.LinkType(), Nanosecond: r.Format().Nanosecond})
 		if err != nil {
 			f.Close()
 			return nil, err
@@ -80,6 +92,12 @@ func AnonymizeFile(in, out string, key Key, o FileOptions) (*FileResult, error) 
 	if err := flush(); err != nil {
 		f.Close()
 		return res, err
+	}
+	if gz != nil {
+		if err := gz.Close(); err != nil {
+			f.Close()
+			return res, err
+		}
 	}
 	if err := f.Close(); err != nil {
 		return res, err
