@@ -32,11 +32,14 @@ type FilterError struct {
 	Err    error
 }
 
+// Error is written for the user who typed the expression (the CLI's
+// --filter, the TUI's F7): it names the place and the token, without the
+// Go package prefix.
 func (e *FilterError) Error() string {
 	if e.Column != "" {
-		return fmt.Sprintf("sipflow: filter: column %q at offset %d: %s", e.Column, e.Offset, e.Msg)
+		return fmt.Sprintf("filter: %q at offset %d: %s", e.Column, e.Offset, e.Msg)
 	}
-	return fmt.Sprintf("sipflow: filter: at offset %d: %s", e.Offset, e.Msg)
+	return fmt.Sprintf("filter: at offset %d: %s", e.Offset, e.Msg)
 }
 
 func (e *FilterError) Unwrap() error { return e.Err }

@@ -59,6 +59,7 @@ const (
 	colMessages
 	colRetrans
 	colProblem
+	colText // a bare word or quoted string: free text on the call's names, IDs and addresses
 )
 
 var columnNames = [...]struct {
@@ -266,13 +267,22 @@ func (p *parser) unary(depth int) (*node, error) {
 
 func (p *parser) term() (*node, error) {
 	start := p.i
+	if p.i < len(p.s) && (p.s[p.i] == '"' || p.s[p.i] == '\'') {
+		// A quoted string alone is free text, as in sngrep.
+		val, err := p.value("")
+		if err != nil {
+			return nil, err
+		}
+		return &node{kind: nodeTerm, col: colText, op: opContains, str: strings.ToLower(val)}, nil
+	}
 	for p.i < len(p.s) && isWordByte(p.s[p.i]) {
 		p.i++
 	}
-	name := strings.ToLower(p.s[start:p.i])
+	word := p.s[start:p.i]
+	name := strings.ToLower(word)
 	if name == "" || name == "and" || name == "or" {
 		p.i = start
-		return nil, p.errf(ErrFilterSyntax, "", "column name expected, found %q", p.rest())
+		return nil, p.errf(ErrFilterSyntax, "", "a column, a word or a quoted string expected, found %q", p.rest())
 	}
 	var col column
 	for _, c := range columnNames {
@@ -281,8 +291,21 @@ func (p *parser) term() (*node, error) {
 		}
 	}
 	if col == 0 {
+		// A bare word not followed by an operator is free text (9055,
+		// alice, 10.0.0.1, bob@example.com): what an sngrep user types.
+		// Followed by an operator it was meant as a column.
+		for p.i < len(p.s) && !strings.ContainsRune(" \t()=!~<>\"'", rune(p.s[p.i])) {
+			p.i++
+		}
+		text := p.s[start:p.i]
+		save := p.i
+		p.skip()
+		if p.op() == 0 {
+			p.i = save
+			return &node{kind: nodeTerm, col: colText, op: opContains, str: strings.ToLower(text)}, nil
+		}
 		p.i = start
-		return nil, p.errf(ErrFilterColumn, name, "unknown column")
+		return nil, p.errf(ErrFilterColumn, word, "unknown column (columns: %s)", columnList())
 	}
 	p.skip()
 	opAt := p.i
@@ -514,6 +537,22 @@ func (n *node) positive(c *CallSummary) bool {
 		return n.numMatch(int64(c.Messages))
 	case colRetrans:
 		return n.numMatch(int64(c.Retransmissions))
+	case colText:
+		if n.str3(c.From, c.FromDisplay, c.PAI) || n.str3(c.To, c.ToDisplay, c.CallID) ||
+			n.strMatch(c.Src.String()) || n.strMatch(c.Dst.String()) {
+			return true
+		}
+		for _, a := range c.IPs {
+			if n.strMatch(a.String()) {
+				return true
+			}
+		}
+		for _, u := range c.UserAgents {
+			if n.strMatch(u) {
+				return true
+			}
+		}
+		return false
 	case colProblem:
 		if n.op == opExists {
 			return len(c.Problems) > 0
@@ -581,4 +620,16 @@ func containsFoldString(v, lower string) bool {
 		}
 	}
 	return false
+}
+
+// columnList names the filter's columns for error hints.
+func columnList() string {
+	var names []string
+	for _, c := range columnNames {
+		if c.name == "call_id" || c.name == "problems" {
+			continue // aliases
+		}
+		names = append(names, c.name)
+	}
+	return strings.Join(names, ", ")
 }

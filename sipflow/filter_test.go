@@ -179,3 +179,41 @@ func TestFilterProblem(t *testing.T) {
 		t.Errorf("problem>3: %v, want a syntax error", err)
 	}
 }
+
+// A bare word or a quoted string is free text on the call's names, IDs,
+// addresses and user agents, as sngrep users type it in F7.
+func TestFilterFreeText(t *testing.T) {
+	c := &CallSummary{
+		CallID: "abc123@host", Type: TypeCall, State: StateCompleted, From: "9055", FromDisplay: "Alice Smith",
+		To: "1002", UserAgents: []string{"Yealink SIP-T46S"},
+		IPs: []netip.Addr{netip.MustParseAddr("10.0.0.1")},
+		Src: netip.MustParseAddrPort("10.0.0.1:5060"), Dst: netip.MustParseAddrPort("192.168.1.7:5060"),
+	}
+	for expr, want := range map[string]bool{
+		"9055":                      true,
+		"alice":                     true,
+		`"alice smith"`:             true,
+		"yealink":                   true,
+		"abc123":                    true,
+		"192.168.1.7":               true,
+		"9056":                      false,
+		"alice and state=COMPLETED": true,
+		"alice and not 1002":        false,
+		"bob or 9055":               true,
+	} {
+		f, err := ParseFilter(expr)
+		if err != nil {
+			t.Errorf("%q: %v", expr, err)
+			continue
+		}
+		if got := f.Match(c); got != want {
+			t.Errorf("%q matched %v, want %v", expr, got, want)
+		}
+	}
+	// A word followed by an operator was meant as a column: the error
+	// names it, lists the columns, and carries no Go package prefix.
+	_, err := ParseFilter("frm = 1001")
+	if err == nil || strings.Contains(err.Error(), "sipflow:") || !strings.Contains(err.Error(), `"frm"`) || !strings.Contains(err.Error(), "columns: from, to") {
+		t.Errorf("unknown column error: %v", err)
+	}
+}

@@ -270,6 +270,19 @@ func (v *helpView) View() string {
 	}
 	items = append(items, "", st.Title.Render("Filter language"),
 		"from~1001 and code>=400", "method=INVITE or state=busy",
+		"9055, alice, \"Bob Smith\": free text",
+		"", st.Title.Render("Header counters"),
+		"dlg    dialogs held (Call-IDs)",
+		"calls  of them INVITE dialogs",
+		"pkts   records read",
+		"err    records not decodable",
+		"drop   lost or given up: kernel",
+		"       and queue drops, evicted",
+		"       calls, refused streams,",
+		"       fragments, TCP holes",
+		"skip   not VoIP (other traffic)",
+		"tls    TCP directions in TLS",
+		"mem    call store memory",
 		"", st.Dim.Render("j/k scroll, any other key closes"))
 
 	h := v.h

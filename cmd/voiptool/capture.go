@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/voiptool/voiptool/hep/heptransport"
 	"github.com/voiptool/voiptool/internal/engine"
 	"github.com/voiptool/voiptool/internal/metrics"
 	"github.com/voiptool/voiptool/internal/recorder"
@@ -43,6 +44,7 @@ type captureOptions struct {
 	count   int64
 	metrics string
 	maxMem  string
+	listen  []string
 }
 
 func newCmdCapture(ios *ioStreams, runF func(*captureOptions) error) *cobra.Command {
@@ -89,8 +91,13 @@ Needs CAP_NET_RAW: run as root, or once: setcap cap_net_raw,cap_net_admin+ep $(c
 				if len(files) > 0 {
 					opts.in.files = append(opts.in.files, files...)
 				}
-				if len(opts.in.files) == 0 {
-					return usageErrorf("capture: no interface given (-i IFACE, or -i any)")
+				if len(opts.in.files) == 0 && len(opts.listen) == 0 {
+					return usageErrorf("capture: no interface given (-i IFACE, or -i any; or --listen udp:0.0.0.0:9060 for HEP agents)")
+				}
+			}
+			for _, a := range opts.listen {
+				if _, err := heptransport.ParseAddr(a); err != nil {
+					return usageErrorf("capture: --listen: %v", err)
 				}
 			}
 			if _, err := session.ParseRecordMode(opts.record); err != nil {
@@ -140,6 +147,7 @@ Needs CAP_NET_RAW: run as root, or once: setcap cap_net_raw,cap_net_admin+ep $(c
 	f.DurationVar(&opts.dur, "duration", 0, "stop after `DURATION`")
 	f.Int64VarP(&opts.count, "count", "c", 0, "stop after `N` packets")
 	f.StringVar(&opts.metrics, "metrics", "", "serve Prometheus metrics on `ADDR` (e.g. 127.0.0.1:9466)")
+	f.StringArrayVar(&opts.listen, "listen", nil, "also collect HEP from agents on `ADDR` (udp:0.0.0.0:9060, tcp:…), merged with the interfaces on one clock; repeatable")
 	f.StringVar(&opts.maxMem, "max-memory", "", "memory budget for held calls and messages (`SIZE`, default 512MiB)")
 	return cmd
 }
@@ -174,6 +182,11 @@ func captureRun(ctx context.Context, o *captureOptions) error {
 		return err
 	}
 	defer in.Close()
+	if len(o.listen) > 0 {
+		if err := in.addHEP(o.listen); err != nil {
+			return err
+		}
+	}
 
 	eo := engine.Options{}
 	eo.Capture.NoRTPHeuristic = o.in.noHeuristic

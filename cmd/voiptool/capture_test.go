@@ -265,3 +265,37 @@ func TestStoreLimitReported(t *testing.T) {
 		t.Errorf("--max-memory lots: exit %d", code)
 	}
 }
+
+// capture --listen collects HEP from agents beside (or instead of)
+// interfaces; the calls report at exit holds what the agent sent.
+func TestCaptureListenHEP(t *testing.T) {
+	port := freePort(t)
+	var out, errOut bytes.Buffer
+	done := make(chan int, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		cmd := newCmdCapture(&ioStreams{Out: &out, ErrOut: &errOut}, nil)
+		cmd.SetArgs([]string{"--listen", "udp:127.0.0.1:" + strconv.Itoa(port), "--no-ui", "--status-interval", "0", "--report", "calls", "--format", "json"})
+		cmd.SetContext(ctx)
+		if err := cmd.Execute(); err != nil {
+			t.Errorf("capture: %v", err)
+		}
+		done <- 0
+	}()
+	f := filepath.Join("..", "..", "testdata", "pcaps", "basic-call.pcap")
+	// hep-forward the bundled call to the collector, three times: UDP,
+	// and the listener may still be starting the first time.
+	for range 3 {
+		if code := run([]string{"hep-forward", f, "--to", "udp:127.0.0.1:" + strconv.Itoa(port), "-q"}, &ioStreams{Out: io.Discard, ErrOut: io.Discard}); code != exitOK {
+			t.Fatalf("hep-forward exit %d", code)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	cancel()
+	<-done
+	if !strings.Contains(out.String(), "8d3f0b2a-1c4e-4f6a-9b7d-0e2c4a6b8d01") {
+		t.Errorf("the forwarded call is not in the report:\n%s\n%s", out.String(), errOut.String())
+	}
+}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/voiptool/voiptool/capture"
 	"github.com/voiptool/voiptool/capture/live"
+	"github.com/voiptool/voiptool/hep/heptransport"
+	"github.com/voiptool/voiptool/internal/hepsource"
 	"github.com/voiptool/voiptool/internal/livecap"
 	"github.com/voiptool/voiptool/internal/summary"
 	"github.com/voiptool/voiptool/pcap"
@@ -26,6 +28,7 @@ type inputs struct {
 	readers []*pcap.Reader
 	files   []*os.File
 	live    []*live.Source
+	hep     []*hepsource.Source
 	// read counts the file bytes consumed so far and size their total,
 	// for the TUI's progress bar (the reader goroutine writes, the UI
 	// reads).
@@ -118,6 +121,9 @@ func (in *inputs) sources() []capture.Source {
 	for _, l := range in.live {
 		s = append(s, l)
 	}
+	for _, h := range in.hep {
+		s = append(s, h)
+	}
 	return s
 }
 
@@ -130,8 +136,20 @@ func (in *inputs) fileNames() []string {
 	return in.names[:len(in.readers)]
 }
 
-// isLive reports whether any source is an interface.
-func (in *inputs) isLive() bool { return len(in.live) > 0 }
+// isLive reports whether any source is an interface or a HEP listener.
+func (in *inputs) isLive() bool { return len(in.live) > 0 || len(in.hep) > 0 }
+
+// addHEP adds a HEP listener on addrs as a source (after the files and
+// interfaces), named in status lines and recordings.
+func (in *inputs) addHEP(addrs []string) error {
+	h, err := hepsource.New(addrs, heptransport.ListenOptions{})
+	if err != nil {
+		return err
+	}
+	in.hep = append(in.hep, h)
+	in.names = append(in.names, h.Name())
+	return nil
+}
 
 // packets is how many records were read over all files; a command that
 // read none at all exits non-zero even when it printed warnings only.
@@ -168,6 +186,9 @@ func (in *inputs) Close() {
 	}
 	for _, l := range in.live {
 		l.Close()
+	}
+	for _, h := range in.hep {
+		h.Close()
 	}
 }
 

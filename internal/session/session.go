@@ -199,12 +199,20 @@ func (s *Session) Run(ctx context.Context, srcs []capture.Source) (Result, error
 		_, err := s.e.Run(runCtx, srcs, s.o.Warn)
 		done <- err
 	}()
-	var status, poll <-chan time.Time
+	var status, poll, lossCheck <-chan time.Time
 	if s.o.StatusEvery > 0 && s.o.Status != nil {
 		t := time.NewTicker(s.o.StatusEvery)
 		defer t.Stop()
 		status = t.C
 	}
+	if s.o.Status != nil {
+		// A lossy capture gives confident wrong answers: say so the
+		// moment it starts dropping, once, not at the next status line.
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		lossCheck = t.C
+	}
+	warned := false
 	if s.o.MaxRecords > 0 {
 		t := time.NewTicker(50 * time.Millisecond)
 		defer t.Stop()
@@ -225,6 +233,13 @@ loop:
 			break loop
 		case <-status:
 			fmt.Fprintln(s.o.Status, s.StatusLine(time.Since(start)))
+		case <-lossCheck:
+			if !warned {
+				if k, q := s.drops(); k+q > 0 {
+					warned = true
+					fmt.Fprintf(s.o.Status, "WARNING: the capture is dropping packets (kernel %d, queue %d): figures from here on miss them; raise -B, filter harder, or record less\n", k, q)
+				}
+			}
 		case <-poll:
 			if s.e.Status().Records >= s.o.MaxRecords {
 				stopped = StopCount
@@ -276,6 +291,15 @@ func (s *Session) StatusLine(elapsed time.Duration) string {
 		fmt.Fprintf(&b, ", recorder %d; recorded %d packets, %.1f MB, %d files", rs.Dropped+rs.Failed, rs.Packets, float64(rs.Bytes)/1e6, rs.Files+boolInt(rs.Current != ""))
 	}
 	return b.String()
+}
+
+// drops sums the live sources' kernel and queue drops.
+func (s *Session) drops() (kernel, queue uint64) {
+	for _, src := range s.e.Status().Sources {
+		kernel += src.Kernel.Dropped
+		queue += src.QueueDropped
+	}
+	return kernel, queue
 }
 
 func (s *Session) streams() int {

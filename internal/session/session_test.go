@@ -188,3 +188,32 @@ func grep(s string, subs ...string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// droppingLive delivers a packet every 50 ms while its kernel says it
+// dropped some: an overloaded interface.
+type droppingLive struct{ frame []byte }
+
+func (d droppingLive) Next() ([]byte, pcap.Packet, error) { return d.NextContext(context.Background()) }
+func (d droppingLive) NextContext(ctx context.Context) ([]byte, pcap.Packet, error) {
+	select {
+	case <-ctx.Done():
+		return nil, pcap.Packet{}, ctx.Err()
+	case <-time.After(50 * time.Millisecond):
+	}
+	return d.frame, pcap.Packet{Timestamp: time.Now(), CaptureLength: len(d.frame), Length: len(d.frame), LinkType: pcap.LinkTypeEthernet}, nil
+}
+func (droppingLive) KernelStats() (capture.KernelStats, error) {
+	return capture.KernelStats{Received: 100, Dropped: 3}, nil
+}
+
+// A capture that drops says so once, at once, not at the next status.
+func TestLossyCaptureWarnsOnce(t *testing.T) {
+	var status bytes.Buffer
+	s := New(engine.Options{}, Options{Status: &status, Duration: 2500 * time.Millisecond})
+	if _, err := s.Run(context.Background(), []capture.Source{droppingLive{frame: make([]byte, 60)}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(status.String(), "WARNING: the capture is dropping packets (kernel 3"); n != 1 {
+		t.Errorf("warned %d times:\n%s", n, status.String())
+	}
+}
