@@ -399,7 +399,7 @@ func (m *Mapper) nameUncached(s string) string {
 // stay digits, other bytes (non-ASCII letters) become letters. The same
 // word in any case maps to the same letters.
 func (m *Mapper) nameWord(w string) string {
-	l := strings.ToLower(w)
+	l := asciiLower(w) // same length: strings.ToLower may change it
 	b := make([]byte, len(w))
 	out := []byte(l)
 	for try := 0; try < 8; try++ {
@@ -733,4 +733,16 @@ func allLetters(s string) bool {
 		}
 	}
 	return true
+}
+
+// asciiLower folds ASCII upper case only, keeping every other byte and so
+// the length.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }

@@ -193,3 +193,12 @@ func TestNameShape(t *testing.T) {
 		t.Fatalf("digits: %q", r)
 	}
 }
+
+func TestNameNonASCIICase(t *testing.T) {
+	m := NewMapper(testKey(t, "names"), Options{})
+	for _, s := range []string{"İstanbul Ünal", "\xff\xfeA", "Jürgen ÄÖÜ"} {
+		if r := m.Name(s); len(r) != len(s) {
+			t.Errorf("%q -> %q: length", s, r)
+		}
+	}
+}
