@@ -37,6 +37,7 @@ func TestForms(t *testing.T) {
 		{"user case folded", User, "alice", "From: <sip:ALICE@x>", Text},
 		{"user escaped", User, "al ice", "sip:al%20ice@x", Escaped},
 		{"host", Host, "pbx.acme.com", "Via: SIP/2.0/UDP PBX.acme.com", Text},
+		{"non-ASCII name as written", Name, "İlkay Öztürk", "From: \"İlkay Öztürk\" <sip:x@y>", Text},
 		{"call-id", CallID, "a84b4c76e66710@host", "i: a84b4c76e66710@host", Text},
 		{"call-id inside a longer token is another id", CallID, "0@localhost", "i: o472s4m0@localhost", 0},
 		{"user inside a longer word is another word", User, "alice", "sip:malice@x", 0},

@@ -90,7 +90,7 @@ func (s *Set) Add(c Category, v string) bool {
 		return false
 	}
 	if c == Host || c == User || c == Name || c == CallID || c == Tag || c == Token {
-		v = strings.ToLower(v)
+		v = asciiLower(v)
 	}
 	e := entry{c, v}
 	if _, ok := s.m[e]; ok {
@@ -118,7 +118,7 @@ func (s *Set) Add(c Category, v string) bool {
 func (s *Set) Lookup(v string) (Category, bool) {
 	for i := 0; i < len(v); i++ {
 		if 'A' <= v[i] && v[i] <= 'Z' {
-			v = strings.ToLower(v)
+			v = asciiLower(v)
 			break
 		}
 	}
@@ -129,7 +129,7 @@ func (s *Set) Lookup(v string) (Category, bool) {
 // Contains reports whether the identifier is in the set.
 func (s *Set) Contains(c Category, v string) bool {
 	if c == Host || c == User || c == Name || c == CallID || c == Tag || c == Token {
-		v = strings.ToLower(v)
+		v = asciiLower(v)
 	}
 	_, ok := s.m[entry{c, v}]
 	return ok
@@ -160,7 +160,7 @@ func Exempt(c Category, v string) bool {
 	if len(v) < MinLen(c) || !hasAlnum(v) {
 		return true
 	}
-	l := strings.ToLower(v)
+	l := asciiLower(v)
 	if l == "localhost" || l == "anonymous" || strings.HasSuffix(l, ".invalid") || l == "invalid" {
 		return true
 	}
@@ -299,4 +299,22 @@ func parseMAC(v string) ([6]byte, bool) {
 		half = !half
 	}
 	return m, k == 6 && !half
+}
+
+// asciiLower folds ASCII only, as the automaton folds its input: Unicode
+// case mapping would change the bytes of non-ASCII identifiers and they
+// would no longer match themselves.
+func asciiLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			b := []byte(s)
+			for k := i; k < len(b); k++ {
+				if 'A' <= b[k] && b[k] <= 'Z' {
+					b[k] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
 }
