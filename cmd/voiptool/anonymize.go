@@ -9,6 +9,7 @@ import (
 
 	"github.com/voiptool/voiptool/internal/anon"
 	"github.com/voiptool/voiptool/internal/anon/leak"
+	"github.com/voiptool/voiptool/pcap"
 )
 
 type anonymizeOptions struct {
@@ -22,12 +23,14 @@ type anonymizeOptions struct {
 	rtp         string
 	mapFile     string
 	noVerify    bool
+	check       string // --check OUT: only verify OUT against --against IN
+	against     string
 }
 
 func newCmdAnonymize(ios *ioStreams, runF func(*anonymizeOptions) error) *cobra.Command {
 	opts := &anonymizeOptions{io: ios}
 	cmd := &cobra.Command{
-		Use:   "anonymize IN OUT",
+		Use:   "anonymize IN OUT | --check OUT --against IN",
 		Short: "Pseudonymise a capture for sharing, and prove nothing is left",
 		Long: `Rewrite every identifier of a capture into a keyed pseudonym that is the same
 everywhere it occurs, in every layer: MAC and IP addresses of every header
@@ -44,11 +47,24 @@ in every encoding (text, escaped, E.164 forms, raw address bytes, arpa
 names); any hit fails the command.
 
 The same --key gives the same pseudonyms in every run, so captures can be
-compared; without --key or --key-file a random key is used and forgotten.`,
+compared; without --key or --key-file a random key is used and forgotten.
+
+--check OUT --against IN runs the leak check alone: every identifier of IN
+searched in every byte of OUT (an output made by anything, or edited after).`,
 		Example: `  voiptool anonymize call.pcap shared.pcap --key "$TEAM_SECRET"
   voiptool anonymize call.pcapng out.pcapng --key-file anon.key --keep-digits 3 --map map.tsv
-  voiptool anonymize trace.pcap out.pcap --rtp drop --keep-domains`,
+  voiptool anonymize trace.pcap out.pcap --rtp drop --keep-domains
+  voiptool anonymize --check shared.pcap --against call.pcap`,
 		RunE: func(c *cobra.Command, args []string) error {
+			if opts.check != "" || opts.against != "" {
+				if opts.check == "" || opts.against == "" || len(args) != 0 {
+					return usageErrorf("anonymize: --check OUT needs --against IN and no other arguments")
+				}
+				if runF != nil {
+					return runF(opts)
+				}
+				return anonymizeCheck(opts)
+			}
 			if len(args) != 2 {
 				return usageErrorf("anonymize: want IN and OUT, got %d arguments", len(args))
 			}
@@ -77,7 +93,44 @@ compared; without --key or --key-file a random key is used and forgotten.`,
 	f.StringVar(&opts.rtp, "rtp", "silence", "RTP payloads: silence, drop or keep")
 	f.StringVar(&opts.mapFile, "map", "", "write the pseudonym table to `FILE` (as personal as the capture)")
 	f.BoolVar(&opts.noVerify, "no-verify", false, "skip the leak check of OUT")
+	f.StringVar(&opts.check, "check", "", "only check `OUT` for leaks (with --against)")
+	f.StringVar(&opts.against, "against", "", "the original capture `IN` whose identifiers --check searches for")
 	return cmd
+}
+
+// anonymizeCheck collects every identifier of the original and searches
+// every byte of the output for it; any hit is an error.
+func anonymizeCheck(o *anonymizeOptions) error {
+	key, err := anon.NewRandomKey() // the pseudonyms are not used, only what was seen
+	if err != nil {
+		return fmt.Errorf("anonymize: %w", err)
+	}
+	r, err := pcap.Open(o.against)
+	if err != nil {
+		return fmt.Errorf("anonymize: %w", err)
+	}
+	defer r.Close()
+	m := anon.NewMapper(key, anon.Options{})
+	if err := m.LearnCapture(r, anon.CaptureOptions{}); err != nil {
+		return fmt.Errorf("anonymize: %s: %w", o.against, err)
+	}
+	rep, err := leak.ScanFile(o.check, leak.NewChecker(m.Identifiers()), 0)
+	if err != nil {
+		return fmt.Errorf("anonymize: %s: %w", o.check, err)
+	}
+	fmt.Fprintf(o.io.Out, "leak check: %d identifiers of %s searched in %d bytes of %s: %d found\n",
+		m.Identifiers().Len(), o.against, rep.Bytes, o.check, len(rep.Hits)+rep.Missed)
+	for i, h := range rep.Hits {
+		if i == 20 {
+			fmt.Fprintf(o.io.Out, "  ... %d more\n", len(rep.Hits)-20+rep.Missed)
+			break
+		}
+		fmt.Fprintf(o.io.Out, "  record %d, file offset %d: %s (%s)\n", h.Frame, h.Offset, h.Category, h.Encoding)
+	}
+	if n := len(rep.Hits) + rep.Missed; n > 0 {
+		return fmt.Errorf("anonymize: %d original identifiers found in %s; do not share it", n, o.check)
+	}
+	return nil
 }
 
 func anonymizeRun(o *anonymizeOptions) error {

@@ -80,3 +80,22 @@ func TestAnonymizeGzipOut(t *testing.T) {
 		t.Fatalf("stdin: exit %d %q", code, stderr)
 	}
 }
+
+// --check OUT --against IN: the leak check alone passes an anonymised
+// capture and fails the original compared with itself.
+func TestAnonymizeCheckMode(t *testing.T) {
+	in := filepath.Join("..", "..", "testdata", "pcaps", "basic-call.pcap")
+	out := filepath.Join(t.TempDir(), "out.pcap")
+	if code, _, stderr := runCmd(t, "anonymize", in, out, "--key", "k"); code != exitOK {
+		t.Fatalf("anonymize: exit %d: %s", code, stderr)
+	}
+	if code, stdout, stderr := runCmd(t, "anonymize", "--check", out, "--against", in); code != exitOK || !strings.Contains(stdout, ": 0 found") {
+		t.Errorf("check of the anonymised file: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if code, stdout, _ := runCmd(t, "anonymize", "--check", in, "--against", in); code != exitError || strings.Contains(stdout, ": 0 found") {
+		t.Errorf("check of the original: exit %d\n%s", code, stdout)
+	}
+	if code, _, _ := runCmd(t, "anonymize", "--check", out); code != exitUsage {
+		t.Errorf("--check without --against: exit %d", code)
+	}
+}
