@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"net/netip"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -34,7 +35,7 @@ func (e Encoding) String() string {
 	if int(e) < len(encodingNames) && e != 0 {
 		return encodingNames[e]
 	}
-	return "encoding(" + itoa(int(e)) + ")"
+	return "encoding(" + strconv.Itoa(int(e)) + ")"
 }
 
 // Hit is one original identifier found in an output. Ident is the original
@@ -50,7 +51,7 @@ type Hit struct {
 }
 
 func (h Hit) String() string {
-	return "frame " + itoa(h.Frame) + " offset " + itoa(int(h.Offset)) + ": " + h.Category.String() +
+	return "frame " + strconv.Itoa(h.Frame) + " offset " + strconv.Itoa(int(h.Offset)) + ": " + h.Category.String() +
 		" (" + h.Encoding.String() + ")"
 }
 
@@ -210,7 +211,7 @@ func Forms(cat Category, v string) []Form {
 			text(a.String(), Dotted, true)
 			b4 := a.As4()
 			fs = append(fs, Form{b: b4[:], exact: true, enc: RawBytes})
-			text(itoa(int(b4[3]))+"."+itoa(int(b4[2]))+"."+itoa(int(b4[1]))+"."+itoa(int(b4[0]))+".in-addr.arpa", Arpa, true)
+			text(strconv.Itoa(int(b4[3]))+"."+strconv.Itoa(int(b4[2]))+"."+strconv.Itoa(int(b4[1]))+"."+strconv.Itoa(int(b4[0]))+".in-addr.arpa", Arpa, true)
 			return fs
 		}
 		text(a.String(), Compressed, false)

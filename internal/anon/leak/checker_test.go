@@ -3,6 +3,7 @@ package leak
 import (
 	"bytes"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -224,17 +225,17 @@ func TestAutomatonAgreesWithNaive(t *testing.T) {
 }
 
 func netipString(r *rand.Rand) string {
-	return itoa(1+r.IntN(200)) + "." + itoa(r.IntN(256)) + "." + itoa(r.IntN(256)) + "." + itoa(1+r.IntN(250))
+	return strconv.Itoa(1+r.IntN(200)) + "." + strconv.Itoa(r.IntN(256)) + "." + strconv.Itoa(r.IntN(256)) + "." + strconv.Itoa(1+r.IntN(250))
 }
 
 func BenchmarkScan(b *testing.B) {
 	s := NewSet(0)
 	r := rand.New(rand.NewPCG(3, 4))
 	for k := 0; k < 1000; k++ {
-		s.Add(Number, "+49"+itoa(100000000+r.IntN(899999999)))
+		s.Add(Number, "+49"+strconv.Itoa(100000000+r.IntN(899999999)))
 		s.Add(IP, netipString(r))
-		s.Add(User, "user"+itoa(r.IntN(1e6)))
-		s.Add(CallID, itoa(r.IntN(1e9))+"abcdef@"+netipString(r))
+		s.Add(User, "user"+strconv.Itoa(r.IntN(1e6)))
+		s.Add(CallID, strconv.Itoa(r.IntN(1e9))+"abcdef@"+netipString(r))
 	}
 	c := NewChecker(s)
 	buf := make([]byte, 1<<20)

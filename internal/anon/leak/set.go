@@ -2,6 +2,7 @@ package leak
 
 import (
 	"net/netip"
+	"strconv"
 	"strings"
 )
 
@@ -27,7 +28,7 @@ func (c Category) String() string {
 	if int(c) < len(categoryNames) && c != 0 {
 		return categoryNames[c]
 	}
-	return "category(" + itoa(int(c)) + ")"
+	return "category(" + strconv.Itoa(int(c)) + ")"
 }
 
 // MinLen is the shortest identifier of each category that is searched, in
@@ -246,28 +247,6 @@ yealink polycom cisco grandstream snom gigaset fritz!box avm audiocodes sonus ri
 broadworks 3cx mitel avaya alcatel panasonic obihai twilio counterpath x-lite bria sip.js jssip
 outbound path gruu timer 100rel replaces norefersub precondition histinfo join tdialog eventlist
 `
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	if neg {
-		i--
-		b[i] = '-'
-	}
-	return string(b[i:])
-}
 
 func parseMAC(v string) ([6]byte, bool) {
 	var m [6]byte
