@@ -108,6 +108,7 @@ and per-stream quality figures.
 		newCmdReplay(ios, nil),
 		newCmdListen(ios, nil),
 		newCmdMan(ios, nil),
+		newCmdAnonymize(ios, nil),
 	)
 	// The default completion command prints its help and exits 0 for a
 	// shell it does not know; make that the usage error it is.

@@ -32,4 +32,7 @@ var (
 	ErrAuth = errors.New("heptransport: auth key mismatch")
 	// ErrBadRTCP: RTCPJSONPacket could not parse the RTCP bytes.
 	ErrBadRTCP = errors.New("heptransport: bad RTCP packet")
+	// ErrRefused: the collector refused the TLS session after the
+	// handshake (a client certificate required or not trusted).
+	ErrRefused = errors.New("heptransport: collector refused the TLS session")
 )

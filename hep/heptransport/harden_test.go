@@ -133,3 +133,34 @@ func TestSngrepRetransmissionsKept(t *testing.T) {
 		t.Fatalf("kept %d of %d messages, %d counted as duplicates", got, want, st.Duplicates)
 	}
 }
+
+// A TLS collector that requires a client certificate refuses a sender
+// without one after the handshake (TLS 1.3): the sender reports the
+// refusal as an error, never counts the packets as sent, and the
+// collector counts the refused handshakes.
+func TestTLSRefusedSessionReported(t *testing.T) {
+	cert, key := selfSigned(t)
+	c := startCollector(t, []string{"tls:127.0.0.1:0"}, ListenOptions{TLS: TLSFiles{CertFile: cert, KeyFile: key, CAFile: cert}, DedupWindow: -1})
+	s, err := NewSender(SenderOptions{To: []string{c.l.Addrs()[0]}, TLS: TLSFiles{CAFile: cert},
+		MinBackoff: 20 * time.Millisecond, MaxBackoff: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := runSender(t, s)
+	defer stop()
+	for i := range 5 {
+		p := sipPacket(i)
+		if err := s.Send(&p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the refusal", func() bool { return s.Stats()[0].SendErrors > 0 })
+	st := s.Stats()[0]
+	if st.Sent != 0 || !strings.Contains(st.LastError, "refused") {
+		t.Errorf("sender: sent %d, last error %q: want nothing sent and the refusal named", st.Sent, st.LastError)
+	}
+	waitFor(t, "the collector's count", func() bool { return c.l.Stats().ConnsRefused > 0 })
+	if c.count() != 0 {
+		t.Errorf("collector received %d packets from a refused sender", c.count())
+	}
+}

@@ -490,8 +490,31 @@ func (t *target) dial(ctx context.Context) (net.Conn, error) {
 		return d.DialContext(ctx, "tcp", t.addr.HostPort)
 	}
 	td := tls.Dialer{NetDialer: &d, Config: t.tls}
-	return td.DialContext(ctx, "tcp", t.addr.HostPort)
+	conn, err := td.DialContext(ctx, "tcp", t.addr.HostPort)
+	if err != nil {
+		return nil, err
+	}
+	// In TLS 1.3 a collector that refuses our certificate (or its
+	// absence) says so only after the handshake has completed on our
+	// side: wait briefly for that alert, so a refused session is an
+	// error here rather than packets "sent" into a closed connection.
+	// A collector never sends data, so a read that times out is the
+	// accepted case.
+	_ = conn.SetReadDeadline(time.Now().Add(tlsRefusalProbe))
+	var b [1]byte
+	_, rerr := conn.Read(b[:])
+	_ = conn.SetReadDeadline(time.Time{})
+	var ne net.Error
+	if rerr != nil && !(errors.As(rerr, &ne) && ne.Timeout()) {
+		conn.Close()
+		return nil, fmt.Errorf("%w: %s: %w", ErrRefused, t.addr, rerr)
+	}
+	return conn, nil
 }
+
+// tlsRefusalProbe is how long a new TLS connection waits for the
+// collector's alert before packets are written.
+const tlsRefusalProbe = 250 * time.Millisecond
 
 // errPeerClosed: the collector closed the connection (it never sends
 // anything, so a read returning is a close or a reset).

@@ -15,6 +15,11 @@
 //	m.RewriteRTCP(pkt)                             // SDES items replaced
 //	c := leak.NewChecker(m.Identifiers())          // then prove nothing is left
 //
+// A whole capture: AnonymizeFile(in, out, key, FileOptions{...}) runs two
+// passes through capture's decoder (LearnCapture, AnonymizeCapture: headers
+// located by Event.Layers, lengths and checksums by capture/fixup) and then
+// leak.ScanFile over every byte of out.
+//
 // Number rule: a leading "+" or "00" marks an international number; it is
 // kept as written and the digits after it are encrypted, so "+4930123" and
 // "004930123" map to "+X" and "00X" with the same X. The first KeepDigits
@@ -23,6 +28,12 @@
 // A national form ("030123") cannot be tied to its international form without
 // knowing the country, so it maps independently; the leak checker still
 // searches the national forms of every international number.
+//
+// Kept on purpose: ports (Via rport=, SDP m= and a=rtcp ports, UDP/TCP
+// ports: they name no one, and RTP is matched to its call through them),
+// SSRCs, sequence numbers and timestamps, CSeq, SDP session ids and
+// versions, methods, status codes, codecs and User-Agent product strings
+// (whose words that are known identifiers are replaced).
 //
 // A Mapper is used by one goroutine (it reuses its HMAC state).
 package anon

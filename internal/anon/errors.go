@@ -11,4 +11,6 @@ var (
 	ErrNotSIP     = errors.New("anon: not a SIP message")
 	ErrNotRTP     = errors.New("anon: not an RTP packet")
 	ErrNotRTCP    = errors.New("anon: not an RTCP packet")
+	ErrSameFile   = errors.New("anon: output would overwrite the input")
+	ErrStdio      = errors.New("anon: a capture is read twice (two passes) and verified after writing: give files, not -")
 )

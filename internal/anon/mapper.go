@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/voiptool/voiptool/internal/anon/leak"
+	"github.com/voiptool/voiptool/sipflow"
 )
 
 // Options choose what is kept. The zero value anonymises everything.
@@ -57,6 +58,7 @@ type Mapper struct {
 	// recur in every message of a call. Bounded by maxTab.
 	memo     map[memoKey]memoVal
 	addrMemo map[netip.Addr]netip.Addr
+	msgs     []*sipflow.Message // by nesting depth
 	Stats    Stats
 	sum      [sha256.Size]byte
 }
@@ -379,7 +381,7 @@ func (m *Mapper) nameUncached(s string) string {
 			j++
 		}
 		w := s[i:j]
-		t := m.token("name", strings.ToLower(w), len(w), alnum, true)
+		t := m.nameWord(w)
 		if len(w) >= 4 && allLetters(w) {
 			// a first or last name, found again in free text
 			m.record(leak.Name, w, t)
@@ -390,6 +392,29 @@ func (m *Mapper) nameUncached(s string) string {
 	r := string(out)
 	m.record(leak.Name, s, r)
 	return r
+}
+
+// nameWord maps one word of a display name so that it still reads like
+// one: letters stay letters with their case ("Alice" -> "Qwmzt"), digits
+// stay digits, other bytes (non-ASCII letters) become letters. The same
+// word in any case maps to the same letters.
+func (m *Mapper) nameWord(w string) string {
+	l := asciiLower(w) // same length: strings.ToLower may change it
+	b := make([]byte, len(w))
+	out := []byte(l)
+	for try := 0; try < 8; try++ {
+		m.prf("name"+strconv.Itoa(try), l, b)
+		m.classMap(out, l, b, false)
+		if string(out) != l {
+			break
+		}
+	}
+	for k := range out {
+		if 'A' <= w[k] && w[k] <= 'Z' {
+			out[k] -= 'a' - 'A'
+		}
+	}
+	return string(out)
 }
 
 func isWordByte(c byte) bool {
@@ -708,4 +733,16 @@ func allLetters(s string) bool {
 		}
 	}
 	return true
+}
+
+// asciiLower folds ASCII upper case only, keeping every other byte and so
+// the length.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }

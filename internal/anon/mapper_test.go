@@ -179,3 +179,26 @@ func TestWriteMap(t *testing.T) {
 		t.Fatal("original not recorded")
 	}
 }
+
+func TestNameShape(t *testing.T) {
+	m := NewMapper(testKey(t, "names"), Options{})
+	a, b := m.Name("Alice Smith"), m.Name("ALICE smith")
+	if len(a) != 11 || a[5] != ' ' || !('A' <= a[0] && a[0] <= 'Z') || !('a' <= a[1] && a[1] <= 'z') || !('A' <= a[6] && a[6] <= 'Z') {
+		t.Fatalf("shape lost: %q", a)
+	}
+	if !strings.EqualFold(a, b) || a == "Alice Smith" {
+		t.Fatalf("case changes the pseudonym: %q %q", a, b)
+	}
+	if r := m.Name("R2D2"); len(r) != 4 || !isDigit(r[1]) || isDigit(r[0]) {
+		t.Fatalf("digits: %q", r)
+	}
+}
+
+func TestNameNonASCIICase(t *testing.T) {
+	m := NewMapper(testKey(t, "names"), Options{})
+	for _, s := range []string{"İstanbul Ünal", "\xff\xfeA", "Jürgen ÄÖÜ"} {
+		if r := m.Name(s); len(r) != len(s) {
+			t.Errorf("%q -> %q: length", s, r)
+		}
+	}
+}

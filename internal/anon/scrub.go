@@ -82,6 +82,8 @@ func (m *Mapper) scrub(ed *editor, t []byte, mode scrubMode) {
 				i = j
 				continue
 			}
+			// known parts were replaced; the rest of the word is scanned
+			// as usual (edits inside a replaced part are dropped by apply)
 		}
 		// URIs
 		if wordStart && isAlpha(c) {
@@ -189,8 +191,9 @@ func (m *Mapper) scrub(ed *editor, t []byte, mode scrubMode) {
 	}
 }
 
-// knownWord replaces w, or its parts between '-', '.' and '/', when they
-// are known original identifiers; it reports whether it replaced any.
+// knownWord replaces w when it is a known original identifier and reports
+// so; otherwise it replaces the parts of w between '-', '.' and '/' that are
+// known and reports false, for the caller to scan the rest.
 func (m *Mapper) knownWord(ed *editor, w []byte) bool {
 	for len(w) > 0 && (w[len(w)-1] == '.' || w[len(w)-1] == '-') {
 		w = w[:len(w)-1]
@@ -201,40 +204,41 @@ func (m *Mapper) knownWord(ed *editor, w []byte) bool {
 	if m.replaceKnown(ed, w) {
 		return true
 	}
-	found := false
 	for k := 0; k < len(w); {
 		e := k
 		for e < len(w) && w[e] != '-' && w[e] != '.' && w[e] != '/' {
 			e++
 		}
-		if e-k < len(w) && m.replaceKnown(ed, w[k:e]) {
-			found = true
+		if e-k < len(w) {
+			m.replaceKnown(ed, w[k:e])
 		}
 		k = e + 1
 	}
-	return found
+	return false
 }
 
 // replaceKnown replaces w when it is a known original identifier.
 func (m *Mapper) replaceKnown(ed *editor, w []byte) bool {
+	cat, ok := m.ids.Lookup(string(w))
+	if !ok {
+		return false
+	}
 	s := string(w)
-	switch {
-	case m.ids.Contains(leak.User, s):
+	switch cat {
+	case leak.User:
 		ed.Set(w, m.User(s))
-	case m.ids.Contains(leak.Host, s):
+	case leak.Host:
 		ed.Set(w, m.Host(s))
-	case m.ids.Contains(leak.Name, s):
+	case leak.Name:
 		ed.Set(w, m.Name(s))
-	case m.ids.Contains(leak.CallID, s):
+	case leak.CallID:
 		ed.Set(w, m.CallID(s))
-	case m.ids.Contains(leak.Tag, s):
+	case leak.Tag:
 		ed.Set(w, m.Tag(s))
-	case m.ids.Contains(leak.Token, s):
-		ed.Set(w, m.Token(s))
-	case m.ids.Contains(leak.Number, s):
+	case leak.Number:
 		ed.Set(w, m.Number(s))
 	default:
-		return false
+		ed.Set(w, m.Token(s))
 	}
 	return true
 }
@@ -242,25 +246,11 @@ func (m *Mapper) replaceKnown(ed *editor, w []byte) bool {
 // scrubWord replaces a word that is a known original identifier, or (full
 // mode) looks like a domain name.
 func (m *Mapper) scrubWord(ed *editor, w []byte, mode scrubMode) {
-	if len(w) == 0 {
+	if len(w) == 0 || m.replaceKnown(ed, w) {
 		return
 	}
-	s := string(w)
-	switch {
-	case m.ids.Contains(leak.User, s):
-		ed.Set(w, m.User(s))
-	case m.ids.Contains(leak.Host, s):
-		ed.Set(w, m.Host(s))
-	case m.ids.Contains(leak.Name, s):
-		ed.Set(w, m.Name(s))
-	case m.ids.Contains(leak.CallID, s):
-		ed.Set(w, m.CallID(s))
-	case m.ids.Contains(leak.Tag, s):
-		ed.Set(w, m.Tag(s))
-	case m.ids.Contains(leak.Token, s):
-		ed.Set(w, m.Token(s))
-	case mode == scrubFull && looksLikeDomain(w):
-		ed.Set(w, m.Host(s))
+	if mode == scrubFull && looksLikeDomain(w) {
+		ed.Set(w, m.Host(string(w)))
 	}
 }
 

@@ -1,7 +1,6 @@
 package anon
 
 import (
-	"net/netip"
 	"strconv"
 	"strings"
 
@@ -26,7 +25,11 @@ func (m *Mapper) RewriteSIP(b []byte) ([]byte, error) {
 }
 
 func (m *Mapper) rewriteSIP(b []byte, depth int) ([]byte, error) {
-	var msg sipflow.Message
+	// one decoded message per nesting level, reused across calls
+	for len(m.msgs) <= depth {
+		m.msgs = append(m.msgs, new(sipflow.Message))
+	}
+	msg := m.msgs[depth]
 	if err := msg.Unmarshal(b); err != nil {
 		return nil, ErrNotSIP
 	}
@@ -45,14 +48,14 @@ func (m *Mapper) rewriteSIP(b []byte, depth int) ([]byte, error) {
 	for _, h := range free {
 		m.freeHeader(ed, h)
 	}
-	m.unparsedLines(ed, &msg)
+	m.unparsedLines(ed, msg)
 
 	bodyOff := bodyOffset(b)
 	if bodyOff >= 0 && bodyOff+len(msg.Body) <= len(b) {
 		nb, removed := m.body(msg.ContentType, msg.Body, depth)
 		if string(nb) != string(msg.Body) {
 			ed.SetRange(bodyOff, bodyOff+len(msg.Body), string(nb))
-			m.fixContentLength(ed, &msg, len(nb))
+			m.fixContentLength(ed, msg, len(nb))
 		}
 		if removed {
 			at := bodyOff - 1
@@ -639,5 +642,3 @@ func (m *Mapper) warning(ed *editor, v []byte) {
 		m.scrub(ed, r, scrubFull)
 	}
 }
-
-var _ = netip.Addr{}

@@ -507,3 +507,35 @@ func TestCompactForms(t *testing.T) {
 		t.Fatalf("compact message shape lost:\n%s", out)
 	}
 }
+
+func TestNestedMultipartAndISUP(t *testing.T) {
+	isup := "\x01\x00\x49\x00\x00\x03\x02\x00\x07\x04\x10\x00\x33\x63\x21\x43\x00"
+	inner := "--in1\r\nContent-Type: application/sdp\r\n\r\n" + sdpBody + "\r\n--in1\r\nContent-Type: text/plain\r\n\r\ncall 004930555444 back\r\n--in1--\r\n"
+	body := "--out1\r\nContent-Type: multipart/alternative;boundary=in1\r\n\r\n" + inner +
+		"\r\n--out1\r\nContent-Type: application/isup;version=itu-t92+\r\nContent-Disposition: signal;handling=optional\r\n\r\n" + isup +
+		"\r\n--out1--\r\n"
+	m := NewMapper(testKey(t, "nested"), Options{})
+	in := buildMsg("", nil, "multipart/mixed;boundary=out1", body)
+	out := checkRewrite(t, m, in, sdpIDs)
+	if bytes.Contains(out, []byte("4930555444")) || bytes.Contains(out, []byte(isup[4:12])) {
+		t.Fatalf("text or ISUP part kept:\n%q", out)
+	}
+	if m.Stats.Bodies != 2 {
+		t.Fatalf("bodies removed %d, want 2 (text, ISUP)", m.Stats.Bodies)
+	}
+	if !bytes.Contains(out, []byte("Content-Type: application/isup")) {
+		t.Fatal("part headers lost")
+	}
+}
+
+// TestKnownPartDoesNotShieldTheRest: a word whose first part is a known
+// identifier still has its other parts scanned (a digit run after it).
+func TestKnownPartDoesNotShieldTheRest(t *testing.T) {
+	m := NewMapper(testKey(t, "parts"), Options{})
+	m.Number("00329299") // known from an earlier message
+	in := buildMsg("", []string{"Av-Global-Session-ID: 00329299-6592-4801-a2b0-5b37b7760000"}, "", "")
+	out := checkRewrite(t, m, in, []ident{{leak.Number, "00329299"}, {leak.Number, "7760000"}})
+	if bytes.Contains(out, []byte("7760000")) {
+		t.Fatalf("rest of the word kept:\n%s", out)
+	}
+}

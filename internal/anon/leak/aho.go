@@ -207,7 +207,9 @@ func (a *automaton) buildDFA() {
 		for k := 1; k < nc; k++ {
 			c := rep[k]
 			if t, ok := a.step(s, c); ok {
-				row[k] = t
+				// entries hold the target's row offset, not its number:
+				// the scan adds the class and loads, no multiply
+				row[k] = t * int32(nc)
 				if a.hasOut[t] {
 					row[k] |= outFlag
 				}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"net/netip"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -34,7 +35,7 @@ func (e Encoding) String() string {
 	if int(e) < len(encodingNames) && e != 0 {
 		return encodingNames[e]
 	}
-	return "encoding(" + itoa(int(e)) + ")"
+	return "encoding(" + strconv.Itoa(int(e)) + ")"
 }
 
 // Hit is one original identifier found in an output. Ident is the original
@@ -50,7 +51,7 @@ type Hit struct {
 }
 
 func (h Hit) String() string {
-	return "frame " + itoa(h.Frame) + " offset " + itoa(int(h.Offset)) + ": " + h.Category.String() +
+	return "frame " + strconv.Itoa(h.Frame) + " offset " + strconv.Itoa(int(h.Offset)) + ": " + h.Category.String() +
 		" (" + h.Encoding.String() + ")"
 }
 
@@ -188,8 +189,10 @@ func Forms(cat Category, v string) []Form {
 			intl := d
 			if strings.HasPrefix(d, "00") {
 				intl = d[2:]
-				text(intl, Digits, true)
-				text("+"+intl, Plus, true)
+				if len(intl) >= MinLen(Number) {
+					text(intl, Digits, true)
+					text("+"+intl, Plus, true)
+				}
 			}
 			for cc := 1; cc <= 3; cc++ {
 				if len(intl)-cc >= MinLen(Number) {
@@ -208,7 +211,7 @@ func Forms(cat Category, v string) []Form {
 			text(a.String(), Dotted, true)
 			b4 := a.As4()
 			fs = append(fs, Form{b: b4[:], exact: true, enc: RawBytes})
-			text(itoa(int(b4[3]))+"."+itoa(int(b4[2]))+"."+itoa(int(b4[1]))+"."+itoa(int(b4[0]))+".in-addr.arpa", Arpa, true)
+			text(strconv.Itoa(int(b4[3]))+"."+strconv.Itoa(int(b4[2]))+"."+strconv.Itoa(int(b4[1]))+"."+strconv.Itoa(int(b4[0]))+".in-addr.arpa", Arpa, true)
 			return fs
 		}
 		text(a.String(), Compressed, false)
@@ -306,13 +309,36 @@ func (c *Checker) scan(st *scanState, frame int, base int64, b, tail []byte, hit
 	a := c.a
 	s := st.s
 	if a.dfa != nil {
+		// in DFA form the state is its row offset (state * classes)
 		nc := int32(a.nclass)
 		dfa, class := a.dfa, &a.class
+		if len(c.rawPats) > 0 {
+			// one pass for both: the text automaton and the window of
+			// raw address bytes
+			w, n, bits := st.w, st.n, c.rawBits
+			for i, x := range b {
+				s = dfa[s+int32(class[x])]
+				if s < 0 {
+					s &^= outFlag
+					hits = c.report(s/nc, frame, base, b, tail, i, st, hits)
+				}
+				w = w<<8 | uint32(x)
+				n++
+				if h := rawHash(w); bits[h/64]&(1<<(h%64)) != 0 && n >= 4 {
+					hits = c.reportRaw(w, frame, base, b, tail, i, hits)
+				}
+			}
+			st.s, st.w, st.n = s, w, n
+			if len(b) > 0 {
+				st.prev, st.has = b[len(b)-1], true
+			}
+			return hits
+		}
 		for i, x := range b {
-			s = dfa[s*nc+int32(class[x])]
+			s = dfa[s+int32(class[x])]
 			if s < 0 {
 				s &^= outFlag
-				hits = c.report(s, frame, base, b, tail, i, st, hits)
+				hits = c.report(s/nc, frame, base, b, tail, i, st, hits)
 			}
 		}
 	} else {
@@ -344,20 +370,26 @@ func (c *Checker) scanRaw(st *scanState, frame int, base int64, b, tail []byte, 
 		if bits[h/64]&(1<<(h%64)) == 0 || n < 4 {
 			continue
 		}
-		for _, pi := range c.rawKeys[w] {
-			pt := &c.rawPats[pi]
-			start := i - pt.n + 1
-			ok := true
-			for k := 0; k < pt.n-4 && ok; k++ {
-				x, have := at(b, tail, start+k)
-				ok = have && x == pt.exact[k]
-			}
-			if ok {
-				hits = append(hits, Hit{Frame: frame, Offset: base + int64(start), Len: pt.n, Category: pt.cat, Encoding: pt.enc, Ident: pt.ident})
-			}
-		}
+		hits = c.reportRaw(w, frame, base, b, tail, i, hits)
 	}
 	st.w, st.n = w, n
+	return hits
+}
+
+// reportRaw verifies the raw patterns whose last 4 bytes are w, ending at i.
+func (c *Checker) reportRaw(w uint32, frame int, base int64, b, tail []byte, i int, hits []Hit) []Hit {
+	for _, pi := range c.rawKeys[w] {
+		pt := &c.rawPats[pi]
+		start := i - pt.n + 1
+		ok := true
+		for k := 0; k < pt.n-4 && ok; k++ {
+			x, have := at(b, tail, start+k)
+			ok = have && x == pt.exact[k]
+		}
+		if ok {
+			hits = append(hits, Hit{Frame: frame, Offset: base + int64(start), Len: pt.n, Category: pt.cat, Encoding: pt.enc, Ident: pt.ident})
+		}
+	}
 	return hits
 }
 

@@ -3,6 +3,7 @@ package leak
 import (
 	"bytes"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -22,6 +23,7 @@ func TestForms(t *testing.T) {
 		{"number escaped plus", Number, "+4930123456", "sip:%2B4930123456@h", Escaped},
 		{"number longer run is another number", Number, "+4930123456", "n=49301234567", 0},
 		{"number with prefix digit is another number", Number, "+4930123456", "n=14930123456", 0},
+		{"00 number: the short rest is no number", Number, "00005", "id 005abc", 0},
 		{"number as seen with separators", Number, "+49-30-123456", "tel:+49-30-123456", Text},
 		{"ipv4 dotted", IP, "192.168.1.20", "c=IN IP4 192.168.1.20\r\n", Dotted},
 		{"ipv4 dotted not inside a longer quad", IP, "10.0.0.1", "x 110.0.0.12 y", 0},
@@ -36,6 +38,7 @@ func TestForms(t *testing.T) {
 		{"user case folded", User, "alice", "From: <sip:ALICE@x>", Text},
 		{"user escaped", User, "al ice", "sip:al%20ice@x", Escaped},
 		{"host", Host, "pbx.acme.com", "Via: SIP/2.0/UDP PBX.acme.com", Text},
+		{"non-ASCII name as written", Name, "İlkay Öztürk", "From: \"İlkay Öztürk\" <sip:x@y>", Text},
 		{"call-id", CallID, "a84b4c76e66710@host", "i: a84b4c76e66710@host", Text},
 		{"call-id inside a longer token is another id", CallID, "0@localhost", "i: o472s4m0@localhost", 0},
 		{"user inside a longer word is another word", User, "alice", "sip:malice@x", 0},
@@ -222,17 +225,17 @@ func TestAutomatonAgreesWithNaive(t *testing.T) {
 }
 
 func netipString(r *rand.Rand) string {
-	return itoa(1+r.IntN(200)) + "." + itoa(r.IntN(256)) + "." + itoa(r.IntN(256)) + "." + itoa(1+r.IntN(250))
+	return strconv.Itoa(1+r.IntN(200)) + "." + strconv.Itoa(r.IntN(256)) + "." + strconv.Itoa(r.IntN(256)) + "." + strconv.Itoa(1+r.IntN(250))
 }
 
 func BenchmarkScan(b *testing.B) {
 	s := NewSet(0)
 	r := rand.New(rand.NewPCG(3, 4))
 	for k := 0; k < 1000; k++ {
-		s.Add(Number, "+49"+itoa(100000000+r.IntN(899999999)))
+		s.Add(Number, "+49"+strconv.Itoa(100000000+r.IntN(899999999)))
 		s.Add(IP, netipString(r))
-		s.Add(User, "user"+itoa(r.IntN(1e6)))
-		s.Add(CallID, itoa(r.IntN(1e9))+"abcdef@"+netipString(r))
+		s.Add(User, "user"+strconv.Itoa(r.IntN(1e6)))
+		s.Add(CallID, strconv.Itoa(r.IntN(1e9))+"abcdef@"+netipString(r))
 	}
 	c := NewChecker(s)
 	buf := make([]byte, 1<<20)

@@ -2,6 +2,7 @@ package leak
 
 import (
 	"net/netip"
+	"strconv"
 	"strings"
 )
 
@@ -27,7 +28,7 @@ func (c Category) String() string {
 	if int(c) < len(categoryNames) && c != 0 {
 		return categoryNames[c]
 	}
-	return "category(" + itoa(int(c)) + ")"
+	return "category(" + strconv.Itoa(int(c)) + ")"
 }
 
 // MinLen is the shortest identifier of each category that is searched, in
@@ -59,6 +60,10 @@ type entry struct {
 type Set struct {
 	m   map[entry]struct{}
 	max int
+	// text indexes the case-folded text identifiers (every category
+	// but Number, IP and MAC) for Lookup: free text is checked word by
+	// word against all of them at once.
+	text map[string]Category
 	// Dropped counts identifiers refused because the set was full; a
 	// non-zero value means the proof is incomplete.
 	Dropped int
@@ -72,7 +77,7 @@ func NewSet(max int) *Set {
 	if max <= 0 {
 		max = DefaultMaxIdentifiers
 	}
-	return &Set{m: make(map[entry]struct{}), max: max}
+	return &Set{m: make(map[entry]struct{}), max: max, text: make(map[string]Category)}
 }
 
 // Len returns the number of identifiers held.
@@ -86,7 +91,7 @@ func (s *Set) Add(c Category, v string) bool {
 		return false
 	}
 	if c == Host || c == User || c == Name || c == CallID || c == Tag || c == Token {
-		v = strings.ToLower(v)
+		v = asciiLower(v)
 	}
 	e := entry{c, v}
 	if _, ok := s.m[e]; ok {
@@ -97,13 +102,35 @@ func (s *Set) Add(c Category, v string) bool {
 		return false
 	}
 	s.m[e] = struct{}{}
+	if c != Number && c != IP && c != MAC {
+		if _, ok := s.text[v]; !ok {
+			s.text[v] = c
+		}
+	} else if c == Number {
+		if _, ok := s.text[v]; !ok {
+			s.text[v] = c
+		}
+	}
 	return true
+}
+
+// Lookup returns the category of a text identifier (or number, as
+// written) equal to v, ASCII case-insensitively.
+func (s *Set) Lookup(v string) (Category, bool) {
+	for i := 0; i < len(v); i++ {
+		if 'A' <= v[i] && v[i] <= 'Z' {
+			v = asciiLower(v)
+			break
+		}
+	}
+	c, ok := s.text[v]
+	return c, ok
 }
 
 // Contains reports whether the identifier is in the set.
 func (s *Set) Contains(c Category, v string) bool {
 	if c == Host || c == User || c == Name || c == CallID || c == Tag || c == Token {
-		v = strings.ToLower(v)
+		v = asciiLower(v)
 	}
 	_, ok := s.m[entry{c, v}]
 	return ok
@@ -134,7 +161,7 @@ func Exempt(c Category, v string) bool {
 	if len(v) < MinLen(c) || !hasAlnum(v) {
 		return true
 	}
-	l := strings.ToLower(v)
+	l := asciiLower(v)
 	if l == "localhost" || l == "anonymous" || strings.HasSuffix(l, ".invalid") || l == "invalid" {
 		return true
 	}
@@ -221,28 +248,6 @@ broadworks 3cx mitel avaya alcatel panasonic obihai twilio counterpath x-lite br
 outbound path gruu timer 100rel replaces norefersub precondition histinfo join tdialog eventlist
 `
 
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	if neg {
-		i--
-		b[i] = '-'
-	}
-	return string(b[i:])
-}
-
 func parseMAC(v string) ([6]byte, bool) {
 	var m [6]byte
 	k, nib, half := 0, byte(0), false
@@ -273,4 +278,22 @@ func parseMAC(v string) ([6]byte, bool) {
 		half = !half
 	}
 	return m, k == 6 && !half
+}
+
+// asciiLower folds ASCII only, as the automaton folds its input: Unicode
+// case mapping would change the bytes of non-ASCII identifiers and they
+// would no longer match themselves.
+func asciiLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			b := []byte(s)
+			for k := i; k < len(b); k++ {
+				if 'A' <= b[k] && b[k] <= 'Z' {
+					b[k] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
 }
