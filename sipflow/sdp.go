@@ -53,6 +53,10 @@ type Fmtp struct {
 	Params []byte
 }
 
+// MaxCryptoAttrs bounds the a=crypto values kept per media (an offer
+// rarely lists more than two suites).
+const MaxCryptoAttrs = 4
+
 // Media is one m= section (RFC 8866 5.14) with the attributes that matter
 // for call analysis. Byte slices alias the body.
 type Media struct {
@@ -68,6 +72,11 @@ type Media struct {
 	RTCPMux  bool
 	Dir      Direction
 	Crypto   bool // a=crypto (RFC 4568) or a=fingerprint (RFC 8122)
+	// CryptoAttrs are the values of the first MaxCryptoAttrs a=crypto
+	// attributes (SDES keys, RFC 4568), aliasing the body; NCrypto counts
+	// them all.
+	CryptoAttrs [MaxCryptoAttrs][]byte
+	NCrypto     int
 	Ptime    int  // ms, 0 when absent
 	RTPMaps  []RTPMap
 	Fmtps    []Fmtp
@@ -291,7 +300,13 @@ func (s *SDP) attr(cur *Media, v []byte) bool {
 		return ok
 	case siplex.EqualFold(name, "rtcp-mux"):
 		cur.RTCPMux = true // RFC 5761 5.1.1
-	case siplex.EqualFold(name, "crypto"), siplex.EqualFold(name, "fingerprint"):
+	case siplex.EqualFold(name, "crypto"):
+		cur.Crypto = true
+		if cur.NCrypto < MaxCryptoAttrs {
+			cur.CryptoAttrs[cur.NCrypto] = val
+		}
+		cur.NCrypto++
+	case siplex.EqualFold(name, "fingerprint"):
 		cur.Crypto = true
 	case siplex.EqualFold(name, "ptime"):
 		p, ok := atoi(val, 10000)

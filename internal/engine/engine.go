@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/voiptool/voiptool/capture"
+	"github.com/voiptool/voiptool/capture/srtpdec"
 	"github.com/voiptool/voiptool/hep"
 	"github.com/voiptool/voiptool/internal/diagnose"
 	"github.com/voiptool/voiptool/pcap"
@@ -49,6 +51,10 @@ type Counters struct {
 	RTPErrors   int64    // RTP the tracker refused (malformed)
 	RTCPErrors  int64
 	Warnings    int64 // per-record problems reported by the pipeline
+	// SRTCP decrypted with SDES keys from the SDP (a=crypto), SRTCP that
+	// failed authentication (not analysed), and a=crypto values that did
+	// not parse.
+	SRTCPDecrypted, SRTCPFailed, SDESBad int64
 }
 
 // counters is Counters as atomics: written by Run's goroutine on the
@@ -56,6 +62,7 @@ type Counters struct {
 type counters struct {
 	events                                                                 [5]atomic.Int64
 	hep, hepErrors, hepOther, hepAttached, rtpErrors, rtcpErrors, warnings atomic.Int64
+	srtcpDecrypted, srtcpFailed, sdesBad                                   atomic.Int64
 }
 
 func (c *counters) load() Counters {
@@ -65,6 +72,7 @@ func (c *counters) load() Counters {
 	}
 	out.HEP, out.HEPErrors, out.HEPOther, out.HEPAttached = c.hep.Load(), c.hepErrors.Load(), c.hepOther.Load(), c.hepAttached.Load()
 	out.RTPErrors, out.RTCPErrors, out.Warnings = c.rtpErrors.Load(), c.rtcpErrors.Load(), c.warnings.Load()
+	out.SRTCPDecrypted, out.SRTCPFailed, out.SDESBad = c.srtcpDecrypted.Load(), c.srtcpFailed.Load(), c.sdesBad.Load()
 	return out
 }
 
@@ -87,6 +95,7 @@ type Engine struct {
 	hepMsg    hep.Message
 	nextSync  time.Time
 	changed   []string                // calls whose streams changed, for applyStreams
+	srtp      *srtpdec.Decryptor      // SDES keys seen in SDP, created with the first
 	brief     []rtpstats.StreamReport // one call's brief reports, for applyStreams
 
 	running atomic.Bool
@@ -225,6 +234,22 @@ func (e *Engine) handle(ev *capture.Event) error {
 }
 
 func (e *Engine) addRTCP(b []byte, t time.Time, src, dst netip.AddrPort) {
+	if e.srtp != nil {
+		// SRTCP of a call whose SDP carried SDES keys: decrypt and
+		// authenticate first, so its reports are read. RTCP without a
+		// key is plain RTCP; one that fails authentication is counted
+		// and not analysed (its body is ciphertext).
+		plain, err := e.srtp.RTCP(t, src, b)
+		switch {
+		case err == nil:
+			e.cnt.srtcpDecrypted.Add(1)
+			b = plain
+		case errors.Is(err, srtpdec.ErrNoKey):
+		default:
+			e.cnt.srtcpFailed.Add(1)
+			return
+		}
+	}
 	e.mu.Lock()
 	err := e.rtp.AddRTCP(b, rtpstats.Meta{Time: t, Src: src, Dst: dst})
 	e.mu.Unlock()
@@ -246,6 +271,7 @@ func (e *Engine) addSIP(raw []byte, meta sipflow.Meta) {
 	}
 	callID := string(m.CallID)
 	sdp := &m.SDP
+	e.sdesKeys(sdp)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for i := range sdp.Media {
@@ -256,6 +282,34 @@ func (e *Engine) addSIP(raw []byte, meta sipflow.Meta) {
 		e.rtp.SetCallIDAt(ep, callID, meta.Time)
 		for _, r := range sdp.Media[i].RTPMaps {
 			e.rtp.SetCodec(ep, r.PT, string(r.Encoding), int(r.Clock))
+		}
+	}
+}
+
+// sdesKeys binds the SDES keys an SDP announces (RFC 4568: a side's
+// a=crypto protects what that side sends) to the media's RTP and RTCP
+// endpoints, which are where its packets come from with symmetric RTP.
+// The first a=crypto line is taken: an answer carries one, and an offer's
+// first is the one usually accepted.
+func (e *Engine) sdesKeys(sdp *sipflow.SDP) {
+	for i := range sdp.Media {
+		md := &sdp.Media[i]
+		if md.NCrypto == 0 {
+			continue
+		}
+		k, err := srtpdec.ParseCrypto(string(md.CryptoAttrs[0]))
+		if err != nil {
+			e.cnt.sdesBad.Add(1)
+			continue
+		}
+		if e.srtp == nil {
+			e.srtp = srtpdec.New(srtpdec.Options{})
+		}
+		if ep, ok := sdp.Endpoint(i); ok {
+			_ = e.srtp.SetSourceKey(ep, k)
+		}
+		if ep, ok := sdp.RTCPEndpoint(i); ok {
+			_ = e.srtp.SetSourceKey(ep, k)
 		}
 	}
 }
@@ -611,6 +665,12 @@ func (s Status) String() string {
 	}
 	if s.RTP.Dropped > 0 {
 		line += fmt.Sprintf("; %d RTP packets of new streams refused at the stream limit", s.RTP.Dropped)
+	}
+	if n, f := s.Engine.SRTCPDecrypted, s.Engine.SRTCPFailed; n+f > 0 {
+		line += fmt.Sprintf("; %d SRTCP packets decrypted with SDES keys, %d failed authentication", n, f)
+	}
+	if s.Engine.SDESBad > 0 {
+		line += fmt.Sprintf("; %d a=crypto keys that did not parse", s.Engine.SDESBad)
 	}
 	return line
 }
