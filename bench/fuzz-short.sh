@@ -5,14 +5,26 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dur=${1:-10s}
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 for pkg in $(go list ./...); do
 	for fz in $(go test -list '^Fuzz' "$pkg" 2>/dev/null | grep '^Fuzz' || true); do
 		echo "fuzz: $pkg $fz ($dur)"
-		go test -run='^$' -fuzz="^${fz}\$" -fuzztime="$dur" "$pkg" >/tmp/fuzz.$$.log 2>&1 || {
-			cat /tmp/fuzz.$$.log >&2
-			echo "fuzz: $fz found a failure; the input is under $(go list -f '{{.Dir}}' "$pkg")/testdata/fuzz/$fz" >&2
-			exit 1
-		}
+		dir="$(go list -f '{{.Dir}}' "$pkg")/testdata/fuzz/$fz"
+		before=$(ls "$dir" 2>/dev/null | wc -l)
+		if go test -run='^$' -fuzz="^${fz}\$" -fuzztime="$dur" "$pkg" >"$log" 2>&1; then
+			continue
+		fi
+		after=$(ls "$dir" 2>/dev/null | wc -l)
+		# Go's fuzzer can report "context deadline exceeded" when the
+		# fuzz time ends while a worker is between inputs, without any
+		# failing input (nothing new under testdata/fuzz): not a finding.
+		if [ "$after" = "$before" ] && grep -q "context deadline exceeded" "$log"; then
+			echo "fuzz: $fz: the fuzz time ended mid-run (context deadline exceeded, no failing input written): not a failure"
+			continue
+		fi
+		cat "$log" >&2
+		echo "fuzz: $fz found a failure; the input is under $dir" >&2
+		exit 1
 	done
 done
-rm -f /tmp/fuzz.$$.log
