@@ -77,9 +77,9 @@ type Media struct {
 	// them all.
 	CryptoAttrs [MaxCryptoAttrs][]byte
 	NCrypto     int
-	Ptime    int  // ms, 0 when absent
-	RTPMaps  []RTPMap
-	Fmtps    []Fmtp
+	Ptime       int // ms, 0 when absent
+	RTPMaps     []RTPMap
+	Fmtps       []Fmtp
 }
 
 // SDP is a decoded session description (RFC 8866). It aliases the body it
