@@ -3,39 +3,24 @@ package extract
 import (
 	"context"
 	"errors"
+	"github.com/voiptool/voiptool/internal/testpeer"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/voiptool/voiptool/capture"
 	"github.com/voiptool/voiptool/internal/engine"
 	"github.com/voiptool/voiptool/pcap"
 	"github.com/voiptool/voiptool/sipflow"
 )
 
-func corpus(t *testing.T, name string) string {
-	t.Helper()
-	p := filepath.Join("..", "..", "..", "shared", "corpus", name)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("corpus file %s not present (../shared/corpus): %v", name, err)
-	}
-	return p
-}
+// corpus names a shared-corpus file (the test skips without it).
+func corpus(t *testing.T, name string) string { return testpeer.CorpusFile(t, name) }
 
 func runFiles(t *testing.T, e *engine.Engine, files ...string) {
 	t.Helper()
-	var srcs []capture.Source
-	for _, f := range files {
-		r, err := pcap.Open(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { r.Close() })
-		srcs = append(srcs, r)
-	}
-	if _, err := e.Run(context.Background(), srcs, func(err error) { t.Logf("warning: %v", err) }); err != nil {
+	if _, err := e.Run(context.Background(), testpeer.Sources(t, files...), func(err error) { t.Logf("warning: %v", err) }); err != nil {
 		t.Fatal(err)
 	}
 }
