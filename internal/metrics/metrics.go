@@ -11,6 +11,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/voiptool/voiptool/sipflow"
 )
 
 // Snapshot is the pipeline's cumulative state at one moment, read at
@@ -34,7 +36,7 @@ type Snapshot struct {
 
 	// Calls: current count per state (a gauge), and all calls seen.
 	CallsByState map[string]int
-	CallsTotal   uint64
+	CallsTotal   uint64 // dialogs seen: held, evicted and cleared
 	// Streams: active now, and all seen.
 	StreamsActive int
 	StreamsTotal  uint64
@@ -47,9 +49,19 @@ type Snapshot struct {
 	RecordedPackets, RecordedBytes, RecordedFiles uint64
 }
 
-// CallStates are the call states exported from the start; others that
-// a Snapshot names are exported too.
-var callStates = []string{"SETUP", "RINGING", "IN CALL", "CANCELLED", "REJECTED", "BUSY", "DIVERTED", "COMPLETED", "TIMEOUT"}
+// CallStates are the call states exported from the start, as the call
+// store names them; others that a Snapshot names are exported too.
+var callStates = CallStates()
+
+// CallStates lists the states of INVITE dialogs (sipflow's names, "CALL
+// SETUP" to "TIMEOUT"), for Snapshot.CallsByState and zero series.
+func CallStates() []string {
+	var out []string
+	for st := sipflow.StateSetup; st.String() != "UNKNOWN" && st != sipflow.StatePending; st++ {
+		out = append(out, st.String())
+	}
+	return out
+}
 
 // methods are the SIP methods with a series of their own (RFC 3261,
 // 3262, 3265, 3311, 3428, 3515, 3903, 6086, 2976); anything else from
@@ -222,7 +234,7 @@ var (
 	descDrops     = prometheus.NewDesc("voiptool_drops_total", "Packets lost, by stage.", []string{"stage"}, nil)
 	descEvicted   = prometheus.NewDesc("voiptool_evicted_total", "Entries evicted or refused by bounded tables, by table.", []string{"table"}, nil)
 	descCalls     = prometheus.NewDesc("voiptool_calls", "Calls held now, by state.", []string{"state"}, nil)
-	descCallsTot  = prometheus.NewDesc("voiptool_calls_total", "Calls seen.", nil, nil)
+	descCallsTot  = prometheus.NewDesc("voiptool_dialogs_total", "Dialogs seen (every Call-ID, INVITE or not), evicted and cleared ones included.", nil, nil)
 	descStreams   = prometheus.NewDesc("voiptool_rtp_streams_active", "RTP streams held now.", nil, nil)
 	descStreamTot = prometheus.NewDesc("voiptool_rtp_streams_total", "RTP streams seen.", nil, nil)
 	descHEPSent   = prometheus.NewDesc("voiptool_hep_forwarded_total", "HEP packets handed to collectors.", nil, nil)

@@ -70,6 +70,7 @@ func TestZeroSeriesFromStart(t *testing.T) {
 		`voiptool_sip_requests_total{method="other"} 0`,
 		`voiptool_sip_responses_total{code="486"} 0`,
 		`voiptool_calls{state="TIMEOUT"} 0`,
+		`voiptool_calls{state="CALL SETUP"} 0`, // the store's own name, not a second spelling
 		`voiptool_calls{state="IN CALL"} 0`,
 		`voiptool_evicted_total{table="calls"} 0`,
 		`voiptool_call_setup_seconds_count 0`,
@@ -106,7 +107,7 @@ func TestValuesFromSnapshotAndObservations(t *testing.T) {
 		`voiptool_drops_total{stage="queue"} 2`,
 		`voiptool_calls{state="IN CALL"} 2`,
 		`voiptool_calls{state="COMPLETED"} 5`,
-		`voiptool_calls_total 1`,
+		`voiptool_dialogs_total 1`,
 		`voiptool_evicted_total{table="calls"} 4`,
 		`voiptool_rtp_streams_active 3`,
 		`voiptool_hep_queued 9`,

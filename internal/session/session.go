@@ -74,6 +74,8 @@ type Options struct {
 type Session struct {
 	o       Options
 	e       *engine.Engine
+	states  []string         // call states, for the metrics
+	byState []sipflow.Filter // "type=CALL and state=…" per state
 	records *sink.Records
 	recErr  error
 }
@@ -133,6 +135,15 @@ func New(eo engine.Options, o Options) *Session {
 		}
 	}
 	s.e = engine.New(eo)
+	if o.Metrics != nil {
+		for _, st := range metrics.CallStates() {
+			f, err := sipflow.ParseFilter(`type=CALL and state="` + st + `"`)
+			if err != nil {
+				panic(err) // built from sipflow's own state names: cannot fail
+			}
+			s.states, s.byState = append(s.states, st), append(s.byState, f)
+		}
+	}
 	return s
 }
 
@@ -335,12 +346,12 @@ func (s *Session) Snapshot() metrics.Snapshot {
 		m.DropKernel += src.Kernel.Dropped
 		m.DropQueue += src.QueueDropped
 	}
-	for _, c := range s.e.Store().Snapshot() {
-		if c.Type == sipflow.TypeCall {
-			m.CallsByState[c.State.String()]++
-		}
+	// Counted through the store's filters: a scan under its read lock,
+	// no copy of the calls at every scrape.
+	for i, f := range s.byState {
+		m.CallsByState[s.states[i]] = s.e.Store().Count(f)
 	}
-	m.CallsTotal = uint64(st.Store.Calls) + uint64(st.Store.Evicted) + uint64(st.Store.Expired)
+	m.CallsTotal = uint64(st.Store.Calls) + uint64(st.Store.Evicted) + uint64(st.Store.Cleared)
 	if r := s.o.Recorder; r != nil {
 		rs := r.Stats()
 		m.DropRecorder = rs.Dropped + rs.Failed
