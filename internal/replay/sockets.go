@@ -76,14 +76,22 @@ func (s *sockets) udpFor(src netip.AddrPort) (*udpSock, bool, error) {
 	go func() {
 		defer s.wg.Done()
 		buf := make([]byte, 65536)
+		errRun := 0 // consecutive read errors
 		for {
 			n, _, err := c.ReadFromUDPAddrPort(buf)
 			if err != nil {
 				if isClosed(err) {
 					return
 				}
-				continue // ICMP errors surface here on some systems
+				// ICMP errors (port unreachable) surface here and the
+				// socket stays usable; a persistent error must not spin
+				// a core.
+				if errRun++; errRun > 10 {
+					time.Sleep(10 * time.Millisecond)
+				}
+				continue
 			}
+			errRun = 0
 			s.got(buf[:n])
 		}
 	}()
