@@ -57,8 +57,11 @@ type Snapshot struct {
 }
 
 // Drops sums every stage's drops: the kernel's and our queues'.
-func (s Snapshot) Drops() (kernel, queue uint64) {
-	for _, src := range s.Sources {
+func (s Snapshot) Drops() (kernel, queue uint64) { return SourceDrops(s.Sources) }
+
+// SourceDrops sums the sources' kernel and queue drops.
+func SourceDrops(srcs []SourceSnapshot) (kernel, queue uint64) {
+	for _, src := range srcs {
 		kernel += src.Kernel.Dropped
 		queue += src.QueueDropped
 	}

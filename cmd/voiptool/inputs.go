@@ -171,12 +171,8 @@ func (in *inputs) packets() int {
 // our queues' drop counters), for summary.Drops, from the status of the
 // capture.Run that read them (in.status, or the engine's).
 func (in *inputs) loss(sources []capture.SourceSnapshot) summary.Loss {
-	var l summary.Loss
-	for _, s := range sources {
-		l.Kernel += s.Kernel.Dropped
-		l.Source += s.QueueDropped
-	}
-	return l
+	k, q := capture.SourceDrops(sources)
+	return summary.Loss{Kernel: k, Source: q}
 }
 
 func (in *inputs) Close() {

@@ -286,11 +286,7 @@ loop:
 // figure is a number: nothing from the wire reaches the terminal.
 func (s *Session) StatusLine(elapsed time.Duration) string {
 	st := s.e.Status()
-	kernel, queue := uint64(0), uint64(0)
-	for _, src := range st.Sources {
-		kernel += src.Kernel.Dropped
-		queue += src.QueueDropped
-	}
+	kernel, queue := capture.SourceDrops(st.Sources)
 	ev := st.Engine.Events
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %d packets, %d SIP, %d RTP, %d RTCP; %d dialogs held, %d evicted; %d streams",
@@ -305,13 +301,7 @@ func (s *Session) StatusLine(elapsed time.Duration) string {
 }
 
 // drops sums the live sources' kernel and queue drops.
-func (s *Session) drops() (kernel, queue uint64) {
-	for _, src := range s.e.Status().Sources {
-		kernel += src.Kernel.Dropped
-		queue += src.QueueDropped
-	}
-	return kernel, queue
-}
+func (s *Session) drops() (kernel, queue uint64) { return capture.SourceDrops(s.e.Status().Sources) }
 
 func (s *Session) streams() int {
 	return s.e.StreamCount()
@@ -342,10 +332,7 @@ func (s *Session) Snapshot() metrics.Snapshot {
 		CallsByState:  map[string]int{},
 		StreamsActive: s.streams(),
 	}
-	for _, src := range st.Sources {
-		m.DropKernel += src.Kernel.Dropped
-		m.DropQueue += src.QueueDropped
-	}
+	m.DropKernel, m.DropQueue = capture.SourceDrops(st.Sources)
 	// Counted through the store's filters: a scan under its read lock,
 	// no copy of the calls at every scrape.
 	for i, f := range s.byState {

@@ -3,6 +3,7 @@ package tuiadapter
 import (
 	"context"
 	"fmt"
+	"github.com/voiptool/voiptool/capture"
 	"math"
 	"os"
 	"path/filepath"
@@ -388,10 +389,8 @@ func (v *View) Counters() tui.Counters {
 func (v *View) counters() tui.Counters {
 	s := v.e.Status()
 	d := &s.Decoder
-	var lost int64 // live capture losses before decoding: the kernel's and our queues'
-	for _, src := range s.Sources {
-		lost += int64(src.Kernel.Dropped + src.QueueDropped)
-	}
+	kernel, queue := capture.SourceDrops(s.Sources) // live losses before decoding
+	lost := int64(kernel + queue)
 	return tui.Counters{
 		Packets:      s.Records,
 		Dialogs:      int64(s.Store.Calls),
