@@ -15,11 +15,7 @@ func Capture(w io.Writer, printed int, s *capture.Stats) {
 	fmt.Fprintf(w, "voiptool: %d packets: %d SIP, %d RTP, %d RTCP, %d HEP; %d printed\n",
 		s.Packets, s.SIP, s.RTP, s.RTCP, s.HEP, printed)
 	var odd []string
-	add := func(n int, what string) {
-		if n > 0 {
-			odd = append(odd, fmt.Sprintf("%d %s", n, what))
-		}
-	}
+	add := func(n int, what string) { odd = appendCount(odd, n, what) }
 	add(s.Other, "other (not SIP/RTP/RTCP/HEP)")
 	if st := s.Stream; st.TLSSessions > 0 {
 		add(int(st.TLSSessions), "TLS connections decrypted")
@@ -37,9 +33,7 @@ func Capture(w io.Writer, printed int, s *capture.Stats) {
 	add(s.FragmentsEvicted, "incomplete datagrams evicted (fragment table full)")
 	add(s.SCTPDropped, "SCTP fragments dropped")
 	add(s.RTPHeuristicDropped, "RTP-looking packets never confirmed as a stream (of the other)")
-	for _, l := range StreamLosses(&s.Stream) {
-		odd = append(odd, l)
-	}
+	odd = append(odd, StreamLosses(&s.Stream)...)
 	if len(odd) > 0 {
 		fmt.Fprintf(w, "voiptool: also %s\n", strings.Join(odd, ", "))
 	}
@@ -71,11 +65,7 @@ func Drops(w io.Writer, l Loss) {
 // capture left, bytes discarded, connections refused.
 func StreamLosses(s *sipstream.Stats) []string {
 	var out []string
-	add := func(n uint64, what string) {
-		if n > 0 {
-			out = append(out, fmt.Sprintf("%d %s", n, what))
-		}
-	}
+	add := func(n uint64, what string) { out = appendCount(out, n, what) }
 	add(s.BufferOverflows, "SIP messages over TCP larger than the stream buffer (dropped, framing resynchronised)")
 	add(s.Resyncs, "TCP resynchronisations on the next start line")
 	add(s.Gaps, "TCP holes given up on (the capture lost data)")
@@ -83,4 +73,12 @@ func StreamLosses(s *sipstream.Stats) []string {
 	add(s.StreamsRefused, "TCP connections refused at the stream limit")
 	add(s.DiscardedBytes, "TCP bytes discarded (non-SIP, TLS, unframeable, resync)")
 	return out
+}
+
+// appendCount appends "N what" when N is not zero.
+func appendCount[T int | uint64](list []string, n T, what string) []string {
+	if n == 0 {
+		return list
+	}
+	return append(list, fmt.Sprintf("%d %s", n, what))
 }
