@@ -23,6 +23,7 @@ func (v *Via) parse(b []byte) (ok bool) {
 	// (RFC 3261 25.1 SLASH = SWS "/" SWS)
 	var parts [3][]byte
 	rest := b
+	sep := false
 	for k := 0; k < 3; k++ {
 		rest = siplex.TrimLWS(rest)
 		i := 0
@@ -30,6 +31,12 @@ func (v *Via) parse(b []byte) (ok bool) {
 			i++
 		}
 		parts[k] = rest[:i]
+		if k == 2 {
+			// sent-protocol LWS sent-by: without the separator the host
+			// runs into the transport ("UDP10.0.0.1"), and a rewrite of
+			// that host could turn it into part of the transport token
+			sep = i < len(rest) && (rest[i] == ' ' || rest[i] == '\t' || rest[i] == '\r' || rest[i] == '\n')
+		}
 		rest = siplex.TrimLWS(rest[i:])
 		if k < 2 {
 			if len(rest) == 0 || rest[0] != '/' {
@@ -60,5 +67,5 @@ func (v *Via) parse(b []byte) (ok bool) {
 			v.RPort = p
 		}
 	}
-	return hok && len(parts[0]) > 0 && len(parts[2]) > 0 && len(host) > 0
+	return hok && sep && len(parts[0]) > 0 && len(parts[2]) > 0 && len(host) > 0
 }
