@@ -370,22 +370,23 @@ func (q *liveQueue) read(ctx context.Context, notify chan<- struct{}) {
 	}
 	defer wake() // Run may be waiting for this source: tell it it ended
 	defer close(q.full)
-	ks, hasKernel := q.src.(KernelStatser)
-	nextPoll := time.Now().Add(statsPollInterval)
-	poll := func() {
-		if k, err := ks.KernelStats(); err == nil {
-			q.st.setKernel(k)
-		}
-	}
-	if hasKernel {
-		defer poll()
+	if ks, ok := q.src.(KernelStatser); ok {
+		// The kernel's counters are read on a timer of their own, not
+		// between packets: an interface that goes quiet after a burst
+		// must still show the burst's drops within a second, and a
+		// reader blocked in NextContext reads nothing. The poller is
+		// owned here: stopped and waited for before the reader ends,
+		// with one last read so the summary has the final figures.
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go pollKernel(ks, q.st, stop, done)
+		defer func() {
+			close(stop)
+			<-done
+		}()
 	}
 	for {
 		data, p, err := q.src.NextContext(ctx)
-		if hasKernel && time.Now().After(nextPoll) {
-			poll()
-			nextPoll = time.Now().Add(statsPollInterval)
-		}
 		if err != nil {
 			if errors.Is(err, io.EOF) || ctx.Err() != nil {
 				return
@@ -405,6 +406,29 @@ func (q *liveQueue) read(ctx context.Context, notify chan<- struct{}) {
 			wake()
 		default:
 			q.st.QueueDropped.Add(1)
+		}
+	}
+}
+
+// pollKernel reads a live source's kernel counters every
+// statsPollInterval until stop is closed, then once more, and closes
+// done.
+func pollKernel(ks KernelStatser, st *SourceStatus, stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	poll := func() {
+		if k, err := ks.KernelStats(); err == nil {
+			st.setKernel(k)
+		}
+	}
+	t := time.NewTicker(statsPollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			poll()
+		case <-stop:
+			poll()
+			return
 		}
 	}
 }

@@ -257,3 +257,58 @@ func TestRunLiveWithFileAndConcurrentStatus(t *testing.T) {
 		t.Errorf("snapshot %+v", s.Sources)
 	}
 }
+
+// idleKernel is a live source that never delivers a record while its
+// kernel counters move: an interface that dropped a burst, then went
+// quiet.
+type idleKernel struct {
+	drops atomic.Uint64
+}
+
+func (*idleKernel) Name() string { return "eth9" }
+
+func (*idleKernel) Next() ([]byte, pcap.Packet, error) { return nil, pcap.Packet{}, io.EOF }
+
+func (*idleKernel) NextContext(ctx context.Context) ([]byte, pcap.Packet, error) {
+	<-ctx.Done()
+	return nil, pcap.Packet{}, ctx.Err()
+}
+
+func (k *idleKernel) KernelStats() (KernelStats, error) {
+	d := k.drops.Load()
+	return KernelStats{Received: d, Dropped: d}, nil
+}
+
+// Kernel drops on a quiet interface reach the status (and move its
+// change counter) without any record arriving: the counters are read on
+// a timer, not between packets.
+func TestRunLiveKernelStatsWhileIdle(t *testing.T) {
+	src := &idleKernel{}
+	var st Status
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := Run(ctx, []Source{src}, Options{Status: &st}, nil, func(*Event) error { return nil })
+		done <- err
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	before := st.Changes()
+	src.drops.Store(7)
+	deadline := time.Now().Add(5 * statsPollInterval)
+	for {
+		snap := st.Snapshot()
+		if len(snap.Sources) == 1 && snap.Sources[0].Kernel.Dropped == 7 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("kernel drops not seen within %v of an idle capture: %+v", 5*statsPollInterval, snap.Sources)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if st.Changes() == before {
+		t.Error("the change counter did not move with the kernel counters")
+	}
+}

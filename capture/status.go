@@ -31,8 +31,9 @@ type SourceStatus struct {
 	QueueDropped atomic.Uint64 // live records dropped because the queue to the decoder was full
 	QueueHigh    atomic.Int64  // highest queue occupancy seen
 
-	kmu    sync.Mutex
-	kernel KernelStats
+	kmu     sync.Mutex
+	kernel  KernelStats
+	kchange atomic.Uint64 // kernel counter reads that changed a value
 }
 
 // SourceSnapshot is a copy of one SourceStatus.
@@ -107,18 +108,23 @@ func (st *Status) publish(s Stats) {
 
 func (s *SourceStatus) setKernel(k KernelStats) {
 	s.kmu.Lock()
-	s.kernel = k
+	if s.kernel != k {
+		s.kernel = k
+		s.kchange.Add(1)
+	}
 	s.kmu.Unlock()
 }
 
-// Records is the records read from every source so far (cheaper than
-// a Snapshot, for change counters).
-func (st *Status) Records() uint64 {
+// Changes grows whenever a source read a record or its kernel counters
+// moved (drops on an interface that then went quiet included), and is
+// unchanged otherwise: a change counter for readers that poll, cheaper
+// than a Snapshot.
+func (st *Status) Changes() uint64 {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	var n uint64
 	for i := range st.sources {
-		n += st.sources[i].Records.Load()
+		n += st.sources[i].Records.Load() + st.sources[i].kchange.Load()
 	}
 	return n
 }

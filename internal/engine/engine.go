@@ -620,7 +620,7 @@ type Status struct {
 // Status or a page of calls only when it moved. It costs a few atomic
 // loads and nothing on the writer's side.
 func (e *Engine) Version() int64 {
-	v := int64(e.capStatus.Records()) + e.served.Load() + e.cnt.hep.Load()
+	v := int64(e.capStatus.Changes()) + e.served.Load() + e.cnt.hep.Load()
 	for i := range e.cnt.events {
 		v += e.cnt.events[i].Load()
 	}
