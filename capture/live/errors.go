@@ -14,6 +14,8 @@ var (
 	// ErrPermission is returned without CAP_NET_RAW. It wraps
 	// os.ErrPermission, so errors.Is(err, os.ErrPermission) holds.
 	ErrPermission = permissionError{}
+	// ErrFanout is a fanout group that could not be formed.
+	ErrFanout = errors.New("live: fanout")
 )
 
 type permissionError struct{}

@@ -36,6 +36,11 @@ type Source struct{}
 // Open reports ErrUnsupported off Linux.
 func Open(context.Context, string, Options) (*Source, error) { return nil, ErrUnsupported }
 
+// OpenFanout reports ErrUnsupported off Linux.
+func OpenFanout(context.Context, string, Options, int) ([]*Source, error) {
+	return nil, ErrUnsupported
+}
+
 // Next is never reached: Open fails.
 func (*Source) Next() ([]byte, pcap.Packet, error) { return nil, pcap.Packet{}, ErrUnsupported }
 

@@ -115,7 +115,18 @@ func TestCaptureLiveSipp(t *testing.T) {
 		cmd.SetContext(capCtx)
 		capDone <- cmd.Execute()
 	}()
-	time.Sleep(500 * time.Millisecond) // the ring is open well before the first INVITE
+	// A second capture beside it reads lo with a two-socket fanout group:
+	// what it records must be what the single socket records.
+	fanned := filepath.Join(dir, "fanout.pcap")
+	var fanErr bytes.Buffer
+	fanDone := make(chan error, 1)
+	go func() {
+		cmd := newCmdCapture(&ioStreams{Out: io.Discard, ErrOut: &fanErr}, nil)
+		cmd.SetArgs(append([]string{"-i", "lo", "--fanout", "2", "--no-ui", "-w", fanned, "--status-interval", "1s"}, filter...))
+		cmd.SetContext(capCtx)
+		fanDone <- cmd.Execute()
+	}()
+	time.Sleep(500 * time.Millisecond) // the rings are open well before the first INVITE
 
 	srv := exec.CommandContext(ctx, "sipp", "-sn", "uas", "-i", "127.0.0.1", "-p", strconv.Itoa(uas), "-m", "1", "-nostdin", "-timeout", "30s")
 	srv.Dir = dir
@@ -159,8 +170,20 @@ func TestCaptureLiveSipp(t *testing.T) {
 	if err := <-capDone; err != nil {
 		t.Fatalf("capture: %v\n%s", err, capErr.String())
 	}
+	if err := <-fanDone; err != nil {
+		t.Fatalf("capture --fanout 2: %v\n%s", err, fanErr.String())
+	}
 	td.Process.Signal(os.Interrupt)
 	td.Wait()
+	if !strings.Contains(fanErr.String(), "lo#1, lo#2") {
+		t.Errorf("fanout capture's banner does not name its two sockets:\n%s", fanErr.String())
+	}
+	if got, want := countSIP(t, fanned), countSIP(t, theirs); got != want {
+		t.Errorf("SIP frames: ours with --fanout 2 %d, tcpdump's %d", got, want)
+	}
+	if a, b := analyse(t, fanned), analyse(t, theirs); a != b {
+		t.Errorf("analysis of the fanout recording:\n%s\nof tcpdump's:\n%s", a, b)
+	}
 
 	if !strings.Contains(capErr.String(), "recorded ") || !strings.Contains(capErr.String(), "(interrupted)") {
 		t.Errorf("capture summary:\n%s", capErr.String())

@@ -23,6 +23,9 @@ type Options struct {
 	BufferMB  int      // kernel ring in MiB (0: live.DefaultBufferSize)
 	SnapLen   int      // bytes kept per packet (0: whole packets)
 	NoPromisc bool     // tcpdump -p: leave the interface's promiscuous mode alone
+	// Fanout reads each interface with this many sockets in one kernel
+	// fanout group (0 or 1: one socket); see live.OpenFanout.
+	Fanout int
 }
 
 // ExprFromArgs joins trailing command-line words into an expression, as
@@ -101,13 +104,15 @@ func (o Options) Open(ctx context.Context) ([]*live.Source, []string, error) {
 			}
 			lo.Filter = prog
 		}
-		s, err := live.Open(ctx, iface, lo)
+		group, err := live.OpenFanout(ctx, iface, lo, o.Fanout)
 		if err != nil {
 			closeAll()
 			return nil, nil, err
 		}
-		warnings = append(warnings, s.Warnings()...)
-		out = append(out, s)
+		for _, s := range group {
+			warnings = append(warnings, s.Warnings()...)
+		}
+		out = append(out, group...)
 	}
 	return out, warnings, nil
 }
