@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 
+	"golang.org/x/net/bpf"
+
 	"github.com/voiptool/voiptool/capture/filter"
 	"github.com/voiptool/voiptool/capture/live"
 )
@@ -65,7 +67,7 @@ func (o Options) Check() ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		if _, err := filter.Compile(o.Expr, uint32(lt), o.SnapLen); err != nil {
+		if _, err := compile(o.Expr, uint32(lt), o.SnapLen); err != nil {
 			return nil, filterErr(err)
 		}
 	}
@@ -97,7 +99,7 @@ func (o Options) Open(ctx context.Context) ([]*live.Source, []string, error) {
 				closeAll()
 				return nil, nil, err
 			}
-			prog, err := filter.Compile(o.Expr, uint32(lt), o.SnapLen)
+			prog, err := compile(o.Expr, uint32(lt), o.SnapLen)
 			if err != nil {
 				closeAll()
 				return nil, nil, filterErr(err)
@@ -121,4 +123,15 @@ func (o Options) Open(ctx context.Context) ([]*live.Source, []string, error) {
 // filter package's prefix.
 func filterErr(err error) error {
 	return fmt.Errorf("%w: %s", ErrFilter, strings.TrimPrefix(err.Error(), "filter: "))
+}
+
+// compile is the one place a capture filter is compiled for a socket:
+// with our own compiler in the default pure-Go build, with libpcap's
+// pcap_compile in a build with -tags libpcap (and cgo), where the whole
+// of tcpdump's language is accepted.
+func compile(expr string, linkType uint32, snaplen int) ([]bpf.RawInstruction, error) {
+	if filter.LibpcapAvailable {
+		return filter.CompileLibpcap(expr, linkType, snaplen)
+	}
+	return filter.Compile(expr, linkType, snaplen)
 }
