@@ -211,6 +211,11 @@ func (d *Decoder) Flush(emit func(*Event)) {
 	d.flows.flush()
 }
 
+// Fragments is Stats().Fragments without assembling the rest of Stats:
+// a per-record check (did this record hold an IP fragment?) for callers
+// that rewrite records.
+func (d *Decoder) Fragments() int { return d.stats.Fragments }
+
 // Stats returns the counters so far.
 func (d *Decoder) Stats() Stats {
 	s := d.stats

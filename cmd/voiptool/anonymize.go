@@ -168,13 +168,13 @@ func anonymizeRun(o *anonymizeOptions) error {
 
 func writeAnonSummary(w io.Writer, o *anonymizeOptions, r *anon.FileResult) {
 	c := &r.Capture
-	fmt.Fprintf(w, "records: %d read, %d written, %d not written\n", c.Records, c.Written, c.Dropped())
+	fmt.Fprintf(w, "records: %d read, %d written, %d not written\n", c.Records, c.Written, c.Dropped()+c.FragmentsMerged)
 	for _, d := range []struct {
 		n    int
 		what string
 	}{
 		{c.DroppedNoVoIP, "without SIP/RTP/RTCP (ARP, DNS, TCP handshakes and ACKs, unannounced UDP)"},
-		{c.DroppedReassembled, "payload spanning records (IP fragments, segmented TCP, SCTP fragments)"},
+		{c.DroppedReassembled, "payload spanning records that could not be rebuilt in place (resized SCTP or WebSocket, IPv6 extension headers after a Fragment header)"},
 		{c.DroppedHEP, "HEP that did not decode"},
 		{c.DroppedRTP, "RTP (--rtp drop)"},
 		{c.DroppedBadMedia, "RTP/RTCP that could not be walked"},
@@ -184,6 +184,12 @@ func writeAnonSummary(w io.Writer, o *anonymizeOptions, r *anon.FileResult) {
 		if d.n > 0 {
 			fmt.Fprintf(w, "  not written: %d %s\n", d.n, d.what)
 		}
+	}
+	if c.Defragmented > 0 || c.FragmentsMerged > 0 {
+		fmt.Fprintf(w, "IP fragments: %d datagrams written reassembled (one record each, at the last fragment's place); %d earlier fragment records folded into them\n", c.Defragmented, c.FragmentsMerged)
+	}
+	if c.FragmentsIncomplete > 0 {
+		fmt.Fprintf(w, "  not written: %d incomplete fragmented datagrams (never completed in the capture)\n", c.FragmentsIncomplete)
 	}
 	fmt.Fprintf(w, "payloads: %d SIP, %d SIP-port text scrubbed, %d RTP, %d RTCP, %d HEP\n", c.SIP, c.SIPText, c.RTP, c.RTCP, c.HEP)
 	var parts []string

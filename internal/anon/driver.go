@@ -51,6 +51,13 @@ type CaptureStats struct {
 	DroppedBadMedia     int // RTP/RTCP the rewriter could not walk
 	DroppedDecodeErrors int // the decoder refused the record
 	DroppedFixup        int // lengths or checksums could not be repaired
+	// IP-fragmented datagrams are written reassembled: the last
+	// fragment's record carries the whole datagram (fragment fields
+	// cleared, lengths and checksums fixed); the earlier fragments are
+	// not written as such.
+	Defragmented        int // datagrams written reassembled
+	FragmentsMerged     int // fragment records before a datagram's last, not written as such
+	FragmentsIncomplete int // datagrams never completed in the capture (the decoder's expired, evicted and refused fragments): their fragments are counted in FragmentsMerged but nothing of them is written
 	LateEvents          int // payloads delivered after their record left the window (ignored)
 	TCPFlowsUntracked   int // TCP flows beyond MaxFlows: their sequence numbers are not shifted
 }
@@ -86,6 +93,10 @@ type pendingEvent struct {
 	// the earlier segments, classified in no record, are not written.
 	msg  []byte
 	back int // bytes of msg before this record's segment
+	// whole is a copy of the UDP payload of a datagram rebuilt from IP
+	// fragments (Layers.Reassembled has ReasmIP): written reassembled in
+	// the last fragment's record.
+	whole []byte
 }
 
 // pendingRec is a record waiting in the window: its own copy of the
@@ -95,6 +106,7 @@ type pendingRec struct {
 	data   []byte
 	evs    []pendingEvent
 	decErr bool
+	frag   bool // the decoder took the record as an IP fragment
 }
 
 // LearnCapture reads every SIP (and HEP) payload of r through the
@@ -175,9 +187,11 @@ func (m *Mapper) AnonymizeCapture(r *pcap.Reader, w RecordWriter, o CaptureOptio
 		d.st.Records++
 		pr := d.newRec(data, p)
 		d.queue = append(d.queue, pr)
+		frags := dec.Fragments()
 		if err := dec.Decode(pr.data, p, emit); err != nil && len(pr.evs) == 0 {
 			pr.decErr = true
 		}
+		pr.frag = dec.Fragments() != frags
 		if err := d.drain(false); err != nil {
 			return d.st, err
 		}
@@ -186,6 +200,8 @@ func (m *Mapper) AnonymizeCapture(r *pcap.Reader, w RecordWriter, o CaptureOptio
 	if err := d.drain(true); err != nil {
 		return d.st, err
 	}
+	ds := dec.Stats()
+	d.st.FragmentsIncomplete = ds.FragmentsExpired + ds.FragmentsEvicted + ds.FragmentsDropped
 	return d.st, readErr
 }
 
@@ -196,7 +212,7 @@ func (d *capDriver) newRec(data []byte, p pcap.Packet) *pendingRec {
 	} else {
 		pr = &pendingRec{}
 	}
-	pr.p, pr.data, pr.evs, pr.decErr = p, append(pr.data[:0], data...), pr.evs[:0], false
+	pr.p, pr.data, pr.evs, pr.decErr, pr.frag = p, append(pr.data[:0], data...), pr.evs[:0], false, false
 	return pr
 }
 
@@ -222,6 +238,12 @@ func (d *capDriver) drain(all bool) error {
 func (d *capDriver) finish(pr *pendingRec) error {
 	if pr.decErr {
 		d.st.DroppedDecodeErrors++
+		return nil
+	}
+	if pr.frag && len(pr.evs) == 0 {
+		// a fragment before its datagram's last: its bytes are written
+		// in the reassembled datagram
+		d.st.FragmentsMerged++
 		return nil
 	}
 	d.rec = pr.data
@@ -259,6 +281,9 @@ func (d *capDriver) collect(ev *capture.Event) {
 	if ev.Layers.Payload < 0 && ev.Layers.Reassembled == capture.ReasmTCP && ev.Kind == capture.KindSIP {
 		pe.msg = append([]byte(nil), ev.Payload...)
 	}
+	if ev.Layers.Payload < 0 && ev.Layers.Reassembled == capture.ReasmIP {
+		pe.whole = append([]byte(nil), ev.Payload...)
+	}
 	pr.evs = append(pr.evs, pe)
 	if ev.Kind == capture.KindSIP && d.msg.Unmarshal(ev.Payload) == nil && d.msg.HasSDP {
 		sdp := &d.msg.SDP
@@ -283,6 +308,9 @@ func (d *capDriver) record(evs []pendingEvent) ([]byte, bool) {
 	if len(evs) == 0 {
 		d.st.DroppedNoVoIP++
 		return nil, false
+	}
+	if len(evs) == 1 && evs[0].whole != nil {
+		return d.defragmented(&evs[0])
 	}
 	for i := range evs {
 		e := &evs[i]
@@ -310,44 +338,11 @@ func (d *capDriver) record(evs []pendingEvent) ([]byte, bool) {
 		if e.msg != nil {
 			pay = e.msg // the whole message; its tail is what lies in the record
 		}
-		switch e.kind {
-		case capture.KindRTP:
-			codec := d.codecs[ptKey{e.dst, e.pt}]
-			if codec == "" {
-				codec = d.codecs[ptKey{e.src, e.pt}]
-			}
-			res, err := d.m.RewriteRTP(pay, d.o.RTP, codec)
-			if err != nil {
-				d.st.DroppedBadMedia++
-				return nil, false
-			}
-			if res == RTPRemove {
-				d.st.DroppedRTP++
-				return nil, false
-			}
-			n.RTP++
-		case capture.KindRTCP:
-			if err := d.m.RewriteRTCP(pay); err != nil {
-				d.st.DroppedBadMedia++
-				return nil, false
-			}
-			n.RTCP++
-		case capture.KindHEP:
-			nb, err := d.m.RewriteHEP(pay, d.o.RTP)
-			if err != nil {
-				d.st.DroppedHEP++
-				return nil, false
-			}
-			n.HEP++
-			repls = append(repls, repl{e, nb})
-		case capture.KindSIP:
-			nb, err := d.m.RewriteSIP(pay)
-			if err != nil {
-				nb = d.m.ScrubText(pay)
-				n.SIPText++
-			} else {
-				n.SIP++
-			}
+		nb, ok := d.payload(e, pay, &n)
+		if !ok {
+			return nil, false
+		}
+		if e.kind == capture.KindHEP || e.kind == capture.KindSIP {
 			repls = append(repls, repl{e, nb})
 		}
 	}
@@ -388,6 +383,55 @@ func (d *capDriver) record(evs []pendingEvent) ([]byte, bool) {
 	}
 	d.count(&n)
 	return cur, true
+}
+
+// payload rewrites one payload: RTP and RTCP in place (the result is
+// pay), SIP and HEP into new bytes. ok false means the record is dropped
+// (counted).
+func (d *capDriver) payload(e *pendingEvent, pay []byte, n *CaptureStats) (out []byte, ok bool) {
+	switch e.kind {
+	case capture.KindRTP:
+		codec := d.codecs[ptKey{e.dst, e.pt}]
+		if codec == "" {
+			codec = d.codecs[ptKey{e.src, e.pt}]
+		}
+		res, err := d.m.RewriteRTP(pay, d.o.RTP, codec)
+		if err != nil {
+			d.st.DroppedBadMedia++
+			return nil, false
+		}
+		if res == RTPRemove {
+			d.st.DroppedRTP++
+			return nil, false
+		}
+		n.RTP++
+		return pay, true
+	case capture.KindRTCP:
+		if err := d.m.RewriteRTCP(pay); err != nil {
+			d.st.DroppedBadMedia++
+			return nil, false
+		}
+		n.RTCP++
+		return pay, true
+	case capture.KindHEP:
+		nb, err := d.m.RewriteHEP(pay, d.o.RTP)
+		if err != nil {
+			d.st.DroppedHEP++
+			return nil, false
+		}
+		n.HEP++
+		return nb, true
+	case capture.KindSIP:
+		nb, err := d.m.RewriteSIP(pay)
+		if err != nil {
+			nb = d.m.ScrubText(pay)
+			n.SIPText++
+		} else {
+			n.SIP++
+		}
+		return nb, true
+	}
+	return pay, true
 }
 
 func (d *capDriver) count(n *CaptureStats) {

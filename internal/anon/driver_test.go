@@ -116,8 +116,11 @@ func TestAnonymizeCaptures(t *testing.T) {
 			m := NewMapper(testKey(t, "driver"), Options{})
 			out := filepath.Join(t.TempDir(), strings.TrimSuffix(name, ".gz"))
 			st := anonymizeFile(t, m, in, out, CaptureOptions{})
-			if st.Written+st.Dropped() != st.Records {
-				t.Fatalf("records %d, written %d + dropped %d: %+v", st.Records, st.Written, st.Dropped(), st)
+			if st.Written+st.Dropped()+st.FragmentsMerged != st.Records {
+				t.Fatalf("records %d, written %d + dropped %d + fragments merged %d: %+v", st.Records, st.Written, st.Dropped(), st.FragmentsMerged, st)
+			}
+			if strings.Contains(name, "-frag-") && (st.Defragmented == 0 || st.FragmentsMerged == 0 || st.DroppedReassembled != 0) {
+				t.Errorf("fragmented capture: %d datagrams written reassembled, %d fragments merged, %d dropped as reassembled", st.Defragmented, st.FragmentsMerged, st.DroppedReassembled)
 			}
 			before, after := events(t, in), events(t, out)
 			if after[capture.KindHEP] != st.HEP {
@@ -150,7 +153,7 @@ func TestAnonymizeTshark(t *testing.T) {
 	if err != nil {
 		t.Skip("tshark not installed")
 	}
-	for _, name := range []string{"basic-call.pcap", "tcp-multi-message.pcap", "tunnels-vxlan.pcap", "vlan-qinq.pcap", "pcapng-two-interfaces.pcapng"} {
+	for _, name := range []string{"basic-call.pcap", "tcp-multi-message.pcap", "tunnels-vxlan.pcap", "vlan-qinq.pcap", "pcapng-two-interfaces.pcapng", "ipv4-frag-invite.pcap", "ipv6-frag-invite.pcap"} {
 		in := filepath.Join("..", "..", "testdata", "pcaps", name)
 		if _, err := os.Stat(in); err != nil {
 			continue
@@ -189,8 +192,8 @@ func TestAnonymizeCorpus(t *testing.T) {
 			m := NewMapper(testKey(t, "corpus"), Options{})
 			out := filepath.Join(t.TempDir(), strings.TrimSuffix(name, ".gz"))
 			st := anonymizeFile(t, m, in, out, CaptureOptions{})
-			if st.Written+st.Dropped() != st.Records {
-				t.Fatalf("records %d, written %d + dropped %d", st.Records, st.Written, st.Dropped())
+			if st.Written+st.Dropped()+st.FragmentsMerged != st.Records {
+				t.Fatalf("records %d, written %d + dropped %d + fragments merged %d", st.Records, st.Written, st.Dropped(), st.FragmentsMerged)
 			}
 			rep, err := leak.ScanFile(out, leak.NewChecker(m.Identifiers()), 0)
 			if err != nil && !isDamage(err) {
