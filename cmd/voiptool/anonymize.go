@@ -13,18 +13,19 @@ import (
 )
 
 type anonymizeOptions struct {
-	io          *ioStreams
-	in, out     string
-	key         string
-	keyFile     string
-	keepDomains bool
-	keepDigits  int
-	keepBodies  bool
-	rtp         string
-	mapFile     string
-	noVerify    bool
-	check       string // --check OUT: only verify OUT against --against IN
-	against     string
+	io           *ioStreams
+	in, out      string
+	key          string
+	keyFile      string
+	keepDomains  bool
+	keepDigits   int
+	keepBodies   bool
+	keepUnparsed bool
+	rtp          string
+	mapFile      string
+	noVerify     bool
+	check        string // --check OUT: only verify OUT against --against IN
+	against      string
 }
 
 func newCmdAnonymize(ios *ioStreams, runF func(*anonymizeOptions) error) *cobra.Command {
@@ -90,6 +91,7 @@ searched in every byte of OUT (an output made by anything, or edited after).`,
 	f.BoolVar(&opts.keepDomains, "keep-domains", false, "keep domain names (addresses are still mapped)")
 	f.IntVar(&opts.keepDigits, "keep-digits", 0, "keep the first `N` digits of every number")
 	f.BoolVar(&opts.keepBodies, "keep-bodies", false, "keep bodies that are not SDP or multipart (text, XML) instead of removing them")
+	f.BoolVar(&opts.keepUnparsed, "keep-unparsed", false, "write records with no SIP/RTP/RTCP/HEP in them (ARP, DNS, TCP handshakes, other UDP) as captured, NOT anonymised, instead of dropping them (the leak check then reports what they hold)")
 	f.StringVar(&opts.rtp, "rtp", "silence", "RTP payloads: silence, drop or keep")
 	f.StringVar(&opts.mapFile, "map", "", "write the pseudonym table to `FILE` (as personal as the capture)")
 	f.BoolVar(&opts.noVerify, "no-verify", false, "skip the leak check of OUT")
@@ -149,10 +151,11 @@ func anonymizeRun(o *anonymizeOptions) error {
 	}
 	mode, _ := anon.ParseRTPMode(o.rtp)
 	res, err := anon.AnonymizeFile(o.in, o.out, key, anon.FileOptions{
-		Options:  anon.Options{KeepDomains: o.keepDomains, KeepDigits: o.keepDigits, KeepBodies: o.keepBodies},
-		RTP:      mode,
-		MapPath:  o.mapFile,
-		NoVerify: o.noVerify,
+		Options:      anon.Options{KeepDomains: o.keepDomains, KeepDigits: o.keepDigits, KeepBodies: o.keepBodies},
+		RTP:          mode,
+		MapPath:      o.mapFile,
+		NoVerify:     o.noVerify,
+		KeepUnparsed: o.keepUnparsed,
 	})
 	if res != nil {
 		writeAnonSummary(o.io.Out, o, res)
@@ -184,6 +187,9 @@ func writeAnonSummary(w io.Writer, o *anonymizeOptions, r *anon.FileResult) {
 		if d.n > 0 {
 			fmt.Fprintf(w, "  not written: %d %s\n", d.n, d.what)
 		}
+	}
+	if c.KeptUnparsed > 0 {
+		fmt.Fprintf(w, "WARNING: %d records written as captured, NOT anonymised (--keep-unparsed): their addresses and payloads may identify people\n", c.KeptUnparsed)
 	}
 	if c.Defragmented > 0 || c.FragmentsMerged > 0 {
 		fmt.Fprintf(w, "IP fragments: %d datagrams written reassembled (one record each, at the last fragment's place); %d earlier fragment records folded into them\n", c.Defragmented, c.FragmentsMerged)

@@ -76,7 +76,42 @@ func (m *Mapper) multipart(params, b []byte, depth int) ([]byte, bool) {
 	if !found {
 		return nil, false
 	}
+	// The preamble and epilogue (RFC 2046 5.1.1) are free text no
+	// receiver shows, but a sender may put anything there: scrubbed like
+	// any free text.
+	pre, epi := preambleEpilogue(b, boundary)
+	if len(pre) > 0 {
+		m.scrub(ed, pre, scrubFull)
+	}
+	if len(epi) > 0 {
+		m.scrub(ed, epi, scrubFull)
+	}
 	return ed.Apply(), true
+}
+
+// preambleEpilogue returns the bytes of b before its first boundary
+// delimiter line and after its close delimiter line (subslices of b;
+// empty when absent).
+func preambleEpilogue(b, boundary []byte) (pre, epi []byte) {
+	delim := "--" + string(boundary)
+	s := string(b)
+	first := -1
+	if strings.HasPrefix(s, delim) {
+		first = 0
+	} else if i := strings.Index(s, "\n"+delim); i >= 0 {
+		first = i + 1
+	}
+	if first < 0 {
+		return nil, nil
+	}
+	pre = b[:first]
+	if i := strings.LastIndex(s, delim+"--"); i >= first {
+		end := i + len(delim) + 2
+		if j := strings.IndexByte(s[end:], '\n'); j >= 0 {
+			epi = b[end+j+1:]
+		}
+	}
+	return pre, epi
 }
 
 // RewriteSDP returns a pseudonymised copy of an SDP body (RFC 8866): origin

@@ -28,6 +28,12 @@ type CaptureOptions struct {
 	// MaxFlows bounds the TCP flows whose sequence numbers are shifted and
 	// the SDP-announced payload types remembered (0: 65536 each).
 	MaxFlows int
+	// KeepUnparsed writes the records nothing was understood in (no
+	// SIP/RTP/RTCP/HEP payload, or refused by the decoder) as captured,
+	// instead of dropping them: their addresses and payloads are NOT
+	// anonymised (the leak check then finds what they hold), for a user
+	// who needs the capture's shape more than its privacy.
+	KeepUnparsed bool
 }
 
 // CaptureStats says what became of every record. Every record read is
@@ -58,6 +64,7 @@ type CaptureStats struct {
 	Defragmented        int // datagrams written reassembled
 	FragmentsMerged     int // fragment records before a datagram's last, not written as such
 	FragmentsIncomplete int // datagrams never completed in the capture (the decoder's expired, evicted and refused fragments): their fragments are counted in FragmentsMerged but nothing of them is written
+	KeptUnparsed        int // records written as captured, not anonymised (KeepUnparsed)
 	LateEvents          int // payloads delivered after their record left the window (ignored)
 	TCPFlowsUntracked   int // TCP flows beyond MaxFlows: their sequence numbers are not shifted
 }
@@ -236,6 +243,14 @@ func (d *capDriver) drain(all bool) error {
 
 // finish rewrites and writes one record, or counts why it is dropped.
 func (d *capDriver) finish(pr *pendingRec) error {
+	if d.o.KeepUnparsed && (pr.decErr || len(pr.evs) == 0) && !pr.frag {
+		if err := d.w.WritePacket(pr.p, pr.data); err != nil {
+			return err
+		}
+		d.st.Written++
+		d.st.KeptUnparsed++
+		return nil
+	}
 	if pr.decErr {
 		d.st.DroppedDecodeErrors++
 		return nil

@@ -19,6 +19,8 @@ type FileOptions struct {
 	RTP      RTPMode // RTP payloads: silence, drop or keep
 	MapPath  string  // write the pseudonym table here; "" writes none
 	NoVerify bool    // skip the leak check of the output
+	// KeepUnparsed: see CaptureOptions.KeepUnparsed.
+	KeepUnparsed bool
 }
 
 // FileResult is what AnonymizeFile did.
@@ -45,7 +47,7 @@ func AnonymizeFile(in, out string, key Key, o FileOptions) (*FileResult, error) 
 		return nil, fmt.Errorf("%w: %s", ErrSameFile, out)
 	}
 	m := NewMapper(key, o.Options)
-	co := CaptureOptions{RTP: o.RTP}
+	co := CaptureOptions{RTP: o.RTP, KeepUnparsed: o.KeepUnparsed}
 	r, err := pcap.Open(in)
 	if err != nil {
 		return nil, err

@@ -539,3 +539,22 @@ func TestKnownPartDoesNotShieldTheRest(t *testing.T) {
 		t.Fatalf("rest of the word kept:\n%s", out)
 	}
 }
+
+// The preamble and epilogue of a multipart body are scrubbed like free
+// text: a number or an address a sender put there does not survive.
+func TestRewriteMultipartPreambleEpilogue(t *testing.T) {
+	body := "Call +4930555123 (alice@pre.example.com)\r\n--b7\r\nContent-Type: application/sdp\r\n\r\n" + sdpBody +
+		"\r\n--b7--\r\nsent by 10.20.30.40 for +4930555124\r\n"
+	m := NewMapper(testKey(t, "preamble"), Options{})
+	in := buildMsg("", nil, "multipart/mixed;boundary=b7", body)
+	out := checkRewrite(t, m, in, sdpIDs)
+	for _, leaked := range []string{"4930555123", "pre.example.com", "10.20.30.40", "4930555124"} {
+		if bytes.Contains(out, []byte(leaked)) {
+			t.Errorf("%q left in the preamble or epilogue:\n%s", leaked, out)
+		}
+	}
+	var msg sipflow.Message
+	if err := msg.Unmarshal(out); err != nil || !msg.HasSDP {
+		t.Fatalf("SDP part lost: %v", err)
+	}
+}
