@@ -104,6 +104,11 @@ type pendingEvent struct {
 	// fragments (Layers.Reassembled has ReasmIP): written reassembled in
 	// the last fragment's record.
 	whole []byte
+	// ws is a copy of a SIP message unwrapped from a WebSocket frame
+	// whole in this record's segment (wsWhole); frame is that frame's
+	// header once wsLocate found it.
+	ws    []byte
+	frame wsFrame
 }
 
 // pendingRec is a record waiting in the window: its own copy of the
@@ -299,6 +304,9 @@ func (d *capDriver) collect(ev *capture.Event) {
 	if ev.Layers.Payload < 0 && ev.Layers.Reassembled == capture.ReasmIP {
 		pe.whole = append([]byte(nil), ev.Payload...)
 	}
+	if wsWhole(ev) {
+		pe.ws = append([]byte(nil), ev.Payload...)
+	}
 	pr.evs = append(pr.evs, pe)
 	if ev.Kind == capture.KindSIP && d.msg.Unmarshal(ev.Payload) == nil && d.msg.HasSDP {
 		sdp := &d.msg.SDP
@@ -327,11 +335,21 @@ func (d *capDriver) record(evs []pendingEvent) ([]byte, bool) {
 	if len(evs) == 1 && evs[0].whole != nil {
 		return d.defragmented(&evs[0])
 	}
+	var used map[int]bool
 	for i := range evs {
 		e := &evs[i]
 		if e.msg != nil && !d.coalesce(evs, i) {
 			d.st.DroppedReassembled++
 			return nil, false
+		}
+		if e.ws != nil {
+			if used == nil {
+				used = map[int]bool{}
+			}
+			if !d.wsLocate(evs, i, used) {
+				d.st.DroppedReassembled++
+				return nil, false
+			}
 		}
 		if e.layers.Payload < 0 || int(e.layers.Payload)+e.n > len(d.rec) || e.layers.ChainFull() {
 			d.st.DroppedReassembled++
@@ -353,9 +371,15 @@ func (d *capDriver) record(evs []pendingEvent) ([]byte, bool) {
 		if e.msg != nil {
 			pay = e.msg // the whole message; its tail is what lies in the record
 		}
+		if e.ws != nil {
+			pay = e.ws // the unmasked message; the record holds its frame
+		}
 		nb, ok := d.payload(e, pay, &n)
 		if !ok {
 			return nil, false
+		}
+		if e.ws != nil {
+			nb = wsEncode(e.frame, nb)
 		}
 		if e.kind == capture.KindHEP || e.kind == capture.KindSIP {
 			repls = append(repls, repl{e, nb})

@@ -153,7 +153,7 @@ func TestAnonymizeTshark(t *testing.T) {
 	if err != nil {
 		t.Skip("tshark not installed")
 	}
-	for _, name := range []string{"basic-call.pcap", "tcp-multi-message.pcap", "tunnels-vxlan.pcap", "vlan-qinq.pcap", "pcapng-two-interfaces.pcapng", "ipv4-frag-invite.pcap", "ipv6-frag-invite.pcap"} {
+	for _, name := range []string{"basic-call.pcap", "tcp-multi-message.pcap", "tunnels-vxlan.pcap", "vlan-qinq.pcap", "pcapng-two-interfaces.pcapng", "ipv4-frag-invite.pcap", "ipv6-frag-invite.pcap", "websocket.pcap"} {
 		in := filepath.Join("..", "..", "testdata", "pcaps", name)
 		if _, err := os.Stat(in); err != nil {
 			continue
