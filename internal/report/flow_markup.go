@@ -20,6 +20,12 @@ func writeFlowMarkdown(w *writer, f *Flow, o FlowOptions) {
 	if len(f.CallIDs) > 0 {
 		w.str("\n")
 	}
+	for _, p := range f.Problems {
+		w.str("- **problem**: " + mdEscape(p) + "\n")
+	}
+	if len(f.Problems) > 0 {
+		w.str("\n")
+	}
 	w.str("| # | time | delta | from | to | message | SDP |\n")
 	w.str("|--:|------|------:|------|----|---------|-----|\n")
 	for k, e := range ev {
@@ -60,6 +66,16 @@ func writeFlowMermaid(w *writer, f *Flow) {
 	w.str("sequenceDiagram\n")
 	for i := range f.Endpoints {
 		w.str("    participant P" + strconv.Itoa(i+1) + " as " + mermaidEscape(f.Endpoints[i].Name()) + "\n")
+	}
+	if len(f.Endpoints) > 0 {
+		// problems as notes across the whole ladder, before its first arrow
+		span := "P1"
+		if len(f.Endpoints) > 1 {
+			span += ",P" + strconv.Itoa(len(f.Endpoints))
+		}
+		for _, p := range f.Problems {
+			w.str("    Note over " + span + ": " + mermaidEscape("problem: "+p) + "\n")
+		}
 	}
 	for _, e := range f.timeline() {
 		if e.stream != nil {
@@ -110,6 +126,9 @@ func writeFlowPlantUML(w *writer, f *Flow, o FlowOptions) {
 		// there, so it becomes '\''.
 		name := strings.ReplaceAll(sanitize(f.Endpoints[i].Name()), "\"", "'")
 		w.str("participant \"" + name + "\" as P" + strconv.Itoa(i+1) + "\n")
+	}
+	for _, p := range f.Problems {
+		w.str("note across #FFDDDD : " + pumlEscape("problem: "+p) + "\n")
 	}
 	for _, e := range f.timeline() {
 		if e.stream != nil {

@@ -10,16 +10,17 @@ import (
 // SVG geometry in user units (px). Text is monospace so widths follow rune
 // counts: svgCharW approximates a 12 px monospace advance.
 const (
-	svgCharW     = 7.3
-	svgMargin    = 10
-	svgTimeW     = 160 // time and delta column
-	svgMinCol    = 170
-	svgMaxCol    = 420
-	svgHeadRow   = 24
-	svgRow       = 34 // per arrow
-	svgSDPRow    = 14 // extra height when an SDP line is drawn
-	svgTopPad    = 16
-	svgBottomPad = 20
+	svgCharW      = 7.3
+	svgMargin     = 10
+	svgTimeW      = 160 // time and delta column
+	svgMinCol     = 170
+	svgMaxCol     = 420
+	svgHeadRow    = 24
+	svgRow        = 34 // per arrow
+	svgSDPRow     = 14 // extra height when an SDP line is drawn
+	svgTopPad     = 16
+	svgBottomPad  = 20
+	svgProblemRow = 16 // a diagnosed problem's line under the title
 )
 
 // svgColor maps a message class to its stroke, the palette sngrep uses:
@@ -101,7 +102,7 @@ func writeSVG(w *writer, f *Flow, o FlowOptions) {
 		rowEnd[row] = x + wpx
 		heads = append(heads, head{i, row, x, wpx})
 	}
-	titleH := 28
+	titleH := 28 + len(f.Problems)*svgProblemRow
 	top := svgTopPad + titleH + max(len(rowEnd), 1)*svgHeadRow + 8
 	height := top
 	for _, e := range ev {
@@ -114,6 +115,9 @@ func writeSVG(w *writer, f *Flow, o FlowOptions) {
 	width := left + max(n, 1)*colW + svgMargin
 	for _, h := range heads {
 		width = max(width, h.x+h.wpx+svgMargin)
+	}
+	for _, p := range f.Problems {
+		width = max(width, svgMargin+textPx(sanitize("problem: "+p))+svgMargin)
 	}
 
 	it := strconv.Itoa
@@ -135,6 +139,9 @@ func writeSVG(w *writer, f *Flow, o FlowOptions) {
 	}
 	w.str(`<text x="` + it(svgMargin) + `" y="` + it(svgTopPad+12) + `" font-size="14" font-weight="bold">` + xmlEsc(sanitize(title)) + "</text>\n")
 
+	for i, p := range f.Problems {
+		w.str(`<text class="problem" x="` + it(svgMargin) + `" y="` + it(svgTopPad+12+(i+1)*svgProblemRow) + `" fill="#c0392b">` + xmlEsc(sanitize("problem: "+p)) + "</text>\n")
+	}
 	headTop := svgTopPad + titleH
 	for _, h := range heads {
 		y := headTop + h.row*svgHeadRow
@@ -216,6 +223,13 @@ func writeFlowHTML(w *writer, f *Flow, o FlowOptions) {
 		"tr.c3xx td{color:#a56b00}\ntr.cerr td{color:#c0392b}\ntr.rtp td{color:#7b3fa0}\n" +
 		"tr.retrans td{font-style:italic}\ntd.num{text-align:right}\n</style>\n</head>\n<body>\n")
 	w.str("<h1>" + title + "</h1>\n")
+	if len(f.Problems) > 0 {
+		w.str("<ul class=\"problems\">\n")
+		for _, p := range f.Problems {
+			w.str("<li>problem: " + xmlEsc(sanitize(p)) + "</li>\n")
+		}
+		w.str("</ul>\n")
+	}
 	if len(f.CallIDs) > 0 {
 		w.str("<ul class=\"callids\">\n")
 		for i, id := range f.CallIDs {
