@@ -84,6 +84,14 @@ func (st *Status) start(srcs []Source) {
 	st.reordered.Store(0)
 }
 
+// NameOf is the name of a source (a file's path, an interface, a HEP
+// listener) found through its Namer, behind any wrappers; "" when it has
+// none.
+func NameOf(s Source) string {
+	n, _ := nameOf(s)
+	return n
+}
+
 // nameOf finds a Namer in s or behind its wrappers.
 func nameOf(s Source) (string, bool) {
 	for range 16 {

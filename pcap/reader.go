@@ -237,6 +237,10 @@ func (r *Reader) Stats() ReadStats {
 // Format returns the container format found.
 func (r *Reader) Format() Format { return r.format }
 
+// Name is the name the reader was opened with (the file's path, "-" for
+// standard input), by which a session names where a call was seen.
+func (r *Reader) Name() string { return r.name }
+
 // LinkType returns the link type of the first interface, or 0 (NULL) for
 // a pcapng file without any interface.
 func (r *Reader) LinkType() LinkType {

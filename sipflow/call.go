@@ -9,11 +9,28 @@ import (
 
 // retransKey identifies an identical message on the same path. Identical
 // bytes imply the same transaction (same Via branch, CSeq and method), so a
-// repeat is a retransmission (RFC 3261 17.1.1.2, 17.2.1).
+// repeat is a retransmission (RFC 3261 17.1.1.2, 17.2.1) — unless it
+// comes within DuplicateWindow of the first copy: no timer retransmits
+// that fast (T1 is 500 ms by default), so it is the same packet seen
+// twice (a HEP agent sending each message several times, a capture on a
+// bond and its slave), a duplicate, not a retransmission.
 type retransKey struct {
 	h        uint64
 	src, dst netip.AddrPort
 }
+
+// DuplicateWindow is how close to the first copy an identical message on
+// the same path is taken for a duplicate capture of it rather than a
+// retransmission. RFC 3261's fastest retransmission is T1 (500 ms by
+// default; operators lower it to 100-250 ms at the very least), so 5 ms
+// leaves a wide margin on both sides.
+const DuplicateWindow = 5 * time.Millisecond
+
+// maxSourceBit is the last bit of a call's source set: sources from it on
+// share it (a session has a few interfaces, listeners and files).
+const maxSourceBit = 63
+
+func sourceBit(i int) uint64 { return 1 << uint(min(max(i, 0), maxSourceBit)) }
 
 // storedMsg is what the store keeps per message: the raw copy plus what
 // the KPIs need without re-parsing.
@@ -25,7 +42,8 @@ type storedMsg struct {
 	code       int
 	cseq       uint32
 	txn        uint64 // hash of top Via branch, CSeq number and method
-	retrans    bool
+	retrans    bool   // a repeat of an earlier message: no state change
+	dup        bool   // a repeat within DuplicateWindow: counted as a duplicate, not a retransmission
 	toTag      bool
 	vias       int
 	warnings   Warnings
@@ -63,11 +81,13 @@ type call struct {
 	authChallenges     int
 	lastAuth           int // code of the last 401/407 to an INVITE
 	retrans, warnCount int
+	dups               int    // duplicate copies (see DuplicateWindow)
+	sources            uint64 // capture sources the call was seen on (sourceBit)
 	bytes              int
 	srtp               bool
 
 	msgs      []storedMsg
-	seen      map[retransKey]struct{}
+	seen      map[retransKey]int64 // first copy's time, Unix ns
 	methods   []string
 	uas       []string
 	ips       []netip.Addr
@@ -89,7 +109,7 @@ type call struct {
 }
 
 func newCall(id string, m *Message, meta Meta) *call {
-	c := &call{id: id, first: meta.Time, last: meta.Time, seen: make(map[retransKey]struct{})}
+	c := &call{id: id, first: meta.Time, last: meta.Time, seen: make(map[retransKey]int64)}
 	meth := m.Method
 	if !m.Request {
 		meth = m.CSeqMethod
@@ -164,10 +184,13 @@ func (c *call) closed() bool { return c.expired || c.state.Terminal() }
 // add files one message; it reports whether it was a retransmission.
 func (c *call) add(m *Message, meta Meta, raw []byte, seed maphash.Seed) bool {
 	k := retransKey{h: maphash.Bytes(seed, raw), src: meta.Src, dst: meta.Dst}
-	_, retrans := c.seen[k]
+	t := meta.Time.UnixNano()
+	firstT, retrans := c.seen[k]
 	if !retrans {
-		c.seen[k] = struct{}{}
+		c.seen[k] = t
 	}
+	dup := retrans && t-firstT < int64(DuplicateWindow) && firstT-t < int64(DuplicateWindow)
+	c.sources |= sourceBit(meta.Source)
 	sm := storedMsg{
 		meta:     meta,
 		raw:      append([]byte(nil), raw...), // the one copy
@@ -175,6 +198,7 @@ func (c *call) add(m *Message, meta Meta, raw []byte, seed maphash.Seed) bool {
 		code:     m.StatusCode,
 		cseq:     m.CSeq,
 		retrans:  retrans,
+		dup:      dup,
 		toTag:    len(m.To.Tag) > 0,
 		vias:     len(m.Via),
 		warnings: m.Warnings,
@@ -212,7 +236,11 @@ func (c *call) add(m *Message, meta Meta, raw []byte, seed maphash.Seed) bool {
 		c.warnCount++
 	}
 	if retrans {
-		c.retrans++
+		if dup {
+			c.dups++
+		} else {
+			c.retrans++
+		}
 		c.msgs = append(c.msgs, sm)
 		return true
 	}
@@ -602,6 +630,8 @@ func (c *call) publish() {
 		HangupBy:          c.hangupBy,
 		Messages:          len(c.msgs),
 		Retransmissions:   c.retrans,
+		Duplicates:        c.dups,
+		SourceSet:         c.sources,
 		AuthChallenges:    c.authChallenges,
 		Forks:             c.forks,
 		OnHold:            c.held,
@@ -722,7 +752,8 @@ func (c *call) detail() CallDetail {
 			StatusCode:     sm.code,
 			CSeq:           sm.cseq,
 			CSeqMethod:     sm.method,
-			Retransmission: sm.retrans,
+			Retransmission: sm.retrans && !sm.dup,
+			Duplicate:      sm.dup,
 			SDP:            sm.sdp,
 			Raw:            string(sm.raw),
 		}
@@ -750,7 +781,7 @@ func (c *call) detail() CallDetail {
 			d.Transactions = append(d.Transactions, Transaction{CSeq: sm.cseq, Method: sm.method, Branch: branch})
 		}
 		d.Transactions[j].Messages++
-		if sm.retrans {
+		if sm.retrans && !sm.dup {
 			d.Transactions[j].Retransmissions++
 		}
 	}

@@ -53,22 +53,25 @@ type KPIs struct {
 	Methods         map[string]int `json:"methods"`
 	Codes           map[int]int    `json:"codes"`
 	Retransmissions int            `json:"retransmissions"`
-	Invites         int            `json:"invites"`
-	Answered        int            `json:"answered"`
-	AuthChallenges  int            `json:"auth_challenges"`
-	Redirects       int            `json:"redirects"`
-	Busy            int            `json:"busy"`
-	Terminated      int            `json:"terminated"`
-	Declined        int            `json:"declined"`
-	ASR             float64        `json:"asr"`
-	NER             float64        `json:"ner"`
-	SD              int            `json:"sd"`
-	SDPercent       float64        `json:"sd_percent"`
-	ISA             int            `json:"isa"`
-	ISAPercent      float64        `json:"isa_percent"`
-	AHR             float64        `json:"ahr"`
-	Setup           MinAvgMax      `json:"setup"`
-	PDD             MinAvgMax      `json:"pdd"`
+	// Duplicates are copies of a message within DuplicateWindow on the
+	// same path: captured twice, not resent (not in Retransmissions).
+	Duplicates     int       `json:"duplicates"`
+	Invites        int       `json:"invites"`
+	Answered       int       `json:"answered"`
+	AuthChallenges int       `json:"auth_challenges"`
+	Redirects      int       `json:"redirects"`
+	Busy           int       `json:"busy"`
+	Terminated     int       `json:"terminated"`
+	Declined       int       `json:"declined"`
+	ASR            float64   `json:"asr"`
+	NER            float64   `json:"ner"`
+	SD             int       `json:"sd"`
+	SDPercent      float64   `json:"sd_percent"`
+	ISA            int       `json:"isa"`
+	ISAPercent     float64   `json:"isa_percent"`
+	AHR            float64   `json:"ahr"`
+	Setup          MinAvgMax `json:"setup"`
+	PDD            MinAvgMax `json:"pdd"`
 }
 
 // KPIs computes the indicators over the calls matching f.
@@ -87,6 +90,7 @@ func (s *Store) KPIs(f Filter) KPIs {
 		}
 		k.Dialogs++
 		k.Retransmissions += c.retrans
+		k.Duplicates += c.dups
 		for i := range c.msgs {
 			sm := &c.msgs[i]
 			if sm.retrans {

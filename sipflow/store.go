@@ -4,6 +4,8 @@ import (
 	"container/list"
 	"hash/maphash"
 	"net/netip"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -46,6 +48,38 @@ type Store struct {
 	corr   map[string][]string
 	media  map[netip.AddrPort]*call
 	stats  Stats
+	// names of the capture sources (Meta.Source indexes it), for the
+	// summaries' Sources; set by the writer before it adds messages.
+	names []string
+}
+
+// SetSourceNames names the capture sources Meta.Source indexes (files,
+// interfaces, HEP listeners), so that each call says where it was seen.
+func (s *Store) SetSourceNames(names []string) {
+	s.mu.Lock()
+	s.names = append([]string(nil), names...)
+	s.mu.Unlock()
+}
+
+// withSources fills a summary copy's Sources from its SourceSet.
+func (s *Store) withSources(cs CallSummary) CallSummary {
+	cs.Sources = make([]string, 0, 1)
+	for i := 0; i <= maxSourceBit; i++ {
+		if cs.SourceSet&sourceBit(i) == 0 {
+			continue
+		}
+		switch {
+		case i == maxSourceBit && len(s.names) > maxSourceBit+1:
+			cs.Sources = append(cs.Sources, "sources "+strconv.Itoa(maxSourceBit+1)+"+")
+		case i < len(s.names) && s.names[i] != "":
+			if !slices.Contains(cs.Sources, s.names[i]) { // the members of a fanout group share a name
+				cs.Sources = append(cs.Sources, s.names[i])
+			}
+		default:
+			cs.Sources = append(cs.Sources, "source "+strconv.Itoa(i+1))
+		}
+	}
+	return cs
 }
 
 // NewStore returns a store with the given limits.
@@ -118,7 +152,7 @@ func (s *Store) Summary(id string) (CallSummary, bool) {
 	if !ok {
 		return CallSummary{}, false
 	}
-	return c.sum, true
+	return s.withSources(c.sum), true
 }
 
 // Clear forgets every dialog at once: the UI's "clear list" on a live
@@ -408,7 +442,7 @@ func (s *Store) Calls(f Filter, offset, limit int) []CallSummary {
 		if limit >= 0 && len(out) >= limit {
 			break
 		}
-		out = append(out, c.sum)
+		out = append(out, s.withSources(c.sum))
 	}
 	return out
 }
@@ -440,7 +474,9 @@ func (s *Store) Call(id string) (CallDetail, bool) {
 	if !ok {
 		return CallDetail{}, false
 	}
-	return c.detail(), true
+	d := c.detail()
+	d.Summary = s.withSources(d.Summary)
+	return d, true
 }
 
 // Stats returns the counters.

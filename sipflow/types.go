@@ -216,15 +216,24 @@ type CallSummary struct {
 	HangupBy        string         `json:"hangup_by"` // "caller", "callee" or ""
 	Messages        int            `json:"messages"`  // including retransmissions
 	Retransmissions int            `json:"retransmissions"`
-	AuthChallenges  int            `json:"auth_challenges"`
-	Forks           int            `json:"forks"` // distinct To-tags answering the INVITE
-	OnHold          bool           `json:"on_hold"`
-	Expired         bool           `json:"expired"` // closed by idle expiry, not by signalling
-	SRTP            bool           `json:"srtp"`
-	Warnings        int            `json:"warnings"` // messages with parse warnings
-	Methods         []string       `json:"methods"`
-	UserAgents      []string       `json:"user_agents"`
-	IPs             []netip.Addr   `json:"ips"`
+	// Duplicates are copies of a message on the same path within
+	// DuplicateWindow of it: the same packet captured twice, not resent.
+	Duplicates int `json:"duplicates"`
+	// Sources name where the call was seen: the capture sources
+	// (interfaces, HEP listeners, files) that carried its messages, in
+	// source order. SourceSet is the same as a bit set (bit 63 stands for
+	// every source from the 64th on).
+	Sources        []string     `json:"sources"`
+	SourceSet      uint64       `json:"-"`
+	AuthChallenges int          `json:"auth_challenges"`
+	Forks          int          `json:"forks"` // distinct To-tags answering the INVITE
+	OnHold         bool         `json:"on_hold"`
+	Expired        bool         `json:"expired"` // closed by idle expiry, not by signalling
+	SRTP           bool         `json:"srtp"`
+	Warnings       int          `json:"warnings"` // messages with parse warnings
+	Methods        []string     `json:"methods"`
+	UserAgents     []string     `json:"user_agents"`
+	IPs            []netip.Addr `json:"ips"`
 	// Offer and Answer are the latest completed SDP offer/answer exchange
 	// (a re-INVITE, UPDATE or PRACK from either side moves them); before
 	// any answer, Offer is the latest offer. SDPHistory keeps every
@@ -256,6 +265,7 @@ type MessageDetail struct {
 	CSeq           uint32         `json:"cseq"`
 	CSeqMethod     string         `json:"cseq_method"`
 	Retransmission bool           `json:"retransmission"`
+	Duplicate      bool           `json:"duplicate"` // a copy of an earlier message within DuplicateWindow
 	Warnings       string         `json:"warnings,omitempty"`
 	SDP            []MediaSummary `json:"sdp,omitempty"`
 	Raw            string         `json:"raw"`

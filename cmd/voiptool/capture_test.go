@@ -182,7 +182,7 @@ func TestCaptureLiveSipp(t *testing.T) {
 		t.Errorf("SIP frames: ours with --fanout 2 %d, tcpdump's %d", got, want)
 	}
 	if a, b := analyse(t, fanned), analyse(t, theirs); a != b {
-		t.Errorf("analysis of the fanout recording:\n%s\nof tcpdump's:\n%s", a, b)
+		t.Errorf("analysis of the fanout recording:\n%s\nof tcpdump's:\n%s\nits summary:\n%s", a, b, fanErr.String())
 	}
 
 	if !strings.Contains(capErr.String(), "recorded ") || !strings.Contains(capErr.String(), "(interrupted)") {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -161,6 +163,11 @@ func (e *Engine) Run(ctx context.Context, srcs []capture.Source, warn func(error
 	}
 	co := e.o.Capture
 	co.Status = &e.capStatus
+	names := make([]string, len(srcs))
+	for i, s := range srcs {
+		names[i] = sourceLabel(capture.NameOf(s))
+	}
+	e.store.SetSourceNames(names)
 	st, err := capture.Run(ctx, srcs, co, w, e.handle)
 	e.serve()
 	e.applyStreams(true)
@@ -170,6 +177,18 @@ func (e *Engine) Run(ctx context.Context, srcs []capture.Source, warn func(error
 	// A request made after the last serve, while wmu was still held.
 	e.serveIdle()
 	return st, err
+}
+
+// sourceLabel is how a call names a source it was seen on: a fanout
+// member ("eth0#2") is its interface, since the kernel's hash, not the
+// network, chose the socket.
+func sourceLabel(name string) string {
+	if i := strings.LastIndexByte(name, '#'); i > 0 {
+		if _, err := strconv.Atoi(name[i+1:]); err == nil {
+			return name[:i]
+		}
+	}
+	return name
 }
 
 // Handle feeds one event; its caller becomes the writer (see Engine), so

@@ -73,7 +73,7 @@ func callCSVHeader() []string {
 	return []string{
 		"call_id", "type", "state", "from", "to", "from_display", "to_display", "pai",
 		"src", "dst", "start", "end", "setup_ms", "pdd_ms", "ring_ms", "duration_ms", "total_ms",
-		"final_code", "reason", "hangup_by", "messages", "retransmissions", "auth_challenges",
+		"final_code", "reason", "hangup_by", "messages", "retransmissions", "duplicates", "sources", "auth_challenges",
 		"forks", "on_hold", "expired", "srtp", "warnings", "methods", "user_agents", "ips",
 		"offer", "answer", "sdp_history", "sdp_history_dropped", "codec", "legs", "streams", "problems",
 	}
@@ -101,7 +101,7 @@ func callCSVRow(c *sipflow.CallSummary) []string {
 		addrCSV(c.Src), addrCSV(c.Dst), timeCSV(c.Start), timeCSV(c.End),
 		i64(c.SetupMS), i64(c.PDDMS), i64(c.RingMS), i64(c.DurationMS), i64(c.TotalMS),
 		strconv.Itoa(c.FinalCode), c.Reason, c.HangupBy, strconv.Itoa(c.Messages),
-		strconv.Itoa(c.Retransmissions), strconv.Itoa(c.AuthChallenges), strconv.Itoa(c.Forks),
+		strconv.Itoa(c.Retransmissions), strconv.Itoa(c.Duplicates), strings.Join(c.Sources, csvListSep), strconv.Itoa(c.AuthChallenges), strconv.Itoa(c.Forks),
 		strconv.FormatBool(c.OnHold), strconv.FormatBool(c.Expired), strconv.FormatBool(c.SRTP), strconv.Itoa(c.Warnings),
 		strings.Join(c.Methods, csvListSep), strings.Join(c.UserAgents, csvListSep),
 		strings.Join(ips, csvListSep), mediaList(c.Offer), mediaList(c.Answer), negotiationsCSV(c.SDPHistory),

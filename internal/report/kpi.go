@@ -46,6 +46,7 @@ func writeKPITable(out *writer, k *sipflow.KPIs) {
 	t.add("terminated", strconv.Itoa(k.Terminated), "487")
 	t.add("declined", strconv.Itoa(k.Declined), "603")
 	t.add("retransmissions", strconv.Itoa(k.Retransmissions), "")
+	t.add("duplicates", strconv.Itoa(k.Duplicates), "the same packet captured twice within 5 ms")
 	t.add("asr", pct(k.ASR), "answer-seizure ratio")
 	t.add("ner", pct(k.NER), "network effectiveness ratio")
 	t.add("sd", strconv.Itoa(k.SD), "session defects (500/503/504), "+pct(k.SDPercent))
@@ -99,7 +100,7 @@ func codeCounts(m map[int]int) string {
 
 func kpiCSVHeader() []string {
 	return []string{
-		"calls", "dialogs", "methods", "codes", "retransmissions", "invites", "answered",
+		"calls", "dialogs", "methods", "codes", "retransmissions", "duplicates", "invites", "answered",
 		"auth_challenges", "redirects", "busy", "terminated", "declined", "asr", "ner",
 		"sd", "sd_percent", "isa", "isa_percent", "ahr",
 		"setup.count", "setup.min_ms", "setup.avg_ms", "setup.max_ms",
@@ -110,7 +111,7 @@ func kpiCSVHeader() []string {
 func kpiCSVRow(k *sipflow.KPIs) []string {
 	it := strconv.Itoa
 	return []string{
-		it(k.Calls), it(k.Dialogs), methodCounts(k.Methods), codeCounts(k.Codes), it(k.Retransmissions),
+		it(k.Calls), it(k.Dialogs), methodCounts(k.Methods), codeCounts(k.Codes), it(k.Retransmissions), it(k.Duplicates),
 		it(k.Invites), it(k.Answered), it(k.AuthChallenges), it(k.Redirects), it(k.Busy),
 		it(k.Terminated), it(k.Declined), g(k.ASR), g(k.NER), it(k.SD), g(k.SDPercent),
 		it(k.ISA), g(k.ISAPercent), g(k.AHR),
