@@ -58,7 +58,9 @@ the target, Via/Contact and the SDP c=/m= lines name the local sockets, and
 only the caller's side is sent (--side) while the peer answers for the
 callee; its To-tag and SDP are learnt from its answers. --new-ids draws new
 Call-IDs, tags and branches per run, --new-rtp new SSRC/sequence/timestamp
-bases per stream and run (loss and jitter stay as captured).
+bases per stream and run (loss and jitter stay as captured), with the RTCP
+mapped onto them (SSRCs, sender-report RTP times and counts, reported
+sequence numbers).
 
 Ctrl-C stops at once and prints the summary.
 

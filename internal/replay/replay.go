@@ -51,16 +51,18 @@ type mediaRef struct {
 	idx    int
 }
 
-type streamKey struct {
-	src  netip.AddrPort
-	ssrc uint32
-}
-
-// rtpBase is one RTP stream's new identity for this run.
+// rtpBase is one RTP stream's new identity for this run, and what this
+// run sent of it (for its sender reports).
 type rtpBase struct {
 	ssrc uint32
 	dseq uint16
 	dts  uint32
+	// first is the first sequence number sent (seen: one was).
+	first uint16
+	seen  bool
+	// packets and octets (payload, RFC 3550 6.4.1) sent so far; they
+	// wrap as the RTCP fields do.
+	packets, octets uint32
 }
 
 type targetKey struct {
@@ -85,7 +87,7 @@ type replayer struct {
 	shift   time.Duration
 	calls   map[string]*callState
 	media   map[netip.AddrPort]mediaRef
-	streams map[streamKey]rtpBase
+	streams map[uint32]*rtpBase
 
 	mu      sync.Mutex       // guards byID, the live records and peerSDP
 	byID    map[string]*live // by the Call-ID as sent
@@ -224,7 +226,7 @@ func (r *replayer) playOnce(ctx context.Context, warn func(error)) error {
 	defer done()
 	r.calls = make(map[string]*callState)
 	r.media = make(map[netip.AddrPort]mediaRef)
-	r.streams = make(map[streamKey]rtpBase)
+	r.streams = make(map[uint32]*rtpBase)
 	r.mu.Lock()
 	clear(r.byID)
 	r.mu.Unlock()
@@ -385,8 +387,13 @@ func (r *replayer) mediaPacket(ctx context.Context, ev *capture.Event) error {
 		}
 	}
 	payload := ev.Payload
-	if r.o.NewRTP && ev.Kind == capture.KindRTP && len(payload) >= 12 {
-		payload = r.rewriteRTP(ev)
+	if r.o.NewRTP {
+		switch ev.Kind {
+		case capture.KindRTP:
+			payload = r.rewriteRTP(ev)
+		case capture.KindRTCP:
+			payload = r.rewriteRTCP(payload)
+		}
 	}
 	return r.send(ctx, ev, payload, target)
 }

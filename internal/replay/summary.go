@@ -45,6 +45,15 @@ type Counts struct {
 	HEP          int64 `json:"skipped_hep"`
 	// RewriteErrors: SIP that did not parse and went out unchanged.
 	RewriteErrors int64 `json:"rewrite_errors"`
+	// With NewRTP: RTCP packets mapped onto the new RTP bases, those
+	// that did not decode (or encode) and went out unchanged, and
+	// member packets of a type that names no SSRC we map (sent as
+	// decoded). StreamsFull: streams beyond the table, each packet of
+	// which got a base of its own.
+	RTCPRewritten int64 `json:"rtcp_rewritten"`
+	RTCPUnchanged int64 `json:"rtcp_unchanged"`
+	RTCPUnknown   int64 `json:"rtcp_unknown_types"`
+	StreamsFull   int64 `json:"streams_full"`
 	Sockets       int   `json:"sockets"`
 }
 
@@ -129,6 +138,10 @@ func WriteSummary(w io.Writer, s Summary, format string) error {
 		c.Refused, c.RefusedPeer, c.SocketsFull, c.Skipped, c.OtherSide, c.Unattributed, c.HEP)
 	if c.RewriteErrors > 0 {
 		fmt.Fprintf(w, "  %d SIP messages could not be parsed and were sent unchanged\n", c.RewriteErrors)
+	}
+	if c.RTCPRewritten+c.RTCPUnchanged+c.RTCPUnknown+c.StreamsFull > 0 {
+		fmt.Fprintf(w, "  RTCP: %d mapped to the new RTP bases, %d undecodable sent unchanged, %d packets of unmapped types; %d streams beyond the table\n",
+			c.RTCPRewritten, c.RTCPUnchanged, c.RTCPUnknown, c.StreamsFull)
 	}
 	if s.Lateness.Count > 0 {
 		fmt.Fprintf(w, "  timing error: p50 %s, p99 %s, max %s (%d departures)\n",
