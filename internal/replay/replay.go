@@ -105,6 +105,9 @@ func Run(ctx context.Context, o Options, warn func(error)) (Summary, error) {
 	if len(o.Files) == 0 {
 		return sum, ErrNoFiles
 	}
+	if o.Iface != "" {
+		return RunFrames(ctx, o, warn)
+	}
 	if !o.To.IsValid() && len(o.Maps) == 0 {
 		return sum, ErrNoTarget
 	}
@@ -133,7 +136,7 @@ func Run(ctx context.Context, o Options, warn func(error)) (Summary, error) {
 	if o.ProgressEvery <= 0 {
 		o.ProgressEvery = DefaultProgressEvery
 	}
-	sel, err := selectCalls(ctx, &o, warn)
+	sel, err := selectCalls(ctx, &o, warn, nil)
 	if err != nil {
 		if ctx.Err() != nil {
 			sum.Cancelled = true
@@ -142,7 +145,7 @@ func Run(ctx context.Context, o Options, warn func(error)) (Summary, error) {
 		return sum, err
 	}
 	r := &replayer{o: &o, sel: sel, allowed: allowed, targets: make(map[targetKey]*TargetCount),
-		pacer: pace.New(pace.Options{Speed: o.Speed, Spin: o.Spin}), byID: make(map[string]*live)}
+		pacer: pace.New(o.paceOptions()), byID: make(map[string]*live)}
 	r.socks = newSockets(o.Bind, o.MaxSockets, r.learn)
 	r.start = time.Now()
 	span := sel.last.Sub(sel.first)
@@ -262,27 +265,55 @@ func (r *replayer) sideWanted(fromCaller bool) bool {
 }
 
 func (r *replayer) sip(ctx context.Context, ev *capture.Event) error {
-	m := &r.msg
-	if err := m.Unmarshal(ev.Payload); err != nil || len(m.CallID) == 0 {
-		if r.selecting() {
-			r.c.Unattributed++
-			return nil
-		}
+	cs, fromCaller, ok := r.pickSIP(ev)
+	if !ok {
+		return nil
+	}
+	if cs == nil { // not parsed, and nothing selected
 		if r.o.Rewrite {
 			r.c.RewriteErrors++
 		}
 		return r.send(ctx, ev, ev.Payload, netip.AddrPort{})
 	}
+	target, ok := r.target(ev.Dst)
+	if !ok {
+		r.c.Refused++
+		return nil
+	}
+	payload := ev.Payload
+	if r.o.Rewrite {
+		local, ok, err := r.localFor(ctx, ev, target)
+		if err != nil || !ok {
+			return r.noSocket(err)
+		}
+		payload = r.rewriteSIP(cs, fromCaller, target, local)
+	}
+	return r.send(ctx, ev, payload, target)
+}
+
+// pickSIP parses a SIP payload into r.msg, learns its call (and the
+// media its SDP announces) and says whether it is replayed: its call is
+// selected and its side wanted (what is not is counted). A nil call with
+// ok true is a payload that did not parse while nothing was selected.
+func (r *replayer) pickSIP(ev *capture.Event) (cs *callState, fromCaller, ok bool) {
+	m := &r.msg
+	if err := m.Unmarshal(ev.Payload); err != nil || len(m.CallID) == 0 {
+		if r.selecting() {
+			r.c.Unattributed++
+			return nil, false, false
+		}
+		return nil, false, true
+	}
 	if r.sel.calls != nil && !r.sel.calls[string(m.CallID)] {
 		r.c.Skipped++
-		return nil
+		return nil, false, false
 	}
-	cs := r.call(m, ev)
+	cs = r.call(m, ev)
 	if cs == nil {
 		r.c.Unattributed++
-		return nil
+		return nil, false, false
 	}
-	fromCaller := ev.Src == cs.caller
+	fromCaller = ev.Src == cs.caller
 	if !fromCaller && !m.Request && len(m.To.Tag) > 0 {
 		cs.recToTag = string(m.To.Tag)
 	}
@@ -302,22 +333,9 @@ func (r *replayer) sip(ctx context.Context, ev *capture.Event) error {
 	}
 	if !r.sideWanted(fromCaller) {
 		r.c.OtherSide++
-		return nil
+		return nil, false, false
 	}
-	target, ok := r.target(ev.Dst)
-	if !ok {
-		r.c.Refused++
-		return nil
-	}
-	payload := ev.Payload
-	if r.o.Rewrite {
-		local, ok, err := r.localFor(ctx, ev, target)
-		if err != nil || !ok {
-			return r.noSocket(err)
-		}
-		payload = r.rewriteSIP(cs, fromCaller, target, local)
-	}
-	return r.send(ctx, ev, payload, target)
+	return cs, fromCaller, true
 }
 
 // call returns the state of m's call, creating it (nil when the table is
@@ -347,21 +365,9 @@ func (r *replayer) call(m *sipflow.Message, ev *capture.Event) *callState {
 }
 
 func (r *replayer) mediaPacket(ctx context.Context, ev *capture.Event) error {
-	src, srcKnown := r.media[ev.Src]
-	dst, dstKnown := r.media[ev.Dst]
-	if r.selecting() {
-		if !srcKnown && !dstKnown {
-			r.c.Unattributed++
-			return nil
-		}
-		fromCaller := src.caller
-		if !srcKnown {
-			fromCaller = !dst.caller
-		}
-		if !r.sideWanted(fromCaller) {
-			r.c.OtherSide++
-			return nil
-		}
+	dst, dstKnown, ok := r.pickMedia(ev)
+	if !ok {
+		return nil
 	}
 	target, ok := netip.AddrPort{}, false
 	if dstKnown && r.o.Rewrite {
@@ -396,6 +402,30 @@ func (r *replayer) mediaPacket(ctx context.Context, ev *capture.Event) error {
 		}
 	}
 	return r.send(ctx, ev, payload, target)
+}
+
+// pickMedia says whether an RTP or RTCP packet is replayed: while calls
+// or a side are selected, an SDP of a selected call must name its source
+// or destination, and its sender's side be wanted (what is not is
+// counted). dst is the SDP reference of its destination, if any.
+func (r *replayer) pickMedia(ev *capture.Event) (dst mediaRef, dstKnown, ok bool) {
+	src, srcKnown := r.media[ev.Src]
+	dst, dstKnown = r.media[ev.Dst]
+	if r.selecting() {
+		if !srcKnown && !dstKnown {
+			r.c.Unattributed++
+			return dst, dstKnown, false
+		}
+		fromCaller := src.caller
+		if !srcKnown {
+			fromCaller = !dst.caller
+		}
+		if !r.sideWanted(fromCaller) {
+			r.c.OtherSide++
+			return dst, dstKnown, false
+		}
+	}
+	return dst, dstKnown, true
 }
 
 // target is where a packet the capture sent to dst goes: a map naming
@@ -477,7 +507,7 @@ func (r *replayer) send(ctx context.Context, ev *capture.Event, payload []byte, 
 			return r.noSocket(err)
 		}
 	}
-	if _, err := r.pacer.Wait(ctx, ev.Time.Add(r.shift)); err != nil {
+	if _, err := r.pacer.WaitSize(ctx, ev.Time.Add(r.shift), len(payload)); err != nil {
 		return err
 	}
 	var err error
@@ -571,12 +601,14 @@ func (r *replayer) summary() Summary {
 	if r.sel.calls != nil {
 		s.Calls = len(r.sel.calls)
 	}
-	s.Counts.Received = r.socks.recv.Load()
-	s.Counts.ReceivedBytes = r.socks.recvBytes.Load()
+	if r.socks != nil { // nil in frame replay
+		s.Counts.Received = r.socks.recv.Load()
+		s.Counts.ReceivedBytes = r.socks.recvBytes.Load()
+		s.Counts.Sockets = r.socks.n()
+	}
 	r.mu.Lock()
 	s.Counts.PeerSDP = r.peerSDP
 	r.mu.Unlock()
-	s.Counts.Sockets = r.socks.n()
 	for _, t := range r.targets {
 		s.Targets = append(s.Targets, *t)
 	}

@@ -68,6 +68,8 @@ type Summary struct {
 	// Timing is Lateness in microseconds, for JSON readers.
 	Timing    Timing `json:"timing_error_us"`
 	Cancelled bool   `json:"cancelled"`
+	// Frames is set by a frame replay (--iface).
+	Frames *FrameCounts `json:"frames,omitempty"`
 }
 
 // Timing is the lateness distribution in microseconds.
@@ -146,6 +148,15 @@ func WriteSummary(w io.Writer, s Summary, format string) error {
 	if s.Lateness.Count > 0 {
 		fmt.Fprintf(w, "  timing error: p50 %s, p99 %s, max %s (%d departures)\n",
 			s.Lateness.P50, s.Lateness.P99, s.Lateness.Max, s.Lateness.Count)
+	}
+	if f := s.Frames; f != nil {
+		fmt.Fprintf(w, "  frames on %s: %d of %d records sent (%d bytes); refused by the kernel: %d no room (EAGAIN/ENOBUFS), %d above the MTU, %d other errors\n",
+			f.Iface, f.Sent, f.Records, f.Bytes, f.Dropped, f.TooBig, f.Errors)
+		fmt.Fprintf(w, "  frames not sent: %d not selected, %d headers not located, %d lengths/checksums not repairable, %d without Ethernet header; %d sent with checksums as captured\n",
+			f.NotSelected, f.NoHeaders, f.FixupErrors, f.NoEthernet, f.ChecksumsKept)
+		fmt.Fprintf(w, "  frames rewritten: %d addresses (--map), %d Ethernet headers built; %d payloads classified too late\n",
+			f.Rewritten, f.Synthesised, f.LateEvents)
+		return nil
 	}
 	_, err := fmt.Fprintf(w, "  %d local sockets\n", c.Sockets)
 	return err
