@@ -3,9 +3,11 @@ package replay
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -210,5 +212,44 @@ func TestFramesSelectSideAndNewRTP(t *testing.T) {
 	f := sum.Frames
 	if len(got) != callerEvents || rtp == 0 || f.NotSelected != f.Records-int64(len(got)) || sum.Counts.RTCPRewritten == 0 {
 		t.Fatalf("%d frames (%d RTP), caller sent %d; %+v %+v", len(got), rtp, callerEvents, f, sum.Counts)
+	}
+}
+
+// TestFramesSummaryTiming: a paced frame replay measures the departure
+// error of every frame and reports it in the text and JSON summaries,
+// with the frame counters.
+func TestFramesSummaryTiming(t *testing.T) {
+	s := &recSender{}
+	// 1000x: the 5.7 s call in under 6 ms
+	sum, err := runFrames(context.Background(), Options{Files: []string{pcapPath("basic-call.pcap")}, Loops: 2, Speed: 1000}, nil, s, macA, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Lateness.Count != 750 || sum.Runs != 2 || len(s.frames) != 750 {
+		t.Fatalf("%d departures measured, %d runs, %d frames", sum.Lateness.Count, sum.Runs, len(s.frames))
+	}
+	var text, js bytes.Buffer
+	if err := WriteSummary(&text, sum, "text"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "timing error: p50") || !strings.Contains(text.String(), "750 of 750 records sent") {
+		t.Fatalf("text summary:\n%s", text.String())
+	}
+	if err := WriteSummary(&js, sum, "json"); err != nil {
+		t.Fatal(err)
+	}
+	var back struct {
+		Timing Timing `json:"timing_error_us"`
+		Frames struct {
+			Sent    uint64 `json:"sent"`
+			Records int64  `json:"records"`
+			Dropped uint64 `json:"dropped_no_room"`
+		} `json:"frames"`
+	}
+	if err := json.Unmarshal(js.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Timing.Count != 750 || back.Frames.Sent != 750 || back.Frames.Records != 750 {
+		t.Fatalf("JSON summary: %s", js.String())
 	}
 }
