@@ -570,7 +570,7 @@ func (r *replayer) eta(done float64, now time.Time) time.Duration {
 	}
 	left := float64(r.o.Loops-r.run) + 1 - done
 	span := r.sel.last.Sub(r.sel.first)
-	if r.o.Speed > 0 {
+	if r.o.Speed > 0 && r.o.PPS <= 0 && r.o.Mbps <= 0 {
 		return time.Duration(left * float64(span) / r.o.Speed)
 	}
 	if done <= 0 {

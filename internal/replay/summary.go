@@ -136,8 +136,13 @@ func WriteSummary(w io.Writer, s Summary, format string) error {
 	for _, t := range s.Targets {
 		fmt.Fprintf(w, "  -> %s %-21s %8d pkts %10d bytes %6d errors\n", t.Transport, t.Target, t.Packets, t.Bytes, t.Errors)
 	}
-	fmt.Fprintf(w, "  not sent: %d no target, %d peer address refused, %d sockets full, %d not selected, %d other side, %d unattributed media, %d HEP\n",
-		c.Refused, c.RefusedPeer, c.SocketsFull, c.Skipped, c.OtherSide, c.Unattributed, c.HEP)
+	if s.Frames != nil {
+		fmt.Fprintf(w, "  payloads not selected: %d of other calls, %d of the other side, %d unattributed\n",
+			c.Skipped, c.OtherSide, c.Unattributed)
+	} else {
+		fmt.Fprintf(w, "  not sent: %d no target, %d peer address refused, %d sockets full, %d not selected, %d other side, %d unattributed media, %d HEP\n",
+			c.Refused, c.RefusedPeer, c.SocketsFull, c.Skipped, c.OtherSide, c.Unattributed, c.HEP)
+	}
 	if c.RewriteErrors > 0 {
 		fmt.Fprintf(w, "  %d SIP messages could not be parsed and were sent unchanged\n", c.RewriteErrors)
 	}
