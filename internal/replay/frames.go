@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/voiptool/voiptool/capture"
@@ -469,7 +469,7 @@ func (f *frameReplayer) build(rec *frameRec) ([]byte, bool) {
 	f.a = cur
 	if len(rec.repls) > 0 {
 		// from the last payload to the first: earlier offsets stay valid
-		sort.Slice(rec.repls, func(i, j int) bool { return rec.repls[i].layers.Payload > rec.repls[j].layers.Payload })
+		slices.SortFunc(rec.repls, func(x, y frameRepl) int { return int(y.layers.Payload - x.layers.Payload) })
 		for i := range rec.repls {
 			x := &rec.repls[i]
 			next, err := fixup.Replace(f.b[:0], cur, &x.layers, x.n, x.b)

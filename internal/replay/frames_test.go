@@ -14,6 +14,7 @@ import (
 	"github.com/voiptool/voiptool/capture"
 	"github.com/voiptool/voiptool/capture/fixup"
 	livecap "github.com/voiptool/voiptool/capture/live"
+	"github.com/voiptool/voiptool/internal/pace"
 	"github.com/voiptool/voiptool/pcap"
 	"github.com/voiptool/voiptool/sipflow"
 )
@@ -251,5 +252,70 @@ func TestFramesSummaryTiming(t *testing.T) {
 	}
 	if back.Timing.Count != 750 || back.Frames.Sent != 750 || back.Frames.Records != 750 {
 		t.Fatalf("JSON summary: %s", js.String())
+	}
+}
+
+type nopSender struct{ st livecap.InjectStats }
+
+func (s *nopSender) Send(b []byte) error        { s.st.Sent++; return nil }
+func (s *nopSender) Stats() livecap.InjectStats { return s.st }
+
+// framePath is a frame replayer (--new-rtp, a map, a MAC) with no pacing
+// and a sender that discards, and an RTP record of basic-call.pcap.
+func framePath(tb testing.TB) (*frameReplayer, *nopSender, capture.Event, []byte) {
+	tb.Helper()
+	r0, err := pcap.Open(pcapPath("basic-call.pcap"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer r0.Close()
+	var ev capture.Event
+	var rec []byte
+	errFound := errors.New("found")
+	capture.Run(context.Background(), []capture.Source{r0}, capture.Options{}, nil, func(e *capture.Event) error {
+		if e.Kind != capture.KindRTP || e.Record == nil {
+			return nil
+		}
+		ev, rec = *e, append([]byte(nil), e.Record...)
+		return errFound
+	})
+	ev.Payload = rec[ev.Layers.Payload:]
+	ev.Record = nil
+	o := &Options{Maps: []Map{{From: ap("10.0.0.1:0"), To: ap("10.9.0.1:0")}}, NewRTP: true, DstMAC: macB, Window: 16}
+	r := &replayer{o: o, pacer: pace.New(pace.Options{}), media: map[netip.AddrPort]mediaRef{}, streams: map[uint32]*rtpBase{}}
+	s := &nopSender{}
+	return &frameReplayer{replayer: r, ctx: context.Background(), inj: s, ifMAC: macA}, s, ev, rec
+}
+
+// TestFramePathAllocs: a record through the window, with --new-rtp, a map
+// and a MAC rewrite, costs no allocation once the buffers exist.
+func TestFramePathAllocs(t *testing.T) {
+	f, s, ev, rec := framePath(t)
+	n := testing.AllocsPerRun(200, func() {
+		f.record(0, ev.Packet, rec)
+		if err := f.event(&ev); err != nil {
+			t.Fatal(err)
+		}
+		f.drain(true)
+	})
+	if n != 0 {
+		t.Fatalf("allocs per frame = %v", n)
+	}
+	if s.st.Sent != 201 || f.fc.Rewritten != 201 {
+		t.Fatalf("sent %d, rewritten %d", s.st.Sent, f.fc.Rewritten)
+	}
+}
+
+// BenchmarkFramePath is the unpaced cost of one RTP frame without the
+// send: window, selection, new bases, map, checksums.
+func BenchmarkFramePath(b *testing.B) {
+	f, _, ev, rec := framePath(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		f.record(0, ev.Packet, rec)
+		if err := f.event(&ev); err != nil {
+			b.Fatal(err)
+		}
+		f.drain(true)
 	}
 }
