@@ -80,7 +80,8 @@ func OpenInjector(iface string, o InjectorOptions) (*Injector, error) {
 	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
-			return nil, fmt.Errorf("%w (sending on %s): run as root, or grant the capability once: sudo setcap cap_net_raw,cap_net_admin+ep $(command -v voiptool)", ErrPermission, iface)
+			// the live capture's advice, worded for sending; still ErrPermission
+			return nil, messageError{msg: fmt.Sprintf("live: sending raw frames on %s needs the CAP_NET_RAW capability: run as root, or grant the capability once: sudo setcap cap_net_raw,cap_net_admin+ep $(command -v voiptool)", iface), err: ErrPermission}
 		}
 		return nil, fmt.Errorf("live: raw socket for %s: %w", iface, err)
 	}
@@ -155,3 +156,12 @@ func interfaceAddrs(ifi *net.Interface) ([]netip.Addr, error) {
 	}
 	return out, nil
 }
+
+// messageError is err with a message of its own.
+type messageError struct {
+	msg string
+	err error
+}
+
+func (e messageError) Error() string { return e.msg }
+func (e messageError) Unwrap() error { return e.err }

@@ -9,8 +9,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // vethPair creates a veth pair (no addresses: nothing routes over it),
@@ -122,4 +126,36 @@ func TestOpenInjectorRefuses(t *testing.T) {
 	if _, err := OpenInjector(a, InjectorOptions{}); !errors.Is(err, ErrDown) {
 		t.Errorf("down interface: %v", err)
 	}
+}
+
+// TestInjectorWithoutCapability: without CAP_NET_RAW the error is
+// ErrPermission (and os.ErrPermission) with the live capture's advice.
+// The capability is dropped from one locked OS thread only, which exits
+// with its goroutine.
+func TestInjectorWithoutCapability(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the test drops CAP_NET_RAW from a thread that has it")
+	}
+	res := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
+		hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+		var data [2]unix.CapUserData
+		if err := unix.Capget(&hdr, &data[0]); err != nil {
+			res <- fmt.Errorf("capget: %w", err)
+			return
+		}
+		data[0].Effective &^= 1 << unix.CAP_NET_RAW
+		if err := unix.Capset(&hdr, &data[0]); err != nil {
+			res <- fmt.Errorf("capset: %w", err)
+			return
+		}
+		_, err := OpenInjector("lo", InjectorOptions{})
+		res <- err
+	}()
+	err := <-res
+	if !errors.Is(err, ErrPermission) || !errors.Is(err, os.ErrPermission) || !strings.Contains(err.Error(), "CAP_NET_RAW") || !strings.Contains(err.Error(), "setcap") {
+		t.Fatalf("without CAP_NET_RAW: %v", err)
+	}
+	t.Log(err)
 }
