@@ -319,3 +319,27 @@ func BenchmarkFramePath(b *testing.B) {
 		f.drain(true)
 	}
 }
+
+// TestFramesStopOnCancel: Ctrl-C stops a frame replay at once, with the
+// summary of what was sent and the progress reports.
+func TestFramesStopOnCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	var progress []Progress
+	start := time.Now()
+	s := &recSender{}
+	sum, err := runFrames(ctx, Options{Files: []string{pcapPath("basic-call.pcap")}, Speed: 1, Loops: 0,
+		Progress: func(p Progress) { progress = append(progress, p) }, ProgressEvery: 50 * time.Millisecond}, nil, s, macA, nil)
+	if err != nil || !sum.Cancelled {
+		t.Fatalf("err %v cancelled %v", err, sum.Cancelled)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("stopped after %s", d)
+	}
+	if n := len(s.frames); n == 0 || n >= 375 || sum.Frames.Sent != uint64(n) || sum.Counts.Sent != int64(n) {
+		t.Errorf("%d frames sent before the cancel, summary %+v", n, sum.Frames)
+	}
+	if len(progress) < 2 || progress[len(progress)-1].Sent != int64(len(s.frames)) {
+		t.Errorf("progress %+v", progress)
+	}
+}
