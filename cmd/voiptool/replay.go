@@ -133,7 +133,7 @@ Ctrl-C stops at once and prints the summary.
 	f.StringArrayVar(&opts.maps, "map", nil, "send what went to `ORIG_IP[:PORT]=NEW_IP[:PORT]` to the new address; repeatable")
 	f.BoolVar(&opts.rewrite, "rewrite", false, "rewrite Request-URI, Via, Contact and SDP for a live peer (implies --side caller)")
 	f.BoolVar(&opts.newIDs, "new-ids", false, "with --rewrite: new Call-ID, tags and branches per run")
-	f.BoolVar(&opts.newRTP, "new-rtp", false, "with --rewrite: new RTP SSRC, sequence and timestamp bases per run")
+	f.BoolVar(&opts.newRTP, "new-rtp", false, "with --rewrite or --iface: new RTP SSRC, sequence and timestamp bases per run, RTCP mapped onto them")
 	f.StringVar(&opts.side, "side", "", "send `SIDE`: both, caller or callee (default both; caller with --rewrite)")
 	f.StringVar(&opts.speed, "speed", "1", "pacing: 1 (original timing), a factor such as 0.5 or 2, or max")
 	f.IntVar(&opts.loop, "loop", 1, "play the capture `N` times (0: until Ctrl-C)")

@@ -110,8 +110,9 @@ type frameReplayer struct {
 // Lengths and checksums of every rewritten record are repaired with
 // capture/fixup (a record is only rewritten where a classified payload
 // located its headers; one that needs a rewrite and has none is counted,
-// not sent). Checksums of records left as captured are recomputed too,
-// so captures taken with checksum offload replay valid.
+// not sent). Checksums of classified records left as captured are
+// recomputed too, so captures taken with checksum offload replay valid;
+// unclassified records (ARP, TCP ACKs) go out byte for byte.
 //
 // With calls (CallIDs, Filter) or a Side selected, only records carrying
 // their SIP, RTP or RTCP are sent. The interface must not own an address
@@ -126,11 +127,11 @@ func RunFrames(ctx context.Context, o Options, warn func(error)) (Summary, error
 	if err := checkFrameOptions(&o); err != nil {
 		return sum, err
 	}
-	io := livecap.InjectorOptions{}
+	iopts := livecap.InjectorOptions{}
 	if o.Speed <= 0 && o.PPS <= 0 && o.Mbps <= 0 {
-		io.Wait = topSpeedWait
+		iopts.Wait = topSpeedWait
 	}
-	inj, err := livecap.OpenInjector(o.Iface, io)
+	inj, err := livecap.OpenInjector(o.Iface, iopts)
 	if err != nil {
 		return sum, err
 	}
