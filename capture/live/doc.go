@@ -11,4 +11,9 @@
 //
 // Next blocks for at most Options.PollInterval at a time, so cancelling
 // ctx ends a capture promptly: Next then reports io.EOF.
+//
+// An Injector sends whole frames on one interface (replay --iface):
+//
+//	inj, err := live.OpenInjector("eth1", live.InjectorOptions{})
+//	err = inj.Send(frame) // ErrDropped (no room), ErrTooBig (MTU): counted in Stats
 package live

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -37,6 +38,11 @@ type replayOptions struct {
 	maxSockets     int
 	linger         time.Duration
 	spin           time.Duration
+	iface          string
+	srcMAC, dstMAC string
+	force          bool
+	pps, mbps      float64
+	topspeed       bool
 }
 
 func newCmdReplay(ios *ioStreams, runF func(*replayOptions) error) *cobra.Command {
@@ -58,14 +64,25 @@ the target, Via/Contact and the SDP c=/m= lines name the local sockets, and
 only the caller's side is sent (--side) while the peer answers for the
 callee; its To-tag and SDP are learnt from its answers. --new-ids draws new
 Call-IDs, tags and branches per run, --new-rtp new SSRC/sequence/timestamp
-bases per stream and run (loss and jitter stay as captured).
+bases per stream and run (loss and jitter stay as captured), with the RTCP
+mapped onto them (SSRCs, sender-report RTP times and counts, reported
+sequence numbers).
+
+--iface IFACE replays the frames themselves on an interface (AF_PACKET: root
+or CAP_NET_RAW), as captured unless --map moves addresses (source and
+destination alike) or --src-mac/--dst-mac set the Ethernet addresses; lengths
+and checksums are repaired. Captures without Ethernet headers (Linux cooked,
+raw IP) need --dst-mac to have one built. An interface that owns one of the
+capture's addresses is refused unless --force. --pps N, --mbps N or --topspeed
+replace the capture's timing. Frames the kernel has no room for are counted.
 
 Ctrl-C stops at once and prints the summary.
 
 ` + filterHelp,
 		Example: `  voiptool replay call.pcap --to 127.0.0.1:5060 --rewrite --call 8d3f0b2a
   voiptool replay day.pcap --map 10.0.0.1=192.0.2.10 --map 192.168.1.10=192.0.2.11 --speed 2 --loop 3
-  voiptool replay call.pcap --to 127.0.0.1:9000 --speed max --format json`,
+  voiptool replay call.pcap --to 127.0.0.1:9000 --speed max --format json
+  sudo voiptool replay call.pcap --iface eth1 --map 10.0.0.1=192.0.2.10 --dst-mac 02:00:00:00:00:01 --pps 500`,
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := opts.in.takeArgs("replay", args); err != nil {
 				return err
@@ -75,8 +92,11 @@ Ctrl-C stops at once and prints the summary.
 					return usageErrorf("replay: standard input cannot be read twice; name a file")
 				}
 			}
-			if opts.to == "" && len(opts.maps) == 0 {
-				return usageErrorf("replay: --to HOST:PORT or --map ORIG=NEW is required")
+			if opts.iface == "" && opts.to == "" && len(opts.maps) == 0 {
+				return usageErrorf("replay: --to HOST:PORT, --map ORIG=NEW or --iface IFACE is required")
+			}
+			if err := opts.checkFrameFlags(c); err != nil {
+				return err
 			}
 			if _, err := pace.ParseSpeed(opts.speed); err != nil {
 				return usageErrorf("replay: --speed: %v", err)
@@ -93,8 +113,8 @@ Ctrl-C stops at once and prints the summary.
 			if opts.format != "text" && opts.format != "json" {
 				return usageErrorf("replay: --format is text or json")
 			}
-			if (opts.newIDs || opts.newRTP) && !opts.rewrite {
-				return usageErrorf("replay: --new-ids and --new-rtp need --rewrite")
+			if (opts.newIDs || opts.newRTP && opts.iface == "") && !opts.rewrite {
+				return usageErrorf("replay: --new-ids and --new-rtp need --rewrite (or --new-rtp with --iface)")
 			}
 			if opts.bind != "" {
 				if _, err := netip.ParseAddr(opts.bind); err != nil {
@@ -113,7 +133,7 @@ Ctrl-C stops at once and prints the summary.
 	f.StringArrayVar(&opts.maps, "map", nil, "send what went to `ORIG_IP[:PORT]=NEW_IP[:PORT]` to the new address; repeatable")
 	f.BoolVar(&opts.rewrite, "rewrite", false, "rewrite Request-URI, Via, Contact and SDP for a live peer (implies --side caller)")
 	f.BoolVar(&opts.newIDs, "new-ids", false, "with --rewrite: new Call-ID, tags and branches per run")
-	f.BoolVar(&opts.newRTP, "new-rtp", false, "with --rewrite: new RTP SSRC, sequence and timestamp bases per run")
+	f.BoolVar(&opts.newRTP, "new-rtp", false, "with --rewrite or --iface: new RTP SSRC, sequence and timestamp bases per run, RTCP mapped onto them")
 	f.StringVar(&opts.side, "side", "", "send `SIDE`: both, caller or callee (default both; caller with --rewrite)")
 	f.StringVar(&opts.speed, "speed", "1", "pacing: 1 (original timing), a factor such as 0.5 or 2, or max")
 	f.IntVar(&opts.loop, "loop", 1, "play the capture `N` times (0: until Ctrl-C)")
@@ -125,7 +145,43 @@ Ctrl-C stops at once and prints the summary.
 	f.IntVar(&opts.maxSockets, "max-sockets", replay.DefaultMaxSockets, "at most `N` local sockets")
 	f.DurationVar(&opts.spin, "spin", replay.DefaultSpin, "poll the clock for the last `D` before each departure (0: timer only)")
 	f.DurationVar(&opts.linger, "linger", time.Second, "keep the sockets open `D` after the last packet to count late answers")
+	f.StringVar(&opts.iface, "iface", "", "replay the frames themselves on interface `IFACE` (needs CAP_NET_RAW)")
+	f.StringVar(&opts.srcMAC, "src-mac", "", "with --iface: Ethernet source `MAC` of every frame")
+	f.StringVar(&opts.dstMAC, "dst-mac", "", "with --iface: Ethernet destination `MAC` of every frame (needed for captures without Ethernet headers)")
+	f.BoolVar(&opts.force, "force", false, "with --iface: replay on an interface that owns one of the capture's addresses")
+	f.Float64Var(&opts.pps, "pps", 0, "send at `N` packets per second instead of the capture's timing")
+	f.Float64Var(&opts.mbps, "mbps", 0, "send at `N` Mbit/s instead of the capture's timing")
+	f.BoolVar(&opts.topspeed, "topspeed", false, "send as fast as possible (--speed max)")
 	return cmd
+}
+
+// checkFrameFlags checks the flags of frame replay and the rate flags.
+func (o *replayOptions) checkFrameFlags(c *cobra.Command) error {
+	rates := 0
+	for _, set := range []bool{o.pps != 0, o.mbps != 0, o.topspeed, c.Flags().Changed("speed")} {
+		if set {
+			rates++
+		}
+	}
+	switch {
+	case rates > 1:
+		return usageErrorf("replay: --speed, --pps, --mbps and --topspeed exclude each other")
+	case o.pps < 0 || o.mbps < 0:
+		return usageErrorf("replay: --pps and --mbps are positive rates")
+	case o.iface == "" && (o.srcMAC != "" || o.dstMAC != "" || o.force):
+		return usageErrorf("replay: --src-mac, --dst-mac and --force are for --iface")
+	case o.iface != "" && (o.to != "" || o.rewrite || o.newIDs || o.bind != ""):
+		return usageErrorf("replay: --iface sends the frames themselves: --to, --rewrite, --new-ids and --bind are for socket replay (--map moves addresses)")
+	}
+	for _, m := range []string{o.srcMAC, o.dstMAC} {
+		if m == "" {
+			continue
+		}
+		if hw, err := net.ParseMAC(m); err != nil || len(hw) != 6 {
+			return usageErrorf("replay: bad MAC address %q", m)
+		}
+	}
+	return nil
 }
 
 // replayOpts turns the flags into replay.Options; every value was checked
@@ -160,6 +216,16 @@ func (o *replayOptions) replayOpts() (replay.Options, error) {
 	}
 	if o.bind != "" {
 		ro.Bind, _ = netip.ParseAddr(o.bind)
+	}
+	ro.Iface, ro.Force, ro.PPS, ro.Mbps = o.iface, o.force, o.pps, o.mbps
+	if o.topspeed {
+		ro.Speed = 0
+	}
+	if o.srcMAC != "" {
+		ro.SrcMAC, _ = net.ParseMAC(o.srcMAC)
+	}
+	if o.dstMAC != "" {
+		ro.DstMAC, _ = net.ParseMAC(o.dstMAC)
 	}
 	return ro, nil
 }

@@ -61,7 +61,42 @@ func TestReplayOptions(t *testing.T) {
 		{"a.pcap", "--to", "x", "--format", "csv"},
 		{"a.pcap", "--to", "x", "--new-ids"}, // needs --rewrite
 		{"a.pcap", "--to", "x", "--bind", "nowhere"},
+		{"a.pcap", "--to", "x", "--pps", "10", "--speed", "2"},       // two timings
+		{"a.pcap", "--iface", "eth0", "--mbps", "1", "--topspeed"},   // two timings
+		{"a.pcap", "--to", "x", "--pps", "-1"},                       // negative rate
+		{"a.pcap", "--iface", "eth0", "--to", "127.0.0.1:5060"},      // --to is for sockets
+		{"a.pcap", "--iface", "eth0", "--rewrite"},                   // live peers answer sockets
+		{"a.pcap", "--iface", "eth0", "--dst-mac", "02:00:00:00:00"}, // short MAC
+		{"a.pcap", "--to", "x", "--dst-mac", "02:00:00:00:00:01"},    // MACs need --iface
+		{"a.pcap", "--to", "x", "--new-rtp"},                         // needs --rewrite over sockets
 	})
+}
+
+func TestReplayFrameOptions(t *testing.T) {
+	var got *replayOptions
+	reached := false
+	cmd := newCmdReplay(testIO(), func(o *replayOptions) error { got, reached = o, true; return nil })
+	err := execOpts(t, cmd, &reached, "a.pcap", "--iface", "veth0", "--map", "10.0.0.1=10.9.0.1", "--src-mac", "02:00:00:00:00:01",
+		"--dst-mac", "02:00:00:00:00:02", "--force", "--pps", "250", "--new-rtp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro, err := got.replayOpts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ro.Iface != "veth0" || ro.SrcMAC.String() != "02:00:00:00:00:01" || ro.DstMAC.String() != "02:00:00:00:00:02" ||
+		!ro.Force || ro.PPS != 250 || ro.Mbps != 0 || !ro.NewRTP || ro.To.IsValid() || len(ro.Maps) != 1 {
+		t.Fatalf("options %+v", ro)
+	}
+	reached = false
+	cmd = newCmdReplay(testIO(), func(o *replayOptions) error { got, reached = o, true; return nil })
+	if err := execOpts(t, cmd, &reached, "a.pcap", "--iface", "veth0", "--topspeed"); err != nil {
+		t.Fatal(err)
+	}
+	if ro, _ = got.replayOpts(); ro.Speed != 0 || ro.Iface != "veth0" {
+		t.Fatalf("--topspeed: %+v", ro)
+	}
 }
 
 func TestReplayRunJSONSummary(t *testing.T) {

@@ -2,7 +2,9 @@
 // --speed, and later replay): packet i is due at start + offset_i / Speed,
 // where offset_i is its capture time since the first packet. Every deadline
 // is computed from the start, never from the previous packet, so sleep
-// overshoot does not accumulate.
+// overshoot does not accumulate. Options.PPS and Options.BitRate replace
+// the capture's timing with a fixed packet or bit rate (replay --pps,
+// --mbps; WaitSize gives the sizes), on the same absolute schedule.
 //
 // Usage:
 //

@@ -37,6 +37,13 @@ type Options struct {
 	Spin time.Duration
 	// Clock is the time source (nil: the system clock).
 	Clock Clock
+	// PPS, when positive, replaces the capture's timing with a fixed
+	// rate: packet i is due at start + i/PPS (tcpreplay --pps).
+	PPS float64
+	// BitRate, when positive (and PPS is not), replaces it with a bit
+	// rate: a packet is due at start + (bytes before it)*8/BitRate, the
+	// sizes given to WaitSize (tcpreplay --mbps).
+	BitRate float64
 }
 
 // Pacer spaces out a replay. It is not safe for concurrent use.
@@ -46,6 +53,8 @@ type Pacer struct {
 	wallStart time.Time
 	last      time.Time     // previous packet time
 	offset    time.Duration // capture time since the first packet, gaps capped
+	packets   float64       // packets scheduled before (rate modes)
+	bytes     float64       // bytes scheduled before (BitRate)
 	late      histogram
 }
 
@@ -63,9 +72,27 @@ func New(o Options) *Pacer {
 // Speed is the configured factor (<= 0: unpaced).
 func (p *Pacer) Speed() float64 { return p.o.Speed }
 
+// paced reports whether Wait waits at all.
+func (p *Pacer) paced() bool { return p.o.Speed > 0 || p.o.PPS > 0 || p.o.BitRate > 0 }
+
 // due returns the deadline of a packet stamped pt and advances the
 // schedule (the first packet is due at once, and starts the schedule).
-func (p *Pacer) due(pt time.Time, now time.Time) time.Time {
+func (p *Pacer) due(pt time.Time, size int, now time.Time) time.Time {
+	if p.o.PPS > 0 || p.o.BitRate > 0 {
+		// a rate: the deadline follows from what was scheduled before
+		if !p.started {
+			p.started, p.wallStart = true, now
+		}
+		var d time.Duration
+		if p.o.PPS > 0 {
+			d = time.Duration(p.packets / p.o.PPS * float64(time.Second))
+		} else {
+			d = time.Duration(p.bytes * 8 / p.o.BitRate * float64(time.Second))
+		}
+		p.packets++
+		p.bytes += float64(size)
+		return p.wallStart.Add(d)
+	}
 	if !p.started {
 		p.started, p.wallStart, p.last = true, now, pt
 		return now
@@ -87,11 +114,17 @@ func (p *Pacer) due(pt time.Time, now time.Time) time.Time {
 // time when it returns (the departure time, for a restamping caller). It
 // returns ctx's error if ctx ends first. Unpaced, it returns at once.
 func (p *Pacer) Wait(ctx context.Context, pt time.Time) (time.Time, error) {
+	return p.WaitSize(ctx, pt, 0)
+}
+
+// WaitSize is Wait for a packet of size bytes, which a BitRate schedule
+// spaces by (the other schedules ignore it).
+func (p *Pacer) WaitSize(ctx context.Context, pt time.Time, size int) (time.Time, error) {
 	now := p.o.Clock.Now()
-	if p.o.Speed <= 0 {
+	if !p.paced() {
 		return now, ctx.Err()
 	}
-	due := p.due(pt, now)
+	due := p.due(pt, size, now)
 	if d := due.Sub(now) - p.o.Spin; d > 0 {
 		if err := p.o.Clock.Sleep(ctx, d); err != nil {
 			return p.o.Clock.Now(), err

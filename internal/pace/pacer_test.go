@@ -201,3 +201,42 @@ func TestParseSpeed(t *testing.T) {
 		}
 	}
 }
+
+// TestPacerRates: --pps and --mbps space packets by count or size,
+// whatever their capture times, and keep an absolute schedule too.
+func TestPacerRates(t *testing.T) {
+	base := time.Unix(1700000000, 0)
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	tests := []struct {
+		name string
+		o    Options
+		over time.Duration
+		size []int
+		want []time.Duration
+	}{
+		{name: "100 pps", o: Options{PPS: 100}, size: []int{1, 1, 1, 1}, want: []time.Duration{ms(10), ms(10), ms(10)}},
+		{name: "pps ignores speed", o: Options{PPS: 1000, Speed: 1}, size: []int{1, 1}, want: []time.Duration{ms(1)}},
+		// 1 Mbit/s: 1250 bytes take 10 ms, 125 bytes 1 ms
+		{name: "1 Mbit/s", o: Options{BitRate: 1e6}, size: []int{1250, 125, 1250, 1}, want: []time.Duration{ms(10), ms(1), ms(10)}},
+		{name: "overshoot does not accumulate", o: Options{PPS: 100}, over: ms(2), size: []int{1, 1, 1}, want: []time.Duration{ms(10), ms(8)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &fakeClock{now: time.Unix(5, 0), over: tt.over}
+			tt.o.Clock = c
+			p := New(tt.o)
+			for i, n := range tt.size {
+				// capture times a second apart: a rate ignores them
+				if _, err := p.WaitSize(context.Background(), base.Add(time.Duration(i)*time.Second), n); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if fmt.Sprint(c.sleeps) != fmt.Sprint(tt.want) {
+				t.Fatalf("sleeps %v, want %v", c.sleeps, tt.want)
+			}
+			if l := p.Lateness(); l.Count != uint64(len(tt.size)) {
+				t.Fatalf("lateness counted %d departures", l.Count)
+			}
+		})
+	}
+}

@@ -25,7 +25,10 @@
 // (whose answers are read, parsed for the peer's SDP and To-tag, counted and
 // discarded), Content-Length is fixed with sipflow.Editor, and optionally
 // Call-IDs, tags and branches are new per run and RTP streams get fresh
-// SSRC, sequence and timestamp bases kept continuous (loss stays loss).
+// SSRC, sequence and timestamp bases kept continuous (loss stays loss),
+// their RTCP mapped onto the same bases (SSRCs of SR/RR/SDES/BYE/XR and
+// feedback, sender-report RTP times and counts, reported sequence
+// numbers) with pion/rtcp, the RTCP parser rtpstats uses.
 // SIP over TCP is sent as one connection per original connection, each
 // message written whole.
 package replay

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/voiptool/voiptool/capture"
+	"github.com/voiptool/voiptool/internal/pace"
 	"github.com/voiptool/voiptool/sipflow"
 )
 
@@ -179,8 +180,35 @@ type Options struct {
 	// a live peer's last answers are read and counted (0: close at once).
 	Linger time.Duration
 
+	// PPS and Mbps, when positive, replace the capture's timing (and
+	// Speed) with a packet rate or a bit rate (of what is sent: frames,
+	// or payloads over sockets).
+	PPS, Mbps float64
+
+	// Iface, when set, replays the capture's frames whole on this
+	// interface through AF_PACKET (CAP_NET_RAW) instead of its payloads
+	// over sockets: see RunFrames. To, Bind, Rewrite and NewIDs do not
+	// apply there; Maps rewrite addresses in the frames.
+	Iface string
+	// SrcMAC and DstMAC, when set, replace every frame's Ethernet source
+	// and destination; a capture without Ethernet headers (raw IP, Linux
+	// cooked, BSD loopback) gets one built from them (DstMAC required).
+	SrcMAC, DstMAC net.HardwareAddr
+	// Force replays on an interface that owns one of the capture's
+	// addresses (after Maps), which is refused otherwise.
+	Force bool
+	// Window is how many records wait for the decoder to classify them
+	// (the RTP heuristic names a flow's first packet only with its
+	// second); 0: DefaultWindow.
+	Window int
+
 	// Progress, when set, is called every ProgressEvery (and once at the
 	// end) from Run's goroutine.
 	Progress      func(Progress)
 	ProgressEvery time.Duration
+}
+
+// paceOptions are the pacer's options for o.
+func (o *Options) paceOptions() pace.Options {
+	return pace.Options{Speed: o.Speed, Spin: o.Spin, PPS: o.PPS, BitRate: o.Mbps * 1e6}
 }

@@ -51,16 +51,18 @@ type mediaRef struct {
 	idx    int
 }
 
-type streamKey struct {
-	src  netip.AddrPort
-	ssrc uint32
-}
-
-// rtpBase is one RTP stream's new identity for this run.
+// rtpBase is one RTP stream's new identity for this run, and what this
+// run sent of it (for its sender reports).
 type rtpBase struct {
 	ssrc uint32
 	dseq uint16
 	dts  uint32
+	// first is the first sequence number sent (seen: one was).
+	first uint16
+	seen  bool
+	// packets and octets (payload, RFC 3550 6.4.1) sent so far; they
+	// wrap as the RTCP fields do.
+	packets, octets uint32
 }
 
 type targetKey struct {
@@ -85,7 +87,7 @@ type replayer struct {
 	shift   time.Duration
 	calls   map[string]*callState
 	media   map[netip.AddrPort]mediaRef
-	streams map[streamKey]rtpBase
+	streams map[uint32]*rtpBase
 
 	mu      sync.Mutex       // guards byID, the live records and peerSDP
 	byID    map[string]*live // by the Call-ID as sent
@@ -102,6 +104,9 @@ func Run(ctx context.Context, o Options, warn func(error)) (Summary, error) {
 	var sum Summary
 	if len(o.Files) == 0 {
 		return sum, ErrNoFiles
+	}
+	if o.Iface != "" {
+		return RunFrames(ctx, o, warn)
 	}
 	if !o.To.IsValid() && len(o.Maps) == 0 {
 		return sum, ErrNoTarget
@@ -131,7 +136,7 @@ func Run(ctx context.Context, o Options, warn func(error)) (Summary, error) {
 	if o.ProgressEvery <= 0 {
 		o.ProgressEvery = DefaultProgressEvery
 	}
-	sel, err := selectCalls(ctx, &o, warn)
+	sel, err := selectCalls(ctx, &o, warn, nil)
 	if err != nil {
 		if ctx.Err() != nil {
 			sum.Cancelled = true
@@ -140,7 +145,7 @@ func Run(ctx context.Context, o Options, warn func(error)) (Summary, error) {
 		return sum, err
 	}
 	r := &replayer{o: &o, sel: sel, allowed: allowed, targets: make(map[targetKey]*TargetCount),
-		pacer: pace.New(pace.Options{Speed: o.Speed, Spin: o.Spin}), byID: make(map[string]*live)}
+		pacer: pace.New(o.paceOptions()), byID: make(map[string]*live)}
 	r.socks = newSockets(o.Bind, o.MaxSockets, r.learn)
 	r.start = time.Now()
 	span := sel.last.Sub(sel.first)
@@ -224,7 +229,7 @@ func (r *replayer) playOnce(ctx context.Context, warn func(error)) error {
 	defer done()
 	r.calls = make(map[string]*callState)
 	r.media = make(map[netip.AddrPort]mediaRef)
-	r.streams = make(map[streamKey]rtpBase)
+	r.streams = make(map[uint32]*rtpBase)
 	r.mu.Lock()
 	clear(r.byID)
 	r.mu.Unlock()
@@ -260,27 +265,55 @@ func (r *replayer) sideWanted(fromCaller bool) bool {
 }
 
 func (r *replayer) sip(ctx context.Context, ev *capture.Event) error {
-	m := &r.msg
-	if err := m.Unmarshal(ev.Payload); err != nil || len(m.CallID) == 0 {
-		if r.selecting() {
-			r.c.Unattributed++
-			return nil
-		}
+	cs, fromCaller, ok := r.pickSIP(ev)
+	if !ok {
+		return nil
+	}
+	if cs == nil { // not parsed, and nothing selected
 		if r.o.Rewrite {
 			r.c.RewriteErrors++
 		}
 		return r.send(ctx, ev, ev.Payload, netip.AddrPort{})
 	}
+	target, ok := r.target(ev.Dst)
+	if !ok {
+		r.c.Refused++
+		return nil
+	}
+	payload := ev.Payload
+	if r.o.Rewrite {
+		local, ok, err := r.localFor(ctx, ev, target)
+		if err != nil || !ok {
+			return r.noSocket(err)
+		}
+		payload = r.rewriteSIP(cs, fromCaller, target, local)
+	}
+	return r.send(ctx, ev, payload, target)
+}
+
+// pickSIP parses a SIP payload into r.msg, learns its call (and the
+// media its SDP announces) and says whether it is replayed: its call is
+// selected and its side wanted (what is not is counted). A nil call with
+// ok true is a payload that did not parse while nothing was selected.
+func (r *replayer) pickSIP(ev *capture.Event) (cs *callState, fromCaller, ok bool) {
+	m := &r.msg
+	if err := m.Unmarshal(ev.Payload); err != nil || len(m.CallID) == 0 {
+		if r.selecting() {
+			r.c.Unattributed++
+			return nil, false, false
+		}
+		return nil, false, true
+	}
 	if r.sel.calls != nil && !r.sel.calls[string(m.CallID)] {
 		r.c.Skipped++
-		return nil
+		return nil, false, false
 	}
-	cs := r.call(m, ev)
+	cs = r.call(m, ev)
 	if cs == nil {
 		r.c.Unattributed++
-		return nil
+		return nil, false, false
 	}
-	fromCaller := ev.Src == cs.caller
+	fromCaller = ev.Src == cs.caller
 	if !fromCaller && !m.Request && len(m.To.Tag) > 0 {
 		cs.recToTag = string(m.To.Tag)
 	}
@@ -300,22 +333,9 @@ func (r *replayer) sip(ctx context.Context, ev *capture.Event) error {
 	}
 	if !r.sideWanted(fromCaller) {
 		r.c.OtherSide++
-		return nil
+		return nil, false, false
 	}
-	target, ok := r.target(ev.Dst)
-	if !ok {
-		r.c.Refused++
-		return nil
-	}
-	payload := ev.Payload
-	if r.o.Rewrite {
-		local, ok, err := r.localFor(ctx, ev, target)
-		if err != nil || !ok {
-			return r.noSocket(err)
-		}
-		payload = r.rewriteSIP(cs, fromCaller, target, local)
-	}
-	return r.send(ctx, ev, payload, target)
+	return cs, fromCaller, true
 }
 
 // call returns the state of m's call, creating it (nil when the table is
@@ -345,21 +365,9 @@ func (r *replayer) call(m *sipflow.Message, ev *capture.Event) *callState {
 }
 
 func (r *replayer) mediaPacket(ctx context.Context, ev *capture.Event) error {
-	src, srcKnown := r.media[ev.Src]
-	dst, dstKnown := r.media[ev.Dst]
-	if r.selecting() {
-		if !srcKnown && !dstKnown {
-			r.c.Unattributed++
-			return nil
-		}
-		fromCaller := src.caller
-		if !srcKnown {
-			fromCaller = !dst.caller
-		}
-		if !r.sideWanted(fromCaller) {
-			r.c.OtherSide++
-			return nil
-		}
+	dst, dstKnown, ok := r.pickMedia(ev)
+	if !ok {
+		return nil
 	}
 	target, ok := netip.AddrPort{}, false
 	if dstKnown && r.o.Rewrite {
@@ -385,10 +393,39 @@ func (r *replayer) mediaPacket(ctx context.Context, ev *capture.Event) error {
 		}
 	}
 	payload := ev.Payload
-	if r.o.NewRTP && ev.Kind == capture.KindRTP && len(payload) >= 12 {
-		payload = r.rewriteRTP(ev)
+	if r.o.NewRTP {
+		switch ev.Kind {
+		case capture.KindRTP:
+			payload = r.rewriteRTP(ev)
+		case capture.KindRTCP:
+			payload = r.rewriteRTCP(payload)
+		}
 	}
 	return r.send(ctx, ev, payload, target)
+}
+
+// pickMedia says whether an RTP or RTCP packet is replayed: while calls
+// or a side are selected, an SDP of a selected call must name its source
+// or destination, and its sender's side be wanted (what is not is
+// counted). dst is the SDP reference of its destination, if any.
+func (r *replayer) pickMedia(ev *capture.Event) (dst mediaRef, dstKnown, ok bool) {
+	src, srcKnown := r.media[ev.Src]
+	dst, dstKnown = r.media[ev.Dst]
+	if r.selecting() {
+		if !srcKnown && !dstKnown {
+			r.c.Unattributed++
+			return dst, dstKnown, false
+		}
+		fromCaller := src.caller
+		if !srcKnown {
+			fromCaller = !dst.caller
+		}
+		if !r.sideWanted(fromCaller) {
+			r.c.OtherSide++
+			return dst, dstKnown, false
+		}
+	}
+	return dst, dstKnown, true
 }
 
 // target is where a packet the capture sent to dst goes: a map naming
@@ -470,7 +507,7 @@ func (r *replayer) send(ctx context.Context, ev *capture.Event, payload []byte, 
 			return r.noSocket(err)
 		}
 	}
-	if _, err := r.pacer.Wait(ctx, ev.Time.Add(r.shift)); err != nil {
+	if _, err := r.pacer.WaitSize(ctx, ev.Time.Add(r.shift), len(payload)); err != nil {
 		return err
 	}
 	var err error
@@ -533,7 +570,7 @@ func (r *replayer) eta(done float64, now time.Time) time.Duration {
 	}
 	left := float64(r.o.Loops-r.run) + 1 - done
 	span := r.sel.last.Sub(r.sel.first)
-	if r.o.Speed > 0 {
+	if r.o.Speed > 0 && r.o.PPS <= 0 && r.o.Mbps <= 0 {
 		return time.Duration(left * float64(span) / r.o.Speed)
 	}
 	if done <= 0 {
@@ -564,12 +601,14 @@ func (r *replayer) summary() Summary {
 	if r.sel.calls != nil {
 		s.Calls = len(r.sel.calls)
 	}
-	s.Counts.Received = r.socks.recv.Load()
-	s.Counts.ReceivedBytes = r.socks.recvBytes.Load()
+	if r.socks != nil { // nil in frame replay
+		s.Counts.Received = r.socks.recv.Load()
+		s.Counts.ReceivedBytes = r.socks.recvBytes.Load()
+		s.Counts.Sockets = r.socks.n()
+	}
 	r.mu.Lock()
 	s.Counts.PeerSDP = r.peerSDP
 	r.mu.Unlock()
-	s.Counts.Sockets = r.socks.n()
 	for _, t := range r.targets {
 		s.Targets = append(s.Targets, *t)
 	}

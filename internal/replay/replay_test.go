@@ -425,7 +425,7 @@ func mediaReplayer(tb testing.TB, dst netip.AddrPort) (*replayer, *capture.Event
 	})
 	o := &Options{To: dst, Rewrite: true, NewRTP: true, MaxSockets: 4, Bind: netip.MustParseAddr("127.0.0.1")}
 	r := &replayer{o: o, pacer: pace.New(pace.Options{}), allowed: map[netip.Addr]bool{}, targets: map[targetKey]*TargetCount{},
-		media: map[netip.AddrPort]mediaRef{}, streams: map[streamKey]rtpBase{}, byID: map[string]*live{}}
+		media: map[netip.AddrPort]mediaRef{}, streams: map[uint32]*rtpBase{}, byID: map[string]*live{}}
 	r.socks = newSockets(o.Bind, o.MaxSockets, nil)
 	tb.Cleanup(r.socks.close)
 	if err := r.handle(context.Background(), rtp); err != nil {

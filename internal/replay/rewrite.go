@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"strconv"
 
+	"github.com/pion/rtcp"
+
 	"github.com/voiptool/voiptool/capture"
 	"github.com/voiptool/voiptool/sipflow"
 )
@@ -202,19 +204,166 @@ func indexByte(b []byte, c byte) int {
 // SSRC, and sequence numbers and timestamps shifted by one random offset
 // per stream, so gaps (loss), reordering and timing stay as captured.
 // The header fields are the classifier's (ev.RTP); only the bytes are
-// written here.
+// written here. The packet and its payload octets are counted for the
+// stream's sender reports.
 func (r *replayer) rewriteRTP(ev *capture.Event) []byte {
-	k := streamKey{ev.Src, ev.RTP.SSRC}
-	b, ok := r.streams[k]
-	if !ok {
-		b = rtpBase{ssrc: rand.Uint32(), dseq: uint16(rand.Uint32()), dts: rand.Uint32()}
-		if len(r.streams) < maxStreams {
-			r.streams[k] = b
-		}
+	b := r.base(ev.RTP.SSRC)
+	if !b.seen {
+		b.seen, b.first = true, ev.RTP.SequenceNumber
 	}
+	b.packets++
+	b.octets += uint32(len(ev.RTP.Payload(ev.Payload)))
 	r.buf = append(r.buf[:0], ev.Payload...)
 	binary.BigEndian.PutUint16(r.buf[2:], ev.RTP.SequenceNumber+b.dseq)
 	binary.BigEndian.PutUint32(r.buf[4:], ev.RTP.Timestamp+b.dts)
 	binary.BigEndian.PutUint32(r.buf[8:], b.ssrc)
 	return r.buf
+}
+
+// base is the new identity of the stream the capture called ssrc in this
+// run, drawn the first time RTP or RTCP names it. Streams are keyed by
+// SSRC alone so that an RTCP report about a stream (sent by its
+// receiver, from another address) finds the base its RTP got; a stream a
+// relay forwarded with its SSRC kept gets one new SSRC on both legs, as
+// in the capture. A full table gives an unrecorded base (counted).
+func (r *replayer) base(ssrc uint32) *rtpBase {
+	if b := r.streams[ssrc]; b != nil {
+		return b
+	}
+	b := &rtpBase{ssrc: rand.Uint32(), dseq: uint16(rand.Uint32()), dts: rand.Uint32()}
+	if len(r.streams) < maxStreams {
+		r.streams[ssrc] = b
+	} else {
+		r.c.StreamsFull++
+	}
+	return b
+}
+
+// rewriteRTCP maps a compound RTCP packet onto this run's RTP bases
+// (NewRTP): every SSRC it names (sender reports, reception report blocks,
+// SDES chunks, BYE, XR and feedback packets) becomes the new SSRC of that
+// stream; a sender report's RTP timestamp moves with the stream's
+// timestamps and its packet and octet counts become what this run sent
+// of the stream so far (the captured counts describe a sender whose
+// history began before the capture, and a replay that sends only some of
+// the capture would contradict them); extended highest sequence numbers
+// and NACKed sequence numbers move with the stream's sequence numbers.
+// NTP times, LSR/DLSR, jitter and loss figures stay as captured, so the
+// receiver's round-trip and quality figures are the captured ones.
+//
+// The packet is decoded and encoded with pion/rtcp, the project's RTCP
+// parser (rtpstats reads RTCP with it too); that allocates, which RTCP's
+// rate (one compound packet per stream every few seconds) affords. A
+// packet it cannot decode or encode is sent unchanged and counted.
+func (r *replayer) rewriteRTCP(p []byte) []byte {
+	pkts, err := rtcp.Unmarshal(p)
+	if err != nil {
+		r.c.RTCPUnchanged++
+		return p
+	}
+	for _, pk := range pkts {
+		if !r.mapRTCP(pk) {
+			r.c.RTCPUnknown++
+		}
+	}
+	out, err := rtcp.Marshal(pkts)
+	if err != nil {
+		r.c.RTCPUnchanged++
+		return p
+	}
+	r.c.RTCPRewritten++
+	return out
+}
+
+// mapRTCP rewrites one decoded RTCP packet in place; false for a type
+// that names no SSRC this package knows how to map (sent as decoded).
+func (r *replayer) mapRTCP(pk rtcp.Packet) bool {
+	switch p := pk.(type) {
+	case *rtcp.SenderReport:
+		b := r.base(p.SSRC)
+		p.SSRC = b.ssrc
+		p.RTPTime += b.dts
+		p.PacketCount, p.OctetCount = b.packets, b.octets
+		r.mapReports(p.Reports)
+	case *rtcp.ReceiverReport:
+		p.SSRC = r.base(p.SSRC).ssrc
+		r.mapReports(p.Reports)
+	case *rtcp.SourceDescription:
+		for i := range p.Chunks {
+			p.Chunks[i].Source = r.base(p.Chunks[i].Source).ssrc
+		}
+	case *rtcp.Goodbye:
+		for i := range p.Sources {
+			p.Sources[i] = r.base(p.Sources[i]).ssrc
+		}
+	case *rtcp.ExtendedReport:
+		p.SenderSSRC = r.base(p.SenderSSRC).ssrc
+		for _, blk := range p.Reports {
+			r.mapXR(blk)
+		}
+	case *rtcp.TransportLayerNack:
+		p.SenderSSRC = r.base(p.SenderSSRC).ssrc
+		b := r.base(p.MediaSSRC)
+		p.MediaSSRC = b.ssrc
+		for i := range p.Nacks {
+			p.Nacks[i].PacketID += b.dseq
+		}
+	case *rtcp.PictureLossIndication:
+		p.SenderSSRC = r.base(p.SenderSSRC).ssrc
+		p.MediaSSRC = r.base(p.MediaSSRC).ssrc
+	case *rtcp.ApplicationDefined:
+		p.SSRC = r.base(p.SSRC).ssrc
+	default:
+		return false
+	}
+	return true
+}
+
+// mapReports rewrites reception report blocks: the reported stream's new
+// SSRC, and its extended highest sequence number moved by the stream's
+// sequence offset with the cycle count kept relative to the first
+// sequence number this run sent (or the report's own, before any).
+func (r *replayer) mapReports(rs []rtcp.ReceptionReport) {
+	for i := range rs {
+		b := r.base(rs[i].SSRC)
+		rs[i].SSRC = b.ssrc
+		rs[i].LastSequenceNumber = shiftExtSeq(rs[i].LastSequenceNumber, b)
+	}
+}
+
+// shiftExtSeq moves an extended sequence number (cycles<<16 | seq) by the
+// stream's offset: its low 16 bits become seq+dseq, and a wrap the shift
+// causes relative to the stream's first sequence number adds a cycle, as
+// a receiver of the new stream would count it.
+func shiftExtSeq(ext uint32, b *rtpBase) uint32 {
+	first := uint16(ext)
+	if b.seen {
+		first = b.first
+	}
+	return ext - uint32(first) + uint32(first+b.dseq)
+}
+
+// mapXR rewrites the SSRC fields (and sequence ranges) of RFC 3611
+// report blocks.
+func (r *replayer) mapXR(blk rtcp.ReportBlock) {
+	switch x := blk.(type) {
+	case *rtcp.VoIPMetricsReportBlock:
+		x.SSRC = r.base(x.SSRC).ssrc
+	case *rtcp.StatisticsSummaryReportBlock:
+		b := r.base(x.SSRC)
+		x.SSRC, x.BeginSeq, x.EndSeq = b.ssrc, x.BeginSeq+b.dseq, x.EndSeq+b.dseq
+	case *rtcp.LossRLEReportBlock:
+		b := r.base(x.SSRC)
+		x.SSRC, x.BeginSeq, x.EndSeq = b.ssrc, x.BeginSeq+b.dseq, x.EndSeq+b.dseq
+	case *rtcp.DuplicateRLEReportBlock:
+		b := r.base(x.SSRC)
+		x.SSRC, x.BeginSeq, x.EndSeq = b.ssrc, x.BeginSeq+b.dseq, x.EndSeq+b.dseq
+	case *rtcp.PacketReceiptTimesReportBlock:
+		b := r.base(x.SSRC)
+		x.SSRC, x.BeginSeq, x.EndSeq = b.ssrc, x.BeginSeq+b.dseq, x.EndSeq+b.dseq
+	case *rtcp.DLRRReportBlock:
+		for i := range x.Reports {
+			x.Reports[i].SSRC = r.base(x.Reports[i].SSRC).ssrc
+		}
+	}
 }

@@ -41,7 +41,9 @@ func openFiles(files []string) (srcs []capture.Source, done func(), err error) {
 // selectCalls runs the first pass: the engine groups the capture into
 // calls, the filter and the Call-IDs pick some, and the time span gives
 // the progress line its ETA.
-func selectCalls(ctx context.Context, o *Options, warn func(error)) (selection, error) {
+// seen, when set, is shown every event of the pass (frame replay looks
+// for the interface's own addresses there).
+func selectCalls(ctx context.Context, o *Options, warn func(error), seen func(*capture.Event)) (selection, error) {
 	var sel selection
 	srcs, done, err := openFiles(o.Files)
 	if err != nil {
@@ -55,6 +57,9 @@ func selectCalls(ctx context.Context, o *Options, warn func(error)) (selection, 
 		}
 		if ev.Time.After(sel.last) {
 			sel.last = ev.Time
+		}
+		if seen != nil {
+			seen(ev)
 		}
 		return eng.Handle(ev)
 	})

@@ -45,6 +45,15 @@ type Counts struct {
 	HEP          int64 `json:"skipped_hep"`
 	// RewriteErrors: SIP that did not parse and went out unchanged.
 	RewriteErrors int64 `json:"rewrite_errors"`
+	// With NewRTP: RTCP packets mapped onto the new RTP bases, those
+	// that did not decode (or encode) and went out unchanged, and
+	// member packets of a type that names no SSRC we map (sent as
+	// decoded). StreamsFull: streams beyond the table, each packet of
+	// which got a base of its own.
+	RTCPRewritten int64 `json:"rtcp_rewritten"`
+	RTCPUnchanged int64 `json:"rtcp_unchanged"`
+	RTCPUnknown   int64 `json:"rtcp_unknown_types"`
+	StreamsFull   int64 `json:"streams_full"`
 	Sockets       int   `json:"sockets"`
 }
 
@@ -59,6 +68,8 @@ type Summary struct {
 	// Timing is Lateness in microseconds, for JSON readers.
 	Timing    Timing `json:"timing_error_us"`
 	Cancelled bool   `json:"cancelled"`
+	// Frames is set by a frame replay (--iface).
+	Frames *FrameCounts `json:"frames,omitempty"`
 }
 
 // Timing is the lateness distribution in microseconds.
@@ -125,14 +136,32 @@ func WriteSummary(w io.Writer, s Summary, format string) error {
 	for _, t := range s.Targets {
 		fmt.Fprintf(w, "  -> %s %-21s %8d pkts %10d bytes %6d errors\n", t.Transport, t.Target, t.Packets, t.Bytes, t.Errors)
 	}
-	fmt.Fprintf(w, "  not sent: %d no target, %d peer address refused, %d sockets full, %d not selected, %d other side, %d unattributed media, %d HEP\n",
-		c.Refused, c.RefusedPeer, c.SocketsFull, c.Skipped, c.OtherSide, c.Unattributed, c.HEP)
+	if s.Frames != nil {
+		fmt.Fprintf(w, "  payloads not selected: %d of other calls, %d of the other side, %d unattributed\n",
+			c.Skipped, c.OtherSide, c.Unattributed)
+	} else {
+		fmt.Fprintf(w, "  not sent: %d no target, %d peer address refused, %d sockets full, %d not selected, %d other side, %d unattributed media, %d HEP\n",
+			c.Refused, c.RefusedPeer, c.SocketsFull, c.Skipped, c.OtherSide, c.Unattributed, c.HEP)
+	}
 	if c.RewriteErrors > 0 {
 		fmt.Fprintf(w, "  %d SIP messages could not be parsed and were sent unchanged\n", c.RewriteErrors)
+	}
+	if c.RTCPRewritten+c.RTCPUnchanged+c.RTCPUnknown+c.StreamsFull > 0 {
+		fmt.Fprintf(w, "  RTCP: %d mapped to the new RTP bases, %d undecodable sent unchanged, %d packets of unmapped types; %d streams beyond the table\n",
+			c.RTCPRewritten, c.RTCPUnchanged, c.RTCPUnknown, c.StreamsFull)
 	}
 	if s.Lateness.Count > 0 {
 		fmt.Fprintf(w, "  timing error: p50 %s, p99 %s, max %s (%d departures)\n",
 			s.Lateness.P50, s.Lateness.P99, s.Lateness.Max, s.Lateness.Count)
+	}
+	if f := s.Frames; f != nil {
+		fmt.Fprintf(w, "  frames on %s: %d of %d records sent (%d bytes); refused by the kernel: %d no room (EAGAIN/ENOBUFS), %d above the MTU, %d other errors\n",
+			f.Iface, f.Sent, f.Records, f.Bytes, f.Dropped, f.TooBig, f.Errors)
+		fmt.Fprintf(w, "  frames not sent: %d not selected, %d headers not located, %d lengths/checksums not repairable, %d without Ethernet header; %d sent with checksums as captured\n",
+			f.NotSelected, f.NoHeaders, f.FixupErrors, f.NoEthernet, f.ChecksumsKept)
+		fmt.Fprintf(w, "  frames rewritten: %d addresses (--map), %d Ethernet headers built; %d payloads classified too late\n",
+			f.Rewritten, f.Synthesised, f.LateEvents)
+		return nil
 	}
 	_, err := fmt.Fprintf(w, "  %d local sockets\n", c.Sockets)
 	return err
