@@ -43,6 +43,11 @@ type listView struct {
 
 	selected map[string]struct{}
 	selOrder []string // selection order: the ladder shows calls as picked
+
+	// want is the widest content seen in each column (and its title), the
+	// width layoutColumns tries to give it. It only grows, so the columns
+	// do not jump while scrolling; Clear starts it over.
+	want [numColumns]int
 }
 
 func newListView(c *common, o Options) *listView {
@@ -102,11 +107,28 @@ func (l *listView) refresh() {
 		}
 		top = clamp(top, 0, max(l.matched-n, 0))
 		if top == l.top && len(l.page.Rows) <= n {
-			return
+			break
 		}
 		l.top = top
 	}
+	l.measure()
 }
+
+// measure raises the wanted column widths to the content of the page.
+func (l *listView) measure() {
+	for _, c := range l.cols {
+		if c < 0 || c >= numColumns {
+			continue
+		}
+		l.want[c] = max(l.want[c], ansi.StringWidth(colSpecs[c].title)+1) // +1: the sort arrow
+		for i := range l.page.Rows {
+			l.want[c] = max(l.want[c], ansi.StringWidth(cell(c, &l.page.Rows[i], l.c.loc, colSpecs[ColStart].max)))
+		}
+	}
+}
+
+// layout is the columns shown at the list's width and their widths.
+func (l *listView) layout() ([]Column, []int) { return layoutColumns(l.cols, l.w-1, &l.want) }
 
 // current is the row under the cursor, if the snapshot has it.
 func (l *listView) current() (CallRow, bool) {
@@ -186,7 +208,7 @@ func (l *listView) Update(msg tea.Msg) tea.Cmd {
 func (l *listView) click(x, y int) {
 	switch {
 	case y == 1:
-		shown, widths := layoutColumns(l.cols, l.w-1)
+		shown, widths := l.layout()
 		cx := 1
 		for i, c := range shown {
 			if x >= cx && x < cx+widths[i]+1 {
@@ -270,6 +292,7 @@ func (l *listView) key(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		cl.Clear()
 		l.clearSelection()
+		l.want = [numColumns]int{}
 		l.cursor, l.top, l.matched = 0, 0, 0
 		l.refresh()
 		l.c.nav.setStatus("call list cleared", nil)
@@ -288,7 +311,7 @@ func (l *listView) key(msg tea.KeyPressMsg) tea.Cmd {
 // nextSortColumn cycles through the shown columns, the ones the user can
 // see change order.
 func (l *listView) nextSortColumn() Column {
-	shown, _ := layoutColumns(l.cols, l.w-1)
+	shown, _ := l.layout()
 	if len(shown) == 0 {
 		return ColIndex
 	}
@@ -353,7 +376,7 @@ func (l *listView) setEdited(v string) {
 func (l *listView) View() string {
 	lines := make([]string, 0, l.h)
 	lines = append(lines, l.bar())
-	shown, widths := layoutColumns(l.cols, l.w-1)
+	shown, widths := l.layout()
 	lines = append(lines, l.headerLine(shown, widths))
 	st := l.c.st
 	var b strings.Builder
@@ -374,6 +397,9 @@ func (l *listView) View() string {
 				b.WriteByte(' ')
 			}
 			s := cell(c, r, l.c.loc, widths[j])
+			if c == ColSrc || c == ColDst {
+				s = elideAddr(s, widths[j], l.c.g.ellipsis)
+			}
 			if colSpecs[c].right {
 				b.WriteString(fitRight(s, widths[j], l.c.g.ellipsis))
 			} else {

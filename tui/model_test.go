@@ -138,7 +138,7 @@ func TestSearch(t *testing.T) {
 func TestSort(t *testing.T) {
 	d := newMemData(30)
 	m := newTestModel(d, 80, 24, Options{})
-	shown, _ := layoutColumns(m.list.cols, 79)
+	shown, _ := m.list.layout()
 	press(t, m, "o")
 	if d.lastQuery.Sort != shown[1] || d.lastQuery.Desc {
 		t.Fatalf("o: sort=%v desc=%v, want %v", d.lastQuery.Sort, d.lastQuery.Desc, shown[1])
@@ -578,7 +578,7 @@ func TestSparkline(t *testing.T) {
 
 func TestLayoutColumns(t *testing.T) {
 	for _, w := range []int{0, 5, 40, 79, 120, 159, 400} {
-		shown, widths := layoutColumns(AllColumns(), w)
+		shown, widths := layoutColumns(AllColumns(), w, nil)
 		total := 0
 		for i, c := range shown {
 			if widths[i] < colSpecs[c].min || widths[i] > colSpecs[c].max {
@@ -729,3 +729,74 @@ func TestNoColorProfile(t *testing.T) {
 }
 
 var sgrRe = regexp.MustCompile("\x1b\\[([0-9;]*)m")
+
+// TestListWidths is issue 14's call list at 160 and 80 columns: the
+// final code of a failed call beside its state, whole IPv4 addresses,
+// IPv6 elided in the middle with its port kept, a wild jitter in
+// seconds rather than cut digits.
+func TestListWidths(t *testing.T) {
+	d := newMemData(40)
+	m := newTestModel(d, 160, 48, Options{})
+	s := screen(m)
+	for _, want := range []string{"BUSY 486", "CANCELLED 487", "REJECTED 404", "10.186.207.1:6060", "10.186.207.254:6060", "]:5060", "2.7s", "Source", "Destination", "MOS"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("160 columns lack %q:\n%s", want, s)
+		}
+	}
+	if strings.Contains(s, "2730") {
+		t.Errorf("raw jitter shown:\n%s", s)
+	}
+	m = newTestModel(d, 80, 24, Options{})
+	s = screen(m)
+	for _, want := range []string{"BUSY 486", "Idx", "Start", "From", "To"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("80 columns lack %q:\n%s", want, s)
+		}
+	}
+}
+
+func TestCellFormats(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		w    int
+		want string
+	}{
+		{"10.0.0.1:5060", 20, "10.0.0.1:5060"},
+		{"[2001:db8:85a3::8a2e:370:7334]:5060", 20, "[2001:d…0:7334]:5060"},
+		{"10.186.207.254:6060", 16, "10.18…7.254:6060"},
+		{"[::1]:5060", 8, "[::1]:5060"}, // no room beside the port: fit cuts it
+	} {
+		got := elideAddr(c.in, c.w, "…")
+		if got != c.want {
+			t.Errorf("elideAddr(%q) = %q, want %q", c.in, got, c.want)
+		}
+		if len(c.in) > c.w && got != c.in && ansi.StringWidth(got) != c.w {
+			t.Errorf("elideAddr(%q) is %d wide", c.in, ansi.StringWidth(got))
+		}
+	}
+	for _, c := range []struct {
+		ms   float64
+		want string
+	}{{0, "0.0"}, {12.34, "12.3"}, {99.96, "100"}, {512.4, "512"}, {2730.5, "2.7s"}, {123456, "123s"}, {nan(), "-"}} {
+		if got := fmtJitter(c.ms); got != c.want || len(got) > 5 {
+			t.Errorf("fmtJitter(%v) = %q, want %q", c.ms, got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		ms   int64
+		want string
+	}{{-1, "-"}, {850, "850ms"}, {2730, "2.73s"}, {27300, "27.3s"}, {273000, "273s"}} {
+		if got := fmtMS(c.ms); got != c.want {
+			t.Errorf("fmtMS(%d) = %q, want %q", c.ms, got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		state string
+		code  int
+		want  string
+	}{{"BUSY", 486, "BUSY 486"}, {"REJECTED 404", 404, "REJECTED 404"}, {"COMPLETED", 200, "COMPLETED"}, {"CALL SETUP", 0, "CALL SETUP"}} {
+		if got := stateText(&CallRow{State: c.state, FinalCode: c.code}); got != c.want {
+			t.Errorf("stateText(%q, %d) = %q, want %q", c.state, c.code, got, c.want)
+		}
+	}
+}
