@@ -73,6 +73,7 @@ func (f *flowView) capturing() bool  { return false }
 
 func (f *flowView) refresh() {
 	f.flow, f.ok = f.c.data.Flow(f.ids, f.related)
+	safeFlow(&f.flow)
 	f.items = f.items[:0]
 	for i := range f.flow.Messages {
 		f.items = append(f.items, flowItem{msg: i, stream: -1, t: f.flow.Messages[i].Time})

@@ -92,6 +92,7 @@ func (l *listView) refresh() {
 		q := l.query()
 		q.Offset, q.Limit = l.top, n
 		l.page = l.c.data.Calls(q)
+		safeRows(l.page.Rows)
 		prev := l.matched
 		l.matched = l.page.Matched
 		if l.autoscroll && l.matched > prev {
