@@ -175,7 +175,7 @@ func (f *flowView) panes() (lw, lh, rw, rh int) {
 }
 
 func (f *flowView) headerLines() int {
-	n := 2
+	n := 3 // title, addresses, rule
 	for _, e := range f.flow.Endpoints {
 		if e.Alias != "" {
 			n = 3
@@ -364,6 +364,28 @@ func (f *flowView) View() string {
 	return padLines(append(lines, raw...), f.w, f.h)
 }
 
+// title names the dialogs on the ladder: the Call-ID, and how many legs
+// are drawn with it (the numbers their arrows carry).
+func (f *flowView) title() string {
+	ids := f.callIDs()
+	if len(ids) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(" Call-ID " + ids[0])
+	if len(ids) > 1 {
+		b.WriteString(" (#1) + " + strconv.Itoa(len(ids)-1) + " leg")
+		if len(ids) > 2 {
+			b.WriteByte('s')
+		}
+		b.WriteString(":")
+		for i, id := range ids[1:] {
+			b.WriteString(" #" + strconv.Itoa(i+2) + " " + id)
+		}
+	}
+	return b.String()
+}
+
 // ladderLines renders the endpoint header and the visible items into lw×lh.
 func (f *flowView) ladderLines(lw, lh int) []string {
 	st, g := f.c.st, f.c.g
@@ -381,6 +403,7 @@ func (f *flowView) ladderLines(lw, lh int) []string {
 		}
 		return left + st.Endpoint.Render(cut(row, hs, vw))
 	}
+	lines = append(lines, fit(st.Title.Render(f.title()), lw, g.ellipsis))
 	if len(f.flow.Problems) > 0 {
 		// What diagnose found, first: the reason to open the ladder.
 		lines = append(lines, fit(st.StateFailed.Render(" ! "+strings.Join(f.flow.Problems, "; ")), lw, g.ellipsis))

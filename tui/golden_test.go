@@ -147,6 +147,7 @@ func TestGolden(t *testing.T) {
 			m.saving.progress.Store(&SaveProgress{Calls: 1000, TotalCalls: 1000, Read: 45, ReadTotal: 100})
 		}},
 		{"columns", Options{}, func(m *Model, d *memData) { press(t, m, "C", "j", "space") }},
+		{"legend", Options{}, func(m *Model, d *memData) { press(t, m, "H", "l", "l", "l", "l", "l") }},
 		{"empty", Options{}, nil},
 	}
 	for _, tc := range cases {

@@ -14,7 +14,7 @@ type KeyMap struct {
 	Flow, Extended, Select, Search, Filter, SortNext, SortReverse key.Binding
 	Autoscroll, HideNonInvite, Pause, Clear, Columns              key.Binding
 
-	Streams, Stats, Save, Raw, Compare key.Binding
+	Streams, Stats, Save, Raw, Compare, Legend key.Binding
 
 	// NextField and PrevField move between the fields of a dialog; Accept
 	// submits it.
@@ -64,6 +64,7 @@ func DefaultKeyMap() *KeyMap {
 		Save:    b(k("f2", "ctrl+s"), "F2", "save / export"),
 		Raw:     b(k("r", "f6"), "r/F6", "raw message pane"),
 		Compare: b(k("c"), "c", "mark message / compare with mark"),
+		Legend:  b(k("H"), "H", "explain the header counters"),
 
 		NextField: b(k("tab"), "Tab", "next field"),
 		PrevField: b(k("shift+tab"), "shift+Tab", "previous field"),
@@ -83,7 +84,7 @@ func (k *KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.HalfUp, k.HalfDown, k.Top, k.Bottom, k.Left, k.Right},
 		{k.Flow, k.Extended, k.Select, k.Search, k.Filter, k.SortNext, k.SortReverse, k.Autoscroll, k.HideNonInvite, k.Columns},
-		{k.Streams, k.Stats, k.Save, k.Raw, k.Compare, k.Pause, k.Clear, k.Help, k.Back, k.Quit},
+		{k.Streams, k.Stats, k.Save, k.Raw, k.Compare, k.Pause, k.Clear, k.Legend, k.Help, k.Back, k.Quit},
 		{k.NextField, k.PrevField, k.Accept, k.MoveUp, k.MoveDown},
 	}
 }

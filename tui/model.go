@@ -35,6 +35,10 @@ type Model struct {
 	help      help.Model
 	quitting  bool
 
+	// legend is the header counter being explained on the line under
+	// the header (1-based index into headerItems), 0 when none.
+	legend int
+
 	// saving is the save running as a command, nil when none.
 	saving *saveJob
 	// version is the last Versioned.Version seen by the tick.
@@ -158,13 +162,10 @@ func (m *Model) loading() bool {
 }
 
 // bodySize is the area left to the focused view: the terminal minus the
-// header, the progress line while loading, and the status line.
+// header, the progress line while loading, the counter legend while one
+// is explained, and the status line.
 func (m *Model) bodySize() (int, int) {
-	h := m.c.h - 2
-	if m.loading() {
-		h--
-	}
-	return m.c.w, max(h, 1)
+	return m.c.w, max(m.c.h-1-m.bodyTop(), 1)
 }
 
 func (m *Model) top() view { return m.stack[len(m.stack)-1] }
@@ -206,6 +207,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		// The body starts below the header (and progress line); views get
 		// coordinates relative to their own origin.
 		mm := msg.Mouse()
+		if _, ok := msg.(tea.MouseClickMsg); ok && mm.Y == 0 {
+			m.clickHeader(mm.X)
+			return m, nil
+		}
 		mm.Y -= m.bodyTop()
 		var target view = m.top()
 		if m.overlay != nil {
@@ -226,12 +231,16 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 }
 
 // bodyTop is the first screen row of the body: below the header and, while
-// loading, the progress line.
+// loading, the progress line, and the legend line.
 func (m *Model) bodyTop() int {
+	n := 1
 	if m.loading() {
-		return 2
+		n++
 	}
-	return 1
+	if m.legend > 0 {
+		n++
+	}
+	return n
 }
 
 // changed reports whether the Data may have changed since the last
@@ -277,6 +286,14 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return top.Update(msg)
 	}
 	m.status, m.statusErr = "", false
+	if m.legend > 0 {
+		if m.legendKey(msg) {
+			return nil
+		}
+	} else if key.Matches(msg, k.Legend) {
+		m.setLegend(1)
+		return nil
+	}
 	switch {
 	case key.Matches(msg, k.Help):
 		m.setOverlay(newHelpView(m.c))
@@ -444,6 +461,10 @@ func (m *Model) render() string {
 	var b strings.Builder
 	b.WriteString(m.header())
 	b.WriteByte('\n')
+	if m.legend > 0 {
+		b.WriteString(m.legendLine())
+		b.WriteByte('\n')
+	}
 	if m.loading() {
 		b.WriteString(m.progress())
 		b.WriteByte('\n')
@@ -458,39 +479,163 @@ func (m *Model) render() string {
 	return b.String()
 }
 
-func (m *Model) header() string {
+// headerCounter is one figure of the header line and what it means, for
+// the legend line and the help overlay.
+type headerCounter struct {
+	key, help string
+}
+
+// headerCounters are the header's figures in order; tls is shown only
+// when there is some.
+var headerCounters = [...]headerCounter{
+	{"dlg", "dialogs held in the call store, one per Call-ID"},
+	{"calls", "of the dialogs, those started by INVITE"},
+	{"pkts", "capture records read (packets, HEP messages)"},
+	{"err", "records that could not be decoded (truncated, malformed)"},
+	{"drop", "lost: kernel and queue drops, evicted calls, refused streams, fragments, TCP holes"},
+	{"skip", "records that are not VoIP (other traffic, SIP without a Call-ID)"},
+	{"tls", "TCP directions carrying TLS: encrypted SIP that cannot be shown"},
+	{"mem", "memory held by the call store"},
+}
+
+// headerItems are the counters on the header now, as indexes into
+// headerCounters, with their values.
+func (m *Model) headerItems() (idx []int, vals []string) {
 	c := m.counters
-	var b strings.Builder
-	b.WriteString("voiptool")
+	for i, hc := range headerCounters {
+		var v string
+		switch hc.key {
+		case "dlg":
+			v = itoa64(c.Dialogs)
+		case "calls":
+			v = itoa64(c.Calls)
+		case "pkts":
+			v = itoa64(c.Packets)
+		case "err":
+			v = itoa64(c.DecodeErrors)
+		case "drop":
+			v = itoa64(c.Dropped)
+		case "skip":
+			v = itoa64(c.Skipped)
+		case "tls":
+			if c.TLSStreams == 0 {
+				continue
+			}
+			v = itoa64(c.TLSStreams)
+		case "mem":
+			v = fmtBytes(c.MemoryBytes)
+		}
+		idx, vals = append(idx, i), append(vals, v)
+	}
+	return idx, vals
+}
+
+// headerPrefix is the header up to the first counter.
+func (m *Model) headerPrefix() string {
 	name := m.top().name()
 	if m.overlay != nil {
 		name = m.overlay.name()
 	}
-	b.WriteString(" " + m.c.g.vline + " " + name + " " + m.c.g.vline)
+	s := "voiptool " + m.c.g.vline + " " + name + " " + m.c.g.vline
 	// Live and paused come first: they must survive truncation at 80 columns.
-	if c.Live {
-		b.WriteString(" LIVE")
+	if m.counters.Live {
+		s += " LIVE"
 	}
 	if m.paused {
-		b.WriteString(" PAUSED")
+		s += " PAUSED"
 	}
-	item := func(k, v string) {
-		b.WriteString(" " + k + " " + v)
+	return s
+}
+
+func (m *Model) header() string {
+	st := m.c.st
+	var b strings.Builder
+	b.WriteString(st.Header.Render(m.headerPrefix()))
+	idx, vals := m.headerItems()
+	for i := range idx {
+		b.WriteByte(' ')
+		s := headerCounters[idx[i]].key + " " + vals[i]
+		if i+1 == m.legend {
+			b.WriteString(st.Cursor.Render(s))
+		} else {
+			b.WriteString(st.Header.Render(s))
+		}
 	}
-	item("dlg", itoa64(c.Dialogs))
-	item("calls", itoa64(c.Calls))
-	item("pkts", itoa64(c.Packets))
-	item("err", itoa64(c.DecodeErrors))
-	item("drop", itoa64(c.Dropped))
-	item("skip", itoa64(c.Skipped))
-	if c.TLSStreams > 0 {
-		item("tls", itoa64(c.TLSStreams))
+	if f := m.counters.Forward; f != "" {
+		b.WriteString(st.Header.Render(" " + f))
 	}
-	item("mem", fmtBytes(c.MemoryBytes))
-	if c.Forward != "" {
-		b.WriteString(" " + c.Forward)
+	return fit(b.String(), m.c.w, m.c.g.ellipsis)
+}
+
+// legendLine explains the selected header counter.
+func (m *Model) legendLine() string {
+	idx, vals := m.headerItems()
+	i := clamp(m.legend-1, 0, len(idx)-1)
+	hc := headerCounters[idx[i]]
+	k := m.c.keys
+	head := " " + hc.key + " " + vals[i] + ": "
+	room := m.c.w - ansi.StringWidth(head)
+	// The explanation first; the key hint only where it fits beside it.
+	hint := "  (" + k.Left.Help().Key + ", " + k.Right.Help().Key + ": other counters; esc: close)"
+	if ansi.StringWidth(hc.help)+ansi.StringWidth(hint) > room {
+		hint = ""
 	}
-	return m.c.st.Header.Render(fit(b.String(), m.c.w, m.c.g.ellipsis))
+	return m.c.st.Key.Render(head) + fit(hc.help, room-ansi.StringWidth(hint), m.c.g.ellipsis) + m.c.st.Status.Render(hint)
+}
+
+// setLegend shows the legend of the n-th header counter (1-based; 0
+// hides it); the body loses or regains a line.
+func (m *Model) setLegend(n int) {
+	idx, _ := m.headerItems()
+	if n > 0 {
+		n = clamp(n, 1, len(idx))
+	}
+	if (n > 0) != (m.legend > 0) {
+		m.legend = n
+		m.SetSize(m.c.w, m.c.h)
+		m.top().refresh()
+		return
+	}
+	m.legend = n
+}
+
+// legendKey moves the legend between counters; a key that is not
+// ours closes it, and is consumed only if it was a closing key.
+func (m *Model) legendKey(msg tea.KeyPressMsg) bool {
+	k := m.c.keys
+	n, _ := m.headerItems()
+	switch {
+	case key.Matches(msg, k.Left), msg.String() == "shift+tab":
+		m.setLegend((m.legend+len(n)-2)%len(n) + 1)
+	case key.Matches(msg, k.Right), msg.String() == "tab":
+		m.setLegend(m.legend%len(n) + 1)
+	case key.Matches(msg, k.Legend), key.Matches(msg, k.Back), msg.String() == "enter":
+		m.setLegend(0)
+	default:
+		m.setLegend(0)
+		return false
+	}
+	return true
+}
+
+// clickHeader explains the counter under the mouse, or closes the
+// legend when the click is on it again or beside the counters.
+func (m *Model) clickHeader(x int) {
+	x -= ansi.StringWidth(m.headerPrefix())
+	idx, vals := m.headerItems()
+	for i := range idx {
+		w := 1 + len(headerCounters[idx[i]].key) + 1 + len(vals[i])
+		if x >= 0 && x < w {
+			if m.legend == i+1 {
+				m.setLegend(0)
+			} else {
+				m.setLegend(i + 1)
+			}
+			return
+		}
+		x -= w
+	}
+	m.setLegend(0)
 }
 
 // progress is the loading bar: done/total bytes of the input.

@@ -800,3 +800,46 @@ func TestCellFormats(t *testing.T) {
 		}
 	}
 }
+
+// TestHeaderLegend: H (or a click on a counter) explains one header
+// counter on a line of its own; left/right move between counters, Esc
+// closes it and gives the line back to the body.
+func TestHeaderLegend(t *testing.T) {
+	d := newMemData(40)
+	m := newTestModel(d, 80, 24, Options{})
+	_, h0 := m.bodySize()
+	press(t, m, "H")
+	s := strings.Split(screen(m), "\n")
+	if !strings.HasPrefix(s[1], " dlg 40: dialogs held") {
+		t.Fatalf("H: legend line %q", s[1])
+	}
+	if _, h := m.bodySize(); h != h0-1 {
+		t.Fatalf("body %d lines with the legend, want %d", h, h0-1)
+	}
+	press(t, m, "left") // wraps to the last counter
+	if s := strings.Split(screen(m), "\n"); !strings.HasPrefix(s[1], " mem 12.0 MiB: memory") {
+		t.Fatalf("left from the first: %q", s[1])
+	}
+	press(t, m, "esc")
+	if m.legend != 0 || len(m.stack) != 1 || m.quitting {
+		t.Fatalf("esc: legend %d, stack %d", m.legend, len(m.stack))
+	}
+	if _, h := m.bodySize(); h != h0 {
+		t.Fatalf("body %d lines after the legend, want %d", h, h0)
+	}
+	// A click on "skip 0" explains it; a second click closes it.
+	x := ansi.StringWidth(screen(m)[:strings.Index(screen(m), "skip 0")])
+	m.Update(tea.MouseClickMsg{X: x + 2, Y: 0})
+	if s := strings.Split(screen(m), "\n"); !strings.HasPrefix(s[1], " skip 0: records that are not VoIP") {
+		t.Fatalf("click on skip: %q", s[1])
+	}
+	m.Update(tea.MouseClickMsg{X: x + 2, Y: 0})
+	if m.legend != 0 {
+		t.Fatal("second click did not close the legend")
+	}
+	// Another key closes the legend and still does its job.
+	press(t, m, "H", "j")
+	if m.legend != 0 || m.list.cursor != 1 {
+		t.Fatalf("j with the legend: legend %d cursor %d", m.legend, m.list.cursor)
+	}
+}
