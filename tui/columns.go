@@ -253,7 +253,8 @@ func fmtJitter(ms float64) string {
 
 // elideAddr fits an "ip:port" or "[ipv6]:port" into w cells by cutting
 // the middle of the address, never the port: "[2001:db8…370:7334]:5060".
-// Anything else, or a width too small for the port, is cut at the end.
+// Narrower, it keeps the end ("…7334]:5060"); anything else, or a width
+// too small for the port, is cut at the end.
 func elideAddr(s string, w int, ell string) string {
 	if len(s) <= w {
 		return s
@@ -269,8 +270,14 @@ func elideAddr(s string, w int, ell string) string {
 		}
 	}
 	host, port := s[:p], s[p:]
-	avail := w - ansi.StringWidth(ell) - len(port)
+	ew := ansi.StringWidth(ell)
+	avail := w - ew - len(port)
 	if avail < 4 {
+		// Too narrow to show both ends: the end of the address and the
+		// port tell endpoints apart better than its start.
+		if w > ew+len(port) {
+			return ell + s[len(s)-(w-ew):]
+		}
 		return s
 	}
 	l := (avail + 1) / 2

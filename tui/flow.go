@@ -51,10 +51,13 @@ type flowView struct {
 
 	cursor, top int
 	hscroll     int
-	showRaw     bool
-	rawScroll   int
-	mark        int // item index marked for compare, or -1
-	comparing   bool
+	// compressed squeezes the columns to fit the viewport (sngrep's
+	// compressed view): addresses are elided in the middle, labels cut.
+	compressed bool
+	showRaw    bool
+	rawScroll  int
+	mark       int // item index marked for compare, or -1
+	comparing  bool
 }
 
 func newFlowView(c *common, ids []string, related bool) *flowView {
@@ -101,6 +104,9 @@ func (f *flowView) refresh() {
 	f.scrollTo()
 }
 
+// flowMinCompressed is the narrowest column of the compressed ladder.
+const flowMinCompressed = 8
+
 // flowMaxGap caps how far apart columns spread on a wide terminal: past
 // it the eye loses which arrow belongs to which column.
 const flowMaxGap = 48
@@ -114,6 +120,19 @@ func (f *flowView) layout() {
 	lw, _, _, _ := f.panes()
 	vw := lw - flowTimeW - 1
 	f.xs, f.ws = f.xs[:0], f.ws[:0]
+	if f.compressed && n > 0 {
+		// Equal columns that fit the viewport, each header elided to its
+		// column; below flowMinCompressed cells a column is useless and
+		// the ladder scrolls after all.
+		cw := max(vw/n, flowMinCompressed)
+		for i, e := range f.flow.Endpoints {
+			w := max(ansi.StringWidth(e.Addr), ansi.StringWidth(e.Alias), 3)
+			f.xs = append(f.xs, i*cw+cw/2)
+			f.ws = append(f.ws, min(w, cw-1))
+		}
+		f.width = n * cw
+		return
+	}
 	for i, e := range f.flow.Endpoints {
 		w := max(ansi.StringWidth(e.Addr), ansi.StringWidth(e.Alias), 3)
 		x := w / 2
@@ -289,6 +308,10 @@ func (f *flowView) key(msg tea.KeyPressMsg) tea.Cmd {
 		f.c.nav.openSave(f.ids, f.related, true)
 	case key.Matches(msg, k.Compare):
 		f.compareKey()
+	case key.Matches(msg, k.Compress):
+		f.compressed = !f.compressed
+		f.hscroll = 0
+		f.scrollTo()
 	}
 	return nil
 }
@@ -399,7 +422,7 @@ func (f *flowView) ladderLines(lw, lh int) []string {
 	hdr := func(text func(e Endpoint) string) string {
 		row := []rune(strings.Repeat(" ", cw))
 		for i, e := range f.flow.Endpoints {
-			put(row, f.xs[i]-f.ws[i]/2, []rune(center(text(e), f.ws[i], g.ellipsis)))
+			put(row, f.xs[i]-f.ws[i]/2, []rune(center(elideAddr(text(e), f.ws[i], g.ellipsis), f.ws[i], g.ellipsis)))
 		}
 		return left + st.Endpoint.Render(cut(row, hs, vw))
 	}
@@ -415,13 +438,15 @@ func (f *flowView) ladderLines(lw, lh int) []string {
 		}
 	}
 	lines = append(lines, hdr(func(e Endpoint) string { return e.Addr }))
-	base := []rune(strings.Repeat(" ", cw))
+	// Rows reach the viewport's right edge even when the ladder is
+	// narrower, so a long label can run into the free width.
+	base := []rune(strings.Repeat(" ", max(cw, hs+vw)))
 	for i := range f.flow.Endpoints {
 		base[f.xs[i]] = []rune(g.vline)[0]
 	}
 	// The rule under the header says when there is more ladder to either
 	// side, so a cut-off endpoint is never mistaken for the last one.
-	rule := []rune(cut(base, hs, vw))
+	rule := []rune(cut(base[:cw], hs, vw))
 	if hs > 0 && len(rule) > 0 {
 		rule[0] = []rune(g.moreL)[0]
 	}
@@ -481,7 +506,9 @@ func (f *flowView) itemLines(it flowItem, base []rune, prev time.Time, cur, mark
 
 	row1 := append([]rune(nil), base...)
 	row2 := append([]rune(nil), base...)
-	var a, b int // styled span [a, b) of both rows
+	var a, b int   // styled span [a, b) of the arrow row
+	var a1, b1 int // and of the label row
+	end := hs + vw // the viewport's right edge on the row
 	if from == to {
 		// A message to itself (a proxy spiral): a loop glyph beside the column.
 		// The label may run up to the next column, or to the edge.
@@ -492,6 +519,7 @@ func (f *flowView) itemLines(it flowItem, base []rune, prev time.Time, cur, mark
 		a = min(x1+1, b)
 		put(row2, a, []rune(g.self))
 		put(row1, a, []rune(fit(label, b-a, g.ellipsis)))
+		a1, b1 = a, b
 	} else {
 		a, b = min(x1, x2)+1, max(x1, x2)
 		w := b - a
@@ -502,7 +530,7 @@ func (f *flowView) itemLines(it flowItem, base []rune, prev time.Time, cur, mark
 			sh[0] = []rune(g.arrowL)[0]
 		}
 		put(row2, a, sh)
-		put(row1, a, []rune(center(label, w, g.ellipsis)))
+		a1, b1 = f.placeLabel(row1, label, a, b, hs, end, from, to)
 	}
 	lab := st.Normal
 	if cur {
@@ -513,8 +541,40 @@ func (f *flowView) itemLines(it flowItem, base []rune, prev time.Time, cur, mark
 	if marked {
 		t2 = fit("marked", flowTimeW, "")
 	}
-	return lab.Render(t1) + " " + spanCut(row1, a, b, hs, vw, style, cur, st),
+	return lab.Render(t1) + " " + spanCut(row1, a1, b1, hs, vw, style, cur, st),
 		lab.Render(t2) + " " + spanCut(row2, a, b, hs, vw, style, false, st)
+}
+
+// placeLabel writes an arrow's label into its row and returns the span
+// it takes. The label is centred over the part of the arrow on screen; a
+// label longer than that runs on into the free width to the right, up to
+// the viewport's edge, rather than being cut at the next column. An arrow
+// wholly off screen (its columns scrolled away) leaves a mark at the
+// edge it lies beyond, "INVITE col 3→5 ▶", so the row is never blank.
+func (f *flowView) placeLabel(row []rune, label string, a, b, hs, end, from, to int) (int, int) {
+	g := f.c.g
+	va, vb := max(a, hs), min(b, end)
+	if vb <= va {
+		cols := "col " + strconv.Itoa(from+1) + g.to + strconv.Itoa(to+1)
+		if b <= hs {
+			s := []rune(fit(g.arrowL+" "+label+" "+cols, end-hs, g.ellipsis))
+			s = []rune(strings.TrimRight(string(s), " "))
+			put(row, hs, s)
+			return hs, hs + len(s)
+		}
+		s := []rune(strings.TrimRight(fit(label+" "+cols+" "+g.arrowR, end-hs, g.ellipsis), " "))
+		put(row, end-len(s), s)
+		return end - len(s), end
+	}
+	lw := len([]rune(label))
+	if lw <= vb-va {
+		put(row, va, []rune(center(label, vb-va, g.ellipsis)))
+		return va, vb
+	}
+	// Cut, not padded: the columns after the label keep their lines.
+	s := []rune(ansi.Truncate(label, end-va, g.ellipsis))
+	put(row, va, s)
+	return va, va + len(s)
 }
 
 func (f *flowView) fmtTime(t time.Time) string {

@@ -131,6 +131,7 @@ func TestGolden(t *testing.T) {
 		{"flow_ascii", Options{ASCII: true}, func(m *Model, d *memData) { press(t, m, "enter") }},
 		{"flow_scrolled", Options{}, func(m *Model, d *memData) { press(t, m, "enter", "l", "l", "l", "l", "l", "l") }},
 		{"flow_raw", Options{}, func(m *Model, d *memData) { press(t, m, "enter", "r") }},
+		{"flow_compressed", Options{}, func(m *Model, d *memData) { press(t, m, "enter", "z") }},
 		{"flow_compare", Options{}, func(m *Model, d *memData) { press(t, m, "enter", "c", "j", "j", "c") }},
 		{"streams", Options{}, func(m *Model, d *memData) { press(t, m, "s") }},
 		{"stats", Options{}, func(m *Model, d *memData) { press(t, m, "t") }},

@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"regexp"
@@ -764,7 +765,8 @@ func TestCellFormats(t *testing.T) {
 		{"10.0.0.1:5060", 20, "10.0.0.1:5060"},
 		{"[2001:db8:85a3::8a2e:370:7334]:5060", 20, "[2001:d…0:7334]:5060"},
 		{"10.186.207.254:6060", 16, "10.18…7.254:6060"},
-		{"[::1]:5060", 8, "[::1]:5060"}, // no room beside the port: fit cuts it
+		{"[2001:db8:85a3::8a2e:370:7334]:5060", 10, "…334]:5060"},
+		{"[::1]:5060", 6, "[::1]:5060"}, // no room beside the port: fit cuts it
 	} {
 		got := elideAddr(c.in, c.w, "…")
 		if got != c.want {
@@ -841,5 +843,58 @@ func TestHeaderLegend(t *testing.T) {
 	press(t, m, "H", "j")
 	if m.legend != 0 || m.list.cursor != 1 {
 		t.Fatalf("j with the legend: legend %d cursor %d", m.legend, m.list.cursor)
+	}
+}
+
+// TestFlowOffscreenAndCompressed: at 60 columns, scrolled to the right
+// end of the ladder, the arrows between the columns scrolled away are
+// marked at the left edge with their columns; z fits every column on
+// screen, eliding the IPv6 header in the middle.
+func TestFlowOffscreenAndCompressed(t *testing.T) {
+	d := newMemData(5)
+	id := d.rows[0].CallID
+	v6 := func(n int) Endpoint { return Endpoint{Addr: fmt.Sprintf("[2001:db8:85a3::8a2e:370:%d]:5060", 7330+n)} }
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	d.flows[id] = Flow{
+		Endpoints: []Endpoint{v6(0), v6(1), v6(2), v6(3)},
+		Messages: []FlowMessage{
+			{Time: at(0), From: 0, To: 1, Label: "INVITE", CallID: id},
+			{Time: at(1), From: 2, To: 3, Label: "INVITE", CallID: id},
+			{Time: at(2), From: 3, To: 2, Label: "200 OK", CallID: id},
+			{Time: at(3), From: 1, To: 0, Label: "200 OK", CallID: id},
+		},
+	}
+	m := newTestModel(d, 60, 30, Options{})
+	press(t, m, "enter")
+	for range 30 {
+		press(t, m, "l")
+	}
+	s := screen(m)
+	for _, want := range []string{"◀ INVITE col 1→2", "◀ 200 OK col 2→1"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("scrolled ladder lacks the mark %q:\n%s", want, s)
+		}
+	}
+	for range 30 {
+		press(t, m, "h")
+	}
+	if s := screen(m); !strings.Contains(s, "INVITE col 3→4 ▶") {
+		t.Errorf("ladder scrolled to the left lacks the mark on the right:\n%s", s)
+	}
+	press(t, m, "z")
+	s = screen(m)
+	for _, want := range []string{"…330]:5060", "…333]:5060", "col"} {
+		if want == "col" {
+			if strings.Contains(s, "col ") {
+				t.Errorf("compressed ladder still has off-screen marks:\n%s", s)
+			}
+			continue
+		}
+		if !strings.Contains(s, want) {
+			t.Errorf("compressed ladder lacks %q:\n%s", want, s)
+		}
+	}
+	if strings.Contains(s, "»") {
+		t.Errorf("compressed ladder still scrolls:\n%s", s)
 	}
 }
