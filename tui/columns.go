@@ -88,7 +88,7 @@ const addrEntry = 21
 // terminal they are the ones dropped.
 var colSpecs = [numColumns]colSpec{
 	ColIndex:    {title: "Idx", min: 4, max: 7, rank: 100, right: true},
-	ColStart:    {title: "Start", min: 8, max: 12, rank: 90, entry: 8}, // 8: "15:04:05", 12 adds milliseconds
+	ColStart:    {title: "Start", min: 8, max: 15, rank: 90, entry: 8}, // 8: "15:04:05", 12 adds milliseconds, 15 microseconds
 	ColMethod:   {title: "Method", min: 7, max: 9, rank: 92},           // 9: "SUBSCRIBE"
 	ColFrom:     {title: "From", min: 14, max: 32, rank: 85, entry: labelEntry, label: true},
 	ColTo:       {title: "To", min: 14, max: 32, rank: 84, entry: labelEntry, label: true},
@@ -383,7 +383,26 @@ func layoutColumns(cols []Column, width int, want *[numColumns]int) (shown []Col
 			}
 		}
 	}
-	grow(wantOf)
+	// The start time is useful only at whole steps (seconds, ms, µs): it
+	// grows by a step at a time, after the addresses had their width.
+	grow(func(c Column) int {
+		if c == ColStart {
+			return 0
+		}
+		return wantOf(c)
+	})
+	for i, c := range shown {
+		if c != ColStart {
+			continue
+		}
+		for _, step := range []int{len("15:04:05.000000"), len("15:04:05.000")} {
+			if step <= wantOf(c) && step > widths[i] && step-widths[i] <= spare {
+				spare -= step - widths[i]
+				widths[i] = step
+				break
+			}
+		}
+	}
 	grow(func(c Column) int {
 		if colSpecs[c].label {
 			return colSpecs[c].max

@@ -15,6 +15,7 @@ import (
 // Ladder geometry, in cells.
 const (
 	flowTimeW     = 12  // "15:04:05.000"
+	flowTimeWus   = 15  // "15:04:05.000000", "+12345.123456"
 	flowMinSpace  = 18  // narrowest distance between two endpoint columns
 	flowHScroll   = 8   // cells per left/right press
 	flowSidePane  = 140 // from this width the raw pane goes to the side
@@ -118,7 +119,7 @@ const flowMaxGap = 48
 func (f *flowView) layout() {
 	n := len(f.flow.Endpoints)
 	lw, _, _, _ := f.panes()
-	vw := lw - flowTimeW - 1
+	vw := lw - f.timeW() - 1
 	f.xs, f.ws = f.xs[:0], f.ws[:0]
 	if f.compressed && n > 0 {
 		// Equal columns that fit the viewport, each header elided to its
@@ -224,7 +225,7 @@ func (f *flowView) scrollTo() {
 	}
 	f.top = clamp(f.top, 0, max(len(f.items)-n, 0))
 	lw, _, _, _ := f.panes()
-	f.hscroll = clamp(f.hscroll, 0, max(f.ladderWidth()-(lw-flowTimeW-1), 0))
+	f.hscroll = clamp(f.hscroll, 0, max(f.ladderWidth()-(lw-f.timeW()-1), 0))
 }
 
 func (f *flowView) move(d int) {
@@ -413,10 +414,11 @@ func (f *flowView) title() string {
 func (f *flowView) ladderLines(lw, lh int) []string {
 	st, g := f.c.st, f.c.g
 	cw := f.ladderWidth()
-	vw := max(lw-flowTimeW-1, 1) // ladder viewport width
+	tw := f.timeW()
+	vw := max(lw-tw-1, 1) // ladder viewport width
 	hs := f.hscroll
 	lines := make([]string, 0, lh)
-	left := strings.Repeat(" ", flowTimeW+1)
+	left := strings.Repeat(" ", tw+1)
 
 	// Endpoint header: alias (if any) then address, centred on the column.
 	hdr := func(text func(e Endpoint) string) string {
@@ -536,10 +538,16 @@ func (f *flowView) itemLines(it flowItem, base []rune, prev time.Time, cur, mark
 	if cur {
 		lab = st.Cursor
 	}
-	t1 := fit(f.fmtTime(it.t), flowTimeW, "")
-	t2 := fitRight(fmtDelta(it.t, prev), flowTimeW, "")
+	tw := f.timeW()
+	t1, t2 := f.times(it.t, prev)
+	if strings.HasPrefix(t1, "+") || strings.HasPrefix(t1, "-") && t1 != "-" {
+		t1 = fitRight(t1, tw, "") // deltas line up on their decimal point
+	} else {
+		t1 = fit(t1, tw, "")
+	}
+	t2 = fitRight(t2, tw, "")
 	if marked {
-		t2 = fit("marked", flowTimeW, "")
+		t2 = fit("marked", tw, "")
 	}
 	return lab.Render(t1) + " " + spanCut(row1, a1, b1, hs, vw, style, cur, st),
 		lab.Render(t2) + " " + spanCut(row2, a, b, hs, vw, style, false, st)
@@ -577,24 +585,36 @@ func (f *flowView) placeLabel(row []rune, label string, a, b, hs, end, from, to 
 	return va, va + len(s)
 }
 
-func (f *flowView) fmtTime(t time.Time) string {
-	if t.IsZero() {
-		return "-"
+func (f *flowView) fmtTime(t time.Time) string { return fmtClock(t, f.c.loc, f.c.timeMode != timeAbs) }
+
+// timeW is the width of the time column: microseconds need more.
+func (f *flowView) timeW() int {
+	if f.c.timeMode == timeAbs {
+		return flowTimeW
 	}
-	return t.In(f.c.loc).Format("15:04:05.000")
+	return flowTimeWus
 }
 
-// fmtDelta is the time since the previous item, "+1.234" seconds.
-func fmtDelta(t, prev time.Time) string {
-	if prev.IsZero() || t.IsZero() {
-		return ""
+// times are the two time cells of an item, after the time mode: the
+// first line carries what the mode is about, the second the delta from
+// the previous item (or, in that mode, the clock time).
+func (f *flowView) times(t, prev time.Time) (string, string) {
+	switch f.c.timeMode {
+	case timeSincePrev:
+		return fmtDelta(t, prev, 6), fmtClock(t, f.c.loc, false)
+	case timeSinceFirst:
+		var first time.Time
+		if len(f.items) > 0 {
+			first = f.items[0].t
+		}
+		if prev.IsZero() {
+			return fmtDelta(t, first, 6), ""
+		}
+		return fmtDelta(t, first, 6), fmtDelta(t, prev, 6)
+	case timeAbsMicro:
+		return fmtClock(t, f.c.loc, true), fmtDelta(t, prev, 6)
 	}
-	d := t.Sub(prev)
-	sign := "+"
-	if d < 0 {
-		sign, d = "-", -d
-	}
-	return sign + strconv.FormatFloat(d.Seconds(), 'f', 3, 64)
+	return fmtClock(t, f.c.loc, false), fmtDelta(t, prev, 3)
 }
 
 // put writes src into dst at x, clipped to dst; runes wider than one cell

@@ -132,6 +132,7 @@ func TestGolden(t *testing.T) {
 		{"flow_scrolled", Options{}, func(m *Model, d *memData) { press(t, m, "enter", "l", "l", "l", "l", "l", "l") }},
 		{"flow_raw", Options{}, func(m *Model, d *memData) { press(t, m, "enter", "r") }},
 		{"flow_compressed", Options{}, func(m *Model, d *memData) { press(t, m, "enter", "z") }},
+		{"flow_since_first", Options{}, func(m *Model, d *memData) { press(t, m, "enter", "T", "T", "T") }},
 		{"flow_compare", Options{}, func(m *Model, d *memData) { press(t, m, "enter", "c", "j", "j", "c") }},
 		{"streams", Options{}, func(m *Model, d *memData) { press(t, m, "s") }},
 		{"stats", Options{}, func(m *Model, d *memData) { press(t, m, "t") }},

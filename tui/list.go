@@ -123,9 +123,18 @@ func (l *listView) measure() {
 		}
 		l.want[c] = max(l.want[c], ansi.StringWidth(colSpecs[c].title)+1) // +1: the sort arrow
 		for i := range l.page.Rows {
-			l.want[c] = max(l.want[c], ansi.StringWidth(cell(c, &l.page.Rows[i], l.c.loc, colSpecs[ColStart].max)))
+			l.want[c] = max(l.want[c], ansi.StringWidth(l.cell(c, &l.page.Rows[i], colSpecs[ColStart].max)))
 		}
 	}
+}
+
+// cell is a row's text in column c for a cell w wide; the start time
+// follows the time mode's precision.
+func (l *listView) cell(c Column, r *CallRow, w int) string {
+	if c == ColStart && l.c.timeMode != timeAbs && w >= len("15:04:05.000000") {
+		return fmtClock(r.Start, l.c.loc, true)
+	}
+	return cell(c, r, l.c.loc, w)
 }
 
 // layout is the columns shown at the list's width and their widths.
@@ -397,7 +406,7 @@ func (l *listView) View() string {
 			if j > 0 {
 				b.WriteByte(' ')
 			}
-			s := cell(c, r, l.c.loc, widths[j])
+			s := l.cell(c, r, widths[j])
 			if c == ColSrc || c == ColDst {
 				s = elideAddr(s, widths[j], l.c.g.ellipsis)
 			}

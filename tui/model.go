@@ -298,6 +298,14 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Help):
 		m.setOverlay(newHelpView(m.c))
 		return nil
+	case key.Matches(msg, k.TimeMode):
+		m.c.timeMode = (m.c.timeMode + 1) % numTimeModes
+		m.list.want[ColStart] = 0 // measured again at the new precision
+		m.list.measure()
+		m.SetSize(m.c.w, m.c.h) // the ladder's time column changes width
+		m.top().refresh()
+		m.setStatus("times: "+m.c.timeMode.String(), nil)
+		return nil
 	case key.Matches(msg, k.Pause):
 		m.paused = !m.paused
 		if !m.paused {

@@ -898,3 +898,42 @@ func TestFlowOffscreenAndCompressed(t *testing.T) {
 		t.Errorf("compressed ladder still scrolls:\n%s", s)
 	}
 }
+
+// TestTimeModes: T cycles the ladder's times through clock (ms), clock
+// (µs), since the previous message and since the first, and the list's
+// start time follows the precision.
+func TestTimeModes(t *testing.T) {
+	d := newMemData(5)
+	id := d.rows[0].CallID
+	f := d.flows[id]
+	f.Messages[1].Time = f.Messages[1].Time.Add(123 * time.Microsecond) // 100 Trying at +5.123 ms
+	d.flows[id] = f
+	m := newTestModel(d, 160, 48, Options{})
+	press(t, m, "enter")
+	want := [][]string{
+		{"20:00:00.005 ", "+0.005 "},                         // clock ms, delta ms
+		{"20:00:00.005123", "+0.005123"},                     // clock µs
+		{"+0.005123", "20:00:00.005"},                        // since previous, clock beside
+		{"+3.200000", "+2.598000", "times: since the first"}, // since first (200 OK), delta beside
+	}
+	for i, ws := range want {
+		if i > 0 {
+			press(t, m, "T")
+		}
+		s := screen(m)
+		for _, w := range ws {
+			if !strings.Contains(s, w) {
+				t.Errorf("mode %d (%v): ladder lacks %q:\n%s", i, m.c.timeMode, w, s)
+			}
+		}
+	}
+	press(t, m, "T")
+	if m.c.timeMode != timeAbs {
+		t.Fatalf("T after the last mode: %v", m.c.timeMode)
+	}
+	m = newTestModel(d, 200, 48, Options{})
+	press(t, m, "T")
+	if s := screen(m); !strings.Contains(s, "20:00:00.000000") {
+		t.Errorf("list in µs mode lacks µs start times:\n%s", s)
+	}
+}
