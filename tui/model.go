@@ -44,6 +44,16 @@ type Model struct {
 	// version is the last Versioned.Version seen by the tick.
 	version     int64
 	haveVersion bool
+
+	// tickCmd is the tick command, built once: an idle tick allocates
+	// nothing.
+	tickCmd tea.Cmd
+	// frame is the last rendered view, drawn again only when dirty: the
+	// runtime asks for View after every message, ticks included, and
+	// an idle UI must not rebuild the same frame ten times a second.
+	frame   tea.View
+	dirty   bool
+	renders int // frames rendered, for the idle test
 }
 
 var _ tea.Model = (*Model)(nil)
@@ -65,8 +75,9 @@ type saveDoneMsg struct {
 	err error
 }
 
-// tickMsg drives the periodic snapshot pull.
-type tickMsg time.Time
+// tickMsg drives the periodic snapshot pull. It carries nothing, so
+// boxing it in a tea.Msg does not allocate.
+type tickMsg struct{}
 
 // New builds the root model. It does not start anything; Run or a test
 // drives it.
@@ -87,9 +98,14 @@ func New(data Data, o Options) *Model {
 	if c.loc == nil {
 		c.loc = time.Local
 	}
-	m := &Model{c: c, tick: o.Tick, help: help.New()}
+	m := &Model{c: c, tick: o.Tick, help: help.New(), dirty: true}
 	if m.tick <= 0 {
 		m.tick = defaultTick
+	}
+	d := m.tick
+	m.tickCmd = func() tea.Msg {
+		time.Sleep(d) // on the runtime's command goroutine, never in Update
+		return tickMsg{}
 	}
 	c.nav = m
 	if o.ASCII {
@@ -139,12 +155,11 @@ func (m *Model) Init() tea.Cmd {
 	return m.nextTick()
 }
 
-func (m *Model) nextTick() tea.Cmd {
-	return tea.Tick(m.tick, func(t time.Time) tea.Msg { return tickMsg(t) })
-}
+func (m *Model) nextTick() tea.Cmd { return m.tickCmd }
 
 // SetSize lays the views out for a w×h terminal.
 func (m *Model) SetSize(w, h int) {
+	m.dirty = true
 	m.c.w, m.c.h = max(w, 20), max(h, 5)
 	m.help.SetWidth(m.c.w)
 	bw, bh := m.bodySize()
@@ -173,6 +188,7 @@ func (m *Model) top() view { return m.stack[len(m.stack)-1] }
 // refresh pulls counters and the focused view's snapshot; a change in
 // loading state changes the body height, so it re-lays out first.
 func (m *Model) refresh() {
+	m.dirty = true
 	was := m.loading()
 	m.counters = m.c.data.Counters()
 	if m.loading() != was {
@@ -188,10 +204,19 @@ func (m *Model) refresh() {
 // mouse go to the overlay if any, else to the focused view, after the few
 // global keys.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if _, ok := msg.(tickMsg); !ok {
+		// Anything but a tick may change the frame; a tick changes it only
+		// when it pulls a snapshot or a save is reporting progress.
+		m.dirty = true
+	}
 	switch msg := msg.(type) {
 	case tickMsg:
 		if !m.paused && m.changed() {
 			m.refresh()
+			m.dirty = true
+		}
+		if m.saving != nil {
+			m.dirty = true
 		}
 		return m, m.nextTick()
 	case saveDoneMsg:
@@ -453,16 +478,23 @@ func (m *Model) setStatus(s string, err error) {
 
 func (m *Model) listQuery() Query { return m.list.query() }
 
-// View renders header, body and status line at exactly the terminal size.
+// View renders header, body and status line at exactly the terminal
+// size; when nothing changed since the last frame it returns that frame
+// (the same string, which the renderer compares by pointer first).
 func (m *Model) View() tea.View {
+	if !m.dirty {
+		return m.frame
+	}
 	v := tea.NewView(m.render())
 	v.AltScreen = true
 	v.MouseMode = tea.MouseModeCellMotion
 	v.WindowTitle = "voiptool"
+	m.frame, m.dirty = v, false
 	return v
 }
 
 func (m *Model) render() string {
+	m.renders++
 	if m.quitting {
 		return ""
 	}

@@ -937,3 +937,44 @@ func TestTimeModes(t *testing.T) {
 		t.Errorf("list in µs mode lacks µs start times:\n%s", s)
 	}
 }
+
+// TestIdleTickDoesNothing is issue 17's idle UI: once loaded, a tick on a
+// Data whose Version did not move pulls nothing, draws no frame and
+// allocates nothing; a moved Version, a key or a resize draws again.
+func TestIdleTickDoesNothing(t *testing.T) {
+	d := &versionedData{memData: newMemData(40)}
+	m := newTestModel(d, 160, 48, Options{})
+	m.Update(tickMsg{}) // the first tick records the Version
+	first := m.View().Content
+	q, r := d.queries, m.renders
+	allocs := testing.AllocsPerRun(100, func() {
+		_, cmd := m.Update(tickMsg{})
+		if cmd == nil {
+			t.Fatal("tick chain stopped")
+		}
+		_ = m.View()
+	})
+	if allocs != 0 {
+		t.Errorf("idle tick allocates %v times", allocs)
+	}
+	if d.queries != q || m.renders != r {
+		t.Errorf("idle ticks pulled %d snapshots and drew %d frames", d.queries-q, m.renders-r)
+	}
+	if m.View().Content != first {
+		t.Error("idle frame changed")
+	}
+
+	d.v++
+	d.rows[0].State = "IN CALL"
+	m.Update(tickMsg{})
+	if s := screen(m); m.renders != r+1 || !strings.Contains(strings.Split(s, "\n")[3], "IN CALL") {
+		t.Errorf("moved Version: %d frames, row %q", m.renders-r, strings.Split(s, "\n")[3])
+	}
+	press(t, m, "j")
+	_ = m.View()
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
+	_ = m.View()
+	if m.renders != r+3 {
+		t.Errorf("key and resize drew %d frames, want 2", m.renders-r-1)
+	}
+}
