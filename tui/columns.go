@@ -90,22 +90,22 @@ var colSpecs = [numColumns]colSpec{
 	ColIndex:    {title: "Idx", min: 4, max: 7, rank: 100, right: true},
 	ColStart:    {title: "Start", min: 8, max: 15, rank: 90, entry: 8}, // 8: "15:04:05", 12 adds milliseconds, 15 microseconds
 	ColMethod:   {title: "Method", min: 7, max: 9, rank: 92},           // 9: "SUBSCRIBE"
-	ColFrom:     {title: "From", min: 14, max: 32, rank: 85, entry: labelEntry, label: true},
-	ColTo:       {title: "To", min: 14, max: 32, rank: 84, entry: labelEntry, label: true},
-	ColSrc:      {title: "Source", min: 15, max: 47, rank: 70, entry: addrEntry},      // 15: "10.0.0.254:5060"; 47: a full "[ipv6]:port"
-	ColDst:      {title: "Destination", min: 15, max: 47, rank: 69, entry: addrEntry}, //
+	ColFrom:     {title: "From", min: 6, max: 32, rank: 85, entry: labelEntry, label: true},
+	ColTo:       {title: "To", min: 6, max: 32, rank: 84, entry: labelEntry, label: true},
+	ColSrc:      {title: "Source", min: 12, max: 47, rank: 70, entry: addrEntry},      // 47: a full "[ipv6]:port"
+	ColDst:      {title: "Destination", min: 12, max: 47, rank: 69, entry: addrEntry}, //
 	ColMsgs:     {title: "Msgs", min: 4, max: 5, rank: 60, right: true},
 	ColState:    {title: "State", min: 10, max: 14, rank: 95}, // 14: "CANCELLED 487 "
 	ColSetup:    {title: "Setup", min: 6, max: 7, rank: 45, right: true},
 	ColPDD:      {title: "PDD", min: 6, max: 7, rank: 30, right: true},
 	ColDuration: {title: "Dur", min: 5, max: 8, rank: 65, right: true},
-	ColCodec:    {title: "Codec", min: 5, max: 8, rank: 48},
+	ColCodec:    {title: "Codec", min: 5, max: 8, rank: 56},
 	ColLoss:     {title: "Loss%", min: 5, max: 6, rank: 55, right: true},
 	ColJitter:   {title: "Jit", min: 5, max: 6, rank: 50, right: true},
 	ColMOS:      {title: "MOS", min: 4, max: 4, rank: 58, right: true},
 	ColUA:       {title: "User-Agent", min: 10, max: 30, rank: 25, entry: labelEntry, label: true},
 	ColCallID:   {title: "Call-ID", min: 12, max: 40, rank: 20, entry: labelEntry, label: true},
-	ColProblems: {title: "Problems", min: 8, max: 30, rank: 62, entry: 12, label: true},
+	ColProblems: {title: "Problems", min: 8, max: 30, rank: 62, entry: 8, label: true},
 }
 
 // String is the column title, also accepted by ParseColumn.

@@ -121,7 +121,9 @@ func (l *listView) measure() {
 		if c < 0 || c >= numColumns {
 			continue
 		}
-		l.want[c] = max(l.want[c], ansi.StringWidth(colSpecs[c].title)+1) // +1: the sort arrow
+		// The title without the sort arrow: the arrow takes the title's
+		// last cell when there is no room, so sorting never moves columns.
+		l.want[c] = max(l.want[c], ansi.StringWidth(colSpecs[c].title))
 		for i := range l.page.Rows {
 			l.want[c] = max(l.want[c], ansi.StringWidth(l.cell(c, &l.page.Rows[i], colSpecs[ColStart].max)))
 		}
@@ -446,11 +448,10 @@ func (l *listView) headerLine(shown []Column, widths []int) string {
 		}
 		t := colSpecs[c].title
 		if c == l.sort {
-			if l.desc {
-				t += l.sortGlyph(false)
-			} else {
-				t += l.sortGlyph(true)
+			if ansi.StringWidth(t) >= widths[j] {
+				t = ansi.Truncate(t, widths[j]-1, "")
 			}
+			t += l.sortGlyph(!l.desc)
 		}
 		if colSpecs[c].right {
 			b.WriteString(fitRight(t, widths[j], ""))
