@@ -5,6 +5,9 @@
 # (utime+stime from /proc/PID/stat) and VmRSS over SECONDS and prints the
 # CPU as a percentage of one core and the RSS at the start and end of the
 # window. Goal (issue 17): under 1 % of a core, RSS flat.
+# Measured on 2 shared cores, 182 MiB capture (2000 calls, 800 k packets),
+# 160x48: before the cached frame 1.9 % of a core and RSS +17 MiB in 20 s;
+# with it 0.9 % (0.6 % with the renderer at 30 Hz), RSS flat.
 #
 # Usage: bench/tui-idle.sh [SECONDS]   (default 20)
 # Sizes: CALLS (default 2000) RTP_PER_DIR (200); FILE=path reuses a capture.
