@@ -558,19 +558,25 @@ func (f *flowView) itemLines(it flowItem, base []rune, prev time.Time, cur, mark
 // label longer than that runs on into the free width to the right, up to
 // the viewport's edge, rather than being cut at the next column. An arrow
 // wholly off screen (its columns scrolled away) leaves a mark at the
-// edge it lies beyond, "INVITE col 3→5 ▶", so the row is never blank.
+// edge it lies beyond ("INVITE col 3→5 ▶", "◀ col 2→1 200 OK"), so the
+// row is never blank.
 func (f *flowView) placeLabel(row []rune, label string, a, b, hs, end, from, to int) (int, int) {
 	g := f.c.g
 	va, vb := max(a, hs), min(b, end)
 	if vb <= va {
+		// The columns go next to the edge mark, so a long label is cut,
+		// never the columns.
 		cols := "col " + strconv.Itoa(from+1) + g.to + strconv.Itoa(to+1)
 		if b <= hs {
-			s := []rune(fit(g.arrowL+" "+label+" "+cols, end-hs, g.ellipsis))
-			s = []rune(strings.TrimRight(string(s), " "))
+			s := []rune(ansi.Truncate(g.arrowL+" "+cols+" "+label, end-hs, g.ellipsis))
 			put(row, hs, s)
 			return hs, hs + len(s)
 		}
-		s := []rune(strings.TrimRight(fit(label+" "+cols+" "+g.arrowR, end-hs, g.ellipsis), " "))
+		tail := " " + cols + " " + g.arrowR
+		s := []rune(ansi.Truncate(label, max(end-hs-ansi.StringWidth(tail), 0), g.ellipsis) + tail)
+		if len(s) > end-hs {
+			s = s[len(s)-(end-hs):]
+		}
 		put(row, end-len(s), s)
 		return end - len(s), end
 	}
