@@ -319,21 +319,30 @@ func fmtFloat(v float64, prec int) string {
 	return strconv.FormatFloat(v, 'f', prec, 64)
 }
 
+// colWants is what the content of each column asks for, measured by the
+// list: want is the widest cell seen, and fullStart says the start time
+// is wanted whole (the user chose µs or a delta: the clock's seconds
+// alone would hide what was asked for), so it enters at its width.
+type colWants struct {
+	want      [numColumns]int
+	fullStart bool
+}
+
 // layoutColumns picks the columns that fit width and their widths.
-// want holds the width each column's content asks for (nil: the minimum).
+// cw holds the width each column's content asks for (nil: the minimum).
 // Columns are taken by rank, each at its wanted width (at most its entry
 // width), skipping any that no longer fits, so the state with
 // its code and whole addresses win over PDD or the User-Agent. The width
 // left is then dealt out one cell at a time: first to columns still below
 // what their content wants, then to the label columns up to their
 // maximum. Shown columns keep the order of cols.
-func layoutColumns(cols []Column, width int, want *[numColumns]int) (shown []Column, widths []int) {
+func layoutColumns(cols []Column, width int, cw *colWants) (shown []Column, widths []int) {
 	wantOf := func(c Column) int {
 		sp := colSpecs[c]
-		if want == nil {
+		if cw == nil {
 			return sp.min
 		}
-		return clamp(want[c], sp.min, sp.max)
+		return clamp(cw.want[c], sp.min, sp.max)
 	}
 	var seen [numColumns]bool
 	idx := make([]int, 0, len(cols))
@@ -349,11 +358,11 @@ func layoutColumns(cols []Column, width int, want *[numColumns]int) (shown []Col
 	used, n := 0, 0
 	for _, i := range idx {
 		c := cols[i]
-		cw := wantOf(c)
-		if e := colSpecs[c].entry; e > 0 {
-			cw = max(min(cw, e), colSpecs[c].min)
+		ww := wantOf(c)
+		if e := colSpecs[c].entry; e > 0 && !(c == ColStart && cw != nil && cw.fullStart) {
+			ww = max(min(ww, e), colSpecs[c].min)
 		}
-		need := cw
+		need := ww
 		if n > 0 {
 			need++
 		}
@@ -362,7 +371,7 @@ func layoutColumns(cols []Column, width int, want *[numColumns]int) (shown []Col
 		}
 		used += need
 		n++
-		w[i] = cw
+		w[i] = ww
 	}
 	for i, c := range cols {
 		if w[i] > 0 {

@@ -3,6 +3,7 @@ package tui
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -47,7 +48,12 @@ type listView struct {
 	// want is the widest content seen in each column (and its title), the
 	// width layoutColumns tries to give it. It only grows, so the columns
 	// do not jump while scrolling; Clear starts it over.
-	want [numColumns]int
+	want colWants
+
+	// prevStart and firstStart are the start times of the call just above the
+	// window and of the list's first call, pulled only in the time modes
+	// that show the start as a delta (zero: none).
+	prevStart, firstStart time.Time
 }
 
 func newListView(c *common, o Options) *listView {
@@ -112,31 +118,88 @@ func (l *listView) refresh() {
 		}
 		l.top = top
 	}
+	l.pullRefs()
 	l.measure()
+}
+
+// pullRefs fetches the start times the delta time modes need beyond the
+// window: one row each, and only in those modes.
+func (l *listView) pullRefs() {
+	l.prevStart, l.firstStart = time.Time{}, time.Time{}
+	one := func(off int) time.Time {
+		q := l.query()
+		q.Offset, q.Limit = off, 1
+		if p := l.c.data.Calls(q); len(p.Rows) == 1 {
+			return p.Rows[0].Start
+		}
+		return time.Time{}
+	}
+	switch {
+	case l.c.timeMode == timeSincePrev && l.top > 0:
+		l.prevStart = one(l.top - 1)
+	case l.c.timeMode == timeSinceFirst && l.top > 0:
+		l.firstStart = one(0)
+	case l.c.timeMode == timeSinceFirst && len(l.page.Rows) > 0:
+		l.firstStart = l.page.Rows[0].Start
+	}
 }
 
 // measure raises the wanted column widths to the content of the page.
 func (l *listView) measure() {
+	l.want.fullStart = l.c.timeMode != timeAbs
 	for _, c := range l.cols {
 		if c < 0 || c >= numColumns {
 			continue
 		}
 		// The title without the sort arrow: the arrow takes the title's
 		// last cell when there is no room, so sorting never moves columns.
-		l.want[c] = max(l.want[c], ansi.StringWidth(colSpecs[c].title))
+		l.want.want[c] = max(l.want.want[c], ansi.StringWidth(colSpecs[c].title))
 		for i := range l.page.Rows {
-			l.want[c] = max(l.want[c], ansi.StringWidth(l.cell(c, &l.page.Rows[i], colSpecs[ColStart].max)))
+			l.want.want[c] = max(l.want.want[c], ansi.StringWidth(l.cell(c, i, colSpecs[ColStart].max)))
 		}
 	}
 }
 
-// cell is a row's text in column c for a cell w wide; the start time
-// follows the time mode's precision.
-func (l *listView) cell(c Column, r *CallRow, w int) string {
-	if c == ColStart && l.c.timeMode != timeAbs && w >= len("15:04:05.000000") {
-		return fmtClock(r.Start, l.c.loc, true)
+// cell is the text of page row i in column c for a cell w wide; the
+// start time follows the time mode: the clock to the µs, or seconds since
+// the row above or the list's first call.
+func (l *listView) cell(c Column, i, w int) string {
+	r := &l.page.Rows[i]
+	if c != ColStart {
+		return cell(c, r, l.c.loc, w)
+	}
+	var ref time.Time
+	switch l.c.timeMode {
+	case timeAbsMicro:
+		if w >= len("15:04:05.000000") {
+			return fmtClock(r.Start, l.c.loc, true)
+		}
+	case timeSincePrev:
+		ref = l.prevStart
+		if i > 0 {
+			ref = l.page.Rows[i-1].Start
+		}
+	case timeSinceFirst:
+		ref = l.firstStart
+	}
+	if d := fmtDelta(r.Start, ref, 6); d != "" {
+		return d
 	}
 	return cell(c, r, l.c.loc, w)
+}
+
+// title is a column's header text; the start column says which time it
+// shows.
+func (l *listView) title(c Column) string {
+	if c == ColStart {
+		switch l.c.timeMode {
+		case timeSincePrev:
+			return "+prev"
+		case timeSinceFirst:
+			return "+first"
+		}
+	}
+	return colSpecs[c].title
 }
 
 // layout is the columns shown at the list's width and their widths.
@@ -304,7 +367,7 @@ func (l *listView) key(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		cl.Clear()
 		l.clearSelection()
-		l.want = [numColumns]int{}
+		l.want = colWants{}
 		l.cursor, l.top, l.matched = 0, 0, 0
 		l.refresh()
 		l.c.nav.setStatus("call list cleared", nil)
@@ -408,7 +471,7 @@ func (l *listView) View() string {
 			if j > 0 {
 				b.WriteByte(' ')
 			}
-			s := l.cell(c, r, widths[j])
+			s := l.cell(c, i, widths[j])
 			if c == ColSrc || c == ColDst {
 				s = elideAddr(s, widths[j], l.c.g.ellipsis)
 			}
@@ -446,7 +509,7 @@ func (l *listView) headerLine(shown []Column, widths []int) string {
 		if j > 0 {
 			b.WriteByte(' ')
 		}
-		t := colSpecs[c].title
+		t := l.title(c)
 		if c == l.sort {
 			if ansi.StringWidth(t) >= widths[j] {
 				t = ansi.Truncate(t, widths[j]-1, "")

@@ -332,7 +332,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return nil
 	case key.Matches(msg, k.TimeMode):
 		m.c.timeMode = (m.c.timeMode + 1) % numTimeModes
-		m.list.want[ColStart] = 0 // measured again at the new precision
+		m.list.want.want[ColStart] = 0 // measured again at the new precision
 		m.list.measure()
 		m.SetSize(m.c.w, m.c.h) // the ladder's time column changes width
 		m.top().refresh()

@@ -978,3 +978,30 @@ func TestIdleTickDoesNothing(t *testing.T) {
 		t.Errorf("key and resize drew %d frames, want 2", m.renders-r-1)
 	}
 }
+
+// TestListTimeModes: the list's start column in the delta modes, also
+// for the first row of a scrolled window (whose reference is off it).
+func TestListTimeModes(t *testing.T) {
+	d := newMemData(40) // calls 1.5 s apart
+	m := newTestModel(d, 200, 10, Options{})
+	press(t, m, "G", "T", "T") // since the previous call
+	s := screen(m)
+	lines := strings.Split(s, "\n")
+	if !strings.Contains(lines[2], "+prev") {
+		t.Fatalf("header: %q", lines[2])
+	}
+	if !strings.Contains(lines[3], "+1.500000") || m.list.top == 0 {
+		t.Errorf("first row of a scrolled window (top %d): %q", m.list.top, lines[3])
+	}
+	press(t, m, "T") // since the first call
+	lines = strings.Split(screen(m), "\n")
+	top := m.list.top
+	want := fmt.Sprintf("+%.6f", float64(top)*1.5)
+	if !strings.Contains(lines[2], "+first") || !strings.Contains(lines[3], want) {
+		t.Errorf("since first, row %d: want %s in %q (header %q)", top+1, want, lines[3], lines[2])
+	}
+	press(t, m, "T") // back to the clock
+	if lines = strings.Split(screen(m), "\n"); !strings.Contains(lines[2], "Start") || strings.Contains(lines[3], "+") {
+		t.Errorf("clock mode: %q / %q", lines[2], lines[3])
+	}
+}
