@@ -218,7 +218,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	}
 	switch msg := msg.(type) {
 	case tickMsg:
-		if !m.paused && m.changed() {
+		// While a file loads, every tick pulls: the progress bar must
+		// reach the end even if the last bytes read changed no Version.
+		if !m.paused && (m.changed() || m.loading()) {
 			m.refresh()
 			m.dirty = true
 		}

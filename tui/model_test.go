@@ -1005,3 +1005,20 @@ func TestListTimeModes(t *testing.T) {
 		t.Errorf("clock mode: %q / %q", lines[2], lines[3])
 	}
 }
+
+// TestLoadingPullsEveryTick: the progress bar moves, and disappears at
+// the end, even when the Version stood still over the last bytes.
+func TestLoadingPullsEveryTick(t *testing.T) {
+	d := &versionedData{memData: newMemData(5)}
+	d.counters.LoadDone, d.counters.LoadTotal = 90, 100
+	m := newTestModel(d, 80, 24, Options{})
+	m.Update(tickMsg{})
+	if !strings.Contains(screen(m), "loading 90%") {
+		t.Fatalf("no progress line:\n%s", screen(m))
+	}
+	d.counters.LoadDone = 100 // Version unchanged
+	m.Update(tickMsg{})
+	if s := screen(m); strings.Contains(s, "loading") {
+		t.Fatalf("progress line stuck after the load ended:\n%s", s)
+	}
+}
