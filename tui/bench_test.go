@@ -23,6 +23,8 @@ func benchFrame(b *testing.B, m *Model, step func()) {
 	for b.Loop() {
 		if step != nil {
 			step()
+		} else {
+			m.dirty = true // measure drawing the frame, not the cached one
 		}
 		_ = m.View()
 	}
@@ -80,3 +82,22 @@ func BenchmarkFlowTick500(b *testing.B) {
 }
 
 func sizeName(w, h int) string { return itoa64(int64(w)) + "x" + itoa64(int64(h)) }
+
+// versionedData is a memData that says when it changed (tui.Versioned),
+// as the engine adapter does.
+type versionedData struct {
+	*memData
+	v int64
+}
+
+func (d *versionedData) Version() int64 { return d.v }
+
+// BenchmarkIdleTick is a tick on a loaded, untouched list: the runtime's
+// Update and View with nothing changed. Goal: 0 allocations, no frame.
+func BenchmarkIdleTick(b *testing.B) {
+	d := &versionedData{memData: newMemData(100)}
+	m := newTestModel(d, 160, 48, Options{})
+	m.Update(tickMsg{})
+	_ = m.View()
+	benchFrame(b, m, func() { m.Update(tickMsg{}) })
+}

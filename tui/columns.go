@@ -2,9 +2,12 @@ package tui
 
 import (
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/charmbracelet/x/ansi"
 )
 
 // Column identifies a call-list column; it is also the sort key passed in
@@ -51,35 +54,58 @@ func DefaultColumns() []Column {
 		ColDuration, ColSetup, ColCodec, ColLoss, ColJitter, ColMOS, ColProblems, ColSrc, ColDst, ColPDD, ColUA, ColCallID}
 }
 
-// colSpec is how one column is laid out: it gets at least min cells, grows
-// up to max when there is room, and right-aligns numbers.
+// colSpec is how one column is laid out: it gets at least min cells and
+// at most max; rank says what is worth width when not every column fits
+// (higher first). A column with an entry width is at most that wide when
+// the columns are chosen and grows to what its content wants only with
+// the width left over: an IPv4 address always fits in its entry width,
+// an IPv6 one gets its width after the other columns (elided in the
+// middle otherwise), and the start time gains its milliseconds last.
+// Label columns (free text such as From) then take what is still left,
+// up to max. right aligns numbers.
 type colSpec struct {
 	title    string
 	min, max int
+	rank     int
+	entry    int
+	label    bool
 	right    bool
 }
 
-// colSpecs is a read-only table indexed by Column.
+// labelEntry is the entry width of free-text columns (From, To,
+// User-Agent…): "sip:alice@example.com" fits, a longer one waits for the
+// width left after the columns that carry state, addresses and numbers.
+const labelEntry = 22
+
+// addrEntry is the entry width of the address columns: any IPv4
+// "255.255.255.255:65535".
+const addrEntry = 21
+
+// colSpecs is a read-only table indexed by Column. The ranks put the
+// call's identity and outcome first (index, state with its final code,
+// method, time, From/To), then the full addresses, then the figures, and
+// the low-value columns (PDD, User-Agent, Call-ID) last: on a narrow
+// terminal they are the ones dropped.
 var colSpecs = [numColumns]colSpec{
-	ColIndex:    {"Idx", 4, 6, true},
-	ColStart:    {"Start", 8, 12, false}, // 8: "15:04:05", 12 adds milliseconds
-	ColMethod:   {"Method", 7, 9, false}, // 9: "SUBSCRIBE"
-	ColFrom:     {"From", 14, 30, false},
-	ColTo:       {"To", 14, 30, false},
-	ColSrc:      {"Source", 15, 47, false},      // 15: "10.0.0.254:5060"; 47: a full "[ipv6]:port"
-	ColDst:      {"Destination", 15, 47, false}, //
-	ColMsgs:     {"Msgs", 4, 4, true},
-	ColState:    {"State", 10, 11, false}, // 10: "CALL SETUP"
-	ColSetup:    {"Setup", 6, 7, true},
-	ColPDD:      {"PDD", 6, 7, true},
-	ColDuration: {"Dur", 5, 8, true},
-	ColCodec:    {"Codec", 5, 8, false},
-	ColLoss:     {"Loss%", 5, 6, true},
-	ColJitter:   {"Jit", 5, 6, true},
-	ColMOS:      {"MOS", 4, 4, true},
-	ColUA:       {"User-Agent", 10, 30, false},
-	ColCallID:   {"Call-ID", 12, 40, false},
-	ColProblems: {"Problems", 8, 30, false},
+	ColIndex:    {title: "Idx", min: 4, max: 7, rank: 100, right: true},
+	ColStart:    {title: "Start", min: 8, max: 15, rank: 90, entry: 8}, // 8: "15:04:05", 12 adds milliseconds, 15 microseconds
+	ColMethod:   {title: "Method", min: 7, max: 9, rank: 92},           // 9: "SUBSCRIBE"
+	ColFrom:     {title: "From", min: 6, max: 32, rank: 85, entry: labelEntry, label: true},
+	ColTo:       {title: "To", min: 6, max: 32, rank: 84, entry: labelEntry, label: true},
+	ColSrc:      {title: "Source", min: 12, max: 47, rank: 70, entry: addrEntry},      // 47: a full "[ipv6]:port"
+	ColDst:      {title: "Destination", min: 12, max: 47, rank: 69, entry: addrEntry}, //
+	ColMsgs:     {title: "Msgs", min: 4, max: 5, rank: 60, right: true},
+	ColState:    {title: "State", min: 10, max: 14, rank: 95}, // 14: "CANCELLED 487 "
+	ColSetup:    {title: "Setup", min: 6, max: 7, rank: 45, right: true},
+	ColPDD:      {title: "PDD", min: 6, max: 7, rank: 30, right: true},
+	ColDuration: {title: "Dur", min: 5, max: 8, rank: 65, right: true},
+	ColCodec:    {title: "Codec", min: 5, max: 8, rank: 56},
+	ColLoss:     {title: "Loss%", min: 5, max: 6, rank: 55, right: true},
+	ColJitter:   {title: "Jit", min: 5, max: 6, rank: 50, right: true},
+	ColMOS:      {title: "MOS", min: 4, max: 4, rank: 58, right: true},
+	ColUA:       {title: "User-Agent", min: 10, max: 30, rank: 25, entry: labelEntry, label: true},
+	ColCallID:   {title: "Call-ID", min: 12, max: 40, rank: 20, entry: labelEntry, label: true},
+	ColProblems: {title: "Problems", min: 8, max: 30, rank: 62, entry: 8, label: true},
 }
 
 // String is the column title, also accepted by ParseColumn.
@@ -152,7 +178,7 @@ func cell(c Column, r *CallRow, loc *time.Location, w int) string {
 	case ColMsgs:
 		return strconv.Itoa(r.Messages)
 	case ColState:
-		return r.State
+		return stateText(r)
 	case ColSetup:
 		return fmtMS(r.SetupMS)
 	case ColPDD:
@@ -164,7 +190,7 @@ func cell(c Column, r *CallRow, loc *time.Location, w int) string {
 	case ColLoss:
 		return fmtFloat(r.LossPct, 1)
 	case ColJitter:
-		return fmtFloat(r.JitterMS, 1)
+		return fmtJitter(r.JitterMS)
 	case ColMOS:
 		return fmtFloat(r.MOS, 1)
 	case ColUA:
@@ -180,16 +206,82 @@ func cell(c Column, r *CallRow, loc *time.Location, w int) string {
 	return ""
 }
 
-// fmtMS renders a setup or PDD time compactly: "850ms", "12.3s".
+// stateText is the state with the final code of a failed dialog
+// ("BUSY 486", "REJECTED 403"), unless the state already carries it: a
+// state alone cannot tell 486 from 487 or 403 from 404.
+func stateText(r *CallRow) string {
+	if r.FinalCode < 300 || r.FinalCode > 699 || strings.ContainsAny(r.State, "0123456789") {
+		return r.State
+	}
+	return r.State + " " + strconv.Itoa(r.FinalCode)
+}
+
+// fmtMS renders a setup or PDD time compactly in at most 6 cells:
+// "850ms", "2.73s", "27.3s", "273s".
 func fmtMS(ms int64) string {
 	switch {
 	case ms < 0:
 		return "-"
-	case ms < 10000:
+	case ms < 1000:
 		return strconv.FormatInt(ms, 10) + "ms"
-	default:
+	case ms < 10_000:
+		return strconv.FormatFloat(float64(ms)/1000, 'f', 2, 64) + "s"
+	case ms < 100_000:
 		return strconv.FormatFloat(float64(ms)/1000, 'f', 1, 64) + "s"
+	default:
+		return strconv.FormatInt(ms/1000, 10) + "s"
 	}
+}
+
+// fmtJitter renders a jitter in milliseconds in at most 5 cells: one
+// decimal under 100 ms, whole milliseconds under a second, then seconds
+// ("2.7s" for 2 730.5 ms), so a wild value is never cut to "2730…".
+func fmtJitter(ms float64) string {
+	switch {
+	case math.IsNaN(ms) || math.IsInf(ms, 0):
+		return "-"
+	case ms < 99.95:
+		return strconv.FormatFloat(ms, 'f', 1, 64)
+	case ms < 999.5:
+		return strconv.FormatFloat(ms, 'f', 0, 64)
+	case ms < 99_950:
+		return strconv.FormatFloat(ms/1000, 'f', 1, 64) + "s"
+	default:
+		return strconv.FormatFloat(ms/1000, 'f', 0, 64) + "s"
+	}
+}
+
+// elideAddr fits an "ip:port" or "[ipv6]:port" into w cells by cutting
+// the middle of the address, never the port: "[2001:db8…370:7334]:5060".
+// Narrower, it keeps the end ("…7334]:5060"); anything else, or a width
+// too small for the port, is cut at the end.
+func elideAddr(s string, w int, ell string) string {
+	if len(s) <= w {
+		return s
+	}
+	p := strings.LastIndexByte(s, ':')
+	if p < 0 || strings.IndexFunc(s, func(r rune) bool { return r >= 0x80 }) >= 0 {
+		return s
+	}
+	if strings.HasPrefix(s, "[") {
+		p = strings.LastIndex(s, "]:")
+		if p < 0 {
+			return s
+		}
+	}
+	host, port := s[:p], s[p:]
+	ew := ansi.StringWidth(ell)
+	avail := w - ew - len(port)
+	if avail < 4 {
+		// Too narrow to show both ends: the end of the address and the
+		// port tell endpoints apart better than its start.
+		if w > ew+len(port) {
+			return ell + s[len(s)-(w-ew):]
+		}
+		return s
+	}
+	l := (avail + 1) / 2
+	return host[:l] + ell + host[len(host)-(avail-l):] + port
 }
 
 // fmtDurMS renders a call duration as h:mm:ss (m:ss under an hour).
@@ -227,37 +319,104 @@ func fmtFloat(v float64, prec int) string {
 	return strconv.FormatFloat(v, 'f', prec, 64)
 }
 
-// layoutColumns picks the columns that fit width and their widths: each
-// column in order takes its minimum (plus one separating space) until the
-// next would overflow; the spare width is then dealt out one cell at a time
-// to the columns still below their maximum, so no column starves.
-func layoutColumns(cols []Column, width int) (shown []Column, widths []int) {
-	used := 0
-	for _, c := range cols {
-		if c < 0 || c >= numColumns {
+// colWants is what the content of each column asks for, measured by the
+// list: want is the widest cell seen, and fullStart says the start time
+// is wanted whole (the user chose µs or a delta: the clock's seconds
+// alone would hide what was asked for), so it enters at its width.
+type colWants struct {
+	want      [numColumns]int
+	fullStart bool
+}
+
+// layoutColumns picks the columns that fit width and their widths.
+// cw holds the width each column's content asks for (nil: the minimum).
+// Columns are taken by rank, each at its wanted width (at most its entry
+// width), skipping any that no longer fits, so the state with
+// its code and whole addresses win over PDD or the User-Agent. The width
+// left is then dealt out one cell at a time: first to columns still below
+// what their content wants, then to the label columns up to their
+// maximum. Shown columns keep the order of cols.
+func layoutColumns(cols []Column, width int, cw *colWants) (shown []Column, widths []int) {
+	wantOf := func(c Column) int {
+		sp := colSpecs[c]
+		if cw == nil {
+			return sp.min
+		}
+		return clamp(cw.want[c], sp.min, sp.max)
+	}
+	var seen [numColumns]bool
+	idx := make([]int, 0, len(cols))
+	for i, c := range cols {
+		if c < 0 || c >= numColumns || seen[c] {
 			continue
 		}
-		need := colSpecs[c].min
-		if len(shown) > 0 {
+		seen[c] = true
+		idx = append(idx, i)
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return colSpecs[cols[idx[a]]].rank > colSpecs[cols[idx[b]]].rank })
+	w := make([]int, len(cols))
+	used, n := 0, 0
+	for _, i := range idx {
+		c := cols[i]
+		ww := wantOf(c)
+		if e := colSpecs[c].entry; e > 0 && !(c == ColStart && cw != nil && cw.fullStart) {
+			ww = max(min(ww, e), colSpecs[c].min)
+		}
+		need := ww
+		if n > 0 {
 			need++
 		}
 		if used+need > width {
-			break
+			continue
 		}
 		used += need
-		shown = append(shown, c)
-		widths = append(widths, colSpecs[c].min)
+		n++
+		w[i] = ww
+	}
+	for i, c := range cols {
+		if w[i] > 0 {
+			shown = append(shown, c)
+			widths = append(widths, w[i])
+		}
 	}
 	spare := width - used
-	for grew := true; spare > 0 && grew; {
-		grew = false
-		for i, c := range shown {
-			if spare > 0 && widths[i] < colSpecs[c].max {
-				widths[i]++
-				spare--
-				grew = true
+	grow := func(limit func(Column) int) {
+		for grew := true; spare > 0 && grew; {
+			grew = false
+			for i, c := range shown {
+				if spare > 0 && widths[i] < limit(c) {
+					widths[i]++
+					spare--
+					grew = true
+				}
 			}
 		}
 	}
+	// The start time is useful only at whole steps (seconds, ms, µs): it
+	// grows by a step at a time, after the addresses had their width.
+	grow(func(c Column) int {
+		if c == ColStart {
+			return 0
+		}
+		return wantOf(c)
+	})
+	for i, c := range shown {
+		if c != ColStart {
+			continue
+		}
+		for _, step := range []int{len("15:04:05.000000"), len("15:04:05.000")} {
+			if step <= wantOf(c) && step > widths[i] && step-widths[i] <= spare {
+				spare -= step - widths[i]
+				widths[i] = step
+				break
+			}
+		}
+	}
+	grow(func(c Column) int {
+		if colSpecs[c].label {
+			return colSpecs[c].max
+		}
+		return 0
+	})
 	return shown, widths
 }

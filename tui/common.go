@@ -2,6 +2,7 @@ package tui
 
 import (
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -50,6 +51,60 @@ type common struct {
 	loc  *time.Location
 	data Data
 	nav  navigator
+	// timeMode is how times are shown in the ladder and the call list;
+	// shared so it holds across views.
+	timeMode timeMode
+}
+
+// timeMode selects how times are shown (T cycles them).
+type timeMode int
+
+const (
+	timeAbs        timeMode = iota // clock time to the millisecond, delta from the previous message beside
+	timeAbsMicro                   // clock time to the microsecond
+	timeSincePrev                  // time since the previous message, µs
+	timeSinceFirst                 // time since the first message of the ladder, µs
+	numTimeModes
+)
+
+func (t timeMode) String() string {
+	switch t {
+	case timeAbs:
+		return "clock time (ms)"
+	case timeAbsMicro:
+		return "clock time (µs)"
+	case timeSincePrev:
+		return "since the previous message (µs)"
+	case timeSinceFirst:
+		return "since the first message (µs)"
+	}
+	return "?"
+}
+
+// fmtClock is t's time of day, to the millisecond or the microsecond;
+// "-" for an unknown time.
+func fmtClock(t time.Time, loc *time.Location, micro bool) string {
+	if t.IsZero() {
+		return "-"
+	}
+	if micro {
+		return t.In(loc).Format("15:04:05.000000")
+	}
+	return t.In(loc).Format("15:04:05.000")
+}
+
+// fmtDelta is t - from in seconds with prec decimals and a sign:
+// "+1.234", "+0.000125"; "" when either is unknown.
+func fmtDelta(t, from time.Time, prec int) string {
+	if from.IsZero() || t.IsZero() {
+		return ""
+	}
+	d := t.Sub(from)
+	sign := "+"
+	if d < 0 {
+		sign, d = "-", -d
+	}
+	return sign + strconv.FormatFloat(d.Seconds(), 'f', prec, 64)
 }
 
 // navigator is implemented by the root Model; views call it instead of

@@ -7,6 +7,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 )
 
 // Save dialog fields, in Tab order.
@@ -271,19 +272,17 @@ func (v *helpView) View() string {
 	items = append(items, "", st.Title.Render("Filter language"),
 		"from~1001 and code>=400", "method=INVITE or state=busy",
 		"9055, alice, \"Bob Smith\": free text",
-		"", st.Title.Render("Header counters"),
-		"dlg    dialogs held (Call-IDs)",
-		"calls  of them INVITE dialogs",
-		"pkts   records read",
-		"err    records not decodable",
-		"drop   lost or given up: kernel",
-		"       and queue drops, evicted",
-		"       calls, refused streams,",
-		"       fragments, TCP holes",
-		"skip   not VoIP (other traffic)",
-		"tls    TCP directions in TLS",
-		"mem    call store memory",
-		"", st.Dim.Render("j/k scroll, any other key closes"))
+		"", st.Title.Render("Header counters")+" ("+v.c.keys.Legend.Help().Key+": one by one)")
+	for _, hc := range headerCounters {
+		for i, l := range wrapWords(hc.help, helpMinCW-8) {
+			k := ""
+			if i == 0 {
+				k = hc.key
+			}
+			items = append(items, fit(k, 6, "")+" "+l)
+		}
+	}
+	items = append(items, "", st.Dim.Render("j/k scroll, any other key closes"))
 
 	h := v.h
 	ncol := max(v.w/helpMinCW, 1)
@@ -419,4 +418,23 @@ func (v *columnsView) View() string {
 	}
 	lines = append(lines, "", st.Dim.Render("Space show/hide  J/K move  Enter done"))
 	return dialog(st, "Columns", strings.Join(lines, "\n"), v.w, v.h)
+}
+
+// wrapWords breaks s into lines of at most w cells at spaces (a longer
+// word is cut by fit when drawn).
+func wrapWords(s string, w int) []string {
+	var out []string
+	line := ""
+	for _, word := range strings.Fields(s) {
+		switch {
+		case line == "":
+			line = word
+		case ansi.StringWidth(line)+1+ansi.StringWidth(word) <= w:
+			line += " " + word
+		default:
+			out = append(out, line)
+			line = word
+		}
+	}
+	return append(out, line)
 }

@@ -74,6 +74,24 @@ func fixtureRows(n int) []CallRow {
 			r.State, r.Codec, r.DurationMS, r.SetupMS, r.PDDMS = "COMPLETED", "", -1, -1, -1
 			r.LossPct, r.JitterMS, r.MOS = nan(), nan(), nan()
 		}
+		// Failed calls carry their final code; a few rows have the long
+		// addresses and the wild jitter the column layout must fit.
+		switch r.State {
+		case "REJECTED":
+			r.FinalCode = 403 + i%2
+		case "BUSY":
+			r.FinalCode = 486
+		case "CANCELLED":
+			r.FinalCode = 487
+		}
+		switch i % 10 {
+		case 4:
+			r.Src, r.Dst = "10.186.207.1:6060", "10.186.207.254:6060"
+		case 8:
+			r.Src = "[2001:db8:85a3::8a2e:370:7334]:5060"
+		case 6:
+			r.JitterMS = 2730.5
+		}
 		rows[i] = r
 	}
 	return rows

@@ -15,6 +15,7 @@ import (
 // Ladder geometry, in cells.
 const (
 	flowTimeW     = 12  // "15:04:05.000"
+	flowTimeWus   = 15  // "15:04:05.000000", "+12345.123456"
 	flowMinSpace  = 18  // narrowest distance between two endpoint columns
 	flowHScroll   = 8   // cells per left/right press
 	flowSidePane  = 140 // from this width the raw pane goes to the side
@@ -51,10 +52,13 @@ type flowView struct {
 
 	cursor, top int
 	hscroll     int
-	showRaw     bool
-	rawScroll   int
-	mark        int // item index marked for compare, or -1
-	comparing   bool
+	// compressed squeezes the columns to fit the viewport (sngrep's
+	// compressed view): addresses are elided in the middle, labels cut.
+	compressed bool
+	showRaw    bool
+	rawScroll  int
+	mark       int // item index marked for compare, or -1
+	comparing  bool
 }
 
 func newFlowView(c *common, ids []string, related bool) *flowView {
@@ -73,6 +77,7 @@ func (f *flowView) capturing() bool  { return false }
 
 func (f *flowView) refresh() {
 	f.flow, f.ok = f.c.data.Flow(f.ids, f.related)
+	safeFlow(&f.flow)
 	f.items = f.items[:0]
 	for i := range f.flow.Messages {
 		f.items = append(f.items, flowItem{msg: i, stream: -1, t: f.flow.Messages[i].Time})
@@ -100,6 +105,9 @@ func (f *flowView) refresh() {
 	f.scrollTo()
 }
 
+// flowMinCompressed is the narrowest column of the compressed ladder.
+const flowMinCompressed = 8
+
 // flowMaxGap caps how far apart columns spread on a wide terminal: past
 // it the eye loses which arrow belongs to which column.
 const flowMaxGap = 48
@@ -111,8 +119,21 @@ const flowMaxGap = 48
 func (f *flowView) layout() {
 	n := len(f.flow.Endpoints)
 	lw, _, _, _ := f.panes()
-	vw := lw - flowTimeW - 1
+	vw := lw - f.timeW() - 1
 	f.xs, f.ws = f.xs[:0], f.ws[:0]
+	if f.compressed && n > 0 {
+		// Equal columns that fit the viewport, each header elided to its
+		// column; below flowMinCompressed cells a column is useless and
+		// the ladder scrolls after all.
+		cw := max(vw/n, flowMinCompressed)
+		for i, e := range f.flow.Endpoints {
+			w := max(ansi.StringWidth(e.Addr), ansi.StringWidth(e.Alias), 3)
+			f.xs = append(f.xs, i*cw+cw/2)
+			f.ws = append(f.ws, min(w, cw-1))
+		}
+		f.width = n * cw
+		return
+	}
 	for i, e := range f.flow.Endpoints {
 		w := max(ansi.StringWidth(e.Addr), ansi.StringWidth(e.Alias), 3)
 		x := w / 2
@@ -174,7 +195,7 @@ func (f *flowView) panes() (lw, lh, rw, rh int) {
 }
 
 func (f *flowView) headerLines() int {
-	n := 2
+	n := 3 // title, addresses, rule
 	for _, e := range f.flow.Endpoints {
 		if e.Alias != "" {
 			n = 3
@@ -204,7 +225,7 @@ func (f *flowView) scrollTo() {
 	}
 	f.top = clamp(f.top, 0, max(len(f.items)-n, 0))
 	lw, _, _, _ := f.panes()
-	f.hscroll = clamp(f.hscroll, 0, max(f.ladderWidth()-(lw-flowTimeW-1), 0))
+	f.hscroll = clamp(f.hscroll, 0, max(f.ladderWidth()-(lw-f.timeW()-1), 0))
 }
 
 func (f *flowView) move(d int) {
@@ -288,6 +309,10 @@ func (f *flowView) key(msg tea.KeyPressMsg) tea.Cmd {
 		f.c.nav.openSave(f.ids, f.related, true)
 	case key.Matches(msg, k.Compare):
 		f.compareKey()
+	case key.Matches(msg, k.Compress):
+		f.compressed = !f.compressed
+		f.hscroll = 0
+		f.scrollTo()
 	}
 	return nil
 }
@@ -363,23 +388,47 @@ func (f *flowView) View() string {
 	return padLines(append(lines, raw...), f.w, f.h)
 }
 
+// title names the dialogs on the ladder: the Call-ID, and how many legs
+// are drawn with it (the numbers their arrows carry).
+func (f *flowView) title() string {
+	ids := f.callIDs()
+	if len(ids) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(" Call-ID " + ids[0])
+	if len(ids) > 1 {
+		b.WriteString(" (#1) + " + strconv.Itoa(len(ids)-1) + " leg")
+		if len(ids) > 2 {
+			b.WriteByte('s')
+		}
+		b.WriteString(":")
+		for i, id := range ids[1:] {
+			b.WriteString(" #" + strconv.Itoa(i+2) + " " + id)
+		}
+	}
+	return b.String()
+}
+
 // ladderLines renders the endpoint header and the visible items into lw×lh.
 func (f *flowView) ladderLines(lw, lh int) []string {
 	st, g := f.c.st, f.c.g
 	cw := f.ladderWidth()
-	vw := max(lw-flowTimeW-1, 1) // ladder viewport width
+	tw := f.timeW()
+	vw := max(lw-tw-1, 1) // ladder viewport width
 	hs := f.hscroll
 	lines := make([]string, 0, lh)
-	left := strings.Repeat(" ", flowTimeW+1)
+	left := strings.Repeat(" ", tw+1)
 
 	// Endpoint header: alias (if any) then address, centred on the column.
 	hdr := func(text func(e Endpoint) string) string {
 		row := []rune(strings.Repeat(" ", cw))
 		for i, e := range f.flow.Endpoints {
-			put(row, f.xs[i]-f.ws[i]/2, []rune(center(text(e), f.ws[i], g.ellipsis)))
+			put(row, f.xs[i]-f.ws[i]/2, []rune(center(elideAddr(text(e), f.ws[i], g.ellipsis), f.ws[i], g.ellipsis)))
 		}
 		return left + st.Endpoint.Render(cut(row, hs, vw))
 	}
+	lines = append(lines, fit(st.Title.Render(f.title()), lw, g.ellipsis))
 	if len(f.flow.Problems) > 0 {
 		// What diagnose found, first: the reason to open the ladder.
 		lines = append(lines, fit(st.StateFailed.Render(" ! "+strings.Join(f.flow.Problems, "; ")), lw, g.ellipsis))
@@ -391,13 +440,15 @@ func (f *flowView) ladderLines(lw, lh int) []string {
 		}
 	}
 	lines = append(lines, hdr(func(e Endpoint) string { return e.Addr }))
-	base := []rune(strings.Repeat(" ", cw))
+	// Rows reach the viewport's right edge even when the ladder is
+	// narrower, so a long label can run into the free width.
+	base := []rune(strings.Repeat(" ", max(cw, hs+vw)))
 	for i := range f.flow.Endpoints {
 		base[f.xs[i]] = []rune(g.vline)[0]
 	}
 	// The rule under the header says when there is more ladder to either
 	// side, so a cut-off endpoint is never mistaken for the last one.
-	rule := []rune(cut(base, hs, vw))
+	rule := []rune(cut(base[:cw], hs, vw))
 	if hs > 0 && len(rule) > 0 {
 		rule[0] = []rune(g.moreL)[0]
 	}
@@ -457,7 +508,9 @@ func (f *flowView) itemLines(it flowItem, base []rune, prev time.Time, cur, mark
 
 	row1 := append([]rune(nil), base...)
 	row2 := append([]rune(nil), base...)
-	var a, b int // styled span [a, b) of both rows
+	var a, b int   // styled span [a, b) of the arrow row
+	var a1, b1 int // and of the label row
+	end := hs + vw // the viewport's right edge on the row
 	if from == to {
 		// A message to itself (a proxy spiral): a loop glyph beside the column.
 		// The label may run up to the next column, or to the edge.
@@ -468,6 +521,7 @@ func (f *flowView) itemLines(it flowItem, base []rune, prev time.Time, cur, mark
 		a = min(x1+1, b)
 		put(row2, a, []rune(g.self))
 		put(row1, a, []rune(fit(label, b-a, g.ellipsis)))
+		a1, b1 = a, b
 	} else {
 		a, b = min(x1, x2)+1, max(x1, x2)
 		w := b - a
@@ -478,39 +532,95 @@ func (f *flowView) itemLines(it flowItem, base []rune, prev time.Time, cur, mark
 			sh[0] = []rune(g.arrowL)[0]
 		}
 		put(row2, a, sh)
-		put(row1, a, []rune(center(label, w, g.ellipsis)))
+		a1, b1 = f.placeLabel(row1, label, a, b, hs, end, from, to)
 	}
 	lab := st.Normal
 	if cur {
 		lab = st.Cursor
 	}
-	t1 := fit(f.fmtTime(it.t), flowTimeW, "")
-	t2 := fitRight(fmtDelta(it.t, prev), flowTimeW, "")
-	if marked {
-		t2 = fit("marked", flowTimeW, "")
+	tw := f.timeW()
+	t1, t2 := f.times(it.t, prev)
+	if strings.HasPrefix(t1, "+") || strings.HasPrefix(t1, "-") && t1 != "-" {
+		t1 = fitRight(t1, tw, "") // deltas line up on their decimal point
+	} else {
+		t1 = fit(t1, tw, "")
 	}
-	return lab.Render(t1) + " " + spanCut(row1, a, b, hs, vw, style, cur, st),
+	t2 = fitRight(t2, tw, "")
+	if marked {
+		t2 = fit("marked", tw, "")
+	}
+	return lab.Render(t1) + " " + spanCut(row1, a1, b1, hs, vw, style, cur, st),
 		lab.Render(t2) + " " + spanCut(row2, a, b, hs, vw, style, false, st)
 }
 
-func (f *flowView) fmtTime(t time.Time) string {
-	if t.IsZero() {
-		return "-"
+// placeLabel writes an arrow's label into its row and returns the span
+// it takes. The label is centred over the part of the arrow on screen; a
+// label longer than that runs on into the free width to the right, up to
+// the viewport's edge, rather than being cut at the next column. An arrow
+// wholly off screen (its columns scrolled away) leaves a mark at the
+// edge it lies beyond ("INVITE col 3→5 ▶", "◀ col 2→1 200 OK"), so the
+// row is never blank.
+func (f *flowView) placeLabel(row []rune, label string, a, b, hs, end, from, to int) (int, int) {
+	g := f.c.g
+	va, vb := max(a, hs), min(b, end)
+	if vb <= va {
+		// The columns go next to the edge mark, so a long label is cut,
+		// never the columns.
+		cols := "col " + strconv.Itoa(from+1) + g.to + strconv.Itoa(to+1)
+		if b <= hs {
+			s := []rune(ansi.Truncate(g.arrowL+" "+cols+" "+label, end-hs, g.ellipsis))
+			put(row, hs, s)
+			return hs, hs + len(s)
+		}
+		tail := " " + cols + " " + g.arrowR
+		s := []rune(ansi.Truncate(label, max(end-hs-ansi.StringWidth(tail), 0), g.ellipsis) + tail)
+		if len(s) > end-hs {
+			s = s[len(s)-(end-hs):]
+		}
+		put(row, end-len(s), s)
+		return end - len(s), end
 	}
-	return t.In(f.c.loc).Format("15:04:05.000")
+	lw := len([]rune(label))
+	if lw <= vb-va {
+		put(row, va, []rune(center(label, vb-va, g.ellipsis)))
+		return va, vb
+	}
+	// Cut, not padded: the columns after the label keep their lines.
+	s := []rune(ansi.Truncate(label, end-va, g.ellipsis))
+	put(row, va, s)
+	return va, va + len(s)
 }
 
-// fmtDelta is the time since the previous item, "+1.234" seconds.
-func fmtDelta(t, prev time.Time) string {
-	if prev.IsZero() || t.IsZero() {
-		return ""
+func (f *flowView) fmtTime(t time.Time) string { return fmtClock(t, f.c.loc, f.c.timeMode != timeAbs) }
+
+// timeW is the width of the time column: microseconds need more.
+func (f *flowView) timeW() int {
+	if f.c.timeMode == timeAbs {
+		return flowTimeW
 	}
-	d := t.Sub(prev)
-	sign := "+"
-	if d < 0 {
-		sign, d = "-", -d
+	return flowTimeWus
+}
+
+// times are the two time cells of an item, after the time mode: the
+// first line carries what the mode is about, the second the delta from
+// the previous item (or, in that mode, the clock time).
+func (f *flowView) times(t, prev time.Time) (string, string) {
+	switch f.c.timeMode {
+	case timeSincePrev:
+		return fmtDelta(t, prev, 6), fmtClock(t, f.c.loc, false)
+	case timeSinceFirst:
+		var first time.Time
+		if len(f.items) > 0 {
+			first = f.items[0].t
+		}
+		if prev.IsZero() {
+			return fmtDelta(t, first, 6), ""
+		}
+		return fmtDelta(t, first, 6), fmtDelta(t, prev, 6)
+	case timeAbsMicro:
+		return fmtClock(t, f.c.loc, true), fmtDelta(t, prev, 6)
 	}
-	return sign + strconv.FormatFloat(d.Seconds(), 'f', 3, 64)
+	return fmtClock(t, f.c.loc, false), fmtDelta(t, prev, 3)
 }
 
 // put writes src into dst at x, clipped to dst; runes wider than one cell

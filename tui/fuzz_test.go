@@ -13,7 +13,7 @@ var fuzzKeys = []string{
 	"j", "k", "g", "G", "h", "l", "enter", "esc", "q", "space", "tab", "shift+tab",
 	"f", "f7", "/", "f3", "f2", "f4", "x", "f5", "s", "t", "r", "c", "C", "J", "K",
 	"o", "O", "A", "i", "p", "?", "pgup", "pgdown", "ctrl+d", "ctrl+u", "backspace",
-	"home", "end", "left", "right", "up", "down", "a", "~", "1", "=",
+	"home", "end", "left", "right", "up", "down", "a", "~", "1", "=", "H", "z", "T",
 }
 
 // FuzzKeys drives the whole UI with arbitrary input: no sequence may

@@ -131,6 +131,8 @@ func TestGolden(t *testing.T) {
 		{"flow_ascii", Options{ASCII: true}, func(m *Model, d *memData) { press(t, m, "enter") }},
 		{"flow_scrolled", Options{}, func(m *Model, d *memData) { press(t, m, "enter", "l", "l", "l", "l", "l", "l") }},
 		{"flow_raw", Options{}, func(m *Model, d *memData) { press(t, m, "enter", "r") }},
+		{"flow_compressed", Options{}, func(m *Model, d *memData) { press(t, m, "enter", "z") }},
+		{"flow_since_first", Options{}, func(m *Model, d *memData) { press(t, m, "enter", "T", "T", "T") }},
 		{"flow_compare", Options{}, func(m *Model, d *memData) { press(t, m, "enter", "c", "j", "j", "c") }},
 		{"streams", Options{}, func(m *Model, d *memData) { press(t, m, "s") }},
 		{"stats", Options{}, func(m *Model, d *memData) { press(t, m, "t") }},
@@ -147,6 +149,7 @@ func TestGolden(t *testing.T) {
 			m.saving.progress.Store(&SaveProgress{Calls: 1000, TotalCalls: 1000, Read: 45, ReadTotal: 100})
 		}},
 		{"columns", Options{}, func(m *Model, d *memData) { press(t, m, "C", "j", "space") }},
+		{"legend", Options{}, func(m *Model, d *memData) { press(t, m, "H", "l", "l", "l", "l", "l") }},
 		{"empty", Options{}, nil},
 	}
 	for _, tc := range cases {

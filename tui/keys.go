@@ -14,7 +14,7 @@ type KeyMap struct {
 	Flow, Extended, Select, Search, Filter, SortNext, SortReverse key.Binding
 	Autoscroll, HideNonInvite, Pause, Clear, Columns              key.Binding
 
-	Streams, Stats, Save, Raw, Compare key.Binding
+	Streams, Stats, Save, Raw, Compare, Legend, Compress, TimeMode key.Binding
 
 	// NextField and PrevField move between the fields of a dialog; Accept
 	// submits it.
@@ -59,11 +59,14 @@ func DefaultKeyMap() *KeyMap {
 		Clear:         b(k("f5"), "F5", "clear call list"),
 		Columns:       b(k("C", "f10"), "C/F10", "choose columns"),
 
-		Streams: b(k("s"), "s", "RTP streams"),
-		Stats:   b(k("t"), "t", "statistics"),
-		Save:    b(k("f2", "ctrl+s"), "F2", "save / export"),
-		Raw:     b(k("r", "f6"), "r/F6", "raw message pane"),
-		Compare: b(k("c"), "c", "mark message / compare with mark"),
+		Streams:  b(k("s"), "s", "RTP streams"),
+		Stats:    b(k("t"), "t", "statistics"),
+		Save:     b(k("f2", "ctrl+s"), "F2", "save / export"),
+		Raw:      b(k("r", "f6"), "r/F6", "raw message pane"),
+		Compare:  b(k("c"), "c", "mark message / compare with mark"),
+		Legend:   b(k("H"), "H", "explain the header counters"),
+		Compress: b(k("z"), "z", "ladder: compress columns to fit the screen"),
+		TimeMode: b(k("T"), "T", "times: clock ms / clock µs / since previous / since first"),
 
 		NextField: b(k("tab"), "Tab", "next field"),
 		PrevField: b(k("shift+tab"), "shift+Tab", "previous field"),
@@ -83,7 +86,7 @@ func (k *KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.HalfUp, k.HalfDown, k.Top, k.Bottom, k.Left, k.Right},
 		{k.Flow, k.Extended, k.Select, k.Search, k.Filter, k.SortNext, k.SortReverse, k.Autoscroll, k.HideNonInvite, k.Columns},
-		{k.Streams, k.Stats, k.Save, k.Raw, k.Compare, k.Pause, k.Clear, k.Help, k.Back, k.Quit},
+		{k.Streams, k.Stats, k.Save, k.Raw, k.Compare, k.Compress, k.TimeMode, k.Pause, k.Clear, k.Legend, k.Help, k.Back, k.Quit},
 		{k.NextField, k.PrevField, k.Accept, k.MoveUp, k.MoveDown},
 	}
 }
@@ -97,7 +100,7 @@ func (l *listView) shortHelp() []key.Binding { return l.c.keys.ShortHelp() }
 
 func (f *flowView) shortHelp() []key.Binding {
 	k := f.c.keys
-	return []key.Binding{k.Help, k.Raw, k.Compare, k.Extended, k.Left, k.Right, k.Streams, k.Save, k.Back}
+	return []key.Binding{k.Help, k.Raw, k.Compare, k.Extended, k.Compress, k.TimeMode, k.Left, k.Right, k.Streams, k.Save, k.Back}
 }
 
 func (s *streamsView) shortHelp() []key.Binding {

@@ -3,6 +3,7 @@ package tui
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -43,6 +44,16 @@ type listView struct {
 
 	selected map[string]struct{}
 	selOrder []string // selection order: the ladder shows calls as picked
+
+	// want is the widest content seen in each column (and its title), the
+	// width layoutColumns tries to give it. It only grows, so the columns
+	// do not jump while scrolling; Clear starts it over.
+	want colWants
+
+	// prevStart and firstStart are the start times of the call just above the
+	// window and of the list's first call, pulled only in the time modes
+	// that show the start as a delta (zero: none).
+	prevStart, firstStart time.Time
 }
 
 func newListView(c *common, o Options) *listView {
@@ -87,6 +98,7 @@ func (l *listView) refresh() {
 		q := l.query()
 		q.Offset, q.Limit = l.top, n
 		l.page = l.c.data.Calls(q)
+		safeRows(l.page.Rows)
 		prev := l.matched
 		l.matched = l.page.Matched
 		if l.autoscroll && l.matched > prev {
@@ -102,11 +114,96 @@ func (l *listView) refresh() {
 		}
 		top = clamp(top, 0, max(l.matched-n, 0))
 		if top == l.top && len(l.page.Rows) <= n {
-			return
+			break
 		}
 		l.top = top
 	}
+	l.pullRefs()
+	l.measure()
 }
+
+// pullRefs fetches the start times the delta time modes need beyond the
+// window: one row each, and only in those modes.
+func (l *listView) pullRefs() {
+	l.prevStart, l.firstStart = time.Time{}, time.Time{}
+	one := func(off int) time.Time {
+		q := l.query()
+		q.Offset, q.Limit = off, 1
+		if p := l.c.data.Calls(q); len(p.Rows) == 1 {
+			return p.Rows[0].Start
+		}
+		return time.Time{}
+	}
+	switch {
+	case l.c.timeMode == timeSincePrev && l.top > 0:
+		l.prevStart = one(l.top - 1)
+	case l.c.timeMode == timeSinceFirst && l.top > 0:
+		l.firstStart = one(0)
+	case l.c.timeMode == timeSinceFirst && len(l.page.Rows) > 0:
+		l.firstStart = l.page.Rows[0].Start
+	}
+}
+
+// measure raises the wanted column widths to the content of the page.
+func (l *listView) measure() {
+	l.want.fullStart = l.c.timeMode != timeAbs
+	for _, c := range l.cols {
+		if c < 0 || c >= numColumns {
+			continue
+		}
+		// The title without the sort arrow: the arrow takes the title's
+		// last cell when there is no room, so sorting never moves columns.
+		l.want.want[c] = max(l.want.want[c], ansi.StringWidth(colSpecs[c].title))
+		for i := range l.page.Rows {
+			l.want.want[c] = max(l.want.want[c], ansi.StringWidth(l.cell(c, i, colSpecs[ColStart].max)))
+		}
+	}
+}
+
+// cell is the text of page row i in column c for a cell w wide; the
+// start time follows the time mode: the clock to the µs, or seconds since
+// the row above or the list's first call.
+func (l *listView) cell(c Column, i, w int) string {
+	r := &l.page.Rows[i]
+	if c != ColStart {
+		return cell(c, r, l.c.loc, w)
+	}
+	var ref time.Time
+	switch l.c.timeMode {
+	case timeAbsMicro:
+		if w >= len("15:04:05.000000") {
+			return fmtClock(r.Start, l.c.loc, true)
+		}
+	case timeSincePrev:
+		ref = l.prevStart
+		if i > 0 {
+			ref = l.page.Rows[i-1].Start
+		}
+	case timeSinceFirst:
+		ref = l.firstStart
+	}
+	if d := fmtDelta(r.Start, ref, 6); d != "" {
+		return d
+	}
+	return cell(c, r, l.c.loc, w)
+}
+
+// title is a column's header text; the start column says which time it
+// shows.
+func (l *listView) title(c Column) string {
+	if c == ColStart {
+		switch l.c.timeMode {
+		case timeSincePrev:
+			return "+prev"
+		case timeSinceFirst:
+			return "+first"
+		}
+	}
+	return colSpecs[c].title
+}
+
+// layout is the columns shown at the list's width and their widths.
+func (l *listView) layout() ([]Column, []int) { return layoutColumns(l.cols, l.w-1, &l.want) }
 
 // current is the row under the cursor, if the snapshot has it.
 func (l *listView) current() (CallRow, bool) {
@@ -186,7 +283,7 @@ func (l *listView) Update(msg tea.Msg) tea.Cmd {
 func (l *listView) click(x, y int) {
 	switch {
 	case y == 1:
-		shown, widths := layoutColumns(l.cols, l.w-1)
+		shown, widths := l.layout()
 		cx := 1
 		for i, c := range shown {
 			if x >= cx && x < cx+widths[i]+1 {
@@ -270,6 +367,7 @@ func (l *listView) key(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		cl.Clear()
 		l.clearSelection()
+		l.want = colWants{}
 		l.cursor, l.top, l.matched = 0, 0, 0
 		l.refresh()
 		l.c.nav.setStatus("call list cleared", nil)
@@ -288,7 +386,7 @@ func (l *listView) key(msg tea.KeyPressMsg) tea.Cmd {
 // nextSortColumn cycles through the shown columns, the ones the user can
 // see change order.
 func (l *listView) nextSortColumn() Column {
-	shown, _ := layoutColumns(l.cols, l.w-1)
+	shown, _ := l.layout()
 	if len(shown) == 0 {
 		return ColIndex
 	}
@@ -353,7 +451,7 @@ func (l *listView) setEdited(v string) {
 func (l *listView) View() string {
 	lines := make([]string, 0, l.h)
 	lines = append(lines, l.bar())
-	shown, widths := layoutColumns(l.cols, l.w-1)
+	shown, widths := l.layout()
 	lines = append(lines, l.headerLine(shown, widths))
 	st := l.c.st
 	var b strings.Builder
@@ -373,7 +471,10 @@ func (l *listView) View() string {
 			if j > 0 {
 				b.WriteByte(' ')
 			}
-			s := cell(c, r, l.c.loc, widths[j])
+			s := l.cell(c, i, widths[j])
+			if c == ColSrc || c == ColDst {
+				s = elideAddr(s, widths[j], l.c.g.ellipsis)
+			}
 			if colSpecs[c].right {
 				b.WriteString(fitRight(s, widths[j], l.c.g.ellipsis))
 			} else {
@@ -408,13 +509,12 @@ func (l *listView) headerLine(shown []Column, widths []int) string {
 		if j > 0 {
 			b.WriteByte(' ')
 		}
-		t := colSpecs[c].title
+		t := l.title(c)
 		if c == l.sort {
-			if l.desc {
-				t += l.sortGlyph(false)
-			} else {
-				t += l.sortGlyph(true)
+			if ansi.StringWidth(t) >= widths[j] {
+				t = ansi.Truncate(t, widths[j]-1, "")
 			}
+			t += l.sortGlyph(!l.desc)
 		}
 		if colSpecs[c].right {
 			b.WriteString(fitRight(t, widths[j], ""))

@@ -35,11 +35,25 @@ type Model struct {
 	help      help.Model
 	quitting  bool
 
+	// legend is the header counter being explained on the line under
+	// the header (1-based index into headerItems), 0 when none.
+	legend int
+
 	// saving is the save running as a command, nil when none.
 	saving *saveJob
 	// version is the last Versioned.Version seen by the tick.
 	version     int64
 	haveVersion bool
+
+	// tickCmd is the tick command, built once: an idle tick allocates
+	// nothing.
+	tickCmd tea.Cmd
+	// frame is the last rendered view, drawn again only when dirty: the
+	// runtime asks for View after every message, ticks included, and
+	// an idle UI must not rebuild the same frame ten times a second.
+	frame   tea.View
+	dirty   bool
+	renders int // frames rendered, for the idle test
 }
 
 var _ tea.Model = (*Model)(nil)
@@ -61,8 +75,9 @@ type saveDoneMsg struct {
 	err error
 }
 
-// tickMsg drives the periodic snapshot pull.
-type tickMsg time.Time
+// tickMsg drives the periodic snapshot pull. It carries nothing, so
+// boxing it in a tea.Msg does not allocate.
+type tickMsg struct{}
 
 // New builds the root model. It does not start anything; Run or a test
 // drives it.
@@ -83,9 +98,14 @@ func New(data Data, o Options) *Model {
 	if c.loc == nil {
 		c.loc = time.Local
 	}
-	m := &Model{c: c, tick: o.Tick, help: help.New()}
+	m := &Model{c: c, tick: o.Tick, help: help.New(), dirty: true}
 	if m.tick <= 0 {
 		m.tick = defaultTick
+	}
+	d := m.tick
+	m.tickCmd = func() tea.Msg {
+		time.Sleep(d) // on the runtime's command goroutine, never in Update
+		return tickMsg{}
 	}
 	c.nav = m
 	if o.ASCII {
@@ -105,6 +125,9 @@ func New(data Data, o Options) *Model {
 	return m
 }
 
+// renderFPS is the renderer's frame rate.
+const renderFPS = 30
+
 // Run shows the UI on the terminal until the user quits or ctx is
 // cancelled; both return nil.
 func Run(ctx context.Context, data Data, o Options) error {
@@ -112,7 +135,11 @@ func Run(ctx context.Context, data Data, o Options) error {
 		return ErrNilData
 	}
 	m := New(data, o)
-	opts := []tea.ProgramOption{tea.WithContext(ctx)}
+	// The renderer wakes at its frame rate even when the frame has not
+	// changed; 30 Hz instead of the default 60 is still under a key
+	// repeat's pace and halves what an idle UI costs (bench/tui-idle.sh:
+	// about 0.9 % of a core at 60 Hz, 0.6 % at 30 Hz).
+	opts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithFPS(renderFPS)}
 	if o.NoColor {
 		opts = append(opts, tea.WithColorProfile(colorprofile.Ascii))
 	}
@@ -135,12 +162,11 @@ func (m *Model) Init() tea.Cmd {
 	return m.nextTick()
 }
 
-func (m *Model) nextTick() tea.Cmd {
-	return tea.Tick(m.tick, func(t time.Time) tea.Msg { return tickMsg(t) })
-}
+func (m *Model) nextTick() tea.Cmd { return m.tickCmd }
 
 // SetSize lays the views out for a w×h terminal.
 func (m *Model) SetSize(w, h int) {
+	m.dirty = true
 	m.c.w, m.c.h = max(w, 20), max(h, 5)
 	m.help.SetWidth(m.c.w)
 	bw, bh := m.bodySize()
@@ -158,13 +184,10 @@ func (m *Model) loading() bool {
 }
 
 // bodySize is the area left to the focused view: the terminal minus the
-// header, the progress line while loading, and the status line.
+// header, the progress line while loading, the counter legend while one
+// is explained, and the status line.
 func (m *Model) bodySize() (int, int) {
-	h := m.c.h - 2
-	if m.loading() {
-		h--
-	}
-	return m.c.w, max(h, 1)
+	return m.c.w, max(m.c.h-1-m.bodyTop(), 1)
 }
 
 func (m *Model) top() view { return m.stack[len(m.stack)-1] }
@@ -172,6 +195,7 @@ func (m *Model) top() view { return m.stack[len(m.stack)-1] }
 // refresh pulls counters and the focused view's snapshot; a change in
 // loading state changes the body height, so it re-lays out first.
 func (m *Model) refresh() {
+	m.dirty = true
 	was := m.loading()
 	m.counters = m.c.data.Counters()
 	if m.loading() != was {
@@ -187,10 +211,21 @@ func (m *Model) refresh() {
 // mouse go to the overlay if any, else to the focused view, after the few
 // global keys.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if _, ok := msg.(tickMsg); !ok {
+		// Anything but a tick may change the frame; a tick changes it only
+		// when it pulls a snapshot or a save is reporting progress.
+		m.dirty = true
+	}
 	switch msg := msg.(type) {
 	case tickMsg:
-		if !m.paused && m.changed() {
+		// While a file loads, every tick pulls: the progress bar must
+		// reach the end even if the last bytes read changed no Version.
+		if !m.paused && (m.changed() || m.loading()) {
 			m.refresh()
+			m.dirty = true
+		}
+		if m.saving != nil {
+			m.dirty = true
 		}
 		return m, m.nextTick()
 	case saveDoneMsg:
@@ -206,6 +241,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		// The body starts below the header (and progress line); views get
 		// coordinates relative to their own origin.
 		mm := msg.Mouse()
+		if _, ok := msg.(tea.MouseClickMsg); ok && mm.Y == 0 {
+			m.clickHeader(mm.X)
+			return m, nil
+		}
 		mm.Y -= m.bodyTop()
 		var target view = m.top()
 		if m.overlay != nil {
@@ -226,12 +265,16 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 }
 
 // bodyTop is the first screen row of the body: below the header and, while
-// loading, the progress line.
+// loading, the progress line, and the legend line.
 func (m *Model) bodyTop() int {
+	n := 1
 	if m.loading() {
-		return 2
+		n++
 	}
-	return 1
+	if m.legend > 0 {
+		n++
+	}
+	return n
 }
 
 // changed reports whether the Data may have changed since the last
@@ -277,9 +320,25 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return top.Update(msg)
 	}
 	m.status, m.statusErr = "", false
+	if m.legend > 0 {
+		if m.legendKey(msg) {
+			return nil
+		}
+	} else if key.Matches(msg, k.Legend) {
+		m.setLegend(1)
+		return nil
+	}
 	switch {
 	case key.Matches(msg, k.Help):
 		m.setOverlay(newHelpView(m.c))
+		return nil
+	case key.Matches(msg, k.TimeMode):
+		m.c.timeMode = (m.c.timeMode + 1) % numTimeModes
+		m.list.want.want[ColStart] = 0 // measured again at the new precision
+		m.list.measure()
+		m.SetSize(m.c.w, m.c.h) // the ladder's time column changes width
+		m.top().refresh()
+		m.setStatus("times: "+m.c.timeMode.String(), nil)
 		return nil
 	case key.Matches(msg, k.Pause):
 		m.paused = !m.paused
@@ -428,22 +487,33 @@ func (m *Model) setStatus(s string, err error) {
 
 func (m *Model) listQuery() Query { return m.list.query() }
 
-// View renders header, body and status line at exactly the terminal size.
+// View renders header, body and status line at exactly the terminal
+// size; when nothing changed since the last frame it returns that frame
+// (the same string, which the renderer compares by pointer first).
 func (m *Model) View() tea.View {
+	if !m.dirty {
+		return m.frame
+	}
 	v := tea.NewView(m.render())
 	v.AltScreen = true
 	v.MouseMode = tea.MouseModeCellMotion
 	v.WindowTitle = "voiptool"
+	m.frame, m.dirty = v, false
 	return v
 }
 
 func (m *Model) render() string {
+	m.renders++
 	if m.quitting {
 		return ""
 	}
 	var b strings.Builder
 	b.WriteString(m.header())
 	b.WriteByte('\n')
+	if m.legend > 0 {
+		b.WriteString(m.legendLine())
+		b.WriteByte('\n')
+	}
 	if m.loading() {
 		b.WriteString(m.progress())
 		b.WriteByte('\n')
@@ -458,39 +528,163 @@ func (m *Model) render() string {
 	return b.String()
 }
 
-func (m *Model) header() string {
+// headerCounter is one figure of the header line and what it means, for
+// the legend line and the help overlay.
+type headerCounter struct {
+	key, help string
+}
+
+// headerCounters are the header's figures in order; tls is shown only
+// when there is some.
+var headerCounters = [...]headerCounter{
+	{"dlg", "dialogs held in the call store, one per Call-ID"},
+	{"calls", "of the dialogs, those started by INVITE"},
+	{"pkts", "capture records read (packets, HEP messages)"},
+	{"err", "records that could not be decoded (truncated, malformed)"},
+	{"drop", "lost: kernel and queue drops, evicted calls, refused streams, fragments, TCP holes"},
+	{"skip", "records that are not VoIP (other traffic, SIP without a Call-ID)"},
+	{"tls", "TCP directions carrying TLS: encrypted SIP that cannot be shown"},
+	{"mem", "memory held by the call store"},
+}
+
+// headerItems are the counters on the header now, as indexes into
+// headerCounters, with their values.
+func (m *Model) headerItems() (idx []int, vals []string) {
 	c := m.counters
-	var b strings.Builder
-	b.WriteString("voiptool")
+	for i, hc := range headerCounters {
+		var v string
+		switch hc.key {
+		case "dlg":
+			v = itoa64(c.Dialogs)
+		case "calls":
+			v = itoa64(c.Calls)
+		case "pkts":
+			v = itoa64(c.Packets)
+		case "err":
+			v = itoa64(c.DecodeErrors)
+		case "drop":
+			v = itoa64(c.Dropped)
+		case "skip":
+			v = itoa64(c.Skipped)
+		case "tls":
+			if c.TLSStreams == 0 {
+				continue
+			}
+			v = itoa64(c.TLSStreams)
+		case "mem":
+			v = fmtBytes(c.MemoryBytes)
+		}
+		idx, vals = append(idx, i), append(vals, v)
+	}
+	return idx, vals
+}
+
+// headerPrefix is the header up to the first counter.
+func (m *Model) headerPrefix() string {
 	name := m.top().name()
 	if m.overlay != nil {
 		name = m.overlay.name()
 	}
-	b.WriteString(" " + m.c.g.vline + " " + name + " " + m.c.g.vline)
+	s := "voiptool " + m.c.g.vline + " " + name + " " + m.c.g.vline
 	// Live and paused come first: they must survive truncation at 80 columns.
-	if c.Live {
-		b.WriteString(" LIVE")
+	if m.counters.Live {
+		s += " LIVE"
 	}
 	if m.paused {
-		b.WriteString(" PAUSED")
+		s += " PAUSED"
 	}
-	item := func(k, v string) {
-		b.WriteString(" " + k + " " + v)
+	return s
+}
+
+func (m *Model) header() string {
+	st := m.c.st
+	var b strings.Builder
+	b.WriteString(st.Header.Render(m.headerPrefix()))
+	idx, vals := m.headerItems()
+	for i := range idx {
+		b.WriteByte(' ')
+		s := headerCounters[idx[i]].key + " " + vals[i]
+		if i+1 == m.legend {
+			b.WriteString(st.Cursor.Render(s))
+		} else {
+			b.WriteString(st.Header.Render(s))
+		}
 	}
-	item("dlg", itoa64(c.Dialogs))
-	item("calls", itoa64(c.Calls))
-	item("pkts", itoa64(c.Packets))
-	item("err", itoa64(c.DecodeErrors))
-	item("drop", itoa64(c.Dropped))
-	item("skip", itoa64(c.Skipped))
-	if c.TLSStreams > 0 {
-		item("tls", itoa64(c.TLSStreams))
+	if f := m.counters.Forward; f != "" {
+		b.WriteString(st.Header.Render(" " + f))
 	}
-	item("mem", fmtBytes(c.MemoryBytes))
-	if c.Forward != "" {
-		b.WriteString(" " + c.Forward)
+	return fit(b.String(), m.c.w, m.c.g.ellipsis)
+}
+
+// legendLine explains the selected header counter.
+func (m *Model) legendLine() string {
+	idx, vals := m.headerItems()
+	i := clamp(m.legend-1, 0, len(idx)-1)
+	hc := headerCounters[idx[i]]
+	k := m.c.keys
+	head := " " + hc.key + " " + vals[i] + ": "
+	room := m.c.w - ansi.StringWidth(head)
+	// The explanation first; the key hint only where it fits beside it.
+	hint := "  (" + k.Left.Help().Key + ", " + k.Right.Help().Key + ": other counters; esc: close)"
+	if ansi.StringWidth(hc.help)+ansi.StringWidth(hint) > room {
+		hint = ""
 	}
-	return m.c.st.Header.Render(fit(b.String(), m.c.w, m.c.g.ellipsis))
+	return m.c.st.Key.Render(head) + fit(hc.help, room-ansi.StringWidth(hint), m.c.g.ellipsis) + m.c.st.Status.Render(hint)
+}
+
+// setLegend shows the legend of the n-th header counter (1-based; 0
+// hides it); the body loses or regains a line.
+func (m *Model) setLegend(n int) {
+	idx, _ := m.headerItems()
+	if n > 0 {
+		n = clamp(n, 1, len(idx))
+	}
+	if (n > 0) != (m.legend > 0) {
+		m.legend = n
+		m.SetSize(m.c.w, m.c.h)
+		m.top().refresh()
+		return
+	}
+	m.legend = n
+}
+
+// legendKey moves the legend between counters; a key that is not
+// ours closes it, and is consumed only if it was a closing key.
+func (m *Model) legendKey(msg tea.KeyPressMsg) bool {
+	k := m.c.keys
+	n, _ := m.headerItems()
+	switch {
+	case key.Matches(msg, k.Left), msg.String() == "shift+tab":
+		m.setLegend((m.legend+len(n)-2)%len(n) + 1)
+	case key.Matches(msg, k.Right), msg.String() == "tab":
+		m.setLegend(m.legend%len(n) + 1)
+	case key.Matches(msg, k.Legend), key.Matches(msg, k.Back), msg.String() == "enter":
+		m.setLegend(0)
+	default:
+		m.setLegend(0)
+		return false
+	}
+	return true
+}
+
+// clickHeader explains the counter under the mouse, or closes the
+// legend when the click is on it again or beside the counters.
+func (m *Model) clickHeader(x int) {
+	x -= ansi.StringWidth(m.headerPrefix())
+	idx, vals := m.headerItems()
+	for i := range idx {
+		w := 1 + len(headerCounters[idx[i]].key) + 1 + len(vals[i])
+		if x >= 0 && x < w {
+			if m.legend == i+1 {
+				m.setLegend(0)
+			} else {
+				m.setLegend(i + 1)
+			}
+			return
+		}
+		x -= w
+	}
+	m.setLegend(0)
 }
 
 // progress is the loading bar: done/total bytes of the input.

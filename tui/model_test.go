@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"regexp"
@@ -138,7 +139,7 @@ func TestSearch(t *testing.T) {
 func TestSort(t *testing.T) {
 	d := newMemData(30)
 	m := newTestModel(d, 80, 24, Options{})
-	shown, _ := layoutColumns(m.list.cols, 79)
+	shown, _ := m.list.layout()
 	press(t, m, "o")
 	if d.lastQuery.Sort != shown[1] || d.lastQuery.Desc {
 		t.Fatalf("o: sort=%v desc=%v, want %v", d.lastQuery.Sort, d.lastQuery.Desc, shown[1])
@@ -578,7 +579,7 @@ func TestSparkline(t *testing.T) {
 
 func TestLayoutColumns(t *testing.T) {
 	for _, w := range []int{0, 5, 40, 79, 120, 159, 400} {
-		shown, widths := layoutColumns(AllColumns(), w)
+		shown, widths := layoutColumns(AllColumns(), w, nil)
 		total := 0
 		for i, c := range shown {
 			if widths[i] < colSpecs[c].min || widths[i] > colSpecs[c].max {
@@ -729,3 +730,295 @@ func TestNoColorProfile(t *testing.T) {
 }
 
 var sgrRe = regexp.MustCompile("\x1b\\[([0-9;]*)m")
+
+// TestListWidths is issue 14's call list at 160 and 80 columns: the
+// final code of a failed call beside its state, whole IPv4 addresses,
+// IPv6 elided in the middle with its port kept, a wild jitter in
+// seconds rather than cut digits.
+func TestListWidths(t *testing.T) {
+	d := newMemData(40)
+	m := newTestModel(d, 160, 48, Options{})
+	s := screen(m)
+	for _, want := range []string{"BUSY 486", "CANCELLED 487", "REJECTED 404", "10.186.207.1:6060", "10.186.207.254:6060", "]:5060", "2.7s", "Source", "Destination", "MOS"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("160 columns lack %q:\n%s", want, s)
+		}
+	}
+	if strings.Contains(s, "2730") {
+		t.Errorf("raw jitter shown:\n%s", s)
+	}
+	m = newTestModel(d, 80, 24, Options{})
+	s = screen(m)
+	for _, want := range []string{"BUSY 486", "Idx", "Start", "From", "To"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("80 columns lack %q:\n%s", want, s)
+		}
+	}
+}
+
+func TestCellFormats(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		w    int
+		want string
+	}{
+		{"10.0.0.1:5060", 20, "10.0.0.1:5060"},
+		{"[2001:db8:85a3::8a2e:370:7334]:5060", 20, "[2001:d…0:7334]:5060"},
+		{"10.186.207.254:6060", 16, "10.18…7.254:6060"},
+		{"[2001:db8:85a3::8a2e:370:7334]:5060", 10, "…334]:5060"},
+		{"[::1]:5060", 6, "[::1]:5060"}, // no room beside the port: fit cuts it
+	} {
+		got := elideAddr(c.in, c.w, "…")
+		if got != c.want {
+			t.Errorf("elideAddr(%q) = %q, want %q", c.in, got, c.want)
+		}
+		if len(c.in) > c.w && got != c.in && ansi.StringWidth(got) != c.w {
+			t.Errorf("elideAddr(%q) is %d wide", c.in, ansi.StringWidth(got))
+		}
+	}
+	for _, c := range []struct {
+		ms   float64
+		want string
+	}{{0, "0.0"}, {12.34, "12.3"}, {99.96, "100"}, {512.4, "512"}, {2730.5, "2.7s"}, {123456, "123s"}, {nan(), "-"}} {
+		if got := fmtJitter(c.ms); got != c.want || len(got) > 5 {
+			t.Errorf("fmtJitter(%v) = %q, want %q", c.ms, got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		ms   int64
+		want string
+	}{{-1, "-"}, {850, "850ms"}, {2730, "2.73s"}, {27300, "27.3s"}, {273000, "273s"}} {
+		if got := fmtMS(c.ms); got != c.want {
+			t.Errorf("fmtMS(%d) = %q, want %q", c.ms, got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		state string
+		code  int
+		want  string
+	}{{"BUSY", 486, "BUSY 486"}, {"REJECTED 404", 404, "REJECTED 404"}, {"COMPLETED", 200, "COMPLETED"}, {"CALL SETUP", 0, "CALL SETUP"}} {
+		if got := stateText(&CallRow{State: c.state, FinalCode: c.code}); got != c.want {
+			t.Errorf("stateText(%q, %d) = %q, want %q", c.state, c.code, got, c.want)
+		}
+	}
+}
+
+// TestHeaderLegend: H (or a click on a counter) explains one header
+// counter on a line of its own; left/right move between counters, Esc
+// closes it and gives the line back to the body.
+func TestHeaderLegend(t *testing.T) {
+	d := newMemData(40)
+	m := newTestModel(d, 80, 24, Options{})
+	_, h0 := m.bodySize()
+	press(t, m, "H")
+	s := strings.Split(screen(m), "\n")
+	if !strings.HasPrefix(s[1], " dlg 40: dialogs held") {
+		t.Fatalf("H: legend line %q", s[1])
+	}
+	if _, h := m.bodySize(); h != h0-1 {
+		t.Fatalf("body %d lines with the legend, want %d", h, h0-1)
+	}
+	press(t, m, "left") // wraps to the last counter
+	if s := strings.Split(screen(m), "\n"); !strings.HasPrefix(s[1], " mem 12.0 MiB: memory") {
+		t.Fatalf("left from the first: %q", s[1])
+	}
+	press(t, m, "esc")
+	if m.legend != 0 || len(m.stack) != 1 || m.quitting {
+		t.Fatalf("esc: legend %d, stack %d", m.legend, len(m.stack))
+	}
+	if _, h := m.bodySize(); h != h0 {
+		t.Fatalf("body %d lines after the legend, want %d", h, h0)
+	}
+	// A click on "skip 0" explains it; a second click closes it.
+	x := ansi.StringWidth(screen(m)[:strings.Index(screen(m), "skip 0")])
+	m.Update(tea.MouseClickMsg{X: x + 2, Y: 0})
+	if s := strings.Split(screen(m), "\n"); !strings.HasPrefix(s[1], " skip 0: records that are not VoIP") {
+		t.Fatalf("click on skip: %q", s[1])
+	}
+	m.Update(tea.MouseClickMsg{X: x + 2, Y: 0})
+	if m.legend != 0 {
+		t.Fatal("second click did not close the legend")
+	}
+	// Another key closes the legend and still does its job.
+	press(t, m, "H", "j")
+	if m.legend != 0 || m.list.cursor != 1 {
+		t.Fatalf("j with the legend: legend %d cursor %d", m.legend, m.list.cursor)
+	}
+}
+
+// TestFlowOffscreenAndCompressed: at 60 columns, scrolled to the right
+// end of the ladder, the arrows between the columns scrolled away are
+// marked at the left edge with their columns; z fits every column on
+// screen, eliding the IPv6 header in the middle.
+func TestFlowOffscreenAndCompressed(t *testing.T) {
+	d := newMemData(5)
+	id := d.rows[0].CallID
+	v6 := func(n int) Endpoint { return Endpoint{Addr: fmt.Sprintf("[2001:db8:85a3::8a2e:370:%d]:5060", 7330+n)} }
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	d.flows[id] = Flow{
+		Endpoints: []Endpoint{v6(0), v6(1), v6(2), v6(3)},
+		Messages: []FlowMessage{
+			{Time: at(0), From: 0, To: 1, Label: "INVITE", CallID: id},
+			{Time: at(1), From: 2, To: 3, Label: "INVITE", SDP: "AMR-WB,AMR-WB,PCMU,telephone-event [fd17:625c:f037:2:a00:27ff:feb9:4222]:4000", CallID: id},
+			{Time: at(2), From: 3, To: 2, Label: "200 OK", CallID: id},
+			{Time: at(3), From: 1, To: 0, Label: "200 OK", CallID: id},
+		},
+	}
+	m := newTestModel(d, 60, 30, Options{})
+	press(t, m, "enter")
+	for range 30 {
+		press(t, m, "l")
+	}
+	s := screen(m)
+	for _, want := range []string{"◀ col 1→2 INVITE", "◀ col 2→1 200 OK"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("scrolled ladder lacks the mark %q:\n%s", want, s)
+		}
+	}
+	for range 30 {
+		press(t, m, "h")
+	}
+	if s := screen(m); !strings.Contains(s, "INVITE (AMR-WB") || !strings.Contains(s, "… col 3→4 ▶\n") {
+		t.Errorf("ladder scrolled to the left lacks the mark on the right, long label cut before it:\n%s", s)
+	}
+	press(t, m, "z")
+	s = screen(m)
+	for _, want := range []string{"…330]:5060", "…333]:5060", "col"} {
+		if want == "col" {
+			if strings.Contains(s, "col ") {
+				t.Errorf("compressed ladder still has off-screen marks:\n%s", s)
+			}
+			continue
+		}
+		if !strings.Contains(s, want) {
+			t.Errorf("compressed ladder lacks %q:\n%s", want, s)
+		}
+	}
+	if strings.Contains(s, "»") {
+		t.Errorf("compressed ladder still scrolls:\n%s", s)
+	}
+}
+
+// TestTimeModes: T cycles the ladder's times through clock (ms), clock
+// (µs), since the previous message and since the first, and the list's
+// start time follows the precision.
+func TestTimeModes(t *testing.T) {
+	d := newMemData(5)
+	id := d.rows[0].CallID
+	f := d.flows[id]
+	f.Messages[1].Time = f.Messages[1].Time.Add(123 * time.Microsecond) // 100 Trying at +5.123 ms
+	d.flows[id] = f
+	m := newTestModel(d, 160, 48, Options{})
+	press(t, m, "enter")
+	want := [][]string{
+		{"20:00:00.005 ", "+0.005 "},                         // clock ms, delta ms
+		{"20:00:00.005123", "+0.005123"},                     // clock µs
+		{"+0.005123", "20:00:00.005"},                        // since previous, clock beside
+		{"+3.200000", "+2.598000", "times: since the first"}, // since first (200 OK), delta beside
+	}
+	for i, ws := range want {
+		if i > 0 {
+			press(t, m, "T")
+		}
+		s := screen(m)
+		for _, w := range ws {
+			if !strings.Contains(s, w) {
+				t.Errorf("mode %d (%v): ladder lacks %q:\n%s", i, m.c.timeMode, w, s)
+			}
+		}
+	}
+	press(t, m, "T")
+	if m.c.timeMode != timeAbs {
+		t.Fatalf("T after the last mode: %v", m.c.timeMode)
+	}
+	m = newTestModel(d, 200, 48, Options{})
+	press(t, m, "T")
+	if s := screen(m); !strings.Contains(s, "20:00:00.000000") {
+		t.Errorf("list in µs mode lacks µs start times:\n%s", s)
+	}
+}
+
+// TestIdleTickDoesNothing is issue 17's idle UI: once loaded, a tick on a
+// Data whose Version did not move pulls nothing, draws no frame and
+// allocates nothing; a moved Version, a key or a resize draws again.
+func TestIdleTickDoesNothing(t *testing.T) {
+	d := &versionedData{memData: newMemData(40)}
+	m := newTestModel(d, 160, 48, Options{})
+	m.Update(tickMsg{}) // the first tick records the Version
+	first := m.View().Content
+	q, r := d.queries, m.renders
+	allocs := testing.AllocsPerRun(100, func() {
+		_, cmd := m.Update(tickMsg{})
+		if cmd == nil {
+			t.Fatal("tick chain stopped")
+		}
+		_ = m.View()
+	})
+	if allocs != 0 {
+		t.Errorf("idle tick allocates %v times", allocs)
+	}
+	if d.queries != q || m.renders != r {
+		t.Errorf("idle ticks pulled %d snapshots and drew %d frames", d.queries-q, m.renders-r)
+	}
+	if m.View().Content != first {
+		t.Error("idle frame changed")
+	}
+
+	d.v++
+	d.rows[0].State = "IN CALL"
+	m.Update(tickMsg{})
+	if s := screen(m); m.renders != r+1 || !strings.Contains(strings.Split(s, "\n")[3], "IN CALL") {
+		t.Errorf("moved Version: %d frames, row %q", m.renders-r, strings.Split(s, "\n")[3])
+	}
+	press(t, m, "j")
+	_ = m.View()
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
+	_ = m.View()
+	if m.renders != r+3 {
+		t.Errorf("key and resize drew %d frames, want 2", m.renders-r-1)
+	}
+}
+
+// TestListTimeModes: the list's start column in the delta modes, also
+// for the first row of a scrolled window (whose reference is off it).
+func TestListTimeModes(t *testing.T) {
+	d := newMemData(40) // calls 1.5 s apart
+	m := newTestModel(d, 200, 10, Options{})
+	press(t, m, "G", "T", "T") // since the previous call
+	s := screen(m)
+	lines := strings.Split(s, "\n")
+	if !strings.Contains(lines[2], "+prev") {
+		t.Fatalf("header: %q", lines[2])
+	}
+	if !strings.Contains(lines[3], "+1.500000") || m.list.top == 0 {
+		t.Errorf("first row of a scrolled window (top %d): %q", m.list.top, lines[3])
+	}
+	press(t, m, "T") // since the first call
+	lines = strings.Split(screen(m), "\n")
+	top := m.list.top
+	want := fmt.Sprintf("+%.6f", float64(top)*1.5)
+	if !strings.Contains(lines[2], "+first") || !strings.Contains(lines[3], want) {
+		t.Errorf("since first, row %d: want %s in %q (header %q)", top+1, want, lines[3], lines[2])
+	}
+	press(t, m, "T") // back to the clock
+	if lines = strings.Split(screen(m), "\n"); !strings.Contains(lines[2], "Start") || strings.Contains(lines[3], "+") {
+		t.Errorf("clock mode: %q / %q", lines[2], lines[3])
+	}
+}
+
+// TestLoadingPullsEveryTick: the progress bar moves, and disappears at
+// the end, even when the Version stood still over the last bytes.
+func TestLoadingPullsEveryTick(t *testing.T) {
+	d := &versionedData{memData: newMemData(5)}
+	d.counters.LoadDone, d.counters.LoadTotal = 90, 100
+	m := newTestModel(d, 80, 24, Options{})
+	m.Update(tickMsg{})
+	if !strings.Contains(screen(m), "loading 90%") {
+		t.Fatalf("no progress line:\n%s", screen(m))
+	}
+	d.counters.LoadDone = 100 // Version unchanged
+	m.Update(tickMsg{})
+	if s := screen(m); strings.Contains(s, "loading") {
+		t.Fatalf("progress line stuck after the load ended:\n%s", s)
+	}
+}

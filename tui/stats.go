@@ -27,6 +27,7 @@ func (v *statsView) capturing() bool  { return false }
 func (v *statsView) refresh() {
 	v.filter = v.c.nav.listQuery().Filter
 	v.s = v.c.data.Stats(v.filter)
+	safeStats(&v.s)
 }
 
 func (v *statsView) Update(msg tea.Msg) tea.Cmd {

@@ -42,6 +42,7 @@ func (s *streamsView) refresh() {
 	for _, id := range s.ids {
 		s.rows = append(s.rows, s.c.data.Streams(id)...)
 	}
+	safeStreams(s.rows)
 	s.cursor = clamp(s.cursor, 0, len(s.rows)-1)
 }
 

@@ -106,11 +106,12 @@ type glyphs struct {
 	barFull, barEmpty, ellipsis, sel           string
 	moreL, moreR                               string // more ladder off screen
 	sortAsc, sortDesc, sep                     string
+	to                                         string // "col 1→3" in off-screen arrow marks
 }
 
 func newGlyphs(ascii bool) glyphs {
 	if ascii {
-		return glyphs{"-", "|", ">", "<", "=", "@", []rune("_.-~=+*#"), "#", "-", "~", "*", "<", ">", "^", "v", ", "}
+		return glyphs{"-", "|", ">", "<", "=", "@", []rune("_.-~=+*#"), "#", "-", "~", "*", "<", ">", "^", "v", ", ", "->"}
 	}
-	return glyphs{"─", "│", "▶", "◀", "═", "↺", []rune("▁▂▃▄▅▆▇█"), "█", "░", "…", "●", "«", "»", "▲", "▼", " · "}
+	return glyphs{"─", "│", "▶", "◀", "═", "↺", []rune("▁▂▃▄▅▆▇█"), "█", "░", "…", "●", "«", "»", "▲", "▼", " · ", "→"}
 }
