@@ -32,6 +32,10 @@ type Options struct {
 	Filter        string
 	HideNonInvite bool
 	Autoscroll    bool
+	// Player, when set, is a capture played at its own pace
+	// (--realtime): its state is in the header and the playback keys
+	// drive it.
+	Player Player
 	// Input and Output replace stdin/stdout in Run (tests, ssh sessions).
 	Input  io.Reader
 	Output io.Writer

@@ -16,6 +16,9 @@ type KeyMap struct {
 
 	Streams, Stats, Save, Raw, Compare, Legend, Compress, TimeMode key.Binding
 
+	// Playback keys, active when the UI plays a capture (--realtime).
+	PlayPause, Faster, Slower, StepMessage, SeekForward, SeekForwardLong key.Binding
+
 	// NextField and PrevField move between the fields of a dialog; Accept
 	// submits it.
 	NextField, PrevField, Accept key.Binding
@@ -68,6 +71,13 @@ func DefaultKeyMap() *KeyMap {
 		Compress: b(k("z"), "z", "ladder: compress columns to fit the screen"),
 		TimeMode: b(k("T"), "T", "times: clock ms / clock µs / since previous / since first"),
 
+		PlayPause:       b(k("P"), "P", "play/pause (--realtime)"),
+		Faster:          b(k("+", "="), "+", "play faster (x2)"),
+		Slower:          b(k("-"), "-", "play slower (/2)"),
+		StepMessage:     b(k("N"), "N", "play to the next SIP message"),
+		SeekForward:     b(k("]"), "]", "skip 10 s ahead"),
+		SeekForwardLong: b(k("}"), "}", "skip 1 min ahead"),
+
 		NextField: b(k("tab"), "Tab", "next field"),
 		PrevField: b(k("shift+tab"), "shift+Tab", "previous field"),
 		Accept:    b(k("enter"), "Enter", "accept"),
@@ -88,12 +98,13 @@ func (k *KeyMap) FullHelp() [][]key.Binding {
 		{k.Flow, k.Extended, k.Select, k.Search, k.Filter, k.SortNext, k.SortReverse, k.Autoscroll, k.HideNonInvite, k.Columns},
 		{k.Streams, k.Stats, k.Save, k.Raw, k.Compare, k.Compress, k.TimeMode, k.Pause, k.Clear, k.Legend, k.Help, k.Back, k.Quit},
 		{k.NextField, k.PrevField, k.Accept, k.MoveUp, k.MoveDown},
+		{k.PlayPause, k.Faster, k.Slower, k.StepMessage, k.SeekForward, k.SeekForwardLong},
 	}
 }
 
 // fullHelpTitles names the FullHelp groups in the overlay.
 func fullHelpTitles() []string {
-	return []string{"Move", "Call list", "Views", "Dialogs"}
+	return []string{"Move", "Call list", "Views", "Dialogs", "Playback (--realtime)"}
 }
 
 func (l *listView) shortHelp() []key.Binding { return l.c.keys.ShortHelp() }

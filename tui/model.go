@@ -29,6 +29,7 @@ type Model struct {
 	overlay view   // help, save or column picker; takes keys before the stack
 
 	counters  Counters
+	player    Player // nil unless playing a capture at its pace
 	paused    bool
 	status    string
 	statusErr bool
@@ -98,7 +99,7 @@ func New(data Data, o Options) *Model {
 	if c.loc == nil {
 		c.loc = time.Local
 	}
-	m := &Model{c: c, tick: o.Tick, help: help.New(), dirty: true}
+	m := &Model{c: c, tick: o.Tick, help: help.New(), dirty: true, player: o.Player}
 	if m.tick <= 0 {
 		m.tick = defaultTick
 	}
@@ -326,6 +327,9 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		}
 	} else if key.Matches(msg, k.Legend) {
 		m.setLegend(1)
+		return nil
+	}
+	if m.playbackKey(k, func(b key.Binding) bool { return key.Matches(msg, b) }) {
 		return nil
 	}
 	switch {
@@ -592,6 +596,9 @@ func (m *Model) headerPrefix() string {
 	}
 	if m.paused {
 		s += " PAUSED"
+	}
+	if m.player != nil {
+		s += m.playHeader()
 	}
 	return s
 }

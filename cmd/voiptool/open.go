@@ -14,9 +14,12 @@ import (
 
 	"github.com/voiptool/voiptool/capture"
 	"github.com/voiptool/voiptool/internal/engine"
+	"github.com/voiptool/voiptool/internal/pace"
+	"github.com/voiptool/voiptool/internal/playback"
 	"github.com/voiptool/voiptool/internal/sink"
 	"github.com/voiptool/voiptool/internal/summary"
 	"github.com/voiptool/voiptool/internal/tuiadapter"
+	"github.com/voiptool/voiptool/pcap"
 	"github.com/voiptool/voiptool/sipflow"
 	"github.com/voiptool/voiptool/tui"
 )
@@ -31,6 +34,9 @@ type openOptions struct {
 	noColor bool
 	invite  bool
 	hep     hepSendOptions
+	// realtime plays the files at their own pace (speed is the factor)
+	realtime bool
+	speed    string
 }
 
 // openLong is the root command's description: opening captures is what
@@ -51,6 +57,8 @@ func addOpenFlags(cmd *cobra.Command, opts *openOptions) {
 	f.BoolVar(&opts.ascii, "ascii", false, "draw with ASCII only (no box-drawing or block characters)")
 	f.BoolVar(&opts.noColor, "no-color", false, "no colours (also when NO_COLOR is set)")
 	f.BoolVar(&opts.invite, "calls-only", false, "start with non-INVITE dialogs hidden")
+	f.BoolVar(&opts.realtime, "realtime", false, "play the capture at the pace it was recorded: calls appear and ladders grow as they happened (P pause, +/- speed, N next message, ]/} skip ahead)")
+	f.StringVar(&opts.speed, "speed", "1", "with --realtime: the pace `FACTOR` (0.1 to 100; 2 or 2x is twice as fast)")
 	// The same sender flags as hep-forward, prefixed: --hep-to forwards
 	// the SIP (and with --hep-proto the RTCP) while browsing, counters in
 	// the header.
@@ -94,10 +102,33 @@ func (o *openOptions) run(c *cobra.Command, args []string, runF func(*openOption
 	if err := o.hep.validate("open", "--hep-to"); err != nil {
 		return err
 	}
+	if c.Flags().Changed("speed") && !o.realtime {
+		return usageErrorf("--speed paces --realtime playback; add --realtime")
+	}
+	if o.realtime {
+		if len(o.live.ifaces) > 0 || len(o.in.files) == 0 {
+			return usageErrorf("--realtime plays capture files; a live interface is already real time")
+		}
+		sp, err := pace.ParseSpeed(o.speed)
+		if err != nil || sp < playback.MinSpeed || sp > playback.MaxSpeed {
+			return usageErrorf("--speed %q: a factor from %g to %g", o.speed, playback.MinSpeed, playback.MaxSpeed)
+		}
+	}
 	if runF != nil {
 		return runF(o)
 	}
 	return openRun(c.Context(), o)
+}
+
+// chainOnRecord runs a, then b when set (capture.Options has one hook).
+func chainOnRecord(a, b func(int, pcap.Packet, []byte)) func(int, pcap.Packet, []byte) {
+	if b == nil {
+		return a
+	}
+	return func(i int, p pcap.Packet, d []byte) {
+		a(i, p, d)
+		b(i, p, d)
+	}
 }
 
 func parseColumns(s string) ([]tui.Column, error) {
@@ -154,6 +185,13 @@ func openRun(ctx context.Context, o *openOptions) error {
 		return err
 	}
 	o.in.storeLimits(&eo)
+	var player *playback.Player
+	if o.realtime && o.io.OutTTY {
+		sp, _ := pace.ParseSpeed(o.speed)
+		player = playback.New(runCtx, playback.Options{Speed: sp})
+		eo.Capture.OnRecord = chainOnRecord(player.OnRecord, eo.Capture.OnRecord)
+		eo.OnMessage = player.OnMessage
+	}
 	// --hep-to: a HEP sink fed by the engine's tap (after the engine has
 	// handled each event), naming calls from the engine's store.
 	var fwd *sink.HEP
@@ -206,10 +244,14 @@ func openRun(ctx context.Context, o *openOptions) error {
 	if fwd != nil {
 		view.SetForward(fwd.Summary)
 	}
-	uiErr := tui.Run(ctx, view, tui.Options{
+	tuo := tui.Options{
 		Columns: cols, ASCII: o.ascii, NoColor: o.noColor || os.Getenv("NO_COLOR") != "",
-		Filter: o.filter, HideNonInvite: o.invite, Autoscroll: in.isLive(),
-	})
+		Filter: o.filter, HideNonInvite: o.invite, Autoscroll: in.isLive() || player != nil,
+	}
+	if player != nil {
+		tuo.Player = tuiadapter.Player(player)
+	}
+	uiErr := tui.Run(ctx, view, tuo)
 	cancel()
 	wg.Wait()
 	for _, err := range wb.lines {

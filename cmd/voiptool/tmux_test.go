@@ -165,3 +165,74 @@ func TestTmuxEndToEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestTmuxRealtime plays the demo capture at a tenth of its pace in a
+// real terminal: the REGISTER comes first and the OPTIONS (0.5 s into the
+// capture, 5 s of play) does not come while paused; N plays one SIP
+// message at a time; } skips ahead past the end of the call.
+func TestTmuxRealtime(t *testing.T) {
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux not installed (apt-get install tmux); .ci/run installs it")
+	}
+	if testing.Short() {
+		t.Skip("builds the binary and plays for seconds; skipped with -short")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "voiptool")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	capture, err := filepath.Abs(filepath.Join("..", "..", "testdata", "pcaps", "basic-call.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &tmuxTerm{t: t, socket: fmt.Sprintf("voiptool-rt-%d", os.Getpid())}
+	m.run("new-session", "-d", "-s", "ui", "-x", "120", "-y", "30", "-e", "TERM=xterm-256color", "--", bin, "--realtime", "--speed", "0.1", capture)
+	t.Cleanup(func() { exec.Command("tmux", "-L", m.socket, "kill-server").Run() })
+
+	s := m.waitFor("REGIST")
+	if !strings.Contains(s, "▶ x0.1") || strings.Contains(s, "OPTIONS") {
+		t.Fatalf("at the start of play: want the REGISTER alone, playing at x0.1:\n%s", s)
+	}
+	m.keys("P")
+	m.waitFor("‖ x0.1")
+	time.Sleep(6 * time.Second) // the OPTIONS is due 5 s into play
+	if s := m.screen(); strings.Contains(s, "OPTIONS") {
+		t.Fatalf("the OPTIONS came while paused:\n%s", s)
+	}
+	// N plays one SIP message at a time: what is left of the REGISTER
+	// exchange (at most three messages), then the OPTIONS.
+	presses := 0
+	for ; presses < 6 && !strings.Contains(m.screen(), "OPTIONS"); presses++ {
+		m.keys("N")
+		time.Sleep(400 * time.Millisecond)
+	}
+	s = m.waitFor("OPTIONS")
+	if presses == 0 || presses > 4 || strings.Contains(s, "INVITE") || !strings.Contains(s, "‖") {
+		t.Errorf("N pressed %d times: it should play message by message to the OPTIONS and stay paused:\n%s", presses, s)
+	}
+	m.keys("}")
+	s = m.waitFor("3/3 dialogs")
+	if !strings.Contains(s, "INVITE") || strings.Count(s, "COMPLETED") != 3 {
+		t.Errorf("after skipping a minute the call is complete:\n%s", s)
+	}
+	m.keys("q")
+}
+
+// --realtime plays files (an interface is real time already), and
+// --speed only paces it, within 0.1 to 100.
+func TestRealtimeUsage(t *testing.T) {
+	pc := filepath.Join("..", "..", "testdata", "pcaps", "basic-call.pcap")
+	for _, args := range [][]string{
+		{"open", "--speed", "2", pc},
+		{"open", "--realtime", "-i", "lo"},
+		{"open", "--realtime", "--speed", "1000", pc},
+		{"open", "--realtime", "--speed", "max", pc},
+	} {
+		if code, _, stderr := runCmd(t, args...); code != exitUsage {
+			t.Errorf("%v: exit %d, want usage (%d): %s", args, code, exitUsage, stderr)
+		}
+	}
+}
