@@ -55,6 +55,12 @@ type Counters struct {
 	// failed authentication (not analysed), and a=crypto values that did
 	// not parse.
 	SRTCPDecrypted, SRTCPFailed, SDESBad int64
+	// SDESRebound counts answers whose chosen tag moved the offerer's
+	// key off the first offered line; SDESTagUnmatched answers naming a
+	// tag the offer (its first sipflow.MaxCryptoAttrs lines) did not
+	// carry; SDESOffersRefused offers not remembered because
+	// maxSDESOffers were waiting for answers.
+	SDESRebound, SDESTagUnmatched, SDESOffersRefused int64
 }
 
 // counters is Counters as atomics: written by Run's goroutine on the
@@ -63,6 +69,7 @@ type counters struct {
 	events                                                                 [5]atomic.Int64
 	hep, hepErrors, hepOther, hepAttached, rtpErrors, rtcpErrors, warnings atomic.Int64
 	srtcpDecrypted, srtcpFailed, sdesBad                                   atomic.Int64
+	sdesRebound, sdesTagUnmatched, sdesOffersRefused                       atomic.Int64
 }
 
 func (c *counters) load() Counters {
@@ -73,6 +80,7 @@ func (c *counters) load() Counters {
 	out.HEP, out.HEPErrors, out.HEPOther, out.HEPAttached = c.hep.Load(), c.hepErrors.Load(), c.hepOther.Load(), c.hepAttached.Load()
 	out.RTPErrors, out.RTCPErrors, out.Warnings = c.rtpErrors.Load(), c.rtcpErrors.Load(), c.warnings.Load()
 	out.SRTCPDecrypted, out.SRTCPFailed, out.SDESBad = c.srtcpDecrypted.Load(), c.srtcpFailed.Load(), c.sdesBad.Load()
+	out.SDESRebound, out.SDESTagUnmatched, out.SDESOffersRefused = c.sdesRebound.Load(), c.sdesTagUnmatched.Load(), c.sdesOffersRefused.Load()
 	return out
 }
 
@@ -96,6 +104,7 @@ type Engine struct {
 	nextSync  time.Time
 	changed   []string                // calls whose streams changed, for applyStreams
 	srtp      *srtpdec.Decryptor      // SDES keys seen in SDP, created with the first
+	sdes      sdesOffers              // offered a=crypto lines waiting for the answer's choice
 	brief     []rtpstats.StreamReport // one call's brief reports, for applyStreams
 
 	running atomic.Bool
@@ -271,7 +280,7 @@ func (e *Engine) addSIP(raw []byte, meta sipflow.Meta) {
 	}
 	callID := string(m.CallID)
 	sdp := &m.SDP
-	e.sdesKeys(sdp)
+	e.sdesKeys(m, meta.Time)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for i := range sdp.Media {
@@ -289,27 +298,66 @@ func (e *Engine) addSIP(raw []byte, meta sipflow.Meta) {
 // sdesKeys binds the SDES keys an SDP announces (RFC 4568: a side's
 // a=crypto protects what that side sends) to the media's RTP and RTCP
 // endpoints, which are where its packets come from with symmetric RTP.
-// The first a=crypto line is taken: an answer carries one, and an offer's
-// first is the one usually accepted.
-func (e *Engine) sdesKeys(sdp *sipflow.SDP) {
+//
+// An offer may list several a=crypto lines; the answerer picks one by
+// its tag and answers with its own key under the same tag (RFC 4568
+// 5.1.2, 7.1.2). So an offer's first line is bound provisionally and its
+// lines remembered (sdes.go); the answer binds its own line to the
+// answerer's endpoints and rebinds the offerer's endpoints to the offered
+// line whose tag it chose.
+func (e *Engine) sdesKeys(m *sipflow.Message, t time.Time) {
+	sdp := &m.SDP
 	for i := range sdp.Media {
 		md := &sdp.Media[i]
 		if md.NCrypto == 0 {
 			continue
 		}
-		k, err := srtpdec.ParseCrypto(string(md.CryptoAttrs[0]))
-		if err != nil {
-			e.cnt.sdesBad.Add(1)
+		ep, okEP := sdp.Endpoint(i)
+		rtcpEP, okRTCP := sdp.RTCPEndpoint(i)
+		if !okEP {
+			continue
+		}
+		var keys [sipflow.MaxCryptoAttrs]srtpdec.Key
+		n := 0
+		for j := 0; j < min(md.NCrypto, sipflow.MaxCryptoAttrs); j++ {
+			k, err := srtpdec.ParseCrypto(string(md.CryptoAttrs[j]))
+			if err != nil {
+				e.cnt.sdesBad.Add(1)
+				continue
+			}
+			keys[n] = k
+			n++
+		}
+		if n == 0 {
 			continue
 		}
 		if e.srtp == nil {
 			e.srtp = srtpdec.New(srtpdec.Options{})
 		}
-		if ep, ok := sdp.Endpoint(i); ok {
-			_ = e.srtp.SetSourceKey(ep, k)
+		bind := func(src, rtcp netip.AddrPort, hasRTCP bool, k srtpdec.Key) {
+			_ = e.srtp.SetSourceKey(src, k) // a key that parsed has a suite and lengths pion accepts
+			if hasRTCP {
+				_ = e.srtp.SetSourceKey(rtcp, k)
+			}
 		}
-		if ep, ok := sdp.RTCPEndpoint(i); ok {
-			_ = e.srtp.SetSourceKey(ep, k)
+		ok := offerKey{callID: string(m.CallID), media: i}
+		if o := e.sdes.answered(ok, ep, m, t); o != nil {
+			// An answer: its first line is the answerer's key, and its
+			// tag names the offered line the offerer now sends with.
+			bind(ep, rtcpEP, okRTCP, keys[0])
+			if k, found := o.byTag(keys[0].Tag); found {
+				bind(o.rtp, o.rtcp, o.hasRTCP, k)
+				if k.Tag != o.keys[0].Tag {
+					e.cnt.sdesRebound.Add(1)
+				}
+			} else {
+				e.cnt.sdesTagUnmatched.Add(1)
+			}
+			continue
+		}
+		bind(ep, rtcpEP, okRTCP, keys[0])
+		if !e.sdes.offer(ok, sdesOffer{rtp: ep, rtcp: rtcpEP, hasRTCP: okRTCP, keys: keys, n: n, t: t}) {
+			e.cnt.sdesOffersRefused.Add(1)
 		}
 	}
 }
@@ -671,6 +719,12 @@ func (s Status) String() string {
 	}
 	if s.Engine.SDESBad > 0 {
 		line += fmt.Sprintf("; %d a=crypto keys that did not parse", s.Engine.SDESBad)
+	}
+	if s.Engine.SDESTagUnmatched > 0 {
+		line += fmt.Sprintf("; %d SDES answers chose a crypto tag their offer did not carry (the offer's first key kept)", s.Engine.SDESTagUnmatched)
+	}
+	if s.Engine.SDESOffersRefused > 0 {
+		line += fmt.Sprintf("; %d SDES offers not remembered (table full): their answers' choice of key not followed", s.Engine.SDESOffersRefused)
 	}
 	return line
 }

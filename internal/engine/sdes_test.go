@@ -1,0 +1,134 @@
+package engine
+
+import (
+	"encoding/base64"
+	"net/netip"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/srtp/v3"
+
+	"github.com/voiptool/voiptool/capture"
+)
+
+// sdesSIP builds a SIP message with an SDP whose media at host:port
+// carries the given a=crypto lines.
+func sdesSIP(first, callID, host string, port int, crypto ...string) string {
+	sdp := "v=0\r\no=x 1 1 IN IP4 " + host + "\r\ns=-\r\nc=IN IP4 " + host + "\r\nt=0 0\r\n" +
+		"m=audio " + strconv.Itoa(port) + " RTP/SAVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+	for _, c := range crypto {
+		sdp += "a=crypto:" + c + "\r\n"
+	}
+	method := "INVITE"
+	return first + "\r\nVia: SIP/2.0/UDP " + host + ":5060;branch=z9hG4bK1\r\n" +
+		"From: <sip:alice@10.0.0.1>;tag=a\r\nTo: <sip:bob@10.0.0.2>;tag=b\r\nCall-ID: " + callID + "\r\nCSeq: 1 " + method + "\r\n" +
+		"Content-Type: application/sdp\r\nContent-Length: " + strconv.Itoa(len(sdp)) + "\r\n\r\n" + sdp
+}
+
+type sdesKey struct {
+	master, salt []byte
+	profile      srtp.ProtectionProfile
+}
+
+func (k sdesKey) inline() string {
+	return base64.StdEncoding.EncodeToString(append(append([]byte(nil), k.master...), k.salt...))
+}
+
+func (k sdesKey) srtcp(t *testing.T, ssrc uint32) []byte {
+	t.Helper()
+	ctx, err := srtp.CreateContext(k.master, k.salt, k.profile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := (&rtcp.SenderReport{SSRC: ssrc, NTPTime: 0xdeadbeef00000000, RTPTime: 160, PacketCount: 50, OctetCount: 8000}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := ctx.EncryptRTCP(nil, plain, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return enc
+}
+
+// The offer lists two suites; the answer picks the second by its tag.
+// The offerer then sends with the offered key of tag 2, not the first
+// line's, and the answerer with the answer's key: both directions'
+// SRTCP are decrypted. Before the answer only the first line is bound
+// (provisionally), so the offerer's tag-2 SRTCP fails.
+func TestSDESAnswerChoosesSecondTag(t *testing.T) {
+	off1 := sdesKey{[]byte("offer-key-1-AES!"), []byte("offer-salt-1-!"), srtp.ProtectionProfileAes128CmHmacSha1_80}
+	off2 := sdesKey{[]byte("offer-key-2-AES!"), []byte("offer-salt-2-!"), srtp.ProtectionProfileAes128CmHmacSha1_32}
+	ans := sdesKey{[]byte("answer-key-2-AE!"), []byte("answer-salt-2!"), srtp.ProtectionProfileAes128CmHmacSha1_32}
+	invite := sdesSIP("INVITE sip:bob@10.0.0.2 SIP/2.0", "sdes-tag", "10.0.0.1", 40000,
+		"1 AES_CM_128_HMAC_SHA1_80 inline:"+off1.inline(), "2 AES_CM_128_HMAC_SHA1_32 inline:"+off2.inline())
+	ok200 := sdesSIP("SIP/2.0 200 OK", "sdes-tag", "10.0.0.2", 20000, "2 AES_CM_128_HMAC_SHA1_32 inline:"+ans.inline())
+	alice, bob := netip.MustParseAddrPort("10.0.0.1:40001"), netip.MustParseAddrPort("10.0.0.2:20001")
+	sip := func(src, dst string) (netip.AddrPort, netip.AddrPort) {
+		return netip.MustParseAddrPort(src), netip.MustParseAddrPort(dst)
+	}
+	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	e := New(Options{})
+	feed := func(i int, kind capture.Kind, src, dst netip.AddrPort, b []byte) {
+		ev := capture.Event{Kind: kind, Transport: capture.TransportUDP, Time: t0.Add(time.Duration(i) * time.Second), Src: src, Dst: dst, Payload: b}
+		if err := e.Handle(&ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// decrypted feeds one SRTCP packet and reports whether it was decrypted.
+	n := 0
+	decrypted := func(src, dst netip.AddrPort, b []byte) bool {
+		before := e.Status().Engine.SRTCPDecrypted
+		n++
+		feed(n, capture.KindRTCP, src, dst, b)
+		return e.Status().Engine.SRTCPDecrypted == before+1
+	}
+	s, d := sip("10.0.0.1:5060", "10.0.0.2:5060")
+	feed(0, capture.KindSIP, s, d, []byte(invite))
+	if decrypted(alice, bob, off2.srtcp(t, 0x1111)) {
+		t.Error("before the answer, the offerer's tag-2 SRTCP was decrypted: only the first line is bound then")
+	}
+	if !decrypted(alice, bob, off1.srtcp(t, 0x1111)) {
+		t.Error("before the answer, the offerer's first line does not decrypt")
+	}
+	n++
+	feed(n, capture.KindSIP, d, s, []byte(ok200))
+	if !decrypted(alice, bob, off2.srtcp(t, 0x1111)) {
+		t.Error("the offerer's SRTCP under the chosen tag 2 is not decrypted")
+	}
+	if !decrypted(bob, alice, ans.srtcp(t, 0x2222)) {
+		t.Error("the answerer's SRTCP under its answer key is not decrypted")
+	}
+	if decrypted(alice, bob, off1.srtcp(t, 0x1111)) {
+		t.Error("the offerer's unchosen first line still decrypts")
+	}
+	st := e.Status().Engine
+	if st.SRTCPDecrypted != 3 || st.SRTCPFailed != 2 || st.SDESRebound != 1 || st.SDESTagUnmatched != 0 || st.SDESBad != 0 {
+		t.Errorf("engine counters %+v", st)
+	}
+}
+
+// An answer naming a tag the offer did not carry keeps the provisional
+// binding and is counted.
+func TestSDESAnswerUnknownTag(t *testing.T) {
+	off1 := sdesKey{[]byte("offer-key-1-AES!"), []byte("offer-salt-1-!"), srtp.ProtectionProfileAes128CmHmacSha1_80}
+	ans := sdesKey{[]byte("answer-key-2-AE!"), []byte("answer-salt-2!"), srtp.ProtectionProfileAes128CmHmacSha1_80}
+	e := New(Options{})
+	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	for i, m := range []string{
+		sdesSIP("INVITE sip:bob@10.0.0.2 SIP/2.0", "sdes-x", "10.0.0.1", 40000, "1 AES_CM_128_HMAC_SHA1_80 inline:"+off1.inline()),
+		sdesSIP("SIP/2.0 200 OK", "sdes-x", "10.0.0.2", 20000, "7 AES_CM_128_HMAC_SHA1_80 inline:"+ans.inline()),
+	} {
+		ev := capture.Event{Kind: capture.KindSIP, Transport: capture.TransportUDP, Time: t0.Add(time.Duration(i) * time.Second),
+			Src: netip.MustParseAddrPort("10.0.0.1:5060"), Dst: netip.MustParseAddrPort("10.0.0.2:5060"), Payload: []byte(m)}
+		if i == 1 {
+			ev.Src, ev.Dst = ev.Dst, ev.Src
+		}
+		e.Handle(&ev)
+	}
+	if st := e.Status().Engine; st.SDESTagUnmatched != 1 || st.SDESRebound != 0 {
+		t.Errorf("engine counters %+v", st)
+	}
+}
