@@ -6,7 +6,9 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
+	"github.com/voiptool/voiptool/capture/srtpdec"
 	"github.com/voiptool/voiptool/internal/engine"
 	"github.com/voiptool/voiptool/internal/recorder"
 	"github.com/voiptool/voiptool/internal/summary"
@@ -18,6 +20,7 @@ type loadOptions struct {
 	noHeuristic bool
 	quiet       bool
 	tlsKeylog   string
+	srtpKeys    []string // --srtp-key, checked by checkLimits
 	maxCalls    int
 	maxMemory   string
 }
@@ -39,6 +42,7 @@ func load(ctx context.Context, ios *ioStreams, o *loadOptions, eo engine.Options
 		return nil, err
 	}
 	o.storeLimits(&eo)
+	eo.SRTPKeys, _ = o.srtpKeyList()
 	e := engine.New(eo)
 	w := &warner{w: ios.ErrOut}
 	_, err = e.Run(ctx, in.sources(), w.warn)
@@ -62,8 +66,27 @@ func (o *loadOptions) addInputFlags(cmd *cobra.Command) {
 	f.BoolVar(&o.noHeuristic, "no-rtp-heuristic", false, "find RTP/RTCP only on ports learned from SDP")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "do not print the summary on stderr")
 	f.StringVar(&o.tlsKeylog, "tls-keylog", "", "decrypt SIP over TLS with the secrets in `FILE` (NSS key log: SSLKEYLOGFILE, openssl -keylogfile)")
+	o.addSRTPKeyFlag(f)
 	f.IntVar(&o.maxCalls, "max-calls", 0, "hold at most `N` dialogs (default 100000); the oldest closed ones are evicted first, and counted")
 	f.StringVar(&o.maxMemory, "max-memory", "", "memory budget for held dialogs (`SIZE`, default 512MiB)")
+}
+
+// addSRTPKeyFlag registers --srtp-key.
+func (o *loadOptions) addSRTPKeyFlag(f *pflag.FlagSet) {
+	f.StringArrayVar(&o.srtpKeys, "srtp-key", nil, "decrypt SRTP/SRTCP of one SSRC with a key learned out of band: `SSRC:BASE64` (suite from the key length) or SSRC:SUITE:BASE64; repeatable")
+}
+
+// srtpKeyList parses every --srtp-key.
+func (o *loadOptions) srtpKeyList() ([]srtpdec.SSRCKey, error) {
+	var out []srtpdec.SSRCKey
+	for _, a := range o.srtpKeys {
+		ssrc, k, err := srtpdec.ParseKeyArg(a)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, srtpdec.SSRCKey{SSRC: ssrc, Key: k})
+	}
+	return out, nil
 }
 
 // storeLimits applies --max-calls and --max-memory (checked by
@@ -80,6 +103,9 @@ func (o *loadOptions) storeLimits(eo *engine.Options) {
 
 // checkLimits validates --max-calls and --max-memory.
 func (o *loadOptions) checkLimits(cmd string) error {
+	if _, err := o.srtpKeyList(); err != nil {
+		return usageErrorf("%s: --srtp-key: %v", cmd, err)
+	}
 	if o.maxCalls < 0 {
 		return usageErrorf("%s: --max-calls must be positive", cmd)
 	}

@@ -38,6 +38,10 @@ type Options struct {
 	// parsed once, on the writer goroutine (metrics count methods and
 	// codes from it). The message is only valid during the call.
 	OnMessage func(*sipflow.Message, sipflow.Meta)
+	// SRTPKeys are SRTP master keys learned out of band (--srtp-key),
+	// by SSRC: they decrypt that SSRC's SRTP and SRTCP wherever it is
+	// sent from, before any key an SDP announces.
+	SRTPKeys []srtpdec.SSRCKey
 }
 
 // Counters are the engine's own counts, beside the decoder's and the
@@ -145,11 +149,20 @@ func New(o Options) *Engine {
 	if o.Store.IdleTimeout == 0 {
 		o.Store.IdleTimeout = DefaultIdleTimeout
 	}
-	return &Engine{
+	e := &Engine{
 		o:     o,
 		store: sipflow.NewStore(o.Store),
 		rtp:   rtpstats.NewTracker(o.RTP),
 	}
+	for _, k := range o.SRTPKeys {
+		if e.srtp == nil {
+			e.srtp = srtpdec.New(srtpdec.Options{})
+		}
+		if e.srtp.SetSSRCKey(k.SSRC, k.Key) != nil {
+			e.cnt.sdesBad.Add(1) // srtpdec.ParseKeyArg refuses what would fail here
+		}
+	}
+	return e
 }
 
 // Run decodes every source and feeds the events in; its goroutine is the

@@ -11,6 +11,7 @@ import (
 	"github.com/pion/srtp/v3"
 
 	"github.com/voiptool/voiptool/capture"
+	"github.com/voiptool/voiptool/capture/srtpdec"
 )
 
 // sdesSIP builds a SIP message with an SDP whose media at host:port
@@ -130,5 +131,25 @@ func TestSDESAnswerUnknownTag(t *testing.T) {
 	}
 	if st := e.Status().Engine; st.SDESTagUnmatched != 1 || st.SDESRebound != 0 {
 		t.Errorf("engine counters %+v", st)
+	}
+}
+
+// A key given by SSRC (--srtp-key) decrypts that SSRC's SRTCP with no
+// SDP at all; another SSRC from the same address is not decrypted.
+func TestSRTPKeyBySSRC(t *testing.T) {
+	k := sdesKey{[]byte("by-ssrc-key-AES!"), []byte("by-ssrc-salt!!"), srtp.ProtectionProfileAes128CmHmacSha1_80}
+	ssrc, key, err := srtpdec.ParseKeyArg("0x1234:" + k.inline())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := New(Options{SRTPKeys: []srtpdec.SSRCKey{{SSRC: ssrc, Key: key}}})
+	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	src, dst := netip.MustParseAddrPort("10.0.0.1:40001"), netip.MustParseAddrPort("10.0.0.2:20001")
+	for i, p := range [][]byte{k.srtcp(t, 0x1234), k.srtcp(t, 0x9999)} {
+		ev := capture.Event{Kind: capture.KindRTCP, Transport: capture.TransportUDP, Time: t0.Add(time.Duration(i) * time.Second), Src: src, Dst: dst, Payload: p}
+		e.Handle(&ev)
+	}
+	if st := e.Status(); st.Engine.SRTCPDecrypted != 1 || st.Engine.SRTCPFailed != 0 {
+		t.Errorf("engine %+v: want SSRC 0x1234 decrypted, 0x9999 left without a key", st.Engine)
 	}
 }
