@@ -100,7 +100,7 @@ func hepForwardRun(ctx context.Context, o *hepForwardOptions) error {
 	pacer := pace.New(pace.Options{Speed: speed})
 	w := &warner{w: o.io.ErrOut}
 	copts := capture.Options{NoRTPHeuristic: o.in.noHeuristic, Status: &in.status}
-	if copts.Stream.TLSKeys, err = in.tlsKeys(o.in.tlsKeylog); err != nil {
+	if copts.Stream.TLSKeys, err = in.tlsKeys(o.in.tlsKeylog, o.in.keylogWatch); err != nil {
 		return err
 	}
 	_, err = forward.Run(ctx, in.sources(), forward.Options{

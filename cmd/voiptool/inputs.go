@@ -219,8 +219,13 @@ var errNothingRead = errors.New("no packets could be read")
 // tlsKeys gathers TLS secrets from the key log file named by --tls-keylog
 // (if any) and from the Decryption Secrets Blocks of pcapng inputs
 // (editcap --inject-secrets). It returns nil when there are none: TLS is
-// then counted and left encrypted.
-func (in *inputs) tlsKeys(path string) (*tlsdec.KeyLog, error) {
+// then counted and left encrypted. With watch (--keylog-watch) the file
+// stays open and is read further whenever a session needs a key it does
+// not hold yet (tlsdec.KeyLog.Follow: in packet time, on the capture's
+// goroutine, so no goroutine of ours follows it); it may be empty at
+// first, as an application's SSLKEYLOGFILE is before its first
+// connection. in.Close closes it.
+func (in *inputs) tlsKeys(path string, watch bool) (*tlsdec.KeyLog, error) {
 	keys := tlsdec.NewKeyLog(tlsdec.KeyLogOptions{})
 	found := false
 	if path != "" {
@@ -228,12 +233,21 @@ func (in *inputs) tlsKeys(path string) (*tlsdec.KeyLog, error) {
 		if err != nil {
 			return nil, err // *PathError names the file
 		}
-		defer f.Close()
-		if _, err := keys.ReadFrom(f); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		if st := keys.Stats(); st.Entries == 0 {
-			return nil, fmt.Errorf("%s: no TLS secrets (%d lines, %d malformed, first at %v)", path, st.Lines, st.BadLines, st.BadLine)
+		if watch {
+			in.files = append(in.files, f)
+			keys.Follow(f, 0)
+			keys.Refresh()
+			if st := keys.Stats(); st.FollowErrors > 0 {
+				return nil, fmt.Errorf("%s: %s", path, st.FollowError)
+			}
+		} else {
+			defer f.Close()
+			if _, err := keys.ReadFrom(f); err != nil {
+				return nil, fmt.Errorf("%s: %w", path, err)
+			}
+			if st := keys.Stats(); st.Entries == 0 {
+				return nil, fmt.Errorf("%s: no TLS secrets (%d lines, %d malformed, first at %v)", path, st.Lines, st.BadLines, st.BadLine)
+			}
 		}
 		found = true
 	}

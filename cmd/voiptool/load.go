@@ -21,6 +21,7 @@ type loadOptions struct {
 	quiet       bool
 	tlsKeylog   string
 	srtpKeys    []string // --srtp-key, checked by checkLimits
+	keylogWatch bool
 	maxCalls    int
 	maxMemory   string
 }
@@ -38,7 +39,7 @@ func load(ctx context.Context, ios *ioStreams, o *loadOptions, eo engine.Options
 	}
 	defer in.Close()
 	eo.Capture.NoRTPHeuristic = o.noHeuristic
-	if eo.Capture.Stream.TLSKeys, err = in.tlsKeys(o.tlsKeylog); err != nil {
+	if eo.Capture.Stream.TLSKeys, err = in.tlsKeys(o.tlsKeylog, o.keylogWatch); err != nil {
 		return nil, err
 	}
 	o.storeLimits(&eo)
@@ -65,15 +66,27 @@ func (o *loadOptions) addInputFlags(cmd *cobra.Command) {
 	f.StringArrayVarP(&o.files, "read", "r", nil, "read packets from `FILE` (pcap, pcapng, .gz, - for stdin); repeatable")
 	f.BoolVar(&o.noHeuristic, "no-rtp-heuristic", false, "find RTP/RTCP only on ports learned from SDP")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "do not print the summary on stderr")
-	f.StringVar(&o.tlsKeylog, "tls-keylog", "", "decrypt SIP over TLS with the secrets in `FILE` (NSS key log: SSLKEYLOGFILE, openssl -keylogfile)")
-	o.addSRTPKeyFlag(f)
+	o.addKeyFlags(f)
 	f.IntVar(&o.maxCalls, "max-calls", 0, "hold at most `N` dialogs (default 100000); the oldest closed ones are evicted first, and counted")
 	f.StringVar(&o.maxMemory, "max-memory", "", "memory budget for held dialogs (`SIZE`, default 512MiB)")
 }
 
-// addSRTPKeyFlag registers --srtp-key.
-func (o *loadOptions) addSRTPKeyFlag(f *pflag.FlagSet) {
+// addKeyFlags registers --tls-keylog, --keylog-watch and --srtp-key.
+func (o *loadOptions) addKeyFlags(f *pflag.FlagSet) {
+	f.StringVar(&o.tlsKeylog, "tls-keylog", "", "decrypt SIP over TLS with the secrets in `FILE` (NSS key log: SSLKEYLOGFILE, openssl -keylogfile)")
+	f.BoolVar(&o.keylogWatch, "keylog-watch", false, "keep reading the --tls-keylog file as an application writes it (keys logged after the capture started)")
 	f.StringArrayVar(&o.srtpKeys, "srtp-key", nil, "decrypt SRTP/SRTCP of one SSRC with a key learned out of band: `SSRC:BASE64` (suite from the key length) or SSRC:SUITE:BASE64; repeatable")
+}
+
+// checkKeys validates --srtp-key and --keylog-watch.
+func (o *loadOptions) checkKeys(cmd string) error {
+	if _, err := o.srtpKeyList(); err != nil {
+		return usageErrorf("%s: --srtp-key: %v", cmd, err)
+	}
+	if o.keylogWatch && o.tlsKeylog == "" {
+		return usageErrorf("%s: --keylog-watch needs --tls-keylog FILE", cmd)
+	}
+	return nil
 }
 
 // srtpKeyList parses every --srtp-key.
@@ -103,8 +116,8 @@ func (o *loadOptions) storeLimits(eo *engine.Options) {
 
 // checkLimits validates --max-calls and --max-memory.
 func (o *loadOptions) checkLimits(cmd string) error {
-	if _, err := o.srtpKeyList(); err != nil {
-		return usageErrorf("%s: --srtp-key: %v", cmd, err)
+	if err := o.checkKeys(cmd); err != nil {
+		return err
 	}
 	if o.maxCalls < 0 {
 		return usageErrorf("%s: --max-calls must be positive", cmd)

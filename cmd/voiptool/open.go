@@ -150,7 +150,7 @@ func openRun(ctx context.Context, o *openOptions) error {
 	defer in.Close()
 	eo := engine.Options{}
 	eo.Capture.NoRTPHeuristic = o.in.noHeuristic
-	if eo.Capture.Stream.TLSKeys, err = in.tlsKeys(o.in.tlsKeylog); err != nil {
+	if eo.Capture.Stream.TLSKeys, err = in.tlsKeys(o.in.tlsKeylog, o.in.keylogWatch); err != nil {
 		return err
 	}
 	o.in.storeLimits(&eo)
