@@ -56,6 +56,32 @@ var reasonText = [reasonCount]string{
 	ReasonEarlyData:          "TLS 1.3 early data (0-RTT) is not decrypted",
 }
 
+var reasonCode = [reasonCount]string{
+	ReasonNone:               "decrypted",
+	ReasonNoHandshake:        "no_handshake",
+	ReasonNoKey:              "no_key",
+	ReasonCBC:                "cbc_suite",
+	ReasonUnsupportedSuite:   "unsupported_suite",
+	ReasonUnsupportedVersion: "unsupported_version",
+	ReasonGap:                "gap",
+	ReasonAuth:               "auth_failed",
+	ReasonMalformed:          "malformed",
+	ReasonOverflow:           "overflow",
+	ReasonEarlyData:          "early_data",
+}
+
+// NumReasons is the number of Reasons (ReasonNone included), for arrays
+// indexed by Reason.
+const NumReasons = int(reasonCount)
+
+// Code is a short stable name of the reason, for JSON and metrics.
+func (r Reason) Code() string {
+	if r < reasonCount {
+		return reasonCode[r]
+	}
+	return "unknown"
+}
+
 // String explains the reason in a sentence fragment.
 func (r Reason) String() string {
 	if r < reasonCount {

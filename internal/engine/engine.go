@@ -12,6 +12,7 @@ import (
 
 	"github.com/voiptool/voiptool/capture"
 	"github.com/voiptool/voiptool/capture/srtpdec"
+	"github.com/voiptool/voiptool/capture/tlsdec"
 	"github.com/voiptool/voiptool/hep"
 	"github.com/voiptool/voiptool/internal/diagnose"
 	"github.com/voiptool/voiptool/pcap"
@@ -124,6 +125,7 @@ type Engine struct {
 	served atomic.Int64
 
 	cnt counters
+	tls tlsLog // ended TLS connections, from the capture's OnTLSSession
 	// capStatus receives the capture pipeline's counters (decoder, and
 	// per source: records, queue and kernel drops) while Run goes.
 	capStatus capture.Status
@@ -150,10 +152,19 @@ func New(o Options) *Engine {
 		o.Store.IdleTimeout = DefaultIdleTimeout
 	}
 	e := &Engine{
-		o:     o,
 		store: sipflow.NewStore(o.Store),
 		rtp:   rtpstats.NewTracker(o.RTP),
 	}
+	// Each ended TLS connection is kept with its failure reasons (TLS);
+	// a hook the caller set still runs.
+	user := o.Capture.Stream.OnTLSSession
+	o.Capture.Stream.OnTLSSession = func(c, s netip.AddrPort, st tlsdec.SessionStats) {
+		e.tls.add(c, s, st)
+		if user != nil {
+			user(c, s, st)
+		}
+	}
+	e.o = o
 	for _, k := range o.SRTPKeys {
 		if e.srtp == nil {
 			e.srtp = srtpdec.New(srtpdec.Options{})
@@ -673,6 +684,10 @@ type Status struct {
 	StreamVisits int64
 	// Version is Version() when the snapshot was taken.
 	Version int64
+	// TLSReasons says why ended TLS connections were not fully
+	// decrypted, with session counts ("no key 3, gap 1"); the sessions
+	// themselves are in Engine.TLS.
+	TLSReasons string
 }
 
 // Version is a change counter: it grows whenever anything a reader can
@@ -702,6 +717,7 @@ func (e *Engine) Status() Status {
 	s.StreamVisits = e.rtp.Visits()
 	e.mu.RUnlock()
 	s.Engine = e.cnt.load()
+	s.TLSReasons = e.tls.reasonsLine()
 	if ns := e.last.Load(); ns != 0 {
 		s.Clock = time.Unix(0, ns).UTC()
 	}
@@ -715,6 +731,9 @@ func (s Status) String() string {
 		s.Engine.Events[capture.KindRTCP], s.Engine.Events[capture.KindHEP], s.Store.Calls, s.Engine.Warnings)
 	if st := s.Decoder.Stream; st.TLSSessions > 0 {
 		line += fmt.Sprintf("; %d TLS connections decrypted, %d of them not fully", st.TLSSessions, st.TLSSessionsUndecrypted)
+		if s.TLSReasons != "" {
+			line += " (" + s.TLSReasons + ")"
+		}
 	} else if s.Decoder.TLSStreams > 0 {
 		// Said here too, so a capture of SIP over TLS does not just look
 		// empty.
