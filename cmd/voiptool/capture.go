@@ -137,6 +137,7 @@ Needs CAP_NET_RAW: run as root, or once: setcap cap_net_raw,cap_net_admin+ep $(c
 	f.BoolVar(&opts.in.noHeuristic, "no-rtp-heuristic", false, "find RTP/RTCP only on ports learned from SDP")
 	f.BoolVarP(&opts.in.quiet, "quiet", "q", false, "no status lines or summary on stderr")
 	opts.in.addKeyFlags(f)
+	opts.in.addStripFlag(f)
 	f.StringVarP(&opts.write, "write", "w", "", "record to `FILE` (.pcap classic, else pcapng) while capturing")
 	f.StringVar(&opts.record, "record", "all", "what -w keeps: all, sip, or calls (SIP and classified RTP/RTCP)")
 	f.StringVarP(&opts.fileMax, "file-size", "C", "", "rotate before a file exceeds `SIZE` (100MB, 1GiB)")
@@ -221,6 +222,7 @@ func captureRun(ctx context.Context, o *captureOptions) error {
 		if err != nil {
 			return err
 		}
+		ro.Secrets = in.keptSecrets(o.write, o.in.strip, o.io.ErrOut)
 		if so.Recorder, err = recorder.New(ro); err != nil {
 			return err
 		}
@@ -263,6 +265,7 @@ func captureRun(ctx context.Context, o *captureOptions) error {
 			res, runErr = sess.Run(runCtx, in.sources())
 		}()
 		view := tuiadapter.New(sess.Engine(), in.fileNames(), in.isLive(), in.read.Load, in.size)
+		view.SetSecrets(in.keptSecrets(".pcapng", o.in.strip, o.io.ErrOut)) // saves are pcapng
 		uiErr := tui.Run(ctx, view, tui.Options{Autoscroll: in.isLive(), NoColor: os.Getenv("NO_COLOR") != ""})
 		cancel()
 		wg.Wait()

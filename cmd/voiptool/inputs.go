@@ -15,6 +15,7 @@ import (
 	"github.com/voiptool/voiptool/hep/heptransport"
 	"github.com/voiptool/voiptool/internal/hepsource"
 	"github.com/voiptool/voiptool/internal/livecap"
+	"github.com/voiptool/voiptool/internal/sink"
 	"github.com/voiptool/voiptool/internal/summary"
 	"github.com/voiptool/voiptool/pcap"
 )
@@ -263,4 +264,24 @@ func (in *inputs) tlsKeys(path string, watch bool) (*tlsdec.KeyLog, error) {
 		return nil, nil
 	}
 	return keys, nil
+}
+
+// keptSecrets are the decryption secrets (pcapng Decryption Secrets
+// Blocks) of the input files, for a pcapng saved from them: kept, as
+// editcap keeps them, so the saved packets stay decryptable, unless
+// strip (--strip-secrets). Keys given by --tls-keylog are never written.
+// A classic pcap cannot hold them: said on warnOut, and left out.
+func (in *inputs) keptSecrets(path string, strip bool, warnOut io.Writer) []pcap.Secrets {
+	if strip {
+		return nil
+	}
+	var out []pcap.Secrets
+	for _, r := range in.readers {
+		out = append(out, r.Secrets()...)
+	}
+	if len(out) > 0 && sink.FormatFor(path) == sink.FormatPcap {
+		fmt.Fprintf(warnOut, "voiptool: warning: %s is classic pcap: the %d decryption secrets blocks of the input are not kept (write .pcapng)\n", path, len(out))
+		return nil
+	}
+	return out
 }

@@ -22,6 +22,7 @@ type loadOptions struct {
 	tlsKeylog   string
 	srtpKeys    []string // --srtp-key, checked by checkLimits
 	keylogWatch bool
+	strip       bool // --strip-secrets (commands that save pcapng: open, capture)
 	maxCalls    int
 	maxMemory   string
 }
@@ -76,6 +77,11 @@ func (o *loadOptions) addKeyFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.tlsKeylog, "tls-keylog", "", "decrypt SIP over TLS with the secrets in `FILE` (NSS key log: SSLKEYLOGFILE, openssl -keylogfile)")
 	f.BoolVar(&o.keylogWatch, "keylog-watch", false, "keep reading the --tls-keylog file as an application writes it (keys logged after the capture started)")
 	f.StringArrayVar(&o.srtpKeys, "srtp-key", nil, "decrypt SRTP/SRTCP of one SSRC with a key learned out of band: `SSRC:BASE64` (suite from the key length) or SSRC:SUITE:BASE64; repeatable")
+}
+
+// addStripFlag registers --strip-secrets, for commands whose UI saves calls to pcapng.
+func (o *loadOptions) addStripFlag(f *pflag.FlagSet) {
+	f.BoolVar(&o.strip, "strip-secrets", false, "calls saved to pcapng leave out the decryption secrets the input carries (by default they are kept, so a saved TLS call stays decryptable)")
 }
 
 // checkKeys validates --srtp-key and --keylog-watch.

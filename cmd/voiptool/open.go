@@ -44,6 +44,7 @@ When stdout is not a terminal, the call list is printed as a table instead
 
 func addOpenFlags(cmd *cobra.Command, opts *openOptions) {
 	opts.in.addInputFlags(cmd)
+	opts.in.addStripFlag(cmd.Flags())
 	f := cmd.Flags()
 	opts.live.addFlags(f)
 	f.StringVarP(&opts.filter, "filter", "f", "", "start with this call filter `EXPR` (see 'voiptool calls --help')")
@@ -204,6 +205,7 @@ func openRun(ctx context.Context, o *openOptions) error {
 		_, runErr = e.Run(runCtx, in.sources(), wb.warn)
 	}()
 	view := tuiadapter.New(e, in.fileNames(), in.isLive(), in.read.Load, in.size)
+	view.SetSecrets(in.keptSecrets(".pcapng", o.in.strip, o.io.ErrOut)) // saves are pcapng
 	if fwd != nil {
 		view.SetForward(fwd.Summary)
 	}
