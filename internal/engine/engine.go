@@ -66,6 +66,10 @@ type Counters struct {
 	// carry; SDESOffersRefused offers not remembered because
 	// maxSDESOffers were waiting for answers.
 	SDESRebound, SDESTagUnmatched, SDESOffersRefused int64
+	// SRTPDecrypted counts SRTP packets decrypted and authenticated with
+	// SDES or --srtp-key keys; SRTPFailed those of keyed streams that
+	// failed authentication (analysed from their headers only).
+	SRTPDecrypted, SRTPFailed int64
 }
 
 // counters is Counters as atomics: written by Run's goroutine on the
@@ -75,6 +79,7 @@ type counters struct {
 	hep, hepErrors, hepOther, hepAttached, rtpErrors, rtcpErrors, warnings atomic.Int64
 	srtcpDecrypted, srtcpFailed, sdesBad                                   atomic.Int64
 	sdesRebound, sdesTagUnmatched, sdesOffersRefused                       atomic.Int64
+	srtpDecrypted, srtpFailed                                              atomic.Int64
 }
 
 func (c *counters) load() Counters {
@@ -86,6 +91,7 @@ func (c *counters) load() Counters {
 	out.RTPErrors, out.RTCPErrors, out.Warnings = c.rtpErrors.Load(), c.rtcpErrors.Load(), c.warnings.Load()
 	out.SRTCPDecrypted, out.SRTCPFailed, out.SDESBad = c.srtcpDecrypted.Load(), c.srtcpFailed.Load(), c.sdesBad.Load()
 	out.SDESRebound, out.SDESTagUnmatched, out.SDESOffersRefused = c.sdesRebound.Load(), c.sdesTagUnmatched.Load(), c.sdesOffersRefused.Load()
+	out.SRTPDecrypted, out.SRTPFailed = c.srtpDecrypted.Load(), c.srtpFailed.Load()
 	return out
 }
 
@@ -109,6 +115,7 @@ type Engine struct {
 	nextSync  time.Time
 	changed   []string                // calls whose streams changed, for applyStreams
 	srtp      *srtpdec.Decryptor      // SDES keys seen in SDP, created with the first
+	srtpHdr   rtpstats.Fixed          // header of the last decrypted SRTP packet
 	sdes      sdesOffers              // offered a=crypto lines waiting for the answer's choice
 	brief     []rtpstats.StreamReport // one call's brief reports, for applyStreams
 
@@ -251,9 +258,14 @@ func (e *Engine) handle(ev *capture.Event) error {
 			Record:    ev.Packet,
 		})
 	case capture.KindRTP:
+		// The header capture decoded: each packet is parsed once (again
+		// only when SRTP decryption shows its padding).
+		h, pkt := &ev.RTP, ev.Payload
+		if e.srtp != nil && e.srtp.HasKey(ev.Src, ev.RTP.SSRC) {
+			h, pkt = e.decryptRTP(ev)
+		}
 		e.mu.Lock()
-		// The header capture decoded: each packet is parsed once.
-		e.rtp.AddFixed(&ev.RTP, ev.Payload, rtpstats.Meta{Time: ev.Time, Src: ev.Src, Dst: ev.Dst})
+		e.rtp.AddFixed(h, pkt, rtpstats.Meta{Time: ev.Time, Src: ev.Src, Dst: ev.Dst})
 		e.mu.Unlock()
 	case capture.KindRTCP:
 		e.addRTCP(ev.Payload, ev.Time, ev.Src, ev.Dst)
@@ -264,6 +276,28 @@ func (e *Engine) handle(ev *capture.Event) error {
 		e.o.Tap(ev)
 	}
 	return nil
+}
+
+// decryptRTP decrypts and authenticates the SRTP packet of ev (its SSRC
+// or source has a key), so the tracker reads the plain payload (DTMF
+// events, silence) and the real padding. A packet that fails
+// authentication is counted and handed on as its header alone:
+// statistics are computed from headers, as without keys, and nothing
+// reads its ciphertext as media. It allocates nothing: the plaintext
+// aliases the decryptor's buffer until the next packet.
+func (e *Engine) decryptRTP(ev *capture.Event) (*rtpstats.Fixed, []byte) {
+	plain, err := e.srtp.RTP(ev.Time, ev.Src, ev.Payload)
+	if err == nil && e.srtpHdr.Unmarshal(plain) != nil {
+		err = srtpdec.ErrMalformed // authenticated, yet not RTP: a sender's bug
+	}
+	if err != nil {
+		e.cnt.srtpFailed.Add(1)
+		e.srtpHdr = ev.RTP
+		e.srtpHdr.PaddingSize = 0 // read from the ciphertext's last byte: meaningless
+		return &e.srtpHdr, ev.Payload[:min(int(ev.RTP.HeaderLength), len(ev.Payload))]
+	}
+	e.cnt.srtpDecrypted.Add(1)
+	return &e.srtpHdr, plain
 }
 
 func (e *Engine) addRTCP(b []byte, t time.Time, src, dst netip.AddrPort) {
@@ -745,6 +779,9 @@ func (s Status) String() string {
 	}
 	if s.RTP.Dropped > 0 {
 		line += fmt.Sprintf("; %d RTP packets of new streams refused at the stream limit", s.RTP.Dropped)
+	}
+	if n, f := s.Engine.SRTPDecrypted, s.Engine.SRTPFailed; n+f > 0 {
+		line += fmt.Sprintf("; %d SRTP packets decrypted, %d failed authentication", n, f)
 	}
 	if n, f := s.Engine.SRTCPDecrypted, s.Engine.SRTCPFailed; n+f > 0 {
 		line += fmt.Sprintf("; %d SRTCP packets decrypted with SDES keys, %d failed authentication", n, f)

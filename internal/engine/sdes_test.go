@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"net/netip"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -151,5 +152,107 @@ func TestSRTPKeyBySSRC(t *testing.T) {
 	}
 	if st := e.Status(); st.Engine.SRTCPDecrypted != 1 || st.Engine.SRTCPFailed != 0 {
 		t.Errorf("engine %+v: want SSRC 0x1234 decrypted, 0x9999 left without a key", st.Engine)
+	}
+}
+
+// srtpEvents protects n RTP packets of ssrc with k and returns them as
+// capture events from src, headers decoded as the classifier does.
+func srtpEvents(t testing.TB, k sdesKey, ssrc uint32, pt uint8, n int, payload func(i int) []byte, src, dst netip.AddrPort, t0 time.Time) []capture.Event {
+	ctx, err := srtp.CreateContext(k.master, k.salt, k.profile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := make([]capture.Event, n)
+	for i := range evs {
+		p := payload(i)
+		plain := make([]byte, 12, 12+len(p))
+		plain[0], plain[1] = 0x80, pt
+		plain[2], plain[3] = byte(i>>8), byte(i)
+		ts := uint32(i/4) * 800 // RFC 4733: one timestamp per event
+		plain[4], plain[5], plain[6], plain[7] = byte(ts>>24), byte(ts>>16), byte(ts>>8), byte(ts)
+		plain[8], plain[9], plain[10], plain[11] = byte(ssrc>>24), byte(ssrc>>16), byte(ssrc>>8), byte(ssrc)
+		plain = append(plain, p...)
+		enc, err := ctx.EncryptRTP(nil, plain, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs[i] = capture.Event{Kind: capture.KindRTP, Transport: capture.TransportUDP, Time: t0.Add(time.Duration(i) * 20 * time.Millisecond), Src: src, Dst: dst, Payload: enc}
+		if err := evs[i].RTP.Unmarshal(enc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return evs
+}
+
+// SRTP of a call with SDES keys is decrypted before the tracker reads
+// it: RFC 4733 events inside (digit 5, sent as four events) are found,
+// which their ciphertext would never give. A packet with a damaged tag
+// is counted and analysed from its header only.
+func TestSRTPPayloadDecrypted(t *testing.T) {
+	k := sdesKey{[]byte("dtmf-master-key!"), []byte("dtmf-salt-1234"), srtp.ProtectionProfileAes128CmHmacSha1_80}
+	sdp := "v=0\r\no=a 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n" +
+		"m=audio 40000 RTP/SAVP 101\r\na=rtpmap:101 telephone-event/8000\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" + k.inline() + "\r\n"
+	invite := "INVITE sip:bob@10.0.0.2 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1\r\n" +
+		"From: <sip:alice@10.0.0.1>;tag=a\r\nTo: <sip:bob@10.0.0.2>\r\nCall-ID: srtp-dtmf\r\nCSeq: 1 INVITE\r\n" +
+		"Content-Type: application/sdp\r\nContent-Length: " + strconv.Itoa(len(sdp)) + "\r\n\r\n" + sdp
+	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	alice, bob := netip.MustParseAddrPort("10.0.0.1:40000"), netip.MustParseAddrPort("10.0.0.2:20000")
+	e := New(Options{})
+	sipEv := capture.Event{Kind: capture.KindSIP, Transport: capture.TransportUDP, Time: t0, Src: netip.MustParseAddrPort("10.0.0.1:5060"), Dst: netip.MustParseAddrPort("10.0.0.2:5060"), Payload: []byte(invite)}
+	e.Handle(&sipEv)
+	// Four events (digits 5, 1, 9, #), four packets each, the last with E set.
+	digits := []byte{5, 1, 9, 11}
+	evs := srtpEvents(t, k, 0xabcd, 101, 16, func(i int) []byte {
+		end := byte(0)
+		if i%4 == 3 {
+			end = 0x80
+		}
+		dur := uint16(160 * (i%4 + 1))
+		return []byte{digits[i/4], end | 10, byte(dur >> 8), byte(dur)}
+	}, alice, bob, t0.Add(time.Second))
+	evs[5].Payload[len(evs[5].Payload)-1] ^= 1 // a damaged tag: digit 1 still ends with packet 7
+	for i := range evs {
+		e.Handle(&evs[i])
+	}
+	st := e.Status().Engine
+	if st.SRTPDecrypted != 15 || st.SRTPFailed != 1 {
+		t.Errorf("counters %+v", st)
+	}
+	var got []string
+	for _, s := range e.Streams("") {
+		for _, d := range s.DTMF {
+			got = append(got, d.Digit)
+		}
+	}
+	if strings.Join(got, "") != "519#" {
+		t.Errorf("DTMF %q, want 519#", got)
+	}
+}
+
+// Decrypting SRTP on the per-packet path allocates nothing once the
+// stream's key is installed and its stream exists.
+func TestSRTPDecryptAllocs(t *testing.T) {
+	k := sdesKey{[]byte("alloc-master-ke!"), []byte("alloc-salt-123"), srtp.ProtectionProfileAes128CmHmacSha1_80}
+	ssrc, key, err := srtpdec.ParseKeyArg("0x42:" + k.inline())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := New(Options{SRTPKeys: []srtpdec.SSRCKey{{SSRC: ssrc, Key: key}}})
+	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	evs := srtpEvents(t, k, 0x42, 0, 400, func(int) []byte { return make([]byte, 160) },
+		netip.MustParseAddrPort("10.0.0.1:40000"), netip.MustParseAddrPort("10.0.0.2:20000"), t0)
+	for i := range 100 { // the stream, its tables and buffers exist
+		e.Handle(&evs[i])
+	}
+	i := 100
+	allocs := testing.AllocsPerRun(200, func() {
+		e.Handle(&evs[i])
+		i++
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per SRTP packet", allocs)
+	}
+	if st := e.Status().Engine; st.SRTPDecrypted != int64(i) || st.SRTPFailed != 0 {
+		t.Errorf("counters %+v after %d packets", st, i)
 	}
 }
