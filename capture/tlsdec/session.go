@@ -400,7 +400,7 @@ func (s *Session) replayArrivals() {
 			}
 		}
 	}
-	s.markT, s.markRef = time.Time{}, 0
+	s.markT, s.markRef = s.now, s.ref // bytes fed before the wait began take the first feed's mark, if any
 	if len(s.arrivals) > 0 {
 		s.markT, s.markRef = s.arrivals[0].t, s.arrivals[0].ref
 	}
