@@ -75,6 +75,8 @@ func (o *loadOptions) addInputFlags(cmd *cobra.Command) {
 // addKeyFlags registers --tls-keylog, --keylog-watch and --srtp-key.
 func (o *loadOptions) addKeyFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.tlsKeylog, "tls-keylog", "", "decrypt SIP over TLS with the secrets in `FILE` (NSS key log: SSLKEYLOGFILE, openssl -keylogfile)")
+	f.StringVar(&o.tlsKeylog, "keylog", "", "the same as --tls-keylog")
+	_ = f.MarkHidden("keylog") // the spelling issue 16 and sipnab use; --tls-keylog is shown
 	f.BoolVar(&o.keylogWatch, "keylog-watch", false, "keep reading the --tls-keylog file as an application writes it (keys logged after the capture started)")
 	f.StringArrayVar(&o.srtpKeys, "srtp-key", nil, "decrypt SRTP/SRTCP of one SSRC with a key learned out of band: `SSRC:BASE64` (suite from the key length) or SSRC:SUITE:BASE64; repeatable")
 }

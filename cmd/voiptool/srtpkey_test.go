@@ -30,3 +30,22 @@ func TestSRTPKeyFlag(t *testing.T) {
 		return newCmdOpen(testIO(), func(*openOptions) error { *r = true; return nil })
 	}, [][]string{{"a.pcap", "--srtp-key", "1:abc"}})
 }
+
+// --keylog is a hidden spelling of --tls-keylog; --keylog-watch needs one.
+func TestKeylogFlags(t *testing.T) {
+	var got *callsOptions
+	reached := false
+	cmd := newCmdCalls(testIO(), func(o *callsOptions) error { got, reached = o, true; return nil })
+	if err := execOpts(t, cmd, &reached, "a.pcap", "--keylog", "k.log", "--keylog-watch"); err != nil {
+		t.Fatal(err)
+	}
+	if got.in.tlsKeylog != "k.log" || !got.in.keylogWatch {
+		t.Errorf("options %+v", got.in)
+	}
+	rejects(t, func(r *bool) *cobra.Command {
+		return newCmdCalls(testIO(), func(*callsOptions) error { *r = true; return nil })
+	}, [][]string{{"a.pcap", "--keylog-watch"}})
+	rejects(t, func(r *bool) *cobra.Command {
+		return newCmdCapture(testIO(), func(*captureOptions) error { *r = true; return nil })
+	}, [][]string{{"-i", "lo", "--keylog-watch"}})
+}
