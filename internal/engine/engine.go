@@ -133,6 +133,10 @@ type Engine struct {
 
 	cnt counters
 	tls tlsLog // ended TLS connections, from the capture's OnTLSSession
+	// userTLSHook is the caller's OnTLSSession, which CaptureOptions
+	// hands on instead of the engine's own (a re-read must not count
+	// the connections again).
+	userTLSHook func(client, server netip.AddrPort, st tlsdec.SessionStats)
 	// capStatus receives the capture pipeline's counters (decoder, and
 	// per source: records, queue and kernel drops) while Run goes.
 	capStatus capture.Status
@@ -172,6 +176,7 @@ func New(o Options) *Engine {
 		}
 	}
 	e.o = o
+	e.userTLSHook = user
 	for _, k := range o.SRTPKeys {
 		if e.srtp == nil {
 			e.srtp = srtpdec.New(srtpdec.Options{})
@@ -689,7 +694,8 @@ func (e *Engine) Related(ids []string, related bool) []sipflow.CallDetail {
 // reader that decodes the same files again (saving a call's packets).
 func (e *Engine) CaptureOptions() capture.Options {
 	o := e.o.Capture
-	o.Status = nil // a re-read has its own
+	o.Status = nil                        // a re-read has its own
+	o.Stream.OnTLSSession = e.userTLSHook // and does not count TLS connections again
 	return o
 }
 

@@ -74,3 +74,16 @@ func TestTLSFailuresBounded(t *testing.T) {
 		t.Errorf("%d kept, %d dropped, first %d, last %d", len(r.Failed), r.Dropped, r.Failed[0].Suite, r.Failed[len(r.Failed)-1].Suite)
 	}
 }
+
+// A re-read with the engine's capture options (saving calls) does not
+// count the TLS connections again.
+func TestCaptureOptionsDoNotRecountTLS(t *testing.T) {
+	e := New(Options{})
+	o := e.CaptureOptions()
+	if o.Stream.OnTLSSession != nil {
+		o.Stream.OnTLSSession(netip.AddrPort{}, netip.AddrPort{}, tlsdec.SessionStats{Reason: tlsdec.ReasonGap})
+	}
+	if r := e.TLS(); r.ByReason[tlsdec.ReasonGap] != 0 || len(r.Failed) != 0 {
+		t.Errorf("a re-read counted: %+v", r)
+	}
+}
