@@ -2,7 +2,9 @@ package tlsdec
 
 import (
 	"bytes"
+	"os"
 	"testing"
+	"time"
 )
 
 // FuzzKeyLogFollow is differential: a key log read as it grows (Follow,
@@ -46,6 +48,58 @@ func FuzzKeyLogFollow(f *testing.F) {
 			if s2, ok := followed.Lookup(cr); !ok || s2 != *s {
 				t.Fatalf("secrets of %x differ", cr)
 			}
+		}
+	})
+}
+
+// FuzzLateKeys is differential: a session whose key log gets every
+// secret only after chunk k (a followed file written late, as a live
+// application writes it) emits the same plaintext, direction by
+// direction, as one that had the secrets from the start, whatever the
+// chunks; only while the wait stays within its bounds, which are set
+// above any input here.
+func FuzzLateKeys(f *testing.F) {
+	for _, fx := range fixtures {
+		chunks := readPcapStreams(f, testdataPath(fx.name+".pcap"), pcapServer.port)
+		f.Add(encodeChunks(chunks), uint8(len(chunks)/2))
+	}
+	var all bytes.Buffer
+	for _, fx := range fixtures {
+		b, err := os.ReadFile(testdataPath(fx.name + ".keylog"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		all.Write(b)
+	}
+	keys := fuzzKeys(f)
+	f.Fuzz(func(t *testing.T, b []byte, k uint8) {
+		chunks := decodeChunks(b)
+		var want, got [2][]byte
+		o := Options{MaxBuffer: 1 << 22, MaxKeyWait: 1 << 20}
+		s1 := NewSession(keys, func(d Direction, p []byte) { want[d] = append(want[d], p...) }, o)
+		var file bytes.Buffer
+		late := NewKeyLog(KeyLogOptions{})
+		late.Follow(&file, time.Nanosecond)
+		s2 := NewSession(late, func(d Direction, p []byte) { got[d] = append(got[d], p...) }, o)
+		for i, c := range chunks {
+			if i == int(k) {
+				file.Write(all.Bytes())
+			}
+			s1.Feed(c.dir, c.b)
+			s2.SetMark(time.Unix(0, int64(i+1)), uint64(i))
+			s2.Feed(c.dir, c.b)
+		}
+		if int(k) >= len(chunks) {
+			file.Write(all.Bytes())
+		}
+		s1.End()
+		s2.End()
+		if !bytes.Equal(want[0], got[0]) || !bytes.Equal(want[1], got[1]) {
+			t.Fatalf("keys from the start: %d+%d bytes; logged after chunk %d: %d+%d", len(want[0]), len(want[1]), k, len(got[0]), len(got[1]))
+		}
+		a, c := s1.Stats(), s2.Stats()
+		if a.Reason != c.Reason || a.Undecrypted != c.Undecrypted {
+			t.Fatalf("stats differ:\n%+v\n%+v", a, c)
 		}
 	})
 }
