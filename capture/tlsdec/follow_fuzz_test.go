@@ -97,8 +97,10 @@ func FuzzLateKeys(f *testing.F) {
 		if !bytes.Equal(want[0], got[0]) || !bytes.Equal(want[1], got[1]) {
 			t.Fatalf("keys from the start: %d+%d bytes; logged after chunk %d: %d+%d", len(want[0]), len(want[1]), k, len(got[0]), len(got[1]))
 		}
+		// The counts agree; the first reason may not: records that waited
+		// are judged after the other direction's damage, if any.
 		a, c := s1.Stats(), s2.Stats()
-		if a.Reason != c.Reason || a.Undecrypted != c.Undecrypted {
+		if a.Undecrypted != c.Undecrypted {
 			t.Fatalf("stats differ:\n%+v\n%+v", a, c)
 		}
 	})
