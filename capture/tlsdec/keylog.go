@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"time"
 )
@@ -96,8 +97,10 @@ type KeyLogStats struct {
 	// key log has no line); ResumeRefused those beyond MaxEntries.
 	Resumable, ResumeRefused int
 	// Reads counts reads of a followed key log (Follow), FollowErrors
-	// those that failed (the last error in FollowError).
-	Reads, FollowErrors int
+	// those that failed (the last error in FollowError), Restarts the
+	// times a followed file was found shorter than what was read (it
+	// was truncated: read again from its start).
+	Reads, FollowErrors, Restarts int
 	FollowError         string
 }
 
@@ -119,6 +122,13 @@ type KeyLog struct {
 	lastRead    time.Time
 	partial     []byte // a line read without its newline yet
 	chunk       []byte
+	offset      int64 // bytes read from follow
+}
+
+// statSeeker is what a followed *os.File offers to notice truncation.
+type statSeeker interface {
+	Stat() (os.FileInfo, error)
+	Seek(offset int64, whence int) (int64, error)
 }
 
 // DefaultFollowEvery is the packet time between two reads of a followed
@@ -236,8 +246,10 @@ func (k *KeyLog) addLocked(line []byte) error {
 // io.EOF until more is written. Only complete lines are taken; a line
 // still being written waits for its newline. No goroutine runs: the
 // reads happen on the goroutine that feeds the sessions, in packet
-// time, so a capture file and a live capture behave alike. A file that
-// is truncated or replaced (log rotation) is not followed across.
+// time, so a capture file and a live capture behave alike. A file
+// (*os.File) truncated in place is read again from its start (secrets
+// already held are kept); one replaced under its name (renamed away)
+// is not followed to the new file.
 func (k *KeyLog) Follow(r io.Reader, every time.Duration) {
 	if every <= 0 {
 		every = DefaultFollowEvery
@@ -267,9 +279,21 @@ func (k *KeyLog) refresh(now time.Time, force bool) bool {
 	if k.chunk == nil {
 		k.chunk = make([]byte, 32<<10)
 	}
+	if f, ok := k.follow.(statSeeker); ok {
+		if st, err := f.Stat(); err == nil && st.Size() < k.offset {
+			if _, err := f.Seek(0, io.SeekStart); err == nil {
+				k.offset = 0
+				k.partial = k.partial[:0]
+				k.mu.Lock()
+				k.stats.Restarts++
+				k.mu.Unlock()
+			}
+		}
+	}
 	added := false
 	for range 64 { // bounded: a file written faster than read waits for the next miss
 		n, err := k.follow.Read(k.chunk)
+		k.offset += int64(n)
 		k.mu.Lock()
 		k.stats.Reads++
 		if err != nil && err != io.EOF {

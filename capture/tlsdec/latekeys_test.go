@@ -2,6 +2,7 @@ package tlsdec
 
 import (
 	"bytes"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"testing"
@@ -148,5 +149,36 @@ func TestKeyWaitBounded(t *testing.T) {
 	protected := st.Dir[0].Undecrypted + st.Dir[1].Undecrypted
 	if protected == 0 || st.Undecrypted[ReasonNoKey] != protected {
 		t.Errorf("%d protected records, %d counted without a key", protected, st.Undecrypted[ReasonNoKey])
+	}
+}
+
+// A followed key log truncated in place (an application restarted with
+// the same SSLKEYLOGFILE) is read again from its start: secrets written
+// after the truncation are found; those held before are kept.
+func TestFollowTruncated(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keylog")
+	first := "CLIENT_RANDOM " + cr1 + " " + ms + "\n"
+	if err := os.WriteFile(path, []byte(first+"# padding so the file is longer than what follows it\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	k := NewKeyLog(KeyLogOptions{})
+	k.Follow(r, 0)
+	k.Refresh()
+	if err := os.WriteFile(path, []byte("SERVER_TRAFFIC_SECRET_0 "+cr2+" "+s32+"\n"), 0o600); err != nil { // truncates
+		t.Fatal(err)
+	}
+	k.Refresh()
+	var a, b [32]byte
+	hex.Decode(a[:], []byte(cr1))
+	hex.Decode(b[:], []byte(cr2))
+	_, okA := k.Lookup(a)
+	sb, okB := k.Lookup(b)
+	if st := k.Stats(); !okA || !okB || sb.Get(LabelServerTraffic0) == nil || st.Restarts != 1 || st.BadLines != 0 {
+		t.Fatalf("held %v %v, stats %+v", okA, okB, st)
 	}
 }
