@@ -101,7 +101,7 @@ type KeyLogStats struct {
 	// times a followed file was found shorter than what was read (it
 	// was truncated: read again from its start).
 	Reads, FollowErrors, Restarts int
-	FollowError         string
+	FollowError                   string
 }
 
 // KeyLog holds TLS secrets by client random. It is safe for concurrent
