@@ -97,6 +97,29 @@ func (w *NgWriter) AddNamedInterface(lt LinkType, snaplen int, name string) (int
 	return len(w.snaplens) - 1, nil
 }
 
+// WriteSecrets writes a Decryption Secrets Block (4.7): the secrets of
+// type typ (SecretsTLSKeyLog: NSS key log lines) that decrypt packets
+// after it. Readers such as Wireshark want it before those packets.
+//
+//	secrets type (4), secrets length (4), secrets data padded to 4, no options
+func (w *NgWriter) WriteSecrets(typ uint32, data []byte) error {
+	if len(data) > maxBlockLength-blockFrameLen-dsbFixedLen-3 {
+		return fmt.Errorf("%w: %d bytes of secrets do not fit a block", ErrBadBlock, len(data))
+	}
+	pad := (4 - len(data)%4) % 4
+	blen := blockFrameLen + dsbFixedLen + len(data) + pad
+	b := make([]byte, 0, blen)
+	b = w.order.AppendUint32(b, blockDSB)
+	b = w.order.AppendUint32(b, uint32(blen))
+	b = w.order.AppendUint32(b, typ)
+	b = w.order.AppendUint32(b, uint32(len(data)))
+	b = append(b, data...)
+	b = append(b, make([]byte, pad)...)
+	b = w.order.AppendUint32(b, uint32(blen))
+	_, err := w.bw.Write(b)
+	return err
+}
+
 // WritePacket writes an Enhanced Packet Block on interface
 // p.InterfaceIndex: data cut to that interface's snaplen, p.Length as the
 // original length (len(data) when 0). It does not allocate.

@@ -85,7 +85,6 @@ type stream struct {
 	tls         *tlsConn
 	tlsDir      tlsdec.Direction
 	tlsCipher   bool
-	tlsDirty    bool
 	tlsHandover bool // classify found TLS: move buf to the session after the framing loop
 }
 

@@ -85,25 +85,36 @@ func (a *Assembler) handoverTLS(s *stream, pos int) {
 func (a *Assembler) feedTLS(s *stream, p []byte, ref uint64, t time.Time) {
 	c := s.tls
 	a.tlsRef, a.tlsTime = ref, t
+	c.sess.SetMark(t, ref)
 	c.sess.Feed(s.tlsDir, p)
-	for _, o := range c.dirs {
-		if o != nil && o.tlsDirty {
-			o.tlsDirty = false
-			a.process(o)
-		}
-	}
 }
 
 // tlsPlaintext is the sessions' emit: plaintext joins its direction's
-// buffer, carrying the segment that completed the record.
+// buffer, carrying the segment that completed the record, and is framed
+// at once, so messages of both directions come out in the order their
+// records were decrypted (which is capture order, also when records
+// waited for keys logged late). The sessions emit from feedTLS (called
+// from appendInOrder, or at the tail of process by handoverTLS, once
+// s.buf was handed over) and from detachTLS: never in the middle of a
+// process of s.
 func (a *Assembler) tlsPlaintext(c *tlsConn, d tlsdec.Direction, p []byte) {
 	s := c.dirs[d]
 	if s == nil {
 		a.stats.TLSPlaintextDropped += uint64(len(p))
 		return
 	}
-	a.appendPlain(s, p, a.tlsRef, a.tlsTime)
-	s.tlsDirty = true
+	t, ref := c.sess.Mark() // the segment that completed the record, also when keys came late
+	a.appendPlain(s, p, ref, t)
+	if !t.Equal(a.curTime) {
+		// Released late (keys logged after the record came): messages
+		// take the time of their own segments, as in a flush.
+		saved := a.curTime
+		a.curTime = time.Time{}
+		a.process(s)
+		a.curTime = saved
+		return
+	}
+	a.process(s)
 }
 
 // detachTLS ends s's part in its connection; the last direction to leave
@@ -112,6 +123,19 @@ func (a *Assembler) detachTLS(s *stream) {
 	c := s.tls
 	if c == nil {
 		return
+	}
+	if c.sess.Waiting() {
+		// Records wait for a key the application may have logged since
+		// (a live capture): a last look while s can still take their
+		// plaintext; the session ends waiting with its last direction.
+		if c.dirs[s.tlsDir^1] == nil {
+			c.sess.End()
+		} else {
+			c.sess.Retry()
+		}
+		a.stats.DiscardedBytes += uint64(len(s.buf)) // as finish counts what it cannot frame
+		s.base += uint64(len(s.buf))
+		s.buf, s.marks = s.buf[:0], s.marks[:0]
 	}
 	c.dirs[s.tlsDir] = nil
 	s.tls, s.tlsCipher = nil, false
@@ -131,6 +155,7 @@ func (a *Assembler) endTLS(c *tlsConn) {
 		}
 	}
 	delete(a.tlsConns, c.key)
+	c.sess.End() // records still waiting for keys are counted
 	st := c.sess.Stats()
 	for _, d := range st.Dir {
 		a.stats.TLSRecordsDecrypted += uint64(d.Decrypted)

@@ -324,3 +324,89 @@ func wssCert(t *testing.T) tls.Certificate {
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: k}
 }
+
+// TestTLSKeysLoggedLate: the key log (followed) gets the connection's
+// secrets late, as when an application logs them after the capture saw
+// its first protected records: written after the handshake (the next
+// record finds them), or after every segment of a connection still open
+// (SIP over TLS stays connected; the last look as the connection is
+// flushed finds them). Written after the connection closed, they come
+// too late: the session is reported without a key.
+func TestTLSKeysLoggedLate(t *testing.T) {
+	all, _ := tlsFixture(t, "tls13-aes128gcm")
+	line, err := os.ReadFile(filepath.Join("..", "tlsdec", "testdata", "tls13-aes128gcm.keylog"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var open []*Segment // the connection without its FINs
+	firstData := -1     // the first segment of the client's second flight
+	for _, s := range all {
+		if !s.FIN && !s.RST {
+			open = append(open, s)
+		}
+	}
+	for i, s := range all {
+		if s.Dst.Port() == 5061 && len(s.Payload) > 0 && i > 2 && firstData < 0 && all[i-1].Src.Port() == 5061 {
+			firstData = i
+		}
+	}
+	want, _, _ := runTLS(all, Options{TLSKeys: keyLogOf(t, line)})
+	for _, tc := range []struct {
+		name    string
+		segs    []*Segment
+		writeAt int // segment index before which the key log line is written; -1: after the last
+		want    int // SIP messages
+		reason  tlsdec.Reason
+	}{
+		{"after the handshake", all, firstData + 1, len(tlsCallStartLines), tlsdec.ReasonNone},
+		{"after the last segment, connection open", open, -1, len(tlsCallStartLines), tlsdec.ReasonNone},
+		{"after the connection closed", all, -1, 0, tlsdec.ReasonNoKey},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var file bytes.Buffer
+			keys := tlsdec.NewKeyLog(tlsdec.KeyLogOptions{})
+			keys.Follow(&file, time.Millisecond)
+			var ends []tlsEnd
+			a := New(Options{TLSKeys: keys, OnTLSSession: func(c, s netip.AddrPort, st tlsdec.SessionStats) { ends = append(ends, tlsEnd{c, s, st}) }})
+			c := &collector{}
+			for i, s := range tc.segs {
+				if i == tc.writeAt {
+					file.Write(line)
+				}
+				a.Add(s, c.emit)
+			}
+			if tc.writeAt < 0 {
+				if len(c.msgs) != 0 {
+					t.Fatalf("%d messages before the keys were logged", len(c.msgs))
+				}
+				file.Write(line)
+			}
+			a.Flush(c.emit)
+			if len(c.msgs) != tc.want {
+				t.Fatalf("%d messages, want %d", len(c.msgs), tc.want)
+			}
+			for i, m := range c.msgs {
+				if l, _, _ := strings.Cut(m.payload, "\r\n"); l != tlsCallStartLines[i] {
+					t.Fatalf("message %d: %q", i, l)
+				}
+				// Each message keeps the packet and time of its own
+				// segments, as when the keys were there from the start.
+				if w := want.msgs[i]; m.first != w.first || m.last != w.last || !m.t.Equal(w.t) {
+					t.Errorf("message %d: refs %d-%d at %v, want %d-%d at %v", i, m.first, m.last, m.t, w.first, w.last, w.t)
+				}
+			}
+			if len(ends) != 1 || ends[0].st.Reason != tc.reason || ends[0].st.LateKeys != (tc.reason == tlsdec.ReasonNone) {
+				t.Fatalf("sessions reported %+v", ends)
+			}
+		})
+	}
+}
+
+func keyLogOf(t *testing.T, b []byte) *tlsdec.KeyLog {
+	t.Helper()
+	k := tlsdec.NewKeyLog(tlsdec.KeyLogOptions{})
+	if _, err := k.ReadFrom(bytes.NewReader(b)); err != nil {
+		t.Fatal(err)
+	}
+	return k
+}

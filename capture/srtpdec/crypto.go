@@ -147,13 +147,59 @@ func ParseSSRCKey(s string, suite Suite) (uint32, Key, error) {
 	return uint32(ssrc), k, nil
 }
 
-// setKeySalt splits base64(master key || master salt) by the suite's
-// lengths. Padding is optional, as some endpoints omit it.
-func (k *Key) setKeySalt(b64 string) error {
+// ParseKeyArg parses a key given on the command line (--srtp-key):
+//
+//	SSRC:BASE64          suite told by the length of key || salt: 30 bytes
+//	                     AES_CM_128_HMAC_SHA1_80, 46 AES_256_CM_HMAC_SHA1_80,
+//	                     28 AEAD_AES_128_GCM, 44 AEAD_AES_256_GCM
+//	SSRC:SUITE:BASE64    any suite, by its SDP name (the 32-bit tag
+//	                     suites need it: their keys are as long)
+//
+// SSRC is decimal or 0x-hex; base64 has no ':'.
+func ParseKeyArg(s string) (uint32, Key, error) {
+	ss, rest, ok := strings.Cut(s, ":")
+	if !ok {
+		return 0, Key{}, fmt.Errorf("%w: %q is not SSRC:BASE64 or SSRC:SUITE:BASE64", ErrBadCrypto, s)
+	}
+	if name, b64, ok := strings.Cut(rest, ":"); ok {
+		suite, err := ParseSuite(name)
+		if err != nil {
+			return 0, Key{}, err
+		}
+		return ParseSSRCKey(ss+":"+b64, suite)
+	}
+	raw, err := decodeBase64(rest)
+	if err != nil {
+		return 0, Key{}, fmt.Errorf("%w: key is not base64: %v", ErrBadCrypto, err)
+	}
+	var suite Suite
+	switch len(raw) {
+	case 30:
+		suite = AESCM128HMACSHA1_80
+	case 46:
+		suite = AESCM256HMACSHA1_80
+	case 28:
+		suite = AEADAES128GCM
+	case 44:
+		suite = AEADAES256GCM
+	default:
+		return 0, Key{}, fmt.Errorf("%w: %d bytes of key and salt fit no suite (30, 46, 28 or 44; or name the suite: SSRC:SUITE:BASE64)", ErrBadCrypto, len(raw))
+	}
+	return ParseSSRCKey(s, suite)
+}
+
+func decodeBase64(b64 string) ([]byte, error) {
 	raw, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil {
 		raw, err = base64.RawStdEncoding.DecodeString(b64)
 	}
+	return raw, err
+}
+
+// setKeySalt splits base64(master key || master salt) by the suite's
+// lengths. Padding is optional, as some endpoints omit it.
+func (k *Key) setKeySalt(b64 string) error {
+	raw, err := decodeBase64(b64)
 	if err != nil {
 		return fmt.Errorf("%w: key is not base64: %v", ErrBadCrypto, err)
 	}
@@ -163,4 +209,10 @@ func (k *Key) setKeySalt(b64 string) error {
 	}
 	k.MasterKey, k.MasterSalt = raw[:in.keyLen], raw[in.keyLen:]
 	return nil
+}
+
+// SSRCKey is a key given by hand for one SSRC (--srtp-key).
+type SSRCKey struct {
+	SSRC uint32
+	Key  Key
 }

@@ -189,7 +189,7 @@ func (d *Decryptor) RTP(now time.Time, src netip.AddrPort, pkt []byte) ([]byte, 
 	}
 	if kc == nil {
 		st.RTP.NoKey++
-		return nil, fmt.Errorf("%w: SSRC %#08x from %v", ErrNoKey, ssrc, src)
+		return nil, ErrNoKey // bare: no allocation per packet (HasKey tells beforehand)
 	}
 	out, err := kc.ctx.DecryptRTP(d.buf[:0], pkt, &d.hdr)
 	if err != nil && st.RTP.Decrypted == 0 && st.RTP.Packets <= rocGuessPackets {
@@ -205,7 +205,7 @@ func (d *Decryptor) RTP(now time.Time, src netip.AddrPort, pkt []byte) ([]byte, 
 	}
 	if err != nil {
 		st.RTP.AuthFailed++
-		return nil, fmt.Errorf("%w: SSRC %#08x seq %d: %v", ErrAuth, ssrc, binary.BigEndian.Uint16(pkt[2:]), err)
+		return nil, ErrAuth // bare: a flood of forged packets costs no allocation; counted per stream
 	}
 	if cap(out) > cap(d.buf) {
 		d.buf = out[:0] // keep the grown buffer
@@ -213,6 +213,13 @@ func (d *Decryptor) RTP(now time.Time, src netip.AddrPort, pkt []byte) ([]byte, 
 	st.RTP.Decrypted++
 	st.ROC, _ = kc.ctx.ROC(ssrc)
 	return out, nil
+}
+
+// HasKey reports whether SRTP of ssrc sent from src has a key (by SSRC,
+// else by source), without counting anything: a caller feeding plain RTP
+// and SRTP alike asks first, so plain streams take no table entry.
+func (d *Decryptor) HasKey(src netip.AddrPort, ssrc uint32) bool {
+	return d.bySSRC[ssrc] != nil || d.bySource[src] != nil
 }
 
 // RTCP decrypts and authenticates one SRTCP compound packet sent from src.
@@ -238,12 +245,12 @@ func (d *Decryptor) RTCP(now time.Time, src netip.AddrPort, pkt []byte) ([]byte,
 	}
 	if kc == nil {
 		st.RTCP.NoKey++
-		return nil, fmt.Errorf("%w: SSRC %#08x from %v", ErrNoKey, ssrc, src)
+		return nil, ErrNoKey
 	}
 	out, err := kc.ctx.DecryptRTCP(d.buf[:0], pkt, &d.rhdr)
 	if err != nil {
 		st.RTCP.AuthFailed++
-		return nil, fmt.Errorf("%w: SRTCP SSRC %#08x: %v", ErrAuth, ssrc, err)
+		return nil, ErrAuth
 	}
 	if cap(out) > cap(d.buf) {
 		d.buf = out[:0]

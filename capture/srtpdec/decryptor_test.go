@@ -213,3 +213,40 @@ func TestParseCrypto(t *testing.T) {
 		t.Fatalf("ParseSSRCKey without colon: %v", err)
 	}
 }
+
+func TestParseKeyArg(t *testing.T) {
+	k30 := "WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz" // 30 bytes
+	k46 := base64.StdEncoding.EncodeToString(make([]byte, 46))
+	k28 := base64.StdEncoding.EncodeToString(make([]byte, 28))
+	k44 := base64.RawStdEncoding.EncodeToString(make([]byte, 44))
+	for _, tc := range []struct {
+		in      string
+		ssrc    uint32
+		suite   Suite
+		wantErr error
+	}{
+		{in: "0x11223344:" + k30, ssrc: 0x11223344, suite: AESCM128HMACSHA1_80},
+		{in: "42:" + k46, ssrc: 42, suite: AESCM256HMACSHA1_80},
+		{in: "42:" + k28, ssrc: 42, suite: AEADAES128GCM},
+		{in: "42:" + k44, ssrc: 42, suite: AEADAES256GCM},
+		{in: "7:AES_CM_128_HMAC_SHA1_32:" + k30, ssrc: 7, suite: AESCM128HMACSHA1_32},
+		{in: "7:AES_CM_128_HMAC_SHA1_32:" + k46, wantErr: ErrBadCrypto}, // length does not fit the named suite
+		{in: "7:F8_128_HMAC_SHA1_80:" + k30, wantErr: ErrUnsupportedSuite},
+		{in: "7:" + base64.StdEncoding.EncodeToString(make([]byte, 31)), wantErr: ErrBadCrypto},
+		{in: "7:not base64!", wantErr: ErrBadCrypto},
+		{in: "x:" + k30, wantErr: ErrBadCrypto},
+		{in: "0x1ffffffff:" + k30, wantErr: ErrBadCrypto},
+		{in: k30, wantErr: ErrBadCrypto},
+	} {
+		ssrc, k, err := ParseKeyArg(tc.in)
+		if tc.wantErr != nil {
+			if !errors.Is(err, tc.wantErr) {
+				t.Errorf("%q: err %v, want %v", tc.in, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || ssrc != tc.ssrc || k.Suite != tc.suite || len(k.MasterKey) != suiteInfo[tc.suite].keyLen {
+			t.Errorf("%q: %#x %v %v", tc.in, ssrc, k.Suite, err)
+		}
+	}
+}

@@ -42,3 +42,26 @@ func FuzzParseCrypto(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseKeyArg: no --srtp-key argument panics, and a parsed key
+// written back in its explicit form (SSRC:SUITE:BASE64) parses to the
+// same SSRC and key.
+func FuzzParseKeyArg(f *testing.F) {
+	f.Add("0x11223344:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz")
+	f.Add("7:AES_CM_128_HMAC_SHA1_32:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz")
+	f.Add("42:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+	f.Fuzz(func(t *testing.T, v string) {
+		ssrc, k, err := ParseKeyArg(v)
+		if err != nil {
+			return
+		}
+		s := strconv.FormatUint(uint64(ssrc), 10) + ":" + k.Suite.String() + ":" + base64.StdEncoding.EncodeToString(append(append([]byte(nil), k.MasterKey...), k.MasterSalt...))
+		ssrc2, k2, err := ParseKeyArg(s)
+		if err != nil {
+			t.Fatalf("%q re-encoded as %q: %v", v, s, err)
+		}
+		if ssrc2 != ssrc || k2.Suite != k.Suite || !bytes.Equal(k2.MasterKey, k.MasterKey) || !bytes.Equal(k2.MasterSalt, k.MasterSalt) {
+			t.Fatalf("round trip: %d %+v != %d %+v", ssrc2, k2, ssrc, k)
+		}
+	})
+}

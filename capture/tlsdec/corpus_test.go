@@ -138,6 +138,7 @@ func TestCorpusEncryptedSIP(t *testing.T) {
 		t.Run(tc.file, func(t *testing.T) {
 			var sessions int
 			for k, c := range sessionsOf(t, filepath.Join(dir, tc.file), NewKeyLog(KeyLogOptions{})) {
+				c.s.End()
 				st := c.s.Stats()
 				if st.Dir[0].Records+st.Dir[1].Records == 0 {
 					continue // not TLS, or no payload

@@ -64,6 +64,7 @@ func runSession(keys *KeyLog, chunks []chunk, split bool) ([2][]byte, SessionSta
 			s.Feed(c.dir, c.b[i:i+1])
 		}
 	}
+	s.End()
 	return out, s.Stats()
 }
 

@@ -295,6 +295,7 @@ func decryptChunks(t *testing.T, keys *KeyLog, chunks []chunk) ([2][]byte, Sessi
 	for _, c := range chunks {
 		s.Feed(c.dir, c.b)
 	}
+	s.End()
 	return out, s.Stats()
 }
 

@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"os"
 	"sync"
+	"time"
 )
 
 // DefaultMaxKeyLogEntries bounds the client randoms a KeyLog holds when
@@ -94,6 +96,12 @@ type KeyLogStats struct {
 	// ticket from decrypted full handshakes (for resumed sessions whose
 	// key log has no line); ResumeRefused those beyond MaxEntries.
 	Resumable, ResumeRefused int
+	// Reads counts reads of a followed key log (Follow), FollowErrors
+	// those that failed (the last error in FollowError), Restarts the
+	// times a followed file was found shorter than what was read (it
+	// was truncated: read again from its start).
+	Reads, FollowErrors, Restarts int
+	FollowError                   string
 }
 
 // KeyLog holds TLS secrets by client random. It is safe for concurrent
@@ -105,7 +113,32 @@ type KeyLog struct {
 	m      map[[32]byte]*Secrets
 	resume map[[32]byte][48]byte // TLS 1.2 master secrets by session id or ticket
 	stats  KeyLogStats
+
+	// A followed key log file (Follow): read further when a lookup
+	// misses, at most once per followEvery of packet time.
+	fmu         sync.Mutex
+	follow      io.Reader
+	followEvery time.Duration
+	lastRead    time.Time
+	partial     []byte // a line read without its newline yet
+	chunk       []byte
+	offset      int64 // bytes read from follow
 }
+
+// statSeeker is what a followed *os.File offers to notice truncation.
+type statSeeker interface {
+	Stat() (os.FileInfo, error)
+	Seek(offset int64, whence int) (int64, error)
+}
+
+// DefaultFollowEvery is the packet time between two reads of a followed
+// key log when Follow is given 0: a miss costs at most one read(2) per
+// interval, however many sessions wait.
+const DefaultFollowEvery = 100 * time.Millisecond
+
+// maxPartialLine bounds a line held while its end is not written yet; a
+// longer one is counted as a bad line and skipped.
+const maxPartialLine = 4096
 
 // NewKeyLog returns an empty key log.
 func NewKeyLog(o KeyLogOptions) *KeyLog {
@@ -203,6 +236,110 @@ func (k *KeyLog) addLocked(line []byte) error {
 	s.secret[label] = sec
 	s.length[label] = uint8(n)
 	return nil
+}
+
+// Follow makes the key log read r further whenever a lookup misses (a
+// session's first protected record needs keys its application has not
+// logged yet), at most once per every of packet time (0:
+// DefaultFollowEvery). r is a key log file an application is still
+// writing, positioned after what was read: reads at its end return
+// io.EOF until more is written. Only complete lines are taken; a line
+// still being written waits for its newline. No goroutine runs: the
+// reads happen on the goroutine that feeds the sessions, in packet
+// time, so a capture file and a live capture behave alike. A file
+// (*os.File) truncated in place is read again from its start (secrets
+// already held are kept); one replaced under its name (renamed away)
+// is not followed to the new file.
+func (k *KeyLog) Follow(r io.Reader, every time.Duration) {
+	if every <= 0 {
+		every = DefaultFollowEvery
+	}
+	k.fmu.Lock()
+	defer k.fmu.Unlock()
+	k.follow, k.followEvery, k.lastRead = r, every, time.Time{}
+}
+
+// Refresh reads whatever the followed file (Follow) gained since the last
+// read, now, and reports whether any line was added. A key log not
+// followed has nothing to refresh.
+func (k *KeyLog) Refresh() bool { return k.refresh(time.Time{}, true) }
+
+// refresh reads the followed file if it is due at packet time now (or
+// forced).
+func (k *KeyLog) refresh(now time.Time, force bool) bool {
+	if k == nil {
+		return false
+	}
+	k.fmu.Lock()
+	defer k.fmu.Unlock()
+	if k.follow == nil || !force && !k.lastRead.IsZero() && now.Sub(k.lastRead) < k.followEvery && !now.Before(k.lastRead) {
+		return false
+	}
+	k.lastRead = now
+	if k.chunk == nil {
+		k.chunk = make([]byte, 32<<10)
+	}
+	if f, ok := k.follow.(statSeeker); ok {
+		if st, err := f.Stat(); err == nil && st.Size() < k.offset {
+			if _, err := f.Seek(0, io.SeekStart); err == nil {
+				k.offset = 0
+				k.partial = k.partial[:0]
+				k.mu.Lock()
+				k.stats.Restarts++
+				k.mu.Unlock()
+			}
+		}
+	}
+	added := false
+	for range 64 { // bounded: a file written faster than read waits for the next miss
+		n, err := k.follow.Read(k.chunk)
+		k.offset += int64(n)
+		k.mu.Lock()
+		k.stats.Reads++
+		if err != nil && err != io.EOF {
+			k.stats.FollowErrors++
+			k.stats.FollowError = err.Error()
+		}
+		k.mu.Unlock()
+		b := k.chunk[:n]
+		for len(b) > 0 {
+			i := bytes.IndexByte(b, '\n')
+			if i < 0 {
+				if len(k.partial)+len(b) > maxPartialLine {
+					k.overlong()
+					k.partial = k.partial[:0]
+				} else {
+					k.partial = append(k.partial, b...)
+				}
+				break
+			}
+			line := b[:i]
+			if len(k.partial) > 0 {
+				k.partial = append(k.partial, line...)
+				line = k.partial
+			}
+			if k.AddLine(line) == nil {
+				added = true
+			}
+			k.partial = k.partial[:0]
+			b = b[i+1:]
+		}
+		if n == 0 || err != nil {
+			break
+		}
+	}
+	return added
+}
+
+// overlong counts a line longer than maxPartialLine as malformed.
+func (k *KeyLog) overlong() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.stats.Lines++
+	k.stats.BadLines++
+	if len(k.stats.BadLine) < maxBadLinesKept {
+		k.stats.BadLine = append(k.stats.BadLine, k.stats.Lines)
+	}
 }
 
 // Lookup returns a copy of the secrets logged for a client random.

@@ -256,3 +256,52 @@ func opensslCall(t *testing.T, dir, certFile, keyFile string, tc opensslCase) ([
 	}
 	return rec.all(), keylog
 }
+
+// TestOpenSSLKeysLoggedLate: openssl's own key log (-keylogfile), handed
+// to a followed key log only after the handshake and first application
+// record went by, still decrypts the whole call, as the records come.
+func TestOpenSSLKeysLoggedLate(t *testing.T) {
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("openssl not installed:", err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile := writeCertPEM(t, dir)
+	for _, tc := range []opensslCase{opensslCases[0], opensslCases[3]} {
+		t.Run(tc.name, func(t *testing.T) {
+			chunks, keylog := opensslCall(t, dir, certFile, keyFile, tc)
+			want, _ := decryptChunks(t, keyLogFrom(t, keylog), chunks)
+			// The chunk after the one that brings the first application data.
+			split, emitted := -1, false
+			probe := NewSession(keyLogFrom(t, keylog), func(Direction, []byte) { emitted = true }, Options{})
+			for i, c := range chunks {
+				if probe.Feed(c.dir, c.b); emitted {
+					split = i + 1
+					break
+				}
+			}
+			if split < 0 {
+				t.Fatal("no application data")
+			}
+			var file bytes.Buffer
+			keys := NewKeyLog(KeyLogOptions{})
+			keys.Follow(&file, time.Nanosecond)
+			var got [2][]byte
+			s := NewSession(keys, func(d Direction, p []byte) { got[d] = append(got[d], p...) }, Options{})
+			for i, c := range chunks {
+				if i == split {
+					file.Write(keylog)
+				}
+				s.SetMark(time.Unix(int64(i), 0), uint64(i))
+				s.Feed(c.dir, c.b)
+			}
+			if s.Waiting() || !bytes.Equal(got[0], want[0]) || !bytes.Equal(got[1], want[1]) {
+				t.Fatalf("waiting %v, %d+%d bytes, want %d+%d", s.Waiting(), len(got[0]), len(got[1]), len(want[0]), len(want[1]))
+			}
+			s.End()
+			checkCall(t, got, s.Stats())
+			if !s.Stats().LateKeys {
+				t.Error("keys were not late")
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package tlsdec
 import (
 	"crypto/cipher"
 	"encoding/binary"
+	"time"
 )
 
 // Direction of a TCP byte stream within a TLS connection.
@@ -53,6 +54,32 @@ var reasonText = [reasonCount]string{
 	ReasonMalformed:          "malformed TLS record or handshake message",
 	ReasonOverflow:           "too many bytes buffered waiting for the other direction's handshake",
 	ReasonEarlyData:          "TLS 1.3 early data (0-RTT) is not decrypted",
+}
+
+var reasonCode = [reasonCount]string{
+	ReasonNone:               "decrypted",
+	ReasonNoHandshake:        "no_handshake",
+	ReasonNoKey:              "no_key",
+	ReasonCBC:                "cbc_suite",
+	ReasonUnsupportedSuite:   "unsupported_suite",
+	ReasonUnsupportedVersion: "unsupported_version",
+	ReasonGap:                "gap",
+	ReasonAuth:               "auth_failed",
+	ReasonMalformed:          "malformed",
+	ReasonOverflow:           "overflow",
+	ReasonEarlyData:          "early_data",
+}
+
+// NumReasons is the number of Reasons (ReasonNone included), for arrays
+// indexed by Reason.
+const NumReasons = int(reasonCount)
+
+// Code is a short stable name of the reason, for JSON and metrics.
+func (r Reason) Code() string {
+	if r < reasonCount {
+		return reasonCode[r]
+	}
+	return "unknown"
 }
 
 // String explains the reason in a sentence fragment.
@@ -109,7 +136,19 @@ type Options struct {
 	// DefaultMaxBuffer. A direction that exceeds it stops being decoded
 	// (ReasonOverflow).
 	MaxBuffer int
+	// MaxKeyWait bounds the complete records held (both directions) while
+	// the key log has no secret for the session yet: an application
+	// writes its key log line after the handshake, and a live capture
+	// sees the first protected records before it. 0 means
+	// DefaultMaxKeyWait. When the bound is hit the session stops
+	// waiting (SessionStats.KeyWaitExceeded) and counts those records
+	// as ReasonNoKey.
+	MaxKeyWait int
 }
+
+// DefaultMaxKeyWait is Options.MaxKeyWait when 0: a TLS 1.3 handshake's
+// protected flight and the first SIP messages of both sides.
+const DefaultMaxKeyWait = 32
 
 // DirStats counts one direction of a session.
 type DirStats struct {
@@ -136,6 +175,11 @@ type SessionStats struct {
 	// if every encrypted record was decrypted.
 	Reason      Reason
 	Undecrypted [reasonCount]int // records (or, for stream damage, events) per reason
+	// LateKeys: the key log had no secret when the first protected
+	// record came; records waited and were decrypted once it had.
+	// KeyWaitExceeded: they waited for MaxKeyWait records and were
+	// then counted as ReasonNoKey.
+	LateKeys, KeyWaitExceeded bool
 }
 
 // dirState is one direction: its unparsed bytes, its cipher and its
@@ -151,6 +195,8 @@ type dirState struct {
 	appPhase  bool // TLS 1.3: application traffic keys in use
 	secret    [maxSecretLen]byte
 	secretLen int
+
+	hold int // trailing bytes of buf a replay has not released yet
 
 	hs     []byte // partial handshake message
 	hsSkip int    // bytes of an oversized handshake message still to skip
@@ -183,7 +229,36 @@ type Session struct {
 	haveServer                bool // a ServerHello (not a HelloRetryRequest) was parsed
 	keyReason                 Reason
 	secrets                   Secrets
+
+	// pending: the suite is one decrypted, but the key log has no
+	// (complete) secrets yet; protected records wait in the direction
+	// buffers, and each new record looks again (findKeys).
+	pending bool
+	kick    bool      // keys arrived or waiting ended: both directions' records can go (drain)
+	replay  bool      // keys arrived: release the waiting bytes in the order they came
+	maxWait int       // Options.MaxKeyWait
+	now     time.Time // packet time of the bytes being fed (SetMark)
+	ref     uint64    // the caller's reference for them
+	// markT, markRef: the mark of the bytes being decrypted (Mark):
+	// the fed ones, or during a replay those of the feed replayed.
+	markT    time.Time
+	markRef  uint64
+	arrivals []arrival // feeds while waiting for keys, at most maxArrivals
 }
+
+// arrival is one Feed made while records waited for keys: replayed in
+// order once the keys come, so plaintext of both directions is emitted
+// in capture order, each with its own mark.
+type arrival struct {
+	d   Direction
+	n   int
+	t   time.Time
+	ref uint64
+}
+
+// maxArrivals bounds the feeds remembered while waiting; later feeds
+// join the last one (their plaintext then takes its mark).
+const maxArrivals = 256
 
 // NewSession returns a session looking keys up in keys (nil: none) and
 // emitting application data to emit.
@@ -191,7 +266,68 @@ func NewSession(keys *KeyLog, emit func(Direction, []byte), o Options) *Session 
 	if o.MaxBuffer <= 0 {
 		o.MaxBuffer = DefaultMaxBuffer
 	}
-	return &Session{keys: keys, emit: emit, max: o.MaxBuffer}
+	if o.MaxKeyWait <= 0 {
+		o.MaxKeyWait = DefaultMaxKeyWait
+	}
+	return &Session{keys: keys, emit: emit, max: o.MaxBuffer, maxWait: o.MaxKeyWait}
+}
+
+// SetMark gives the packet time of the bytes fed next and an opaque
+// reference for them (a packet number). A followed key log
+// (KeyLog.Follow) is read again on a miss at most once per its interval
+// of this clock; Mark returns them with the plaintext they carry.
+func (s *Session) SetMark(t time.Time, ref uint64) {
+	s.now, s.ref = t, ref
+	s.markT, s.markRef = t, ref
+}
+
+// Mark returns the mark (SetMark) of the bytes whose plaintext is being
+// emitted, for emit to call: the last fed ones, or, when keys arrived
+// late and waiting records are released in capture order, those of the
+// feed that brought the record's last byte.
+func (s *Session) Mark() (time.Time, uint64) { return s.markT, s.markRef }
+
+// Waiting reports whether protected records wait for the key log.
+func (s *Session) Waiting() bool { return s.pending }
+
+// Retry looks for the session's secrets now (reading a followed key log
+// at once) and decrypts the records waiting for them; they keep waiting
+// if the secrets are still missing. For a direction about to end.
+func (s *Session) Retry() {
+	if s.pending && s.findKeys(true) {
+		s.keysArrived()
+		s.drain()
+	}
+}
+
+// End is called when the connection is over: a last look for the
+// secrets, then records still waiting are counted as not decrypted.
+func (s *Session) End() {
+	if !s.pending {
+		return
+	}
+	if s.findKeys(true) {
+		s.keysArrived()
+	} else {
+		s.pending = false
+		s.arrivals = s.arrivals[:0]
+		s.kick = true
+	}
+	s.drain()
+}
+
+// drain processes both directions after keys arrived or the wait ended
+// while another direction's records were being parsed (process is not
+// re-entered for a direction it is already in).
+func (s *Session) drain() {
+	if s.replay {
+		s.replayArrivals()
+	}
+	for s.kick {
+		s.kick = false
+		s.process(ClientToServer)
+		s.process(ServerToClient)
+	}
 }
 
 // Stats returns the session's counters.
@@ -205,14 +341,83 @@ func (s *Session) Feed(d Direction, b []byte) {
 		s.stats.Dir[d&1].DroppedBytes += int64(len(b))
 		return
 	}
+	if s.pending && len(ds.buf)+len(b) > s.max {
+		s.giveUp() // the buffer is full of records waiting for keys
+		s.process(d)
+		s.drain()
+		if ds.dead {
+			s.stats.Dir[d&1].DroppedBytes += int64(len(b))
+			return
+		}
+	}
 	if len(ds.buf)+len(b) > s.max {
 		s.stats.Dir[d&1].DroppedBytes += int64(len(ds.buf) + len(b))
 		ds.buf = nil
 		s.stop(d, ReasonOverflow)
 		return
 	}
+	if s.pending {
+		s.arrive(d, len(b))
+	}
 	ds.buf = append(ds.buf, b...)
 	s.process(d)
+	s.drain()
+}
+
+// arrive remembers a feed made while waiting for keys.
+func (s *Session) arrive(d Direction, n int) {
+	if k := len(s.arrivals); k >= maxArrivals {
+		s.arrivals[k-1].n += n // the bound: later bytes join the last feed
+		s.arrivals[k-1].t, s.arrivals[k-1].ref = s.now, s.ref
+		return
+	}
+	s.arrivals = append(s.arrivals, arrival{d: d & 1, n: n, t: s.now, ref: s.ref})
+}
+
+// replayArrivals releases the bytes that waited for keys feed by feed,
+// in the order they came: every remembered feed's bytes are held back
+// (the older ones, fed before the wait began, go first), then released
+// one feed at a time with its mark.
+func (s *Session) replayArrivals() {
+	s.replay = false
+	for _, a := range s.arrivals {
+		s.dir[a.d].hold += a.n
+	}
+	for i := range s.dir {
+		// Records parsed from a remembered feed before the wait began
+		// (a ServerHello and the first protected record in one segment)
+		// are gone from buf: take them off the oldest feeds.
+		excess := s.dir[i].hold - len(s.dir[i].buf)
+		for j := range s.arrivals {
+			if excess <= 0 {
+				break
+			}
+			if a := &s.arrivals[j]; a.d == Direction(i) {
+				take := min(a.n, excess)
+				a.n -= take
+				excess -= take
+				s.dir[i].hold -= take
+			}
+		}
+	}
+	s.markT, s.markRef = s.now, s.ref // bytes fed before the wait began take the first feed's mark, if any
+	if len(s.arrivals) > 0 {
+		s.markT, s.markRef = s.arrivals[0].t, s.arrivals[0].ref
+	}
+	s.process(ClientToServer)
+	s.process(ServerToClient)
+	for _, a := range s.arrivals {
+		ds := &s.dir[a.d]
+		ds.hold = max(0, ds.hold-a.n)
+		s.markT, s.markRef = a.t, a.ref
+		s.process(a.d)
+	}
+	for i := range s.dir {
+		s.dir[i].hold = 0
+	}
+	s.arrivals = s.arrivals[:0]
+	s.markT, s.markRef = s.now, s.ref
+	s.kick = true
 }
 
 // Gap tells the session that direction d lost bytes (the reassembler gave
@@ -254,18 +459,31 @@ func (s *Session) fail(r Reason) {
 func (s *Session) process(d Direction) {
 	ds := &s.dir[d&1]
 	off := 0
-	for !ds.dead && len(ds.buf)-off >= recordHeaderLen {
+	end := len(ds.buf) - ds.hold // bytes held back by a replay are not there yet
+	for !ds.dead && end-off >= recordHeaderLen {
 		h := ds.buf[off : off+recordHeaderLen]
 		typ, n := h[0], int(binary.BigEndian.Uint16(h[3:]))
 		if typ < typeChangeCipherSpec || typ > typeHeartbeat || h[1] != 3 || n > maxRecordLen {
 			s.stop(d, ReasonMalformed)
 			break
 		}
-		if len(ds.buf)-off < recordHeaderLen+n {
+		if end-off < recordHeaderLen+n {
 			break
 		}
 		if s.mustWait(d, typ) {
 			break // the other direction's ServerHello is needed first
+		}
+		if s.pending && ds.encrypted && (!s.tls13Family() || typ == typeApplicationData) {
+			// A protected record and no secrets yet: look again (the
+			// application may have logged them since), else wait.
+			if s.findKeys(false) {
+				s.keysArrived()
+				break // drain replays the waiting records in capture order
+			} else if s.waiting(d, off) < s.maxWait {
+				break
+			} else {
+				s.giveUp()
+			}
 		}
 		rec := ds.buf[off : off+recordHeaderLen+n]
 		off += recordHeaderLen + n
@@ -647,32 +865,106 @@ func (s *Session) prepareKeys(version, id uint16) Reason {
 	if !s.stats.HaveClientRandom {
 		return ReasonNoHandshake // the ClientHello was not captured
 	}
-	sec, ok := s.keys.Lookup(s.stats.ClientRandom)
-	if !ok && version == VersionTLS12 {
-		// A resumed TLS 1.2 session: some key logs (Go's) hold only the
-		// full handshake's master secret; find it by ticket or session id.
-		ok = s.haveTicket && s.keys.resumed(s.ticket, &sec) || s.haveSessionID && s.keys.resumed(s.sessionID, &sec)
-	}
-	if !ok {
+	if s.keys == nil {
 		return ReasonNoKey
 	}
+	if !s.findKeys(false) {
+		s.pending = true // looked up again when the first protected record needs them
+		return ReasonNoKey
+	}
+	return ReasonNone
+}
+
+// findKeys looks the session's secrets up (on a miss reading a followed
+// key log further, when due or forced) and takes them when complete.
+func (s *Session) findKeys(force bool) bool {
+	sec, ok := s.lookup()
+	if !ok && s.keys.refresh(s.now, force) {
+		sec, ok = s.lookup()
+	}
+	if !ok {
+		return false
+	}
 	s.secrets = sec
-	if version == VersionTLS12 {
-		if s.master = sec.Get(LabelClientRandom); s.master == nil {
-			return ReasonNoKey
-		}
+	if s.stats.Version == VersionTLS12 {
+		s.master = s.secrets.Get(LabelClientRandom)
 		if s.haveSessionID {
 			s.keys.remember(s.sessionID, s.master)
 		}
 	}
-	if version == VersionTLS13 {
-		for _, l := range [...]Label{LabelClientHandshake, LabelServerHandshake, LabelClientTraffic0, LabelServerTraffic0} {
-			if len(sec.Get(l)) != su.hashLen() {
-				return ReasonNoKey
-			}
+	return true
+}
+
+// lookup returns the session's secrets when the key log has all it needs.
+func (s *Session) lookup() (Secrets, bool) {
+	sec, ok := s.keys.Lookup(s.stats.ClientRandom)
+	if s.stats.Version == VersionTLS12 {
+		if !ok {
+			// A resumed TLS 1.2 session: some key logs (Go's) hold only the
+			// full handshake's master secret; find it by ticket or session id.
+			ok = s.haveTicket && s.keys.resumed(s.ticket, &sec) || s.haveSessionID && s.keys.resumed(s.sessionID, &sec)
+		}
+		return sec, ok && sec.Get(LabelClientRandom) != nil
+	}
+	if !ok {
+		return sec, false
+	}
+	for _, l := range [...]Label{LabelClientHandshake, LabelServerHandshake, LabelClientTraffic0, LabelServerTraffic0} {
+		if len(sec.Get(l)) != s.suite.hashLen() {
+			return sec, false // not logged yet, or logged for another suite
 		}
 	}
-	return ReasonNone
+	return sec, true
+}
+
+// keysArrived installs the secrets found after records began to wait:
+// nothing protected was read yet, so each direction starts at its first
+// protected record.
+func (s *Session) keysArrived() {
+	s.pending = false
+	s.keyReason = ReasonNone
+	s.stats.LateKeys = true
+	s.kick, s.replay = true, true
+	if s.stats.Version == VersionTLS13 {
+		s.switchTo13(ServerToClient, false)
+		s.switchTo13(ClientToServer, false)
+		return
+	}
+	for d := range s.dir {
+		if s.dir[d].encrypted && s.dir[d].aead == nil {
+			s.install12(Direction(d))
+		}
+	}
+}
+
+// giveUp ends the wait for keys: the records held are counted as
+// ReasonNoKey as they are parsed.
+func (s *Session) giveUp() {
+	s.pending = false
+	s.arrivals = s.arrivals[:0]
+	s.stats.KeyWaitExceeded = true
+	s.kick = true
+}
+
+// waiting counts the complete records held in both directions (from off
+// in d), up to maxWait.
+func (s *Session) waiting(d Direction, off int) int {
+	n := 0
+	for i := range s.dir {
+		b := s.dir[i].buf
+		if Direction(i) == d&1 {
+			b = b[off:]
+		}
+		for len(b) >= recordHeaderLen && n < s.maxWait {
+			l := recordHeaderLen + int(binary.BigEndian.Uint16(b[3:]))
+			if len(b) < l {
+				break
+			}
+			n++
+			b = b[l:]
+		}
+	}
+	return n
 }
 
 // switchTo13 installs direction d's TLS 1.3 handshake (app false) or
@@ -755,8 +1047,14 @@ func (s *Session) startEncryption12(d Direction) {
 		return
 	}
 	if s.keyReason != ReasonNone {
-		return
+		return // no keys (yet: keysArrived installs them)
 	}
+	s.install12(d)
+}
+
+// install12 derives direction d's TLS 1.2 key and IV.
+func (s *Session) install12(d Direction) {
+	ds := &s.dir[d&1]
 	kl, il := s.suite.keyLen, s.suite.fixedIVLen()
 	var block [2*32 + 2*12]byte
 	seed := make([]byte, 0, 64)

@@ -100,6 +100,9 @@ Needs CAP_NET_RAW: run as root, or once: setcap cap_net_raw,cap_net_admin+ep $(c
 					return usageErrorf("capture: --listen: %v", err)
 				}
 			}
+			if err := opts.in.checkKeys("capture"); err != nil {
+				return err
+			}
 			if _, err := session.ParseRecordMode(opts.record); err != nil {
 				return usageErrorf("capture: %v", err)
 			}
@@ -133,6 +136,8 @@ Needs CAP_NET_RAW: run as root, or once: setcap cap_net_raw,cap_net_admin+ep $(c
 	f.StringArrayVarP(&opts.in.files, "read", "r", nil, "also read `FILE` (merged with the interfaces on one clock); repeatable")
 	f.BoolVar(&opts.in.noHeuristic, "no-rtp-heuristic", false, "find RTP/RTCP only on ports learned from SDP")
 	f.BoolVarP(&opts.in.quiet, "quiet", "q", false, "no status lines or summary on stderr")
+	opts.in.addKeyFlags(f)
+	opts.in.addStripFlag(f)
 	f.StringVarP(&opts.write, "write", "w", "", "record to `FILE` (.pcap classic, else pcapng) while capturing")
 	f.StringVar(&opts.record, "record", "all", "what -w keeps: all, sip, or calls (SIP and classified RTP/RTCP)")
 	f.StringVarP(&opts.fileMax, "file-size", "C", "", "rotate before a file exceeds `SIZE` (100MB, 1GiB)")
@@ -190,6 +195,10 @@ func captureRun(ctx context.Context, o *captureOptions) error {
 
 	eo := engine.Options{}
 	eo.Capture.NoRTPHeuristic = o.in.noHeuristic
+	eo.SRTPKeys, _ = o.in.srtpKeyList()
+	if eo.Capture.Stream.TLSKeys, err = in.tlsKeys(o.in.tlsKeylog, o.in.keylogWatch); err != nil {
+		return err
+	}
 	if o.maxMem != "" {
 		budget, _ := recorder.ParseSize(o.maxMem)
 		// The store holds calls and messages, the bulk of what is kept;
@@ -213,6 +222,7 @@ func captureRun(ctx context.Context, o *captureOptions) error {
 		if err != nil {
 			return err
 		}
+		ro.Secrets = in.keptSecrets(o.write, o.in.strip, o.io.ErrOut)
 		if so.Recorder, err = recorder.New(ro); err != nil {
 			return err
 		}
@@ -255,6 +265,7 @@ func captureRun(ctx context.Context, o *captureOptions) error {
 			res, runErr = sess.Run(runCtx, in.sources())
 		}()
 		view := tuiadapter.New(sess.Engine(), in.fileNames(), in.isLive(), in.read.Load, in.size)
+		view.SetSecrets(in.keptSecrets(".pcapng", o.in.strip, o.io.ErrOut)) // saves are pcapng
 		uiErr := tui.Run(ctx, view, tui.Options{Autoscroll: in.isLive(), NoColor: os.Getenv("NO_COLOR") != ""})
 		cancel()
 		wg.Wait()

@@ -30,6 +30,8 @@ type dumpOptions struct {
 	quiet       bool
 	write       string
 	tlsKeylog   string
+	keylogWatch bool
+	strip       bool // --strip-secrets
 }
 
 func newCmdDump(ios *ioStreams, runF func(*dumpOptions) error) *cobra.Command {
@@ -73,6 +75,9 @@ A summary of what was decoded and what was skipped goes to stderr.`,
 			if _, err := dump.Compile(opts.regex, opts.ignoreCase); err != nil {
 				return usageErrorf("dump: bad --regex: %v", err)
 			}
+			if opts.keylogWatch && opts.tlsKeylog == "" {
+				return usageErrorf("dump: --keylog-watch needs --tls-keylog FILE")
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -91,6 +96,8 @@ A summary of what was decoded and what was skipped goes to stderr.`,
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "do not print the summary on stderr")
 	f.StringVarP(&opts.write, "write", "w", "", "also save the packets of the printed messages to `FILE` (.pcap: classic pcap, else pcapng)")
 	f.StringVar(&opts.tlsKeylog, "tls-keylog", "", "decrypt SIP over TLS with the secrets in `FILE` (NSS key log: SSLKEYLOGFILE, openssl -keylogfile)")
+	f.BoolVar(&opts.strip, "strip-secrets", false, "with -w: leave out the decryption secrets the input pcapng carries (by default they are kept, so a saved TLS call stays decryptable)")
+	f.BoolVar(&opts.keylogWatch, "keylog-watch", false, "keep reading the --tls-keylog file as an application writes it (keys logged after the capture started)")
 	return cmd
 }
 
@@ -118,7 +125,8 @@ func dumpRun(ctx context.Context, o *dumpOptions) error {
 	srcs := in.sources()
 	var save *sink.Records
 	if o.write != "" {
-		file, err := sink.CreatePcap(o.write, sink.PcapOptions{Application: "voiptool " + versionString(), Inputs: o.files})
+		file, err := sink.CreatePcap(o.write, sink.PcapOptions{Application: "voiptool " + versionString(), Inputs: o.files,
+			Secrets: in.keptSecrets(o.write, o.strip, o.io.ErrOut)})
 		if err != nil {
 			return err
 		}
@@ -129,7 +137,7 @@ func dumpRun(ctx context.Context, o *dumpOptions) error {
 	p := dump.New(o.io.Out, po)
 	w := &warner{w: o.io.ErrOut}
 	copts := capture.Options{NoRTPHeuristic: o.noHeuristic, Status: &in.status}
-	if copts.Stream.TLSKeys, err = in.tlsKeys(o.tlsKeylog); err != nil {
+	if copts.Stream.TLSKeys, err = in.tlsKeys(o.tlsKeylog, o.keylogWatch); err != nil {
 		return err
 	}
 	stats, err := capture.Run(ctx, srcs, copts, w.warn, p.Handle)

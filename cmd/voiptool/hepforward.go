@@ -63,6 +63,9 @@ sends the time of sending instead of the capture time.`,
 			if _, err := pace.ParseSpeed(opts.speed); err != nil {
 				return usageErrorf("hep-forward: %v", err)
 			}
+			if err := opts.in.checkKeys("hep-forward"); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -91,7 +94,8 @@ func hepForwardRun(ctx context.Context, o *hepForwardOptions) error {
 	defer in.Close()
 	// The engine learns which call owns which media endpoint (for the
 	// RTCP correlation id) and which legs are related.
-	eng := engine.New(engine.Options{})
+	keys, _ := o.in.srtpKeyList() // checked by checkKeys
+	eng := engine.New(engine.Options{SRTPKeys: keys})
 	h, err := sink.StartHEP(o.hep.sinkOptions(eng.Store()))
 	if err != nil {
 		return err
@@ -100,7 +104,7 @@ func hepForwardRun(ctx context.Context, o *hepForwardOptions) error {
 	pacer := pace.New(pace.Options{Speed: speed})
 	w := &warner{w: o.io.ErrOut}
 	copts := capture.Options{NoRTPHeuristic: o.in.noHeuristic, Status: &in.status}
-	if copts.Stream.TLSKeys, err = in.tlsKeys(o.in.tlsKeylog); err != nil {
+	if copts.Stream.TLSKeys, err = in.tlsKeys(o.in.tlsKeylog, o.in.keylogWatch); err != nil {
 		return err
 	}
 	_, err = forward.Run(ctx, in.sources(), forward.Options{

@@ -15,6 +15,7 @@ import (
 	"github.com/voiptool/voiptool/hep/heptransport"
 	"github.com/voiptool/voiptool/internal/hepsource"
 	"github.com/voiptool/voiptool/internal/livecap"
+	"github.com/voiptool/voiptool/internal/sink"
 	"github.com/voiptool/voiptool/internal/summary"
 	"github.com/voiptool/voiptool/pcap"
 )
@@ -219,8 +220,13 @@ var errNothingRead = errors.New("no packets could be read")
 // tlsKeys gathers TLS secrets from the key log file named by --tls-keylog
 // (if any) and from the Decryption Secrets Blocks of pcapng inputs
 // (editcap --inject-secrets). It returns nil when there are none: TLS is
-// then counted and left encrypted.
-func (in *inputs) tlsKeys(path string) (*tlsdec.KeyLog, error) {
+// then counted and left encrypted. With watch (--keylog-watch) the file
+// stays open and is read further whenever a session needs a key it does
+// not hold yet (tlsdec.KeyLog.Follow: in packet time, on the capture's
+// goroutine, so no goroutine of ours follows it); it may be empty at
+// first, as an application's SSLKEYLOGFILE is before its first
+// connection. in.Close closes it.
+func (in *inputs) tlsKeys(path string, watch bool) (*tlsdec.KeyLog, error) {
 	keys := tlsdec.NewKeyLog(tlsdec.KeyLogOptions{})
 	found := false
 	if path != "" {
@@ -228,12 +234,21 @@ func (in *inputs) tlsKeys(path string) (*tlsdec.KeyLog, error) {
 		if err != nil {
 			return nil, err // *PathError names the file
 		}
-		defer f.Close()
-		if _, err := keys.ReadFrom(f); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		if st := keys.Stats(); st.Entries == 0 {
-			return nil, fmt.Errorf("%s: no TLS secrets (%d lines, %d malformed, first at %v)", path, st.Lines, st.BadLines, st.BadLine)
+		if watch {
+			in.files = append(in.files, f)
+			keys.Follow(f, 0)
+			keys.Refresh()
+			if st := keys.Stats(); st.FollowErrors > 0 {
+				return nil, fmt.Errorf("%s: %s", path, st.FollowError)
+			}
+		} else {
+			defer f.Close()
+			if _, err := keys.ReadFrom(f); err != nil {
+				return nil, fmt.Errorf("%s: %w", path, err)
+			}
+			if st := keys.Stats(); st.Entries == 0 {
+				return nil, fmt.Errorf("%s: no TLS secrets (%d lines, %d malformed, first at %v)", path, st.Lines, st.BadLines, st.BadLine)
+			}
 		}
 		found = true
 	}
@@ -249,4 +264,24 @@ func (in *inputs) tlsKeys(path string) (*tlsdec.KeyLog, error) {
 		return nil, nil
 	}
 	return keys, nil
+}
+
+// keptSecrets are the decryption secrets (pcapng Decryption Secrets
+// Blocks) of the input files, for a pcapng saved from them: kept, as
+// editcap keeps them, so the saved packets stay decryptable, unless
+// strip (--strip-secrets). Keys given by --tls-keylog are never written.
+// A classic pcap cannot hold them: said on warnOut, and left out.
+func (in *inputs) keptSecrets(path string, strip bool, warnOut io.Writer) []pcap.Secrets {
+	if strip {
+		return nil
+	}
+	var out []pcap.Secrets
+	for _, r := range in.readers {
+		out = append(out, r.Secrets()...)
+	}
+	if len(out) > 0 && sink.FormatFor(path) == sink.FormatPcap {
+		fmt.Fprintf(warnOut, "voiptool: warning: %s is classic pcap: the %d decryption secrets blocks of the input are not kept (write .pcapng)\n", path, len(out))
+		return nil
+	}
+	return out
 }

@@ -6,7 +6,9 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
+	"github.com/voiptool/voiptool/capture/srtpdec"
 	"github.com/voiptool/voiptool/internal/engine"
 	"github.com/voiptool/voiptool/internal/recorder"
 	"github.com/voiptool/voiptool/internal/summary"
@@ -18,6 +20,9 @@ type loadOptions struct {
 	noHeuristic bool
 	quiet       bool
 	tlsKeylog   string
+	srtpKeys    []string // --srtp-key, checked by checkLimits
+	keylogWatch bool
+	strip       bool // --strip-secrets (commands that save pcapng: open, capture)
 	maxCalls    int
 	maxMemory   string
 }
@@ -35,10 +40,11 @@ func load(ctx context.Context, ios *ioStreams, o *loadOptions, eo engine.Options
 	}
 	defer in.Close()
 	eo.Capture.NoRTPHeuristic = o.noHeuristic
-	if eo.Capture.Stream.TLSKeys, err = in.tlsKeys(o.tlsKeylog); err != nil {
+	if eo.Capture.Stream.TLSKeys, err = in.tlsKeys(o.tlsKeylog, o.keylogWatch); err != nil {
 		return nil, err
 	}
 	o.storeLimits(&eo)
+	eo.SRTPKeys, _ = o.srtpKeyList()
 	e := engine.New(eo)
 	w := &warner{w: ios.ErrOut}
 	_, err = e.Run(ctx, in.sources(), w.warn)
@@ -61,9 +67,47 @@ func (o *loadOptions) addInputFlags(cmd *cobra.Command) {
 	f.StringArrayVarP(&o.files, "read", "r", nil, "read packets from `FILE` (pcap, pcapng, .gz, - for stdin); repeatable")
 	f.BoolVar(&o.noHeuristic, "no-rtp-heuristic", false, "find RTP/RTCP only on ports learned from SDP")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "do not print the summary on stderr")
-	f.StringVar(&o.tlsKeylog, "tls-keylog", "", "decrypt SIP over TLS with the secrets in `FILE` (NSS key log: SSLKEYLOGFILE, openssl -keylogfile)")
+	o.addKeyFlags(f)
 	f.IntVar(&o.maxCalls, "max-calls", 0, "hold at most `N` dialogs (default 100000); the oldest closed ones are evicted first, and counted")
 	f.StringVar(&o.maxMemory, "max-memory", "", "memory budget for held dialogs (`SIZE`, default 512MiB)")
+}
+
+// addKeyFlags registers --tls-keylog, --keylog-watch and --srtp-key.
+func (o *loadOptions) addKeyFlags(f *pflag.FlagSet) {
+	f.StringVar(&o.tlsKeylog, "tls-keylog", "", "decrypt SIP over TLS with the secrets in `FILE` (NSS key log: SSLKEYLOGFILE, openssl -keylogfile)")
+	f.StringVar(&o.tlsKeylog, "keylog", "", "the same as --tls-keylog")
+	_ = f.MarkHidden("keylog") // the spelling issue 16 and sipnab use; --tls-keylog is shown
+	f.BoolVar(&o.keylogWatch, "keylog-watch", false, "keep reading the --tls-keylog file as an application writes it (keys logged after the capture started)")
+	f.StringArrayVar(&o.srtpKeys, "srtp-key", nil, "decrypt SRTP/SRTCP of one SSRC with a key learned out of band: `SSRC:BASE64` (suite from the key length) or SSRC:SUITE:BASE64; repeatable")
+}
+
+// addStripFlag registers --strip-secrets, for commands whose UI saves calls to pcapng.
+func (o *loadOptions) addStripFlag(f *pflag.FlagSet) {
+	f.BoolVar(&o.strip, "strip-secrets", false, "calls saved to pcapng leave out the decryption secrets the input carries (by default they are kept, so a saved TLS call stays decryptable)")
+}
+
+// checkKeys validates --srtp-key and --keylog-watch.
+func (o *loadOptions) checkKeys(cmd string) error {
+	if _, err := o.srtpKeyList(); err != nil {
+		return usageErrorf("%s: --srtp-key: %v", cmd, err)
+	}
+	if o.keylogWatch && o.tlsKeylog == "" {
+		return usageErrorf("%s: --keylog-watch needs --tls-keylog FILE", cmd)
+	}
+	return nil
+}
+
+// srtpKeyList parses every --srtp-key.
+func (o *loadOptions) srtpKeyList() ([]srtpdec.SSRCKey, error) {
+	var out []srtpdec.SSRCKey
+	for _, a := range o.srtpKeys {
+		ssrc, k, err := srtpdec.ParseKeyArg(a)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, srtpdec.SSRCKey{SSRC: ssrc, Key: k})
+	}
+	return out, nil
 }
 
 // storeLimits applies --max-calls and --max-memory (checked by
@@ -80,6 +124,9 @@ func (o *loadOptions) storeLimits(eo *engine.Options) {
 
 // checkLimits validates --max-calls and --max-memory.
 func (o *loadOptions) checkLimits(cmd string) error {
+	if err := o.checkKeys(cmd); err != nil {
+		return err
+	}
 	if o.maxCalls < 0 {
 		return usageErrorf("%s: --max-calls must be positive", cmd)
 	}

@@ -50,6 +50,7 @@ When stdout is not a terminal, the call list is printed as a table instead
 
 func addOpenFlags(cmd *cobra.Command, opts *openOptions) {
 	opts.in.addInputFlags(cmd)
+	opts.in.addStripFlag(cmd.Flags())
 	f := cmd.Flags()
 	opts.live.addFlags(f)
 	f.StringVarP(&opts.filter, "filter", "f", "", "start with this call filter `EXPR` (see 'voiptool calls --help')")
@@ -181,10 +182,11 @@ func openRun(ctx context.Context, o *openOptions) error {
 	defer in.Close()
 	eo := engine.Options{}
 	eo.Capture.NoRTPHeuristic = o.in.noHeuristic
-	if eo.Capture.Stream.TLSKeys, err = in.tlsKeys(o.in.tlsKeylog); err != nil {
+	if eo.Capture.Stream.TLSKeys, err = in.tlsKeys(o.in.tlsKeylog, o.in.keylogWatch); err != nil {
 		return err
 	}
 	o.in.storeLimits(&eo)
+	eo.SRTPKeys, _ = o.in.srtpKeyList()
 	var player *playback.Player
 	if o.realtime && o.io.OutTTY {
 		sp, _ := pace.ParseSpeed(o.speed)
@@ -241,6 +243,7 @@ func openRun(ctx context.Context, o *openOptions) error {
 		_, runErr = e.Run(runCtx, in.sources(), wb.warn)
 	}()
 	view := tuiadapter.New(e, in.fileNames(), in.isLive(), in.read.Load, in.size)
+	view.SetSecrets(in.keptSecrets(".pcapng", o.in.strip, o.io.ErrOut)) // saves are pcapng
 	if fwd != nil {
 		view.SetForward(fwd.Summary)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/voiptool/voiptool/capture"
 	"github.com/voiptool/voiptool/capture/srtpdec"
+	"github.com/voiptool/voiptool/capture/tlsdec"
 	"github.com/voiptool/voiptool/hep"
 	"github.com/voiptool/voiptool/internal/diagnose"
 	"github.com/voiptool/voiptool/pcap"
@@ -40,6 +41,10 @@ type Options struct {
 	// parsed once, on the writer goroutine (metrics count methods and
 	// codes from it). The message is only valid during the call.
 	OnMessage func(*sipflow.Message, sipflow.Meta)
+	// SRTPKeys are SRTP master keys learned out of band (--srtp-key),
+	// by SSRC: they decrypt that SSRC's SRTP and SRTCP wherever it is
+	// sent from, before any key an SDP announces.
+	SRTPKeys []srtpdec.SSRCKey
 }
 
 // Counters are the engine's own counts, beside the decoder's and the
@@ -57,6 +62,16 @@ type Counters struct {
 	// failed authentication (not analysed), and a=crypto values that did
 	// not parse.
 	SRTCPDecrypted, SRTCPFailed, SDESBad int64
+	// SDESRebound counts answers whose chosen tag moved the offerer's
+	// key off the first offered line; SDESTagUnmatched answers naming a
+	// tag the offer (its first sipflow.MaxCryptoAttrs lines) did not
+	// carry; SDESOffersRefused offers not remembered because
+	// maxSDESOffers were waiting for answers.
+	SDESRebound, SDESTagUnmatched, SDESOffersRefused int64
+	// SRTPDecrypted counts SRTP packets decrypted and authenticated with
+	// SDES or --srtp-key keys; SRTPFailed those of keyed streams that
+	// failed authentication (analysed from their headers only).
+	SRTPDecrypted, SRTPFailed int64
 }
 
 // counters is Counters as atomics: written by Run's goroutine on the
@@ -65,6 +80,8 @@ type counters struct {
 	events                                                                 [5]atomic.Int64
 	hep, hepErrors, hepOther, hepAttached, rtpErrors, rtcpErrors, warnings atomic.Int64
 	srtcpDecrypted, srtcpFailed, sdesBad                                   atomic.Int64
+	sdesRebound, sdesTagUnmatched, sdesOffersRefused                       atomic.Int64
+	srtpDecrypted, srtpFailed                                              atomic.Int64
 }
 
 func (c *counters) load() Counters {
@@ -75,6 +92,8 @@ func (c *counters) load() Counters {
 	out.HEP, out.HEPErrors, out.HEPOther, out.HEPAttached = c.hep.Load(), c.hepErrors.Load(), c.hepOther.Load(), c.hepAttached.Load()
 	out.RTPErrors, out.RTCPErrors, out.Warnings = c.rtpErrors.Load(), c.rtcpErrors.Load(), c.warnings.Load()
 	out.SRTCPDecrypted, out.SRTCPFailed, out.SDESBad = c.srtcpDecrypted.Load(), c.srtcpFailed.Load(), c.sdesBad.Load()
+	out.SDESRebound, out.SDESTagUnmatched, out.SDESOffersRefused = c.sdesRebound.Load(), c.sdesTagUnmatched.Load(), c.sdesOffersRefused.Load()
+	out.SRTPDecrypted, out.SRTPFailed = c.srtpDecrypted.Load(), c.srtpFailed.Load()
 	return out
 }
 
@@ -98,6 +117,8 @@ type Engine struct {
 	nextSync  time.Time
 	changed   []string                // calls whose streams changed, for applyStreams
 	srtp      *srtpdec.Decryptor      // SDES keys seen in SDP, created with the first
+	srtpHdr   rtpstats.Fixed          // header of the last decrypted SRTP packet
+	sdes      sdesOffers              // offered a=crypto lines waiting for the answer's choice
 	brief     []rtpstats.StreamReport // one call's brief reports, for applyStreams
 
 	running atomic.Bool
@@ -113,6 +134,11 @@ type Engine struct {
 	served atomic.Int64
 
 	cnt counters
+	tls tlsLog // ended TLS connections, from the capture's OnTLSSession
+	// userTLSHook is the caller's OnTLSSession, which CaptureOptions
+	// hands on instead of the engine's own (a re-read must not count
+	// the connections again).
+	userTLSHook func(client, server netip.AddrPort, st tlsdec.SessionStats)
 	// capStatus receives the capture pipeline's counters (decoder, and
 	// per source: records, queue and kernel drops) while Run goes.
 	capStatus capture.Status
@@ -138,11 +164,30 @@ func New(o Options) *Engine {
 	if o.Store.IdleTimeout == 0 {
 		o.Store.IdleTimeout = DefaultIdleTimeout
 	}
-	return &Engine{
-		o:     o,
+	e := &Engine{
 		store: sipflow.NewStore(o.Store),
 		rtp:   rtpstats.NewTracker(o.RTP),
 	}
+	// Each ended TLS connection is kept with its failure reasons (TLS);
+	// a hook the caller set still runs.
+	user := o.Capture.Stream.OnTLSSession
+	o.Capture.Stream.OnTLSSession = func(c, s netip.AddrPort, st tlsdec.SessionStats) {
+		e.tls.add(c, s, st)
+		if user != nil {
+			user(c, s, st)
+		}
+	}
+	e.o = o
+	e.userTLSHook = user
+	for _, k := range o.SRTPKeys {
+		if e.srtp == nil {
+			e.srtp = srtpdec.New(srtpdec.Options{})
+		}
+		if e.srtp.SetSSRCKey(k.SSRC, k.Key) != nil {
+			e.cnt.sdesBad.Add(1) // srtpdec.ParseKeyArg refuses what would fail here
+		}
+	}
+	return e
 }
 
 // Run decodes every source and feeds the events in; its goroutine is the
@@ -237,9 +282,14 @@ func (e *Engine) handle(ev *capture.Event) error {
 			Record:    ev.Packet,
 		})
 	case capture.KindRTP:
+		// The header capture decoded: each packet is parsed once (again
+		// only when SRTP decryption shows its padding).
+		h, pkt := &ev.RTP, ev.Payload
+		if e.srtp != nil && e.srtp.HasKey(ev.Src, ev.RTP.SSRC) {
+			h, pkt = e.decryptRTP(ev)
+		}
 		e.mu.Lock()
-		// The header capture decoded: each packet is parsed once.
-		e.rtp.AddFixed(&ev.RTP, ev.Payload, rtpstats.Meta{Time: ev.Time, Src: ev.Src, Dst: ev.Dst})
+		e.rtp.AddFixed(h, pkt, rtpstats.Meta{Time: ev.Time, Src: ev.Src, Dst: ev.Dst})
 		e.mu.Unlock()
 	case capture.KindRTCP:
 		e.addRTCP(ev.Payload, ev.Time, ev.Src, ev.Dst)
@@ -250,6 +300,28 @@ func (e *Engine) handle(ev *capture.Event) error {
 		e.o.Tap(ev)
 	}
 	return nil
+}
+
+// decryptRTP decrypts and authenticates the SRTP packet of ev (its SSRC
+// or source has a key), so the tracker reads the plain payload (DTMF
+// events, silence) and the real padding. A packet that fails
+// authentication is counted and handed on as its header alone:
+// statistics are computed from headers, as without keys, and nothing
+// reads its ciphertext as media. It allocates nothing: the plaintext
+// aliases the decryptor's buffer until the next packet.
+func (e *Engine) decryptRTP(ev *capture.Event) (*rtpstats.Fixed, []byte) {
+	plain, err := e.srtp.RTP(ev.Time, ev.Src, ev.Payload)
+	if err == nil && e.srtpHdr.Unmarshal(plain) != nil {
+		err = srtpdec.ErrMalformed // authenticated, yet not RTP: a sender's bug
+	}
+	if err != nil {
+		e.cnt.srtpFailed.Add(1)
+		e.srtpHdr = ev.RTP
+		e.srtpHdr.PaddingSize = 0 // read from the ciphertext's last byte: meaningless
+		return &e.srtpHdr, ev.Payload[:min(int(ev.RTP.HeaderLength), len(ev.Payload))]
+	}
+	e.cnt.srtpDecrypted.Add(1)
+	return &e.srtpHdr, plain
 }
 
 func (e *Engine) addRTCP(b []byte, t time.Time, src, dst netip.AddrPort) {
@@ -290,7 +362,7 @@ func (e *Engine) addSIP(raw []byte, meta sipflow.Meta) {
 	}
 	callID := string(m.CallID)
 	sdp := &m.SDP
-	e.sdesKeys(sdp)
+	e.sdesKeys(m, meta.Time)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for i := range sdp.Media {
@@ -308,27 +380,66 @@ func (e *Engine) addSIP(raw []byte, meta sipflow.Meta) {
 // sdesKeys binds the SDES keys an SDP announces (RFC 4568: a side's
 // a=crypto protects what that side sends) to the media's RTP and RTCP
 // endpoints, which are where its packets come from with symmetric RTP.
-// The first a=crypto line is taken: an answer carries one, and an offer's
-// first is the one usually accepted.
-func (e *Engine) sdesKeys(sdp *sipflow.SDP) {
+//
+// An offer may list several a=crypto lines; the answerer picks one by
+// its tag and answers with its own key under the same tag (RFC 4568
+// 5.1.2, 7.1.2). So an offer's first line is bound provisionally and its
+// lines remembered (sdes.go); the answer binds its own line to the
+// answerer's endpoints and rebinds the offerer's endpoints to the offered
+// line whose tag it chose.
+func (e *Engine) sdesKeys(m *sipflow.Message, t time.Time) {
+	sdp := &m.SDP
 	for i := range sdp.Media {
 		md := &sdp.Media[i]
 		if md.NCrypto == 0 {
 			continue
 		}
-		k, err := srtpdec.ParseCrypto(string(md.CryptoAttrs[0]))
-		if err != nil {
-			e.cnt.sdesBad.Add(1)
+		ep, okEP := sdp.Endpoint(i)
+		rtcpEP, okRTCP := sdp.RTCPEndpoint(i)
+		if !okEP {
+			continue
+		}
+		var keys [sipflow.MaxCryptoAttrs]srtpdec.Key
+		n := 0
+		for j := 0; j < min(md.NCrypto, sipflow.MaxCryptoAttrs); j++ {
+			k, err := srtpdec.ParseCrypto(string(md.CryptoAttrs[j]))
+			if err != nil {
+				e.cnt.sdesBad.Add(1)
+				continue
+			}
+			keys[n] = k
+			n++
+		}
+		if n == 0 {
 			continue
 		}
 		if e.srtp == nil {
 			e.srtp = srtpdec.New(srtpdec.Options{})
 		}
-		if ep, ok := sdp.Endpoint(i); ok {
-			_ = e.srtp.SetSourceKey(ep, k)
+		bind := func(src, rtcp netip.AddrPort, hasRTCP bool, k srtpdec.Key) {
+			_ = e.srtp.SetSourceKey(src, k) // a key that parsed has a suite and lengths pion accepts
+			if hasRTCP {
+				_ = e.srtp.SetSourceKey(rtcp, k)
+			}
 		}
-		if ep, ok := sdp.RTCPEndpoint(i); ok {
-			_ = e.srtp.SetSourceKey(ep, k)
+		ok := offerKey{callID: string(m.CallID), media: i}
+		if o := e.sdes.answered(ok, ep, m, t); o != nil {
+			// An answer: its first line is the answerer's key, and its
+			// tag names the offered line the offerer now sends with.
+			bind(ep, rtcpEP, okRTCP, keys[0])
+			if k, found := o.byTag(keys[0].Tag); found {
+				bind(o.rtp, o.rtcp, o.hasRTCP, k)
+				if k.Tag != o.keys[0].Tag {
+					e.cnt.sdesRebound.Add(1)
+				}
+			} else {
+				e.cnt.sdesTagUnmatched.Add(1)
+			}
+			continue
+		}
+		bind(ep, rtcpEP, okRTCP, keys[0])
+		if !e.sdes.offer(ok, sdesOffer{rtp: ep, rtcp: rtcpEP, hasRTCP: okRTCP, keys: keys, n: n, t: t}) {
+			e.cnt.sdesOffersRefused.Add(1)
 		}
 	}
 }
@@ -602,7 +713,8 @@ func (e *Engine) Related(ids []string, related bool) []sipflow.CallDetail {
 // reader that decodes the same files again (saving a call's packets).
 func (e *Engine) CaptureOptions() capture.Options {
 	o := e.o.Capture
-	o.Status = nil // a re-read has its own
+	o.Status = nil                        // a re-read has its own
+	o.Stream.OnTLSSession = e.userTLSHook // and does not count TLS connections again
 	return o
 }
 
@@ -631,6 +743,10 @@ type Status struct {
 	StreamVisits int64
 	// Version is Version() when the snapshot was taken.
 	Version int64
+	// TLSReasons says why ended TLS connections were not fully
+	// decrypted, with session counts ("no key 3, gap 1"); the sessions
+	// themselves are in Engine.TLS.
+	TLSReasons string
 }
 
 // Version is a change counter: it grows whenever anything a reader can
@@ -660,6 +776,7 @@ func (e *Engine) Status() Status {
 	s.StreamVisits = e.rtp.Visits()
 	e.mu.RUnlock()
 	s.Engine = e.cnt.load()
+	s.TLSReasons = e.tls.reasonsLine()
 	if ns := e.last.Load(); ns != 0 {
 		s.Clock = time.Unix(0, ns).UTC()
 	}
@@ -673,6 +790,9 @@ func (s Status) String() string {
 		s.Engine.Events[capture.KindRTCP], s.Engine.Events[capture.KindHEP], s.Store.Calls, s.Engine.Warnings)
 	if st := s.Decoder.Stream; st.TLSSessions > 0 {
 		line += fmt.Sprintf("; %d TLS connections decrypted, %d of them not fully", st.TLSSessions, st.TLSSessionsUndecrypted)
+		if s.TLSReasons != "" {
+			line += " (" + s.TLSReasons + ")"
+		}
 	} else if s.Decoder.TLSStreams > 0 {
 		// Said here too, so a capture of SIP over TLS does not just look
 		// empty.
@@ -685,11 +805,20 @@ func (s Status) String() string {
 	if s.RTP.Dropped > 0 {
 		line += fmt.Sprintf("; %d RTP packets of new streams refused at the stream limit", s.RTP.Dropped)
 	}
+	if n, f := s.Engine.SRTPDecrypted, s.Engine.SRTPFailed; n+f > 0 {
+		line += fmt.Sprintf("; %d SRTP packets decrypted, %d failed authentication", n, f)
+	}
 	if n, f := s.Engine.SRTCPDecrypted, s.Engine.SRTCPFailed; n+f > 0 {
 		line += fmt.Sprintf("; %d SRTCP packets decrypted with SDES keys, %d failed authentication", n, f)
 	}
 	if s.Engine.SDESBad > 0 {
 		line += fmt.Sprintf("; %d a=crypto keys that did not parse", s.Engine.SDESBad)
+	}
+	if s.Engine.SDESTagUnmatched > 0 {
+		line += fmt.Sprintf("; %d SDES answers chose a crypto tag their offer did not carry (the offer's first key kept)", s.Engine.SDESTagUnmatched)
+	}
+	if s.Engine.SDESOffersRefused > 0 {
+		line += fmt.Sprintf("; %d SDES offers not remembered (table full): their answers' choice of key not followed", s.Engine.SDESOffersRefused)
 	}
 	return line
 }

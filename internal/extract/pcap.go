@@ -27,6 +27,10 @@ type Options struct {
 	Media bool
 	// Progress, when set, is called on Pcap's goroutine as it goes.
 	Progress func(Progress)
+	// Secrets are written as Decryption Secrets Blocks before the
+	// packets (the inputs' own, so a saved TLS call stays decryptable;
+	// nil with --strip-secrets).
+	Secrets []pcap.Secrets
 }
 
 // Progress is how far Pcap has got: calls gathered, then records
@@ -111,7 +115,7 @@ func Pcap(ctx context.Context, e *engine.Engine, callIDs []string, out string, o
 	var n int
 	err = errRescan
 	if !o.Media {
-		n, err = pcapByOffset(ctx, o.Files, p.metas, tmp)
+		n, err = pcapByOffset(ctx, o.Files, o.Secrets, p.metas, tmp)
 	}
 	if errors.Is(err, errRescan) {
 		if _, serr := tmp.Seek(0, 0); serr != nil {
@@ -268,7 +272,7 @@ func (p *plan) rescan(ctx context.Context, e *engine.Engine, o Options, fh *os.F
 		defer r.Close()
 		srcs = append(srcs, &progressSource{Source: r, n: &read, total: total, fn: o.Progress, calls: p.calls})
 	}
-	w, err := sink.NewPcap(fh, sink.PcapOptions{Format: sink.FormatPcapNG, Application: "voiptool"})
+	w, err := sink.NewPcap(fh, sink.PcapOptions{Format: sink.FormatPcapNG, Application: "voiptool", Secrets: o.Secrets})
 	if err != nil {
 		return 0, err
 	}
@@ -323,7 +327,7 @@ func (p *plan) rescan(ctx context.Context, e *engine.Engine, o Options, fh *os.F
 
 // pcapByOffset writes the records behind metas by reading each at its
 // offset: no decoding, and only the bytes of the calls are read.
-func pcapByOffset(ctx context.Context, files []string, metas []sipflow.Meta, fh *os.File) (int, error) {
+func pcapByOffset(ctx context.Context, files []string, secrets []pcap.Secrets, metas []sipflow.Meta, fh *os.File) (int, error) {
 	type src struct {
 		f      *os.File
 		format pcap.Format
@@ -362,7 +366,7 @@ func pcapByOffset(ctx context.Context, files []string, metas []sipflow.Meta, fh 
 		}
 		return metas[i].Source < metas[j].Source || metas[i].Source == metas[j].Source && a.Number < b.Number
 	})
-	w, err := sink.NewPcap(fh, sink.PcapOptions{Format: sink.FormatPcapNG, Application: "voiptool"})
+	w, err := sink.NewPcap(fh, sink.PcapOptions{Format: sink.FormatPcapNG, Application: "voiptool", Secrets: secrets})
 	if err != nil {
 		return 0, err
 	}

@@ -142,5 +142,30 @@ func pcapByOffsetFile(files []string, metas []sipflow.Meta, out string) (int, er
 		return 0, err
 	}
 	defer fh.Close()
-	return pcapByOffset(context.Background(), files, metas, fh)
+	return pcapByOffset(context.Background(), files, nil, metas, fh)
+}
+
+// Secrets given in Options are written before the saved packets, by
+// both paths (by offset for SIP only, by rescan with media).
+func TestSaveCarriesSecrets(t *testing.T) {
+	f := corpus(t, "sip-udp-g726-8-sequential-calls-dynamic-pt.pcap")
+	e := engine.New(engine.Options{})
+	runFiles(t, e, f)
+	c := e.Calls(sipflow.Filter{}, 0, 1)[0]
+	sec := []pcap.Secrets{{Type: pcap.SecretsTLSKeyLog, Data: []byte("CLIENT_RANDOM 00 11\n")}}
+	for _, media := range []bool{false, true} {
+		out := filepath.Join(t.TempDir(), "one.pcapng")
+		if _, err := Pcap(context.Background(), e, []string{c.CallID}, out, Options{Files: []string{f}, Media: media, Secrets: sec}); err != nil {
+			t.Fatal(err)
+		}
+		r, err := pcap.Open(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := r.Secrets()
+		r.Close()
+		if len(got) != 1 || string(got[0].Data) != string(sec[0].Data) {
+			t.Errorf("media %v: secrets %+v", media, got)
+		}
+	}
 }

@@ -41,7 +41,7 @@ func newFileWriter(f *os.File, final string, format sink.Format, o Options) (*fi
 		app = "voiptool"
 	}
 	w := &fileWriter{f: f, final: final, cw: &countWriter{f: f}}
-	out, err := sink.NewPcap(w.cw, sink.PcapOptions{Format: format, Application: app, Nanosecond: true, SourceNames: o.SourceNames})
+	out, err := sink.NewPcap(w.cw, sink.PcapOptions{Format: format, Application: app, Nanosecond: true, SourceNames: o.SourceNames, Secrets: secretsFor(format, o.Secrets)})
 	if err != nil {
 		return nil, err
 	}
@@ -122,4 +122,12 @@ func (w *fileWriter) close() error {
 		return fmt.Errorf("close: %w", err)
 	}
 	return nil
+}
+
+// secretsFor leaves secrets out of classic pcap, which cannot hold them.
+func secretsFor(f sink.Format, s []pcap.Secrets) []pcap.Secrets {
+	if f == sink.FormatPcap {
+		return nil
+	}
+	return s
 }

@@ -84,6 +84,10 @@ type Options struct {
 	// Inputs are the files the capture reads: no output may be one of
 	// them.
 	Inputs []string
+	// Secrets are written at the start of every pcapng file (the input
+	// files' Decryption Secrets Blocks; none with --strip-secrets).
+	// Classic pcap cannot hold them: the caller leaves them out.
+	Secrets []pcap.Secrets
 }
 
 // Stats count what the recorder did. Every record given to Write ends

@@ -8,4 +8,7 @@ var (
 	ErrMixedLinkTypes = errors.New("sink: classic pcap holds one link type")
 	// ErrClosed: the sink was written to after Close.
 	ErrClosed = errors.New("sink: closed")
+	// ErrSecretsInPcap: decryption secrets were given for a classic pcap,
+	// which has no block to hold them (write .pcapng).
+	ErrSecretsInPcap = errors.New("sink: classic pcap cannot hold decryption secrets")
 )

@@ -49,6 +49,11 @@ type PcapOptions struct {
 	Inputs []string
 	// Perm is the mode of a file CreatePcap makes (0: DefaultPerm, 0600).
 	Perm os.FileMode
+	// Secrets are written as pcapng Decryption Secrets Blocks before any
+	// packet (what the inputs carried, so a saved TLS call stays
+	// decryptable; --strip-secrets leaves them out). Classic pcap cannot
+	// hold them: NewPcap refuses the combination (ErrSecretsInPcap).
+	Secrets []pcap.Secrets
 	// Direct writes to the final name from the start (still refusing
 	// links and inputs), for outputs that run until interrupted (a
 	// collector's -w) and must be readable, flushed, while they grow.
@@ -136,6 +141,13 @@ func NewPcap(w io.Writer, o PcapOptions) (*Pcap, error) {
 			return nil, err
 		}
 		s.ng = ng
+		for _, sec := range o.Secrets {
+			if err := ng.WriteSecrets(sec.Type, sec.Data); err != nil {
+				return nil, err
+			}
+		}
+	} else if len(o.Secrets) > 0 {
+		return nil, ErrSecretsInPcap
 	}
 	return s, nil
 }

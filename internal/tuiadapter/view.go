@@ -16,6 +16,7 @@ import (
 	"github.com/voiptool/voiptool/internal/engine"
 	"github.com/voiptool/voiptool/internal/extract"
 	"github.com/voiptool/voiptool/internal/report"
+	"github.com/voiptool/voiptool/pcap"
 	"github.com/voiptool/voiptool/rtpstats"
 	"github.com/voiptool/voiptool/sipflow"
 	"github.com/voiptool/voiptool/tui"
@@ -28,7 +29,10 @@ import (
 type View struct {
 	e     *engine.Engine
 	files []string // the capture files, for saving calls to pcap
-	live  bool
+	// secrets are the inputs' decryption secrets, written into saved
+	// pcapng files (SetSecrets); set before the UI runs.
+	secrets []pcap.Secrets
+	live    bool
 	// total is the input size in bytes when known, for the progress bar.
 	total int64
 	done  func() int64
@@ -73,6 +77,11 @@ func New(e *engine.Engine, files []string, live bool, done func() int64, total i
 	v.callsOnly, _ = sipflow.ParseFilter("type=CALL")
 	return v
 }
+
+// SetSecrets gives the decryption secrets (pcapng Decryption Secrets
+// Blocks of the inputs) that calls saved to pcapng carry; nil (as with
+// --strip-secrets) saves none. Call it before the UI runs.
+func (v *View) SetSecrets(s []pcap.Secrets) { v.secrets = s }
 
 func (v *View) filter(src string) (sipflow.Filter, error) {
 	v.mu.Lock()
@@ -532,7 +541,7 @@ func (v *View) Save(ctx context.Context, req tui.SaveRequest, progress func(tui.
 	switch req.Format {
 	case tui.FormatPcapSIP, tui.FormatPcapSIPRTP:
 		n, err := extract.Pcap(ctx, v.e, ids, req.Path, extract.Options{
-			Files: v.files, Media: req.Format == tui.FormatPcapSIPRTP,
+			Files: v.files, Media: req.Format == tui.FormatPcapSIPRTP, Secrets: v.secrets,
 			Progress: func(p extract.Progress) {
 				progress(tui.SaveProgress{Calls: p.Calls, TotalCalls: p.TotalCalls, Read: p.Records, ReadTotal: p.TotalRecords})
 			},
