@@ -278,7 +278,7 @@ func captureRun(ctx context.Context, o *captureOptions) error {
 	}
 	if !o.in.quiet {
 		writeStatus(o.io, res.Status, fmt.Sprintf(" after %s (%s)", res.Elapsed.Truncate(time.Millisecond), res.Stopped))
-		summary.Drops(o.io.ErrOut, in.loss(res.Status.Sources))
+		summary.Drops(o.io.ErrOut, in.loss(res.Status.Sources, res.Status.Reordered))
 		if res.Recorded {
 			writeRecorderSummary(o.io, res.Recorder)
 		}

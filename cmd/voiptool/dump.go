@@ -161,7 +161,7 @@ func dumpRun(ctx context.Context, o *dumpOptions) error {
 		if save != nil {
 			fmt.Fprintf(o.io.ErrOut, "voiptool: saved %d packets to %s\n", save.Counts().Written, o.write)
 		}
-		summary.Drops(o.io.ErrOut, in.loss(in.status.Snapshot().Sources))
+		summary.Drops(o.io.ErrOut, in.loss(in.status.Snapshot().Sources, in.status.Snapshot().Reordered))
 	}
 	if in.packets() == 0 {
 		return errNothingRead

@@ -120,7 +120,7 @@ func hepForwardRun(ctx context.Context, o *hepForwardOptions) error {
 		if pacer.Speed() > 0 {
 			fmt.Fprintf(o.io.ErrOut, "voiptool: %s\n", pacer.Lateness())
 		}
-		summary.Drops(o.io.ErrOut, in.loss(in.status.Snapshot().Sources))
+		summary.Drops(o.io.ErrOut, in.loss(in.status.Snapshot().Sources, in.status.Snapshot().Reordered))
 	}
 	if closeErr != nil {
 		return fmt.Errorf("hep-forward: %w", closeErr)

@@ -171,9 +171,9 @@ func (in *inputs) packets() int {
 // loss is what the live sources lost before decoding (the kernel's and
 // our queues' drop counters), for summary.Drops, from the status of the
 // capture.Run that read them (in.status, or the engine's).
-func (in *inputs) loss(sources []capture.SourceSnapshot) summary.Loss {
+func (in *inputs) loss(sources []capture.SourceSnapshot, reordered uint64) summary.Loss {
 	k, q := capture.SourceDrops(sources)
-	return summary.Loss{Kernel: k, Source: q}
+	return summary.Loss{Kernel: k, Source: q, Reordered: reordered}
 }
 
 func (in *inputs) Close() {

@@ -228,7 +228,7 @@ func openRun(ctx context.Context, o *openOptions) error {
 		w.finish()
 		if !o.in.quiet {
 			writeStatus(o.io, e.Status(), "")
-			summary.Drops(o.io.ErrOut, in.loss(e.Status().Sources))
+			summary.Drops(o.io.ErrOut, in.loss(e.Status().Sources, e.Status().Reordered))
 		}
 		return writeCalls(o.io, e, o.filter, "table", 0, o.invite)
 	}
@@ -264,7 +264,7 @@ func openRun(ctx context.Context, o *openOptions) error {
 		fmt.Fprintf(o.io.ErrOut, "voiptool: %d more warnings not shown\n", wb.more)
 	}
 	if !o.in.quiet {
-		summary.Drops(o.io.ErrOut, in.loss(e.Status().Sources))
+		summary.Drops(o.io.ErrOut, in.loss(e.Status().Sources, e.Status().Reordered))
 	}
 	if uiErr != nil {
 		return uiErr

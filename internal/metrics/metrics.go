@@ -30,6 +30,9 @@ type Snapshot struct {
 	DropQueue     uint64 // our queue between capture and decoder was full
 	DropRecorder  uint64 // the recorder could not keep up or write
 	DropDecoder   uint64 // records the decoder could not use (errors, unsupported links)
+	// Reordered: live records decoded after a later one of another
+	// source (past the merge window): not lost, but out of time order.
+	Reordered uint64
 
 	// Tables: what bounded tables evicted or refused, by table.
 	Evicted map[string]uint64
@@ -239,6 +242,7 @@ var (
 	descStreamTot = prometheus.NewDesc("voiptool_rtp_streams_total", "RTP streams seen.", nil, nil)
 	descHEPSent   = prometheus.NewDesc("voiptool_hep_forwarded_total", "HEP packets handed to collectors.", nil, nil)
 	descHEPDrop   = prometheus.NewDesc("voiptool_hep_dropped_total", "HEP packets dropped (queue full, refused).", nil, nil)
+	descReordered = prometheus.NewDesc("voiptool_reordered_total", "Live records decoded out of time order (they reached the merge of several sources after its window).", nil, nil)
 	descHEPQueue  = prometheus.NewDesc("voiptool_hep_queued", "HEP packets waiting to be sent.", nil, nil)
 	descRecPkts   = prometheus.NewDesc("voiptool_recorder_packets_total", "Records written by the recorder.", nil, nil)
 	descRecBytes  = prometheus.NewDesc("voiptool_recorder_bytes_total", "Record bytes written by the recorder.", nil, nil)
@@ -249,7 +253,7 @@ var (
 var evictionTables = []string{"calls", "streams", "tcp", "fragments", "media", "flows"}
 
 func (c snapshotCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descPackets, descBytes, descDrops, descEvicted, descCalls, descCallsTot, descStreams, descStreamTot, descHEPSent, descHEPDrop, descHEPQueue, descRecPkts, descRecBytes, descRecFiles} {
+	for _, d := range []*prometheus.Desc{descPackets, descBytes, descDrops, descEvicted, descCalls, descCallsTot, descStreams, descStreamTot, descHEPSent, descHEPDrop, descReordered, descHEPQueue, descRecPkts, descRecBytes, descRecFiles} {
 		ch <- d
 	}
 }
@@ -298,6 +302,7 @@ func (c snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descStreamTot, s.StreamsTotal)
 	counter(descHEPSent, s.HEPSent)
 	counter(descHEPDrop, s.HEPDropped)
+	counter(descReordered, s.Reordered)
 	gauge(descHEPQueue, s.HEPQueued)
 	counter(descRecPkts, s.RecordedPackets)
 	counter(descRecBytes, s.RecordedBytes)

@@ -333,6 +333,7 @@ func (s *Session) Snapshot() metrics.Snapshot {
 		StreamsActive: s.streams(),
 	}
 	m.DropKernel, m.DropQueue = capture.SourceDrops(st.Sources)
+	m.Reordered = st.Reordered
 	// Counted through the store's filters: a scan under its read lock,
 	// no copy of the calls at every scrape.
 	for i, f := range s.byState {

@@ -47,6 +47,10 @@ type Loss struct {
 	// Source is records a source dropped itself (a live source's queue
 	// full while the merge waited on a slower one).
 	Source uint64
+	// Reordered is live records decoded after a later record of another
+	// source (they reached the merge after its window): nothing is lost,
+	// but an RTP packet may have come before the SIP that announced it.
+	Reordered uint64
 }
 
 // Drops prints one line per kind of loss; nothing when nothing was lost.
@@ -56,6 +60,9 @@ func Drops(w io.Writer, l Loss) {
 	}
 	if l.Source > 0 {
 		fmt.Fprintf(w, "voiptool: the live sources dropped %d packets (their queues were full)\n", l.Source)
+	}
+	if l.Reordered > 0 {
+		fmt.Fprintf(w, "voiptool: %d packets from several live sources were decoded out of time order (they reached the merge after its window)\n", l.Reordered)
 	}
 }
 

@@ -30,6 +30,7 @@ func TestDrops(t *testing.T) {
 		{Loss{}, ""},
 		{Loss{Kernel: 7}, "voiptool: the kernel dropped 7 packets (capture did not keep up)\n"},
 		{Loss{Kernel: 1, Source: 2}, "voiptool: the kernel dropped 1 packets (capture did not keep up)\nvoiptool: the live sources dropped 2 packets (their queues were full)\n"},
+		{Loss{Reordered: 3}, "voiptool: 3 packets from several live sources were decoded out of time order (they reached the merge after its window)\n"},
 	} {
 		var b bytes.Buffer
 		Drops(&b, tt.l)
