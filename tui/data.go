@@ -216,7 +216,11 @@ type Counters struct {
 	// TLSStreams counts TCP directions carrying TLS: encrypted SIP the
 	// UI cannot show, named in the header so the list does not just look
 	// empty.
-	TLSStreams  int64
+	TLSStreams int64
+	// TLSReasons says why TLS connections were not (fully) decrypted
+	// ("no key 2, CBC suite 1"), for the tls counter's legend; empty
+	// when none failed.
+	TLSReasons  string
 	MemoryBytes int64
 	// LoadDone and LoadTotal are bytes read of the input files; the UI
 	// shows a progress bar while LoadTotal > 0 and LoadDone < LoadTotal.

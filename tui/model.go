@@ -633,10 +633,14 @@ func (m *Model) legendLine() string {
 	room := m.c.w - ansi.StringWidth(head)
 	// The explanation first; the key hint only where it fits beside it.
 	hint := "  (" + k.Left.Help().Key + ", " + k.Right.Help().Key + ": other counters; esc: close)"
-	if ansi.StringWidth(hc.help)+ansi.StringWidth(hint) > room {
+	text := hc.help
+	if hc.key == "tls" && m.counters.TLSReasons != "" {
+		text += "; not decrypted: " + m.counters.TLSReasons
+	}
+	if ansi.StringWidth(text)+ansi.StringWidth(hint) > room {
 		hint = ""
 	}
-	return m.c.st.Key.Render(head) + fit(hc.help, room-ansi.StringWidth(hint), m.c.g.ellipsis) + m.c.st.Status.Render(hint)
+	return m.c.st.Key.Render(head) + fit(text, room-ansi.StringWidth(hint), m.c.g.ellipsis) + m.c.st.Status.Render(hint)
 }
 
 // setLegend shows the legend of the n-th header counter (1-based; 0

@@ -50,3 +50,21 @@ func TestPlaybackKeysAndHeader(t *testing.T) {
 		t.Errorf("header without a player: %q", head)
 	}
 }
+
+// The tls counter's legend says why connections were not decrypted.
+func TestTLSLegendReasons(t *testing.T) {
+	d := newMemData(5)
+	d.counters.TLSStreams = 2
+	d.counters.TLSReasons = "no key 2"
+	m := newTestModel(d, 160, 48, Options{})
+	press(t, m, "H")
+	for range 10 {
+		if strings.HasPrefix(strings.Split(screen(m), "\n")[1], " tls ") {
+			break
+		}
+		press(t, m, "right")
+	}
+	if l := strings.Split(screen(m), "\n")[1]; !strings.Contains(l, " tls 2: TCP directions carrying TLS") || !strings.Contains(l, "not decrypted: no key 2") {
+		t.Errorf("tls legend: %q", l)
+	}
+}

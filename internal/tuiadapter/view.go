@@ -413,6 +413,7 @@ func (v *View) counters() tui.Counters {
 		// Other includes the heuristic's drops, counted as dropped above.
 		Skipped:     int64(d.Other-d.RTPHeuristicDropped) + s.Store.NotSIP + s.Store.NoCallID,
 		TLSStreams:  int64(d.TLSStreams),
+		TLSReasons:  s.TLSReasons,
 		MemoryBytes: s.Store.Bytes,
 		Live:        v.live,
 	}
