@@ -215,6 +215,9 @@ func writeAnonSummary(w io.Writer, o *anonymizeOptions, r *anon.FileResult) {
 		return
 	}
 	fmt.Fprintf(w, "leak check: %d identifiers searched in %d bytes of %s: %d found\n", r.Identifiers, r.Leaks.Bytes, o.out, len(r.Leaks.Hits)+r.Leaks.Missed)
+	if n := len(r.KeptFieldHits); n > 0 {
+		fmt.Fprintf(w, "  not counted: %d raw-byte matches wholly inside numeric fields kept on purpose (RTP timestamps and SSRCs, RTCP reports, ports, sequence numbers): coincidences, e.g. record %d\n", n, r.KeptFieldHits[0].Frame)
+	}
 	for i, h := range r.Leaks.Hits {
 		if i == 20 {
 			fmt.Fprintf(w, "  ... %d more\n", len(r.Leaks.Hits)-20+r.Leaks.Missed)

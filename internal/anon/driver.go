@@ -152,6 +152,11 @@ func (m *Mapper) LearnCapture(r *pcap.Reader, o CaptureOptions) error {
 	}
 	dec.Flush(learn)
 	m.Stats = Stats{}
+	// Pseudonyms drawn while learning were drawn before every original
+	// was known (one could equal an original met later): the second pass
+	// draws them again; the identifiers stay.
+	clear(m.memo)
+	clear(m.table)
 	return err
 }
 

@@ -4,6 +4,7 @@ import (
 	"compress/gzip"
 	"errors"
 	"fmt"
+	"github.com/voiptool/voiptool/capture"
 	"io"
 	"os"
 	"path/filepath"
@@ -30,6 +31,10 @@ type FileResult struct {
 	Identifiers int              // originals replaced (the leak check's set)
 	Dropped     int              // identifiers beyond the set's bound: the proof is incomplete
 	Leaks       *leak.FileReport // nil with NoVerify
+	// KeptFieldHits are raw-byte address matches found wholly inside
+	// numeric fields kept on purpose (RTP timestamps and SSRCs, RTCP
+	// reports, ports, sequence numbers): coincidences, listed, not leaks.
+	KeptFieldHits []leak.Hit
 }
 
 // AnonymizeFile anonymises the capture in into out (classic pcap stays
@@ -118,6 +123,9 @@ func AnonymizeFile(in, out string, key Key, o FileOptions) (*FileResult, error) 
 	if !o.NoVerify {
 		rep, err := leak.ScanFile(out, leak.NewChecker(m.Identifiers()), 0)
 		if err != nil {
+			return res, err
+		}
+		if res.KeptFieldHits, err = keptFieldHits(out, rep, capture.Options{}); err != nil {
 			return res, err
 		}
 		res.Leaks = rep

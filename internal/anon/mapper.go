@@ -234,15 +234,34 @@ func (m *Mapper) token(domain, v string, n int, alphabet string, letterFirst boo
 		return ""
 	}
 	b := make([]byte, n)
-	m.prf(domain, v, b)
-	for i := range b {
-		if i == 0 && letterFirst {
-			b[i] = letters[int(b[i])%len(letters)]
-			continue
+	for try := 0; ; try++ {
+		d := domain
+		if try > 0 {
+			d += "#" + strconv.Itoa(try)
 		}
-		b[i] = alphabet[int(b[i])%len(alphabet)]
+		m.prf(d, v, b)
+		for i := range b {
+			if i == 0 && letterFirst {
+				b[i] = letters[int(b[i])%len(letters)]
+				continue
+			}
+			b[i] = alphabet[int(b[i])%len(alphabet)]
+		}
+		// A short pseudonym can equal another original of the capture
+		// ("u1234" → "u233" where u233 is a user too): a reader would
+		// take it for that one, and the leak check rightly flags it.
+		// Draw again; after the learning pass every original is known.
+		if try == 7 || !m.isOriginal(string(b)) {
+			return string(b)
+		}
 	}
-	return string(b)
+}
+
+// isOriginal reports whether s is an identifier of the capture (any text
+// category), so that no pseudonym is drawn equal to one.
+func (m *Mapper) isOriginal(s string) bool {
+	_, ok := m.ids.Lookup(s)
+	return ok
 }
 
 // IsNumber reports whether s is written as a telephone number: an optional
@@ -618,8 +637,8 @@ func (m *Mapper) tokenUncached(s string) string {
 	for try := 0; try < 8; try++ {
 		m.prf("token"+strconv.Itoa(try), s, b)
 		m.classMap(out, s, b, hex)
-		if string(out) != s {
-			break // a short id can map to itself: draw again
+		if string(out) != s && !m.isOriginal(string(out)) {
+			break // a short id can map to itself or to another original: draw again
 		}
 	}
 	r := string(out)
