@@ -53,6 +53,9 @@ type stream struct {
 	finPending bool
 	finAt      uint32
 	lastTime   time.Time
+	// held is what this direction counts in Assembler.held (its buffers'
+	// lengths when last settled).
+	held int
 
 	buf   []byte // in-order bytes not yet consumed
 	base  uint64 // absolute stream offset of buf[0]
@@ -93,7 +96,9 @@ type stream struct {
 // capacity.
 func (s *stream) reset(sg *Segment) {
 	*s = stream{
-		key:    s.key,
+		key:  s.key,
+		held: s.held, // a.held still counts it: settle corrects both
+
 		buf:    s.buf[:0],
 		marks:  s.marks[:0],
 		ooo:    s.ooo[:0],
