@@ -60,12 +60,14 @@ type Options struct {
 	// MaxOutOfOrder bounds the bytes held beyond a hole before it is given
 	// up on. 0 means DefaultMaxOutOfOrder.
 	MaxOutOfOrder int
-	// MaxBuffered bounds the bytes held across all directions at once:
-	// partial messages and WebSocket fragments waiting for their end, and
-	// segments held beyond a hole. When a segment takes the total past
-	// it, the directions that have gone longest without a segment (packet
-	// time) are evicted, oldest first, until the total is 7/8 of the
-	// bound: what they had complete is emitted, the rest is discarded and
+	// MaxBuffered bounds the memory of the buffers held across all
+	// directions at once (their capacity, which is what the process
+	// holds): partial messages and WebSocket fragments waiting for their
+	// end, and segments held beyond a hole. When a segment takes the
+	// total past it, buffers holding nothing give their capacity back
+	// first; then the directions that have gone longest without a
+	// segment (packet time) are evicted, oldest first, until the total is
+	// 7/8 of the bound: what they had complete is emitted, the rest is discarded and
 	// counted in Stats.BudgetEvictions and Stats.BudgetEvictedBytes, and
 	// their next segment starts a stream mid-way (resynchronised at the
 	// next start line). It should be at least MaxStreamBuffer, or one
@@ -147,8 +149,8 @@ type Stats struct {
 	OutOfOrderOverflows   uint64 // holes given up on because MaxOutOfOrder was reached
 	BudgetEvictions       uint64 // directions evicted to stay within MaxBuffered
 	BudgetEvictedBytes    uint64 // buffered bytes those evictions discarded
-	Buffered              int    // bytes held across all directions now
-	PeakBuffered          int    // the most bytes held at once
+	Buffered              int    // buffer bytes (capacity) held across all directions now
+	PeakBuffered          int    // the most buffer bytes held at once
 
 	TLSStreams    uint64 // directions recognised as TLS (ignored unless Options.TLSKeys)
 	NonSIPStreams uint64 // directions recognised as neither SIP nor WebSocket
@@ -397,7 +399,7 @@ func (a *Assembler) settle(s *stream) {
 	if len(s.frag) == 0 && cap(s.frag) > releaseCap {
 		s.frag = nil
 	}
-	h := len(s.buf) + len(s.oooBuf) + len(s.frag)
+	h := s.footprint()
 	a.held += h - s.held
 	s.held = h
 	if a.held > a.stats.PeakBuffered {
@@ -437,6 +439,26 @@ func (a *Assembler) forget(s *stream) {
 // the budget so that a flood does not pay for a sort on every segment.
 func (a *Assembler) evict() {
 	low := a.maxHeld - a.maxHeld/8
+	// Buffers holding nothing keep their capacity for the next message;
+	// giving it back costs an allocation later and loses nothing.
+	for _, s := range a.streams {
+		if s.held == 0 {
+			continue
+		}
+		if len(s.buf) == 0 {
+			s.buf = nil
+		}
+		if len(s.marks) == 0 {
+			s.marks = nil
+		}
+		if len(s.ooo) == 0 {
+			s.ooo, s.oooBuf = nil, nil
+		}
+		if len(s.frag) == 0 {
+			s.frag = nil
+		}
+		a.settle(s)
+	}
 	saved := a.curTime
 	a.curTime = time.Time{}
 	for _, s := range a.ordered(func(s *stream) bool { return s.held > 0 }) {

@@ -2,6 +2,7 @@ package sipstream
 
 import (
 	"time"
+	"unsafe"
 
 	"github.com/voiptool/voiptool/capture/tlsdec"
 )
@@ -53,8 +54,8 @@ type stream struct {
 	finPending bool
 	finAt      uint32
 	lastTime   time.Time
-	// held is what this direction counts in Assembler.held (its buffers'
-	// lengths when last settled).
+	// held is what this direction counts in Assembler.held (its
+	// footprint when last settled).
 	held int
 
 	buf   []byte // in-order bytes not yet consumed
@@ -119,6 +120,13 @@ func (s *stream) reset(sg *Segment) {
 		s.midStart = true
 		s.prev = prevUnknown
 	}
+}
+
+// footprint is the memory s's buffers hold, as counted against
+// Options.MaxBuffered.
+func (s *stream) footprint() int {
+	return cap(s.buf) + cap(s.oooBuf) + cap(s.frag) +
+		cap(s.marks)*int(unsafe.Sizeof(mark{})) + cap(s.ooo)*int(unsafe.Sizeof(oooSeg{}))
 }
 
 // release drops buffers of a closed stream; a tombstone needs none.
