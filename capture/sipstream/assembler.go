@@ -15,6 +15,7 @@ const (
 	DefaultIdleTimeout     = 5 * time.Minute // packet time without a segment
 	DefaultGapTimeout      = 5 * time.Second // packet time a hole may stay open
 	DefaultMaxOutOfOrder   = 64 << 10        // bytes held beyond a hole
+	DefaultMaxBuffered     = 64 << 20        // bytes held across all directions
 )
 
 const (
@@ -31,6 +32,11 @@ const (
 	nonSIPScanLimit = 16 << 10
 	// maxHTTPHeader bounds the WebSocket upgrade header block (RFC 6455 4).
 	maxHTTPHeader = 8 << 10
+	// releaseCap is the capacity above which an emptied buffer is given
+	// back rather than kept for reuse: ordinary SIP messages stay below it
+	// (no allocation in the steady state), while a direction that once
+	// held an oversized message does not pin that memory for its life.
+	releaseCap = 64 << 10
 )
 
 // Options configures an Assembler. The zero value is useful.
@@ -54,6 +60,19 @@ type Options struct {
 	// MaxOutOfOrder bounds the bytes held beyond a hole before it is given
 	// up on. 0 means DefaultMaxOutOfOrder.
 	MaxOutOfOrder int
+	// MaxBuffered bounds the memory of the buffers held across all
+	// directions at once (their capacity, which is what the process
+	// holds): partial messages and WebSocket fragments waiting for their
+	// end, and segments held beyond a hole. When a segment takes the
+	// total past it, buffers holding nothing give their capacity back
+	// first; then the directions that have gone longest without a
+	// segment (packet time) are evicted, oldest first, until the total is
+	// 7/8 of the bound: what they had complete is emitted, the rest is discarded and
+	// counted in Stats.BudgetEvictions and Stats.BudgetEvictedBytes, and
+	// their next segment starts a stream mid-way (resynchronised at the
+	// next start line). It should be at least MaxStreamBuffer, or one
+	// large message evicts its own direction. 0 means DefaultMaxBuffered.
+	MaxBuffered int
 	// TLSKeys, when set, decrypts TLS streams (capture/tlsdec) instead of
 	// ignoring them: the SIP (or WebSocket) inside is framed as usual and
 	// emitted with Message.TLS set. Connections decrypted at once are
@@ -128,6 +147,10 @@ type Stats struct {
 	Resyncs               uint64 // times framing was lost and a start line searched for
 	BufferOverflows       uint64 // messages or headers larger than MaxStreamBuffer
 	OutOfOrderOverflows   uint64 // holes given up on because MaxOutOfOrder was reached
+	BudgetEvictions       uint64 // directions evicted to stay within MaxBuffered
+	BudgetEvictedBytes    uint64 // buffered bytes those evictions discarded
+	Buffered              int    // buffer bytes (capacity) held across all directions now
+	PeakBuffered          int    // the most buffer bytes held at once
 
 	TLSStreams    uint64 // directions recognised as TLS (ignored unless Options.TLSKeys)
 	NonSIPStreams uint64 // directions recognised as neither SIP nor WebSocket
@@ -159,6 +182,8 @@ type Assembler struct {
 	idle       time.Duration
 	gapTimeout time.Duration
 	maxOOO     int
+	maxHeld    int // Options.MaxBuffered
+	held       int // sum of stream.held over a.streams
 	streams    map[flowKey]*stream
 	stats      Stats
 	now        time.Time // latest packet time seen
@@ -184,6 +209,7 @@ func New(o Options) *Assembler {
 		idle:       o.IdleTimeout,
 		gapTimeout: o.GapTimeout,
 		maxOOO:     o.MaxOutOfOrder,
+		maxHeld:    o.MaxBuffered,
 		tlsKeys:    o.TLSKeys,
 		onTLS:      o.OnTLSSession,
 		tlsConns:   make(map[flowKey]*tlsConn),
@@ -203,6 +229,9 @@ func New(o Options) *Assembler {
 	if a.maxOOO <= 0 {
 		a.maxOOO = DefaultMaxOutOfOrder
 	}
+	if a.maxHeld <= 0 {
+		a.maxHeld = DefaultMaxBuffered
+	}
 	a.streams = make(map[flowKey]*stream)
 	return a
 }
@@ -211,6 +240,7 @@ func New(o Options) *Assembler {
 func (a *Assembler) Stats() Stats {
 	s := a.stats
 	s.ActiveStreams = len(a.streams)
+	s.Buffered = a.held
 	return s
 }
 
@@ -239,6 +269,10 @@ func (a *Assembler) Add(sg *Segment, emit func(*Message)) {
 		}
 		if r := a.streams[flowKey{sg.Dst, sg.Src}]; r != nil {
 			a.close(r, r.nextSeq)
+			a.settle(r)
+		}
+		if s != nil {
+			a.settle(s)
 		}
 		a.curTime = time.Time{}
 		return
@@ -247,7 +281,7 @@ func (a *Assembler) Add(sg *Segment, emit func(*Message)) {
 		// The direction went idle but the sweep has not run yet (packet
 		// time jumped); treat what follows as a new stream.
 		a.finish(s)
-		delete(a.streams, k)
+		a.forget(s)
 		a.stats.ExpiredStreams++
 		s = nil
 	}
@@ -312,6 +346,10 @@ func (a *Assembler) Add(sg *Segment, emit func(*Message)) {
 	if s.finPending && s.mode != modeClosed && int32(s.nextSeq-s.finAt) >= 0 {
 		a.close(s, s.finAt)
 	}
+	a.settleConn(s)
+	if a.held > a.maxHeld {
+		a.evict()
+	}
 	a.curTime = time.Time{}
 	a.emit = nil
 }
@@ -327,7 +365,7 @@ func (a *Assembler) ExpireBefore(t time.Time, emit func(*Message)) {
 			a.finish(s)
 			a.stats.ExpiredStreams++
 		}
-		delete(a.streams, s.key)
+		a.forget(s)
 	}
 	a.emit = nil
 }
@@ -342,9 +380,100 @@ func (a *Assembler) Flush(emit func(*Message)) {
 		if s.mode != modeClosed {
 			a.finish(s)
 		}
-		delete(a.streams, s.key)
+		a.forget(s)
 	}
 	a.emit = nil
+}
+
+// settle brings a.held up to date with what s holds now, and gives back
+// an emptied buffer whose capacity an oversized message inflated. It runs
+// after every change to a direction's buffers, once no emitted Payload
+// aliases them any more.
+func (a *Assembler) settle(s *stream) {
+	if len(s.buf) == 0 && cap(s.buf) > releaseCap {
+		s.buf = nil
+	}
+	if len(s.oooBuf) == 0 && cap(s.oooBuf) > releaseCap {
+		s.oooBuf = nil
+	}
+	if len(s.frag) == 0 && cap(s.frag) > releaseCap {
+		s.frag = nil
+	}
+	h := s.footprint()
+	a.held += h - s.held
+	s.held = h
+	if a.held > a.stats.PeakBuffered {
+		a.stats.PeakBuffered = a.held
+	}
+}
+
+// settleConn settles s and, when TLS is decrypted, the other direction
+// of its connection: a record one direction completes can release
+// plaintext into the other's buffer.
+func (a *Assembler) settleConn(s *stream) {
+	a.settle(s)
+	if a.tlsKeys != nil {
+		if r := a.streams[flowKey{s.key.dst, s.key.src}]; r != nil {
+			a.settle(r)
+		}
+	}
+}
+
+// forget removes s (already finished or closed) from the table and from
+// the held total.
+func (a *Assembler) forget(s *stream) {
+	a.held -= s.held
+	s.held = 0
+	delete(a.streams, s.key)
+	if a.tlsKeys != nil {
+		if r := a.streams[flowKey{s.key.dst, s.key.src}]; r != nil {
+			a.settle(r)
+		}
+	}
+}
+
+// evict brings the bytes held across all directions back under the
+// budget: the directions that went longest without a segment (packet
+// time) go first, each flushed as an idle expiry would (complete
+// messages emitted, the rest discarded) and forgotten. It stops at 7/8 of
+// the budget so that a flood does not pay for a sort on every segment.
+func (a *Assembler) evict() {
+	low := a.maxHeld - a.maxHeld/8
+	// Buffers holding nothing keep their capacity for the next message;
+	// giving it back costs an allocation later and loses nothing.
+	for _, s := range a.streams {
+		if s.held == 0 {
+			continue
+		}
+		if len(s.buf) == 0 {
+			s.buf = nil
+		}
+		if len(s.marks) == 0 {
+			s.marks = nil
+		}
+		if len(s.ooo) == 0 {
+			s.ooo, s.oooBuf = nil, nil
+		}
+		if len(s.frag) == 0 {
+			s.frag = nil
+		}
+		a.settle(s)
+	}
+	saved := a.curTime
+	a.curTime = time.Time{}
+	for _, s := range a.ordered(func(s *stream) bool { return s.held > 0 }) {
+		if a.held <= low {
+			break
+		}
+		before := a.stats.DiscardedBytes
+		if s.mode != modeClosed {
+			a.finish(s)
+		}
+		a.forget(s)
+		a.stats.BudgetEvictions++
+		a.stats.BudgetEvictedBytes += a.stats.DiscardedBytes - before
+	}
+	a.curTime = saved
 }
 
 // ordered returns the streams matching keep, sorted by last activity and
@@ -388,15 +517,17 @@ func (a *Assembler) sweep(now time.Time) {
 				a.finish(s)
 				a.stats.ExpiredStreams++
 			}
-			delete(a.streams, s.key)
+			a.forget(s)
 		case len(s.ooo) > 0:
 			a.resolveGap(s)
 			a.process(s)
 			if s.finPending && int32(s.nextSeq-s.finAt) >= 0 {
 				a.close(s, s.finAt)
 			}
+			a.settleConn(s)
 		default:
 			a.close(s, s.finAt)
+			a.settleConn(s)
 		}
 	}
 	a.curTime = saved

@@ -23,6 +23,7 @@ func feedPcap(t *testing.T, path string, a *Assembler, emit func(*Message)) {
 	t.Helper()
 	for _, s := range readSegments(t, path) {
 		a.Add(s, emit)
+		checkHeld(t, a)
 	}
 	a.Flush(emit)
 }

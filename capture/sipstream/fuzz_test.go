@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math/rand/v2"
+	"net/netip"
 	"testing"
 )
 
@@ -14,7 +15,8 @@ const maxFuzzInput = 8000
 
 // feedSplit feeds data as one stream cut, reordered and duplicated
 // according to seed; seed 0 feeds it as a single segment.
-func feedSplit(data []byte, seed uint64, syn bool) ([]string, Stats) {
+func feedSplit(t testing.TB, data []byte, seed uint64, syn bool) ([]string, Stats) {
+	t.Helper()
 	a := New(Options{})
 	x := newTx(cli, srv, uint32(seed>>32)^0xfffff000) // near the wrap
 	var col collector
@@ -61,9 +63,13 @@ func feedSplit(data []byte, seed uint64, syn bool) ([]string, Stats) {
 		}
 		for _, s := range segs {
 			a.Add(s, col.emit)
+			checkHeld(t, a)
 		}
 	}
 	a.Flush(col.emit)
+	if a.held != 0 {
+		t.Fatalf("%d bytes held after Flush", a.held)
+	}
 	return col.payloads(), a.Stats()
 }
 
@@ -79,8 +85,8 @@ func FuzzFraming(f *testing.F) {
 		if len(data) > maxFuzzInput {
 			return
 		}
-		want, st := feedSplit(data, 0, syn)
-		got, _ := feedSplit(data, seed|1, syn)
+		want, st := feedSplit(t, data, 0, syn)
+		got, _ := feedSplit(t, data, seed|1, syn)
 		if len(got) != len(want) {
 			t.Fatalf("split gave %d messages, unsplit %d\n got %q\nwant %q", len(got), len(want), got, want)
 		}
@@ -145,8 +151,8 @@ func FuzzWebSocket(f *testing.F) {
 		}
 		stream = append(stream, trailer...)
 
-		want, st := feedSplit(stream, 0, true)
-		got, _ := feedSplit(stream, seed|1, true)
+		want, st := feedSplit(t, stream, 0, true)
+		got, _ := feedSplit(t, stream, seed|1, true)
 		if len(got) != len(want) {
 			t.Fatalf("split gave %d messages, unsplit %d", len(got), len(want))
 		}
@@ -169,6 +175,57 @@ func FuzzWebSocket(f *testing.F) {
 			if st.WebSocketNonSIP == 0 {
 				t.Fatalf("non-SIP message not counted: %+v", st)
 			}
+		}
+	})
+}
+
+// FuzzBudget interleaves a few connections, each cut and reordered by the
+// seed, under a global budget smaller than what they hold: the running
+// total stays exact, never passes the budget once a segment is in, and the bytes counted as evicted are
+// among those counted as discarded.
+func FuzzBudget(f *testing.F) {
+	f.Add([]byte(sipMsg("INVITE", 1, 900)+partialInvite(2, 700)), uint64(1), uint16(600))
+	f.Add([]byte(wsRequest+string(wsFrame(false, opText, true, key, []byte("BYE sip:"), 0))), uint64(4), uint16(50))
+	f.Add([]byte("OPTIONS sip:a@b SIP/2.0\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\nContent-Length: 400\r\n\r\n"), uint64(9), uint16(100))
+	f.Fuzz(func(t *testing.T, data []byte, seed uint64, budget uint16) {
+		if len(data) > maxFuzzInput || budget == 0 {
+			return
+		}
+		a := New(Options{MaxBuffered: int(budget)})
+		r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+		var col collector
+		const conns = 4
+		var segs []*Segment
+		for c := range conns {
+			x := newTx(netip.AddrPortFrom(cli.Addr(), uint16(40000+c)), srv, uint32(r.Uint64()))
+			segs = append(segs, x.syn())
+			for i := 0; i < len(data); {
+				n := min(1+r.IntN(64+len(data)/8), len(data)-i)
+				if r.IntN(8) != 0 { // some segments are lost: holes
+					segs = append(segs, x.data(string(data[i:i+n])))
+				} else {
+					x.data(string(data[i : i+n]))
+				}
+				i += n
+			}
+		}
+		// Interleave the connections, keeping each one's SYN first.
+		for i := conns; i < len(segs); i++ {
+			if j := i + 1 + r.IntN(8); j < len(segs) && r.IntN(2) == 0 {
+				segs[i], segs[j] = segs[j], segs[i]
+			}
+		}
+		for _, s := range segs {
+			a.Add(s, col.emit)
+			checkHeld(t, a)
+			if st := a.Stats(); st.Buffered > int(budget) {
+				t.Fatalf("%d bytes held, budget %d", st.Buffered, budget)
+			}
+		}
+		a.Flush(col.emit)
+		st := a.Stats()
+		if st.Buffered != 0 || st.BudgetEvictedBytes > st.DiscardedBytes {
+			t.Fatalf("after Flush: held %d, evicted %d of %d discarded bytes", st.Buffered, st.BudgetEvictedBytes, st.DiscardedBytes)
 		}
 	})
 }

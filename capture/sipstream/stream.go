@@ -2,6 +2,7 @@ package sipstream
 
 import (
 	"time"
+	"unsafe"
 
 	"github.com/voiptool/voiptool/capture/tlsdec"
 )
@@ -53,6 +54,9 @@ type stream struct {
 	finPending bool
 	finAt      uint32
 	lastTime   time.Time
+	// held is what this direction counts in Assembler.held (its
+	// footprint when last settled).
+	held int
 
 	buf   []byte // in-order bytes not yet consumed
 	base  uint64 // absolute stream offset of buf[0]
@@ -92,7 +96,9 @@ type stream struct {
 // capacity.
 func (s *stream) reset(sg *Segment) {
 	*s = stream{
-		key:    s.key,
+		key:  s.key,
+		held: s.held, // a.held still counts it: settle corrects both
+
 		buf:    s.buf[:0],
 		marks:  s.marks[:0],
 		ooo:    s.ooo[:0],
@@ -113,6 +119,13 @@ func (s *stream) reset(sg *Segment) {
 		s.midStart = true
 		s.prev = prevUnknown
 	}
+}
+
+// footprint is the memory s's buffers hold, as counted against
+// Options.MaxBuffered.
+func (s *stream) footprint() int {
+	return cap(s.buf) + cap(s.oooBuf) + cap(s.frag) +
+		cap(s.marks)*int(unsafe.Sizeof(mark{})) + cap(s.ooo)*int(unsafe.Sizeof(oooSeg{}))
 }
 
 // release drops buffers of a closed stream; a tombstone needs none.

@@ -63,10 +63,17 @@ func runTLS(segs []*Segment, o Options) (*collector, *Assembler, []tlsEnd) {
 		tlsFlag = tlsFlag && m.TLS
 		c.emit(m)
 	}
+	held := ""
 	for _, s := range segs {
 		a.Add(s, emit)
+		if m := heldMismatch(a); m != "" && held == "" {
+			held = m
+		}
 	}
 	a.Flush(emit)
+	if held != "" {
+		c.msgs = append(c.msgs, got{payload: "held bytes miscounted: " + held})
+	}
 	if !tlsFlag {
 		c.msgs = append(c.msgs, got{payload: "a message without the TLS flag"})
 	}

@@ -111,8 +111,17 @@ func writeHEPTargets(ios *ioStreams, h *sink.HEP) {
 	for _, t := range h.Targets() {
 		fmt.Fprintf(ios.ErrOut, "voiptool: %s: sent %d (%d bytes), queued %d, spooled %d, dropped %d, reconnects %d",
 			t.Target, t.Sent, t.SentBytes, t.Queued, t.Spooled, t.Dropped, t.Reconnects)
+		if t.Resent > 0 {
+			fmt.Fprintf(ios.ErrOut, ", resent %d", t.Resent)
+		}
+		if t.Unacked > 0 || t.Unconfirmed > 0 {
+			fmt.Fprintf(ios.ErrOut, ", never acknowledged %d (delivery unknown)", uint64(t.Unacked)+t.Unconfirmed)
+		}
 		if t.LostUDP > 0 {
 			fmt.Fprintf(ios.ErrOut, ", lost on UDP %d", t.LostUDP)
+		}
+		if strings.HasPrefix(t.Target, "udp:") {
+			fmt.Fprint(ios.ErrOut, " (UDP: delivery unknown)")
 		}
 		if t.LastError != "" {
 			fmt.Fprintf(ios.ErrOut, ", last error: %q", t.LastError)

@@ -69,7 +69,7 @@ func (o *loadOptions) addInputFlags(cmd *cobra.Command) {
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "do not print the summary on stderr")
 	o.addKeyFlags(f)
 	f.IntVar(&o.maxCalls, "max-calls", 0, "hold at most `N` dialogs (default 100000); the oldest closed ones are evicted first, and counted")
-	f.StringVar(&o.maxMemory, "max-memory", "", "memory budget for held dialogs (`SIZE`, default 512MiB)")
+	f.StringVar(&o.maxMemory, "max-memory", "", "memory budget for held dialogs and TCP reassembly (`SIZE`, default 512MiB)")
 }
 
 // addKeyFlags registers --tls-keylog, --keylog-watch and --srtp-key.
@@ -112,14 +112,23 @@ func (o *loadOptions) srtpKeyList() ([]srtpdec.SSRCKey, error) {
 
 // storeLimits applies --max-calls and --max-memory (checked by
 // checkLimits) to the engine's store: the store holds calls and
-// messages, the bulk of what is kept, so it gets three quarters.
+// messages, the bulk of what is kept, so it gets three quarters; TCP
+// reassembly's buffers get an eighth.
 func (o *loadOptions) storeLimits(eo *engine.Options) {
 	eo.Store.MaxCalls = o.maxCalls
 	if o.maxMemory != "" {
 		if n, err := recorder.ParseSize(o.maxMemory); err == nil {
 			eo.Store.MaxBytes = n * 3 / 4
+			eo.Capture.Stream.MaxBuffered = reassemblyBudget(n)
 		}
 	}
+}
+
+// reassemblyBudget is the share of a --max-memory budget given to TCP
+// reassembly (partial messages and out-of-order segments across all
+// connections): an eighth, the default 64 MiB of the default 512 MiB.
+func reassemblyBudget(n int64) int {
+	return int(max(n/8, 1))
 }
 
 // checkLimits validates --max-calls and --max-memory.

@@ -17,9 +17,18 @@
 // queue per target. A full queue spills into an optional disk spool
 // (length-prefixed records, bounded, drained in order after reconnect) or
 // drops and counts. TCP/TLS targets reconnect with jittered exponential
-// backoff (100 ms to 5 s) when the collector restarts, and rewrite the
-// packet whose write failed. A UDP write error (ECONNREFUSED when nothing
-// listens) loses that datagram and is counted, never fatal.
+// backoff (100 ms to 5 s) when the collector restarts. On Linux they keep
+// every packet written until the collector's TCP has acknowledged it (the
+// socket's unacknowledged byte count, SIOCOUTQ), count it as sent only
+// then, and after a reconnect write again, in order, what was not
+// acknowledged and the packet whose write failed (TargetStats.Resent);
+// what is still unacknowledged when the sender stops is counted as
+// Unconfirmed. Bytes the collector's kernel acknowledged but its process
+// never read (killed with data in its receive buffer) are beyond any
+// sender: TCP acknowledges the kernel's receipt, not the application's.
+// UDP has no acknowledgement: a datagram written counts as sent, delivery
+// unknown; a UDP write error (ECONNREFUSED when nothing listens) loses that
+// datagram and is counted, never fatal.
 //
 // Listener: one reader per UDP socket, an accept loop per TCP/TLS socket and
 // a goroutine per connection feed one dispatcher, which decodes (HEPv1, v2,

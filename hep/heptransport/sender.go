@@ -68,14 +68,23 @@ type SenderOptions struct {
 	// MinBackoff and MaxBackoff bound the reconnect delay, which doubles
 	// per failed attempt with jitter (0: 100 ms and 5 s).
 	MinBackoff, MaxBackoff time.Duration
+	// UnackedMaxBytes bounds the packets a TCP/TLS target keeps after
+	// writing them, until the collector's TCP acknowledges them (0:
+	// DefaultUnackedMaxBytes). When it is reached the writer waits for
+	// acknowledgements (up to WriteTimeout, then reconnects and resends).
+	UnackedMaxBytes int
 }
 
 // TargetStats counts one target's traffic. Counters are totals since
 // NewSender; Queued, SpoolBytes and Connected are the current state.
 type TargetStats struct {
-	Target      string
-	Connected   bool   // TCP/TLS connected; UDP socket open
-	Sent        uint64 // packets written to the socket
+	Target    string
+	Connected bool // TCP/TLS connected; UDP socket open
+	// Sent counts packets delivered as far as the sender can know: for
+	// TCP/TLS on Linux, acknowledged by the collector's TCP (which still
+	// says nothing of what its process read); for UDP, and TCP/TLS on
+	// other systems, written to the socket (delivery unknown).
+	Sent        uint64
 	SentBytes   uint64
 	Queued      int    // packets in memory waiting
 	Dropped     uint64 // lost because queue and spool were full (or no spool)
@@ -85,7 +94,9 @@ type TargetStats struct {
 	SpoolLost   uint64 // spool records discarded as corrupt
 	Reconnects  uint64 // successful TCP/TLS connects after the first
 	SendErrors  uint64 // failed writes and dials
-	Resent      uint64 // packets rewritten after a failed write (TCP/TLS)
+	Resent      uint64 // packets written again after a reconnect: the failed write's and those not acknowledged (TCP/TLS)
+	Unacked     int    // packets written and not acknowledged yet, kept for resending (TCP/TLS)
+	Unconfirmed uint64 // packets still not acknowledged when the sender stopped: delivery unknown
 	LostUDP     uint64 // UDP packets whose write failed (e.g. ECONNREFUSED)
 	KeepAlives  uint64 // keep-alive packets written
 	LastError   string
@@ -148,6 +159,9 @@ func NewSender(o SenderOptions) (*Sender, error) {
 	}
 	if o.MaxBackoff < o.MinBackoff {
 		o.MaxBackoff = max(DefaultMaxBackoff, o.MinBackoff)
+	}
+	if o.UnackedMaxBytes <= 0 {
+		o.UnackedMaxBytes = DefaultUnackedMaxBytes
 	}
 	s := &Sender{o: o, authKey: []byte(o.AuthKey), nodeName: []byte(o.NodeName)}
 	if o.KeepAlive > 0 && (o.Version == 0 || o.Version == 3) {
@@ -326,6 +340,7 @@ func (s *Sender) Stats() []TargetStats {
 	out := make([]TargetStats, len(s.targets))
 	for i, t := range s.targets {
 		t.mu.Lock()
+		t.acknowledgedLocked() // the writer may be blocked in a write
 		out[i] = t.stats
 		out[i].Queued = t.q.n
 		if t.spool != nil {
@@ -354,10 +369,16 @@ type target struct {
 	stats    TargetStats
 	// keepAlive is the encoded keep-alive packet (nil: off); read-only.
 	keepAlive []byte
+	// un holds what was written and not acknowledged (its length is
+	// mirrored in stats.Unacked), and cur is the connection its offsets
+	// refer to, nil between connections. Guarded by mu, so that Stats can
+	// look at the acknowledgements while the writer is blocked in a write.
+	un  unacked
+	cur *link
 }
 
 func (t *target) idle() bool {
-	return t.q.n == 0 && !t.inflight && (t.spool == nil || t.spool.backlog() == 0)
+	return t.q.n == 0 && !t.inflight && t.stats.Unacked == 0 && (t.spool == nil || t.spool.backlog() == 0)
 }
 
 func (t *target) wakeWaiters() {
@@ -443,7 +464,7 @@ func (t *target) run(ctx context.Context) {
 		backoff   = t.o.MinBackoff
 	)
 	for ctx.Err() == nil {
-		conn, err := t.dial(ctx)
+		l, err := t.dial(ctx)
 		if err != nil {
 			t.note(func(s *TargetStats) { s.SendErrors++; s.LastError, s.LastErrorAt = err.Error(), time.Now() })
 			if !sleepCtx(ctx, jitter(backoff)) {
@@ -466,7 +487,7 @@ func (t *target) run(ctx context.Context) {
 		if have {
 			t.note(func(s *TargetStats) { s.Resent++ })
 		}
-		err = t.pump(ctx, conn, &pkt, &have)
+		err = t.pump(ctx, l, &pkt, &have)
 		t.mu.Lock()
 		t.up = false
 		t.stats.Connected = false
@@ -479,21 +500,37 @@ func (t *target) run(ctx context.Context) {
 			break
 		}
 	}
+	// Whatever is still unacknowledged may or may not have arrived.
+	t.mu.Lock()
+	t.stats.Unconfirmed += uint64(t.un.len())
+	t.stats.Unacked = 0
+	t.mu.Unlock()
 }
 
-func (t *target) dial(ctx context.Context) (net.Conn, error) {
+func (t *target) dial(ctx context.Context) (*link, error) {
 	d := net.Dialer{Timeout: t.o.DialTimeout}
-	switch t.addr.Transport {
-	case UDP:
-		return d.DialContext(ctx, "udp", t.addr.HostPort)
-	case TCP:
-		return d.DialContext(ctx, "tcp", t.addr.HostPort)
+	network := "tcp"
+	if t.addr.Transport == UDP {
+		network = "udp"
 	}
-	td := tls.Dialer{NetDialer: &d, Config: t.tls}
-	conn, err := td.DialContext(ctx, "tcp", t.addr.HostPort)
+	c, err := d.DialContext(ctx, network, t.addr.HostPort)
 	if err != nil {
 		return nil, err
 	}
+	l := newLink(c)
+	if t.addr.Transport != TLS {
+		return l, nil
+	}
+	// TLS over the counting connection, so the records' bytes are the
+	// offsets the acknowledgements are measured in.
+	hctx, cancel := context.WithTimeout(ctx, t.o.DialTimeout)
+	defer cancel()
+	conn := tls.Client(l.raw, t.tls)
+	if err := conn.HandshakeContext(hctx); err != nil {
+		c.Close()
+		return nil, err
+	}
+	l.conn = conn
 	// In TLS 1.3 a collector that refuses our certificate (or its
 	// absence) says so only after the handshake has completed on our
 	// side: wait briefly for that alert, so a refused session is an
@@ -509,7 +546,7 @@ func (t *target) dial(ctx context.Context) (net.Conn, error) {
 		conn.Close()
 		return nil, fmt.Errorf("%w: %s: %w", ErrRefused, t.addr, rerr)
 	}
-	return conn, nil
+	return l, nil
 }
 
 // tlsRefusalProbe is how long a new TLS connection waits for the
@@ -520,11 +557,13 @@ const tlsRefusalProbe = 250 * time.Millisecond
 // anything, so a read returning is a close or a reset).
 var errPeerClosed = errors.New("heptransport: collector closed the connection")
 
-// pump writes packets to conn until ctx is done or the connection fails.
+// pump writes packets to l until ctx is done or the connection fails.
+// It first writes again what the previous connection left unacknowledged.
 // On a failed TCP/TLS write the packet stays in *pkt (have = true) and is
-// written again after the reconnect.
-func (t *target) pump(ctx context.Context, conn net.Conn, pkt *[]byte, have *bool) error {
-	stop := context.AfterFunc(ctx, func() { conn.Close() }) // unblocks a Write stuck on a stalled peer
+// written again after the reconnect, behind those.
+func (t *target) pump(ctx context.Context, l *link, pkt *[]byte, have *bool) (err error) {
+	conn := l.conn
+	stop := context.AfterFunc(ctx, func() { l.close(false) }) // unblocks a Write stuck on a stalled peer
 	defer stop()
 	dead := make(chan struct{})
 	var wg sync.WaitGroup
@@ -536,26 +575,57 @@ func (t *target) pump(ctx context.Context, conn net.Conn, pkt *[]byte, have *boo
 			_, _ = io.Copy(io.Discard, conn)
 		}()
 	}
+	tracked := l.rc != nil
+	if tracked {
+		t.mu.Lock()
+		t.cur = l
+		t.un.conn++
+		t.mu.Unlock()
+	}
 	defer func() {
-		conn.Close()
+		t.mu.Lock()
+		pending := t.un.len() > 0 || *have
+		t.mu.Unlock()
+		// Its last look at the acknowledgements first; then, if packets
+		// will be written again elsewhere, a reset.
+		l.close(err != nil && ctx.Err() == nil && pending)
 		wg.Wait()
+		if tracked {
+			t.mu.Lock()
+			t.acknowledgedLocked()
+			t.cur = nil
+			t.mu.Unlock()
+		}
 	}()
+	if err := t.resend(l); err != nil {
+		return err
+	}
 	var tick <-chan time.Time
 	if t.keepAlive != nil && t.addr.Transport != UDP {
 		tk := time.NewTicker(t.o.KeepAlive)
 		defer tk.Stop()
 		tick = tk.C
 	}
+	poll := time.NewTimer(ackPoll)
+	defer poll.Stop()
 	idle := true // nothing written since the last tick
+	sinceLook, bytesSinceLook := 0, 0
 	for {
 		if !*have {
 			if *pkt, *have = t.next(*pkt); !*have {
+				var pollC <-chan time.Time
+				if tracked && t.unackedLen() > 0 { // look again soon, so Flush sees them acknowledged
+					poll.Reset(ackPoll)
+					pollC = poll.C
+				}
 				select {
 				case <-ctx.Done():
 					return ctx.Err()
 				case <-dead:
 					return errPeerClosed
 				case <-t.wake:
+				case <-pollC:
+					t.acknowledged()
 				case <-tick:
 					if idle {
 						_ = conn.SetWriteDeadline(time.Now().Add(t.o.WriteTimeout))
@@ -575,14 +645,38 @@ func (t *target) pump(ctx context.Context, conn net.Conn, pkt *[]byte, have *boo
 			return errPeerClosed
 		default:
 		}
+		if tracked {
+			if err := t.roomFor(ctx, len(*pkt), dead); err != nil {
+				return err
+			}
+		}
 		if t.addr.Transport != UDP {
 			_ = conn.SetWriteDeadline(time.Now().Add(t.o.WriteTimeout))
 		}
-		_, err := conn.Write(*pkt)
+		_, err = conn.Write(*pkt)
 		if err != nil && t.addr.Transport != UDP {
 			return fmt.Errorf("heptransport: write to %s: %w", t.addr, err)
 		}
 		n := len(*pkt)
+		if tracked {
+			// Kept until acknowledged; the writer carries on with a spent buffer.
+			t.mu.Lock()
+			*pkt = t.un.push(*pkt, l.written())
+			t.inflight = false
+			t.stats.Unacked = t.un.len()
+			sinceLook++
+			bytesSinceLook += n
+			if sinceLook >= ackCheckEvery || bytesSinceLook >= ackCheckBytes {
+				sinceLook, bytesSinceLook = 0, 0
+				t.acknowledgedLocked()
+			}
+			t.mu.Unlock()
+			*have = false
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			continue
+		}
 		t.mu.Lock()
 		t.inflight = false
 		if err != nil { // UDP: count, do not retry (the datagram is gone)
@@ -599,6 +693,125 @@ func (t *target) pump(ctx context.Context, conn net.Conn, pkt *[]byte, have *boo
 			return ctx.Err()
 		}
 	}
+}
+
+func (t *target) unackedLen() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.un.len()
+}
+
+func (t *target) acknowledged() {
+	t.mu.Lock()
+	t.acknowledgedLocked()
+	t.mu.Unlock()
+}
+
+// acknowledgedLocked lets go of the packets the current connection's peer
+// has acknowledged, counting them as sent, and wakes Flush when nothing
+// is left. t.mu is held.
+func (t *target) acknowledgedLocked() {
+	if t.un.len() == 0 || t.cur == nil {
+		return
+	}
+	acked, err := t.cur.look()
+	if err != nil {
+		return // keep them: unknown is not acknowledged
+	}
+	n, b := t.un.ackTo(acked)
+	if n == 0 {
+		return
+	}
+	t.stats.Sent += uint64(n)
+	t.stats.SentBytes += b
+	t.stats.Unacked = t.un.len()
+	if t.idle() {
+		t.wakeWaiters()
+	}
+}
+
+// roomFor waits until the unacknowledged packets leave room for n more
+// bytes, for at most WriteTimeout.
+func (t *target) roomFor(ctx context.Context, n int, dead <-chan struct{}) error {
+	var deadline time.Time
+	var tm *time.Timer
+	for {
+		t.mu.Lock()
+		if t.un.len() > 0 && t.un.bytes+n > t.o.UnackedMaxBytes {
+			t.acknowledgedLocked()
+		}
+		k, b := t.un.len(), t.un.bytes
+		t.mu.Unlock()
+		if k == 0 || b+n <= t.o.UnackedMaxBytes {
+			return nil
+		}
+		if tm == nil {
+			deadline = time.Now().Add(t.o.WriteTimeout)
+			tm = time.NewTimer(ackPoll)
+			defer tm.Stop()
+		} else if time.Now().After(deadline) {
+			return fmt.Errorf("%w: %s (%d packets, %d bytes waiting)", errNotAcknowledged, t.addr, k, b)
+		} else {
+			tm.Reset(ackPoll)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-dead:
+			return errPeerClosed
+		case <-tm.C:
+		}
+	}
+}
+
+// resend writes again, in order, the packets an earlier connection left
+// unacknowledged; each takes its offset on this one. Acknowledgements
+// may let go of those already written again meanwhile (Stats looks too),
+// never of the rest: their offsets belong to the old connection.
+func (t *target) resend(l *link) error {
+	if l.rc == nil {
+		// This connection cannot be tracked (the same system answered
+		// before, so it should not happen): what was kept is counted as
+		// sent once written, as untracked writes are.
+		defer t.acknowledgeAll()
+	}
+	t.mu.Lock()
+	first := t.un.head
+	t.mu.Unlock()
+	// Absolute indices: nothing compacts the FIFO during a resend (only
+	// the writer pushes), and acknowledgements move head only past
+	// packets already written again.
+	for i := first; ; i++ {
+		t.mu.Lock()
+		if i >= len(t.un.pkts) {
+			t.mu.Unlock()
+			return nil
+		}
+		b := t.un.pkts[i].b
+		t.mu.Unlock()
+		_ = l.conn.SetWriteDeadline(time.Now().Add(t.o.WriteTimeout))
+		if _, err := l.conn.Write(b); err != nil {
+			return fmt.Errorf("heptransport: resend to %s: %w", t.addr, err)
+		}
+		t.mu.Lock()
+		p := &t.un.pkts[i]
+		p.end, p.conn = l.written(), t.un.conn
+		t.stats.Resent++
+		t.mu.Unlock()
+	}
+}
+
+// acknowledgeAll counts every kept packet as sent.
+func (t *target) acknowledgeAll() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i := t.un.head; i < len(t.un.pkts); i++ {
+		t.un.pkts[i].conn = t.un.conn
+	}
+	n, b := t.un.ackTo(^uint64(0))
+	t.stats.Sent += uint64(n)
+	t.stats.SentBytes += b
+	t.stats.Unacked = 0
 }
 
 // jitter spreads reconnects of many agents: a uniform delay in [d/2, d].

@@ -350,11 +350,11 @@ func TestStalledPeer(t *testing.T) {
 	if full == 0 || st.Dropped != uint64(full) {
 		t.Fatalf("drops: returned %d, counted %+v", full, st)
 	}
-	inflight := uint64(total) - st.Sent - uint64(st.Queued) - st.Dropped
+	inflight := uint64(total) - st.Sent - uint64(st.Unacked) - uint64(st.Queued) - st.Dropped
 	if inflight > 1 {
 		t.Fatalf("packets unaccounted for: %d (%+v)", inflight, st)
 	}
-	t.Logf("stalled peer: sent %d, queued %d, dropped %d of %d", st.Sent, st.Queued, st.Dropped, total)
+	t.Logf("stalled peer: sent %d, unacknowledged %d, queued %d, dropped %d of %d", st.Sent, st.Unacked, st.Queued, st.Dropped, total)
 	stop()
 	ln.Close() // ends the accept goroutine if it is still waiting
 	if c, ok := <-accepted; ok {

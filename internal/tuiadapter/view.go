@@ -409,7 +409,7 @@ func (v *View) counters() tui.Counters {
 		// live queues, the store, the tracker and the decoder (the
 		// decoder's part published while it runs).
 		Dropped: lost + s.Store.Evicted + int64(s.RTP.Dropped) + int64(d.FragmentsDropped+d.FragmentsExpired+d.FragmentsEvicted+d.SCTPDropped+d.RTPHeuristicDropped) +
-			int64(d.Stream.StreamsRefused+d.Stream.Gaps+d.Stream.BufferOverflows+d.Stream.OutOfOrderOverflows),
+			int64(d.Stream.StreamsRefused+d.Stream.Gaps+d.Stream.BufferOverflows+d.Stream.OutOfOrderOverflows+d.Stream.BudgetEvictions),
 		// Other includes the heuristic's drops, counted as dropped above.
 		Skipped:     int64(d.Other-d.RTPHeuristicDropped) + s.Store.NotSIP + s.Store.NoCallID,
 		TLSStreams:  int64(d.TLSStreams),
