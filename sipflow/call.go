@@ -2,6 +2,8 @@ package sipflow
 
 import (
 	"container/list"
+	"fmt"
+	"math"
 	"hash/maphash"
 	"net/netip"
 	"time"
@@ -15,23 +17,10 @@ type retransKey struct {
 	src, dst netip.AddrPort
 }
 
-// storedMsg is what the store keeps per message: the raw copy plus what
-// the KPIs need without re-parsing.
-type storedMsg struct {
-	meta       Meta
-	raw        []byte // the one copy
-	request    bool
-	method     string // request method, or CSeq method of a response
-	code       int
-	cseq       uint32
-	txn        uint64 // hash of top Via branch, CSeq number and method
-	retrans    bool
-	toTag      bool
-	vias       int
-	warnings   Warnings
-	sdp        []MediaSummary
-	initialInv bool // INVITE request without To-tag, or a response to one
-}
+// seenScan is how many messages a call has before its retransmission
+// check moves from a scan of the messages to a map: most dialogs never
+// get one.
+const seenScan = 32
 
 type call struct {
 	id       string
@@ -67,7 +56,9 @@ type call struct {
 	srtp               bool
 
 	msgs      []storedMsg
-	seen      map[retransKey]struct{}
+	seen      map[retransKey]struct{} // only past seenScan messages
+	eps       []netip.AddrPort        // endpoints the messages index
+	corrs     []string                // correlation ids the messages index
 	methods   []string
 	uas       []string
 	ips       []netip.Addr
@@ -88,8 +79,8 @@ type call struct {
 	sum                       CallSummary
 }
 
-func newCall(id string, m *Message, meta Meta) *call {
-	c := &call{id: id, first: meta.Time, last: meta.Time, seen: make(map[retransKey]struct{})}
+func newCall(id string, m *Message, meta *Meta, in *interner) *call {
+	c := &call{id: id, first: meta.Time, last: meta.Time}
 	meth := m.Method
 	if !m.Request {
 		meth = m.CSeqMethod
@@ -99,7 +90,7 @@ func newCall(id string, m *Message, meta Meta) *call {
 	} else {
 		c.typ, c.state = methodString(meth), StatePending
 	}
-	c.setParties(m)
+	c.setParties(m, in)
 	if m.Request {
 		c.src, c.dst = meta.Src, meta.Dst
 	} else {
@@ -108,12 +99,20 @@ func newCall(id string, m *Message, meta Meta) *call {
 	return c
 }
 
-func (c *call) setParties(m *Message) {
-	c.from, c.fromDisp = userOf(&m.From), m.From.DisplayName()
-	c.to, c.toDisp = userOf(&m.To), m.To.DisplayName()
+func (c *call) setParties(m *Message, in *interner) {
+	c.from, c.fromDisp = userOf(&m.From), displayName(&m.From, in)
+	c.to, c.toDisp = userOf(&m.To), displayName(&m.To, in)
 	if m.HasPAI {
 		c.pai = userOf(&m.PAI)
 	}
+}
+
+// displayName is n's display name, interned when it needs no unescaping.
+func displayName(n *NameAddr, in *interner) string {
+	if indexByte(n.Display, '\\') < 0 {
+		return in.str(n.Display)
+	}
+	return n.DisplayName()
 }
 
 func userOf(n *NameAddr) string {
@@ -123,38 +122,47 @@ func userOf(n *NameAddr) string {
 	return string(n.URI.Host)
 }
 
-// methodString returns a constant for the common methods so they cost no
-// allocation, and a copy otherwise.
-func methodString(b []byte) string {
+// knownMethod returns a constant for the common methods so they cost no
+// allocation; ok is false for other methods.
+func knownMethod(b []byte) (string, bool) {
 	switch string(b) {
 	case "INVITE":
-		return "INVITE"
+		return "INVITE", true
 	case "ACK":
-		return "ACK"
+		return "ACK", true
 	case "BYE":
-		return "BYE"
+		return "BYE", true
 	case "CANCEL":
-		return "CANCEL"
+		return "CANCEL", true
 	case "REGISTER":
-		return "REGISTER"
+		return "REGISTER", true
 	case "OPTIONS":
-		return "OPTIONS"
+		return "OPTIONS", true
 	case "PRACK":
-		return "PRACK"
+		return "PRACK", true
 	case "UPDATE":
-		return "UPDATE"
+		return "UPDATE", true
 	case "INFO":
-		return "INFO"
+		return "INFO", true
 	case "SUBSCRIBE":
-		return "SUBSCRIBE"
+		return "SUBSCRIBE", true
 	case "NOTIFY":
-		return "NOTIFY"
+		return "NOTIFY", true
 	case "REFER":
-		return "REFER"
+		return "REFER", true
 	case "MESSAGE":
-		return "MESSAGE"
+		return "MESSAGE", true
 	case "PUBLISH":
-		return "PUBLISH"
+		return "PUBLISH", true
+	}
+	return "", false
+}
+
+// methodString returns a constant for the common methods, a copy
+// otherwise.
+func methodString(b []byte) string {
+	if s, ok := knownMethod(b); ok {
+		return s
 	}
 	return string(b)
 }
@@ -162,34 +170,37 @@ func methodString(b []byte) string {
 func (c *call) closed() bool { return c.expired || c.state.Terminal() }
 
 // add files one message; it reports whether it was a retransmission.
-func (c *call) add(m *Message, meta Meta, raw []byte, seed maphash.Seed) bool {
-	k := retransKey{h: maphash.Bytes(seed, raw), src: meta.Src, dst: meta.Dst}
-	_, retrans := c.seen[k]
-	if !retrans {
-		c.seen[k] = struct{}{}
-	}
+// keep says whether the raw bytes must be kept in memory (they cannot be
+// re-read from the capture).
+func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool {
 	sm := storedMsg{
-		meta:     meta,
-		raw:      append([]byte(nil), raw...), // the one copy
-		request:  m.Request,
-		code:     m.StatusCode,
-		cseq:     m.CSeq,
-		retrans:  retrans,
-		toTag:    len(m.To.Tag) > 0,
-		vias:     len(m.Via),
-		warnings: m.Warnings,
+		hash: maphash.Bytes(s.seed, raw),
+		cseq: m.CSeq,
+		code: int16(m.StatusCode),
+		warn: m.Warnings,
+		pl:   meta.PayloadOffset,
+		n:    uint32(len(raw)),
+	}
+	c.pack(&sm, meta)
+	retrans := c.seenBefore(&sm)
+	sm.setFlag(fRequest, m.Request)
+	sm.setFlag(fRetrans, retrans)
+	sm.setFlag(fToTag, len(m.To.Tag) > 0)
+	sm.vias = uint16(min(len(m.Via), math.MaxUint16))
+	if keep {
+		sm.raw = append([]byte(nil), raw...) // the one copy
 	}
 	if m.Request {
-		sm.method = methodString(m.Method)
+		sm.method = s.in.method(m.Method)
 	} else {
-		sm.method = methodString(m.CSeqMethod)
+		sm.method = s.in.method(m.CSeqMethod)
 	}
 	var branch []byte
 	if len(m.Via) > 0 {
 		branch = m.Via[0].Branch
 	}
 	var h maphash.Hash
-	h.SetSeed(seed)
+	h.SetSeed(s.seed)
 	h.Write(branch)
 	h.WriteString(sm.method)
 	h.WriteByte(byte(m.CSeq >> 24))
@@ -198,9 +209,9 @@ func (c *call) add(m *Message, meta Meta, raw []byte, seed maphash.Seed) bool {
 	h.WriteByte(byte(m.CSeq))
 	sm.txn = h.Sum64()
 	if m.HasSDP {
-		sm.sdp = summarizeSDP(&m.SDP)
+		sm.sdp = summarizeSDP(&m.SDP, &s.in)
 	}
-	c.bytes += len(raw) + msgOverhead
+	c.bytes += len(sm.raw) + msgOverhead
 	if meta.Time.After(c.last) {
 		c.last = meta.Time
 	}
@@ -220,7 +231,7 @@ func (c *call) add(m *Message, meta Meta, raw []byte, seed maphash.Seed) bool {
 		c.methods = appendCOW(c.methods, sm.method)
 	}
 	if ua := m.UA(); len(ua) > 0 && !c.hasUA(ua) {
-		c.uas = appendCOW(c.uas, string(ua))
+		c.uas = appendCOW(c.uas, s.in.str(ua))
 	}
 	for _, ap := range [2]netip.AddrPort{meta.Src, meta.Dst} {
 		if a := ap.Addr(); a.IsValid() && !c.hasIP(a) {
@@ -234,9 +245,36 @@ func (c *call) add(m *Message, meta Meta, raw []byte, seed maphash.Seed) bool {
 			}
 		}
 	}
-	c.apply(m, meta, &sm)
-	c.negotiate(&sm)
+	c.apply(m, meta, &sm, &s.in)
+	c.negotiate(&sm, meta)
 	c.msgs = append(c.msgs, sm)
+	return false
+}
+
+// seenBefore reports whether an identical message came the same way
+// before: a scan of the call's messages while they are few, a map after.
+func (c *call) seenBefore(sm *storedMsg) bool {
+	if c.seen == nil && len(c.msgs) < seenScan {
+		for i := range c.msgs {
+			o := &c.msgs[i]
+			if o.hash == sm.hash && c.eps[o.src] == c.eps[sm.src] && c.eps[o.dst] == c.eps[sm.dst] {
+				return true
+			}
+		}
+		return false
+	}
+	if c.seen == nil {
+		c.seen = make(map[retransKey]struct{}, 2*seenScan)
+		for i := range c.msgs {
+			o := &c.msgs[i]
+			c.seen[retransKey{o.hash, c.eps[o.src], c.eps[o.dst]}] = struct{}{}
+		}
+	}
+	k := retransKey{sm.hash, c.eps[sm.src], c.eps[sm.dst]}
+	if _, ok := c.seen[k]; ok {
+		return true
+	}
+	c.seen[k] = struct{}{}
 	return false
 }
 
@@ -326,30 +364,30 @@ const (
 )
 
 // apply runs the dialog state machine for a non-retransmitted message.
-func (c *call) apply(m *Message, meta Meta, sm *storedMsg) {
+func (c *call) apply(m *Message, meta *Meta, sm *storedMsg, in *interner) {
 	t := meta.Time
 	if m.Request {
-		c.applyRequest(m, t, sm)
+		c.applyRequest(m, t, sm, meta, in)
 		return
 	}
-	c.applyResponse(m, t, sm)
+	c.applyResponse(m, t, sm, in)
 }
 
-func (c *call) applyRequest(m *Message, t time.Time, sm *storedMsg) {
+func (c *call) applyRequest(m *Message, t time.Time, sm *storedMsg, meta *Meta, in *interner) {
 	switch sm.method {
 	case "INVITE":
 		if !c.isInvite {
 			c.isInvite, c.typ, c.state = true, TypeCall, StateSetup
 		}
 		if len(m.To.Tag) == 0 {
-			sm.initialInv = true
+			sm.setFlag(fInitialInv, true)
 			if c.initialTx == nil {
 				c.initialTx = make(map[uint64][]string)
 			}
 			if _, ok := c.initialTx[sm.txn]; !ok {
 				c.initialTx[sm.txn] = nil
 			}
-			c.initialInvite(m, t, sm)
+			c.initialInvite(m, t, meta, in)
 			return
 		}
 		// re-INVITE inside the dialog: hold/resume by its offer (RFC 3264 8.4)
@@ -373,7 +411,7 @@ func (c *call) applyRequest(m *Message, t time.Time, sm *storedMsg) {
 			} else {
 				c.hangupBy = "callee"
 			}
-		} else if sm.meta.Src == c.src {
+		} else if meta.Src == c.src {
 			c.hangupBy = "caller"
 		} else {
 			c.hangupBy = "callee"
@@ -409,12 +447,12 @@ func (c *call) holdOffer(m *Message, t time.Time) {
 	}
 }
 
-func (c *call) initialInvite(m *Message, t time.Time, sm *storedMsg) {
+func (c *call) initialInvite(m *Message, t time.Time, meta *Meta, in *interner) {
 	if c.inviteT.IsZero() {
 		c.inviteT = t
-		c.src, c.dst = sm.meta.Src, sm.meta.Dst
+		c.src, c.dst = meta.Src, meta.Dst
 		c.callerTag = string(m.From.Tag)
-		c.setParties(m)
+		c.setParties(m, in)
 	} else if m.CSeq > c.inviteCSeq && c.answerT.IsZero() && c.state.Terminal() {
 		// A new INVITE after a 3xx/4xx (redirect, 422, 491...) with the
 		// same Call-ID continues the same call (RFC 3261 8.1.3.4).
@@ -428,7 +466,7 @@ func (c *call) initialInvite(m *Message, t time.Time, sm *storedMsg) {
 	c.lastAuth = 0
 }
 
-func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg) {
+func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg, in *interner) {
 	code := m.StatusCode
 	if !c.isInvite {
 		if code < minFinal {
@@ -437,11 +475,11 @@ func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg) {
 		if code == codeUnauthorized || code == codeProxyAuthRequired {
 			c.authChallenges++
 			if c.finalCode == 0 {
-				c.finalCode, c.phrase = code, string(m.Phrase)
+				c.finalCode, c.phrase = code, in.str(m.Phrase)
 			}
 			return
 		}
-		c.finalCode, c.phrase = code, string(m.Phrase)
+		c.finalCode, c.phrase = code, in.str(m.Phrase)
 		c.setReasonHeader(m)
 		if code < minRedirect {
 			c.state = StateCompleted
@@ -457,7 +495,7 @@ func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg) {
 	// transactions (same top Via branch and CSeq). When the INVITE was not
 	// captured, every response before the answer is taken as setup.
 	tags, known := c.initialTx[sm.txn]
-	sm.initialInv = known
+	sm.setFlag(fInitialInv, known)
 	if !known && (len(c.initialTx) > 0 || !c.answerT.IsZero()) {
 		return // response to a re-INVITE: hold/resume is decided by the offer
 	}
@@ -491,7 +529,7 @@ func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg) {
 		if c.answerT.IsZero() {
 			c.answerT = t
 			c.finalT = t
-			c.finalCode, c.phrase = code, string(m.Phrase)
+			c.finalCode, c.phrase = code, in.str(m.Phrase)
 			c.state = StateInCall
 		}
 	case code == codeUnauthorized || code == codeProxyAuthRequired:
@@ -507,7 +545,7 @@ func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg) {
 		if c.finalT.IsZero() || c.state == StateSetup || c.state == StateRinging {
 			c.finalT = t
 		}
-		c.finalCode, c.phrase = code, string(m.Phrase)
+		c.finalCode, c.phrase = code, in.str(m.Phrase)
 		c.setReasonHeader(m)
 		switch {
 		case code < minFailure:
@@ -671,13 +709,19 @@ func (s *Store) SetProblems(callID string, ps []Problem) bool {
 	return true
 }
 
-func summarizeSDP(sd *SDP) []MediaSummary {
-	out := make([]MediaSummary, 0, len(sd.Media))
+func summarizeSDP(sd *SDP, in *interner) []MediaSummary {
+	out := make([]MediaSummary, len(sd.Media))
+	n := 0
+	for i := range sd.Media {
+		n += max(len(sd.Media[i].Payloads), 1)
+	}
+	// one backing array for every media's codec list
+	codecs := make([]string, 0, n)
 	for i := range sd.Media {
 		md := &sd.Media[i]
 		ms := MediaSummary{
-			Type:  string(md.Type),
-			Proto: string(md.Proto),
+			Type:  in.str(md.Type),
+			Proto: in.str(md.Proto),
 			Dir:   sd.Direction(i).String(),
 			SRTP:  sd.Secure(i),
 			Ptime: md.Ptime,
@@ -688,50 +732,79 @@ func summarizeSDP(sd *SDP) []MediaSummary {
 		if r, ok := sd.RTCPEndpoint(i); ok {
 			ms.RTCP = r
 		}
+		first := len(codecs)
 		if len(md.Payloads) == 0 && len(md.Formats) > 0 {
-			ms.Codecs = append(ms.Codecs, string(md.Formats)) // udptl t38, etc.
+			codecs = append(codecs, in.str(md.Formats)) // udptl t38, etc.
 		}
 		for _, pt := range md.Payloads {
 			name := sd.Codec(i, pt)
 			if len(name) == 0 {
-				ms.Codecs = append(ms.Codecs, itoa(int(pt)))
+				codecs = append(codecs, ptString(pt))
 			} else {
-				ms.Codecs = append(ms.Codecs, string(name))
+				codecs = append(codecs, in.str(name))
 			}
 		}
-		out = append(out, ms)
+		if len(codecs) > first {
+			ms.Codecs = codecs[first:len(codecs):len(codecs)]
+		}
+		out[i] = ms
 	}
 	return out
 }
 
-// detail builds a CallDetail; messages are re-parsed from the stored copy
-// for the fields not kept per message.
-func (c *call) detail() CallDetail {
+// ptStrings are the payload type numbers as strings, so a codec list
+// without rtpmap costs no allocation.
+var ptStrings = func() (t [128]string) {
+	for i := range t {
+		t[i] = itoa(i)
+	}
+	return
+}()
+
+func ptString(pt uint8) string {
+	if int(pt) < len(ptStrings) {
+		return ptStrings[pt]
+	}
+	return itoa(int(pt))
+}
+
+// detail builds a CallDetail; messages are re-parsed from the stored copy,
+// or from the capture file through rr, for the fields not kept per
+// message.
+func (c *call) detail(rr RawReader, seed maphash.Seed) CallDetail {
 	d := CallDetail{Summary: c.sum, Events: append([]CallEvent(nil), c.events...)}
 	d.Messages = make([]MessageDetail, 0, len(c.msgs))
 	var m Message
-	type txKey struct {
-		txn uint64
-	}
-	txIdx := make(map[txKey]int)
+	txIdx := make(map[uint64]int)
+	var buf []byte
 	for i := range c.msgs {
 		sm := &c.msgs[i]
 		md := MessageDetail{
-			Meta:           sm.meta,
-			Request:        sm.request,
-			StatusCode:     sm.code,
+			Meta:           c.meta(sm),
+			Request:        sm.request(),
+			StatusCode:     int(sm.code),
 			CSeq:           sm.cseq,
 			CSeqMethod:     sm.method,
-			Retransmission: sm.retrans,
+			Retransmission: sm.retrans(),
 			SDP:            sm.sdp,
-			Raw:            string(sm.raw),
 		}
-		if sm.warnings != 0 {
-			md.Warnings = sm.warnings.String()
+		raw := sm.raw
+		if raw == nil && sm.n > 0 {
+			var err error
+			raw, err = reread(rr, &md.Meta, sm, seed, buf)
+			if err != nil {
+				md.RawError = err.Error()
+			} else {
+				buf = raw[:0]
+			}
+		}
+		md.Raw = string(raw)
+		if sm.warn != 0 {
+			md.Warnings = sm.warn.String()
 		}
 		var branch string
-		if m.Unmarshal(sm.raw) == nil {
-			if sm.request {
+		if raw != nil && m.Unmarshal(raw) == nil {
+			if sm.request() {
 				md.Method = string(m.Method)
 			} else {
 				md.Phrase = string(m.Phrase)
@@ -740,19 +813,37 @@ func (c *call) detail() CallDetail {
 			if len(m.Via) > 0 {
 				branch = string(m.Via[0].Branch)
 			}
+		} else if sm.request() {
+			md.Method = sm.method // the raw message is gone: what was kept
 		}
 		d.Messages = append(d.Messages, md)
-		k := txKey{sm.txn}
-		j, ok := txIdx[k]
+		j, ok := txIdx[sm.txn]
 		if !ok {
 			j = len(d.Transactions)
-			txIdx[k] = j
+			txIdx[sm.txn] = j
 			d.Transactions = append(d.Transactions, Transaction{CSeq: sm.cseq, Method: sm.method, Branch: branch})
 		}
 		d.Transactions[j].Messages++
-		if sm.retrans {
+		if sm.retrans() {
 			d.Transactions[j].Retransmissions++
 		}
 	}
 	return d
+}
+
+// reread fetches a message the store did not keep from its capture file
+// and checks it is the message that was parsed (same hash), so a file
+// changed since it was read shows an error, never another message.
+func reread(rr RawReader, meta *Meta, sm *storedMsg, seed maphash.Seed, buf []byte) ([]byte, error) {
+	if rr == nil {
+		return nil, ErrRawGone
+	}
+	b, err := rr.ReadRaw(meta, int(sm.pl), int(sm.n), buf)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRawGone, err)
+	}
+	if len(b) != int(sm.n) || maphash.Bytes(seed, b) != sm.hash {
+		return nil, fmt.Errorf("%w: source %d record %d no longer holds the message (the file changed)", ErrRawGone, meta.Source, meta.Record.Number)
+	}
+	return b, nil
 }

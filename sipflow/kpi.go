@@ -89,13 +89,13 @@ func (s *Store) KPIs(f Filter) KPIs {
 		k.Retransmissions += c.retrans
 		for i := range c.msgs {
 			sm := &c.msgs[i]
-			if sm.retrans {
+			if sm.retrans() {
 				continue
 			}
-			if sm.request {
+			if sm.request() {
 				k.Methods[sm.method]++
 			} else {
-				k.Codes[sm.code]++
+				k.Codes[int(sm.code)]++
 			}
 		}
 		if !c.isInvite {
@@ -106,12 +106,12 @@ func (s *Store) KPIs(f Filter) KPIs {
 		var answered map[uint64]bool
 		for i := range c.msgs {
 			sm := &c.msgs[i]
-			if sm.retrans || sm.method != "INVITE" || !sm.initialInv {
+			if sm.retrans() || sm.method != "INVITE" || !sm.initialInv() {
 				continue
 			}
-			if sm.request {
+			if sm.request() {
 				k.Invites++
-				viaSum += sm.vias
+				viaSum += int(sm.vias)
 				continue
 			}
 			if sm.code < minFinal {

@@ -37,9 +37,9 @@ type pendingOffer struct {
 
 // negotiate follows the offer/answer state of the dialog for one
 // non-retransmitted message (RFC 3261 13.2.1, RFC 3264, RFC 3262, RFC 3311).
-func (c *call) negotiate(sm *storedMsg) {
+func (c *call) negotiate(sm *storedMsg, meta *Meta) {
 	sdp := sm.sdp
-	if sm.request {
+	if sm.request() {
 		switch sm.method {
 		case "INVITE", "UPDATE":
 			if sdp == nil {
@@ -48,17 +48,17 @@ func (c *call) negotiate(sm *storedMsg) {
 				}
 				return // an UPDATE without SDP (a session refresh) leaves offer/answer alone
 			}
-			c.offerSeen(&pendingOffer{sdp: sdp, t: sm.meta.Time, from: sm.meta.Src, method: sm.method, cseq: sm.cseq, fromReq: true})
+			c.offerSeen(&pendingOffer{sdp: sdp, t: meta.Time, from: meta.Src, method: sm.method, cseq: sm.cseq, fromReq: true})
 		case "ACK", "PRACK":
 			if sdp == nil {
 				return
 			}
 			if p := c.pend; p != nil && !p.fromReq {
-				c.complete(p, sm)
+				c.complete(p, sm, meta)
 				return
 			}
 			if sm.method == "PRACK" {
-				c.offerSeen(&pendingOffer{sdp: sdp, t: sm.meta.Time, from: sm.meta.Src, method: sm.method, cseq: sm.cseq, fromReq: true})
+				c.offerSeen(&pendingOffer{sdp: sdp, t: meta.Time, from: meta.Src, method: sm.method, cseq: sm.cseq, fromReq: true})
 			}
 		}
 		return
@@ -81,17 +81,17 @@ func (c *call) negotiate(sm *storedMsg) {
 	}
 	switch {
 	case mine:
-		c.complete(p, sm)
+		c.complete(p, sm, meta)
 	case len(c.negs) > 0 && c.negs[len(c.negs)-1].CSeq == sm.cseq && c.negs[len(c.negs)-1].Method == sm.method:
 		// The 2xx repeating (or, from another fork, replacing) the
 		// answer an 18x already gave.
 		n := c.negs[len(c.negs)-1]
-		n.Answer, n.AnswerTime, n.AnswerFrom = sdp, sm.meta.Time, sm.meta.Src
+		n.Answer, n.AnswerTime, n.AnswerFrom = sdp, meta.Time, meta.Src
 		c.negs = append(c.negs[:len(c.negs)-1:len(c.negs)-1], n)
 		c.answer = sdp
 	default:
 		// An offer in a response: the request had no SDP.
-		c.offerSeen(&pendingOffer{sdp: sdp, t: sm.meta.Time, from: sm.meta.Src, method: sm.method, cseq: sm.cseq})
+		c.offerSeen(&pendingOffer{sdp: sdp, t: meta.Time, from: meta.Src, method: sm.method, cseq: sm.cseq})
 	}
 }
 
@@ -102,9 +102,9 @@ func (c *call) offerSeen(p *pendingOffer) {
 	}
 }
 
-func (c *call) complete(p *pendingOffer, sm *storedMsg) {
-	n := Negotiation{Method: p.method, CSeq: p.cseq, OfferTime: p.t, AnswerTime: sm.meta.Time,
-		OfferFrom: p.from, AnswerFrom: sm.meta.Src, Offer: p.sdp, Answer: sm.sdp}
+func (c *call) complete(p *pendingOffer, sm *storedMsg, meta *Meta) {
+	n := Negotiation{Method: p.method, CSeq: p.cseq, OfferTime: p.t, AnswerTime: meta.Time,
+		OfferFrom: p.from, AnswerFrom: meta.Src, Offer: p.sdp, Answer: sm.sdp}
 	negs := c.negs[:len(c.negs):len(c.negs)] // published slices are immutable
 	if len(negs) >= maxNegotiations {
 		negs = append(negs[:1:1], negs[2:]...)

@@ -9,16 +9,30 @@ import (
 	"time"
 )
 
-// Defaults for a zero StoreOptions.
+// Defaults for a zero StoreOptions. A completed call costs about 2 KiB
+// with its messages re-read from the capture (StoreOptions.Raw), so the
+// byte budget, not the count, is what bounds a long run.
 const (
-	DefaultMaxCalls = 100000
-	DefaultMaxBytes = 512 << 20
+	DefaultMaxCalls = 1000000
+	DefaultMaxBytes = 2 << 30
 	// Accounting overheads: what a stored message and a call cost beyond
-	// the raw bytes, calibrated with BenchmarkStoreAdd (heap-bytes/call vs
-	// acct-bytes/call) so MaxBytes bounds the real heap within ~10%.
-	msgOverhead  = 450
-	callOverhead = 2600
+	// the raw bytes kept, calibrated with BenchmarkStoreAdd (heap-bytes/call
+	// vs acct-bytes/call) so MaxBytes bounds the real heap within ~10%.
+	msgOverhead  = 200
+	callOverhead = 1500
 )
+
+// RawReader re-reads messages from the captures they came from, so the
+// store need not keep their bytes: the capture file is the message
+// store. Methods are called by readers of the store, concurrently.
+type RawReader interface {
+	// Rereadable reports whether messages of the source can be re-read
+	// (a seekable, uncompressed file).
+	Rereadable(source int) bool
+	// ReadRaw returns the n bytes at offset off in the data of the
+	// record meta.Record of source meta.Source; buf may hold the result.
+	ReadRaw(meta *Meta, off, n int, buf []byte) ([]byte, error)
+}
 
 // StoreOptions configures a Store. The zero value is useful.
 type StoreOptions struct {
@@ -27,6 +41,10 @@ type StoreOptions struct {
 	// IdleTimeout, when > 0, makes Add expire dialogs idle for longer than
 	// this, measured in packet time (Meta.Time), like ExpireBefore.
 	IdleTimeout time.Duration
+	// Raw, when set, re-reads messages that lie whole in a record of a
+	// re-readable source (Meta.PayloadOffset > 0): the store then keeps
+	// only their location and a hash, and Call re-reads them.
+	Raw RawReader
 }
 
 // Store groups SIP messages into dialogs and calls. One goroutine writes
@@ -37,6 +55,7 @@ type Store struct {
 
 	mu     sync.RWMutex
 	msg    Message // reused decode target; writer only, under mu
+	in     interner
 	seed   maphash.Seed
 	calls  map[string]*call
 	order  *list.List // all calls, creation order
@@ -63,6 +82,7 @@ func NewStore(o StoreOptions) *Store {
 
 func (s *Store) init() {
 	s.seed = maphash.MakeSeed()
+	s.in = interner{}
 	s.calls = make(map[string]*call)
 	s.order, s.active, s.done = list.New(), list.New(), list.New()
 	s.xcid = make(map[string][]string)
@@ -161,7 +181,7 @@ func (s *Store) Add(raw []byte, meta Meta) *Message {
 	}
 	c, ok := s.calls[string(m.CallID)]
 	if !ok {
-		c = newCall(string(m.CallID), m, meta)
+		c = newCall(string(m.CallID), m, &meta, &s.in)
 		s.calls[c.id] = c
 		c.orderEl = s.order.PushBack(c)
 		c.activeEl = s.active.PushBack(c)
@@ -170,7 +190,8 @@ func (s *Store) Add(raw []byte, meta Meta) *Message {
 		s.linkNew(c)
 	}
 	before := c.bytes
-	retrans := c.add(m, meta, raw, s.seed)
+	keep := s.opt.Raw == nil || meta.PayloadOffset <= 0 || !s.opt.Raw.Rereadable(meta.Source)
+	retrans := c.add(m, &meta, raw, s, keep)
 	if retrans {
 		s.stats.Retransmissions++
 	}
@@ -440,7 +461,7 @@ func (s *Store) Call(id string) (CallDetail, bool) {
 	if !ok {
 		return CallDetail{}, false
 	}
-	return c.detail(), true
+	return c.detail(s.opt.Raw, s.seed), true
 }
 
 // Stats returns the counters.
