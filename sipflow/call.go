@@ -76,7 +76,8 @@ type call struct {
 	corrIDs   []string
 
 	orderEl, activeEl, doneEl *list.Element
-	sum                       CallSummary
+	reason                    string    // phrase with the Reason header, built by publish
+	reasonOf                  [2]string // the phrase and header reason was built from
 }
 
 func newCall(id string, m *Message, meta *Meta, in *interner) *call {
@@ -615,8 +616,26 @@ func msBetween(a, b time.Time) int64 {
 	return b.Sub(a).Milliseconds()
 }
 
-// publish refreshes the summary readers copy.
+// publish refreshes what summary reads that costs an allocation to
+// build (the reason text), on the writer's side.
 func (c *call) publish() {
+	if c.phrase == c.reasonOf[0] && c.reasonHdr == c.reasonOf[1] {
+		return
+	}
+	c.reasonOf = [2]string{c.phrase, c.reasonHdr}
+	switch {
+	case c.reasonHdr == "":
+		c.reason = c.phrase
+	case c.phrase == "":
+		c.reason = c.reasonHdr
+	default:
+		c.reason = c.phrase + " (" + c.reasonHdr + ")"
+	}
+}
+
+// summary builds the call's summary for a reader, without allocating:
+// the store keeps no copy of it.
+func (c *call) summary() CallSummary {
 	s := CallSummary{
 		CallID:            c.id,
 		Type:              c.typ,
@@ -636,7 +655,7 @@ func (c *call) publish() {
 		DurationMS:        msBetween(c.answerT, c.byeT),
 		TotalMS:           msBetween(c.first, c.last),
 		FinalCode:         c.finalCode,
-		Reason:            c.phrase,
+		Reason:            c.reason,
 		HangupBy:          c.hangupBy,
 		Messages:          len(c.msgs),
 		Retransmissions:   c.retrans,
@@ -667,14 +686,7 @@ func (c *call) publish() {
 	if !c.inviteT.IsZero() {
 		s.Start = c.inviteT
 	}
-	if c.reasonHdr != "" {
-		if s.Reason != "" {
-			s.Reason += " (" + c.reasonHdr + ")"
-		} else {
-			s.Reason = c.reasonHdr
-		}
-	}
-	c.sum = s
+	return s
 }
 
 // Problem is one finding about a call (internal/diagnose): a short
@@ -772,7 +784,7 @@ func ptString(pt uint8) string {
 // or from the capture file through rr, for the fields not kept per
 // message.
 func (c *call) detail(rr RawReader, seed maphash.Seed) CallDetail {
-	d := CallDetail{Summary: c.sum, Events: append([]CallEvent(nil), c.events...)}
+	d := CallDetail{Summary: c.summary(), Events: append([]CallEvent(nil), c.events...)}
 	d.Messages = make([]MessageDetail, 0, len(c.msgs))
 	var m Message
 	txIdx := make(map[uint64]int)

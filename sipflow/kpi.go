@@ -82,7 +82,8 @@ func (s *Store) KPIs(f Filter) KPIs {
 	viaSum := 0
 	for e := s.order.Front(); e != nil; e = e.Next() {
 		c := e.Value.(*call)
-		if !f.Match(&c.sum) {
+		sum := c.summary()
+		if !f.Match(&sum) {
 			continue
 		}
 		k.Dialogs++
@@ -150,8 +151,8 @@ func (s *Store) KPIs(f Filter) KPIs {
 				k.ISA++
 			}
 		}
-		k.Setup.add(c.sum.SetupMS)
-		k.PDD.add(c.sum.PDDMS)
+		k.Setup.add(sum.SetupMS)
+		k.PDD.add(sum.PDDMS)
 	}
 	if d := k.Invites - k.AuthChallenges - k.Redirects; d > 0 {
 		k.ASR = float64(k.Answered) / float64(d) * 100

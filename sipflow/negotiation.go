@@ -119,35 +119,39 @@ func (c *call) complete(p *pendingOffer, sm *storedMsg, meta *Meta) {
 // answer that is not an event or comfort-noise format, or, when an RTP
 // stream of the call carries another of the answer's codecs, that one.
 func (c *call) codec() string {
-	var list []string
+	for _, s := range c.streams {
+		if s.Codec == "" {
+			continue
+		}
+		if x := c.answerCodec(s.Codec); x != "" {
+			return x
+		}
+	}
+	return c.answerCodec("")
+}
+
+// answerCodec returns the answer's first voice codec named name (any
+// case), or its first voice codec when name is "".
+func (c *call) answerCodec(name string) string {
 	for _, m := range c.answer {
 		if m.Type != "audio" || m.Addr.Port() == 0 {
 			continue
 		}
 		for _, x := range m.Codecs {
-			if !auxCodec(x) {
-				list = append(list, x)
-			}
-		}
-	}
-	if len(list) == 0 {
-		return ""
-	}
-	for _, s := range c.streams {
-		for _, x := range list {
-			if strings.EqualFold(s.Codec, x) {
+			if !auxCodec(x) && (name == "" || strings.EqualFold(name, x)) {
 				return x
 			}
 		}
 	}
-	return list[0]
+	return ""
 }
 
 // auxCodec names formats that ride beside the voice codec.
 func auxCodec(name string) bool {
-	switch strings.ToLower(name) {
-	case "telephone-event", "cn", "red", "ulpfec", "rtx", "13":
-		return true
+	for _, a := range [...]string{"telephone-event", "cn", "red", "ulpfec", "rtx", "13"} {
+		if strings.EqualFold(name, a) {
+			return true
+		}
 	}
 	return false
 }

@@ -9,12 +9,12 @@ import (
 	"time"
 )
 
-// Defaults for a zero StoreOptions. A completed call costs about 2 KiB
-// with its messages re-read from the capture (StoreOptions.Raw), so the
-// byte budget, not the count, is what bounds a long run.
+// Defaults for a zero StoreOptions. With its messages re-read from the
+// capture (StoreOptions.Raw) a call costs little, so the byte budget,
+// not the count, is what bounds a long run.
 const (
 	DefaultMaxCalls = 1000000
-	DefaultMaxBytes = 2 << 30
+	DefaultMaxBytes = 512 << 20
 	// Accounting overheads: what a stored message and a call cost beyond
 	// the raw bytes kept, calibrated with BenchmarkStoreAdd (heap-bytes/call
 	// vs acct-bytes/call) so MaxBytes bounds the real heap within ~10%.
@@ -138,7 +138,7 @@ func (s *Store) Summary(id string) (CallSummary, bool) {
 	if !ok {
 		return CallSummary{}, false
 	}
-	return c.sum, true
+	return c.summary(), true
 }
 
 // Clear forgets every dialog at once: the UI's "clear list" on a live
@@ -418,8 +418,8 @@ func (s *Store) Calls(f Filter, offset, limit int) []CallSummary {
 	var out []CallSummary
 	n := 0
 	for e := s.order.Front(); e != nil; e = e.Next() {
-		c := e.Value.(*call)
-		if !f.Match(&c.sum) {
+		sum := e.Value.(*call).summary()
+		if !f.Match(&sum) {
 			continue
 		}
 		n++
@@ -429,7 +429,7 @@ func (s *Store) Calls(f Filter, offset, limit int) []CallSummary {
 		if limit >= 0 && len(out) >= limit {
 			break
 		}
-		out = append(out, c.sum)
+		out = append(out, sum)
 	}
 	return out
 }
@@ -446,7 +446,8 @@ func (s *Store) Count(f Filter) int {
 	}
 	n := 0
 	for e := s.order.Front(); e != nil; e = e.Next() {
-		if f.Match(&e.Value.(*call).sum) {
+		sum := e.Value.(*call).summary()
+		if f.Match(&sum) {
 			n++
 		}
 	}

@@ -39,6 +39,7 @@ func load(ctx context.Context, ios *ioStreams, o *loadOptions, eo engine.Options
 		return nil, err
 	}
 	o.storeLimits(&eo)
+	eo.Files = in.fileNames() // messages are re-read from the files when a call is opened
 	e := engine.New(eo)
 	w := &warner{w: ios.ErrOut}
 	_, err = e.Run(ctx, in.sources(), w.warn)
@@ -62,7 +63,7 @@ func (o *loadOptions) addInputFlags(cmd *cobra.Command) {
 	f.BoolVar(&o.noHeuristic, "no-rtp-heuristic", false, "find RTP/RTCP only on ports learned from SDP")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "do not print the summary on stderr")
 	f.StringVar(&o.tlsKeylog, "tls-keylog", "", "decrypt SIP over TLS with the secrets in `FILE` (NSS key log: SSLKEYLOGFILE, openssl -keylogfile)")
-	f.IntVar(&o.maxCalls, "max-calls", 0, "hold at most `N` dialogs (default 100000); the oldest closed ones are evicted first, and counted")
+	f.IntVar(&o.maxCalls, "max-calls", 0, "hold at most `N` dialogs (default 1000000); the oldest closed ones are evicted first, and counted")
 	f.StringVar(&o.maxMemory, "max-memory", "", "memory budget for held dialogs (`SIZE`, default 512MiB)")
 }
 

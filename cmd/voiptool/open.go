@@ -154,6 +154,7 @@ func openRun(ctx context.Context, o *openOptions) error {
 		return err
 	}
 	o.in.storeLimits(&eo)
+	eo.Files = in.fileNames() // messages are re-read from the files when a call is opened
 	// --hep-to: a HEP sink fed by the engine's tap (after the engine has
 	// handled each event), naming calls from the engine's store.
 	var fwd *sink.HEP

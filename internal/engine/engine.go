@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -38,6 +39,11 @@ type Options struct {
 	// parsed once, on the writer goroutine (metrics count methods and
 	// codes from it). The message is only valid during the call.
 	OnMessage func(*sipflow.Message, sipflow.Meta)
+	// Files names the capture files behind Run's first sources, by
+	// source index. Messages of the plain (uncompressed) ones are re-read
+	// from them when a call is opened instead of being held in memory;
+	// nil keeps every message in memory.
+	Files []string
 }
 
 // Counters are the engine's own counts, beside the decoder's and the
@@ -86,6 +92,7 @@ func (c *counters) load() Counters {
 type Engine struct {
 	o     Options
 	store *sipflow.Store
+	raw   *rawFiles // re-reads messages from Options.Files; nil without them
 
 	mu  sync.RWMutex // the writer changes rtp under the write lock; readers copy under the read lock
 	rtp *rtpstats.Tracker
@@ -136,8 +143,14 @@ func New(o Options) *Engine {
 	if o.Store.IdleTimeout == 0 {
 		o.Store.IdleTimeout = DefaultIdleTimeout
 	}
+	var raw *rawFiles
+	if len(o.Files) > 0 && o.Store.Raw == nil {
+		raw = &rawFiles{}
+		o.Store.Raw = raw
+	}
 	return &Engine{
 		o:     o,
+		raw:   raw,
 		store: sipflow.NewStore(o.Store),
 		rtp:   rtpstats.NewTracker(o.RTP),
 	}
@@ -153,6 +166,9 @@ func (e *Engine) Run(ctx context.Context, srcs []capture.Source, warn func(error
 		return capture.Stats{}, ErrRunning
 	}
 	e.wmu.Lock()
+	if e.raw != nil {
+		e.raw.bind(e.o.Files, srcs)
+	}
 	w := func(err error) {
 		e.cnt.warnings.Add(1)
 		if warn != nil {
@@ -216,6 +232,8 @@ func (e *Engine) handle(ev *capture.Event) error {
 			Frame:     ev.Packet.Number,
 			Offset:    ev.Packet.Offset,
 			Record:    ev.Packet,
+
+			PayloadOffset: payloadOffset(ev),
 		})
 	case capture.KindRTP:
 		e.mu.Lock()
@@ -256,6 +274,23 @@ func (e *Engine) addRTCP(b []byte, t time.Time, src, dst netip.AddrPort) {
 	if err != nil {
 		e.cnt.rtcpErrors.Add(1)
 	}
+}
+
+// payloadOffset is where the event's payload lies whole in its record,
+// as sent, or 0: reassembled, decrypted or unwrapped payloads are not
+// bytes of one record.
+func payloadOffset(ev *capture.Event) int32 {
+	l := &ev.Layers
+	if l.Reassembled != 0 || l.Payload <= 0 {
+		return 0
+	}
+	if ev.Record != nil {
+		end := int(l.Payload) + len(ev.Payload)
+		if end > len(ev.Record) || !bytes.Equal(ev.Record[l.Payload:end], ev.Payload) {
+			return 0
+		}
+	}
+	return l.Payload
 }
 
 // addSIP stores the message and tells the tracker what the SDP says:
