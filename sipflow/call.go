@@ -3,8 +3,8 @@ package sipflow
 import (
 	"container/list"
 	"fmt"
-	"math"
 	"hash/maphash"
+	"math"
 	"net/netip"
 	"time"
 )
@@ -42,7 +42,7 @@ type call struct {
 	src, dst           netip.AddrPort
 	callerTag          string
 	inviteCSeq         uint32
-	initialTx          map[uint64][]string // initial INVITE transactions -> To-tags of their 101-299 responses
+	initialTx          txTags // initial INVITE transactions -> To-tags of their 101-299 responses
 	forks              int
 	finalCode          int
 	phrase, reasonHdr  string
@@ -56,6 +56,7 @@ type call struct {
 	srtp               bool
 
 	msgs      []storedMsg
+	extra     []msgExtra              // of the few messages that need more
 	seen      map[retransKey]struct{} // only past seenScan messages
 	eps       []netip.AddrPort        // endpoints the messages index
 	corrs     []string                // correlation ids the messages index
@@ -86,11 +87,21 @@ func newCall(id string, m *Message, meta *Meta, in *interner) *call {
 	if !m.Request {
 		meth = m.CSeqMethod
 	}
+	// Room for a typical dialog from the start: 7 messages, 3 methods,
+	// 2 addresses and user agents for a call; a request and its answer
+	// otherwise.
 	if string(meth) == "INVITE" {
 		c.isInvite, c.typ, c.state = true, TypeCall, StateSetup
+		c.msgs = make([]storedMsg, 0, 8)
+		c.methods = make([]string, 0, 4)
 	} else {
-		c.typ, c.state = methodString(meth), StatePending
+		c.typ, c.state = in.method(meth), StatePending
+		c.msgs = make([]storedMsg, 0, 2)
+		c.methods = make([]string, 0, 1)
 	}
+	c.eps = make([]netip.AddrPort, 0, 2)
+	c.ips = make([]netip.Addr, 0, 2)
+	c.uas = make([]string, 0, 2)
 	c.setParties(m, in)
 	if m.Request {
 		c.src, c.dst = meta.Src, meta.Dst
@@ -182,14 +193,14 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool
 		pl:   meta.PayloadOffset,
 		n:    uint32(len(raw)),
 	}
-	c.pack(&sm, meta)
-	retrans := c.seenBefore(&sm)
+	retrans := c.seenBefore(&sm, meta)
 	sm.setFlag(fRequest, m.Request)
 	sm.setFlag(fRetrans, retrans)
 	sm.setFlag(fToTag, len(m.To.Tag) > 0)
 	sm.vias = uint16(min(len(m.Via), math.MaxUint16))
+	var kept []byte
 	if keep {
-		sm.raw = append([]byte(nil), raw...) // the one copy
+		kept = append([]byte(nil), raw...) // the one copy
 	}
 	if m.Request {
 		sm.method = s.in.method(m.Method)
@@ -209,10 +220,12 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool
 	h.WriteByte(byte(m.CSeq >> 8))
 	h.WriteByte(byte(m.CSeq))
 	sm.txn = h.Sum64()
+	var sdp []MediaSummary
 	if m.HasSDP {
-		sm.sdp = summarizeSDP(&m.SDP, &s.in)
+		sdp = summarizeSDP(&m.SDP, &s.in)
 	}
-	c.bytes += len(sm.raw) + msgOverhead
+	c.pack(&sm, meta, kept, sdp)
+	c.bytes += len(kept) + msgOverhead
 	if meta.Time.After(c.last) {
 		c.last = meta.Time
 	}
@@ -229,14 +242,14 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool
 		return true
 	}
 	if !c.hasMethod(sm.method) {
-		c.methods = appendCOW(c.methods, sm.method)
+		c.methods = appendShared(c.methods, sm.method)
 	}
 	if ua := m.UA(); len(ua) > 0 && !c.hasUA(ua) {
-		c.uas = appendCOW(c.uas, s.in.str(ua))
+		c.uas = appendShared(c.uas, s.in.str(ua))
 	}
 	for _, ap := range [2]netip.AddrPort{meta.Src, meta.Dst} {
 		if a := ap.Addr(); a.IsValid() && !c.hasIP(a) {
-			c.ips = appendCOW(c.ips, a)
+			c.ips = appendShared(c.ips, a)
 		}
 	}
 	if m.HasSDP {
@@ -247,18 +260,18 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool
 		}
 	}
 	c.apply(m, meta, &sm, &s.in)
-	c.negotiate(&sm, meta)
+	c.negotiate(&sm, meta, sdp)
 	c.msgs = append(c.msgs, sm)
 	return false
 }
 
 // seenBefore reports whether an identical message came the same way
 // before: a scan of the call's messages while they are few, a map after.
-func (c *call) seenBefore(sm *storedMsg) bool {
+func (c *call) seenBefore(sm *storedMsg, meta *Meta) bool {
 	if c.seen == nil && len(c.msgs) < seenScan {
 		for i := range c.msgs {
 			o := &c.msgs[i]
-			if o.hash == sm.hash && c.eps[o.src] == c.eps[sm.src] && c.eps[o.dst] == c.eps[sm.dst] {
+			if o.hash == sm.hash && c.eps[o.src] == meta.Src && c.eps[o.dst] == meta.Dst {
 				return true
 			}
 		}
@@ -271,12 +284,28 @@ func (c *call) seenBefore(sm *storedMsg) bool {
 			c.seen[retransKey{o.hash, c.eps[o.src], c.eps[o.dst]}] = struct{}{}
 		}
 	}
-	k := retransKey{sm.hash, c.eps[sm.src], c.eps[sm.dst]}
+	k := retransKey{sm.hash, meta.Src, meta.Dst}
 	if _, ok := c.seen[k]; ok {
 		return true
 	}
 	c.seen[k] = struct{}{}
 	return false
+}
+
+// nilIfEmpty keeps an empty list null in JSON, as before any element.
+func nilIfEmpty[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+// appendShared appends in place while the capacity lasts: a reader holds
+// a published slice of the old length and never sees past it (readers
+// treat summaries' slices as read-only and never append to them). Past
+// the capacity append copies, as appendCOW does.
+func appendShared[T any](s []T, v T) []T {
+	return append(s, v)
 }
 
 // appendCOW appends without ever writing into a backing array a reader may
@@ -382,11 +411,8 @@ func (c *call) applyRequest(m *Message, t time.Time, sm *storedMsg, meta *Meta, 
 		}
 		if len(m.To.Tag) == 0 {
 			sm.setFlag(fInitialInv, true)
-			if c.initialTx == nil {
-				c.initialTx = make(map[uint64][]string)
-			}
-			if _, ok := c.initialTx[sm.txn]; !ok {
-				c.initialTx[sm.txn] = nil
+			if _, ok := c.initialTx.get(sm.txn); !ok {
+				c.initialTx.set(sm.txn, nil)
 			}
 			c.initialInvite(m, t, meta, in)
 			return
@@ -495,9 +521,9 @@ func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg, in *interne
 	// A response belongs to the initial INVITE when it answers one of its
 	// transactions (same top Via branch and CSeq). When the INVITE was not
 	// captured, every response before the answer is taken as setup.
-	tags, known := c.initialTx[sm.txn]
+	tags, known := c.initialTx.get(sm.txn)
 	sm.setFlag(fInitialInv, known)
-	if !known && (len(c.initialTx) > 0 || !c.answerT.IsZero()) {
+	if !known && (c.initialTx.len() > 0 || !c.answerT.IsZero()) {
 		return // response to a re-INVITE: hold/resume is decided by the offer
 	}
 	// Early and confirmed dialogs (RFC 3261 12.1): distinct To-tags on
@@ -507,7 +533,7 @@ func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg, in *interne
 	if tag := m.To.Tag; len(tag) > 0 && code > codeTrying && code < minRedirect && !hasString(tags, tag) {
 		tags = append(tags, string(tag))
 		if known {
-			c.initialTx[sm.txn] = tags
+			c.initialTx.set(sm.txn, tags)
 		}
 		if len(tags) > c.forks {
 			c.forks = len(tags)
@@ -665,9 +691,9 @@ func (c *call) summary() CallSummary {
 		Expired:           c.expired,
 		SRTP:              c.srtp,
 		Warnings:          c.warnCount,
-		Methods:           c.methods,
-		UserAgents:        c.uas,
-		IPs:               c.ips,
+		Methods:           nilIfEmpty(c.methods),
+		UserAgents:        nilIfEmpty(c.uas),
+		IPs:               nilIfEmpty(c.ips),
 		Offer:             c.offer,
 		Answer:            c.answer,
 		SDPHistory:        c.negs,
@@ -798,9 +824,9 @@ func (c *call) detail(rr RawReader, seed maphash.Seed) CallDetail {
 			CSeq:           sm.cseq,
 			CSeqMethod:     sm.method,
 			Retransmission: sm.retrans(),
-			SDP:            sm.sdp,
+			SDP:            c.extraOf(sm).sdp,
 		}
-		raw := sm.raw
+		raw := c.extraOf(sm).raw
 		if raw == nil && sm.n > 0 {
 			var err error
 			raw, err = reread(rr, &md.Meta, sm, seed, buf)

@@ -84,18 +84,14 @@ const (
 	fInitialInv
 )
 
-// storedMsg is what the store keeps per message.
+// storedMsg is what the store keeps per message (120 bytes); what few
+// messages need sits in the call's extra table.
 type storedMsg struct {
-	t, recT     int64 // Meta.Time, Meta.Record.Timestamp (unixNS)
-	off, recOff int64 // Meta.Offset, Meta.Record.Offset
-	frame       int64 // Meta.Frame
-	recNum      int64 // Meta.Record.Number
-	hash        uint64
-	txn         uint64 // hash of top Via branch, CSeq number and method
-	// raw is the message when it cannot be re-read from the capture (nil
-	// when it can: the record at recOff holds it at pl, n bytes long).
-	raw     []byte
-	sdp     []MediaSummary
+	t       int64 // Meta.Time (unixNS)
+	off     int64 // Meta.Offset
+	frame   int64 // Meta.Frame
+	hash    uint64
+	txn     uint64 // hash of top Via branch, CSeq number and method
 	method  string // request method, or CSeq method of a response (interned)
 	capLen  int32
 	wireLen int32
@@ -107,6 +103,7 @@ type storedMsg struct {
 	src     uint32 // index into call.eps
 	dst     uint32
 	corr    uint32 // 1 + index into call.corrs, 0 for none
+	x       uint32 // 1 + index into call.extra, 0 for none
 	cseq    uint32
 	warn    Warnings
 	code    int16
@@ -114,6 +111,26 @@ type storedMsg struct {
 	tr      Transport
 	flags   uint8
 }
+
+// msgExtra is what only some messages have: a body summary, the raw
+// bytes when they cannot be re-read, a record that is not the message's
+// own frame (HEP, or a Meta built without one).
+type msgExtra struct {
+	raw                  []byte
+	sdp                  []MediaSummary
+	recT, recOff, recNum int64
+}
+
+// extraOf returns the message's extra fields (zero when it has none).
+func (c *call) extraOf(sm *storedMsg) *msgExtra {
+	if sm.x == 0 {
+		return &noExtra
+	}
+	return &c.extra[sm.x-1]
+}
+
+// noExtra is read only.
+var noExtra msgExtra
 
 func (sm *storedMsg) request() bool { return sm.flags&fRequest != 0 }
 func (sm *storedMsg) retrans() bool { return sm.flags&fRetrans != 0 }
@@ -140,21 +157,40 @@ func clampInt32(v int) int32 {
 	return int32(v)
 }
 
-// pack fills the location fields of sm from meta.
-func (c *call) pack(sm *storedMsg, meta *Meta) {
-	sm.t, sm.recT = unixNS(meta.Time), unixNS(meta.Record.Timestamp)
-	sm.off, sm.recOff = meta.Offset, meta.Record.Offset
-	sm.frame, sm.recNum = int64(meta.Frame), int64(meta.Record.Number)
+// pack fills the location fields of sm from meta, and the extra fields
+// raw and sdp (either may be nil).
+func (c *call) pack(sm *storedMsg, meta *Meta, raw []byte, sdp []MediaSummary) {
+	sm.t = unixNS(meta.Time)
+	sm.off, sm.frame = meta.Offset, int64(meta.Frame)
 	sm.capLen, sm.wireLen = clampInt32(meta.Record.CaptureLength), clampInt32(meta.Record.Length)
 	sm.ifIdx, sm.link = clampInt32(meta.Record.InterfaceIndex), meta.Record.LinkType
 	sm.source = clampInt32(meta.Source)
 	sm.src, sm.dst = c.endpoint(meta.Src), c.endpoint(meta.Dst)
 	sm.corr = c.corrIndex(meta.CorrelationID)
 	sm.tr = meta.Transport
+	rec := &meta.Record
+	own := rec.Timestamp.Equal(meta.Time) && rec.Number == meta.Frame && rec.Offset == meta.Offset
+	if raw == nil && sdp == nil && own {
+		return
+	}
+	x := msgExtra{raw: raw, sdp: sdp, recT: sm.t, recOff: sm.off, recNum: sm.frame}
+	if !own {
+		x.recT, x.recOff, x.recNum = unixNS(rec.Timestamp), rec.Offset, int64(rec.Number)
+	}
+	if c.extra == nil {
+		c.extra = make([]msgExtra, 0, 2) // an offer and its answer
+	}
+	c.extra = append(c.extra, x)
+	sm.x = uint32(len(c.extra))
 }
 
 // meta rebuilds the message's Meta.
 func (c *call) meta(sm *storedMsg) Meta {
+	recT, recOff, recNum := sm.t, sm.off, sm.frame
+	if sm.x != 0 {
+		x := &c.extra[sm.x-1]
+		recT, recOff, recNum = x.recT, x.recOff, x.recNum
+	}
 	m := Meta{
 		Time:      timeOf(sm.t),
 		Src:       c.eps[sm.src],
@@ -164,13 +200,13 @@ func (c *call) meta(sm *storedMsg) Meta {
 		Frame:     int(sm.frame),
 		Offset:    sm.off,
 		Record: pcap.Packet{
-			Timestamp:      timeOf(sm.recT),
+			Timestamp:      timeOf(recT),
 			CaptureLength:  int(sm.capLen),
 			Length:         int(sm.wireLen),
 			InterfaceIndex: int(sm.ifIdx),
 			LinkType:       sm.link,
-			Number:         int(sm.recNum),
-			Offset:         sm.recOff,
+			Number:         int(recNum),
+			Offset:         recOff,
 		},
 	}
 	if sm.corr > 0 {
@@ -218,4 +254,58 @@ func (in *interner) method(b []byte) string {
 		return s
 	}
 	return in.str(b)
+}
+
+// txTagsScan is how many transactions txTags holds in a list before it
+// moves them to a map (a call has one or two initial INVITE
+// transactions; an authentication loop can have many).
+const txTagsScan = 8
+
+// txTags maps transactions to To-tags without a map for the usual few.
+type txTags struct {
+	list []txTag
+	m    map[uint64][]string
+}
+
+type txTag struct {
+	txn  uint64
+	tags []string
+}
+
+func (t *txTags) len() int { return len(t.list) + len(t.m) }
+
+func (t *txTags) get(txn uint64) ([]string, bool) {
+	if t.m != nil {
+		v, ok := t.m[txn]
+		return v, ok
+	}
+	for i := range t.list {
+		if t.list[i].txn == txn {
+			return t.list[i].tags, true
+		}
+	}
+	return nil, false
+}
+
+func (t *txTags) set(txn uint64, tags []string) {
+	if t.m != nil {
+		t.m[txn] = tags
+		return
+	}
+	for i := range t.list {
+		if t.list[i].txn == txn {
+			t.list[i].tags = tags
+			return
+		}
+	}
+	if len(t.list) < txTagsScan {
+		t.list = append(t.list, txTag{txn, tags})
+		return
+	}
+	t.m = make(map[uint64][]string, 2*txTagsScan)
+	for _, e := range t.list {
+		t.m[e.txn] = e.tags
+	}
+	t.list = nil
+	t.m[txn] = tags
 }

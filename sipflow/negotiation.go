@@ -37,8 +37,7 @@ type pendingOffer struct {
 
 // negotiate follows the offer/answer state of the dialog for one
 // non-retransmitted message (RFC 3261 13.2.1, RFC 3264, RFC 3262, RFC 3311).
-func (c *call) negotiate(sm *storedMsg, meta *Meta) {
-	sdp := sm.sdp
+func (c *call) negotiate(sm *storedMsg, meta *Meta, sdp []MediaSummary) {
 	if sm.request() {
 		switch sm.method {
 		case "INVITE", "UPDATE":
@@ -54,7 +53,7 @@ func (c *call) negotiate(sm *storedMsg, meta *Meta) {
 				return
 			}
 			if p := c.pend; p != nil && !p.fromReq {
-				c.complete(p, sm, meta)
+				c.complete(p, sm, meta, sdp)
 				return
 			}
 			if sm.method == "PRACK" {
@@ -81,7 +80,7 @@ func (c *call) negotiate(sm *storedMsg, meta *Meta) {
 	}
 	switch {
 	case mine:
-		c.complete(p, sm, meta)
+		c.complete(p, sm, meta, sdp)
 	case len(c.negs) > 0 && c.negs[len(c.negs)-1].CSeq == sm.cseq && c.negs[len(c.negs)-1].Method == sm.method:
 		// The 2xx repeating (or, from another fork, replacing) the
 		// answer an 18x already gave.
@@ -102,16 +101,16 @@ func (c *call) offerSeen(p *pendingOffer) {
 	}
 }
 
-func (c *call) complete(p *pendingOffer, sm *storedMsg, meta *Meta) {
+func (c *call) complete(p *pendingOffer, sm *storedMsg, meta *Meta, sdp []MediaSummary) {
 	n := Negotiation{Method: p.method, CSeq: p.cseq, OfferTime: p.t, AnswerTime: meta.Time,
-		OfferFrom: p.from, AnswerFrom: meta.Src, Offer: p.sdp, Answer: sm.sdp}
+		OfferFrom: p.from, AnswerFrom: meta.Src, Offer: p.sdp, Answer: sdp}
 	negs := c.negs[:len(c.negs):len(c.negs)] // published slices are immutable
 	if len(negs) >= maxNegotiations {
 		negs = append(negs[:1:1], negs[2:]...)
 		c.negsCut++
 	}
 	c.negs = append(negs, n)
-	c.offer, c.answer = p.sdp, sm.sdp
+	c.offer, c.answer = p.sdp, sdp
 	c.pend = nil
 }
 

@@ -196,8 +196,9 @@ type CallEvent struct {
 
 // CallSummary is one row of the call list. Durations are milliseconds and -1
 // when they do not apply (for example setup_ms of an unanswered call).
-// Slices are shared with the store and must be treated as read-only: the
-// store never changes a slice it has published, it replaces it.
+// Slices are shared with the store and must be treated as read-only (no
+// append either): the store never changes an element of a slice it has
+// published; it replaces the slice, or appends past the published length.
 type CallSummary struct {
 	CallID          string         `json:"call_id"`
 	Type            string         `json:"type"` // TypeCall or the first request's method
