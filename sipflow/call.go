@@ -6,6 +6,7 @@ import (
 	"hash/maphash"
 	"math"
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -28,13 +29,16 @@ type call struct {
 	isInvite bool
 	state    State
 	expired  bool // closed by idle expiry without a terminal state
+	// flags beside each other, so the struct has no padding between them
+	cancelSeen, held, srtp bool
 
-	first, last time.Time
-	inviteT     time.Time // first initial INVITE
-	ringT       time.Time // first 18x
-	answerT     time.Time // first 2xx to the initial INVITE
-	finalT      time.Time // first final response to the initial INVITE
-	byeT        time.Time
+	// times as unixNS, noTime when not reached
+	first, last int64
+	inviteT     int64 // first initial INVITE
+	ringT       int64 // first 18x
+	answerT     int64 // first 2xx to the initial INVITE
+	finalT      int64 // first final response to the initial INVITE
+	byeT        int64
 
 	from, to           string
 	fromDisp, toDisp   string
@@ -42,24 +46,19 @@ type call struct {
 	src, dst           netip.AddrPort
 	callerTag          string
 	inviteCSeq         uint32
+	forks              int32  // distinct To-tags answering an initial INVITE transaction
 	initialTx          txTags // initial INVITE transactions -> To-tags of their 101-299 responses
-	forks              int
+	bytes              int
 	finalCode          int
 	phrase, reasonHdr  string
 	hangupBy           string
-	cancelSeen         bool
-	held               bool
 	authChallenges     int
 	lastAuth           int // code of the last 401/407 to an INVITE
 	retrans, warnCount int
-	bytes              int
-	srtp               bool
 
 	msgs      []storedMsg
-	extra     []msgExtra              // of the few messages that need more
-	seen      map[retransKey]struct{} // only past seenScan messages
-	eps       []netip.AddrPort        // endpoints the messages index
-	corrs     []string                // correlation ids the messages index
+	extra     []msgExtra       // of the few messages that need more
+	eps       []netip.AddrPort // endpoints the messages index
 	methods   []string
 	uas       []string
 	ips       []netip.Addr
@@ -71,18 +70,43 @@ type call struct {
 	legs      []Leg
 	streams   []Stream
 	problems  []Problem
-	events    []CallEvent
 	endpoints []netip.AddrPort
-	xcids     []string
-	corrIDs   []string
+	cold      *callCold // what few calls need, allocated with the first
 
 	orderEl, activeEl, doneEl *list.Element
-	reason                    string    // phrase with the Reason header, built by publish
-	reasonOf                  [2]string // the phrase and header reason was built from
+	reason                    string // phrase with the Reason header, built by publish
+}
+
+// callCold holds what few calls need: a retransmission map past
+// seenScan messages, correlation ids, X-Call-ID links, events.
+type callCold struct {
+	seen                  map[retransKey]struct{}
+	corrs, xcids, corrIDs []string
+	events                []CallEvent
+}
+
+// noCold is read only: the cold part of a call that has none.
+var noCold callCold
+
+// coldW returns the call's cold part for writing, allocating it.
+func (c *call) coldW() *callCold {
+	if c.cold == nil {
+		c.cold = &callCold{}
+	}
+	return c.cold
+}
+
+// coldR returns the call's cold part for reading.
+func (c *call) coldR() *callCold {
+	if c.cold == nil {
+		return &noCold
+	}
+	return c.cold
 }
 
 func newCall(id string, m *Message, meta *Meta, in *interner) *call {
-	c := &call{id: id, first: meta.Time, last: meta.Time}
+	t := unixNS(meta.Time)
+	c := &call{id: id, first: t, last: t, inviteT: noTime, ringT: noTime, answerT: noTime, finalT: noTime, byeT: noTime}
 	meth := m.Method
 	if !m.Request {
 		meth = m.CSeqMethod
@@ -226,11 +250,12 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool
 	}
 	c.pack(&sm, meta, kept, sdp)
 	c.bytes += len(kept) + msgOverhead
-	if meta.Time.After(c.last) {
-		c.last = meta.Time
+	t := unixNS(meta.Time)
+	if t > c.last {
+		c.last = t
 	}
-	if c.first.IsZero() || meta.Time.Before(c.first) {
-		c.first = meta.Time
+	if c.first == noTime || t < c.first {
+		c.first = t
 	}
 	c.expired = false
 	if m.Warnings != 0 {
@@ -268,7 +293,7 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool
 // seenBefore reports whether an identical message came the same way
 // before: a scan of the call's messages while they are few, a map after.
 func (c *call) seenBefore(sm *storedMsg, meta *Meta) bool {
-	if c.seen == nil && len(c.msgs) < seenScan {
+	if c.coldR().seen == nil && len(c.msgs) < seenScan {
 		for i := range c.msgs {
 			o := &c.msgs[i]
 			if o.hash == sm.hash && c.eps[o.src] == meta.Src && c.eps[o.dst] == meta.Dst {
@@ -277,18 +302,19 @@ func (c *call) seenBefore(sm *storedMsg, meta *Meta) bool {
 		}
 		return false
 	}
-	if c.seen == nil {
-		c.seen = make(map[retransKey]struct{}, 2*seenScan)
+	cold := c.coldW()
+	if cold.seen == nil {
+		cold.seen = make(map[retransKey]struct{}, 2*seenScan)
 		for i := range c.msgs {
 			o := &c.msgs[i]
-			c.seen[retransKey{o.hash, c.eps[o.src], c.eps[o.dst]}] = struct{}{}
+			cold.seen[retransKey{o.hash, c.eps[o.src], c.eps[o.dst]}] = struct{}{}
 		}
 	}
 	k := retransKey{sm.hash, meta.Src, meta.Dst}
-	if _, ok := c.seen[k]; ok {
+	if _, ok := cold.seen[k]; ok {
 		return true
 	}
-	c.seen[k] = struct{}{}
+	cold.seen[k] = struct{}{}
 	return false
 }
 
@@ -342,7 +368,7 @@ func (c *call) hasIP(a netip.Addr) bool {
 }
 
 func (c *call) hasXCID(x []byte) bool {
-	for _, v := range c.xcids {
+	for _, v := range c.coldR().xcids {
 		if v == string(x) {
 			return true
 		}
@@ -351,7 +377,7 @@ func (c *call) hasXCID(x []byte) bool {
 }
 
 func (c *call) hasCorr(x string) bool {
-	for _, v := range c.corrIDs {
+	for _, v := range c.coldR().corrIDs {
 		if v == x {
 			return true
 		}
@@ -370,7 +396,8 @@ func (c *call) addLeg(id, rule string) bool {
 }
 
 func (c *call) event(t time.Time, kind, detail string) {
-	c.events = append(c.events, CallEvent{Time: t, Kind: kind, Detail: detail})
+	cold := c.coldW()
+	cold.events = append(cold.events, CallEvent{Time: t, Kind: kind, Detail: detail})
 }
 
 // Status code classes and specific codes, RFC 3261 21.
@@ -422,7 +449,7 @@ func (c *call) applyRequest(m *Message, t time.Time, sm *storedMsg, meta *Meta, 
 		c.holdOffer(m, t)
 	case "UPDATE":
 		// RFC 3311: an UPDATE offer after the answer can hold/resume too
-		if !c.answerT.IsZero() {
+		if c.answerT != noTime {
 			c.holdOffer(m, t)
 		}
 	case "CANCEL":
@@ -430,7 +457,7 @@ func (c *call) applyRequest(m *Message, t time.Time, sm *storedMsg, meta *Meta, 
 		c.event(t, "cancel", "")
 		c.setReasonHeader(m)
 	case "BYE":
-		c.byeT = t
+		c.byeT = unixNS(t)
 		c.setReasonHeader(m)
 		if c.callerTag != "" && len(m.From.Tag) > 0 {
 			if string(m.From.Tag) == c.callerTag {
@@ -446,7 +473,7 @@ func (c *call) applyRequest(m *Message, t time.Time, sm *storedMsg, meta *Meta, 
 		if !c.isInvite {
 			return
 		}
-		if c.state == StateInCall || !c.answerT.IsZero() {
+		if c.state == StateInCall || c.answerT != noTime {
 			c.state = StateCompleted
 		} else if !c.state.Terminal() {
 			c.state = StateCancelled // BYE in an early dialog
@@ -475,16 +502,16 @@ func (c *call) holdOffer(m *Message, t time.Time) {
 }
 
 func (c *call) initialInvite(m *Message, t time.Time, meta *Meta, in *interner) {
-	if c.inviteT.IsZero() {
-		c.inviteT = t
+	if c.inviteT == noTime {
+		c.inviteT = unixNS(t)
 		c.src, c.dst = meta.Src, meta.Dst
 		c.callerTag = string(m.From.Tag)
 		c.setParties(m, in)
-	} else if m.CSeq > c.inviteCSeq && c.answerT.IsZero() && c.state.Terminal() {
+	} else if m.CSeq > c.inviteCSeq && c.answerT == noTime && c.state.Terminal() {
 		// A new INVITE after a 3xx/4xx (redirect, 422, 491...) with the
 		// same Call-ID continues the same call (RFC 3261 8.1.3.4).
 		c.state = StateSetup
-		c.finalCode, c.phrase, c.finalT = 0, "", time.Time{}
+		c.finalCode, c.phrase, c.finalT = 0, "", noTime
 		c.event(t, "retry", "CSeq "+itoa(int(m.CSeq)))
 	}
 	if m.CSeq > c.inviteCSeq {
@@ -523,7 +550,7 @@ func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg, in *interne
 	// captured, every response before the answer is taken as setup.
 	tags, known := c.initialTx.get(sm.txn)
 	sm.setFlag(fInitialInv, known)
-	if !known && (c.initialTx.len() > 0 || !c.answerT.IsZero()) {
+	if !known && (c.initialTx.len() > 0 || c.answerT != noTime) {
 		return // response to a re-INVITE: hold/resume is decided by the offer
 	}
 	// Early and confirmed dialogs (RFC 3261 12.1): distinct To-tags on
@@ -535,8 +562,8 @@ func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg, in *interne
 		if known {
 			c.initialTx.set(sm.txn, tags)
 		}
-		if len(tags) > c.forks {
-			c.forks = len(tags)
+		if len(tags) > int(c.forks) {
+			c.forks = int32(min(len(tags), math.MaxInt32))
 		}
 		if len(tags) > 1 {
 			c.event(t, "fork", "To-tag "+string(tag))
@@ -545,17 +572,17 @@ func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg, in *interne
 	switch {
 	case code < minFinal:
 		if code >= codeSessionProgressBase && code < minFinal {
-			if c.ringT.IsZero() {
-				c.ringT = t
+			if c.ringT == noTime {
+				c.ringT = unixNS(t)
 			}
 			if c.state == StateSetup {
 				c.state = StateRinging
 			}
 		}
 	case code < minRedirect:
-		if c.answerT.IsZero() {
-			c.answerT = t
-			c.finalT = t
+		if c.answerT == noTime {
+			c.answerT = unixNS(t)
+			c.finalT = c.answerT
 			c.finalCode, c.phrase = code, in.str(m.Phrase)
 			c.state = StateInCall
 		}
@@ -566,11 +593,11 @@ func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg, in *interne
 		c.lastAuth = code
 		c.event(t, "auth", itoa(code))
 	default:
-		if !c.answerT.IsZero() {
+		if c.answerT != noTime {
 			return // a late failure from another fork after the answer
 		}
-		if c.finalT.IsZero() || c.state == StateSetup || c.state == StateRinging {
-			c.finalT = t
+		if c.finalT == noTime || c.state == StateSetup || c.state == StateRinging {
+			c.finalT = unixNS(t)
 		}
 		c.finalCode, c.phrase = code, in.str(m.Phrase)
 		c.setReasonHeader(m)
@@ -635,26 +662,33 @@ func (c *call) expire() {
 	c.expired = true
 }
 
-func msBetween(a, b time.Time) int64 {
-	if a.IsZero() || b.IsZero() {
+// msBetween is the milliseconds from a to b (unixNS), -1 when either
+// was not reached.
+func msBetween(a, b int64) int64 {
+	if a == noTime || b == noTime {
 		return -1
 	}
-	return b.Sub(a).Milliseconds()
+	d := b - a
+	if (b^a)&(b^d) < 0 { // overflow: saturate, as time.Time.Sub does
+		if b < a {
+			d = math.MinInt64
+		} else {
+			d = math.MaxInt64
+		}
+	}
+	return d / int64(time.Millisecond)
 }
 
 // publish refreshes what summary reads that costs an allocation to
 // build (the reason text), on the writer's side.
 func (c *call) publish() {
-	if c.phrase == c.reasonOf[0] && c.reasonHdr == c.reasonOf[1] {
-		return
-	}
-	c.reasonOf = [2]string{c.phrase, c.reasonHdr}
 	switch {
 	case c.reasonHdr == "":
 		c.reason = c.phrase
 	case c.phrase == "":
 		c.reason = c.reasonHdr
-	default:
+	case len(c.reason) != len(c.phrase)+len(c.reasonHdr)+3 || !strings.HasPrefix(c.reason, c.phrase) ||
+		!strings.HasSuffix(c.reason, c.reasonHdr+")") || c.reason[len(c.phrase):len(c.phrase)+2] != " (":
 		c.reason = c.phrase + " (" + c.reasonHdr + ")"
 	}
 }
@@ -673,8 +707,8 @@ func (c *call) summary() CallSummary {
 		PAI:               c.pai,
 		Src:               c.src,
 		Dst:               c.dst,
-		Start:             c.first,
-		End:               c.last,
+		Start:             timeOf(c.first),
+		End:               timeOf(c.last),
 		SetupMS:           msBetween(c.inviteT, c.answerT),
 		PDDMS:             msBetween(c.inviteT, c.ringT),
 		RingMS:            -1,
@@ -686,7 +720,7 @@ func (c *call) summary() CallSummary {
 		Messages:          len(c.msgs),
 		Retransmissions:   c.retrans,
 		AuthChallenges:    c.authChallenges,
-		Forks:             c.forks,
+		Forks:             int(c.forks),
 		OnHold:            c.held,
 		Expired:           c.expired,
 		SRTP:              c.srtp,
@@ -706,11 +740,11 @@ func (c *call) summary() CallSummary {
 	if s.Problems == nil {
 		s.Problems = []Problem{} // "problems": [] rather than null
 	}
-	if !c.ringT.IsZero() && !c.finalT.IsZero() {
+	if c.ringT != noTime && c.finalT != noTime {
 		s.RingMS = msBetween(c.ringT, c.finalT)
 	}
-	if !c.inviteT.IsZero() {
-		s.Start = c.inviteT
+	if c.inviteT != noTime {
+		s.Start = timeOf(c.inviteT)
 	}
 	return s
 }
@@ -810,7 +844,7 @@ func ptString(pt uint8) string {
 // or from the capture file through rr, for the fields not kept per
 // message.
 func (c *call) detail(rr RawReader, seed maphash.Seed) CallDetail {
-	d := CallDetail{Summary: c.summary(), Events: append([]CallEvent(nil), c.events...)}
+	d := CallDetail{Summary: c.summary(), Events: append([]CallEvent(nil), c.coldR().events...)}
 	d.Messages = make([]MessageDetail, 0, len(c.msgs))
 	var m Message
 	txIdx := make(map[uint64]int)

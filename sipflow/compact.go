@@ -66,13 +66,14 @@ func (c *call) corrIndex(id string) uint32 {
 	if id == "" {
 		return 0
 	}
-	n := len(c.corrs)
+	cold := c.coldW()
+	n := len(cold.corrs)
 	for i := n - 1; i >= 0 && i >= n-epScan; i-- {
-		if c.corrs[i] == id {
+		if cold.corrs[i] == id {
 			return uint32(i + 1)
 		}
 	}
-	c.corrs = append(c.corrs, id)
+	cold.corrs = append(cold.corrs, id)
 	return uint32(n + 1)
 }
 
@@ -210,7 +211,7 @@ func (c *call) meta(sm *storedMsg) Meta {
 		},
 	}
 	if sm.corr > 0 {
-		m.CorrelationID = c.corrs[sm.corr-1]
+		m.CorrelationID = c.coldR().corrs[sm.corr-1]
 	}
 	return m
 }

@@ -14,7 +14,7 @@ import (
 // not the count, is what bounds a long run.
 const (
 	DefaultMaxCalls = 1000000
-	DefaultMaxBytes = 512 << 20
+	DefaultMaxBytes = 1 << 30
 	// Accounting overheads: what a stored message and a call cost beyond
 	// the raw bytes kept, calibrated with BenchmarkStoreAdd (heap-bytes/call
 	// vs acct-bytes/call) so MaxBytes bounds the real heap within ~10%.
@@ -246,7 +246,7 @@ func (s *Store) expireBefore(t time.Time) {
 	// Bounded: every iteration removes the front element.
 	for e := s.active.Front(); e != nil; e = s.active.Front() {
 		c := e.Value.(*call)
-		if !c.last.Before(t) {
+		if c.last >= unixNS(t) {
 			return
 		}
 		c.expire()
@@ -286,13 +286,13 @@ func (s *Store) remove(c *call) {
 			delete(s.media, ap)
 		}
 	}
-	for _, x := range c.xcids {
+	for _, x := range c.coldR().xcids {
 		s.xcid[x] = removeString(s.xcid[x], c.id)
 		if len(s.xcid[x]) == 0 {
 			delete(s.xcid, x)
 		}
 	}
-	for _, x := range c.corrIDs {
+	for _, x := range c.coldR().corrIDs {
 		s.corr[x] = removeString(s.corr[x], c.id)
 		if len(s.corr[x]) == 0 {
 			delete(s.corr, x)
@@ -332,7 +332,7 @@ func (s *Store) linkMessage(c *call, m *Message, meta Meta) {
 		}
 		if !c.hasXCID(x) {
 			xs := string(x)
-			c.xcids = append(c.xcids, xs)
+			c.coldW().xcids = append(c.coldW().xcids, xs)
 			s.xcid[xs] = append(s.xcid[xs], c.id)
 		}
 		if o, ok := s.calls[string(x)]; ok {
@@ -341,7 +341,7 @@ func (s *Store) linkMessage(c *call, m *Message, meta Meta) {
 	}
 	if id := meta.CorrelationID; id != "" && id != c.id {
 		if !c.hasCorr(id) {
-			c.corrIDs = append(c.corrIDs, id)
+			c.coldW().corrIDs = append(c.coldW().corrIDs, id)
 			for _, other := range s.corr[id] {
 				if o, ok := s.calls[other]; ok && o != c {
 					s.link(c, o, LinkCorrelation)

@@ -64,7 +64,7 @@ func (o *loadOptions) addInputFlags(cmd *cobra.Command) {
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "do not print the summary on stderr")
 	f.StringVar(&o.tlsKeylog, "tls-keylog", "", "decrypt SIP over TLS with the secrets in `FILE` (NSS key log: SSLKEYLOGFILE, openssl -keylogfile)")
 	f.IntVar(&o.maxCalls, "max-calls", 0, "hold at most `N` dialogs (default 1000000); the oldest closed ones are evicted first, and counted")
-	f.StringVar(&o.maxMemory, "max-memory", "", "memory budget for held dialogs (`SIZE`, default 512MiB)")
+	f.StringVar(&o.maxMemory, "max-memory", "", "memory budget for held dialogs (`SIZE`, default 1GiB)")
 }
 
 // storeLimits applies --max-calls and --max-memory (checked by
