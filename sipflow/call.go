@@ -840,17 +840,27 @@ func ptString(pt uint8) string {
 	return itoa(int(pt))
 }
 
-// detail builds a CallDetail; messages are re-parsed from the stored copy,
-// or from the capture file through rr, for the fields not kept per
-// message.
-func (c *call) detail(rr RawReader, seed maphash.Seed) CallDetail {
+// msgSource is where a message's bytes are, for fillDetail: kept in
+// memory, or to be re-read from the capture.
+type msgSource struct {
+	raw  []byte // kept copy (never changed once stored), or nil
+	hash uint64
+	pl   int32
+	n    uint32
+	tx   int // the transaction this message opens, -1 when not the first
+}
+
+// detail builds a CallDetail from what the store holds, under the
+// store's read lock; fillDetail completes it from the messages' bytes
+// without the lock, so reading a file never holds the writer up.
+func (c *call) detail() (CallDetail, []msgSource) {
 	d := CallDetail{Summary: c.summary(), Events: append([]CallEvent(nil), c.coldR().events...)}
 	d.Messages = make([]MessageDetail, 0, len(c.msgs))
-	var m Message
+	srcs := make([]msgSource, 0, len(c.msgs))
 	txIdx := make(map[uint64]int)
-	var buf []byte
 	for i := range c.msgs {
 		sm := &c.msgs[i]
+		x := c.extraOf(sm)
 		md := MessageDetail{
 			Meta:           c.meta(sm),
 			Request:        sm.request(),
@@ -858,12 +868,44 @@ func (c *call) detail(rr RawReader, seed maphash.Seed) CallDetail {
 			CSeq:           sm.cseq,
 			CSeqMethod:     sm.method,
 			Retransmission: sm.retrans(),
-			SDP:            c.extraOf(sm).sdp,
+			SDP:            x.sdp,
 		}
-		raw := c.extraOf(sm).raw
-		if raw == nil && sm.n > 0 {
+		if sm.warn != 0 {
+			md.Warnings = sm.warn.String()
+		}
+		if sm.request() {
+			md.Method = sm.method // replaced by the parsed one when the bytes are at hand
+		}
+		src := msgSource{raw: x.raw, hash: sm.hash, pl: sm.pl, n: sm.n, tx: -1}
+		d.Messages = append(d.Messages, md)
+		j, ok := txIdx[sm.txn]
+		if !ok {
+			j = len(d.Transactions)
+			txIdx[sm.txn] = j
+			d.Transactions = append(d.Transactions, Transaction{CSeq: sm.cseq, Method: sm.method})
+			src.tx = j
+		}
+		srcs = append(srcs, src)
+		d.Transactions[j].Messages++
+		if sm.retrans() {
+			d.Transactions[j].Retransmissions++
+		}
+	}
+	return d, srcs
+}
+
+// fillDetail adds what only the messages' bytes give: the bytes, the
+// method and phrase as written, the transactions' branches. Messages not
+// kept are re-read through rr.
+func fillDetail(d *CallDetail, srcs []msgSource, rr RawReader, seed maphash.Seed) {
+	var m Message
+	var buf []byte
+	for i := range d.Messages {
+		md, src := &d.Messages[i], &srcs[i]
+		raw := src.raw
+		if raw == nil && src.n > 0 {
 			var err error
-			raw, err = reread(rr, &md.Meta, sm, seed, buf)
+			raw, err = reread(rr, &md.Meta, src, seed, buf)
 			if err != nil {
 				md.RawError = err.Error()
 			} else {
@@ -871,42 +913,25 @@ func (c *call) detail(rr RawReader, seed maphash.Seed) CallDetail {
 			}
 		}
 		md.Raw = string(raw)
-		if sm.warn != 0 {
-			md.Warnings = sm.warn.String()
+		if raw == nil || m.Unmarshal(raw) != nil {
+			continue
 		}
-		var branch string
-		if raw != nil && m.Unmarshal(raw) == nil {
-			if sm.request() {
-				md.Method = string(m.Method)
-			} else {
-				md.Phrase = string(m.Phrase)
-			}
-			md.CSeqMethod = string(m.CSeqMethod)
-			if len(m.Via) > 0 {
-				branch = string(m.Via[0].Branch)
-			}
-		} else if sm.request() {
-			md.Method = sm.method // the raw message is gone: what was kept
+		if md.Request {
+			md.Method = string(m.Method)
+		} else {
+			md.Phrase = string(m.Phrase)
 		}
-		d.Messages = append(d.Messages, md)
-		j, ok := txIdx[sm.txn]
-		if !ok {
-			j = len(d.Transactions)
-			txIdx[sm.txn] = j
-			d.Transactions = append(d.Transactions, Transaction{CSeq: sm.cseq, Method: sm.method, Branch: branch})
-		}
-		d.Transactions[j].Messages++
-		if sm.retrans() {
-			d.Transactions[j].Retransmissions++
+		md.CSeqMethod = string(m.CSeqMethod)
+		if src.tx >= 0 && len(m.Via) > 0 {
+			d.Transactions[src.tx].Branch = string(m.Via[0].Branch)
 		}
 	}
-	return d
 }
 
 // reread fetches a message the store did not keep from its capture file
 // and checks it is the message that was parsed (same hash), so a file
 // changed since it was read shows an error, never another message.
-func reread(rr RawReader, meta *Meta, sm *storedMsg, seed maphash.Seed, buf []byte) ([]byte, error) {
+func reread(rr RawReader, meta *Meta, sm *msgSource, seed maphash.Seed, buf []byte) ([]byte, error) {
 	if rr == nil {
 		return nil, ErrRawGone
 	}

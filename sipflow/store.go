@@ -457,12 +457,16 @@ func (s *Store) Count(f Filter) int {
 // Call returns one call with its messages.
 func (s *Store) Call(id string) (CallDetail, bool) {
 	s.mu.RLock()
-	defer s.mu.RUnlock()
 	c, ok := s.calls[id]
 	if !ok {
+		s.mu.RUnlock()
 		return CallDetail{}, false
 	}
-	return c.detail(s.opt.Raw, s.seed), true
+	d, srcs := c.detail()
+	seed := s.seed
+	s.mu.RUnlock()
+	fillDetail(&d, srcs, s.opt.Raw, seed)
+	return d, true
 }
 
 // Stats returns the counters.
