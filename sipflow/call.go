@@ -226,11 +226,13 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool
 	if keep {
 		kept = append([]byte(nil), raw...) // the one copy
 	}
+	var method string
 	if m.Request {
-		sm.method = s.in.method(m.Method)
+		method = s.in.method(m.Method)
 	} else {
-		sm.method = s.in.method(m.CSeqMethod)
+		method = s.in.method(m.CSeqMethod)
 	}
+	sm.mi = c.methodIndex(method)
 	var branch []byte
 	if len(m.Via) > 0 {
 		branch = m.Via[0].Branch
@@ -238,7 +240,7 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool
 	var h maphash.Hash
 	h.SetSeed(s.seed)
 	h.Write(branch)
-	h.WriteString(sm.method)
+	h.WriteString(method)
 	h.WriteByte(byte(m.CSeq >> 24))
 	h.WriteByte(byte(m.CSeq >> 16))
 	h.WriteByte(byte(m.CSeq >> 8))
@@ -265,9 +267,6 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool
 		c.retrans++
 		c.msgs = append(c.msgs, sm)
 		return true
-	}
-	if !c.hasMethod(sm.method) {
-		c.methods = appendShared(c.methods, sm.method)
 	}
 	if ua := m.UA(); len(ua) > 0 && !c.hasUA(ua) {
 		c.uas = appendShared(c.uas, s.in.str(ua))
@@ -340,14 +339,21 @@ func appendCOW[T any](s []T, v T) []T {
 	return append(s[:len(s):len(s)], v)
 }
 
-func (c *call) hasMethod(m string) bool {
-	for _, x := range c.methods {
+// methodIndex returns the index of a method in the call's list of
+// methods (Methods in the summary), adding it; messages keep the index.
+func (c *call) methodIndex(m string) uint32 {
+	for i, x := range c.methods {
 		if x == m {
-			return true
+			return uint32(i)
 		}
 	}
-	return false
+	c.methods = appendShared(c.methods, m)
+	return uint32(len(c.methods) - 1)
 }
+
+// methodOf is the message's request method, or its CSeq method for a
+// response.
+func (c *call) methodOf(sm *storedMsg) string { return c.methods[sm.mi] }
 
 func (c *call) hasUA(ua []byte) bool {
 	for _, x := range c.uas {
@@ -431,7 +437,7 @@ func (c *call) apply(m *Message, meta *Meta, sm *storedMsg, in *interner) {
 }
 
 func (c *call) applyRequest(m *Message, t time.Time, sm *storedMsg, meta *Meta, in *interner) {
-	switch sm.method {
+	switch c.methodOf(sm) {
 	case "INVITE":
 		if !c.isInvite {
 			c.isInvite, c.typ, c.state = true, TypeCall, StateSetup
@@ -542,7 +548,7 @@ func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg, in *interne
 		}
 		return
 	}
-	if sm.method != "INVITE" {
+	if c.methodOf(sm) != "INVITE" {
 		return
 	}
 	// A response belongs to the initial INVITE when it answers one of its
@@ -866,7 +872,7 @@ func (c *call) detail() (CallDetail, []msgSource) {
 			Request:        sm.request(),
 			StatusCode:     int(sm.code),
 			CSeq:           sm.cseq,
-			CSeqMethod:     sm.method,
+			CSeqMethod:     c.methodOf(sm),
 			Retransmission: sm.retrans(),
 			SDP:            x.sdp,
 		}
@@ -874,7 +880,7 @@ func (c *call) detail() (CallDetail, []msgSource) {
 			md.Warnings = sm.warn.String()
 		}
 		if sm.request() {
-			md.Method = sm.method // replaced by the parsed one when the bytes are at hand
+			md.Method = c.methodOf(sm) // replaced by the parsed one when the bytes are at hand
 		}
 		src := msgSource{raw: x.raw, hash: sm.hash, pl: sm.pl, n: sm.n, tx: -1}
 		d.Messages = append(d.Messages, md)
@@ -882,7 +888,7 @@ func (c *call) detail() (CallDetail, []msgSource) {
 		if !ok {
 			j = len(d.Transactions)
 			txIdx[sm.txn] = j
-			d.Transactions = append(d.Transactions, Transaction{CSeq: sm.cseq, Method: sm.method})
+			d.Transactions = append(d.Transactions, Transaction{CSeq: sm.cseq, Method: c.methodOf(sm)})
 			src.tx = j
 		}
 		srcs = append(srcs, src)

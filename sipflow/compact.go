@@ -85,7 +85,7 @@ const (
 	fInitialInv
 )
 
-// storedMsg is what the store keeps per message (120 bytes); what few
+// storedMsg is what the store keeps per message (104 bytes); what few
 // messages need sits in the call's extra table.
 type storedMsg struct {
 	t       int64 // Meta.Time (unixNS)
@@ -93,7 +93,6 @@ type storedMsg struct {
 	frame   int64 // Meta.Frame
 	hash    uint64
 	txn     uint64 // hash of top Via branch, CSeq number and method
-	method  string // request method, or CSeq method of a response (interned)
 	capLen  int32
 	wireLen int32
 	ifIdx   int32
@@ -105,6 +104,7 @@ type storedMsg struct {
 	dst     uint32
 	corr    uint32 // 1 + index into call.corrs, 0 for none
 	x       uint32 // 1 + index into call.extra, 0 for none
+	mi      uint32 // request method, or CSeq method of a response: index into call.methods
 	cseq    uint32
 	warn    Warnings
 	code    int16

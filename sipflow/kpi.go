@@ -94,7 +94,7 @@ func (s *Store) KPIs(f Filter) KPIs {
 				continue
 			}
 			if sm.request() {
-				k.Methods[sm.method]++
+				k.Methods[c.methodOf(sm)]++
 			} else {
 				k.Codes[int(sm.code)]++
 			}
@@ -107,7 +107,7 @@ func (s *Store) KPIs(f Filter) KPIs {
 		var answered map[uint64]bool
 		for i := range c.msgs {
 			sm := &c.msgs[i]
-			if sm.retrans() || sm.method != "INVITE" || !sm.initialInv() {
+			if sm.retrans() || c.methodOf(sm) != "INVITE" || !sm.initialInv() {
 				continue
 			}
 			if sm.request() {

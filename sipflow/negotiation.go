@@ -39,15 +39,15 @@ type pendingOffer struct {
 // non-retransmitted message (RFC 3261 13.2.1, RFC 3264, RFC 3262, RFC 3311).
 func (c *call) negotiate(sm *storedMsg, meta *Meta, sdp []MediaSummary) {
 	if sm.request() {
-		switch sm.method {
+		switch c.methodOf(sm) {
 		case "INVITE", "UPDATE":
 			if sdp == nil {
-				if sm.method == "INVITE" {
+				if c.methodOf(sm) == "INVITE" {
 					c.pend = nil // INVITE without SDP: the offer comes in the 2xx
 				}
 				return // an UPDATE without SDP (a session refresh) leaves offer/answer alone
 			}
-			c.offerSeen(&pendingOffer{sdp: sdp, t: meta.Time, from: meta.Src, method: sm.method, cseq: sm.cseq, fromReq: true})
+			c.offerSeen(&pendingOffer{sdp: sdp, t: meta.Time, from: meta.Src, method: c.methodOf(sm), cseq: sm.cseq, fromReq: true})
 		case "ACK", "PRACK":
 			if sdp == nil {
 				return
@@ -56,19 +56,19 @@ func (c *call) negotiate(sm *storedMsg, meta *Meta, sdp []MediaSummary) {
 				c.complete(p, sm, meta, sdp)
 				return
 			}
-			if sm.method == "PRACK" {
-				c.offerSeen(&pendingOffer{sdp: sdp, t: meta.Time, from: meta.Src, method: sm.method, cseq: sm.cseq, fromReq: true})
+			if c.methodOf(sm) == "PRACK" {
+				c.offerSeen(&pendingOffer{sdp: sdp, t: meta.Time, from: meta.Src, method: c.methodOf(sm), cseq: sm.cseq, fromReq: true})
 			}
 		}
 		return
 	}
-	switch sm.method {
+	switch c.methodOf(sm) {
 	case "INVITE", "UPDATE", "PRACK":
 	default:
 		return
 	}
 	p := c.pend
-	mine := p != nil && p.fromReq && p.cseq == sm.cseq && p.method == sm.method
+	mine := p != nil && p.fromReq && p.cseq == sm.cseq && p.method == c.methodOf(sm)
 	if sm.code >= minRedirect {
 		if mine {
 			c.pend = nil // the offer was rejected: the previous exchange stands (RFC 3261 14.1)
@@ -81,7 +81,7 @@ func (c *call) negotiate(sm *storedMsg, meta *Meta, sdp []MediaSummary) {
 	switch {
 	case mine:
 		c.complete(p, sm, meta, sdp)
-	case len(c.negs) > 0 && c.negs[len(c.negs)-1].CSeq == sm.cseq && c.negs[len(c.negs)-1].Method == sm.method:
+	case len(c.negs) > 0 && c.negs[len(c.negs)-1].CSeq == sm.cseq && c.negs[len(c.negs)-1].Method == c.methodOf(sm):
 		// The 2xx repeating (or, from another fork, replacing) the
 		// answer an 18x already gave.
 		n := c.negs[len(c.negs)-1]
@@ -90,7 +90,7 @@ func (c *call) negotiate(sm *storedMsg, meta *Meta, sdp []MediaSummary) {
 		c.answer = sdp
 	default:
 		// An offer in a response: the request had no SDP.
-		c.offerSeen(&pendingOffer{sdp: sdp, t: meta.Time, from: meta.Src, method: sm.method, cseq: sm.cseq})
+		c.offerSeen(&pendingOffer{sdp: sdp, t: meta.Time, from: meta.Src, method: c.methodOf(sm), cseq: sm.cseq})
 	}
 }
 
