@@ -702,7 +702,14 @@ func (c *call) publish() {
 // summary builds the call's summary for a reader, without allocating:
 // the store keeps no copy of it.
 func (c *call) summary() CallSummary {
-	s := CallSummary{
+	var s CallSummary
+	c.summaryInto(&s)
+	return s
+}
+
+// summaryInto writes the summary into *s (a list reuses one).
+func (c *call) summaryInto(s *CallSummary) {
+	*s = CallSummary{
 		CallID:            c.id,
 		Type:              c.typ,
 		State:             c.state,
@@ -752,7 +759,6 @@ func (c *call) summary() CallSummary {
 	if c.inviteT != noTime {
 		s.Start = timeOf(c.inviteT)
 	}
-	return s
 }
 
 // Problem is one finding about a call (internal/diagnose): a short

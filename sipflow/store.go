@@ -416,11 +416,15 @@ func (s *Store) Calls(f Filter, offset, limit int) []CallSummary {
 		return nil
 	}
 	var out []CallSummary
+	var sum CallSummary
+	all := f.IsZero() // no summary to build for the rows skipped
 	n := 0
 	for e := s.order.Front(); e != nil; e = e.Next() {
-		sum := e.Value.(*call).summary()
-		if !f.Match(&sum) {
-			continue
+		if !all {
+			e.Value.(*call).summaryInto(&sum)
+			if !f.Match(&sum) {
+				continue
+			}
 		}
 		n++
 		if n <= offset {
@@ -428,6 +432,9 @@ func (s *Store) Calls(f Filter, offset, limit int) []CallSummary {
 		}
 		if limit >= 0 && len(out) >= limit {
 			break
+		}
+		if all {
+			e.Value.(*call).summaryInto(&sum)
 		}
 		out = append(out, sum)
 	}
@@ -444,9 +451,13 @@ func (s *Store) Count(f Filter) int {
 	if s.order == nil {
 		return 0
 	}
+	if f.IsZero() {
+		return len(s.calls)
+	}
 	n := 0
+	var sum CallSummary
 	for e := s.order.Front(); e != nil; e = e.Next() {
-		sum := e.Value.(*call).summary()
+		e.Value.(*call).summaryInto(&sum)
 		if f.Match(&sum) {
 			n++
 		}

@@ -693,7 +693,7 @@ func BenchmarkCallsPage(b *testing.B) {
 	busy := d.resp(486, "Busy Here", "INVITE", 1, "t", "z9hG4bK1", "", "")
 	at := strings.Index(string(inv), "page-")
 	at2 := strings.Index(string(busy), "page-")
-	for i := 0; i < DefaultMaxCalls; i++ {
+	for i := 0; i < 100000; i++ { // the old default cap
 		id := fmt.Appendf(nil, "page-%010d", i)
 		copy(inv[at:], id)
 		s.Add(inv, Meta{Time: t0, Src: alice, Dst: bob})
