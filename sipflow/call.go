@@ -116,7 +116,7 @@ func newCall(id string, m *Message, meta *Meta, in *interner) *call {
 	// otherwise.
 	if string(meth) == "INVITE" {
 		c.isInvite, c.typ, c.state = true, TypeCall, StateSetup
-		c.msgs = make([]storedMsg, 0, 8)
+		c.msgs = make([]storedMsg, 0, 7) // INVITE 100 180 200 ACK BYE 200: a 768-byte block
 		c.methods = make([]string, 0, 4)
 	} else {
 		c.typ, c.state = in.method(meth), StatePending

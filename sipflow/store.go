@@ -19,7 +19,7 @@ const (
 	// the raw bytes kept, calibrated with BenchmarkStoreAdd (heap-bytes/call
 	// vs acct-bytes/call) so MaxBytes bounds the real heap within ~10%.
 	msgOverhead  = 200
-	callOverhead = 1600
+	callOverhead = 1480
 )
 
 // RawReader re-reads messages from the captures they came from, so the
