@@ -2,8 +2,11 @@ package sipflow
 
 import (
 	"container/list"
+	"fmt"
 	"hash/maphash"
+	"math"
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -11,9 +14,8 @@ import (
 // bytes imply the same transaction (same Via branch, CSeq and method), so a
 // repeat is a retransmission (RFC 3261 17.1.1.2, 17.2.1) — unless it
 // comes within DuplicateWindow of the first copy: no timer retransmits
-// that fast (T1 is 500 ms by default), so it is the same packet seen
-// twice (a HEP agent sending each message several times, a capture on a
-// bond and its slave), a duplicate, not a retransmission.
+// that fast, so it is the same packet seen twice (a HEP agent sending each
+// message several times, a mirror, a capture on a bond and its slave).
 type retransKey struct {
 	h        uint64
 	src, dst netip.AddrPort
@@ -32,24 +34,10 @@ const maxSourceBit = 63
 
 func sourceBit(i int) uint64 { return 1 << uint(min(max(i, 0), maxSourceBit)) }
 
-// storedMsg is what the store keeps per message: the raw copy plus what
-// the KPIs need without re-parsing.
-type storedMsg struct {
-	meta       Meta
-	raw        []byte // the one copy
-	request    bool
-	method     string // request method, or CSeq method of a response
-	code       int
-	cseq       uint32
-	txn        uint64 // hash of top Via branch, CSeq number and method
-	retrans    bool   // a repeat of an earlier message: no state change
-	dup        bool   // a repeat within DuplicateWindow: counted as a duplicate, not a retransmission
-	toTag      bool
-	vias       int
-	warnings   Warnings
-	sdp        []MediaSummary
-	initialInv bool // INVITE request without To-tag, or a response to one
-}
+// seenScan is how many messages a call has before its retransmission
+// check moves from a scan of the messages to a map: most dialogs never
+// get one.
+const seenScan = 32
 
 type call struct {
 	id       string
@@ -57,13 +45,16 @@ type call struct {
 	isInvite bool
 	state    State
 	expired  bool // closed by idle expiry without a terminal state
+	// flags beside each other, so the struct has no padding between them
+	cancelSeen, held, srtp bool
 
-	first, last time.Time
-	inviteT     time.Time // first initial INVITE
-	ringT       time.Time // first 18x
-	answerT     time.Time // first 2xx to the initial INVITE
-	finalT      time.Time // first final response to the initial INVITE
-	byeT        time.Time
+	// times as unixNS, noTime when not reached
+	first, last int64
+	inviteT     int64 // first initial INVITE
+	ringT       int64 // first 18x
+	answerT     int64 // first 2xx to the initial INVITE
+	finalT      int64 // first final response to the initial INVITE
+	byeT        int64
 
 	from, to           string
 	fromDisp, toDisp   string
@@ -71,23 +62,21 @@ type call struct {
 	src, dst           netip.AddrPort
 	callerTag          string
 	inviteCSeq         uint32
-	initialTx          map[uint64][]string // initial INVITE transactions -> To-tags of their 101-299 responses
-	forks              int
+	forks              int32  // distinct To-tags answering an initial INVITE transaction
+	initialTx          txTags // initial INVITE transactions -> To-tags of their 101-299 responses
+	bytes              int
 	finalCode          int
 	phrase, reasonHdr  string
 	hangupBy           string
-	cancelSeen         bool
-	held               bool
 	authChallenges     int
 	lastAuth           int // code of the last 401/407 to an INVITE
 	retrans, warnCount int
 	dups               int    // duplicate copies (see DuplicateWindow)
 	sources            uint64 // capture sources the call was seen on (sourceBit)
-	bytes              int
-	srtp               bool
 
 	msgs      []storedMsg
-	seen      map[retransKey]int64 // first copy's time, Unix ns
+	extra     []msgExtra       // of the few messages that need more
+	eps       []netip.AddrPort // endpoints the messages index
 	methods   []string
 	uas       []string
 	ips       []netip.Addr
@@ -99,27 +88,63 @@ type call struct {
 	legs      []Leg
 	streams   []Stream
 	problems  []Problem
-	events    []CallEvent
 	endpoints []netip.AddrPort
-	xcids     []string
-	corrIDs   []string
+	cold      *callCold // what few calls need, allocated with the first
 
 	orderEl, activeEl, doneEl *list.Element
-	sum                       CallSummary
+	reason                    string // phrase with the Reason header, built by publish
 }
 
-func newCall(id string, m *Message, meta Meta) *call {
-	c := &call{id: id, first: meta.Time, last: meta.Time, seen: make(map[retransKey]int64)}
+// callCold holds what few calls need: a retransmission map past
+// seenScan messages, correlation ids, X-Call-ID links, events.
+type callCold struct {
+	seen                  map[retransKey]int64 // first copy's time (unixNS)
+	corrs, xcids, corrIDs []string
+	events                []CallEvent
+}
+
+// noCold is read only: the cold part of a call that has none.
+var noCold callCold
+
+// coldW returns the call's cold part for writing, allocating it.
+func (c *call) coldW() *callCold {
+	if c.cold == nil {
+		c.cold = &callCold{}
+	}
+	return c.cold
+}
+
+// coldR returns the call's cold part for reading.
+func (c *call) coldR() *callCold {
+	if c.cold == nil {
+		return &noCold
+	}
+	return c.cold
+}
+
+func newCall(id string, m *Message, meta *Meta, in *interner) *call {
+	t := unixNS(meta.Time)
+	c := &call{id: id, first: t, last: t, inviteT: noTime, ringT: noTime, answerT: noTime, finalT: noTime, byeT: noTime}
 	meth := m.Method
 	if !m.Request {
 		meth = m.CSeqMethod
 	}
+	// Room for a typical dialog from the start: 7 messages, 3 methods,
+	// 2 addresses and user agents for a call; a request and its answer
+	// otherwise.
 	if string(meth) == "INVITE" {
 		c.isInvite, c.typ, c.state = true, TypeCall, StateSetup
+		c.msgs = make([]storedMsg, 0, 7) // INVITE 100 180 200 ACK BYE 200: a 768-byte block
+		c.methods = make([]string, 0, 4)
 	} else {
-		c.typ, c.state = methodString(meth), StatePending
+		c.typ, c.state = in.method(meth), StatePending
+		c.msgs = make([]storedMsg, 0, 2)
+		c.methods = make([]string, 0, 1)
 	}
-	c.setParties(m)
+	c.eps = make([]netip.AddrPort, 0, 2)
+	c.ips = make([]netip.Addr, 0, 2)
+	c.uas = make([]string, 0, 2)
+	c.setParties(m, in)
 	if m.Request {
 		c.src, c.dst = meta.Src, meta.Dst
 	} else {
@@ -128,12 +153,20 @@ func newCall(id string, m *Message, meta Meta) *call {
 	return c
 }
 
-func (c *call) setParties(m *Message) {
-	c.from, c.fromDisp = userOf(&m.From), m.From.DisplayName()
-	c.to, c.toDisp = userOf(&m.To), m.To.DisplayName()
+func (c *call) setParties(m *Message, in *interner) {
+	c.from, c.fromDisp = userOf(&m.From), displayName(&m.From, in)
+	c.to, c.toDisp = userOf(&m.To), displayName(&m.To, in)
 	if m.HasPAI {
 		c.pai = userOf(&m.PAI)
 	}
+}
+
+// displayName is n's display name, interned when it needs no unescaping.
+func displayName(n *NameAddr, in *interner) string {
+	if indexByte(n.Display, '\\') < 0 {
+		return in.str(n.Display)
+	}
+	return n.DisplayName()
 }
 
 func userOf(n *NameAddr) string {
@@ -143,38 +176,47 @@ func userOf(n *NameAddr) string {
 	return string(n.URI.Host)
 }
 
-// methodString returns a constant for the common methods so they cost no
-// allocation, and a copy otherwise.
-func methodString(b []byte) string {
+// knownMethod returns a constant for the common methods so they cost no
+// allocation; ok is false for other methods.
+func knownMethod(b []byte) (string, bool) {
 	switch string(b) {
 	case "INVITE":
-		return "INVITE"
+		return "INVITE", true
 	case "ACK":
-		return "ACK"
+		return "ACK", true
 	case "BYE":
-		return "BYE"
+		return "BYE", true
 	case "CANCEL":
-		return "CANCEL"
+		return "CANCEL", true
 	case "REGISTER":
-		return "REGISTER"
+		return "REGISTER", true
 	case "OPTIONS":
-		return "OPTIONS"
+		return "OPTIONS", true
 	case "PRACK":
-		return "PRACK"
+		return "PRACK", true
 	case "UPDATE":
-		return "UPDATE"
+		return "UPDATE", true
 	case "INFO":
-		return "INFO"
+		return "INFO", true
 	case "SUBSCRIBE":
-		return "SUBSCRIBE"
+		return "SUBSCRIBE", true
 	case "NOTIFY":
-		return "NOTIFY"
+		return "NOTIFY", true
 	case "REFER":
-		return "REFER"
+		return "REFER", true
 	case "MESSAGE":
-		return "MESSAGE"
+		return "MESSAGE", true
 	case "PUBLISH":
-		return "PUBLISH"
+		return "PUBLISH", true
+	}
+	return "", false
+}
+
+// methodString returns a constant for the common methods, a copy
+// otherwise.
+func methodString(b []byte) string {
+	if s, ok := knownMethod(b); ok {
+		return s
 	}
 	return string(b)
 }
@@ -182,54 +224,61 @@ func methodString(b []byte) string {
 func (c *call) closed() bool { return c.expired || c.state.Terminal() }
 
 // add files one message; it reports whether it was a retransmission.
-func (c *call) add(m *Message, meta Meta, raw []byte, seed maphash.Seed) bool {
-	k := retransKey{h: maphash.Bytes(seed, raw), src: meta.Src, dst: meta.Dst}
-	t := meta.Time.UnixNano()
-	firstT, retrans := c.seen[k]
-	if !retrans {
-		c.seen[k] = t
+// keep says whether the raw bytes must be kept in memory (they cannot be
+// re-read from the capture).
+func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool {
+	sm := storedMsg{
+		hash: maphash.Bytes(s.seed, raw),
+		cseq: m.CSeq,
+		code: int16(m.StatusCode),
+		warn: m.Warnings,
+		pl:   meta.PayloadOffset,
+		n:    uint32(len(raw)),
 	}
+	t := unixNS(meta.Time)
+	firstT, retrans := c.seenBefore(&sm, meta, t)
 	dup := retrans && t-firstT < int64(DuplicateWindow) && firstT-t < int64(DuplicateWindow)
 	c.sources |= sourceBit(meta.Source)
-	sm := storedMsg{
-		meta:     meta,
-		raw:      append([]byte(nil), raw...), // the one copy
-		request:  m.Request,
-		code:     m.StatusCode,
-		cseq:     m.CSeq,
-		retrans:  retrans,
-		dup:      dup,
-		toTag:    len(m.To.Tag) > 0,
-		vias:     len(m.Via),
-		warnings: m.Warnings,
+	sm.setFlag(fRequest, m.Request)
+	sm.setFlag(fRetrans, retrans)
+	sm.setFlag(fDup, dup)
+	sm.setFlag(fToTag, len(m.To.Tag) > 0)
+	sm.vias = uint16(min(len(m.Via), math.MaxUint16))
+	var kept []byte
+	if keep {
+		kept = append([]byte(nil), raw...) // the one copy
 	}
+	var method string
 	if m.Request {
-		sm.method = methodString(m.Method)
+		method = s.in.method(m.Method)
 	} else {
-		sm.method = methodString(m.CSeqMethod)
+		method = s.in.method(m.CSeqMethod)
 	}
+	sm.mi = c.methodIndex(method)
 	var branch []byte
 	if len(m.Via) > 0 {
 		branch = m.Via[0].Branch
 	}
 	var h maphash.Hash
-	h.SetSeed(seed)
+	h.SetSeed(s.seed)
 	h.Write(branch)
-	h.WriteString(sm.method)
+	h.WriteString(method)
 	h.WriteByte(byte(m.CSeq >> 24))
 	h.WriteByte(byte(m.CSeq >> 16))
 	h.WriteByte(byte(m.CSeq >> 8))
 	h.WriteByte(byte(m.CSeq))
 	sm.txn = h.Sum64()
+	var sdp []MediaSummary
 	if m.HasSDP {
-		sm.sdp = summarizeSDP(&m.SDP)
+		sdp = summarizeSDP(&m.SDP, &s.in)
 	}
-	c.bytes += len(raw) + msgOverhead
-	if meta.Time.After(c.last) {
-		c.last = meta.Time
+	c.pack(&sm, meta, kept, sdp)
+	c.bytes += len(kept) + msgOverhead
+	if t > c.last {
+		c.last = t
 	}
-	if c.first.IsZero() || meta.Time.Before(c.first) {
-		c.first = meta.Time
+	if c.first == noTime || t < c.first {
+		c.first = t
 	}
 	c.expired = false
 	if m.Warnings != 0 {
@@ -244,15 +293,12 @@ func (c *call) add(m *Message, meta Meta, raw []byte, seed maphash.Seed) bool {
 		c.msgs = append(c.msgs, sm)
 		return true
 	}
-	if !c.hasMethod(sm.method) {
-		c.methods = appendCOW(c.methods, sm.method)
-	}
 	if ua := m.UA(); len(ua) > 0 && !c.hasUA(ua) {
-		c.uas = appendCOW(c.uas, string(ua))
+		c.uas = appendShared(c.uas, s.in.str(ua))
 	}
 	for _, ap := range [2]netip.AddrPort{meta.Src, meta.Dst} {
 		if a := ap.Addr(); a.IsValid() && !c.hasIP(a) {
-			c.ips = appendCOW(c.ips, a)
+			c.ips = appendShared(c.ips, a)
 		}
 	}
 	if m.HasSDP {
@@ -262,10 +308,58 @@ func (c *call) add(m *Message, meta Meta, raw []byte, seed maphash.Seed) bool {
 			}
 		}
 	}
-	c.apply(m, meta, &sm)
-	c.negotiate(&sm)
+	c.apply(m, meta, &sm, &s.in)
+	c.negotiate(&sm, meta, sdp)
 	c.msgs = append(c.msgs, sm)
 	return false
+}
+
+// seenBefore reports whether an identical message came the same way
+// before, and when the first copy came: a scan of the call's messages
+// while they are few, a map after. t is this message's time.
+func (c *call) seenBefore(sm *storedMsg, meta *Meta, t int64) (int64, bool) {
+	if c.coldR().seen == nil && len(c.msgs) < seenScan {
+		for i := range c.msgs {
+			o := &c.msgs[i]
+			if o.hash == sm.hash && c.eps[o.src] == meta.Src && c.eps[o.dst] == meta.Dst {
+				return o.t, true
+			}
+		}
+		return 0, false
+	}
+	cold := c.coldW()
+	if cold.seen == nil {
+		cold.seen = make(map[retransKey]int64, 2*seenScan)
+		for i := range c.msgs {
+			o := &c.msgs[i]
+			k := retransKey{o.hash, c.eps[o.src], c.eps[o.dst]}
+			if _, ok := cold.seen[k]; !ok {
+				cold.seen[k] = o.t
+			}
+		}
+	}
+	k := retransKey{sm.hash, meta.Src, meta.Dst}
+	if first, ok := cold.seen[k]; ok {
+		return first, true
+	}
+	cold.seen[k] = t
+	return 0, false
+}
+
+// nilIfEmpty keeps an empty list null in JSON, as before any element.
+func nilIfEmpty[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+// appendShared appends in place while the capacity lasts: a reader holds
+// a published slice of the old length and never sees past it (readers
+// treat summaries' slices as read-only and never append to them). Past
+// the capacity append copies, as appendCOW does.
+func appendShared[T any](s []T, v T) []T {
+	return append(s, v)
 }
 
 // appendCOW appends without ever writing into a backing array a reader may
@@ -274,14 +368,21 @@ func appendCOW[T any](s []T, v T) []T {
 	return append(s[:len(s):len(s)], v)
 }
 
-func (c *call) hasMethod(m string) bool {
-	for _, x := range c.methods {
+// methodIndex returns the index of a method in the call's list of
+// methods (Methods in the summary), adding it; messages keep the index.
+func (c *call) methodIndex(m string) uint32 {
+	for i, x := range c.methods {
 		if x == m {
-			return true
+			return uint32(i)
 		}
 	}
-	return false
+	c.methods = appendShared(c.methods, m)
+	return uint32(len(c.methods) - 1)
 }
+
+// methodOf is the message's request method, or its CSeq method for a
+// response.
+func (c *call) methodOf(sm *storedMsg) string { return c.methods[sm.mi] }
 
 func (c *call) hasUA(ua []byte) bool {
 	for _, x := range c.uas {
@@ -302,7 +403,7 @@ func (c *call) hasIP(a netip.Addr) bool {
 }
 
 func (c *call) hasXCID(x []byte) bool {
-	for _, v := range c.xcids {
+	for _, v := range c.coldR().xcids {
 		if v == string(x) {
 			return true
 		}
@@ -311,7 +412,7 @@ func (c *call) hasXCID(x []byte) bool {
 }
 
 func (c *call) hasCorr(x string) bool {
-	for _, v := range c.corrIDs {
+	for _, v := range c.coldR().corrIDs {
 		if v == x {
 			return true
 		}
@@ -330,7 +431,8 @@ func (c *call) addLeg(id, rule string) bool {
 }
 
 func (c *call) event(t time.Time, kind, detail string) {
-	c.events = append(c.events, CallEvent{Time: t, Kind: kind, Detail: detail})
+	cold := c.coldW()
+	cold.events = append(cold.events, CallEvent{Time: t, Kind: kind, Detail: detail})
 }
 
 // Status code classes and specific codes, RFC 3261 21.
@@ -354,30 +456,27 @@ const (
 )
 
 // apply runs the dialog state machine for a non-retransmitted message.
-func (c *call) apply(m *Message, meta Meta, sm *storedMsg) {
+func (c *call) apply(m *Message, meta *Meta, sm *storedMsg, in *interner) {
 	t := meta.Time
 	if m.Request {
-		c.applyRequest(m, t, sm)
+		c.applyRequest(m, t, sm, meta, in)
 		return
 	}
-	c.applyResponse(m, t, sm)
+	c.applyResponse(m, t, sm, in)
 }
 
-func (c *call) applyRequest(m *Message, t time.Time, sm *storedMsg) {
-	switch sm.method {
+func (c *call) applyRequest(m *Message, t time.Time, sm *storedMsg, meta *Meta, in *interner) {
+	switch c.methodOf(sm) {
 	case "INVITE":
 		if !c.isInvite {
 			c.isInvite, c.typ, c.state = true, TypeCall, StateSetup
 		}
 		if len(m.To.Tag) == 0 {
-			sm.initialInv = true
-			if c.initialTx == nil {
-				c.initialTx = make(map[uint64][]string)
+			sm.setFlag(fInitialInv, true)
+			if _, ok := c.initialTx.get(sm.txn); !ok {
+				c.initialTx.set(sm.txn, nil)
 			}
-			if _, ok := c.initialTx[sm.txn]; !ok {
-				c.initialTx[sm.txn] = nil
-			}
-			c.initialInvite(m, t, sm)
+			c.initialInvite(m, t, meta, in)
 			return
 		}
 		// re-INVITE inside the dialog: hold/resume by its offer (RFC 3264 8.4)
@@ -385,7 +484,7 @@ func (c *call) applyRequest(m *Message, t time.Time, sm *storedMsg) {
 		c.holdOffer(m, t)
 	case "UPDATE":
 		// RFC 3311: an UPDATE offer after the answer can hold/resume too
-		if !c.answerT.IsZero() {
+		if c.answerT != noTime {
 			c.holdOffer(m, t)
 		}
 	case "CANCEL":
@@ -393,7 +492,7 @@ func (c *call) applyRequest(m *Message, t time.Time, sm *storedMsg) {
 		c.event(t, "cancel", "")
 		c.setReasonHeader(m)
 	case "BYE":
-		c.byeT = t
+		c.byeT = unixNS(t)
 		c.setReasonHeader(m)
 		if c.callerTag != "" && len(m.From.Tag) > 0 {
 			if string(m.From.Tag) == c.callerTag {
@@ -401,7 +500,7 @@ func (c *call) applyRequest(m *Message, t time.Time, sm *storedMsg) {
 			} else {
 				c.hangupBy = "callee"
 			}
-		} else if sm.meta.Src == c.src {
+		} else if meta.Src == c.src {
 			c.hangupBy = "caller"
 		} else {
 			c.hangupBy = "callee"
@@ -409,7 +508,7 @@ func (c *call) applyRequest(m *Message, t time.Time, sm *storedMsg) {
 		if !c.isInvite {
 			return
 		}
-		if c.state == StateInCall || !c.answerT.IsZero() {
+		if c.state == StateInCall || c.answerT != noTime {
 			c.state = StateCompleted
 		} else if !c.state.Terminal() {
 			c.state = StateCancelled // BYE in an early dialog
@@ -437,17 +536,17 @@ func (c *call) holdOffer(m *Message, t time.Time) {
 	}
 }
 
-func (c *call) initialInvite(m *Message, t time.Time, sm *storedMsg) {
-	if c.inviteT.IsZero() {
-		c.inviteT = t
-		c.src, c.dst = sm.meta.Src, sm.meta.Dst
+func (c *call) initialInvite(m *Message, t time.Time, meta *Meta, in *interner) {
+	if c.inviteT == noTime {
+		c.inviteT = unixNS(t)
+		c.src, c.dst = meta.Src, meta.Dst
 		c.callerTag = string(m.From.Tag)
-		c.setParties(m)
-	} else if m.CSeq > c.inviteCSeq && c.answerT.IsZero() && c.state.Terminal() {
+		c.setParties(m, in)
+	} else if m.CSeq > c.inviteCSeq && c.answerT == noTime && c.state.Terminal() {
 		// A new INVITE after a 3xx/4xx (redirect, 422, 491...) with the
 		// same Call-ID continues the same call (RFC 3261 8.1.3.4).
 		c.state = StateSetup
-		c.finalCode, c.phrase, c.finalT = 0, "", time.Time{}
+		c.finalCode, c.phrase, c.finalT = 0, "", noTime
 		c.event(t, "retry", "CSeq "+itoa(int(m.CSeq)))
 	}
 	if m.CSeq > c.inviteCSeq {
@@ -456,7 +555,7 @@ func (c *call) initialInvite(m *Message, t time.Time, sm *storedMsg) {
 	c.lastAuth = 0
 }
 
-func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg) {
+func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg, in *interner) {
 	code := m.StatusCode
 	if !c.isInvite {
 		if code < minFinal {
@@ -465,11 +564,11 @@ func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg) {
 		if code == codeUnauthorized || code == codeProxyAuthRequired {
 			c.authChallenges++
 			if c.finalCode == 0 {
-				c.finalCode, c.phrase = code, string(m.Phrase)
+				c.finalCode, c.phrase = code, in.str(m.Phrase)
 			}
 			return
 		}
-		c.finalCode, c.phrase = code, string(m.Phrase)
+		c.finalCode, c.phrase = code, in.str(m.Phrase)
 		c.setReasonHeader(m)
 		if code < minRedirect {
 			c.state = StateCompleted
@@ -478,15 +577,15 @@ func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg) {
 		}
 		return
 	}
-	if sm.method != "INVITE" {
+	if c.methodOf(sm) != "INVITE" {
 		return
 	}
 	// A response belongs to the initial INVITE when it answers one of its
 	// transactions (same top Via branch and CSeq). When the INVITE was not
 	// captured, every response before the answer is taken as setup.
-	tags, known := c.initialTx[sm.txn]
-	sm.initialInv = known
-	if !known && (len(c.initialTx) > 0 || !c.answerT.IsZero()) {
+	tags, known := c.initialTx.get(sm.txn)
+	sm.setFlag(fInitialInv, known)
+	if !known && (c.initialTx.len() > 0 || c.answerT != noTime) {
 		return // response to a re-INVITE: hold/resume is decided by the offer
 	}
 	// Early and confirmed dialogs (RFC 3261 12.1): distinct To-tags on
@@ -496,10 +595,10 @@ func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg) {
 	if tag := m.To.Tag; len(tag) > 0 && code > codeTrying && code < minRedirect && !hasString(tags, tag) {
 		tags = append(tags, string(tag))
 		if known {
-			c.initialTx[sm.txn] = tags
+			c.initialTx.set(sm.txn, tags)
 		}
-		if len(tags) > c.forks {
-			c.forks = len(tags)
+		if len(tags) > int(c.forks) {
+			c.forks = int32(min(len(tags), math.MaxInt32))
 		}
 		if len(tags) > 1 {
 			c.event(t, "fork", "To-tag "+string(tag))
@@ -508,18 +607,18 @@ func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg) {
 	switch {
 	case code < minFinal:
 		if code >= codeSessionProgressBase && code < minFinal {
-			if c.ringT.IsZero() {
-				c.ringT = t
+			if c.ringT == noTime {
+				c.ringT = unixNS(t)
 			}
 			if c.state == StateSetup {
 				c.state = StateRinging
 			}
 		}
 	case code < minRedirect:
-		if c.answerT.IsZero() {
-			c.answerT = t
-			c.finalT = t
-			c.finalCode, c.phrase = code, string(m.Phrase)
+		if c.answerT == noTime {
+			c.answerT = unixNS(t)
+			c.finalT = c.answerT
+			c.finalCode, c.phrase = code, in.str(m.Phrase)
 			c.state = StateInCall
 		}
 	case code == codeUnauthorized || code == codeProxyAuthRequired:
@@ -529,13 +628,13 @@ func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg) {
 		c.lastAuth = code
 		c.event(t, "auth", itoa(code))
 	default:
-		if !c.answerT.IsZero() {
+		if c.answerT != noTime {
 			return // a late failure from another fork after the answer
 		}
-		if c.finalT.IsZero() || c.state == StateSetup || c.state == StateRinging {
-			c.finalT = t
+		if c.finalT == noTime || c.state == StateSetup || c.state == StateRinging {
+			c.finalT = unixNS(t)
 		}
-		c.finalCode, c.phrase = code, string(m.Phrase)
+		c.finalCode, c.phrase = code, in.str(m.Phrase)
 		c.setReasonHeader(m)
 		switch {
 		case code < minFailure:
@@ -598,16 +697,48 @@ func (c *call) expire() {
 	c.expired = true
 }
 
-func msBetween(a, b time.Time) int64 {
-	if a.IsZero() || b.IsZero() {
+// msBetween is the milliseconds from a to b (unixNS), -1 when either
+// was not reached.
+func msBetween(a, b int64) int64 {
+	if a == noTime || b == noTime {
 		return -1
 	}
-	return b.Sub(a).Milliseconds()
+	d := b - a
+	if (b^a)&(b^d) < 0 { // overflow: saturate, as time.Time.Sub does
+		if b < a {
+			d = math.MinInt64
+		} else {
+			d = math.MaxInt64
+		}
+	}
+	return d / int64(time.Millisecond)
 }
 
-// publish refreshes the summary readers copy.
+// publish refreshes what summary reads that costs an allocation to
+// build (the reason text), on the writer's side.
 func (c *call) publish() {
-	s := CallSummary{
+	switch {
+	case c.reasonHdr == "":
+		c.reason = c.phrase
+	case c.phrase == "":
+		c.reason = c.reasonHdr
+	case len(c.reason) != len(c.phrase)+len(c.reasonHdr)+3 || !strings.HasPrefix(c.reason, c.phrase) ||
+		!strings.HasSuffix(c.reason, c.reasonHdr+")") || c.reason[len(c.phrase):len(c.phrase)+2] != " (":
+		c.reason = c.phrase + " (" + c.reasonHdr + ")"
+	}
+}
+
+// summary builds the call's summary for a reader, without allocating:
+// the store keeps no copy of it.
+func (c *call) summary() CallSummary {
+	var s CallSummary
+	c.summaryInto(&s)
+	return s
+}
+
+// summaryInto writes the summary into *s (a list reuses one).
+func (c *call) summaryInto(s *CallSummary) {
+	*s = CallSummary{
 		CallID:            c.id,
 		Type:              c.typ,
 		State:             c.state,
@@ -618,29 +749,29 @@ func (c *call) publish() {
 		PAI:               c.pai,
 		Src:               c.src,
 		Dst:               c.dst,
-		Start:             c.first,
-		End:               c.last,
+		Start:             timeOf(c.first),
+		End:               timeOf(c.last),
 		SetupMS:           msBetween(c.inviteT, c.answerT),
 		PDDMS:             msBetween(c.inviteT, c.ringT),
 		RingMS:            -1,
 		DurationMS:        msBetween(c.answerT, c.byeT),
 		TotalMS:           msBetween(c.first, c.last),
 		FinalCode:         c.finalCode,
-		Reason:            c.phrase,
+		Reason:            c.reason,
 		HangupBy:          c.hangupBy,
 		Messages:          len(c.msgs),
 		Retransmissions:   c.retrans,
 		Duplicates:        c.dups,
 		SourceSet:         c.sources,
 		AuthChallenges:    c.authChallenges,
-		Forks:             c.forks,
+		Forks:             int(c.forks),
 		OnHold:            c.held,
 		Expired:           c.expired,
 		SRTP:              c.srtp,
 		Warnings:          c.warnCount,
-		Methods:           c.methods,
-		UserAgents:        c.uas,
-		IPs:               c.ips,
+		Methods:           nilIfEmpty(c.methods),
+		UserAgents:        nilIfEmpty(c.uas),
+		IPs:               nilIfEmpty(c.ips),
 		Offer:             c.offer,
 		Answer:            c.answer,
 		SDPHistory:        c.negs,
@@ -653,20 +784,12 @@ func (c *call) publish() {
 	if s.Problems == nil {
 		s.Problems = []Problem{} // "problems": [] rather than null
 	}
-	if !c.ringT.IsZero() && !c.finalT.IsZero() {
+	if c.ringT != noTime && c.finalT != noTime {
 		s.RingMS = msBetween(c.ringT, c.finalT)
 	}
-	if !c.inviteT.IsZero() {
-		s.Start = c.inviteT
+	if c.inviteT != noTime {
+		s.Start = timeOf(c.inviteT)
 	}
-	if c.reasonHdr != "" {
-		if s.Reason != "" {
-			s.Reason += " (" + c.reasonHdr + ")"
-		} else {
-			s.Reason = c.reasonHdr
-		}
-	}
-	c.sum = s
 }
 
 // Problem is one finding about a call (internal/diagnose): a short
@@ -701,13 +824,19 @@ func (s *Store) SetProblems(callID string, ps []Problem) bool {
 	return true
 }
 
-func summarizeSDP(sd *SDP) []MediaSummary {
-	out := make([]MediaSummary, 0, len(sd.Media))
+func summarizeSDP(sd *SDP, in *interner) []MediaSummary {
+	out := make([]MediaSummary, len(sd.Media))
+	n := 0
+	for i := range sd.Media {
+		n += max(len(sd.Media[i].Payloads), 1)
+	}
+	// one backing array for every media's codec list
+	codecs := make([]string, 0, n)
 	for i := range sd.Media {
 		md := &sd.Media[i]
 		ms := MediaSummary{
-			Type:  string(md.Type),
-			Proto: string(md.Proto),
+			Type:  in.str(md.Type),
+			Proto: in.str(md.Proto),
 			Dir:   sd.Direction(i).String(),
 			SRTP:  sd.Secure(i),
 			Ptime: md.Ptime,
@@ -718,72 +847,144 @@ func summarizeSDP(sd *SDP) []MediaSummary {
 		if r, ok := sd.RTCPEndpoint(i); ok {
 			ms.RTCP = r
 		}
+		first := len(codecs)
 		if len(md.Payloads) == 0 && len(md.Formats) > 0 {
-			ms.Codecs = append(ms.Codecs, string(md.Formats)) // udptl t38, etc.
+			codecs = append(codecs, in.str(md.Formats)) // udptl t38, etc.
 		}
 		for _, pt := range md.Payloads {
 			name := sd.Codec(i, pt)
 			if len(name) == 0 {
-				ms.Codecs = append(ms.Codecs, itoa(int(pt)))
+				codecs = append(codecs, ptString(pt))
 			} else {
-				ms.Codecs = append(ms.Codecs, string(name))
+				codecs = append(codecs, in.str(name))
 			}
 		}
-		out = append(out, ms)
+		if len(codecs) > first {
+			ms.Codecs = codecs[first:len(codecs):len(codecs)]
+		}
+		out[i] = ms
 	}
 	return out
 }
 
-// detail builds a CallDetail; messages are re-parsed from the stored copy
-// for the fields not kept per message.
-func (c *call) detail() CallDetail {
-	d := CallDetail{Summary: c.sum, Events: append([]CallEvent(nil), c.events...)}
-	d.Messages = make([]MessageDetail, 0, len(c.msgs))
-	var m Message
-	type txKey struct {
-		txn uint64
+// ptStrings are the payload type numbers as strings, so a codec list
+// without rtpmap costs no allocation.
+var ptStrings = func() (t [128]string) {
+	for i := range t {
+		t[i] = itoa(i)
 	}
-	txIdx := make(map[txKey]int)
+	return
+}()
+
+func ptString(pt uint8) string {
+	if int(pt) < len(ptStrings) {
+		return ptStrings[pt]
+	}
+	return itoa(int(pt))
+}
+
+// msgSource is where a message's bytes are, for fillDetail: kept in
+// memory, or to be re-read from the capture.
+type msgSource struct {
+	raw  []byte // kept copy (never changed once stored), or nil
+	hash uint64
+	pl   int32
+	n    uint32
+	tx   int // the transaction this message opens, -1 when not the first
+}
+
+// detail builds a CallDetail from what the store holds, under the
+// store's read lock; fillDetail completes it from the messages' bytes
+// without the lock, so reading a file never holds the writer up.
+func (c *call) detail() (CallDetail, []msgSource) {
+	d := CallDetail{Summary: c.summary(), Events: append([]CallEvent(nil), c.coldR().events...)}
+	d.Messages = make([]MessageDetail, 0, len(c.msgs))
+	srcs := make([]msgSource, 0, len(c.msgs))
+	txIdx := make(map[uint64]int)
 	for i := range c.msgs {
 		sm := &c.msgs[i]
+		x := c.extraOf(sm)
 		md := MessageDetail{
-			Meta:           sm.meta,
-			Request:        sm.request,
-			StatusCode:     sm.code,
+			Meta:           c.meta(sm),
+			Request:        sm.request(),
+			StatusCode:     int(sm.code),
 			CSeq:           sm.cseq,
-			CSeqMethod:     sm.method,
-			Retransmission: sm.retrans && !sm.dup,
-			Duplicate:      sm.dup,
-			SDP:            sm.sdp,
-			Raw:            string(sm.raw),
+			CSeqMethod:     c.methodOf(sm),
+			Retransmission: sm.retrans() && !sm.dup(),
+			Duplicate:      sm.dup(),
+			SDP:            x.sdp,
 		}
-		if sm.warnings != 0 {
-			md.Warnings = sm.warnings.String()
+		if sm.warn != 0 {
+			md.Warnings = sm.warn.String()
 		}
-		var branch string
-		if m.Unmarshal(sm.raw) == nil {
-			if sm.request {
-				md.Method = string(m.Method)
-			} else {
-				md.Phrase = string(m.Phrase)
-			}
-			md.CSeqMethod = string(m.CSeqMethod)
-			if len(m.Via) > 0 {
-				branch = string(m.Via[0].Branch)
-			}
+		if sm.request() {
+			md.Method = c.methodOf(sm) // replaced by the parsed one when the bytes are at hand
 		}
+		src := msgSource{raw: x.raw, hash: sm.hash, pl: sm.pl, n: sm.n, tx: -1}
 		d.Messages = append(d.Messages, md)
-		k := txKey{sm.txn}
-		j, ok := txIdx[k]
+		j, ok := txIdx[sm.txn]
 		if !ok {
 			j = len(d.Transactions)
-			txIdx[k] = j
-			d.Transactions = append(d.Transactions, Transaction{CSeq: sm.cseq, Method: sm.method, Branch: branch})
+			txIdx[sm.txn] = j
+			d.Transactions = append(d.Transactions, Transaction{CSeq: sm.cseq, Method: c.methodOf(sm)})
+			src.tx = j
 		}
+		srcs = append(srcs, src)
 		d.Transactions[j].Messages++
-		if sm.retrans && !sm.dup {
+		if sm.retrans() && !sm.dup() {
 			d.Transactions[j].Retransmissions++
 		}
 	}
-	return d
+	return d, srcs
+}
+
+// fillDetail adds what only the messages' bytes give: the bytes, the
+// method and phrase as written, the transactions' branches. Messages not
+// kept are re-read through rr.
+func fillDetail(d *CallDetail, srcs []msgSource, rr RawReader, seed maphash.Seed) {
+	var m Message
+	var buf []byte
+	for i := range d.Messages {
+		md, src := &d.Messages[i], &srcs[i]
+		raw := src.raw
+		if raw == nil && src.n > 0 {
+			var err error
+			raw, err = reread(rr, &md.Meta, src, seed, buf)
+			if err != nil {
+				md.RawError = err.Error()
+			} else {
+				buf = raw[:0]
+			}
+		}
+		md.Raw = string(raw)
+		if raw == nil || m.Unmarshal(raw) != nil {
+			continue
+		}
+		if md.Request {
+			md.Method = string(m.Method)
+		} else {
+			md.Phrase = string(m.Phrase)
+		}
+		md.CSeqMethod = string(m.CSeqMethod)
+		if src.tx >= 0 && len(m.Via) > 0 {
+			d.Transactions[src.tx].Branch = string(m.Via[0].Branch)
+		}
+	}
+}
+
+// reread fetches a message the store did not keep from its capture file
+// and checks it is the message that was parsed (same hash), so a file
+// changed since it was read shows an error, never another message.
+func reread(rr RawReader, meta *Meta, sm *msgSource, seed maphash.Seed, buf []byte) ([]byte, error) {
+	if rr == nil {
+		return nil, ErrRawGone
+	}
+	b, err := rr.ReadRaw(meta, int(sm.pl), int(sm.n), buf)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRawGone, err)
+	}
+	if len(b) != int(sm.n) || maphash.Bytes(seed, b) != sm.hash {
+		return nil, fmt.Errorf("%w: source %d record %d no longer holds the message (the file changed)", ErrRawGone, meta.Source, meta.Record.Number)
+	}
+	return b, nil
 }

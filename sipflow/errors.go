@@ -21,6 +21,9 @@ var (
 	// ErrFilterValue wraps filter errors about a value that does not fit its
 	// column (for example code>=abc).
 	ErrFilterValue = errors.New("sipflow: bad filter value")
+	// ErrRawGone is set in MessageDetail.RawError when a message the
+	// store did not keep in memory cannot be re-read from its capture.
+	ErrRawGone = errors.New("sipflow: raw message not re-readable")
 )
 
 // FilterError says where in a filter expression parsing failed. It unwraps

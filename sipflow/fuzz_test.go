@@ -101,7 +101,7 @@ func FuzzSDP(f *testing.F) {
 			}
 		}
 		_ = s.OnHold()
-		_ = summarizeSDP(&s)
+		_ = summarizeSDP(&s, &interner{})
 	})
 }
 

@@ -85,7 +85,8 @@ func (s *Store) KPIs(f Filter) KPIs {
 	viaSum := 0
 	for e := s.order.Front(); e != nil; e = e.Next() {
 		c := e.Value.(*call)
-		if !f.Match(&c.sum) {
+		sum := c.summary()
+		if !f.Match(&sum) {
 			continue
 		}
 		k.Dialogs++
@@ -93,13 +94,13 @@ func (s *Store) KPIs(f Filter) KPIs {
 		k.Duplicates += c.dups
 		for i := range c.msgs {
 			sm := &c.msgs[i]
-			if sm.retrans {
+			if sm.retrans() {
 				continue
 			}
-			if sm.request {
-				k.Methods[sm.method]++
+			if sm.request() {
+				k.Methods[c.methodOf(sm)]++
 			} else {
-				k.Codes[sm.code]++
+				k.Codes[int(sm.code)]++
 			}
 		}
 		if !c.isInvite {
@@ -110,12 +111,12 @@ func (s *Store) KPIs(f Filter) KPIs {
 		var answered map[uint64]bool
 		for i := range c.msgs {
 			sm := &c.msgs[i]
-			if sm.retrans || sm.method != "INVITE" || !sm.initialInv {
+			if sm.retrans() || c.methodOf(sm) != "INVITE" || !sm.initialInv() {
 				continue
 			}
-			if sm.request {
+			if sm.request() {
 				k.Invites++
-				viaSum += sm.vias
+				viaSum += int(sm.vias)
 				continue
 			}
 			if sm.code < minFinal {
@@ -154,8 +155,8 @@ func (s *Store) KPIs(f Filter) KPIs {
 				k.ISA++
 			}
 		}
-		k.Setup.add(c.sum.SetupMS)
-		k.PDD.add(c.sum.PDDMS)
+		k.Setup.add(sum.SetupMS)
+		k.PDD.add(sum.PDDMS)
 	}
 	if d := k.Invites - k.AuthChallenges - k.Redirects; d > 0 {
 		k.ASR = float64(k.Answered) / float64(d) * 100

@@ -37,39 +37,38 @@ type pendingOffer struct {
 
 // negotiate follows the offer/answer state of the dialog for one
 // non-retransmitted message (RFC 3261 13.2.1, RFC 3264, RFC 3262, RFC 3311).
-func (c *call) negotiate(sm *storedMsg) {
-	sdp := sm.sdp
-	if sm.request {
-		switch sm.method {
+func (c *call) negotiate(sm *storedMsg, meta *Meta, sdp []MediaSummary) {
+	if sm.request() {
+		switch c.methodOf(sm) {
 		case "INVITE", "UPDATE":
 			if sdp == nil {
-				if sm.method == "INVITE" {
+				if c.methodOf(sm) == "INVITE" {
 					c.pend = nil // INVITE without SDP: the offer comes in the 2xx
 				}
 				return // an UPDATE without SDP (a session refresh) leaves offer/answer alone
 			}
-			c.offerSeen(&pendingOffer{sdp: sdp, t: sm.meta.Time, from: sm.meta.Src, method: sm.method, cseq: sm.cseq, fromReq: true})
+			c.offerSeen(&pendingOffer{sdp: sdp, t: meta.Time, from: meta.Src, method: c.methodOf(sm), cseq: sm.cseq, fromReq: true})
 		case "ACK", "PRACK":
 			if sdp == nil {
 				return
 			}
 			if p := c.pend; p != nil && !p.fromReq {
-				c.complete(p, sm)
+				c.complete(p, sm, meta, sdp)
 				return
 			}
-			if sm.method == "PRACK" {
-				c.offerSeen(&pendingOffer{sdp: sdp, t: sm.meta.Time, from: sm.meta.Src, method: sm.method, cseq: sm.cseq, fromReq: true})
+			if c.methodOf(sm) == "PRACK" {
+				c.offerSeen(&pendingOffer{sdp: sdp, t: meta.Time, from: meta.Src, method: c.methodOf(sm), cseq: sm.cseq, fromReq: true})
 			}
 		}
 		return
 	}
-	switch sm.method {
+	switch c.methodOf(sm) {
 	case "INVITE", "UPDATE", "PRACK":
 	default:
 		return
 	}
 	p := c.pend
-	mine := p != nil && p.fromReq && p.cseq == sm.cseq && p.method == sm.method
+	mine := p != nil && p.fromReq && p.cseq == sm.cseq && p.method == c.methodOf(sm)
 	if sm.code >= minRedirect {
 		if mine {
 			c.pend = nil // the offer was rejected: the previous exchange stands (RFC 3261 14.1)
@@ -81,17 +80,17 @@ func (c *call) negotiate(sm *storedMsg) {
 	}
 	switch {
 	case mine:
-		c.complete(p, sm)
-	case len(c.negs) > 0 && c.negs[len(c.negs)-1].CSeq == sm.cseq && c.negs[len(c.negs)-1].Method == sm.method:
+		c.complete(p, sm, meta, sdp)
+	case len(c.negs) > 0 && c.negs[len(c.negs)-1].CSeq == sm.cseq && c.negs[len(c.negs)-1].Method == c.methodOf(sm):
 		// The 2xx repeating (or, from another fork, replacing) the
 		// answer an 18x already gave.
 		n := c.negs[len(c.negs)-1]
-		n.Answer, n.AnswerTime, n.AnswerFrom = sdp, sm.meta.Time, sm.meta.Src
+		n.Answer, n.AnswerTime, n.AnswerFrom = sdp, meta.Time, meta.Src
 		c.negs = append(c.negs[:len(c.negs)-1:len(c.negs)-1], n)
 		c.answer = sdp
 	default:
 		// An offer in a response: the request had no SDP.
-		c.offerSeen(&pendingOffer{sdp: sdp, t: sm.meta.Time, from: sm.meta.Src, method: sm.method, cseq: sm.cseq})
+		c.offerSeen(&pendingOffer{sdp: sdp, t: meta.Time, from: meta.Src, method: c.methodOf(sm), cseq: sm.cseq})
 	}
 }
 
@@ -102,16 +101,16 @@ func (c *call) offerSeen(p *pendingOffer) {
 	}
 }
 
-func (c *call) complete(p *pendingOffer, sm *storedMsg) {
-	n := Negotiation{Method: p.method, CSeq: p.cseq, OfferTime: p.t, AnswerTime: sm.meta.Time,
-		OfferFrom: p.from, AnswerFrom: sm.meta.Src, Offer: p.sdp, Answer: sm.sdp}
+func (c *call) complete(p *pendingOffer, sm *storedMsg, meta *Meta, sdp []MediaSummary) {
+	n := Negotiation{Method: p.method, CSeq: p.cseq, OfferTime: p.t, AnswerTime: meta.Time,
+		OfferFrom: p.from, AnswerFrom: meta.Src, Offer: p.sdp, Answer: sdp}
 	negs := c.negs[:len(c.negs):len(c.negs)] // published slices are immutable
 	if len(negs) >= maxNegotiations {
 		negs = append(negs[:1:1], negs[2:]...)
 		c.negsCut++
 	}
 	c.negs = append(negs, n)
-	c.offer, c.answer = p.sdp, sm.sdp
+	c.offer, c.answer = p.sdp, sdp
 	c.pend = nil
 }
 
@@ -119,35 +118,39 @@ func (c *call) complete(p *pendingOffer, sm *storedMsg) {
 // answer that is not an event or comfort-noise format, or, when an RTP
 // stream of the call carries another of the answer's codecs, that one.
 func (c *call) codec() string {
-	var list []string
+	for _, s := range c.streams {
+		if s.Codec == "" {
+			continue
+		}
+		if x := c.answerCodec(s.Codec); x != "" {
+			return x
+		}
+	}
+	return c.answerCodec("")
+}
+
+// answerCodec returns the answer's first voice codec named name (any
+// case), or its first voice codec when name is "".
+func (c *call) answerCodec(name string) string {
 	for _, m := range c.answer {
 		if m.Type != "audio" || m.Addr.Port() == 0 {
 			continue
 		}
 		for _, x := range m.Codecs {
-			if !auxCodec(x) {
-				list = append(list, x)
-			}
-		}
-	}
-	if len(list) == 0 {
-		return ""
-	}
-	for _, s := range c.streams {
-		for _, x := range list {
-			if strings.EqualFold(s.Codec, x) {
+			if !auxCodec(x) && (name == "" || strings.EqualFold(name, x)) {
 				return x
 			}
 		}
 	}
-	return list[0]
+	return ""
 }
 
 // auxCodec names formats that ride beside the voice codec.
 func auxCodec(name string) bool {
-	switch strings.ToLower(name) {
-	case "telephone-event", "cn", "red", "ulpfec", "rtx", "13":
-		return true
+	for _, a := range [...]string{"telephone-event", "cn", "red", "ulpfec", "rtx", "13"} {
+		if strings.EqualFold(name, a) {
+			return true
+		}
 	}
 	return false
 }

@@ -11,16 +11,30 @@ import (
 	"time"
 )
 
-// Defaults for a zero StoreOptions.
+// Defaults for a zero StoreOptions. With its messages re-read from the
+// capture (StoreOptions.Raw) a call costs little, so the byte budget,
+// not the count, is what bounds a long run.
 const (
-	DefaultMaxCalls = 100000
-	DefaultMaxBytes = 512 << 20
+	DefaultMaxCalls = 1000000
+	DefaultMaxBytes = 1 << 30
 	// Accounting overheads: what a stored message and a call cost beyond
-	// the raw bytes, calibrated with BenchmarkStoreAdd (heap-bytes/call vs
-	// acct-bytes/call) so MaxBytes bounds the real heap within ~10%.
-	msgOverhead  = 450
-	callOverhead = 2600
+	// the raw bytes kept, calibrated with BenchmarkStoreAdd (heap-bytes/call
+	// vs acct-bytes/call) so MaxBytes bounds the real heap within ~10%.
+	msgOverhead  = 200
+	callOverhead = 1480
 )
+
+// RawReader re-reads messages from the captures they came from, so the
+// store need not keep their bytes: the capture file is the message
+// store. Methods are called by readers of the store, concurrently.
+type RawReader interface {
+	// Rereadable reports whether messages of the source can be re-read
+	// (a seekable, uncompressed file).
+	Rereadable(source int) bool
+	// ReadRaw returns the n bytes at offset off in the data of the
+	// record meta.Record of source meta.Source; buf may hold the result.
+	ReadRaw(meta *Meta, off, n int, buf []byte) ([]byte, error)
+}
 
 // StoreOptions configures a Store. The zero value is useful.
 type StoreOptions struct {
@@ -29,6 +43,10 @@ type StoreOptions struct {
 	// IdleTimeout, when > 0, makes Add expire dialogs idle for longer than
 	// this, measured in packet time (Meta.Time), like ExpireBefore.
 	IdleTimeout time.Duration
+	// Raw, when set, re-reads messages that lie whole in a record of a
+	// re-readable source (Meta.PayloadOffset > 0): the store then keeps
+	// only their location and a hash, and Call re-reads them.
+	Raw RawReader
 }
 
 // Store groups SIP messages into dialogs and calls. One goroutine writes
@@ -39,6 +57,7 @@ type Store struct {
 
 	mu     sync.RWMutex
 	msg    Message // reused decode target; writer only, under mu
+	in     interner
 	seed   maphash.Seed
 	calls  map[string]*call
 	order  *list.List // all calls, creation order
@@ -97,6 +116,7 @@ func NewStore(o StoreOptions) *Store {
 
 func (s *Store) init() {
 	s.seed = maphash.MakeSeed()
+	s.in = interner{}
 	s.calls = make(map[string]*call)
 	s.order, s.active, s.done = list.New(), list.New(), list.New()
 	s.xcid = make(map[string][]string)
@@ -152,7 +172,7 @@ func (s *Store) Summary(id string) (CallSummary, bool) {
 	if !ok {
 		return CallSummary{}, false
 	}
-	return s.withSources(c.sum), true
+	return s.withSources(c.summary()), true
 }
 
 // Clear forgets every dialog at once: the UI's "clear list" on a live
@@ -195,7 +215,7 @@ func (s *Store) Add(raw []byte, meta Meta) *Message {
 	}
 	c, ok := s.calls[string(m.CallID)]
 	if !ok {
-		c = newCall(string(m.CallID), m, meta)
+		c = newCall(string(m.CallID), m, &meta, &s.in)
 		s.calls[c.id] = c
 		c.orderEl = s.order.PushBack(c)
 		c.activeEl = s.active.PushBack(c)
@@ -204,7 +224,8 @@ func (s *Store) Add(raw []byte, meta Meta) *Message {
 		s.linkNew(c)
 	}
 	before := c.bytes
-	retrans := c.add(m, meta, raw, s.seed)
+	keep := s.opt.Raw == nil || meta.PayloadOffset <= 0 || !s.opt.Raw.Rereadable(meta.Source)
+	retrans := c.add(m, &meta, raw, s, keep)
 	if retrans {
 		s.stats.Retransmissions++
 	}
@@ -259,7 +280,7 @@ func (s *Store) expireBefore(t time.Time) {
 	// Bounded: every iteration removes the front element.
 	for e := s.active.Front(); e != nil; e = s.active.Front() {
 		c := e.Value.(*call)
-		if !c.last.Before(t) {
+		if c.last >= unixNS(t) {
 			return
 		}
 		c.expire()
@@ -299,13 +320,13 @@ func (s *Store) remove(c *call) {
 			delete(s.media, ap)
 		}
 	}
-	for _, x := range c.xcids {
+	for _, x := range c.coldR().xcids {
 		s.xcid[x] = removeString(s.xcid[x], c.id)
 		if len(s.xcid[x]) == 0 {
 			delete(s.xcid, x)
 		}
 	}
-	for _, x := range c.corrIDs {
+	for _, x := range c.coldR().corrIDs {
 		s.corr[x] = removeString(s.corr[x], c.id)
 		if len(s.corr[x]) == 0 {
 			delete(s.corr, x)
@@ -345,7 +366,7 @@ func (s *Store) linkMessage(c *call, m *Message, meta Meta) {
 		}
 		if !c.hasXCID(x) {
 			xs := string(x)
-			c.xcids = append(c.xcids, xs)
+			c.coldW().xcids = append(c.coldW().xcids, xs)
 			s.xcid[xs] = append(s.xcid[xs], c.id)
 		}
 		if o, ok := s.calls[string(x)]; ok {
@@ -354,7 +375,7 @@ func (s *Store) linkMessage(c *call, m *Message, meta Meta) {
 	}
 	if id := meta.CorrelationID; id != "" && id != c.id {
 		if !c.hasCorr(id) {
-			c.corrIDs = append(c.corrIDs, id)
+			c.coldW().corrIDs = append(c.coldW().corrIDs, id)
 			for _, other := range s.corr[id] {
 				if o, ok := s.calls[other]; ok && o != c {
 					s.link(c, o, LinkCorrelation)
@@ -429,11 +450,15 @@ func (s *Store) Calls(f Filter, offset, limit int) []CallSummary {
 		return nil
 	}
 	var out []CallSummary
+	var sum CallSummary
+	all := f.IsZero() // no summary to build for the rows skipped
 	n := 0
 	for e := s.order.Front(); e != nil; e = e.Next() {
-		c := e.Value.(*call)
-		if !f.Match(&c.sum) {
-			continue
+		if !all {
+			e.Value.(*call).summaryInto(&sum)
+			if !f.Match(&sum) {
+				continue
+			}
 		}
 		n++
 		if n <= offset {
@@ -442,7 +467,10 @@ func (s *Store) Calls(f Filter, offset, limit int) []CallSummary {
 		if limit >= 0 && len(out) >= limit {
 			break
 		}
-		out = append(out, s.withSources(c.sum))
+		if all {
+			e.Value.(*call).summaryInto(&sum)
+		}
+		out = append(out, s.withSources(sum))
 	}
 	return out
 }
@@ -457,9 +485,14 @@ func (s *Store) Count(f Filter) int {
 	if s.order == nil {
 		return 0
 	}
+	if f.IsZero() {
+		return len(s.calls)
+	}
 	n := 0
+	var sum CallSummary
 	for e := s.order.Front(); e != nil; e = e.Next() {
-		if f.Match(&e.Value.(*call).sum) {
+		e.Value.(*call).summaryInto(&sum)
+		if f.Match(&sum) {
 			n++
 		}
 	}
@@ -469,13 +502,16 @@ func (s *Store) Count(f Filter) int {
 // Call returns one call with its messages.
 func (s *Store) Call(id string) (CallDetail, bool) {
 	s.mu.RLock()
-	defer s.mu.RUnlock()
 	c, ok := s.calls[id]
 	if !ok {
+		s.mu.RUnlock()
 		return CallDetail{}, false
 	}
-	d := c.detail()
+	d, srcs := c.detail()
 	d.Summary = s.withSources(d.Summary)
+	seed := s.seed
+	s.mu.RUnlock()
+	fillDetail(&d, srcs, s.opt.Raw, seed)
 	return d, true
 }
 

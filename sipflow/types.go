@@ -71,6 +71,11 @@ type Meta struct {
 	// those records by offset (zero when the message came from a HEP
 	// collector rather than a file).
 	Record pcap.Packet `json:"-"`
+	// PayloadOffset is where the message starts in the record's data
+	// when it lies there whole, as sent (not reassembled, decrypted,
+	// unmasked or inflated), else 0. With StoreOptions.Raw, such a
+	// message is re-read from the file instead of kept in memory.
+	PayloadOffset int32 `json:"-"`
 	// CorrelationID is set by the HEP path (HEP3 chunk 0x0011) and links
 	// legs that share it.
 	CorrelationID string `json:"correlation_id"`
@@ -191,8 +196,9 @@ type CallEvent struct {
 
 // CallSummary is one row of the call list. Durations are milliseconds and -1
 // when they do not apply (for example setup_ms of an unanswered call).
-// Slices are shared with the store and must be treated as read-only: the
-// store never changes a slice it has published, it replaces it.
+// Slices are shared with the store and must be treated as read-only (no
+// append either): the store never changes an element of a slice it has
+// published; it replaces the slice, or appends past the published length.
 type CallSummary struct {
 	CallID          string         `json:"call_id"`
 	Type            string         `json:"type"` // TypeCall or the first request's method
@@ -269,6 +275,9 @@ type MessageDetail struct {
 	Warnings       string         `json:"warnings,omitempty"`
 	SDP            []MediaSummary `json:"sdp,omitempty"`
 	Raw            string         `json:"raw"`
+	// RawError says why Raw is empty: the message was to be re-read
+	// from its capture file and could not be (ErrRawGone).
+	RawError string `json:"raw_error,omitempty"`
 }
 
 // Label is the ladder arrow text: the method or "code phrase".

@@ -153,7 +153,7 @@ Needs CAP_NET_RAW: run as root, or once: setcap cap_net_raw,cap_net_admin+ep $(c
 	f.Int64VarP(&opts.count, "count", "c", 0, "stop after `N` packets")
 	f.StringVar(&opts.metrics, "metrics", "", "serve Prometheus metrics on `ADDR` (e.g. 127.0.0.1:9466)")
 	f.StringArrayVar(&opts.listen, "listen", nil, "also collect HEP from agents on `ADDR` (udp:0.0.0.0:9060, tcp:…), merged with the interfaces on one clock; repeatable")
-	f.StringVar(&opts.maxMem, "max-memory", "", "memory budget for held calls, messages and TCP reassembly (`SIZE`, default 512MiB)")
+	f.StringVar(&opts.maxMem, "max-memory", "", "memory budget for held calls, messages and TCP reassembly (`SIZE`, default 1GiB)")
 	return cmd
 }
 

@@ -45,6 +45,7 @@ func load(ctx context.Context, ios *ioStreams, o *loadOptions, eo engine.Options
 	}
 	o.storeLimits(&eo)
 	eo.SRTPKeys, _ = o.srtpKeyList()
+	eo.Files = in.fileNames() // messages are re-read from the files when a call is opened
 	e := engine.New(eo)
 	w := &warner{w: ios.ErrOut}
 	_, err = e.Run(ctx, in.sources(), w.warn)
@@ -68,8 +69,8 @@ func (o *loadOptions) addInputFlags(cmd *cobra.Command) {
 	f.BoolVar(&o.noHeuristic, "no-rtp-heuristic", false, "find RTP/RTCP only on ports learned from SDP")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "do not print the summary on stderr")
 	o.addKeyFlags(f)
-	f.IntVar(&o.maxCalls, "max-calls", 0, "hold at most `N` dialogs (default 100000); the oldest closed ones are evicted first, and counted")
-	f.StringVar(&o.maxMemory, "max-memory", "", "memory budget for held dialogs and TCP reassembly (`SIZE`, default 512MiB)")
+	f.IntVar(&o.maxCalls, "max-calls", 0, "hold at most `N` dialogs (default 1000000); the oldest closed ones are evicted first, and counted")
+	f.StringVar(&o.maxMemory, "max-memory", "", "memory budget for held dialogs and TCP reassembly (`SIZE`, default 1GiB)")
 }
 
 // addKeyFlags registers --tls-keylog, --keylog-watch and --srtp-key.

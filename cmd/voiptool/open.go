@@ -186,6 +186,7 @@ func openRun(ctx context.Context, o *openOptions) error {
 		return err
 	}
 	o.in.storeLimits(&eo)
+	eo.Files = in.fileNames() // messages are re-read from the files when a call is opened
 	eo.SRTPKeys, _ = o.in.srtpKeyList()
 	var player *playback.Player
 	if o.realtime && o.io.OutTTY {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -45,6 +46,11 @@ type Options struct {
 	// by SSRC: they decrypt that SSRC's SRTP and SRTCP wherever it is
 	// sent from, before any key an SDP announces.
 	SRTPKeys []srtpdec.SSRCKey
+	// Files names the capture files behind Run's first sources, by
+	// source index. Messages of the plain (uncompressed) ones are re-read
+	// from them when a call is opened instead of being held in memory;
+	// nil keeps every message in memory.
+	Files []string
 }
 
 // Counters are the engine's own counts, beside the decoder's and the
@@ -107,6 +113,7 @@ func (c *counters) load() Counters {
 type Engine struct {
 	o     Options
 	store *sipflow.Store
+	raw   *rawFiles // re-reads messages from Options.Files; nil without them
 
 	mu  sync.RWMutex // the writer changes rtp under the write lock; readers copy under the read lock
 	rtp *rtpstats.Tracker
@@ -164,7 +171,13 @@ func New(o Options) *Engine {
 	if o.Store.IdleTimeout == 0 {
 		o.Store.IdleTimeout = DefaultIdleTimeout
 	}
+	var raw *rawFiles
+	if len(o.Files) > 0 && o.Store.Raw == nil {
+		raw = &rawFiles{}
+		o.Store.Raw = raw
+	}
 	e := &Engine{
+		raw:   raw,
 		store: sipflow.NewStore(o.Store),
 		rtp:   rtpstats.NewTracker(o.RTP),
 	}
@@ -200,6 +213,9 @@ func (e *Engine) Run(ctx context.Context, srcs []capture.Source, warn func(error
 		return capture.Stats{}, ErrRunning
 	}
 	e.wmu.Lock()
+	if e.raw != nil {
+		e.raw.bind(e.o.Files, srcs)
+	}
 	w := func(err error) {
 		e.cnt.warnings.Add(1)
 		if warn != nil {
@@ -280,6 +296,8 @@ func (e *Engine) handle(ev *capture.Event) error {
 			Frame:     ev.Packet.Number,
 			Offset:    ev.Packet.Offset,
 			Record:    ev.Packet,
+
+			PayloadOffset: payloadOffset(ev),
 		})
 	case capture.KindRTP:
 		// The header capture decoded: each packet is parsed once (again
@@ -347,6 +365,23 @@ func (e *Engine) addRTCP(b []byte, t time.Time, src, dst netip.AddrPort) {
 	if err != nil {
 		e.cnt.rtcpErrors.Add(1)
 	}
+}
+
+// payloadOffset is where the event's payload lies whole in its record,
+// as sent, or 0: reassembled, decrypted or unwrapped payloads are not
+// bytes of one record.
+func payloadOffset(ev *capture.Event) int32 {
+	l := &ev.Layers
+	if l.Reassembled != 0 || l.Payload <= 0 {
+		return 0
+	}
+	if ev.Record != nil {
+		end := int(l.Payload) + len(ev.Payload)
+		if end > len(ev.Record) || !bytes.Equal(ev.Record[l.Payload:end], ev.Payload) {
+			return 0
+		}
+	}
+	return l.Payload
 }
 
 // addSIP stores the message and tells the tracker what the SDP says:

@@ -456,7 +456,12 @@ func (v *View) Flow(callIDs []string, related bool) (tui.Flow, bool) {
 	for _, c := range calls {
 		for i := range c.Messages {
 			m := &c.Messages[i]
-			raw[msgKey{c.Summary.CallID, m.Meta.Time.UnixNano(), m.Label()}] = m.Raw
+			text := m.Raw
+			if text == "" && m.RawError != "" {
+				// re-read from a capture file that changed or went away
+				text = "(" + m.RawError + ")"
+			}
+			raw[msgKey{c.Summary.CallID, m.Meta.Time.UnixNano(), m.Label()}] = text
 		}
 	}
 	out := tui.Flow{}
