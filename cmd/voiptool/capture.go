@@ -153,7 +153,7 @@ Needs CAP_NET_RAW: run as root, or once: setcap cap_net_raw,cap_net_admin+ep $(c
 	f.Int64VarP(&opts.count, "count", "c", 0, "stop after `N` packets")
 	f.StringVar(&opts.metrics, "metrics", "", "serve Prometheus metrics on `ADDR` (e.g. 127.0.0.1:9466)")
 	f.StringArrayVar(&opts.listen, "listen", nil, "also collect HEP from agents on `ADDR` (udp:0.0.0.0:9060, tcp:…), merged with the interfaces on one clock; repeatable")
-	f.StringVar(&opts.maxMem, "max-memory", "", "memory budget for held calls, messages and TCP reassembly (`SIZE`, default 1GiB)")
+	f.StringVar(&opts.maxMem, "max-memory", "", "memory budget for held calls, messages, RTP reports and TCP reassembly, and the Go heap's soft limit (`SIZE`, default 1GiB)")
 	return cmd
 }
 
@@ -199,13 +199,9 @@ func captureRun(ctx context.Context, o *captureOptions) error {
 	if eo.Capture.Stream.TLSKeys, err = in.tlsKeys(o.in.tlsKeylog, o.in.keylogWatch); err != nil {
 		return err
 	}
-	if o.maxMem != "" {
-		budget, _ := recorder.ParseSize(o.maxMem)
-		// The store holds calls and messages, the bulk of what is kept;
-		// RTP is kept as statistics only.
-		eo.Store.MaxBytes = budget * 3 / 4
-		eo.Capture.Stream.MaxBuffered = reassemblyBudget(budget)
-	}
+	// The store holds calls and messages, the bulk of what is kept; RTP
+	// is kept as statistics only.
+	applyBudget(&eo, o.maxMem)
 	so := session.Options{}
 	so.Record, _ = session.ParseRecordMode(o.record)
 	var sess *session.Session

@@ -78,7 +78,7 @@ func StreamLosses(s *sipstream.Stats) []string {
 	add(s.Gaps, "TCP holes given up on (the capture lost data)")
 	add(s.OutOfOrderOverflows, "TCP holes given up on at the out-of-order limit")
 	add(s.StreamsRefused, "TCP connections refused at the stream limit")
-	add(s.BudgetEvictions, "TCP directions evicted to keep reassembly inside its memory budget (an eighth of --max-memory, 64 MiB by default)")
+	add(s.BudgetEvictions, "TCP directions evicted to keep reassembly inside its memory budget (an eighth of --max-memory)")
 	add(s.BudgetEvictedBytes, "TCP bytes of partial messages those evictions discarded")
 	add(s.DiscardedBytes, "TCP bytes discarded (non-SIP, TLS, unframeable, resync)")
 	return out
