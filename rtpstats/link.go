@@ -313,28 +313,3 @@ func (t *Tracker) linkNAT(s *stream, now time.Time) {
 		t.ambiguous++
 	}
 }
-
-// expireAnnouncements forgets announcements made before cutoff that no
-// remaining stream uses, so a long live capture does not grow without
-// bound. A remaining stream keeps its exact label; a NAT-linked one keeps
-// its call ID and codec hints (stored on the stream and in hints).
-func (t *Tracker) expireAnnouncements(cutoff time.Time) {
-	if len(t.ann) == 0 {
-		return
-	}
-	used := make(map[netip.AddrPort]bool, 2*len(t.streams))
-	for _, s := range t.streams {
-		used[s.key.src], used[s.key.dst] = true, true
-		if s.natEP.IsValid() {
-			used[s.natEP] = true
-		}
-	}
-	for ep, a := range t.ann {
-		if at := t.announcedAt(a); !used[ep] && at.Before(cutoff) {
-			delete(t.ann, ep)
-		}
-	}
-	for p := range t.natPorts {
-		t.pruneNAT(p, time.Time{})
-	}
-}

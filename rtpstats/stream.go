@@ -34,16 +34,18 @@ type seriesBucket struct {
 	maxJitter float64
 }
 
-// hintCache is the codec hint last resolved for a stream.
+// hintCache is the codec hint last resolved for a stream; SetCodec on
+// one of the stream's endpoints clears ok.
 type hintCache struct {
-	ok  bool
-	pt  uint8
-	gen uint64
-	h   *codecHint
+	ok bool
+	pt uint8
+	h  *codecHint
 }
 
 type stream struct {
 	key       streamKey
+	flow      flowKey // its entry in Tracker.flows
+	pos       int     // its index in Tracker.all
 	first     time.Time
 	last      time.Time
 	callID    string         // call the stream was linked to when it was created (exactEP or natEP)

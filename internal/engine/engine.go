@@ -28,6 +28,12 @@ type Options struct {
 	Capture capture.Options
 	Store   sipflow.StoreOptions
 	RTP     rtpstats.Options
+	// RTPIdleTimeout is the packet time after which an RTP stream with
+	// no new packet is finished: its final report is kept (the tracker's
+	// finished list) and its state freed; RTCP reports, announcements
+	// and codec hints nothing live uses go after the same time. 0 means
+	// DefaultRTPIdleTimeout, negative turns it off.
+	RTPIdleTimeout time.Duration
 	// Diagnose holds the problem detectors' thresholds (internal/diagnose).
 	Diagnose diagnose.Options
 	// Tap, when set, sees every event after the engine has handled it,
@@ -93,7 +99,7 @@ type Engine struct {
 	// writer-side scratch, used only by the writer
 	hepUnwrap hep.Unwrapper
 	hepMsg    hep.Message
-	nextSync  time.Time
+	nextSync  int64 // packet time (Unix ns) of the next expiry sweep
 	changed   []string                // calls whose streams changed, for applyStreams
 	srtp      *srtpdec.Decryptor      // SDES keys seen in SDP, created with the first
 	brief     []rtpstats.StreamReport // one call's brief reports, for applyStreams
@@ -130,11 +136,21 @@ const (
 // Files and live captures reach these states alike.
 const DefaultIdleTimeout = 64 * 500 * time.Millisecond
 
+// DefaultRTPIdleTimeout is the packet time after which a silent RTP
+// stream is finished. Media on hold or with silence suppression pauses
+// for seconds, not minutes; a stream that comes back later than this is
+// reported as a second stream of the same call.
+const DefaultRTPIdleTimeout = 5 * time.Minute
+
 // New builds an Engine. A zero Store.IdleTimeout means
-// DefaultIdleTimeout; a negative one turns expiry off.
+// DefaultIdleTimeout; a negative one turns expiry off. RTPIdleTimeout
+// likewise.
 func New(o Options) *Engine {
 	if o.Store.IdleTimeout == 0 {
 		o.Store.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.RTPIdleTimeout == 0 {
+		o.RTPIdleTimeout = DefaultRTPIdleTimeout
 	}
 	return &Engine{
 		o:     o,
@@ -385,17 +401,24 @@ func (e *Engine) addHEPMessage(m *hep.Message, source int, rec pcap.Packet) {
 const HEPEventPrefix = "hep "
 
 // tick advances the engine's clock and, once per syncEvery of packet
-// time, expires idle dialogs.
+// time, expires idle dialogs and RTP streams (the one clock: packet
+// time).
 func (e *Engine) tick(t time.Time) {
-	if t.UnixNano() > e.last.Load() {
-		e.last.Store(t.UnixNano())
+	ns := t.UnixNano()
+	if ns > e.last.Load() {
+		e.last.Store(ns)
 	}
-	if t.Before(e.nextSync) {
+	if ns < e.nextSync {
 		return
 	}
-	e.nextSync = t.Add(syncEvery)
+	e.nextSync = ns + int64(syncEvery)
 	if e.o.Store.IdleTimeout > 0 {
 		e.store.ExpireBefore(t.Add(-e.o.Store.IdleTimeout))
+	}
+	if e.o.RTPIdleTimeout > 0 {
+		e.mu.Lock()
+		e.rtp.Expire(t.Add(-e.o.RTPIdleTimeout))
+		e.mu.Unlock()
 	}
 }
 
@@ -663,8 +686,13 @@ func (s Status) String() string {
 		// A cap that bites is said, with the option that raises it.
 		line += fmt.Sprintf("; %d dialogs evicted by the store's limits (%d still active; raise --max-calls or --max-memory)", s.Store.Evicted, s.Store.EvictedActive)
 	}
-	if s.RTP.Dropped > 0 {
-		line += fmt.Sprintf("; %d RTP packets of new streams refused at the stream limit", s.RTP.Dropped)
+	if r := s.RTP; r.Evicted+r.Expired+r.FinishedDropped > 0 {
+		// Finished streams keep their final reports; what the bounded
+		// list of them dropped is lost, and said.
+		line += fmt.Sprintf("; %d RTP streams finished idle, %d evicted at the stream limit, %d final reports dropped", r.Expired, r.Evicted, r.FinishedDropped)
+	}
+	if r := s.RTP; r.RTCPEvicted+r.RTCPReportersEvicted+r.AnnouncementsEvicted > 0 {
+		line += fmt.Sprintf("; %d RTCP sources and %d reporters evicted, %d SDP endpoints forgotten at their limits", r.RTCPEvicted, r.RTCPReportersEvicted, r.AnnouncementsEvicted)
 	}
 	if n, f := s.Engine.SRTCPDecrypted, s.Engine.SRTCPFailed; n+f > 0 {
 		line += fmt.Sprintf("; %d SRTCP packets decrypted with SDES keys, %d failed authentication", n, f)

@@ -1,0 +1,306 @@
+package rtpstats
+
+import (
+	"net/netip"
+	"slices"
+	"time"
+)
+
+// evictBatch is the share of a full table one eviction frees (1/64):
+// finding the longest idle entries costs a pass and a sort over the
+// table, so freeing a batch at once keeps a flood of new entries at an
+// amortised constant cost per entry.
+const evictBatch = 64
+
+// maxReporters bounds the reporters kept per RTCP media source: a real
+// session has a handful; a flood of invented reporter SSRCs replaces
+// the one heard from longest ago.
+const maxReporters = 16
+
+// endCounters count streams and announcements the Tracker let go.
+type endCounters struct {
+	expired, evicted, annEvicted int
+}
+
+// finishedList keeps the final reports of expired and evicted streams,
+// at most max of them (the oldest dropped first, counted), indexed by
+// call so that a call's streams include its finished ones. Reports in
+// it are never changed, only replaced whole.
+type finishedList struct {
+	max     int
+	ring    []StreamReport // grows to max, then wraps at next
+	next    int
+	byCall  map[string][]int // ring indices per owning call
+	dropped int
+}
+
+func (l *finishedList) len() int { return len(l.ring) }
+
+// owners are the calls a finished report belongs to, as owns decides
+// for a live stream: an ambiguous link stays with its best guess.
+func owners(r *StreamReport, fn func(string)) {
+	if r.CallID == "" {
+		return
+	}
+	fn(r.CallID)
+	if r.Link == LinkAmbiguous {
+		return
+	}
+	for _, id := range r.CallIDs {
+		if id != r.CallID {
+			fn(id)
+		}
+	}
+}
+
+func (l *finishedList) add(r StreamReport) {
+	if l.max < 0 {
+		l.dropped++
+		return
+	}
+	if l.byCall == nil {
+		l.byCall = make(map[string][]int)
+	}
+	i := len(l.ring)
+	if i < l.max {
+		l.ring = append(l.ring, r)
+	} else {
+		i = l.next
+		l.next = (l.next + 1) % l.max
+		owners(&l.ring[i], func(id string) { l.unindex(id, i) })
+		l.ring[i] = r
+		l.dropped++
+	}
+	owners(&l.ring[i], func(id string) { l.byCall[id] = append(l.byCall[id], i) })
+}
+
+func (l *finishedList) unindex(id string, i int) {
+	s := l.byCall[id]
+	if j := slices.Index(s, i); j >= 0 {
+		s = slices.Delete(s, j, j+1)
+	}
+	if len(s) == 0 {
+		delete(l.byCall, id)
+		return
+	}
+	l.byCall[id] = s
+}
+
+// appendAll appends a copy of every finished report.
+func (l *finishedList) appendAll(dst []StreamReport) []StreamReport {
+	for i := range l.ring {
+		dst = append(dst, cloneReport(&l.ring[i], true))
+	}
+	return dst
+}
+
+// appendCall appends copies of callID's finished reports; without full,
+// the brief form (no Series, DTMF or RTCP, as AppendCallBrief promises).
+func (l *finishedList) appendCall(dst []StreamReport, callID string, full bool) []StreamReport {
+	for _, i := range l.byCall[callID] {
+		dst = append(dst, cloneReport(&l.ring[i], full))
+	}
+	return dst
+}
+
+// cloneReport copies r so that nothing in the copy aliases the list.
+func cloneReport(r *StreamReport, full bool) StreamReport {
+	c := *r
+	c.CallIDs = slices.Clone(r.CallIDs)
+	if !full {
+		c.Series, c.DTMF, c.RTCP = nil, nil, nil
+		return c
+	}
+	c.Series = slices.Clone(r.Series)
+	c.DTMF = slices.Clone(r.DTMF)
+	if r.RTCP != nil {
+		sum := *r.RTCP
+		sum.Reports = slices.Clone(r.RTCP.Reports)
+		for i := range sum.Reports {
+			if x := sum.Reports[i].XR; x != nil {
+				xc := *x
+				sum.Reports[i].XR = &xc
+			}
+		}
+		c.RTCP = &sum
+	}
+	return c
+}
+
+// finish ends s: its final report is made (with the announcements and
+// RTCP still in hand), its calls are told their streams changed, and it
+// leaves the tables. The report is kept in the finished list and
+// returned.
+func (t *Tracker) finish(s *stream) StreamReport {
+	r := t.report(s, true)
+	owners(&r, t.idx.touch)
+	t.unlink(s)
+	t.done.add(r)
+	return r
+}
+
+// ExpireBefore finishes the streams whose last packet is older than
+// cutoff (packet time, never the wall clock) and returns their final
+// reports, which Streams, CallStreams and AppendCallBrief keep showing
+// (an expired stream is finished, not forgotten; see
+// Options.MaxFinished). It also forgets RTCP reports about SSRCs idle
+// since before cutoff that no live stream carries, and announcements
+// and codec hints made before cutoff that no live stream uses.
+func (t *Tracker) ExpireBefore(cutoff time.Time) []StreamReport {
+	var out []StreamReport
+	t.expire(cutoff, &out)
+	sortReports(out)
+	return out
+}
+
+// Expire is ExpireBefore for a writer that does not need the reports
+// (the engine's packet-time tick): it returns how many streams ended.
+func (t *Tracker) Expire(cutoff time.Time) int {
+	return t.expire(cutoff, nil)
+}
+
+func (t *Tracker) expire(cutoff time.Time, out *[]StreamReport) int {
+	n := 0
+	for i := 0; i < len(t.all); {
+		s := t.all[i]
+		if !s.last.Before(cutoff) {
+			i++
+			continue
+		}
+		r := t.finish(s) // moves the last stream into slot i
+		t.ends.expired++
+		n++
+		if out != nil {
+			*out = append(*out, r)
+		}
+	}
+	t.expireRTCP(cutoff)
+	t.expireAnnouncements(cutoff)
+	return n
+}
+
+// evictIdle makes room for a new stream in a full table: it finishes the
+// longest-idle streams, a batch of 1/evictBatch of the table, counted in
+// Counters.Evicted. Their reports are kept like expired streams'.
+func (t *Tracker) evictIdle() {
+	k := max(1, len(t.all)/evictBatch)
+	sc := t.scratch[:0]
+	for _, s := range t.all {
+		sc = append(sc, s.last.UnixNano())
+	}
+	slices.Sort(sc)
+	cut := sc[k-1]
+	t.scratch = sc
+	for i, n := 0, 0; i < len(t.all) && n < k; {
+		s := t.all[i]
+		if s.last.UnixNano() > cut {
+			i++
+			continue
+		}
+		t.finish(s)
+		t.ends.evicted++
+		n++
+	}
+}
+
+// expireRTCP forgets the RTCP state of SSRCs idle since before cutoff,
+// unless a live stream carries the SSRC: its report still shows what
+// RTCP said, and the state goes when the stream has finished.
+func (t *Tracker) expireRTCP(cutoff time.Time) {
+	var idle map[uint32]bool
+	for ssrc, s := range t.rtcp.bySSRC {
+		if s.last.Before(cutoff) {
+			if idle == nil {
+				idle = make(map[uint32]bool)
+			}
+			idle[ssrc] = true
+		}
+	}
+	if idle == nil {
+		return
+	}
+	for _, s := range t.all {
+		delete(idle, s.key.ssrc)
+	}
+	for ssrc := range idle {
+		delete(t.rtcp.bySSRC, ssrc)
+		t.rtcp.expired++
+	}
+}
+
+// expireAnnouncements forgets announcements and codec hints made before
+// cutoff that no live stream uses (no stream on the endpoint as source,
+// destination or NAT endpoint), so a long live capture does not grow
+// without bound. A finished stream's report keeps the link it had.
+func (t *Tracker) expireAnnouncements(cutoff time.Time) {
+	for ep, a := range t.ann {
+		if len(t.idx.byEP[ep]) == 0 && t.announcedAt(a).Before(cutoff) {
+			t.forgetAnn(ep, a)
+		}
+	}
+	for k, h := range t.hints {
+		if len(t.idx.byEP[k.ep]) == 0 && h.at.Before(cutoff) {
+			delete(t.hints, k)
+		}
+	}
+	for p := range t.natPorts {
+		t.pruneNAT(p, time.Time{})
+	}
+}
+
+// forgetAnn drops an announcement and its calls' claims on the endpoint.
+func (t *Tracker) forgetAnn(ep netip.AddrPort, a *announcement) {
+	delete(t.ann, ep)
+	t.idx.unannounce(a.callID, ep)
+	for _, e := range a.hist {
+		t.idx.unannounce(e.callID, ep)
+	}
+}
+
+// room is called before a new announcement or codec hint is added: at
+// Options.MaxAnnouncements it forgets the oldest batch that no live
+// stream uses, counted in Counters.AnnouncementsEvicted. Those a live
+// stream uses stay (at most three endpoints per live stream, so the
+// table stays bounded by MaxStreams too).
+func (t *Tracker) room() {
+	max := t.o.MaxAnnouncements
+	if len(t.ann) >= max {
+		sc := t.scratch[:0]
+		for ep, a := range t.ann {
+			if len(t.idx.byEP[ep]) == 0 {
+				sc = append(sc, t.announcedAt(a).UnixNano())
+			}
+		}
+		if len(sc) > 0 {
+			slices.Sort(sc)
+			cut := sc[min(len(sc), max/evictBatch+1)-1]
+			for ep, a := range t.ann {
+				if len(t.idx.byEP[ep]) == 0 && t.announcedAt(a).UnixNano() <= cut {
+					t.forgetAnn(ep, a)
+					t.pruneNAT(ep.Port(), time.Time{})
+					t.ends.annEvicted++
+				}
+			}
+		}
+		t.scratch = sc
+	}
+	if len(t.hints) >= max {
+		sc := t.scratch[:0]
+		for k, h := range t.hints {
+			if len(t.idx.byEP[k.ep]) == 0 {
+				sc = append(sc, h.at.UnixNano())
+			}
+		}
+		if len(sc) > 0 {
+			slices.Sort(sc)
+			cut := sc[min(len(sc), max/evictBatch+1)-1]
+			for k, h := range t.hints {
+				if len(t.idx.byEP[k.ep]) == 0 && h.at.UnixNano() <= cut {
+					delete(t.hints, k)
+					t.ends.annEvicted++
+				}
+			}
+		}
+		t.scratch = sc
+	}
+}

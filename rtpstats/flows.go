@@ -1,0 +1,87 @@
+package rtpstats
+
+import (
+	"encoding/binary"
+	"net/netip"
+)
+
+// epKey is an endpoint as a plain fixed-size value: netip.AddrPort holds
+// a zone handle (a pointer), which makes it slower to hash and compare
+// on the per-packet path.
+type epKey struct {
+	hi, lo uint64
+	port   uint16
+}
+
+func epKeyOf(ap netip.AddrPort) epKey {
+	a := ap.Addr()
+	if a.Is4() {
+		// As4 is cheaper than As16 for the common case; the v4-mapped
+		// prefix keeps the two spaces apart.
+		b := a.As4()
+		return epKey{0, 0xffff<<32 | uint64(binary.BigEndian.Uint32(b[:])), ap.Port()}
+	}
+	b := a.As16()
+	return epKey{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]), ap.Port()}
+}
+
+// flowKey is a UDP 5-tuple (the protocol is always UDP) in one direction.
+type flowKey struct{ src, dst epKey }
+
+// flow holds the streams of one 5-tuple: one per SSRC, usually one. The
+// Tracker finds a packet's stream with one map lookup by flowKey and a
+// scan of these few; the codec hint is cached on the stream (hintCache).
+type flow struct {
+	streams []*stream
+}
+
+// find returns the stream of ssrc on f, or nil.
+func (f *flow) find(ssrc uint32) *stream {
+	for _, s := range f.streams {
+		if s.key.ssrc == ssrc {
+			return s
+		}
+	}
+	return nil
+}
+
+// remove takes s off f and reports whether f is left empty.
+func (f *flow) remove(s *stream) bool {
+	for i, c := range f.streams {
+		if c == s {
+			last := len(f.streams) - 1
+			f.streams[i] = f.streams[last]
+			f.streams[last] = nil
+			f.streams = f.streams[:last]
+			break
+		}
+	}
+	return len(f.streams) == 0
+}
+
+// insert files a new stream: in its flow, in the list every reader
+// iterates, and in the call index.
+func (t *Tracker) insert(s *stream, k flowKey, f *flow) {
+	if f == nil {
+		f = &flow{streams: make([]*stream, 0, 1)}
+		t.flows[k] = f
+	}
+	f.streams = append(f.streams, s)
+	s.flow = k
+	s.pos = len(t.all)
+	t.all = append(t.all, s)
+}
+
+// unlink removes s from its flow, the list and the call index.
+func (t *Tracker) unlink(s *stream) {
+	if f := t.flows[s.flow]; f != nil && f.remove(s) {
+		delete(t.flows, s.flow)
+	}
+	last := len(t.all) - 1
+	moved := t.all[last]
+	t.all[s.pos] = moved
+	moved.pos = s.pos
+	t.all[last] = nil
+	t.all = t.all[:last]
+	t.unindex(s)
+}
