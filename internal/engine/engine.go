@@ -99,7 +99,7 @@ type Engine struct {
 	// writer-side scratch, used only by the writer
 	hepUnwrap hep.Unwrapper
 	hepMsg    hep.Message
-	nextSync  int64 // packet time (Unix ns) of the next expiry sweep
+	nextSync  int64                   // packet time (Unix ns) of the next expiry sweep
 	changed   []string                // calls whose streams changed, for applyStreams
 	srtp      *srtpdec.Decryptor      // SDES keys seen in SDP, created with the first
 	brief     []rtpstats.StreamReport // one call's brief reports, for applyStreams
