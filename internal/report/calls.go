@@ -273,12 +273,13 @@ func encodeJSONArray(w *writer, n int, elem func(int) any) {
 		return
 	}
 	w.str("[\n")
-	// One encoder and buffer for all elements: two-space indent under a
-	// two-space prefix, HTML escaping off.
+	// One encoder and buffers for all elements: compact, HTML escaping
+	// off, then two-space indent under a two-space prefix
+	// (appendIndented: what SetIndent does, without its rescan).
 	var buf bytes.Buffer
+	var ind []byte
 	e := json.NewEncoder(&buf)
 	e.SetEscapeHTML(false)
-	e.SetIndent("  ", "  ")
 	for i := range n {
 		if w.err != nil {
 			return
@@ -288,8 +289,9 @@ func encodeJSONArray(w *writer, n int, elem func(int) any) {
 			w.err = fmt.Errorf("report: encoding JSON element %d: %w", i, err)
 			return
 		}
+		ind = appendIndented(ind[:0], bytes.TrimSuffix(buf.Bytes(), []byte("\n")), "  ", "  ")
 		w.str("  ")
-		_, _ = w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+		_, _ = w.Write(ind)
 		if i < n-1 {
 			w.str(",")
 		}
