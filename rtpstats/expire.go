@@ -230,8 +230,9 @@ func (t *Tracker) expireRTCP(cutoff time.Time) {
 
 // expireAnnouncements forgets announcements and codec hints made before
 // cutoff that no live stream uses (no stream on the endpoint as source,
-// destination or NAT endpoint), so a long live capture does not grow
-// without bound. A finished stream's report keeps the link it had.
+// destination or NAT endpoint; for a hint, no announcement of it
+// either), so a long live capture does not grow without bound. A
+// finished stream's report keeps the link it had.
 func (t *Tracker) expireAnnouncements(cutoff time.Time) {
 	for ep, a := range t.ann {
 		if len(t.idx.byEP[ep]) == 0 && t.announcedAt(a).Before(cutoff) {
@@ -239,7 +240,10 @@ func (t *Tracker) expireAnnouncements(cutoff time.Time) {
 		}
 	}
 	for k, h := range t.hints {
-		if len(t.idx.byEP[k.ep]) == 0 && h.at.Before(cutoff) {
+		// A hint lives at least as long as its endpoint's announcement:
+		// SetCodec has no time of its own, and the Tracker's clock (RTP
+		// and RTCP only) may not have started when the SDP came.
+		if len(t.idx.byEP[k.ep]) == 0 && t.ann[k.ep] == nil && h.at.Before(cutoff) {
 			delete(t.hints, k)
 		}
 	}
@@ -257,50 +261,59 @@ func (t *Tracker) forgetAnn(ep netip.AddrPort, a *announcement) {
 	}
 }
 
-// room is called before a new announcement or codec hint is added: at
-// Options.MaxAnnouncements it forgets the oldest batch that no live
-// stream uses, counted in Counters.AnnouncementsEvicted. Those a live
-// stream uses stay (at most three endpoints per live stream, so the
-// table stays bounded by MaxStreams too).
-func (t *Tracker) room() {
-	max := t.o.MaxAnnouncements
-	if len(t.ann) >= max {
-		sc := t.scratch[:0]
-		for ep, a := range t.ann {
-			if len(t.idx.byEP[ep]) == 0 {
-				sc = append(sc, t.announcedAt(a).UnixNano())
-			}
-		}
-		if len(sc) > 0 {
-			slices.Sort(sc)
-			cut := sc[min(len(sc), max/evictBatch+1)-1]
-			for ep, a := range t.ann {
-				if len(t.idx.byEP[ep]) == 0 && t.announcedAt(a).UnixNano() <= cut {
-					t.forgetAnn(ep, a)
-					t.pruneNAT(ep.Port(), time.Time{})
-					t.ends.annEvicted++
-				}
-			}
-		}
-		t.scratch = sc
+// roomAnn is called before a new announcement is added, roomHint before
+// a new codec hint: at Options.MaxAnnouncements each forgets the oldest
+// batch of its table that no live stream uses, counted in
+// Counters.AnnouncementsEvicted. Those a live stream uses stay (at most
+// three endpoints per live stream, so the tables stay bounded by
+// MaxStreams too).
+func (t *Tracker) roomAnn() {
+	limit := t.o.MaxAnnouncements
+	if len(t.ann) < limit {
+		return
 	}
-	if len(t.hints) >= max {
-		sc := t.scratch[:0]
-		for k, h := range t.hints {
-			if len(t.idx.byEP[k.ep]) == 0 {
-				sc = append(sc, h.at.UnixNano())
-			}
+	sc := t.scratch[:0]
+	for ep, a := range t.ann {
+		if len(t.idx.byEP[ep]) == 0 {
+			sc = append(sc, t.announcedAt(a).UnixNano())
 		}
-		if len(sc) > 0 {
-			slices.Sort(sc)
-			cut := sc[min(len(sc), max/evictBatch+1)-1]
-			for k, h := range t.hints {
-				if len(t.idx.byEP[k.ep]) == 0 && h.at.UnixNano() <= cut {
-					delete(t.hints, k)
-					t.ends.annEvicted++
-				}
-			}
+	}
+	t.scratch = sc
+	if len(sc) == 0 {
+		return
+	}
+	slices.Sort(sc)
+	cut := sc[min(len(sc), limit/evictBatch+1)-1]
+	for ep, a := range t.ann {
+		if len(t.idx.byEP[ep]) == 0 && t.announcedAt(a).UnixNano() <= cut {
+			t.forgetAnn(ep, a)
+			t.pruneNAT(ep.Port(), time.Time{})
+			t.ends.annEvicted++
 		}
-		t.scratch = sc
+	}
+}
+
+func (t *Tracker) roomHint() {
+	limit := t.o.MaxAnnouncements
+	if len(t.hints) < limit {
+		return
+	}
+	sc := t.scratch[:0]
+	for k, h := range t.hints {
+		if len(t.idx.byEP[k.ep]) == 0 {
+			sc = append(sc, h.at.UnixNano())
+		}
+	}
+	t.scratch = sc
+	if len(sc) == 0 {
+		return
+	}
+	slices.Sort(sc)
+	cut := sc[min(len(sc), limit/evictBatch+1)-1]
+	for k, h := range t.hints {
+		if len(t.idx.byEP[k.ep]) == 0 && h.at.UnixNano() <= cut {
+			delete(t.hints, k)
+			t.ends.annEvicted++
+		}
 	}
 }

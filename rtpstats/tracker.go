@@ -189,9 +189,13 @@ func (t *Tracker) SetCodec(ep netip.AddrPort, pt uint8, name string, clock int) 
 	}
 	k := hintKey{ep, pt}
 	if _, ok := t.hints[k]; !ok {
-		t.room()
+		t.roomHint()
 	}
-	t.hints[k] = &codecHint{name: name, clock: uint32(clock), at: t.clock}
+	at := t.clock
+	if a := t.ann[ep]; a != nil && a.at.After(at) {
+		at = a.at // the SDP's own time, from SetCallIDAt
+	}
+	t.hints[k] = &codecHint{name: name, clock: uint32(clock), at: at}
 	// Only streams on ep can resolve this hint (by destination, source
 	// or NAT endpoint, all three indexed): their caches are dropped, and
 	// every other stream's cache stays valid. A global generation was
@@ -230,7 +234,7 @@ func (t *Tracker) SetCallID(ep netip.AddrPort, callID string) {
 func (t *Tracker) SetCallIDAt(ep netip.AddrPort, callID string, at time.Time) {
 	a := t.ann[ep]
 	if a == nil {
-		t.room()
+		t.roomAnn()
 		a = &announcement{}
 		t.ann[ep] = a
 	}

@@ -1,0 +1,158 @@
+package rtpstats
+
+import (
+	"fmt"
+	"net/netip"
+	"testing"
+	"time"
+)
+
+// TestExpireKeepsHintsOfLiveAnnouncements: a codec hint made before the
+// Tracker saw any packet (SDP first, media later) lives as long as its
+// endpoint's announcement, not until the first sweep. (Dated by the
+// Tracker's zero clock, it was dropped by the engine's first tick.)
+func TestExpireKeepsHintsOfLiveAnnouncements(t *testing.T) {
+	tr := NewTracker(Options{})
+	ep := netip.MustParseAddrPort("203.0.113.5:30000")
+	tr.SetCallIDAt(ep, "call-1", tBase)
+	tr.SetCodec(ep, 96, "opus", 48000)
+	tr.ExpireBefore(tBase.Add(-time.Minute)) // a sweep before the SDP's time
+	sendStream(t, tr, natPeer, ep, time.Second, 7, 96, 5)
+	if r := reportBySSRC(t, tr, 7); r.Codec != "opus" || r.CallID != "call-1" {
+		t.Fatalf("codec %q call %q after a sweep, want opus on call-1", r.Codec, r.CallID)
+	}
+}
+
+// TestExpireFinishedStreamsStayWithTheirCall: an expired stream's final
+// report is kept, in Streams and in its call's CallStreams and
+// AppendCallBrief (brief: no series), and the call is reported changed.
+func TestExpireFinishedStreamsStayWithTheirCall(t *testing.T) {
+	tr := NewTracker(Options{})
+	ep := netip.MustParseAddrPort("203.0.113.5:30000")
+	tr.SetCallIDAt(ep, "call-1", tBase)
+	sendStream(t, tr, natPeer, ep, time.Second, 7, 0, 50)
+	tr.ChangedCalls(nil)
+	if n := tr.Expire(tBase.Add(time.Hour)); n != 1 {
+		t.Fatalf("expired %d streams, want 1", n)
+	}
+	if ch := tr.ChangedCalls(nil); len(ch) != 1 || ch[0] != "call-1" {
+		t.Errorf("changed calls after expiry %v, want [call-1]", ch)
+	}
+	full := tr.CallStreams("call-1")
+	if len(full) != 1 || full[0].Packets != 50 || len(full[0].Series) == 0 || full[0].Link != LinkSDP {
+		t.Fatalf("call streams after expiry %+v", full)
+	}
+	brief := tr.AppendCallBrief(nil, "call-1")
+	if len(brief) != 1 || brief[0].Packets != 50 || brief[0].Series != nil || brief[0].MOS != full[0].MOS {
+		t.Fatalf("brief after expiry %+v", brief)
+	}
+	// Copies: changing one does not change the kept report.
+	full[0].Series[0].Packets = -1
+	if again := tr.Streams(); again[0].Series[0].Packets == -1 {
+		t.Error("finished report aliased by a reader's copy")
+	}
+	if len(tr.ann) != 0 || len(tr.idx.byEP) != 0 || len(tr.idx.callEPs) != 0 || len(tr.flows) != 0 {
+		t.Errorf("tables after expiry: %d announcements, %d endpoints, %d calls indexed, %d flows",
+			len(tr.ann), len(tr.idx.byEP), len(tr.idx.callEPs), len(tr.flows))
+	}
+}
+
+// TestFloodIsBounded: a flood of one-packet streams, RTCP sources,
+// reporters and SDP endpoints stays within every cap; every stream is
+// evicted or live, counted, and the finished list keeps the newest
+// final reports up to its cap, counting the rest.
+func TestFloodIsBounded(t *testing.T) {
+	const (
+		maxStreams = 256
+		maxFin     = 300
+		n          = 2000
+	)
+	tr := NewTracker(Options{MaxStreams: maxStreams, MaxFinished: maxFin, MaxRTCP: 100, MaxAnnouncements: 128})
+	dst := netip.MustParseAddrPort("203.0.113.5:30000")
+	for i := range n {
+		at := tBase.Add(time.Duration(i) * time.Millisecond)
+		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), 4000)
+		tr.SetCallIDAt(src, fmt.Sprintf("call-%d", i), at)
+		tr.SetCodec(src, 0, "PCMU", 8000)
+		if err := tr.AddRTP(rtpBytes(t, synth{seq: 1, pt: 0, ssrc: uint32(i)}), Meta{Time: at, Src: src, Dst: dst}); err != nil {
+			t.Fatal(err)
+		}
+		// An RR about a new source from a new reporter on each packet,
+		// plus a flood of reporters about source 0.
+		if err := tr.AddRTCP(rrBytes(uint32(1<<20+i), uint32(i)), Meta{Time: at, Src: src, Dst: dst}); err != nil {
+			t.Fatal(err)
+		}
+		if err := tr.AddRTCP(rrBytes(uint32(1<<24+i), 0), Meta{Time: at, Src: src, Dst: dst}); err != nil {
+			t.Fatal(err)
+		}
+		if tr.Len() > maxStreams || len(tr.rtcp.bySSRC) > 100 || tr.done.len() > maxFin {
+			t.Fatalf("packet %d: %d streams, %d RTCP sources, %d finished", i, tr.Len(), len(tr.rtcp.bySSRC), tr.done.len())
+		}
+		if len(tr.ann) > 128+3*maxStreams || len(tr.hints) > 128+3*maxStreams {
+			t.Fatalf("packet %d: %d announcements, %d hints", i, len(tr.ann), len(tr.hints))
+		}
+	}
+	c := tr.Counters()
+	if c.Evicted+tr.Len() != n || c.Evicted == 0 {
+		t.Errorf("evicted %d + live %d != %d streams", c.Evicted, tr.Len(), n)
+	}
+	if c.FinishedDropped != c.Evicted-maxFin || tr.done.len() != maxFin {
+		t.Errorf("finished dropped %d, kept %d, of %d evicted", c.FinishedDropped, tr.done.len(), c.Evicted)
+	}
+	if got := len(tr.Streams()); got != tr.Len()+maxFin {
+		t.Errorf("Streams lists %d, want %d live + %d finished", got, tr.Len(), maxFin)
+	}
+	if c.RTCPEvicted == 0 || c.RTCPReportersEvicted == 0 || c.AnnouncementsEvicted == 0 {
+		t.Errorf("counters %+v: RTCP, reporter and announcement evictions not counted", c)
+	}
+	if rs := tr.rtcp.bySSRC[0]; rs != nil && len(rs.sum.Reports) > maxReporters {
+		t.Errorf("%d reporters kept about one source", len(rs.sum.Reports))
+	}
+	// The newest finished streams are the ones kept, each with its call.
+	for _, r := range tr.Streams() {
+		if r.CallID == "" {
+			t.Fatalf("stream %#x lost its call: %+v", r.SSRC, r)
+		}
+	}
+	// Everything expires by packet time.
+	tr.ExpireBefore(tBase.Add(time.Hour))
+	if tr.Len() != 0 || len(tr.rtcp.bySSRC) != 0 || len(tr.ann) != 0 || len(tr.hints) != 0 || len(tr.idx.byEP) != 0 || len(tr.idx.callEPs) != 0 {
+		t.Errorf("after expiry: %d streams, %d RTCP, %d announcements, %d hints, %d endpoints, %d calls indexed",
+			tr.Len(), len(tr.rtcp.bySSRC), len(tr.ann), len(tr.hints), len(tr.idx.byEP), len(tr.idx.callEPs))
+	}
+}
+
+// rrBytes is an RTCP receiver report from reporter about source.
+func rrBytes(reporter, source uint32) []byte {
+	b := []byte{0x81, 201, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+	b[4], b[5], b[6], b[7] = byte(reporter>>24), byte(reporter>>16), byte(reporter>>8), byte(reporter)
+	b[8], b[9], b[10], b[11] = byte(source>>24), byte(source>>16), byte(source>>8), byte(source)
+	return b
+}
+
+// TestEvictIdleOrder: a full table evicts the longest-idle stream, not
+// the oldest one.
+func TestEvictIdleOrder(t *testing.T) {
+	tr := NewTracker(Options{MaxStreams: 64})
+	dst := netip.MustParseAddrPort("203.0.113.5:30000")
+	send := func(i int, at time.Duration) {
+		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), 4000)
+		if err := tr.AddRTP(rtpBytes(t, synth{seq: uint16(at / time.Millisecond), pt: 0, ssrc: uint32(i + 1)}), Meta{Time: tBase.Add(at), Src: src, Dst: dst}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 64 {
+		send(i, time.Duration(i)*time.Second)
+	}
+	send(0, 100*time.Second) // stream 0 is now the most recent
+	send(200, 101*time.Second)
+	// A batch of 64/64 = 1: the longest idle is stream 1, not stream 0
+	// (SSRCs 2 and 1).
+	live := map[uint32]bool{}
+	for _, s := range tr.all {
+		live[s.key.ssrc] = true
+	}
+	if !live[1] || live[2] || !live[201] || tr.Counters().Evicted != 1 {
+		t.Fatalf("after eviction live %v, counters %+v", live, tr.Counters())
+	}
+}
