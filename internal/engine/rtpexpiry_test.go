@@ -1,0 +1,82 @@
+package engine
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/voiptool/voiptool/capture"
+	"github.com/voiptool/voiptool/sipflow"
+)
+
+// TestRTPExpiryOnTick: the engine's packet-time tick finishes idle RTP
+// streams (the tracker frees them), and a finished stream is not
+// forgotten: it stays in the streams report and in its call's
+// summary, and the summary line counts it.
+func TestRTPExpiryOnTick(t *testing.T) {
+	e := New(Options{RTPIdleTimeout: time.Minute})
+	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	alice := netip.MustParseAddrPort("10.0.0.1:5060")
+	bob := netip.MustParseAddrPort("10.0.0.2:5060")
+	media := netip.MustParseAddrPort("10.0.0.1:4000")
+	peer := netip.MustParseAddrPort("10.0.0.2:5000")
+	sdp := "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+	invite := fmt.Sprintf("INVITE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1\r\n"+
+		"From: <sip:alice@example.com>;tag=a\r\nTo: <sip:bob@example.com>\r\nCall-ID: expiry-1@test\r\nCSeq: 1 INVITE\r\n"+
+		"Contact: <sip:alice@10.0.0.1>\r\nContent-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s", len(sdp), sdp)
+	handle := func(ev *capture.Event) {
+		t.Helper()
+		if err := e.Handle(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	handle(&capture.Event{Kind: capture.KindSIP, Transport: capture.TransportUDP, Time: t0, Src: alice, Dst: bob, Payload: []byte(invite)})
+	rtp := func(src, dst netip.AddrPort, ssrc uint32, seq uint16, at time.Time) {
+		pkt := make([]byte, 12+160)
+		pkt[0], pkt[1] = 0x80, 0
+		pkt[2], pkt[3] = byte(seq>>8), byte(seq)
+		ts := uint32(seq) * 160
+		pkt[4], pkt[5], pkt[6], pkt[7] = byte(ts>>24), byte(ts>>16), byte(ts>>8), byte(ts)
+		pkt[8], pkt[9], pkt[10], pkt[11] = byte(ssrc>>24), byte(ssrc>>16), byte(ssrc>>8), byte(ssrc)
+		ev := &capture.Event{Kind: capture.KindRTP, Transport: capture.TransportUDP, Time: at, Src: src, Dst: dst, Payload: pkt}
+		if !ev.RTP.Parse(pkt) {
+			t.Fatal("not RTP")
+		}
+		handle(ev)
+	}
+	for i := range 50 {
+		rtp(media, peer, 1, uint16(i), t0.Add(time.Second+time.Duration(i)*20*time.Millisecond))
+	}
+	if n := e.StreamCount(); n != 1 {
+		t.Fatalf("%d live streams, want 1", n)
+	}
+	// Ten minutes later another stream: the tick finishes the first.
+	other := netip.MustParseAddrPort("192.0.2.9:7000")
+	for i := range 3 {
+		rtp(other, peer, 2, uint16(i), t0.Add(10*time.Minute+time.Duration(i)*20*time.Millisecond))
+	}
+	if n := e.StreamCount(); n != 1 {
+		t.Fatalf("%d live streams after the idle time, want 1 (the new one)", n)
+	}
+	e.Flush()
+	st := e.Status()
+	if st.RTP.Expired != 1 {
+		t.Errorf("expired %d, want 1", st.RTP.Expired)
+	}
+	if !strings.Contains(st.String(), "1 RTP streams finished idle") {
+		t.Errorf("summary does not say it: %s", st)
+	}
+	all := e.Streams("")
+	if len(all) != 2 || all[0].SSRC != 1 || all[0].Packets != 50 || all[0].CallID != "expiry-1@test" {
+		t.Fatalf("streams after expiry: %+v", all)
+	}
+	if cs := e.Streams("expiry-1@test"); len(cs) != 1 || cs[0].Packets != 50 {
+		t.Fatalf("the call's streams after expiry: %+v", cs)
+	}
+	calls := e.Calls(sipflow.Filter{}, 0, -1)
+	if len(calls) != 1 || len(calls[0].Streams) != 1 || calls[0].Streams[0].Packets != 50 {
+		t.Fatalf("call summary after expiry: %+v", calls)
+	}
+}
