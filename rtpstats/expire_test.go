@@ -156,3 +156,20 @@ func TestEvictIdleOrder(t *testing.T) {
 		t.Fatalf("after eviction live %v, counters %+v", live, tr.Counters())
 	}
 }
+
+// TestSinceFirstIsSub: the nanosecond shortcut equals time.Time.Sub,
+// and far times take Sub itself.
+func TestSinceFirstIsSub(t *testing.T) {
+	for _, c := range []struct{ first, now time.Time }{
+		{tBase, tBase.Add(1234567891 * time.Nanosecond)},
+		{tBase, tBase.Add(-time.Hour)},
+		{time.Unix(0, 0), time.Unix(1<<32-1, 999999999)},
+		{time.Date(2262, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1700, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)},
+	} {
+		s := &stream{first: c.first, firstNS: c.first.UnixNano(), firstFast: fastTime(c.first)}
+		if got, want := s.sinceFirst(c.now), c.now.Sub(c.first); got != want {
+			t.Errorf("%v - %v: %v, want %v", c.now, c.first, got, want)
+		}
+	}
+}

@@ -47,6 +47,8 @@ type stream struct {
 	flow      flowKey // its entry in Tracker.flows
 	pos       int     // its index in Tracker.all
 	first     time.Time
+	firstNS   int64 // first in Unix ns, when firstFast (sinceFirst)
+	firstFast bool
 	last      time.Time
 	callID    string         // call the stream was linked to when it was created (exactEP or natEP)
 	exactEP   netip.AddrPort // SDP endpoint the stream matched exactly when created; zero when none
@@ -117,6 +119,25 @@ func (s *stream) advance(e int64) {
 	s.maxExt = e
 }
 
+// fastSec bounds the times whose differences sinceFirst takes in int64
+// nanoseconds: two times within ±fastSec of 1970 are less than 2^63 ns
+// apart.
+const fastSec = 1 << 32 // about 136 years
+
+func fastTime(t time.Time) bool { u := t.Unix(); return u > -fastSec && u < fastSec }
+
+// sinceFirst is now.Sub(s.first). Packet times carry no monotonic
+// reading, and without one time.Time.Sub checks for overflow with an Add
+// and an Equal: a tenth of what a packet cost here. Between times of the
+// years 1834 to 2106 (every classic pcap timestamp) the difference of
+// their Unix nanoseconds is the same value, exactly.
+func (s *stream) sinceFirst(now time.Time) time.Duration {
+	if s.firstFast && fastTime(now) {
+		return time.Duration(now.UnixNano() - s.firstNS)
+	}
+	return now.Sub(s.first)
+}
+
 // firstExt is the lowest extended sequence number received: slots before
 // it are outside the stream's range and not losses.
 func (s *stream) firstExt() int64 { return s.minExt }
@@ -152,6 +173,7 @@ func (s *stream) add(h *Fixed, pkt []byte, now time.Time, o *Options, hint *code
 	}
 	if !s.ws.started {
 		s.first = now
+		s.firstNS, s.firstFast = now.UnixNano(), fastTime(now)
 		s.pt, s.codec, s.clock, s.eventPT = h.PayloadType, name, clock, tevent
 		s.extTS = int64(h.Timestamp)
 		s.maxExt = int64(h.SequenceNumber)
@@ -164,10 +186,7 @@ func (s *stream) add(h *Fixed, pkt []byte, now time.Time, o *Options, hint *code
 		// Report the media codec, not CN or DTMF interleaved with it.
 		s.pt, s.codec, s.clock = h.PayloadType, name, clock
 	}
-	// One Sub per packet: without a monotonic reading, time.Time.Sub
-	// checks for overflow with an Add and an Equal, a tenth of what a
-	// packet costs here when it was done twice.
-	since := now.Sub(s.first)
+	since := s.sinceFirst(now)
 	nowMs := float64(since) / float64(time.Millisecond)
 	prevTS := s.ws.seqTimestamp
 	wasStarted := s.ws.started

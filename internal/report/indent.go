@@ -1,5 +1,7 @@
 package report
 
+import "bytes"
+
 // appendIndented appends src, one JSON value as encoding/json writes it
 // compactly (no whitespace outside strings), indented exactly as
 // json.Indent would indent it with prefix and indent. json.Indent runs
@@ -10,19 +12,29 @@ package report
 // FuzzAppendIndented holds the two equal.
 func appendIndented(dst, src []byte, prefix, indent string) []byte {
 	needIndent, depth := false, 0
-	inStr, esc := false, false
+	inStr := false
 	run := 0 // start of the bytes not yet copied
 	for i := 0; i < len(src); i++ {
 		c := src[i]
 		if inStr {
-			switch {
-			case esc:
-				esc = false
-			case c == '\\':
-				esc = true
-			case c == '"':
-				inStr = false
+			// Jump to the closing quote: the first one not escaped, that
+			// is, not after an odd run of backslashes.
+			for {
+				j := bytes.IndexByte(src[i:], '"')
+				if j < 0 {
+					return append(dst, src[run:]...) // not our encoder's output
+				}
+				i += j
+				n := 0
+				for k := i - 1; k >= 0 && src[k] == '\\'; k-- {
+					n++
+				}
+				if n%2 == 0 {
+					break
+				}
+				i++
 			}
+			inStr = false
 			continue
 		}
 		switch c {
