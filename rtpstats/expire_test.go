@@ -173,3 +173,39 @@ func TestSinceFirstIsSub(t *testing.T) {
 		}
 	}
 }
+
+// TestExpireSweepAllocs: the owner's per-second sweep costs no
+// allocation while nothing is idle, so the tick stays off the heap; and
+// a packet of a flow carrying several SSRCs allocates nothing either.
+func TestExpireSweepAllocs(t *testing.T) {
+	tr := NewTracker(Options{})
+	dst := netip.MustParseAddrPort("203.0.113.5:30000")
+	src := netip.MustParseAddrPort("198.51.100.1:4000")
+	tr.SetCallIDAt(dst, "c", tBase)
+	pkts := [3][]byte{}
+	for i := range pkts {
+		pkts[i] = rtpBytes(t, synth{seq: 1, pt: 0, ssrc: uint32(10 + i)})
+	}
+	at := tBase
+	seq := uint16(1)
+	step := func() {
+		seq++
+		at = at.Add(200 * time.Microsecond) // one series bucket: the per-packet path only
+		for _, p := range pkts {
+			p[2], p[3] = byte(seq>>8), byte(seq)
+			if err := tr.AddRTP(p, Meta{Time: at, Src: src, Dst: dst}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	step()
+	if n := testing.AllocsPerRun(200, step); n != 0 {
+		t.Errorf("3 SSRCs on one flow: %v allocs per round", n)
+	}
+	if n := testing.AllocsPerRun(200, func() { tr.Expire(tBase.Add(-time.Minute)) }); n != 0 {
+		t.Errorf("a sweep with nothing idle allocates %v", n)
+	}
+	if tr.Len() != 3 || len(tr.flows) != 1 {
+		t.Fatalf("%d streams on %d flows, want 3 on 1", tr.Len(), len(tr.flows))
+	}
+}
