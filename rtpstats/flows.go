@@ -32,7 +32,45 @@ type flowKey struct{ src, dst epKey }
 // Tracker finds a packet's stream with one map lookup by flowKey and a
 // scan of these few; the codec hint is cached on the stream (hintCache).
 type flow struct {
+	key     flowKey
 	streams []*stream
+}
+
+// flowCacheBits sizes the direct-mapped cache in front of Tracker.flows:
+// 4096 slots of a pointer each (32 KiB) cover the active flows of a
+// thousand calls with few collisions. The map lookup (hashing the
+// 48-byte key, probing, comparing) was about a fifth of the Tracker's
+// per-packet work; a hit costs a multiply and one key comparison, a
+// miss the lookup it saves.
+const flowCacheBits = 12
+
+func (k *flowKey) slot() uint64 {
+	x := k.src.lo ^ k.src.hi ^ (k.dst.lo^k.dst.hi)*0xff51afd7ed558ccd ^ uint64(k.src.port)<<32 ^ uint64(k.dst.port)<<48
+	return (x * 0x9e3779b97f4a7c15) >> (64 - flowCacheBits)
+}
+
+// flowOf returns the flow of k, or nil, through the cache. The cache is
+// direct-mapped and a slot holds a flow of the map, checked against the
+// key it carries: deleting a flow clears its slot, so the cache never
+// disagrees with the map.
+func (t *Tracker) flowOf(k flowKey) *flow {
+	c := &t.fcache[k.slot()]
+	if f := *c; f != nil && f.key == k {
+		return f
+	}
+	f := t.flows[k]
+	if f != nil {
+		*c = f
+	}
+	return f
+}
+
+// dropFlow deletes the flow of k from the map and the cache.
+func (t *Tracker) dropFlow(k flowKey) {
+	delete(t.flows, k)
+	if c := &t.fcache[k.slot()]; *c != nil && (*c).key == k {
+		*c = nil
+	}
 }
 
 // find returns the stream of ssrc on f, or nil.
@@ -63,7 +101,7 @@ func (f *flow) remove(s *stream) bool {
 // iterates, and in the call index.
 func (t *Tracker) insert(s *stream, k flowKey, f *flow) {
 	if f == nil {
-		f = &flow{streams: make([]*stream, 0, 1)}
+		f = &flow{key: k, streams: make([]*stream, 0, 1)}
 		t.flows[k] = f
 	}
 	f.streams = append(f.streams, s)
@@ -75,7 +113,7 @@ func (t *Tracker) insert(s *stream, k flowKey, f *flow) {
 // unlink removes s from its flow, the list and the call index.
 func (t *Tracker) unlink(s *stream) {
 	if f := t.flows[s.flow]; f != nil && f.remove(s) {
-		delete(t.flows, s.flow)
+		t.dropFlow(s.flow)
 	}
 	last := len(t.all) - 1
 	moved := t.all[last]

@@ -106,6 +106,7 @@ type Tracker struct {
 	// key, then the flow's few SSRCs. all lists every live stream for
 	// the readers that visit them all (stream.pos is its index).
 	flows     map[flowKey]*flow
+	fcache    *[1 << flowCacheBits]*flow
 	all       []*stream
 	hints     map[hintKey]*codecHint
 	ann       map[netip.AddrPort]*announcement
@@ -169,6 +170,7 @@ func NewTracker(o Options) *Tracker {
 	return &Tracker{
 		o:        o,
 		flows:    make(map[flowKey]*flow),
+		fcache:   new([1 << flowCacheBits]*flow),
 		hints:    make(map[hintKey]*codecHint),
 		ann:      make(map[netip.AddrPort]*announcement),
 		natPorts: make(map[uint16][]netip.AddrPort),
@@ -313,7 +315,7 @@ func (t *Tracker) AddFixed(h *Fixed, pkt []byte, m Meta) {
 
 func (t *Tracker) add(h *Fixed, pkt []byte, m Meta) {
 	fk := flowKey{epKeyOf(m.Src), epKeyOf(m.Dst)}
-	f := t.flows[fk]
+	f := t.flowOf(fk)
 	var s *stream
 	if f != nil {
 		s = f.find(h.SSRC)
@@ -321,7 +323,7 @@ func (t *Tracker) add(h *Fixed, pkt []byte, m Meta) {
 	if s == nil {
 		if len(t.all) >= t.o.MaxStreams {
 			t.evictIdle()
-			f = t.flows[fk] // eviction may have emptied and deleted it
+			f = t.flowOf(fk) // eviction may have emptied and deleted it
 		}
 		s = newStream(streamKey{ssrc: h.SSRC, src: m.Src, dst: m.Dst}, t.o.Gmin)
 		t.insert(s, fk, f)
