@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"slices"
 	"time"
+	"unsafe"
 )
 
 // evictBatch is the share of a full table one eviction frees (1/64):
@@ -23,18 +24,41 @@ type endCounters struct {
 }
 
 // finishedList keeps the final reports of expired and evicted streams,
-// at most max of them (the oldest dropped first, counted), indexed by
-// call so that a call's streams include its finished ones. Reports in
-// it are never changed, only replaced whole.
+// oldest first, within a count and a byte budget (the Go sizes of what a
+// report holds: the struct, its series, DTMF and RTCP); the oldest are
+// dropped first, counted. It is indexed by call so that a call's streams
+// include its finished ones. Reports in it are never changed.
 type finishedList struct {
-	max     int
-	ring    []StreamReport // grows to max, then wraps at next
-	next    int
-	byCall  map[string][]int // ring indices per owning call
-	dropped int
+	maxN     int
+	maxBytes int64
+	items    []StreamReport // items[head:] are kept, oldest first
+	head     int
+	headSeq  uint64 // sequence number of items[head]
+	bytes    int64
+	byCall   map[string][]uint64 // sequence numbers per owning call
+	dropped  int
 }
 
-func (l *finishedList) len() int { return len(l.ring) }
+func (l *finishedList) len() int { return len(l.items) - l.head }
+
+func (l *finishedList) at(seq uint64) *StreamReport {
+	return &l.items[l.head+int(seq-l.headSeq)]
+}
+
+// reportSize is what a kept report costs, in Go sizes.
+func reportSize(r *StreamReport) int64 {
+	n := int64(unsafe.Sizeof(*r)) + int64(len(r.CallID)+len(r.Codec)+len(r.SSRCHex)+len(r.Link))
+	n += int64(len(r.Series)) * int64(unsafe.Sizeof(SeriesPoint{}))
+	n += int64(len(r.DTMF)) * int64(unsafe.Sizeof(DTMFEvent{}))
+	for _, id := range r.CallIDs {
+		n += int64(unsafe.Sizeof(id)) + int64(len(id))
+	}
+	if r.RTCP != nil {
+		n += int64(unsafe.Sizeof(*r.RTCP)) + int64(len(r.RTCP.CNAME)+len(r.RTCP.ByeReason))
+		n += int64(len(r.RTCP.Reports)) * int64(unsafe.Sizeof(RTCPReport{})+unsafe.Sizeof(XRVoIP{}))
+	}
+	return n
+}
 
 // owners are the calls a finished report belongs to, as owns decides
 // for a live stream: an ambiguous link stays with its best guess.
@@ -54,29 +78,46 @@ func owners(r *StreamReport, fn func(string)) {
 }
 
 func (l *finishedList) add(r StreamReport) {
-	if l.max < 0 {
+	size := reportSize(&r)
+	if l.maxN < 0 || size > l.maxBytes {
 		l.dropped++
 		return
 	}
+	for l.len() > 0 && (l.len() >= l.maxN || l.bytes+size > l.maxBytes) {
+		l.popOldest()
+	}
 	if l.byCall == nil {
-		l.byCall = make(map[string][]int)
+		l.byCall = make(map[string][]uint64)
 	}
-	i := len(l.ring)
-	if i < l.max {
-		l.ring = append(l.ring, r)
-	} else {
-		i = l.next
-		l.next = (l.next + 1) % l.max
-		owners(&l.ring[i], func(id string) { l.unindex(id, i) })
-		l.ring[i] = r
-		l.dropped++
-	}
-	owners(&l.ring[i], func(id string) { l.byCall[id] = append(l.byCall[id], i) })
+	seq := l.headSeq + uint64(l.len())
+	l.items = append(l.items, r)
+	l.bytes += size
+	owners(&r, func(id string) { l.byCall[id] = append(l.byCall[id], seq) })
 }
 
-func (l *finishedList) unindex(id string, i int) {
+// popOldest drops the oldest report, counted.
+func (l *finishedList) popOldest() {
+	r := &l.items[l.head]
+	seq := l.headSeq
+	owners(r, func(id string) { l.unindex(id, seq) })
+	l.bytes -= reportSize(r)
+	*r = StreamReport{} // its slices are garbage now
+	l.head++
+	l.headSeq++
+	l.dropped++
+	if l.head >= 1024 && l.head > len(l.items)/2 {
+		// Move the kept reports down: amortised, each is moved at most
+		// once per halving.
+		n := copy(l.items, l.items[l.head:])
+		clear(l.items[n:])
+		l.items = l.items[:n]
+		l.head = 0
+	}
+}
+
+func (l *finishedList) unindex(id string, seq uint64) {
 	s := l.byCall[id]
-	if j := slices.Index(s, i); j >= 0 {
+	if j := slices.Index(s, seq); j >= 0 {
 		s = slices.Delete(s, j, j+1)
 	}
 	if len(s) == 0 {
@@ -88,8 +129,8 @@ func (l *finishedList) unindex(id string, i int) {
 
 // appendAll appends a copy of every finished report.
 func (l *finishedList) appendAll(dst []StreamReport) []StreamReport {
-	for i := range l.ring {
-		dst = append(dst, cloneReport(&l.ring[i], true))
+	for i := l.head; i < len(l.items); i++ {
+		dst = append(dst, cloneReport(&l.items[i], true))
 	}
 	return dst
 }
@@ -97,8 +138,8 @@ func (l *finishedList) appendAll(dst []StreamReport) []StreamReport {
 // appendCall appends copies of callID's finished reports; without full,
 // the brief form (no Series, DTMF or RTCP, as AppendCallBrief promises).
 func (l *finishedList) appendCall(dst []StreamReport, callID string, full bool) []StreamReport {
-	for _, i := range l.byCall[callID] {
-		dst = append(dst, cloneReport(&l.ring[i], full))
+	for _, seq := range l.byCall[callID] {
+		dst = append(dst, cloneReport(l.at(seq), full))
 	}
 	return dst
 }

@@ -209,3 +209,35 @@ func TestExpireSweepAllocs(t *testing.T) {
 		t.Fatalf("%d streams on %d flows, want 3 on 1", tr.Len(), len(tr.flows))
 	}
 }
+
+// TestFinishedByteBudget: finished reports are kept within their byte
+// budget, the oldest dropped first and counted, and what is kept is the
+// newest, each still found through its call.
+func TestFinishedByteBudget(t *testing.T) {
+	tr := NewTracker(Options{MaxFinishedBytes: 20 << 10})
+	dst := netip.MustParseAddrPort("203.0.113.5:30000")
+	const n = 100
+	for i := range n {
+		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), 4000)
+		tr.SetCallIDAt(src, fmt.Sprintf("call-%d", i), tBase)
+		sendStream(t, tr, src, dst, time.Duration(i)*time.Minute, uint32(i+1), 0, 100) // 2 s: a 2-point series
+		tr.Expire(tBase.Add(time.Duration(i)*time.Minute + time.Hour/2))
+	}
+	tr.Expire(tBase.Add(24 * time.Hour))
+	c := tr.Counters()
+	kept := tr.done.len()
+	if kept == 0 || kept == n || c.FinishedDropped != n-kept || c.Expired != n {
+		t.Fatalf("kept %d of %d, counters %+v", kept, n, c)
+	}
+	if tr.done.bytes > 20<<10 {
+		t.Errorf("%d bytes kept, budget %d", tr.done.bytes, 20<<10)
+	}
+	for i := n - kept; i < n; i++ {
+		if cs := tr.CallStreams(fmt.Sprintf("call-%d", i)); len(cs) != 1 || cs[0].SSRC != uint32(i+1) {
+			t.Fatalf("call-%d: %+v", i, cs)
+		}
+	}
+	if cs := tr.CallStreams(fmt.Sprintf("call-%d", n-kept-1)); len(cs) != 0 || len(tr.done.byCall) != kept {
+		t.Errorf("a dropped report is still indexed: %d calls indexed for %d reports", len(tr.done.byCall), kept)
+	}
+}

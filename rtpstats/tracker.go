@@ -36,11 +36,14 @@ type Options struct {
 	// they are finished like expired streams (see ExpireBefore) and
 	// counted in Counters.Evicted. 0 means 100000.
 	MaxStreams int
-	// MaxFinished caps the final reports of expired and evicted streams
-	// kept for Streams, CallStreams and AppendCallBrief; beyond it the
-	// oldest are dropped and counted in Counters.FinishedDropped. 0 means
-	// 100000, negative keeps none.
-	MaxFinished int
+	// MaxFinished and MaxFinishedBytes cap the final reports of expired
+	// and evicted streams kept for Streams, CallStreams and
+	// AppendCallBrief (bytes: the Go sizes of a report, its time series,
+	// DTMF and RTCP); beyond them the oldest are dropped and counted in
+	// Counters.FinishedDropped. 0 means 100000 reports and 64 MiB;
+	// negative MaxFinished keeps none.
+	MaxFinished      int
+	MaxFinishedBytes int64
 	// MaxRTCP caps the SSRCs RTCP reports are kept about; a full table
 	// evicts the longest-idle ones (Counters.RTCPEvicted). 0 means
 	// 100000.
@@ -81,6 +84,9 @@ func (o *Options) fill() {
 	}
 	if o.MaxFinished == 0 {
 		o.MaxFinished = 100000
+	}
+	if o.MaxFinishedBytes <= 0 {
+		o.MaxFinishedBytes = 64 << 20
 	}
 	if o.MaxRTCP <= 0 {
 		o.MaxRTCP = 100000
@@ -175,7 +181,7 @@ func NewTracker(o Options) *Tracker {
 		ann:      make(map[netip.AddrPort]*announcement),
 		natPorts: make(map[uint16][]netip.AddrPort),
 		rtcp:     newRTCPState(o.MaxRTCP),
-		done:     finishedList{max: o.MaxFinished},
+		done:     finishedList{maxN: o.MaxFinished, maxBytes: o.MaxFinishedBytes},
 		idx:      newCallIndex(),
 	}
 }

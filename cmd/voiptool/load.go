@@ -74,6 +74,8 @@ func (o *loadOptions) storeLimits(eo *engine.Options) {
 	if o.maxMemory != "" {
 		if n, err := recorder.ParseSize(o.maxMemory); err == nil {
 			eo.Store.MaxBytes = n * 3 / 4
+			// The final reports of finished RTP streams get an eighth.
+			eo.RTP.MaxFinishedBytes = n / 8
 		}
 	}
 }

@@ -690,6 +690,9 @@ func (s Status) String() string {
 		// Finished streams keep their final reports; what the bounded
 		// list of them dropped is lost, and said.
 		line += fmt.Sprintf("; %d RTP streams finished idle, %d evicted at the stream limit, %d final reports dropped", r.Expired, r.Evicted, r.FinishedDropped)
+		if r.FinishedDropped > 0 {
+			line += " (raise --max-memory)"
+		}
 	}
 	if r := s.RTP; r.RTCPEvicted+r.RTCPReportersEvicted+r.AnnouncementsEvicted > 0 {
 		line += fmt.Sprintf("; %d RTCP sources and %d reporters evicted, %d SDP endpoints forgotten at their limits", r.RTCPEvicted, r.RTCPReportersEvicted, r.AnnouncementsEvicted)
