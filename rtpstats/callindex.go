@@ -240,6 +240,12 @@ func (t *Tracker) ChangedCalls(dst []string) []string {
 	return dst
 }
 
+// PendingCalls is how many calls ChangedCalls would report from changes
+// other than packets (announcements moved, streams finished): a set that
+// grows until ChangedCalls drains it, so a writer that never reads it
+// otherwise drains it when it grows large.
+func (t *Tracker) PendingCalls() int { return len(t.idx.touched) }
+
 // Visits is the number of streams examined so far to answer queries
 // (Streams, CallStreams, AppendCallBrief, ChangedCalls): a measure of the work
 // done for readers, safe to read concurrently with them.

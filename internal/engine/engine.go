@@ -420,7 +420,17 @@ func (e *Engine) tick(t time.Time) {
 		e.rtp.Expire(t.Add(-e.o.RTPIdleTimeout))
 		e.mu.Unlock()
 	}
+	if e.rtp.PendingCalls() > maxPendingCalls {
+		// Nobody asked for stream summaries (a headless live run): the
+		// tracker's set of changed calls is drained into the store
+		// before it grows without bound.
+		e.applyStreams(false)
+	}
 }
+
+// maxPendingCalls bounds the calls whose stream summaries wait for a
+// reader's RequestStreams (see tick).
+const maxPendingCalls = 10000
 
 // Flush is for a writer that feeds the engine itself (Handle, AddHEP):
 // at the end of its input it copies the stream summaries into the calls

@@ -80,3 +80,39 @@ func TestRTPExpiryOnTick(t *testing.T) {
 		t.Fatalf("call summary after expiry: %+v", calls)
 	}
 }
+
+// TestPendingCallsDrained: without any reader asking for stream
+// summaries, the tracker's set of changed calls is drained by the tick
+// once it passes maxPendingCalls, so a headless run stays bounded.
+func TestPendingCallsDrained(t *testing.T) {
+	if testing.Short() {
+		t.Skip("feeds 10 000 calls")
+	}
+	e := New(Options{})
+	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	bob := netip.MustParseAddrPort("10.0.0.2:5060")
+	n := maxPendingCalls + 10
+	invite := func(i int, at time.Time) {
+		a := netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)})
+		sdp := fmt.Sprintf("v=0\r\no=- 1 1 IN IP4 %v\r\ns=-\r\nc=IN IP4 %v\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n", a, a)
+		msg := fmt.Sprintf("INVITE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP %v:5060;branch=z9hG4bK%d\r\n"+
+			"From: <sip:alice@example.com>;tag=a\r\nTo: <sip:bob@example.com>\r\nCall-ID: pending-%d@test\r\nCSeq: 1 INVITE\r\n"+
+			"Content-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s", a, i, i, len(sdp), sdp)
+		ev := &capture.Event{Kind: capture.KindSIP, Transport: capture.TransportUDP, Time: at,
+			Src: netip.AddrPortFrom(a, 5060), Dst: bob, Payload: []byte(msg)}
+		if err := e.Handle(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		invite(i, t0.Add(time.Duration(i)*50*time.Microsecond))
+	}
+	if p := e.rtp.PendingCalls(); p != n {
+		t.Fatalf("%d calls pending before the tick, want %d", p, n)
+	}
+	// The next second's tick drains them before this call's SDP adds one.
+	invite(n, t0.Add(2*time.Second))
+	if p := e.rtp.PendingCalls(); p != 1 {
+		t.Fatalf("%d calls pending after the tick, want 1 (the last call's)", p)
+	}
+}
