@@ -60,6 +60,11 @@ func reportSize(r *StreamReport) int64 {
 	return n
 }
 
+// Owners calls fn for each call whose CallStreams and AppendCallBrief
+// list r: CallID, and the other CallIDs unless the link is ambiguous
+// (an ambiguous stream stays with its best guess).
+func (r *StreamReport) Owners(fn func(callID string)) { owners(r, fn) }
+
 // owners are the calls a finished report belongs to, as owns decides
 // for a live stream: an ambiguous link stays with its best guess.
 func owners(r *StreamReport, fn func(string)) {
@@ -144,6 +149,9 @@ func (l *finishedList) appendCall(dst []StreamReport, callID string, full bool) 
 	return dst
 }
 
+// Clone returns a deep copy of r: nothing in it aliases r.
+func (r *StreamReport) Clone() StreamReport { return cloneReport(r, true) }
+
 // cloneReport copies r so that nothing in the copy aliases the list.
 func cloneReport(r *StreamReport, full bool) StreamReport {
 	c := *r
@@ -201,6 +209,7 @@ func (t *Tracker) Expire(cutoff time.Time) int {
 }
 
 func (t *Tracker) expire(cutoff time.Time, out *[]StreamReport) int {
+	t.gen++
 	n := 0
 	for i := 0; i < len(t.all); {
 		s := t.all[i]

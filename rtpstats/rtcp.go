@@ -133,6 +133,7 @@ func (r *rtcpState) evict() {
 // separately, so one malformed member does not discard the others; the
 // first error is returned after the rest were processed.
 func (t *Tracker) AddRTCP(pkt []byte, m Meta) error {
+	t.gen++
 	t.tick(m.Time)
 	var firstErr error
 	fail := func(off int, err error) {

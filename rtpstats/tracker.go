@@ -127,6 +127,7 @@ type Tracker struct {
 	done      finishedList // final reports of expired and evicted streams (expire.go)
 	ends      endCounters
 	scratch   []int64 // eviction's sort buffer, reused
+	gen       uint64  // bumped by every change a report could show (Gen)
 	// visits counts streams examined to answer readers (Streams,
 	// CallStreams, ChangedCalls): the work done for them. Atomic because
 	// readers run concurrently under a shared lock.
@@ -160,6 +161,11 @@ type Counters struct {
 	NATAmbiguous int `json:"nat_ambiguous"`
 }
 
+// Gen is a change counter: it moves with every input that can change a
+// report (packets, SDP announcements and codecs, expiry), so a writer
+// that built reports can tell whether they are still current.
+func (t *Tracker) Gen() uint64 { return t.gen }
+
 // Counters returns the skip and RTCP counters.
 func (t *Tracker) Counters() Counters {
 	return Counters{Malformed: t.malformed,
@@ -192,6 +198,7 @@ func NewTracker(o Options) *Tracker {
 // that source, is ep. It affects streams created afterwards and packets of
 // existing streams from now on.
 func (t *Tracker) SetCodec(ep netip.AddrPort, pt uint8, name string, clock int) {
+	t.gen++
 	if clock < 0 {
 		clock = 0
 	}
@@ -240,6 +247,7 @@ func (t *Tracker) SetCallID(ep netip.AddrPort, callID string) {
 // Counters.NATAmbiguous. The guess is made once, at the stream's first
 // packet, and brings the endpoint's SetCodec hints with it.
 func (t *Tracker) SetCallIDAt(ep netip.AddrPort, callID string, at time.Time) {
+	t.gen++
 	a := t.ann[ep]
 	if a == nil {
 		t.roomAnn()
@@ -300,6 +308,7 @@ func (t *Tracker) hint(s *stream, m *Meta, pt uint8) *codecHint {
 // After a stream exists, AddRTP allocates nothing (except amortised growth
 // of the time series and DTMF lists).
 func (t *Tracker) AddRTP(pkt []byte, m Meta) error {
+	t.gen++
 	t.tick(m.Time)
 	h := &t.hdr
 	if err := h.Unmarshal(pkt); err != nil {
@@ -315,6 +324,7 @@ func (t *Tracker) AddRTP(pkt []byte, m Meta) error {
 // the same decoder and hands its header over, so each packet is decoded
 // once. Neither h nor pkt is retained.
 func (t *Tracker) AddFixed(h *Fixed, pkt []byte, m Meta) {
+	t.gen++
 	t.tick(m.Time)
 	t.add(h, pkt, m)
 }

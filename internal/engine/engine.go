@@ -103,6 +103,10 @@ type Engine struct {
 	changed   []string                // calls whose streams changed, for applyStreams
 	srtp      *srtpdec.Decryptor      // SDES keys seen in SDP, created with the first
 	brief     []rtpstats.StreamReport // one call's brief reports, for applyStreams
+	// final is every stream's full report as the end of a run built it,
+	// current while the tracker's Gen is finalGen (written under mu).
+	final    []rtpstats.StreamReport
+	finalGen uint64
 
 	running atomic.Bool
 	// external is set, under wmu, when Handle or AddHEP is called outside
@@ -491,6 +495,7 @@ func (e *Engine) serve() {
 		e.store.Clear()
 		e.mu.Lock()
 		e.rtp = rtpstats.NewTracker(e.o.RTP)
+		e.final = nil // its Gen starts again
 		e.mu.Unlock()
 		changed = true
 	}
@@ -512,9 +517,28 @@ func (e *Engine) applyStreams(all bool) bool {
 	e.changed = e.rtp.ChangedCalls(e.changed[:0])
 	e.mu.Unlock()
 	var st []sipflow.Stream
+	// At the end of a run every stream's full report is built once: the
+	// calls' summaries are cut from it, and Streams("") answers with
+	// copies of it until the tracker changes (the report built once).
+	var byCall map[string][]int
+	var final []rtpstats.StreamReport
+	if all {
+		final = e.rtp.Streams()
+		byCall = make(map[string][]int)
+		for i := range final {
+			final[i].Owners(func(id string) { byCall[id] = append(byCall[id], i) })
+		}
+	}
 	apply := func(id string) {
 		st = st[:0]
-		e.brief = e.rtp.AppendCallBrief(e.brief[:0], id)
+		if all {
+			e.brief = e.brief[:0]
+			for _, i := range byCall[id] {
+				e.brief = append(e.brief, final[i]) // in Streams' order, as AppendCallBrief sorts
+			}
+		} else {
+			e.brief = e.rtp.AppendCallBrief(e.brief[:0], id)
+		}
 		for _, r := range e.brief {
 			st = append(st, sipflow.Stream{
 				Src: r.Src, Dst: r.Dst, SSRC: r.SSRC, Codec: r.Codec,
@@ -542,6 +566,10 @@ func (e *Engine) applyStreams(all bool) bool {
 				apply(c.CallID)
 			}
 		}
+		clear(e.brief) // shares final's slices: not kept beyond the call
+		e.mu.Lock()
+		e.final, e.finalGen = final, e.rtp.Gen()
+		e.mu.Unlock()
 	}
 	return len(e.changed) > 0
 }
@@ -580,6 +608,13 @@ func (e *Engine) Streams(callID string) []rtpstats.StreamReport {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	if callID == "" {
+		if e.final != nil && e.finalGen == e.rtp.Gen() {
+			out := make([]rtpstats.StreamReport, len(e.final))
+			for i := range e.final {
+				out[i] = e.final[i].Clone()
+			}
+			return out
+		}
 		return e.rtp.Streams()
 	}
 	return e.rtp.CallStreams(callID)

@@ -116,3 +116,43 @@ func TestPendingCallsDrained(t *testing.T) {
 		t.Fatalf("%d calls pending after the tick, want 1 (the last call's)", p)
 	}
 }
+
+// TestFinalReportsBuiltOnce: the end of a run builds every stream's
+// report once; Streams("") answers with copies of it while the tracker
+// is unchanged, and builds afresh once a packet changed it.
+func TestFinalReportsBuiltOnce(t *testing.T) {
+	e := New(Options{})
+	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	src := netip.MustParseAddrPort("10.0.0.1:4000")
+	dst := netip.MustParseAddrPort("10.0.0.2:5000")
+	send := func(seq uint16) {
+		pkt := make([]byte, 12+160)
+		pkt[0], pkt[2], pkt[3], pkt[11] = 0x80, byte(seq>>8), byte(seq), 7
+		ev := &capture.Event{Kind: capture.KindRTP, Transport: capture.TransportUDP, Time: t0.Add(time.Duration(seq) * 20 * time.Millisecond), Src: src, Dst: dst, Payload: pkt}
+		if !ev.RTP.Parse(pkt) {
+			t.Fatal("not RTP")
+		}
+		if err := e.Handle(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 100 {
+		send(uint16(i))
+	}
+	e.Flush()
+	if e.final == nil || e.finalGen != e.rtp.Gen() {
+		t.Fatal("the end of the run kept no final reports")
+	}
+	a := e.Streams("")
+	if len(a) != 1 || a[0].Packets != 100 || len(a[0].Series) == 0 {
+		t.Fatalf("streams %+v", a)
+	}
+	a[0].Series[0].Packets = -1 // a reader's copy
+	if b := e.Streams(""); b[0].Series[0].Packets == -1 {
+		t.Fatal("Streams returned the kept reports, not copies")
+	}
+	send(100)
+	if c := e.Streams(""); c[0].Packets != 101 {
+		t.Fatalf("after another packet: %d packets, want 101", c[0].Packets)
+	}
+}
