@@ -241,3 +241,18 @@ func TestFinishedByteBudget(t *testing.T) {
 		t.Errorf("a dropped report is still indexed: %d calls indexed for %d reports", len(tr.done.byCall), kept)
 	}
 }
+
+// TestFlowKeyFamilies: an IPv4 endpoint and its IPv4-mapped IPv6 form
+// are different endpoints (as netip says), so their streams stay apart.
+func TestFlowKeyFamilies(t *testing.T) {
+	tr := NewTracker(Options{})
+	v4 := netip.MustParseAddrPort("192.0.2.1:4000")
+	mapped := netip.MustParseAddrPort("[::ffff:192.0.2.1]:4000")
+	dst := netip.MustParseAddrPort("192.0.2.2:5000")
+	dst6 := netip.MustParseAddrPort("[::ffff:192.0.2.2]:5000")
+	sendStream(t, tr, v4, dst, 0, 5, 0, 10)
+	sendStream(t, tr, mapped, dst6, 0, 5, 0, 10)
+	if epKeyOf(v4) == epKeyOf(mapped) || tr.Len() != 2 {
+		t.Fatalf("%d streams, want 2: IPv4 and IPv4-mapped IPv6 merged", tr.Len())
+	}
+}

@@ -11,18 +11,17 @@ import (
 type epKey struct {
 	hi, lo uint64
 	port   uint16
+	v4     bool // an IPv4 address, not the IPv4-mapped IPv6 one (netip tells them apart too)
 }
 
 func epKeyOf(ap netip.AddrPort) epKey {
 	a := ap.Addr()
 	if a.Is4() {
-		// As4 is cheaper than As16 for the common case; the v4-mapped
-		// prefix keeps the two spaces apart.
-		b := a.As4()
-		return epKey{0, 0xffff<<32 | uint64(binary.BigEndian.Uint32(b[:])), ap.Port()}
+		b := a.As4() // cheaper than As16 for the common case
+		return epKey{lo: uint64(binary.BigEndian.Uint32(b[:])), port: ap.Port(), v4: true}
 	}
 	b := a.As16()
-	return epKey{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]), ap.Port()}
+	return epKey{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]), ap.Port(), false}
 }
 
 // flowKey is a UDP 5-tuple (the protocol is always UDP) in one direction.
