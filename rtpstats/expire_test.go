@@ -256,3 +256,27 @@ func TestFlowKeyFamilies(t *testing.T) {
 		t.Fatalf("%d streams, want 2: IPv4 and IPv4-mapped IPv6 merged", tr.Len())
 	}
 }
+
+// TestAnnouncementHistoryBoundsIndex: a media server port announced by
+// call after call keeps only the calls its history keeps in the index
+// (plus the call a live stream was linked to when it began), and the
+// stream is still found under the call its report names.
+func TestAnnouncementHistoryBoundsIndex(t *testing.T) {
+	tr := NewTracker(Options{})
+	ep := netip.MustParseAddrPort("203.0.113.5:30000")
+	tr.SetCallIDAt(ep, "call-0", tBase)
+	sendStream(t, tr, natPeer, ep, time.Second, 1, 0, 5) // exact link to call-0
+	for i := 1; i < 100; i++ {
+		tr.SetCallIDAt(ep, fmt.Sprintf("call-%d", i), tBase.Add(time.Duration(i)*time.Minute))
+	}
+	if n := len(tr.idx.callEPs); n > maxAnnHistory+1 {
+		t.Fatalf("%d calls indexed for one endpoint, want at most %d", n, maxAnnHistory+1)
+	}
+	r := tr.Streams()[0]
+	if cs := tr.CallStreams(r.CallID); len(cs) != 1 || cs[0].SSRC != 1 {
+		t.Fatalf("the stream (call %q) is not among its call's streams: %+v", r.CallID, cs)
+	}
+	if _, ok := tr.idx.callEPs["call-0"]; !ok {
+		t.Error("call-0's claim on the endpoint its live stream was linked by is gone")
+	}
+}

@@ -48,7 +48,9 @@ type announcement struct {
 }
 
 // remember files callID's announcement at at in the history.
-func (a *announcement) remember(callID string, at time.Time) {
+// It returns the call that fell out of the history to make room, if
+// any.
+func (a *announcement) remember(callID string, at time.Time) (dropped string) {
 	first := at
 	for i, e := range a.hist {
 		if e.callID == callID {
@@ -58,9 +60,11 @@ func (a *announcement) remember(callID string, at time.Time) {
 		}
 	}
 	if len(a.hist) >= maxAnnHistory {
+		dropped = a.hist[0].callID
 		a.hist = append(a.hist[:0], a.hist[1:]...)
 	}
 	a.hist = append(a.hist, annEntry{callID: callID, first: first, at: at})
+	return dropped
 }
 
 // linkCand is a call that announced one or both ends of a stream.

@@ -262,7 +262,11 @@ func (t *Tracker) SetCallIDAt(ep netip.AddrPort, callID string, at time.Time) {
 	}
 	a.callID, a.at = callID, at
 	t.idx.announce(callID, ep)
-	a.remember(callID, at)
+	if old := a.remember(callID, at); old != "" && old != callID && !t.linkedBy(old, ep) {
+		// The call left ep's history: its claim on ep goes too, or the
+		// index of a busy media server's port would grow for ever.
+		t.idx.unannounce(old, ep)
+	}
 	if !natCandidate(ep.Addr()) || t.o.NATWindow < 0 {
 		return
 	}
@@ -274,6 +278,19 @@ func (t *Tracker) SetCallIDAt(ep netip.AddrPort, callID string, at time.Time) {
 		}
 	}
 	t.natPorts[p] = append(eps, ep)
+}
+
+// linkedBy reports whether a live stream is tied to callID through ep
+// by its own link (exactEP or natEP, made when it began), which keeps
+// ep among the call's endpoints after the announcement history forgot
+// the call.
+func (t *Tracker) linkedBy(callID string, ep netip.AddrPort) bool {
+	for _, s := range t.idx.byEP[ep] {
+		if s.callID == callID && (s.exactEP == ep || s.natEP == ep) {
+			return true
+		}
+	}
+	return false
 }
 
 // cachedHint is hint, remembered per stream: a stream's endpoints never
