@@ -52,10 +52,26 @@ func (t *Tracker) unindex(s *stream) {
 		x.removeEP(s.natEP, s)
 	}
 	for _, ep := range [2]netip.AddrPort{s.exactEP, s.natEP} {
-		if ep.IsValid() && t.ann[ep] == nil && len(x.byEP[ep]) == 0 {
+		if ep.IsValid() && !t.claims(s.callID, ep) {
 			x.unannounce(s.callID, ep)
 		}
 	}
+}
+
+// claims reports whether callID still has a claim on ep: in ep's
+// announcement history, or through a live stream's own link.
+func (t *Tracker) claims(callID string, ep netip.AddrPort) bool {
+	if a := t.ann[ep]; a != nil {
+		if a.callID == callID {
+			return true
+		}
+		for _, e := range a.hist {
+			if e.callID == callID {
+				return true
+			}
+		}
+	}
+	return t.linkedBy(callID, ep)
 }
 
 func (x *callIndex) removeEP(ep netip.AddrPort, s *stream) {

@@ -279,4 +279,9 @@ func TestAnnouncementHistoryBoundsIndex(t *testing.T) {
 	if _, ok := tr.idx.callEPs["call-0"]; !ok {
 		t.Error("call-0's claim on the endpoint its live stream was linked by is gone")
 	}
+	// Once that stream has finished, the claim goes too.
+	tr.Expire(tBase.Add(time.Minute))
+	if _, ok := tr.idx.callEPs["call-0"]; ok {
+		t.Error("call-0 still claims the endpoint after its stream finished")
+	}
 }
