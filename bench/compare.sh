@@ -14,10 +14,16 @@
 #   tshark -q -z rtp,streams   (rtp workload)  | tshark -q -z sip,stat (others)
 #   sngrep -I FILE -N -q -l 10000000 -F        (reads the file, no UI)
 #   floor: cat FILE > /dev/null                 (reading the bytes)
+#   decode floor: bench/floor FILE               (pcap reader + bare gopacket
+#                                                 DecodingLayerParser, nothing kept)
+# With BASELINE=/path/to/older/voiptool the same commands of that binary
+# run in the same rounds ("voiptool (baseline)"): before/after in one run.
 #
 # Usage: bench/compare.sh [ROUNDS]   (default 3)
 # Sizes: CALLS_RTP (default 400) RTP_PER_DIR (400) CALLS_SIP (20000)
 #        SIPP_CALLS (2000) SIPP_RATE (400)
+# WORKLOADS (default "rtp sip sipp") picks the workloads; NO_PEERS=1
+# leaves tshark and sngrep out (quick before/after runs).
 # The results go to stdout as a markdown table (paste into bench/README.md
 # with the machine described).
 set -euo pipefail
@@ -28,6 +34,9 @@ RTP_PER_DIR=${RTP_PER_DIR:-400}
 CALLS_SIP=${CALLS_SIP:-20000}
 SIPP_CALLS=${SIPP_CALLS:-2000}
 SIPP_RATE=${SIPP_RATE:-400}
+WORKLOADS=${WORKLOADS:-rtp sip sipp}
+BASELINE=${BASELINE:-}
+NO_PEERS=${NO_PEERS:-}
 export PATH="$PATH:/usr/sbin:/sbin"
 
 tmp=$(mktemp -d)
@@ -39,14 +48,16 @@ cleanup() {
 trap cleanup EXIT
 
 CGO_ENABLED=0 go build -o "$tmp/voiptool" ./cmd/voiptool
+CGO_ENABLED=0 go build -o "$tmp/floor" ./bench/floor
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)" >&2
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
-go run ./internal/pcapgen/cmd/genpcaps -large "$tmp/rtp.pcap" -calls "$CALLS_RTP" -rtp "$RTP_PER_DIR" >/dev/null
-go run ./internal/pcapgen/cmd/genpcaps -large "$tmp/sip.pcap" -calls "$CALLS_SIP" -rtp 0 >/dev/null
+want() { case " $WORKLOADS " in *" $1 "*) return 0 ;; esac; return 1; }
+want rtp && go run ./internal/pcapgen/cmd/genpcaps -large "$tmp/rtp.pcap" -calls "$CALLS_RTP" -rtp "$RTP_PER_DIR" >/dev/null
+want sip && go run ./internal/pcapgen/cmd/genpcaps -large "$tmp/sip.pcap" -calls "$CALLS_SIP" -rtp 0 >/dev/null
 
 have_sipp=0
-if command -v sipp >/dev/null && command -v tcpdump >/dev/null; then
+if want sipp && command -v sipp >/dev/null && command -v tcpdump >/dev/null; then
 	have_sipp=1
 	port=$((20000 + RANDOM % 20000))
 	tcpdump -i lo -U -w "$tmp/sipp.pcap" "udp port $port" 2>"$tmp/tcpdump.err" &
@@ -79,20 +90,29 @@ run_workload() {
 	local w=$1 file=$2
 	local names=()
 	names+=("$w.floor");      label[$w.floor]="cat (read floor)"
+	names+=("$w.dfloor");     label[$w.dfloor]="decode floor"
 	names+=("$w.voiptool");   label[$w.voiptool]="voiptool"
+	names+=("$w.baseline");   label[$w.baseline]="voiptool (baseline)"
 	names+=("$w.tshark");     label[$w.tshark]="tshark"
 	names+=("$w.sngrep");     label[$w.sngrep]="sngrep -I -N -q"
+	local cmd=calls
+	[ "$w" = rtp ] && cmd=rtp
 	for r in $(seq "$rounds"); do
 		measure "$w.floor" cat "$file"
-		if [ "$w" = rtp ]; then
-			measure "$w.voiptool" "$tmp/voiptool" rtp "$file" --format json
-			measure "$w.tshark" tshark -q -o rtp.heuristic_rtp:TRUE -z rtp,streams -r "$file"
-		else
-			measure "$w.voiptool" "$tmp/voiptool" calls "$file" --format json
-			measure "$w.tshark" tshark -q -z sip,stat -r "$file"
+		measure "$w.dfloor" "$tmp/floor" "$file"
+		measure "$w.voiptool" "$tmp/voiptool" "$cmd" "$file" --format json
+		if [ -n "$BASELINE" ]; then
+			measure "$w.baseline" "$BASELINE" "$cmd" "$file" --format json
 		fi
-		if command -v sngrep >/dev/null; then
-			measure "$w.sngrep" sngrep -F -I "$file" -N -q -l 10000000
+		if [ -z "$NO_PEERS" ]; then
+			if [ "$w" = rtp ]; then
+				measure "$w.tshark" tshark -q -o rtp.heuristic_rtp:TRUE -z rtp,streams -r "$file"
+			else
+				measure "$w.tshark" tshark -q -z sip,stat -r "$file"
+			fi
+			if command -v sngrep >/dev/null; then
+				measure "$w.sngrep" sngrep -F -I "$file" -N -q -l 10000000
+			fi
 		fi
 	done
 	local vwall vcpu
@@ -105,24 +125,26 @@ run_workload() {
 	echo
 	echo "### $w: $(basename "$file") ($size, $pkts packets), $rounds rounds"
 	echo
-	echo "| tool | wall (median) | CPU user+sys | peak RSS | wall / voiptool | CPU / voiptool |"
-	echo "|---|---|---|---|---|---|"
+	local dcpu
+	dcpu=$(cut -d' ' -f2 "$tmp/$w.dfloor" | median)
+	echo "| tool | wall (median) | CPU user+sys | peak RSS | wall / voiptool | CPU / voiptool | CPU / decode floor |"
+	echo "|---|---|---|---|---|---|---|"
 	for n in "${names[@]}"; do
 		[ -s "$tmp/$n" ] || continue
 		local wall cpu rss
 		wall=$(cut -d' ' -f1 "$tmp/$n" | median)
 		cpu=$(cut -d' ' -f2 "$tmp/$n" | median)
 		rss=$(cut -d' ' -f3 "$tmp/$n" | median)
-		awk -v l="${label[$n]}" -v w="$wall" -v c="$cpu" -v r="$rss" -v vw="$vwall" -v vc="$vcpu" 'BEGIN {
-			printf "| %s | %.2f s | %.2f s | %.0f MB | %.2f | %.2f |\n", l, w, c, r / 1024, (vw > 0 ? w / vw : 0), (vc > 0 ? c / vc : 0) }'
+		awk -v l="${label[$n]}" -v w="$wall" -v c="$cpu" -v r="$rss" -v vw="$vwall" -v vc="$vcpu" -v dc="$dcpu" 'BEGIN {
+			printf "| %s | %.2f s | %.2f s | %.0f MB | %.2f | %.2f | %.2f |\n", l, w, c, r / 1024, (vw > 0 ? w / vw : 0), (vc > 0 ? c / vc : 0), (dc > 0 ? c / dc : 0) }'
 	done
 }
 
-run_workload rtp "$tmp/rtp.pcap"
-run_workload sip "$tmp/sip.pcap"
+want rtp && run_workload rtp "$tmp/rtp.pcap"
+want sip && run_workload sip "$tmp/sip.pcap"
 if [ "$have_sipp" = 1 ] && [ -s "$tmp/sipp.pcap" ]; then
 	run_workload sipp "$tmp/sipp.pcap"
-else
+elif want sipp; then
 	echo >&2 "sipp workload skipped (sipp or tcpdump missing, or nothing recorded)"
 fi
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2

@@ -39,6 +39,74 @@ func (x *callIndex) add(s *stream) {
 	}
 }
 
+// unindex takes a finished stream out of the index. The endpoints it
+// linked its call by (exactEP, natEP) stay listed for the call while an
+// announcement or another stream still holds them.
+func (t *Tracker) unindex(s *stream) {
+	x := &t.idx
+	x.removeEP(s.key.src, s)
+	if s.key.dst != s.key.src {
+		x.removeEP(s.key.dst, s)
+	}
+	if s.natEP.IsValid() && s.natEP != s.key.src && s.natEP != s.key.dst {
+		x.removeEP(s.natEP, s)
+	}
+	for _, ep := range [2]netip.AddrPort{s.exactEP, s.natEP} {
+		if ep.IsValid() && !t.claims(s.callID, ep) {
+			x.unannounce(s.callID, ep)
+		}
+	}
+}
+
+// claims reports whether callID still has a claim on ep: in ep's
+// announcement history, or through a live stream's own link.
+func (t *Tracker) claims(callID string, ep netip.AddrPort) bool {
+	if a := t.ann[ep]; a != nil {
+		if a.callID == callID {
+			return true
+		}
+		for _, e := range a.hist {
+			if e.callID == callID {
+				return true
+			}
+		}
+	}
+	return t.linkedBy(callID, ep)
+}
+
+func (x *callIndex) removeEP(ep netip.AddrPort, s *stream) {
+	l := x.byEP[ep]
+	for i, c := range l {
+		if c == s {
+			l[i] = l[len(l)-1]
+			l[len(l)-1] = nil
+			l = l[:len(l)-1]
+			break
+		}
+	}
+	if len(l) == 0 {
+		delete(x.byEP, ep)
+		return
+	}
+	x.byEP[ep] = l
+}
+
+// unannounce forgets that callID announced ep.
+func (x *callIndex) unannounce(callID string, ep netip.AddrPort) {
+	eps := x.callEPs[callID]
+	for i, e := range eps {
+		if e == ep {
+			eps = append(eps[:i], eps[i+1:]...)
+			break
+		}
+	}
+	if len(eps) == 0 {
+		delete(x.callEPs, callID)
+		return
+	}
+	x.callEPs[callID] = eps
+}
+
 // addEP lists s under ep. An endpoint usually carries the two directions
 // of one stream: room for two saves a reallocation.
 func (x *callIndex) addEP(ep netip.AddrPort, s *stream) {
@@ -136,9 +204,13 @@ func (t *Tracker) callStreams(callID string, fn func(*stream)) {
 // ordered like Streams. Its cost is the streams on the endpoints the call
 // announced, not every stream: saving or showing N calls is linear in N
 // and their streams.
+//
+// Finished (expired or evicted) streams of the call are included with
+// their final reports.
 func (t *Tracker) CallStreams(callID string) []StreamReport {
 	var out []StreamReport
 	t.callStreams(callID, func(s *stream) { out = append(out, t.report(s, true)) })
+	out = t.done.appendCall(out, callID, true)
 	sortReports(out)
 	return out
 }
@@ -150,6 +222,7 @@ func (t *Tracker) CallStreams(callID string) []StreamReport {
 func (t *Tracker) AppendCallBrief(dst []StreamReport, callID string) []StreamReport {
 	n := len(dst)
 	t.callStreams(callID, func(s *stream) { dst = append(dst, t.report(s, false)) })
+	dst = t.done.appendCall(dst, callID, false)
 	sortReports(dst[n:])
 	return dst
 }
@@ -162,7 +235,7 @@ func (t *Tracker) AppendCallBrief(dst []StreamReport, callID string) []StreamRep
 // the Tracker's marks: it is a writer's method.
 func (t *Tracker) ChangedCalls(dst []string) []string {
 	seen := t.idx.touched
-	for _, s := range t.streams {
+	for _, s := range t.all {
 		if s.ws.totalNr == s.taken {
 			continue
 		}
@@ -175,7 +248,7 @@ func (t *Tracker) ChangedCalls(dst []string) []string {
 			seen[other] = struct{}{}
 		}
 	}
-	t.visits.Add(int64(len(t.streams)))
+	t.visits.Add(int64(len(t.all)))
 	for id := range seen {
 		dst = append(dst, id)
 		delete(seen, id)
@@ -183,29 +256,13 @@ func (t *Tracker) ChangedCalls(dst []string) []string {
 	return dst
 }
 
+// PendingCalls is how many calls ChangedCalls would report from changes
+// other than packets (announcements moved, streams finished): a set that
+// grows until ChangedCalls drains it, so a writer that never reads it
+// otherwise drains it when it grows large.
+func (t *Tracker) PendingCalls() int { return len(t.idx.touched) }
+
 // Visits is the number of streams examined so far to answer queries
 // (Streams, CallStreams, AppendCallBrief, ChangedCalls): a measure of the work
 // done for readers, safe to read concurrently with them.
 func (t *Tracker) Visits() int64 { return t.visits.Load() }
-
-// rebuildIndex rebuilds the index after streams or announcements were
-// forgotten. Every link survives: an exact or NAT link is kept by the
-// stream itself (callID with exactEP or natEP), an announcement link by
-// the announcement.
-func (t *Tracker) rebuildIndex() {
-	touched := t.idx.touched
-	t.idx = newCallIndex()
-	t.idx.touched = touched
-	for ep, a := range t.ann {
-		t.idx.announce(a.callID, ep)
-	}
-	for _, s := range t.streams {
-		t.idx.add(s)
-		if s.exactEP.IsValid() {
-			t.idx.announce(s.callID, s.exactEP)
-		}
-		if s.natEP.IsValid() {
-			t.idx.announce(s.callID, s.natEP)
-		}
-	}
-}

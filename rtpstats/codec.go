@@ -1,6 +1,9 @@
 package rtpstats
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
 
 // Static payload types with special meaning to the analysis (RFC 3551 6,
 // and the pre-RFC 3389 CN value Wireshark still honours).
@@ -93,6 +96,7 @@ func isTelephoneEvent(name string) bool {
 type codecHint struct {
 	name  string
 	clock uint32
+	at    time.Time // Tracker clock at SetCodec, for expiry
 }
 
 // ptInfo resolves name and the clock Wireshark would use for analysis.

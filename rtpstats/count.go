@@ -1,4 +1,5 @@
 package rtpstats
 
-// Len is the number of streams tracked now.
-func (t *Tracker) Len() int { return len(t.streams) }
+// Len is the number of live streams tracked now (finished ones not
+// counted).
+func (t *Tracker) Len() int { return len(t.all) }

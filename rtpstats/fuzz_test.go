@@ -109,8 +109,8 @@ func FuzzTracker(f *testing.F) {
 		}
 		tr.ExpireBefore(now.Add(-time.Second))
 		tr.ExpireBefore(now.Add(time.Nanosecond)) // everything, the last packet included
-		if len(tr.streams) != 0 || len(tr.ann) != 0 || len(tr.natPorts) != 0 {
-			t.Fatalf("after expiring everything: %d streams, %d announcements, %d ports indexed", len(tr.streams), len(tr.ann), len(tr.natPorts))
+		if len(tr.all) != 0 || len(tr.flows) != 0 || len(tr.ann) != 0 || len(tr.natPorts) != 0 || len(tr.hints) != 0 || len(tr.idx.byEP) != 0 || len(tr.idx.callEPs) != 0 {
+			t.Fatalf("after expiring everything: %d streams, %d flows, %d announcements, %d ports indexed, %d hints, %d endpoints and %d calls indexed", len(tr.all), len(tr.flows), len(tr.ann), len(tr.natPorts), len(tr.hints), len(tr.idx.byEP), len(tr.idx.callEPs))
 		}
 	})
 }

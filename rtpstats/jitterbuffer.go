@@ -64,9 +64,9 @@ func (j *jbSim) add(arrMs, tsMs float64, talkspurt bool) {
 	} else {
 		j.d = ramjeeAlpha*j.d + (1-ramjeeAlpha)*rel
 		j.v = ramjeeAlpha*j.v + (1-ramjeeAlpha)*math.Abs(j.d-rel)
-		j.base = math.Min(j.base, rel)
+		j.base = min(j.base, rel) // builtin min: math.Min's NaN and ±0 rules, inlined
 	}
-	depth := math.Min(math.Max(j.d-j.base+ramjeeK*j.v, adaptiveMinMs), adaptiveMaxMs)
+	depth := min(max(j.d-j.base+ramjeeK*j.v, adaptiveMinMs), adaptiveMaxMs)
 	if !j.anchored || talkspurt {
 		j.offset = rel + depth
 		j.anchored = true

@@ -48,7 +48,9 @@ type announcement struct {
 }
 
 // remember files callID's announcement at at in the history.
-func (a *announcement) remember(callID string, at time.Time) {
+// It returns the call that fell out of the history to make room, if
+// any.
+func (a *announcement) remember(callID string, at time.Time) (dropped string) {
 	first := at
 	for i, e := range a.hist {
 		if e.callID == callID {
@@ -58,9 +60,11 @@ func (a *announcement) remember(callID string, at time.Time) {
 		}
 	}
 	if len(a.hist) >= maxAnnHistory {
+		dropped = a.hist[0].callID
 		a.hist = append(a.hist[:0], a.hist[1:]...)
 	}
 	a.hist = append(a.hist, annEntry{callID: callID, first: first, at: at})
+	return dropped
 }
 
 // linkCand is a call that announced one or both ends of a stream.
@@ -311,30 +315,5 @@ func (t *Tracker) linkNAT(s *stream, now time.Time) {
 		s.natEP, s.callID = found, t.ann[found].callID
 	case n > 1:
 		t.ambiguous++
-	}
-}
-
-// expireAnnouncements forgets announcements made before cutoff that no
-// remaining stream uses, so a long live capture does not grow without
-// bound. A remaining stream keeps its exact label; a NAT-linked one keeps
-// its call ID and codec hints (stored on the stream and in hints).
-func (t *Tracker) expireAnnouncements(cutoff time.Time) {
-	if len(t.ann) == 0 {
-		return
-	}
-	used := make(map[netip.AddrPort]bool, 2*len(t.streams))
-	for _, s := range t.streams {
-		used[s.key.src], used[s.key.dst] = true, true
-		if s.natEP.IsValid() {
-			used[s.natEP] = true
-		}
-	}
-	for ep, a := range t.ann {
-		if at := t.announcedAt(a); !used[ep] && at.Before(cutoff) {
-			delete(t.ann, ep)
-		}
-	}
-	for p := range t.natPorts {
-		t.pruneNAT(p, time.Time{})
 	}
 }

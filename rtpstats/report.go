@@ -182,6 +182,9 @@ func (t *Tracker) report(s *stream, full bool) StreamReport {
 	}
 	if len(s.series) > 0 {
 		r.Series = make([]SeriesPoint, len(s.series))
+		// Most intervals have the loss of the one before (none, usually):
+		// the E-model (powers and logs) runs once per distinct loss.
+		lastPl, lastMOS := -1.0, 0.0
 		for i, b := range s.series {
 			e := int(b.maxExtHi - b.maxExtLo)
 			lost := max(e-(b.packets-b.dups), 0)
@@ -190,7 +193,10 @@ func (t *Tracker) report(s *stream, full bool) StreamReport {
 			if e > 0 {
 				pl = float64(lost) * 100 / float64(e)
 			}
-			p.MOS = Assess(s.codec, plc, pl, 1, oneWay+frame).MOS
+			if pl != lastPl {
+				lastPl, lastMOS = pl, Assess(s.codec, plc, pl, 1, oneWay+frame).MOS
+			}
+			p.MOS = lastMOS
 			r.Series[i] = p
 		}
 	}

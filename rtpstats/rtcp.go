@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/pion/rtcp"
@@ -84,26 +85,46 @@ type ssrcRTCP struct {
 
 type rtcpState struct {
 	bySSRC map[uint32]*ssrcRTCP
+	max    int // Options.MaxRTCP
 	// Packets counts RTCP packets (compound members) decoded; Errors
 	// those that failed; App counts APP packets (kept as counts only).
 	packets, errors, app int
+	// SSRCs forgotten idle (Tracker.expireRTCP) or evicted at max, and
+	// reporters replaced beyond maxReporters.
+	expired, evicted, reportersEvicted int
+	scratch                            []int64
 }
 
-func newRTCPState() rtcpState { return rtcpState{bySSRC: make(map[uint32]*ssrcRTCP)} }
+func newRTCPState(max int) rtcpState {
+	return rtcpState{bySSRC: make(map[uint32]*ssrcRTCP), max: max}
+}
 
-func (r *rtcpState) get(ssrc uint32) *ssrcRTCP {
+// get returns the state of ssrc, made at packet time now when new.
+func (r *rtcpState) get(ssrc uint32, now time.Time) *ssrcRTCP {
 	s := r.bySSRC[ssrc]
 	if s == nil {
-		s = &ssrcRTCP{reporters: make(map[uint32]int)}
+		if len(r.bySSRC) >= r.max {
+			r.evict()
+		}
+		s = &ssrcRTCP{reporters: make(map[uint32]int), last: now}
 		r.bySSRC[ssrc] = s
 	}
 	return s
 }
 
-func (r *rtcpState) expireBefore(cutoff time.Time) {
+// evict forgets the longest-idle batch of SSRCs of a full table.
+func (r *rtcpState) evict() {
+	sc := r.scratch[:0]
+	for _, s := range r.bySSRC {
+		sc = append(sc, s.last.UnixNano())
+	}
+	slices.Sort(sc)
+	cut := sc[max(1, len(sc)/evictBatch)-1]
+	r.scratch = sc
 	for k, s := range r.bySSRC {
-		if s.last.Before(cutoff) {
+		if s.last.UnixNano() <= cut {
 			delete(r.bySSRC, k)
+			r.evicted++
 		}
 	}
 }
@@ -112,6 +133,7 @@ func (r *rtcpState) expireBefore(cutoff time.Time) {
 // separately, so one malformed member does not discard the others; the
 // first error is returned after the rest were processed.
 func (t *Tracker) AddRTCP(pkt []byte, m Meta) error {
+	t.gen++
 	t.tick(m.Time)
 	var firstErr error
 	fail := func(off int, err error) {
@@ -150,7 +172,7 @@ func (t *Tracker) rtcpPacket(p rtcp.Packet, m Meta) {
 	t.rtcp.packets++
 	switch p := p.(type) {
 	case *rtcp.SenderReport:
-		s := t.rtcp.get(p.SSRC)
+		s := t.rtcp.get(p.SSRC, m.Time)
 		s.sum.SenderReports++
 		s.sum.SenderPackets, s.sum.SenderOctets = p.PacketCount, p.OctetCount
 		// LSR is the middle 32 bits of the 64-bit NTP timestamp.
@@ -168,7 +190,7 @@ func (t *Tracker) rtcpPacket(p rtcp.Packet, m Meta) {
 		for _, c := range p.Chunks {
 			for _, it := range c.Items {
 				if it.Type == rtcp.SDESCNAME {
-					s := t.rtcp.get(c.Source)
+					s := t.rtcp.get(c.Source, m.Time)
 					s.sum.CNAME = it.Text
 					s.last = m.Time
 				}
@@ -176,7 +198,7 @@ func (t *Tracker) rtcpPacket(p rtcp.Packet, m Meta) {
 		}
 	case *rtcp.Goodbye:
 		for _, src := range p.Sources {
-			s := t.rtcp.get(src)
+			s := t.rtcp.get(src, m.Time)
 			s.sum.Bye, s.sum.ByeReason = true, p.Reason
 			s.last = m.Time
 		}
@@ -192,13 +214,27 @@ func (t *Tracker) rtcpPacket(p rtcp.Packet, m Meta) {
 }
 
 func (t *Tracker) rtcpReport(ssrc, reporter uint32, m Meta) *RTCPReport {
-	s := t.rtcp.get(ssrc)
+	s := t.rtcp.get(ssrc, m.Time)
 	s.last = m.Time
 	i, ok := s.reporters[reporter]
-	if !ok {
+	switch {
+	case ok:
+	case len(s.sum.Reports) < maxReporters:
 		i = len(s.sum.Reports)
 		s.reporters[reporter] = i
 		s.sum.Reports = append(s.sum.Reports, RTCPReport{Reporter: reporter})
+	default:
+		// Full: the reporter heard from longest ago makes way.
+		i = 0
+		for j := range s.sum.Reports {
+			if s.sum.Reports[j].Time.Before(s.sum.Reports[i].Time) {
+				i = j
+			}
+		}
+		delete(s.reporters, s.sum.Reports[i].Reporter)
+		s.reporters[reporter] = i
+		s.sum.Reports[i] = RTCPReport{Reporter: reporter}
+		t.rtcp.reportersEvicted++
 	}
 	r := &s.sum.Reports[i]
 	r.From, r.Time = m.Src, m.Time
@@ -218,7 +254,7 @@ func (t *Tracker) reception(reporter uint32, typ string, b *rtcp.ReceptionReport
 	if b.LastSenderReport == 0 {
 		return
 	}
-	src := t.rtcp.get(b.SSRC)
+	src := t.rtcp.get(b.SSRC, m.Time)
 	for _, sr := range src.srs {
 		if sr.ntpMid == b.LastSenderReport && !sr.at.IsZero() {
 			// RTT as seen from the capture point (RFC 3550 6.4.1, A − LSR −

@@ -34,17 +34,21 @@ type seriesBucket struct {
 	maxJitter float64
 }
 
-// hintCache is the codec hint last resolved for a stream.
+// hintCache is the codec hint last resolved for a stream; SetCodec on
+// one of the stream's endpoints clears ok.
 type hintCache struct {
-	ok  bool
-	pt  uint8
-	gen uint64
-	h   *codecHint
+	ok bool
+	pt uint8
+	h  *codecHint
 }
 
 type stream struct {
 	key       streamKey
+	flow      flowKey // its entry in Tracker.flows
+	pos       int     // its index in Tracker.all
 	first     time.Time
+	firstNS   int64 // first in Unix ns, when firstFast (sinceFirst)
+	firstFast bool
 	last      time.Time
 	callID    string         // call the stream was linked to when it was created (exactEP or natEP)
 	exactEP   netip.AddrPort // SDP endpoint the stream matched exactly when created; zero when none
@@ -115,6 +119,25 @@ func (s *stream) advance(e int64) {
 	s.maxExt = e
 }
 
+// fastSec bounds the times whose differences sinceFirst takes in int64
+// nanoseconds: two times within ±fastSec of 1970 are less than 2^63 ns
+// apart.
+const fastSec = 1 << 32 // about 136 years
+
+func fastTime(t time.Time) bool { u := t.Unix(); return u > -fastSec && u < fastSec }
+
+// sinceFirst is now.Sub(s.first). Packet times carry no monotonic
+// reading, and without one time.Time.Sub checks for overflow with an Add
+// and an Equal: a tenth of what a packet cost here. Between times of the
+// years 1834 to 2106 (every classic pcap timestamp) the difference of
+// their Unix nanoseconds is the same value, exactly.
+func (s *stream) sinceFirst(now time.Time) time.Duration {
+	if s.firstFast && fastTime(now) {
+		return time.Duration(now.UnixNano() - s.firstNS)
+	}
+	return now.Sub(s.first)
+}
+
 // firstExt is the lowest extended sequence number received: slots before
 // it are outside the stream's range and not losses.
 func (s *stream) firstExt() int64 { return s.minExt }
@@ -150,6 +173,7 @@ func (s *stream) add(h *Fixed, pkt []byte, now time.Time, o *Options, hint *code
 	}
 	if !s.ws.started {
 		s.first = now
+		s.firstNS, s.firstFast = now.UnixNano(), fastTime(now)
 		s.pt, s.codec, s.clock, s.eventPT = h.PayloadType, name, clock, tevent
 		s.extTS = int64(h.Timestamp)
 		s.maxExt = int64(h.SequenceNumber)
@@ -162,7 +186,8 @@ func (s *stream) add(h *Fixed, pkt []byte, now time.Time, o *Options, hint *code
 		// Report the media codec, not CN or DTMF interleaved with it.
 		s.pt, s.codec, s.clock = h.PayloadType, name, clock
 	}
-	nowMs := float64(now.Sub(s.first)) / float64(time.Millisecond)
+	since := s.sinceFirst(now)
+	nowMs := float64(since) / float64(time.Millisecond)
 	prevTS := s.ws.seqTimestamp
 	wasStarted := s.ws.started
 	s.ws.analyse(h.SequenceNumber, s.extTS, h.PayloadType, h.Marker, nowMs, aclock, tevent)
@@ -224,12 +249,14 @@ func (s *stream) add(h *Fixed, pkt []byte, now time.Time, o *Options, hint *code
 			s.jb[i].add(nowMs, tsMs, talk)
 		}
 	}
-	s.addSeries(now, o, dup)
+	s.addSeries(since, o, dup)
 }
 
-func (s *stream) addSeries(now time.Time, o *Options, dup bool) {
+// addSeries counts the packet that arrived since after the stream's
+// first in its time-series interval.
+func (s *stream) addSeries(since time.Duration, o *Options, dup bool) {
 	iv := o.Interval
-	idx := int(now.Sub(s.first) / iv)
+	idx := int(since / iv)
 	if idx < 0 {
 		idx = 0
 	}

@@ -30,9 +30,29 @@ type Options struct {
 	// NoPLC rates G.711 with the "no packet-loss concealment" Bpl (4.3)
 	// instead of the G.711 Appendix I PLC value (25.1).
 	NoPLC bool
-	// MaxStreams caps tracked streams; packets of new streams beyond it are
-	// counted in Dropped. 0 means 100000.
+	// MaxStreams caps live streams. A new stream that finds the table
+	// full evicts the longest-idle ones (a batch of about 1/64 of the
+	// table, so a flood of new streams costs amortised constant time):
+	// they are finished like expired streams (see ExpireBefore) and
+	// counted in Counters.Evicted. 0 means 100000.
 	MaxStreams int
+	// MaxFinished and MaxFinishedBytes cap the final reports of expired
+	// and evicted streams kept for Streams, CallStreams and
+	// AppendCallBrief (bytes: the Go sizes of a report, its time series,
+	// DTMF and RTCP); beyond them the oldest are dropped and counted in
+	// Counters.FinishedDropped. 0 means 100000 reports and 64 MiB;
+	// negative MaxFinished keeps none.
+	MaxFinished      int
+	MaxFinishedBytes int64
+	// MaxRTCP caps the SSRCs RTCP reports are kept about; a full table
+	// evicts the longest-idle ones (Counters.RTCPEvicted). 0 means
+	// 100000.
+	MaxRTCP int
+	// MaxAnnouncements caps the SDP endpoints (and their codec hints)
+	// remembered for linking; a full table forgets the oldest
+	// announcements no live stream uses (Counters.AnnouncementsEvicted).
+	// 0 means 200000.
+	MaxAnnouncements int
 	// NATWindow is how long after an SDP announcement (packet time) a new
 	// stream may still be linked to it by port alone when its SDP address
 	// is a private one never seen on the wire (Tracker.SetCallIDAt); 0 means
@@ -62,6 +82,18 @@ func (o *Options) fill() {
 	if o.MaxStreams <= 0 {
 		o.MaxStreams = 100000
 	}
+	if o.MaxFinished == 0 {
+		o.MaxFinished = 100000
+	}
+	if o.MaxFinishedBytes <= 0 {
+		o.MaxFinishedBytes = 64 << 20
+	}
+	if o.MaxRTCP <= 0 {
+		o.MaxRTCP = 100000
+	}
+	if o.MaxAnnouncements <= 0 {
+		o.MaxAnnouncements = 200000
+	}
 	if o.NATWindow == 0 {
 		o.NATWindow = defaultNATWindow
 	}
@@ -75,20 +107,27 @@ type hintKey struct {
 // Tracker holds per-stream state. It is not safe for concurrent use; the
 // goroutine that owns the call store owns the Tracker.
 type Tracker struct {
-	o         Options
-	streams   map[streamKey]*stream
+	o Options
+	// flows finds a packet's stream: one lookup by a fixed-size 5-tuple
+	// key, then the flow's few SSRCs. all lists every live stream for
+	// the readers that visit them all (stream.pos is its index).
+	flows     map[flowKey]*flow
+	fcache    *[1 << flowCacheBits]*flow
+	all       []*stream
 	hints     map[hintKey]*codecHint
-	hintGen   uint64 // bumped by SetCodec; invalidates every stream's hintCache
 	ann       map[netip.AddrPort]*announcement
 	natPorts  map[uint16][]netip.AddrPort // non-routable announced endpoints by port, for linkNAT
 	rtcp      rtcpState
 	hdr       Fixed     // reused decode target; keeps AddRTP allocation-free
 	first     time.Time // packet time of the first AddRTP/AddRTCP input
 	clock     time.Time // latest packet time seen by AddRTP/AddRTCP
-	dropped   int
 	malformed int
 	ambiguous int
-	idx       callIndex // streams by endpoint and endpoints by call (callindex.go)
+	idx       callIndex    // streams by endpoint and endpoints by call (callindex.go)
+	done      finishedList // final reports of expired and evicted streams (expire.go)
+	ends      endCounters
+	scratch   []int64 // eviction's sort buffer, reused
+	gen       uint64  // bumped by every change a report could show (Gen)
 	// visits counts streams examined to answer readers (Streams,
 	// CallStreams, ChangedCalls): the work done for them. Atomic because
 	// readers run concurrently under a shared lock.
@@ -97,20 +136,43 @@ type Tracker struct {
 
 // Counters reports what a Tracker skipped or saw outside streams.
 type Counters struct {
-	Malformed   int `json:"malformed"`    // AddRTP inputs that failed to parse
-	Dropped     int `json:"dropped"`      // packets of new streams refused at MaxStreams
-	RTCPPackets int `json:"rtcp_packets"` // RTCP packets decoded (compound members)
-	RTCPErrors  int `json:"rtcp_errors"`  // RTCP members that failed to decode
-	RTCPApp     int `json:"rtcp_app"`     // APP packets (counted, not interpreted)
+	Malformed int `json:"malformed"` // AddRTP inputs that failed to parse
+	// Expired counts streams finished because no packet came for the
+	// idle time (ExpireBefore); Evicted those finished early because
+	// the table was full (Options.MaxStreams). Their final reports stay
+	// in Streams until FinishedDropped counts them out (Options.MaxFinished).
+	Expired         int `json:"expired"`
+	Evicted         int `json:"evicted"`
+	FinishedDropped int `json:"finished_dropped"`
+	// RTCPExpired and RTCPEvicted count SSRCs whose RTCP reports were
+	// forgotten (idle with no live stream; table full at Options.MaxRTCP);
+	// RTCPReportersEvicted, reporters beyond maxReporters on one SSRC.
+	RTCPExpired          int `json:"rtcp_expired"`
+	RTCPEvicted          int `json:"rtcp_evicted"`
+	RTCPReportersEvicted int `json:"rtcp_reporters_evicted"`
+	// AnnouncementsEvicted counts SDP endpoints forgotten early because
+	// the table was full (Options.MaxAnnouncements).
+	AnnouncementsEvicted int `json:"announcements_evicted"`
+	RTCPPackets          int `json:"rtcp_packets"` // RTCP packets decoded (compound members)
+	RTCPErrors           int `json:"rtcp_errors"`  // RTCP members that failed to decode
+	RTCPApp              int `json:"rtcp_app"`     // APP packets (counted, not interpreted)
 	// NATAmbiguous counts new streams left unlinked because more than one
 	// live private SDP endpoint announced their port.
 	NATAmbiguous int `json:"nat_ambiguous"`
 }
 
+// Gen is a change counter: it moves with every input that can change a
+// report (packets, SDP announcements and codecs, expiry), so a writer
+// that built reports can tell whether they are still current.
+func (t *Tracker) Gen() uint64 { return t.gen }
+
 // Counters returns the skip and RTCP counters.
 func (t *Tracker) Counters() Counters {
-	return Counters{Malformed: t.malformed, Dropped: t.dropped,
-		RTCPPackets: t.rtcp.packets, RTCPErrors: t.rtcp.errors, RTCPApp: t.rtcp.app,
+	return Counters{Malformed: t.malformed,
+		Expired: t.ends.expired, Evicted: t.ends.evicted, FinishedDropped: t.done.dropped,
+		RTCPExpired: t.rtcp.expired, RTCPEvicted: t.rtcp.evicted, RTCPReportersEvicted: t.rtcp.reportersEvicted,
+		AnnouncementsEvicted: t.ends.annEvicted,
+		RTCPPackets:          t.rtcp.packets, RTCPErrors: t.rtcp.errors, RTCPApp: t.rtcp.app,
 		NATAmbiguous: t.ambiguous}
 }
 
@@ -119,11 +181,13 @@ func NewTracker(o Options) *Tracker {
 	o.fill()
 	return &Tracker{
 		o:        o,
-		streams:  make(map[streamKey]*stream),
+		flows:    make(map[flowKey]*flow),
+		fcache:   new([1 << flowCacheBits]*flow),
 		hints:    make(map[hintKey]*codecHint),
 		ann:      make(map[netip.AddrPort]*announcement),
 		natPorts: make(map[uint16][]netip.AddrPort),
-		rtcp:     newRTCPState(),
+		rtcp:     newRTCPState(o.MaxRTCP),
+		done:     finishedList{maxN: o.MaxFinished, maxBytes: o.MaxFinishedBytes},
 		idx:      newCallIndex(),
 	}
 }
@@ -134,11 +198,27 @@ func NewTracker(o Options) *Tracker {
 // that source, is ep. It affects streams created afterwards and packets of
 // existing streams from now on.
 func (t *Tracker) SetCodec(ep netip.AddrPort, pt uint8, name string, clock int) {
+	t.gen++
 	if clock < 0 {
 		clock = 0
 	}
-	t.hints[hintKey{ep, pt}] = &codecHint{name: name, clock: uint32(clock)}
-	t.hintGen++
+	k := hintKey{ep, pt}
+	if _, ok := t.hints[k]; !ok {
+		t.roomHint()
+	}
+	at := t.clock
+	if a := t.ann[ep]; a != nil && a.at.After(at) {
+		at = a.at // the SDP's own time, from SetCallIDAt
+	}
+	t.hints[k] = &codecHint{name: name, clock: uint32(clock), at: at}
+	// Only streams on ep can resolve this hint (by destination, source
+	// or NAT endpoint, all three indexed): their caches are dropped, and
+	// every other stream's cache stays valid. A global generation was
+	// bumped by every SDP instead, which on a busy capture re-resolved
+	// every stream's hint (three map lookups) every few packets.
+	for _, s := range t.idx.byEP[ep] {
+		s.hint.ok = false
+	}
 }
 
 // SetCallID labels streams to or from ep with a SIP Call-ID. The
@@ -167,8 +247,10 @@ func (t *Tracker) SetCallID(ep netip.AddrPort, callID string) {
 // Counters.NATAmbiguous. The guess is made once, at the stream's first
 // packet, and brings the endpoint's SetCodec hints with it.
 func (t *Tracker) SetCallIDAt(ep netip.AddrPort, callID string, at time.Time) {
+	t.gen++
 	a := t.ann[ep]
 	if a == nil {
+		t.roomAnn()
 		a = &announcement{}
 		t.ann[ep] = a
 	}
@@ -180,7 +262,11 @@ func (t *Tracker) SetCallIDAt(ep netip.AddrPort, callID string, at time.Time) {
 	}
 	a.callID, a.at = callID, at
 	t.idx.announce(callID, ep)
-	a.remember(callID, at)
+	if old := a.remember(callID, at); old != "" && old != callID && !t.linkedBy(old, ep) {
+		// The call left ep's history: its claim on ep goes too, or the
+		// index of a busy media server's port would grow for ever.
+		t.idx.unannounce(old, ep)
+	}
 	if !natCandidate(ep.Addr()) || t.o.NATWindow < 0 {
 		return
 	}
@@ -194,13 +280,27 @@ func (t *Tracker) SetCallIDAt(ep netip.AddrPort, callID string, at time.Time) {
 	t.natPorts[p] = append(eps, ep)
 }
 
+// linkedBy reports whether a live stream is tied to callID through ep
+// by its own link (exactEP or natEP, made when it began), which keeps
+// ep among the call's endpoints after the announcement history forgot
+// the call.
+func (t *Tracker) linkedBy(callID string, ep netip.AddrPort) bool {
+	for _, s := range t.idx.byEP[ep] {
+		if s.callID == callID && (s.exactEP == ep || s.natEP == ep) {
+			return true
+		}
+	}
+	return false
+}
+
 // cachedHint is hint, remembered per stream: a stream's endpoints never
-// change, so the answer only changes with the payload type or a SetCodec.
-// It saves up to three map lookups with 40-byte keys per packet.
+// change, so the answer only changes with the payload type or a SetCodec
+// on one of its endpoints (which drops the cache). It saves up to three
+// map lookups with 40-byte keys per packet.
 func (t *Tracker) cachedHint(s *stream, m *Meta, pt uint8) *codecHint {
 	c := &s.hint
-	if !c.ok || c.pt != pt || c.gen != t.hintGen {
-		*c = hintCache{ok: true, pt: pt, gen: t.hintGen, h: t.hint(s, m, pt)}
+	if !c.ok || c.pt != pt {
+		*c = hintCache{ok: true, pt: pt, h: t.hint(s, m, pt)}
 	}
 	return c.h
 }
@@ -225,6 +325,7 @@ func (t *Tracker) hint(s *stream, m *Meta, pt uint8) *codecHint {
 // After a stream exists, AddRTP allocates nothing (except amortised growth
 // of the time series and DTMF lists).
 func (t *Tracker) AddRTP(pkt []byte, m Meta) error {
+	t.gen++
 	t.tick(m.Time)
 	h := &t.hdr
 	if err := h.Unmarshal(pkt); err != nil {
@@ -240,20 +341,25 @@ func (t *Tracker) AddRTP(pkt []byte, m Meta) error {
 // the same decoder and hands its header over, so each packet is decoded
 // once. Neither h nor pkt is retained.
 func (t *Tracker) AddFixed(h *Fixed, pkt []byte, m Meta) {
+	t.gen++
 	t.tick(m.Time)
 	t.add(h, pkt, m)
 }
 
 func (t *Tracker) add(h *Fixed, pkt []byte, m Meta) {
-	k := streamKey{ssrc: h.SSRC, src: m.Src, dst: m.Dst}
-	s := t.streams[k]
+	fk := flowKey{epKeyOf(m.Src), epKeyOf(m.Dst)}
+	f := t.flowOf(fk)
+	var s *stream
+	if f != nil {
+		s = f.find(h.SSRC)
+	}
 	if s == nil {
-		if len(t.streams) >= t.o.MaxStreams {
-			t.dropped++
-			return
+		if len(t.all) >= t.o.MaxStreams {
+			t.evictIdle()
+			f = t.flowOf(fk) // eviction may have emptied and deleted it
 		}
-		s = newStream(k, t.o.Gmin)
-		t.streams[k] = s
+		s = newStream(streamKey{ssrc: h.SSRC, src: m.Src, dst: m.Dst}, t.o.Gmin)
+		t.insert(s, fk, f)
 		t.linkNAT(s, m.Time)
 		t.idx.add(s)
 	}
@@ -262,31 +368,17 @@ func (t *Tracker) add(h *Fixed, pkt []byte, m Meta) {
 
 // Streams returns a report for every stream, ordered by start time then
 // key. Reports are copies: nothing in them aliases Tracker state.
+//
+// Streams that expired or were evicted are there too, with the final
+// report made when they ended (an expired stream is finished, not
+// forgotten), as long as Options.MaxFinished keeps them.
 func (t *Tracker) Streams() []StreamReport {
-	out := make([]StreamReport, 0, len(t.streams))
-	for _, s := range t.streams {
+	out := make([]StreamReport, 0, len(t.all)+t.done.len())
+	for _, s := range t.all {
 		out = append(out, t.report(s, true))
 	}
-	t.visits.Add(int64(len(t.streams)))
-	sortReports(out)
-	return out
-}
-
-// ExpireBefore removes streams whose last packet is older than cutoff
-// (packet time, not wall time) and returns their final reports.
-func (t *Tracker) ExpireBefore(cutoff time.Time) []StreamReport {
-	var out []StreamReport
-	for k, s := range t.streams {
-		if s.last.Before(cutoff) {
-			r := t.report(s, true)
-			t.idx.touch(r.CallID)
-			out = append(out, r)
-			delete(t.streams, k)
-		}
-	}
-	t.rtcp.expireBefore(cutoff)
-	t.expireAnnouncements(cutoff)
-	t.rebuildIndex()
+	t.visits.Add(int64(len(t.all)))
+	out = t.done.appendAll(out)
 	sortReports(out)
 	return out
 }

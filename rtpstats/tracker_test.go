@@ -320,8 +320,12 @@ func TestExpireBefore(t *testing.T) {
 		t.Fatalf("expired too early: %d", len(got))
 	}
 	got := tr.ExpireBefore(tBase.Add(time.Second))
-	if len(got) != 1 || got[0].Packets != 10 || len(tr.Streams()) != 0 {
-		t.Fatalf("expire: %d reports, %d left", len(got), len(tr.Streams()))
+	if len(got) != 1 || got[0].Packets != 10 || tr.Len() != 0 || tr.Counters().Expired != 1 {
+		t.Fatalf("expire: %d reports, %d left, counters %+v", len(got), tr.Len(), tr.Counters())
+	}
+	// Finished, not forgotten: the final report is still listed.
+	if all := tr.Streams(); len(all) != 1 || all[0].Packets != 10 || all[0].SSRC != got[0].SSRC {
+		t.Fatalf("after expiry Streams = %+v", all)
 	}
 }
 
@@ -398,9 +402,16 @@ func TestCountersAndLimits(t *testing.T) {
 	if err := tr.AddRTP(other, Meta{Time: tBase, Src: tSrc, Dst: tDst}); err != nil {
 		t.Fatal(err)
 	}
+	// A full table evicts the longest-idle stream instead of refusing
+	// the new one; the evicted stream's final report stays.
 	c := tr.Counters()
-	if c.Malformed != 1 || c.Dropped != 1 || len(tr.Streams()) != 1 {
-		t.Fatalf("counters %+v streams %d", c, len(tr.Streams()))
+	if c.Malformed != 1 || c.Evicted != 1 || tr.Len() != 1 || len(tr.Streams()) != 2 {
+		t.Fatalf("counters %+v live %d streams %d", c, tr.Len(), len(tr.Streams()))
+	}
+	for _, r := range tr.Streams() {
+		if want := map[uint32]int{99: 1}[r.SSRC]; r.SSRC != 99 && r.Packets != 3 || r.SSRC == 99 && r.Packets != want {
+			t.Errorf("ssrc %#x: %d packets", r.SSRC, r.Packets)
+		}
 	}
 }
 

@@ -142,6 +142,7 @@ func applyBudget(eo *engine.Options, maxMemory string) {
 	}
 	eo.Store.MaxBytes = n * 3 / 4
 	eo.Capture.Stream.MaxBuffered = reassemblyBudget(n)
+	eo.RTP.MaxFinishedBytes = n / 8 // the final reports of finished RTP streams
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(n + n/4)
 	}

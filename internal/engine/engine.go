@@ -32,6 +32,12 @@ type Options struct {
 	Capture capture.Options
 	Store   sipflow.StoreOptions
 	RTP     rtpstats.Options
+	// RTPIdleTimeout is the packet time after which an RTP stream with
+	// no new packet is finished: its final report is kept (the tracker's
+	// finished list) and its state freed; RTCP reports, announcements
+	// and codec hints nothing live uses go after the same time. 0 means
+	// DefaultRTPIdleTimeout, negative turns it off.
+	RTPIdleTimeout time.Duration
 	// Diagnose holds the problem detectors' thresholds (internal/diagnose).
 	Diagnose diagnose.Options
 	// Tap, when set, sees every event after the engine has handled it,
@@ -121,12 +127,16 @@ type Engine struct {
 	// writer-side scratch, used only by the writer
 	hepUnwrap hep.Unwrapper
 	hepMsg    hep.Message
-	nextSync  time.Time
+	nextSync  int64                   // packet time (Unix ns) of the next expiry sweep
 	changed   []string                // calls whose streams changed, for applyStreams
 	srtp      *srtpdec.Decryptor      // SDES keys seen in SDP, created with the first
 	srtpHdr   rtpstats.Fixed          // header of the last decrypted SRTP packet
 	sdes      sdesOffers              // offered a=crypto lines waiting for the answer's choice
 	brief     []rtpstats.StreamReport // one call's brief reports, for applyStreams
+	// final is every stream's full report as the end of a run built it,
+	// current while the tracker's Gen is finalGen (written under mu).
+	final    []rtpstats.StreamReport
+	finalGen uint64
 
 	running atomic.Bool
 	// external is set, under wmu, when Handle or AddHEP is called outside
@@ -165,8 +175,15 @@ const (
 // Files and live captures reach these states alike.
 const DefaultIdleTimeout = 64 * 500 * time.Millisecond
 
+// DefaultRTPIdleTimeout is the packet time after which a silent RTP
+// stream is finished. Media on hold or with silence suppression pauses
+// for seconds, not minutes; a stream that comes back later than this is
+// reported as a second stream of the same call.
+const DefaultRTPIdleTimeout = 5 * time.Minute
+
 // New builds an Engine. A zero Store.IdleTimeout means
-// DefaultIdleTimeout; a negative one turns expiry off.
+// DefaultIdleTimeout; a negative one turns expiry off. RTPIdleTimeout
+// likewise.
 func New(o Options) *Engine {
 	if o.Store.IdleTimeout == 0 {
 		o.Store.IdleTimeout = DefaultIdleTimeout
@@ -175,6 +192,9 @@ func New(o Options) *Engine {
 	if len(o.Files) > 0 && o.Store.Raw == nil {
 		raw = &rawFiles{}
 		o.Store.Raw = raw
+	}
+	if o.RTPIdleTimeout == 0 {
+		o.RTPIdleTimeout = DefaultRTPIdleTimeout
 	}
 	e := &Engine{
 		raw:   raw,
@@ -550,19 +570,36 @@ func (e *Engine) addHEPMessage(m *hep.Message, source int, rec pcap.Packet) {
 const HEPEventPrefix = "hep "
 
 // tick advances the engine's clock and, once per syncEvery of packet
-// time, expires idle dialogs.
+// time, expires idle dialogs and RTP streams (the one clock: packet
+// time).
 func (e *Engine) tick(t time.Time) {
-	if t.UnixNano() > e.last.Load() {
-		e.last.Store(t.UnixNano())
+	ns := t.UnixNano()
+	if ns > e.last.Load() {
+		e.last.Store(ns)
 	}
-	if t.Before(e.nextSync) {
+	if ns < e.nextSync {
 		return
 	}
-	e.nextSync = t.Add(syncEvery)
+	e.nextSync = ns + int64(syncEvery)
 	if e.o.Store.IdleTimeout > 0 {
 		e.store.ExpireBefore(t.Add(-e.o.Store.IdleTimeout))
 	}
+	if e.o.RTPIdleTimeout > 0 {
+		e.mu.Lock()
+		e.rtp.Expire(t.Add(-e.o.RTPIdleTimeout))
+		e.mu.Unlock()
+	}
+	if e.rtp.PendingCalls() > maxPendingCalls {
+		// Nobody asked for stream summaries (a headless live run): the
+		// tracker's set of changed calls is drained into the store
+		// before it grows without bound.
+		e.applyStreams(false)
+	}
 }
+
+// maxPendingCalls bounds the calls whose stream summaries wait for a
+// reader's RequestStreams (see tick).
+const maxPendingCalls = 10000
 
 // Flush is for a writer that feeds the engine itself (Handle, AddHEP):
 // at the end of its input it copies the stream summaries into the calls
@@ -623,6 +660,7 @@ func (e *Engine) serve() {
 		e.store.Clear()
 		e.mu.Lock()
 		e.rtp = rtpstats.NewTracker(e.o.RTP)
+		e.final = nil // its Gen starts again
 		e.mu.Unlock()
 		changed = true
 	}
@@ -644,9 +682,28 @@ func (e *Engine) applyStreams(all bool) bool {
 	e.changed = e.rtp.ChangedCalls(e.changed[:0])
 	e.mu.Unlock()
 	var st []sipflow.Stream
+	// At the end of a run every stream's full report is built once: the
+	// calls' summaries are cut from it, and Streams("") answers with
+	// copies of it until the tracker changes (the report built once).
+	var byCall map[string][]int
+	var final []rtpstats.StreamReport
+	if all {
+		final = e.rtp.Streams()
+		byCall = make(map[string][]int)
+		for i := range final {
+			final[i].Owners(func(id string) { byCall[id] = append(byCall[id], i) })
+		}
+	}
 	apply := func(id string) {
 		st = st[:0]
-		e.brief = e.rtp.AppendCallBrief(e.brief[:0], id)
+		if all {
+			e.brief = e.brief[:0]
+			for _, i := range byCall[id] {
+				e.brief = append(e.brief, final[i]) // in Streams' order, as AppendCallBrief sorts
+			}
+		} else {
+			e.brief = e.rtp.AppendCallBrief(e.brief[:0], id)
+		}
 		for _, r := range e.brief {
 			st = append(st, sipflow.Stream{
 				Src: r.Src, Dst: r.Dst, SSRC: r.SSRC, Codec: r.Codec,
@@ -674,6 +731,10 @@ func (e *Engine) applyStreams(all bool) bool {
 				apply(c.CallID)
 			}
 		}
+		clear(e.brief) // shares final's slices: not kept beyond the call
+		e.mu.Lock()
+		e.final, e.finalGen = final, e.rtp.Gen()
+		e.mu.Unlock()
 	}
 	return len(e.changed) > 0
 }
@@ -712,6 +773,13 @@ func (e *Engine) Streams(callID string) []rtpstats.StreamReport {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	if callID == "" {
+		if e.final != nil && e.finalGen == e.rtp.Gen() {
+			out := make([]rtpstats.StreamReport, len(e.final))
+			for i := range e.final {
+				out[i] = e.final[i].Clone()
+			}
+			return out
+		}
 		return e.rtp.Streams()
 	}
 	return e.rtp.CallStreams(callID)
@@ -837,8 +905,16 @@ func (s Status) String() string {
 		// A cap that bites is said, with the option that raises it.
 		line += fmt.Sprintf("; %d dialogs evicted by the store's limits (%d still active; raise --max-calls or --max-memory)", s.Store.Evicted, s.Store.EvictedActive)
 	}
-	if s.RTP.Dropped > 0 {
-		line += fmt.Sprintf("; %d RTP packets of new streams refused at the stream limit", s.RTP.Dropped)
+	if r := s.RTP; r.Evicted+r.Expired+r.FinishedDropped > 0 {
+		// Finished streams keep their final reports; what the bounded
+		// list of them dropped is lost, and said.
+		line += fmt.Sprintf("; %d RTP streams finished idle, %d evicted at the stream limit, %d final reports dropped", r.Expired, r.Evicted, r.FinishedDropped)
+		if r.FinishedDropped > 0 {
+			line += " (raise --max-memory)"
+		}
+	}
+	if r := s.RTP; r.RTCPEvicted+r.RTCPReportersEvicted+r.AnnouncementsEvicted > 0 {
+		line += fmt.Sprintf("; %d RTCP sources and %d reporters evicted, %d SDP endpoints forgotten at their limits", r.RTCPEvicted, r.RTCPReportersEvicted, r.AnnouncementsEvicted)
 	}
 	if n, f := s.Engine.SRTPDecrypted, s.Engine.SRTPFailed; n+f > 0 {
 		line += fmt.Sprintf("; %d SRTP packets decrypted, %d failed authentication", n, f)

@@ -267,29 +267,46 @@ func i64(v int64) string { return strconv.FormatInt(v, 10) }
 // call list streams instead of being encoded (and re-indented) in one
 // buffer. The bytes equal json.MarshalIndent(slice, "", "  ") with HTML
 // escaping off; an empty list is "[]", never "null".
+// jsonAppender is a record that encodes itself, indented, as
+// encoding/json and json.Indent would, without reflection, when it can
+// (rtpstats.StreamReport.AppendJSONIndent); false sends it through
+// encoding/json.
+type jsonAppender interface {
+	AppendJSONIndent(b []byte, prefix, indent string) ([]byte, bool)
+}
+
 func encodeJSONArray(w *writer, n int, elem func(int) any) {
 	if n == 0 {
 		w.str("[]\n")
 		return
 	}
 	w.str("[\n")
-	// One encoder and buffer for all elements: two-space indent under a
-	// two-space prefix, HTML escaping off.
+	// One encoder and buffers for all elements: compact, HTML escaping
+	// off, then two-space indent under a two-space prefix
+	// (appendIndented: what SetIndent does, without its rescan).
 	var buf bytes.Buffer
+	var ind []byte
 	e := json.NewEncoder(&buf)
 	e.SetEscapeHTML(false)
-	e.SetIndent("  ", "  ")
 	for i := range n {
 		if w.err != nil {
 			return
 		}
 		buf.Reset()
-		if err := e.Encode(elem(i)); err != nil {
-			w.err = fmt.Errorf("report: encoding JSON element %d: %w", i, err)
-			return
+		v := elem(i)
+		ok := false
+		if a, isA := v.(jsonAppender); isA {
+			ind, ok = a.AppendJSONIndent(ind[:0], "  ", "  ")
+		}
+		if !ok {
+			if err := e.Encode(v); err != nil {
+				w.err = fmt.Errorf("report: encoding JSON element %d: %w", i, err)
+				return
+			}
+			ind = appendIndented(ind[:0], bytes.TrimSuffix(buf.Bytes(), []byte("\n")), "  ", "  ")
 		}
 		w.str("  ")
-		_, _ = w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+		_, _ = w.Write(ind)
 		if i < n-1 {
 			w.str(",")
 		}

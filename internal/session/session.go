@@ -325,7 +325,7 @@ func (s *Session) Snapshot() metrics.Snapshot {
 		DropDecoder: uint64(st.Decoder.DecodeErrors + st.Decoder.UnsupportedLinkTypes),
 		Evicted: map[string]uint64{
 			"calls":     uint64(st.Store.Evicted),
-			"streams":   uint64(st.RTP.Dropped),
+			"streams":   uint64(st.RTP.Evicted + st.RTP.FinishedDropped),
 			"fragments": uint64(st.Decoder.FragmentsDropped + st.Decoder.FragmentsExpired + st.Decoder.FragmentsEvicted),
 			"tcp":       st.Decoder.Stream.BufferOverflows + st.Decoder.Stream.StreamsRefused + st.Decoder.Stream.Gaps + st.Decoder.Stream.OutOfOrderOverflows + st.Decoder.Stream.BudgetEvictions,
 		},

@@ -1,0 +1,158 @@
+package engine
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/voiptool/voiptool/capture"
+	"github.com/voiptool/voiptool/sipflow"
+)
+
+// TestRTPExpiryOnTick: the engine's packet-time tick finishes idle RTP
+// streams (the tracker frees them), and a finished stream is not
+// forgotten: it stays in the streams report and in its call's
+// summary, and the summary line counts it.
+func TestRTPExpiryOnTick(t *testing.T) {
+	e := New(Options{RTPIdleTimeout: time.Minute})
+	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	alice := netip.MustParseAddrPort("10.0.0.1:5060")
+	bob := netip.MustParseAddrPort("10.0.0.2:5060")
+	media := netip.MustParseAddrPort("10.0.0.1:4000")
+	peer := netip.MustParseAddrPort("10.0.0.2:5000")
+	sdp := "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+	invite := fmt.Sprintf("INVITE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1\r\n"+
+		"From: <sip:alice@example.com>;tag=a\r\nTo: <sip:bob@example.com>\r\nCall-ID: expiry-1@test\r\nCSeq: 1 INVITE\r\n"+
+		"Contact: <sip:alice@10.0.0.1>\r\nContent-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s", len(sdp), sdp)
+	handle := func(ev *capture.Event) {
+		t.Helper()
+		if err := e.Handle(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	handle(&capture.Event{Kind: capture.KindSIP, Transport: capture.TransportUDP, Time: t0, Src: alice, Dst: bob, Payload: []byte(invite)})
+	rtp := func(src, dst netip.AddrPort, ssrc uint32, seq uint16, at time.Time) {
+		pkt := make([]byte, 12+160)
+		pkt[0], pkt[1] = 0x80, 0
+		pkt[2], pkt[3] = byte(seq>>8), byte(seq)
+		ts := uint32(seq) * 160
+		pkt[4], pkt[5], pkt[6], pkt[7] = byte(ts>>24), byte(ts>>16), byte(ts>>8), byte(ts)
+		pkt[8], pkt[9], pkt[10], pkt[11] = byte(ssrc>>24), byte(ssrc>>16), byte(ssrc>>8), byte(ssrc)
+		ev := &capture.Event{Kind: capture.KindRTP, Transport: capture.TransportUDP, Time: at, Src: src, Dst: dst, Payload: pkt}
+		if !ev.RTP.Parse(pkt) {
+			t.Fatal("not RTP")
+		}
+		handle(ev)
+	}
+	for i := range 50 {
+		rtp(media, peer, 1, uint16(i), t0.Add(time.Second+time.Duration(i)*20*time.Millisecond))
+	}
+	if n := e.StreamCount(); n != 1 {
+		t.Fatalf("%d live streams, want 1", n)
+	}
+	// Ten minutes later another stream: the tick finishes the first.
+	other := netip.MustParseAddrPort("192.0.2.9:7000")
+	for i := range 3 {
+		rtp(other, peer, 2, uint16(i), t0.Add(10*time.Minute+time.Duration(i)*20*time.Millisecond))
+	}
+	if n := e.StreamCount(); n != 1 {
+		t.Fatalf("%d live streams after the idle time, want 1 (the new one)", n)
+	}
+	e.Flush()
+	st := e.Status()
+	if st.RTP.Expired != 1 {
+		t.Errorf("expired %d, want 1", st.RTP.Expired)
+	}
+	if !strings.Contains(st.String(), "1 RTP streams finished idle") {
+		t.Errorf("summary does not say it: %s", st)
+	}
+	all := e.Streams("")
+	if len(all) != 2 || all[0].SSRC != 1 || all[0].Packets != 50 || all[0].CallID != "expiry-1@test" {
+		t.Fatalf("streams after expiry: %+v", all)
+	}
+	if cs := e.Streams("expiry-1@test"); len(cs) != 1 || cs[0].Packets != 50 {
+		t.Fatalf("the call's streams after expiry: %+v", cs)
+	}
+	calls := e.Calls(sipflow.Filter{}, 0, -1)
+	if len(calls) != 1 || len(calls[0].Streams) != 1 || calls[0].Streams[0].Packets != 50 {
+		t.Fatalf("call summary after expiry: %+v", calls)
+	}
+}
+
+// TestPendingCallsDrained: without any reader asking for stream
+// summaries, the tracker's set of changed calls is drained by the tick
+// once it passes maxPendingCalls, so a headless run stays bounded.
+func TestPendingCallsDrained(t *testing.T) {
+	if testing.Short() {
+		t.Skip("feeds 10 000 calls")
+	}
+	e := New(Options{})
+	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	bob := netip.MustParseAddrPort("10.0.0.2:5060")
+	n := maxPendingCalls + 10
+	invite := func(i int, at time.Time) {
+		a := netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)})
+		sdp := fmt.Sprintf("v=0\r\no=- 1 1 IN IP4 %v\r\ns=-\r\nc=IN IP4 %v\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n", a, a)
+		msg := fmt.Sprintf("INVITE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP %v:5060;branch=z9hG4bK%d\r\n"+
+			"From: <sip:alice@example.com>;tag=a\r\nTo: <sip:bob@example.com>\r\nCall-ID: pending-%d@test\r\nCSeq: 1 INVITE\r\n"+
+			"Content-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s", a, i, i, len(sdp), sdp)
+		ev := &capture.Event{Kind: capture.KindSIP, Transport: capture.TransportUDP, Time: at,
+			Src: netip.AddrPortFrom(a, 5060), Dst: bob, Payload: []byte(msg)}
+		if err := e.Handle(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		invite(i, t0.Add(time.Duration(i)*50*time.Microsecond))
+	}
+	if p := e.rtp.PendingCalls(); p != n {
+		t.Fatalf("%d calls pending before the tick, want %d", p, n)
+	}
+	// The next second's tick drains them before this call's SDP adds one.
+	invite(n, t0.Add(2*time.Second))
+	if p := e.rtp.PendingCalls(); p != 1 {
+		t.Fatalf("%d calls pending after the tick, want 1 (the last call's)", p)
+	}
+}
+
+// TestFinalReportsBuiltOnce: the end of a run builds every stream's
+// report once; Streams("") answers with copies of it while the tracker
+// is unchanged, and builds afresh once a packet changed it.
+func TestFinalReportsBuiltOnce(t *testing.T) {
+	e := New(Options{})
+	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	src := netip.MustParseAddrPort("10.0.0.1:4000")
+	dst := netip.MustParseAddrPort("10.0.0.2:5000")
+	send := func(seq uint16) {
+		pkt := make([]byte, 12+160)
+		pkt[0], pkt[2], pkt[3], pkt[11] = 0x80, byte(seq>>8), byte(seq), 7
+		ev := &capture.Event{Kind: capture.KindRTP, Transport: capture.TransportUDP, Time: t0.Add(time.Duration(seq) * 20 * time.Millisecond), Src: src, Dst: dst, Payload: pkt}
+		if !ev.RTP.Parse(pkt) {
+			t.Fatal("not RTP")
+		}
+		if err := e.Handle(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 100 {
+		send(uint16(i))
+	}
+	e.Flush()
+	if e.final == nil || e.finalGen != e.rtp.Gen() {
+		t.Fatal("the end of the run kept no final reports")
+	}
+	a := e.Streams("")
+	if len(a) != 1 || a[0].Packets != 100 || len(a[0].Series) == 0 {
+		t.Fatalf("streams %+v", a)
+	}
+	a[0].Series[0].Packets = -1 // a reader's copy
+	if b := e.Streams(""); b[0].Series[0].Packets == -1 {
+		t.Fatal("Streams returned the kept reports, not copies")
+	}
+	send(100)
+	if c := e.Streams(""); c[0].Packets != 101 {
+		t.Fatalf("after another packet: %d packets, want 101", c[0].Packets)
+	}
+}

@@ -1,0 +1,369 @@
+package rtpstats
+
+import (
+	"net/netip"
+	"slices"
+	"time"
+	"unsafe"
+)
+
+// evictBatch is the share of a full table one eviction frees (1/64):
+// finding the longest idle entries costs a pass and a sort over the
+// table, so freeing a batch at once keeps a flood of new entries at an
+// amortised constant cost per entry.
+const evictBatch = 64
+
+// maxReporters bounds the reporters kept per RTCP media source: a real
+// session has a handful; a flood of invented reporter SSRCs replaces
+// the one heard from longest ago.
+const maxReporters = 16
+
+// endCounters count streams and announcements the Tracker let go.
+type endCounters struct {
+	expired, evicted, annEvicted int
+}
+
+// finishedList keeps the final reports of expired and evicted streams,
+// oldest first, within a count and a byte budget (the Go sizes of what a
+// report holds: the struct, its series, DTMF and RTCP); the oldest are
+// dropped first, counted. It is indexed by call so that a call's streams
+// include its finished ones. Reports in it are never changed.
+type finishedList struct {
+	maxN     int
+	maxBytes int64
+	items    []StreamReport // items[head:] are kept, oldest first
+	head     int
+	headSeq  uint64 // sequence number of items[head]
+	bytes    int64
+	byCall   map[string][]uint64 // sequence numbers per owning call
+	dropped  int
+}
+
+func (l *finishedList) len() int { return len(l.items) - l.head }
+
+func (l *finishedList) at(seq uint64) *StreamReport {
+	return &l.items[l.head+int(seq-l.headSeq)]
+}
+
+// reportSize is what a kept report costs, in Go sizes.
+func reportSize(r *StreamReport) int64 {
+	n := int64(unsafe.Sizeof(*r)) + int64(len(r.CallID)+len(r.Codec)+len(r.SSRCHex)+len(r.Link))
+	n += int64(len(r.Series)) * int64(unsafe.Sizeof(SeriesPoint{}))
+	n += int64(len(r.DTMF)) * int64(unsafe.Sizeof(DTMFEvent{}))
+	for _, id := range r.CallIDs {
+		n += int64(unsafe.Sizeof(id)) + int64(len(id))
+	}
+	if r.RTCP != nil {
+		n += int64(unsafe.Sizeof(*r.RTCP)) + int64(len(r.RTCP.CNAME)+len(r.RTCP.ByeReason))
+		n += int64(len(r.RTCP.Reports)) * int64(unsafe.Sizeof(RTCPReport{})+unsafe.Sizeof(XRVoIP{}))
+	}
+	return n
+}
+
+// Owners calls fn for each call whose CallStreams and AppendCallBrief
+// list r: CallID, and the other CallIDs unless the link is ambiguous
+// (an ambiguous stream stays with its best guess).
+func (r *StreamReport) Owners(fn func(callID string)) { owners(r, fn) }
+
+// owners are the calls a finished report belongs to, as owns decides
+// for a live stream: an ambiguous link stays with its best guess.
+func owners(r *StreamReport, fn func(string)) {
+	if r.CallID == "" {
+		return
+	}
+	fn(r.CallID)
+	if r.Link == LinkAmbiguous {
+		return
+	}
+	for _, id := range r.CallIDs {
+		if id != r.CallID {
+			fn(id)
+		}
+	}
+}
+
+func (l *finishedList) add(r StreamReport) {
+	size := reportSize(&r)
+	if l.maxN < 0 || size > l.maxBytes {
+		l.dropped++
+		return
+	}
+	for l.len() > 0 && (l.len() >= l.maxN || l.bytes+size > l.maxBytes) {
+		l.popOldest()
+	}
+	if l.byCall == nil {
+		l.byCall = make(map[string][]uint64)
+	}
+	seq := l.headSeq + uint64(l.len())
+	l.items = append(l.items, r)
+	l.bytes += size
+	owners(&r, func(id string) { l.byCall[id] = append(l.byCall[id], seq) })
+}
+
+// popOldest drops the oldest report, counted.
+func (l *finishedList) popOldest() {
+	r := &l.items[l.head]
+	seq := l.headSeq
+	owners(r, func(id string) { l.unindex(id, seq) })
+	l.bytes -= reportSize(r)
+	*r = StreamReport{} // its slices are garbage now
+	l.head++
+	l.headSeq++
+	l.dropped++
+	if l.head >= 1024 && l.head > len(l.items)/2 {
+		// Move the kept reports down: amortised, each is moved at most
+		// once per halving.
+		n := copy(l.items, l.items[l.head:])
+		clear(l.items[n:])
+		l.items = l.items[:n]
+		l.head = 0
+	}
+}
+
+func (l *finishedList) unindex(id string, seq uint64) {
+	s := l.byCall[id]
+	if j := slices.Index(s, seq); j >= 0 {
+		s = slices.Delete(s, j, j+1)
+	}
+	if len(s) == 0 {
+		delete(l.byCall, id)
+		return
+	}
+	l.byCall[id] = s
+}
+
+// appendAll appends a copy of every finished report.
+func (l *finishedList) appendAll(dst []StreamReport) []StreamReport {
+	for i := l.head; i < len(l.items); i++ {
+		dst = append(dst, cloneReport(&l.items[i], true))
+	}
+	return dst
+}
+
+// appendCall appends copies of callID's finished reports; without full,
+// the brief form (no Series, DTMF or RTCP, as AppendCallBrief promises).
+func (l *finishedList) appendCall(dst []StreamReport, callID string, full bool) []StreamReport {
+	for _, seq := range l.byCall[callID] {
+		dst = append(dst, cloneReport(l.at(seq), full))
+	}
+	return dst
+}
+
+// Clone returns a deep copy of r: nothing in it aliases r.
+func (r *StreamReport) Clone() StreamReport { return cloneReport(r, true) }
+
+// cloneReport copies r so that nothing in the copy aliases the list.
+func cloneReport(r *StreamReport, full bool) StreamReport {
+	c := *r
+	c.CallIDs = slices.Clone(r.CallIDs)
+	if !full {
+		c.Series, c.DTMF, c.RTCP = nil, nil, nil
+		return c
+	}
+	c.Series = slices.Clone(r.Series)
+	c.DTMF = slices.Clone(r.DTMF)
+	if r.RTCP != nil {
+		sum := *r.RTCP
+		sum.Reports = slices.Clone(r.RTCP.Reports)
+		for i := range sum.Reports {
+			if x := sum.Reports[i].XR; x != nil {
+				xc := *x
+				sum.Reports[i].XR = &xc
+			}
+		}
+		c.RTCP = &sum
+	}
+	return c
+}
+
+// finish ends s: its final report is made (with the announcements and
+// RTCP still in hand), its calls are told their streams changed, and it
+// leaves the tables. The report is kept in the finished list and
+// returned.
+func (t *Tracker) finish(s *stream) StreamReport {
+	r := t.report(s, true)
+	owners(&r, t.idx.touch)
+	t.unlink(s)
+	t.done.add(r)
+	return r
+}
+
+// ExpireBefore finishes the streams whose last packet is older than
+// cutoff (packet time, never the wall clock) and returns their final
+// reports, which Streams, CallStreams and AppendCallBrief keep showing
+// (an expired stream is finished, not forgotten; see
+// Options.MaxFinished). It also forgets RTCP reports about SSRCs idle
+// since before cutoff that no live stream carries, and announcements
+// and codec hints made before cutoff that no live stream uses.
+func (t *Tracker) ExpireBefore(cutoff time.Time) []StreamReport {
+	var out []StreamReport
+	t.expire(cutoff, &out)
+	sortReports(out)
+	return out
+}
+
+// Expire is ExpireBefore for a writer that does not need the reports
+// (the engine's packet-time tick): it returns how many streams ended.
+func (t *Tracker) Expire(cutoff time.Time) int {
+	return t.expire(cutoff, nil)
+}
+
+func (t *Tracker) expire(cutoff time.Time, out *[]StreamReport) int {
+	t.gen++
+	n := 0
+	for i := 0; i < len(t.all); {
+		s := t.all[i]
+		if !s.last.Before(cutoff) {
+			i++
+			continue
+		}
+		r := t.finish(s) // moves the last stream into slot i
+		t.ends.expired++
+		n++
+		if out != nil {
+			*out = append(*out, r)
+		}
+	}
+	t.expireRTCP(cutoff)
+	t.expireAnnouncements(cutoff)
+	return n
+}
+
+// evictIdle makes room for a new stream in a full table: it finishes the
+// longest-idle streams, a batch of 1/evictBatch of the table, counted in
+// Counters.Evicted. Their reports are kept like expired streams'.
+func (t *Tracker) evictIdle() {
+	k := max(1, len(t.all)/evictBatch)
+	sc := t.scratch[:0]
+	for _, s := range t.all {
+		sc = append(sc, s.last.UnixNano())
+	}
+	slices.Sort(sc)
+	cut := sc[k-1]
+	t.scratch = sc
+	for i, n := 0, 0; i < len(t.all) && n < k; {
+		s := t.all[i]
+		if s.last.UnixNano() > cut {
+			i++
+			continue
+		}
+		t.finish(s)
+		t.ends.evicted++
+		n++
+	}
+}
+
+// expireRTCP forgets the RTCP state of SSRCs idle since before cutoff,
+// unless a live stream carries the SSRC: its report still shows what
+// RTCP said, and the state goes when the stream has finished.
+func (t *Tracker) expireRTCP(cutoff time.Time) {
+	var idle map[uint32]bool
+	for ssrc, s := range t.rtcp.bySSRC {
+		if s.last.Before(cutoff) {
+			if idle == nil {
+				idle = make(map[uint32]bool)
+			}
+			idle[ssrc] = true
+		}
+	}
+	if idle == nil {
+		return
+	}
+	for _, s := range t.all {
+		delete(idle, s.key.ssrc)
+	}
+	for ssrc := range idle {
+		delete(t.rtcp.bySSRC, ssrc)
+		t.rtcp.expired++
+	}
+}
+
+// expireAnnouncements forgets announcements and codec hints made before
+// cutoff that no live stream uses (no stream on the endpoint as source,
+// destination or NAT endpoint; for a hint, no announcement of it
+// either), so a long live capture does not grow without bound. A
+// finished stream's report keeps the link it had.
+func (t *Tracker) expireAnnouncements(cutoff time.Time) {
+	for ep, a := range t.ann {
+		if len(t.idx.byEP[ep]) == 0 && t.announcedAt(a).Before(cutoff) {
+			t.forgetAnn(ep, a)
+		}
+	}
+	for k, h := range t.hints {
+		// A hint lives at least as long as its endpoint's announcement:
+		// SetCodec has no time of its own, and the Tracker's clock (RTP
+		// and RTCP only) may not have started when the SDP came.
+		if len(t.idx.byEP[k.ep]) == 0 && t.ann[k.ep] == nil && h.at.Before(cutoff) {
+			delete(t.hints, k)
+		}
+	}
+	for p := range t.natPorts {
+		t.pruneNAT(p, time.Time{})
+	}
+}
+
+// forgetAnn drops an announcement and its calls' claims on the endpoint.
+func (t *Tracker) forgetAnn(ep netip.AddrPort, a *announcement) {
+	delete(t.ann, ep)
+	t.idx.unannounce(a.callID, ep)
+	for _, e := range a.hist {
+		t.idx.unannounce(e.callID, ep)
+	}
+}
+
+// roomAnn is called before a new announcement is added, roomHint before
+// a new codec hint: at Options.MaxAnnouncements each forgets the oldest
+// batch of its table that no live stream uses, counted in
+// Counters.AnnouncementsEvicted. Those a live stream uses stay (at most
+// three endpoints per live stream, so the tables stay bounded by
+// MaxStreams too).
+func (t *Tracker) roomAnn() {
+	limit := t.o.MaxAnnouncements
+	if len(t.ann) < limit {
+		return
+	}
+	sc := t.scratch[:0]
+	for ep, a := range t.ann {
+		if len(t.idx.byEP[ep]) == 0 {
+			sc = append(sc, t.announcedAt(a).UnixNano())
+		}
+	}
+	t.scratch = sc
+	if len(sc) == 0 {
+		return
+	}
+	slices.Sort(sc)
+	cut := sc[min(len(sc), limit/evictBatch+1)-1]
+	for ep, a := range t.ann {
+		if len(t.idx.byEP[ep]) == 0 && t.announcedAt(a).UnixNano() <= cut {
+			t.forgetAnn(ep, a)
+			t.pruneNAT(ep.Port(), time.Time{})
+			t.ends.annEvicted++
+		}
+	}
+}
+
+func (t *Tracker) roomHint() {
+	limit := t.o.MaxAnnouncements
+	if len(t.hints) < limit {
+		return
+	}
+	sc := t.scratch[:0]
+	for k, h := range t.hints {
+		if len(t.idx.byEP[k.ep]) == 0 {
+			sc = append(sc, h.at.UnixNano())
+		}
+	}
+	t.scratch = sc
+	if len(sc) == 0 {
+		return
+	}
+	slices.Sort(sc)
+	cut := sc[min(len(sc), limit/evictBatch+1)-1]
+	for k, h := range t.hints {
+		if len(t.idx.byEP[k.ep]) == 0 && h.at.UnixNano() <= cut {
+			delete(t.hints, k)
+			t.ends.annEvicted++
+		}
+	}
+}
