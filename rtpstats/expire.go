@@ -197,18 +197,20 @@ func (t *Tracker) finish(s *stream) StreamReport {
 // and codec hints made before cutoff that no live stream uses.
 func (t *Tracker) ExpireBefore(cutoff time.Time) []StreamReport {
 	var out []StreamReport
-	t.expire(cutoff, &out)
+	t.expire(cutoff, &out, true)
 	sortReports(out)
 	return out
 }
 
 // Expire is ExpireBefore for a writer that does not need the reports
 // (the engine's packet-time tick): it returns how many streams ended.
+// Announcements and codec hints are swept at most every annSweepEvery
+// of packet time (or when their tables doubled), not on every call.
 func (t *Tracker) Expire(cutoff time.Time) int {
-	return t.expire(cutoff, nil)
+	return t.expire(cutoff, nil, false)
 }
 
-func (t *Tracker) expire(cutoff time.Time, out *[]StreamReport) int {
+func (t *Tracker) expire(cutoff time.Time, out *[]StreamReport, sweep bool) int {
 	t.gen++
 	n := 0
 	for i := 0; i < len(t.all); {
@@ -225,9 +227,22 @@ func (t *Tracker) expire(cutoff time.Time, out *[]StreamReport) int {
 		}
 	}
 	t.expireRTCP(cutoff)
-	t.expireAnnouncements(cutoff)
+	// The announcement sweep walks every announcement, hint and NAT
+	// port: run on every tick (once a second of packet time) it cost
+	// 70 % of a SIP-only run of 20 000 calls. It runs every
+	// annSweepEvery of packet time, or sooner when the tables doubled
+	// since the last sweep, so announcements outlive their cutoff by at
+	// most that much and the cost is amortised over what was added.
+	if size := len(t.ann) + len(t.hints); sweep || cutoff.Sub(t.annSwept) >= annSweepEvery || size > 2*t.annSweptSize+1024 {
+		t.expireAnnouncements(cutoff)
+		t.annSwept, t.annSweptSize = cutoff, len(t.ann)+len(t.hints)
+	}
 	return n
 }
+
+// annSweepEvery is how often (packet time) announcements and codec hints
+// are swept for expiry; see expire.
+const annSweepEvery = 30 * time.Second
 
 // evictIdle makes room for a new stream in a full table: it finishes the
 // longest-idle streams, a batch of 1/evictBatch of the table, counted in

@@ -2,6 +2,7 @@ package rtpstats
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -423,5 +424,24 @@ func TestResolveByBothEndsAndTime(t *testing.T) {
 		if r.CallID != w.call || r.Link != w.link || strings.Join(r.CallIDs, ",") != strings.Join(w.callIDs, ",") || r.SDPEndpoint != w.endpoint {
 			t.Errorf("ssrc %d: call %q link %q call_ids %v ep %v, want %q %q %v %v", w.ssrc, r.CallID, r.Link, r.CallIDs, r.SDPEndpoint, w.call, w.link, w.callIDs, w.endpoint)
 		}
+	}
+}
+
+// Many private endpoints announcing one port within the NAT window: the
+// candidates of the port stay bounded (each SDP a bounded scan, not one
+// growing with the capture), and the excess is counted.
+func TestNATCandidatesBounded(t *testing.T) {
+	tr := NewTracker(Options{})
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	const n = 5000
+	for i := range n {
+		ep := netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 168, byte(i >> 8), byte(i)}), 20000)
+		tr.SetCallIDAt(ep, fmt.Sprintf("call-%d", i), t0.Add(time.Duration(i)*time.Millisecond))
+	}
+	if got := len(tr.natPorts[20000]); got > maxNATPerPort {
+		t.Fatalf("%d candidates on one port, bound %d", got, maxNATPerPort)
+	}
+	if c := tr.Counters(); c.NATCandidatesDropped != n-maxNATPerPort {
+		t.Errorf("dropped %d, want %d", c.NATCandidatesDropped, n-maxNATPerPort)
 	}
 }

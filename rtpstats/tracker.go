@@ -111,23 +111,28 @@ type Tracker struct {
 	// flows finds a packet's stream: one lookup by a fixed-size 5-tuple
 	// key, then the flow's few SSRCs. all lists every live stream for
 	// the readers that visit them all (stream.pos is its index).
-	flows     map[flowKey]*flow
-	fcache    *[1 << flowCacheBits]*flow
-	all       []*stream
-	hints     map[hintKey]*codecHint
-	ann       map[netip.AddrPort]*announcement
-	natPorts  map[uint16][]netip.AddrPort // non-routable announced endpoints by port, for linkNAT
-	rtcp      rtcpState
-	hdr       Fixed     // reused decode target; keeps AddRTP allocation-free
-	first     time.Time // packet time of the first AddRTP/AddRTCP input
-	clock     time.Time // latest packet time seen by AddRTP/AddRTCP
-	malformed int
-	ambiguous int
-	idx       callIndex    // streams by endpoint and endpoints by call (callindex.go)
-	done      finishedList // final reports of expired and evicted streams (expire.go)
-	ends      endCounters
-	scratch   []int64 // eviction's sort buffer, reused
-	gen       uint64  // bumped by every change a report could show (Gen)
+	flows      map[flowKey]*flow
+	fcache     *[1 << flowCacheBits]*flow
+	all        []*stream
+	hints      map[hintKey]*codecHint
+	ann        map[netip.AddrPort]*announcement
+	natPorts   map[uint16][]netip.AddrPort // non-routable announced endpoints by port, for linkNAT
+	rtcp       rtcpState
+	hdr        Fixed     // reused decode target; keeps AddRTP allocation-free
+	first      time.Time // packet time of the first AddRTP/AddRTCP input
+	clock      time.Time // latest packet time seen by AddRTP/AddRTCP
+	malformed  int
+	ambiguous  int
+	natDropped int // NAT candidates forgotten at maxNATPerPort
+	// annSwept and annSweptSize are the cutoff and the table sizes of the
+	// last announcement sweep (see expire).
+	annSwept     time.Time
+	annSweptSize int
+	idx          callIndex    // streams by endpoint and endpoints by call (callindex.go)
+	done         finishedList // final reports of expired and evicted streams (expire.go)
+	ends         endCounters
+	scratch      []int64 // eviction's sort buffer, reused
+	gen          uint64  // bumped by every change a report could show (Gen)
 	// visits counts streams examined to answer readers (Streams,
 	// CallStreams, ChangedCalls): the work done for them. Atomic because
 	// readers run concurrently under a shared lock.
@@ -159,6 +164,9 @@ type Counters struct {
 	// NATAmbiguous counts new streams left unlinked because more than one
 	// live private SDP endpoint announced their port.
 	NATAmbiguous int `json:"nat_ambiguous"`
+	// NATCandidatesDropped counts private SDP endpoints forgotten as NAT
+	// candidates because more than maxNATPerPort shared a port.
+	NATCandidatesDropped int `json:"nat_candidates_dropped"`
 }
 
 // Gen is a change counter: it moves with every input that can change a
@@ -173,7 +181,7 @@ func (t *Tracker) Counters() Counters {
 		RTCPExpired: t.rtcp.expired, RTCPEvicted: t.rtcp.evicted, RTCPReportersEvicted: t.rtcp.reportersEvicted,
 		AnnouncementsEvicted: t.ends.annEvicted,
 		RTCPPackets:          t.rtcp.packets, RTCPErrors: t.rtcp.errors, RTCPApp: t.rtcp.app,
-		NATAmbiguous: t.ambiguous}
+		NATAmbiguous: t.ambiguous, NATCandidatesDropped: t.natDropped}
 }
 
 // NewTracker returns an empty Tracker.
@@ -277,8 +285,21 @@ func (t *Tracker) SetCallIDAt(ep netip.AddrPort, callID string, at time.Time) {
 			return
 		}
 	}
+	if len(eps) >= maxNATPerPort {
+		// A port many private endpoints announce within the window
+		// (a busy media server behind NAT, a SIP-only load test) could
+		// never be a single NAT candidate anyway: keep the newest, and
+		// every SDP costs a bounded scan instead of one that grows with
+		// the capture (it was quadratic: 88 % of the CPU of a 20 000-call
+		// SIP-only run).
+		t.natDropped += len(eps) - maxNATPerPort + 1
+		eps = append(eps[:0], eps[len(eps)-maxNATPerPort+1:]...)
+	}
 	t.natPorts[p] = append(eps, ep)
 }
+
+// maxNATPerPort bounds the NAT candidates remembered for one port.
+const maxNATPerPort = 64
 
 // linkedBy reports whether a live stream is tied to callID through ep
 // by its own link (exactEP or natEP, made when it began), which keeps

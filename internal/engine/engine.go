@@ -913,8 +913,19 @@ func (s Status) String() string {
 			line += " (raise --max-memory)"
 		}
 	}
-	if r := s.RTP; r.RTCPEvicted+r.RTCPReportersEvicted+r.AnnouncementsEvicted > 0 {
-		line += fmt.Sprintf("; %d RTCP sources and %d reporters evicted, %d SDP endpoints forgotten at their limits", r.RTCPEvicted, r.RTCPReportersEvicted, r.AnnouncementsEvicted)
+	r := s.RTP
+	for _, c := range []struct {
+		n    int
+		what string
+	}{
+		{r.RTCPEvicted, "RTCP sources evicted"},
+		{r.RTCPReportersEvicted, "RTCP reporters evicted"},
+		{r.AnnouncementsEvicted, "SDP endpoints forgotten at their limit"},
+		{r.NATCandidatesDropped, "NAT candidates forgotten (over 64 private endpoints on one port)"},
+	} {
+		if c.n > 0 {
+			line += fmt.Sprintf("; %d %s", c.n, c.what)
+		}
 	}
 	if n, f := s.Engine.SRTPDecrypted, s.Engine.SRTPFailed; n+f > 0 {
 		line += fmt.Sprintf("; %d SRTP packets decrypted, %d failed authentication", n, f)
