@@ -217,6 +217,9 @@ func openRun(ctx context.Context, o *openOptions) error {
 	if !o.io.OutTTY {
 		// Not a terminal: behave like 'voiptool calls' (for a live
 		// source, until Ctrl-C).
+		if o.realtime {
+			return usageErrorf("--realtime plays a capture into the interactive UI; stdout is not a terminal (for a replay on the wire see 'voiptool replay')")
+		}
 		if o.columns != "" {
 			// Said, not silently ignored: the printed table has its own
 			// columns (and 'calls --format csv' every field).

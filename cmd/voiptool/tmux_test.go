@@ -230,6 +230,7 @@ func TestRealtimeUsage(t *testing.T) {
 		{"open", "--realtime", "-i", "lo"},
 		{"open", "--realtime", "--speed", "1000", pc},
 		{"open", "--realtime", "--speed", "max", pc},
+		{"open", "--realtime", pc}, // stdout is not a terminal here
 	} {
 		if code, _, stderr := runCmd(t, args...); code != exitUsage {
 			t.Errorf("%v: exit %d, want usage (%d): %s", args, code, exitUsage, stderr)
