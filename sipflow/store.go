@@ -475,6 +475,22 @@ func (s *Store) Calls(f Filter, offset, limit int) []CallSummary {
 	return out
 }
 
+// IDs returns the Call-ID of every call, in creation order: for a caller
+// that visits every call without holding every summary at once (a
+// summary is some hundreds of bytes; 100 000 of them are 80 MB).
+func (s *Store) IDs() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.order == nil {
+		return nil
+	}
+	out := make([]string, 0, len(s.calls))
+	for e := s.order.Front(); e != nil; e = e.Next() {
+		out = append(out, e.Value.(*call).id)
+	}
+	return out
+}
+
 // Snapshot returns every call summary (Calls with no filter and no limit).
 func (s *Store) Snapshot() []CallSummary { return s.Calls(Filter{}, 0, -1) }
 

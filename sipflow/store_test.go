@@ -733,3 +733,17 @@ func TestStoreClear(t *testing.T) {
 		t.Errorf("after Clear and Add: %+v", c)
 	}
 }
+
+func TestStoreIDs(t *testing.T) {
+	s := NewStore(StoreOptions{})
+	if ids := s.IDs(); len(ids) != 0 {
+		t.Fatalf("empty store: %v", ids)
+	}
+	for _, id := range []string{"a@x", "b@x", "c@x"} {
+		m := []byte("OPTIONS sip:u@x SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK" + id[:1] + "\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:u@x>\r\nCall-ID: " + id + "\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n")
+		s.Add(m, Meta{})
+	}
+	if ids := s.IDs(); strings.Join(ids, ",") != "a@x,b@x,c@x" {
+		t.Errorf("IDs %v, want creation order", ids)
+	}
+}

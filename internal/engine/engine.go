@@ -726,9 +726,9 @@ func (e *Engine) applyStreams(all bool) bool {
 		for _, id := range e.changed {
 			done[id] = true
 		}
-		for _, c := range e.store.Snapshot() {
-			if !done[c.CallID] {
-				apply(c.CallID)
+		for _, id := range e.store.IDs() {
+			if !done[id] {
+				apply(id)
 			}
 		}
 		clear(e.brief) // shares final's slices: not kept beyond the call
