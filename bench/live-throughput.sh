@@ -58,7 +58,7 @@ packets=$("$tmp/voiptool" stats "$tmp/load.pcap" 2>&1 >/dev/null | sed -n 's/^vo
 echo "machine: $(nproc) cores, $(uname -sr); load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 echo "workload: $packets packets ($sent_sip SIP) replayed by tcpreplay onto a veth pair"
 echo
-echo "| rate (pps) | tool | SIP kept | of | kernel drops | replay pps achieved |"
+echo "| rate (pps) | tool | SIP kept | of | kernel drops (voiptool: also its queue and recorder) | replay pps achieved |"
 echo "|---|---|---|---|---|---|"
 
 # run TOOL RATE: start TOOL on vtb, replay at RATE on vta, stop TOOL
@@ -81,9 +81,12 @@ run() {
 	kill -INT "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
 	case $tool in
-	voiptool) # the summary names kernel drops only when there were some
-		drops=$(sed -n 's/.*the kernel dropped \([0-9]*\) packets.*/\1/p' "$log" | tail -1)
-		drops=${drops:-0} ;;
+	voiptool) # the summary names each kind of drop only when there were some
+		local k q r
+		k=$(sed -n 's/.*the kernel dropped \([0-9]*\) packets.*/\1/p' "$log" | tail -1)
+		q=$(sed -n 's/.*the live sources dropped \([0-9]*\) packets.*/\1/p' "$log" | tail -1)
+		r=$(sed -n 's/.*the recorder could not write \([0-9]*\) packets.*/\1/p' "$log" | tail -1)
+		drops="${k:-0} (queue ${q:-0}, recorder ${r:-0})" ;;
 	tcpdump) drops=$(sed -n 's/^\([0-9]*\) packets dropped by kernel.*/\1/p' "$log" | tail -1) ;;
 	esac
 	local kept=0
