@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"errors"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/voiptool/voiptool/internal/engine"
 )
 
 // execOpts runs a command built with a runF that captures its options and
@@ -192,5 +195,33 @@ func TestManOptions(t *testing.T) {
 	}
 	if got.dir != "/tmp/man1" || got.cmd == nil {
 		t.Errorf("options = %+v", got)
+	}
+}
+
+// --max-memory is shared out between the tables and sets the Go heap's
+// soft limit half above it (the default budget when not given); a
+// GOMEMLIMIT in the environment is left alone.
+func TestApplyBudget(t *testing.T) {
+	prev := debug.SetMemoryLimit(-1)
+	defer debug.SetMemoryLimit(prev)
+	t.Setenv("GOMEMLIMIT", "")
+	var eo engine.Options
+	applyBudget(&eo, "256MiB")
+	if eo.Store.MaxBytes != 192<<20 || eo.Capture.Stream.MaxBuffered != 32<<20 || eo.RTP.MaxFinishedBytes != 32<<20 {
+		t.Errorf("shares: store %d, reassembly %d, reports %d", eo.Store.MaxBytes, eo.Capture.Stream.MaxBuffered, eo.RTP.MaxFinishedBytes)
+	}
+	if got := debug.SetMemoryLimit(-1); got != 384<<20 {
+		t.Errorf("soft limit %d, want %d", got, 384<<20)
+	}
+	eo = engine.Options{}
+	applyBudget(&eo, "")
+	if eo.Store.MaxBytes != 768<<20 {
+		t.Errorf("default budget: store %d", eo.Store.MaxBytes)
+	}
+	t.Setenv("GOMEMLIMIT", "100MiB")
+	debug.SetMemoryLimit(prev)
+	applyBudget(&eo, "256MiB")
+	if got := debug.SetMemoryLimit(-1); got != prev {
+		t.Errorf("GOMEMLIMIT set: the limit moved to %d", got)
 	}
 }
