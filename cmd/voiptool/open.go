@@ -189,9 +189,10 @@ func openRun(ctx context.Context, o *openOptions) error {
 	eo.Files = in.fileNames() // messages are re-read from the files when a call is opened
 	eo.SRTPKeys, _ = o.in.srtpKeyList()
 	var player *playback.Player
+	var eng *engine.Engine // set before Run starts the writer that calls Idle
 	if o.realtime && o.io.OutTTY {
 		sp, _ := pace.ParseSpeed(o.speed)
-		player = playback.New(runCtx, playback.Options{Speed: sp})
+		player = playback.New(runCtx, playback.Options{Speed: sp, Idle: func() { eng.ServeRequests() }})
 		eo.Capture.OnRecord = chainOnRecord(player.OnRecord, eo.Capture.OnRecord)
 		eo.OnMessage = player.OnMessage
 	}
@@ -202,6 +203,7 @@ func openRun(ctx context.Context, o *openOptions) error {
 		eo.Tap = func(ev *capture.Event) { _ = fwd.WriteEvent(ev) } // refusals are counted, shown in the header
 	}
 	e := engine.New(eo)
+	eng = e
 	if len(o.hep.to) > 0 {
 		if fwd, err = sink.StartHEP(o.hep.sinkOptions(e.Store())); err != nil {
 			return err

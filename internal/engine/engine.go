@@ -630,6 +630,12 @@ func (e *Engine) Clear() { e.request(reqClear) }
 // ClearPending reports whether a Clear is waiting for the writer.
 func (e *Engine) ClearPending() bool { return e.req.Load()&reqClear != 0 }
 
+// ServeRequests carries out readers' pending requests (stream summaries,
+// Clear) now. Only the writer's goroutine may call it: a hook of the
+// writer that waits (capture.Options.OnRecord holding a record back, as
+// open --realtime's pacer does) lets readers be served meanwhile.
+func (e *Engine) ServeRequests() { e.serve() }
+
 func (e *Engine) request(r uint32) {
 	e.req.Or(r)
 	e.serveIdle()

@@ -25,7 +25,16 @@ type Options struct {
 	Paused bool          // start paused (the first record waits for a resume or a step)
 	// Now is the wall clock (nil: time.Now); tests inject one.
 	Now func() time.Time
+	// Idle, when set, is called on the waiting goroutine (the engine's
+	// writer) at least every idleEvery while a record is held back: the
+	// engine serves its readers' requests there (stream summaries, a
+	// clear), which would otherwise wait for the next record — for ever
+	// while paused.
+	Idle func()
 }
+
+// idleEvery is how often a held record lets Options.Idle run.
+const idleEvery = 100 * time.Millisecond
 
 // Status is what the UI shows of a Player.
 type Status struct {
@@ -43,6 +52,7 @@ type Player struct {
 	ctx    context.Context
 	maxGap time.Duration
 	now    func() time.Time
+	idle   func()
 	wake   chan struct{} // a control changed: a waiting record looks again
 
 	mu         sync.Mutex
@@ -68,7 +78,7 @@ func New(ctx context.Context, o Options) *Player {
 		o.Now = time.Now
 	}
 	return &Player{
-		ctx: ctx, maxGap: o.MaxGap, now: o.Now, wake: make(chan struct{}, 1),
+		ctx: ctx, maxGap: o.MaxGap, now: o.Now, idle: o.Idle, wake: make(chan struct{}, 1),
 		speed: clampSpeed(o.Speed), paused: o.Paused,
 	}
 }
@@ -138,8 +148,13 @@ func (pl *Player) OnRecord(_ int, p pcap.Packet, _ []byte) {
 }
 
 // sleep waits d (d < 0: without a deadline) or until a control changes;
-// false when the context ended.
+// false when the context ended. With an Idle hook it wakes at least every
+// idleEvery to run it (the caller's loop then looks at the schedule again).
 func (pl *Player) sleep(d time.Duration) bool {
+	if pl.idle != nil && (d < 0 || d > idleEvery) {
+		d = idleEvery
+		defer pl.idle()
+	}
 	var tc <-chan time.Time
 	if d >= 0 {
 		t := time.NewTimer(d)

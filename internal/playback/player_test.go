@@ -2,6 +2,7 @@ package playback
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -171,4 +172,20 @@ func TestStepWhileWaiting(t *testing.T) {
 	case <-time.After(2 * time.Second):
 		t.Fatalf("step did not release a waiting record: %+v", pl.Status())
 	}
+}
+
+// While a record is held back (paused), the Idle hook runs on the
+// waiting goroutine every idleEvery or so, and stops with the wait.
+func TestIdleWhileHeld(t *testing.T) {
+	var calls atomic.Int32
+	pl := New(context.Background(), Options{Paused: true, Idle: func() { calls.Add(1) }})
+	done, ok := released(pl, 0, 350*time.Millisecond)
+	if ok {
+		t.Fatal("released while paused")
+	}
+	if n := calls.Load(); n < 2 {
+		t.Errorf("Idle ran %d times in 350 ms of waiting", n)
+	}
+	pl.TogglePause()
+	<-done
 }
