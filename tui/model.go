@@ -702,7 +702,11 @@ func (m *Model) clickHeader(x int) {
 func (m *Model) progress() string {
 	c := m.counters
 	pct := float64(c.LoadDone) / float64(c.LoadTotal)
-	label := " loading " + strconv.Itoa(int(pct*100)) + "% (" + fmtBytes(c.LoadDone) + " / " + fmtBytes(c.LoadTotal) + ")"
+	verb := " loading "
+	if m.player != nil {
+		verb = " played " // --realtime: the file is read as it plays
+	}
+	label := verb + strconv.Itoa(int(pct*100)) + "% (" + fmtBytes(c.LoadDone) + " / " + fmtBytes(c.LoadTotal) + ")"
 	bw := max(m.c.w-len(label)-1, 0)
 	fill := int(pct * float64(bw))
 	return m.c.st.Bar.Render(strings.Repeat(m.c.g.barFull, fill)) +

@@ -29,6 +29,11 @@ func TestPlaybackKeysAndHeader(t *testing.T) {
 	if !strings.Contains(head, "▶ x1 09:26:53.510") {
 		t.Fatalf("header: %q", head)
 	}
+	d := newMemData(5)
+	d.counters.LoadDone, d.counters.LoadTotal = 50, 100
+	if l := strings.Split(screen(newTestModel(d, 160, 48, Options{Player: p})), "\n")[1]; !strings.Contains(l, "played 50%") {
+		t.Errorf("progress line while playing: %q", l)
+	}
 	press(t, m, "P", "+", "+", "-", "N", "]", "}")
 	want := []string{"pause", "faster", "faster", "slower", "step", "seek 10s", "seek 1m0s"}
 	if strings.Join(p.calls, ",") != strings.Join(want, ",") {
