@@ -273,7 +273,14 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool
 		sdp = summarizeSDP(&m.SDP, &s.in)
 	}
 	c.pack(&sm, meta, kept, sdp)
-	c.bytes += len(kept) + msgOverhead
+	c.bytes += msgOverhead
+	if kept != nil {
+		// a message held in memory (no file to re-read it from: a pipe,
+		// a live capture, reassembled or decrypted bytes) costs its copy
+		// as the allocator rounds it, and an entry in the call's extra
+		// table that grows by doubling
+		c.bytes += allocSize(len(kept)) + keptOverhead
+	}
 	if t > c.last {
 		c.last = t
 	}

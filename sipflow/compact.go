@@ -2,6 +2,7 @@ package sipflow
 
 import (
 	"math"
+	"math/bits"
 	"net/netip"
 	"time"
 
@@ -311,4 +312,15 @@ func (t *txTags) set(txn uint64, tags []string) {
 	}
 	t.list = nil
 	t.m[txn] = tags
+}
+
+// allocSize is about what the allocator hands out for n bytes: Go's size
+// classes step by an eighth of the power of two below them (600 -> 640,
+// 1300 -> 1408), so counting n alone undercounts held messages.
+func allocSize(n int) int {
+	if n <= 16 {
+		return n
+	}
+	step := 1 << (bits.Len(uint(n-1)) - 4) // an eighth of the power of two at or above n
+	return (n + step - 1) / step * step
 }

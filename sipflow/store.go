@@ -21,6 +21,7 @@ const (
 	// the raw bytes kept, calibrated with BenchmarkStoreAdd (heap-bytes/call
 	// vs acct-bytes/call) so MaxBytes bounds the real heap within ~10%.
 	msgOverhead  = 200
+	keptOverhead = 112 // a msgExtra (72 bytes) in a slice grown by doubling
 	callOverhead = 1480
 )
 
