@@ -38,16 +38,7 @@ func (r *StreamReport) appendJSON(w *jsonWriter) ([]byte, bool) {
 	w.key("sdp_endpoint", false)
 	w.addrPort(r.SDPEndpoint)
 	w.key("call_ids", false)
-	if r.CallIDs == nil {
-		w.lit("null")
-	} else {
-		w.openArr()
-		for i, id := range r.CallIDs {
-			w.elem(i)
-			w.str(id)
-		}
-		w.closeArr(len(r.CallIDs))
-	}
+	jsonSlice(w, r.CallIDs, func(id *string) { w.str(*id) })
 	w.key("ssrc", false)
 	w.uint(uint64(r.SSRC))
 	w.key("ssrc_hex", false)
@@ -130,41 +121,24 @@ func (r *StreamReport) appendJSON(w *jsonWriter) ([]byte, bool) {
 	w.key("rtcp", false)
 	w.rtcp(r.RTCP)
 	w.key("dtmf", false)
-	if r.DTMF == nil {
-		w.lit("null")
-	} else {
-		w.openArr()
-		for i := range r.DTMF {
-			w.elem(i)
-			w.dtmf(&r.DTMF[i])
-		}
-		w.closeArr(len(r.DTMF))
-	}
+	jsonSlice(w, r.DTMF, w.dtmf)
 	w.key("bad_events", false)
 	w.int(r.BadEvents)
 	w.key("series", false)
-	if r.Series == nil {
-		w.lit("null")
-	} else {
-		w.openArr()
-		for i := range r.Series {
-			w.elem(i)
-			p := &r.Series[i]
-			w.openObj()
-			w.key("start", true)
-			w.time(p.Start)
-			w.key("packets", false)
-			w.int(p.Packets)
-			w.key("lost", false)
-			w.int(p.Lost)
-			w.key("max_jitter_ms", false)
-			w.float(p.MaxJitterMs)
-			w.key("mos", false)
-			w.float(p.MOS)
-			w.closeObj()
-		}
-		w.closeArr(len(r.Series))
-	}
+	jsonSlice(w, r.Series, func(p *SeriesPoint) {
+		w.openObj()
+		w.key("start", true)
+		w.time(p.Start)
+		w.key("packets", false)
+		w.int(p.Packets)
+		w.key("lost", false)
+		w.int(p.Lost)
+		w.key("max_jitter_ms", false)
+		w.float(p.MaxJitterMs)
+		w.key("mos", false)
+		w.float(p.MOS)
+		w.closeObj()
+	})
 	w.key("series_dropped", false)
 	w.int(r.SeriesDropped)
 	w.closeObj()
@@ -221,6 +195,21 @@ func (w *jsonWriter) elem(i int) {
 		w.b = append(w.b, ',')
 	}
 	w.newline()
+}
+
+// jsonSlice writes s as encoding/json does: null when nil, else an
+// array of each element.
+func jsonSlice[T any](w *jsonWriter, s []T, each func(*T)) {
+	if s == nil {
+		w.lit("null")
+		return
+	}
+	w.openArr()
+	for i := range s {
+		w.elem(i)
+		each(&s[i])
+	}
+	w.closeArr(len(s))
 }
 
 // closeArr ends an array of n elements.
@@ -384,16 +373,7 @@ func (w *jsonWriter) rtcp(s *RTCPSummary) {
 	}
 	w.openObj()
 	w.key("reports", true)
-	if s.Reports == nil {
-		w.lit("null")
-	} else {
-		w.openArr()
-		for i := range s.Reports {
-			w.elem(i)
-			w.report(&s.Reports[i])
-		}
-		w.closeArr(len(s.Reports))
-	}
+	jsonSlice(w, s.Reports, w.report)
 	w.key("sender_reports", false)
 	w.int(s.SenderReports)
 	w.key("sender_packets", false)
