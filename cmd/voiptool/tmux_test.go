@@ -51,20 +51,18 @@ func (m *tmuxTerm) waitFor(want string) string {
 	return ""
 }
 
-// TestTmuxEndToEnd opens the demo capture in the built binary inside
-// tmux, filters the list, opens the call's ladder, scrolls it, opens the
-// stream view, saves the call with its media to pcap through the save
-// dialog, and checks both the screens and the saved file (with our
-// reader, and with tshark when installed).
-func TestTmuxEndToEnd(t *testing.T) {
+// tmuxSetup skips without tmux or with -short, builds the binary and
+// returns a temporary directory, the binary and the demo capture.
+func tmuxSetup(t *testing.T) (dir, bin, capture string) {
+	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("tmux not installed (apt-get install tmux); .ci/run installs it")
 	}
 	if testing.Short() {
-		t.Skip("builds the binary; skipped with -short")
+		t.Skip("builds the binary and runs it for seconds; skipped with -short")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "voiptool")
+	dir = t.TempDir()
+	bin = filepath.Join(dir, "voiptool")
 	build := exec.Command("go", "build", "-o", bin, ".")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
@@ -74,6 +72,16 @@ func TestTmuxEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return dir, bin, capture
+}
+
+// TestTmuxEndToEnd opens the demo capture in the built binary inside
+// tmux, filters the list, opens the call's ladder, scrolls it, opens the
+// stream view, saves the call with its media to pcap through the save
+// dialog, and checks both the screens and the saved file (with our
+// reader, and with tshark when installed).
+func TestTmuxEndToEnd(t *testing.T) {
+	dir, bin, capture := tmuxSetup(t)
 	m := &tmuxTerm{t: t, socket: fmt.Sprintf("voiptool-test-%d", os.Getpid())}
 	m.run("new-session", "-d", "-s", "ui", "-x", "120", "-y", "30", "-e", "TERM=xterm-256color", "--", bin, capture)
 	t.Cleanup(func() { exec.Command("tmux", "-L", m.socket, "kill-server").Run() })
@@ -171,23 +179,7 @@ func TestTmuxEndToEnd(t *testing.T) {
 // capture, 5 s of play) does not come while paused; N plays one SIP
 // message at a time; } skips ahead past the end of the call.
 func TestTmuxRealtime(t *testing.T) {
-	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Skip("tmux not installed (apt-get install tmux); .ci/run installs it")
-	}
-	if testing.Short() {
-		t.Skip("builds the binary and plays for seconds; skipped with -short")
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "voiptool")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	capture, err := filepath.Abs(filepath.Join("..", "..", "testdata", "pcaps", "basic-call.pcap"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, bin, capture := tmuxSetup(t)
 	m := &tmuxTerm{t: t, socket: fmt.Sprintf("voiptool-rt-%d", os.Getpid())}
 	m.run("new-session", "-d", "-s", "ui", "-x", "120", "-y", "30", "-e", "TERM=xterm-256color", "--", bin, "--realtime", "--speed", "0.1", capture)
 	t.Cleanup(func() { exec.Command("tmux", "-L", m.socket, "kill-server").Run() })
