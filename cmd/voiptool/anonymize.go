@@ -171,7 +171,7 @@ func anonymizeRun(o *anonymizeOptions) error {
 
 func writeAnonSummary(w io.Writer, o *anonymizeOptions, r *anon.FileResult) {
 	c := &r.Capture
-	fmt.Fprintf(w, "records: %d read, %d written, %d not written\n", c.Records, c.Written, c.Dropped()+c.FragmentsMerged)
+	fmt.Fprintf(w, "records: %d read, %d written, %d not written\n", c.Records, c.Written, c.NotWritten())
 	for _, d := range []struct {
 		n    int
 		what string

@@ -75,6 +75,11 @@ func (s *CaptureStats) Dropped() int {
 		s.DroppedBadMedia + s.DroppedDecodeErrors + s.DroppedFixup
 }
 
+// NotWritten is every record read and not written: the dropped ones and
+// the fragments folded into their reassembled datagram. Records =
+// Written + NotWritten.
+func (s *CaptureStats) NotWritten() int { return s.Dropped() + s.FragmentsMerged }
+
 // RecordWriter is what AnonymizeCapture writes to (pcap.Writer, or
 // NgWriter through NgInterfaces).
 type RecordWriter interface {
