@@ -76,6 +76,7 @@ func TestZeroSeriesFromStart(t *testing.T) {
 		`voiptool_call_setup_seconds_count 0`,
 		`voiptool_rtp_mos_count 0`,
 		`voiptool_hep_dropped_total 0`,
+		`voiptool_reordered_total 0`,
 		`voiptool_recorder_files_total 0`,
 	)
 }
@@ -84,7 +85,7 @@ func TestValuesFromSnapshotAndObservations(t *testing.T) {
 	var calls atomic.Uint64
 	m := New(func() Snapshot {
 		return Snapshot{
-			SIP: 7, RTP: 1000, RTPBytes: 172000, DropKernel: 3, DropQueue: 2,
+			SIP: 7, RTP: 1000, RTPBytes: 172000, DropKernel: 3, DropQueue: 2, Reordered: 6,
 			CallsByState:  map[string]int{"IN CALL": 2, "COMPLETED": 5},
 			CallsTotal:    calls.Add(1), // counters are read at scrape time
 			Evicted:       map[string]uint64{"calls": 4},
@@ -105,6 +106,7 @@ func TestValuesFromSnapshotAndObservations(t *testing.T) {
 		`voiptool_bytes_total{proto="rtp"} 172000`,
 		`voiptool_drops_total{stage="kernel"} 3`,
 		`voiptool_drops_total{stage="queue"} 2`,
+		`voiptool_reordered_total 6`,
 		`voiptool_calls{state="IN CALL"} 2`,
 		`voiptool_calls{state="COMPLETED"} 5`,
 		`voiptool_dialogs_total 1`,
