@@ -747,3 +747,39 @@ func TestStoreIDs(t *testing.T) {
 		t.Errorf("IDs %v, want creation order", ids)
 	}
 }
+
+// The same message on the same path within DuplicateWindow is a
+// duplicate (the packet seen twice), later a retransmission; every copy
+// names the source it came from.
+func TestStoreDuplicatesAndSources(t *testing.T) {
+	s := NewStore(StoreOptions{})
+	s.SetSourceNames([]string{"eth0", "hep udp:0.0.0.0:9060", "eth1"})
+	m := []byte("OPTIONS sip:u@x SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKd\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:u@x>\r\nCall-ID: dup@x\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n")
+	src := netip.MustParseAddrPort("10.0.0.1:5060")
+	dst := netip.MustParseAddrPort("10.0.0.2:5060")
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		at     time.Duration
+		source int
+	}{{0, 0}, {time.Millisecond, 1}, {2 * time.Millisecond, 0}, {500 * time.Millisecond, 0}} {
+		s.Add(m, Meta{Time: t0.Add(c.at), Src: src, Dst: dst, Source: c.source})
+	}
+	sum, ok := s.Summary("dup@x")
+	if !ok {
+		t.Fatal("call not stored")
+	}
+	if sum.Duplicates != 2 || sum.Retransmissions != 1 || sum.Messages != 4 {
+		t.Errorf("duplicates %d, retransmissions %d, messages %d: want 2, 1, 4", sum.Duplicates, sum.Retransmissions, sum.Messages)
+	}
+	if strings.Join(sum.Sources, ",") != "eth0,hep udp:0.0.0.0:9060" {
+		t.Errorf("sources %q", sum.Sources)
+	}
+	d, _ := s.Call("dup@x")
+	var flags []string
+	for _, md := range d.Messages {
+		flags = append(flags, fmt.Sprintf("%v/%v", md.Retransmission, md.Duplicate))
+	}
+	if got := strings.Join(flags, " "); got != "false/false false/true false/true true/false" {
+		t.Errorf("retransmission/duplicate per message: %s", got)
+	}
+}
