@@ -222,6 +222,7 @@ func (d *Decoder) Stats() Stats {
 	s.Stream = d.asm.Stats()
 	s.TLSStreams = int(s.Stream.TLSStreams)
 	s.RTPHeuristicDropped = d.flows.dropped
+	s.MediaEvicted = d.media.evicted
 	return s
 }
 

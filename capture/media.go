@@ -46,6 +46,20 @@ func keyOf(ap netip.AddrPort) epKey {
 type mediaEntry struct {
 	role mediaRole
 	seen int64 // packet time (Unix ns, see unixNano) of the SDP or the last packet to or from it
+	// queued is the time the entry's element in the expiry heap carries
+	// (at most seen): an element with another time is a leftover of a
+	// forgotten entry, dropped when it surfaces.
+	queued int64
+}
+
+// mediaDue is one element of the expiry heap: an endpoint and the time
+// it was last known to be seen. Lookups refresh seen in the map only;
+// the element is brought up to date when it surfaces, so the per-packet
+// path never touches the heap.
+type mediaDue struct {
+	k   epKey // an IPv4 endpoint's key4 sits in lo, v4 set
+	v4  bool
+	due int64
 }
 
 // mediaSlot caches the map's answer for one IPv4 key, found or not.
@@ -64,11 +78,19 @@ type mediaSlot struct {
 // a uint64 key, which Go's maps hash fastest, and a direct-mapped cache
 // in front of the map, because the map lookup was the largest single
 // cost of classifying an RTP packet (BenchmarkDecodeVsFloor).
+//
+// Expiry and eviction go through a min-heap of (endpoint, time) kept
+// beside the maps: a sweep of every entry once a second of packet time
+// cost a seventh of a SIP-heavy run, and when the table is full the
+// endpoint seen longest ago makes room for a new one (counted) instead of
+// the new call's media going unrecognised.
 type mediaTable struct {
-	m4    map[uint64]mediaEntry
-	m6    map[epKey]mediaEntry
-	max   int
-	cache [1 << mediaCacheBits]mediaSlot
+	m4      map[uint64]mediaEntry
+	m6      map[epKey]mediaEntry
+	max     int
+	due     []mediaDue // min-heap by due
+	evicted int        // Stats.MediaEvicted
+	cache   [1 << mediaCacheBits]mediaSlot
 }
 
 // key4 packs an IPv4 endpoint: address in the high bits, port low.
@@ -111,20 +133,132 @@ func (t *mediaTable) get(ap netip.AddrPort) (mediaEntry, bool) {
 }
 
 func (t *mediaTable) learn(ap netip.AddrPort, role mediaRole, now int64) {
-	e := mediaEntry{role: role, seen: now}
 	if k, ok := key4(ap); ok {
-		if _, ok := t.m4[k]; !ok && t.len() >= t.max {
+		old, had := t.m4[k]
+		if !had && !t.room(now) {
 			return
+		}
+		e := mediaEntry{role: role, seen: now, queued: old.queued}
+		if !had {
+			e.queued = now
+			t.push(mediaDue{k: epKey{lo: k}, v4: true, due: now})
 		}
 		t.m4[k] = e
 		t.uncache(k)
 		return
 	}
 	k := keyOf(ap)
-	if _, ok := t.m6[k]; !ok && t.len() >= t.max {
+	old, had := t.m6[k]
+	if !had && !t.room(now) {
 		return
 	}
+	e := mediaEntry{role: role, seen: now, queued: old.queued}
+	if !had {
+		e.queued = now
+		t.push(mediaDue{k: k, due: now})
+	}
 	t.m6[k] = e
+}
+
+// room makes room for one more entry, evicting the one seen longest ago
+// when the table is full; it fails only when every element left is a
+// leftover and nothing could be evicted (never, while the maps are full).
+func (t *mediaTable) room(now int64) bool {
+	for t.len() >= t.max && len(t.due) > 0 {
+		d := t.pop()
+		e, ok := t.entry(d)
+		switch {
+		case !ok || e.queued != d.due:
+			// a forgotten entry's leftover
+		case e.seen > d.due:
+			t.requeue(d, e) // refreshed since: not the oldest after all
+		default:
+			t.remove(d)
+			t.evicted++
+		}
+	}
+	return t.len() < t.max
+}
+
+// expire removes every entry not seen since before.
+func (t *mediaTable) expire(before int64) {
+	for len(t.due) > 0 && t.due[0].due < before {
+		d := t.pop()
+		e, ok := t.entry(d)
+		switch {
+		case !ok || e.queued != d.due:
+		case e.seen >= before:
+			t.requeue(d, e)
+		default:
+			t.remove(d)
+		}
+	}
+}
+
+func (t *mediaTable) entry(d mediaDue) (mediaEntry, bool) {
+	if d.v4 {
+		e, ok := t.m4[d.k.lo]
+		return e, ok
+	}
+	e, ok := t.m6[d.k]
+	return e, ok
+}
+
+// requeue brings a refreshed entry's element up to its time.
+func (t *mediaTable) requeue(d mediaDue, e mediaEntry) {
+	d.due, e.queued = e.seen, e.seen
+	if d.v4 {
+		t.m4[d.k.lo] = e
+	} else {
+		t.m6[d.k] = e
+	}
+	t.push(d)
+}
+
+func (t *mediaTable) remove(d mediaDue) {
+	if d.v4 {
+		delete(t.m4, d.k.lo)
+		t.uncache(d.k.lo)
+		return
+	}
+	delete(t.m6, d.k)
+}
+
+func (t *mediaTable) push(d mediaDue) {
+	t.due = append(t.due, d)
+	h := t.due
+	for i := len(h) - 1; i > 0; {
+		p := (i - 1) / 2
+		if h[p].due <= h[i].due {
+			break
+		}
+		h[p], h[i] = h[i], h[p]
+		i = p
+	}
+}
+
+func (t *mediaTable) pop() mediaDue {
+	h := t.due
+	top := h[0]
+	n := len(h) - 1
+	h[0] = h[n]
+	h = h[:n]
+	for i := 0; ; {
+		c := 2*i + 1
+		if c >= n {
+			break
+		}
+		if c+1 < n && h[c+1].due < h[c].due {
+			c++
+		}
+		if h[i].due <= h[c].due {
+			break
+		}
+		h[i], h[c] = h[c], h[i]
+		i = c
+	}
+	t.due = h
+	return top
 }
 
 func (t *mediaTable) forget(ap netip.AddrPort) {
@@ -174,23 +308,11 @@ func (t *mediaTable) lookupOne(ap netip.AddrPort, now int64) mediaRole {
 	if s.role != 0 && now-s.seen > mediaRefresh {
 		// The map holds the time expire reads; the slot mirrors it.
 		s.seen = now
-		t.m4[k] = mediaEntry{role: s.role, seen: now}
+		e := t.m4[k] // once a second per endpoint: keeps its heap time
+		e.seen = now
+		t.m4[k] = e
 	}
 	return s.role
-}
-
-func (t *mediaTable) expire(before int64) {
-	for k, e := range t.m4 {
-		if e.seen < before {
-			delete(t.m4, k)
-			t.uncache(k)
-		}
-	}
-	for k, e := range t.m6 {
-		if e.seen < before {
-			delete(t.m6, k)
-		}
-	}
 }
 
 // learnSDP learns the media endpoints of a SIP message's SDP body (RFC

@@ -62,6 +62,14 @@ type Options struct {
 	// order, before it is decoded (recording everything captured). data
 	// aliases the source's buffer: valid only during the call.
 	OnRecord func(source int, p pcap.Packet, data []byte)
+	// Pipeline makes Run decode on a goroutine of its own, a few batches
+	// of events ahead of fn, so reading, decoding and classifying use a
+	// second core while fn (the engine's single writer) works. Events,
+	// warnings and their order are exactly as without it; what changes
+	// is where OnRecord runs: on the decoding goroutine, ahead of the
+	// events of the same record. A hook that must run in step with fn
+	// (a pacer, see internal/playback) needs Pipeline off.
+	Pipeline bool
 	// Status, when set, receives Run's counters while it runs: the
 	// decoder's Stats every few hundred records, and each source's.
 	Status *Status

@@ -130,6 +130,15 @@ type liveQueue struct {
 // When Options.Status is set, Run publishes its counters there while it
 // runs (see Status).
 func Run(ctx context.Context, srcs []Source, o Options, warn func(error), fn func(*Event) error) (Stats, error) {
+	if o.Pipeline {
+		return runPipelined(ctx, srcs, o, warn, fn)
+	}
+	return run(ctx, srcs, o, warn, fn, nil)
+}
+
+// run is Run on the caller's goroutine. idle, when set, is called before
+// run waits for a live source (the pipeline hands on what it holds).
+func run(ctx context.Context, srcs []Source, o Options, warn func(error), fn func(*Event) error, idle func()) (Stats, error) {
 	d := NewDecoder(o)
 	st := o.Status
 	if st == nil {
@@ -296,6 +305,9 @@ func Run(ctx context.Context, srcs []Source, o Options, warn func(error), fn fun
 			}
 			if hold {
 				st.publish(d.Stats())
+				if idle != nil {
+					idle()
+				}
 				select {
 				case <-ctx.Done():
 					return d.Stats(), ctx.Err()

@@ -19,6 +19,10 @@ type Stats struct {
 	// with version 2 lands here too, so on noisy captures it is not all
 	// lost RTP.
 	RTPHeuristicDropped int
+	// MediaEvicted counts SDP-learned media endpoints evicted, the one
+	// seen longest ago first, to learn a new one when MaxMedia were held.
+	// Packets to an evicted endpoint are then classified by content only.
+	MediaEvicted int
 
 	UDP, TCP, SCTP  int // L4 segments/datagrams decoded (inner ones for tunnels)
 	SCTPChunks      int // SCTP DATA chunks

@@ -153,6 +153,7 @@ Needs CAP_NET_RAW: run as root, or once: setcap cap_net_raw,cap_net_admin+ep $(c
 	f.Int64VarP(&opts.count, "count", "c", 0, "stop after `N` packets")
 	f.StringVar(&opts.metrics, "metrics", "", "serve Prometheus metrics on `ADDR` (e.g. 127.0.0.1:9466)")
 	f.StringArrayVar(&opts.listen, "listen", nil, "also collect HEP from agents on `ADDR` (udp:0.0.0.0:9060, tcp:…), merged with the interfaces on one clock; repeatable")
+	opts.in.addWorkersFlag(f)
 	f.StringVar(&opts.maxMem, "max-memory", "", "memory budget for held calls, messages, RTP reports and TCP reassembly, and the Go heap's soft limit (`SIZE`, default 1GiB)")
 	return cmd
 }
@@ -202,6 +203,7 @@ func captureRun(ctx context.Context, o *captureOptions) error {
 	// The store holds calls and messages, the bulk of what is kept; RTP
 	// is kept as statistics only.
 	applyBudget(&eo, o.maxMem)
+	eo.Capture.Pipeline = o.in.pipelined()
 	so := session.Options{}
 	so.Record, _ = session.ParseRecordMode(o.record)
 	var sess *session.Session

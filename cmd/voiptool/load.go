@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strings"
 
@@ -27,6 +28,23 @@ type loadOptions struct {
 	strip       bool // --strip-secrets (commands that save pcapng: open, capture)
 	maxCalls    int
 	maxMemory   string
+	workers     int // --workers; 0: by the CPUs
+}
+
+// addWorkersFlag registers --workers.
+func (o *loadOptions) addWorkersFlag(f *pflag.FlagSet) {
+	f.IntVar(&o.workers, "workers", 0, "goroutines the analysis runs on: 1 reads, decodes and analyses on one; 2 decodes on a second one, ahead of the analysis (default 2 with 2 or more CPUs)")
+}
+
+// pipelined says whether the engine decodes on a goroutine of its own
+// (capture.Options.Pipeline): with one CPU the hand-over costs more
+// than it gains.
+func (o *loadOptions) pipelined() bool {
+	w := o.workers
+	if w <= 0 {
+		w = runtime.GOMAXPROCS(0)
+	}
+	return w >= 2
 }
 
 // load reads every file through the engine to the end and returns it
@@ -46,6 +64,7 @@ func load(ctx context.Context, ios *ioStreams, o *loadOptions, eo engine.Options
 		return nil, err
 	}
 	o.storeLimits(&eo)
+	eo.Capture.Pipeline = o.pipelined()
 	eo.SRTPKeys, _ = o.srtpKeyList()
 	eo.Files = in.fileNames() // messages are re-read from the files when a call is opened
 	e := engine.New(eo)
@@ -71,6 +90,7 @@ func (o *loadOptions) addInputFlags(cmd *cobra.Command) {
 	f.BoolVar(&o.noHeuristic, "no-rtp-heuristic", false, "find RTP/RTCP only on ports learned from SDP")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "do not print the summary on stderr")
 	o.addKeyFlags(f)
+	o.addWorkersFlag(f)
 	f.IntVar(&o.maxCalls, "max-calls", 0, "hold at most `N` dialogs (default 1000000); the oldest closed ones are evicted first, and counted")
 	f.StringVar(&o.maxMemory, "max-memory", "", "memory budget for held calls, messages, RTP reports and TCP reassembly, and the Go heap's soft limit (`SIZE`, default 1GiB)")
 }
@@ -162,6 +182,9 @@ func reassemblyBudget(n int64) int {
 func (o *loadOptions) checkLimits(cmd string) error {
 	if err := o.checkKeys(cmd); err != nil {
 		return err
+	}
+	if o.workers < 0 {
+		return usageErrorf("%s: --workers must be 1 or more", cmd)
 	}
 	if o.maxCalls < 0 {
 		return usageErrorf("%s: --max-calls must be positive", cmd)

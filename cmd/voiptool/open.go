@@ -186,6 +186,7 @@ func openRun(ctx context.Context, o *openOptions) error {
 		return err
 	}
 	o.in.storeLimits(&eo)
+	eo.Capture.Pipeline = o.in.pipelined()
 	eo.Files = in.fileNames() // messages are re-read from the files when a call is opened
 	eo.SRTPKeys, _ = o.in.srtpKeyList()
 	var player *playback.Player
@@ -194,6 +195,7 @@ func openRun(ctx context.Context, o *openOptions) error {
 		sp, _ := pace.ParseSpeed(o.speed)
 		player = playback.New(runCtx, playback.Options{Speed: sp, Idle: func() { eng.ServeRequests() }})
 		eo.Capture.OnRecord = chainOnRecord(player.OnRecord, eo.Capture.OnRecord)
+		eo.Capture.Pipeline = false // the pacer must hold back the analysis itself
 		eo.OnMessage = player.OnMessage
 	}
 	// --hep-to: a HEP sink fed by the engine's tap (after the engine has

@@ -327,6 +327,7 @@ func (s *Session) Snapshot() metrics.Snapshot {
 			"calls":     uint64(st.Store.Evicted),
 			"streams":   uint64(st.RTP.Evicted + st.RTP.FinishedDropped),
 			"fragments": uint64(st.Decoder.FragmentsDropped + st.Decoder.FragmentsExpired + st.Decoder.FragmentsEvicted),
+			"media":     uint64(st.Decoder.MediaEvicted),
 			"tcp":       st.Decoder.Stream.BufferOverflows + st.Decoder.Stream.StreamsRefused + st.Decoder.Stream.Gaps + st.Decoder.Stream.OutOfOrderOverflows + st.Decoder.Stream.BudgetEvictions,
 		},
 		CallsByState:  map[string]int{},

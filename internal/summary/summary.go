@@ -33,6 +33,7 @@ func Capture(w io.Writer, printed int, s *capture.Stats) {
 	add(s.FragmentsEvicted, "incomplete datagrams evicted (fragment table full)")
 	add(s.SCTPDropped, "SCTP fragments dropped")
 	add(s.RTPHeuristicDropped, "RTP-looking packets never confirmed as a stream (of the other)")
+	add(s.MediaEvicted, "SDP media endpoints evicted (table full; their RTP found by content only)")
 	odd = append(odd, StreamLosses(&s.Stream)...)
 	if len(odd) > 0 {
 		fmt.Fprintf(w, "voiptool: also %s\n", strings.Join(odd, ", "))

@@ -408,7 +408,7 @@ func (v *View) counters() tui.Counters {
 		// Everything lost, refused or given up on: by the kernel and the
 		// live queues, the store, the tracker and the decoder (the
 		// decoder's part published while it runs).
-		Dropped: lost + s.Store.Evicted + int64(s.RTP.Evicted+s.RTP.FinishedDropped) + int64(d.FragmentsDropped+d.FragmentsExpired+d.FragmentsEvicted+d.SCTPDropped+d.RTPHeuristicDropped) +
+		Dropped: lost + s.Store.Evicted + int64(s.RTP.Evicted+s.RTP.FinishedDropped) + int64(d.FragmentsDropped+d.FragmentsExpired+d.FragmentsEvicted+d.SCTPDropped+d.RTPHeuristicDropped+d.MediaEvicted) +
 			int64(d.Stream.StreamsRefused+d.Stream.Gaps+d.Stream.BufferOverflows+d.Stream.OutOfOrderOverflows+d.Stream.BudgetEvictions),
 		// Other includes the heuristic's drops, counted as dropped above.
 		Skipped:     int64(d.Other-d.RTPHeuristicDropped) + s.Store.NotSIP + s.Store.NoCallID,

@@ -1,0 +1,160 @@
+package capture
+
+import (
+	"context"
+	"sync"
+)
+
+// The pipeline's batches: a batch is handed on when it holds
+// pipeEvents events or pipeBytes bytes of copied records and payloads,
+// or when the decoder is about to wait for a live source. pipeDepth
+// batches cycle between the two goroutines, so the steady state
+// allocates nothing and the decoder is at most that many batches ahead.
+const (
+	pipeEvents = 256
+	pipeBytes  = 256 << 10
+	pipeDepth  = 4
+)
+
+// pipeItem is one event, or one warning in its place among the events.
+type pipeItem struct {
+	ev  Event
+	err error
+}
+
+// pipeBatch holds events whose Record and Payload point into buf: the
+// decoder's buffers and the source's are reused at once, so what crosses
+// goroutines is a copy (the one copy; a payload lying in its record
+// shares the record's).
+type pipeBatch struct {
+	items []pipeItem
+	buf   []byte
+}
+
+func (b *pipeBatch) reset() {
+	clear(b.items) // drop references to the last use's errors
+	b.items, b.buf = b.items[:0], b.buf[:0]
+}
+
+// keep copies p into the batch's buffer. Slices handed out earlier stay
+// valid when append moves the buffer: they keep the old array alive
+// until the batch is reset, and only the current array is reused.
+func (b *pipeBatch) keep(p []byte) []byte {
+	n := len(b.buf)
+	b.buf = append(b.buf, p...)
+	return b.buf[n:len(b.buf):len(b.buf)]
+}
+
+func (b *pipeBatch) add(ev *Event) {
+	b.items = append(b.items, pipeItem{ev: *ev})
+	it := &b.items[len(b.items)-1].ev
+	rec, p := ev.Record, ev.Payload
+	if rec != nil {
+		it.Record = b.keep(rec)
+	}
+	if len(p) == 0 {
+		return
+	}
+	if off := int(ev.Layers.Payload); rec != nil && off >= 0 && off+len(p) <= len(rec) && &rec[off] == &p[0] {
+		it.Payload = it.Record[off : off+len(p) : off+len(p)]
+		return
+	}
+	it.Payload = b.keep(p)
+}
+
+func (b *pipeBatch) full() bool { return len(b.items) >= pipeEvents || len(b.buf) >= pipeBytes }
+
+// runPipelined is Run with Options.Pipeline: run decodes on a goroutine
+// owned here, and fn and warn are called on the caller's goroutine, in
+// the order run produced them. When fn fails, the decoder is cancelled
+// and waited for before returning.
+func runPipelined(ctx context.Context, srcs []Source, o Options, warn func(error), fn func(*Event) error) (Stats, error) {
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	full := make(chan *pipeBatch, pipeDepth)
+	free := make(chan *pipeBatch, pipeDepth)
+	for range pipeDepth {
+		free <- &pipeBatch{items: make([]pipeItem, 0, pipeEvents), buf: make([]byte, 0, pipeBytes+pipeBytes/4)}
+	}
+	var (
+		st     Stats
+		runErr error
+		wg     sync.WaitGroup
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(full)
+		cur := <-free
+		// send hands the batch on and, unless last, takes a free one. It
+		// fails only when the consumer has gone (pctx cancelled); cur is
+		// nil from then on and nothing more is kept.
+		send := func(last bool) error {
+			if cur == nil {
+				return pctx.Err()
+			}
+			if len(cur.items) == 0 {
+				return nil
+			}
+			full <- cur // never blocks: as many slots as batches
+			cur = nil
+			if last {
+				return nil
+			}
+			select {
+			case cur = <-free:
+				cur.reset()
+				return nil
+			case <-pctx.Done():
+				return pctx.Err()
+			}
+		}
+		emit := func(ev *Event) error {
+			if cur == nil {
+				return pctx.Err()
+			}
+			cur.add(ev)
+			if cur.full() {
+				return send(false)
+			}
+			return nil
+		}
+		pwarn := func(err error) {
+			if cur == nil {
+				return
+			}
+			cur.items = append(cur.items, pipeItem{err: err})
+			if cur.full() {
+				_ = send(false) // a failed send ends run through pctx
+			}
+		}
+		idle := func() { _ = send(false) }
+		st, runErr = run(pctx, srcs, o, pwarn, emit, idle)
+		_ = send(true)
+	}()
+
+	var fnErr error
+	for b := range full {
+		for i := range b.items {
+			if fnErr != nil {
+				break
+			}
+			it := &b.items[i]
+			if it.err != nil {
+				if warn != nil {
+					warn(it.err)
+				}
+				continue
+			}
+			if fnErr = fn(&it.ev); fnErr != nil {
+				cancel()
+			}
+		}
+		free <- b // never blocks
+	}
+	wg.Wait()
+	if fnErr != nil {
+		return st, fnErr
+	}
+	return st, runErr
+}

@@ -1,0 +1,149 @@
+package capture
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/voiptool/voiptool/pcap"
+)
+
+// trace renders everything fn and warn saw, in order, with every byte
+// they were handed: the pipelined Run must produce the same string.
+func trace(t *testing.T, paths []string, o Options) (string, Stats) {
+	t.Helper()
+	var srcs []Source
+	for _, p := range paths {
+		r, err := pcap.Open(p)
+		if err != nil {
+			t.Fatalf("open %s: %v", p, err)
+		}
+		defer r.Close()
+		srcs = append(srcs, r)
+	}
+	var b strings.Builder
+	st, err := Run(context.Background(), srcs, o, func(err error) {
+		fmt.Fprintf(&b, "warn %v\n", err)
+	}, func(ev *Event) error {
+		fmt.Fprintf(&b, "%v %v %v %v>%v src=%d pkt=%+v vlan=%d tun=%v rtp=%+v layers=%+v\n  payload=%x\n  record=%x\n",
+			ev.Kind, ev.Transport, ev.Time.UnixNano(), ev.Src, ev.Dst, ev.Source, ev.Packet, ev.VLAN, ev.Tunnel, ev.RTP, ev.Layers, ev.Payload, ev.Record)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Run %v: %v", paths, err)
+	}
+	return b.String(), st
+}
+
+// The pipeline changes where decoding runs, nothing else: on every
+// generated capture and every corpus file (merged in pairs too), the
+// events, their bytes, the warnings, their order and the statistics are
+// those of the plain Run. Small batches force many hand-overs.
+func TestPipelineSameEvents(t *testing.T) {
+	files, _ := filepath.Glob("../testdata/pcaps/*.pcap*")
+	if len(files) < 10 {
+		t.Fatalf("only %d generated captures", len(files))
+	}
+	if !testing.Short() {
+		if _, err := os.Stat(corpusDir); err == nil {
+			files = append(files, corpusFiles(t)...)
+		}
+	}
+	var sets [][]string
+	for i, f := range files {
+		sets = append(sets, []string{f})
+		if i > 0 && i%5 == 0 {
+			sets = append(sets, []string{files[i-1], f})
+		}
+	}
+	events := 0
+	for _, set := range sets {
+		plain, st1 := trace(t, set, Options{})
+		piped, st2 := trace(t, set, Options{Pipeline: true})
+		if plain != piped {
+			t.Errorf("%v: pipelined events differ\nplain:\n%.2000s\npiped:\n%.2000s", set, plain, piped)
+		}
+		if st1 != st2 {
+			t.Errorf("%v: stats differ\nplain %+v\npiped %+v", set, st1, st2)
+		}
+		events += strings.Count(plain, "\n  record=")
+	}
+	if events < 1000 {
+		t.Errorf("only %d events compared", events)
+	}
+}
+
+// When fn fails, Run returns its error and the decoding goroutine has
+// ended (no goroutine left behind), even with batches in flight.
+func TestPipelineStopsOnError(t *testing.T) {
+	errStop := errors.New("stop")
+	before := runtime.NumGoroutine()
+	r, err := pcap.Open("../testdata/pcaps/rtp-impaired.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	n := 0
+	_, err = Run(context.Background(), []Source{r}, Options{Pipeline: true}, nil, func(ev *Event) error {
+		n++
+		if n == 3 {
+			return errStop
+		}
+		return nil
+	})
+	if !errors.Is(err, errStop) {
+		t.Fatalf("Run = %v, want errStop", err)
+	}
+	if n != 3 {
+		t.Errorf("fn called %d times after failing at 3", n)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if g := runtime.NumGoroutine(); g > before {
+		t.Errorf("%d goroutines after Run, %d before", g, before)
+	}
+}
+
+// A live record is handed on as soon as the decoder would wait for the
+// next one: a quiet interface's SIP is not held in a half-full batch.
+// Each record is sent only after the previous one's event arrived, so a
+// batch that waited to fill would stall this test.
+func TestPipelineLiveNotHeldBack(t *testing.T) {
+	src := newFakeLive("eth0", 1)
+	frame := sipFrame(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	got := make(chan []byte, 1)
+	done := make(chan error, 1)
+	go func() {
+		_, err := Run(ctx, []Source{src}, Options{Pipeline: true}, nil, func(ev *Event) error {
+			got <- bytes.Clone(ev.Payload)
+			return nil
+		})
+		done <- err
+	}()
+	for i := range 5 {
+		src.send(frame)
+		select {
+		case p := <-got:
+			if !bytes.HasPrefix(p, []byte("SIP/2.0 200")) {
+				t.Fatalf("event %d payload %q", i, p)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("event %d not delivered while the source was quiet", i)
+		}
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run: %v", err)
+	}
+}
