@@ -68,6 +68,11 @@ type Event struct {
 	// (rtpstats.Tracker.AddFixed) instead of decoding the packet again;
 	// RTP.Payload(Payload) is the RTP payload. Zero for other kinds.
 	RTP rtpstats.Fixed
+	// SIP is a KindSIP event's Payload as sipflow's Message.Unmarshal
+	// decoded it, when Run's pipeline (Options.Pipeline) parsed it on its
+	// own goroutine; valid as long as Payload. nil otherwise: the consumer
+	// parses (sipflow.Store.Add) or hands it on (Store.AddParsed).
+	SIP *sipflow.Message
 
 	// Where the payload came from, so a call can be re-read and saved.
 	Source int         // index of the input among merged sources

@@ -3,6 +3,8 @@ package capture
 import (
 	"context"
 	"sync"
+
+	"github.com/voiptool/voiptool/sipflow"
 )
 
 // The pipeline's batches: a batch is handed on when it holds
@@ -17,9 +19,13 @@ const (
 )
 
 // pipeItem is one event, or one warning in its place among the events.
+// A SIP event's message is parsed here, on the decoding goroutine: the
+// parse is the largest part of what the store does with a message, so
+// the writer's share of a SIP-heavy capture shrinks by as much.
 type pipeItem struct {
 	ev  Event
 	err error
+	sip sipflow.Message // Event.SIP points here; its slices are reused
 }
 
 // pipeBatch holds events whose Record and Payload point into buf: the
@@ -32,8 +38,20 @@ type pipeBatch struct {
 }
 
 func (b *pipeBatch) reset() {
-	clear(b.items) // drop references to the last use's errors
+	for i := range b.items {
+		// Drop the last use's errors and buffers; keep each message's
+		// grown slices, so parsing allocates nothing once warm.
+		b.items[i].ev, b.items[i].err = Event{}, nil
+	}
 	b.items, b.buf = b.items[:0], b.buf[:0]
+}
+
+// next extends items by one without clearing the slot's message; items
+// never grows past pipeEvents (full hands the batch on first), so
+// Event.SIP pointers into it stay put.
+func (b *pipeBatch) next() *pipeItem {
+	b.items = b.items[:len(b.items)+1]
+	return &b.items[len(b.items)-1]
 }
 
 // keep copies p into the batch's buffer. Slices handed out earlier stay
@@ -46,20 +64,23 @@ func (b *pipeBatch) keep(p []byte) []byte {
 }
 
 func (b *pipeBatch) add(ev *Event) {
-	b.items = append(b.items, pipeItem{ev: *ev})
-	it := &b.items[len(b.items)-1].ev
+	item := b.next()
+	item.ev = *ev
+	it := &item.ev
 	rec, p := ev.Record, ev.Payload
 	if rec != nil {
 		it.Record = b.keep(rec)
 	}
-	if len(p) == 0 {
-		return
-	}
-	if off := int(ev.Layers.Payload); rec != nil && off >= 0 && off+len(p) <= len(rec) && &rec[off] == &p[0] {
+	switch off := int(ev.Layers.Payload); {
+	case len(p) == 0:
+	case rec != nil && off >= 0 && off+len(p) <= len(rec) && &rec[off] == &p[0]:
 		it.Payload = it.Record[off : off+len(p) : off+len(p)]
-		return
+	default:
+		it.Payload = b.keep(p)
 	}
-	it.Payload = b.keep(p)
+	if it.Kind == KindSIP && item.sip.Unmarshal(it.Payload) == nil {
+		it.SIP = &item.sip
+	}
 }
 
 func (b *pipeBatch) full() bool { return len(b.items) >= pipeEvents || len(b.buf) >= pipeBytes }
@@ -123,7 +144,7 @@ func runPipelined(ctx context.Context, srcs []Source, o Options, warn func(error
 			if cur == nil {
 				return
 			}
-			cur.items = append(cur.items, pipeItem{err: err})
+			cur.next().err = err
 			if cur.full() {
 				_ = send(false) // a failed send ends run through pctx
 			}

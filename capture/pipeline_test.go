@@ -147,3 +147,31 @@ func TestPipelineLiveNotHeldBack(t *testing.T) {
 		t.Fatalf("Run: %v", err)
 	}
 }
+
+// Once warm, a batch copies and parses without allocating: the copies go
+// into its buffer, the parsed SIP into the slot's reused message.
+func TestPipelineBatchAllocs(t *testing.T) {
+	frame := sipFrame(t)
+	d := NewDecoder(Options{})
+	var evs []Event
+	if err := d.Decode(frame, pcap.Packet{Timestamp: time.Unix(1, 0), CaptureLength: len(frame), Length: len(frame), LinkType: pcap.LinkTypeEthernet, Number: 1}, func(ev *Event) {
+		ev.Record = frame
+		evs = append(evs, *ev)
+	}); err != nil || len(evs) != 1 {
+		t.Fatalf("decode: %v, %d events", err, len(evs))
+	}
+	b := &pipeBatch{items: make([]pipeItem, 0, pipeEvents), buf: make([]byte, 0, pipeBytes+pipeBytes/4)}
+	fill := func() {
+		b.reset()
+		for !b.full() {
+			b.add(&evs[0])
+		}
+	}
+	fill() // warm: the messages' slices grow once
+	if n := testing.AllocsPerRun(20, fill); n != 0 {
+		t.Errorf("a batch of %d SIP events allocates %.1f times", pipeEvents, n)
+	}
+	if it := &b.items[pipeEvents-1]; it.ev.SIP == nil || string(it.ev.SIP.Raw) != string(it.ev.Payload) || &it.ev.Payload[0] != &it.ev.Record[it.ev.Layers.Payload] {
+		t.Errorf("last event: SIP parsed %v, payload not shared with its record copy", it.ev.SIP != nil)
+	}
+}

@@ -206,6 +206,24 @@ func (s *Store) Add(raw []byte, meta Meta) *Message {
 		s.stats.NotSIP++
 		return nil
 	}
+	return s.add(m, meta)
+}
+
+// AddParsed is Add for a message the caller decoded itself with
+// Message.Unmarshal (m.Raw is the message): the capture pipeline parses
+// on its own goroutine, ahead of the writer (capture.Event.SIP). The
+// store keeps nothing of m; like Add's, the returned Message (m) is valid
+// until the caller reuses it.
+func (s *Store) AddParsed(m *Message, meta Meta) *Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lazyInit()
+	return s.add(m, meta)
+}
+
+// add files the decoded message m; s.mu is held.
+func (s *Store) add(m *Message, meta Meta) *Message {
+	raw := m.Raw
 	if len(m.CallID) == 0 {
 		s.stats.NoCallID++
 		return nil

@@ -307,7 +307,7 @@ func (e *Engine) handle(ev *capture.Event) error {
 	}
 	switch ev.Kind {
 	case capture.KindSIP:
-		e.addSIP(ev.Payload, sipflow.Meta{
+		e.addSIP(ev.Payload, ev.SIP, sipflow.Meta{
 			Time:      ev.Time,
 			Src:       ev.Src,
 			Dst:       ev.Dst,
@@ -407,8 +407,15 @@ func payloadOffset(ev *capture.Event) int32 {
 // addSIP stores the message and tells the tracker what the SDP says:
 // which call owns each media endpoint, and which codec each dynamic
 // payload type carries there.
-func (e *Engine) addSIP(raw []byte, meta sipflow.Meta) {
-	m := e.store.Add(raw, meta)
+//
+// parsed, when not nil, is raw already decoded (capture.Event.SIP).
+func (e *Engine) addSIP(raw []byte, parsed *sipflow.Message, meta sipflow.Meta) {
+	var m *sipflow.Message
+	if parsed != nil {
+		m = e.store.AddParsed(parsed, meta)
+	} else {
+		m = e.store.Add(raw, meta)
+	}
 	if m != nil && e.o.OnMessage != nil {
 		e.o.OnMessage(m, meta)
 	}
@@ -541,7 +548,7 @@ func (e *Engine) addHEPMessage(m *hep.Message, source int, rec pcap.Packet) {
 	e.cnt.hep.Add(1)
 	if m.IsSIP() {
 		e.cnt.events[capture.KindSIP].Add(1)
-		e.addSIP(m.Payload, sipflow.Meta{
+		e.addSIP(m.Payload, nil, sipflow.Meta{
 			Time:          m.Time,
 			Src:           m.Src,
 			Dst:           m.Dst,
