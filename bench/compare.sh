@@ -16,6 +16,8 @@
 #   floor: cat FILE > /dev/null                 (reading the bytes)
 #   decode floor: bench/floor FILE               (pcap reader + bare gopacket
 #                                                 DecodingLayerParser, nothing kept)
+# "voiptool --workers 1" runs everything on one goroutine (the default
+# decodes on a second one, ahead of the analysis): the two-core speed-up.
 # With BASELINE=/path/to/older/voiptool the same commands of that binary
 # run in the same rounds ("voiptool (baseline)"): before/after in one run.
 #
@@ -92,6 +94,7 @@ run_workload() {
 	names+=("$w.floor");      label[$w.floor]="cat (read floor)"
 	names+=("$w.dfloor");     label[$w.dfloor]="decode floor"
 	names+=("$w.voiptool");   label[$w.voiptool]="voiptool"
+	names+=("$w.w1");         label[$w.w1]="voiptool --workers 1"
 	names+=("$w.baseline");   label[$w.baseline]="voiptool (baseline)"
 	names+=("$w.tshark");     label[$w.tshark]="tshark"
 	names+=("$w.sngrep");     label[$w.sngrep]="sngrep -I -N -q"
@@ -101,6 +104,7 @@ run_workload() {
 		measure "$w.floor" cat "$file"
 		measure "$w.dfloor" "$tmp/floor" "$file"
 		measure "$w.voiptool" "$tmp/voiptool" "$cmd" "$file" --format json
+		measure "$w.w1" "$tmp/voiptool" "$cmd" "$file" --format json --workers 1
 		if [ -n "$BASELINE" ]; then
 			measure "$w.baseline" "$BASELINE" "$cmd" "$file" --format json
 		fi
