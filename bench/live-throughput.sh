@@ -16,6 +16,8 @@
 # is killed by PID and the namespace deleted on exit.
 #
 # Usage: bench/live-throughput.sh [RATES]   (default "50000 100000 200000 300000 500000")
+# TOOLS (default "voiptool voiptool-w1 tcpdump sngrep"): voiptool-w1 is
+# voiptool --workers 1 (decoding and analysis on one goroutine).
 # Size: CALLS (default 300) RTP_PER_DIR (300): about 2*CALLS*RTP_PER_DIR packets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -69,6 +71,7 @@ run() {
 	# `ip netns exec` execs the tool, so $! is the tool itself and the
 	# SIGINT below reaches it (a backgrounded shell function would not)
 	voiptool) ip netns exec "$ns" "$tmp/voiptool" capture -i vtb --no-ui -w "$f" --status-interval 1h >/dev/null 2>"$log" & ;;
+	voiptool-w1) ip netns exec "$ns" "$tmp/voiptool" capture -i vtb --no-ui --workers 1 -w "$f" --status-interval 1h >/dev/null 2>"$log" & ;;
 	tcpdump) ip netns exec "$ns" tcpdump -i vtb -n -U -B 65536 -w "$f" 2>"$log" & ;;
 	sngrep) ip netns exec "$ns" sngrep -d vtb -N -q -O "$f" >"$log" 2>&1 & ;;
 	esac
@@ -81,7 +84,7 @@ run() {
 	kill -INT "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
 	case $tool in
-	voiptool) # the summary names each kind of drop only when there were some
+	voiptool*) # the summary names each kind of drop only when there were some
 		local k q r
 		k=$(sed -n 's/.*the kernel dropped \([0-9]*\) packets.*/\1/p' "$log" | tail -1)
 		q=$(sed -n 's/.*the live sources dropped \([0-9]*\) packets.*/\1/p' "$log" | tail -1)
@@ -98,7 +101,7 @@ run() {
 }
 
 for rate in $rates; do
-	for tool in voiptool tcpdump sngrep; do
+	for tool in ${TOOLS:-voiptool voiptool-w1 tcpdump sngrep}; do
 		run "$tool" "$rate"
 	done
 done
