@@ -209,8 +209,8 @@ func (t *Tracker) ExpireBefore(cutoff time.Time) []StreamReport {
 
 // Expire is ExpireBefore for a writer that does not need the reports
 // (the engine's packet-time tick): it returns how many streams ended.
-// Announcements and codec hints are swept at most every annSweepEvery
-// of packet time (or when their tables doubled), not on every call.
+// Announcements and codec hints are swept when enough was added since the
+// last sweep (see expire), not on every call.
 func (t *Tracker) Expire(cutoff time.Time) int {
 	return t.expire(cutoff, nil, false)
 }
@@ -233,21 +233,30 @@ func (t *Tracker) expire(cutoff time.Time, out *[]StreamReport, sweep bool) int 
 	}
 	t.expireRTCP(cutoff)
 	// The announcement sweep walks every announcement, hint and NAT
-	// port: run on every tick (once a second of packet time) it cost
-	// 70 % of a SIP-only run of 20 000 calls. It runs every
-	// annSweepEvery of packet time, or sooner when the tables doubled
-	// since the last sweep, so announcements outlive their cutoff by at
-	// most that much and the cost is amortised over what was added.
-	if size := len(t.ann) + len(t.hints); sweep || cutoff.Sub(t.annSwept) >= annSweepEvery || size > 2*t.annSweptSize+1024 {
+	// port. Run on every tick (once a second of packet time) it cost
+	// 70 % of a SIP-only run of 20 000 calls; every 30 s, still a sixth
+	// of one of 200 000 calls (a five-minute table walked every thirty
+	// seconds: ten visits per entry). It runs once the tables have had
+	// half their size in additions since the last sweep, so each entry
+	// is visited about twice, but no sooner than annSweepEvery, and at
+	// the latest annMaxStale after the last sweep, or when the tables
+	// doubled: announcements outlive their cutoff by at most
+	// annMaxStale, and the cost is amortised over what was added.
+	size := len(t.ann) + len(t.hints)
+	since := cutoff.Sub(t.annSwept)
+	if sweep || since >= annMaxStale || since >= annSweepEvery && t.annAdds >= size/2 || size > 2*t.annSweptSize+1024 {
 		t.expireAnnouncements(cutoff)
-		t.annSwept, t.annSweptSize = cutoff, len(t.ann)+len(t.hints)
+		t.annSwept, t.annSweptSize, t.annAdds = cutoff, len(t.ann)+len(t.hints), 0
 	}
 	return n
 }
 
-// annSweepEvery is how often (packet time) announcements and codec hints
-// are swept for expiry; see expire.
-const annSweepEvery = 30 * time.Second
+// annSweepEvery and annMaxStale bound how often (packet time)
+// announcements and codec hints are swept for expiry; see expire.
+const (
+	annSweepEvery = 30 * time.Second
+	annMaxStale   = 5 * time.Minute
+)
 
 // evictIdle makes room for a new stream in a full table: it finishes the
 // longest-idle streams, a batch of 1/evictBatch of the table, counted in

@@ -128,6 +128,7 @@ type Tracker struct {
 	// last announcement sweep (see expire).
 	annSwept     time.Time
 	annSweptSize int
+	annAdds      int          // announcements and hints added since
 	idx          callIndex    // streams by endpoint and endpoints by call (callindex.go)
 	done         finishedList // final reports of expired and evicted streams (expire.go)
 	ends         endCounters
@@ -213,6 +214,7 @@ func (t *Tracker) SetCodec(ep netip.AddrPort, pt uint8, name string, clock int) 
 	k := hintKey{ep, pt}
 	if _, ok := t.hints[k]; !ok {
 		t.roomHint()
+		t.annAdds++
 	}
 	at := t.clock
 	if a := t.ann[ep]; a != nil && a.at.After(at) {
@@ -259,6 +261,7 @@ func (t *Tracker) SetCallIDAt(ep netip.AddrPort, callID string, at time.Time) {
 	a := t.ann[ep]
 	if a == nil {
 		t.roomAnn()
+		t.annAdds++
 		a = &announcement{}
 		t.ann[ep] = a
 	}
