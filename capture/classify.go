@@ -36,8 +36,12 @@ func (d *Decoder) classifyDatagram(b []byte, src, dst netip.AddrPort, tr Transpo
 	// with "HEP3" or version 1 or 2, so neither test can match then.
 	if b[0]>>6 != rtpVersion {
 		if IsSIP(b) {
-			d.learnSDP(b)
+			// Learnt after delivery: a consumer that parses the message
+			// (Run's pipeline) hands it back in the event, so the SDP
+			// is not parsed twice. Nothing the consumer does with a SIP
+			// event reads the media table.
 			d.deliver(KindSIP, tr, b)
+			d.learnSDP(b)
 			return
 		}
 		if _, ok := hep.Detect(b); ok {

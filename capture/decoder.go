@@ -742,10 +742,10 @@ func (d *Decoder) streamMessage(m *sipstream.Message) {
 		l.Reassembled |= ReasmTLS
 	}
 	d.stats.SIP++
-	d.learnSDP(m.Payload)
 	if d.emit != nil {
 		d.emit(&d.ev)
 	}
+	d.learnSDP(m.Payload) // after delivery, as in classifyDatagram
 }
 
 // inSegment finds a framed message in the current record: the assembler
@@ -796,6 +796,7 @@ func (d *Decoder) emitEvent(k Kind, tr Transport, payload []byte) {
 	d.ev.Payload = payload
 	d.ev.VLAN = d.vlanID
 	d.ev.Tunnel = d.tunnel // Source is Run's to set
+	d.ev.SIP = nil         // the consumer's to set (see learnSDP)
 	switch k {
 	case KindSIP:
 		d.stats.SIP++

@@ -318,14 +318,24 @@ func (t *mediaTable) lookupOne(ap netip.AddrPort, now int64) mediaRole {
 // learnSDP learns the media endpoints of a SIP message's SDP body (RFC
 // 8866 5.7 c=, 5.14 m=; RFC 3605 a=rtcp with its address; RFC 5761
 // a=rtcp-mux), found and parsed by sipflow, the one SIP and SDP parser
-// (a multipart body's application/sdp part too). The Message is reused:
-// no allocation once its slices have grown.
+// (a multipart body's application/sdp part too). It runs once the
+// message's event was delivered: when the consumer parsed the message
+// and left it in the event (Event.SIP, Run's pipeline), its SDP is read
+// from there; otherwise the decoder's Message is reused (no allocation
+// once its slices have grown).
 func (d *Decoder) learnSDP(msg []byte) {
-	if len(msg) >= 4 && string(msg[len(msg)-4:]) == "\r\n\r\n" && bytes.Index(msg, []byte("\r\n\r\n")) == len(msg)-4 {
-		return // the header block ends the message: no body (BYE, most responses)
+	m := d.ev.SIP
+	d.ev.SIP = nil
+	if m == nil {
+		if len(msg) >= 4 && string(msg[len(msg)-4:]) == "\r\n\r\n" && bytes.Index(msg, []byte("\r\n\r\n")) == len(msg)-4 {
+			return // the header block ends the message: no body (BYE, most responses)
+		}
+		m = &d.sip
+		if m.UnmarshalBody(msg) != nil {
+			return
+		}
 	}
-	m := &d.sip
-	if m.UnmarshalBody(msg) != nil || !m.HasSDP {
+	if !m.HasSDP {
 		return
 	}
 	for i := range m.SDP.Media {

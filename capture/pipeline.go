@@ -79,7 +79,9 @@ func (b *pipeBatch) add(ev *Event) {
 		it.Payload = b.keep(p)
 	}
 	if it.Kind == KindSIP && item.sip.Unmarshal(it.Payload) == nil {
-		it.SIP = &item.sip
+		// Handed back in the decoder's event too: it learns the SDP's
+		// media from this parse (learnSDP) instead of its own.
+		it.SIP, ev.SIP = &item.sip, &item.sip
 	}
 }
 

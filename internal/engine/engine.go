@@ -307,7 +307,7 @@ func (e *Engine) handle(ev *capture.Event) error {
 	}
 	switch ev.Kind {
 	case capture.KindSIP:
-		e.addSIP(ev.Payload, ev.SIP, sipflow.Meta{
+		m := e.addSIP(ev.Payload, ev.SIP, sipflow.Meta{
 			Time:      ev.Time,
 			Src:       ev.Src,
 			Dst:       ev.Dst,
@@ -319,6 +319,11 @@ func (e *Engine) handle(ev *capture.Event) error {
 
 			PayloadOffset: payloadOffset(ev),
 		})
+		if ev.SIP == nil {
+			// The decoder learns the SDP's media from the store's parse
+			// (see capture.Event.SIP) rather than parsing it again.
+			ev.SIP = m
+		}
 	case capture.KindRTP:
 		// The header capture decoded: each packet is parsed once (again
 		// only when SRTP decryption shows its padding).
@@ -406,10 +411,11 @@ func payloadOffset(ev *capture.Event) int32 {
 
 // addSIP stores the message and tells the tracker what the SDP says:
 // which call owns each media endpoint, and which codec each dynamic
-// payload type carries there.
+// payload type carries there. It returns the store's parse (nil when the
+// store refused the message), valid until the next message.
 //
 // parsed, when not nil, is raw already decoded (capture.Event.SIP).
-func (e *Engine) addSIP(raw []byte, parsed *sipflow.Message, meta sipflow.Meta) {
+func (e *Engine) addSIP(raw []byte, parsed *sipflow.Message, meta sipflow.Meta) *sipflow.Message {
 	var m *sipflow.Message
 	if parsed != nil {
 		m = e.store.AddParsed(parsed, meta)
@@ -420,7 +426,7 @@ func (e *Engine) addSIP(raw []byte, parsed *sipflow.Message, meta sipflow.Meta) 
 		e.o.OnMessage(m, meta)
 	}
 	if m == nil || !m.HasSDP {
-		return
+		return m
 	}
 	callID := string(m.CallID)
 	sdp := &m.SDP
@@ -437,6 +443,7 @@ func (e *Engine) addSIP(raw []byte, parsed *sipflow.Message, meta sipflow.Meta) 
 			e.rtp.SetCodec(ep, r.PT, string(r.Encoding), int(r.Clock))
 		}
 	}
+	return m
 }
 
 // sdesKeys binds the SDES keys an SDP announces (RFC 4568: a side's
