@@ -174,10 +174,13 @@ func (s *spool) saveFront(pkts [][]byte) (saved int, err error) {
 	if err := tmp.Close(); err != nil {
 		return fail(err)
 	}
+	// The old file is closed before it is replaced: some systems
+	// (Windows) refuse to rename over an open file.
+	cerr := s.close()
 	if err := os.Rename(tmp.Name(), s.path); err != nil {
 		os.Remove(tmp.Name())
-		return 0, errors.Join(fmt.Errorf("heptransport: spool at exit: %w", err), s.close())
+		return 0, errors.Join(fmt.Errorf("heptransport: spool at exit: %w", err), cerr)
 	}
 	s.rd, s.wr = 0, size
-	return n, s.close()
+	return n, cerr
 }
