@@ -96,9 +96,12 @@ func TestHEPForwardSavesAtExit(t *testing.T) {
 	handed := num(out, `(\d+) packets handed to the sender`)
 	sent := num(out, `: sent (\d+) \(`)
 	saved := num(out, `saved to the spool at exit (\d+)`)
-	if handed != 7*calls || saved == 0 || sent+saved != handed {
+	if handed != 7*calls || saved == 0 || sent+saved > handed {
 		t.Fatalf("handed %d, acknowledged %d, saved %d:\n%s", handed, sent, saved, out)
 	}
+	// Messages handed over before the connection was up went to the
+	// spool at once; some may still wait there, behind the saved ones.
+	left := handed - sent
 	// The collector is killed with what it never read, and restarts.
 	killStalled(stalled)
 	ln.Close()
@@ -121,22 +124,22 @@ func TestHEPForwardSavesAtExit(t *testing.T) {
 		t.Fatalf("the next run: %v\n%s", err, out)
 	}
 	t.Logf("first run:\n%s", first)
-	if n := num(out, `: sent (\d+) \(`); n != saved {
-		t.Fatalf("the next run sent %d, %d were saved:\n%s", n, saved, out)
+	if n := num(out, `: sent (\d+) \(`); n != left {
+		t.Fatalf("the next run sent %d, %d were not acknowledged:\n%s", n, left, out)
 	}
 	for i := 0; ; i++ {
 		mu.Lock()
 		n := got
 		mu.Unlock()
-		if n == saved {
+		if n == left {
 			break
 		}
-		if n > saved || i > 400 {
-			t.Fatalf("the restarted collector got %d, %d were saved", n, saved)
+		if n > left || i > 400 {
+			t.Fatalf("the restarted collector got %d, %d were not acknowledged", n, left)
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
-	t.Logf("%d messages: %d acknowledged by the stalled collector, %d saved at exit and delivered by the next run", handed, sent, saved)
+	t.Logf("%d messages: %d acknowledged by the stalled collector, %d saved at exit, %d delivered by the next run", handed, sent, saved, left)
 }
 
 // killStalled resets every connection the stalled collector accepted

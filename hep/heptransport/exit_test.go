@@ -81,7 +81,10 @@ func TestExitSavesUnacknowledged(t *testing.T) {
 				t.Logf("sent %d, unacknowledged at exit %d, never sent %d", st.Sent, st.Unconfirmed, st.UnsentAtExit)
 				return
 			}
-			if st.SavedAtExit != left || st.Unconfirmed != 0 || st.UnsentAtExit != 0 || st.SpoolBytes == 0 {
+			// Saved: what was written or queued. Packets sent before the
+			// connection was up went to the spool at once and may still
+			// be there, behind the saved ones.
+			if st.SavedAtExit == 0 || st.SavedAtExit > left || st.Unconfirmed != 0 || st.UnsentAtExit != 0 || st.SpoolBytes == 0 {
 				t.Fatalf("%d not acknowledged at exit, saved %d: %+v", left, st.SavedAtExit, st)
 			}
 			// The collector dies with what it never read; it comes back
@@ -107,7 +110,7 @@ func TestExitSavesUnacknowledged(t *testing.T) {
 			time.Sleep(50 * time.Millisecond) // anything repeated would come now
 			got := c2.snapshot()
 			if uint64(len(got)) != left {
-				t.Fatalf("the next run delivered %d packets, %d were saved", len(got), left)
+				t.Fatalf("the next run delivered %d packets, %d were not acknowledged", len(got), left)
 			}
 			for k, g := range got {
 				if n := seqOf(t, g.raw); n != int(st.Sent)+k {
