@@ -372,13 +372,14 @@ func (s *Sender) Flush(ctx context.Context) error {
 			select {
 			case <-ch:
 			case <-ctx.Done():
-				var queued int
+				var queued, unacked int
 				var spooled int64
 				for _, x := range s.Stats() {
 					queued += x.Queued
+					unacked += x.Unacked
 					spooled += x.SpoolBytes
 				}
-				return fmt.Errorf("heptransport: flush: %w (%d packets queued, %d spool bytes left)", ctx.Err(), queued, spooled)
+				return fmt.Errorf("heptransport: flush: %w (%d packets queued, %d written and not acknowledged, %d spool bytes left)", ctx.Err(), queued, unacked, spooled)
 			}
 		}
 	}
