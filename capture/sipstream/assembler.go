@@ -404,9 +404,7 @@ func (a *Assembler) settle(s *stream) {
 	if len(s.frag) == 0 && cap(s.frag) > releaseCap {
 		s.frag = nil
 	}
-	if s.tls != nil {
-		s.tls.sess.Trim(s.tlsDir, releaseCap)
-	}
+	s.trimTLS(releaseCap)
 	h := s.footprint()
 	a.held += h - s.held
 	s.held = h
@@ -465,9 +463,7 @@ func (a *Assembler) evict() {
 		if len(s.frag) == 0 {
 			s.frag = nil
 		}
-		if s.tls != nil {
-			s.tls.sess.Trim(s.tlsDir, 0)
-		}
+		s.trimTLS(0)
 		a.settle(s)
 	}
 	saved := a.curTime

@@ -138,6 +138,17 @@ func (s *stream) footprint() int {
 	return n
 }
 
+// trimTLS gives back the emptied buffers of capacity above keep that
+// its TLS session holds on its account (footprint).
+func (s *stream) trimTLS(keep int) {
+	if c := s.tls; c != nil {
+		c.sess.Trim(s.tlsDir, keep)
+		if c.dirs[s.tlsDir^1] == nil {
+			c.sess.Trim(s.tlsDir^1, keep)
+		}
+	}
+}
+
 // release drops buffers of a closed stream; a tombstone needs none.
 func (s *stream) release() {
 	s.buf, s.marks, s.ooo, s.oooBuf, s.frag = nil, nil, nil, nil, nil
