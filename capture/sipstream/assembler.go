@@ -168,6 +168,11 @@ type Stats struct {
 	TLSRecordsUndecrypted  uint64 // records of ended connections not decrypted
 	TLSRefused             uint64 // TLS directions left encrypted because MaxStreams connections were being decrypted
 	TLSPlaintextDropped    uint64 // plaintext bytes for a direction that had already ended
+	// TLS connections evicted whole (both directions, also counted in
+	// BudgetEvictions) to stay within MaxBuffered, and the bytes of
+	// records split across segments (or waiting for keys) they held.
+	TLSBudgetEvictions    uint64
+	TLSBudgetEvictedBytes uint64
 }
 
 // flowKey identifies one direction of a TCP connection. It is comparable
@@ -399,6 +404,7 @@ func (a *Assembler) settle(s *stream) {
 	if len(s.frag) == 0 && cap(s.frag) > releaseCap {
 		s.frag = nil
 	}
+	s.trimTLS(releaseCap)
 	h := s.footprint()
 	a.held += h - s.held
 	s.held = h
@@ -457,6 +463,7 @@ func (a *Assembler) evict() {
 		if len(s.frag) == 0 {
 			s.frag = nil
 		}
+		s.trimTLS(0)
 		a.settle(s)
 	}
 	saved := a.curTime
@@ -465,15 +472,38 @@ func (a *Assembler) evict() {
 		if a.held <= low {
 			break
 		}
-		before := a.stats.DiscardedBytes
-		if s.mode != modeClosed {
-			a.finish(s)
+		if a.streams[s.key] != s {
+			continue // evicted with the other direction of its TLS connection
 		}
-		a.forget(s)
-		a.stats.BudgetEvictions++
-		a.stats.BudgetEvictedBytes += a.stats.DiscardedBytes - before
+		c := s.tls
+		var peer *stream
+		if c != nil {
+			peer = c.dirs[s.tlsDir^1]
+		}
+		a.evictOne(s)
+		if c != nil {
+			// A session's partial record cannot be completed once one of
+			// its directions is gone, and the other direction would carry
+			// it: the connection goes whole.
+			if peer != nil && a.streams[peer.key] == peer {
+				a.evictOne(peer)
+			}
+			a.stats.TLSBudgetEvictions++
+			a.stats.TLSBudgetEvictedBytes += uint64(c.sess.Pending(tlsdec.ClientToServer) + c.sess.Pending(tlsdec.ServerToClient))
+		}
 	}
 	a.curTime = saved
+}
+
+// evictOne flushes s as an idle expiry would, forgets it and counts it.
+func (a *Assembler) evictOne(s *stream) {
+	before := a.stats.DiscardedBytes
+	if s.mode != modeClosed {
+		a.finish(s)
+	}
+	a.forget(s)
+	a.stats.BudgetEvictions++
+	a.stats.BudgetEvictedBytes += a.stats.DiscardedBytes - before
 }
 
 // ordered returns the streams matching keep, sorted by last activity and

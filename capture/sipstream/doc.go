@@ -40,12 +40,14 @@
 // IdleTimeout.
 //
 // The memory held across all directions (the capacity of the buffers
-// for partial messages, WebSocket fragments and segments beyond a hole)
-// is bounded by Options.MaxBuffered: past it, empty buffers give their
-// capacity back, then the directions that went longest without a segment
-// are evicted as an idle expiry would, and counted
-// (Stats.BudgetEvictions, Stats.BudgetEvictedBytes). A TLS session's own partial record (at most
-// one per direction, in capture/tlsdec) is not part of that count.
+// for partial messages, WebSocket fragments, segments beyond a hole, and
+// what a TLS session holds: a record split across segments, records
+// waiting for keys) is bounded by Options.MaxBuffered: past it, empty
+// buffers give their capacity back, then the directions that went
+// longest without a segment are evicted as an idle expiry would, and
+// counted (Stats.BudgetEvictions, Stats.BudgetEvictedBytes). A TLS
+// connection goes whole, both directions, since its partial record can
+// no longer complete (Stats.TLSBudgetEvictions, TLSBudgetEvictedBytes).
 //
 // Time comes only from Segment.Time (packet time), so an offline capture
 // behaves as a live one. The Assembler is single-goroutine and allocation

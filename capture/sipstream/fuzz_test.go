@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"testing"
+
+	"github.com/voiptool/voiptool/capture/tlsdec"
 )
 
 // maxFuzzInput keeps inputs below every size bound (MaxStreamBuffer, the
@@ -180,18 +182,19 @@ func FuzzWebSocket(f *testing.F) {
 }
 
 // FuzzBudget interleaves a few connections, each cut and reordered by the
-// seed, under a global budget smaller than what they hold: the running
-// total stays exact, never passes the budget once a segment is in, and the bytes counted as evicted are
+// seed, under a global budget smaller than what they hold (TLS sessions'
+// partial records included): the running total stays exact, never passes the budget once a segment is in, and the bytes counted as evicted are
 // among those counted as discarded.
 func FuzzBudget(f *testing.F) {
 	f.Add([]byte(sipMsg("INVITE", 1, 900)+partialInvite(2, 700)), uint64(1), uint16(600))
 	f.Add([]byte(wsRequest+string(wsFrame(false, opText, true, key, []byte("BYE sip:"), 0))), uint64(4), uint16(50))
 	f.Add([]byte("OPTIONS sip:a@b SIP/2.0\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\nContent-Length: 400\r\n\r\n"), uint64(9), uint16(100))
+	f.Add([]byte(stalledHello(3000)), uint64(3), uint16(5000)) // TLS records split across segments, held by their sessions
 	f.Fuzz(func(t *testing.T, data []byte, seed uint64, budget uint16) {
 		if len(data) > maxFuzzInput || budget == 0 {
 			return
 		}
-		a := New(Options{MaxBuffered: int(budget)})
+		a := New(Options{MaxBuffered: int(budget), TLSKeys: tlsdec.NewKeyLog(tlsdec.KeyLogOptions{})})
 		r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 		var col collector
 		const conns = 4

@@ -124,8 +124,29 @@ func (s *stream) reset(sg *Segment) {
 // footprint is the memory s's buffers hold, as counted against
 // Options.MaxBuffered.
 func (s *stream) footprint() int {
-	return cap(s.buf) + cap(s.oooBuf) + cap(s.frag) +
+	n := cap(s.buf) + cap(s.oooBuf) + cap(s.frag) +
 		cap(s.marks)*int(unsafe.Sizeof(mark{})) + cap(s.ooo)*int(unsafe.Sizeof(oooSeg{}))
+	if c := s.tls; c != nil {
+		// What its TLS session holds for it (a record split across
+		// segments, records waiting for keys), and what it holds for the
+		// other direction once that one left.
+		n += c.sess.Held(s.tlsDir)
+		if c.dirs[s.tlsDir^1] == nil {
+			n += c.sess.Held(s.tlsDir ^ 1)
+		}
+	}
+	return n
+}
+
+// trimTLS gives back the emptied buffers of capacity above keep that
+// its TLS session holds on its account (footprint).
+func (s *stream) trimTLS(keep int) {
+	if c := s.tls; c != nil {
+		c.sess.Trim(s.tlsDir, keep)
+		if c.dirs[s.tlsDir^1] == nil {
+			c.sess.Trim(s.tlsDir^1, keep)
+		}
+	}
 }
 
 // release drops buffers of a closed stream; a tombstone needs none.

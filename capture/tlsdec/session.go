@@ -333,6 +333,35 @@ func (s *Session) drain() {
 // Stats returns the session's counters.
 func (s *Session) Stats() SessionStats { return s.stats }
 
+// Held is the memory direction d holds, by capacity: its unparsed bytes
+// (a record split across TCP segments, or records waiting for keys) and
+// a partial handshake message. A reassembler that budgets its buffers
+// counts it with the direction's own (capture/sipstream does).
+func (s *Session) Held(d Direction) int {
+	ds := &s.dir[d&1]
+	return cap(ds.buf) + cap(ds.hs)
+}
+
+// Pending is the bytes direction d holds that no record was made of yet
+// (by length): what is lost if the connection ends now.
+func (s *Session) Pending(d Direction) int {
+	ds := &s.dir[d&1]
+	return len(ds.buf) + len(ds.hs)
+}
+
+// Trim gives back direction d's emptied buffers whose capacity is above
+// keep (0: every emptied buffer), so that a record once large, or a
+// direction that went quiet, does not pin memory.
+func (s *Session) Trim(d Direction, keep int) {
+	ds := &s.dir[d&1]
+	if len(ds.buf) == 0 && cap(ds.buf) > keep {
+		ds.buf = nil
+	}
+	if len(ds.hs) == 0 && cap(ds.hs) > keep {
+		ds.hs = nil
+	}
+}
+
 // Feed adds the next bytes of direction d and decrypts every complete
 // record. b is copied; the caller may reuse it.
 func (s *Session) Feed(d Direction, b []byte) {

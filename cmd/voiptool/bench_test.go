@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"syscall"
 	"testing"
 	"time"
 
@@ -72,13 +71,4 @@ func BenchmarkRTPVsFloor(b *testing.B) {
 	b.ReportMetric(ratios[len(ratios)/2], "x-floor-median")
 	b.ReportMetric(float64(tRTP.Nanoseconds())/float64(b.N*records), "cpu-ns/packet")
 	b.ReportMetric(float64(tFloor.Nanoseconds())/float64(b.N*records), "floor-cpu-ns/packet")
-}
-
-// cpuTime is the process's CPU time so far, every thread's.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

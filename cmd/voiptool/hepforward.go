@@ -36,23 +36,31 @@ HEP collectors: a lightweight heplify replacement.
 
 Targets are udp:HOST:PORT, tcp:HOST:PORT or tls:HOST:PORT, several at once.
 TCP and TLS reconnect with backoff when the collector restarts; packets wait in
-a bounded queue per target (and in --spool when given). Nothing is lost
-silently: sent, queued, spooled and dropped counts are printed at the end.
+a bounded queue per target (and in --spool when given). Over TCP and TLS a
+packet counts as sent once the collector's TCP acknowledged it. At the end
+(end of input, or Ctrl-C) hep-forward waits up to --flush-timeout for the
+rest to be sent and acknowledged (Ctrl-C again stops waiting); what is still
+unacknowledged or queued then is saved to --spool, which the next run with
+the same --spool and --to sends first (with no FILE or -i, hep-forward only
+sends the spool), or, without --spool, counted as unacknowledged at exit or
+never sent. Nothing is lost silently: sent, queued, spooled, saved and
+dropped counts are printed at the end.
 
 --speed paces the sending: "max" (as fast as possible, the default for files),
 "1" (original timing), or any factor like "10" (ten times faster). --restamp
 sends the time of sending instead of the capture time.`,
 		Example: `  voiptool hep-forward call.pcap --to udp:homer.example.com:9060
   voiptool hep-forward -i any --to tcp:10.0.0.5:9061 --capture-id 2001 --auth-key secret
-  voiptool hep-forward day.pcap.gz --to udp:127.0.0.1:9060 --speed 1 --restamp --proto sip,rtcp`,
+  voiptool hep-forward day.pcap.gz --to udp:127.0.0.1:9060 --speed 1 --restamp --proto sip,rtcp
+  voiptool hep-forward --spool /var/spool/voiptool --to tcp:10.0.0.5:9061   # send what an earlier run saved`,
 		RunE: func(c *cobra.Command, args []string) error {
 			files, err := opts.live.take("hep-forward", args)
 			if err != nil {
 				return err
 			}
 			opts.in.files = append(opts.in.files, files...)
-			if len(opts.in.files) == 0 && len(opts.live.ifaces) == 0 {
-				return usageErrorf("hep-forward: no capture file or interface given")
+			if len(opts.in.files) == 0 && len(opts.live.ifaces) == 0 && opts.hep.spool == "" {
+				return usageErrorf("hep-forward: no capture file or interface given (or --spool to send only what a spool holds)")
 			}
 			if len(opts.hep.to) == 0 {
 				return usageErrorf("hep-forward: --to is required (udp:HOST:PORT, tcp:..., tls:...)")
@@ -84,8 +92,12 @@ func hepForwardRun(ctx context.Context, o *hepForwardOptions) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	parent := ctx
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(o.in.files) == 0 && len(o.live.ifaces) == 0 {
+		return hepSendSpool(parent, o)
+	}
 	speed, _ := pace.ParseSpeed(o.speed)
 	in, err := openSources(ctx, o.in.files, o.live.options(), o.io.ErrOut)
 	if err != nil {
@@ -114,7 +126,7 @@ func hepForwardRun(ctx context.Context, o *hepForwardOptions) error {
 	if err != nil && ctx.Err() == nil {
 		return err
 	}
-	closeErr := h.Close()
+	closeErr := closeHEP(parent, o, h)
 	if !o.in.quiet {
 		writeHEPTargets(o.io, h)
 		if pacer.Speed() > 0 {
@@ -127,6 +139,45 @@ func hepForwardRun(ctx context.Context, o *hepForwardOptions) error {
 	}
 	if in.packets() == 0 {
 		return errNothingRead
+	}
+	return nil
+}
+
+// closeHEP waits (at most --flush-timeout) for the collectors to take and
+// acknowledge what is left, saying so when that is a wait; a signal from
+// now on cuts the wait short, and what is left is saved to the spool or
+// counted all the same.
+func closeHEP(parent context.Context, o *hepForwardOptions, h *sink.HEP) error {
+	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var queued, unacked int
+	var spooled int64
+	for _, t := range h.Targets() {
+		queued += t.Queued
+		unacked += t.Unacked
+		spooled += t.SpoolBytes
+	}
+	if (queued > 0 || unacked > 0 || spooled > 0) && !o.in.quiet {
+		fmt.Fprintf(o.io.ErrOut, "voiptool: waiting up to %s for %d queued and %d unacknowledged packets (%d spool bytes); Ctrl-C to stop waiting\n",
+			o.hep.flushWait, queued, unacked, spooled)
+	}
+	return h.CloseContext(ctx)
+}
+
+// hepSendSpool is hep-forward without input: it sends what the spool
+// holds for each target and exits, non-zero if some is left.
+func hepSendSpool(ctx context.Context, o *hepForwardOptions) error {
+	h, err := sink.StartHEP(o.hep.sinkOptions(nil))
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	closeErr := closeHEP(ctx, o, h)
+	if !o.in.quiet {
+		writeHEPTargets(o.io, h)
+	}
+	if closeErr != nil {
+		return fmt.Errorf("hep-forward: %w", closeErr)
 	}
 	return nil
 }

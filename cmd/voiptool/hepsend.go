@@ -56,7 +56,7 @@ func (o *hepSendOptions) addFlags(f *pflag.FlagSet, prefix string) {
 	f.StringVar(&o.tls.CertFile, name("cert"), "", "client certificate `FILE` for tls:")
 	f.StringVar(&o.tls.KeyFile, name("key"), "", "client key `FILE` for tls:")
 	f.BoolVar(&o.tls.Insecure, name("insecure"), false, "do not verify the collector's TLS certificate")
-	f.DurationVar(&o.flushWait, name("flush-timeout"), sink.DefaultFlushTimeout, "how long to wait at the end for queued packets to go out")
+	f.DurationVar(&o.flushWait, name("flush-timeout"), sink.DefaultFlushTimeout, "how long to wait at the end for queued packets to go out and be acknowledged (TCP/TLS); what is left is saved to the spool, or counted")
 }
 
 // validate checks what the flags cannot; cmd and flag name the command
@@ -114,8 +114,20 @@ func writeHEPTargets(ios *ioStreams, h *sink.HEP) {
 		if t.Resent > 0 {
 			fmt.Fprintf(ios.ErrOut, ", resent %d", t.Resent)
 		}
-		if t.Unacked > 0 || t.Unconfirmed > 0 {
-			fmt.Fprintf(ios.ErrOut, ", never acknowledged %d (delivery unknown)", uint64(t.Unacked)+t.Unconfirmed)
+		if t.Unacked > 0 {
+			fmt.Fprintf(ios.ErrOut, ", not acknowledged yet %d", t.Unacked)
+		}
+		if t.SavedAtExit > 0 {
+			fmt.Fprintf(ios.ErrOut, ", saved to the spool at exit %d (the next run with this --spool sends them)", t.SavedAtExit)
+		}
+		if t.Unconfirmed > 0 {
+			fmt.Fprintf(ios.ErrOut, ", unacknowledged at exit %d (delivery unknown)", t.Unconfirmed)
+		}
+		if t.UnsentAtExit > 0 {
+			fmt.Fprintf(ios.ErrOut, ", never sent at exit %d (lost)", t.UnsentAtExit)
+		}
+		if t.SpoolBytes > 0 {
+			fmt.Fprintf(ios.ErrOut, ", %d bytes left in the spool", t.SpoolBytes)
 		}
 		if t.LostUDP > 0 {
 			fmt.Fprintf(ios.ErrOut, ", lost on UDP %d", t.LostUDP)

@@ -41,6 +41,7 @@ type replayOptions struct {
 	iface          string
 	srcMAC, dstMAC string
 	force          bool
+	onlyVoIP       bool
 	pps, mbps      float64
 	topspeed       bool
 }
@@ -75,6 +76,10 @@ and checksums are repaired. Captures without Ethernet headers (Linux cooked,
 raw IP) need --dst-mac to have one built. An interface that owns one of the
 capture's addresses is refused unless --force. --pps N, --mbps N or --topspeed
 replace the capture's timing. Frames the kernel has no room for are counted.
+Frames that carry no SIP, RTP, RTCP or HEP (ARP, TCP handshakes and ACKs, DNS)
+go out as captured when no calls are selected, so the wire sees what the
+capture saw, and are counted; --only-voip leaves them out (counted too). With
+--map they are not sent (their headers are not located), and counted.
 
 Ctrl-C stops at once and prints the summary.
 
@@ -149,6 +154,7 @@ Ctrl-C stops at once and prints the summary.
 	f.StringVar(&opts.srcMAC, "src-mac", "", "with --iface: Ethernet source `MAC` of every frame")
 	f.StringVar(&opts.dstMAC, "dst-mac", "", "with --iface: Ethernet destination `MAC` of every frame (needed for captures without Ethernet headers)")
 	f.BoolVar(&opts.force, "force", false, "with --iface: replay on an interface that owns one of the capture's addresses")
+	f.BoolVar(&opts.onlyVoIP, "only-voip", false, "with --iface: send only frames carrying SIP, RTP, RTCP or HEP (by default the others, ARP, TCP handshakes and ACKs..., go out as captured and are counted)")
 	f.Float64Var(&opts.pps, "pps", 0, "send at `N` packets per second instead of the capture's timing")
 	f.Float64Var(&opts.mbps, "mbps", 0, "send at `N` Mbit/s instead of the capture's timing")
 	f.BoolVar(&opts.topspeed, "topspeed", false, "send as fast as possible (--speed max)")
@@ -168,8 +174,8 @@ func (o *replayOptions) checkFrameFlags(c *cobra.Command) error {
 		return usageErrorf("replay: --speed, --pps, --mbps and --topspeed exclude each other")
 	case o.pps < 0 || o.mbps < 0:
 		return usageErrorf("replay: --pps and --mbps are positive rates")
-	case o.iface == "" && (o.srcMAC != "" || o.dstMAC != "" || o.force):
-		return usageErrorf("replay: --src-mac, --dst-mac and --force are for --iface")
+	case o.iface == "" && (o.srcMAC != "" || o.dstMAC != "" || o.force || o.onlyVoIP):
+		return usageErrorf("replay: --src-mac, --dst-mac, --force and --only-voip are for --iface")
 	case o.iface != "" && (o.to != "" || o.rewrite || o.newIDs || o.bind != ""):
 		return usageErrorf("replay: --iface sends the frames themselves: --to, --rewrite, --new-ids and --bind are for socket replay (--map moves addresses)")
 	}
@@ -217,7 +223,7 @@ func (o *replayOptions) replayOpts() (replay.Options, error) {
 	if o.bind != "" {
 		ro.Bind, _ = netip.ParseAddr(o.bind)
 	}
-	ro.Iface, ro.Force, ro.PPS, ro.Mbps = o.iface, o.force, o.pps, o.mbps
+	ro.Iface, ro.Force, ro.OnlyVoIP, ro.PPS, ro.Mbps = o.iface, o.force, o.onlyVoIP, o.pps, o.mbps
 	if o.topspeed {
 		ro.Speed = 0
 	}

@@ -69,6 +69,7 @@ func TestReplayOptions(t *testing.T) {
 		{"a.pcap", "--iface", "eth0", "--dst-mac", "02:00:00:00:00"}, // short MAC
 		{"a.pcap", "--to", "x", "--dst-mac", "02:00:00:00:00:01"},    // MACs need --iface
 		{"a.pcap", "--to", "x", "--new-rtp"},                         // needs --rewrite over sockets
+		{"a.pcap", "--to", "x", "--only-voip"},                       // frames only
 	})
 }
 
@@ -77,7 +78,7 @@ func TestReplayFrameOptions(t *testing.T) {
 	reached := false
 	cmd := newCmdReplay(testIO(), func(o *replayOptions) error { got, reached = o, true; return nil })
 	err := execOpts(t, cmd, &reached, "a.pcap", "--iface", "veth0", "--map", "10.0.0.1=10.9.0.1", "--src-mac", "02:00:00:00:00:01",
-		"--dst-mac", "02:00:00:00:00:02", "--force", "--pps", "250", "--new-rtp")
+		"--dst-mac", "02:00:00:00:00:02", "--force", "--pps", "250", "--new-rtp", "--only-voip")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +87,7 @@ func TestReplayFrameOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	if ro.Iface != "veth0" || ro.SrcMAC.String() != "02:00:00:00:00:01" || ro.DstMAC.String() != "02:00:00:00:00:02" ||
-		!ro.Force || ro.PPS != 250 || ro.Mbps != 0 || !ro.NewRTP || ro.To.IsValid() || len(ro.Maps) != 1 {
+		!ro.Force || ro.PPS != 250 || ro.Mbps != 0 || !ro.NewRTP || ro.To.IsValid() || len(ro.Maps) != 1 || !ro.OnlyVoIP {
 		t.Fatalf("options %+v", ro)
 	}
 	reached = false

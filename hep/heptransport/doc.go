@@ -22,10 +22,15 @@
 // socket's unacknowledged byte count, SIOCOUTQ), count it as sent only
 // then, and after a reconnect write again, in order, what was not
 // acknowledged and the packet whose write failed (TargetStats.Resent);
-// what is still unacknowledged when the sender stops is counted as
-// Unconfirmed. Bytes the collector's kernel acknowledged but its process
-// never read (killed with data in its receive buffer) are beyond any
-// sender: TCP acknowledges the kernel's receipt, not the application's.
+// what is still unacknowledged when the sender stops (after a bounded
+// Flush) is saved, with what is still queued, to the front of the spool
+// for the next run (the connection is reset, so the kernel does not
+// deliver it too), or, without a spool, counted (Unconfirmed,
+// UnsentAtExit). A spool partly sent is rewritten at stop without what
+// went, so the next run sends each packet once. Bytes the collector's
+// kernel acknowledged but its process never read (killed with data in
+// its receive buffer) are beyond any sender: TCP acknowledges the
+// kernel's receipt, not the application's.
 // UDP has no acknowledgement: a datagram written counts as sent, delivery
 // unknown; a UDP write error (ECONNREFUSED when nothing listens) loses that
 // datagram and is counted, never fatal.

@@ -84,23 +84,32 @@ type TargetStats struct {
 	// TCP/TLS on Linux, acknowledged by the collector's TCP (which still
 	// says nothing of what its process read); for UDP, and TCP/TLS on
 	// other systems, written to the socket (delivery unknown).
-	Sent        uint64
-	SentBytes   uint64
-	Queued      int    // packets in memory waiting
-	Dropped     uint64 // lost because queue and spool were full (or no spool)
-	Spooled     uint64 // packets appended to the spool
-	Unspooled   uint64 // packets read back from the spool
-	SpoolBytes  int64  // spool backlog
-	SpoolLost   uint64 // spool records discarded as corrupt
-	Reconnects  uint64 // successful TCP/TLS connects after the first
-	SendErrors  uint64 // failed writes and dials
-	Resent      uint64 // packets written again after a reconnect: the failed write's and those not acknowledged (TCP/TLS)
-	Unacked     int    // packets written and not acknowledged yet, kept for resending (TCP/TLS)
-	Unconfirmed uint64 // packets still not acknowledged when the sender stopped: delivery unknown
-	LostUDP     uint64 // UDP packets whose write failed (e.g. ECONNREFUSED)
-	KeepAlives  uint64 // keep-alive packets written
-	LastError   string
-	LastErrorAt time.Time
+	Sent       uint64
+	SentBytes  uint64
+	Queued     int    // packets in memory waiting
+	Dropped    uint64 // lost because queue and spool were full (or no spool)
+	Spooled    uint64 // packets appended to the spool
+	Unspooled  uint64 // packets read back from the spool
+	SpoolBytes int64  // spool backlog
+	SpoolLost  uint64 // spool records discarded as corrupt
+	Reconnects uint64 // successful TCP/TLS connects after the first
+	SendErrors uint64 // failed writes and dials
+	Resent     uint64 // packets written again after a reconnect: the failed write's and those not acknowledged (TCP/TLS)
+	Unacked    int    // packets written and not acknowledged yet, kept for resending (TCP/TLS)
+	// What the sender held when it stopped. With a spool, packets
+	// written and not acknowledged, and packets queued and never
+	// written, are saved to it (SavedAtExit, in order, in front of the
+	// spool's backlog) for the next run to send; what it cannot take
+	// (no spool, or full) is counted here: Unconfirmed were written
+	// and not acknowledged (delivery unknown), UnsentAtExit were never
+	// written (lost).
+	SavedAtExit  uint64
+	Unconfirmed  uint64
+	UnsentAtExit uint64
+	LostUDP      uint64 // UDP packets whose write failed (e.g. ECONNREFUSED)
+	KeepAlives   uint64 // keep-alive packets written
+	LastError    string
+	LastErrorAt  time.Time
 }
 
 // Sender forwards HEP packets to one or more collectors. Send is safe for
@@ -267,9 +276,11 @@ func (s *Sender) Send(p *hep.Packet) error {
 
 // Run starts one goroutine per target and returns after ctx is cancelled
 // and all of them have stopped (connections closed, spool files closed).
-// Packets still queued in memory at that point are lost (they are counted
-// in Stats().Queued); call Flush first to wait for delivery. Run returns
-// nil after a cancellation, and ErrClosed if called twice.
+// Call Flush first to wait (bounded) for delivery and acknowledgement.
+// What is still unacknowledged or queued when Run stops is saved to the
+// spool when there is one, else counted (TargetStats.SavedAtExit,
+// Unconfirmed, UnsentAtExit). Run returns nil after a cancellation (or
+// the spool's error), and ErrClosed if called twice.
 func (s *Sender) Run(ctx context.Context) error {
 	s.mu.Lock()
 	if s.state != stateNew {
@@ -289,20 +300,59 @@ func (s *Sender) Run(ctx context.Context) error {
 	}
 	wg.Wait()
 
+	// Closed before the targets are wound up: no Send files a packet
+	// behind what is saved.
 	s.mu.Lock()
 	s.state = stateClosed
 	s.mu.Unlock()
 	var errs []error
 	for _, t := range s.targets {
 		t.mu.Lock()
+		errs = append(errs, t.finishLocked())
 		t.closed = true
 		t.wakeWaiters()
-		if t.spool != nil {
-			errs = append(errs, t.spool.close())
-		}
 		t.mu.Unlock()
 	}
 	return errors.Join(errs...)
+}
+
+// finishLocked winds a stopped target up: what was written and not
+// acknowledged, the packet whose write did not complete, and what is
+// queued, oldest first, go to the front of the spool (then closed), or
+// are counted. t.mu is held.
+func (t *target) finishLocked() error {
+	var pending [][]byte
+	for i := t.un.head; i < len(t.un.pkts); i++ {
+		pending = append(pending, t.un.pkts[i].b)
+	}
+	if t.held != nil {
+		pending = append(pending, t.held)
+	}
+	written := len(pending) // delivery unknown; the rest never left
+	for t.q.n > 0 {
+		b, _ := t.q.pop(nil)
+		pending = append(pending, b)
+	}
+	t.un = unacked{conn: t.un.conn}
+	t.held, t.inflight = nil, false
+	t.stats.Unacked = 0
+	var err error
+	saved := 0
+	if t.spool != nil {
+		saved, err = t.spool.saveFront(pending)
+		t.stats.SavedAtExit += uint64(saved)
+		if err != nil {
+			t.setErr(err)
+		}
+	}
+	for i := saved; i < len(pending); i++ {
+		if i < written {
+			t.stats.Unconfirmed++
+		} else {
+			t.stats.UnsentAtExit++
+		}
+	}
+	return err
 }
 
 // Flush waits until every target has written everything queued and spooled
@@ -322,13 +372,14 @@ func (s *Sender) Flush(ctx context.Context) error {
 			select {
 			case <-ch:
 			case <-ctx.Done():
-				var queued int
+				var queued, unacked int
 				var spooled int64
 				for _, x := range s.Stats() {
 					queued += x.Queued
+					unacked += x.Unacked
 					spooled += x.SpoolBytes
 				}
-				return fmt.Errorf("heptransport: flush: %w (%d packets queued, %d spool bytes left)", ctx.Err(), queued, spooled)
+				return fmt.Errorf("heptransport: flush: %w (%d packets queued, %d written and not acknowledged, %d spool bytes left)", ctx.Err(), queued, unacked, spooled)
 			}
 		}
 	}
@@ -375,6 +426,9 @@ type target struct {
 	// look at the acknowledgements while the writer is blocked in a write.
 	un  unacked
 	cur *link
+	// held is the packet the writer was writing (or waiting to write)
+	// when it stopped, for finishLocked.
+	held []byte
 }
 
 func (t *target) idle() bool {
@@ -500,11 +554,11 @@ func (t *target) run(ctx context.Context) {
 			break
 		}
 	}
-	// Whatever is still unacknowledged may or may not have arrived.
-	t.mu.Lock()
-	t.stats.Unconfirmed += uint64(t.un.len())
-	t.stats.Unacked = 0
-	t.mu.Unlock()
+	if have {
+		t.mu.Lock()
+		t.held = pkt
+		t.mu.Unlock()
+	}
 }
 
 func (t *target) dial(ctx context.Context) (*link, error) {
@@ -563,7 +617,16 @@ var errPeerClosed = errors.New("heptransport: collector closed the connection")
 // written again after the reconnect, behind those.
 func (t *target) pump(ctx context.Context, l *link, pkt *[]byte, have *bool) (err error) {
 	conn := l.conn
-	stop := context.AfterFunc(ctx, func() { l.close(false) }) // unblocks a Write stuck on a stalled peer
+	// At exit, what is not acknowledged goes to the spool when there is
+	// one: then the connection is reset, so that the kernel does not
+	// deliver it after us as well. Without a spool it is closed, and
+	// what the kernel still holds may yet arrive.
+	saving := func() bool {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		return t.spool != nil && (t.un.len() > 0 || t.inflight)
+	}
+	stop := context.AfterFunc(ctx, func() { l.close(saving()) }) // unblocks a Write stuck on a stalled peer
 	defer stop()
 	dead := make(chan struct{})
 	var wg sync.WaitGroup
@@ -587,8 +650,9 @@ func (t *target) pump(ctx context.Context, l *link, pkt *[]byte, have *bool) (er
 		pending := t.un.len() > 0 || *have
 		t.mu.Unlock()
 		// Its last look at the acknowledgements first; then, if packets
-		// will be written again elsewhere, a reset.
-		l.close(err != nil && ctx.Err() == nil && pending)
+		// will be written again elsewhere (on the next connection, or by
+		// the next run from the spool), a reset.
+		l.close(pending && ((err != nil && ctx.Err() == nil) || (ctx.Err() != nil && t.spool != nil)))
 		wg.Wait()
 		if tracked {
 			t.mu.Lock()

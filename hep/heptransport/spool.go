@@ -1,6 +1,7 @@
 package heptransport
 
 import (
+	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -24,6 +25,7 @@ const (
 // target.mu guards it.
 type spool struct {
 	f       *os.File
+	path    string
 	max     int64
 	rd, wr  int64
 	scratch []byte
@@ -41,7 +43,8 @@ func openSpool(dir string, a Addr, max int64) (*spool, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("heptransport: spool dir: %w", err)
 	}
-	f, err := os.OpenFile(filepath.Join(dir, spoolName(a)), os.O_RDWR|os.O_CREATE, 0o600)
+	path := filepath.Join(dir, spoolName(a))
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("heptransport: spool: %w", err)
 	}
@@ -50,7 +53,7 @@ func openSpool(dir string, a Addr, max int64) (*spool, error) {
 		f.Close()
 		return nil, fmt.Errorf("heptransport: spool: %w", err)
 	}
-	return &spool{f: f, max: max, wr: st.Size()}, nil
+	return &spool{f: f, path: path, max: max, wr: st.Size()}, nil
 }
 
 // backlog is the number of spooled bytes not read back yet.
@@ -121,3 +124,63 @@ func (s *spool) reset() error {
 }
 
 func (s *spool) close() error { return s.f.Close() }
+
+// saveFront is the spool's last act before it is closed: it puts pkts
+// (oldest first, all older than the backlog) in front of the records not
+// read back yet, and drops the records already read, so that the next
+// run sends exactly what this one did not, in order. The new content is
+// written under a temporary name and renamed over the spool, so a crash
+// meanwhile leaves the old spool whole (then records read back may be
+// sent again: at least once, never lost). As many of pkts as fit within
+// the spool's bound are saved, the oldest first; it returns how many.
+// The spool is closed on return, whatever happened.
+func (s *spool) saveFront(pkts [][]byte) (saved int, err error) {
+	if len(pkts) == 0 && s.rd == 0 {
+		return 0, s.close()
+	}
+	size := s.backlog()
+	n := 0
+	for _, b := range pkts {
+		if len(b) > maxRecordLen || size+int64(spoolHdrLen+len(b)) > s.max {
+			break
+		}
+		size += int64(spoolHdrLen + len(b))
+		n++
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(s.path), "."+filepath.Base(s.path)+".*")
+	if err != nil {
+		return 0, errors.Join(fmt.Errorf("heptransport: spool at exit: %w", err), s.close())
+	}
+	fail := func(err error) (int, error) {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return 0, errors.Join(fmt.Errorf("heptransport: spool at exit: %w", err), s.close())
+	}
+	w := bufio.NewWriter(tmp)
+	for _, b := range pkts[:n] {
+		binary.BigEndian.PutUint32(s.hdr[:], uint32(len(b)))
+		w.Write(s.hdr[:])
+		w.Write(b) // a write error sticks in w and is returned by Flush
+	}
+	if _, err := io.Copy(w, io.NewSectionReader(s.f, s.rd, s.backlog())); err != nil {
+		return fail(err)
+	}
+	if err := w.Flush(); err != nil {
+		return fail(err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fail(err)
+	}
+	// The old file is closed before it is replaced: some systems
+	// (Windows) refuse to rename over an open file.
+	cerr := s.close()
+	if err := os.Rename(tmp.Name(), s.path); err != nil {
+		os.Remove(tmp.Name())
+		return 0, errors.Join(fmt.Errorf("heptransport: spool at exit: %w", err), cerr)
+	}
+	s.rd, s.wr = 0, size
+	return n, cerr
+}

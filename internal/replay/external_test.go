@@ -12,7 +12,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -162,10 +161,9 @@ func replayJitterOnce(t *testing.T, attempt int, want map[string]rtpStream) (str
 	if err := td.Start(); err != nil {
 		t.Skipf("tcpdump: %v", err)
 	}
-	pid := td.Process.Pid
 	defer func() {
 		if td.ProcessState == nil {
-			syscall.Kill(pid, syscall.SIGKILL)
+			td.Process.Kill() // by its PID, as every peer we start
 			td.Wait()
 		}
 	}()
@@ -195,7 +193,7 @@ func replayJitterOnce(t *testing.T, attempt int, want map[string]rtpStream) (str
 	}
 	dst.wait(int(sum.Counts.Sent))
 	time.Sleep(100 * time.Millisecond)
-	syscall.Kill(pid, syscall.SIGINT)
+	td.Process.Signal(os.Interrupt) // tcpdump writes its last packets and exits
 	td.Wait()
 	if sum.Counts.Sent != 369 || sum.Counts.SendErrors != 0 {
 		t.Fatalf("sent %d (errors %d), want the call's 369 packets", sum.Counts.Sent, sum.Counts.SendErrors)
@@ -276,10 +274,9 @@ func replayToSipp(t *testing.T, network, file string, calls []string) Summary {
 	if err := sipp.Start(); err != nil {
 		t.Fatal(err)
 	}
-	pid := sipp.Process.Pid
 	defer func() {
 		if sipp.ProcessState == nil {
-			syscall.Kill(pid, syscall.SIGKILL)
+			sipp.Process.Kill()
 			sipp.Wait()
 		}
 	}()

@@ -37,6 +37,12 @@ type FrameCounts struct {
 	// side, or, while calls or a side are selected, records without a
 	// payload to attribute (TCP handshakes and ACKs, ARP, fragments).
 	NotSelected int64 `json:"skipped_not_selected"`
+	// Unclassified: records without a classified payload (ARP, TCP
+	// handshakes and ACKs, DNS, earlier IP fragments) handed to the
+	// kernel as captured, when no calls or side were selected;
+	// SkippedUnclassified: those left out by Options.OnlyVoIP.
+	Unclassified        int64 `json:"unclassified_sent"`
+	SkippedUnclassified int64 `json:"skipped_unclassified"`
 	// NoHeaders: records that needed a rewrite (--map, a new Ethernet
 	// header, --new-rtp) but carried no classified payload, so their
 	// headers were not located (TCP ACKs, earlier IP fragments, ARP).
@@ -112,7 +118,9 @@ type frameReplayer struct {
 // located its headers; one that needs a rewrite and has none is counted,
 // not sent). Checksums of classified records left as captured are
 // recomputed too, so captures taken with checksum offload replay valid;
-// unclassified records (ARP, TCP ACKs) go out byte for byte.
+// unclassified records (ARP, TCP handshakes and ACKs) go out byte for
+// byte and are counted (FrameCounts.Unclassified), or, with OnlyVoIP,
+// are left out and counted (SkippedUnclassified).
 //
 // With calls (CallIDs, Filter) or a Side selected, only records carrying
 // their SIP, RTP or RTCP are sent. The interface must not own an address
@@ -428,9 +436,16 @@ func (f *frameReplayer) process(rec *frameRec) {
 		f.fc.NotSelected++
 		return
 	}
+	if rec.events == 0 && f.o.OnlyVoIP {
+		f.fc.SkippedUnclassified++
+		return
+	}
 	frame, ok := f.build(rec)
 	if !ok {
 		return
+	}
+	if rec.events == 0 {
+		f.fc.Unclassified++
 	}
 	if _, err := r.pacer.WaitSize(f.ctx, rec.p.Timestamp.Add(r.shift), len(frame)); err != nil {
 		f.err = err

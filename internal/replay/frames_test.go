@@ -343,3 +343,60 @@ func TestFramesStopOnCancel(t *testing.T) {
 		t.Errorf("progress %+v", progress)
 	}
 }
+
+// TestFramesUnclassified: records without a VoIP payload (the TCP
+// handshake and bare ACKs around SIP over TCP) go out as captured and
+// are counted when nothing is selected; --only-voip leaves them out and
+// counts them; the summary says both.
+func TestFramesUnclassified(t *testing.T) {
+	const records, sip = 10, 5 // tcp-multi-message.pcap: SYN, SYN-ACK, three ACKs and five SIP segments
+	for _, only := range []bool{false, true} {
+		s := &recSender{}
+		sum, err := runFrames(context.Background(), Options{Files: []string{pcapPath("tcp-multi-message.pcap")}, Loops: 1, OnlyVoIP: only}, nil, s, macA, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := sum.Frames
+		var text bytes.Buffer
+		if err := WriteSummary(&text, sum, "text"); err != nil {
+			t.Fatal(err)
+		}
+		if only {
+			if len(s.frames) != sip || f.SkippedUnclassified != records-sip || f.Unclassified != 0 {
+				t.Fatalf("--only-voip: %d frames sent, counts %+v", len(s.frames), f)
+			}
+			if !strings.Contains(text.String(), "5 without a VoIP payload (--only-voip)") {
+				t.Fatalf("summary:\n%s", text.String())
+			}
+		} else {
+			if len(s.frames) != records || f.Unclassified != records-sip || f.SkippedUnclassified != 0 {
+				t.Fatalf("%d frames sent, counts %+v", len(s.frames), f)
+			}
+			if !strings.Contains(text.String(), "sent as captured: 5 (--only-voip leaves them out)") {
+				t.Fatalf("summary:\n%s", text.String())
+			}
+		}
+		var sipSeen int
+		for _, e := range decodeFrames(t, s.frames) {
+			if e.Kind == capture.KindSIP {
+				sipSeen++
+			}
+		}
+		if sipSeen == 0 {
+			t.Fatalf("only-voip=%v: no SIP in the frames sent", only)
+		}
+		if f.Records != records || f.NotSelected != 0 || f.NoHeaders != 0 {
+			t.Fatalf("only-voip=%v: %+v", only, f)
+		}
+	}
+	// With a call selected, the unclassified records are not selected,
+	// as before, whatever --only-voip says.
+	s := &recSender{}
+	sum, err := runFrames(context.Background(), Options{Files: []string{pcapPath("tcp-multi-message.pcap")}, Loops: 1, Side: SideCaller}, nil, s, macA, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := sum.Frames; f.Unclassified != 0 || f.SkippedUnclassified != 0 || f.NotSelected < records-sip {
+		t.Fatalf("side selected: %+v", f)
+	}
+}

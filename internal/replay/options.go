@@ -197,6 +197,12 @@ type Options struct {
 	// Force replays on an interface that owns one of the capture's
 	// addresses (after Maps), which is refused otherwise.
 	Force bool
+	// OnlyVoIP sends only the frames that carry a classified payload
+	// (SIP, RTP, RTCP, HEP). Without it, when no calls or side are
+	// selected, the others (ARP, TCP handshakes and ACKs, DNS, ...) go
+	// out as captured, so the wire sees what the capture saw; both are
+	// counted (FrameCounts.Unclassified, SkippedUnclassified).
+	OnlyVoIP bool
 	// Window is how many records wait for the decoder to classify them
 	// (the RTP heuristic names a flow's first packet only with its
 	// second); 0: DefaultWindow.

@@ -157,8 +157,11 @@ func WriteSummary(w io.Writer, s Summary, format string) error {
 	if f := s.Frames; f != nil {
 		fmt.Fprintf(w, "  frames on %s: %d of %d records sent (%d bytes); refused by the kernel: %d no room (EAGAIN/ENOBUFS), %d above the MTU, %d other errors\n",
 			f.Iface, f.Sent, f.Records, f.Bytes, f.Dropped, f.TooBig, f.Errors)
-		fmt.Fprintf(w, "  frames not sent: %d not selected, %d headers not located, %d lengths/checksums not repairable, %d without Ethernet header; %d sent with checksums as captured\n",
-			f.NotSelected, f.NoHeaders, f.FixupErrors, f.NoEthernet, f.ChecksumsKept)
+		fmt.Fprintf(w, "  frames not sent: %d not selected, %d without a VoIP payload (--only-voip), %d headers not located, %d lengths/checksums not repairable, %d without Ethernet header; %d sent with checksums as captured\n",
+			f.NotSelected, f.SkippedUnclassified, f.NoHeaders, f.FixupErrors, f.NoEthernet, f.ChecksumsKept)
+		if f.Unclassified > 0 {
+			fmt.Fprintf(w, "  frames without a VoIP payload (ARP, TCP handshakes and ACKs, ...) sent as captured: %d (--only-voip leaves them out)\n", f.Unclassified)
+		}
 		fmt.Fprintf(w, "  frames rewritten: %d addresses (--map), %d Ethernet headers built; %d payloads classified too late\n",
 			f.Rewritten, f.Synthesised, f.LateEvents)
 		return nil

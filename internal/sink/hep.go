@@ -162,10 +162,18 @@ func (h *HEP) Counts() Counts {
 // Targets returns the sender's counters per collector.
 func (h *HEP) Targets() []heptransport.TargetStats { return h.snd.Stats() }
 
-// Close waits (at most FlushTimeout) for what is queued to go out, stops
-// the sender and waits for it. It returns the first encoding error, a
-// flush that timed out (naming what was left), or the sender's error.
-func (h *HEP) Close() error {
+// Close waits (at most FlushTimeout) for what is queued to go out and be
+// acknowledged, stops the sender and waits for it. What is left then is
+// saved to the spool when there is one, else counted (the targets'
+// SavedAtExit, Unconfirmed, UnsentAtExit). It returns the first encoding
+// error, a flush that timed out (naming what was left), or the sender's
+// error.
+func (h *HEP) Close() error { return h.CloseContext(context.Background()) }
+
+// CloseContext is Close with a wait that ctx may also cut short (a second
+// Ctrl-C): the sender then stops at once, and what is left is saved or
+// counted just the same.
+func (h *HEP) CloseContext(ctx context.Context) error {
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -173,7 +181,7 @@ func (h *HEP) Close() error {
 	}
 	h.closed = true
 	h.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), h.o.FlushTimeout)
+	ctx, cancel := context.WithTimeout(ctx, h.o.FlushTimeout)
 	flushErr := h.snd.Flush(ctx)
 	cancel()
 	h.cancel()
@@ -200,7 +208,7 @@ func (h *HEP) Summary() string {
 		sent += t.Sent
 		queued += t.Queued
 		dropped += t.Dropped
-		lost += t.LostUDP
+		lost += t.LostUDP + t.UnsentAtExit
 	}
 	h.mu.Lock()
 	refused := h.unsendable // queue drops are already in the targets' Dropped

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 )
 
@@ -62,7 +61,7 @@ func CreateTemp(path string, perm os.FileMode) (*os.File, error) {
 	}
 	for i := 0; ; i++ {
 		name := filepath.Join(dir, fmt.Sprintf(".%s.%d-%d.partial", base, os.Getpid(), time.Now().UnixNano()+int64(i)))
-		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, perm)
+		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL|oNoFollow, perm)
 		if errors.Is(err, os.ErrExist) && i < 100 {
 			continue
 		}

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/voiptool/voiptool/pcap"
@@ -101,7 +100,7 @@ func CreatePcap(path string, o PcapOptions) (*Pcap, error) {
 		if perm == 0 {
 			perm = DefaultPerm
 		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, perm)
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|oNoFollow, perm)
 		if err != nil {
 			return nil, err
 		}

@@ -81,6 +81,8 @@ func StreamLosses(s *sipstream.Stats) []string {
 	add(s.StreamsRefused, "TCP connections refused at the stream limit")
 	add(s.BudgetEvictions, "TCP directions evicted to keep reassembly inside its memory budget (an eighth of --max-memory)")
 	add(s.BudgetEvictedBytes, "TCP bytes of partial messages those evictions discarded")
+	add(s.TLSBudgetEvictions, "TLS connections evicted whole for the same budget (their directions are among those above)")
+	add(s.TLSBudgetEvictedBytes, "bytes of TLS records split across segments (or waiting for keys) those evictions discarded")
 	add(s.DiscardedBytes, "TCP bytes discarded (non-SIP, TLS, unframeable, resync)")
 	return out
 }

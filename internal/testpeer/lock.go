@@ -3,7 +3,6 @@ package testpeer
 import (
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 )
 
@@ -18,12 +17,12 @@ func Lock(t testing.TB, name string) (unlock func()) {
 	if err != nil {
 		t.Fatalf("testpeer: %v", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+	if err := lockFile(f); err != nil {
 		f.Close()
 		t.Fatalf("testpeer: lock %s: %v", path, err)
 	}
 	return func() {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		unlockFile(f)
 		f.Close()
 	}
 }
