@@ -1,0 +1,55 @@
+package sipflow
+
+import "iter"
+
+// walkChunk is how many calls Summaries visits per read lock: the writer
+// waits for at most one chunk, and a walk holds at most one chunk of
+// summaries at a time.
+const walkChunk = 256
+
+// Summaries returns the summaries of the calls matching f in creation
+// order (the order of Calls), for a report that writes each and forgets
+// it: a walk holds one chunk of summaries at a time, never all of them
+// (200 000 summaries are some 600 MB), and never holds the read lock
+// while its consumer runs.
+//
+// The calls walked are those present when Summaries is called: it takes
+// their Call-IDs then (16 bytes a call, the strings are the store's), so
+// every range over the sequence visits the same calls in the same order
+// (a text table measures its columns, then writes), less the ones
+// evicted or cleared since. The summary yielded is reused for the next
+// one: copy it to keep it.
+func (s *Store) Summaries(f Filter) iter.Seq[*CallSummary] {
+	ids := s.IDs()
+	return func(yield func(*CallSummary) bool) {
+		var sum CallSummary
+		buf := make([]CallSummary, 0, min(walkChunk, len(ids)))
+		for start := 0; start < len(ids); start += walkChunk {
+			buf = s.summariesOf(ids[start:min(start+walkChunk, len(ids))], f, buf[:0], &sum)
+			for i := range buf {
+				if !yield(&buf[i]) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// summariesOf appends the summaries of the calls named by ids that match
+// f, under one read lock; sum is scratch for the filter.
+func (s *Store) summariesOf(ids []string, f Filter, out []CallSummary, sum *CallSummary) []CallSummary {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, id := range ids {
+		c, ok := s.calls[id]
+		if !ok {
+			continue // evicted or cleared since the walk began
+		}
+		c.summaryInto(sum)
+		if !f.Match(sum) {
+			continue
+		}
+		out = append(out, s.withSources(*sum))
+	}
+	return out
+}
