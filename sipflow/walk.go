@@ -40,16 +40,53 @@ func (s *Store) Summaries(f Filter) iter.Seq[*CallSummary] {
 func (s *Store) summariesOf(ids []string, f Filter, out []CallSummary, sum *CallSummary) []CallSummary {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	all := f.IsZero()
 	for _, id := range ids {
 		c, ok := s.calls[id]
 		if !ok {
 			continue // evicted or cleared since the walk began
 		}
-		c.summaryInto(sum)
-		if !f.Match(sum) {
-			continue
+		if !all {
+			c.filterInto(sum)
+			if !f.Match(sum) {
+				continue
+			}
 		}
+		c.summaryInto(sum)
 		out = append(out, s.withSources(*sum))
 	}
 	return out
+}
+
+// filterInto writes into *s what a Filter reads (node.positive) and
+// nothing else, as summaryInto would write it: a filtered list decides
+// on this, and builds the whole summary only for the calls it keeps.
+// What it leaves out is what costs: the negotiated codec (a search of
+// the answer's media for each stream), the times, the SDP. TestFilterInto
+// holds it to summaryInto for every column of the filter language.
+func (c *call) filterInto(s *CallSummary) {
+	*s = CallSummary{
+		CallID:          c.id,
+		Type:            c.typ,
+		State:           c.state,
+		From:            c.from,
+		To:              c.to,
+		FromDisplay:     c.fromDisp,
+		ToDisplay:       c.toDisp,
+		PAI:             c.pai,
+		Src:             c.src,
+		Dst:             c.dst,
+		SetupMS:         msBetween(c.inviteT, c.answerT),
+		PDDMS:           msBetween(c.inviteT, c.ringT),
+		DurationMS:      msBetween(c.answerT, c.byeT),
+		FinalCode:       c.finalCode,
+		Reason:          c.reason,
+		HangupBy:        c.hangupBy,
+		Messages:        len(c.msgs),
+		Retransmissions: c.retrans,
+		Methods:         nilIfEmpty(c.methods),
+		UserAgents:      nilIfEmpty(c.uas),
+		IPs:             nilIfEmpty(c.ips),
+		Problems:        c.problems,
+	}
 }

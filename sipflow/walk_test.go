@@ -2,8 +2,13 @@ package sipflow
 
 import (
 	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
 	"reflect"
+	"strconv"
 	"testing"
+	"time"
 )
 
 // walkStore holds n dialogs over several chunks of Summaries: every
@@ -13,6 +18,9 @@ func walkStore(n int) *Store {
 	s.SetSourceNames([]string{"walk.pcap"})
 	for i := range n {
 		d := dlg{callID: fmt.Sprintf("walk-%04d@h", i), fromTag: "a"}
+		if i%7 == 0 {
+			d.extra = fmt.Sprintf("P-Asserted-Identity: <sip:pai%d@h>\n", i)
+		}
 		steps := []step{{i, true, d.req("INVITE", 1, "", "z9hG4bK1", sdpBody("10.0.0.1", 4000+2*i, "sendrecv"))}}
 		switch {
 		case i%3 == 0:
@@ -102,4 +110,114 @@ func TestSummariesUnlockedWhileYielding(t *testing.T) {
 		}
 		s.mu.Unlock()
 	}
+}
+
+// TestFilterInto holds filterInto to summaryInto: every column of the
+// filter language, with every value the full summary holds, decides the
+// same on both. A column that came to read a field filterInto leaves out
+// fails here with the value that shows it.
+func TestFilterInto(t *testing.T) {
+	stores := []*Store{walkStore(40)}
+	stores[0].SetProblems("walk-0003@h", []Problem{{Code: "no-ack", Severity: SeverityError, Detail: "x"}})
+	if dir := corpusDirOrEmpty(); dir != "" {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.pcap*"))
+		for _, path := range files {
+			s := NewStore(StoreOptions{})
+			udpSIP(t, path, s)
+			stores = append(stores, s)
+		}
+	} else {
+		t.Log("corpus absent: the generated dialogs only")
+	}
+	var cols []string
+	for _, c := range columnNames {
+		cols = append(cols, c.name)
+	}
+	checked := 0
+	for _, s := range stores {
+		s.mu.RLock()
+		for e := s.order.Front(); e != nil; e = e.Next() {
+			c := e.Value.(*call)
+			var full, light CallSummary
+			c.summaryInto(&full)
+			c.filterInto(&light)
+			for _, v := range summaryValues(full) {
+				q := strconv.Quote(v)
+				exprs := []string{q, "problem", "not problem"}
+				for _, col := range cols {
+					for _, op := range []string{"=", "!=", "~", "!~", ">", ">=", "<", "<="} {
+						exprs = append(exprs, col+op+q)
+					}
+				}
+				for _, expr := range exprs {
+					f, err := ParseFilter(expr)
+					if err != nil {
+						continue // an operator the column does not take
+					}
+					if f.Match(&full) != f.Match(&light) {
+						t.Errorf("call %s: %s gives %v on the summary, %v on filterInto's", c.id, expr, f.Match(&full), f.Match(&light))
+					}
+					checked++
+				}
+			}
+		}
+		s.mu.RUnlock()
+	}
+	if checked < 10000 {
+		t.Fatalf("only %d filters checked", checked)
+	}
+}
+
+// corpusDirOrEmpty is corpusDir without the skip.
+func corpusDirOrEmpty() string {
+	dir := filepath.Join("..", "..", "shared", "corpus")
+	if _, err := os.Stat(filepath.Join(dir, "MANIFEST.md")); err != nil {
+		return ""
+	}
+	return dir
+}
+
+// summaryValues is every value a summary holds, as text: its strings,
+// numbers, and whatever has a String method (states, addresses), down
+// through slices and nested structs.
+func summaryValues(cs CallSummary) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(s string) {
+		if s != "" && !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	var walk func(v reflect.Value)
+	walk = func(v reflect.Value) {
+		addrs := v.Type() == reflect.TypeOf(netip.AddrPort{}) || v.Type() == reflect.TypeOf(netip.Addr{})
+		if v.CanInterface() && (v.Kind() != reflect.Struct || addrs) {
+			if s, ok := v.Interface().(fmt.Stringer); ok {
+				add(s.String())
+				return
+			}
+		}
+		switch v.Kind() {
+		case reflect.String:
+			add(v.String())
+		case reflect.Int, reflect.Int64, reflect.Int32, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+			add(fmt.Sprint(v.Interface()))
+		case reflect.Slice:
+			for i := range v.Len() {
+				walk(v.Index(i))
+			}
+		case reflect.Struct:
+			if v.Type() == reflect.TypeOf(time.Time{}) {
+				return
+			}
+			for i := range v.NumField() {
+				if v.Type().Field(i).IsExported() {
+					walk(v.Field(i))
+				}
+			}
+		}
+	}
+	walk(reflect.ValueOf(cs))
+	return out
 }
