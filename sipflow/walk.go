@@ -90,3 +90,22 @@ func (c *call) filterInto(s *CallSummary) {
 		Problems:        c.problems,
 	}
 }
+
+// CallLocations returns one call as Call does, without re-reading its
+// messages from the captures: each MessageDetail has its Meta (where its
+// record lies), direction, method or code, CSeq, flags and SDP, but no
+// Raw, no Phrase, the method names as the store interned them and no
+// transaction branches. It is for callers that want the records, not
+// the messages: saving calls to a file reads each record once, at its
+// location, instead of once through Call and again to copy it.
+func (s *Store) CallLocations(id string) (CallDetail, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	c, ok := s.calls[id]
+	if !ok {
+		return CallDetail{}, false
+	}
+	d, _ := c.detail()
+	d.Summary = s.withSources(d.Summary)
+	return d, true
+}

@@ -221,3 +221,34 @@ func summaryValues(cs CallSummary) []string {
 	walk(reflect.ValueOf(cs))
 	return out
 }
+
+// CallLocations is Call without the bytes: the same summary, messages,
+// locations and SDP, and nothing re-read.
+func TestCallLocations(t *testing.T) {
+	s := walkStore(5)
+	for _, id := range s.IDs() {
+		want, ok := s.Call(id)
+		if !ok {
+			t.Fatal(id)
+		}
+		got, ok := s.CallLocations(id)
+		if !ok {
+			t.Fatal(id)
+		}
+		if !reflect.DeepEqual(got.Summary, want.Summary) || len(got.Messages) != len(want.Messages) || len(got.Messages) == 0 {
+			t.Fatalf("%s: summary or message count differs", id)
+		}
+		for i := range got.Messages {
+			g, w := got.Messages[i], want.Messages[i]
+			if g.Meta != w.Meta || !reflect.DeepEqual(g.SDP, w.SDP) || g.Request != w.Request || g.StatusCode != w.StatusCode || g.CSeq != w.CSeq {
+				t.Errorf("%s message %d: %+v, Call has %+v", id, i, g, w)
+			}
+			if g.Raw != "" || w.Raw == "" {
+				t.Errorf("%s message %d: raw %q (Call's %d bytes)", id, i, g.Raw, len(w.Raw))
+			}
+		}
+	}
+	if _, ok := s.CallLocations("nope"); ok {
+		t.Error("unknown call found")
+	}
+}
