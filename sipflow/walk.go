@@ -13,19 +13,28 @@ const walkChunk = 256
 // (200 000 summaries are some 600 MB), and never holds the read lock
 // while its consumer runs.
 //
-// The calls walked are those present when Summaries is called: it takes
-// their Call-IDs then (16 bytes a call, the strings are the store's), so
-// every range over the sequence visits the same calls in the same order
-// (a text table measures its columns, then writes), less the ones
-// evicted or cleared since. The summary yielded is reused for the next
-// one: copy it to keep it.
+// The calls walked are those present when Summaries is called: it notes
+// them then (a pointer each), so every range over the sequence visits
+// the same calls in the same order (a text table measures its columns,
+// then writes), less the ones evicted or cleared since. Until the
+// sequence is dropped it keeps those calls in memory, evicted or not.
+// The summary yielded is reused for the next one: copy it to keep it.
 func (s *Store) Summaries(f Filter) iter.Seq[*CallSummary] {
-	ids := s.IDs()
+	s.mu.RLock()
+	var calls []*call
+	if s.order != nil {
+		calls = make([]*call, 0, len(s.calls))
+		for e := s.order.Front(); e != nil; e = e.Next() {
+			calls = append(calls, e.Value.(*call))
+		}
+	}
+	gone := s.removals()
+	s.mu.RUnlock()
 	return func(yield func(*CallSummary) bool) {
 		var sum CallSummary
-		buf := make([]CallSummary, 0, min(walkChunk, len(ids)))
-		for start := 0; start < len(ids); start += walkChunk {
-			buf = s.summariesOf(ids[start:min(start+walkChunk, len(ids))], f, buf[:0], &sum)
+		buf := make([]CallSummary, 0, min(walkChunk, len(calls)))
+		for start := 0; start < len(calls); start += walkChunk {
+			buf = s.summariesOf(calls[start:min(start+walkChunk, len(calls))], gone, f, buf[:0], &sum)
 			for i := range buf {
 				if !yield(&buf[i]) {
 					return
@@ -35,15 +44,22 @@ func (s *Store) Summaries(f Filter) iter.Seq[*CallSummary] {
 	}
 }
 
-// summariesOf appends the summaries of the calls named by ids that match
-// f, under one read lock; sum is scratch for the filter.
-func (s *Store) summariesOf(ids []string, f Filter, out []CallSummary, sum *CallSummary) []CallSummary {
+// removals counts the calls ever taken out of the store (evicted or
+// cleared): while it has not moved, every call noted earlier is still
+// held, and a walk need not look each up by its Call-ID (a map lookup is
+// most of what a filter costs per call).
+func (s *Store) removals() int64 { return s.stats.Evicted + s.stats.Cleared }
+
+// summariesOf appends the summaries of the calls that match f, under one
+// read lock, skipping those no longer held (when removals moved from
+// gone); sum is scratch for the filter.
+func (s *Store) summariesOf(calls []*call, gone int64, f Filter, out []CallSummary, sum *CallSummary) []CallSummary {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	check := s.removals() != gone
 	all := f.IsZero()
-	for _, id := range ids {
-		c, ok := s.calls[id]
-		if !ok {
+	for _, c := range calls {
+		if check && s.calls[c.id] != c {
 			continue // evicted or cleared since the walk began
 		}
 		if !all {

@@ -252,3 +252,31 @@ func TestCallLocations(t *testing.T) {
 		t.Error("unknown call found")
 	}
 }
+
+// Calls evicted after the sequence was made are skipped, and a Call-ID
+// evicted and seen again is a new call, not one of the walk's.
+func TestSummariesSkipsEvicted(t *testing.T) {
+	s := NewStore(StoreOptions{MaxCalls: 10})
+	add := func(id string) {
+		d := dlg{callID: id, fromTag: "a"}
+		run(s, []step{{0, true, d.req("INVITE", 1, "", "z9hG4bK1", "")}})
+	}
+	for i := range 10 {
+		add(fmt.Sprintf("e%d", i))
+	}
+	seq := s.Summaries(Filter{})
+	for i := 10; i < 13; i++ {
+		add(fmt.Sprintf("e%d", i)) // evicts e0, e1, e2
+	}
+	add("e0") // evicts e3; e0 is back, as a new call
+	var got []string
+	for c := range seq {
+		got = append(got, c.CallID)
+	}
+	if want := "e4 e5 e6 e7 e8 e9"; fmt.Sprint(got) != "["+want+"]" {
+		t.Errorf("walked %v, want [%s]", got, want)
+	}
+	if st := s.Stats(); st.Evicted != 4 {
+		t.Fatalf("evicted %d, the test expects 4", st.Evicted)
+	}
+}
