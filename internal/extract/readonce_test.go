@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/voiptool/voiptool/internal/engine"
+	"github.com/voiptool/voiptool/internal/testpeer"
 	"github.com/voiptool/voiptool/pcap"
 	"github.com/voiptool/voiptool/sipflow"
 )
@@ -114,5 +115,26 @@ func TestSaveReadsEachRecordOnce(t *testing.T) {
 	}
 	if len(cf.at) != 2*len(records) {
 		t.Errorf("%d offsets read for %d records", len(cf.at), len(records))
+	}
+}
+
+// BenchmarkSavePcap saves every call of a capture, SIP only, with the
+// store re-reading messages from the file (as cmd runs it).
+func BenchmarkSavePcap(b *testing.B) {
+	f := filepath.Join("..", "..", "testdata", "pcaps", "calls-mixed.pcap")
+	e := engine.New(engine.Options{Files: []string{f}})
+	if _, err := e.Run(context.Background(), testpeer.Sources(b, f), nil); err != nil {
+		b.Fatal(err)
+	}
+	var ids []string
+	for _, c := range e.Calls(sipflow.Filter{}, 0, -1) {
+		ids = append(ids, c.CallID)
+	}
+	out := filepath.Join(b.TempDir(), "all.pcapng")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Pcap(context.Background(), e, ids, out, Options{Files: []string{f}}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
