@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 )
@@ -279,4 +280,45 @@ func TestSummariesSkipsEvicted(t *testing.T) {
 	if st := s.Stats(); st.Evicted != 4 {
 		t.Fatalf("evicted %d, the test expects 4", st.Evicted)
 	}
+}
+
+// A walk beside a writer that adds and evicts: run with -race.
+func TestSummariesBesideWriter(t *testing.T) {
+	s := NewStore(StoreOptions{MaxCalls: 300})
+	d := dlg{fromTag: "a"}
+	for i := range 300 {
+		d.callID = fmt.Sprintf("w%d", i)
+		run(s, []step{{0, true, d.req("INVITE", 1, "", "z9hG4bK1", "")}})
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // the writer: owned here, stopped and waited for below
+		defer wg.Done()
+		w := dlg{fromTag: "b"}
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			w.callID = fmt.Sprintf("x%d", i)
+			run(s, []step{{0, true, w.req("INVITE", 1, "", "z9hG4bK1", "")}})
+		}
+	}()
+	f, _ := ParseFilter("from~100")
+	for range 20 {
+		prev := -1
+		for c := range s.Summaries(f) {
+			var k int
+			if _, err := fmt.Sscanf(c.CallID, "w%d", &k); err == nil {
+				if k <= prev {
+					t.Errorf("out of order: w%d after w%d", k, prev)
+				}
+				prev = k
+			}
+		}
+	}
+	close(done)
+	wg.Wait()
 }
