@@ -145,7 +145,9 @@ func writeCalls(ios *ioStreams, e *engine.Engine, filter, format string, width i
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
-	return report.WriteCalls(ios.Out, ff, e.Calls(f, 0, -1), report.TableOptions{Width: tableWidth(ios, width)})
+	// Streamed from the store: the list is never held whole (200 000
+	// summaries would be some 600 MB beside the store).
+	return report.WriteCallSeq(ios.Out, ff, e.Store().Summaries(f), report.TableOptions{Width: tableWidth(ios, width)})
 }
 
 // tableWidth is the table width to use: the user's, else the terminal

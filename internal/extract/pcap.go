@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -91,6 +92,28 @@ type plan struct {
 // read to the end is saved up to that point and the read error returned
 // with the count.
 func Pcap(ctx context.Context, e *engine.Engine, callIDs []string, out string, o Options) (int, error) {
+	return savePcap(ctx, e, callIDs, out, o, openOS)
+}
+
+// recordFile is a capture file pcapByOffset reads records from: an
+// *os.File, or in tests a wrapper that counts the reads.
+type recordFile interface {
+	io.Reader
+	io.ReaderAt
+	io.Closer
+}
+
+// openOS opens a capture file for pcapByOffset.
+func openOS(name string) (recordFile, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// savePcap is Pcap with the files pcapByOffset reads opened by open.
+func savePcap(ctx context.Context, e *engine.Engine, callIDs []string, out string, o Options, open func(string) (recordFile, error)) (int, error) {
 	if len(o.Files) == 0 {
 		return 0, ErrNotRereadable
 	}
@@ -115,7 +138,7 @@ func Pcap(ctx context.Context, e *engine.Engine, callIDs []string, out string, o
 	var n int
 	err = errRescan
 	if !o.Media {
-		n, err = pcapByOffset(ctx, o.Files, o.Secrets, p.metas, tmp)
+		n, err = pcapByOffset(ctx, o.Files, open, o.Secrets, p.metas, tmp)
 	}
 	if errors.Is(err, errRescan) {
 		if _, serr := tmp.Seek(0, 0); serr != nil {
@@ -170,7 +193,9 @@ func gather(ctx context.Context, e *engine.Engine, callIDs []string, o Options) 
 				o.Progress(Progress{Calls: i, TotalCalls: len(callIDs)})
 			}
 		}
-		d, ok := e.Call(id)
+		// The locations, not the messages: Call would re-read every
+		// message from the file, and pcapByOffset reads its record again.
+		d, ok := e.Store().CallLocations(id)
 		if !ok {
 			continue
 		}
@@ -327,9 +352,9 @@ func (p *plan) rescan(ctx context.Context, e *engine.Engine, o Options, fh *os.F
 
 // pcapByOffset writes the records behind metas by reading each at its
 // offset: no decoding, and only the bytes of the calls are read.
-func pcapByOffset(ctx context.Context, files []string, secrets []pcap.Secrets, metas []sipflow.Meta, fh *os.File) (int, error) {
+func pcapByOffset(ctx context.Context, files []string, open func(string) (recordFile, error), secrets []pcap.Secrets, metas []sipflow.Meta, fh *os.File) (int, error) {
 	type src struct {
-		f      *os.File
+		f      recordFile
 		format pcap.Format
 	}
 	srcs := make(map[int]*src)
@@ -345,7 +370,7 @@ func pcapByOffset(ctx context.Context, files []string, secrets []pcap.Secrets, m
 		if srcs[m.Source] != nil {
 			continue
 		}
-		f, err := os.Open(files[m.Source])
+		f, err := open(files[m.Source])
 		if err != nil {
 			return 0, fmt.Errorf("extract: save: %w", err)
 		}

@@ -142,7 +142,7 @@ func pcapByOffsetFile(files []string, metas []sipflow.Meta, out string) (int, er
 		return 0, err
 	}
 	defer fh.Close()
-	return pcapByOffset(context.Background(), files, nil, metas, fh)
+	return pcapByOffset(context.Background(), files, openOS, nil, metas, fh)
 }
 
 // Secrets given in Options are written before the saved packets, by

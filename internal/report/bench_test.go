@@ -61,3 +61,52 @@ func BenchmarkFlowFromCalls(b *testing.B) {
 		_ = FlowFromCalls(d, sampleAliases())
 	}
 }
+
+// storeOfCalls is a store holding n copies of the sample call (14
+// messages, SDP both ways) under distinct Call-IDs, the register dialog
+// first.
+func storeOfCalls(b *testing.B, n int) *sipflow.Store {
+	s := sipflow.NewStore(sipflow.StoreOptions{})
+	feed(s, registerSteps())
+	for i := range n {
+		feed(s, sampleSteps(fmt.Sprintf("bench-%06d@pc33.atlanta.example.com", i), i*10))
+	}
+	return s
+}
+
+// BenchmarkWriteCallsFiltered is `voiptool calls --filter EXPR --format
+// csv` after loading: a walk of the whole store with a filter matching
+// all, a few or none of its calls. ns/call is per call in the store.
+// "slice" is the list built whole first (Store.Calls, then WriteCalls),
+// as the command did before it streamed.
+func BenchmarkWriteCallsFiltered(b *testing.B) {
+	const n = 20000
+	s := storeOfCalls(b, n)
+	for _, expr := range []string{"", "state=COMPLETED", "callid~bench-0001", "code>=400", "ua~deskphone or ip=10.9.0.0/16"} {
+		f, err := sipflow.ParseFilter(expr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		name := expr
+		if name == "" {
+			name = "all"
+		}
+		for _, how := range []string{"walk", "slice"} {
+			b.Run(how+"/"+name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					var err error
+					if how == "walk" {
+						err = WriteCallSeq(io.Discard, FormatCSV, s.Summaries(f), TableOptions{})
+					} else {
+						err = WriteCalls(io.Discard, FormatCSV, s.Calls(f, 0, -1), TableOptions{})
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*(n+1)), "ns/call")
+			})
+		}
+	}
+}

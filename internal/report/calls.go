@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"iter"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -41,29 +42,84 @@ func callColumns() []column {
 // its stable snake_case names; CSV has a header row of the same names with
 // nested slices flattened (see callCSVHeader).
 func WriteCalls(w io.Writer, f Format, calls []sipflow.CallSummary, o TableOptions) error {
+	return WriteCallSeq(w, f, func(yield func(*sipflow.CallSummary) bool) {
+		for i := range calls {
+			if !yield(&calls[i]) {
+				return
+			}
+		}
+	}, o)
+}
+
+// WriteCallSeq is WriteCalls over a sequence of summaries, for lists too
+// long to hold (sipflow.Store.Summaries): JSON, JSON lines and CSV are
+// written call by call, each summary forgotten once written. The table
+// needs its column widths before its first row, so it ranges over calls
+// twice, measuring and then writing: calls must yield the same calls in
+// the same order each time (a cell grown in between is cut to the width
+// measured). The bytes are those WriteCalls writes for the same calls.
+// Writing stops at the first write error.
+func WriteCallSeq(w io.Writer, f Format, calls iter.Seq[*sipflow.CallSummary], o TableOptions) error {
 	out := newWriter(w)
 	switch f {
 	case FormatTable:
+		cells := make([]string, len(callColumns()))
 		t := table{cols: callColumns()}
-		for i := range calls {
-			c := &calls[i]
-			t.add(fmtTime(c.Start), c.Type, stateCell(c), party(c.From, c.FromDisplay), party(c.To, c.ToDisplay),
-				fmtAddr(c.Src), fmtAddr(c.Dst), strconv.Itoa(c.Messages),
-				fmtMS(c.SetupMS), fmtMS(c.PDDMS), fmtMS(c.DurationMS), streamsCell(c.Streams), problemsCell(c.Problems), c.CallID)
+		m := t.measure(!o.NoHeader)
+		for c := range calls {
+			m.row(callCells(cells, c))
 		}
-		t.render(out, o.width(), !o.NoHeader)
+		l := m.layout(o.width())
+		if !o.NoHeader {
+			l.header(out)
+		}
+		for c := range calls {
+			if out.err != nil {
+				break
+			}
+			l.emit(out, callCells(cells, c))
+		}
 	case FormatJSON:
-		encodeJSONArray(out, len(calls), func(i int) any { return &calls[i] })
+		a := newJSONArray(out)
+		for c := range calls {
+			if out.err != nil {
+				break
+			}
+			a.add(c)
+		}
+		a.end()
 	case FormatJSONL:
-		for i := range calls {
-			encodeJSON(out, &calls[i], false)
+		for c := range calls {
+			if out.err != nil {
+				break
+			}
+			encodeJSON(out, c, false)
 		}
 	case FormatCSV:
-		writeCSV(out, callCSVHeader(), len(calls), func(i int) []string { return callCSVRow(&calls[i]) })
+		cw := newCSV(out, callCSVHeader())
+		for c := range calls {
+			if out.err != nil {
+				break
+			}
+			cw.row(callCSVRow(c))
+		}
+		cw.end()
 	default:
 		return fmt.Errorf("%w %v", ErrUnknownFormat, f)
 	}
 	return out.flush()
+}
+
+// callCells fills cells with the table row of c, sanitized, and returns
+// it.
+func callCells(cells []string, c *sipflow.CallSummary) []string {
+	cells = append(cells[:0], fmtTime(c.Start), c.Type, stateCell(c), party(c.From, c.FromDisplay), party(c.To, c.ToDisplay),
+		fmtAddr(c.Src), fmtAddr(c.Dst), strconv.Itoa(c.Messages),
+		fmtMS(c.SetupMS), fmtMS(c.PDDMS), fmtMS(c.DurationMS), streamsCell(c.Streams), problemsCell(c.Problems), c.CallID)
+	for i := range cells {
+		cells[i] = sanitize(cells[i])
+	}
+	return cells
 }
 
 // callCSVHeader names the CSV columns after the JSON fields of
@@ -263,10 +319,6 @@ func addrCSV(a netip.AddrPort) string {
 
 func i64(v int64) string { return strconv.FormatInt(v, 10) }
 
-// encodeJSONArray writes an indented array element by element, so a large
-// call list streams instead of being encoded (and re-indented) in one
-// buffer. The bytes equal json.MarshalIndent(slice, "", "  ") with HTML
-// escaping off; an empty list is "[]", never "null".
 // jsonAppender is a record that encodes itself, indented, as
 // encoding/json and json.Indent would, without reflection, when it can
 // (rtpstats.StreamReport.AppendJSONIndent); false sends it through
@@ -275,44 +327,74 @@ type jsonAppender interface {
 	AppendJSONIndent(b []byte, prefix, indent string) ([]byte, bool)
 }
 
+// encodeJSONArray writes an indented array element by element (see
+// jsonArray).
 func encodeJSONArray(w *writer, n int, elem func(int) any) {
-	if n == 0 {
-		w.str("[]\n")
-		return
+	a := newJSONArray(w)
+	for i := range n {
+		a.add(elem(i))
 	}
-	w.str("[\n")
+	a.end()
+}
+
+// jsonArray writes an indented JSON array one element at a time, so a
+// large list streams instead of being encoded (and re-indented) in one
+// buffer, and its length need not be known. The bytes equal
+// json.MarshalIndent(slice, "", "  ") with HTML escaping off; an empty
+// list is "[]", never "null".
+type jsonArray struct {
+	w *writer
+	n int
 	// One encoder and buffers for all elements: compact, HTML escaping
 	// off, then two-space indent under a two-space prefix
 	// (appendIndented: what SetIndent does, without its rescan).
-	var buf bytes.Buffer
-	var ind []byte
-	e := json.NewEncoder(&buf)
-	e.SetEscapeHTML(false)
-	for i := range n {
-		if w.err != nil {
+	buf bytes.Buffer
+	ind []byte
+	e   *json.Encoder
+}
+
+func newJSONArray(w *writer) *jsonArray {
+	a := &jsonArray{w: w}
+	a.e = json.NewEncoder(&a.buf)
+	a.e.SetEscapeHTML(false)
+	return a
+}
+
+// add writes one element; the comma goes before every element but the
+// first, so the last needs no look-ahead.
+func (a *jsonArray) add(v any) {
+	w := a.w
+	if w.err != nil {
+		return
+	}
+	a.buf.Reset()
+	ok := false
+	if ap, isA := v.(jsonAppender); isA {
+		a.ind, ok = ap.AppendJSONIndent(a.ind[:0], "  ", "  ")
+	}
+	if !ok {
+		if err := a.e.Encode(v); err != nil {
+			w.err = fmt.Errorf("report: encoding JSON element %d: %w", a.n, err)
 			return
 		}
-		buf.Reset()
-		v := elem(i)
-		ok := false
-		if a, isA := v.(jsonAppender); isA {
-			ind, ok = a.AppendJSONIndent(ind[:0], "  ", "  ")
-		}
-		if !ok {
-			if err := e.Encode(v); err != nil {
-				w.err = fmt.Errorf("report: encoding JSON element %d: %w", i, err)
-				return
-			}
-			ind = appendIndented(ind[:0], bytes.TrimSuffix(buf.Bytes(), []byte("\n")), "  ", "  ")
-		}
-		w.str("  ")
-		_, _ = w.Write(ind)
-		if i < n-1 {
-			w.str(",")
-		}
-		w.str("\n")
+		a.ind = appendIndented(a.ind[:0], bytes.TrimSuffix(a.buf.Bytes(), []byte("\n")), "  ", "  ")
 	}
-	w.str("]\n")
+	if a.n == 0 {
+		w.str("[\n  ")
+	} else {
+		w.str(",\n  ")
+	}
+	_, _ = w.Write(a.ind)
+	a.n++
+}
+
+// end closes the array.
+func (a *jsonArray) end() {
+	if a.n == 0 {
+		a.w.str("[]\n")
+		return
+	}
+	a.w.str("\n]\n")
 }
 
 // encodeJSON writes v; HTML escaping is off because SIP URIs are full of

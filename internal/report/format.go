@@ -116,19 +116,37 @@ func (w *writer) Write(p []byte) (int, error) {
 // writeCSV writes a header and n rows (RFC 4180); the first error sticks
 // in w, as every other writer here does it.
 func writeCSV(w *writer, header []string, n int, row func(i int) []string) {
-	cw := csv.NewWriter(w)
-	_ = cw.Write(header) // errors surface through cw.Error
+	c := newCSV(w, header)
 	for i := 0; i < n; i++ {
-		r := row(i)
-		for j := range r {
-			// A CSV is read in terminals (cat, less) as often as in
-			// spreadsheets: wire text gets its controls escaped here too.
-			r[j] = sanitize(r[j])
-		}
-		_ = cw.Write(r)
+		c.row(row(i))
 	}
-	cw.Flush()
-	if err := cw.Error(); err != nil && w.err == nil {
-		w.err = err
+	c.end()
+}
+
+// csvStream writes CSV row by row, for lists not held in memory.
+type csvStream struct {
+	w  *writer
+	cw *csv.Writer
+}
+
+func newCSV(w *writer, header []string) *csvStream {
+	c := &csvStream{w: w, cw: csv.NewWriter(w)}
+	_ = c.cw.Write(header) // errors surface through cw.Error
+	return c
+}
+
+func (c *csvStream) row(r []string) {
+	for j := range r {
+		// A CSV is read in terminals (cat, less) as often as in
+		// spreadsheets: wire text gets its controls escaped here too.
+		r[j] = sanitize(r[j])
+	}
+	_ = c.cw.Write(r)
+}
+
+func (c *csvStream) end() {
+	c.cw.Flush()
+	if err := c.cw.Error(); err != nil && c.w.err == nil {
+		c.w.err = err
 	}
 }

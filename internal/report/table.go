@@ -42,18 +42,64 @@ const ellipsis = "…"
 
 // render fits the table to width (see TableOptions.Width) and writes it.
 func (t *table) render(w *writer, width int, header bool) {
-	n := len(t.cols)
-	natural := make([]int, n)
-	for i, c := range t.cols {
-		if header {
-			natural[i] = utf8.RuneCountInString(c.name)
-		}
-		for _, r := range t.rows {
-			natural[i] = max(natural[i], utf8.RuneCountInString(r[i]))
+	m := t.measure(header)
+	for _, r := range t.rows {
+		m.row(r)
+	}
+	l := m.layout(width)
+	if header {
+		l.header(w)
+	}
+	for _, r := range t.rows {
+		l.emit(w, r)
+	}
+}
+
+// measure starts measuring the columns' natural widths (the header's
+// names when header is set), for a table whose rows are not all held:
+// feed it every row (measurer.row), then lay it out.
+func (t *table) measure(header bool) *measurer {
+	m := &measurer{cols: t.cols, natural: make([]int, len(t.cols))}
+	if header {
+		m.hdr = true
+		for i, c := range t.cols {
+			m.natural[i] = utf8.RuneCountInString(c.name)
 		}
 	}
+	return m
+}
+
+// measurer accumulates the natural width of each column.
+type measurer struct {
+	cols    []column
+	natural []int
+	hdr     bool
+}
+
+// row widens the columns to hold cells (already sanitized).
+func (m *measurer) row(cells []string) {
+	for i, c := range cells {
+		m.natural[i] = max(m.natural[i], utf8.RuneCountInString(c))
+	}
+}
+
+// tableLayout is a measured table fitted to a width: which columns show
+// and how wide each is.
+type tableLayout struct {
+	cols   []column
+	active []bool
+	cur    []int
+	line   strings.Builder
+}
+
+// layout fits the measured columns to width: columns are dropped, least
+// useful first, until the narrowest rendering fits, then free text is
+// narrowed.
+func (m *measurer) layout(width int) *tableLayout {
+	n := len(m.cols)
+	natural := m.natural
 	minW := func(i int) int {
-		if s := t.cols[i].shrink; s > 0 {
+		if s := m.cols[i].shrink; s > 0 {
 			return min(s, natural[i])
 		}
 		return natural[i]
@@ -78,7 +124,7 @@ func (t *table) render(w *writer, width int, header bool) {
 	// Drop columns, highest rank first, until the narrowest rendering fits.
 	for total(minW) > width {
 		victim, rank := -1, 0
-		for i, c := range t.cols {
+		for i, c := range m.cols {
 			if active[i] && c.drop >= rank && c.drop > 0 {
 				victim, rank = i, c.drop
 			}
@@ -90,7 +136,7 @@ func (t *table) render(w *writer, width int, header bool) {
 	}
 	// Dropping a wide column can free room for a narrower one dropped
 	// before it: give columns back, most useful first, while they fit.
-	for _, i := range dropped(t.cols, active) {
+	for _, i := range dropped(m.cols, active) {
 		active[i] = true
 		if total(minW) > width {
 			active[i] = false
@@ -111,41 +157,44 @@ func (t *table) render(w *writer, width int, header bool) {
 		}
 		cur[best]--
 	}
-	var line strings.Builder
-	emit := func(cells []string) {
-		line.Reset()
-		first := true
-		for i, c := range cells {
-			if !active[i] {
-				continue
-			}
-			if !first {
-				line.WriteString(colSep)
-			}
-			first = false
-			c = fit(c, cur[i])
-			pad := cur[i] - utf8.RuneCountInString(c)
-			if t.cols[i].right {
-				line.WriteString(strings.Repeat(" ", pad))
-				line.WriteString(c)
-			} else {
-				line.WriteString(c)
-				line.WriteString(strings.Repeat(" ", pad))
-			}
+	return &tableLayout{cols: m.cols, active: active, cur: cur}
+}
+
+// header writes the column names.
+func (l *tableLayout) header(w *writer) {
+	names := make([]string, len(l.cols))
+	for i, c := range l.cols {
+		names[i] = c.name
+	}
+	l.emit(w, names)
+}
+
+// emit writes one row of sanitized cells. A cell wider than measured (a
+// live store changed between a streamed table's two passes) is cut to
+// the column.
+func (l *tableLayout) emit(w *writer, cells []string) {
+	l.line.Reset()
+	first := true
+	for i, c := range cells {
+		if !l.active[i] {
+			continue
 		}
-		w.str(strings.TrimRight(line.String(), " "))
-		w.str("\n")
-	}
-	if header {
-		names := make([]string, n)
-		for i, c := range t.cols {
-			names[i] = c.name
+		if !first {
+			l.line.WriteString(colSep)
 		}
-		emit(names)
+		first = false
+		c = fit(c, l.cur[i])
+		pad := l.cur[i] - utf8.RuneCountInString(c)
+		if l.cols[i].right {
+			l.line.WriteString(strings.Repeat(" ", pad))
+			l.line.WriteString(c)
+		} else {
+			l.line.WriteString(c)
+			l.line.WriteString(strings.Repeat(" ", pad))
+		}
 	}
-	for _, r := range t.rows {
-		emit(r)
-	}
+	w.str(strings.TrimRight(l.line.String(), " "))
+	w.str("\n")
 }
 
 // fit ellipsizes s to at most n runes.

@@ -1,0 +1,127 @@
+package sipflow
+
+import "iter"
+
+// walkChunk is how many calls Summaries visits per read lock: the writer
+// waits for at most one chunk, and a walk holds at most one chunk of
+// summaries at a time.
+const walkChunk = 256
+
+// Summaries returns the summaries of the calls matching f in creation
+// order (the order of Calls), for a report that writes each and forgets
+// it: a walk holds one chunk of summaries at a time, never all of them
+// (200 000 summaries are some 600 MB), and never holds the read lock
+// while its consumer runs.
+//
+// The calls walked are those present when Summaries is called: it notes
+// them then (a pointer each), so every range over the sequence visits
+// the same calls in the same order (a text table measures its columns,
+// then writes), less the ones evicted or cleared since. Until the
+// sequence is dropped it keeps those calls in memory, evicted or not.
+// The summary yielded is reused for the next one: copy it to keep it.
+func (s *Store) Summaries(f Filter) iter.Seq[*CallSummary] {
+	s.mu.RLock()
+	var calls []*call
+	if s.order != nil {
+		calls = make([]*call, 0, len(s.calls))
+		for e := s.order.Front(); e != nil; e = e.Next() {
+			calls = append(calls, e.Value.(*call))
+		}
+	}
+	gone := s.removals()
+	s.mu.RUnlock()
+	return func(yield func(*CallSummary) bool) {
+		var sum CallSummary
+		buf := make([]CallSummary, 0, min(walkChunk, len(calls)))
+		for start := 0; start < len(calls); start += walkChunk {
+			buf = s.summariesOf(calls[start:min(start+walkChunk, len(calls))], gone, f, buf[:0], &sum)
+			for i := range buf {
+				if !yield(&buf[i]) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// removals counts the calls ever taken out of the store (evicted or
+// cleared): while it has not moved, every call noted earlier is still
+// held, and a walk need not look each up by its Call-ID (a map lookup is
+// most of what a filter costs per call).
+func (s *Store) removals() int64 { return s.stats.Evicted + s.stats.Cleared }
+
+// summariesOf appends the summaries of the calls that match f, under one
+// read lock, skipping those no longer held (when removals moved from
+// gone); sum is scratch for the filter.
+func (s *Store) summariesOf(calls []*call, gone int64, f Filter, out []CallSummary, sum *CallSummary) []CallSummary {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	check := s.removals() != gone
+	all := f.IsZero()
+	for _, c := range calls {
+		if check && s.calls[c.id] != c {
+			continue // evicted or cleared since the walk began
+		}
+		if !all {
+			c.filterInto(sum)
+			if !f.Match(sum) {
+				continue
+			}
+		}
+		c.summaryInto(sum)
+		out = append(out, s.withSources(*sum))
+	}
+	return out
+}
+
+// filterInto writes into *s what a Filter reads (node.positive) and
+// nothing else, as summaryInto would write it: a filtered list decides
+// on this, and builds the whole summary only for the calls it keeps.
+// What it leaves out is what costs: the negotiated codec (a search of
+// the answer's media for each stream), the times, the SDP. TestFilterInto
+// holds it to summaryInto for every column of the filter language.
+func (c *call) filterInto(s *CallSummary) {
+	*s = CallSummary{
+		CallID:          c.id,
+		Type:            c.typ,
+		State:           c.state,
+		From:            c.from,
+		To:              c.to,
+		FromDisplay:     c.fromDisp,
+		ToDisplay:       c.toDisp,
+		PAI:             c.pai,
+		Src:             c.src,
+		Dst:             c.dst,
+		SetupMS:         msBetween(c.inviteT, c.answerT),
+		PDDMS:           msBetween(c.inviteT, c.ringT),
+		DurationMS:      msBetween(c.answerT, c.byeT),
+		FinalCode:       c.finalCode,
+		Reason:          c.reason,
+		HangupBy:        c.hangupBy,
+		Messages:        len(c.msgs),
+		Retransmissions: c.retrans,
+		Methods:         nilIfEmpty(c.methods),
+		UserAgents:      nilIfEmpty(c.uas),
+		IPs:             nilIfEmpty(c.ips),
+		Problems:        c.problems,
+	}
+}
+
+// CallLocations returns one call as Call does, without re-reading its
+// messages from the captures: each MessageDetail has its Meta (where its
+// record lies), direction, method or code, CSeq, flags and SDP, but no
+// Raw, no Phrase, the method names as the store interned them and no
+// transaction branches. It is for callers that want the records, not
+// the messages: saving calls to a file reads each record once, at its
+// location, instead of once through Call and again to copy it.
+func (s *Store) CallLocations(id string) (CallDetail, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	c, ok := s.calls[id]
+	if !ok {
+		return CallDetail{}, false
+	}
+	d, _ := c.detail()
+	d.Summary = s.withSources(d.Summary)
+	return d, true
+}
