@@ -534,11 +534,7 @@ func (v *View) Save(ctx context.Context, req tui.SaveRequest, progress func(tui.
 			ids = append(ids, r.CallID)
 		}
 	case tui.SaveAll:
-		all := v.e.Store().Calls(sipflow.Filter{}, 0, -1)
-		ids = make([]string, 0, len(all))
-		for _, c := range all {
-			ids = append(ids, c.CallID)
-		}
+		ids = v.e.Store().IDs() // not a summary of every call just for its id
 	}
 	if len(ids) == 0 {
 		return "", ErrNothingSelected
@@ -571,24 +567,28 @@ func (v *View) Save(ctx context.Context, req tui.SaveRequest, progress func(tui.
 		fl, _ := extract.Flow(v.e, ids, req.Related, nil)
 		write = func(f *os.File) error { return report.WriteFlow(f, ff, fl, report.FlowOptions{Width: -1}) }
 	case tui.FormatCSV, tui.FormatJSON:
-		calls := make([]sipflow.CallSummary, 0, len(ids))
+		// Written call by call as the summaries are made: a save of every
+		// call never holds every summary at once.
 		store := v.e.Store()
-		for i, id := range ids {
-			if i%saveCheckEvery == 0 {
-				if err := ctx.Err(); err != nil {
-					return "", err
+		calls := func(yield func(*sipflow.CallSummary) bool) {
+			for i, id := range ids {
+				if i%saveCheckEvery == 0 {
+					if ctx.Err() != nil {
+						return
+					}
+					progress(tui.SaveProgress{Calls: i, TotalCalls: len(ids)})
 				}
-				progress(tui.SaveProgress{Calls: i, TotalCalls: len(ids)})
-			}
-			if c, ok := store.Summary(id); ok {
-				calls = append(calls, c)
+				if c, ok := store.Summary(id); ok && !yield(&c) {
+					return
+				}
 			}
 		}
 		rf := report.FormatCSV
 		if req.Format == tui.FormatJSON {
 			rf = report.FormatJSON
 		}
-		write = func(f *os.File) error { return report.WriteCalls(f, rf, calls, report.TableOptions{}) }
+		// A walk cut short by ctx leaves no file: writeFile checks ctx.
+		write = func(f *os.File) error { return report.WriteCallSeq(f, rf, calls, report.TableOptions{}) }
 	default:
 		return "", fmt.Errorf("%w: %v", ErrUnknownFormat, req.Format)
 	}
