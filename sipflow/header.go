@@ -131,13 +131,32 @@ func LookupHeader(name []byte) HeaderKind {
 	if len(name) == 1 {
 		return compactKind(name[0])
 	}
-	for i := range headerNames {
-		if siplex.EqualFold(name, headerNames[i].name) {
-			return headerNames[i].kind
+	if len(name) == 0 || len(name) >= len(headersByLen) {
+		return HeaderOther
+	}
+	// Only the names of this length, and of those only the ones with
+	// this first letter, are compared: a walk comparing every name was a
+	// fifth of the cost of parsing an INVITE.
+	c := siplex.Lower(name[0])
+	for _, i := range headersByLen[len(name)] {
+		if h := &headerNames[i]; siplex.Lower(h.name[0]) == c && siplex.EqualFold(name, h.name) {
+			return h.kind
 		}
 	}
 	return HeaderOther
 }
+
+// maxHeaderName is longer than every name in headerNames.
+const maxHeaderName = 32
+
+// headersByLen lists the indexes of headerNames by name length; built
+// once, read-only after.
+var headersByLen = func() (t [maxHeaderName][]uint8) {
+	for i, h := range headerNames {
+		t[len(h.name)] = append(t[len(h.name)], uint8(i))
+	}
+	return t
+}()
 
 // Header is one header line. Name and Value alias the decoded message; a
 // folded value keeps its CRLF+WSP continuation bytes, which every accessor
