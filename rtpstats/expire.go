@@ -20,7 +20,29 @@ const maxReporters = 16
 
 // endCounters count streams and announcements the Tracker let go.
 type endCounters struct {
-	expired, evicted, annEvicted int
+	expired, evicted, evictedBudget, annEvicted int
+}
+
+// annBytes is what an SDP announcement and its codec hint cost (map
+// entries, the history, the call index's claim; measured 573 bytes),
+// for the announcements' quarter of Options.MaxLiveBytes.
+const annBytes = 600
+
+// minAnnouncements is the fewest announcements a small MaxLiveBytes
+// leaves room for.
+const minAnnouncements = 1024
+
+// streamBytes is the live streams' part of Options.MaxLiveBytes (the
+// announcements have the rest).
+func (t *Tracker) streamBytes() int64 { return t.o.MaxLiveBytes - t.o.MaxLiveBytes/4 }
+
+// trimLive finishes the longest-idle streams, a batch at a time, until
+// what live streams hold plus need leaves the streams' part of
+// Options.MaxLiveBytes, counted in Counters.Evicted and EvictedBudget.
+func (t *Tracker) trimLive(need int64) {
+	for len(t.all) > 0 && t.liveBytes+need > t.streamBytes() {
+		t.evictIdle(true)
+	}
 }
 
 // finishedList keeps the final reports of expired and evicted streams,
@@ -231,6 +253,10 @@ func (t *Tracker) expire(cutoff time.Time, out *[]StreamReport, sweep bool) int 
 			*out = append(*out, r)
 		}
 	}
+	// Streams grow (a series bucket a second each) without a new one
+	// arriving to trigger an eviction: the tick holds them to their
+	// budget too.
+	t.trimLive(0)
 	t.expireRTCP(cutoff)
 	// The announcement sweep walks every announcement, hint and NAT
 	// port: run on every tick (once a second of packet time) it cost
@@ -251,8 +277,9 @@ const annSweepEvery = 30 * time.Second
 
 // evictIdle makes room for a new stream in a full table: it finishes the
 // longest-idle streams, a batch of 1/evictBatch of the table, counted in
-// Counters.Evicted. Their reports are kept like expired streams'.
-func (t *Tracker) evictIdle() {
+// Counters.Evicted (and EvictedBudget when budget: the table held its
+// bytes, not its count). Their reports are kept like expired streams'.
+func (t *Tracker) evictIdle(budget bool) {
 	k := max(1, len(t.all)/evictBatch)
 	sc := t.scratch[:0]
 	for _, s := range t.all {
@@ -269,6 +296,9 @@ func (t *Tracker) evictIdle() {
 		}
 		t.finish(s)
 		t.ends.evicted++
+		if budget {
+			t.ends.evictedBudget++
+		}
 		n++
 	}
 }

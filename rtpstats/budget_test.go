@@ -1,0 +1,128 @@
+package rtpstats
+
+import (
+	"fmt"
+	"net/netip"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// heapInUse is the live heap after a full collection.
+func heapInUse() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
+}
+
+// checkLive holds the Tracker's count of what live streams hold to the
+// sum of their footprints and to the streams' part of MaxLiveBytes.
+func checkLive(t *testing.T, tr *Tracker, when string) {
+	t.Helper()
+	var sum int64
+	for _, s := range tr.all {
+		sum += s.footprint()
+	}
+	if sum != tr.liveBytes {
+		t.Fatalf("%s: live streams hold %d bytes, counted %d", when, sum, tr.liveBytes)
+	}
+	if tr.liveBytes > tr.streamBytes() {
+		t.Fatalf("%s: live streams hold %d bytes, past their part %d of MaxLiveBytes", when, tr.liveBytes, tr.streamBytes())
+	}
+}
+
+// TestLiveBytesBudget: many short concurrent streams, each with its SDP
+// announcement and codec hint, stay inside Options.MaxLiveBytes, by the
+// Tracker's count and on the heap; the streams that made room were the
+// longest idle, finished into reports and counted.
+func TestLiveBytesBudget(t *testing.T) {
+	const (
+		budget = 2 << 20
+		n      = 6000
+	)
+	before := heapInUse()
+	// MaxFinished -1 keeps no final reports: the heap measured is the
+	// live streams' (and announcements').
+	tr := NewTracker(Options{MaxLiveBytes: budget, MaxFinished: -1})
+	dst := netip.MustParseAddrPort("203.0.113.5:30000")
+	for i := range n {
+		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), 4000)
+		at := time.Duration(i) * 10 * time.Millisecond
+		tr.SetCallIDAt(src, fmt.Sprintf("call-%06d@example.com", i), tBase.Add(at))
+		tr.SetCodec(src, 0, "PCMU", 8000)
+		for k := range 10 {
+			when := at + time.Duration(k)*20*time.Millisecond
+			if err := tr.AddRTP(rtpBytes(t, synth{seq: uint16(k), ts: uint32(160 * k), pt: 0, ssrc: uint32(i + 1)}), Meta{Time: tBase.Add(when), Src: src, Dst: dst}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if i%500 == 0 {
+			checkLive(t, tr, fmt.Sprintf("stream %d", i))
+		}
+	}
+	checkLive(t, tr, "the end")
+	grew := heapInUse() - before
+	c := tr.Counters()
+	t.Logf("%d live streams, %d evicted, heap %d bytes for a budget of %d", tr.Len(), c.Evicted, grew, budget)
+	if grew > budget*5/4 {
+		t.Errorf("the tracker holds %d bytes of heap, past 1.25 times its budget %d", grew, budget)
+	}
+	if c.EvictedBudget == 0 || c.Evicted != c.EvictedBudget || c.Evicted+tr.Len() != n {
+		t.Errorf("evicted %d (by the budget %d) + live %d, want %d streams, all evictions by the budget", c.Evicted, c.EvictedBudget, tr.Len(), n)
+	}
+	if len(tr.ann) > tr.o.MaxAnnouncements+3*tr.Len() {
+		t.Errorf("%d announcements, cap %d", len(tr.ann), tr.o.MaxAnnouncements)
+	}
+	// The longest idle went first: the newest streams are the live ones.
+	for _, s := range tr.all {
+		if int(s.key.ssrc) <= n-tr.Len()-n/evictBatch {
+			t.Fatalf("stream %d still live, %d newer ones evicted", s.key.ssrc, c.Evicted)
+		}
+	}
+	runtime.KeepAlive(tr)
+}
+
+// TestLiveBytesTrimmedOnTick: long streams grow (a series bucket a
+// second) with no new stream arriving; the tick (Expire) finishes the
+// longest idle of them once they pass the budget.
+func TestLiveBytesTrimmedOnTick(t *testing.T) {
+	tr := NewTracker(Options{MaxLiveBytes: 512 << 10})
+	dst := netip.MustParseAddrPort("203.0.113.5:30000")
+	const streams = 50
+	for sec := range 900 {
+		now := tBase.Add(time.Duration(sec) * time.Second)
+		for i := range streams {
+			src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 2, 0, byte(i)}), 4000)
+			at := now.Add(time.Duration(i) * time.Millisecond)
+			if err := tr.AddRTP(rtpBytes(t, synth{seq: uint16(sec), ts: uint32(8000 * sec), pt: 0, ssrc: uint32(i + 1)}), Meta{Time: at, Src: src, Dst: dst}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tr.Expire(now.Add(-5 * time.Minute))
+		checkLive(t, tr, fmt.Sprintf("second %d", sec))
+	}
+	if c := tr.Counters(); c.EvictedBudget == 0 || c.Expired != 0 {
+		t.Errorf("counters %+v: want evictions by the budget, no expiry", c)
+	}
+}
+
+// TestAnnouncementsShareOfLiveBytes: the announcements' quarter of
+// MaxLiveBytes lowers MaxAnnouncements, never below minAnnouncements.
+func TestAnnouncementsShareOfLiveBytes(t *testing.T) {
+	for _, c := range []struct {
+		live int64
+		max  int
+		want int
+	}{
+		{16 << 20, 0, 16 << 20 / 4 / annBytes},
+		{1 << 20, 0, minAnnouncements},
+		{1 << 30, 0, 200000},
+		{16 << 20, 100, 100},
+	} {
+		tr := NewTracker(Options{MaxLiveBytes: c.live, MaxAnnouncements: c.max})
+		if tr.o.MaxAnnouncements != c.want {
+			t.Errorf("MaxLiveBytes %d, MaxAnnouncements %d: cap %d, want %d", c.live, c.max, tr.o.MaxAnnouncements, c.want)
+		}
+	}
+}
