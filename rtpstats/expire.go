@@ -417,3 +417,35 @@ func (t *Tracker) roomHint() {
 		}
 	}
 }
+
+// LiveStreams returns the full reports of the live streams only,
+// ordered like Streams: with AppendFinished, what a writer that keeps
+// the reports of the end of a run needs without a second copy of the
+// finished ones (the finished list is already inside its budget).
+func (t *Tracker) LiveStreams() []StreamReport {
+	out := make([]StreamReport, 0, len(t.all))
+	for _, s := range t.all {
+		out = append(out, t.report(s, true))
+	}
+	t.visits.Add(int64(len(t.all)))
+	sortReports(out)
+	return out
+}
+
+// FinishedLen is the number of final reports of finished streams kept.
+func (t *Tracker) FinishedLen() int { return t.done.len() }
+
+// AppendFinished appends a copy of every final report of a finished
+// stream (in full) to dst and returns it, unsorted (see SortReports).
+func (t *Tracker) AppendFinished(dst []StreamReport) []StreamReport {
+	return t.done.appendAll(dst)
+}
+
+// AppendFinishedBrief appends the final reports of callID's finished
+// streams to dst, brief as AppendCallBrief's, unsorted.
+func (t *Tracker) AppendFinishedBrief(dst []StreamReport, callID string) []StreamReport {
+	return t.done.appendCall(dst, callID, false)
+}
+
+// SortReports orders reports as Streams does: by start time, then key.
+func SortReports(r []StreamReport) { sortReports(r) }

@@ -68,6 +68,11 @@ func TestRTPExpiryOnTick(t *testing.T) {
 	if !strings.Contains(st.String(), "1 RTP streams finished idle") {
 		t.Errorf("summary does not say it: %s", st)
 	}
+	// The end of the run kept the live stream's report, not a second
+	// copy of the finished one (the tracker's finished list has it).
+	if len(e.final) != 1 || e.final[0].SSRC != 2 {
+		t.Errorf("the end of the run kept %d reports, want the live stream's only", len(e.final))
+	}
 	all := e.Streams("")
 	if len(all) != 2 || all[0].SSRC != 1 || all[0].Packets != 50 || all[0].CallID != "expiry-1@test" {
 		t.Fatalf("streams after expiry: %+v", all)
