@@ -107,22 +107,47 @@ func TestLiveBytesTrimmedOnTick(t *testing.T) {
 	}
 }
 
-// TestAnnouncementsShareOfLiveBytes: the announcements' quarter of
-// MaxLiveBytes lowers MaxAnnouncements, never below minAnnouncements.
+// TestAnnouncementsShareOfLiveBytes: the announcements' quarter and the
+// RTCP sources' eighth of MaxLiveBytes lower MaxAnnouncements and
+// MaxRTCP, never below minAnnouncements.
 func TestAnnouncementsShareOfLiveBytes(t *testing.T) {
 	for _, c := range []struct {
-		live int64
-		max  int
-		want int
+		live          int64
+		max           int
+		wantAnn, rtcp int
 	}{
-		{16 << 20, 0, 16 << 20 / 4 / annBytes},
-		{1 << 20, 0, minAnnouncements},
-		{1 << 30, 0, 200000},
-		{16 << 20, 100, 100},
+		{16 << 20, 0, 16 << 20 / 4 / annBytes, 16 << 20 / 8 / rtcpBytes},
+		{1 << 20, 0, minAnnouncements, minAnnouncements},
+		{1 << 30, 0, 200000, 100000},
+		{16 << 20, 100, 100, 100},
 	} {
-		tr := NewTracker(Options{MaxLiveBytes: c.live, MaxAnnouncements: c.max})
-		if tr.o.MaxAnnouncements != c.want {
-			t.Errorf("MaxLiveBytes %d, MaxAnnouncements %d: cap %d, want %d", c.live, c.max, tr.o.MaxAnnouncements, c.want)
+		tr := NewTracker(Options{MaxLiveBytes: c.live, MaxAnnouncements: c.max, MaxRTCP: c.max})
+		if tr.o.MaxAnnouncements != c.wantAnn || tr.o.MaxRTCP != c.rtcp {
+			t.Errorf("MaxLiveBytes %d, caps %d: announcements %d, RTCP %d, want %d and %d", c.live, c.max, tr.o.MaxAnnouncements, tr.o.MaxRTCP, c.wantAnn, c.rtcp)
 		}
 	}
+}
+
+// TestRTCPSourcesInsideLiveBytes: a flood of RTCP about new sources
+// stays inside the RTCP sources' eighth of MaxLiveBytes, on the heap,
+// the rest evicted and counted.
+func TestRTCPSourcesInsideLiveBytes(t *testing.T) {
+	const budget = 8 << 20
+	before := heapInUse()
+	tr := NewTracker(Options{MaxLiveBytes: budget})
+	src := netip.MustParseAddrPort("10.0.0.1:4001")
+	dst := netip.MustParseAddrPort("10.0.0.2:5001")
+	const n = 20000
+	for i := range n {
+		at := Meta{Time: tBase.Add(time.Duration(i) * time.Millisecond), Src: src, Dst: dst}
+		if err := tr.AddRTCP(rrBytes(uint32(1<<20+i), uint32(i)), at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	grew := heapInUse() - before
+	c := tr.Counters()
+	if grew > budget/8*5/4 || c.RTCPEvicted == 0 || len(tr.rtcp.bySSRC)+c.RTCPEvicted != n {
+		t.Errorf("%d RTCP sources kept in %d bytes of heap (their part %d), %d evicted", len(tr.rtcp.bySSRC), grew, budget/8, c.RTCPEvicted)
+	}
+	runtime.KeepAlive(tr)
 }

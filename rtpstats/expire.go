@@ -28,13 +28,20 @@ type endCounters struct {
 // for the announcements' quarter of Options.MaxLiveBytes.
 const annBytes = 600
 
-// minAnnouncements is the fewest announcements a small MaxLiveBytes
-// leaves room for.
+// rtcpBytes is what an RTCP source costs with a reporter or two (its
+// map of reporters, the summary, the reports; measured 923 bytes), for
+// the RTCP sources' eighth of Options.MaxLiveBytes.
+const rtcpBytes = 1024
+
+// minAnnouncements is the fewest announcements (and RTCP sources) a
+// small MaxLiveBytes leaves room for.
 const minAnnouncements = 1024
 
 // streamBytes is the live streams' part of Options.MaxLiveBytes (the
-// announcements have the rest).
-func (t *Tracker) streamBytes() int64 { return t.o.MaxLiveBytes - t.o.MaxLiveBytes/4 }
+// announcements have a quarter, the RTCP sources an eighth).
+func (t *Tracker) streamBytes() int64 {
+	return t.o.MaxLiveBytes - t.o.MaxLiveBytes/4 - t.o.MaxLiveBytes/8
+}
 
 // trimLive finishes the longest-idle streams, a batch at a time, until
 // what live streams hold plus need leaves the streams' part of

@@ -40,12 +40,13 @@ type Options struct {
 	// stream's state, its time series and DTMF events, its flow and
 	// index entries: about 1.9 KB for a stream of a few seconds, growing
 	// by 72 bytes a second of its series), together with the SDP
-	// announcements and codec hints: those get a quarter of it, as a
-	// lower MaxAnnouncements. A new stream that would pass the streams'
-	// three quarters, or the engine's tick (Expire) finding them past
-	// it, finishes the longest-idle streams (by packet time) into their
-	// final reports, counted in Counters.Evicted and
-	// Counters.EvictedBudget. 0 means 256 MiB.
+	// announcements and codec hints, which get a quarter of it as a
+	// lower MaxAnnouncements, and the RTCP sources, an eighth as a lower
+	// MaxRTCP. A new stream that would pass the streams' five eighths,
+	// or the engine's tick (Expire) finding them past it, finishes the
+	// longest-idle streams (by packet time) into their final reports,
+	// counted in Counters.Evicted and Counters.EvictedBudget. 0 means
+	// 256 MiB.
 	MaxLiveBytes int64
 	// MaxFinished and MaxFinishedBytes cap the final reports of expired
 	// and evicted streams kept for Streams, CallStreams and
@@ -112,6 +113,9 @@ func (o *Options) fill() {
 	// below minAnnouncements: linking must keep working at any budget).
 	if n := int(o.MaxLiveBytes / 4 / annBytes); n < o.MaxAnnouncements {
 		o.MaxAnnouncements = max(n, minAnnouncements)
+	}
+	if n := int(o.MaxLiveBytes / 8 / rtcpBytes); n < o.MaxRTCP {
+		o.MaxRTCP = max(n, minAnnouncements)
 	}
 	if o.NATWindow == 0 {
 		o.NATWindow = defaultNATWindow
