@@ -38,7 +38,7 @@ func checkLive(t *testing.T, tr *Tracker, when string) {
 // longest idle, finished into reports and counted.
 func TestLiveBytesBudget(t *testing.T) {
 	const (
-		budget = 2 << 20
+		budget = 4 << 20
 		n      = 6000
 	)
 	before := heapInUse()

@@ -23,10 +23,11 @@ type endCounters struct {
 	expired, evicted, evictedBudget, annEvicted int
 }
 
-// annBytes is what an SDP announcement and its codec hint cost (map
-// entries, the history, the call index's claim; measured 573 bytes),
-// for the announcements' quarter of Options.MaxLiveBytes.
-const annBytes = 600
+// annBytes is what an SDP announcement and two codec hints cost (map
+// entries, the history, the call index's claim; measured 573 bytes
+// with one hint), for the announcements' quarter of
+// Options.MaxLiveBytes.
+const annBytes = 800
 
 // rtcpBytes is what an RTCP source costs with a reporter or two (its
 // map of reporters, the summary, the reports; measured 923 bytes), for
@@ -373,12 +374,18 @@ func (t *Tracker) forgetAnn(ep netip.AddrPort, a *announcement) {
 // batch of its table that no live stream uses, counted in
 // Counters.AnnouncementsEvicted. Those a live stream uses stay (at most
 // three endpoints per live stream, so the tables stay bounded by
-// MaxStreams too).
+// MaxStreams too). A pass walks and sorts the table, so after one the
+// next waits until a batch more was added (annNext, hintNext): when
+// live streams use most of the table a pass frees little, and one on
+// every new entry cost 80 % of a 256 MiB run's CPU. The codec hints
+// have twice the announcements' cap (an endpoint offers a few payload
+// types; a hint costs a fraction of an announcement).
 func (t *Tracker) roomAnn() {
 	limit := t.o.MaxAnnouncements
-	if len(t.ann) < limit {
+	if len(t.ann) < max(limit, t.annNext) {
 		return
 	}
+	defer func() { t.annNext = len(t.ann) + limit/evictBatch + 1 }()
 	sc := t.scratch[:0]
 	for ep, a := range t.ann {
 		if len(t.idx.byEP[ep]) == 0 {
@@ -401,10 +408,11 @@ func (t *Tracker) roomAnn() {
 }
 
 func (t *Tracker) roomHint() {
-	limit := t.o.MaxAnnouncements
-	if len(t.hints) < limit {
+	limit := 2 * t.o.MaxAnnouncements
+	if len(t.hints) < max(limit, t.hintNext) {
 		return
 	}
+	defer func() { t.hintNext = len(t.hints) + limit/evictBatch + 1 }()
 	sc := t.scratch[:0]
 	for k, h := range t.hints {
 		if len(t.idx.byEP[k.ep]) == 0 {

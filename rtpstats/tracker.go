@@ -60,10 +60,10 @@ type Options struct {
 	// evicts the longest-idle ones (Counters.RTCPEvicted). 0 means
 	// 100000.
 	MaxRTCP int
-	// MaxAnnouncements caps the SDP endpoints (and their codec hints)
-	// remembered for linking; a full table forgets the oldest
-	// announcements no live stream uses (Counters.AnnouncementsEvicted).
-	// 0 means 200000.
+	// MaxAnnouncements caps the SDP endpoints (and, twice it, their
+	// codec hints) remembered for linking; a full table forgets the
+	// oldest announcements no live stream uses
+	// (Counters.AnnouncementsEvicted). 0 means 200000.
 	MaxAnnouncements int
 	// NATWindow is how long after an SDP announcement (packet time) a new
 	// stream may still be linked to it by port alone when its SDP address
@@ -156,7 +156,10 @@ type Tracker struct {
 	ends         endCounters
 	scratch      []int64 // eviction's sort buffer, reused
 	liveBytes    int64   // what live streams hold (sum of stream.cost; see Options.MaxLiveBytes)
-	gen          uint64  // bumped by every change a report could show (Gen)
+	// annNext and hintNext are the table sizes at which roomAnn and
+	// roomHint next look for entries to evict.
+	annNext, hintNext int
+	gen               uint64 // bumped by every change a report could show (Gen)
 	// visits counts streams examined to answer readers (Streams,
 	// CallStreams, ChangedCalls): the work done for them. Atomic because
 	// readers run concurrently under a shared lock.
