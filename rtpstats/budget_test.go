@@ -151,3 +151,30 @@ func TestRTCPSourcesInsideLiveBytes(t *testing.T) {
 	}
 	runtime.KeepAlive(tr)
 }
+
+// TestRoomPassesAmortised: when live streams use every announcement and
+// hint, a full table cannot make room; the eviction passes over it
+// (each a walk and a sort of the table) must not run on every new
+// SDP endpoint, which made a 256 MiB run spend 80 % of its CPU there.
+func TestRoomPassesAmortised(t *testing.T) {
+	tr := NewTracker(Options{MaxAnnouncements: 64})
+	peer := netip.MustParseAddrPort("203.0.113.5:30000")
+	const n = 2000
+	for i := range n {
+		ep := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 3, byte(i >> 8), byte(i)}), 4000)
+		at := tBase.Add(time.Duration(i) * time.Millisecond)
+		// A live stream on the endpoint first: nothing can be evicted.
+		if err := tr.AddRTP(rtpBytes(t, synth{seq: 1, pt: 0, ssrc: uint32(i + 1)}), Meta{Time: at, Src: ep, Dst: peer}); err != nil {
+			t.Fatal(err)
+		}
+		tr.SetCallIDAt(ep, fmt.Sprintf("call-%d", i), at)
+		tr.SetCodec(ep, 0, "PCMU", 8000)
+		tr.SetCodec(ep, 8, "PCMA", 8000)
+	}
+	if tr.Counters().AnnouncementsEvicted != 0 || tr.Len() != n {
+		t.Fatalf("%d streams, %d announcements evicted: the setup left room", tr.Len(), tr.Counters().AnnouncementsEvicted)
+	}
+	if tr.roomPasses > 100 {
+		t.Errorf("%d eviction passes for %d new endpoints over a table live streams hold", tr.roomPasses, n)
+	}
+}

@@ -374,9 +374,9 @@ func (t *Tracker) forgetAnn(ep netip.AddrPort, a *announcement) {
 // batch of its table that no live stream uses, counted in
 // Counters.AnnouncementsEvicted. Those a live stream uses stay (at most
 // three endpoints per live stream, so the tables stay bounded by
-// MaxStreams too). A pass walks and sorts the table, so after one the
-// next waits until a batch more was added (annNext, hintNext): when
-// live streams use most of the table a pass frees little, and one on
+// MaxStreams too). A pass walks and sorts the table, so one that left
+// it still full (live streams use most of it) makes the next wait until
+// it grew by an eighth (annNext, hintNext; see roomNext): a pass on
 // every new entry cost 80 % of a 256 MiB run's CPU. The codec hints
 // have twice the announcements' cap (an endpoint offers a few payload
 // types; a hint costs a fraction of an announcement).
@@ -385,7 +385,8 @@ func (t *Tracker) roomAnn() {
 	if len(t.ann) < max(limit, t.annNext) {
 		return
 	}
-	defer func() { t.annNext = len(t.ann) + limit/evictBatch + 1 }()
+	t.roomPasses++
+	defer func() { t.annNext = roomNext(len(t.ann), limit) }()
 	sc := t.scratch[:0]
 	for ep, a := range t.ann {
 		if len(t.idx.byEP[ep]) == 0 {
@@ -397,7 +398,7 @@ func (t *Tracker) roomAnn() {
 		return
 	}
 	slices.Sort(sc)
-	cut := sc[min(len(sc), limit/evictBatch+1)-1]
+	cut := sc[min(len(sc), roomBatch(len(t.ann), limit))-1]
 	for ep, a := range t.ann {
 		if len(t.idx.byEP[ep]) == 0 && t.announcedAt(a).UnixNano() <= cut {
 			t.forgetAnn(ep, a)
@@ -407,12 +408,32 @@ func (t *Tracker) roomAnn() {
 	}
 }
 
+// roomBatch is how many entries a pass over a table of n entries
+// evicts: a batch of the limit, and whatever the table grew past it
+// while passes waited (roomNext).
+func roomBatch(n, limit int) int {
+	return max(0, n-limit) + limit/evictBatch + 1
+}
+
+// roomNext is the table size at which the next eviction pass runs,
+// after one that left n entries for a limit: at the limit again when
+// the pass made room, else once the table grew by an eighth, so passes
+// over a table that live streams hold cost amortised constant time per
+// new entry.
+func roomNext(n, limit int) int {
+	if n < limit {
+		return 0
+	}
+	return n + n/8 + 1
+}
+
 func (t *Tracker) roomHint() {
 	limit := 2 * t.o.MaxAnnouncements
 	if len(t.hints) < max(limit, t.hintNext) {
 		return
 	}
-	defer func() { t.hintNext = len(t.hints) + limit/evictBatch + 1 }()
+	t.roomPasses++
+	defer func() { t.hintNext = roomNext(len(t.hints), limit) }()
 	sc := t.scratch[:0]
 	for k, h := range t.hints {
 		if len(t.idx.byEP[k.ep]) == 0 {
@@ -424,7 +445,7 @@ func (t *Tracker) roomHint() {
 		return
 	}
 	slices.Sort(sc)
-	cut := sc[min(len(sc), limit/evictBatch+1)-1]
+	cut := sc[min(len(sc), roomBatch(len(t.hints), limit))-1]
 	for k, h := range t.hints {
 		if len(t.idx.byEP[k.ep]) == 0 && h.at.UnixNano() <= cut {
 			delete(t.hints, k)

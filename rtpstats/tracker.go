@@ -157,9 +157,10 @@ type Tracker struct {
 	scratch      []int64 // eviction's sort buffer, reused
 	liveBytes    int64   // what live streams hold (sum of stream.cost; see Options.MaxLiveBytes)
 	// annNext and hintNext are the table sizes at which roomAnn and
-	// roomHint next look for entries to evict.
-	annNext, hintNext int
-	gen               uint64 // bumped by every change a report could show (Gen)
+	// roomHint next look for entries to evict; roomPasses counts their
+	// passes (the work they do).
+	annNext, hintNext, roomPasses int
+	gen                           uint64 // bumped by every change a report could show (Gen)
 	// visits counts streams examined to answer readers (Streams,
 	// CallStreams, ChangedCalls): the work done for them. Atomic because
 	// readers run concurrently under a shared lock.
