@@ -26,8 +26,9 @@
 // private endpoint announcing its port, and reported as the guess it is
 // (Link "sdp-nat-port", SDPEndpoint the evidence). Tracker.SetCallIDAt gives the rules.
 //
-// Every table keyed by wire data is bounded (Options.MaxStreams,
-// MaxRTCP, MaxAnnouncements, MaxFinished) and expired by packet time
+// Every table keyed by wire data is bounded (Options.MaxStreams and
+// MaxLiveBytes, MaxRTCP, MaxAnnouncements, MaxFinished and
+// MaxFinishedBytes) and expired by packet time
 // (Tracker.ExpireBefore, driven by the owner's clock): a full table
 // evicts its longest-idle entries rather than refusing new ones, and
 // everything evicted or expired is counted (Counters). Expired and

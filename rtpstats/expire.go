@@ -20,7 +20,37 @@ const maxReporters = 16
 
 // endCounters count streams and announcements the Tracker let go.
 type endCounters struct {
-	expired, evicted, annEvicted int
+	expired, evicted, evictedBudget, annEvicted int
+}
+
+// annBytes is what an SDP announcement and two codec hints cost (map
+// entries, the history, the call index's claim; measured 573 bytes
+// with one hint), for the announcements' quarter of
+// Options.MaxLiveBytes.
+const annBytes = 800
+
+// rtcpBytes is what an RTCP source costs with a reporter or two (its
+// map of reporters, the summary, the reports; measured 923 bytes), for
+// the RTCP sources' eighth of Options.MaxLiveBytes.
+const rtcpBytes = 1024
+
+// minAnnouncements is the fewest announcements (and RTCP sources) a
+// small MaxLiveBytes leaves room for.
+const minAnnouncements = 1024
+
+// streamBytes is the live streams' part of Options.MaxLiveBytes (the
+// announcements have a quarter, the RTCP sources an eighth).
+func (t *Tracker) streamBytes() int64 {
+	return t.o.MaxLiveBytes - t.o.MaxLiveBytes/4 - t.o.MaxLiveBytes/8
+}
+
+// trimLive finishes the longest-idle streams, a batch at a time, until
+// what live streams hold plus need leaves the streams' part of
+// Options.MaxLiveBytes, counted in Counters.Evicted and EvictedBudget.
+func (t *Tracker) trimLive(need int64) {
+	for len(t.all) > 0 && t.liveBytes+need > t.streamBytes() {
+		t.evictIdle(true)
+	}
 }
 
 // finishedList keeps the final reports of expired and evicted streams,
@@ -231,6 +261,10 @@ func (t *Tracker) expire(cutoff time.Time, out *[]StreamReport, sweep bool) int 
 			*out = append(*out, r)
 		}
 	}
+	// Streams grow (a series bucket a second each) without a new one
+	// arriving to trigger an eviction: the tick holds them to their
+	// budget too.
+	t.trimLive(0)
 	t.expireRTCP(cutoff)
 	// The announcement sweep walks every announcement, hint and NAT
 	// port. Run on every tick (once a second of packet time) it cost
@@ -260,8 +294,9 @@ const (
 
 // evictIdle makes room for a new stream in a full table: it finishes the
 // longest-idle streams, a batch of 1/evictBatch of the table, counted in
-// Counters.Evicted. Their reports are kept like expired streams'.
-func (t *Tracker) evictIdle() {
+// Counters.Evicted (and EvictedBudget when budget: the table held its
+// bytes, not its count). Their reports are kept like expired streams'.
+func (t *Tracker) evictIdle(budget bool) {
 	k := max(1, len(t.all)/evictBatch)
 	sc := t.scratch[:0]
 	for _, s := range t.all {
@@ -278,6 +313,9 @@ func (t *Tracker) evictIdle() {
 		}
 		t.finish(s)
 		t.ends.evicted++
+		if budget {
+			t.ends.evictedBudget++
+		}
 		n++
 	}
 }
@@ -345,12 +383,19 @@ func (t *Tracker) forgetAnn(ep netip.AddrPort, a *announcement) {
 // batch of its table that no live stream uses, counted in
 // Counters.AnnouncementsEvicted. Those a live stream uses stay (at most
 // three endpoints per live stream, so the tables stay bounded by
-// MaxStreams too).
+// MaxStreams too). A pass walks and sorts the table, so one that left
+// it still full (live streams use most of it) makes the next wait until
+// it grew by an eighth (annNext, hintNext; see roomNext): a pass on
+// every new entry cost 80 % of a 256 MiB run's CPU. The codec hints
+// have twice the announcements' cap (an endpoint offers a few payload
+// types; a hint costs a fraction of an announcement).
 func (t *Tracker) roomAnn() {
 	limit := t.o.MaxAnnouncements
-	if len(t.ann) < limit {
+	if len(t.ann) < max(limit, t.annNext) {
 		return
 	}
+	t.roomPasses++
+	defer func() { t.annNext = roomNext(len(t.ann), limit) }()
 	sc := t.scratch[:0]
 	for ep, a := range t.ann {
 		if len(t.idx.byEP[ep]) == 0 {
@@ -362,7 +407,7 @@ func (t *Tracker) roomAnn() {
 		return
 	}
 	slices.Sort(sc)
-	cut := sc[min(len(sc), limit/evictBatch+1)-1]
+	cut := sc[min(len(sc), roomBatch(len(t.ann), limit))-1]
 	for ep, a := range t.ann {
 		if len(t.idx.byEP[ep]) == 0 && t.announcedAt(a).UnixNano() <= cut {
 			t.forgetAnn(ep, a)
@@ -372,11 +417,32 @@ func (t *Tracker) roomAnn() {
 	}
 }
 
+// roomBatch is how many entries a pass over a table of n entries
+// evicts: a batch of the limit, and whatever the table grew past it
+// while passes waited (roomNext).
+func roomBatch(n, limit int) int {
+	return max(0, n-limit) + limit/evictBatch + 1
+}
+
+// roomNext is the table size at which the next eviction pass runs,
+// after one that left n entries for a limit: at the limit again when
+// the pass made room, else once the table grew by an eighth, so passes
+// over a table that live streams hold cost amortised constant time per
+// new entry.
+func roomNext(n, limit int) int {
+	if n < limit {
+		return 0
+	}
+	return n + n/8 + 1
+}
+
 func (t *Tracker) roomHint() {
-	limit := t.o.MaxAnnouncements
-	if len(t.hints) < limit {
+	limit := 2 * t.o.MaxAnnouncements
+	if len(t.hints) < max(limit, t.hintNext) {
 		return
 	}
+	t.roomPasses++
+	defer func() { t.hintNext = roomNext(len(t.hints), limit) }()
 	sc := t.scratch[:0]
 	for k, h := range t.hints {
 		if len(t.idx.byEP[k.ep]) == 0 {
@@ -388,7 +454,7 @@ func (t *Tracker) roomHint() {
 		return
 	}
 	slices.Sort(sc)
-	cut := sc[min(len(sc), limit/evictBatch+1)-1]
+	cut := sc[min(len(sc), roomBatch(len(t.hints), limit))-1]
 	for k, h := range t.hints {
 		if len(t.idx.byEP[k.ep]) == 0 && h.at.UnixNano() <= cut {
 			delete(t.hints, k)
@@ -396,3 +462,35 @@ func (t *Tracker) roomHint() {
 		}
 	}
 }
+
+// LiveStreams returns the full reports of the live streams only,
+// ordered like Streams: with AppendFinished, what a writer that keeps
+// the reports of the end of a run needs without a second copy of the
+// finished ones (the finished list is already inside its budget).
+func (t *Tracker) LiveStreams() []StreamReport {
+	out := make([]StreamReport, 0, len(t.all))
+	for _, s := range t.all {
+		out = append(out, t.report(s, true))
+	}
+	t.visits.Add(int64(len(t.all)))
+	sortReports(out)
+	return out
+}
+
+// FinishedLen is the number of final reports of finished streams kept.
+func (t *Tracker) FinishedLen() int { return t.done.len() }
+
+// AppendFinished appends a copy of every final report of a finished
+// stream (in full) to dst and returns it, unsorted (see SortReports).
+func (t *Tracker) AppendFinished(dst []StreamReport) []StreamReport {
+	return t.done.appendAll(dst)
+}
+
+// AppendFinishedBrief appends the final reports of callID's finished
+// streams to dst, brief as AppendCallBrief's, unsorted.
+func (t *Tracker) AppendFinishedBrief(dst []StreamReport, callID string) []StreamReport {
+	return t.done.appendCall(dst, callID, false)
+}
+
+// SortReports orders reports as Streams does: by start time, then key.
+func SortReports(r []StreamReport) { sortReports(r) }

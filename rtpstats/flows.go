@@ -104,6 +104,8 @@ func (t *Tracker) insert(s *stream, k flowKey, f *flow) {
 		t.flows[k] = f
 	}
 	f.streams = append(f.streams, s)
+	s.cost = s.footprint()
+	t.liveBytes += s.cost
 	s.flow = k
 	s.pos = len(t.all)
 	t.all = append(t.all, s)
@@ -120,5 +122,6 @@ func (t *Tracker) unlink(s *stream) {
 	moved.pos = s.pos
 	t.all[last] = nil
 	t.all = t.all[:last]
+	t.liveBytes -= s.cost
 	t.unindex(s)
 }

@@ -36,6 +36,18 @@ type Options struct {
 	// they are finished like expired streams (see ExpireBefore) and
 	// counted in Counters.Evicted. 0 means 100000.
 	MaxStreams int
+	// MaxLiveBytes caps what live streams hold, counted in Go sizes (the
+	// stream's state, its time series and DTMF events, its flow and
+	// index entries: about 1.9 KB for a stream of a few seconds, growing
+	// by 72 bytes a second of its series), together with the SDP
+	// announcements and codec hints, which get a quarter of it as a
+	// lower MaxAnnouncements, and the RTCP sources, an eighth as a lower
+	// MaxRTCP. A new stream that would pass the streams' five eighths,
+	// or the engine's tick (Expire) finding them past it, finishes the
+	// longest-idle streams (by packet time) into their final reports,
+	// counted in Counters.Evicted and Counters.EvictedBudget. 0 means
+	// 256 MiB.
+	MaxLiveBytes int64
 	// MaxFinished and MaxFinishedBytes cap the final reports of expired
 	// and evicted streams kept for Streams, CallStreams and
 	// AppendCallBrief (bytes: the Go sizes of a report, its time series,
@@ -48,10 +60,10 @@ type Options struct {
 	// evicts the longest-idle ones (Counters.RTCPEvicted). 0 means
 	// 100000.
 	MaxRTCP int
-	// MaxAnnouncements caps the SDP endpoints (and their codec hints)
-	// remembered for linking; a full table forgets the oldest
-	// announcements no live stream uses (Counters.AnnouncementsEvicted).
-	// 0 means 200000.
+	// MaxAnnouncements caps the SDP endpoints (and, twice it, their
+	// codec hints) remembered for linking; a full table forgets the
+	// oldest announcements no live stream uses
+	// (Counters.AnnouncementsEvicted). 0 means 200000.
 	MaxAnnouncements int
 	// NATWindow is how long after an SDP announcement (packet time) a new
 	// stream may still be linked to it by port alone when its SDP address
@@ -91,8 +103,19 @@ func (o *Options) fill() {
 	if o.MaxRTCP <= 0 {
 		o.MaxRTCP = 100000
 	}
+	if o.MaxLiveBytes <= 0 {
+		o.MaxLiveBytes = 256 << 20
+	}
 	if o.MaxAnnouncements <= 0 {
 		o.MaxAnnouncements = 200000
+	}
+	// The announcements' quarter of MaxLiveBytes, as a count (never
+	// below minAnnouncements: linking must keep working at any budget).
+	if n := int(o.MaxLiveBytes / 4 / annBytes); n < o.MaxAnnouncements {
+		o.MaxAnnouncements = max(n, minAnnouncements)
+	}
+	if n := int(o.MaxLiveBytes / 8 / rtcpBytes); n < o.MaxRTCP {
+		o.MaxRTCP = max(n, minAnnouncements)
 	}
 	if o.NATWindow == 0 {
 		o.NATWindow = defaultNATWindow
@@ -133,7 +156,12 @@ type Tracker struct {
 	done         finishedList // final reports of expired and evicted streams (expire.go)
 	ends         endCounters
 	scratch      []int64 // eviction's sort buffer, reused
-	gen          uint64  // bumped by every change a report could show (Gen)
+	liveBytes    int64   // what live streams hold (sum of stream.cost; see Options.MaxLiveBytes)
+	// annNext and hintNext are the table sizes at which roomAnn and
+	// roomHint next look for entries to evict; roomPasses counts their
+	// passes (the work they do).
+	annNext, hintNext, roomPasses int
+	gen                           uint64 // bumped by every change a report could show (Gen)
 	// visits counts streams examined to answer readers (Streams,
 	// CallStreams, ChangedCalls): the work done for them. Atomic because
 	// readers run concurrently under a shared lock.
@@ -150,6 +178,9 @@ type Counters struct {
 	Expired         int `json:"expired"`
 	Evicted         int `json:"evicted"`
 	FinishedDropped int `json:"finished_dropped"`
+	// EvictedBudget counts the evictions (also in Evicted) made because
+	// live streams held Options.MaxLiveBytes, not MaxStreams.
+	EvictedBudget int `json:"evicted_budget"`
 	// RTCPExpired and RTCPEvicted count SSRCs whose RTCP reports were
 	// forgotten (idle with no live stream; table full at Options.MaxRTCP);
 	// RTCPReportersEvicted, reporters beyond maxReporters on one SSRC.
@@ -178,7 +209,7 @@ func (t *Tracker) Gen() uint64 { return t.gen }
 // Counters returns the skip and RTCP counters.
 func (t *Tracker) Counters() Counters {
 	return Counters{Malformed: t.malformed,
-		Expired: t.ends.expired, Evicted: t.ends.evicted, FinishedDropped: t.done.dropped,
+		Expired: t.ends.expired, Evicted: t.ends.evicted, FinishedDropped: t.done.dropped, EvictedBudget: t.ends.evictedBudget,
 		RTCPExpired: t.rtcp.expired, RTCPEvicted: t.rtcp.evicted, RTCPReportersEvicted: t.rtcp.reportersEvicted,
 		AnnouncementsEvicted: t.ends.annEvicted,
 		RTCPPackets:          t.rtcp.packets, RTCPErrors: t.rtcp.errors, RTCPApp: t.rtcp.app,
@@ -379,8 +410,12 @@ func (t *Tracker) add(h *Fixed, pkt []byte, m Meta) {
 	}
 	if s == nil {
 		if len(t.all) >= t.o.MaxStreams {
-			t.evictIdle()
+			t.evictIdle(false)
 			f = t.flowOf(fk) // eviction may have emptied and deleted it
+		}
+		if t.liveBytes+streamOverhead > t.streamBytes() {
+			t.trimLive(streamOverhead)
+			f = t.flowOf(fk)
 		}
 		s = newStream(streamKey{ssrc: h.SSRC, src: m.Src, dst: m.Dst}, t.o.Gmin)
 		t.insert(s, fk, f)
@@ -388,6 +423,12 @@ func (t *Tracker) add(h *Fixed, pkt []byte, m Meta) {
 		t.idx.add(s)
 	}
 	s.add(h, pkt, m.Time, &t.o, t.cachedHint(s, &m, h.PayloadType))
+	if c := s.footprint(); c != s.cost {
+		// The series or the DTMF list grew (a new interval, an event):
+		// a few loads and a compare per packet keep the count exact.
+		t.liveBytes += c - s.cost
+		s.cost = c
+	}
 }
 
 // Streams returns a report for every stream, ordered by start time then

@@ -198,25 +198,31 @@ func TestManOptions(t *testing.T) {
 	}
 }
 
-// --max-memory is shared out between the tables and sets the Go heap's
-// soft limit half above it (the default budget when not given); a
-// GOMEMLIMIT in the environment is left alone.
+// --max-memory is shared out between the tables, leaving room for what
+// none counts, and sets the Go heap's soft limit an eighth above it (the
+// default budget when not given); a GOMEMLIMIT in the environment is
+// left alone.
 func TestApplyBudget(t *testing.T) {
 	prev := debug.SetMemoryLimit(-1)
 	defer debug.SetMemoryLimit(prev)
 	t.Setenv("GOMEMLIMIT", "")
 	var eo engine.Options
 	applyBudget(&eo, "256MiB")
-	if eo.Store.MaxBytes != 192<<20 || eo.Capture.Stream.MaxBuffered != 32<<20 || eo.RTP.MaxFinishedBytes != 32<<20 {
-		t.Errorf("shares: store %d, reassembly %d, reports %d", eo.Store.MaxBytes, eo.Capture.Stream.MaxBuffered, eo.RTP.MaxFinishedBytes)
+	if eo.Store.MaxBytes != 144<<20 || eo.Capture.Stream.MaxBuffered != 32<<20 || eo.RTP.MaxLiveBytes != 16<<20 || eo.RTP.MaxFinishedBytes != 16<<20 {
+		t.Errorf("shares: store %d, reassembly %d, live streams %d, reports %d", eo.Store.MaxBytes, eo.Capture.Stream.MaxBuffered, eo.RTP.MaxLiveBytes, eo.RTP.MaxFinishedBytes)
 	}
-	if got := debug.SetMemoryLimit(-1); got != 384<<20 {
-		t.Errorf("soft limit %d, want %d", got, 384<<20)
+	// The counted shares leave 3/16 of the budget for what no table
+	// counts; the soft limit sits above the budget, not at it.
+	if sum := eo.Store.MaxBytes + int64(eo.Capture.Stream.MaxBuffered) + eo.RTP.MaxLiveBytes + eo.RTP.MaxFinishedBytes; sum > (256<<20)*13/16 {
+		t.Errorf("the shares add up to %d of a 256 MiB budget", sum)
+	}
+	if got := debug.SetMemoryLimit(-1); got != 288<<20 {
+		t.Errorf("soft limit %d, want %d", got, 288<<20)
 	}
 	eo = engine.Options{}
 	applyBudget(&eo, "")
-	if eo.Store.MaxBytes != 768<<20 {
-		t.Errorf("default budget: store %d", eo.Store.MaxBytes)
+	if eo.Store.MaxBytes != 576<<20 || eo.RTP.MaxLiveBytes != 64<<20 {
+		t.Errorf("default budget: store %d, live streams %d", eo.Store.MaxBytes, eo.RTP.MaxLiveBytes)
 	}
 	t.Setenv("GOMEMLIMIT", "100MiB")
 	debug.SetMemoryLimit(prev)

@@ -133,8 +133,11 @@ type Engine struct {
 	srtpHdr   rtpstats.Fixed          // header of the last decrypted SRTP packet
 	sdes      sdesOffers              // offered a=crypto lines waiting for the answer's choice
 	brief     []rtpstats.StreamReport // one call's brief reports, for applyStreams
-	// final is every stream's full report as the end of a run built it,
-	// current while the tracker's Gen is finalGen (written under mu).
+	// final is every live stream's full report as the end of a run
+	// built it, current while the tracker's Gen is finalGen (written
+	// under mu). The finished streams' reports are not copied into it:
+	// the tracker's finished list holds them inside its budget, and a
+	// second copy of them was the end of a run's largest cost.
 	final    []rtpstats.StreamReport
 	finalGen uint64
 
@@ -702,13 +705,17 @@ func (e *Engine) applyStreams(all bool) bool {
 	e.changed = e.rtp.ChangedCalls(e.changed[:0])
 	e.mu.Unlock()
 	var st []sipflow.Stream
-	// At the end of a run every stream's full report is built once: the
-	// calls' summaries are cut from it, and Streams("") answers with
-	// copies of it until the tracker changes (the report built once).
+	// At the end of a run every live stream's full report is built once:
+	// the calls' summaries are cut from it (with their finished streams'
+	// kept reports), and Streams("") answers with copies of it and of
+	// the finished reports until the tracker changes (the report built
+	// once). What it holds is bounded by the live streams' budget
+	// (rtpstats.Options.MaxLiveBytes): a report costs less than its
+	// stream.
 	var byCall map[string][]int
 	var final []rtpstats.StreamReport
 	if all {
-		final = e.rtp.Streams()
+		final = e.rtp.LiveStreams()
 		byCall = make(map[string][]int)
 		for i := range final {
 			final[i].Owners(func(id string) { byCall[id] = append(byCall[id], i) })
@@ -719,8 +726,10 @@ func (e *Engine) applyStreams(all bool) bool {
 		if all {
 			e.brief = e.brief[:0]
 			for _, i := range byCall[id] {
-				e.brief = append(e.brief, final[i]) // in Streams' order, as AppendCallBrief sorts
+				e.brief = append(e.brief, final[i])
 			}
+			e.brief = e.rtp.AppendFinishedBrief(e.brief, id)
+			rtpstats.SortReports(e.brief) // in Streams' order, as AppendCallBrief sorts
 		} else {
 			e.brief = e.rtp.AppendCallBrief(e.brief[:0], id)
 		}
@@ -794,10 +803,12 @@ func (e *Engine) Streams(callID string) []rtpstats.StreamReport {
 	defer e.mu.RUnlock()
 	if callID == "" {
 		if e.final != nil && e.finalGen == e.rtp.Gen() {
-			out := make([]rtpstats.StreamReport, len(e.final))
+			out := make([]rtpstats.StreamReport, 0, len(e.final)+e.rtp.FinishedLen())
 			for i := range e.final {
-				out[i] = e.final[i].Clone()
+				out = append(out, e.final[i].Clone())
 			}
+			out = e.rtp.AppendFinished(out)
+			rtpstats.SortReports(out)
 			return out
 		}
 		return e.rtp.Streams()
@@ -929,7 +940,12 @@ func (s Status) String() string {
 		// Finished streams keep their final reports; what the bounded
 		// list of them dropped is lost, and said.
 		line += fmt.Sprintf("; %d RTP streams finished idle, %d evicted at the stream limit, %d final reports dropped", r.Expired, r.Evicted, r.FinishedDropped)
-		if r.FinishedDropped > 0 {
+		if r.EvictedBudget > 0 {
+			// Finished early, their reports kept: a live stream that goes
+			// on is reported as a second stream from there.
+			line += fmt.Sprintf(" (%d of the evicted to keep live streams inside the memory budget)", r.EvictedBudget)
+		}
+		if r.FinishedDropped > 0 || r.EvictedBudget > 0 {
 			line += " (raise --max-memory)"
 		}
 	}

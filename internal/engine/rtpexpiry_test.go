@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/voiptool/voiptool/capture"
+	"github.com/voiptool/voiptool/rtpstats"
 	"github.com/voiptool/voiptool/sipflow"
 )
 
@@ -67,6 +68,11 @@ func TestRTPExpiryOnTick(t *testing.T) {
 	}
 	if !strings.Contains(st.String(), "1 RTP streams finished idle") {
 		t.Errorf("summary does not say it: %s", st)
+	}
+	// The end of the run kept the live stream's report, not a second
+	// copy of the finished one (the tracker's finished list has it).
+	if len(e.final) != 1 || e.final[0].SSRC != 2 {
+		t.Errorf("the end of the run kept %d reports, want the live stream's only", len(e.final))
 	}
 	all := e.Streams("")
 	if len(all) != 2 || all[0].SSRC != 1 || all[0].Packets != 50 || all[0].CallID != "expiry-1@test" {
@@ -154,5 +160,39 @@ func TestFinalReportsBuiltOnce(t *testing.T) {
 	send(100)
 	if c := e.Streams(""); c[0].Packets != 101 {
 		t.Fatalf("after another packet: %d packets, want 101", c[0].Packets)
+	}
+}
+
+// TestLiveStreamBudgetSaid: streams finished early to keep live streams
+// inside their byte budget are counted, keep their reports and are said
+// in the summary with the option that raises the budget.
+func TestLiveStreamBudgetSaid(t *testing.T) {
+	e := New(Options{RTP: rtpstats.Options{MaxLiveBytes: 1 << 20}})
+	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	dst := netip.MustParseAddrPort("10.0.0.2:5000")
+	const n = 2000
+	for i := range n {
+		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), 4000)
+		pkt := make([]byte, 12+160)
+		pkt[0], pkt[11] = 0x80, 1
+		ev := &capture.Event{Kind: capture.KindRTP, Transport: capture.TransportUDP, Time: t0.Add(time.Duration(i) * time.Millisecond), Src: src, Dst: dst, Payload: pkt}
+		if !ev.RTP.Parse(pkt) {
+			t.Fatal("not RTP")
+		}
+		if err := e.Handle(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.Flush()
+	st := e.Status()
+	if st.RTP.EvictedBudget == 0 || st.RTP.Evicted != st.RTP.EvictedBudget {
+		t.Fatalf("counters %+v: want evictions by the budget", st.RTP)
+	}
+	want := fmt.Sprintf("(%d of the evicted to keep live streams inside the memory budget) (raise --max-memory)", st.RTP.EvictedBudget)
+	if !strings.Contains(st.String(), want) {
+		t.Errorf("summary does not say it:\n%s", st)
+	}
+	if got := len(e.Streams("")); got != n {
+		t.Errorf("%d stream reports, want all %d (live or finished)", got, n)
 	}
 }

@@ -1,0 +1,180 @@
+package rtpstats
+
+import (
+	"fmt"
+	"net/netip"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// heapInUse is the live heap after a full collection.
+func heapInUse() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
+}
+
+// checkLive holds the Tracker's count of what live streams hold to the
+// sum of their footprints and to the streams' part of MaxLiveBytes.
+func checkLive(t *testing.T, tr *Tracker, when string) {
+	t.Helper()
+	var sum int64
+	for _, s := range tr.all {
+		sum += s.footprint()
+	}
+	if sum != tr.liveBytes {
+		t.Fatalf("%s: live streams hold %d bytes, counted %d", when, sum, tr.liveBytes)
+	}
+	if tr.liveBytes > tr.streamBytes() {
+		t.Fatalf("%s: live streams hold %d bytes, past their part %d of MaxLiveBytes", when, tr.liveBytes, tr.streamBytes())
+	}
+}
+
+// TestLiveBytesBudget: many short concurrent streams, each with its SDP
+// announcement and codec hint, stay inside Options.MaxLiveBytes, by the
+// Tracker's count and on the heap; the streams that made room were the
+// longest idle, finished into reports and counted.
+func TestLiveBytesBudget(t *testing.T) {
+	const (
+		budget = 4 << 20
+		n      = 6000
+	)
+	before := heapInUse()
+	// MaxFinished -1 keeps no final reports: the heap measured is the
+	// live streams' (and announcements').
+	tr := NewTracker(Options{MaxLiveBytes: budget, MaxFinished: -1})
+	dst := netip.MustParseAddrPort("203.0.113.5:30000")
+	for i := range n {
+		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), 4000)
+		at := time.Duration(i) * 10 * time.Millisecond
+		tr.SetCallIDAt(src, fmt.Sprintf("call-%06d@example.com", i), tBase.Add(at))
+		tr.SetCodec(src, 0, "PCMU", 8000)
+		for k := range 10 {
+			when := at + time.Duration(k)*20*time.Millisecond
+			if err := tr.AddRTP(rtpBytes(t, synth{seq: uint16(k), ts: uint32(160 * k), pt: 0, ssrc: uint32(i + 1)}), Meta{Time: tBase.Add(when), Src: src, Dst: dst}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if i%500 == 0 {
+			checkLive(t, tr, fmt.Sprintf("stream %d", i))
+		}
+	}
+	checkLive(t, tr, "the end")
+	grew := heapInUse() - before
+	c := tr.Counters()
+	t.Logf("%d live streams, %d evicted, heap %d bytes for a budget of %d", tr.Len(), c.Evicted, grew, budget)
+	if grew > budget*5/4 {
+		t.Errorf("the tracker holds %d bytes of heap, past 1.25 times its budget %d", grew, budget)
+	}
+	if c.EvictedBudget == 0 || c.Evicted != c.EvictedBudget || c.Evicted+tr.Len() != n {
+		t.Errorf("evicted %d (by the budget %d) + live %d, want %d streams, all evictions by the budget", c.Evicted, c.EvictedBudget, tr.Len(), n)
+	}
+	if len(tr.ann) > tr.o.MaxAnnouncements+3*tr.Len() {
+		t.Errorf("%d announcements, cap %d", len(tr.ann), tr.o.MaxAnnouncements)
+	}
+	// The longest idle went first: the newest streams are the live ones.
+	for _, s := range tr.all {
+		if int(s.key.ssrc) <= n-tr.Len()-n/evictBatch {
+			t.Fatalf("stream %d still live, %d newer ones evicted", s.key.ssrc, c.Evicted)
+		}
+	}
+	runtime.KeepAlive(tr)
+}
+
+// TestLiveBytesTrimmedOnTick: long streams grow (a series bucket a
+// second) with no new stream arriving; the tick (Expire) finishes the
+// longest idle of them once they pass the budget.
+func TestLiveBytesTrimmedOnTick(t *testing.T) {
+	tr := NewTracker(Options{MaxLiveBytes: 512 << 10})
+	dst := netip.MustParseAddrPort("203.0.113.5:30000")
+	const streams = 50
+	for sec := range 900 {
+		now := tBase.Add(time.Duration(sec) * time.Second)
+		for i := range streams {
+			src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 2, 0, byte(i)}), 4000)
+			at := now.Add(time.Duration(i) * time.Millisecond)
+			if err := tr.AddRTP(rtpBytes(t, synth{seq: uint16(sec), ts: uint32(8000 * sec), pt: 0, ssrc: uint32(i + 1)}), Meta{Time: at, Src: src, Dst: dst}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tr.Expire(now.Add(-5 * time.Minute))
+		checkLive(t, tr, fmt.Sprintf("second %d", sec))
+	}
+	if c := tr.Counters(); c.EvictedBudget == 0 || c.Expired != 0 {
+		t.Errorf("counters %+v: want evictions by the budget, no expiry", c)
+	}
+}
+
+// TestAnnouncementsShareOfLiveBytes: the announcements' quarter and the
+// RTCP sources' eighth of MaxLiveBytes lower MaxAnnouncements and
+// MaxRTCP, never below minAnnouncements.
+func TestAnnouncementsShareOfLiveBytes(t *testing.T) {
+	for _, c := range []struct {
+		live          int64
+		max           int
+		wantAnn, rtcp int
+	}{
+		{16 << 20, 0, 16 << 20 / 4 / annBytes, 16 << 20 / 8 / rtcpBytes},
+		{1 << 20, 0, minAnnouncements, minAnnouncements},
+		{1 << 30, 0, 200000, 100000},
+		{16 << 20, 100, 100, 100},
+	} {
+		tr := NewTracker(Options{MaxLiveBytes: c.live, MaxAnnouncements: c.max, MaxRTCP: c.max})
+		if tr.o.MaxAnnouncements != c.wantAnn || tr.o.MaxRTCP != c.rtcp {
+			t.Errorf("MaxLiveBytes %d, caps %d: announcements %d, RTCP %d, want %d and %d", c.live, c.max, tr.o.MaxAnnouncements, tr.o.MaxRTCP, c.wantAnn, c.rtcp)
+		}
+	}
+}
+
+// TestRTCPSourcesInsideLiveBytes: a flood of RTCP about new sources
+// stays inside the RTCP sources' eighth of MaxLiveBytes, on the heap,
+// the rest evicted and counted.
+func TestRTCPSourcesInsideLiveBytes(t *testing.T) {
+	const budget = 8 << 20
+	before := heapInUse()
+	tr := NewTracker(Options{MaxLiveBytes: budget})
+	src := netip.MustParseAddrPort("10.0.0.1:4001")
+	dst := netip.MustParseAddrPort("10.0.0.2:5001")
+	const n = 20000
+	for i := range n {
+		at := Meta{Time: tBase.Add(time.Duration(i) * time.Millisecond), Src: src, Dst: dst}
+		if err := tr.AddRTCP(rrBytes(uint32(1<<20+i), uint32(i)), at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	grew := heapInUse() - before
+	c := tr.Counters()
+	if grew > budget/8*5/4 || c.RTCPEvicted == 0 || len(tr.rtcp.bySSRC)+c.RTCPEvicted != n {
+		t.Errorf("%d RTCP sources kept in %d bytes of heap (their part %d), %d evicted", len(tr.rtcp.bySSRC), grew, budget/8, c.RTCPEvicted)
+	}
+	runtime.KeepAlive(tr)
+}
+
+// TestRoomPassesAmortised: when live streams use every announcement and
+// hint, a full table cannot make room; the eviction passes over it
+// (each a walk and a sort of the table) must not run on every new
+// SDP endpoint, which made a 256 MiB run spend 80 % of its CPU there.
+func TestRoomPassesAmortised(t *testing.T) {
+	tr := NewTracker(Options{MaxAnnouncements: 64})
+	peer := netip.MustParseAddrPort("203.0.113.5:30000")
+	const n = 2000
+	for i := range n {
+		ep := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 3, byte(i >> 8), byte(i)}), 4000)
+		at := tBase.Add(time.Duration(i) * time.Millisecond)
+		// A live stream on the endpoint first: nothing can be evicted.
+		if err := tr.AddRTP(rtpBytes(t, synth{seq: 1, pt: 0, ssrc: uint32(i + 1)}), Meta{Time: at, Src: ep, Dst: peer}); err != nil {
+			t.Fatal(err)
+		}
+		tr.SetCallIDAt(ep, fmt.Sprintf("call-%d", i), at)
+		tr.SetCodec(ep, 0, "PCMU", 8000)
+		tr.SetCodec(ep, 8, "PCMA", 8000)
+	}
+	if tr.Counters().AnnouncementsEvicted != 0 || tr.Len() != n {
+		t.Fatalf("%d streams, %d announcements evicted: the setup left room", tr.Len(), tr.Counters().AnnouncementsEvicted)
+	}
+	if tr.roomPasses > 100 {
+		t.Errorf("%d eviction passes for %d new endpoints over a table live streams hold", tr.roomPasses, n)
+	}
+}
