@@ -19,13 +19,12 @@ const (
 )
 
 // pipeItem is one event, or one warning in its place among the events.
-// A SIP event's message is parsed here, on the decoding goroutine: the
+// A SIP event's message is parsed on the decoding goroutine (add): the
 // parse is the largest part of what the store does with a message, so
 // the writer's share of a SIP-heavy capture shrinks by as much.
 type pipeItem struct {
 	ev  Event
 	err error
-	sip sipflow.Message // Event.SIP points here; its slices are reused
 }
 
 // pipeBatch holds events whose Record and Payload point into buf: the
@@ -35,15 +34,21 @@ type pipeItem struct {
 type pipeBatch struct {
 	items []pipeItem
 	buf   []byte
+	// msgs hold the batch's parsed SIP (Event.SIP points into it), made
+	// with the first SIP event: an RTP-only run's batches stay small for
+	// the collector to scan. Each message keeps its grown slices.
+	msgs []sipflow.Message
+	nmsg int
 }
 
 func (b *pipeBatch) reset() {
 	for i := range b.items {
-		// Drop the last use's errors and buffers; keep each message's
-		// grown slices, so parsing allocates nothing once warm.
-		b.items[i].ev, b.items[i].err = Event{}, nil
+		// Drop the last use's errors. The events are overwritten whole
+		// by the next use (what they point to is this batch's own
+		// buffer and messages).
+		b.items[i].err = nil
 	}
-	b.items, b.buf = b.items[:0], b.buf[:0]
+	b.items, b.buf, b.nmsg = b.items[:0], b.buf[:0], 0
 }
 
 // next extends items by one without clearing the slot's message; items
@@ -78,10 +83,17 @@ func (b *pipeBatch) add(ev *Event) {
 	default:
 		it.Payload = b.keep(p)
 	}
-	if it.Kind == KindSIP && item.sip.Unmarshal(it.Payload) == nil {
+	if it.Kind != KindSIP {
+		return
+	}
+	if b.msgs == nil {
+		b.msgs = make([]sipflow.Message, pipeEvents) // never grows: pointers into it stay put
+	}
+	if m := &b.msgs[b.nmsg]; m.Unmarshal(it.Payload) == nil {
+		b.nmsg++
 		// Handed back in the decoder's event too: it learns the SDP's
 		// media from this parse (learnSDP) instead of its own.
-		it.SIP, ev.SIP = &item.sip, &item.sip
+		it.SIP, ev.SIP = m, m
 	}
 }
 
