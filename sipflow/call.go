@@ -1,11 +1,11 @@
 package sipflow
 
 import (
-	"container/list"
 	"fmt"
 	"hash/maphash"
 	"math"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 )
@@ -39,14 +39,19 @@ func sourceBit(i int) uint64 { return 1 << uint(min(max(i, 0), maxSourceBit)) }
 // get one.
 const seenScan = 32
 
+// call is one dialog. Its layout is what a completed call costs (see
+// TestStoreRetainedPerCall): fields a few calls need live in callCold,
+// the messages' endpoint table stands for the call's own addresses, lists
+// that repeat across calls are shared (strList), and the store's lists run
+// through the calls themselves (callLink), so a call is one 512-byte
+// block beside its messages.
 type call struct {
-	id       string
-	typ      string
-	isInvite bool
-	state    State
-	expired  bool // closed by idle expiry without a terminal state
-	// flags beside each other, so the struct has no padding between them
-	cancelSeen, held, srtp bool
+	id               string
+	typ              string
+	from, to         string
+	fromDisp, toDisp string
+	pai              string
+	phrase           string
 
 	// times as unixNS, noTime when not reached
 	first, last int64
@@ -56,51 +61,66 @@ type call struct {
 	finalT      int64 // first final response to the initial INVITE
 	byeT        int64
 
-	from, to           string
-	fromDisp, toDisp   string
-	pai                string
-	src, dst           netip.AddrPort
-	callerTag          string
-	inviteCSeq         uint32
-	forks              int32  // distinct To-tags answering an initial INVITE transaction
-	initialTx          txTags // initial INVITE transactions -> To-tags of their 101-299 responses
-	bytes              int
-	finalCode          int
-	phrase, reasonHdr  string
-	hangupBy           string
-	authChallenges     int
-	lastAuth           int // code of the last 401/407 to an INVITE
-	retrans, warnCount int
-	dups               int    // duplicate copies (see DuplicateWindow)
-	sources            uint64 // capture sources the call was seen on (sourceBit)
+	callerTag uint64 // hash of the initial INVITE's From-tag (fCallerTag says there was one)
+	bytes     int
+	sources   uint64 // capture sources the call was seen on (sourceBit)
 
 	msgs      []storedMsg
 	extra     []msgExtra       // of the few messages that need more
 	eps       []netip.AddrPort // endpoints the messages index
-	methods   []string
-	uas       []string
 	ips       []netip.Addr
-	offer     []MediaSummary // of the latest completed negotiation, else the latest offer
-	answer    []MediaSummary // of the latest completed negotiation
-	pend      *pendingOffer  // offer awaiting its answer
+	offer     []MediaSummary // the latest offer, until the first completed negotiation (then negs' last)
 	negs      []Negotiation  // completed offer/answer exchanges, oldest first
-	negsCut   int            // exchanges dropped past maxNegotiations
-	legs      []Leg
-	streams   []Stream
-	problems  []Problem
-	endpoints []netip.AddrPort
-	cold      *callCold // what few calls need, allocated with the first
+	methods   *strList
+	uas       *strList
+	initialTx txTags        // initial INVITE transactions -> To-tags (hashed) of their 101-299 responses
+	pend      *pendingOffer // offer awaiting its answer
+	cold      *callCold     // what few calls need, allocated with the first
 
-	orderEl, activeEl, doneEl *list.Element
-	reason                    string // phrase with the Reason header, built by publish
+	ord, q callLink // in the store's creation-order list; in its active or done list (where)
+
+	srcI, dstI     uint32 // the first request's addresses: indexes into eps
+	inviteCSeq     uint32
+	forks          int32 // distinct To-tags answering an initial INVITE transaction
+	authChallenges int32
+	retrans        int32
+	warnCount      int32 // messages with parse warnings
+	dups           int32 // duplicate copies (see DuplicateWindow)
+	finalCode      int16
+	lastAuth       int16 // code of the last 401/407 to an INVITE
+
+	isInvite bool
+	state    State
+	expired  bool // closed by idle expiry without a terminal state
+	cancelSeen, held, srtp, hasCallerTag bool
+	hangupBy hangupSide
+	where    uint8 // listActive, listDone or 0
 }
 
+// hangupSide is CallSummary.HangupBy as a byte.
+type hangupSide uint8
+
+const (
+	hangupNone hangupSide = iota
+	hangupCaller
+	hangupCallee
+)
+
+var hangupNames = [...]string{"", "caller", "callee"}
+
 // callCold holds what few calls need: a retransmission map past
-// seenScan messages, correlation ids, X-Call-ID links, events.
+// seenScan messages, correlation ids, X-Call-ID links, events, the
+// Reason header, legs, RTP streams, problems.
 type callCold struct {
 	seen                  map[retransKey]int64 // first copy's time (unixNS)
 	corrs, xcids, corrIDs []string
 	events                []CallEvent
+	reasonHdr             string
+	reason                string // phrase with the Reason header, built by publish
+	legs                  []Leg
+	streams               []Stream
+	problems              []Problem
+	negsCut               int // exchanges dropped past maxNegotiations
 }
 
 // noCold is read only: the cold part of a call that has none.
@@ -129,35 +149,34 @@ func newCall(id string, m *Message, meta *Meta, in *interner) *call {
 	if !m.Request {
 		meth = m.CSeqMethod
 	}
-	// Room for a typical dialog from the start: 7 messages, 3 methods,
-	// 2 addresses and user agents for a call; a request and its answer
-	// otherwise.
+	// Room for a typical dialog from the start: 7 messages and 2
+	// addresses for a call; a request and its answer otherwise.
 	if string(meth) == "INVITE" {
 		c.isInvite, c.typ, c.state = true, TypeCall, StateSetup
-		c.msgs = make([]storedMsg, 0, 7) // INVITE 100 180 200 ACK BYE 200: a 768-byte block
-		c.methods = make([]string, 0, 4)
+		c.msgs = make([]storedMsg, 0, 7) // INVITE 100 180 200 ACK BYE 200
 	} else {
 		c.typ, c.state = in.method(meth), StatePending
 		c.msgs = make([]storedMsg, 0, 2)
-		c.methods = make([]string, 0, 1)
 	}
 	c.eps = make([]netip.AddrPort, 0, 2)
 	c.ips = make([]netip.Addr, 0, 2)
-	c.uas = make([]string, 0, 2)
 	c.setParties(m, in)
+	// the endpoint table starts with the message's source and
+	// destination, as pack would add them
+	src, dst := c.endpoint(meta.Src), c.endpoint(meta.Dst)
 	if m.Request {
-		c.src, c.dst = meta.Src, meta.Dst
+		c.srcI, c.dstI = src, dst
 	} else {
-		c.src, c.dst = meta.Dst, meta.Src
+		c.srcI, c.dstI = dst, src
 	}
 	return c
 }
 
 func (c *call) setParties(m *Message, in *interner) {
-	c.from, c.fromDisp = userOf(&m.From), displayName(&m.From, in)
-	c.to, c.toDisp = userOf(&m.To), displayName(&m.To, in)
+	c.from, c.fromDisp = userOf(&m.From, in), displayName(&m.From, in)
+	c.to, c.toDisp = userOf(&m.To, in), displayName(&m.To, in)
 	if m.HasPAI {
-		c.pai = userOf(&m.PAI)
+		c.pai = userOf(&m.PAI, in)
 	}
 }
 
@@ -169,11 +188,13 @@ func displayName(n *NameAddr, in *interner) string {
 	return n.DisplayName()
 }
 
-func userOf(n *NameAddr) string {
+// userOf is n's URI user, its host when there is no user; interned
+// (numbers and hosts repeat across calls).
+func userOf(n *NameAddr, in *interner) string {
 	if len(n.URI.User) > 0 {
-		return string(n.URI.User)
+		return in.str(n.URI.User)
 	}
-	return string(n.URI.Host)
+	return in.str(n.URI.Host)
 }
 
 // knownMethod returns a constant for the common methods so they cost no
@@ -254,7 +275,7 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool
 	} else {
 		method = s.in.method(m.CSeqMethod)
 	}
-	sm.mi = c.methodIndex(method)
+	sm.mi = c.methodIndex(&s.lists, method)
 	var branch []byte
 	if len(m.Via) > 0 {
 		branch = m.Via[0].Branch
@@ -301,7 +322,7 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool
 		return true
 	}
 	if ua := m.UA(); len(ua) > 0 && !c.hasUA(ua) {
-		c.uas = appendShared(c.uas, s.in.str(ua))
+		c.uas = s.lists.with(c.uas, s.in.str(ua))
 	}
 	for _, ap := range [2]netip.AddrPort{meta.Src, meta.Dst} {
 		if a := ap.Addr(); a.IsValid() && !c.hasIP(a) {
@@ -315,7 +336,7 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool
 			}
 		}
 	}
-	c.apply(m, meta, &sm, &s.in)
+	c.apply(m, meta, &sm, s)
 	c.negotiate(&sm, meta, sdp)
 	c.msgs = append(c.msgs, sm)
 	return false
@@ -369,6 +390,54 @@ func appendShared[T any](s []T, v T) []T {
 	return append(s, v)
 }
 
+// strList is an immutable list of strings (a call's methods, its user
+// agents), shared by every call that has the same one: most calls have
+// one of a few. Adding a string moves a call to another list.
+type strList struct {
+	items  []string
+	next   map[string]*strList // the lists one string longer, when shared
+	shared bool                // in the store's table: next may be filled
+}
+
+func (l *strList) list() []string {
+	if l == nil {
+		return nil
+	}
+	return l.items
+}
+
+// maxStrLists bounds the table of shared lists (its strings come from
+// the wire): past it a call's new list is its own.
+const maxStrLists = 4096
+
+// strLists is the store's table of shared lists, a tree from the empty
+// list. Writer only; readers only read a list's items.
+type strLists struct {
+	root strList
+	n    int
+}
+
+// with returns the list l followed by v (l nil is the empty list).
+func (t *strLists) with(l *strList, v string) *strList {
+	if l == nil {
+		l = &t.root
+		l.shared = true
+	}
+	if x, ok := l.next[v]; ok {
+		return x
+	}
+	x := &strList{items: append(l.items[:len(l.items):len(l.items)], v)}
+	if l.shared && t.n < maxStrLists {
+		if l.next == nil {
+			l.next = make(map[string]*strList, 1)
+		}
+		l.next[v] = x
+		x.shared = true
+		t.n++
+	}
+	return x
+}
+
 // appendCOW appends without ever writing into a backing array a reader may
 // hold: published slices are immutable.
 func appendCOW[T any](s []T, v T) []T {
@@ -377,22 +446,22 @@ func appendCOW[T any](s []T, v T) []T {
 
 // methodIndex returns the index of a method in the call's list of
 // methods (Methods in the summary), adding it; messages keep the index.
-func (c *call) methodIndex(m string) uint32 {
-	for i, x := range c.methods {
+func (c *call) methodIndex(lists *strLists, m string) uint32 {
+	for i, x := range c.methods.list() {
 		if x == m {
 			return uint32(i)
 		}
 	}
-	c.methods = appendShared(c.methods, m)
-	return uint32(len(c.methods) - 1)
+	c.methods = lists.with(c.methods, m)
+	return uint32(len(c.methods.items) - 1)
 }
 
 // methodOf is the message's request method, or its CSeq method for a
 // response.
-func (c *call) methodOf(sm *storedMsg) string { return c.methods[sm.mi] }
+func (c *call) methodOf(sm *storedMsg) string { return c.methods.items[sm.mi] }
 
 func (c *call) hasUA(ua []byte) bool {
-	for _, x := range c.uas {
+	for _, x := range c.uas.list() {
 		if x == string(ua) {
 			return true
 		}
@@ -428,12 +497,13 @@ func (c *call) hasCorr(x string) bool {
 }
 
 func (c *call) addLeg(id, rule string) bool {
-	for _, l := range c.legs {
+	for _, l := range c.coldR().legs {
 		if l.CallID == id && l.Rule == rule {
 			return false
 		}
 	}
-	c.legs = appendCOW(c.legs, Leg{CallID: id, Rule: rule})
+	cold := c.coldW()
+	cold.legs = appendCOW(cold.legs, Leg{CallID: id, Rule: rule})
 	return true
 }
 
@@ -463,16 +533,21 @@ const (
 )
 
 // apply runs the dialog state machine for a non-retransmitted message.
-func (c *call) apply(m *Message, meta *Meta, sm *storedMsg, in *interner) {
+func (c *call) apply(m *Message, meta *Meta, sm *storedMsg, s *Store) {
 	t := meta.Time
 	if m.Request {
-		c.applyRequest(m, t, sm, meta, in)
+		c.applyRequest(m, t, sm, meta, s)
 		return
 	}
-	c.applyResponse(m, t, sm, in)
+	c.applyResponse(m, t, sm, s)
 }
 
-func (c *call) applyRequest(m *Message, t time.Time, sm *storedMsg, meta *Meta, in *interner) {
+// tagHash stands for a tag the call compares later (the caller's
+// From-tag, the To-tags of forks): a hash, not a copy, as the store
+// hashes messages.
+func tagHash(s *Store, tag []byte) uint64 { return maphash.Bytes(s.seed, tag) }
+
+func (c *call) applyRequest(m *Message, t time.Time, sm *storedMsg, meta *Meta, s *Store) {
 	switch c.methodOf(sm) {
 	case "INVITE":
 		if !c.isInvite {
@@ -483,7 +558,7 @@ func (c *call) applyRequest(m *Message, t time.Time, sm *storedMsg, meta *Meta, 
 			if _, ok := c.initialTx.get(sm.txn); !ok {
 				c.initialTx.set(sm.txn, nil)
 			}
-			c.initialInvite(m, t, meta, in)
+			c.initialInvite(m, t, sm, s)
 			return
 		}
 		// re-INVITE inside the dialog: hold/resume by its offer (RFC 3264 8.4)
@@ -501,16 +576,16 @@ func (c *call) applyRequest(m *Message, t time.Time, sm *storedMsg, meta *Meta, 
 	case "BYE":
 		c.byeT = unixNS(t)
 		c.setReasonHeader(m)
-		if c.callerTag != "" && len(m.From.Tag) > 0 {
-			if string(m.From.Tag) == c.callerTag {
-				c.hangupBy = "caller"
+		if c.hasCallerTag && len(m.From.Tag) > 0 {
+			if tagHash(s, m.From.Tag) == c.callerTag {
+				c.hangupBy = hangupCaller
 			} else {
-				c.hangupBy = "callee"
+				c.hangupBy = hangupCallee
 			}
-		} else if meta.Src == c.src {
-			c.hangupBy = "caller"
+		} else if meta.Src == c.eps[c.srcI] {
+			c.hangupBy = hangupCaller
 		} else {
-			c.hangupBy = "callee"
+			c.hangupBy = hangupCallee
 		}
 		if !c.isInvite {
 			return
@@ -543,12 +618,16 @@ func (c *call) holdOffer(m *Message, t time.Time) {
 	}
 }
 
-func (c *call) initialInvite(m *Message, t time.Time, meta *Meta, in *interner) {
+func (c *call) initialInvite(m *Message, t time.Time, sm *storedMsg, s *Store) {
 	if c.inviteT == noTime {
 		c.inviteT = unixNS(t)
-		c.src, c.dst = meta.Src, meta.Dst
-		c.callerTag = string(m.From.Tag)
-		c.setParties(m, in)
+		c.srcI, c.dstI = sm.src, sm.dst
+		c.hasCallerTag = len(m.From.Tag) > 0
+		c.callerTag = 0
+		if c.hasCallerTag {
+			c.callerTag = tagHash(s, m.From.Tag)
+		}
+		c.setParties(m, &s.in)
 	} else if m.CSeq > c.inviteCSeq && c.answerT == noTime && c.state.Terminal() {
 		// A new INVITE after a 3xx/4xx (redirect, 422, 491...) with the
 		// same Call-ID continues the same call (RFC 3261 8.1.3.4).
@@ -562,7 +641,8 @@ func (c *call) initialInvite(m *Message, t time.Time, meta *Meta, in *interner) 
 	c.lastAuth = 0
 }
 
-func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg, in *interner) {
+func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg, s *Store) {
+	in := &s.in
 	code := m.StatusCode
 	if !c.isInvite {
 		if code < minFinal {
@@ -571,11 +651,11 @@ func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg, in *interne
 		if code == codeUnauthorized || code == codeProxyAuthRequired {
 			c.authChallenges++
 			if c.finalCode == 0 {
-				c.finalCode, c.phrase = code, in.str(m.Phrase)
+				c.finalCode, c.phrase = int16(code), in.str(m.Phrase)
 			}
 			return
 		}
-		c.finalCode, c.phrase = code, in.str(m.Phrase)
+		c.finalCode, c.phrase = int16(code), in.str(m.Phrase)
 		c.setReasonHeader(m)
 		if code < minRedirect {
 			c.state = StateCompleted
@@ -599,8 +679,8 @@ func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg, in *interne
 	// 101-299 responses of one transaction are forks; failures create no
 	// dialog. Counting per transaction keeps the two legs of a B2BUA that
 	// reuses the Call-ID from looking like forks.
-	if tag := m.To.Tag; len(tag) > 0 && code > codeTrying && code < minRedirect && !hasString(tags, tag) {
-		tags = append(tags, string(tag))
+	if tag := m.To.Tag; len(tag) > 0 && code > codeTrying && code < minRedirect && !slices.Contains(tags, tagHash(s, tag)) {
+		tags = append(tags, tagHash(s, tag))
 		if known {
 			c.initialTx.set(sm.txn, tags)
 		}
@@ -625,14 +705,14 @@ func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg, in *interne
 		if c.answerT == noTime {
 			c.answerT = unixNS(t)
 			c.finalT = c.answerT
-			c.finalCode, c.phrase = code, in.str(m.Phrase)
+			c.finalCode, c.phrase = int16(code), in.str(m.Phrase)
 			c.state = StateInCall
 		}
 	case code == codeUnauthorized || code == codeProxyAuthRequired:
 		// RFC 3261 22.2: the UAC re-sends the INVITE with credentials;
 		// the challenge does not end the call.
 		c.authChallenges++
-		c.lastAuth = code
+		c.lastAuth = int16(code)
 		c.event(t, "auth", itoa(code))
 	default:
 		if c.answerT != noTime {
@@ -641,7 +721,7 @@ func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg, in *interne
 		if c.finalT == noTime || c.state == StateSetup || c.state == StateRinging {
 			c.finalT = unixNS(t)
 		}
-		c.finalCode, c.phrase = code, in.str(m.Phrase)
+		c.finalCode, c.phrase = int16(code), in.str(m.Phrase)
 		c.setReasonHeader(m)
 		switch {
 		case code < minFailure:
@@ -656,15 +736,6 @@ func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg, in *interne
 	}
 }
 
-func hasString(l []string, b []byte) bool {
-	for _, x := range l {
-		if x == string(b) {
-			return true
-		}
-	}
-	return false
-}
-
 func (c *call) setReasonHeader(m *Message) {
 	if !m.HasReason {
 		return
@@ -677,7 +748,7 @@ func (c *call) setReasonHeader(m *Message) {
 	if len(r.Text) > 0 {
 		s += " " + string(r.Text)
 	}
-	c.reasonHdr = s
+	c.coldW().reasonHdr = s
 }
 
 // expire closes an idle dialog.
@@ -724,15 +795,25 @@ func msBetween(a, b int64) int64 {
 // publish refreshes what summary reads that costs an allocation to
 // build (the reason text), on the writer's side.
 func (c *call) publish() {
-	switch {
-	case c.reasonHdr == "":
-		c.reason = c.phrase
-	case c.phrase == "":
-		c.reason = c.reasonHdr
-	case len(c.reason) != len(c.phrase)+len(c.reasonHdr)+3 || !strings.HasPrefix(c.reason, c.phrase) ||
-		!strings.HasSuffix(c.reason, c.reasonHdr+")") || c.reason[len(c.phrase):len(c.phrase)+2] != " (":
-		c.reason = c.phrase + " (" + c.reasonHdr + ")"
+	cold := c.cold
+	if cold == nil || cold.reasonHdr == "" {
+		return // the reason is the phrase
 	}
+	switch {
+	case c.phrase == "":
+		cold.reason = cold.reasonHdr
+	case len(cold.reason) != len(c.phrase)+len(cold.reasonHdr)+3 || !strings.HasPrefix(cold.reason, c.phrase) ||
+		!strings.HasSuffix(cold.reason, cold.reasonHdr+")") || cold.reason[len(c.phrase):len(c.phrase)+2] != " (":
+		cold.reason = c.phrase + " (" + cold.reasonHdr + ")"
+	}
+}
+
+// reason is the summary's Reason, as publish left it.
+func (c *call) reason() string {
+	if c.cold == nil || c.cold.reasonHdr == "" {
+		return c.phrase
+	}
+	return c.cold.reason
 }
 
 // summary builds the call's summary for a reader, without allocating:
@@ -754,8 +835,8 @@ func (c *call) summaryInto(s *CallSummary) {
 		FromDisplay:       c.fromDisp,
 		ToDisplay:         c.toDisp,
 		PAI:               c.pai,
-		Src:               c.src,
-		Dst:               c.dst,
+		Src:               c.eps[c.srcI],
+		Dst:               c.eps[c.dstI],
 		Start:             timeOf(c.first),
 		End:               timeOf(c.last),
 		SetupMS:           msBetween(c.inviteT, c.answerT),
@@ -763,30 +844,30 @@ func (c *call) summaryInto(s *CallSummary) {
 		RingMS:            -1,
 		DurationMS:        msBetween(c.answerT, c.byeT),
 		TotalMS:           msBetween(c.first, c.last),
-		FinalCode:         c.finalCode,
-		Reason:            c.reason,
-		HangupBy:          c.hangupBy,
+		FinalCode:         int(c.finalCode),
+		Reason:            c.reason(),
+		HangupBy:          hangupNames[c.hangupBy],
 		Messages:          len(c.msgs),
-		Retransmissions:   c.retrans,
-		Duplicates:        c.dups,
+		Retransmissions:   int(c.retrans),
+		Duplicates:        int(c.dups),
 		SourceSet:         c.sources,
-		AuthChallenges:    c.authChallenges,
+		AuthChallenges:    int(c.authChallenges),
 		Forks:             int(c.forks),
 		OnHold:            c.held,
 		Expired:           c.expired,
 		SRTP:              c.srtp,
-		Warnings:          c.warnCount,
-		Methods:           nilIfEmpty(c.methods),
-		UserAgents:        nilIfEmpty(c.uas),
+		Warnings:          int(c.warnCount),
+		Methods:           nilIfEmpty(c.methods.list()),
+		UserAgents:        nilIfEmpty(c.uas.list()),
 		IPs:               nilIfEmpty(c.ips),
-		Offer:             c.offer,
-		Answer:            c.answer,
+		Offer:             c.offerSDP(),
+		Answer:            c.answerSDP(),
 		SDPHistory:        c.negs,
-		SDPHistoryDropped: c.negsCut,
+		SDPHistoryDropped: c.coldR().negsCut,
 		Codec:             c.codec(),
-		Legs:              c.legs,
-		Streams:           c.streams,
-		Problems:          c.problems,
+		Legs:              c.coldR().legs,
+		Streams:           c.coldR().streams,
+		Problems:          c.coldR().problems,
 	}
 	if s.Problems == nil {
 		s.Problems = []Problem{} // "problems": [] rather than null
@@ -826,7 +907,9 @@ func (s *Store) SetProblems(callID string, ps []Problem) bool {
 	if !ok {
 		return false
 	}
-	c.problems = append([]Problem(nil), ps...)
+	if len(ps) > 0 || c.cold != nil {
+		c.coldW().problems = append([]Problem(nil), ps...)
+	}
 	c.publish()
 	return true
 }

@@ -265,20 +265,21 @@ func (in *interner) method(b []byte) string {
 // transactions; an authentication loop can have many).
 const txTagsScan = 8
 
-// txTags maps transactions to To-tags without a map for the usual few.
+// txTags maps transactions to To-tags (their tagHash) without a map
+// for the usual few.
 type txTags struct {
 	list []txTag
-	m    map[uint64][]string
+	m    map[uint64][]uint64
 }
 
 type txTag struct {
 	txn  uint64
-	tags []string
+	tags []uint64
 }
 
 func (t *txTags) len() int { return len(t.list) + len(t.m) }
 
-func (t *txTags) get(txn uint64) ([]string, bool) {
+func (t *txTags) get(txn uint64) ([]uint64, bool) {
 	if t.m != nil {
 		v, ok := t.m[txn]
 		return v, ok
@@ -291,7 +292,7 @@ func (t *txTags) get(txn uint64) ([]string, bool) {
 	return nil, false
 }
 
-func (t *txTags) set(txn uint64, tags []string) {
+func (t *txTags) set(txn uint64, tags []uint64) {
 	if t.m != nil {
 		t.m[txn] = tags
 		return
@@ -306,7 +307,7 @@ func (t *txTags) set(txn uint64, tags []string) {
 		t.list = append(t.list, txTag{txn, tags})
 		return
 	}
-	t.m = make(map[uint64][]string, 2*txTagsScan)
+	t.m = make(map[uint64][]uint64, 2*txTagsScan)
 	for _, e := range t.list {
 		t.m[e.txn] = e.tags
 	}

@@ -87,7 +87,6 @@ func (c *call) negotiate(sm *storedMsg, meta *Meta, sdp []MediaSummary) {
 		n := c.negs[len(c.negs)-1]
 		n.Answer, n.AnswerTime, n.AnswerFrom = sdp, meta.Time, meta.Src
 		c.negs = append(c.negs[:len(c.negs)-1:len(c.negs)-1], n)
-		c.answer = sdp
 	default:
 		// An offer in a response: the request had no SDP.
 		c.offerSeen(&pendingOffer{sdp: sdp, t: meta.Time, from: meta.Src, method: c.methodOf(sm), cseq: sm.cseq})
@@ -107,18 +106,35 @@ func (c *call) complete(p *pendingOffer, sm *storedMsg, meta *Meta, sdp []MediaS
 	negs := c.negs[:len(c.negs):len(c.negs)] // published slices are immutable
 	if len(negs) >= maxNegotiations {
 		negs = append(negs[:1:1], negs[2:]...)
-		c.negsCut++
+		c.coldW().negsCut++
 	}
 	c.negs = append(negs, n)
-	c.offer, c.answer = p.sdp, sdp
+	c.offer = nil // negs' last holds it now
 	c.pend = nil
+}
+
+// offerSDP is the summary's Offer: the latest completed exchange's
+// offer, before any the latest offer.
+func (c *call) offerSDP() []MediaSummary {
+	if len(c.negs) > 0 {
+		return c.negs[len(c.negs)-1].Offer
+	}
+	return c.offer
+}
+
+// answerSDP is the summary's Answer: the latest completed exchange's.
+func (c *call) answerSDP() []MediaSummary {
+	if len(c.negs) > 0 {
+		return c.negs[len(c.negs)-1].Answer
+	}
+	return nil
 }
 
 // codec is the negotiated voice codec: the first audio codec of the
 // answer that is not an event or comfort-noise format, or, when an RTP
 // stream of the call carries another of the answer's codecs, that one.
 func (c *call) codec() string {
-	for _, s := range c.streams {
+	for _, s := range c.coldR().streams {
 		if s.Codec == "" {
 			continue
 		}
@@ -132,7 +148,7 @@ func (c *call) codec() string {
 // answerCodec returns the answer's first voice codec named name (any
 // case), or its first voice codec when name is "".
 func (c *call) answerCodec(name string) string {
-	for _, m := range c.answer {
+	for _, m := range c.answerSDP() {
 		if m.Type != "audio" || m.Addr.Port() == 0 {
 			continue
 		}

@@ -1,7 +1,6 @@
 package sipflow
 
 import (
-	"container/list"
 	"hash/maphash"
 	"net/netip"
 	"slices"
@@ -61,9 +60,10 @@ type Store struct {
 	in     interner
 	seed   maphash.Seed
 	calls  map[string]*call
-	order  *list.List // all calls, creation order
-	active *list.List // open calls, least recently active first
-	done   *list.List // closed calls, oldest closure first (eviction order)
+	order  callList // all calls, creation order (call.ord)
+	active callList // open calls, least recently active first (call.q)
+	done   callList // closed calls, oldest closure first: eviction order (call.q)
+	lists  strLists // the calls' shared method and user agent lists
 	xcid   map[string][]string
 	corr   map[string][]string
 	media  map[netip.AddrPort]*call
@@ -119,7 +119,8 @@ func (s *Store) init() {
 	s.seed = maphash.MakeSeed()
 	s.in = interner{}
 	s.calls = make(map[string]*call)
-	s.order, s.active, s.done = list.New(), list.New(), list.New()
+	s.order, s.active, s.done = callList{}, callList{which: listActive}, callList{which: listDone}
+	s.lists = strLists{}
 	s.xcid = make(map[string][]string)
 	s.corr = make(map[string][]string)
 	s.media = make(map[netip.AddrPort]*call)
@@ -218,8 +219,8 @@ func (s *Store) Add(raw []byte, meta Meta) *Message {
 	if !ok {
 		c = newCall(string(m.CallID), m, &meta, &s.in)
 		s.calls[c.id] = c
-		c.orderEl = s.order.PushBack(c)
-		c.activeEl = s.active.PushBack(c)
+		s.order.pushBack(c)
+		s.active.pushBack(c)
 		s.stats.Calls = len(s.calls)
 		s.stats.Bytes += callOverhead
 		s.linkNew(c)
@@ -246,23 +247,76 @@ func (s *Store) Add(raw []byte, meta Meta) *Message {
 // place files c in the active or done list according to its state.
 func (s *Store) place(c *call) {
 	if c.closed() {
-		if c.activeEl != nil {
-			s.active.Remove(c.activeEl)
-			c.activeEl = nil
+		if c.where == listActive {
+			s.active.remove(c)
 		}
-		if c.doneEl == nil {
-			c.doneEl = s.done.PushBack(c)
+		if c.where != listDone {
+			s.done.pushBack(c)
 		}
 		return
 	}
-	if c.doneEl != nil {
-		s.done.Remove(c.doneEl)
-		c.doneEl = nil
+	if c.where == listDone {
+		s.done.remove(c)
 	}
-	if c.activeEl == nil {
-		c.activeEl = s.active.PushBack(c)
+	if c.where == listActive {
+		s.active.remove(c) // to the back
+	}
+	s.active.pushBack(c)
+}
+
+// Lists a call is in besides the creation order (call.where).
+const (
+	listActive = iota + 1
+	listDone
+)
+
+// callLink chains calls in one of the store's lists: the links live in
+// the calls, so a list costs nothing per call beyond them.
+type callLink struct{ prev, next *call }
+
+// callList is a list of calls through call.ord (which 0) or call.q
+// (which listActive or listDone: a call is in at most one of them).
+type callList struct {
+	front, back *call
+	which       uint8
+}
+
+func (l *callList) link(c *call) *callLink {
+	if l.which == 0 {
+		return &c.ord
+	}
+	return &c.q
+}
+
+func (l *callList) pushBack(c *call) {
+	k := l.link(c)
+	k.prev, k.next = l.back, nil
+	if l.back != nil {
+		l.link(l.back).next = c
 	} else {
-		s.active.MoveToBack(c.activeEl)
+		l.front = c
+	}
+	l.back = c
+	if l.which != 0 {
+		c.where = l.which
+	}
+}
+
+func (l *callList) remove(c *call) {
+	k := l.link(c)
+	if k.prev != nil {
+		l.link(k.prev).next = k.next
+	} else {
+		l.front = k.next
+	}
+	if k.next != nil {
+		l.link(k.next).prev = k.prev
+	} else {
+		l.back = k.prev
+	}
+	k.prev, k.next = nil, nil
+	if l.which != 0 {
+		c.where = 0
 	}
 }
 
@@ -279,8 +333,7 @@ func (s *Store) ExpireBefore(t time.Time) {
 
 func (s *Store) expireBefore(t time.Time) {
 	// Bounded: every iteration removes the front element.
-	for e := s.active.Front(); e != nil; e = s.active.Front() {
-		c := e.Value.(*call)
+	for c := s.active.front; c != nil; c = s.active.front {
 		if c.last >= unixNS(t) {
 			return
 		}
@@ -295,30 +348,35 @@ func (s *Store) expireBefore(t time.Time) {
 // closure first, then the least recently active open calls.
 func (s *Store) evict() {
 	for len(s.calls) > s.opt.MaxCalls || s.stats.Bytes > s.opt.MaxBytes {
-		e := s.done.Front()
-		if e == nil {
-			e = s.active.Front()
-			if e == nil {
+		c := s.done.front
+		if c == nil {
+			c = s.active.front
+			if c == nil {
 				return
 			}
 			s.stats.EvictedActive++
 		}
-		s.remove(e.Value.(*call))
+		s.remove(c)
 	}
 }
 
 func (s *Store) remove(c *call) {
 	delete(s.calls, c.id)
-	s.order.Remove(c.orderEl)
-	if c.activeEl != nil {
-		s.active.Remove(c.activeEl)
+	s.order.remove(c)
+	switch c.where {
+	case listActive:
+		s.active.remove(c)
+	case listDone:
+		s.done.remove(c)
 	}
-	if c.doneEl != nil {
-		s.done.Remove(c.doneEl)
-	}
-	for _, ap := range c.endpoints {
-		if s.media[ap] == c {
-			delete(s.media, ap)
+	// the media endpoints c announced are among its messages' SDP
+	// summaries (linkMessage registers SDP.Endpoint, the summaries'
+	// Addr)
+	for i := range c.extra {
+		for _, md := range c.extra[i].sdp {
+			if ap := md.Addr; s.media[ap] == c {
+				delete(s.media, ap)
+			}
 		}
 	}
 	for _, x := range c.coldR().xcids {
@@ -400,10 +458,7 @@ func (s *Store) linkMessage(c *call, m *Message, meta Meta) {
 			if o, ok := s.media[ap]; ok && o != c && o.isInvite && !o.closed() {
 				s.link(c, o, LinkSDP)
 			}
-			if s.media[ap] != c {
-				s.media[ap] = c
-				c.endpoints = append(c.endpoints, ap)
-			}
+			s.media[ap] = c
 		}
 	}
 }
@@ -424,7 +479,9 @@ func (s *Store) SetStreams(callID string, st []Stream) bool {
 	if !ok {
 		return false
 	}
-	c.streams = append([]Stream(nil), st...)
+	if len(st) > 0 || c.cold != nil {
+		c.coldW().streams = append([]Stream(nil), st...)
+	}
 	c.publish()
 	return true
 }
@@ -447,16 +504,16 @@ func (s *Store) CallForMedia(ap netip.AddrPort) (string, bool) {
 func (s *Store) Calls(f Filter, offset, limit int) []CallSummary {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.order == nil {
+	if s.calls == nil {
 		return nil
 	}
 	var out []CallSummary
 	var sum CallSummary
 	all := f.IsZero() // no summary to build for the rows skipped
 	n := 0
-	for e := s.order.Front(); e != nil; e = e.Next() {
+	for c := s.order.front; c != nil; c = c.ord.next {
 		if !all {
-			e.Value.(*call).summaryInto(&sum)
+			c.summaryInto(&sum)
 			if !f.Match(&sum) {
 				continue
 			}
@@ -469,7 +526,7 @@ func (s *Store) Calls(f Filter, offset, limit int) []CallSummary {
 			break
 		}
 		if all {
-			e.Value.(*call).summaryInto(&sum)
+			c.summaryInto(&sum)
 		}
 		out = append(out, s.withSources(sum))
 	}
@@ -482,12 +539,12 @@ func (s *Store) Calls(f Filter, offset, limit int) []CallSummary {
 func (s *Store) IDs() []string {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.order == nil {
+	if s.calls == nil {
 		return nil
 	}
 	out := make([]string, 0, len(s.calls))
-	for e := s.order.Front(); e != nil; e = e.Next() {
-		out = append(out, e.Value.(*call).id)
+	for c := s.order.front; c != nil; c = c.ord.next {
+		out = append(out, c.id)
 	}
 	return out
 }
@@ -499,7 +556,7 @@ func (s *Store) Snapshot() []CallSummary { return s.Calls(Filter{}, 0, -1) }
 func (s *Store) Count(f Filter) int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.order == nil {
+	if s.calls == nil {
 		return 0
 	}
 	if f.IsZero() {
@@ -507,8 +564,8 @@ func (s *Store) Count(f Filter) int {
 	}
 	n := 0
 	var sum CallSummary
-	for e := s.order.Front(); e != nil; e = e.Next() {
-		e.Value.(*call).summaryInto(&sum)
+	for c := s.order.front; c != nil; c = c.ord.next {
+		c.summaryInto(&sum)
 		if f.Match(&sum) {
 			n++
 		}
