@@ -89,12 +89,12 @@ type call struct {
 	finalCode      int16
 	lastAuth       int16 // code of the last 401/407 to an INVITE
 
-	isInvite bool
-	state    State
-	expired  bool // closed by idle expiry without a terminal state
+	isInvite                             bool
+	state                                State
+	expired                              bool // closed by idle expiry without a terminal state
 	cancelSeen, held, srtp, hasCallerTag bool
-	hangupBy hangupSide
-	where    uint8 // listActive, listDone or 0
+	hangupBy                             hangupSide
+	where                                uint8 // listActive, listDone or 0
 }
 
 // hangupSide is CallSummary.HangupBy as a byte.
