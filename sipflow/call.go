@@ -78,6 +78,7 @@ type call struct {
 	cold      *callCold     // what few calls need, allocated with the first
 
 	ord, q callLink // in the store's creation-order list; in its active or done list (where)
+	ctx    msgCtx   // the first message's; storedMsg keeps no copy of it
 
 	srcI, dstI     uint32 // the first request's addresses: indexes into eps
 	inviteCSeq     uint32
@@ -160,6 +161,7 @@ func newCall(id string, m *Message, meta *Meta, in *interner) *call {
 	}
 	c.eps = make([]netip.AddrPort, 0, 2)
 	c.ips = make([]netip.Addr, 0, 2)
+	c.ctx = ctxOf(meta)
 	c.setParties(m, in)
 	// the endpoint table starts with the message's source and
 	// destination, as pack would add them
@@ -252,10 +254,9 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool
 		hash: maphash.Bytes(s.seed, raw),
 		cseq: m.CSeq,
 		code: int16(m.StatusCode),
-		warn: m.Warnings,
-		pl:   meta.PayloadOffset,
 		n:    uint32(len(raw)),
 	}
+	w := msgWide{warn: m.Warnings}
 	t := unixNS(meta.Time)
 	firstT, retrans := c.seenBefore(&sm, meta, t)
 	dup := retrans && t-firstT < int64(DuplicateWindow) && firstT-t < int64(DuplicateWindow)
@@ -264,7 +265,7 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool
 	sm.setFlag(fRetrans, retrans)
 	sm.setFlag(fDup, dup)
 	sm.setFlag(fToTag, len(m.To.Tag) > 0)
-	sm.vias = uint16(min(len(m.Via), math.MaxUint16))
+	w.vias = uint16(min(len(m.Via), math.MaxUint16))
 	var kept []byte
 	if keep {
 		kept = append([]byte(nil), raw...) // the one copy
@@ -275,7 +276,7 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool
 	} else {
 		method = s.in.method(m.CSeqMethod)
 	}
-	sm.mi = c.methodIndex(&s.lists, method)
+	w.mi = c.methodIndex(&s.lists, method)
 	var branch []byte
 	if len(m.Via) > 0 {
 		branch = m.Via[0].Branch
@@ -293,7 +294,7 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool
 	if m.HasSDP {
 		sdp = summarizeSDP(&m.SDP, &s.in)
 	}
-	c.pack(&sm, meta, kept, sdp)
+	c.pack(&sm, meta, w, kept, sdp)
 	c.bytes += msgOverhead
 	if kept != nil {
 		// a message held in memory (no file to re-read it from: a pipe,
@@ -349,7 +350,10 @@ func (c *call) seenBefore(sm *storedMsg, meta *Meta, t int64) (int64, bool) {
 	if c.coldR().seen == nil && len(c.msgs) < seenScan {
 		for i := range c.msgs {
 			o := &c.msgs[i]
-			if o.hash == sm.hash && c.eps[o.src] == meta.Src && c.eps[o.dst] == meta.Dst {
+			if o.hash != sm.hash {
+				continue
+			}
+			if src, dst := c.srcDst(o); c.eps[src] == meta.Src && c.eps[dst] == meta.Dst {
 				return o.t, true
 			}
 		}
@@ -360,7 +364,8 @@ func (c *call) seenBefore(sm *storedMsg, meta *Meta, t int64) (int64, bool) {
 		cold.seen = make(map[retransKey]int64, 2*seenScan)
 		for i := range c.msgs {
 			o := &c.msgs[i]
-			k := retransKey{o.hash, c.eps[o.src], c.eps[o.dst]}
+			src, dst := c.srcDst(o)
+			k := retransKey{o.hash, c.eps[src], c.eps[dst]}
 			if _, ok := cold.seen[k]; !ok {
 				cold.seen[k] = o.t
 			}
@@ -458,7 +463,7 @@ func (c *call) methodIndex(lists *strLists, m string) uint32 {
 
 // methodOf is the message's request method, or its CSeq method for a
 // response.
-func (c *call) methodOf(sm *storedMsg) string { return c.methods.items[sm.mi] }
+func (c *call) methodOf(sm *storedMsg) string { return c.methods.items[c.methodIdx(sm)] }
 
 func (c *call) hasUA(ua []byte) bool {
 	for _, x := range c.uas.list() {
@@ -621,7 +626,7 @@ func (c *call) holdOffer(m *Message, t time.Time) {
 func (c *call) initialInvite(m *Message, t time.Time, sm *storedMsg, s *Store) {
 	if c.inviteT == noTime {
 		c.inviteT = unixNS(t)
-		c.srcI, c.dstI = sm.src, sm.dst
+		c.srcI, c.dstI = c.srcDst(sm)
 		c.hasCallerTag = len(m.From.Tag) > 0
 		c.callerTag = 0
 		if c.hasCallerTag {
@@ -1004,13 +1009,13 @@ func (c *call) detail() (CallDetail, []msgSource) {
 			Duplicate:      sm.dup(),
 			SDP:            x.sdp,
 		}
-		if sm.warn != 0 {
-			md.Warnings = sm.warn.String()
+		if w := c.warnOf(sm); w != 0 {
+			md.Warnings = w.String()
 		}
 		if sm.request() {
 			md.Method = c.methodOf(sm) // replaced by the parsed one when the bytes are at hand
 		}
-		src := msgSource{raw: x.raw, hash: sm.hash, pl: sm.pl, n: sm.n, tx: -1}
+		src := msgSource{raw: x.raw, hash: sm.hash, pl: c.payloadOf(sm), n: sm.n, tx: -1}
 		d.Messages = append(d.Messages, md)
 		j, ok := txIdx[sm.txn]
 		if !ok {

@@ -84,44 +84,69 @@ const (
 	fRetrans
 	fToTag
 	fInitialInv
-	fDup // a retransmission within DuplicateWindow: the same packet seen twice
+	fDup  // a retransmission within DuplicateWindow: the same packet seen twice
+	fWide // the fields below that do not fit are in the extra table's msgWide
 )
 
-// storedMsg is what the store keeps per message (104 bytes); what few
-// messages need sits in the call's extra table.
+// storedMsg is what the store keeps per message (64 bytes: a 7-message
+// call is a 448-byte block). The narrow fields hold what a message read
+// from a file usually has; a message with a value that does not fit, or
+// seen on another source, interface, link type or transport than the
+// call's first message (call.ctx), keeps its exact values in a msgWide
+// (fWide) and only its time, location, hashes, CSeq, code and flags here.
 type storedMsg struct {
-	t       int64 // Meta.Time (unixNS)
-	off     int64 // Meta.Offset
-	frame   int64 // Meta.Frame
-	hash    uint64
-	txn     uint64 // hash of top Via branch, CSeq number and method
-	capLen  int32
-	wireLen int32
-	ifIdx   int32
-	link    pcap.LinkType
-	source  int32
-	pl      int32 // payload offset in the record, 0 when unknown
-	n       uint32
-	src     uint32 // index into call.eps
-	dst     uint32
-	corr    uint32 // 1 + index into call.corrs, 0 for none
-	x       uint32 // 1 + index into call.extra, 0 for none
-	mi      uint32 // request method, or CSeq method of a response: index into call.methods
-	cseq    uint32
-	warn    Warnings
-	code    int16
-	vias    uint16
-	tr      Transport
-	flags   uint8
+	t      int64 // Meta.Time (unixNS)
+	off    int64 // Meta.Offset
+	hash   uint64
+	txn    uint64 // hash of top Via branch, CSeq number and method
+	frame  uint32
+	n      uint32
+	cseq   uint32
+	x      uint32 // 1 + index into call.extra, 0 for none
+	capLen uint32 // also the record's wire length
+	pl     uint16 // payload offset in the record, 0 when unknown
+	code   int16
+	warn   uint16
+	vias   uint8
+	src    uint8 // index into call.eps
+	dst    uint8
+	mi     uint8 // request method, or CSeq method of a response: index into call.methods
+	corr   uint8 // 1 + index into call.corrs, 0 for none
+	flags  uint8
+}
+
+// msgWide holds a message's fields at full width (fWide), and a record
+// that is not the message's own frame (HEP, or a Meta built without one).
+type msgWide struct {
+	frame                int64
+	recT, recOff, recNum int64
+	capLen, wireLen      int32
+	ifIdx, source, pl    int32
+	link                 pcap.LinkType
+	src, dst, mi, corr   uint32
+	warn                 Warnings
+	vias                 uint16
+	tr                   Transport
+}
+
+// msgCtx is what a call's messages usually share: where they were
+// captured and how they travelled (the call's first message's).
+type msgCtx struct {
+	source, ifIdx int32
+	link          pcap.LinkType
+	tr            Transport
+}
+
+func ctxOf(meta *Meta) msgCtx {
+	return msgCtx{source: clampInt32(meta.Source), ifIdx: clampInt32(meta.Record.InterfaceIndex), link: meta.Record.LinkType, tr: meta.Transport}
 }
 
 // msgExtra is what only some messages have: a body summary, the raw
-// bytes when they cannot be re-read, a record that is not the message's
-// own frame (HEP, or a Meta built without one).
+// bytes when they cannot be re-read, fields that do not fit storedMsg.
 type msgExtra struct {
-	raw                  []byte
-	sdp                  []MediaSummary
-	recT, recOff, recNum int64
+	raw  []byte
+	sdp  []MediaSummary
+	wide *msgWide
 }
 
 // extraOf returns the message's extra fields (zero when it has none).
@@ -150,6 +175,50 @@ func (sm *storedMsg) setFlag(f uint8, on bool) {
 	}
 }
 
+// wideOf returns the full-width fields of a message stored with fWide.
+func (c *call) wideOf(sm *storedMsg) *msgWide { return c.extra[sm.x-1].wide }
+
+// srcDst are the indexes into call.eps of the message's addresses.
+func (c *call) srcDst(sm *storedMsg) (uint32, uint32) {
+	if sm.flags&fWide != 0 {
+		w := c.wideOf(sm)
+		return w.src, w.dst
+	}
+	return uint32(sm.src), uint32(sm.dst)
+}
+
+// methodIdx is the message's index into call.methods.
+func (c *call) methodIdx(sm *storedMsg) uint32 {
+	if sm.flags&fWide != 0 {
+		return c.wideOf(sm).mi
+	}
+	return uint32(sm.mi)
+}
+
+// viasOf is the number of Via headers (clamped to 65535).
+func (c *call) viasOf(sm *storedMsg) int {
+	if sm.flags&fWide != 0 {
+		return int(c.wideOf(sm).vias)
+	}
+	return int(sm.vias)
+}
+
+// payloadOf is Meta.PayloadOffset.
+func (c *call) payloadOf(sm *storedMsg) int32 {
+	if sm.flags&fWide != 0 {
+		return c.wideOf(sm).pl
+	}
+	return int32(sm.pl)
+}
+
+// warnOf is the message's parse warnings.
+func (c *call) warnOf(sm *storedMsg) Warnings {
+	if sm.flags&fWide != 0 {
+		return c.wideOf(sm).warn
+	}
+	return Warnings(sm.warn)
+}
+
 // clampInt32 keeps a record field in an int32 (records are far smaller).
 func clampInt32(v int) int32 {
 	if v > math.MaxInt32 {
@@ -161,25 +230,43 @@ func clampInt32(v int) int32 {
 	return int32(v)
 }
 
-// pack fills the location fields of sm from meta, and the extra fields
-// raw and sdp (either may be nil).
-func (c *call) pack(sm *storedMsg, meta *Meta, raw []byte, sdp []MediaSummary) {
+// pack fills sm's location and the fields given in w (mi, vias, warn),
+// narrow when everything fits, and the extra fields raw and sdp (either
+// may be nil).
+func (c *call) pack(sm *storedMsg, meta *Meta, w msgWide, raw []byte, sdp []MediaSummary) {
 	sm.t = unixNS(meta.Time)
-	sm.off, sm.frame = meta.Offset, int64(meta.Frame)
-	sm.capLen, sm.wireLen = clampInt32(meta.Record.CaptureLength), clampInt32(meta.Record.Length)
-	sm.ifIdx, sm.link = clampInt32(meta.Record.InterfaceIndex), meta.Record.LinkType
-	sm.source = clampInt32(meta.Source)
-	sm.src, sm.dst = c.endpoint(meta.Src), c.endpoint(meta.Dst)
-	sm.corr = c.corrIndex(meta.CorrelationID)
-	sm.tr = meta.Transport
+	sm.off = meta.Offset
+	w.frame = int64(meta.Frame)
+	w.capLen, w.wireLen = clampInt32(meta.Record.CaptureLength), clampInt32(meta.Record.Length)
+	w.ifIdx, w.link = clampInt32(meta.Record.InterfaceIndex), meta.Record.LinkType
+	w.source = clampInt32(meta.Source)
+	w.pl = meta.PayloadOffset
+	w.src, w.dst = c.endpoint(meta.Src), c.endpoint(meta.Dst)
+	w.corr = c.corrIndex(meta.CorrelationID)
+	w.tr = meta.Transport
 	rec := &meta.Record
 	own := rec.Timestamp.Equal(meta.Time) && rec.Number == meta.Frame && rec.Offset == meta.Offset
-	if raw == nil && sdp == nil && own {
-		return
-	}
-	x := msgExtra{raw: raw, sdp: sdp, recT: sm.t, recOff: sm.off, recNum: sm.frame}
+	w.recT, w.recOff, w.recNum = sm.t, sm.off, w.frame
 	if !own {
-		x.recT, x.recOff, x.recNum = unixNS(rec.Timestamp), rec.Offset, int64(rec.Number)
+		w.recT, w.recOff, w.recNum = unixNS(rec.Timestamp), rec.Offset, int64(rec.Number)
+	}
+	const u8 = math.MaxUint8
+	narrow := own && w.frame >= 0 && w.frame <= math.MaxUint32 && w.capLen >= 0 && w.wireLen == w.capLen &&
+		w.pl >= 0 && w.pl <= math.MaxUint16 && w.warn <= math.MaxUint16 && w.vias <= u8 &&
+		w.src <= u8 && w.dst <= u8 && w.mi <= u8 && w.corr <= u8 &&
+		msgCtx{source: w.source, ifIdx: w.ifIdx, link: w.link, tr: w.tr} == c.ctx
+	if narrow {
+		sm.frame, sm.capLen, sm.pl = uint32(w.frame), uint32(w.capLen), uint16(w.pl)
+		sm.warn, sm.vias = uint16(w.warn), uint8(w.vias)
+		sm.src, sm.dst, sm.mi, sm.corr = uint8(w.src), uint8(w.dst), uint8(w.mi), uint8(w.corr)
+		if raw == nil && sdp == nil {
+			return
+		}
+	}
+	x := msgExtra{raw: raw, sdp: sdp}
+	if !narrow {
+		sm.flags |= fWide
+		x.wide = &w
 	}
 	if c.extra == nil {
 		c.extra = make([]msgExtra, 0, 2) // an offer and its answer
@@ -188,33 +275,43 @@ func (c *call) pack(sm *storedMsg, meta *Meta, raw []byte, sdp []MediaSummary) {
 	sm.x = uint32(len(c.extra))
 }
 
+// wide returns the message's fields at full width.
+func (c *call) wide(sm *storedMsg) msgWide {
+	if sm.flags&fWide != 0 {
+		return *c.wideOf(sm)
+	}
+	return msgWide{
+		frame: int64(sm.frame), recT: sm.t, recOff: sm.off, recNum: int64(sm.frame),
+		capLen: int32(sm.capLen), wireLen: int32(sm.capLen),
+		ifIdx: c.ctx.ifIdx, source: c.ctx.source, pl: int32(sm.pl), link: c.ctx.link,
+		src: uint32(sm.src), dst: uint32(sm.dst), mi: uint32(sm.mi), corr: uint32(sm.corr),
+		warn: Warnings(sm.warn), vias: uint16(sm.vias), tr: c.ctx.tr,
+	}
+}
+
 // meta rebuilds the message's Meta.
 func (c *call) meta(sm *storedMsg) Meta {
-	recT, recOff, recNum := sm.t, sm.off, sm.frame
-	if sm.x != 0 {
-		x := &c.extra[sm.x-1]
-		recT, recOff, recNum = x.recT, x.recOff, x.recNum
-	}
+	w := c.wide(sm)
 	m := Meta{
 		Time:      timeOf(sm.t),
-		Src:       c.eps[sm.src],
-		Dst:       c.eps[sm.dst],
-		Transport: sm.tr,
-		Source:    int(sm.source),
-		Frame:     int(sm.frame),
+		Src:       c.eps[w.src],
+		Dst:       c.eps[w.dst],
+		Transport: w.tr,
+		Source:    int(w.source),
+		Frame:     int(w.frame),
 		Offset:    sm.off,
 		Record: pcap.Packet{
-			Timestamp:      timeOf(recT),
-			CaptureLength:  int(sm.capLen),
-			Length:         int(sm.wireLen),
-			InterfaceIndex: int(sm.ifIdx),
-			LinkType:       sm.link,
-			Number:         int(recNum),
-			Offset:         recOff,
+			Timestamp:      timeOf(w.recT),
+			CaptureLength:  int(w.capLen),
+			Length:         int(w.wireLen),
+			InterfaceIndex: int(w.ifIdx),
+			LinkType:       w.link,
+			Number:         int(w.recNum),
+			Offset:         w.recOff,
 		},
 	}
-	if sm.corr > 0 {
-		m.CorrelationID = c.coldR().corrs[sm.corr-1]
+	if w.corr > 0 {
+		m.CorrelationID = c.coldR().corrs[w.corr-1]
 	}
 	return m
 }

@@ -115,7 +115,7 @@ func (s *Store) KPIs(f Filter) KPIs {
 			}
 			if sm.request() {
 				k.Invites++
-				viaSum += int(sm.vias)
+				viaSum += c.viasOf(sm)
 				continue
 			}
 			if sm.code < minFinal {
