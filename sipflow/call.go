@@ -292,7 +292,7 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool
 	sm.txn = h.Sum64()
 	var sdp []MediaSummary
 	if m.HasSDP {
-		sdp = summarizeSDP(&m.SDP, &s.in)
+		sdp = summarizeSDP(&m.SDP, &s.in, &s.lists)
 	}
 	c.pack(&sm, meta, w, kept, sdp)
 	c.bytes += msgOverhead
@@ -395,13 +395,16 @@ func appendShared[T any](s []T, v T) []T {
 	return append(s, v)
 }
 
-// strList is an immutable list of strings (a call's methods, its user
-// agents), shared by every call that has the same one: most calls have
-// one of a few. Adding a string moves a call to another list.
+// strList is a list of strings (a call's methods, its user agents, an
+// SDP media's codecs) shared by every call that has the same one: most
+// calls have one of a few. A shared list never changes: adding a string
+// moves a call to another list. A list outside the table (the table is
+// full, or the list long) belongs to one call and grows in place, as
+// appendShared does.
 type strList struct {
 	items  []string
-	next   map[string]*strList // the lists one string longer, when shared
-	shared bool                // in the store's table: next may be filled
+	next   map[string]*strList // the shared lists one string longer
+	shared bool                // in the store's table
 }
 
 func (l *strList) list() []string {
@@ -412,8 +415,12 @@ func (l *strList) list() []string {
 }
 
 // maxStrLists bounds the table of shared lists (its strings come from
-// the wire): past it a call's new list is its own.
-const maxStrLists = 4096
+// the wire): past it a call's new list is its own. maxStrListLen keeps
+// long lists out, so the table holds at most 4096*16 strings.
+const (
+	maxStrLists   = 4096
+	maxStrListLen = 16
+)
 
 // strLists is the store's table of shared lists, a tree from the empty
 // list. Writer only; readers only read a list's items.
@@ -424,22 +431,39 @@ type strLists struct {
 
 // with returns the list l followed by v (l nil is the empty list).
 func (t *strLists) with(l *strList, v string) *strList {
+	if x := t.sharedWith(l, v); x != nil {
+		return x
+	}
+	if l.shared {
+		return &strList{items: append(l.items[:len(l.items):len(l.items)], v)} // its own from now on
+	}
+	l.items = append(l.items, v)
+	return l
+}
+
+// sharedWith returns the shared list l followed by v (l nil is the
+// empty list), adding it to the table while there is room; nil when l
+// is not shared or v cannot be added.
+func (t *strLists) sharedWith(l *strList, v string) *strList {
 	if l == nil {
 		l = &t.root
 		l.shared = true
 	}
+	if !l.shared {
+		return nil
+	}
 	if x, ok := l.next[v]; ok {
 		return x
 	}
-	x := &strList{items: append(l.items[:len(l.items):len(l.items)], v)}
-	if l.shared && t.n < maxStrLists {
-		if l.next == nil {
-			l.next = make(map[string]*strList, 1)
-		}
-		l.next[v] = x
-		x.shared = true
-		t.n++
+	if t.n >= maxStrLists || len(l.items) >= maxStrListLen {
+		return nil
 	}
+	x := &strList{items: append(l.items[:len(l.items):len(l.items)], v), shared: true}
+	if l.next == nil {
+		l.next = make(map[string]*strList, 1)
+	}
+	l.next[v] = x
+	t.n++
 	return x
 }
 
@@ -919,14 +943,12 @@ func (s *Store) SetProblems(callID string, ps []Problem) bool {
 	return true
 }
 
-func summarizeSDP(sd *SDP, in *interner) []MediaSummary {
+// summarizeSDP summarizes a body's media. Codec lists come from lists
+// when they are in its table (a few lists serve most calls), else they
+// share one backing array per body.
+func summarizeSDP(sd *SDP, in *interner, lists *strLists) []MediaSummary {
 	out := make([]MediaSummary, len(sd.Media))
-	n := 0
-	for i := range sd.Media {
-		n += max(len(sd.Media[i].Payloads), 1)
-	}
-	// one backing array for every media's codec list
-	codecs := make([]string, 0, n)
+	var codecs []string
 	for i := range sd.Media {
 		md := &sd.Media[i]
 		ms := MediaSummary{
@@ -942,17 +964,24 @@ func summarizeSDP(sd *SDP, in *interner) []MediaSummary {
 		if r, ok := sd.RTCPEndpoint(i); ok {
 			ms.RTCP = r
 		}
+		if l := sharedCodecs(sd, i, in, lists); l != nil {
+			ms.Codecs = l.items
+			out[i] = ms
+			continue
+		}
+		if codecs == nil {
+			n := 0
+			for i := range sd.Media {
+				n += max(len(sd.Media[i].Payloads), 1)
+			}
+			codecs = make([]string, 0, n) // one backing array for the body's other codec lists
+		}
 		first := len(codecs)
 		if len(md.Payloads) == 0 && len(md.Formats) > 0 {
 			codecs = append(codecs, in.str(md.Formats)) // udptl t38, etc.
 		}
 		for _, pt := range md.Payloads {
-			name := sd.Codec(i, pt)
-			if len(name) == 0 {
-				codecs = append(codecs, ptString(pt))
-			} else {
-				codecs = append(codecs, in.str(name))
-			}
+			codecs = append(codecs, codecName(sd, i, pt, in))
 		}
 		if len(codecs) > first {
 			ms.Codecs = codecs[first:len(codecs):len(codecs)]
@@ -960,6 +989,34 @@ func summarizeSDP(sd *SDP, in *interner) []MediaSummary {
 		out[i] = ms
 	}
 	return out
+}
+
+// sharedCodecs returns media i's codec list from the shared table, nil
+// when it has none (no codec) or cannot be shared.
+func sharedCodecs(sd *SDP, i int, in *interner, lists *strLists) *strList {
+	md := &sd.Media[i]
+	var l *strList
+	if len(md.Payloads) == 0 {
+		if len(md.Formats) == 0 {
+			return nil
+		}
+		return lists.sharedWith(nil, in.str(md.Formats))
+	}
+	for _, pt := range md.Payloads {
+		if l = lists.sharedWith(l, codecName(sd, i, pt, in)); l == nil {
+			return nil
+		}
+	}
+	return l
+}
+
+// codecName is the name of payload type pt in media i: its rtpmap
+// name, else the number.
+func codecName(sd *SDP, i int, pt uint8, in *interner) string {
+	if name := sd.Codec(i, pt); len(name) > 0 {
+		return in.str(name)
+	}
+	return ptString(pt)
 }
 
 // ptStrings are the payload type numbers as strings, so a codec list

@@ -266,7 +266,8 @@ func (c *call) pack(sm *storedMsg, meta *Meta, w msgWide, raw []byte, sdp []Medi
 	x := msgExtra{raw: raw, sdp: sdp}
 	if !narrow {
 		sm.flags |= fWide
-		x.wide = &w
+		x.wide = new(msgWide) // w itself stays on the stack for the narrow message
+		*x.wide = w
 	}
 	if c.extra == nil {
 		c.extra = make([]msgExtra, 0, 2) // an offer and its answer
