@@ -1,0 +1,225 @@
+package sipflow
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/voiptool/voiptool/pcap"
+)
+
+// ownMeta is a message read whole from record n of a file: its own
+// record, as the engine builds it.
+func ownMeta(n int, src, dst netip.AddrPort) Meta {
+	tm := t0.Add(time.Duration(n) * time.Millisecond)
+	return Meta{Time: tm, Src: src, Dst: dst, Transport: TransportUDP, Source: 0, Frame: n, Offset: int64(n) * 700,
+		Record: pcap.Packet{Timestamp: tm, Number: n, Offset: int64(n) * 700, CaptureLength: 600, Length: 600, LinkType: 1}, PayloadOffset: 42}
+}
+
+// TestStoredMsgMetaRoundTrip checks that every message gives back the
+// Meta it was added with, whether its fields fit the narrow message or
+// need the wide record: another source, interface, link type or
+// transport than the call's first message, a frame number or payload
+// offset past the narrow range, a truncated record, a record that is
+// not the message's own (HEP), correlation ids.
+func TestStoredMsgMetaRoundTrip(t *testing.T) {
+	d := dlg{callID: "wide@h", fromTag: "a"}
+	raws := [][]byte{
+		d.req("INVITE", 1, "", "z9hG4bK1", sdpBody("10.0.0.1", 4000, "sendrecv")),
+		d.resp(100, "Trying", "INVITE", 1, "", "z9hG4bK1", "", ""),
+		d.resp(180, "Ringing", "INVITE", 1, "b", "z9hG4bK1", "", ""),
+		d.resp(183, "Session Progress", "INVITE", 1, "b", "z9hG4bK1", "", ""),
+		d.resp(200, "OK", "INVITE", 1, "b", "z9hG4bK1", sdpBody("10.0.0.2", 5000, "sendrecv"), ""),
+		d.req("ACK", 1, "b", "z9hG4bK2", ""),
+		d.req("INFO", 2, "b", "z9hG4bK3", ""),
+		d.resp(200, "OK", "INFO", 2, "b", "z9hG4bK3", "", ""),
+		d.req("INFO", 3, "b", "z9hG4bK4", ""),
+		d.resp(200, "OK", "INFO", 3, "b", "z9hG4bK4", "", ""),
+		d.req("BYE", 4, "b", "z9hG4bK5", ""),
+		d.resp(200, "OK", "BYE", 4, "b", "z9hG4bK5", "", ""),
+	}
+	metas := make([]Meta, len(raws))
+	for i := range metas {
+		src, dst := alice, bob
+		if i%2 == 1 {
+			src, dst = bob, alice
+		}
+		metas[i] = ownMeta(i+1, src, dst)
+	}
+	metas[2].Source = 1                      // another capture source
+	metas[3].Record.InterfaceIndex = 3       // another pcapng interface
+	metas[4].Record.LinkType = 276           // SLL2
+	metas[5].Transport = TransportTCP        // another transport
+	metas[6].Frame = math.MaxUint32 + 5      // past a uint32
+	metas[6].Record.Number = metas[6].Frame  // still its own record
+	metas[7].PayloadOffset = 70000           // past a uint16
+	metas[8].Record.Length = 1500            // truncated by the snap length
+	metas[9].Record.Timestamp = t0           // another record (HEP)
+	metas[9].Record.Number, metas[9].Record.Offset = 3, 99
+	metas[10].CorrelationID = "corr-1"
+	metas[11].Record.CaptureLength, metas[11].Record.Length = -1, -1 // unknown
+	rr := &offsetRaw{raws: map[int64][]byte{}, pls: map[int64]int{}}
+	for i, raw := range raws {
+		rr.raws[metas[i].Offset], rr.pls[metas[i].Offset] = raw, int(metas[i].PayloadOffset)
+	}
+	s := NewStore(StoreOptions{Raw: rr})
+	for i, raw := range raws {
+		if s.Add(raw, metas[i]) == nil {
+			t.Fatalf("message %d not added", i)
+		}
+	}
+	det, ok := s.Call("wide@h")
+	if !ok || len(det.Messages) != len(raws) {
+		t.Fatalf("call: %v, %d messages", ok, len(det.Messages))
+	}
+	for i, md := range det.Messages {
+		want := metas[i]
+		want.PayloadOffset = 0 // not part of a detail's Meta; checked by offsetRaw
+		if md.Meta != want {
+			t.Errorf("message %d: meta\n got %+v\nwant %+v", i, md.Meta, want)
+		}
+		if md.Raw != string(raws[i]) || md.RawError != "" {
+			t.Errorf("message %d: re-read %q (%s)", i, md.Raw, md.RawError)
+		}
+	}
+	// the narrow messages kept nothing beside them; the others one wide
+	// record each (and the two SDP messages their summaries)
+	c := s.calls["wide@h"]
+	wide := 0
+	for i := range c.msgs {
+		if c.msgs[i].flags&fWide != 0 {
+			wide++
+		}
+	}
+	if wide != 9 {
+		t.Errorf("%d wide messages, want 9 (messages 3-12 but the first)", wide)
+	}
+	if w := c.msgs[0]; w.flags&fWide != 0 || w.x == 0 {
+		t.Errorf("the INVITE: flags %b x %d, want narrow with its SDP in the extra table", w.flags, w.x)
+	}
+	if w := c.msgs[1]; w.flags&fWide != 0 || w.x != 0 {
+		t.Errorf("the 100: flags %b x %d, want narrow and nothing else", w.flags, w.x)
+	}
+}
+
+// offsetRaw re-reads messages by their Meta.Offset and checks the
+// payload offset the store asks for is the one the message came with.
+type offsetRaw struct {
+	raws map[int64][]byte
+	pls  map[int64]int
+}
+
+func (*offsetRaw) Rereadable(int) bool { return true }
+func (r *offsetRaw) ReadRaw(meta *Meta, off, n int, _ []byte) ([]byte, error) {
+	if off != r.pls[meta.Offset] || n != len(r.raws[meta.Offset]) {
+		return nil, fmt.Errorf("asked for %d bytes at %d, the message has %d at %d", n, off, len(r.raws[meta.Offset]), r.pls[meta.Offset])
+	}
+	return r.raws[meta.Offset], nil
+}
+
+// TestStoredMsgWideIndexes drives a call past the narrow indexes: more
+// than 255 endpoints, methods and Via headers. Summaries, details and
+// KPIs must read them back as they came.
+func TestStoredMsgWideIndexes(t *testing.T) {
+	d := dlg{callID: "many@h", fromTag: "a"}
+	s := NewStore(StoreOptions{Raw: fileRaw{}})
+	inv := d.req("INVITE", 1, "", "z9hG4bK1", "")
+	vias := strings.Repeat("Via: SIP/2.0/UDP 10.9.9.9:5060;branch=z9hG4bKx\n", 299)
+	inv = []byte(strings.Replace(string(inv), "Via: ", vias+"Via: ", 1)) // 301 Vias
+	s.Add(inv, ownMeta(1, alice, bob))
+	const n = 300
+	for i := range n {
+		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), 5060)
+		s.Add(d.req(fmt.Sprintf("M%03d", i), 2+i, "b", fmt.Sprintf("z9hG4bKm%d", i), ""), ownMeta(2+i, src, bob))
+	}
+	det, _ := s.Call("many@h")
+	if len(det.Messages) != n+1 {
+		t.Fatalf("%d messages", len(det.Messages))
+	}
+	for i, md := range det.Messages[1:] {
+		wantSrc := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), 5060)
+		if md.Meta.Src != wantSrc || md.Meta.Dst != bob || md.CSeqMethod != fmt.Sprintf("M%03d", i) || md.Method != md.CSeqMethod {
+			t.Fatalf("message %d: src %v dst %v method %q cseq method %q", i+1, md.Meta.Src, md.Meta.Dst, md.Method, md.CSeqMethod)
+		}
+	}
+	sum := one(t, s, "many@h")
+	if len(sum.Methods) != n+1 || sum.Methods[0] != "INVITE" || sum.Methods[n] != "M299" {
+		t.Errorf("methods: %d, first %q last %q", len(sum.Methods), sum.Methods[0], sum.Methods[len(sum.Methods)-1])
+	}
+	if sum.Src != alice || sum.Dst != bob {
+		t.Errorf("summary src %v dst %v", sum.Src, sum.Dst)
+	}
+	if k := s.KPIs(Filter{}); k.Invites != 1 || k.AHR != 301 {
+		t.Errorf("KPIs: %d invites, AHR %v; want 1 and 301 Vias", k.Invites, k.AHR)
+	}
+}
+
+// TestStrListsShared checks the shared list table: equal lists are one
+// list, a shared list never changes, and past the table's bounds a
+// call's list is its own and grows in place.
+func TestStrListsShared(t *testing.T) {
+	var lt strLists
+	a := lt.with(lt.with(nil, "INVITE"), "ACK")
+	b := lt.with(lt.with(nil, "INVITE"), "ACK")
+	if a != b || !a.shared || strings.Join(a.items, ",") != "INVITE,ACK" {
+		t.Fatalf("equal lists not shared: %p %p %v", a, b, a.items)
+	}
+	c := lt.with(a, "BYE")
+	if len(a.items) != 2 || strings.Join(c.items, ",") != "INVITE,ACK,BYE" {
+		t.Errorf("a shared list changed: %v, %v", a.items, c.items)
+	}
+	var long *strList
+	for i := range maxStrListLen + 3 {
+		long = lt.with(long, itoa(i))
+	}
+	if long.shared || len(long.items) != maxStrListLen+3 || long.items[maxStrListLen+2] != itoa(maxStrListLen+2) {
+		t.Errorf("long list: shared %v, %d items", long.shared, len(long.items))
+	}
+	if lt.sharedWith(long, "x") != nil {
+		t.Error("sharedWith extended a list of its own")
+	}
+	lt.n = maxStrLists // full
+	if lt.sharedWith(a, "UPDATE") != nil {
+		t.Error("a full table took a new list")
+	}
+	if d := lt.with(a, "UPDATE"); d.shared || strings.Join(d.items, ",") != "INVITE,ACK,UPDATE" || len(a.items) != 2 {
+		t.Errorf("past the bound: %v shared %v; a %v", d.items, d.shared, a.items)
+	}
+	if lt.with(a, "BYE") != c {
+		t.Error("a full table lost its lists")
+	}
+}
+
+// TestStoreRemoveForgetsMedia checks that evicting a call drops the media
+// endpoints its SDP announced (found again from its messages' summaries),
+// and only those another call did not announce since.
+func TestStoreRemoveForgetsMedia(t *testing.T) {
+	s := NewStore(StoreOptions{MaxCalls: 2})
+	for i, port := range []int{4000, 4000, 6000} {
+		d := dlg{callID: fmt.Sprintf("m%d", i), fromTag: "a"}
+		run(s, []step{
+			{i * 10, true, d.req("INVITE", 1, "", "z9hG4bK1", sdpBody("10.0.0.1", port, "sendrecv"))},
+			{i*10 + 1, false, d.resp(486, "Busy Here", "INVITE", 1, "b", "z9hG4bK1", "", "")},
+		})
+	}
+	// m0 was evicted (m1 had taken over 10.0.0.1:4000 already), m1 holds 4000, m2 6000
+	for ap, want := range map[string]string{"10.0.0.1:4000": "m1", "10.0.0.1:6000": "m2"} {
+		if id, ok := s.CallForMedia(netip.MustParseAddrPort(ap)); !ok || id != want {
+			t.Errorf("%s: %q %v, want %s", ap, id, ok, want)
+		}
+	}
+	d := dlg{callID: "m3", fromTag: "a"}
+	run(s, []step{{100, true, d.req("OPTIONS", 1, "", "z9hG4bK1", "")}}) // evicts m1
+	if id, ok := s.CallForMedia(netip.MustParseAddrPort("10.0.0.1:4000")); ok {
+		t.Errorf("10.0.0.1:4000 still names %s after its call was evicted", id)
+	}
+	if id, _ := s.CallForMedia(netip.MustParseAddrPort("10.0.0.1:6000")); id != "m2" {
+		t.Errorf("10.0.0.1:6000 names %q, want m2", id)
+	}
+	if len(s.media) != 1 {
+		t.Errorf("%d media endpoints held, want 1", len(s.media))
+	}
+}
