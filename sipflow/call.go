@@ -296,6 +296,9 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool
 	}
 	c.pack(&sm, meta, w, kept, sdp)
 	c.bytes += msgOverhead
+	if sdp != nil {
+		c.bytes += sdpOverhead + mediaOverhead*len(sdp)
+	}
 	if kept != nil {
 		// a message held in memory (no file to re-read it from: a pipe,
 		// a live capture, reassembled or decrypted bytes) costs its copy

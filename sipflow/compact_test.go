@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -221,5 +222,67 @@ func TestStoreRemoveForgetsMedia(t *testing.T) {
 	}
 	if len(s.media) != 1 {
 		t.Errorf("%d media endpoints held, want 1", len(s.media))
+	}
+}
+
+// retainedPerCall adds calls of tmpl to a fresh store (messages re-read
+// from the capture, or kept in memory when mem) and returns the heap
+// they keep and the bytes the store accounts, per call.
+func retainedPerCall(tmpl [][]byte, calls int, mem bool) (heap, acct float64) {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	o, off := StoreOptions{Raw: fileRaw{}, MaxCalls: 1 << 30, MaxBytes: 1 << 40}, int32(42)
+	if mem {
+		o.Raw, off = nil, 0
+	}
+	s := NewStore(o)
+	addCalls(s, tmpl, 0, calls, off)
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	st := s.Stats()
+	runtime.KeepAlive(s)
+	return float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(calls), float64(st.Bytes) / float64(calls)
+}
+
+// TestStoreAccountingMatchesHeap keeps the store's byte accounting (what
+// --max-memory bounds) true to the heap the calls really keep: calls with
+// and without SDP, a short non-INVITE dialog and a long call, their
+// messages re-read from the file or kept. The overhead constants come
+// from these figures; a change to what a call or message holds that is
+// not reflected in them fails here.
+func TestStoreAccountingMatchesHeap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures the heap of 40 000 calls")
+	}
+	const calls, tolerance = 5000, 0.15
+	d := dlg{callID: "bench-0000000000", fromTag: "ft"}
+	full := benchCall()
+	busy := [][]byte{
+		d.req("INVITE", 1, "", "z9hG4bK1", ""),
+		d.resp(100, "Trying", "INVITE", 1, "", "z9hG4bK1", "", ""),
+		d.resp(180, "Ringing", "INVITE", 1, "tt", "z9hG4bK1", "", ""),
+		d.resp(486, "Busy Here", "INVITE", 1, "tt", "z9hG4bK1", "", ""),
+		d.req("ACK", 1, "tt", "z9hG4bK1", ""),
+	}
+	options := [][]byte{d.req("OPTIONS", 1, "", "z9hG4bK1", ""), d.resp(200, "OK", "OPTIONS", 1, "tt", "z9hG4bK1", "", "")}
+	long := append([][]byte{}, full[:6]...)
+	for i := range 10 {
+		br := "z9hG4bKi" + itoa(i)
+		long = append(long, d.req("INFO", 3+i, "tt", br, ""), d.resp(200, "OK", "INFO", 3+i, "tt", br, "", ""))
+	}
+	long = append(long, full[6])
+	for _, tc := range []struct {
+		name string
+		tmpl [][]byte
+	}{{"answered with SDP", full}, {"busy without SDP", busy}, {"OPTIONS", options}, {"27 messages", long}} {
+		for _, mem := range []bool{false, true} {
+			heap, acct := retainedPerCall(tc.tmpl, calls, mem)
+			drift := (acct - heap) / heap
+			t.Logf("%s (kept in memory: %v): heap %.0f, accounted %.0f bytes per call (%+.1f%%)", tc.name, mem, heap, acct, drift*100)
+			if math.Abs(drift) > tolerance {
+				t.Errorf("%s (kept in memory: %v): accounted %.0f bytes per call, the heap holds %.0f: off by %+.0f%%", tc.name, mem, acct, heap, drift*100)
+			}
+		}
 	}
 }

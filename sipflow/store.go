@@ -16,12 +16,15 @@ import (
 const (
 	DefaultMaxCalls = 1000000
 	DefaultMaxBytes = 1 << 30
-	// Accounting overheads: what a stored message and a call cost beyond
-	// the raw bytes kept, calibrated with BenchmarkStoreAdd (heap-bytes/call
-	// vs acct-bytes/call) so MaxBytes bounds the real heap within ~10%.
-	msgOverhead  = 200
-	keptOverhead = 112 // a msgExtra (72 bytes) in a slice grown by doubling
-	callOverhead = 1480
+	// Accounting overheads: what a call, a stored message and an SDP body
+	// cost beyond the raw bytes kept, measured on the heap by
+	// TestStoreAccountingMatchesHeap (calls of several shapes, messages
+	// re-read or kept), which fails when they drift more than 15% from it.
+	callOverhead  = 700 // call (512), endpoint and address tables, map entries, transaction tags
+	msgOverhead   = 72  // a storedMsg (64 bytes) in a slice grown by doubling
+	sdpOverhead   = 160 // an extra entry, its share of a negotiation, a media endpoint entry
+	mediaOverhead = 160 // a MediaSummary (152 bytes)
+	keptOverhead  = 72  // a msgExtra (56 bytes) in a slice grown by doubling
 )
 
 // RawReader re-reads messages from the captures they came from, so the

@@ -575,9 +575,10 @@ func TestStoreAddAllocs(t *testing.T) {
 // TestStoreRetainedPerCall bounds the heap a completed call keeps when
 // its messages are re-read from the capture: the goal is 1 KiB;
 // this is what the store reaches today, so a regression fails.
+// BenchmarkStoreAdd reports the same figure (retained-B/call).
 func TestStoreRetainedPerCall(t *testing.T) {
 	const calls = 5000
-	const budget = 3200 // bytes per call (2 878 measured)
+	const budget = 2000 // bytes per call (1 799 measured; 2 878 before the compact call and messages)
 	tmpl := benchCall()
 	var before, after runtime.MemStats
 	runtime.GC()
