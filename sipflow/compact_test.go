@@ -50,15 +50,15 @@ func TestStoredMsgMetaRoundTrip(t *testing.T) {
 		}
 		metas[i] = ownMeta(i+1, src, dst)
 	}
-	metas[2].Source = 1                      // another capture source
-	metas[3].Record.InterfaceIndex = 3       // another pcapng interface
-	metas[4].Record.LinkType = 276           // SLL2
-	metas[5].Transport = TransportTCP        // another transport
-	metas[6].Frame = math.MaxUint32 + 5      // past a uint32
-	metas[6].Record.Number = metas[6].Frame  // still its own record
-	metas[7].PayloadOffset = 70000           // past a uint16
-	metas[8].Record.Length = 1500            // truncated by the snap length
-	metas[9].Record.Timestamp = t0           // another record (HEP)
+	metas[2].Source = 1                     // another capture source
+	metas[3].Record.InterfaceIndex = 3      // another pcapng interface
+	metas[4].Record.LinkType = 276          // SLL2
+	metas[5].Transport = TransportTCP       // another transport
+	metas[6].Frame = math.MaxUint32 + 5     // past a uint32
+	metas[6].Record.Number = metas[6].Frame // still its own record
+	metas[7].PayloadOffset = 70000          // past a uint16
+	metas[8].Record.Length = 1500           // truncated by the snap length
+	metas[9].Record.Timestamp = t0          // another record (HEP)
 	metas[9].Record.Number, metas[9].Record.Offset = 3, 99
 	metas[10].CorrelationID = "corr-1"
 	metas[11].Record.CaptureLength, metas[11].Record.Length = -1, -1 // unknown
