@@ -47,7 +47,6 @@ const seenScan = 32
 // block beside its messages.
 type call struct {
 	id               string
-	typ              string
 	from, to         string
 	fromDisp, toDisp string
 	pai              string
@@ -69,11 +68,10 @@ type call struct {
 	extra     []msgExtra       // of the few messages that need more
 	eps       []netip.AddrPort // endpoints the messages index
 	ips       []netip.Addr
-	offer     []MediaSummary // the latest offer, until the first completed negotiation (then negs' last)
 	negs      []Negotiation  // completed offer/answer exchanges, oldest first
 	methods   *strList
 	uas       *strList
-	initialTx txTags        // initial INVITE transactions -> To-tags (hashed) of their 101-299 responses
+	initialTx []txTag       // initial INVITE transactions -> To-tags (hashed) of their 101-299 responses; callCold.txm past txTagsScan
 	pend      *pendingOffer // offer awaiting its answer
 	cold      *callCold     // what few calls need, allocated with the first
 
@@ -81,6 +79,7 @@ type call struct {
 	ctx    msgCtx   // the first message's; storedMsg keeps no copy of it
 
 	srcI, dstI     uint32 // the first request's addresses: indexes into eps
+	offerX         uint32 // 1 + index into extra of the latest offer, until the first completed negotiation (then negs' last)
 	inviteCSeq     uint32
 	forks          int32 // distinct To-tags answering an initial INVITE transaction
 	authChallenges int32
@@ -114,6 +113,7 @@ var hangupNames = [...]string{"", "caller", "callee"}
 // Reason header, legs, RTP streams, problems.
 type callCold struct {
 	seen                  map[retransKey]int64 // first copy's time (unixNS)
+	txm                   map[uint64][]uint64  // call.initialTx past txTagsScan
 	corrs, xcids, corrIDs []string
 	events                []CallEvent
 	reasonHdr             string
@@ -153,10 +153,10 @@ func newCall(id string, m *Message, meta *Meta, in *interner) *call {
 	// Room for a typical dialog from the start: 7 messages and 2
 	// addresses for a call; a request and its answer otherwise.
 	if string(meth) == "INVITE" {
-		c.isInvite, c.typ, c.state = true, TypeCall, StateSetup
+		c.isInvite, c.state = true, StateSetup
 		c.msgs = make([]storedMsg, 0, 7) // INVITE 100 180 200 ACK BYE 200
 	} else {
-		c.typ, c.state = in.method(meth), StatePending
+		c.state = StatePending
 		c.msgs = make([]storedMsg, 0, 2)
 	}
 	c.eps = make([]netip.AddrPort, 0, 2)
@@ -245,6 +245,19 @@ func methodString(b []byte) string {
 }
 
 func (c *call) closed() bool { return c.expired || c.state.Terminal() }
+
+// typ is CallSummary.Type: TypeCall, or the method of the dialog's first
+// message (its request method, or the CSeq method of a response), which
+// is the first of the call's methods.
+func (c *call) typ() string {
+	if c.isInvite {
+		return TypeCall
+	}
+	if l := c.methods.list(); len(l) > 0 {
+		return l[0]
+	}
+	return ""
+}
 
 // add files one message; it reports whether it was a retransmission.
 // keep says whether the raw bytes must be kept in memory (they cannot be
@@ -583,12 +596,12 @@ func (c *call) applyRequest(m *Message, t time.Time, sm *storedMsg, meta *Meta, 
 	switch c.methodOf(sm) {
 	case "INVITE":
 		if !c.isInvite {
-			c.isInvite, c.typ, c.state = true, TypeCall, StateSetup
+			c.isInvite, c.state = true, StateSetup
 		}
 		if len(m.To.Tag) == 0 {
 			sm.setFlag(fInitialInv, true)
-			if _, ok := c.initialTx.get(sm.txn); !ok {
-				c.initialTx.set(sm.txn, nil)
+			if _, ok := c.txTagsOf(sm.txn); !ok {
+				c.setTxTags(sm.txn, nil)
 			}
 			c.initialInvite(m, t, sm, s)
 			return
@@ -702,9 +715,9 @@ func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg, s *Store) {
 	// A response belongs to the initial INVITE when it answers one of its
 	// transactions (same top Via branch and CSeq). When the INVITE was not
 	// captured, every response before the answer is taken as setup.
-	tags, known := c.initialTx.get(sm.txn)
+	tags, known := c.txTagsOf(sm.txn)
 	sm.setFlag(fInitialInv, known)
-	if !known && (c.initialTx.len() > 0 || c.answerT != noTime) {
+	if !known && (len(c.initialTx) > 0 || len(c.coldR().txm) > 0 || c.answerT != noTime) {
 		return // response to a re-INVITE: hold/resume is decided by the offer
 	}
 	// Early and confirmed dialogs (RFC 3261 12.1): distinct To-tags on
@@ -714,7 +727,7 @@ func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg, s *Store) {
 	if tag := m.To.Tag; len(tag) > 0 && code > codeTrying && code < minRedirect && !slices.Contains(tags, tagHash(s, tag)) {
 		tags = append(tags, tagHash(s, tag))
 		if known {
-			c.initialTx.set(sm.txn, tags)
+			c.setTxTags(sm.txn, tags)
 		}
 		if len(tags) > int(c.forks) {
 			c.forks = int32(min(len(tags), math.MaxInt32))
@@ -860,7 +873,7 @@ func (c *call) summary() CallSummary {
 func (c *call) summaryInto(s *CallSummary) {
 	*s = CallSummary{
 		CallID:            c.id,
-		Type:              c.typ,
+		Type:              c.typ(),
 		State:             c.state,
 		From:              c.from,
 		To:                c.to,

@@ -358,59 +358,56 @@ func (in *interner) method(b []byte) string {
 	return in.str(b)
 }
 
-// txTagsScan is how many transactions txTags holds in a list before it
-// moves them to a map (a call has one or two initial INVITE
-// transactions; an authentication loop can have many).
+// txTagsScan is how many transactions call.initialTx holds in a list
+// before they move to a map in callCold (a call has one or two initial
+// INVITE transactions; an authentication loop can have many).
 const txTagsScan = 8
 
-// txTags maps transactions to To-tags (their tagHash) without a map
-// for the usual few.
-type txTags struct {
-	list []txTag
-	m    map[uint64][]uint64
-}
-
+// txTag is an initial INVITE transaction and the To-tags (tagHash) of
+// its 101-299 responses.
 type txTag struct {
 	txn  uint64
 	tags []uint64
 }
 
-func (t *txTags) len() int { return len(t.list) + len(t.m) }
-
-func (t *txTags) get(txn uint64) ([]uint64, bool) {
-	if t.m != nil {
-		v, ok := t.m[txn]
+// txTagsOf returns the To-tags of an initial INVITE transaction, and
+// whether it is one.
+func (c *call) txTagsOf(txn uint64) ([]uint64, bool) {
+	if m := c.coldR().txm; m != nil {
+		v, ok := m[txn]
 		return v, ok
 	}
-	for i := range t.list {
-		if t.list[i].txn == txn {
-			return t.list[i].tags, true
+	for i := range c.initialTx {
+		if c.initialTx[i].txn == txn {
+			return c.initialTx[i].tags, true
 		}
 	}
 	return nil, false
 }
 
-func (t *txTags) set(txn uint64, tags []uint64) {
-	if t.m != nil {
-		t.m[txn] = tags
+// setTxTags records an initial INVITE transaction's To-tags.
+func (c *call) setTxTags(txn uint64, tags []uint64) {
+	if m := c.coldR().txm; m != nil {
+		m[txn] = tags
 		return
 	}
-	for i := range t.list {
-		if t.list[i].txn == txn {
-			t.list[i].tags = tags
+	for i := range c.initialTx {
+		if c.initialTx[i].txn == txn {
+			c.initialTx[i].tags = tags
 			return
 		}
 	}
-	if len(t.list) < txTagsScan {
-		t.list = append(t.list, txTag{txn, tags})
+	if len(c.initialTx) < txTagsScan {
+		c.initialTx = append(c.initialTx, txTag{txn, tags})
 		return
 	}
-	t.m = make(map[uint64][]uint64, 2*txTagsScan)
-	for _, e := range t.list {
-		t.m[e.txn] = e.tags
+	m := make(map[uint64][]uint64, 2*txTagsScan)
+	for _, e := range c.initialTx {
+		m[e.txn] = e.tags
 	}
-	t.list = nil
-	t.m[txn] = tags
+	c.initialTx = nil
+	m[txn] = tags
+	c.coldW().txm = m
 }
 
 // allocSize is about what the allocator hands out for n bytes: Go's size

@@ -32,6 +32,7 @@ type pendingOffer struct {
 	from    netip.AddrPort
 	method  string
 	cseq    uint32
+	x       uint32 // the offering message's storedMsg.x (its SDP in call.extra)
 	fromReq bool // offered in a request (answer in its response) or in a response (answer in ACK/PRACK)
 }
 
@@ -47,7 +48,7 @@ func (c *call) negotiate(sm *storedMsg, meta *Meta, sdp []MediaSummary) {
 				}
 				return // an UPDATE without SDP (a session refresh) leaves offer/answer alone
 			}
-			c.offerSeen(&pendingOffer{sdp: sdp, t: meta.Time, from: meta.Src, method: c.methodOf(sm), cseq: sm.cseq, fromReq: true})
+			c.offerSeen(&pendingOffer{sdp: sdp, t: meta.Time, from: meta.Src, method: c.methodOf(sm), cseq: sm.cseq, x: sm.x, fromReq: true})
 		case "ACK", "PRACK":
 			if sdp == nil {
 				return
@@ -57,7 +58,7 @@ func (c *call) negotiate(sm *storedMsg, meta *Meta, sdp []MediaSummary) {
 				return
 			}
 			if c.methodOf(sm) == "PRACK" {
-				c.offerSeen(&pendingOffer{sdp: sdp, t: meta.Time, from: meta.Src, method: c.methodOf(sm), cseq: sm.cseq, fromReq: true})
+				c.offerSeen(&pendingOffer{sdp: sdp, t: meta.Time, from: meta.Src, method: c.methodOf(sm), cseq: sm.cseq, x: sm.x, fromReq: true})
 			}
 		}
 		return
@@ -89,14 +90,14 @@ func (c *call) negotiate(sm *storedMsg, meta *Meta, sdp []MediaSummary) {
 		c.negs = append(c.negs[:len(c.negs)-1:len(c.negs)-1], n)
 	default:
 		// An offer in a response: the request had no SDP.
-		c.offerSeen(&pendingOffer{sdp: sdp, t: meta.Time, from: meta.Src, method: c.methodOf(sm), cseq: sm.cseq})
+		c.offerSeen(&pendingOffer{sdp: sdp, t: meta.Time, from: meta.Src, method: c.methodOf(sm), cseq: sm.cseq, x: sm.x})
 	}
 }
 
 func (c *call) offerSeen(p *pendingOffer) {
 	c.pend = p
 	if len(c.negs) == 0 {
-		c.offer = p.sdp // shown until the first answer
+		c.offerX = p.x // shown until the first answer
 	}
 }
 
@@ -109,7 +110,7 @@ func (c *call) complete(p *pendingOffer, sm *storedMsg, meta *Meta, sdp []MediaS
 		c.coldW().negsCut++
 	}
 	c.negs = append(negs, n)
-	c.offer = nil // negs' last holds it now
+	c.offerX = 0 // negs' last holds it now
 	c.pend = nil
 }
 
@@ -119,7 +120,10 @@ func (c *call) offerSDP() []MediaSummary {
 	if len(c.negs) > 0 {
 		return c.negs[len(c.negs)-1].Offer
 	}
-	return c.offer
+	if c.offerX > 0 {
+		return c.extra[c.offerX-1].sdp
+	}
+	return nil
 }
 
 // answerSDP is the summary's Answer: the latest completed exchange's.
