@@ -68,7 +68,7 @@ type call struct {
 	extra     []msgExtra       // of the few messages that need more
 	eps       []netip.AddrPort // endpoints the messages index
 	ips       []netip.Addr
-	negs      []Negotiation  // completed offer/answer exchanges, oldest first
+	negs      []Negotiation // completed offer/answer exchanges, oldest first
 	methods   *strList
 	uas       *strList
 	initialTx []txTag       // initial INVITE transactions -> To-tags (hashed) of their 101-299 responses; callCold.txm past txTagsScan
@@ -1088,7 +1088,7 @@ func (c *call) detail() (CallDetail, []msgSource) {
 		if sm.request() {
 			md.Method = c.methodOf(sm) // replaced by the parsed one when the bytes are at hand
 		}
-		src := msgSource{raw: x.raw, hash: sm.hash, pl: c.payloadOf(sm), n: sm.n, tx: -1}
+		src := msgSource{raw: x.rawOf(), hash: sm.hash, pl: c.payloadOf(sm), n: sm.n, tx: -1}
 		d.Messages = append(d.Messages, md)
 		j, ok := txIdx[sm.txn]
 		if !ok {

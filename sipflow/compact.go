@@ -141,12 +141,26 @@ func ctxOf(meta *Meta) msgCtx {
 	return msgCtx{source: clampInt32(meta.Source), ifIdx: clampInt32(meta.Record.InterfaceIndex), link: meta.Record.LinkType, tr: meta.Transport}
 }
 
-// msgExtra is what only some messages have: a body summary, the raw
-// bytes when they cannot be re-read, fields that do not fit storedMsg.
+// msgExtra is what only some messages have: a body summary, and more.
+// 32 bytes: the offer and answer of a call read from a file take 64.
 type msgExtra struct {
-	raw  []byte
 	sdp  []MediaSummary
+	more *msgMore
+}
+
+// msgMore is what fewer messages still have: the raw bytes when they
+// cannot be re-read, fields that do not fit storedMsg.
+type msgMore struct {
+	raw  []byte
 	wide *msgWide
+}
+
+// rawOf is the message's bytes kept in memory, nil when re-read.
+func (x *msgExtra) rawOf() []byte {
+	if x.more == nil {
+		return nil
+	}
+	return x.more.raw
 }
 
 // extraOf returns the message's extra fields (zero when it has none).
@@ -176,7 +190,7 @@ func (sm *storedMsg) setFlag(f uint8, on bool) {
 }
 
 // wideOf returns the full-width fields of a message stored with fWide.
-func (c *call) wideOf(sm *storedMsg) *msgWide { return c.extra[sm.x-1].wide }
+func (c *call) wideOf(sm *storedMsg) *msgWide { return c.extra[sm.x-1].more.wide }
 
 // srcDst are the indexes into call.eps of the message's addresses.
 func (c *call) srcDst(sm *storedMsg) (uint32, uint32) {
@@ -263,11 +277,14 @@ func (c *call) pack(sm *storedMsg, meta *Meta, w msgWide, raw []byte, sdp []Medi
 			return
 		}
 	}
-	x := msgExtra{raw: raw, sdp: sdp}
+	x := msgExtra{sdp: sdp}
+	if raw != nil || !narrow {
+		x.more = &msgMore{raw: raw}
+	}
 	if !narrow {
 		sm.flags |= fWide
-		x.wide = new(msgWide) // w itself stays on the stack for the narrow message
-		*x.wide = w
+		x.more.wide = new(msgWide) // w itself stays on the stack for the narrow message
+		*x.more.wide = w
 	}
 	if c.extra == nil {
 		c.extra = make([]msgExtra, 0, 2) // an offer and its answer

@@ -33,7 +33,7 @@ type pendingOffer struct {
 	method  string
 	cseq    uint32
 	x       uint32 // the offering message's storedMsg.x (its SDP in call.extra)
-	fromReq bool // offered in a request (answer in its response) or in a response (answer in ACK/PRACK)
+	fromReq bool   // offered in a request (answer in its response) or in a response (answer in ACK/PRACK)
 }
 
 // negotiate follows the offer/answer state of the dialog for one

@@ -20,11 +20,11 @@ const (
 	// cost beyond the raw bytes kept, measured on the heap by
 	// TestStoreAccountingMatchesHeap (calls of several shapes, messages
 	// re-read or kept), which fails when they drift more than 15% from it.
-	callOverhead  = 700 // call (512), endpoint and address tables, map entries, transaction tags
+	callOverhead  = 690 // call (480), endpoint and address tables, map entries, transaction tags
 	msgOverhead   = 72  // a storedMsg (64 bytes) in a slice grown by doubling
-	sdpOverhead   = 160 // an extra entry, its share of a negotiation, a media endpoint entry
+	sdpOverhead   = 130 // an extra entry, its share of a negotiation, a media endpoint entry
 	mediaOverhead = 160 // a MediaSummary (152 bytes)
-	keptOverhead  = 72  // a msgExtra (56 bytes) in a slice grown by doubling
+	keptOverhead  = 72  // a msgExtra (32 bytes) in a slice grown by doubling and a msgMore (32)
 )
 
 // RawReader re-reads messages from the captures they came from, so the
