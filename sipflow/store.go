@@ -22,7 +22,7 @@ const (
 	// re-read or kept), which fails when they drift more than 15% from it.
 	callOverhead  = 690 // call (480), endpoint and address tables, map entries, transaction tags
 	msgOverhead   = 72  // a storedMsg (64 bytes) in a slice grown by doubling
-	sdpOverhead   = 130 // an extra entry, its share of a negotiation, a media endpoint entry
+	sdpOverhead   = 160 // an extra entry, its share of a negotiation, a media index entry
 	mediaOverhead = 160 // a MediaSummary (152 bytes)
 	keptOverhead  = 72  // a msgExtra (32 bytes) in a slice grown by doubling and a msgMore (32)
 )
@@ -69,7 +69,10 @@ type Store struct {
 	lists  strLists // the calls' shared method and user agent lists
 	xcid   map[string][]string
 	corr   map[string][]string
-	media  map[netip.AddrPort]*call
+	// media indexes the SDP media endpoints by mediaKey: a 16-byte
+	// entry where the address itself made it 40 (two per call). The
+	// call found is checked to have announced the endpoint.
+	media map[uint64]*call
 	stats  Stats
 	// names of the capture sources (Meta.Source indexes it), for the
 	// summaries' Sources; set by the writer before it adds messages.
@@ -126,7 +129,7 @@ func (s *Store) init() {
 	s.lists = strLists{}
 	s.xcid = make(map[string][]string)
 	s.corr = make(map[string][]string)
-	s.media = make(map[netip.AddrPort]*call)
+	s.media = make(map[uint64]*call)
 }
 
 // lazyInit makes the zero Store usable; called by writers under mu.
@@ -377,8 +380,8 @@ func (s *Store) remove(c *call) {
 	// Addr)
 	for i := range c.extra {
 		for _, md := range c.extra[i].sdp {
-			if ap := md.Addr; s.media[ap] == c {
-				delete(s.media, ap)
+			if k := s.mediaKey(md.Addr); s.media[k] == c {
+				delete(s.media, k)
 			}
 		}
 	}
@@ -458,12 +461,47 @@ func (s *Store) linkMessage(c *call, m *Message, meta Meta) {
 			if !ok || ap.Addr().IsUnspecified() {
 				continue
 			}
-			if o, ok := s.media[ap]; ok && o != c && o.isInvite && !o.closed() {
+			k := s.mediaKey(ap)
+			if o, ok := s.media[k]; ok && o != c && o.isInvite && !o.closed() && o.announced(ap) {
 				s.link(c, o, LinkSDP)
 			}
-			s.media[ap] = c
+			s.media[k] = c
 		}
 	}
+}
+
+// mediaKey is the media index's key for ap: a hash with the store's
+// seed. Two endpoints with one key (a chance of 2^-64 a pair) cost the
+// older one its entry, as a newer announcement of the same endpoint
+// would; the lookups check the endpoint itself (call.announced).
+func (s *Store) mediaKey(ap netip.AddrPort) uint64 {
+	var h maphash.Hash
+	h.SetSeed(s.seed)
+	a := ap.Addr().As16()
+	h.Write(a[:])
+	h.WriteByte(byte(ap.Port() >> 8))
+	h.WriteByte(byte(ap.Port()))
+	switch {
+	case ap.Addr().Is4():
+		h.WriteByte(4)
+	case ap.Addr().Is6():
+		h.WriteByte(6)
+		h.WriteString(ap.Addr().Zone())
+	}
+	return h.Sum64()
+}
+
+// announced reports whether one of c's messages offered or answered
+// media at ap (linkMessage indexes SDP.Endpoint, the summaries' Addr).
+func (c *call) announced(ap netip.AddrPort) bool {
+	for i := range c.extra {
+		for _, md := range c.extra[i].sdp {
+			if md.Addr == ap {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (s *Store) link(a, b *call, rule string) {
@@ -494,8 +532,8 @@ func (s *Store) SetStreams(callID string, st []Stream) bool {
 func (s *Store) CallForMedia(ap netip.AddrPort) (string, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	c, ok := s.media[ap]
-	if !ok {
+	c, ok := s.media[s.mediaKey(ap)]
+	if !ok || !c.announced(ap) {
 		return "", false
 	}
 	return c.id, true
