@@ -73,7 +73,7 @@ type Store struct {
 	// entry where the address itself made it 40 (two per call). The
 	// call found is checked to have announced the endpoint.
 	media map[uint64]*call
-	stats  Stats
+	stats Stats
 	// names of the capture sources (Meta.Source indexes it), for the
 	// summaries' Sources; set by the writer before it adds messages.
 	names []string
