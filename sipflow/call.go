@@ -68,7 +68,7 @@ type call struct {
 	extra     []msgExtra       // of the few messages that need more
 	eps       []netip.AddrPort // endpoints the messages index
 	ips       []netip.Addr
-	negs      []Negotiation // completed offer/answer exchanges, oldest first
+	negs      []negRec // completed offer/answer exchanges, oldest first
 	methods   *strList
 	uas       *strList
 	initialTx []txTag       // initial INVITE transactions -> To-tags (hashed) of their 101-299 responses; callCold.txm past txTagsScan
@@ -354,7 +354,7 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool
 		}
 	}
 	c.apply(m, meta, &sm, s)
-	c.negotiate(&sm, meta, sdp)
+	c.negotiate(&sm, sdp)
 	c.msgs = append(c.msgs, sm)
 	return false
 }
@@ -861,15 +861,18 @@ func (c *call) reason() string {
 	return c.cold.reason
 }
 
-// summary builds the call's summary for a reader, without allocating:
-// the store keeps no copy of it.
+// summary builds the call's summary for a reader: the store keeps no
+// copy of it.
 func (c *call) summary() CallSummary {
 	var s CallSummary
 	c.summaryInto(&s)
+	s.SDPHistory = c.sdpHistory()
 	return s
 }
 
-// summaryInto writes the summary into *s (a list reuses one).
+// summaryInto writes the summary into *s (a list reuses one), without
+// allocating: all but SDPHistory (nil), which filters do not read and
+// sdpHistory builds.
 func (c *call) summaryInto(s *CallSummary) {
 	*s = CallSummary{
 		CallID:            c.id,
@@ -907,7 +910,6 @@ func (c *call) summaryInto(s *CallSummary) {
 		IPs:               nilIfEmpty(c.ips),
 		Offer:             c.offerSDP(),
 		Answer:            c.answerSDP(),
-		SDPHistory:        c.negs,
 		SDPHistoryDropped: c.coldR().negsCut,
 		Codec:             c.codec(),
 		Legs:              c.coldR().legs,

@@ -84,7 +84,8 @@ func (s *Store) KPIs(f Filter) KPIs {
 	}
 	viaSum := 0
 	for c := s.order.front; c != nil; c = c.ord.next {
-		sum := c.summary()
+		var sum CallSummary
+		c.summaryInto(&sum) // without SDPHistory: not needed here
 		if !f.Match(&sum) {
 			continue
 		}

@@ -22,7 +22,7 @@ const (
 	// re-read or kept), which fails when they drift more than 15% from it.
 	callOverhead  = 690 // call (480), endpoint and address tables, map entries, transaction tags
 	msgOverhead   = 72  // a storedMsg (64 bytes) in a slice grown by doubling
-	sdpOverhead   = 160 // an extra entry, its share of a negotiation, a media index entry
+	sdpOverhead   = 70  // an extra entry, its share of a negotiation record, a media index entry
 	mediaOverhead = 160 // a MediaSummary (152 bytes)
 	keptOverhead  = 72  // a msgExtra (32 bytes) in a slice grown by doubling and a msgMore (32)
 )
@@ -569,6 +569,7 @@ func (s *Store) Calls(f Filter, offset, limit int) []CallSummary {
 		if all {
 			c.summaryInto(&sum)
 		}
+		sum.SDPHistory = c.sdpHistory() // built for the rows returned only
 		out = append(out, s.withSources(sum))
 	}
 	return out
