@@ -108,20 +108,47 @@ const (
 
 var hangupNames = [...]string{"", "caller", "callee"}
 
-// callCold holds what few calls need: a retransmission map past
-// seenScan messages, correlation ids, X-Call-ID links, events, the
-// Reason header, legs, RTP streams, problems.
+// callCold holds what many calls have, but not all: problems, RTP
+// streams, events, legs, the Reason header (144 bytes); what fewer still
+// need is behind rare.
 type callCold struct {
+	problems  []Problem
+	streams   []Stream
+	events    []CallEvent
+	legs      []Leg
+	reasonHdr string
+	reason    string // phrase with the Reason header, built by publish
+	negsCut   int    // exchanges dropped past maxNegotiations
+	rare      *callRare
+}
+
+// callRare holds what few calls need: a retransmission map past
+// seenScan messages, initial INVITE transactions past txTagsScan,
+// correlation ids, X-Call-ID links.
+type callRare struct {
 	seen                  map[retransKey]int64 // first copy's time (unixNS)
 	txm                   map[uint64][]uint64  // call.initialTx past txTagsScan
 	corrs, xcids, corrIDs []string
-	events                []CallEvent
-	reasonHdr             string
-	reason                string // phrase with the Reason header, built by publish
-	legs                  []Leg
-	streams               []Stream
-	problems              []Problem
-	negsCut               int // exchanges dropped past maxNegotiations
+}
+
+// noRare is read only: the rare part of a call that has none.
+var noRare callRare
+
+// rareW returns the call's rare part for writing, allocating it.
+func (c *call) rareW() *callRare {
+	cold := c.coldW()
+	if cold.rare == nil {
+		cold.rare = &callRare{}
+	}
+	return cold.rare
+}
+
+// rareR returns the call's rare part for reading.
+func (c *call) rareR() *callRare {
+	if c.cold == nil || c.cold.rare == nil {
+		return &noRare
+	}
+	return c.cold.rare
 }
 
 // noCold is read only: the cold part of a call that has none.
@@ -131,6 +158,7 @@ var noCold callCold
 func (c *call) coldW() *callCold {
 	if c.cold == nil {
 		c.cold = &callCold{}
+		c.bytes += coldOverhead
 	}
 	return c.cold
 }
@@ -363,7 +391,7 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool
 // before, and when the first copy came: a scan of the call's messages
 // while they are few, a map after. t is this message's time.
 func (c *call) seenBefore(sm *storedMsg, meta *Meta, t int64) (int64, bool) {
-	if c.coldR().seen == nil && len(c.msgs) < seenScan {
+	if c.rareR().seen == nil && len(c.msgs) < seenScan {
 		for i := range c.msgs {
 			o := &c.msgs[i]
 			if o.hash != sm.hash {
@@ -375,23 +403,23 @@ func (c *call) seenBefore(sm *storedMsg, meta *Meta, t int64) (int64, bool) {
 		}
 		return 0, false
 	}
-	cold := c.coldW()
-	if cold.seen == nil {
-		cold.seen = make(map[retransKey]int64, 2*seenScan)
+	rare := c.rareW()
+	if rare.seen == nil {
+		rare.seen = make(map[retransKey]int64, 2*seenScan)
 		for i := range c.msgs {
 			o := &c.msgs[i]
 			src, dst := c.srcDst(o)
 			k := retransKey{o.hash, c.eps[src], c.eps[dst]}
-			if _, ok := cold.seen[k]; !ok {
-				cold.seen[k] = o.t
+			if _, ok := rare.seen[k]; !ok {
+				rare.seen[k] = o.t
 			}
 		}
 	}
 	k := retransKey{sm.hash, meta.Src, meta.Dst}
-	if first, ok := cold.seen[k]; ok {
+	if first, ok := rare.seen[k]; ok {
 		return first, true
 	}
-	cold.seen[k] = t
+	rare.seen[k] = t
 	return 0, false
 }
 
@@ -524,7 +552,7 @@ func (c *call) hasIP(a netip.Addr) bool {
 }
 
 func (c *call) hasXCID(x []byte) bool {
-	for _, v := range c.coldR().xcids {
+	for _, v := range c.rareR().xcids {
 		if v == string(x) {
 			return true
 		}
@@ -533,7 +561,7 @@ func (c *call) hasXCID(x []byte) bool {
 }
 
 func (c *call) hasCorr(x string) bool {
-	for _, v := range c.coldR().corrIDs {
+	for _, v := range c.rareR().corrIDs {
 		if v == x {
 			return true
 		}
@@ -717,7 +745,7 @@ func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg, s *Store) {
 	// captured, every response before the answer is taken as setup.
 	tags, known := c.txTagsOf(sm.txn)
 	sm.setFlag(fInitialInv, known)
-	if !known && (len(c.initialTx) > 0 || len(c.coldR().txm) > 0 || c.answerT != noTime) {
+	if !known && (len(c.initialTx) > 0 || len(c.rareR().txm) > 0 || c.answerT != noTime) {
 		return // response to a re-INVITE: hold/resume is decided by the offer
 	}
 	// Early and confirmed dialogs (RFC 3261 12.1): distinct To-tags on
@@ -954,9 +982,14 @@ func (s *Store) SetProblems(callID string, ps []Problem) bool {
 	if !ok {
 		return false
 	}
+	before := c.bytes
 	if len(ps) > 0 || c.cold != nil {
-		c.coldW().problems = append([]Problem(nil), ps...)
+		cold := c.coldW()
+		c.bytes -= problemsBytes(cold.problems)
+		cold.problems = append([]Problem(nil), ps...)
+		c.bytes += problemsBytes(cold.problems)
 	}
+	s.stats.Bytes += int64(c.bytes - before)
 	c.publish()
 	return true
 }

@@ -67,14 +67,14 @@ func (c *call) corrIndex(id string) uint32 {
 	if id == "" {
 		return 0
 	}
-	cold := c.coldW()
-	n := len(cold.corrs)
+	rare := c.rareW()
+	n := len(rare.corrs)
 	for i := n - 1; i >= 0 && i >= n-epScan; i-- {
-		if cold.corrs[i] == id {
+		if rare.corrs[i] == id {
 			return uint32(i + 1)
 		}
 	}
-	cold.corrs = append(cold.corrs, id)
+	rare.corrs = append(rare.corrs, id)
 	return uint32(n + 1)
 }
 
@@ -329,7 +329,7 @@ func (c *call) meta(sm *storedMsg) Meta {
 		},
 	}
 	if w.corr > 0 {
-		m.CorrelationID = c.coldR().corrs[w.corr-1]
+		m.CorrelationID = c.rareR().corrs[w.corr-1]
 	}
 	return m
 }
@@ -390,7 +390,7 @@ type txTag struct {
 // txTagsOf returns the To-tags of an initial INVITE transaction, and
 // whether it is one.
 func (c *call) txTagsOf(txn uint64) ([]uint64, bool) {
-	if m := c.coldR().txm; m != nil {
+	if m := c.rareR().txm; m != nil {
 		v, ok := m[txn]
 		return v, ok
 	}
@@ -404,7 +404,7 @@ func (c *call) txTagsOf(txn uint64) ([]uint64, bool) {
 
 // setTxTags records an initial INVITE transaction's To-tags.
 func (c *call) setTxTags(txn uint64, tags []uint64) {
-	if m := c.coldR().txm; m != nil {
+	if m := c.rareR().txm; m != nil {
 		m[txn] = tags
 		return
 	}
@@ -424,7 +424,7 @@ func (c *call) setTxTags(txn uint64, tags []uint64) {
 	}
 	c.initialTx = nil
 	m[txn] = tags
-	c.coldW().txm = m
+	c.rareW().txm = m
 }
 
 // allocSize is about what the allocator hands out for n bytes: Go's size

@@ -5,9 +5,11 @@ import (
 	"math"
 	"net/netip"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/voiptool/voiptool/pcap"
 )
@@ -228,7 +230,7 @@ func TestStoreRemoveForgetsMedia(t *testing.T) {
 // retainedPerCall adds calls of tmpl to a fresh store (messages re-read
 // from the capture, or kept in memory when mem) and returns the heap
 // they keep and the bytes the store accounts, per call.
-func retainedPerCall(tmpl [][]byte, calls int, mem bool) (heap, acct float64) {
+func retainedPerCall(tmpl [][]byte, calls int, mem, problems bool) (heap, acct float64) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
@@ -238,6 +240,12 @@ func retainedPerCall(tmpl [][]byte, calls int, mem bool) (heap, acct float64) {
 	}
 	s := NewStore(o)
 	addCalls(s, tmpl, 0, calls, off)
+	if problems { // as internal/diagnose finds them for most calls
+		for i := range calls {
+			ps := []Problem{{Code: "short-call", Severity: SeverityInfo, Detail: fmt.Sprintf("answered call hung up by the caller after %d ms", 30+i%1000)}}
+			s.SetProblems("bench-"+strconv.Itoa(1e9+i), ps)
+		}
+	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	st := s.Stats()
@@ -273,16 +281,87 @@ func TestStoreAccountingMatchesHeap(t *testing.T) {
 	}
 	long = append(long, full[6])
 	for _, tc := range []struct {
-		name string
-		tmpl [][]byte
-	}{{"answered with SDP", full}, {"busy without SDP", busy}, {"OPTIONS", options}, {"27 messages", long}} {
+		name     string
+		tmpl     [][]byte
+		problems bool
+	}{{"answered with SDP", full, false}, {"answered, a problem", full, true}, {"busy without SDP", busy, false},
+		{"OPTIONS", options, false}, {"27 messages", long, false}} {
 		for _, mem := range []bool{false, true} {
-			heap, acct := retainedPerCall(tc.tmpl, calls, mem)
+			heap, acct := retainedPerCall(tc.tmpl, calls, mem, tc.problems)
 			drift := (acct - heap) / heap
 			t.Logf("%s (kept in memory: %v): heap %.0f, accounted %.0f bytes per call (%+.1f%%)", tc.name, mem, heap, acct, drift*100)
 			if math.Abs(drift) > tolerance {
 				t.Errorf("%s (kept in memory: %v): accounted %.0f bytes per call, the heap holds %.0f: off by %+.0f%%", tc.name, mem, acct, heap, drift*100)
 			}
 		}
+	}
+}
+
+// TestStoreBytesAddUp checks that the store's byte count is the sum of
+// what its calls account, through every way a call grows (messages,
+// events, problems, streams, legs linking another call) and shrinks
+// (eviction, replaced problems and streams), and back to zero.
+func TestStoreBytesAddUp(t *testing.T) {
+	s := NewStore(StoreOptions{MaxCalls: 3})
+	check := func(when string) {
+		t.Helper()
+		sum := int64(0)
+		for c := s.order.front; c != nil; c = c.ord.next {
+			sum += int64(c.bytes + callOverhead)
+		}
+		if st := s.Stats(); st.Bytes != sum {
+			t.Fatalf("%s: Stats.Bytes %d, the calls account %d", when, st.Bytes, sum)
+		}
+	}
+	a := dlg{callID: "a@h", fromTag: "a"}
+	b := dlg{callID: "b@h", fromTag: "b", extra: "X-Call-ID: a@h\n"}
+	run(s, []step{{0, true, a.req("INVITE", 1, "", "z9hG4bK1", sdpBody("10.0.0.1", 4000, "sendrecv"))}})
+	check("one message")
+	run(s, []step{{10, true, b.req("INVITE", 1, "", "z9hG4bK2", "")}}) // links a: a's first cold field
+	check("a leg")
+	if s.calls["a@h"].cold == nil {
+		t.Fatal("the leg did not reach a")
+	}
+	s.AddEvent("a@h", CallEvent{Time: t0, Kind: "log", Detail: "hello"})
+	check("an event")
+	s.SetProblems("b@h", []Problem{{Code: "x", Severity: SeverityInfo, Detail: strings.Repeat("d", 100)}})
+	check("problems")
+	s.SetProblems("b@h", []Problem{{Code: "x", Severity: SeverityInfo, Detail: "d"}, {Code: "y"}})
+	check("problems replaced")
+	s.SetStreams("a@h", []Stream{{SSRC: 1}, {SSRC: 2}})
+	check("streams")
+	s.SetStreams("a@h", nil)
+	check("streams dropped")
+	for i := range 5 {
+		d := dlg{callID: fmt.Sprintf("e%d", i), fromTag: "a"}
+		run(s, []step{{100 + i, true, d.req("OPTIONS", 1, "", "z9hG4bK1", "")}})
+		check("evictions")
+	}
+	s.mu.Lock()
+	for s.order.front != nil {
+		s.remove(s.order.front)
+	}
+	s.mu.Unlock()
+	if st := s.Stats(); st.Bytes != 0 || st.Calls != 0 {
+		t.Errorf("every call removed: %d bytes, %d calls", st.Bytes, st.Calls)
+	}
+}
+
+// TestAccountedSizes keeps the element sizes the accounting uses true.
+func TestAccountedSizes(t *testing.T) {
+	if n := unsafe.Sizeof(Problem{}); n != problemSize {
+		t.Errorf("Problem is %d bytes, problemSize %d", n, problemSize)
+	}
+	if n := unsafe.Sizeof(Stream{}); n != streamSize {
+		t.Errorf("Stream is %d bytes, streamSize %d", n, streamSize)
+	}
+	if n := unsafe.Sizeof(callCold{}); n > coldOverhead {
+		t.Errorf("callCold is %d bytes, coldOverhead %d", n, coldOverhead)
+	}
+	if n := unsafe.Sizeof(storedMsg{}); n != 64 {
+		t.Errorf("storedMsg is %d bytes, want 64 (msgOverhead %d)", n, msgOverhead)
+	}
+	if n := unsafe.Sizeof(call{}); n > 480 {
+		t.Errorf("call is %d bytes: past the 480-byte size class", n)
 	}
 }

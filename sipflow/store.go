@@ -25,7 +25,20 @@ const (
 	sdpOverhead   = 70  // an extra entry, its share of a negotiation record, a media index entry
 	mediaOverhead = 160 // a MediaSummary (152 bytes)
 	keptOverhead  = 72  // a msgExtra (32 bytes) in a slice grown by doubling and a msgMore (32)
+	coldOverhead  = 144 // a callCold, for the calls with problems, streams, events, legs or a Reason
+	problemSize   = 56  // a Problem in a slice
+	streamSize    = 136 // a Stream in a slice
 )
+
+// problemsBytes is what a call's problems cost: the slice and the
+// details (diagnose writes each; codes and severities are constants).
+func problemsBytes(ps []Problem) int {
+	n := allocSize(len(ps) * problemSize)
+	for i := range ps {
+		n += allocSize(len(ps[i].Detail))
+	}
+	return n
+}
 
 // RawReader re-reads messages from the captures they came from, so the
 // store need not keep their bytes: the capture file is the message
@@ -165,10 +178,10 @@ func (s *Store) AddEvent(callID string, ev CallEvent) bool {
 		// Clone so the kept prefix does not pin the caller's whole string.
 		ev.Detail = strings.Clone(ev.Detail[:MaxEventDetail])
 	}
+	before := c.bytes
 	c.event(ev.Time, ev.Kind, ev.Detail)
-	n := len(ev.Detail) + len(ev.Kind) + 48
-	c.bytes += n
-	s.stats.Bytes += int64(n)
+	c.bytes += len(ev.Detail) + len(ev.Kind) + 48
+	s.stats.Bytes += int64(c.bytes - before)
 	return true
 }
 
@@ -229,18 +242,20 @@ func (s *Store) Add(raw []byte, meta Meta) *Message {
 		s.active.pushBack(c)
 		s.stats.Calls = len(s.calls)
 		s.stats.Bytes += callOverhead
+	}
+	before := c.bytes // what c accounts from here on is added below; link adds the other calls'
+	if !ok {
 		s.linkNew(c)
 	}
-	before := c.bytes
 	keep := s.opt.Raw == nil || meta.PayloadOffset <= 0 || !s.opt.Raw.Rereadable(meta.Source)
 	retrans := c.add(m, &meta, raw, s, keep)
 	if retrans {
 		s.stats.Retransmissions++
 	}
-	s.stats.Bytes += int64(c.bytes - before)
 	if !retrans {
 		s.linkMessage(c, m, meta)
 	}
+	s.stats.Bytes += int64(c.bytes - before)
 	s.place(c)
 	c.publish()
 	if s.opt.IdleTimeout > 0 && !meta.Time.IsZero() {
@@ -385,13 +400,13 @@ func (s *Store) remove(c *call) {
 			}
 		}
 	}
-	for _, x := range c.coldR().xcids {
+	for _, x := range c.rareR().xcids {
 		s.xcid[x] = removeString(s.xcid[x], c.id)
 		if len(s.xcid[x]) == 0 {
 			delete(s.xcid, x)
 		}
 	}
-	for _, x := range c.coldR().corrIDs {
+	for _, x := range c.rareR().corrIDs {
 		s.corr[x] = removeString(s.corr[x], c.id)
 		if len(s.corr[x]) == 0 {
 			delete(s.corr, x)
@@ -431,7 +446,7 @@ func (s *Store) linkMessage(c *call, m *Message, meta Meta) {
 		}
 		if !c.hasXCID(x) {
 			xs := string(x)
-			c.coldW().xcids = append(c.coldW().xcids, xs)
+			c.rareW().xcids = append(c.rareW().xcids, xs)
 			s.xcid[xs] = append(s.xcid[xs], c.id)
 		}
 		if o, ok := s.calls[string(x)]; ok {
@@ -440,7 +455,7 @@ func (s *Store) linkMessage(c *call, m *Message, meta Meta) {
 	}
 	if id := meta.CorrelationID; id != "" && id != c.id {
 		if !c.hasCorr(id) {
-			c.coldW().corrIDs = append(c.coldW().corrIDs, id)
+			c.rareW().corrIDs = append(c.rareW().corrIDs, id)
 			for _, other := range s.corr[id] {
 				if o, ok := s.calls[other]; ok && o != c {
 					s.link(c, o, LinkCorrelation)
@@ -504,11 +519,15 @@ func (c *call) announced(ap netip.AddrPort) bool {
 	return false
 }
 
+// link records that a (the call being added to, which Add publishes and
+// accounts) and b are legs of one call.
 func (s *Store) link(a, b *call, rule string) {
-	a.addLeg(b.id, rule) // a is published by the caller
+	a.addLeg(b.id, rule)
+	before := b.bytes // a leg can be b's first cold field
 	if b.addLeg(a.id, rule) {
 		b.publish()
 	}
+	s.stats.Bytes += int64(b.bytes - before)
 }
 
 // SetStreams attaches RTP streams (computed by the RTP engine) to a call,
@@ -520,9 +539,14 @@ func (s *Store) SetStreams(callID string, st []Stream) bool {
 	if !ok {
 		return false
 	}
+	before := c.bytes
 	if len(st) > 0 || c.cold != nil {
-		c.coldW().streams = append([]Stream(nil), st...)
+		cold := c.coldW()
+		c.bytes -= allocSize(len(cold.streams) * streamSize)
+		cold.streams = append([]Stream(nil), st...)
+		c.bytes += allocSize(len(cold.streams) * streamSize)
 	}
+	s.stats.Bytes += int64(c.bytes - before)
 	c.publish()
 	return true
 }
