@@ -549,13 +549,14 @@ func BenchmarkStoreAdd(b *testing.B) {
 
 // Allocation budgets of Store.Add per message of a complete 7-message
 // call with two SDP bodies (BenchmarkStoreAdd's call), averaged over the
-// call: the per-call structures (call, lists, index entries, From/To
-// copies) and each SDP's summary are shared among its messages. The
-// "file" budget holds when messages are re-read from the capture; in
-// "memory" each message's bytes are one more allocation.
+// call: the per-call structures (call, message, endpoint and address
+// tables, index entries) and each SDP's summary are shared among its
+// messages (2.0 measured). The "file" budget holds when messages are
+// re-read from the capture; in "memory" each message's bytes and the
+// entry pointing at them are two more allocations.
 const (
-	addAllocsPerMsgFile   = 4.5
-	addAllocsPerMsgMemory = addAllocsPerMsgFile + 1.5
+	addAllocsPerMsgFile   = 2.5
+	addAllocsPerMsgMemory = addAllocsPerMsgFile + 2
 )
 
 func TestStoreAddAllocs(t *testing.T) {
