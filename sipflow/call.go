@@ -108,18 +108,45 @@ const (
 
 var hangupNames = [...]string{"", "caller", "callee"}
 
-// callCold holds what many calls have, but not all: problems, RTP
-// streams, events, legs, the Reason header (144 bytes); what fewer still
-// need is behind rare.
+// callCold holds what most calls get in the end, but not all: the
+// problems internal/diagnose finds, RTP streams (64 bytes); what fewer
+// calls need is behind more.
 type callCold struct {
-	problems  []Problem
-	streams   []Stream
+	problems []Problem
+	streams  []Stream
+	more     *callMore
+}
+
+// callMore holds what some calls need: events, legs, the Reason header;
+// what few need is behind rare.
+type callMore struct {
 	events    []CallEvent
 	legs      []Leg
 	reasonHdr string
 	reason    string // phrase with the Reason header, built by publish
 	negsCut   int    // exchanges dropped past maxNegotiations
 	rare      *callRare
+}
+
+// noMore is read only: the callMore of a call that has none.
+var noMore callMore
+
+// moreW returns the call's callMore for writing, allocating it.
+func (c *call) moreW() *callMore {
+	cold := c.coldW()
+	if cold.more == nil {
+		cold.more = &callMore{}
+		c.bytes += moreOverhead
+	}
+	return cold.more
+}
+
+// moreR returns the call's callMore for reading.
+func (c *call) moreR() *callMore {
+	if c.cold == nil || c.cold.more == nil {
+		return &noMore
+	}
+	return c.cold.more
 }
 
 // callRare holds what few calls need: a retransmission map past
@@ -136,19 +163,19 @@ var noRare callRare
 
 // rareW returns the call's rare part for writing, allocating it.
 func (c *call) rareW() *callRare {
-	cold := c.coldW()
-	if cold.rare == nil {
-		cold.rare = &callRare{}
+	more := c.moreW()
+	if more.rare == nil {
+		more.rare = &callRare{}
 	}
-	return cold.rare
+	return more.rare
 }
 
 // rareR returns the call's rare part for reading.
 func (c *call) rareR() *callRare {
-	if c.cold == nil || c.cold.rare == nil {
-		return &noRare
+	if more := c.moreR(); more.rare != nil {
+		return more.rare
 	}
-	return c.cold.rare
+	return &noRare
 }
 
 // noCold is read only: the cold part of a call that has none.
@@ -273,6 +300,21 @@ func methodString(b []byte) string {
 }
 
 func (c *call) closed() bool { return c.expired || c.state.Terminal() }
+
+// trimSlack is the room left in a closed call's tables: a BYE's 200, an
+// ACK or a retransmission often follow the message that closed it.
+const trimSlack = 2
+
+// trim gives back what a closed call's message tables grew by doubling
+// and will not use. Readers never hold these slices (they get copies).
+func (c *call) trim() {
+	if cap(c.msgs)-len(c.msgs) > trimSlack {
+		c.msgs = append(make([]storedMsg, 0, len(c.msgs)+trimSlack), c.msgs...)
+	}
+	if cap(c.extra)-len(c.extra) > trimSlack {
+		c.extra = append(make([]msgExtra, 0, len(c.extra)+trimSlack), c.extra...)
+	}
+}
 
 // typ is CallSummary.Type: TypeCall, or the method of the dialog's first
 // message (its request method, or the CSeq method of a response), which
@@ -570,19 +612,20 @@ func (c *call) hasCorr(x string) bool {
 }
 
 func (c *call) addLeg(id, rule string) bool {
-	for _, l := range c.coldR().legs {
+	for _, l := range c.moreR().legs {
 		if l.CallID == id && l.Rule == rule {
 			return false
 		}
 	}
-	cold := c.coldW()
-	cold.legs = appendCOW(cold.legs, Leg{CallID: id, Rule: rule})
+	more := c.moreW()
+	more.legs = appendCOW(more.legs, Leg{CallID: id, Rule: rule})
 	return true
 }
 
 func (c *call) event(t time.Time, kind, detail string) {
-	cold := c.coldW()
-	cold.events = append(cold.events, CallEvent{Time: t, Kind: kind, Detail: detail})
+	more := c.moreW()
+	more.events = append(more.events, CallEvent{Time: t, Kind: kind, Detail: detail})
+	c.bytes += eventOverhead + allocSize(len(detail)) // kinds are constants, or short
 }
 
 // Status code classes and specific codes, RFC 3261 21.
@@ -821,7 +864,7 @@ func (c *call) setReasonHeader(m *Message) {
 	if len(r.Text) > 0 {
 		s += " " + string(r.Text)
 	}
-	c.coldW().reasonHdr = s
+	c.moreW().reasonHdr = s
 }
 
 // expire closes an idle dialog.
@@ -868,25 +911,25 @@ func msBetween(a, b int64) int64 {
 // publish refreshes what summary reads that costs an allocation to
 // build (the reason text), on the writer's side.
 func (c *call) publish() {
-	cold := c.cold
-	if cold == nil || cold.reasonHdr == "" {
+	more := c.moreR() // written only when it is the call's own
+	if more.reasonHdr == "" {
 		return // the reason is the phrase
 	}
 	switch {
 	case c.phrase == "":
-		cold.reason = cold.reasonHdr
-	case len(cold.reason) != len(c.phrase)+len(cold.reasonHdr)+3 || !strings.HasPrefix(cold.reason, c.phrase) ||
-		!strings.HasSuffix(cold.reason, cold.reasonHdr+")") || cold.reason[len(c.phrase):len(c.phrase)+2] != " (":
-		cold.reason = c.phrase + " (" + cold.reasonHdr + ")"
+		more.reason = more.reasonHdr
+	case len(more.reason) != len(c.phrase)+len(more.reasonHdr)+3 || !strings.HasPrefix(more.reason, c.phrase) ||
+		!strings.HasSuffix(more.reason, more.reasonHdr+")") || more.reason[len(c.phrase):len(c.phrase)+2] != " (":
+		more.reason = c.phrase + " (" + more.reasonHdr + ")"
 	}
 }
 
 // reason is the summary's Reason, as publish left it.
 func (c *call) reason() string {
-	if c.cold == nil || c.cold.reasonHdr == "" {
-		return c.phrase
+	if more := c.moreR(); more.reasonHdr != "" {
+		return more.reason
 	}
-	return c.cold.reason
+	return c.phrase
 }
 
 // summary builds the call's summary for a reader: the store keeps no
@@ -938,9 +981,9 @@ func (c *call) summaryInto(s *CallSummary) {
 		IPs:               nilIfEmpty(c.ips),
 		Offer:             c.offerSDP(),
 		Answer:            c.answerSDP(),
-		SDPHistoryDropped: c.coldR().negsCut,
+		SDPHistoryDropped: c.moreR().negsCut,
 		Codec:             c.codec(),
-		Legs:              c.coldR().legs,
+		Legs:              c.moreR().legs,
 		Streams:           c.coldR().streams,
 		Problems:          c.coldR().problems,
 	}
@@ -1100,7 +1143,7 @@ type msgSource struct {
 // store's read lock; fillDetail completes it from the messages' bytes
 // without the lock, so reading a file never holds the writer up.
 func (c *call) detail() (CallDetail, []msgSource) {
-	d := CallDetail{Summary: c.summary(), Events: append([]CallEvent(nil), c.coldR().events...)}
+	d := CallDetail{Summary: c.summary(), Events: append([]CallEvent(nil), c.moreR().events...)}
 	d.Messages = make([]MessageDetail, 0, len(c.msgs))
 	srcs := make([]msgSource, 0, len(c.msgs))
 	txIdx := make(map[uint64]int)

@@ -280,12 +280,23 @@ func TestStoreAccountingMatchesHeap(t *testing.T) {
 		long = append(long, d.req("INFO", 3+i, "tt", br, ""), d.resp(200, "OK", "INFO", 3+i, "tt", br, "", ""))
 	}
 	long = append(long, full[6])
+	auth := [][]byte{ // a challenge: an event, a second initial transaction
+		d.req("INVITE", 1, "", "z9hG4bK1", ""),
+		d.resp(407, "Proxy Authentication Required", "INVITE", 1, "tt", "z9hG4bK1", "", ""),
+		d.req("ACK", 1, "tt", "z9hG4bK1", ""),
+		d.req("INVITE", 2, "", "z9hG4bK4", ""),
+		d.resp(180, "Ringing", "INVITE", 2, "tu", "z9hG4bK4", "", ""),
+		d.resp(200, "OK", "INVITE", 2, "tu", "z9hG4bK4", "", ""),
+		d.req("ACK", 2, "tu", "z9hG4bK5", ""),
+		d.req("BYE", 3, "tu", "z9hG4bK6", ""),
+		d.resp(200, "OK", "BYE", 3, "tu", "z9hG4bK6", "", ""),
+	}
 	for _, tc := range []struct {
 		name     string
 		tmpl     [][]byte
 		problems bool
 	}{{"answered with SDP", full, false}, {"answered, a problem", full, true}, {"busy without SDP", busy, false},
-		{"OPTIONS", options, false}, {"27 messages", long, false}} {
+		{"OPTIONS", options, false}, {"27 messages", long, false}, {"challenged", auth, false}} {
 		for _, mem := range []bool{false, true} {
 			heap, acct := retainedPerCall(tc.tmpl, calls, mem, tc.problems)
 			drift := (acct - heap) / heap
@@ -358,10 +369,43 @@ func TestAccountedSizes(t *testing.T) {
 	if n := unsafe.Sizeof(callCold{}); n > coldOverhead {
 		t.Errorf("callCold is %d bytes, coldOverhead %d", n, coldOverhead)
 	}
+	if n := unsafe.Sizeof(callMore{}); n > moreOverhead {
+		t.Errorf("callMore is %d bytes, moreOverhead %d", n, moreOverhead)
+	}
 	if n := unsafe.Sizeof(storedMsg{}); n != 64 {
 		t.Errorf("storedMsg is %d bytes, want 64 (msgOverhead %d)", n, msgOverhead)
 	}
 	if n := unsafe.Sizeof(call{}); n > 480 {
 		t.Errorf("call is %d bytes: past the 480-byte size class", n)
+	}
+}
+
+// TestClosedCallTrimmed checks that a call gives back the room its
+// message table grew by when it closes, keeping a little for the
+// messages that follow a close, and that it grows again if needed.
+func TestClosedCallTrimmed(t *testing.T) {
+	d := dlg{callID: "trim@h", fromTag: "a"}
+	s := NewStore(StoreOptions{})
+	steps := []step{{0, true, d.req("INVITE", 1, "", "z9hG4bK1", "")}}
+	for i := range 7 { // 8 messages: the table grew from 7 to 14
+		steps = append(steps, step{1 + i, false, d.resp(180, "Ringing", "INVITE", 1, "b", "z9hG4bK1", "", "X-N: "+itoa(i)+"\n")})
+	}
+	run(s, steps)
+	c := s.calls["trim@h"]
+	if len(c.msgs) != 8 || cap(c.msgs) != 14 {
+		t.Fatalf("open call: %d messages in %d", len(c.msgs), cap(c.msgs))
+	}
+	run(s, []step{{20, false, d.resp(486, "Busy Here", "INVITE", 1, "b", "z9hG4bK1", "", "")}})
+	if len(c.msgs) != 9 || cap(c.msgs) != 9+trimSlack {
+		t.Errorf("closed call: %d messages in %d, want room for %d more", len(c.msgs), cap(c.msgs), trimSlack)
+	}
+	for i := range 4 {
+		run(s, []step{{30 + i, true, d.req("ACK", 1, "b", "z9hG4bK1", "X-N: "+itoa(i)+"\n")}})
+	}
+	if sum := one(t, s, "trim@h"); sum.Messages != 13 || sum.State != StateBusy {
+		t.Errorf("after the close: %d messages, %v", sum.Messages, sum.State)
+	}
+	if det, _ := s.Call("trim@h"); len(det.Messages) != 13 || det.Messages[8].StatusCode != 486 || det.Messages[12].Method != "ACK" {
+		t.Errorf("detail: %d messages", len(det.Messages))
 	}
 }

@@ -127,7 +127,7 @@ func (c *call) complete(p *pendingOffer) {
 	n := negRec{offer: p.m, answer: uint32(len(c.msgs))} // the answer is the message about to be filed
 	if len(c.negs) >= maxNegotiations {
 		c.negs = append(c.negs[:1], c.negs[2:]...) // readers get copies (sdpHistory)
-		c.coldW().negsCut++
+		c.moreW().negsCut++
 	}
 	c.negs = append(c.negs, n)
 	c.offerX = 0 // negs' last holds it now

@@ -25,7 +25,9 @@ const (
 	sdpOverhead   = 70  // an extra entry, its share of a negotiation record, a media index entry
 	mediaOverhead = 160 // a MediaSummary (152 bytes)
 	keptOverhead  = 72  // a msgExtra (32 bytes) in a slice grown by doubling and a msgMore (32)
-	coldOverhead  = 144 // a callCold, for the calls with problems, streams, events, legs or a Reason
+	coldOverhead  = 64  // a callCold, for the calls with problems, streams or what callMore holds
+	moreOverhead  = 96  // a callMore, for the calls with events, legs or a Reason header
+	eventOverhead = 72  // a CallEvent (56 bytes) in a slice grown by doubling
 	problemSize   = 56  // a Problem in a slice
 	streamSize    = 136 // a Stream in a slice
 )
@@ -180,7 +182,6 @@ func (s *Store) AddEvent(callID string, ev CallEvent) bool {
 	}
 	before := c.bytes
 	c.event(ev.Time, ev.Kind, ev.Detail)
-	c.bytes += len(ev.Detail) + len(ev.Kind) + 48
 	s.stats.Bytes += int64(c.bytes - before)
 	return true
 }
@@ -273,6 +274,7 @@ func (s *Store) place(c *call) {
 		}
 		if c.where != listDone {
 			s.done.pushBack(c)
+			c.trim()
 		}
 		return
 	}
