@@ -81,7 +81,7 @@ type Store struct {
 	order  callList // all calls, creation order (call.ord)
 	active callList // open calls, least recently active first (call.q)
 	done   callList // closed calls, oldest closure first: eviction order (call.q)
-	lists  strLists // the calls' shared method and user agent lists
+	lists  strLists // the shared method, user agent and codec lists
 	xcid   map[string][]string
 	corr   map[string][]string
 	// media indexes the SDP media endpoints by mediaKey: a 16-byte
