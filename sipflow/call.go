@@ -1,11 +1,11 @@
 package sipflow
 
 import (
-	"container/list"
 	"fmt"
 	"hash/maphash"
 	"math"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 )
@@ -39,14 +39,18 @@ func sourceBit(i int) uint64 { return 1 << uint(min(max(i, 0), maxSourceBit)) }
 // get one.
 const seenScan = 32
 
+// call is one dialog. Its layout is what a completed call costs (see
+// TestStoreRetainedPerCall): fields a few calls need live in callCold,
+// the messages' endpoint table stands for the call's own addresses, lists
+// that repeat across calls are shared (strList), and the store's lists run
+// through the calls themselves (callLink), so a call is one 512-byte
+// block beside its messages.
 type call struct {
-	id       string
-	typ      string
-	isInvite bool
-	state    State
-	expired  bool // closed by idle expiry without a terminal state
-	// flags beside each other, so the struct has no padding between them
-	cancelSeen, held, srtp bool
+	id               string
+	from, to         string
+	fromDisp, toDisp string
+	pai              string
+	phrase           string
 
 	// times as unixNS, noTime when not reached
 	first, last int64
@@ -56,51 +60,122 @@ type call struct {
 	finalT      int64 // first final response to the initial INVITE
 	byeT        int64
 
-	from, to           string
-	fromDisp, toDisp   string
-	pai                string
-	src, dst           netip.AddrPort
-	callerTag          string
-	inviteCSeq         uint32
-	forks              int32  // distinct To-tags answering an initial INVITE transaction
-	initialTx          txTags // initial INVITE transactions -> To-tags of their 101-299 responses
-	bytes              int
-	finalCode          int
-	phrase, reasonHdr  string
-	hangupBy           string
-	authChallenges     int
-	lastAuth           int // code of the last 401/407 to an INVITE
-	retrans, warnCount int
-	dups               int    // duplicate copies (see DuplicateWindow)
-	sources            uint64 // capture sources the call was seen on (sourceBit)
+	callerTag uint64 // hash of the initial INVITE's From-tag (fCallerTag says there was one)
+	bytes     int
+	sources   uint64 // capture sources the call was seen on (sourceBit)
 
 	msgs      []storedMsg
 	extra     []msgExtra       // of the few messages that need more
 	eps       []netip.AddrPort // endpoints the messages index
-	methods   []string
-	uas       []string
 	ips       []netip.Addr
-	offer     []MediaSummary // of the latest completed negotiation, else the latest offer
-	answer    []MediaSummary // of the latest completed negotiation
-	pend      *pendingOffer  // offer awaiting its answer
-	negs      []Negotiation  // completed offer/answer exchanges, oldest first
-	negsCut   int            // exchanges dropped past maxNegotiations
-	legs      []Leg
-	streams   []Stream
-	problems  []Problem
-	endpoints []netip.AddrPort
-	cold      *callCold // what few calls need, allocated with the first
+	negs      []negRec // completed offer/answer exchanges, oldest first
+	methods   *strList
+	uas       *strList
+	initialTx []txTag       // initial INVITE transactions -> To-tags (hashed) of their 101-299 responses; callCold.txm past txTagsScan
+	pend      *pendingOffer // offer awaiting its answer
+	cold      *callCold     // what few calls need, allocated with the first
 
-	orderEl, activeEl, doneEl *list.Element
-	reason                    string // phrase with the Reason header, built by publish
+	ord, q callLink // in the store's creation-order list; in its active or done list (where)
+	ctx    msgCtx   // the first message's; storedMsg keeps no copy of it
+
+	srcI, dstI     uint32 // the first request's addresses: indexes into eps
+	offerX         uint32 // 1 + index into extra of the latest offer, until the first completed negotiation (then negs' last)
+	inviteCSeq     uint32
+	forks          int32 // distinct To-tags answering an initial INVITE transaction
+	authChallenges int32
+	retrans        int32
+	warnCount      int32 // messages with parse warnings
+	dups           int32 // duplicate copies (see DuplicateWindow)
+	finalCode      int16
+	lastAuth       int16 // code of the last 401/407 to an INVITE
+
+	isInvite                             bool
+	state                                State
+	expired                              bool // closed by idle expiry without a terminal state
+	cancelSeen, held, srtp, hasCallerTag bool
+	hangupBy                             hangupSide
+	where                                uint8 // listActive, listDone or 0
 }
 
-// callCold holds what few calls need: a retransmission map past
-// seenScan messages, correlation ids, X-Call-ID links, events.
+// hangupSide is CallSummary.HangupBy as a byte.
+type hangupSide uint8
+
+const (
+	hangupNone hangupSide = iota
+	hangupCaller
+	hangupCallee
+)
+
+var hangupNames = [...]string{"", "caller", "callee"}
+
+// callCold holds what most calls get in the end, but not all: the
+// problems internal/diagnose finds, RTP streams (64 bytes); what fewer
+// calls need is behind more.
 type callCold struct {
+	problems []Problem
+	streams  []Stream
+	more     *callMore
+}
+
+// callMore holds what some calls need: events, legs, the Reason header;
+// what few need is behind rare.
+type callMore struct {
+	events    []CallEvent
+	legs      []Leg
+	reasonHdr string
+	reason    string // phrase with the Reason header, built by publish
+	negsCut   int    // exchanges dropped past maxNegotiations
+	rare      *callRare
+}
+
+// noMore is read only: the callMore of a call that has none.
+var noMore callMore
+
+// moreW returns the call's callMore for writing, allocating it.
+func (c *call) moreW() *callMore {
+	cold := c.coldW()
+	if cold.more == nil {
+		cold.more = &callMore{}
+		c.bytes += moreOverhead
+	}
+	return cold.more
+}
+
+// moreR returns the call's callMore for reading.
+func (c *call) moreR() *callMore {
+	if c.cold == nil || c.cold.more == nil {
+		return &noMore
+	}
+	return c.cold.more
+}
+
+// callRare holds what few calls need: a retransmission map past
+// seenScan messages, initial INVITE transactions past txTagsScan,
+// correlation ids, X-Call-ID links.
+type callRare struct {
 	seen                  map[retransKey]int64 // first copy's time (unixNS)
+	txm                   map[uint64][]uint64  // call.initialTx past txTagsScan
 	corrs, xcids, corrIDs []string
-	events                []CallEvent
+}
+
+// noRare is read only: the rare part of a call that has none.
+var noRare callRare
+
+// rareW returns the call's rare part for writing, allocating it.
+func (c *call) rareW() *callRare {
+	more := c.moreW()
+	if more.rare == nil {
+		more.rare = &callRare{}
+	}
+	return more.rare
+}
+
+// rareR returns the call's rare part for reading.
+func (c *call) rareR() *callRare {
+	if more := c.moreR(); more.rare != nil {
+		return more.rare
+	}
+	return &noRare
 }
 
 // noCold is read only: the cold part of a call that has none.
@@ -110,6 +185,7 @@ var noCold callCold
 func (c *call) coldW() *callCold {
 	if c.cold == nil {
 		c.cold = &callCold{}
+		c.bytes += coldOverhead
 	}
 	return c.cold
 }
@@ -129,35 +205,35 @@ func newCall(id string, m *Message, meta *Meta, in *interner) *call {
 	if !m.Request {
 		meth = m.CSeqMethod
 	}
-	// Room for a typical dialog from the start: 7 messages, 3 methods,
-	// 2 addresses and user agents for a call; a request and its answer
-	// otherwise.
+	// Room for a typical dialog from the start: 7 messages and 2
+	// addresses for a call; a request and its answer otherwise.
 	if string(meth) == "INVITE" {
-		c.isInvite, c.typ, c.state = true, TypeCall, StateSetup
-		c.msgs = make([]storedMsg, 0, 7) // INVITE 100 180 200 ACK BYE 200: a 768-byte block
-		c.methods = make([]string, 0, 4)
+		c.isInvite, c.state = true, StateSetup
+		c.msgs = make([]storedMsg, 0, 7) // INVITE 100 180 200 ACK BYE 200
 	} else {
-		c.typ, c.state = in.method(meth), StatePending
+		c.state = StatePending
 		c.msgs = make([]storedMsg, 0, 2)
-		c.methods = make([]string, 0, 1)
 	}
 	c.eps = make([]netip.AddrPort, 0, 2)
 	c.ips = make([]netip.Addr, 0, 2)
-	c.uas = make([]string, 0, 2)
+	c.ctx = ctxOf(meta)
 	c.setParties(m, in)
+	// the endpoint table starts with the message's source and
+	// destination, as pack would add them
+	src, dst := c.endpoint(meta.Src), c.endpoint(meta.Dst)
 	if m.Request {
-		c.src, c.dst = meta.Src, meta.Dst
+		c.srcI, c.dstI = src, dst
 	} else {
-		c.src, c.dst = meta.Dst, meta.Src
+		c.srcI, c.dstI = dst, src
 	}
 	return c
 }
 
 func (c *call) setParties(m *Message, in *interner) {
-	c.from, c.fromDisp = userOf(&m.From), displayName(&m.From, in)
-	c.to, c.toDisp = userOf(&m.To), displayName(&m.To, in)
+	c.from, c.fromDisp = userOf(&m.From, in), displayName(&m.From, in)
+	c.to, c.toDisp = userOf(&m.To, in), displayName(&m.To, in)
 	if m.HasPAI {
-		c.pai = userOf(&m.PAI)
+		c.pai = userOf(&m.PAI, in)
 	}
 }
 
@@ -169,11 +245,13 @@ func displayName(n *NameAddr, in *interner) string {
 	return n.DisplayName()
 }
 
-func userOf(n *NameAddr) string {
+// userOf is n's URI user, its host when there is no user; interned
+// (numbers and hosts repeat across calls).
+func userOf(n *NameAddr, in *interner) string {
 	if len(n.URI.User) > 0 {
-		return string(n.URI.User)
+		return in.str(n.URI.User)
 	}
-	return string(n.URI.Host)
+	return in.str(n.URI.Host)
 }
 
 // knownMethod returns a constant for the common methods so they cost no
@@ -223,6 +301,34 @@ func methodString(b []byte) string {
 
 func (c *call) closed() bool { return c.expired || c.state.Terminal() }
 
+// trimSlack is the room left in a closed call's tables: a BYE's 200, an
+// ACK or a retransmission often follow the message that closed it.
+const trimSlack = 2
+
+// trim gives back what a closed call's message tables grew by doubling
+// and will not use. Readers never hold these slices (they get copies).
+func (c *call) trim() {
+	if cap(c.msgs)-len(c.msgs) > trimSlack {
+		c.msgs = append(make([]storedMsg, 0, len(c.msgs)+trimSlack), c.msgs...)
+	}
+	if cap(c.extra)-len(c.extra) > trimSlack {
+		c.extra = append(make([]msgExtra, 0, len(c.extra)+trimSlack), c.extra...)
+	}
+}
+
+// typ is CallSummary.Type: TypeCall, or the method of the dialog's first
+// message (its request method, or the CSeq method of a response), which
+// is the first of the call's methods.
+func (c *call) typ() string {
+	if c.isInvite {
+		return TypeCall
+	}
+	if l := c.methods.list(); len(l) > 0 {
+		return l[0]
+	}
+	return ""
+}
+
 // add files one message; it reports whether it was a retransmission.
 // keep says whether the raw bytes must be kept in memory (they cannot be
 // re-read from the capture).
@@ -231,10 +337,9 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool
 		hash: maphash.Bytes(s.seed, raw),
 		cseq: m.CSeq,
 		code: int16(m.StatusCode),
-		warn: m.Warnings,
-		pl:   meta.PayloadOffset,
 		n:    uint32(len(raw)),
 	}
+	w := msgWide{warn: m.Warnings}
 	t := unixNS(meta.Time)
 	firstT, retrans := c.seenBefore(&sm, meta, t)
 	dup := retrans && t-firstT < int64(DuplicateWindow) && firstT-t < int64(DuplicateWindow)
@@ -243,7 +348,7 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool
 	sm.setFlag(fRetrans, retrans)
 	sm.setFlag(fDup, dup)
 	sm.setFlag(fToTag, len(m.To.Tag) > 0)
-	sm.vias = uint16(min(len(m.Via), math.MaxUint16))
+	w.vias = uint16(min(len(m.Via), math.MaxUint16))
 	var kept []byte
 	if keep {
 		kept = append([]byte(nil), raw...) // the one copy
@@ -254,7 +359,7 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool
 	} else {
 		method = s.in.method(m.CSeqMethod)
 	}
-	sm.mi = c.methodIndex(method)
+	w.mi = c.methodIndex(&s.lists, method)
 	var branch []byte
 	if len(m.Via) > 0 {
 		branch = m.Via[0].Branch
@@ -270,10 +375,13 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool
 	sm.txn = h.Sum64()
 	var sdp []MediaSummary
 	if m.HasSDP {
-		sdp = summarizeSDP(&m.SDP, &s.in)
+		sdp = summarizeSDP(&m.SDP, &s.in, &s.lists)
 	}
-	c.pack(&sm, meta, kept, sdp)
+	c.pack(&sm, meta, w, kept, sdp)
 	c.bytes += msgOverhead
+	if sdp != nil {
+		c.bytes += sdpOverhead + mediaOverhead*len(sdp)
+	}
 	if kept != nil {
 		// a message held in memory (no file to re-read it from: a pipe,
 		// a live capture, reassembled or decrypted bytes) costs its copy
@@ -301,7 +409,7 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool
 		return true
 	}
 	if ua := m.UA(); len(ua) > 0 && !c.hasUA(ua) {
-		c.uas = appendShared(c.uas, s.in.str(ua))
+		c.uas = s.lists.with(c.uas, s.in.str(ua))
 	}
 	for _, ap := range [2]netip.AddrPort{meta.Src, meta.Dst} {
 		if a := ap.Addr(); a.IsValid() && !c.hasIP(a) {
@@ -315,8 +423,8 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool
 			}
 		}
 	}
-	c.apply(m, meta, &sm, &s.in)
-	c.negotiate(&sm, meta, sdp)
+	c.apply(m, meta, &sm, s)
+	c.negotiate(&sm, sdp)
 	c.msgs = append(c.msgs, sm)
 	return false
 }
@@ -325,31 +433,35 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool
 // before, and when the first copy came: a scan of the call's messages
 // while they are few, a map after. t is this message's time.
 func (c *call) seenBefore(sm *storedMsg, meta *Meta, t int64) (int64, bool) {
-	if c.coldR().seen == nil && len(c.msgs) < seenScan {
+	if c.rareR().seen == nil && len(c.msgs) < seenScan {
 		for i := range c.msgs {
 			o := &c.msgs[i]
-			if o.hash == sm.hash && c.eps[o.src] == meta.Src && c.eps[o.dst] == meta.Dst {
+			if o.hash != sm.hash {
+				continue
+			}
+			if src, dst := c.srcDst(o); c.eps[src] == meta.Src && c.eps[dst] == meta.Dst {
 				return o.t, true
 			}
 		}
 		return 0, false
 	}
-	cold := c.coldW()
-	if cold.seen == nil {
-		cold.seen = make(map[retransKey]int64, 2*seenScan)
+	rare := c.rareW()
+	if rare.seen == nil {
+		rare.seen = make(map[retransKey]int64, 2*seenScan)
 		for i := range c.msgs {
 			o := &c.msgs[i]
-			k := retransKey{o.hash, c.eps[o.src], c.eps[o.dst]}
-			if _, ok := cold.seen[k]; !ok {
-				cold.seen[k] = o.t
+			src, dst := c.srcDst(o)
+			k := retransKey{o.hash, c.eps[src], c.eps[dst]}
+			if _, ok := rare.seen[k]; !ok {
+				rare.seen[k] = o.t
 			}
 		}
 	}
 	k := retransKey{sm.hash, meta.Src, meta.Dst}
-	if first, ok := cold.seen[k]; ok {
+	if first, ok := rare.seen[k]; ok {
 		return first, true
 	}
-	cold.seen[k] = t
+	rare.seen[k] = t
 	return 0, false
 }
 
@@ -369,6 +481,78 @@ func appendShared[T any](s []T, v T) []T {
 	return append(s, v)
 }
 
+// strList is a list of strings (a call's methods, its user agents, an
+// SDP media's codecs) shared by every call that has the same one: most
+// calls have one of a few. A shared list never changes: adding a string
+// moves a call to another list. A list outside the table (the table is
+// full, or the list long) belongs to one call and grows in place, as
+// appendShared does.
+type strList struct {
+	items  []string
+	next   map[string]*strList // the shared lists one string longer
+	shared bool                // in the store's table
+}
+
+func (l *strList) list() []string {
+	if l == nil {
+		return nil
+	}
+	return l.items
+}
+
+// maxStrLists bounds the table of shared lists (its strings come from
+// the wire): past it a call's new list is its own. maxStrListLen keeps
+// long lists out, so the table holds at most 4096*16 strings.
+const (
+	maxStrLists   = 4096
+	maxStrListLen = 16
+)
+
+// strLists is the store's table of shared lists, a tree from the empty
+// list. Writer only; readers only read a list's items.
+type strLists struct {
+	root strList
+	n    int
+}
+
+// with returns the list l followed by v (l nil is the empty list).
+func (t *strLists) with(l *strList, v string) *strList {
+	if x := t.sharedWith(l, v); x != nil {
+		return x
+	}
+	if l.shared {
+		return &strList{items: append(l.items[:len(l.items):len(l.items)], v)} // its own from now on
+	}
+	l.items = append(l.items, v)
+	return l
+}
+
+// sharedWith returns the shared list l followed by v (l nil is the
+// empty list), adding it to the table while there is room; nil when l
+// is not shared or v cannot be added.
+func (t *strLists) sharedWith(l *strList, v string) *strList {
+	if l == nil {
+		l = &t.root
+		l.shared = true
+	}
+	if !l.shared {
+		return nil
+	}
+	if x, ok := l.next[v]; ok {
+		return x
+	}
+	if t.n >= maxStrLists || len(l.items) >= maxStrListLen {
+		return nil
+	}
+	x := &strList{items: append(l.items[:len(l.items):len(l.items)], v), shared: true}
+	if l.next == nil {
+		l.next = make(map[string]*strList, 1)
+	}
+	l.next[v] = x
+	t.n++
+	return x
+}
+
 // appendCOW appends without ever writing into a backing array a reader may
 // hold: published slices are immutable.
 func appendCOW[T any](s []T, v T) []T {
@@ -377,22 +561,22 @@ func appendCOW[T any](s []T, v T) []T {
 
 // methodIndex returns the index of a method in the call's list of
 // methods (Methods in the summary), adding it; messages keep the index.
-func (c *call) methodIndex(m string) uint32 {
-	for i, x := range c.methods {
+func (c *call) methodIndex(lists *strLists, m string) uint32 {
+	for i, x := range c.methods.list() {
 		if x == m {
 			return uint32(i)
 		}
 	}
-	c.methods = appendShared(c.methods, m)
-	return uint32(len(c.methods) - 1)
+	c.methods = lists.with(c.methods, m)
+	return uint32(len(c.methods.items) - 1)
 }
 
 // methodOf is the message's request method, or its CSeq method for a
 // response.
-func (c *call) methodOf(sm *storedMsg) string { return c.methods[sm.mi] }
+func (c *call) methodOf(sm *storedMsg) string { return c.methods.items[c.methodIdx(sm)] }
 
 func (c *call) hasUA(ua []byte) bool {
-	for _, x := range c.uas {
+	for _, x := range c.uas.list() {
 		if x == string(ua) {
 			return true
 		}
@@ -410,7 +594,7 @@ func (c *call) hasIP(a netip.Addr) bool {
 }
 
 func (c *call) hasXCID(x []byte) bool {
-	for _, v := range c.coldR().xcids {
+	for _, v := range c.rareR().xcids {
 		if v == string(x) {
 			return true
 		}
@@ -419,7 +603,7 @@ func (c *call) hasXCID(x []byte) bool {
 }
 
 func (c *call) hasCorr(x string) bool {
-	for _, v := range c.coldR().corrIDs {
+	for _, v := range c.rareR().corrIDs {
 		if v == x {
 			return true
 		}
@@ -428,18 +612,20 @@ func (c *call) hasCorr(x string) bool {
 }
 
 func (c *call) addLeg(id, rule string) bool {
-	for _, l := range c.legs {
+	for _, l := range c.moreR().legs {
 		if l.CallID == id && l.Rule == rule {
 			return false
 		}
 	}
-	c.legs = appendCOW(c.legs, Leg{CallID: id, Rule: rule})
+	more := c.moreW()
+	more.legs = appendCOW(more.legs, Leg{CallID: id, Rule: rule})
 	return true
 }
 
 func (c *call) event(t time.Time, kind, detail string) {
-	cold := c.coldW()
-	cold.events = append(cold.events, CallEvent{Time: t, Kind: kind, Detail: detail})
+	more := c.moreW()
+	more.events = append(more.events, CallEvent{Time: t, Kind: kind, Detail: detail})
+	c.bytes += eventOverhead + allocSize(len(detail)) // kinds are constants, or short
 }
 
 // Status code classes and specific codes, RFC 3261 21.
@@ -463,27 +649,32 @@ const (
 )
 
 // apply runs the dialog state machine for a non-retransmitted message.
-func (c *call) apply(m *Message, meta *Meta, sm *storedMsg, in *interner) {
+func (c *call) apply(m *Message, meta *Meta, sm *storedMsg, s *Store) {
 	t := meta.Time
 	if m.Request {
-		c.applyRequest(m, t, sm, meta, in)
+		c.applyRequest(m, t, sm, meta, s)
 		return
 	}
-	c.applyResponse(m, t, sm, in)
+	c.applyResponse(m, t, sm, s)
 }
 
-func (c *call) applyRequest(m *Message, t time.Time, sm *storedMsg, meta *Meta, in *interner) {
+// tagHash stands for a tag the call compares later (the caller's
+// From-tag, the To-tags of forks): a hash, not a copy, as the store
+// hashes messages.
+func tagHash(s *Store, tag []byte) uint64 { return maphash.Bytes(s.seed, tag) }
+
+func (c *call) applyRequest(m *Message, t time.Time, sm *storedMsg, meta *Meta, s *Store) {
 	switch c.methodOf(sm) {
 	case "INVITE":
 		if !c.isInvite {
-			c.isInvite, c.typ, c.state = true, TypeCall, StateSetup
+			c.isInvite, c.state = true, StateSetup
 		}
 		if len(m.To.Tag) == 0 {
 			sm.setFlag(fInitialInv, true)
-			if _, ok := c.initialTx.get(sm.txn); !ok {
-				c.initialTx.set(sm.txn, nil)
+			if _, ok := c.txTagsOf(sm.txn); !ok {
+				c.setTxTags(sm.txn, nil)
 			}
-			c.initialInvite(m, t, meta, in)
+			c.initialInvite(m, t, sm, s)
 			return
 		}
 		// re-INVITE inside the dialog: hold/resume by its offer (RFC 3264 8.4)
@@ -501,16 +692,16 @@ func (c *call) applyRequest(m *Message, t time.Time, sm *storedMsg, meta *Meta, 
 	case "BYE":
 		c.byeT = unixNS(t)
 		c.setReasonHeader(m)
-		if c.callerTag != "" && len(m.From.Tag) > 0 {
-			if string(m.From.Tag) == c.callerTag {
-				c.hangupBy = "caller"
+		if c.hasCallerTag && len(m.From.Tag) > 0 {
+			if tagHash(s, m.From.Tag) == c.callerTag {
+				c.hangupBy = hangupCaller
 			} else {
-				c.hangupBy = "callee"
+				c.hangupBy = hangupCallee
 			}
-		} else if meta.Src == c.src {
-			c.hangupBy = "caller"
+		} else if meta.Src == c.eps[c.srcI] {
+			c.hangupBy = hangupCaller
 		} else {
-			c.hangupBy = "callee"
+			c.hangupBy = hangupCallee
 		}
 		if !c.isInvite {
 			return
@@ -543,12 +734,16 @@ func (c *call) holdOffer(m *Message, t time.Time) {
 	}
 }
 
-func (c *call) initialInvite(m *Message, t time.Time, meta *Meta, in *interner) {
+func (c *call) initialInvite(m *Message, t time.Time, sm *storedMsg, s *Store) {
 	if c.inviteT == noTime {
 		c.inviteT = unixNS(t)
-		c.src, c.dst = meta.Src, meta.Dst
-		c.callerTag = string(m.From.Tag)
-		c.setParties(m, in)
+		c.srcI, c.dstI = c.srcDst(sm)
+		c.hasCallerTag = len(m.From.Tag) > 0
+		c.callerTag = 0
+		if c.hasCallerTag {
+			c.callerTag = tagHash(s, m.From.Tag)
+		}
+		c.setParties(m, &s.in)
 	} else if m.CSeq > c.inviteCSeq && c.answerT == noTime && c.state.Terminal() {
 		// A new INVITE after a 3xx/4xx (redirect, 422, 491...) with the
 		// same Call-ID continues the same call (RFC 3261 8.1.3.4).
@@ -562,7 +757,8 @@ func (c *call) initialInvite(m *Message, t time.Time, meta *Meta, in *interner) 
 	c.lastAuth = 0
 }
 
-func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg, in *interner) {
+func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg, s *Store) {
+	in := &s.in
 	code := m.StatusCode
 	if !c.isInvite {
 		if code < minFinal {
@@ -571,11 +767,11 @@ func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg, in *interne
 		if code == codeUnauthorized || code == codeProxyAuthRequired {
 			c.authChallenges++
 			if c.finalCode == 0 {
-				c.finalCode, c.phrase = code, in.str(m.Phrase)
+				c.finalCode, c.phrase = int16(code), in.str(m.Phrase)
 			}
 			return
 		}
-		c.finalCode, c.phrase = code, in.str(m.Phrase)
+		c.finalCode, c.phrase = int16(code), in.str(m.Phrase)
 		c.setReasonHeader(m)
 		if code < minRedirect {
 			c.state = StateCompleted
@@ -590,19 +786,19 @@ func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg, in *interne
 	// A response belongs to the initial INVITE when it answers one of its
 	// transactions (same top Via branch and CSeq). When the INVITE was not
 	// captured, every response before the answer is taken as setup.
-	tags, known := c.initialTx.get(sm.txn)
+	tags, known := c.txTagsOf(sm.txn)
 	sm.setFlag(fInitialInv, known)
-	if !known && (c.initialTx.len() > 0 || c.answerT != noTime) {
+	if !known && (len(c.initialTx) > 0 || len(c.rareR().txm) > 0 || c.answerT != noTime) {
 		return // response to a re-INVITE: hold/resume is decided by the offer
 	}
 	// Early and confirmed dialogs (RFC 3261 12.1): distinct To-tags on
 	// 101-299 responses of one transaction are forks; failures create no
 	// dialog. Counting per transaction keeps the two legs of a B2BUA that
 	// reuses the Call-ID from looking like forks.
-	if tag := m.To.Tag; len(tag) > 0 && code > codeTrying && code < minRedirect && !hasString(tags, tag) {
-		tags = append(tags, string(tag))
+	if tag := m.To.Tag; len(tag) > 0 && code > codeTrying && code < minRedirect && !slices.Contains(tags, tagHash(s, tag)) {
+		tags = append(tags, tagHash(s, tag))
 		if known {
-			c.initialTx.set(sm.txn, tags)
+			c.setTxTags(sm.txn, tags)
 		}
 		if len(tags) > int(c.forks) {
 			c.forks = int32(min(len(tags), math.MaxInt32))
@@ -625,14 +821,14 @@ func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg, in *interne
 		if c.answerT == noTime {
 			c.answerT = unixNS(t)
 			c.finalT = c.answerT
-			c.finalCode, c.phrase = code, in.str(m.Phrase)
+			c.finalCode, c.phrase = int16(code), in.str(m.Phrase)
 			c.state = StateInCall
 		}
 	case code == codeUnauthorized || code == codeProxyAuthRequired:
 		// RFC 3261 22.2: the UAC re-sends the INVITE with credentials;
 		// the challenge does not end the call.
 		c.authChallenges++
-		c.lastAuth = code
+		c.lastAuth = int16(code)
 		c.event(t, "auth", itoa(code))
 	default:
 		if c.answerT != noTime {
@@ -641,7 +837,7 @@ func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg, in *interne
 		if c.finalT == noTime || c.state == StateSetup || c.state == StateRinging {
 			c.finalT = unixNS(t)
 		}
-		c.finalCode, c.phrase = code, in.str(m.Phrase)
+		c.finalCode, c.phrase = int16(code), in.str(m.Phrase)
 		c.setReasonHeader(m)
 		switch {
 		case code < minFailure:
@@ -656,15 +852,6 @@ func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg, in *interne
 	}
 }
 
-func hasString(l []string, b []byte) bool {
-	for _, x := range l {
-		if x == string(b) {
-			return true
-		}
-	}
-	return false
-}
-
 func (c *call) setReasonHeader(m *Message) {
 	if !m.HasReason {
 		return
@@ -677,7 +864,7 @@ func (c *call) setReasonHeader(m *Message) {
 	if len(r.Text) > 0 {
 		s += " " + string(r.Text)
 	}
-	c.reasonHdr = s
+	c.moreW().reasonHdr = s
 }
 
 // expire closes an idle dialog.
@@ -724,38 +911,51 @@ func msBetween(a, b int64) int64 {
 // publish refreshes what summary reads that costs an allocation to
 // build (the reason text), on the writer's side.
 func (c *call) publish() {
+	more := c.moreR() // written only when it is the call's own
+	if more.reasonHdr == "" {
+		return // the reason is the phrase
+	}
 	switch {
-	case c.reasonHdr == "":
-		c.reason = c.phrase
 	case c.phrase == "":
-		c.reason = c.reasonHdr
-	case len(c.reason) != len(c.phrase)+len(c.reasonHdr)+3 || !strings.HasPrefix(c.reason, c.phrase) ||
-		!strings.HasSuffix(c.reason, c.reasonHdr+")") || c.reason[len(c.phrase):len(c.phrase)+2] != " (":
-		c.reason = c.phrase + " (" + c.reasonHdr + ")"
+		more.reason = more.reasonHdr
+	case len(more.reason) != len(c.phrase)+len(more.reasonHdr)+3 || !strings.HasPrefix(more.reason, c.phrase) ||
+		!strings.HasSuffix(more.reason, more.reasonHdr+")") || more.reason[len(c.phrase):len(c.phrase)+2] != " (":
+		more.reason = c.phrase + " (" + more.reasonHdr + ")"
 	}
 }
 
-// summary builds the call's summary for a reader, without allocating:
-// the store keeps no copy of it.
+// reason is the summary's Reason, as publish left it.
+func (c *call) reason() string {
+	if more := c.moreR(); more.reasonHdr != "" {
+		return more.reason
+	}
+	return c.phrase
+}
+
+// summary builds the call's summary for a reader: the store keeps no
+// copy of it.
 func (c *call) summary() CallSummary {
 	var s CallSummary
 	c.summaryInto(&s)
+	s.SDPHistory = c.sdpHistory()
 	return s
 }
 
-// summaryInto writes the summary into *s (a list reuses one).
+// summaryInto writes the summary into *s (a list reuses one), without
+// allocating: all but SDPHistory (nil), which filters do not read and
+// sdpHistory builds.
 func (c *call) summaryInto(s *CallSummary) {
 	*s = CallSummary{
 		CallID:            c.id,
-		Type:              c.typ,
+		Type:              c.typ(),
 		State:             c.state,
 		From:              c.from,
 		To:                c.to,
 		FromDisplay:       c.fromDisp,
 		ToDisplay:         c.toDisp,
 		PAI:               c.pai,
-		Src:               c.src,
-		Dst:               c.dst,
+		Src:               c.eps[c.srcI],
+		Dst:               c.eps[c.dstI],
 		Start:             timeOf(c.first),
 		End:               timeOf(c.last),
 		SetupMS:           msBetween(c.inviteT, c.answerT),
@@ -763,30 +963,29 @@ func (c *call) summaryInto(s *CallSummary) {
 		RingMS:            -1,
 		DurationMS:        msBetween(c.answerT, c.byeT),
 		TotalMS:           msBetween(c.first, c.last),
-		FinalCode:         c.finalCode,
-		Reason:            c.reason,
-		HangupBy:          c.hangupBy,
+		FinalCode:         int(c.finalCode),
+		Reason:            c.reason(),
+		HangupBy:          hangupNames[c.hangupBy],
 		Messages:          len(c.msgs),
-		Retransmissions:   c.retrans,
-		Duplicates:        c.dups,
+		Retransmissions:   int(c.retrans),
+		Duplicates:        int(c.dups),
 		SourceSet:         c.sources,
-		AuthChallenges:    c.authChallenges,
+		AuthChallenges:    int(c.authChallenges),
 		Forks:             int(c.forks),
 		OnHold:            c.held,
 		Expired:           c.expired,
 		SRTP:              c.srtp,
-		Warnings:          c.warnCount,
-		Methods:           nilIfEmpty(c.methods),
-		UserAgents:        nilIfEmpty(c.uas),
+		Warnings:          int(c.warnCount),
+		Methods:           nilIfEmpty(c.methods.list()),
+		UserAgents:        nilIfEmpty(c.uas.list()),
 		IPs:               nilIfEmpty(c.ips),
-		Offer:             c.offer,
-		Answer:            c.answer,
-		SDPHistory:        c.negs,
-		SDPHistoryDropped: c.negsCut,
+		Offer:             c.offerSDP(),
+		Answer:            c.answerSDP(),
+		SDPHistoryDropped: c.moreR().negsCut,
 		Codec:             c.codec(),
-		Legs:              c.legs,
-		Streams:           c.streams,
-		Problems:          c.problems,
+		Legs:              c.moreR().legs,
+		Streams:           c.coldR().streams,
+		Problems:          c.coldR().problems,
 	}
 	if s.Problems == nil {
 		s.Problems = []Problem{} // "problems": [] rather than null
@@ -826,19 +1025,24 @@ func (s *Store) SetProblems(callID string, ps []Problem) bool {
 	if !ok {
 		return false
 	}
-	c.problems = append([]Problem(nil), ps...)
+	before := c.bytes
+	if len(ps) > 0 || c.cold != nil {
+		cold := c.coldW()
+		c.bytes -= problemsBytes(cold.problems)
+		cold.problems = append([]Problem(nil), ps...)
+		c.bytes += problemsBytes(cold.problems)
+	}
+	s.stats.Bytes += int64(c.bytes - before)
 	c.publish()
 	return true
 }
 
-func summarizeSDP(sd *SDP, in *interner) []MediaSummary {
+// summarizeSDP summarizes a body's media. Codec lists come from lists
+// when they are in its table (a few lists serve most calls), else they
+// share one backing array per body.
+func summarizeSDP(sd *SDP, in *interner, lists *strLists) []MediaSummary {
 	out := make([]MediaSummary, len(sd.Media))
-	n := 0
-	for i := range sd.Media {
-		n += max(len(sd.Media[i].Payloads), 1)
-	}
-	// one backing array for every media's codec list
-	codecs := make([]string, 0, n)
+	var codecs []string
 	for i := range sd.Media {
 		md := &sd.Media[i]
 		ms := MediaSummary{
@@ -854,17 +1058,24 @@ func summarizeSDP(sd *SDP, in *interner) []MediaSummary {
 		if r, ok := sd.RTCPEndpoint(i); ok {
 			ms.RTCP = r
 		}
+		if l := sharedCodecs(sd, i, in, lists); l != nil {
+			ms.Codecs = l.items
+			out[i] = ms
+			continue
+		}
+		if codecs == nil {
+			n := 0
+			for i := range sd.Media {
+				n += max(len(sd.Media[i].Payloads), 1)
+			}
+			codecs = make([]string, 0, n) // one backing array for the body's other codec lists
+		}
 		first := len(codecs)
 		if len(md.Payloads) == 0 && len(md.Formats) > 0 {
 			codecs = append(codecs, in.str(md.Formats)) // udptl t38, etc.
 		}
 		for _, pt := range md.Payloads {
-			name := sd.Codec(i, pt)
-			if len(name) == 0 {
-				codecs = append(codecs, ptString(pt))
-			} else {
-				codecs = append(codecs, in.str(name))
-			}
+			codecs = append(codecs, codecName(sd, i, pt, in))
 		}
 		if len(codecs) > first {
 			ms.Codecs = codecs[first:len(codecs):len(codecs)]
@@ -872,6 +1083,34 @@ func summarizeSDP(sd *SDP, in *interner) []MediaSummary {
 		out[i] = ms
 	}
 	return out
+}
+
+// sharedCodecs returns media i's codec list from the shared table, nil
+// when it has none (no codec) or cannot be shared.
+func sharedCodecs(sd *SDP, i int, in *interner, lists *strLists) *strList {
+	md := &sd.Media[i]
+	var l *strList
+	if len(md.Payloads) == 0 {
+		if len(md.Formats) == 0 {
+			return nil
+		}
+		return lists.sharedWith(nil, in.str(md.Formats))
+	}
+	for _, pt := range md.Payloads {
+		if l = lists.sharedWith(l, codecName(sd, i, pt, in)); l == nil {
+			return nil
+		}
+	}
+	return l
+}
+
+// codecName is the name of payload type pt in media i: its rtpmap
+// name, else the number.
+func codecName(sd *SDP, i int, pt uint8, in *interner) string {
+	if name := sd.Codec(i, pt); len(name) > 0 {
+		return in.str(name)
+	}
+	return ptString(pt)
 }
 
 // ptStrings are the payload type numbers as strings, so a codec list
@@ -904,7 +1143,7 @@ type msgSource struct {
 // store's read lock; fillDetail completes it from the messages' bytes
 // without the lock, so reading a file never holds the writer up.
 func (c *call) detail() (CallDetail, []msgSource) {
-	d := CallDetail{Summary: c.summary(), Events: append([]CallEvent(nil), c.coldR().events...)}
+	d := CallDetail{Summary: c.summary(), Events: append([]CallEvent(nil), c.moreR().events...)}
 	d.Messages = make([]MessageDetail, 0, len(c.msgs))
 	srcs := make([]msgSource, 0, len(c.msgs))
 	txIdx := make(map[uint64]int)
@@ -921,13 +1160,13 @@ func (c *call) detail() (CallDetail, []msgSource) {
 			Duplicate:      sm.dup(),
 			SDP:            x.sdp,
 		}
-		if sm.warn != 0 {
-			md.Warnings = sm.warn.String()
+		if w := c.warnOf(sm); w != 0 {
+			md.Warnings = w.String()
 		}
 		if sm.request() {
 			md.Method = c.methodOf(sm) // replaced by the parsed one when the bytes are at hand
 		}
-		src := msgSource{raw: x.raw, hash: sm.hash, pl: sm.pl, n: sm.n, tx: -1}
+		src := msgSource{raw: x.rawOf(), hash: sm.hash, pl: c.payloadOf(sm), n: sm.n, tx: -1}
 		d.Messages = append(d.Messages, md)
 		j, ok := txIdx[sm.txn]
 		if !ok {

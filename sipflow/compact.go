@@ -67,14 +67,14 @@ func (c *call) corrIndex(id string) uint32 {
 	if id == "" {
 		return 0
 	}
-	cold := c.coldW()
-	n := len(cold.corrs)
+	rare := c.rareW()
+	n := len(rare.corrs)
 	for i := n - 1; i >= 0 && i >= n-epScan; i-- {
-		if cold.corrs[i] == id {
+		if rare.corrs[i] == id {
 			return uint32(i + 1)
 		}
 	}
-	cold.corrs = append(cold.corrs, id)
+	rare.corrs = append(rare.corrs, id)
 	return uint32(n + 1)
 }
 
@@ -84,44 +84,83 @@ const (
 	fRetrans
 	fToTag
 	fInitialInv
-	fDup // a retransmission within DuplicateWindow: the same packet seen twice
+	fDup  // a retransmission within DuplicateWindow: the same packet seen twice
+	fWide // the fields below that do not fit are in the extra table's msgWide
 )
 
-// storedMsg is what the store keeps per message (104 bytes); what few
-// messages need sits in the call's extra table.
+// storedMsg is what the store keeps per message (64 bytes: a 7-message
+// call is a 448-byte block). The narrow fields hold what a message read
+// from a file usually has; a message with a value that does not fit, or
+// seen on another source, interface, link type or transport than the
+// call's first message (call.ctx), keeps its exact values in a msgWide
+// (fWide) and only its time, location, hashes, CSeq, code and flags here.
 type storedMsg struct {
-	t       int64 // Meta.Time (unixNS)
-	off     int64 // Meta.Offset
-	frame   int64 // Meta.Frame
-	hash    uint64
-	txn     uint64 // hash of top Via branch, CSeq number and method
-	capLen  int32
-	wireLen int32
-	ifIdx   int32
-	link    pcap.LinkType
-	source  int32
-	pl      int32 // payload offset in the record, 0 when unknown
-	n       uint32
-	src     uint32 // index into call.eps
-	dst     uint32
-	corr    uint32 // 1 + index into call.corrs, 0 for none
-	x       uint32 // 1 + index into call.extra, 0 for none
-	mi      uint32 // request method, or CSeq method of a response: index into call.methods
-	cseq    uint32
-	warn    Warnings
-	code    int16
-	vias    uint16
-	tr      Transport
-	flags   uint8
+	t      int64 // Meta.Time (unixNS)
+	off    int64 // Meta.Offset
+	hash   uint64
+	txn    uint64 // hash of top Via branch, CSeq number and method
+	frame  uint32
+	n      uint32
+	cseq   uint32
+	x      uint32 // 1 + index into call.extra, 0 for none
+	capLen uint32 // also the record's wire length
+	pl     uint16 // payload offset in the record, 0 when unknown
+	code   int16
+	warn   uint16
+	vias   uint8
+	src    uint8 // index into call.eps
+	dst    uint8
+	mi     uint8 // request method, or CSeq method of a response: index into call.methods
+	corr   uint8 // 1 + index into call.corrs, 0 for none
+	flags  uint8
 }
 
-// msgExtra is what only some messages have: a body summary, the raw
-// bytes when they cannot be re-read, a record that is not the message's
-// own frame (HEP, or a Meta built without one).
-type msgExtra struct {
-	raw                  []byte
-	sdp                  []MediaSummary
+// msgWide holds a message's fields at full width (fWide), and a record
+// that is not the message's own frame (HEP, or a Meta built without one).
+type msgWide struct {
+	frame                int64
 	recT, recOff, recNum int64
+	capLen, wireLen      int32
+	ifIdx, source, pl    int32
+	link                 pcap.LinkType
+	src, dst, mi, corr   uint32
+	warn                 Warnings
+	vias                 uint16
+	tr                   Transport
+}
+
+// msgCtx is what a call's messages usually share: where they were
+// captured and how they travelled (the call's first message's).
+type msgCtx struct {
+	source, ifIdx int32
+	link          pcap.LinkType
+	tr            Transport
+}
+
+func ctxOf(meta *Meta) msgCtx {
+	return msgCtx{source: clampInt32(meta.Source), ifIdx: clampInt32(meta.Record.InterfaceIndex), link: meta.Record.LinkType, tr: meta.Transport}
+}
+
+// msgExtra is what only some messages have: a body summary, and more.
+// 32 bytes: the offer and answer of a call read from a file take 64.
+type msgExtra struct {
+	sdp  []MediaSummary
+	more *msgMore
+}
+
+// msgMore is what fewer messages still have: the raw bytes when they
+// cannot be re-read, fields that do not fit storedMsg.
+type msgMore struct {
+	raw  []byte
+	wide *msgWide
+}
+
+// rawOf is the message's bytes kept in memory, nil when re-read.
+func (x *msgExtra) rawOf() []byte {
+	if x.more == nil {
+		return nil
+	}
+	return x.more.raw
 }
 
 // extraOf returns the message's extra fields (zero when it has none).
@@ -150,6 +189,50 @@ func (sm *storedMsg) setFlag(f uint8, on bool) {
 	}
 }
 
+// wideOf returns the full-width fields of a message stored with fWide.
+func (c *call) wideOf(sm *storedMsg) *msgWide { return c.extra[sm.x-1].more.wide }
+
+// srcDst are the indexes into call.eps of the message's addresses.
+func (c *call) srcDst(sm *storedMsg) (uint32, uint32) {
+	if sm.flags&fWide != 0 {
+		w := c.wideOf(sm)
+		return w.src, w.dst
+	}
+	return uint32(sm.src), uint32(sm.dst)
+}
+
+// methodIdx is the message's index into call.methods.
+func (c *call) methodIdx(sm *storedMsg) uint32 {
+	if sm.flags&fWide != 0 {
+		return c.wideOf(sm).mi
+	}
+	return uint32(sm.mi)
+}
+
+// viasOf is the number of Via headers (clamped to 65535).
+func (c *call) viasOf(sm *storedMsg) int {
+	if sm.flags&fWide != 0 {
+		return int(c.wideOf(sm).vias)
+	}
+	return int(sm.vias)
+}
+
+// payloadOf is Meta.PayloadOffset.
+func (c *call) payloadOf(sm *storedMsg) int32 {
+	if sm.flags&fWide != 0 {
+		return c.wideOf(sm).pl
+	}
+	return int32(sm.pl)
+}
+
+// warnOf is the message's parse warnings.
+func (c *call) warnOf(sm *storedMsg) Warnings {
+	if sm.flags&fWide != 0 {
+		return c.wideOf(sm).warn
+	}
+	return Warnings(sm.warn)
+}
+
 // clampInt32 keeps a record field in an int32 (records are far smaller).
 func clampInt32(v int) int32 {
 	if v > math.MaxInt32 {
@@ -161,25 +244,47 @@ func clampInt32(v int) int32 {
 	return int32(v)
 }
 
-// pack fills the location fields of sm from meta, and the extra fields
-// raw and sdp (either may be nil).
-func (c *call) pack(sm *storedMsg, meta *Meta, raw []byte, sdp []MediaSummary) {
+// pack fills sm's location and the fields given in w (mi, vias, warn),
+// narrow when everything fits, and the extra fields raw and sdp (either
+// may be nil).
+func (c *call) pack(sm *storedMsg, meta *Meta, w msgWide, raw []byte, sdp []MediaSummary) {
 	sm.t = unixNS(meta.Time)
-	sm.off, sm.frame = meta.Offset, int64(meta.Frame)
-	sm.capLen, sm.wireLen = clampInt32(meta.Record.CaptureLength), clampInt32(meta.Record.Length)
-	sm.ifIdx, sm.link = clampInt32(meta.Record.InterfaceIndex), meta.Record.LinkType
-	sm.source = clampInt32(meta.Source)
-	sm.src, sm.dst = c.endpoint(meta.Src), c.endpoint(meta.Dst)
-	sm.corr = c.corrIndex(meta.CorrelationID)
-	sm.tr = meta.Transport
+	sm.off = meta.Offset
+	w.frame = int64(meta.Frame)
+	w.capLen, w.wireLen = clampInt32(meta.Record.CaptureLength), clampInt32(meta.Record.Length)
+	w.ifIdx, w.link = clampInt32(meta.Record.InterfaceIndex), meta.Record.LinkType
+	w.source = clampInt32(meta.Source)
+	w.pl = meta.PayloadOffset
+	w.src, w.dst = c.endpoint(meta.Src), c.endpoint(meta.Dst)
+	w.corr = c.corrIndex(meta.CorrelationID)
+	w.tr = meta.Transport
 	rec := &meta.Record
 	own := rec.Timestamp.Equal(meta.Time) && rec.Number == meta.Frame && rec.Offset == meta.Offset
-	if raw == nil && sdp == nil && own {
-		return
-	}
-	x := msgExtra{raw: raw, sdp: sdp, recT: sm.t, recOff: sm.off, recNum: sm.frame}
+	w.recT, w.recOff, w.recNum = sm.t, sm.off, w.frame
 	if !own {
-		x.recT, x.recOff, x.recNum = unixNS(rec.Timestamp), rec.Offset, int64(rec.Number)
+		w.recT, w.recOff, w.recNum = unixNS(rec.Timestamp), rec.Offset, int64(rec.Number)
+	}
+	const u8 = math.MaxUint8
+	narrow := own && w.frame >= 0 && w.frame <= math.MaxUint32 && w.capLen >= 0 && w.wireLen == w.capLen &&
+		w.pl >= 0 && w.pl <= math.MaxUint16 && w.warn <= math.MaxUint16 && w.vias <= u8 &&
+		w.src <= u8 && w.dst <= u8 && w.mi <= u8 && w.corr <= u8 &&
+		msgCtx{source: w.source, ifIdx: w.ifIdx, link: w.link, tr: w.tr} == c.ctx
+	if narrow {
+		sm.frame, sm.capLen, sm.pl = uint32(w.frame), uint32(w.capLen), uint16(w.pl)
+		sm.warn, sm.vias = uint16(w.warn), uint8(w.vias)
+		sm.src, sm.dst, sm.mi, sm.corr = uint8(w.src), uint8(w.dst), uint8(w.mi), uint8(w.corr)
+		if raw == nil && sdp == nil {
+			return
+		}
+	}
+	x := msgExtra{sdp: sdp}
+	if raw != nil || !narrow {
+		x.more = &msgMore{raw: raw}
+	}
+	if !narrow {
+		sm.flags |= fWide
+		x.more.wide = new(msgWide) // w itself stays on the stack for the narrow message
+		*x.more.wide = w
 	}
 	if c.extra == nil {
 		c.extra = make([]msgExtra, 0, 2) // an offer and its answer
@@ -188,33 +293,43 @@ func (c *call) pack(sm *storedMsg, meta *Meta, raw []byte, sdp []MediaSummary) {
 	sm.x = uint32(len(c.extra))
 }
 
+// wide returns the message's fields at full width.
+func (c *call) wide(sm *storedMsg) msgWide {
+	if sm.flags&fWide != 0 {
+		return *c.wideOf(sm)
+	}
+	return msgWide{
+		frame: int64(sm.frame), recT: sm.t, recOff: sm.off, recNum: int64(sm.frame),
+		capLen: int32(sm.capLen), wireLen: int32(sm.capLen),
+		ifIdx: c.ctx.ifIdx, source: c.ctx.source, pl: int32(sm.pl), link: c.ctx.link,
+		src: uint32(sm.src), dst: uint32(sm.dst), mi: uint32(sm.mi), corr: uint32(sm.corr),
+		warn: Warnings(sm.warn), vias: uint16(sm.vias), tr: c.ctx.tr,
+	}
+}
+
 // meta rebuilds the message's Meta.
 func (c *call) meta(sm *storedMsg) Meta {
-	recT, recOff, recNum := sm.t, sm.off, sm.frame
-	if sm.x != 0 {
-		x := &c.extra[sm.x-1]
-		recT, recOff, recNum = x.recT, x.recOff, x.recNum
-	}
+	w := c.wide(sm)
 	m := Meta{
 		Time:      timeOf(sm.t),
-		Src:       c.eps[sm.src],
-		Dst:       c.eps[sm.dst],
-		Transport: sm.tr,
-		Source:    int(sm.source),
-		Frame:     int(sm.frame),
+		Src:       c.eps[w.src],
+		Dst:       c.eps[w.dst],
+		Transport: w.tr,
+		Source:    int(w.source),
+		Frame:     int(w.frame),
 		Offset:    sm.off,
 		Record: pcap.Packet{
-			Timestamp:      timeOf(recT),
-			CaptureLength:  int(sm.capLen),
-			Length:         int(sm.wireLen),
-			InterfaceIndex: int(sm.ifIdx),
-			LinkType:       sm.link,
-			Number:         int(recNum),
-			Offset:         recOff,
+			Timestamp:      timeOf(w.recT),
+			CaptureLength:  int(w.capLen),
+			Length:         int(w.wireLen),
+			InterfaceIndex: int(w.ifIdx),
+			LinkType:       w.link,
+			Number:         int(w.recNum),
+			Offset:         w.recOff,
 		},
 	}
-	if sm.corr > 0 {
-		m.CorrelationID = c.coldR().corrs[sm.corr-1]
+	if w.corr > 0 {
+		m.CorrelationID = c.rareR().corrs[w.corr-1]
 	}
 	return m
 }
@@ -260,58 +375,56 @@ func (in *interner) method(b []byte) string {
 	return in.str(b)
 }
 
-// txTagsScan is how many transactions txTags holds in a list before it
-// moves them to a map (a call has one or two initial INVITE
-// transactions; an authentication loop can have many).
+// txTagsScan is how many transactions call.initialTx holds in a list
+// before they move to a map in callCold (a call has one or two initial
+// INVITE transactions; an authentication loop can have many).
 const txTagsScan = 8
 
-// txTags maps transactions to To-tags without a map for the usual few.
-type txTags struct {
-	list []txTag
-	m    map[uint64][]string
-}
-
+// txTag is an initial INVITE transaction and the To-tags (tagHash) of
+// its 101-299 responses.
 type txTag struct {
 	txn  uint64
-	tags []string
+	tags []uint64
 }
 
-func (t *txTags) len() int { return len(t.list) + len(t.m) }
-
-func (t *txTags) get(txn uint64) ([]string, bool) {
-	if t.m != nil {
-		v, ok := t.m[txn]
+// txTagsOf returns the To-tags of an initial INVITE transaction, and
+// whether it is one.
+func (c *call) txTagsOf(txn uint64) ([]uint64, bool) {
+	if m := c.rareR().txm; m != nil {
+		v, ok := m[txn]
 		return v, ok
 	}
-	for i := range t.list {
-		if t.list[i].txn == txn {
-			return t.list[i].tags, true
+	for i := range c.initialTx {
+		if c.initialTx[i].txn == txn {
+			return c.initialTx[i].tags, true
 		}
 	}
 	return nil, false
 }
 
-func (t *txTags) set(txn uint64, tags []string) {
-	if t.m != nil {
-		t.m[txn] = tags
+// setTxTags records an initial INVITE transaction's To-tags.
+func (c *call) setTxTags(txn uint64, tags []uint64) {
+	if m := c.rareR().txm; m != nil {
+		m[txn] = tags
 		return
 	}
-	for i := range t.list {
-		if t.list[i].txn == txn {
-			t.list[i].tags = tags
+	for i := range c.initialTx {
+		if c.initialTx[i].txn == txn {
+			c.initialTx[i].tags = tags
 			return
 		}
 	}
-	if len(t.list) < txTagsScan {
-		t.list = append(t.list, txTag{txn, tags})
+	if len(c.initialTx) < txTagsScan {
+		c.initialTx = append(c.initialTx, txTag{txn, tags})
 		return
 	}
-	t.m = make(map[uint64][]string, 2*txTagsScan)
-	for _, e := range t.list {
-		t.m[e.txn] = e.tags
+	m := make(map[uint64][]uint64, 2*txTagsScan)
+	for _, e := range c.initialTx {
+		m[e.txn] = e.tags
 	}
-	t.list = nil
-	t.m[txn] = tags
+	c.initialTx = nil
+	m[txn] = tags
+	c.rareW().txm = m
 }
 
 // allocSize is about what the allocator hands out for n bytes: Go's size

@@ -101,7 +101,7 @@ func FuzzSDP(f *testing.F) {
 			}
 		}
 		_ = s.OnHold()
-		_ = summarizeSDP(&s, &interner{})
+		_ = summarizeSDP(&s, &interner{}, &strLists{})
 	})
 }
 

@@ -79,19 +79,19 @@ func (s *Store) KPIs(f Filter) KPIs {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	k := KPIs{Methods: map[string]int{}, Codes: map[int]int{}}
-	if s.order == nil {
+	if s.calls == nil {
 		return k
 	}
 	viaSum := 0
-	for e := s.order.Front(); e != nil; e = e.Next() {
-		c := e.Value.(*call)
-		sum := c.summary()
+	for c := s.order.front; c != nil; c = c.ord.next {
+		var sum CallSummary
+		c.summaryInto(&sum) // without SDPHistory: not needed here
 		if !f.Match(&sum) {
 			continue
 		}
 		k.Dialogs++
-		k.Retransmissions += c.retrans
-		k.Duplicates += c.dups
+		k.Retransmissions += int(c.retrans)
+		k.Duplicates += int(c.dups)
 		for i := range c.msgs {
 			sm := &c.msgs[i]
 			if sm.retrans() {
@@ -116,7 +116,7 @@ func (s *Store) KPIs(f Filter) KPIs {
 			}
 			if sm.request() {
 				k.Invites++
-				viaSum += int(sm.vias)
+				viaSum += c.viasOf(sm)
 				continue
 			}
 			if sm.code < minFinal {

@@ -25,19 +25,44 @@ type Negotiation struct {
 // kept, then the latest; the rest are counted as dropped.
 const maxNegotiations = 32
 
+// negRec is a completed exchange as the call keeps it: the offering and
+// answering messages (indexes into call.msgs), which hold everything a
+// Negotiation shows.
+type negRec struct{ offer, answer uint32 }
+
+// negotiation builds the Negotiation r stands for.
+func (c *call) negotiation(r negRec) Negotiation {
+	o, a := &c.msgs[r.offer], &c.msgs[r.answer]
+	of, _ := c.srcDst(o)
+	af, _ := c.srcDst(a)
+	return Negotiation{Method: c.methodOf(o), CSeq: o.cseq, OfferTime: timeOf(o.t), AnswerTime: timeOf(a.t),
+		OfferFrom: c.eps[of], AnswerFrom: c.eps[af], Offer: c.extraOf(o).sdp, Answer: c.extraOf(a).sdp}
+}
+
+// sdpHistory is the summary's SDPHistory, built for a reader.
+func (c *call) sdpHistory() []Negotiation {
+	if len(c.negs) == 0 {
+		return nil
+	}
+	out := make([]Negotiation, len(c.negs))
+	for i, r := range c.negs {
+		out[i] = c.negotiation(r)
+	}
+	return out
+}
+
 // pendingOffer is an offer waiting for its answer.
 type pendingOffer struct {
-	sdp     []MediaSummary
-	t       time.Time
-	from    netip.AddrPort
-	method  string
+	method  string // of the transaction that carries the offer
 	cseq    uint32
-	fromReq bool // offered in a request (answer in its response) or in a response (answer in ACK/PRACK)
+	x       uint32 // the offering message's storedMsg.x (its SDP in call.extra)
+	m       uint32 // the offering message's index in call.msgs
+	fromReq bool   // offered in a request (answer in its response) or in a response (answer in ACK/PRACK)
 }
 
 // negotiate follows the offer/answer state of the dialog for one
 // non-retransmitted message (RFC 3261 13.2.1, RFC 3264, RFC 3262, RFC 3311).
-func (c *call) negotiate(sm *storedMsg, meta *Meta, sdp []MediaSummary) {
+func (c *call) negotiate(sm *storedMsg, sdp []MediaSummary) {
 	if sm.request() {
 		switch c.methodOf(sm) {
 		case "INVITE", "UPDATE":
@@ -47,17 +72,17 @@ func (c *call) negotiate(sm *storedMsg, meta *Meta, sdp []MediaSummary) {
 				}
 				return // an UPDATE without SDP (a session refresh) leaves offer/answer alone
 			}
-			c.offerSeen(&pendingOffer{sdp: sdp, t: meta.Time, from: meta.Src, method: c.methodOf(sm), cseq: sm.cseq, fromReq: true})
+			c.offerSeen(&pendingOffer{method: c.methodOf(sm), cseq: sm.cseq, x: sm.x, m: uint32(len(c.msgs)), fromReq: true})
 		case "ACK", "PRACK":
 			if sdp == nil {
 				return
 			}
 			if p := c.pend; p != nil && !p.fromReq {
-				c.complete(p, sm, meta, sdp)
+				c.complete(p)
 				return
 			}
 			if c.methodOf(sm) == "PRACK" {
-				c.offerSeen(&pendingOffer{sdp: sdp, t: meta.Time, from: meta.Src, method: c.methodOf(sm), cseq: sm.cseq, fromReq: true})
+				c.offerSeen(&pendingOffer{method: c.methodOf(sm), cseq: sm.cseq, x: sm.x, m: uint32(len(c.msgs)), fromReq: true})
 			}
 		}
 		return
@@ -80,45 +105,60 @@ func (c *call) negotiate(sm *storedMsg, meta *Meta, sdp []MediaSummary) {
 	}
 	switch {
 	case mine:
-		c.complete(p, sm, meta, sdp)
-	case len(c.negs) > 0 && c.negs[len(c.negs)-1].CSeq == sm.cseq && c.negs[len(c.negs)-1].Method == c.methodOf(sm):
+		c.complete(p)
+	case len(c.negs) > 0 && c.msgs[c.negs[len(c.negs)-1].offer].cseq == sm.cseq && c.methodOf(&c.msgs[c.negs[len(c.negs)-1].offer]) == c.methodOf(sm):
 		// The 2xx repeating (or, from another fork, replacing) the
 		// answer an 18x already gave.
-		n := c.negs[len(c.negs)-1]
-		n.Answer, n.AnswerTime, n.AnswerFrom = sdp, meta.Time, meta.Src
-		c.negs = append(c.negs[:len(c.negs)-1:len(c.negs)-1], n)
-		c.answer = sdp
+		c.negs[len(c.negs)-1].answer = uint32(len(c.msgs)) // sm, about to be filed
 	default:
 		// An offer in a response: the request had no SDP.
-		c.offerSeen(&pendingOffer{sdp: sdp, t: meta.Time, from: meta.Src, method: c.methodOf(sm), cseq: sm.cseq})
+		c.offerSeen(&pendingOffer{method: c.methodOf(sm), cseq: sm.cseq, x: sm.x, m: uint32(len(c.msgs))})
 	}
 }
 
 func (c *call) offerSeen(p *pendingOffer) {
 	c.pend = p
 	if len(c.negs) == 0 {
-		c.offer = p.sdp // shown until the first answer
+		c.offerX = p.x // shown until the first answer
 	}
 }
 
-func (c *call) complete(p *pendingOffer, sm *storedMsg, meta *Meta, sdp []MediaSummary) {
-	n := Negotiation{Method: p.method, CSeq: p.cseq, OfferTime: p.t, AnswerTime: meta.Time,
-		OfferFrom: p.from, AnswerFrom: meta.Src, Offer: p.sdp, Answer: sdp}
-	negs := c.negs[:len(c.negs):len(c.negs)] // published slices are immutable
-	if len(negs) >= maxNegotiations {
-		negs = append(negs[:1:1], negs[2:]...)
-		c.negsCut++
+func (c *call) complete(p *pendingOffer) {
+	n := negRec{offer: p.m, answer: uint32(len(c.msgs))} // the answer is the message about to be filed
+	if len(c.negs) >= maxNegotiations {
+		c.negs = append(c.negs[:1], c.negs[2:]...) // readers get copies (sdpHistory)
+		c.moreW().negsCut++
 	}
-	c.negs = append(negs, n)
-	c.offer, c.answer = p.sdp, sdp
+	c.negs = append(c.negs, n)
+	c.offerX = 0 // negs' last holds it now
 	c.pend = nil
+}
+
+// offerSDP is the summary's Offer: the latest completed exchange's
+// offer, before any the latest offer.
+func (c *call) offerSDP() []MediaSummary {
+	if len(c.negs) > 0 {
+		return c.extraOf(&c.msgs[c.negs[len(c.negs)-1].offer]).sdp
+	}
+	if c.offerX > 0 {
+		return c.extra[c.offerX-1].sdp
+	}
+	return nil
+}
+
+// answerSDP is the summary's Answer: the latest completed exchange's.
+func (c *call) answerSDP() []MediaSummary {
+	if len(c.negs) > 0 {
+		return c.extraOf(&c.msgs[c.negs[len(c.negs)-1].answer]).sdp
+	}
+	return nil
 }
 
 // codec is the negotiated voice codec: the first audio codec of the
 // answer that is not an event or comfort-noise format, or, when an RTP
 // stream of the call carries another of the answer's codecs, that one.
 func (c *call) codec() string {
-	for _, s := range c.streams {
+	for _, s := range c.coldR().streams {
 		if s.Codec == "" {
 			continue
 		}
@@ -132,7 +172,7 @@ func (c *call) codec() string {
 // answerCodec returns the answer's first voice codec named name (any
 // case), or its first voice codec when name is "".
 func (c *call) answerCodec(name string) string {
-	for _, m := range c.answer {
+	for _, m := range c.answerSDP() {
 		if m.Type != "audio" || m.Addr.Port() == 0 {
 			continue
 		}

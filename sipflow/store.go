@@ -1,7 +1,6 @@
 package sipflow
 
 import (
-	"container/list"
 	"hash/maphash"
 	"net/netip"
 	"slices"
@@ -17,13 +16,31 @@ import (
 const (
 	DefaultMaxCalls = 1000000
 	DefaultMaxBytes = 1 << 30
-	// Accounting overheads: what a stored message and a call cost beyond
-	// the raw bytes kept, calibrated with BenchmarkStoreAdd (heap-bytes/call
-	// vs acct-bytes/call) so MaxBytes bounds the real heap within ~10%.
-	msgOverhead  = 200
-	keptOverhead = 112 // a msgExtra (72 bytes) in a slice grown by doubling
-	callOverhead = 1480
+	// Accounting overheads: what a call, a stored message and an SDP body
+	// cost beyond the raw bytes kept, measured on the heap by
+	// TestStoreAccountingMatchesHeap (calls of several shapes, messages
+	// re-read or kept), which fails when they drift more than 15% from it.
+	callOverhead  = 690 // call (480), endpoint and address tables, map entries, transaction tags
+	msgOverhead   = 72  // a storedMsg (64 bytes) in a slice grown by doubling
+	sdpOverhead   = 70  // an extra entry, its share of a negotiation record, a media index entry
+	mediaOverhead = 160 // a MediaSummary (152 bytes)
+	keptOverhead  = 72  // a msgExtra (32 bytes) in a slice grown by doubling and a msgMore (32)
+	coldOverhead  = 64  // a callCold, for the calls with problems, streams or what callMore holds
+	moreOverhead  = 96  // a callMore, for the calls with events, legs or a Reason header
+	eventOverhead = 72  // a CallEvent (56 bytes) in a slice grown by doubling
+	problemSize   = 56  // a Problem in a slice
+	streamSize    = 136 // a Stream in a slice
 )
+
+// problemsBytes is what a call's problems cost: the slice and the
+// details (diagnose writes each; codes and severities are constants).
+func problemsBytes(ps []Problem) int {
+	n := allocSize(len(ps) * problemSize)
+	for i := range ps {
+		n += allocSize(len(ps[i].Detail))
+	}
+	return n
+}
 
 // RawReader re-reads messages from the captures they came from, so the
 // store need not keep their bytes: the capture file is the message
@@ -61,13 +78,17 @@ type Store struct {
 	in     interner
 	seed   maphash.Seed
 	calls  map[string]*call
-	order  *list.List // all calls, creation order
-	active *list.List // open calls, least recently active first
-	done   *list.List // closed calls, oldest closure first (eviction order)
+	order  callList // all calls, creation order (call.ord)
+	active callList // open calls, least recently active first (call.q)
+	done   callList // closed calls, oldest closure first: eviction order (call.q)
+	lists  strLists // the shared method, user agent and codec lists
 	xcid   map[string][]string
 	corr   map[string][]string
-	media  map[netip.AddrPort]*call
-	stats  Stats
+	// media indexes the SDP media endpoints by mediaKey: a 16-byte
+	// entry where the address itself made it 40 (two per call). The
+	// call found is checked to have announced the endpoint.
+	media map[uint64]*call
+	stats Stats
 	// names of the capture sources (Meta.Source indexes it), for the
 	// summaries' Sources; set by the writer before it adds messages.
 	names []string
@@ -119,10 +140,11 @@ func (s *Store) init() {
 	s.seed = maphash.MakeSeed()
 	s.in = interner{}
 	s.calls = make(map[string]*call)
-	s.order, s.active, s.done = list.New(), list.New(), list.New()
+	s.order, s.active, s.done = callList{}, callList{which: listActive}, callList{which: listDone}
+	s.lists = strLists{}
 	s.xcid = make(map[string][]string)
 	s.corr = make(map[string][]string)
-	s.media = make(map[netip.AddrPort]*call)
+	s.media = make(map[uint64]*call)
 }
 
 // lazyInit makes the zero Store usable; called by writers under mu.
@@ -158,10 +180,9 @@ func (s *Store) AddEvent(callID string, ev CallEvent) bool {
 		// Clone so the kept prefix does not pin the caller's whole string.
 		ev.Detail = strings.Clone(ev.Detail[:MaxEventDetail])
 	}
+	before := c.bytes
 	c.event(ev.Time, ev.Kind, ev.Detail)
-	n := len(ev.Detail) + len(ev.Kind) + 48
-	c.bytes += n
-	s.stats.Bytes += int64(n)
+	s.stats.Bytes += int64(c.bytes - before)
 	return true
 }
 
@@ -236,22 +257,24 @@ func (s *Store) add(m *Message, meta Meta) *Message {
 	if !ok {
 		c = newCall(string(m.CallID), m, &meta, &s.in)
 		s.calls[c.id] = c
-		c.orderEl = s.order.PushBack(c)
-		c.activeEl = s.active.PushBack(c)
+		s.order.pushBack(c)
+		s.active.pushBack(c)
 		s.stats.Calls = len(s.calls)
 		s.stats.Bytes += callOverhead
+	}
+	before := c.bytes // what c accounts from here on is added below; link adds the other calls'
+	if !ok {
 		s.linkNew(c)
 	}
-	before := c.bytes
 	keep := s.opt.Raw == nil || meta.PayloadOffset <= 0 || !s.opt.Raw.Rereadable(meta.Source)
 	retrans := c.add(m, &meta, raw, s, keep)
 	if retrans {
 		s.stats.Retransmissions++
 	}
-	s.stats.Bytes += int64(c.bytes - before)
 	if !retrans {
 		s.linkMessage(c, m, meta)
 	}
+	s.stats.Bytes += int64(c.bytes - before)
 	s.place(c)
 	c.publish()
 	if s.opt.IdleTimeout > 0 && !meta.Time.IsZero() {
@@ -264,23 +287,77 @@ func (s *Store) add(m *Message, meta Meta) *Message {
 // place files c in the active or done list according to its state.
 func (s *Store) place(c *call) {
 	if c.closed() {
-		if c.activeEl != nil {
-			s.active.Remove(c.activeEl)
-			c.activeEl = nil
+		if c.where == listActive {
+			s.active.remove(c)
 		}
-		if c.doneEl == nil {
-			c.doneEl = s.done.PushBack(c)
+		if c.where != listDone {
+			s.done.pushBack(c)
+			c.trim()
 		}
 		return
 	}
-	if c.doneEl != nil {
-		s.done.Remove(c.doneEl)
-		c.doneEl = nil
+	if c.where == listDone {
+		s.done.remove(c)
 	}
-	if c.activeEl == nil {
-		c.activeEl = s.active.PushBack(c)
+	if c.where == listActive {
+		s.active.remove(c) // to the back
+	}
+	s.active.pushBack(c)
+}
+
+// Lists a call is in besides the creation order (call.where).
+const (
+	listActive = iota + 1
+	listDone
+)
+
+// callLink chains calls in one of the store's lists: the links live in
+// the calls, so a list costs nothing per call beyond them.
+type callLink struct{ prev, next *call }
+
+// callList is a list of calls through call.ord (which 0) or call.q
+// (which listActive or listDone: a call is in at most one of them).
+type callList struct {
+	front, back *call
+	which       uint8
+}
+
+func (l *callList) link(c *call) *callLink {
+	if l.which == 0 {
+		return &c.ord
+	}
+	return &c.q
+}
+
+func (l *callList) pushBack(c *call) {
+	k := l.link(c)
+	k.prev, k.next = l.back, nil
+	if l.back != nil {
+		l.link(l.back).next = c
 	} else {
-		s.active.MoveToBack(c.activeEl)
+		l.front = c
+	}
+	l.back = c
+	if l.which != 0 {
+		c.where = l.which
+	}
+}
+
+func (l *callList) remove(c *call) {
+	k := l.link(c)
+	if k.prev != nil {
+		l.link(k.prev).next = k.next
+	} else {
+		l.front = k.next
+	}
+	if k.next != nil {
+		l.link(k.next).prev = k.prev
+	} else {
+		l.back = k.prev
+	}
+	k.prev, k.next = nil, nil
+	if l.which != 0 {
+		c.where = 0
 	}
 }
 
@@ -297,8 +374,7 @@ func (s *Store) ExpireBefore(t time.Time) {
 
 func (s *Store) expireBefore(t time.Time) {
 	// Bounded: every iteration removes the front element.
-	for e := s.active.Front(); e != nil; e = s.active.Front() {
-		c := e.Value.(*call)
+	for c := s.active.front; c != nil; c = s.active.front {
 		if c.last >= unixNS(t) {
 			return
 		}
@@ -313,39 +389,44 @@ func (s *Store) expireBefore(t time.Time) {
 // closure first, then the least recently active open calls.
 func (s *Store) evict() {
 	for len(s.calls) > s.opt.MaxCalls || s.stats.Bytes > s.opt.MaxBytes {
-		e := s.done.Front()
-		if e == nil {
-			e = s.active.Front()
-			if e == nil {
+		c := s.done.front
+		if c == nil {
+			c = s.active.front
+			if c == nil {
 				return
 			}
 			s.stats.EvictedActive++
 		}
-		s.remove(e.Value.(*call))
+		s.remove(c)
 	}
 }
 
 func (s *Store) remove(c *call) {
 	delete(s.calls, c.id)
-	s.order.Remove(c.orderEl)
-	if c.activeEl != nil {
-		s.active.Remove(c.activeEl)
+	s.order.remove(c)
+	switch c.where {
+	case listActive:
+		s.active.remove(c)
+	case listDone:
+		s.done.remove(c)
 	}
-	if c.doneEl != nil {
-		s.done.Remove(c.doneEl)
-	}
-	for _, ap := range c.endpoints {
-		if s.media[ap] == c {
-			delete(s.media, ap)
+	// the media endpoints c announced are among its messages' SDP
+	// summaries (linkMessage registers SDP.Endpoint, the summaries'
+	// Addr)
+	for i := range c.extra {
+		for _, md := range c.extra[i].sdp {
+			if k := s.mediaKey(md.Addr); s.media[k] == c {
+				delete(s.media, k)
+			}
 		}
 	}
-	for _, x := range c.coldR().xcids {
+	for _, x := range c.rareR().xcids {
 		s.xcid[x] = removeString(s.xcid[x], c.id)
 		if len(s.xcid[x]) == 0 {
 			delete(s.xcid, x)
 		}
 	}
-	for _, x := range c.coldR().corrIDs {
+	for _, x := range c.rareR().corrIDs {
 		s.corr[x] = removeString(s.corr[x], c.id)
 		if len(s.corr[x]) == 0 {
 			delete(s.corr, x)
@@ -385,7 +466,7 @@ func (s *Store) linkMessage(c *call, m *Message, meta Meta) {
 		}
 		if !c.hasXCID(x) {
 			xs := string(x)
-			c.coldW().xcids = append(c.coldW().xcids, xs)
+			c.rareW().xcids = append(c.rareW().xcids, xs)
 			s.xcid[xs] = append(s.xcid[xs], c.id)
 		}
 		if o, ok := s.calls[string(x)]; ok {
@@ -394,7 +475,7 @@ func (s *Store) linkMessage(c *call, m *Message, meta Meta) {
 	}
 	if id := meta.CorrelationID; id != "" && id != c.id {
 		if !c.hasCorr(id) {
-			c.coldW().corrIDs = append(c.coldW().corrIDs, id)
+			c.rareW().corrIDs = append(c.rareW().corrIDs, id)
 			for _, other := range s.corr[id] {
 				if o, ok := s.calls[other]; ok && o != c {
 					s.link(c, o, LinkCorrelation)
@@ -415,22 +496,58 @@ func (s *Store) linkMessage(c *call, m *Message, meta Meta) {
 			if !ok || ap.Addr().IsUnspecified() {
 				continue
 			}
-			if o, ok := s.media[ap]; ok && o != c && o.isInvite && !o.closed() {
+			k := s.mediaKey(ap)
+			if o, ok := s.media[k]; ok && o != c && o.isInvite && !o.closed() && o.announced(ap) {
 				s.link(c, o, LinkSDP)
 			}
-			if s.media[ap] != c {
-				s.media[ap] = c
-				c.endpoints = append(c.endpoints, ap)
-			}
+			s.media[k] = c
 		}
 	}
 }
 
+// mediaKey is the media index's key for ap: a hash with the store's
+// seed. Two endpoints with one key (a chance of 2^-64 a pair) cost the
+// older one its entry, as a newer announcement of the same endpoint
+// would; the lookups check the endpoint itself (call.announced).
+func (s *Store) mediaKey(ap netip.AddrPort) uint64 {
+	var h maphash.Hash
+	h.SetSeed(s.seed)
+	a := ap.Addr().As16()
+	h.Write(a[:])
+	h.WriteByte(byte(ap.Port() >> 8))
+	h.WriteByte(byte(ap.Port()))
+	switch {
+	case ap.Addr().Is4():
+		h.WriteByte(4)
+	case ap.Addr().Is6():
+		h.WriteByte(6)
+		h.WriteString(ap.Addr().Zone())
+	}
+	return h.Sum64()
+}
+
+// announced reports whether one of c's messages offered or answered
+// media at ap (linkMessage indexes SDP.Endpoint, the summaries' Addr).
+func (c *call) announced(ap netip.AddrPort) bool {
+	for i := range c.extra {
+		for _, md := range c.extra[i].sdp {
+			if md.Addr == ap {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// link records that a (the call being added to, which Add publishes and
+// accounts) and b are legs of one call.
 func (s *Store) link(a, b *call, rule string) {
-	a.addLeg(b.id, rule) // a is published by the caller
+	a.addLeg(b.id, rule)
+	before := b.bytes // a leg can be b's first cold field
 	if b.addLeg(a.id, rule) {
 		b.publish()
 	}
+	s.stats.Bytes += int64(b.bytes - before)
 }
 
 // SetStreams attaches RTP streams (computed by the RTP engine) to a call,
@@ -442,7 +559,14 @@ func (s *Store) SetStreams(callID string, st []Stream) bool {
 	if !ok {
 		return false
 	}
-	c.streams = append([]Stream(nil), st...)
+	before := c.bytes
+	if len(st) > 0 || c.cold != nil {
+		cold := c.coldW()
+		c.bytes -= allocSize(len(cold.streams) * streamSize)
+		cold.streams = append([]Stream(nil), st...)
+		c.bytes += allocSize(len(cold.streams) * streamSize)
+	}
+	s.stats.Bytes += int64(c.bytes - before)
 	c.publish()
 	return true
 }
@@ -452,8 +576,8 @@ func (s *Store) SetStreams(callID string, st []Stream) bool {
 func (s *Store) CallForMedia(ap netip.AddrPort) (string, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	c, ok := s.media[ap]
-	if !ok {
+	c, ok := s.media[s.mediaKey(ap)]
+	if !ok || !c.announced(ap) {
 		return "", false
 	}
 	return c.id, true
@@ -465,16 +589,16 @@ func (s *Store) CallForMedia(ap netip.AddrPort) (string, bool) {
 func (s *Store) Calls(f Filter, offset, limit int) []CallSummary {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.order == nil {
+	if s.calls == nil {
 		return nil
 	}
 	var out []CallSummary
 	var sum CallSummary
 	all := f.IsZero() // no summary to build for the rows skipped
 	n := 0
-	for e := s.order.Front(); e != nil; e = e.Next() {
+	for c := s.order.front; c != nil; c = c.ord.next {
 		if !all {
-			e.Value.(*call).summaryInto(&sum)
+			c.summaryInto(&sum)
 			if !f.Match(&sum) {
 				continue
 			}
@@ -487,8 +611,9 @@ func (s *Store) Calls(f Filter, offset, limit int) []CallSummary {
 			break
 		}
 		if all {
-			e.Value.(*call).summaryInto(&sum)
+			c.summaryInto(&sum)
 		}
+		sum.SDPHistory = c.sdpHistory() // built for the rows returned only
 		out = append(out, s.withSources(sum))
 	}
 	return out
@@ -500,12 +625,12 @@ func (s *Store) Calls(f Filter, offset, limit int) []CallSummary {
 func (s *Store) IDs() []string {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.order == nil {
+	if s.calls == nil {
 		return nil
 	}
 	out := make([]string, 0, len(s.calls))
-	for e := s.order.Front(); e != nil; e = e.Next() {
-		out = append(out, e.Value.(*call).id)
+	for c := s.order.front; c != nil; c = c.ord.next {
+		out = append(out, c.id)
 	}
 	return out
 }
@@ -517,7 +642,7 @@ func (s *Store) Snapshot() []CallSummary { return s.Calls(Filter{}, 0, -1) }
 func (s *Store) Count(f Filter) int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.order == nil {
+	if s.calls == nil {
 		return 0
 	}
 	if f.IsZero() {
@@ -525,8 +650,8 @@ func (s *Store) Count(f Filter) int {
 	}
 	n := 0
 	var sum CallSummary
-	for e := s.order.Front(); e != nil; e = e.Next() {
-		e.Value.(*call).summaryInto(&sum)
+	for c := s.order.front; c != nil; c = c.ord.next {
+		c.summaryInto(&sum)
 		if f.Match(&sum) {
 			n++
 		}

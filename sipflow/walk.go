@@ -22,10 +22,10 @@ const walkChunk = 256
 func (s *Store) Summaries(f Filter) iter.Seq[*CallSummary] {
 	s.mu.RLock()
 	var calls []*call
-	if s.order != nil {
+	if s.calls != nil {
 		calls = make([]*call, 0, len(s.calls))
-		for e := s.order.Front(); e != nil; e = e.Next() {
-			calls = append(calls, e.Value.(*call))
+		for c := s.order.front; c != nil; c = c.ord.next {
+			calls = append(calls, c)
 		}
 	}
 	gone := s.removals()
@@ -83,27 +83,27 @@ func (s *Store) summariesOf(calls []*call, gone int64, f Filter, out []CallSumma
 func (c *call) filterInto(s *CallSummary) {
 	*s = CallSummary{
 		CallID:          c.id,
-		Type:            c.typ,
+		Type:            c.typ(),
 		State:           c.state,
 		From:            c.from,
 		To:              c.to,
 		FromDisplay:     c.fromDisp,
 		ToDisplay:       c.toDisp,
 		PAI:             c.pai,
-		Src:             c.src,
-		Dst:             c.dst,
+		Src:             c.eps[c.srcI],
+		Dst:             c.eps[c.dstI],
 		SetupMS:         msBetween(c.inviteT, c.answerT),
 		PDDMS:           msBetween(c.inviteT, c.ringT),
 		DurationMS:      msBetween(c.answerT, c.byeT),
-		FinalCode:       c.finalCode,
-		Reason:          c.reason,
-		HangupBy:        c.hangupBy,
+		FinalCode:       int(c.finalCode),
+		Reason:          c.reason(),
+		HangupBy:        hangupNames[c.hangupBy],
 		Messages:        len(c.msgs),
-		Retransmissions: c.retrans,
-		Methods:         nilIfEmpty(c.methods),
-		UserAgents:      nilIfEmpty(c.uas),
+		Retransmissions: int(c.retrans),
+		Methods:         nilIfEmpty(c.methods.list()),
+		UserAgents:      nilIfEmpty(c.uas.list()),
 		IPs:             nilIfEmpty(c.ips),
-		Problems:        c.problems,
+		Problems:        c.coldR().problems,
 	}
 }
 

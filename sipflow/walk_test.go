@@ -137,8 +137,7 @@ func TestFilterInto(t *testing.T) {
 	checked := 0
 	for _, s := range stores {
 		s.mu.RLock()
-		for e := s.order.Front(); e != nil; e = e.Next() {
-			c := e.Value.(*call)
+		for c := s.order.front; c != nil; c = c.ord.next {
 			var full, light CallSummary
 			c.summaryInto(&full)
 			c.filterInto(&light)
