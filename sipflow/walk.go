@@ -69,6 +69,7 @@ func (s *Store) summariesOf(calls []*call, gone int64, f Filter, out []CallSumma
 			}
 		}
 		c.summaryInto(sum)
+		sum.SDPHistory = c.sdpHistory() // summaryInto leaves it to the rows returned
 		out = append(out, s.withSources(*sum))
 	}
 	return out

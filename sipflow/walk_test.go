@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -13,7 +14,8 @@ import (
 )
 
 // walkStore holds n dialogs over several chunks of Summaries: every
-// third busy, every fifth cancelled by the caller, the rest ringing.
+// third busy, every fifth cancelled by the caller, every eleventh
+// answered with SDP (an SDP history), the rest ringing.
 func walkStore(n int) *Store {
 	s := NewStore(StoreOptions{})
 	s.SetSourceNames([]string{"walk.pcap"})
@@ -28,6 +30,8 @@ func walkStore(n int) *Store {
 			steps = append(steps, step{i + 1, false, d.resp(486, "Busy Here", "INVITE", 1, "t", "z9hG4bK1", "", "")})
 		case i%5 == 0:
 			steps = append(steps, step{i + 1, true, d.req("CANCEL", 1, "", "z9hG4bK1", "")})
+		case i%11 == 0:
+			steps = append(steps, step{i + 1, false, d.resp(200, "OK", "INVITE", 1, "t", "z9hG4bK1", sdpBody("10.0.0.2", 6000+2*i, "sendrecv"), "")})
 		default:
 			steps = append(steps, step{i + 1, false, d.resp(180, "Ringing", "INVITE", 1, "t", "z9hG4bK1", "", "")})
 		}
@@ -62,6 +66,9 @@ func TestSummariesEqualCalls(t *testing.T) {
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%q: summaries differ from Calls", expr)
+		}
+		if expr == "" && !slices.ContainsFunc(got, func(c CallSummary) bool { return len(c.SDPHistory) > 0 }) {
+			t.Errorf("no summary has an SDP history: the fixture does not exercise it")
 		}
 	}
 }
