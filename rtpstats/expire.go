@@ -406,8 +406,7 @@ func (t *Tracker) roomAnn() {
 	if len(sc) == 0 {
 		return
 	}
-	slices.Sort(sc)
-	cut := sc[min(len(sc), roomBatch(len(t.ann), limit))-1]
+	cut := kth(sc, min(len(sc), roomBatch(len(t.ann), limit))-1)
 	for ep, a := range t.ann {
 		if len(t.idx.byEP[ep]) == 0 && t.announcedAt(a).UnixNano() <= cut {
 			t.forgetAnn(ep, a)
@@ -421,7 +420,60 @@ func (t *Tracker) roomAnn() {
 // evicts: a batch of the limit, and whatever the table grew past it
 // while passes waited (roomNext).
 func roomBatch(n, limit int) int {
-	return max(0, n-limit) + limit/evictBatch + 1
+	return max(0, n-limit) + limit/roomFraction + 1
+}
+
+// roomFraction is the share of its limit a full table's pass evicts: an
+// eighth, as the growth that triggers the next pass when nothing could
+// be evicted (roomNext). Each pass walks the table, so a pass per
+// sixty-fourth of it cost a third of a 20 000-call SIP-only run's CPU in
+// SetCodec once the hint table filled.
+const roomFraction = 8
+
+// kth returns the value that would be at index k if sc were sorted,
+// reordering sc (quickselect: a pass needs the cut-off time, not the
+// order, and a sort of the whole table was most of its cost). The
+// partition is three-way, so a table whose entries share a few times
+// (every hint of one SDP has its time) stays linear.
+func kth(sc []int64, k int) int64 {
+	lo, hi := 0, len(sc)-1
+	for lo < hi {
+		p := median3(sc[lo], sc[lo+(hi-lo)/2], sc[hi])
+		// sc[lo:lt] < p, sc[lt:i] == p, sc[gt+1:hi+1] > p
+		lt, i, gt := lo, lo, hi
+		for i <= gt {
+			switch {
+			case sc[i] < p:
+				sc[lt], sc[i] = sc[i], sc[lt]
+				lt++
+				i++
+			case sc[i] > p:
+				sc[i], sc[gt] = sc[gt], sc[i]
+				gt--
+			default:
+				i++
+			}
+		}
+		switch {
+		case k < lt:
+			hi = lt - 1
+		case k > gt:
+			lo = gt + 1
+		default:
+			return p
+		}
+	}
+	return sc[k]
+}
+
+func median3(a, b, c int64) int64 {
+	if a > b {
+		a, b = b, a
+	}
+	if b > c {
+		b = c
+	}
+	return max(a, b)
 }
 
 // roomNext is the table size at which the next eviction pass runs,
@@ -453,8 +505,7 @@ func (t *Tracker) roomHint() {
 	if len(sc) == 0 {
 		return
 	}
-	slices.Sort(sc)
-	cut := sc[min(len(sc), roomBatch(len(t.hints), limit))-1]
+	cut := kth(sc, min(len(sc), roomBatch(len(t.hints), limit))-1)
 	for k, h := range t.hints {
 		if len(t.idx.byEP[k.ep]) == 0 && h.at.UnixNano() <= cut {
 			delete(t.hints, k)

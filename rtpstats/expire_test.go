@@ -3,6 +3,7 @@ package rtpstats
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 )
@@ -284,4 +285,30 @@ func TestAnnouncementHistoryBoundsIndex(t *testing.T) {
 	if _, ok := tr.idx.callEPs["call-0"]; ok {
 		t.Error("call-0 still claims the endpoint after its stream finished")
 	}
+}
+
+// FuzzKth: quickselect gives the value a sort puts at k, for any values
+// (few distinct ones too) and any k.
+func FuzzKth(f *testing.F) {
+	f.Add([]byte{5, 3, 9, 1, 1, 1, 7}, uint16(3))
+	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 0}, uint16(5))
+	f.Add([]byte{9, 8, 7, 6, 5, 4, 3, 2, 1, 0}, uint16(0))
+	f.Fuzz(func(t *testing.T, b []byte, k uint16) {
+		if len(b) == 0 {
+			return
+		}
+		sc := make([]int64, len(b))
+		for i, v := range b {
+			sc[i] = int64(v%7) * int64(time.Second) // few distinct values, many ties
+			if v > 200 {
+				sc[i] = -int64(v)
+			}
+		}
+		want := slices.Clone(sc)
+		slices.Sort(want)
+		i := int(k) % len(sc)
+		if got := kth(sc, i); got != want[i] {
+			t.Fatalf("kth(%v, %d) = %d, want %d", b, i, got, want[i])
+		}
+	})
 }
