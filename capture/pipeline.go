@@ -51,9 +51,9 @@ func (b *pipeBatch) reset() {
 	b.items, b.buf, b.nmsg = b.items[:0], b.buf[:0], 0
 }
 
-// next extends items by one without clearing the slot's message; items
-// never grows past pipeEvents (full hands the batch on first), so
-// Event.SIP pointers into it stay put.
+// next extends items by one; the caller overwrites the slot (an event's
+// err is nil since reset). items never grows past pipeEvents: full hands
+// the batch on first.
 func (b *pipeBatch) next() *pipeItem {
 	b.items = b.items[:len(b.items)+1]
 	return &b.items[len(b.items)-1]
