@@ -89,9 +89,18 @@ func WriteCallSeq(w io.Writer, f Format, calls iter.Seq[*sipflow.CallSummary], o
 		}
 		a.end()
 	case FormatJSONL:
+		// A line as encoding/json writes it, without its reflection
+		// when the summary encodes itself (sipflow's AppendJSON).
+		var line []byte
 		for c := range calls {
 			if out.err != nil {
 				break
+			}
+			var ok bool
+			if line, ok = c.AppendJSON(line[:0]); ok {
+				line = append(line, '\n')
+				_, _ = out.Write(line)
+				continue
 			}
 			encodeJSON(out, c, false)
 		}
