@@ -28,6 +28,17 @@ func (s *CallSummary) AppendJSON(b []byte) ([]byte, bool) {
 // trailing newline).
 func (s *CallSummary) AppendJSONIndent(b []byte, prefix, indent string) ([]byte, bool) {
 	w := jsonWriter{b: b, ok: true, ind: true, prefix: prefix, indent: indent}
+	// The line breaks of the deepest levels (a negotiation's media's
+	// codecs are six down) come from one run of bytes: appending the
+	// prefix and each level's indent one by one was a third of the time.
+	if n := 1 + len(prefix) + jsonMaxDepth*len(indent); n <= len(w.nlBuf) {
+		w.nlBuf[0] = '\n'
+		k := 1 + copy(w.nlBuf[1:], prefix)
+		for range jsonMaxDepth {
+			k += copy(w.nlBuf[k:], indent)
+		}
+		w.nlOK = true
+	}
 	return s.appendJSON(&w)
 }
 
@@ -220,7 +231,15 @@ type jsonWriter struct {
 	ind            bool
 	prefix, indent string
 	depth          int
+	// nlBuf holds "\n", prefix and jsonMaxDepth indents when they fit
+	// (nlOK); newline appends the start of it. (An array, not a slice
+	// of it: a pointer into itself would move the writer to the heap.)
+	nlOK  bool
+	nlBuf [64]byte
 }
+
+// jsonMaxDepth is the deepest level a summary's encoding reaches.
+const jsonMaxDepth = 6
 
 func (w *jsonWriter) lit(s string)  { w.b = append(w.b, s...) }
 func (w *jsonWriter) int(n int64)   { w.b = strconv.AppendInt(w.b, n, 10) }
@@ -229,6 +248,10 @@ func (w *jsonWriter) bool(v bool)   { w.b = strconv.AppendBool(w.b, v) }
 
 func (w *jsonWriter) newline() {
 	if !w.ind {
+		return
+	}
+	if w.nlOK && w.depth <= jsonMaxDepth {
+		w.b = append(w.b, w.nlBuf[:1+len(w.prefix)+w.depth*len(w.indent)]...)
 		return
 	}
 	w.b = append(w.b, '\n')

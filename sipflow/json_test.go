@@ -66,6 +66,16 @@ func checkSame(t testing.TB, c *sipflow.CallSummary) bool {
 	if g := gotInd[len(prefix):]; !bytes.Equal(g, indented) {
 		t.Fatalf("indented differs:\n got %s\nwant %s", g, indented)
 	}
+	// An indent too long for the writer's run of line breaks, and none.
+	for _, pi := range [][2]string{{"\t", "            "}, {"", ""}} {
+		var want bytes.Buffer
+		if err := json.Indent(&want, compact, pi[0], pi[1]); err != nil {
+			t.Fatal(err)
+		}
+		if g, _ := c.AppendJSONIndent(nil, pi[0], pi[1]); !bytes.Equal(g, want.Bytes()) {
+			t.Fatalf("indented with %q %q differs:\n got %s\nwant %s", pi[0], pi[1], g, want.Bytes())
+		}
+	}
 	return true
 }
 
@@ -263,6 +273,74 @@ func FuzzCallSummaryJSON(f *testing.F) {
 		}
 		if ordinary && !ok {
 			t.Fatalf("an ordinary summary left the fast path: %+v", c)
+		}
+	})
+}
+
+// captureCalls is the engine's summaries of one generated capture.
+func captureCalls(tb testing.TB, name string) []sipflow.CallSummary {
+	tb.Helper()
+	r, err := pcap.Open(filepath.Join("..", "testdata", "pcaps", name))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer r.Close()
+	e := engine.New(engine.Options{})
+	if _, err := e.Run(context.Background(), []capture.Source{r}, nil); err != nil && !errors.Is(err, io.EOF) {
+		tb.Fatal(err)
+	}
+	calls := e.Calls(sipflow.Filter{}, 0, -1)
+	if len(calls) == 0 {
+		tb.Fatalf("%s: no calls", name)
+	}
+	return calls
+}
+
+// TestCallSummaryJSONAllocs: into a buffer with room, the encoder
+// allocates nothing.
+func TestCallSummaryJSONAllocs(t *testing.T) {
+	calls := captureCalls(t, "calls-mixed.pcap")
+	buf := make([]byte, 0, 1<<16)
+	allocs := testing.AllocsPerRun(20, func() {
+		for i := range calls {
+			buf, _ = calls[i].AppendJSONIndent(buf[:0], "  ", "  ")
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per pass over %d calls, want 0", allocs, len(calls))
+	}
+}
+
+// BenchmarkCallSummaryJSON compares the encoder with what the calls
+// report did before it: encoding/json (HTML escaping off) and
+// json.Indent, per call of calls-mixed.pcap.
+func BenchmarkCallSummaryJSON(b *testing.B) {
+	calls := captureCalls(b, "calls-mixed.pcap")
+	b.Run("append-indent", func(b *testing.B) {
+		b.ReportAllocs()
+		var buf []byte
+		for b.Loop() {
+			for i := range calls {
+				buf, _ = calls[i].AppendJSONIndent(buf[:0], "  ", "  ")
+			}
+		}
+	})
+	b.Run("encoding-json-indent", func(b *testing.B) {
+		b.ReportAllocs()
+		var raw, ind bytes.Buffer
+		e := json.NewEncoder(&raw)
+		e.SetEscapeHTML(false)
+		for b.Loop() {
+			for i := range calls {
+				raw.Reset()
+				ind.Reset()
+				if err := e.Encode(&calls[i]); err != nil {
+					b.Fatal(err)
+				}
+				if err := json.Indent(&ind, raw.Bytes(), "  ", "  "); err != nil {
+					b.Fatal(err)
+				}
+			}
 		}
 	})
 }
