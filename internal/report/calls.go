@@ -330,8 +330,8 @@ func i64(v int64) string { return strconv.FormatInt(v, 10) }
 
 // jsonAppender is a record that encodes itself, indented, as
 // encoding/json and json.Indent would, without reflection, when it can
-// (rtpstats.StreamReport.AppendJSONIndent); false sends it through
-// encoding/json.
+// (rtpstats.StreamReport.AppendJSONIndent, sipflow.CallSummary's);
+// false sends it through encoding/json.
 type jsonAppender interface {
 	AppendJSONIndent(b []byte, prefix, indent string) ([]byte, bool)
 }
