@@ -89,9 +89,18 @@ func WriteCallSeq(w io.Writer, f Format, calls iter.Seq[*sipflow.CallSummary], o
 		}
 		a.end()
 	case FormatJSONL:
+		// A line as encoding/json writes it, without its reflection
+		// when the summary encodes itself (sipflow's AppendJSON).
+		var line []byte
 		for c := range calls {
 			if out.err != nil {
 				break
+			}
+			var ok bool
+			if line, ok = c.AppendJSON(line[:0]); ok {
+				line = append(line, '\n')
+				_, _ = out.Write(line)
+				continue
 			}
 			encodeJSON(out, c, false)
 		}
@@ -321,8 +330,8 @@ func i64(v int64) string { return strconv.FormatInt(v, 10) }
 
 // jsonAppender is a record that encodes itself, indented, as
 // encoding/json and json.Indent would, without reflection, when it can
-// (rtpstats.StreamReport.AppendJSONIndent); false sends it through
-// encoding/json.
+// (rtpstats.StreamReport.AppendJSONIndent, sipflow.CallSummary's);
+// false sends it through encoding/json.
 type jsonAppender interface {
 	AppendJSONIndent(b []byte, prefix, indent string) ([]byte, bool)
 }
