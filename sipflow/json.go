@@ -1,11 +1,9 @@
 package sipflow
 
 import (
-	"math"
 	"net/netip"
-	"strconv"
-	"time"
-	"unicode/utf8"
+
+	"github.com/voiptool/voiptool/internal/jsonw"
 )
 
 // AppendJSON appends s as encoding/json encodes it compactly with HTML
@@ -19,7 +17,8 @@ import (
 // SIP-only capture; FuzzCallSummaryJSON and TestCallSummaryJSONCaptures
 // hold the two byte-identical.
 func (s *CallSummary) AppendJSON(b []byte) ([]byte, bool) {
-	w := jsonWriter{b: b, ok: true}
+	var w jsonWriter
+	w.Reset(b)
 	return s.appendJSON(&w)
 }
 
@@ -27,413 +26,195 @@ func (s *CallSummary) AppendJSON(b []byte) ([]byte, bool) {
 // prefix and indent (what an Encoder with SetIndent writes, without its
 // trailing newline).
 func (s *CallSummary) AppendJSONIndent(b []byte, prefix, indent string) ([]byte, bool) {
-	w := jsonWriter{b: b, ok: true, ind: true, prefix: prefix, indent: indent}
-	// The line breaks of the deepest levels (a negotiation's media's
-	// codecs are six down) come from one run of bytes: appending the
-	// prefix and each level's indent one by one was a third of the time.
-	if n := 1 + len(prefix) + jsonMaxDepth*len(indent); n <= len(w.nlBuf) {
-		w.nlBuf[0] = '\n'
-		k := 1 + copy(w.nlBuf[1:], prefix)
-		for range jsonMaxDepth {
-			k += copy(w.nlBuf[k:], indent)
-		}
-		w.nlOK = true
-	}
+	var w jsonWriter
+	w.ResetIndent(b, prefix, indent)
 	return s.appendJSON(&w)
 }
 
 func (s *CallSummary) appendJSON(w *jsonWriter) ([]byte, bool) {
-	start := len(w.b)
-	w.openObj()
-	w.key("call_id", true)
-	w.str(s.CallID)
-	w.key("type", false)
-	w.str(s.Type)
-	w.key("state", false)
-	w.str(s.State.String()) // State.MarshalText
-	w.key("from", false)
-	w.str(s.From)
-	w.key("to", false)
-	w.str(s.To)
-	w.key("from_display", false)
-	w.str(s.FromDisplay)
-	w.key("to_display", false)
-	w.str(s.ToDisplay)
-	w.key("pai", false)
-	w.str(s.PAI)
-	w.key("src", false)
-	w.addrPort(s.Src)
-	w.key("dst", false)
-	w.addrPort(s.Dst)
-	w.key("start", false)
-	w.time(s.Start)
-	w.key("end", false)
-	w.time(s.End)
-	w.key("setup_ms", false)
-	w.int(s.SetupMS)
-	w.key("pdd_ms", false)
-	w.int(s.PDDMS)
-	w.key("ring_ms", false)
-	w.int(s.RingMS)
-	w.key("duration_ms", false)
-	w.int(s.DurationMS)
-	w.key("total_ms", false)
-	w.int(s.TotalMS)
-	w.key("final_code", false)
-	w.int(int64(s.FinalCode))
-	w.key("reason", false)
-	w.str(s.Reason)
-	w.key("hangup_by", false)
-	w.str(s.HangupBy)
-	w.key("messages", false)
-	w.int(int64(s.Messages))
-	w.key("retransmissions", false)
-	w.int(int64(s.Retransmissions))
-	w.key("duplicates", false)
-	w.int(int64(s.Duplicates))
-	w.key("sources", false)
+	start := len(w.Bytes())
+	w.OpenObj()
+	w.Key("call_id", true)
+	w.Str(s.CallID)
+	w.Key("type", false)
+	w.Str(s.Type)
+	w.Key("state", false)
+	w.Str(s.State.String()) // State.MarshalText
+	w.Key("from", false)
+	w.Str(s.From)
+	w.Key("to", false)
+	w.Str(s.To)
+	w.Key("from_display", false)
+	w.Str(s.FromDisplay)
+	w.Key("to_display", false)
+	w.Str(s.ToDisplay)
+	w.Key("pai", false)
+	w.Str(s.PAI)
+	w.Key("src", false)
+	w.AddrPort(s.Src)
+	w.Key("dst", false)
+	w.AddrPort(s.Dst)
+	w.Key("start", false)
+	w.Time(s.Start)
+	w.Key("end", false)
+	w.Time(s.End)
+	w.Key("setup_ms", false)
+	w.Int64(s.SetupMS)
+	w.Key("pdd_ms", false)
+	w.Int64(s.PDDMS)
+	w.Key("ring_ms", false)
+	w.Int64(s.RingMS)
+	w.Key("duration_ms", false)
+	w.Int64(s.DurationMS)
+	w.Key("total_ms", false)
+	w.Int64(s.TotalMS)
+	w.Key("final_code", false)
+	w.Int64(int64(s.FinalCode))
+	w.Key("reason", false)
+	w.Str(s.Reason)
+	w.Key("hangup_by", false)
+	w.Str(s.HangupBy)
+	w.Key("messages", false)
+	w.Int64(int64(s.Messages))
+	w.Key("retransmissions", false)
+	w.Int64(int64(s.Retransmissions))
+	w.Key("duplicates", false)
+	w.Int64(int64(s.Duplicates))
+	w.Key("sources", false)
 	jsonSlice(w, s.Sources, w.strp)
-	w.key("auth_challenges", false)
-	w.int(int64(s.AuthChallenges))
-	w.key("forks", false)
-	w.int(int64(s.Forks))
-	w.key("on_hold", false)
-	w.bool(s.OnHold)
-	w.key("expired", false)
-	w.bool(s.Expired)
-	w.key("srtp", false)
-	w.bool(s.SRTP)
-	w.key("warnings", false)
-	w.int(int64(s.Warnings))
-	w.key("methods", false)
+	w.Key("auth_challenges", false)
+	w.Int64(int64(s.AuthChallenges))
+	w.Key("forks", false)
+	w.Int64(int64(s.Forks))
+	w.Key("on_hold", false)
+	w.Bool(s.OnHold)
+	w.Key("expired", false)
+	w.Bool(s.Expired)
+	w.Key("srtp", false)
+	w.Bool(s.SRTP)
+	w.Key("warnings", false)
+	w.Int64(int64(s.Warnings))
+	w.Key("methods", false)
 	jsonSlice(w, s.Methods, w.strp)
-	w.key("user_agents", false)
+	w.Key("user_agents", false)
 	jsonSlice(w, s.UserAgents, w.strp)
-	w.key("ips", false)
-	jsonSlice(w, s.IPs, w.addr)
-	w.key("offer", false)
+	w.Key("ips", false)
+	jsonSlice(w, s.IPs, func(a *netip.Addr) { w.Addr(*a) })
+	w.Key("offer", false)
 	jsonSlice(w, s.Offer, w.media)
-	w.key("answer", false)
+	w.Key("answer", false)
 	jsonSlice(w, s.Answer, w.media)
-	w.key("sdp_history", false)
+	w.Key("sdp_history", false)
 	jsonSlice(w, s.SDPHistory, w.negotiation)
-	w.key("sdp_history_dropped", false)
-	w.int(int64(s.SDPHistoryDropped))
-	w.key("codec", false)
-	w.str(s.Codec)
-	w.key("legs", false)
+	w.Key("sdp_history_dropped", false)
+	w.Int64(int64(s.SDPHistoryDropped))
+	w.Key("codec", false)
+	w.Str(s.Codec)
+	w.Key("legs", false)
 	jsonSlice(w, s.Legs, w.leg)
-	w.key("streams", false)
+	w.Key("streams", false)
 	jsonSlice(w, s.Streams, w.stream)
-	w.key("problems", false)
+	w.Key("problems", false)
 	jsonSlice(w, s.Problems, w.problem)
-	w.closeObj()
-	if !w.ok {
-		return w.b[:start], false
+	w.CloseObj()
+	if !w.OK() {
+		return w.Bytes()[:start], false
 	}
-	return w.b, true
+	return w.Bytes(), true
 }
 
 func (w *jsonWriter) media(m *MediaSummary) {
-	w.openObj()
-	w.key("type", true)
-	w.str(m.Type)
-	w.key("addr", false)
-	w.addrPort(m.Addr)
-	w.key("rtcp", false)
-	w.addrPort(m.RTCP)
-	w.key("proto", false)
-	w.str(m.Proto)
-	w.key("codecs", false)
+	w.OpenObj()
+	w.Key("type", true)
+	w.Str(m.Type)
+	w.Key("addr", false)
+	w.AddrPort(m.Addr)
+	w.Key("rtcp", false)
+	w.AddrPort(m.RTCP)
+	w.Key("proto", false)
+	w.Str(m.Proto)
+	w.Key("codecs", false)
 	jsonSlice(w, m.Codecs, w.strp)
-	w.key("dir", false)
-	w.str(m.Dir)
-	w.key("srtp", false)
-	w.bool(m.SRTP)
-	w.key("ptime", false)
-	w.int(int64(m.Ptime))
-	w.closeObj()
+	w.Key("dir", false)
+	w.Str(m.Dir)
+	w.Key("srtp", false)
+	w.Bool(m.SRTP)
+	w.Key("ptime", false)
+	w.Int64(int64(m.Ptime))
+	w.CloseObj()
 }
 
 func (w *jsonWriter) negotiation(n *Negotiation) {
-	w.openObj()
-	w.key("method", true)
-	w.str(n.Method)
-	w.key("cseq", false)
-	w.uint(uint64(n.CSeq))
-	w.key("offer_time", false)
-	w.time(n.OfferTime)
-	w.key("answer_time", false)
-	w.time(n.AnswerTime)
-	w.key("offer_from", false)
-	w.addrPort(n.OfferFrom)
-	w.key("answer_from", false)
-	w.addrPort(n.AnswerFrom)
-	w.key("offer", false)
+	w.OpenObj()
+	w.Key("method", true)
+	w.Str(n.Method)
+	w.Key("cseq", false)
+	w.Uint(uint64(n.CSeq))
+	w.Key("offer_time", false)
+	w.Time(n.OfferTime)
+	w.Key("answer_time", false)
+	w.Time(n.AnswerTime)
+	w.Key("offer_from", false)
+	w.AddrPort(n.OfferFrom)
+	w.Key("answer_from", false)
+	w.AddrPort(n.AnswerFrom)
+	w.Key("offer", false)
 	jsonSlice(w, n.Offer, w.media)
-	w.key("answer", false)
+	w.Key("answer", false)
 	jsonSlice(w, n.Answer, w.media)
-	w.closeObj()
+	w.CloseObj()
 }
 
 func (w *jsonWriter) leg(l *Leg) {
-	w.openObj()
-	w.key("call_id", true)
-	w.str(l.CallID)
-	w.key("rule", false)
-	w.str(l.Rule)
-	w.closeObj()
+	w.OpenObj()
+	w.Key("call_id", true)
+	w.Str(l.CallID)
+	w.Key("rule", false)
+	w.Str(l.Rule)
+	w.CloseObj()
 }
 
 func (w *jsonWriter) stream(s *Stream) {
-	w.openObj()
-	w.key("src", true)
-	w.addrPort(s.Src)
-	w.key("dst", false)
-	w.addrPort(s.Dst)
-	w.key("ssrc", false)
-	w.uint(uint64(s.SSRC))
-	w.key("codec", false)
-	w.str(s.Codec)
-	w.key("packets", false)
-	w.int(int64(s.Packets))
-	w.key("lost", false)
-	w.int(int64(s.Lost))
-	w.key("jitter_ms", false)
-	w.float(s.JitterMS)
-	w.key("mos", false)
-	w.float(s.MOS)
-	w.key("link", false)
-	w.str(s.Link)
-	w.closeObj()
+	w.OpenObj()
+	w.Key("src", true)
+	w.AddrPort(s.Src)
+	w.Key("dst", false)
+	w.AddrPort(s.Dst)
+	w.Key("ssrc", false)
+	w.Uint(uint64(s.SSRC))
+	w.Key("codec", false)
+	w.Str(s.Codec)
+	w.Key("packets", false)
+	w.Int64(int64(s.Packets))
+	w.Key("lost", false)
+	w.Int64(int64(s.Lost))
+	w.Key("jitter_ms", false)
+	w.Float(s.JitterMS)
+	w.Key("mos", false)
+	w.Float(s.MOS)
+	w.Key("link", false)
+	w.Str(s.Link)
+	w.CloseObj()
 }
 
 func (w *jsonWriter) problem(p *Problem) {
-	w.openObj()
-	w.key("code", true)
-	w.str(p.Code)
-	w.key("severity", false)
-	w.str(p.Severity)
-	w.key("detail", false)
-	w.str(p.Detail)
-	w.key("ssrc", false)
-	w.uint(uint64(p.SSRC))
-	w.closeObj()
+	w.OpenObj()
+	w.Key("code", true)
+	w.Str(p.Code)
+	w.Key("severity", false)
+	w.Str(p.Severity)
+	w.Key("detail", false)
+	w.Str(p.Detail)
+	w.Key("ssrc", false)
+	w.Uint(uint64(p.SSRC))
+	w.CloseObj()
 }
 
-// jsonWriter appends JSON, compact or indented the way json.Indent
-// indents (prefix, then indent per level; "{}" and "[]" stay empty).
-// rtpstats has the same writer for its stream report; neither package
-// may import the other's internals, and the two are small.
-type jsonWriter struct {
-	b              []byte
-	ok             bool
-	ind            bool
-	prefix, indent string
-	depth          int
-	// nlBuf holds "\n", prefix and jsonMaxDepth indents when they fit
-	// (nlOK); newline appends the start of it. (An array, not a slice
-	// of it: a pointer into itself would move the writer to the heap.)
-	nlOK  bool
-	nlBuf [64]byte
-}
+// jsonWriter is the shared writer (internal/jsonw) with the summary's
+// nested values as methods.
+type jsonWriter struct{ jsonw.Writer }
 
-// jsonMaxDepth is the deepest level a summary's encoding reaches.
-const jsonMaxDepth = 6
+func (w *jsonWriter) strp(s *string) { w.Str(*s) }
 
-func (w *jsonWriter) lit(s string)  { w.b = append(w.b, s...) }
-func (w *jsonWriter) int(n int64)   { w.b = strconv.AppendInt(w.b, n, 10) }
-func (w *jsonWriter) uint(n uint64) { w.b = strconv.AppendUint(w.b, n, 10) }
-func (w *jsonWriter) bool(v bool)   { w.b = strconv.AppendBool(w.b, v) }
-
-func (w *jsonWriter) newline() {
-	if !w.ind {
-		return
-	}
-	if w.nlOK && w.depth <= jsonMaxDepth {
-		w.b = append(w.b, w.nlBuf[:1+len(w.prefix)+w.depth*len(w.indent)]...)
-		return
-	}
-	w.b = append(w.b, '\n')
-	w.b = append(w.b, w.prefix...)
-	for range w.depth {
-		w.b = append(w.b, w.indent...)
-	}
-}
-
-// openObj and closeObj bracket an object; every object written here has
-// keys, so it is never "{}".
-func (w *jsonWriter) openObj() {
-	w.b = append(w.b, '{')
-	w.depth++
-}
-
-func (w *jsonWriter) closeObj() {
-	w.depth--
-	w.newline()
-	w.b = append(w.b, '}')
-}
-
-// jsonSlice writes s as encoding/json does: null when nil, "[]" when
-// empty, else an array of each element.
-func jsonSlice[T any](w *jsonWriter, s []T, each func(*T)) {
-	if s == nil {
-		w.lit("null")
-		return
-	}
-	w.b = append(w.b, '[')
-	w.depth++
-	for i := range s {
-		if i > 0 {
-			w.b = append(w.b, ',')
-		}
-		w.newline()
-		each(&s[i])
-	}
-	w.depth--
-	if len(s) > 0 {
-		w.newline()
-	}
-	w.b = append(w.b, ']')
-}
-
-func (w *jsonWriter) key(k string, first bool) {
-	if !first {
-		w.b = append(w.b, ',')
-	}
-	w.newline()
-	w.b = append(w.b, '"')
-	w.b = append(w.b, k...)
-	if w.ind {
-		w.b = append(w.b, '"', ':', ' ')
-		return
-	}
-	w.b = append(w.b, '"', ':')
-}
-
-func (w *jsonWriter) strp(s *string) { w.str(*s) }
-
-const jsonHex = "0123456789abcdef"
-
-// str is encoding/json's string encoding with HTML escaping off: '"',
-// '\\' and the C0 controls escaped (\b \f \n \r \t short, the rest
-// \u00XX), each invalid UTF-8 byte as \ufffd, U+2028 and U+2029 as
-// \u2028 and \u2029 (JSONP safety), everything else as is. SIP text is
-// full of '<', '>' and '&', which the reports leave alone.
-func (w *jsonWriter) str(s string) {
-	b := append(w.b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', jsonHex[c>>4], jsonHex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', jsonHex[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	w.b = append(b, '"')
-}
-
-// float is encoding/json's float64 encoding: the shortest 'f' form, or
-// 'e' for very small or large magnitudes with a one-digit exponent
-// written without its leading zero.
-func (w *jsonWriter) float(f float64) {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		w.ok = false // encoding/json refuses them
-		return
-	}
-	format := byte('f')
-	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	w.b = strconv.AppendFloat(w.b, f, format, -1, 64)
-	if format == 'e' {
-		if n := len(w.b); n >= 4 && w.b[n-4] == 'e' && w.b[n-3] == '-' && w.b[n-2] == '0' {
-			w.b[n-2] = w.b[n-1]
-			w.b = w.b[:n-1]
-		}
-	}
-}
-
-// time is time.Time.MarshalJSON (RFC 3339 with nanoseconds, quoted) for
-// UTC times (every packet time, and the zero time) of the years it
-// accepts; anything else goes to encoding/json.
-func (w *jsonWriter) time(t time.Time) {
-	if _, off := t.Zone(); off != 0 {
-		w.ok = false
-		return
-	}
-	if y := t.Year(); y < 0 || y > 9999 {
-		w.ok = false
-		return
-	}
-	w.b = append(w.b, '"')
-	w.b = t.AppendFormat(w.b, time.RFC3339Nano)
-	w.b = append(w.b, '"')
-}
-
-// addrPort is netip.AddrPort.MarshalText, quoted: "" when invalid.
-func (w *jsonWriter) addrPort(ap netip.AddrPort) {
-	w.b = append(w.b, '"')
-	n := len(w.b)
-	w.b, _ = ap.AppendText(w.b)
-	w.plain(n)
-	w.b = append(w.b, '"')
-}
-
-// addr is netip.Addr.MarshalText, quoted: "" when invalid.
-func (w *jsonWriter) addr(a *netip.Addr) {
-	w.b = append(w.b, '"')
-	n := len(w.b)
-	w.b, _ = a.AppendText(w.b)
-	w.plain(n)
-	w.b = append(w.b, '"')
-}
-
-// plain checks that the text appended from n on needs no escaping (an
-// IPv6 zone is free text); when it would, encoding/json writes the
-// value.
-func (w *jsonWriter) plain(n int) {
-	for _, c := range w.b[n:] {
-		if c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' {
-			w.ok = false
-			return
-		}
-	}
-}
+// jsonSlice is jsonw.Slice on w.
+func jsonSlice[T any](w *jsonWriter, s []T, each func(*T)) { jsonw.Slice(&w.Writer, s, each) }
