@@ -11,6 +11,7 @@ import (
 
 	"github.com/voiptool/voiptool/internal/benchfloor"
 	"github.com/voiptool/voiptool/internal/pcapgen"
+	"github.com/voiptool/voiptool/internal/testpeer"
 )
 
 // BenchmarkRTPVsFloor times `voiptool rtp FILE --format json` (decode,
@@ -53,14 +54,14 @@ func BenchmarkRTPVsFloor(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		s := cpuTime()
+		s := testpeer.CPUTime()
 		runRTP()
-		tr := cpuTime() - s
-		s = cpuTime()
+		tr := testpeer.CPUTime() - s
+		s = testpeer.CPUTime()
 		if _, err := benchfloor.DecodeFile(path); err != nil {
 			b.Fatal(err)
 		}
-		tf := cpuTime() - s
+		tf := testpeer.CPUTime() - s
 		tRTP += tr
 		tFloor += tf
 		ratios = append(ratios, float64(tr)/float64(max(tf, 1)))

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/voiptool/voiptool/internal/anon/leak"
+	"github.com/voiptool/voiptool/internal/testpeer"
 )
 
 // BenchmarkRewriteSIP measures the rewriter on an INVITE with SDP (the
@@ -12,14 +13,14 @@ func BenchmarkRewriteSIP(b *testing.B) {
 	in := buildMsg("", headerCases[4].headers, "application/sdp", sdpBody)
 	m := NewMapper(testKey(b, "bench"), Options{})
 	b.SetBytes(int64(len(in)))
-	t0 := cpuTime()
+	t0 := testpeer.CPUTime()
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := m.RewriteSIP(in); err != nil {
 			b.Fatal(err)
 		}
 	}
-	reportCPU(b, t0, int64(len(in)))
+	testpeer.ReportCPU(b, t0, int64(len(in)))
 }
 
 // BenchmarkRewriteSIPHeadersOnly: a BYE-sized message without body.
@@ -27,12 +28,12 @@ func BenchmarkRewriteSIPHeadersOnly(b *testing.B) {
 	in := buildMsg("BYE sip:callee@biloxi.example.com SIP/2.0", nil, "", "")
 	m := NewMapper(testKey(b, "bench"), Options{})
 	b.SetBytes(int64(len(in)))
-	t0 := cpuTime()
+	t0 := testpeer.CPUTime()
 	b.ReportAllocs()
 	for b.Loop() {
 		m.RewriteSIP(in)
 	}
-	reportCPU(b, t0, int64(len(in)))
+	testpeer.ReportCPU(b, t0, int64(len(in)))
 }
 
 // BenchmarkLeakCheckSIP scans rewritten SIP text for the identifiers of
@@ -47,13 +48,13 @@ func BenchmarkLeakCheckSIP(b *testing.B) {
 		buf = append(buf, out...)
 	}
 	b.SetBytes(int64(len(buf)))
-	t0 := cpuTime()
+	t0 := testpeer.CPUTime()
 	for b.Loop() {
 		if hits := c.Scan(0, buf, nil); len(hits) != 0 {
 			b.Fatal(hits[0])
 		}
 	}
-	reportCPU(b, t0, int64(len(buf)))
+	testpeer.ReportCPU(b, t0, int64(len(buf)))
 }
 
 // BenchmarkRewriteSIPCold: a new mapper per message, every pseudonym
@@ -63,11 +64,11 @@ func BenchmarkRewriteSIPCold(b *testing.B) {
 	key := testKey(b, "bench")
 	b.SetBytes(int64(len(in)))
 	b.ReportAllocs()
-	t0 := cpuTime()
+	t0 := testpeer.CPUTime()
 	for b.Loop() {
 		if _, err := NewMapper(key, Options{}).RewriteSIP(in); err != nil {
 			b.Fatal(err)
 		}
 	}
-	reportCPU(b, t0, int64(len(in)))
+	testpeer.ReportCPU(b, t0, int64(len(in)))
 }

@@ -2,6 +2,7 @@ package leak
 
 import (
 	"bytes"
+	"github.com/voiptool/voiptool/internal/testpeer"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -244,10 +245,10 @@ func BenchmarkScan(b *testing.B) {
 	}
 	b.Logf("%d identifiers, %d patterns, DFA %v", s.Len(), c.Patterns(), c.a.dfa != nil)
 	b.SetBytes(int64(len(buf)))
-	t0 := cpuTime()
+	t0 := testpeer.CPUTime()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		c.Scan(0, buf, nil)
 	}
-	reportCPU(b, t0, int64(len(buf)))
+	testpeer.ReportCPU(b, t0, int64(len(buf)))
 }
