@@ -941,52 +941,62 @@ func (c *call) summary() CallSummary {
 	return s
 }
 
+// filterInto writes into *s what a Filter reads (node.positive) and
+// nothing else, as summaryInto would write it: a filtered list decides
+// on this, and builds the whole summary only for the calls it keeps.
+// What it leaves out is what costs: the negotiated codec (a search of
+// the answer's media for each stream), the times, the SDP. TestFilterInto
+// holds it to summaryInto for every column of the filter language.
+func (c *call) filterInto(s *CallSummary) {
+	*s = CallSummary{
+		CallID:          c.id,
+		Type:            c.typ(),
+		State:           c.state,
+		From:            c.from,
+		To:              c.to,
+		FromDisplay:     c.fromDisp,
+		ToDisplay:       c.toDisp,
+		PAI:             c.pai,
+		Src:             c.eps[c.srcI],
+		Dst:             c.eps[c.dstI],
+		SetupMS:         msBetween(c.inviteT, c.answerT),
+		PDDMS:           msBetween(c.inviteT, c.ringT),
+		DurationMS:      msBetween(c.answerT, c.byeT),
+		FinalCode:       int(c.finalCode),
+		Reason:          c.reason(),
+		HangupBy:        hangupNames[c.hangupBy],
+		Messages:        len(c.msgs),
+		Retransmissions: int(c.retrans),
+		Methods:         nilIfEmpty(c.methods.list()),
+		UserAgents:      nilIfEmpty(c.uas.list()),
+		IPs:             nilIfEmpty(c.ips),
+		Problems:        c.coldR().problems,
+	}
+}
+
 // summaryInto writes the summary into *s (a list reuses one), without
 // allocating: all but SDPHistory (nil), which filters do not read and
 // sdpHistory builds.
 func (c *call) summaryInto(s *CallSummary) {
-	*s = CallSummary{
-		CallID:            c.id,
-		Type:              c.typ(),
-		State:             c.state,
-		From:              c.from,
-		To:                c.to,
-		FromDisplay:       c.fromDisp,
-		ToDisplay:         c.toDisp,
-		PAI:               c.pai,
-		Src:               c.eps[c.srcI],
-		Dst:               c.eps[c.dstI],
-		Start:             timeOf(c.first),
-		End:               timeOf(c.last),
-		SetupMS:           msBetween(c.inviteT, c.answerT),
-		PDDMS:             msBetween(c.inviteT, c.ringT),
-		RingMS:            -1,
-		DurationMS:        msBetween(c.answerT, c.byeT),
-		TotalMS:           msBetween(c.first, c.last),
-		FinalCode:         int(c.finalCode),
-		Reason:            c.reason(),
-		HangupBy:          hangupNames[c.hangupBy],
-		Messages:          len(c.msgs),
-		Retransmissions:   int(c.retrans),
-		Duplicates:        int(c.dups),
-		SourceSet:         c.sources,
-		AuthChallenges:    int(c.authChallenges),
-		Forks:             int(c.forks),
-		OnHold:            c.held,
-		Expired:           c.expired,
-		SRTP:              c.srtp,
-		Warnings:          int(c.warnCount),
-		Methods:           nilIfEmpty(c.methods.list()),
-		UserAgents:        nilIfEmpty(c.uas.list()),
-		IPs:               nilIfEmpty(c.ips),
-		Offer:             c.offerSDP(),
-		Answer:            c.answerSDP(),
-		SDPHistoryDropped: c.moreR().negsCut,
-		Codec:             c.codec(),
-		Legs:              c.moreR().legs,
-		Streams:           c.coldR().streams,
-		Problems:          c.coldR().problems,
-	}
+	c.filterInto(s) // what a filter reads, then the rest
+	s.Start = timeOf(c.first)
+	s.End = timeOf(c.last)
+	s.RingMS = -1
+	s.TotalMS = msBetween(c.first, c.last)
+	s.Duplicates = int(c.dups)
+	s.SourceSet = c.sources
+	s.AuthChallenges = int(c.authChallenges)
+	s.Forks = int(c.forks)
+	s.OnHold = c.held
+	s.Expired = c.expired
+	s.SRTP = c.srtp
+	s.Warnings = int(c.warnCount)
+	s.Offer = c.offerSDP()
+	s.Answer = c.answerSDP()
+	s.SDPHistoryDropped = c.moreR().negsCut
+	s.Codec = c.codec()
+	s.Legs = c.moreR().legs
+	s.Streams = c.coldR().streams
 	if s.Problems == nil {
 		s.Problems = []Problem{} // "problems": [] rather than null
 	}

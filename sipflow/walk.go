@@ -75,39 +75,6 @@ func (s *Store) summariesOf(calls []*call, gone int64, f Filter, out []CallSumma
 	return out
 }
 
-// filterInto writes into *s what a Filter reads (node.positive) and
-// nothing else, as summaryInto would write it: a filtered list decides
-// on this, and builds the whole summary only for the calls it keeps.
-// What it leaves out is what costs: the negotiated codec (a search of
-// the answer's media for each stream), the times, the SDP. TestFilterInto
-// holds it to summaryInto for every column of the filter language.
-func (c *call) filterInto(s *CallSummary) {
-	*s = CallSummary{
-		CallID:          c.id,
-		Type:            c.typ(),
-		State:           c.state,
-		From:            c.from,
-		To:              c.to,
-		FromDisplay:     c.fromDisp,
-		ToDisplay:       c.toDisp,
-		PAI:             c.pai,
-		Src:             c.eps[c.srcI],
-		Dst:             c.eps[c.dstI],
-		SetupMS:         msBetween(c.inviteT, c.answerT),
-		PDDMS:           msBetween(c.inviteT, c.ringT),
-		DurationMS:      msBetween(c.answerT, c.byeT),
-		FinalCode:       int(c.finalCode),
-		Reason:          c.reason(),
-		HangupBy:        hangupNames[c.hangupBy],
-		Messages:        len(c.msgs),
-		Retransmissions: int(c.retrans),
-		Methods:         nilIfEmpty(c.methods.list()),
-		UserAgents:      nilIfEmpty(c.uas.list()),
-		IPs:             nilIfEmpty(c.ips),
-		Problems:        c.coldR().problems,
-	}
-}
-
 // CallLocations returns one call as Call does, without re-reading its
 // messages from the captures: each MessageDetail has its Meta (where its
 // record lies), direction, method or code, CSeq, flags and SDP, but no
