@@ -53,6 +53,7 @@ once() {
 	done
 	tmux -L "$sock" kill-server 2>/dev/null || true
 	kill "$pid" 2>/dev/null || true
+	sleep 0.3 # the next round's server must not meet this one shutting down
 	awk -v t0="$t0" -v f="$first" -v l="$now" 'BEGIN {printf "%.3f %.3f\n", (f - t0) / 1e9, (l - t0) / 1e9}' >>"$tmp/$name"
 }
 median() { sort -n | awk '{a[NR] = $1} END {if (NR % 2) {print a[(NR + 1) / 2]} else {print (a[NR / 2] + a[NR / 2 + 1]) / 2}}'; }
