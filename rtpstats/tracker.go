@@ -333,9 +333,11 @@ func (t *Tracker) SetCallIDAt(ep netip.AddrPort, callID string, at time.Time) {
 		// never be a single NAT candidate anyway: keep the newest, and
 		// every SDP costs a bounded scan instead of one that grows with
 		// the capture (it was quadratic: 88 % of the CPU of a 20 000-call
-		// SIP-only run).
-		t.natDropped += len(eps) - maxNATPerPort + 1
-		eps = append(eps[:0], eps[len(eps)-maxNATPerPort+1:]...)
+		// SIP-only run). The newest half is kept, so the next prune
+		// (64 lookups) comes after as many new endpoints, not the next.
+		keep := maxNATPerPort/2 - 1
+		t.natDropped += len(eps) - keep
+		eps = append(eps[:0], eps[len(eps)-keep:]...)
 	}
 	t.natPorts[p] = append(eps, ep)
 }
