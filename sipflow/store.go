@@ -597,8 +597,10 @@ func (s *Store) Calls(f Filter, offset, limit int) []CallSummary {
 	all := f.IsZero() // no summary to build for the rows skipped
 	n := 0
 	for c := s.order.front; c != nil; c = c.ord.next {
+		// The filter decides on what it reads (filterInto); the whole
+		// summary is built for the rows returned only.
 		if !all {
-			c.summaryInto(&sum)
+			c.filterInto(&sum)
 			if !f.Match(&sum) {
 				continue
 			}
@@ -610,10 +612,8 @@ func (s *Store) Calls(f Filter, offset, limit int) []CallSummary {
 		if limit >= 0 && len(out) >= limit {
 			break
 		}
-		if all {
-			c.summaryInto(&sum)
-		}
-		sum.SDPHistory = c.sdpHistory() // built for the rows returned only
+		c.summaryInto(&sum)
+		sum.SDPHistory = c.sdpHistory()
 		out = append(out, s.withSources(sum))
 	}
 	return out
@@ -651,7 +651,9 @@ func (s *Store) Count(f Filter) int {
 	n := 0
 	var sum CallSummary
 	for c := s.order.front; c != nil; c = c.ord.next {
-		c.summaryInto(&sum)
+		// What the filter reads only: the metrics count calls by state
+		// this way at every scrape, over every call held.
+		c.filterInto(&sum)
 		if f.Match(&sum) {
 			n++
 		}

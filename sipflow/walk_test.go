@@ -61,6 +61,9 @@ func TestSummariesEqualCalls(t *testing.T) {
 			t.Fatalf("%q matches nothing: the fixture does not exercise it", expr)
 		}
 		got := collect(s, f)
+		if n := s.Count(f); n != len(want) {
+			t.Errorf("%q: Count %d, Calls %d", expr, n, len(want))
+		}
 		if len(got) != len(want) {
 			t.Fatalf("%q: %d summaries, Calls has %d", expr, len(got), len(want))
 		}
