@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/voiptool/voiptool/internal/wsframe"
 )
 
 var (
@@ -124,37 +126,37 @@ func wantPayloads(t *testing.T, c *collector, want ...string) {
 	}
 }
 
-// wsFrame encodes one frame; lenMode 0 picks the minimal length encoding,
-// 16 or 64 forces that extended length.
+// wsFrame encodes one frame; lenMode 0 picks the minimal length encoding
+// (wsframe.Append), 16 or 64 forces that extended length, which a
+// receiver must accept too.
 func wsFrame(fin bool, op byte, mask bool, key [4]byte, payload []byte, lenMode int) []byte {
-	var b []byte
 	b0 := op
 	if fin {
-		b0 |= wsFIN
+		b0 |= wsframe.FIN
 	}
-	b = append(b, b0)
+	if lenMode == 0 {
+		return wsframe.Append(nil, b0, mask, key, payload)
+	}
 	var m byte
 	if mask {
-		m = wsMask
+		m = 0x80
 	}
-	n := len(payload)
-	switch {
-	case lenMode == 64 || (lenMode == 0 && n > 0xffff):
-		b = append(b, m|wsLen64)
-		b = binary.BigEndian.AppendUint64(b, uint64(n))
-	case lenMode == 16 || (lenMode == 0 && n > wsMaxCtl):
-		b = append(b, m|wsLen16)
-		b = binary.BigEndian.AppendUint16(b, uint16(n))
-	default:
-		b = append(b, m|byte(n))
+	b := []byte{b0}
+	if lenMode == 64 {
+		b = append(b, m|127)
+		b = binary.BigEndian.AppendUint64(b, uint64(len(payload)))
+	} else {
+		b = append(b, m|126)
+		b = binary.BigEndian.AppendUint16(b, uint16(len(payload)))
 	}
-	if mask {
-		b = append(b, key[:]...)
-		p := append([]byte(nil), payload...)
-		unmask(p, key)
-		return append(b, p...)
+	if !mask {
+		return append(b, payload...)
 	}
-	return append(b, payload...)
+	b = append(b, key[:]...)
+	n := len(b)
+	b = append(b, payload...)
+	wsframe.Mask(b[n:], key)
+	return b
 }
 
 const wsRequest = "GET /ws HTTP/1.1\r\nHost: sip.example.com\r\nUPGRADE: WebSocket\r\nconnection: Upgrade\r\n" +

@@ -1,116 +1,33 @@
 package sipstream
 
 import (
-	"encoding/binary"
+	"errors"
 
 	"github.com/voiptool/voiptool/internal/siplex"
+	"github.com/voiptool/voiptool/internal/wsframe"
 )
 
-// WebSocket framing (RFC 6455 5.2):
-//
-//	 0                   1                   2                   3
-//	 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
-//	+-+-+-+-+-------+-+-------------+-------------------------------+
-//	|F|R|R|R| opcode|M| Payload len |    Extended payload length    |
-//	|I|S|S|S|  (4)  |A|     (7)     |             (16/64)           |
-//	|N|V|V|V|       |S|             |   (if payload len==126/127)   |
-//	| |1|2|3|       |K|             |                               |
-//	+-+-+-+-+-------+-+-------------+ - - - - - - - - - - - - - - - +
-//	|     Extended payload length continued, if payload len == 127  |
-//	+ - - - - - - - - - - - - - - - +-------------------------------+
-//	|                               |Masking-key, if MASK set to 1  |
-//	+-------------------------------+-------------------------------+
-//	| Masking-key (continued)       |          Payload Data         |
-//	+-------------------------------- - - - - - - - - - - - - - - - +
+// WebSocket frame headers are read by internal/wsframe, the one codec of
+// them; these are its opcodes under shorter names.
 const (
-	wsFIN      = 0x80
-	wsRSV      = 0x70
-	wsOpcode   = 0x0f
-	wsMask     = 0x80
-	wsLen7     = 0x7f
-	wsLen16    = 126 // 7-bit length value announcing a 16-bit length
-	wsLen64    = 127 // 7-bit length value announcing a 64-bit length
-	wsMaxCtl   = 125 // control frames carry at most 125 bytes (RFC 6455 5.5)
-	wsMaxHdr   = 14
-	opContinue = 0x0 // RFC 6455 11.8
-	opText     = 0x1
-	opBinary   = 0x2
-	opClose    = 0x8
-	opPing     = 0x9
-	opPong     = 0xa
+	opContinue = wsframe.OpContinue
+	opText     = wsframe.OpText
+	opBinary   = wsframe.OpBinary
+	opClose    = wsframe.OpClose
+	opPing     = wsframe.OpPing
+	opPong     = wsframe.OpPong
 )
 
-// wsHeader is a decoded frame header.
-type wsHeader struct {
-	fin    bool
-	rsv    byte
-	op     byte
-	masked bool
-	key    [4]byte
-	hdrLen int
-	plen   uint64
-}
-
-// parseWSHeader decodes a frame header, checking RFC 6455 5.2/5.5 rules.
-func parseWSHeader(b []byte) (wsHeader, status) {
-	var h wsHeader
-	if len(b) < 2 {
+// parseWSHeader is wsframe.Parse as a recogniser's status.
+func parseWSHeader(b []byte) (wsframe.Header, status) {
+	h, err := wsframe.Parse(b)
+	switch {
+	case errors.Is(err, wsframe.ErrShort):
 		return h, stMore
-	}
-	h.fin = b[0]&wsFIN != 0
-	h.rsv = b[0] & wsRSV
-	h.op = b[0] & wsOpcode
-	h.masked = b[1]&wsMask != 0
-	switch h.op {
-	case opContinue, opText, opBinary, opClose, opPing, opPong:
-	default:
+	case err != nil:
 		return h, stNo
-	}
-	l7 := b[1] & wsLen7
-	h.hdrLen = 2
-	switch l7 {
-	case wsLen16:
-		if len(b) < 4 {
-			return h, stMore
-		}
-		h.plen = uint64(binary.BigEndian.Uint16(b[2:4]))
-		h.hdrLen = 4
-	case wsLen64:
-		if len(b) < 10 {
-			return h, stMore
-		}
-		h.plen = binary.BigEndian.Uint64(b[2:10])
-		if h.plen>>63 != 0 {
-			return h, stNo // the most significant bit MUST be 0
-		}
-		h.hdrLen = 10
-	default:
-		h.plen = uint64(l7)
-	}
-	if h.op >= opClose && (!h.fin || h.plen > wsMaxCtl) {
-		return h, stNo
-	}
-	if h.masked {
-		if len(b) < h.hdrLen+4 {
-			return h, stMore
-		}
-		copy(h.key[:], b[h.hdrLen:h.hdrLen+4])
-		h.hdrLen += 4
 	}
 	return h, stYes
-}
-
-// unmask applies the masking key (RFC 6455 5.3) in place.
-func unmask(p []byte, key [4]byte) {
-	k := binary.LittleEndian.Uint32(key[:])
-	k64 := uint64(k) | uint64(k)<<32
-	i := 0
-	for ; i+8 <= len(p); i += 8 {
-		binary.LittleEndian.PutUint64(p[i:], binary.LittleEndian.Uint64(p[i:])^k64)
-	}
-	for ; i < len(p); i++ {
-		p[i] ^= key[i&3]
-	}
 }
 
 // sipHead reports whether p starts like a SIP message: a Status-Line or
@@ -130,24 +47,26 @@ func sipHead(p []byte) bool {
 // modifying b: used to find frames mid-stream and after a lost segment.
 func wsProbe(b []byte, maxBuf int) status {
 	const probe = 16
-	if len(b) > 0 && (b[0]&wsRSV != 0 || (b[0]&wsOpcode != opText && b[0]&wsOpcode != opBinary)) {
-		return stNo
+	if len(b) > 0 {
+		if h := (wsframe.Header{B0: b[0]}); h.RSV() != 0 || (h.Opcode() != opText && h.Opcode() != opBinary) {
+			return stNo
+		}
 	}
 	h, st := parseWSHeader(b)
 	if st != stYes {
 		return st
 	}
-	if h.plen < 10 || h.plen > uint64(maxBuf) {
+	if h.Len < 10 || h.Len > uint64(maxBuf) {
 		return stNo
 	}
-	k := min(int(h.plen), probe)
-	if len(b) < h.hdrLen+k {
+	k := min(int(h.Len), probe)
+	if len(b) < h.HeaderLen+k {
 		return stMore
 	}
 	var tmp [probe]byte
-	copy(tmp[:k], b[h.hdrLen:h.hdrLen+k])
-	if h.masked {
-		unmask(tmp[:k], h.key)
+	copy(tmp[:k], b[h.HeaderLen:h.HeaderLen+k])
+	if h.Masked {
+		wsframe.Mask(tmp[:k], h.Key)
 	}
 	if sipHead(tmp[:k]) {
 		return stYes
@@ -218,12 +137,12 @@ func (a *Assembler) frameWS(s *stream, b []byte, abs uint64) (int, bool) {
 		a.lostSync(s)
 		return 0, true
 	}
-	if h.plen > uint64(a.maxBuf) {
+	if h.Len > uint64(a.maxBuf) {
 		a.stats.WebSocketFrames++
 		a.stats.BufferOverflows++
 		a.dropFragment(s)
-		s.fragDrop = !h.fin
-		total := uint64(h.hdrLen) + h.plen
+		s.fragDrop = !h.Fin()
+		total := uint64(h.HeaderLen) + h.Len
 		if total > 1<<31 {
 			// No SIP peer sends this; treat as lost framing rather than
 			// skip gigabytes of sequence space.
@@ -236,37 +155,37 @@ func (a *Assembler) frameWS(s *stream, b []byte, abs uint64) (int, bool) {
 		s.skip = int(total) - n
 		return n, false
 	}
-	total := h.hdrLen + int(h.plen)
+	total := h.HeaderLen + int(h.Len)
 	if len(b) < total {
 		return 0, false
 	}
 	a.stats.WebSocketFrames++
-	p := b[h.hdrLen:total]
-	if h.masked {
-		unmask(p, h.key)
+	p := b[h.HeaderLen:total]
+	if h.Masked {
+		wsframe.Mask(p, h.Key)
 	}
 	end := abs + uint64(total)
 	switch {
-	case h.op >= opClose:
+	case h.Opcode() >= opClose:
 		a.stats.WebSocketControlFrames++
 		a.stats.DiscardedBytes += uint64(total)
-	case h.rsv != 0:
+	case h.RSV() != 0:
 		// permessage-deflate (RFC 7692) or another extension: not decoded.
 		a.stats.WebSocketCompressed++
 		a.stats.DiscardedBytes += uint64(total)
-		if h.op != opContinue {
+		if h.Opcode() != opContinue {
 			a.dropFragment(s)
 		}
-		s.fragDrop = !h.fin
+		s.fragDrop = !h.Fin()
 		s.fragging = false
 		s.frag = s.frag[:0]
-	case h.op == opText || h.op == opBinary:
+	case h.Opcode() == opText || h.Opcode() == opBinary:
 		if s.fragging || s.fragDrop {
 			// A new message before the previous one finished (RFC 6455 5.4).
 			a.stats.WebSocketProtocolErrors++
 			a.dropFragment(s)
 		}
-		if h.fin {
+		if h.Fin() {
 			a.deliverWS(s, p, s.refAt(abs), end)
 			break
 		}
@@ -277,17 +196,17 @@ func (a *Assembler) frameWS(s *stream, b []byte, abs uint64) (int, bool) {
 		switch {
 		case s.fragDrop:
 			a.stats.DiscardedBytes += uint64(total)
-			s.fragDrop = !h.fin
+			s.fragDrop = !h.Fin()
 		case !s.fragging:
 			a.stats.WebSocketProtocolErrors++
 			a.stats.DiscardedBytes += uint64(total)
 		case len(s.frag)+len(p) > a.maxBuf:
 			a.stats.BufferOverflows++
 			a.dropFragment(s)
-			s.fragDrop = !h.fin
+			s.fragDrop = !h.Fin()
 		default:
 			s.frag = append(s.frag, p...)
-			if h.fin {
+			if h.Fin() {
 				a.deliverWS(s, s.frag, s.fragFirstRef, end)
 				s.frag = s.frag[:0]
 				s.fragging = false

@@ -3,6 +3,8 @@ package sipstream
 import (
 	"strings"
 	"testing"
+
+	"github.com/voiptool/voiptool/internal/wsframe"
 )
 
 var key = [4]byte{0x37, 0xfa, 0x21, 0x3d}
@@ -12,7 +14,7 @@ func TestWebSocket(t *testing.T) {
 	small := "OPTIONS sip:a@b SIP/2.0\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\nl: 0\r\n\r\n" // 7-bit length
 	inv := sipMsg("INVITE", 2, 70000)                                                   // 64-bit length
 	resp := sipResp(200, 1)
-	if len(small) > wsMaxCtl || len(reg) <= wsMaxCtl {
+	if len(small) > 125 || len(reg) <= 125 { // 125: the largest 7-bit length
 		t.Fatalf("fixture sizes %d %d", len(small), len(reg))
 	}
 
@@ -144,7 +146,7 @@ func TestWebSocketNotUpgraded(t *testing.T) {
 func TestUnmask(t *testing.T) {
 	p := []byte("0123456789abcdefXYZ")
 	q := append([]byte(nil), p...)
-	unmask(q, key)
+	wsframe.Mask(q, key)
 	for i := range p {
 		if q[i] != p[i]^key[i%4] {
 			t.Fatalf("byte %d", i)

@@ -4,16 +4,13 @@ import (
 	"encoding/binary"
 
 	"github.com/voiptool/voiptool/capture"
+	"github.com/voiptool/voiptool/internal/wsframe"
 )
 
-// wsFrame is where a WebSocket frame carrying a SIP message (RFC 7118)
-// lies in a record, and what its header said, so that the rewritten
-// message is framed again the same way.
-type wsFrame struct {
-	b0     byte    // FIN, RSV and opcode, kept
-	masked bool    // client to server frames are masked (RFC 6455 5.3)
-	key    [4]byte // the masking key, kept
-}
+// wsFrame is what the header of the WebSocket frame carrying a SIP
+// message (RFC 7118) said (first byte, masking key), so that the
+// rewritten message is framed again the same way.
+type wsFrame = wsframe.Header
 
 // wsWhole reports whether ev is a SIP message unwrapped from one
 // WebSocket frame that lies whole in ev's own TCP segment: the only case
@@ -54,42 +51,13 @@ func (d *capDriver) wsLocate(evs []pendingEvent, i int, used map[int]bool) bool 
 	end = min(end, len(d.rec))
 	for p < end {
 		start := p
-		if p+2 > end {
+		f, err := wsframe.Parse(d.rec[p:end])
+		if err != nil || f.Len > uint64(end-p-f.HeaderLen) {
 			return false
 		}
-		f := wsFrame{b0: d.rec[p], masked: d.rec[p+1]&0x80 != 0}
-		n := int(d.rec[p+1] & 0x7f)
-		p += 2
-		switch n {
-		case 126:
-			if p+2 > end {
-				return false
-			}
-			n = int(binary.BigEndian.Uint16(d.rec[p:]))
-			p += 2
-		case 127:
-			if p+8 > end {
-				return false
-			}
-			v := binary.BigEndian.Uint64(d.rec[p:])
-			if v > uint64(end) {
-				return false
-			}
-			n = int(v)
-			p += 8
-		}
-		if f.masked {
-			if p+4 > end {
-				return false
-			}
-			copy(f.key[:], d.rec[p:p+4])
-			p += 4
-		}
-		if p+n > end {
-			return false
-		}
-		op := f.b0 & 0x0f
-		if !used[start] && f.b0&0x80 != 0 && (op == 1 || op == 2) && n == len(e.ws) && wsEqual(d.rec[p:p+n], e.ws, f) {
+		p += f.HeaderLen
+		n := int(f.Len)
+		if op := f.Opcode(); !used[start] && f.Fin() && (op == wsframe.OpText || op == wsframe.OpBinary) && n == len(e.ws) && wsEqual(d.rec[p:p+n], e.ws, f) {
 			used[start] = true
 			l.Payload = int32(start)
 			e.n = p + n - start
@@ -105,8 +73,8 @@ func (d *capDriver) wsLocate(evs []pendingEvent, i int, used map[int]bool) bool 
 func wsEqual(payload, msg []byte, f wsFrame) bool {
 	for j := range payload {
 		c := payload[j]
-		if f.masked {
-			c ^= f.key[j&3]
+		if f.Masked {
+			c ^= f.Key[j&3]
 		}
 		if c != msg[j] {
 			return false
@@ -118,30 +86,5 @@ func wsEqual(payload, msg []byte, f wsFrame) bool {
 // wsEncode frames msg as f was framed: same first byte and masking key,
 // the shortest length encoding (RFC 6455 5.2 requires the minimal one).
 func wsEncode(f wsFrame, msg []byte) []byte {
-	out := make([]byte, 0, len(msg)+14)
-	out = append(out, f.b0)
-	var mask byte
-	if f.masked {
-		mask = 0x80
-	}
-	switch n := len(msg); {
-	case n < 126:
-		out = append(out, mask|byte(n))
-	case n <= 0xffff:
-		out = append(out, mask|126)
-		out = binary.BigEndian.AppendUint16(out, uint16(n))
-	default:
-		out = append(out, mask|127)
-		out = binary.BigEndian.AppendUint64(out, uint64(n))
-	}
-	if f.masked {
-		out = append(out, f.key[:]...)
-	}
-	for j, c := range msg {
-		if f.masked {
-			c ^= f.key[j&3]
-		}
-		out = append(out, c)
-	}
-	return out
+	return wsframe.Append(make([]byte, 0, len(msg)+wsframe.MaxHeader), f.B0, f.Masked, f.Key, msg)
 }
