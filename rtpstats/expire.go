@@ -392,28 +392,52 @@ func (t *Tracker) forgetAnn(ep netip.AddrPort, a *announcement) {
 func (t *Tracker) roomAnn() {
 	limit := t.o.MaxAnnouncements
 	if len(t.ann) < max(limit, t.annNext) {
+		return // checked here: the closures below are for a pass only
+	}
+	t.annNext = evictOldest(t, t.ann, limit,
+		func(ep netip.AddrPort) bool { return len(t.idx.byEP[ep]) == 0 },
+		func(a *announcement) int64 { return t.announcedAt(a).UnixNano() },
+		func(ep netip.AddrPort, a *announcement) {
+			t.forgetAnn(ep, a)
+			t.pruneNAT(ep.Port(), time.Time{})
+		})
+}
+
+func (t *Tracker) roomHint() {
+	limit := 2 * t.o.MaxAnnouncements
+	if len(t.hints) < max(limit, t.hintNext) {
 		return
 	}
+	t.hintNext = evictOldest(t, t.hints, limit,
+		func(k hintKey) bool { return len(t.idx.byEP[k.ep]) == 0 },
+		func(h *codecHint) int64 { return h.at.UnixNano() },
+		func(k hintKey, _ *codecHint) { delete(t.hints, k) })
+}
+
+// evictOldest is one eviction pass over a full table m of roomAnn or
+// roomHint: of the entries free (no live stream uses them), the oldest
+// by at are forgotten, a batch (roomBatch) at once, each counted in
+// Counters.AnnouncementsEvicted. It returns the table size at which the
+// next pass is due (roomNext).
+func evictOldest[K comparable, V any](t *Tracker, m map[K]V, limit int, free func(K) bool, at func(V) int64, forget func(K, V)) int {
 	t.roomPasses++
-	defer func() { t.annNext = roomNext(len(t.ann), limit) }()
 	sc := t.scratch[:0]
-	for ep, a := range t.ann {
-		if len(t.idx.byEP[ep]) == 0 {
-			sc = append(sc, t.announcedAt(a).UnixNano())
+	for k, v := range m {
+		if free(k) {
+			sc = append(sc, at(v))
 		}
 	}
 	t.scratch = sc
-	if len(sc) == 0 {
-		return
-	}
-	cut := kth(sc, min(len(sc), roomBatch(len(t.ann), limit))-1)
-	for ep, a := range t.ann {
-		if len(t.idx.byEP[ep]) == 0 && t.announcedAt(a).UnixNano() <= cut {
-			t.forgetAnn(ep, a)
-			t.pruneNAT(ep.Port(), time.Time{})
-			t.ends.annEvicted++
+	if len(sc) > 0 {
+		cut := kth(sc, min(len(sc), roomBatch(len(m), limit))-1)
+		for k, v := range m {
+			if free(k) && at(v) <= cut {
+				forget(k, v)
+				t.ends.annEvicted++
+			}
 		}
 	}
+	return roomNext(len(m), limit)
 }
 
 // roomBatch is how many entries a pass over a table of n entries
@@ -487,32 +511,6 @@ func roomNext(n, limit int) int {
 		return 0
 	}
 	return n + n/8 + 1
-}
-
-func (t *Tracker) roomHint() {
-	limit := 2 * t.o.MaxAnnouncements
-	if len(t.hints) < max(limit, t.hintNext) {
-		return
-	}
-	t.roomPasses++
-	defer func() { t.hintNext = roomNext(len(t.hints), limit) }()
-	sc := t.scratch[:0]
-	for k, h := range t.hints {
-		if len(t.idx.byEP[k.ep]) == 0 {
-			sc = append(sc, h.at.UnixNano())
-		}
-	}
-	t.scratch = sc
-	if len(sc) == 0 {
-		return
-	}
-	cut := kth(sc, min(len(sc), roomBatch(len(t.hints), limit))-1)
-	for k, h := range t.hints {
-		if len(t.idx.byEP[k.ep]) == 0 && h.at.UnixNano() <= cut {
-			delete(t.hints, k)
-			t.ends.annEvicted++
-		}
-	}
 }
 
 // LiveStreams returns the full reports of the live streams only,
