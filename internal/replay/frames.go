@@ -319,9 +319,7 @@ func (f *frameReplayer) playOnce(warn func(error)) error {
 		return err
 	}
 	defer done()
-	r.calls = make(map[string]*callState)
-	r.media = make(map[netip.AddrPort]mediaRef)
-	r.streams = make(map[uint32]*rtpBase)
+	r.newPass()
 	r.runStart = time.Now()
 	co := r.o.Capture
 	co.OnRecord = f.record

@@ -220,6 +220,14 @@ func isDirectedBroadcast(a netip.Addr) bool {
 	return false
 }
 
+// newPass forgets the calls, media and RTP streams of the last pass
+// over the capture (--loop), for both players.
+func (r *replayer) newPass() {
+	r.calls = make(map[string]*callState)
+	r.media = make(map[netip.AddrPort]mediaRef)
+	r.streams = make(map[uint32]*rtpBase)
+}
+
 // playOnce is one pass over the capture.
 func (r *replayer) playOnce(ctx context.Context, warn func(error)) error {
 	srcs, done, err := openFiles(r.o.Files)
@@ -227,9 +235,7 @@ func (r *replayer) playOnce(ctx context.Context, warn func(error)) error {
 		return err
 	}
 	defer done()
-	r.calls = make(map[string]*callState)
-	r.media = make(map[netip.AddrPort]mediaRef)
-	r.streams = make(map[uint32]*rtpBase)
+	r.newPass()
 	r.mu.Lock()
 	clear(r.byID)
 	r.mu.Unlock()
