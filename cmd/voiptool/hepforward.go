@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/voiptool/voiptool/capture"
+	"github.com/voiptool/voiptool/hep/heptransport"
 	"github.com/voiptool/voiptool/internal/engine"
 	"github.com/voiptool/voiptool/internal/forward"
 	"github.com/voiptool/voiptool/internal/pace"
@@ -150,13 +151,7 @@ func hepForwardRun(ctx context.Context, o *hepForwardOptions) error {
 func closeHEP(parent context.Context, o *hepForwardOptions, h *sink.HEP) error {
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	var queued, unacked int
-	var spooled int64
-	for _, t := range h.Targets() {
-		queued += t.Queued
-		unacked += t.Unacked
-		spooled += t.SpoolBytes
-	}
+	queued, unacked, spooled := heptransport.Outstanding(h.Targets())
 	if (queued > 0 || unacked > 0 || spooled > 0) && !o.in.quiet {
 		fmt.Fprintf(o.io.ErrOut, "voiptool: waiting up to %s for %d queued and %d unacknowledged packets (%d spool bytes); Ctrl-C to stop waiting\n",
 			o.hep.flushWait, queued, unacked, spooled)

@@ -372,18 +372,23 @@ func (s *Sender) Flush(ctx context.Context) error {
 			select {
 			case <-ch:
 			case <-ctx.Done():
-				var queued, unacked int
-				var spooled int64
-				for _, x := range s.Stats() {
-					queued += x.Queued
-					unacked += x.Unacked
-					spooled += x.SpoolBytes
-				}
+				queued, unacked, spooled := Outstanding(s.Stats())
 				return fmt.Errorf("heptransport: flush: %w (%d packets queued, %d written and not acknowledged, %d spool bytes left)", ctx.Err(), queued, unacked, spooled)
 			}
 		}
 	}
 	return nil
+}
+
+// Outstanding sums what the targets still hold: packets queued, packets
+// written and not yet acknowledged, and spool bytes.
+func Outstanding(st []TargetStats) (queued, unacked int, spoolBytes int64) {
+	for _, x := range st {
+		queued += x.Queued
+		unacked += x.Unacked
+		spoolBytes += x.SpoolBytes
+	}
+	return queued, unacked, spoolBytes
 }
 
 // Stats returns a snapshot per target, in the order of SenderOptions.To.
