@@ -178,3 +178,50 @@ func TestRoomPassesAmortised(t *testing.T) {
 		t.Errorf("%d eviction passes for %d new endpoints over a table live streams hold", tr.roomPasses, n)
 	}
 }
+
+// TestSpareLent: what Options.Spare offers lets live streams and final
+// reports pass their own shares with nothing finished early or dropped;
+// when the lender takes it back, the next tick evicts and drops down to
+// the shares again, counted.
+func TestSpareLent(t *testing.T) {
+	const (
+		budget = 1 << 20 // live streams' part: 5/8 of it
+		n      = 2000
+	)
+	spare := int64(64 << 20)
+	tr := NewTracker(Options{MaxLiveBytes: budget, MaxFinishedBytes: 64 << 10, Spare: func() int64 { return spare }})
+	dst := netip.MustParseAddrPort("203.0.113.5:30000")
+	last := tBase
+	for i := range n {
+		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 2, byte(i >> 8), byte(i)}), 4000)
+		for k := range 5 {
+			last = tBase.Add(time.Duration(i)*10*time.Millisecond + time.Duration(k)*20*time.Millisecond)
+			if err := tr.AddRTP(rtpBytes(t, synth{seq: uint16(k), ts: uint32(160 * k), pt: 0, ssrc: uint32(i + 1)}), Meta{Time: last, Src: src, Dst: dst}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if c := tr.Counters(); c.Evicted != 0 || tr.Len() != n {
+		t.Fatalf("with %d bytes lent: %d live, %d evicted; want %d live", spare, tr.Len(), c.Evicted, n)
+	}
+	if tr.liveBytes <= tr.streamBytes() {
+		t.Fatalf("live streams hold %d bytes, inside their own part %d: the test lends nothing", tr.liveBytes, tr.streamBytes())
+	}
+	// Half the streams end; their reports pass the reports' own 64 KiB.
+	tr.Expire(last.Add(-time.Duration(n/2) * 10 * time.Millisecond))
+	c := tr.Counters()
+	if c.Expired == 0 || c.FinishedDropped != 0 || tr.done.bytes <= tr.done.maxBytes {
+		t.Fatalf("expired %d, dropped %d, reports hold %d of their own %d: want some expired, none dropped, past the share", c.Expired, c.FinishedDropped, tr.done.bytes, tr.done.maxBytes)
+	}
+	// The lender takes it back: the next tick trims both to their shares.
+	spare = 0
+	tr.Expire(tBase)
+	checkLive(t, tr, "after the loan was taken back")
+	c = tr.Counters()
+	if tr.done.bytes > tr.done.maxBytes || c.FinishedDropped == 0 || c.EvictedBudget == 0 {
+		t.Fatalf("after the loan: reports hold %d of %d (%d dropped), %d streams evicted by the budget", tr.done.bytes, tr.done.maxBytes, c.FinishedDropped, c.EvictedBudget)
+	}
+	if got := tr.Len() + c.Expired + c.Evicted; got != n {
+		t.Errorf("live %d + expired %d + evicted %d = %d, want %d", tr.Len(), c.Expired, c.Evicted, got, n)
+	}
+}

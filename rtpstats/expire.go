@@ -44,11 +44,38 @@ func (t *Tracker) streamBytes() int64 {
 	return t.o.MaxLiveBytes - t.o.MaxLiveBytes/4 - t.o.MaxLiveBytes/8
 }
 
+// lent is what a table may borrow beyond its share: what Options.Spare
+// offers, less what the other borrower (over its own share by taken)
+// already holds.
+func (t *Tracker) lent(taken int64) int64 {
+	if t.o.Spare == nil {
+		return 0
+	}
+	return max(0, t.o.Spare()-max(0, taken))
+}
+
+// liveLimit is what live streams may hold: their part of
+// Options.MaxLiveBytes, and what the final reports have not borrowed.
+func (t *Tracker) liveLimit() int64 {
+	return t.streamBytes() + t.lent(t.done.bytes-t.done.maxBytes)
+}
+
+// finishedLimit is what final reports may hold: Options.MaxFinishedBytes,
+// and what Options.Spare lends that live streams have not taken.
+func (t *Tracker) finishedLimit() int64 {
+	return t.done.maxBytes + t.lent(t.liveBytes-t.streamBytes())
+}
+
 // trimLive finishes the longest-idle streams, a batch at a time, until
-// what live streams hold plus need leaves the streams' part of
-// Options.MaxLiveBytes, counted in Counters.Evicted and EvictedBudget.
+// what live streams hold plus need fits liveLimit, counted in
+// Counters.Evicted and EvictedBudget. The share alone is checked first:
+// Options.Spare is asked only when it is full.
 func (t *Tracker) trimLive(need int64) {
-	for len(t.all) > 0 && t.liveBytes+need > t.streamBytes() {
+	if t.liveBytes+need <= t.streamBytes() {
+		return
+	}
+	lim := t.liveLimit()
+	for len(t.all) > 0 && t.liveBytes+need > lim {
 		t.evictIdle(true)
 	}
 }
@@ -117,13 +144,19 @@ func owners(r *StreamReport, fn func(string)) {
 	}
 }
 
-func (l *finishedList) add(r StreamReport) {
+// add keeps r, dropping the oldest reports past maxN or past limit()
+// bytes (asked only when maxBytes is passed: Options.Spare).
+func (l *finishedList) add(r StreamReport, limit func() int64) {
 	size := reportSize(&r)
-	if l.maxN < 0 || size > l.maxBytes {
+	lim := l.maxBytes
+	if l.bytes+size > lim {
+		lim = limit()
+	}
+	if l.maxN < 0 || size > lim {
 		l.dropped++
 		return
 	}
-	for l.len() > 0 && (l.len() >= l.maxN || l.bytes+size > l.maxBytes) {
+	for l.len() > 0 && (l.len() >= l.maxN || l.bytes+size > lim) {
 		l.popOldest()
 	}
 	if l.byCall == nil {
@@ -133,6 +166,20 @@ func (l *finishedList) add(r StreamReport) {
 	l.items = append(l.items, r)
 	l.bytes += size
 	owners(&r, func(id string) { l.byCall[id] = append(l.byCall[id], seq) })
+}
+
+// trimFinished drops the oldest final reports past finishedLimit: what
+// Options.Spare lent them shrinks when the lender needs it back, with no
+// new report arriving to notice.
+func (t *Tracker) trimFinished() {
+	l := &t.done
+	if l.bytes <= l.maxBytes {
+		return
+	}
+	lim := t.finishedLimit()
+	for l.len() > 0 && l.bytes > lim {
+		l.popOldest()
+	}
 }
 
 // popOldest drops the oldest report, counted.
@@ -219,7 +266,7 @@ func (t *Tracker) finish(s *stream) StreamReport {
 	r := t.report(s, true)
 	owners(&r, t.idx.touch)
 	t.unlink(s)
-	t.done.add(r)
+	t.done.add(r, t.finishedLimit)
 	return r
 }
 
@@ -265,6 +312,7 @@ func (t *Tracker) expire(cutoff time.Time, out *[]StreamReport, sweep bool) int 
 	// arriving to trigger an eviction: the tick holds them to their
 	// budget too.
 	t.trimLive(0)
+	t.trimFinished()
 	t.expireRTCP(cutoff)
 	// The announcement sweep walks every announcement, hint and NAT
 	// port. Run on every tick (once a second of packet time) it cost

@@ -56,6 +56,15 @@ type Options struct {
 	// negative MaxFinished keeps none.
 	MaxFinished      int
 	MaxFinishedBytes int64
+	// Spare, when set, says how many bytes of the whole memory budget
+	// other tables leave unused (the engine lends the SIP store's unused
+	// share). Live streams and final reports may use it beyond their own
+	// shares, each what the other has not taken, and give it back as it
+	// shrinks: at the next new stream, tick or report. Called on the
+	// Tracker's goroutine, only when a share is full. Without it a
+	// capture whose store is nearly empty would finish streams early and
+	// drop reports with most of the budget unused.
+	Spare func() int64
 	// MaxRTCP caps the SSRCs RTCP reports are kept about; a full table
 	// evicts the longest-idle ones (Counters.RTCPEvicted). 0 means
 	// 100000.

@@ -159,6 +159,11 @@ const defaultMaxMemory = 1 << 30
 //   - the remaining 3/16: the decoder's tables and buffers, the reports
 //     the commands build, and what the counts miss.
 //
+// What the store leaves unused of its share is lent to the live streams
+// and final reports (engine.Options.LendStoreShare): an RTP-heavy
+// capture with few calls would otherwise finish streams early and drop
+// their reports with most of the budget unused.
+//
 // Without a soft limit the collector lets the heap reach twice the live
 // data (GOGC=100); the limit is set an eighth above the budget, so RSS
 // stays within about 1.25 times it. The live heap must stay below the
@@ -177,6 +182,7 @@ func applyBudget(eo *engine.Options, maxMemory string) {
 	eo.Capture.Stream.MaxBuffered = reassemblyBudget(n)
 	eo.RTP.MaxLiveBytes = max(n/16, 1)     // live streams, announcements, hints
 	eo.RTP.MaxFinishedBytes = max(n/16, 1) // the final reports of finished streams
+	eo.LendStoreShare = true               // the store's unused share goes to both
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(n + n/8)
 	}

@@ -32,6 +32,15 @@ type Options struct {
 	Capture capture.Options
 	Store   sipflow.StoreOptions
 	RTP     rtpstats.Options
+	// LendStoreShare lends what the SIP store leaves unused of
+	// Store.MaxBytes to the RTP tracker's live streams and final reports
+	// (rtpstats.Options.Spare): one memory budget, drawn on by whichever
+	// table needs it, so an RTP-heavy capture with few calls does not
+	// finish streams early and drop reports with most of it unused. The
+	// store never waits for it: it evicts at its own share as before, and
+	// the tracker gives back what it borrowed at its next new stream,
+	// tick or report.
+	LendStoreShare bool
 	// RTPIdleTimeout is the packet time after which an RTP stream with
 	// no new packet is finished: its final report is kept (the tracker's
 	// finished list) and its state freed; RTCP reports, announcements
@@ -202,8 +211,15 @@ func New(o Options) *Engine {
 	e := &Engine{
 		raw:   raw,
 		store: sipflow.NewStore(o.Store),
-		rtp:   rtpstats.NewTracker(o.RTP),
 	}
+	if o.LendStoreShare && o.RTP.Spare == nil {
+		share := o.Store.MaxBytes
+		if share <= 0 {
+			share = sipflow.DefaultMaxBytes
+		}
+		o.RTP.Spare = func() int64 { return max(0, share-e.store.Stats().Bytes) }
+	}
+	e.rtp = rtpstats.NewTracker(o.RTP)
 	// Each ended TLS connection is kept with its failure reasons (TLS);
 	// a hook the caller set still runs.
 	user := o.Capture.Stream.OnTLSSession

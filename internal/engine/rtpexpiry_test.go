@@ -196,3 +196,32 @@ func TestLiveStreamBudgetSaid(t *testing.T) {
 		t.Errorf("%d stream reports, want all %d (live or finished)", got, n)
 	}
 }
+
+// TestStoreShareLent: with LendStoreShare, what the store leaves unused
+// of its share keeps the same streams live that TestLiveStreamBudgetSaid
+// finishes early; without it they are evicted (the same input).
+func TestStoreShareLent(t *testing.T) {
+	for _, lend := range []bool{false, true} {
+		e := New(Options{LendStoreShare: lend, Store: sipflow.StoreOptions{MaxBytes: 64 << 20}, RTP: rtpstats.Options{MaxLiveBytes: 1 << 20}})
+		t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+		dst := netip.MustParseAddrPort("10.0.0.2:5000")
+		const n = 2000
+		for i := range n {
+			src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), 4000)
+			pkt := make([]byte, 12+160)
+			pkt[0], pkt[11] = 0x80, 1
+			ev := &capture.Event{Kind: capture.KindRTP, Transport: capture.TransportUDP, Time: t0.Add(time.Duration(i) * time.Millisecond), Src: src, Dst: dst, Payload: pkt}
+			if !ev.RTP.Parse(pkt) {
+				t.Fatal("not RTP")
+			}
+			if err := e.Handle(ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		e.Flush()
+		st := e.Status()
+		if evicted := st.RTP.Evicted != 0; evicted == lend {
+			t.Errorf("LendStoreShare %v: %d streams evicted, %d live", lend, st.RTP.Evicted, e.StreamCount())
+		}
+	}
+}
