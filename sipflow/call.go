@@ -66,9 +66,9 @@ type call struct {
 
 	msgs      []storedMsg
 	extra     []msgExtra       // of the few messages that need more
+	media     []mediaRec       // the m= lines of the messages' SDP, in message order
 	eps       []netip.AddrPort // endpoints the messages index
-	ips       []netip.Addr
-	negs      []negRec // completed offer/answer exchanges, oldest first
+	negs      []negRec         // completed offer/answer exchanges, oldest first
 	methods   *strList
 	uas       *strList
 	initialTx []txTag       // initial INVITE transactions -> To-tags (hashed) of their 101-299 responses; callCold.txm past txTagsScan
@@ -79,7 +79,7 @@ type call struct {
 	ctx    msgCtx   // the first message's; storedMsg keeps no copy of it
 
 	srcI, dstI     uint32 // the first request's addresses: indexes into eps
-	offerX         uint32 // 1 + index into extra of the latest offer, until the first completed negotiation (then negs' last)
+	offerM         uint32 // 1 + index into msgs of the latest offer, until the first completed negotiation (then negs' last)
 	inviteCSeq     uint32
 	forks          int32 // distinct To-tags answering an initial INVITE transaction
 	authChallenges int32
@@ -156,6 +156,7 @@ type callRare struct {
 	seen                  map[retransKey]int64 // first copy's time (unixNS)
 	txm                   map[uint64][]uint64  // call.initialTx past txTagsScan
 	corrs, xcids, corrIDs []string
+	media                 []MediaSummary // m= lines a mediaRec cannot hold (a zone, RTCP on another address)
 }
 
 // noRare is read only: the rare part of a call that has none.
@@ -215,7 +216,6 @@ func newCall(id string, m *Message, meta *Meta, in *interner) *call {
 		c.msgs = make([]storedMsg, 0, 2)
 	}
 	c.eps = make([]netip.AddrPort, 0, 2)
-	c.ips = make([]netip.Addr, 0, 2)
 	c.ctx = ctxOf(meta)
 	c.setParties(m, in)
 	// the endpoint table starts with the message's source and
@@ -373,15 +373,12 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool
 	h.WriteByte(byte(m.CSeq >> 8))
 	h.WriteByte(byte(m.CSeq))
 	sm.txn = h.Sum64()
-	var sdp []MediaSummary
 	if m.HasSDP {
-		sdp = summarizeSDP(&m.SDP, &s.in, &s.lists)
+		sm.flags |= fSDP
+		c.bytes += sdpOverhead + mediaOverhead*len(m.SDP.Media) + c.addMedia(&m.SDP, uint32(len(c.msgs)), s)
 	}
-	c.pack(&sm, meta, w, kept, sdp)
+	c.pack(&sm, meta, w, kept)
 	c.bytes += msgOverhead
-	if sdp != nil {
-		c.bytes += sdpOverhead + mediaOverhead*len(sdp)
-	}
 	if kept != nil {
 		// a message held in memory (no file to re-read it from: a pipe,
 		// a live capture, reassembled or decrypted bytes) costs its copy
@@ -411,11 +408,6 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool
 	if ua := m.UA(); len(ua) > 0 && !c.hasUA(ua) {
 		c.uas = s.lists.with(c.uas, s.in.str(ua))
 	}
-	for _, ap := range [2]netip.AddrPort{meta.Src, meta.Dst} {
-		if a := ap.Addr(); a.IsValid() && !c.hasIP(a) {
-			c.ips = appendShared(c.ips, a)
-		}
-	}
 	if m.HasSDP {
 		for i := range m.SDP.Media {
 			if m.SDP.Secure(i) {
@@ -424,7 +416,7 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool
 		}
 	}
 	c.apply(m, meta, &sm, s)
-	c.negotiate(&sm, sdp)
+	c.negotiate(&sm)
 	c.msgs = append(c.msgs, sm)
 	return false
 }
@@ -584,13 +576,16 @@ func (c *call) hasUA(ua []byte) bool {
 	return false
 }
 
-func (c *call) hasIP(a netip.Addr) bool {
-	for _, x := range c.ips {
-		if x == a {
-			return true
+// appendIPs appends the call's addresses to buf, in the order they
+// first came: the distinct addresses of the endpoint table, which holds
+// every message's source and destination in message order.
+func (c *call) appendIPs(buf []netip.Addr) []netip.Addr {
+	for _, ap := range c.eps {
+		if a := ap.Addr(); a.IsValid() && !slices.Contains(buf, a) {
+			buf = append(buf, a)
 		}
 	}
-	return false
+	return buf
 }
 
 func (c *call) hasXCID(x []byte) bool {
@@ -947,7 +942,13 @@ func (c *call) summary() CallSummary {
 // What it leaves out is what costs: the negotiated codec (a search of
 // the answer's media for each stream), the times, the SDP. TestFilterInto
 // holds it to summaryInto for every column of the filter language.
-func (c *call) filterInto(s *CallSummary) {
+// IPs are appended to ips (a caller's scratch, which it returns for the
+// next call; nil to give the summary a list of its own).
+func (c *call) filterInto(s *CallSummary, ips []netip.Addr) []netip.Addr {
+	if ips == nil {
+		ips = make([]netip.Addr, 0, len(c.eps))
+	}
+	ips = c.appendIPs(ips[:0])
 	*s = CallSummary{
 		CallID:          c.id,
 		Type:            c.typ(),
@@ -969,16 +970,17 @@ func (c *call) filterInto(s *CallSummary) {
 		Retransmissions: int(c.retrans),
 		Methods:         nilIfEmpty(c.methods.list()),
 		UserAgents:      nilIfEmpty(c.uas.list()),
-		IPs:             nilIfEmpty(c.ips),
+		IPs:             nilIfEmpty(ips),
 		Problems:        c.coldR().problems,
 	}
+	return ips
 }
 
 // summaryInto writes the summary into *s (a list reuses one), without
 // allocating: all but SDPHistory (nil), which filters do not read and
 // sdpHistory builds.
 func (c *call) summaryInto(s *CallSummary) {
-	c.filterInto(s) // what a filter reads, then the rest
+	c.filterInto(s, nil) // what a filter reads, then the rest
 	s.Start = timeOf(c.first)
 	s.End = timeOf(c.last)
 	s.RingMS = -1
@@ -1047,71 +1049,24 @@ func (s *Store) SetProblems(callID string, ps []Problem) bool {
 	return true
 }
 
-// summarizeSDP summarizes a body's media. Codec lists come from lists
-// when they are in its table (a few lists serve most calls), else they
-// share one backing array per body.
-func summarizeSDP(sd *SDP, in *interner, lists *strLists) []MediaSummary {
-	out := make([]MediaSummary, len(sd.Media))
-	var codecs []string
-	for i := range sd.Media {
-		md := &sd.Media[i]
-		ms := MediaSummary{
-			Type:  in.str(md.Type),
-			Proto: in.str(md.Proto),
-			Dir:   sd.Direction(i).String(),
-			SRTP:  sd.Secure(i),
-			Ptime: md.Ptime,
-		}
-		if a := sd.Addr(i); a.IsValid() {
-			ms.Addr = netip.AddrPortFrom(a, md.Port)
-		}
-		if r, ok := sd.RTCPEndpoint(i); ok {
-			ms.RTCP = r
-		}
-		if l := sharedCodecs(sd, i, in, lists); l != nil {
-			ms.Codecs = l.items
-			out[i] = ms
-			continue
-		}
-		if codecs == nil {
-			n := 0
-			for i := range sd.Media {
-				n += max(len(sd.Media[i].Payloads), 1)
-			}
-			codecs = make([]string, 0, n) // one backing array for the body's other codec lists
-		}
-		first := len(codecs)
-		if len(md.Payloads) == 0 && len(md.Formats) > 0 {
-			codecs = append(codecs, in.str(md.Formats)) // udptl t38, etc.
-		}
-		for _, pt := range md.Payloads {
-			codecs = append(codecs, codecName(sd, i, pt, in))
-		}
-		if len(codecs) > first {
-			ms.Codecs = codecs[first:len(codecs):len(codecs)]
-		}
-		out[i] = ms
-	}
-	return out
-}
-
-// sharedCodecs returns media i's codec list from the shared table, nil
-// when it has none (no codec) or cannot be shared.
-func sharedCodecs(sd *SDP, i int, in *interner, lists *strLists) *strList {
+// sharedCodecs returns media i's codec list from the shared table (nil
+// when it has no codec); false when it cannot be shared.
+func sharedCodecs(sd *SDP, i int, in *interner, lists *strLists) (*strList, bool) {
 	md := &sd.Media[i]
 	var l *strList
 	if len(md.Payloads) == 0 {
 		if len(md.Formats) == 0 {
-			return nil
+			return nil, true
 		}
-		return lists.sharedWith(nil, in.str(md.Formats))
+		l = lists.sharedWith(nil, in.str(md.Formats))
+		return l, l != nil
 	}
 	for _, pt := range md.Payloads {
 		if l = lists.sharedWith(l, codecName(sd, i, pt, in)); l == nil {
-			return nil
+			return nil, false
 		}
 	}
-	return l
+	return l, true
 }
 
 // codecName is the name of payload type pt in media i: its rtpmap
@@ -1168,7 +1123,7 @@ func (c *call) detail() (CallDetail, []msgSource) {
 			CSeqMethod:     c.methodOf(sm),
 			Retransmission: sm.retrans() && !sm.dup(),
 			Duplicate:      sm.dup(),
-			SDP:            x.sdp,
+			SDP:            c.sdpOf(uint32(i)),
 		}
 		if w := c.warnOf(sm); w != 0 {
 			md.Warnings = w.String()
@@ -1176,7 +1131,7 @@ func (c *call) detail() (CallDetail, []msgSource) {
 		if sm.request() {
 			md.Method = c.methodOf(sm) // replaced by the parsed one when the bytes are at hand
 		}
-		src := msgSource{raw: x.rawOf(), hash: sm.hash, pl: c.payloadOf(sm), n: sm.n, tx: -1}
+		src := msgSource{raw: x.raw, hash: sm.hash, pl: c.payloadOf(sm), n: sm.n, tx: -1}
 		d.Messages = append(d.Messages, md)
 		j, ok := txIdx[sm.txn]
 		if !ok {

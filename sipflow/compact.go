@@ -1,9 +1,11 @@
 package sipflow
 
 import (
+	"cmp"
 	"math"
 	"math/bits"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/voiptool/voiptool/pcap"
@@ -86,6 +88,7 @@ const (
 	fInitialInv
 	fDup  // a retransmission within DuplicateWindow: the same packet seen twice
 	fWide // the fields below that do not fit are in the extra table's msgWide
+	fSDP  // the message has an SDP body: its m= lines are in call.media
 )
 
 // storedMsg is what the store keeps per message (64 bytes: a 7-message
@@ -141,26 +144,11 @@ func ctxOf(meta *Meta) msgCtx {
 	return msgCtx{source: clampInt32(meta.Source), ifIdx: clampInt32(meta.Record.InterfaceIndex), link: meta.Record.LinkType, tr: meta.Transport}
 }
 
-// msgExtra is what only some messages have: a body summary, and more.
-// 32 bytes: the offer and answer of a call read from a file take 64.
-type msgExtra struct {
-	sdp  []MediaSummary
-	more *msgMore
-}
-
-// msgMore is what fewer messages still have: the raw bytes when they
+// msgExtra is what only some messages have: the raw bytes when they
 // cannot be re-read, fields that do not fit storedMsg.
-type msgMore struct {
+type msgExtra struct {
 	raw  []byte
 	wide *msgWide
-}
-
-// rawOf is the message's bytes kept in memory, nil when re-read.
-func (x *msgExtra) rawOf() []byte {
-	if x.more == nil {
-		return nil
-	}
-	return x.more.raw
 }
 
 // extraOf returns the message's extra fields (zero when it has none).
@@ -190,7 +178,7 @@ func (sm *storedMsg) setFlag(f uint8, on bool) {
 }
 
 // wideOf returns the full-width fields of a message stored with fWide.
-func (c *call) wideOf(sm *storedMsg) *msgWide { return c.extra[sm.x-1].more.wide }
+func (c *call) wideOf(sm *storedMsg) *msgWide { return c.extra[sm.x-1].wide }
 
 // srcDst are the indexes into call.eps of the message's addresses.
 func (c *call) srcDst(sm *storedMsg) (uint32, uint32) {
@@ -245,9 +233,8 @@ func clampInt32(v int) int32 {
 }
 
 // pack fills sm's location and the fields given in w (mi, vias, warn),
-// narrow when everything fits, and the extra fields raw and sdp (either
-// may be nil).
-func (c *call) pack(sm *storedMsg, meta *Meta, w msgWide, raw []byte, sdp []MediaSummary) {
+// narrow when everything fits, and the raw bytes kept (nil when re-read).
+func (c *call) pack(sm *storedMsg, meta *Meta, w msgWide, raw []byte) {
 	sm.t = unixNS(meta.Time)
 	sm.off = meta.Offset
 	w.frame = int64(meta.Frame)
@@ -273,21 +260,15 @@ func (c *call) pack(sm *storedMsg, meta *Meta, w msgWide, raw []byte, sdp []Medi
 		sm.frame, sm.capLen, sm.pl = uint32(w.frame), uint32(w.capLen), uint16(w.pl)
 		sm.warn, sm.vias = uint16(w.warn), uint8(w.vias)
 		sm.src, sm.dst, sm.mi, sm.corr = uint8(w.src), uint8(w.dst), uint8(w.mi), uint8(w.corr)
-		if raw == nil && sdp == nil {
+		if raw == nil {
 			return
 		}
 	}
-	x := msgExtra{sdp: sdp}
-	if raw != nil || !narrow {
-		x.more = &msgMore{raw: raw}
-	}
+	x := msgExtra{raw: raw}
 	if !narrow {
 		sm.flags |= fWide
-		x.more.wide = new(msgWide) // w itself stays on the stack for the narrow message
-		*x.more.wide = w
-	}
-	if c.extra == nil {
-		c.extra = make([]msgExtra, 0, 2) // an offer and its answer
+		x.wide = new(msgWide) // w itself stays on the stack for the narrow message
+		*x.wide = w
 	}
 	c.extra = append(c.extra, x)
 	sm.x = uint32(len(c.extra))
@@ -436,4 +417,198 @@ func allocSize(n int) int {
 	}
 	step := 1 << (bits.Len(uint(n-1)) - 4) // an eighth of the power of two at or above n
 	return (n + step - 1) / step * step
+}
+
+// SDP summaries. A call keeps each m= line of its messages' bodies as a
+// mediaRec: the addresses, and a pointer to what the line shares with
+// other calls' (type, protocol, codecs, direction, ptime), interned by
+// the store. A MediaSummary is 152 bytes; a mediaRec is 32, and the
+// summaries are built for the reader who asks.
+
+// maxShapes bounds the store's table of media shapes (its strings come
+// from the wire): past it a call's new shape is its own.
+const maxShapes = 4096
+
+// mediaShape is a MediaSummary without its addresses, and how they are
+// stored in the mediaRec that points to it.
+type mediaShape struct {
+	typ, proto, dir string
+	codecs          []string
+	ptime           int
+	srtp            bool
+	addr            bool // Addr is valid (else the zero AddrPort)
+	v6              bool // Addr is IPv6 (else IPv4)
+	rtcp            bool // RTCP is valid, on Addr's address (else the zero AddrPort)
+}
+
+// shapeKey finds a shape in the store's table: codecs is a shared list
+// (strLists), so equal lists are one pointer.
+type shapeKey struct {
+	typ, proto, dir      string
+	codecs               *strList
+	ptime                int
+	srtp, addr, v6, rtcp bool
+}
+
+// mediaRec is one m= line of a message's SDP as the call keeps it.
+// Records of one message are contiguous in call.media, in message order.
+type mediaRec struct {
+	shape      *mediaShape // nil: the summary is callRare.media[wideIdx]
+	ip         [16]byte    // Addr's address (As16); wideIdx in the first 4 bytes when shape is nil
+	port, rtcp uint16
+	msg        uint32 // index of the message in call.msgs
+}
+
+func (r *mediaRec) wideIdx() uint32 {
+	return uint32(r.ip[0]) | uint32(r.ip[1])<<8 | uint32(r.ip[2])<<16 | uint32(r.ip[3])<<24
+}
+
+// mediaSummaryOf summarizes media i of sd. l is its codec list in the
+// store's shared table and shared whether it is there (or has none);
+// else the summary's codecs are a list of its own.
+func mediaSummaryOf(sd *SDP, i int, in *interner, lists *strLists) (ms MediaSummary, l *strList, shared bool) {
+	md := &sd.Media[i]
+	ms = MediaSummary{
+		Type:  in.str(md.Type),
+		Proto: in.str(md.Proto),
+		Dir:   sd.Direction(i).String(),
+		SRTP:  sd.Secure(i),
+		Ptime: md.Ptime,
+	}
+	if a := sd.Addr(i); a.IsValid() {
+		ms.Addr = netip.AddrPortFrom(a, md.Port)
+	}
+	if r, ok := sd.RTCPEndpoint(i); ok {
+		ms.RTCP = r
+	}
+	if l, ok := sharedCodecs(sd, i, in, lists); ok {
+		ms.Codecs = l.list()
+		return ms, l, true
+	}
+	codecs := make([]string, 0, max(len(md.Payloads), 1))
+	if len(md.Payloads) == 0 && len(md.Formats) > 0 {
+		codecs = append(codecs, in.str(md.Formats)) // udptl t38, etc.
+	}
+	for _, pt := range md.Payloads {
+		codecs = append(codecs, codecName(sd, i, pt, in))
+	}
+	ms.Codecs = nilIfEmpty(codecs)
+	return ms, nil, false
+}
+
+// summarizeSDP summarizes a body's media, as the call's records give
+// them back (call.sdpOf).
+func summarizeSDP(sd *SDP, in *interner, lists *strLists) []MediaSummary {
+	out := make([]MediaSummary, len(sd.Media))
+	for i := range sd.Media {
+		out[i], _, _ = mediaSummaryOf(sd, i, in, lists)
+	}
+	return out
+}
+
+// addMedia files the media of message msg's SDP; it returns what they
+// cost beyond their records (shapes of their own, wide summaries).
+func (c *call) addMedia(sd *SDP, msg uint32, s *Store) int {
+	cost := 0
+	if c.media == nil {
+		c.media = make([]mediaRec, 0, max(len(sd.Media), 2)) // an offer and its answer, one m= line each
+	}
+	for i := range sd.Media {
+		ms, l, shared := mediaSummaryOf(sd, i, &s.in, &s.lists)
+		r, n := c.mediaRecOf(&ms, l, shared, msg, s)
+		c.media = append(c.media, r)
+		cost += n
+	}
+	return cost
+}
+
+// mediaRecOf compacts ms; the second result is what it costs beyond the
+// record.
+func (c *call) mediaRecOf(ms *MediaSummary, l *strList, shared bool, msg uint32, s *Store) (mediaRec, int) {
+	r := mediaRec{msg: msg}
+	a := ms.Addr.Addr()
+	k := shapeKey{typ: ms.Type, proto: ms.Proto, dir: ms.Dir, codecs: l, ptime: ms.Ptime, srtp: ms.SRTP,
+		addr: a.IsValid(), v6: a.Is6(), rtcp: ms.RTCP.IsValid()}
+	narrow := a.Zone() == "" && (k.addr || ms.Addr == netip.AddrPort{})
+	if k.rtcp {
+		narrow = narrow && ms.RTCP.Addr() == a
+	} else {
+		narrow = narrow && ms.RTCP == netip.AddrPort{}
+	}
+	if !narrow {
+		rare := c.rareW()
+		r.ip[0], r.ip[1], r.ip[2], r.ip[3] = byte(len(rare.media)), byte(len(rare.media)>>8), byte(len(rare.media)>>16), byte(len(rare.media)>>24)
+		rare.media = append(rare.media, *ms)
+		return r, wideMediaOverhead
+	}
+	r.ip = a.As16()
+	r.port, r.rtcp = ms.Addr.Port(), ms.RTCP.Port()
+	cost := 0
+	if shared {
+		r.shape = s.shapes[k]
+	}
+	if r.shape == nil {
+		r.shape = &mediaShape{typ: ms.Type, proto: ms.Proto, dir: ms.Dir, codecs: ms.Codecs, ptime: ms.Ptime, srtp: ms.SRTP,
+			addr: k.addr, v6: k.v6, rtcp: k.rtcp}
+		if shared && len(s.shapes) < maxShapes {
+			s.shapes[k] = r.shape
+		} else {
+			cost = shapeOverhead + allocSize(16*len(ms.Codecs)) // its own
+		}
+	}
+	return r, cost
+}
+
+// addrOf is the record's Addr.
+func (c *call) addrOf(r *mediaRec) netip.AddrPort {
+	sh := r.shape
+	switch {
+	case sh == nil:
+		return c.rareR().media[r.wideIdx()].Addr
+	case !sh.addr:
+		return netip.AddrPort{}
+	case sh.v6:
+		return netip.AddrPortFrom(netip.AddrFrom16(r.ip), r.port)
+	}
+	return netip.AddrPortFrom(netip.AddrFrom4([4]byte(r.ip[12:])), r.port)
+}
+
+// summaryOf rebuilds the record's MediaSummary.
+func (c *call) summaryOf(r *mediaRec) MediaSummary {
+	sh := r.shape
+	if sh == nil {
+		return c.rareR().media[r.wideIdx()]
+	}
+	ms := MediaSummary{Type: sh.typ, Proto: sh.proto, Codecs: sh.codecs, Dir: sh.dir, SRTP: sh.srtp, Ptime: sh.ptime}
+	if sh.addr {
+		ms.Addr = c.addrOf(r)
+		if sh.rtcp {
+			ms.RTCP = netip.AddrPortFrom(ms.Addr.Addr(), r.rtcp)
+		}
+	}
+	return ms
+}
+
+// mediaOf is the records of message i's SDP.
+func (c *call) mediaOf(i uint32) []mediaRec {
+	lo, _ := slices.BinarySearchFunc(c.media, i, func(r mediaRec, i uint32) int { return cmp.Compare(r.msg, i) })
+	hi := lo
+	for hi < len(c.media) && c.media[hi].msg == i {
+		hi++
+	}
+	return c.media[lo:hi]
+}
+
+// sdpOf is message i's SDP summary, built for a reader: nil when the
+// message has no SDP, empty when its SDP has no m= line.
+func (c *call) sdpOf(i uint32) []MediaSummary {
+	if c.msgs[i].flags&fSDP == 0 {
+		return nil
+	}
+	recs := c.mediaOf(i)
+	out := make([]MediaSummary, len(recs))
+	for j := range recs {
+		out[j] = c.summaryOf(&recs[j])
+	}
+	return out
 }

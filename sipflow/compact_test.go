@@ -100,8 +100,8 @@ func TestStoredMsgMetaRoundTrip(t *testing.T) {
 	if wide != 9 {
 		t.Errorf("%d wide messages, want 9 (messages 3-12 but the first)", wide)
 	}
-	if w := c.msgs[0]; w.flags&fWide != 0 || w.x == 0 {
-		t.Errorf("the INVITE: flags %b x %d, want narrow with its SDP in the extra table", w.flags, w.x)
+	if w := c.msgs[0]; w.flags&fWide != 0 || w.x != 0 || w.flags&fSDP == 0 || len(c.mediaOf(0)) != 1 {
+		t.Errorf("the INVITE: flags %b x %d, %d media, want narrow with its SDP in the media table", w.flags, w.x, len(c.mediaOf(0)))
 	}
 	if w := c.msgs[1]; w.flags&fWide != 0 || w.x != 0 {
 		t.Errorf("the 100: flags %b x %d, want narrow and nothing else", w.flags, w.x)

@@ -36,7 +36,7 @@ func (c *call) negotiation(r negRec) Negotiation {
 	of, _ := c.srcDst(o)
 	af, _ := c.srcDst(a)
 	return Negotiation{Method: c.methodOf(o), CSeq: o.cseq, OfferTime: timeOf(o.t), AnswerTime: timeOf(a.t),
-		OfferFrom: c.eps[of], AnswerFrom: c.eps[af], Offer: c.extraOf(o).sdp, Answer: c.extraOf(a).sdp}
+		OfferFrom: c.eps[of], AnswerFrom: c.eps[af], Offer: c.sdpOf(r.offer), Answer: c.sdpOf(r.answer)}
 }
 
 // sdpHistory is the summary's SDPHistory, built for a reader.
@@ -55,26 +55,26 @@ func (c *call) sdpHistory() []Negotiation {
 type pendingOffer struct {
 	method  string // of the transaction that carries the offer
 	cseq    uint32
-	x       uint32 // the offering message's storedMsg.x (its SDP in call.extra)
 	m       uint32 // the offering message's index in call.msgs
 	fromReq bool   // offered in a request (answer in its response) or in a response (answer in ACK/PRACK)
 }
 
 // negotiate follows the offer/answer state of the dialog for one
 // non-retransmitted message (RFC 3261 13.2.1, RFC 3264, RFC 3262, RFC 3311).
-func (c *call) negotiate(sm *storedMsg, sdp []MediaSummary) {
+func (c *call) negotiate(sm *storedMsg) {
+	hasSDP := sm.flags&fSDP != 0
 	if sm.request() {
 		switch c.methodOf(sm) {
 		case "INVITE", "UPDATE":
-			if sdp == nil {
+			if !hasSDP {
 				if c.methodOf(sm) == "INVITE" {
 					c.pend = nil // INVITE without SDP: the offer comes in the 2xx
 				}
 				return // an UPDATE without SDP (a session refresh) leaves offer/answer alone
 			}
-			c.offerSeen(&pendingOffer{method: c.methodOf(sm), cseq: sm.cseq, x: sm.x, m: uint32(len(c.msgs)), fromReq: true})
+			c.offerSeen(&pendingOffer{method: c.methodOf(sm), cseq: sm.cseq, m: uint32(len(c.msgs)), fromReq: true})
 		case "ACK", "PRACK":
-			if sdp == nil {
+			if !hasSDP {
 				return
 			}
 			if p := c.pend; p != nil && !p.fromReq {
@@ -82,7 +82,7 @@ func (c *call) negotiate(sm *storedMsg, sdp []MediaSummary) {
 				return
 			}
 			if c.methodOf(sm) == "PRACK" {
-				c.offerSeen(&pendingOffer{method: c.methodOf(sm), cseq: sm.cseq, x: sm.x, m: uint32(len(c.msgs)), fromReq: true})
+				c.offerSeen(&pendingOffer{method: c.methodOf(sm), cseq: sm.cseq, m: uint32(len(c.msgs)), fromReq: true})
 			}
 		}
 		return
@@ -100,7 +100,7 @@ func (c *call) negotiate(sm *storedMsg, sdp []MediaSummary) {
 		}
 		return
 	}
-	if sm.code <= codeTrying || sdp == nil {
+	if sm.code <= codeTrying || !hasSDP {
 		return
 	}
 	switch {
@@ -112,14 +112,14 @@ func (c *call) negotiate(sm *storedMsg, sdp []MediaSummary) {
 		c.negs[len(c.negs)-1].answer = uint32(len(c.msgs)) // sm, about to be filed
 	default:
 		// An offer in a response: the request had no SDP.
-		c.offerSeen(&pendingOffer{method: c.methodOf(sm), cseq: sm.cseq, x: sm.x, m: uint32(len(c.msgs))})
+		c.offerSeen(&pendingOffer{method: c.methodOf(sm), cseq: sm.cseq, m: uint32(len(c.msgs))})
 	}
 }
 
 func (c *call) offerSeen(p *pendingOffer) {
 	c.pend = p
 	if len(c.negs) == 0 {
-		c.offerX = p.x // shown until the first answer
+		c.offerM = p.m + 1 // shown until the first answer
 	}
 }
 
@@ -130,7 +130,7 @@ func (c *call) complete(p *pendingOffer) {
 		c.moreW().negsCut++
 	}
 	c.negs = append(c.negs, n)
-	c.offerX = 0 // negs' last holds it now
+	c.offerM = 0 // negs' last holds it now
 	c.pend = nil
 }
 
@@ -138,10 +138,10 @@ func (c *call) complete(p *pendingOffer) {
 // offer, before any the latest offer.
 func (c *call) offerSDP() []MediaSummary {
 	if len(c.negs) > 0 {
-		return c.extraOf(&c.msgs[c.negs[len(c.negs)-1].offer]).sdp
+		return c.sdpOf(c.negs[len(c.negs)-1].offer)
 	}
-	if c.offerX > 0 {
-		return c.extra[c.offerX-1].sdp
+	if c.offerM > 0 {
+		return c.sdpOf(c.offerM - 1)
 	}
 	return nil
 }
@@ -149,7 +149,7 @@ func (c *call) offerSDP() []MediaSummary {
 // answerSDP is the summary's Answer: the latest completed exchange's.
 func (c *call) answerSDP() []MediaSummary {
 	if len(c.negs) > 0 {
-		return c.extraOf(&c.msgs[c.negs[len(c.negs)-1].answer]).sdp
+		return c.sdpOf(c.negs[len(c.negs)-1].answer)
 	}
 	return nil
 }
@@ -172,7 +172,12 @@ func (c *call) codec() string {
 // answerCodec returns the answer's first voice codec named name (any
 // case), or its first voice codec when name is "".
 func (c *call) answerCodec(name string) string {
-	for _, m := range c.answerSDP() {
+	if len(c.negs) == 0 {
+		return ""
+	}
+	recs := c.mediaOf(c.negs[len(c.negs)-1].answer)
+	for i := range recs {
+		m := c.summaryOf(&recs[i])
 		if m.Type != "audio" || m.Addr.Port() == 0 {
 			continue
 		}
