@@ -54,6 +54,7 @@ type call struct {
 
 	// times as unixNS, noTime when not reached
 	first, last int64
+	base        int64 // the first message's: storedMsg.tv counts from it
 	inviteT     int64 // first initial INVITE
 	ringT       int64 // first 18x
 	answerT     int64 // first 2xx to the initial INVITE
@@ -154,7 +155,7 @@ func (c *call) moreR() *callMore {
 // correlation ids, X-Call-ID links.
 type callRare struct {
 	seen                  map[retransKey]int64 // first copy's time (unixNS)
-	txm                   map[uint64][]uint64  // call.initialTx past txTagsScan
+	txm                   map[uint32][]uint64  // call.initialTx past txTagsScan
 	corrs, xcids, corrIDs []string
 	media                 []MediaSummary // m= lines a mediaRec cannot hold (a zone, RTCP on another address)
 }
@@ -201,7 +202,7 @@ func (c *call) coldR() *callCold {
 
 func newCall(id string, m *Message, meta *Meta, in *interner) *call {
 	t := unixNS(meta.Time)
-	c := &call{id: id, first: t, last: t, inviteT: noTime, ringT: noTime, answerT: noTime, finalT: noTime, byeT: noTime}
+	c := &call{id: id, first: t, last: t, base: t, inviteT: noTime, ringT: noTime, answerT: noTime, finalT: noTime, byeT: noTime}
 	meth := m.Method
 	if !m.Request {
 		meth = m.CSeqMethod
@@ -337,9 +338,8 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool
 		hash: maphash.Bytes(s.seed, raw),
 		cseq: m.CSeq,
 		code: int16(m.StatusCode),
-		n:    uint32(len(raw)),
 	}
-	w := msgWide{warn: m.Warnings}
+	w := msgWide{warn: m.Warnings, n: uint32(len(raw))}
 	t := unixNS(meta.Time)
 	firstT, retrans := c.seenBefore(&sm, meta, t)
 	dup := retrans && t-firstT < int64(DuplicateWindow) && firstT-t < int64(DuplicateWindow)
@@ -372,7 +372,7 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool
 	h.WriteByte(byte(m.CSeq >> 16))
 	h.WriteByte(byte(m.CSeq >> 8))
 	h.WriteByte(byte(m.CSeq))
-	sm.txn = h.Sum64()
+	sm.txn = uint32(h.Sum64())
 	if m.HasSDP {
 		sm.flags |= fSDP
 		c.bytes += sdpOverhead + mediaOverhead*len(m.SDP.Media) + c.addMedia(&m.SDP, uint32(len(c.msgs)), s)
@@ -432,7 +432,7 @@ func (c *call) seenBefore(sm *storedMsg, meta *Meta, t int64) (int64, bool) {
 				continue
 			}
 			if src, dst := c.srcDst(o); c.eps[src] == meta.Src && c.eps[dst] == meta.Dst {
-				return o.t, true
+				return c.tOf(o), true
 			}
 		}
 		return 0, false
@@ -445,7 +445,7 @@ func (c *call) seenBefore(sm *storedMsg, meta *Meta, t int64) (int64, bool) {
 			src, dst := c.srcDst(o)
 			k := retransKey{o.hash, c.eps[src], c.eps[dst]}
 			if _, ok := rare.seen[k]; !ok {
-				rare.seen[k] = o.t
+				rare.seen[k] = c.tOf(o)
 			}
 		}
 	}
@@ -1111,10 +1111,10 @@ func (c *call) detail() (CallDetail, []msgSource) {
 	d := CallDetail{Summary: c.summary(), Events: append([]CallEvent(nil), c.moreR().events...)}
 	d.Messages = make([]MessageDetail, 0, len(c.msgs))
 	srcs := make([]msgSource, 0, len(c.msgs))
-	txIdx := make(map[uint64]int)
+	txIdx := make(map[uint32]int)
 	for i := range c.msgs {
 		sm := &c.msgs[i]
-		x := c.extraOf(sm)
+		x := c.extraOf(i)
 		md := MessageDetail{
 			Meta:           c.meta(sm),
 			Request:        sm.request(),
@@ -1131,7 +1131,7 @@ func (c *call) detail() (CallDetail, []msgSource) {
 		if sm.request() {
 			md.Method = c.methodOf(sm) // replaced by the parsed one when the bytes are at hand
 		}
-		src := msgSource{raw: x.raw, hash: sm.hash, pl: c.payloadOf(sm), n: sm.n, tx: -1}
+		src := msgSource{raw: x.raw, hash: sm.hash, pl: c.payloadOf(sm), n: c.nOf(sm), tx: -1}
 		d.Messages = append(d.Messages, md)
 		j, ok := txIdx[sm.txn]
 		if !ok {

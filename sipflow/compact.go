@@ -86,45 +86,51 @@ const (
 	fRetrans
 	fToTag
 	fInitialInv
-	fDup  // a retransmission within DuplicateWindow: the same packet seen twice
-	fWide // the fields below that do not fit are in the extra table's msgWide
-	fSDP  // the message has an SDP body: its m= lines are in call.media
+	fDup   // a retransmission within DuplicateWindow: the same packet seen twice
+	fWide  // the fields below that do not fit are in the extra table's msgWide
+	fSDP   // the message has an SDP body: its m= lines are in call.media
+	fExtra // the message has an entry in call.extra (kept bytes, or fWide)
 )
 
-// storedMsg is what the store keeps per message (64 bytes: a 7-message
-// call is a 448-byte block). The narrow fields hold what a message read
+// Narrow time: a message's time is kept as its distance from the call's
+// first message (call.base), in the 48 high bits of storedMsg.tv.
+const (
+	tvShift = 16
+	maxDT   = 1<<(63-tvShift) - 1 // 39 hours of nanoseconds either way
+)
+
+// storedMsg is what the store keeps per message (48 bytes: a 7-message
+// call is a 352-byte block). The narrow fields hold what a message read
 // from a file usually has; a message with a value that does not fit, or
 // seen on another source, interface, link type or transport than the
 // call's first message (call.ctx), keeps its exact values in a msgWide
-// (fWide) and only its time, location, hashes, CSeq, code and flags here.
+// (fWide) and only its location, hashes, CSeq, code and flags here, with
+// the index of its extra entry in frame.
 type storedMsg struct {
-	t      int64 // Meta.Time (unixNS)
-	off    int64 // Meta.Offset
-	hash   uint64
-	txn    uint64 // hash of top Via branch, CSeq number and method
-	frame  uint32
-	n      uint32
-	cseq   uint32
-	x      uint32 // 1 + index into call.extra, 0 for none
-	capLen uint32 // also the record's wire length
-	pl     uint16 // payload offset in the record, 0 when unknown
-	code   int16
-	warn   uint16
-	vias   uint8
-	src    uint8 // index into call.eps
-	dst    uint8
-	mi     uint8 // request method, or CSeq method of a response: index into call.methods
-	corr   uint8 // 1 + index into call.corrs, 0 for none
-	flags  uint8
+	hash  uint64
+	off   int64  // Meta.Offset
+	tv    uint64 // time - call.base (ns) << tvShift | Via count << 8 | capture length - payload offset - length
+	txn   uint32 // hash of top Via branch, CSeq number and method
+	cseq  uint32
+	frame uint32 // index into call.extra when fWide
+	n     uint16 // length of the message
+	code  int16
+	pl    uint16 // payload offset in the record, 0 when unknown
+	warn  uint16
+	src   uint8 // index into call.eps
+	dst   uint8
+	mi    uint8 // request method, or CSeq method of a response: index into call.methods
+	flags uint8
 }
 
 // msgWide holds a message's fields at full width (fWide), and a record
 // that is not the message's own frame (HEP, or a Meta built without one).
 type msgWide struct {
-	frame                int64
+	t, frame             int64
 	recT, recOff, recNum int64
 	capLen, wireLen      int32
 	ifIdx, source, pl    int32
+	n                    uint32
 	link                 pcap.LinkType
 	src, dst, mi, corr   uint32
 	warn                 Warnings
@@ -144,19 +150,25 @@ func ctxOf(meta *Meta) msgCtx {
 	return msgCtx{source: clampInt32(meta.Source), ifIdx: clampInt32(meta.Record.InterfaceIndex), link: meta.Record.LinkType, tr: meta.Transport}
 }
 
-// msgExtra is what only some messages have: the raw bytes when they
-// cannot be re-read, fields that do not fit storedMsg.
+// msgExtra is what only some messages have (fExtra): the raw bytes when
+// they cannot be re-read, fields that do not fit storedMsg. Entries are
+// in message order.
 type msgExtra struct {
 	raw  []byte
 	wide *msgWide
+	msg  uint32 // index of the message in call.msgs
 }
 
-// extraOf returns the message's extra fields (zero when it has none).
-func (c *call) extraOf(sm *storedMsg) *msgExtra {
-	if sm.x == 0 {
+// extraOf returns the extra fields of message i (zero when it has none).
+func (c *call) extraOf(i int) *msgExtra {
+	if c.msgs[i].flags&fExtra == 0 {
 		return &noExtra
 	}
-	return &c.extra[sm.x-1]
+	j, ok := slices.BinarySearchFunc(c.extra, uint32(i), func(x msgExtra, i uint32) int { return cmp.Compare(x.msg, i) })
+	if !ok {
+		return &noExtra
+	}
+	return &c.extra[j]
 }
 
 // noExtra is read only.
@@ -178,7 +190,23 @@ func (sm *storedMsg) setFlag(f uint8, on bool) {
 }
 
 // wideOf returns the full-width fields of a message stored with fWide.
-func (c *call) wideOf(sm *storedMsg) *msgWide { return c.extra[sm.x-1].wide }
+func (c *call) wideOf(sm *storedMsg) *msgWide { return c.extra[sm.frame].wide }
+
+// tOf is the message's time (unixNS).
+func (c *call) tOf(sm *storedMsg) int64 {
+	if sm.flags&fWide != 0 {
+		return c.wideOf(sm).t
+	}
+	return c.base + int64(sm.tv)>>tvShift
+}
+
+// nOf is the message's length.
+func (c *call) nOf(sm *storedMsg) uint32 {
+	if sm.flags&fWide != 0 {
+		return c.wideOf(sm).n
+	}
+	return uint32(sm.n)
+}
 
 // srcDst are the indexes into call.eps of the message's addresses.
 func (c *call) srcDst(sm *storedMsg) (uint32, uint32) {
@@ -202,7 +230,7 @@ func (c *call) viasOf(sm *storedMsg) int {
 	if sm.flags&fWide != 0 {
 		return int(c.wideOf(sm).vias)
 	}
-	return int(sm.vias)
+	return int(sm.tv >> 8 & 0xff)
 }
 
 // payloadOf is Meta.PayloadOffset.
@@ -232,10 +260,11 @@ func clampInt32(v int) int32 {
 	return int32(v)
 }
 
-// pack fills sm's location and the fields given in w (mi, vias, warn),
-// narrow when everything fits, and the raw bytes kept (nil when re-read).
+// pack fills sm's location and the fields given in w (mi, vias, warn,
+// n), narrow when everything fits, and the raw bytes kept (nil when
+// re-read). The message is about to be filed as c.msgs[len(c.msgs)].
 func (c *call) pack(sm *storedMsg, meta *Meta, w msgWide, raw []byte) {
-	sm.t = unixNS(meta.Time)
+	w.t = unixNS(meta.Time)
 	sm.off = meta.Offset
 	w.frame = int64(meta.Frame)
 	w.capLen, w.wireLen = clampInt32(meta.Record.CaptureLength), clampInt32(meta.Record.Length)
@@ -247,31 +276,36 @@ func (c *call) pack(sm *storedMsg, meta *Meta, w msgWide, raw []byte) {
 	w.tr = meta.Transport
 	rec := &meta.Record
 	own := rec.Timestamp.Equal(meta.Time) && rec.Number == meta.Frame && rec.Offset == meta.Offset
-	w.recT, w.recOff, w.recNum = sm.t, sm.off, w.frame
+	w.recT, w.recOff, w.recNum = w.t, sm.off, w.frame
 	if !own {
 		w.recT, w.recOff, w.recNum = unixNS(rec.Timestamp), rec.Offset, int64(rec.Number)
 	}
+	dt := w.t - c.base
+	trail := int64(w.capLen) - int64(w.pl) - int64(w.n)
 	const u8 = math.MaxUint8
-	narrow := own && w.frame >= 0 && w.frame <= math.MaxUint32 && w.capLen >= 0 && w.wireLen == w.capLen &&
-		w.pl >= 0 && w.pl <= math.MaxUint16 && w.warn <= math.MaxUint16 && w.vias <= u8 &&
-		w.src <= u8 && w.dst <= u8 && w.mi <= u8 && w.corr <= u8 &&
+	narrow := own && (w.t^c.base)&(w.t^dt) >= 0 && dt >= -maxDT && dt <= maxDT && // no overflow, and it fits
+		w.frame >= 0 && w.frame <= math.MaxUint32 && w.wireLen == w.capLen && trail >= 0 && trail <= u8 &&
+		w.n <= math.MaxUint16 && w.pl >= 0 && w.pl <= math.MaxUint16 && w.warn <= math.MaxUint16 && w.vias <= u8 &&
+		w.src <= u8 && w.dst <= u8 && w.mi <= u8 && w.corr == 0 &&
 		msgCtx{source: w.source, ifIdx: w.ifIdx, link: w.link, tr: w.tr} == c.ctx
 	if narrow {
-		sm.frame, sm.capLen, sm.pl = uint32(w.frame), uint32(w.capLen), uint16(w.pl)
-		sm.warn, sm.vias = uint16(w.warn), uint8(w.vias)
-		sm.src, sm.dst, sm.mi, sm.corr = uint8(w.src), uint8(w.dst), uint8(w.mi), uint8(w.corr)
+		sm.tv = uint64(dt)<<tvShift | uint64(w.vias)<<8 | uint64(trail)
+		sm.frame, sm.n, sm.pl = uint32(w.frame), uint16(w.n), uint16(w.pl)
+		sm.warn = uint16(w.warn)
+		sm.src, sm.dst, sm.mi = uint8(w.src), uint8(w.dst), uint8(w.mi)
 		if raw == nil {
 			return
 		}
 	}
-	x := msgExtra{raw: raw}
+	x := msgExtra{raw: raw, msg: uint32(len(c.msgs))}
+	sm.flags |= fExtra
 	if !narrow {
 		sm.flags |= fWide
+		sm.frame = uint32(len(c.extra))
 		x.wide = new(msgWide) // w itself stays on the stack for the narrow message
 		*x.wide = w
 	}
 	c.extra = append(c.extra, x)
-	sm.x = uint32(len(c.extra))
 }
 
 // wide returns the message's fields at full width.
@@ -279,12 +313,13 @@ func (c *call) wide(sm *storedMsg) msgWide {
 	if sm.flags&fWide != 0 {
 		return *c.wideOf(sm)
 	}
+	t := c.tOf(sm)
+	capLen := int32(sm.pl) + int32(sm.n) + int32(sm.tv&0xff)
 	return msgWide{
-		frame: int64(sm.frame), recT: sm.t, recOff: sm.off, recNum: int64(sm.frame),
-		capLen: int32(sm.capLen), wireLen: int32(sm.capLen),
-		ifIdx: c.ctx.ifIdx, source: c.ctx.source, pl: int32(sm.pl), link: c.ctx.link,
-		src: uint32(sm.src), dst: uint32(sm.dst), mi: uint32(sm.mi), corr: uint32(sm.corr),
-		warn: Warnings(sm.warn), vias: uint16(sm.vias), tr: c.ctx.tr,
+		t: t, frame: int64(sm.frame), recT: t, recOff: sm.off, recNum: int64(sm.frame),
+		capLen: capLen, wireLen: capLen, ifIdx: c.ctx.ifIdx, source: c.ctx.source, pl: int32(sm.pl),
+		n: uint32(sm.n), link: c.ctx.link, src: uint32(sm.src), dst: uint32(sm.dst), mi: uint32(sm.mi),
+		warn: Warnings(sm.warn), vias: uint16(sm.tv >> 8 & 0xff), tr: c.ctx.tr,
 	}
 }
 
@@ -292,7 +327,7 @@ func (c *call) wide(sm *storedMsg) msgWide {
 func (c *call) meta(sm *storedMsg) Meta {
 	w := c.wide(sm)
 	m := Meta{
-		Time:      timeOf(sm.t),
+		Time:      timeOf(w.t),
 		Src:       c.eps[w.src],
 		Dst:       c.eps[w.dst],
 		Transport: w.tr,
@@ -364,13 +399,13 @@ const txTagsScan = 8
 // txTag is an initial INVITE transaction and the To-tags (tagHash) of
 // its 101-299 responses.
 type txTag struct {
-	txn  uint64
+	txn  uint32
 	tags []uint64
 }
 
 // txTagsOf returns the To-tags of an initial INVITE transaction, and
 // whether it is one.
-func (c *call) txTagsOf(txn uint64) ([]uint64, bool) {
+func (c *call) txTagsOf(txn uint32) ([]uint64, bool) {
 	if m := c.rareR().txm; m != nil {
 		v, ok := m[txn]
 		return v, ok
@@ -384,7 +419,7 @@ func (c *call) txTagsOf(txn uint64) ([]uint64, bool) {
 }
 
 // setTxTags records an initial INVITE transaction's To-tags.
-func (c *call) setTxTags(txn uint64, tags []uint64) {
+func (c *call) setTxTags(txn uint32, tags []uint64) {
 	if m := c.rareR().txm; m != nil {
 		m[txn] = tags
 		return
@@ -399,7 +434,7 @@ func (c *call) setTxTags(txn uint64, tags []uint64) {
 		c.initialTx = append(c.initialTx, txTag{txn, tags})
 		return
 	}
-	m := make(map[uint64][]uint64, 2*txTagsScan)
+	m := make(map[uint32][]uint64, 2*txTagsScan)
 	for _, e := range c.initialTx {
 		m[e.txn] = e.tags
 	}

@@ -111,7 +111,7 @@ func (s *Store) KPIs(f Filter) KPIs {
 		}
 		k.Calls++
 		// first final response per initial INVITE transaction
-		var answered map[uint64]bool
+		var answered map[uint32]bool
 		for i := range c.msgs {
 			sm := &c.msgs[i]
 			if sm.retrans() || c.methodOf(sm) != "INVITE" || !sm.initialInv() {
@@ -126,7 +126,7 @@ func (s *Store) KPIs(f Filter) KPIs {
 				continue
 			}
 			if answered == nil {
-				answered = make(map[uint64]bool)
+				answered = make(map[uint32]bool)
 			}
 			if answered[sm.txn] {
 				continue

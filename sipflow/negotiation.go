@@ -35,7 +35,7 @@ func (c *call) negotiation(r negRec) Negotiation {
 	o, a := &c.msgs[r.offer], &c.msgs[r.answer]
 	of, _ := c.srcDst(o)
 	af, _ := c.srcDst(a)
-	return Negotiation{Method: c.methodOf(o), CSeq: o.cseq, OfferTime: timeOf(o.t), AnswerTime: timeOf(a.t),
+	return Negotiation{Method: c.methodOf(o), CSeq: o.cseq, OfferTime: timeOf(c.tOf(o)), AnswerTime: timeOf(c.tOf(a)),
 		OfferFrom: c.eps[of], AnswerFrom: c.eps[af], Offer: c.sdpOf(r.offer), Answer: c.sdpOf(r.answer)}
 }
 

@@ -21,10 +21,10 @@ const (
 	// TestStoreAccountingMatchesHeap (calls of several shapes, messages
 	// re-read or kept), which fails when they drift more than 15% from it.
 	callOverhead      = 640 // call (480), endpoint table, map entries, transaction tags
-	msgOverhead       = 72  // a storedMsg (64 bytes) in a slice grown by doubling
+	msgOverhead       = 54  // a storedMsg (48 bytes) in a slice grown by doubling
 	sdpOverhead       = 30  // its share of a negotiation record, a media index entry
 	mediaOverhead     = 40  // a mediaRec (32 bytes) in a slice grown by doubling
-	keptOverhead      = 40  // a msgExtra (32 bytes) in a slice grown by doubling
+	keptOverhead      = 56  // a msgExtra (40 bytes) in a slice grown by doubling
 	shapeOverhead     = 96  // a mediaShape of a call's own (88 bytes), when the store's table cannot share it
 	wideMediaOverhead = 160 // a MediaSummary in callRare.media
 	coldOverhead      = 64  // a callCold, for the calls with problems, streams or what callMore holds
