@@ -46,11 +46,9 @@ const seenScan = 32
 // through the calls themselves (callLink), so a call is one 512-byte
 // block beside its messages.
 type call struct {
-	id               string
-	from, to         string
-	fromDisp, toDisp string
-	pai              string
-	phrase           string
+	id      string
+	parties *parties // shared with the calls between the same parties
+	phrase  string
 
 	// times as unixNS, noTime when not reached
 	first, last int64
@@ -61,7 +59,7 @@ type call struct {
 	finalT      int64 // first final response to the initial INVITE
 	byeT        int64
 
-	callerTag uint64 // hash of the initial INVITE's From-tag (fCallerTag says there was one)
+	callerTag uint64 // hash of the initial INVITE's From-tag with the low bit set, 0 when it had none
 	bytes     int
 	sources   uint64 // capture sources the call was seen on (sourceBit)
 
@@ -69,18 +67,18 @@ type call struct {
 	extra     []msgExtra       // of the few messages that need more
 	media     []mediaRec       // the m= lines of the messages' SDP, in message order
 	eps       []netip.AddrPort // endpoints the messages index
-	negs      []negRec         // completed offer/answer exchanges, oldest first
 	methods   *strList
 	uas       *strList
 	initialTx []txTag       // initial INVITE transactions -> To-tags (hashed) of their 101-299 responses; callCold.txm past txTagsScan
 	pend      *pendingOffer // offer awaiting its answer
+	neg       negRec        // the latest completed offer/answer exchange (see negotiated); the earlier ones in callRare.negs
 	cold      *callCold     // what few calls need, allocated with the first
 
 	ord, q callLink // in the store's creation-order list; in its active or done list (where)
 	ctx    msgCtx   // the first message's; storedMsg keeps no copy of it
 
 	srcI, dstI     uint32 // the first request's addresses: indexes into eps
-	offerM         uint32 // 1 + index into msgs of the latest offer, until the first completed negotiation (then negs' last)
+	offerM         uint32 // 1 + index into msgs of the latest offer, until the first completed negotiation (then neg)
 	inviteCSeq     uint32
 	forks          int32 // distinct To-tags answering an initial INVITE transaction
 	authChallenges int32
@@ -90,12 +88,12 @@ type call struct {
 	finalCode      int16
 	lastAuth       int16 // code of the last 401/407 to an INVITE
 
-	isInvite                             bool
-	state                                State
-	expired                              bool // closed by idle expiry without a terminal state
-	cancelSeen, held, srtp, hasCallerTag bool
-	hangupBy                             hangupSide
-	where                                uint8 // listActive, listDone or 0
+	isInvite               bool
+	state                  State
+	expired                bool // closed by idle expiry without a terminal state
+	cancelSeen, held, srtp bool
+	hangupBy               hangupSide
+	where                  uint8 // listActive, listDone or 0
 }
 
 // hangupSide is CallSummary.HangupBy as a byte.
@@ -158,6 +156,7 @@ type callRare struct {
 	txm                   map[uint32][]uint64  // call.initialTx past txTagsScan
 	corrs, xcids, corrIDs []string
 	media                 []MediaSummary // m= lines a mediaRec cannot hold (a zone, RTCP on another address)
+	negs                  []negRec       // completed exchanges before call.neg, oldest first
 }
 
 // noRare is read only: the rare part of a call that has none.
@@ -168,6 +167,7 @@ func (c *call) rareW() *callRare {
 	more := c.moreW()
 	if more.rare == nil {
 		more.rare = &callRare{}
+		c.bytes += rareOverhead
 	}
 	return more.rare
 }
@@ -200,7 +200,7 @@ func (c *call) coldR() *callCold {
 	return c.cold
 }
 
-func newCall(id string, m *Message, meta *Meta, in *interner) *call {
+func newCall(id string, m *Message, meta *Meta, s *Store) *call {
 	t := unixNS(meta.Time)
 	c := &call{id: id, first: t, last: t, base: t, inviteT: noTime, ringT: noTime, answerT: noTime, finalT: noTime, byeT: noTime}
 	meth := m.Method
@@ -218,7 +218,7 @@ func newCall(id string, m *Message, meta *Meta, in *interner) *call {
 	}
 	c.eps = make([]netip.AddrPort, 0, 2)
 	c.ctx = ctxOf(meta)
-	c.setParties(m, in)
+	c.setParties(m, s)
 	// the endpoint table starts with the message's source and
 	// destination, as pack would add them
 	src, dst := c.endpoint(meta.Src), c.endpoint(meta.Dst)
@@ -230,11 +230,40 @@ func newCall(id string, m *Message, meta *Meta, in *interner) *call {
 	return c
 }
 
-func (c *call) setParties(m *Message, in *interner) {
-	c.from, c.fromDisp = userOf(&m.From, in), displayName(&m.From, in)
-	c.to, c.toDisp = userOf(&m.To, in), displayName(&m.To, in)
+// parties are a call's From, To and P-Asserted-Identity as its summary
+// shows them. The store shares them between calls (a load test, a
+// trunk's calls to one number): a pointer in the call where the five
+// strings took 80 bytes.
+type parties struct{ from, to, fromDisp, toDisp, pai string }
+
+// maxParties bounds the store's table of parties (from the wire): past
+// it a call's parties are its own.
+const maxParties = 4096
+
+// partiesSize is what parties of a call's own cost.
+const partiesSize = 80
+
+func (c *call) setParties(m *Message, s *Store) {
+	in := &s.in
+	p := parties{from: userOf(&m.From, in), fromDisp: displayName(&m.From, in), to: userOf(&m.To, in), toDisp: displayName(&m.To, in)}
+	if c.parties != nil {
+		p.pai = c.parties.pai
+	}
 	if m.HasPAI {
-		c.pai = userOf(&m.PAI, in)
+		p.pai = userOf(&m.PAI, in)
+	}
+	if c.parties != nil && *c.parties == p {
+		return
+	}
+	if x, ok := s.parties[p]; ok {
+		c.parties = x
+		return
+	}
+	c.parties = &p
+	if len(s.parties) < maxParties {
+		s.parties[p] = c.parties
+	} else {
+		c.bytes += partiesSize // its own (once more when the initial INVITE changes them: rare)
 	}
 }
 
@@ -687,8 +716,8 @@ func (c *call) applyRequest(m *Message, t time.Time, sm *storedMsg, meta *Meta, 
 	case "BYE":
 		c.byeT = unixNS(t)
 		c.setReasonHeader(m)
-		if c.hasCallerTag && len(m.From.Tag) > 0 {
-			if tagHash(s, m.From.Tag) == c.callerTag {
+		if c.callerTag != 0 && len(m.From.Tag) > 0 {
+			if tagHash(s, m.From.Tag)|1 == c.callerTag {
 				c.hangupBy = hangupCaller
 			} else {
 				c.hangupBy = hangupCallee
@@ -733,12 +762,11 @@ func (c *call) initialInvite(m *Message, t time.Time, sm *storedMsg, s *Store) {
 	if c.inviteT == noTime {
 		c.inviteT = unixNS(t)
 		c.srcI, c.dstI = c.srcDst(sm)
-		c.hasCallerTag = len(m.From.Tag) > 0
 		c.callerTag = 0
-		if c.hasCallerTag {
-			c.callerTag = tagHash(s, m.From.Tag)
+		if len(m.From.Tag) > 0 {
+			c.callerTag = tagHash(s, m.From.Tag) | 1
 		}
-		c.setParties(m, &s.in)
+		c.setParties(m, s)
 	} else if m.CSeq > c.inviteCSeq && c.answerT == noTime && c.state.Terminal() {
 		// A new INVITE after a 3xx/4xx (redirect, 422, 491...) with the
 		// same Call-ID continues the same call (RFC 3261 8.1.3.4).
@@ -953,11 +981,11 @@ func (c *call) filterInto(s *CallSummary, ips []netip.Addr) []netip.Addr {
 		CallID:          c.id,
 		Type:            c.typ(),
 		State:           c.state,
-		From:            c.from,
-		To:              c.to,
-		FromDisplay:     c.fromDisp,
-		ToDisplay:       c.toDisp,
-		PAI:             c.pai,
+		From:            c.parties.from,
+		To:              c.parties.to,
+		FromDisplay:     c.parties.fromDisp,
+		ToDisplay:       c.parties.toDisp,
+		PAI:             c.parties.pai,
 		Src:             c.eps[c.srcI],
 		Dst:             c.eps[c.dstI],
 		SetupMS:         msBetween(c.inviteT, c.answerT),

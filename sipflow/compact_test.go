@@ -63,7 +63,7 @@ func TestStoredMsgMetaRoundTrip(t *testing.T) {
 	metas[7].PayloadOffset = 70000          // past a uint16
 	metas[8].Record.Length = 1500           // truncated by the snap length
 	metas[8].Record.CaptureLength = 1400
-	metas[9].Record.Timestamp = t0          // another record (HEP)
+	metas[9].Record.Timestamp = t0 // another record (HEP)
 	metas[9].Record.Number, metas[9].Record.Offset = 3, 99
 	metas[10].CorrelationID = "corr-1"
 	metas[11].Record.CaptureLength, metas[11].Record.Length = -1, -1 // unknown

@@ -25,6 +25,10 @@ type Negotiation struct {
 // kept, then the latest; the rest are counted as dropped.
 const maxNegotiations = 32
 
+// negotiated reports whether the call completed an exchange (call.neg):
+// an answer comes after its offer, so its index is never 0.
+func (c *call) negotiated() bool { return c.neg.answer != 0 }
+
 // negRec is a completed exchange as the call keeps it: the offering and
 // answering messages (indexes into call.msgs), which hold everything a
 // Negotiation shows.
@@ -41,13 +45,15 @@ func (c *call) negotiation(r negRec) Negotiation {
 
 // sdpHistory is the summary's SDPHistory, built for a reader.
 func (c *call) sdpHistory() []Negotiation {
-	if len(c.negs) == 0 {
+	if !c.negotiated() {
 		return nil
 	}
-	out := make([]Negotiation, len(c.negs))
-	for i, r := range c.negs {
+	earlier := c.rareR().negs
+	out := make([]Negotiation, len(earlier)+1)
+	for i, r := range earlier {
 		out[i] = c.negotiation(r)
 	}
+	out[len(earlier)] = c.negotiation(c.neg)
 	return out
 }
 
@@ -106,10 +112,10 @@ func (c *call) negotiate(sm *storedMsg) {
 	switch {
 	case mine:
 		c.complete(p)
-	case len(c.negs) > 0 && c.msgs[c.negs[len(c.negs)-1].offer].cseq == sm.cseq && c.methodOf(&c.msgs[c.negs[len(c.negs)-1].offer]) == c.methodOf(sm):
+	case c.negotiated() && c.msgs[c.neg.offer].cseq == sm.cseq && c.methodOf(&c.msgs[c.neg.offer]) == c.methodOf(sm):
 		// The 2xx repeating (or, from another fork, replacing) the
 		// answer an 18x already gave.
-		c.negs[len(c.negs)-1].answer = uint32(len(c.msgs)) // sm, about to be filed
+		c.neg.answer = uint32(len(c.msgs)) // sm, about to be filed
 	default:
 		// An offer in a response: the request had no SDP.
 		c.offerSeen(&pendingOffer{method: c.methodOf(sm), cseq: sm.cseq, m: uint32(len(c.msgs))})
@@ -118,27 +124,33 @@ func (c *call) negotiate(sm *storedMsg) {
 
 func (c *call) offerSeen(p *pendingOffer) {
 	c.pend = p
-	if len(c.negs) == 0 {
+	if !c.negotiated() {
 		c.offerM = p.m + 1 // shown until the first answer
 	}
 }
 
 func (c *call) complete(p *pendingOffer) {
 	n := negRec{offer: p.m, answer: uint32(len(c.msgs))} // the answer is the message about to be filed
-	if len(c.negs) >= maxNegotiations {
-		c.negs = append(c.negs[:1], c.negs[2:]...) // readers get copies (sdpHistory)
-		c.moreW().negsCut++
+	if c.negotiated() {
+		rare := c.rareW()
+		if len(rare.negs)+1 >= maxNegotiations {
+			rare.negs = append(rare.negs[:1], rare.negs[2:]...) // readers get copies (sdpHistory)
+			c.moreW().negsCut++
+		} else {
+			c.bytes += negOverhead
+		}
+		rare.negs = append(rare.negs, c.neg)
 	}
-	c.negs = append(c.negs, n)
-	c.offerM = 0 // negs' last holds it now
+	c.neg = n
+	c.offerM = 0 // neg holds it now
 	c.pend = nil
 }
 
 // offerSDP is the summary's Offer: the latest completed exchange's
 // offer, before any the latest offer.
 func (c *call) offerSDP() []MediaSummary {
-	if len(c.negs) > 0 {
-		return c.sdpOf(c.negs[len(c.negs)-1].offer)
+	if c.negotiated() {
+		return c.sdpOf(c.neg.offer)
 	}
 	if c.offerM > 0 {
 		return c.sdpOf(c.offerM - 1)
@@ -148,8 +160,8 @@ func (c *call) offerSDP() []MediaSummary {
 
 // answerSDP is the summary's Answer: the latest completed exchange's.
 func (c *call) answerSDP() []MediaSummary {
-	if len(c.negs) > 0 {
-		return c.sdpOf(c.negs[len(c.negs)-1].answer)
+	if c.negotiated() {
+		return c.sdpOf(c.neg.answer)
 	}
 	return nil
 }
@@ -172,10 +184,10 @@ func (c *call) codec() string {
 // answerCodec returns the answer's first voice codec named name (any
 // case), or its first voice codec when name is "".
 func (c *call) answerCodec(name string) string {
-	if len(c.negs) == 0 {
+	if !c.negotiated() {
 		return ""
 	}
-	recs := c.mediaOf(c.negs[len(c.negs)-1].answer)
+	recs := c.mediaOf(c.neg.answer)
 	for i := range recs {
 		m := c.summaryOf(&recs[i])
 		if m.Type != "audio" || m.Addr.Port() == 0 {

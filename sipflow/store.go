@@ -20,7 +20,7 @@ const (
 	// cost beyond the raw bytes kept, measured on the heap by
 	// TestStoreAccountingMatchesHeap (calls of several shapes, messages
 	// re-read or kept), which fails when they drift more than 15% from it.
-	callOverhead      = 640 // call (480), endpoint table, map entries, transaction tags
+	callOverhead      = 560 // call (384), endpoint table, map entries, transaction tags
 	msgOverhead       = 54  // a storedMsg (48 bytes) in a slice grown by doubling
 	sdpOverhead       = 30  // its share of a negotiation record, a media index entry
 	mediaOverhead     = 40  // a mediaRec (32 bytes) in a slice grown by doubling
@@ -30,6 +30,8 @@ const (
 	coldOverhead      = 64  // a callCold, for the calls with problems, streams or what callMore holds
 	moreOverhead      = 96  // a callMore, for the calls with events, legs or a Reason header
 	eventOverhead     = 72  // a CallEvent (56 bytes) in a slice grown by doubling
+	negOverhead       = 12  // an earlier offer/answer exchange (negRec, 8 bytes) in a slice grown by doubling
+	rareOverhead      = 112 // a callRare
 	problemSize       = 56  // a Problem in a slice
 	streamSize        = 136 // a Stream in a slice
 )
@@ -75,18 +77,19 @@ type StoreOptions struct {
 type Store struct {
 	opt StoreOptions
 
-	mu     sync.RWMutex
-	msg    Message // reused decode target; writer only, under mu
-	in     interner
-	seed   maphash.Seed
-	calls  map[string]*call
-	order  callList                 // all calls, creation order (call.ord)
-	active callList                 // open calls, least recently active first (call.q)
-	done   callList                 // closed calls, oldest closure first: eviction order (call.q)
-	lists  strLists                 // the shared method, user agent and codec lists
-	shapes map[shapeKey]*mediaShape // SDP media summaries without their addresses (mediaRec)
-	xcid   map[string][]string
-	corr   map[string][]string
+	mu      sync.RWMutex
+	msg     Message // reused decode target; writer only, under mu
+	in      interner
+	seed    maphash.Seed
+	calls   map[string]*call
+	order   callList                 // all calls, creation order (call.ord)
+	active  callList                 // open calls, least recently active first (call.q)
+	done    callList                 // closed calls, oldest closure first: eviction order (call.q)
+	lists   strLists                 // the shared method, user agent and codec lists
+	shapes  map[shapeKey]*mediaShape // SDP media summaries without their addresses (mediaRec)
+	parties map[parties]*parties
+	xcid    map[string][]string
+	corr    map[string][]string
 	// media indexes the SDP media endpoints by mediaKey: a 16-byte
 	// entry where the address itself made it 40 (two per call). The
 	// call found is checked to have announced the endpoint.
@@ -146,6 +149,7 @@ func (s *Store) init() {
 	s.order, s.active, s.done = callList{}, callList{which: listActive}, callList{which: listDone}
 	s.lists = strLists{}
 	s.shapes = make(map[shapeKey]*mediaShape)
+	s.parties = make(map[parties]*parties)
 	s.xcid = make(map[string][]string)
 	s.corr = make(map[string][]string)
 	s.media = make(map[uint64]*call)
@@ -259,7 +263,7 @@ func (s *Store) add(m *Message, meta Meta) *Message {
 	}
 	c, ok := s.calls[string(m.CallID)]
 	if !ok {
-		c = newCall(string(m.CallID), m, &meta, &s.in)
+		c = newCall(string(m.CallID), m, &meta, s)
 		s.calls[c.id] = c
 		s.order.pushBack(c)
 		s.active.pushBack(c)
