@@ -41,10 +41,12 @@ const seenScan = 32
 
 // call is one dialog. Its layout is what a completed call costs (see
 // TestStoreRetainedPerCall): fields a few calls need live in callCold,
-// the messages' endpoint table stands for the call's own addresses, lists
-// that repeat across calls are shared (strList), and the store's lists run
-// through the calls themselves (callLink), so a call is one 512-byte
-// block beside its messages.
+// the messages' endpoint table stands for the call's own addresses (and
+// gives its IPs), lists and parties that repeat across calls are shared
+// (strList, parties), the first initial INVITE transaction and the latest
+// offer/answer exchange are inline, and the store's lists run through the
+// calls themselves (callLink), so a call is one 384-byte block beside its
+// messages.
 type call struct {
 	id      string
 	parties *parties // shared with the calls between the same parties
@@ -63,22 +65,23 @@ type call struct {
 	bytes     int
 	sources   uint64 // capture sources the call was seen on (sourceBit)
 
-	msgs      []storedMsg
-	extra     []msgExtra       // of the few messages that need more
-	media     []mediaRec       // the m= lines of the messages' SDP, in message order
-	eps       []netip.AddrPort // endpoints the messages index
-	methods   *strList
-	uas       *strList
-	initialTx []txTag       // initial INVITE transactions -> To-tags (hashed) of their 101-299 responses; callCold.txm past txTagsScan
-	pend      *pendingOffer // offer awaiting its answer
-	neg       negRec        // the latest completed offer/answer exchange (see negotiated); the earlier ones in callRare.negs
-	cold      *callCold     // what few calls need, allocated with the first
+	msgs    []storedMsg
+	extra   []msgExtra       // of the few messages that need more
+	media   []mediaRec       // the m= lines of the messages' SDP, in message order
+	eps     []netip.AddrPort // endpoints the messages index
+	methods *strList
+	uas     *strList
+	pend    *pendingOffer // offer awaiting its answer
+	neg     negRec        // the latest completed offer/answer exchange (see negotiated); the earlier ones in callRare.negs
+	cold    *callCold     // what few calls need, allocated with the first
 
 	ord, q callLink // in the store's creation-order list; in its active or done list (where)
 	ctx    msgCtx   // the first message's; storedMsg keeps no copy of it
 
-	srcI, dstI     uint32 // the first request's addresses: indexes into eps
-	offerM         uint32 // 1 + index into msgs of the latest offer, until the first completed negotiation (then neg)
+	tags1          [1]uint64 // To-tags of tx1
+	tx1            uint32    // the first initial INVITE transaction
+	srcI, dstI     uint32    // the first request's addresses: indexes into eps
+	offerM         uint32    // 1 + index into msgs of the latest offer, until the first completed negotiation (then neg)
 	inviteCSeq     uint32
 	forks          int32 // distinct To-tags answering an initial INVITE transaction
 	authChallenges int32
@@ -94,6 +97,7 @@ type call struct {
 	cancelSeen, held, srtp bool
 	hangupBy               hangupSide
 	where                  uint8 // listActive, listDone or 0
+	txN                    uint8 // the first initial INVITE transaction (tx1, tags1): see txTagsOf
 }
 
 // hangupSide is CallSummary.HangupBy as a byte.
@@ -122,8 +126,8 @@ type callMore struct {
 	events    []CallEvent
 	legs      []Leg
 	reasonHdr string
-	reason    string // phrase with the Reason header, built by publish
-	negsCut   int    // exchanges dropped past maxNegotiations
+	reason    string  // phrase with the Reason header, built by publish
+	txs       []txTag // initial INVITE transactions besides call.tx1 (see txTagsOf)
 	rare      *callRare
 }
 
@@ -153,10 +157,11 @@ func (c *call) moreR() *callMore {
 // correlation ids, X-Call-ID links.
 type callRare struct {
 	seen                  map[retransKey]int64 // first copy's time (unixNS)
-	txm                   map[uint32][]uint64  // call.initialTx past txTagsScan
+	txm                   map[uint32][]uint64  // initial INVITE transactions past callMore.txs's txTagsScan
 	corrs, xcids, corrIDs []string
 	media                 []MediaSummary // m= lines a mediaRec cannot hold (a zone, RTCP on another address)
 	negs                  []negRec       // completed exchanges before call.neg, oldest first
+	negsCut               int            // exchanges dropped past maxNegotiations
 }
 
 // noRare is read only: the rare part of a call that has none.
@@ -811,7 +816,7 @@ func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg, s *Store) {
 	// captured, every response before the answer is taken as setup.
 	tags, known := c.txTagsOf(sm.txn)
 	sm.setFlag(fInitialInv, known)
-	if !known && (len(c.initialTx) > 0 || len(c.rareR().txm) > 0 || c.answerT != noTime) {
+	if !known && (c.hasInitialTx() || c.answerT != noTime) {
 		return // response to a re-INVITE: hold/resume is decided by the offer
 	}
 	// Early and confirmed dialogs (RFC 3261 12.1): distinct To-tags on
@@ -1023,7 +1028,7 @@ func (c *call) summaryInto(s *CallSummary) {
 	s.Warnings = int(c.warnCount)
 	s.Offer = c.offerSDP()
 	s.Answer = c.answerSDP()
-	s.SDPHistoryDropped = c.moreR().negsCut
+	s.SDPHistoryDropped = c.rareR().negsCut
 	s.Codec = c.codec()
 	s.Legs = c.moreR().legs
 	s.Streams = c.coldR().streams

@@ -391,9 +391,10 @@ func (in *interner) method(b []byte) string {
 	return in.str(b)
 }
 
-// txTagsScan is how many transactions call.initialTx holds in a list
-// before they move to a map in callCold (a call has one or two initial
-// INVITE transactions; an authentication loop can have many).
+// txTagsScan is how many initial INVITE transactions beyond the call's
+// first callMore.txs holds in a list before they all move to a map in
+// callRare (a call has one or two initial INVITE transactions; an
+// authentication loop can have many).
 const txTagsScan = 8
 
 // txTag is an initial INVITE transaction and the To-tags (tagHash) of
@@ -403,16 +404,30 @@ type txTag struct {
 	tags []uint64
 }
 
+// The call's first initial INVITE transaction with at most one To-tag
+// (most calls have nothing else) is inline: call.tx1, call.tags1 and
+// call.txN, which is 0 when there is none, else 1 + its number of tags.
+
+// hasInitialTx reports whether the call knows an initial INVITE
+// transaction.
+func (c *call) hasInitialTx() bool {
+	return c.txN > 0 || len(c.moreR().txs) > 0 || len(c.rareR().txm) > 0
+}
+
 // txTagsOf returns the To-tags of an initial INVITE transaction, and
-// whether it is one.
+// whether it is one. The tags may be the call's own storage: append to
+// them and give them back to setTxTags.
 func (c *call) txTagsOf(txn uint32) ([]uint64, bool) {
 	if m := c.rareR().txm; m != nil {
 		v, ok := m[txn]
 		return v, ok
 	}
-	for i := range c.initialTx {
-		if c.initialTx[i].txn == txn {
-			return c.initialTx[i].tags, true
+	if c.txN > 0 && c.tx1 == txn {
+		return c.tags1[:c.txN-1], true
+	}
+	for _, e := range c.moreR().txs {
+		if e.txn == txn {
+			return e.tags, true
 		}
 	}
 	return nil, false
@@ -424,22 +439,40 @@ func (c *call) setTxTags(txn uint32, tags []uint64) {
 		m[txn] = tags
 		return
 	}
-	for i := range c.initialTx {
-		if c.initialTx[i].txn == txn {
-			c.initialTx[i].tags = tags
+	if c.txN > 0 && c.tx1 == txn {
+		if len(tags) <= len(c.tags1) {
+			copy(c.tags1[:], tags)
+			c.txN = uint8(1 + len(tags))
 			return
 		}
+		c.txN = 0 // forked: to the list
+	} else {
+		for i, e := range c.moreR().txs {
+			if e.txn == txn {
+				c.moreR().txs[i].tags = tags
+				return
+			}
+		}
 	}
-	if len(c.initialTx) < txTagsScan {
-		c.initialTx = append(c.initialTx, txTag{txn, tags})
+	if c.txN == 0 && len(tags) <= len(c.tags1) {
+		c.tx1, c.txN = txn, uint8(1+len(tags))
+		copy(c.tags1[:], tags)
+		return
+	}
+	more := c.moreW()
+	if len(more.txs) < txTagsScan {
+		more.txs = append(more.txs, txTag{txn, tags})
 		return
 	}
 	m := make(map[uint32][]uint64, 2*txTagsScan)
-	for _, e := range c.initialTx {
+	for _, e := range more.txs {
 		m[e.txn] = e.tags
 	}
-	c.initialTx = nil
+	if c.txN > 0 {
+		m[c.tx1] = append([]uint64(nil), c.tags1[:c.txN-1]...)
+	}
 	m[txn] = tags
+	more.txs, c.txN = nil, 0
 	c.rareW().txm = m
 }
 

@@ -378,8 +378,14 @@ func TestAccountedSizes(t *testing.T) {
 	if n := unsafe.Sizeof(storedMsg{}); n != 48 {
 		t.Errorf("storedMsg is %d bytes, want 48 (msgOverhead %d)", n, msgOverhead)
 	}
-	if n := unsafe.Sizeof(call{}); n > 480 {
-		t.Errorf("call is %d bytes: past the 480-byte size class", n)
+	if n := unsafe.Sizeof(call{}); n > 384 {
+		t.Errorf("call is %d bytes: past the 384-byte size class", n)
+	}
+	if n := unsafe.Sizeof(mediaRec{}); n != 32 {
+		t.Errorf("mediaRec is %d bytes, want 32 (mediaOverhead %d)", n, mediaOverhead)
+	}
+	if n := unsafe.Sizeof(callRare{}); n > rareOverhead {
+		t.Errorf("callRare is %d bytes, rareOverhead %d", n, rareOverhead)
 	}
 }
 

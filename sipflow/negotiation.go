@@ -135,7 +135,7 @@ func (c *call) complete(p *pendingOffer) {
 		rare := c.rareW()
 		if len(rare.negs)+1 >= maxNegotiations {
 			rare.negs = append(rare.negs[:1], rare.negs[2:]...) // readers get copies (sdpHistory)
-			c.moreW().negsCut++
+			rare.negsCut++
 		} else {
 			c.bytes += negOverhead
 		}

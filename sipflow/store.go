@@ -20,7 +20,7 @@ const (
 	// cost beyond the raw bytes kept, measured on the heap by
 	// TestStoreAccountingMatchesHeap (calls of several shapes, messages
 	// re-read or kept), which fails when they drift more than 15% from it.
-	callOverhead      = 560 // call (384), endpoint table, map entries, transaction tags
+	callOverhead      = 520 // call (376 in a 384-byte block), endpoint table, map entries
 	msgOverhead       = 54  // a storedMsg (48 bytes) in a slice grown by doubling
 	sdpOverhead       = 30  // its share of a negotiation record, a media index entry
 	mediaOverhead     = 40  // a mediaRec (32 bytes) in a slice grown by doubling
@@ -28,10 +28,10 @@ const (
 	shapeOverhead     = 96  // a mediaShape of a call's own (88 bytes), when the store's table cannot share it
 	wideMediaOverhead = 160 // a MediaSummary in callRare.media
 	coldOverhead      = 64  // a callCold, for the calls with problems, streams or what callMore holds
-	moreOverhead      = 96  // a callMore, for the calls with events, legs or a Reason header
+	moreOverhead      = 112 // a callMore, for the calls with events, legs or a Reason header
 	eventOverhead     = 72  // a CallEvent (56 bytes) in a slice grown by doubling
 	negOverhead       = 12  // an earlier offer/answer exchange (negRec, 8 bytes) in a slice grown by doubling
-	rareOverhead      = 112 // a callRare
+	rareOverhead      = 144 // a callRare, for the few calls with what it holds (earlier negotiations, many transactions or messages, correlation ids)
 	problemSize       = 56  // a Problem in a slice
 	streamSize        = 136 // a Stream in a slice
 )
