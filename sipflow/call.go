@@ -49,7 +49,7 @@ const seenScan = 32
 // messages.
 type call struct {
 	id      string
-	parties *parties // shared with the calls between the same parties
+	parties parties // shared with the calls between the same parties
 	phrase  string
 
 	// times as unixNS, noTime when not reached
@@ -235,58 +235,106 @@ func newCall(id string, m *Message, meta *Meta, s *Store) *call {
 	return c
 }
 
-// parties are a call's From, To and P-Asserted-Identity as its summary
-// shows them. The store shares them between calls (a load test, a
-// trunk's calls to one number): a pointer in the call where the five
-// strings took 80 bytes.
-type parties struct{ from, to, fromDisp, toDisp, pai string }
+// parties are a call's From and To users and display names and its
+// P-Asserted-Identity user, as its summary shows them, in one string:
+// where the second to fifth start (partiesHdr bytes, 4 each, little
+// endian), then the five one after the other. The store shares one
+// between the calls that have the same (a load test, a trunk's calls to
+// one number); a call's own is one allocation, where five strings took
+// 80 bytes in the call and an allocation each.
+type parties string
+
+const partiesHdr = 16
 
 // maxParties bounds the store's table of parties (from the wire): past
 // it a call's parties are its own.
 const maxParties = 4096
 
-// partiesSize is what parties of a call's own cost.
-const partiesSize = 80
+// part is the i-th of the five strings.
+func (p parties) part(i int) string {
+	if len(p) < partiesHdr {
+		return ""
+	}
+	at := func(i int) int {
+		if i == 0 {
+			return partiesHdr
+		}
+		if i == 5 {
+			return len(p)
+		}
+		o := 4 * (i - 1)
+		return partiesHdr + int(uint32(p[o])|uint32(p[o+1])<<8|uint32(p[o+2])<<16|uint32(p[o+3])<<24)
+	}
+	return string(p[at(i):at(i+1)])
+}
+
+func (p parties) from() string     { return p.part(0) }
+func (p parties) to() string       { return p.part(1) }
+func (p parties) fromDisp() string { return p.part(2) }
+func (p parties) toDisp() string   { return p.part(3) }
+func (p parties) pai() string      { return p.part(4) }
+
+// appendParties appends the parties of m (with pai when m has no
+// P-Asserted-Identity) to buf.
+func appendParties(buf []byte, m *Message, pai string) []byte {
+	buf = append(buf, make([]byte, partiesHdr)...)
+	start := len(buf)
+	for i := range 5 {
+		switch i {
+		case 0:
+			buf = appendUser(buf, &m.From)
+		case 1:
+			buf = appendUser(buf, &m.To)
+		case 2:
+			buf = appendDisplay(buf, &m.From)
+		case 3:
+			buf = appendDisplay(buf, &m.To)
+		case 4:
+			if m.HasPAI {
+				buf = appendUser(buf, &m.PAI)
+			} else {
+				buf = append(buf, pai...)
+			}
+		}
+		if i < 4 {
+			n, o := uint32(len(buf)-start), start-partiesHdr+4*i
+			buf[o], buf[o+1], buf[o+2], buf[o+3] = byte(n), byte(n>>8), byte(n>>16), byte(n>>24)
+		}
+	}
+	return buf
+}
+
+// appendUser appends n's URI user, its host when there is no user.
+func appendUser(buf []byte, n *NameAddr) []byte {
+	if len(n.URI.User) > 0 {
+		return append(buf, n.URI.User...)
+	}
+	return append(buf, n.URI.Host...)
+}
+
+// appendDisplay appends n's display name, unescaped.
+func appendDisplay(buf []byte, n *NameAddr) []byte {
+	if indexByte(n.Display, '\\') < 0 {
+		return append(buf, n.Display...)
+	}
+	return append(buf, n.DisplayName()...)
+}
 
 func (c *call) setParties(m *Message, s *Store) {
-	in := &s.in
-	p := parties{from: userOf(&m.From, in), fromDisp: displayName(&m.From, in), to: userOf(&m.To, in), toDisp: displayName(&m.To, in)}
-	if c.parties != nil {
-		p.pai = c.parties.pai
+	buf := appendParties(s.pbuf[:0], m, c.parties.pai())
+	s.pbuf = buf
+	switch p, ok := s.parties[string(buf)]; {
+	case string(buf) == string(c.parties):
+	case ok:
+		c.parties = p
+	default:
+		c.parties = parties(buf)
+		if len(s.parties) < maxParties {
+			s.parties[string(c.parties)] = c.parties
+		} else {
+			c.bytes += allocSize(len(buf)) // its own (once more when the initial INVITE changes them: rare)
+		}
 	}
-	if m.HasPAI {
-		p.pai = userOf(&m.PAI, in)
-	}
-	if c.parties != nil && *c.parties == p {
-		return
-	}
-	if x, ok := s.parties[p]; ok {
-		c.parties = x
-		return
-	}
-	c.parties = &p
-	if len(s.parties) < maxParties {
-		s.parties[p] = c.parties
-	} else {
-		c.bytes += partiesSize // its own (once more when the initial INVITE changes them: rare)
-	}
-}
-
-// displayName is n's display name, interned when it needs no unescaping.
-func displayName(n *NameAddr, in *interner) string {
-	if indexByte(n.Display, '\\') < 0 {
-		return in.str(n.Display)
-	}
-	return n.DisplayName()
-}
-
-// userOf is n's URI user, its host when there is no user; interned
-// (numbers and hosts repeat across calls).
-func userOf(n *NameAddr, in *interner) string {
-	if len(n.URI.User) > 0 {
-		return in.str(n.URI.User)
-	}
-	return in.str(n.URI.Host)
 }
 
 // knownMethod returns a constant for the common methods so they cost no
@@ -986,11 +1034,11 @@ func (c *call) filterInto(s *CallSummary, ips []netip.Addr) []netip.Addr {
 		CallID:          c.id,
 		Type:            c.typ(),
 		State:           c.state,
-		From:            c.parties.from,
-		To:              c.parties.to,
-		FromDisplay:     c.parties.fromDisp,
-		ToDisplay:       c.parties.toDisp,
-		PAI:             c.parties.pai,
+		From:            c.parties.from(),
+		To:              c.parties.to(),
+		FromDisplay:     c.parties.fromDisp(),
+		ToDisplay:       c.parties.toDisp(),
+		PAI:             c.parties.pai(),
 		Src:             c.eps[c.srcI],
 		Dst:             c.eps[c.dstI],
 		SetupMS:         msBetween(c.inviteT, c.answerT),

@@ -418,3 +418,28 @@ func TestClosedCallTrimmed(t *testing.T) {
 		t.Errorf("detail: %d messages", len(det.Messages))
 	}
 }
+
+// TestPartiesSharedAndOwn checks a call's parties read back as they
+// came, whether the store's table shares them or they are the call's
+// own (the table is full), with an escaped display name and a
+// P-Asserted-Identity.
+func TestPartiesSharedAndOwn(t *testing.T) {
+	s := NewStore(StoreOptions{})
+	add := func(i int) {
+		d := dlg{callID: fmt.Sprintf("p%d@h", i), fromTag: "a", extra: fmt.Sprintf("P-Asserted-Identity: <sip:+4930%d@h>\n", i)}
+		inv := strings.Replace(string(d.req("INVITE", 1, "", "z9hG4bK1", "")), `"Alice"`, fmt.Sprintf(`"Al\"ice %d"`, i%2), 1)
+		run(s, []step{{i, true, []byte(inv)}})
+	}
+	for i := range maxParties + 10 {
+		add(i)
+	}
+	if len(s.parties) != maxParties {
+		t.Fatalf("%d parties in the table, want it full (%d)", len(s.parties), maxParties)
+	}
+	for _, i := range []int{0, 1, maxParties - 1, maxParties + 9} {
+		c := one(t, s, fmt.Sprintf("p%d@h", i))
+		if c.From != "1001" || c.To != "1002" || c.FromDisplay != fmt.Sprintf(`Al"ice %d`, i%2) || c.ToDisplay != "" || c.PAI != fmt.Sprintf("+4930%d", i) {
+			t.Errorf("call %d: from %q %q to %q %q pai %q", i, c.From, c.FromDisplay, c.To, c.ToDisplay, c.PAI)
+		}
+	}
+}

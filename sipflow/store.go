@@ -87,7 +87,8 @@ type Store struct {
 	done    callList                 // closed calls, oldest closure first: eviction order (call.q)
 	lists   strLists                 // the shared method, user agent and codec lists
 	shapes  map[shapeKey]*mediaShape // SDP media summaries without their addresses (mediaRec)
-	parties map[parties]*parties
+	parties map[string]parties
+	pbuf    []byte // where setParties builds a call's parties
 	xcid    map[string][]string
 	corr    map[string][]string
 	// media indexes the SDP media endpoints by mediaKey: a 16-byte
@@ -149,7 +150,7 @@ func (s *Store) init() {
 	s.order, s.active, s.done = callList{}, callList{which: listActive}, callList{which: listDone}
 	s.lists = strLists{}
 	s.shapes = make(map[shapeKey]*mediaShape)
-	s.parties = make(map[parties]*parties)
+	s.parties = make(map[string]parties)
 	s.xcid = make(map[string][]string)
 	s.corr = make(map[string][]string)
 	s.media = make(map[uint64]*call)
