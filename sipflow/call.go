@@ -1057,9 +1057,11 @@ func (c *call) filterInto(s *CallSummary, ips []netip.Addr) []netip.Addr {
 	return ips
 }
 
-// summaryInto writes the summary into *s (a list reuses one), without
-// allocating: all but SDPHistory (nil), which filters do not read and
-// sdpHistory builds.
+// summaryInto writes the summary into *s (a list reuses one): all but
+// SDPHistory (nil), which filters do not read and sdpHistory builds. It
+// allocates what the store does not keep as the summary shows it: the
+// IPs (from the endpoint table) and the Offer and Answer (from the media
+// records), so a summary published to a reader owns them.
 func (c *call) summaryInto(s *CallSummary) {
 	c.filterInto(s, nil) // what a filter reads, then the rest
 	s.Start = timeOf(c.first)
