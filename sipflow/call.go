@@ -459,14 +459,12 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool
 		sm.flags |= fSDP
 		c.bytes += sdpOverhead + mediaOverhead*len(m.SDP.Media) + c.addMedia(&m.SDP, uint32(len(c.msgs)), s)
 	}
-	c.pack(&sm, meta, w, kept)
-	c.bytes += msgOverhead
+	c.bytes += msgOverhead + c.pack(&sm, meta, w, kept)
 	if kept != nil {
 		// a message held in memory (no file to re-read it from: a pipe,
 		// a live capture, reassembled or decrypted bytes) costs its copy
-		// as the allocator rounds it, and an entry in the call's extra
-		// table that grows by doubling
-		c.bytes += allocSize(len(kept)) + keptOverhead
+		// as the allocator rounds it
+		c.bytes += allocSize(len(kept))
 	}
 	if t > c.last {
 		c.last = t
@@ -547,20 +545,14 @@ func nilIfEmpty[T any](s []T) []T {
 	return s
 }
 
-// appendShared appends in place while the capacity lasts: a reader holds
-// a published slice of the old length and never sees past it (readers
-// treat summaries' slices as read-only and never append to them). Past
-// the capacity append copies, as appendCOW does.
-func appendShared[T any](s []T, v T) []T {
-	return append(s, v)
-}
-
 // strList is a list of strings (a call's methods, its user agents, an
 // SDP media's codecs) shared by every call that has the same one: most
 // calls have one of a few. A shared list never changes: adding a string
 // moves a call to another list. A list outside the table (the table is
-// full, or the list long) belongs to one call and grows in place, as
-// appendShared does.
+// full, or the list long) belongs to one call and grows in place: a
+// reader holds a published slice of the old length and never sees past
+// it (readers treat summaries' slices as read-only and never append to
+// them); past the capacity append copies.
 type strList struct {
 	items  []string
 	next   map[string]*strList // the shared lists one string longer

@@ -262,8 +262,9 @@ func clampInt32(v int) int32 {
 
 // pack fills sm's location and the fields given in w (mi, vias, warn,
 // n), narrow when everything fits, and the raw bytes kept (nil when
-// re-read). The message is about to be filed as c.msgs[len(c.msgs)].
-func (c *call) pack(sm *storedMsg, meta *Meta, w msgWide, raw []byte) {
+// re-read). The message is about to be filed as c.msgs[len(c.msgs)]. It
+// returns what the message's extra entry costs (0 when it has none).
+func (c *call) pack(sm *storedMsg, meta *Meta, w msgWide, raw []byte) int {
 	w.t = unixNS(meta.Time)
 	sm.off = meta.Offset
 	w.frame = int64(meta.Frame)
@@ -294,18 +295,21 @@ func (c *call) pack(sm *storedMsg, meta *Meta, w msgWide, raw []byte) {
 		sm.warn = uint16(w.warn)
 		sm.src, sm.dst, sm.mi = uint8(w.src), uint8(w.dst), uint8(w.mi)
 		if raw == nil {
-			return
+			return 0
 		}
 	}
 	x := msgExtra{raw: raw, msg: uint32(len(c.msgs))}
 	sm.flags |= fExtra
+	cost := extraOverhead
 	if !narrow {
 		sm.flags |= fWide
 		sm.frame = uint32(len(c.extra))
 		x.wide = new(msgWide) // w itself stays on the stack for the narrow message
 		*x.wide = w
+		cost += wideOverhead
 	}
 	c.extra = append(c.extra, x)
+	return cost
 }
 
 // wide returns the message's fields at full width.

@@ -381,6 +381,9 @@ func TestAccountedSizes(t *testing.T) {
 	if n := unsafe.Sizeof(call{}); n > 384 {
 		t.Errorf("call is %d bytes: past the 384-byte size class", n)
 	}
+	if n := unsafe.Sizeof(msgWide{}); n > wideOverhead {
+		t.Errorf("msgWide is %d bytes, wideOverhead %d", n, wideOverhead)
+	}
 	if n := unsafe.Sizeof(mediaRec{}); n != 32 {
 		t.Errorf("mediaRec is %d bytes, want 32 (mediaOverhead %d)", n, mediaOverhead)
 	}

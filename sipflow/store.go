@@ -24,7 +24,8 @@ const (
 	msgOverhead       = 54  // a storedMsg (48 bytes) in a slice grown by doubling
 	sdpOverhead       = 30  // its share of a negotiation record, a media index entry
 	mediaOverhead     = 40  // a mediaRec (32 bytes) in a slice grown by doubling
-	keptOverhead      = 56  // a msgExtra (40 bytes) in a slice grown by doubling
+	extraOverhead     = 56  // a msgExtra (40 bytes) in a slice grown by doubling, for a message kept in memory or wide
+	wideOverhead      = 96  // a msgWide
 	shapeOverhead     = 96  // a mediaShape of a call's own (88 bytes), when the store's table cannot share it
 	wideMediaOverhead = 160 // a MediaSummary in callRare.media
 	coldOverhead      = 64  // a callCold, for the calls with problems, streams or what callMore holds
