@@ -446,3 +446,48 @@ func TestPartiesSharedAndOwn(t *testing.T) {
 		}
 	}
 }
+
+// TestStoredMsgTimeDelta checks the narrow time (a distance from the
+// call's first message) both ways, and the wide one past its 39 hours and
+// for a message without a time, each read back exactly.
+func TestStoredMsgTimeDelta(t *testing.T) {
+	d := dlg{callID: "dt@h", fromTag: "a"}
+	raws := [][]byte{
+		d.req("INVITE", 1, "", "z9hG4bK1", ""),
+		d.resp(100, "Trying", "INVITE", 1, "", "z9hG4bK1", "", ""),
+		d.resp(180, "Ringing", "INVITE", 1, "b", "z9hG4bK1", "", ""),
+		d.resp(200, "OK", "INVITE", 1, "b", "z9hG4bK1", "", ""),
+		d.req("ACK", 1, "b", "z9hG4bK2", ""),
+	}
+	offsets := []time.Duration{0, -time.Hour + 1, 40 * time.Hour, 1, 0}
+	wantWide := []bool{false, false, true, false, true}
+	rr := &offsetRaw{raws: map[int64][]byte{}, pls: map[int64]int{}}
+	s := NewStore(StoreOptions{Raw: rr})
+	metas := make([]Meta, len(raws))
+	for i, raw := range raws {
+		metas[i] = ownMeta(i+1, alice, bob)
+		metas[i].Time = t0.Add(offsets[i])
+		if i == 4 {
+			metas[i].Time = time.Time{} // no time (a Meta built by hand)
+		}
+		metas[i].Record.Timestamp = metas[i].Time
+		metas[i].Record.CaptureLength, metas[i].Record.Length = 42+len(raw), 42+len(raw)
+		rr.raws[metas[i].Offset], rr.pls[metas[i].Offset] = raw, int(metas[i].PayloadOffset)
+		s.Add(raw, metas[i])
+	}
+	det, ok := s.Call("dt@h")
+	if !ok || len(det.Messages) != len(raws) {
+		t.Fatalf("call: %v", ok)
+	}
+	c := s.calls["dt@h"]
+	for i, md := range det.Messages {
+		want := metas[i]
+		want.PayloadOffset = 0
+		if md.Meta != want {
+			t.Errorf("message %d: meta\n got %+v\nwant %+v", i, md.Meta, want)
+		}
+		if wide := c.msgs[i].flags&fWide != 0; wide != wantWide[i] {
+			t.Errorf("message %d: wide %v, want %v", i, wide, wantWide[i])
+		}
+	}
+}
