@@ -1115,13 +1115,46 @@ func (s *Store) SetProblems(callID string, ps []Problem) bool {
 	before := c.bytes
 	if len(ps) > 0 || c.cold != nil {
 		cold := c.coldW()
-		c.bytes -= problemsBytes(cold.problems)
-		cold.problems = append([]Problem(nil), ps...)
-		c.bytes += problemsBytes(cold.problems)
+		c.bytes -= s.problemsCost(cold.problems)
+		cold.problems = s.problemList(ps)
+		c.bytes += s.problemsCost(cold.problems)
 	}
 	s.stats.Bytes += int64(c.bytes - before)
 	c.publish()
 	return true
+}
+
+// maxSharedProblems bounds the store's table of one-problem lists.
+const maxSharedProblems = 4096
+
+// problemList is the list the call keeps for ps: a copy, or, for a
+// single problem other calls have too (diagnose finds the same few
+// problems in the same words on many calls: a load test's short calls,
+// calls without RTP), the one list the store shares between them.
+// Readers never change a summary's slices.
+func (s *Store) problemList(ps []Problem) []Problem {
+	if len(ps) != 1 {
+		return append([]Problem(nil), ps...)
+	}
+	if l, ok := s.problems[ps[0]]; ok {
+		return l
+	}
+	l := []Problem{ps[0]}
+	if len(s.problems) < maxSharedProblems {
+		s.problems[ps[0]] = l
+	}
+	return l
+}
+
+// problemsCost is what a call's problems cost it: nothing for a shared
+// list (the store's table is bounded, as the interner is).
+func (s *Store) problemsCost(ps []Problem) int {
+	if len(ps) == 1 {
+		if l, ok := s.problems[ps[0]]; ok && &l[0] == &ps[0] {
+			return 0
+		}
+	}
+	return problemsBytes(ps)
 }
 
 // sharedCodecs returns media i's codec list from the shared table (nil

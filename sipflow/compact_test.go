@@ -491,3 +491,25 @@ func TestStoredMsgTimeDelta(t *testing.T) {
 		}
 	}
 }
+
+// TestProblemsShared checks that calls given the same single problem
+// share one list, and that replacing one call's problems leaves the
+// other's as they were.
+func TestProblemsShared(t *testing.T) {
+	s := NewStore(StoreOptions{})
+	for _, id := range []string{"a@h", "b@h"} {
+		d := dlg{callID: id, fromTag: "a"}
+		run(s, []step{{0, true, d.req("INVITE", 1, "", "z9hG4bK1", "")}})
+	}
+	p := Problem{Code: "short-call", Severity: SeverityInfo, Detail: "answered call hung up by the caller after 30 ms"}
+	s.SetProblems("a@h", []Problem{p})
+	s.SetProblems("b@h", []Problem{p})
+	a, b := s.calls["a@h"].cold.problems, s.calls["b@h"].cold.problems
+	if &a[0] != &b[0] {
+		t.Error("one problem on two calls: two lists")
+	}
+	s.SetProblems("a@h", []Problem{{Code: "x"}, p})
+	if sa, sb := one(t, s, "a@h"), one(t, s, "b@h"); len(sa.Problems) != 2 || len(sb.Problems) != 1 || sb.Problems[0] != p {
+		t.Errorf("after a's were replaced: a %+v, b %+v", sa.Problems, sb.Problems)
+	}
+}

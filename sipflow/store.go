@@ -90,8 +90,10 @@ type Store struct {
 	shapes  map[shapeKey]*mediaShape // SDP media summaries without their addresses (mediaRec)
 	parties map[string]parties
 	pbuf    []byte // where setParties builds a call's parties
-	xcid    map[string][]string
-	corr    map[string][]string
+	// problems holds the one-problem lists calls share (problemList)
+	problems map[Problem][]Problem
+	xcid     map[string][]string
+	corr     map[string][]string
 	// media indexes the SDP media endpoints by mediaKey: a 16-byte
 	// entry where the address itself made it 40 (two per call). The
 	// call found is checked to have announced the endpoint.
@@ -152,6 +154,7 @@ func (s *Store) init() {
 	s.lists = strLists{}
 	s.shapes = make(map[shapeKey]*mediaShape)
 	s.parties = make(map[string]parties)
+	s.problems = make(map[Problem][]Problem)
 	s.xcid = make(map[string][]string)
 	s.corr = make(map[string][]string)
 	s.media = make(map[uint64]*call)
