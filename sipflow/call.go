@@ -41,45 +41,47 @@ const seenScan = 32
 
 // call is one dialog. Its layout is what a completed call costs (see
 // TestStoreRetainedPerCall): fields a few calls need live in callCold,
-// the messages' endpoint table stands for the call's own addresses, lists
-// that repeat across calls are shared (strList), and the store's lists run
-// through the calls themselves (callLink), so a call is one 512-byte
-// block beside its messages.
+// the messages' endpoint table stands for the call's own addresses (and
+// gives its IPs), lists and parties that repeat across calls are shared
+// (strList, parties), the first initial INVITE transaction and the latest
+// offer/answer exchange are inline, and the store's lists run through the
+// calls themselves (callLink), so a call is one 384-byte block beside its
+// messages.
 type call struct {
-	id               string
-	from, to         string
-	fromDisp, toDisp string
-	pai              string
-	phrase           string
+	id      string
+	parties parties // shared with the calls between the same parties
+	phrase  string
 
 	// times as unixNS, noTime when not reached
 	first, last int64
+	base        int64 // the first message's: storedMsg.tv counts from it
 	inviteT     int64 // first initial INVITE
 	ringT       int64 // first 18x
 	answerT     int64 // first 2xx to the initial INVITE
 	finalT      int64 // first final response to the initial INVITE
 	byeT        int64
 
-	callerTag uint64 // hash of the initial INVITE's From-tag (fCallerTag says there was one)
+	callerTag uint64 // hash of the initial INVITE's From-tag with the low bit set, 0 when it had none
 	bytes     int
 	sources   uint64 // capture sources the call was seen on (sourceBit)
 
-	msgs      []storedMsg
-	extra     []msgExtra       // of the few messages that need more
-	eps       []netip.AddrPort // endpoints the messages index
-	ips       []netip.Addr
-	negs      []negRec // completed offer/answer exchanges, oldest first
-	methods   *strList
-	uas       *strList
-	initialTx []txTag       // initial INVITE transactions -> To-tags (hashed) of their 101-299 responses; callCold.txm past txTagsScan
-	pend      *pendingOffer // offer awaiting its answer
-	cold      *callCold     // what few calls need, allocated with the first
+	msgs    []storedMsg
+	extra   []msgExtra       // of the few messages that need more
+	media   []mediaRec       // the m= lines of the messages' SDP, in message order
+	eps     []netip.AddrPort // endpoints the messages index
+	methods *strList
+	uas     *strList
+	pend    *pendingOffer // offer awaiting its answer
+	neg     negRec        // the latest completed offer/answer exchange (see negotiated); the earlier ones in callRare.negs
+	cold    *callCold     // what few calls need, allocated with the first
 
 	ord, q callLink // in the store's creation-order list; in its active or done list (where)
 	ctx    msgCtx   // the first message's; storedMsg keeps no copy of it
 
-	srcI, dstI     uint32 // the first request's addresses: indexes into eps
-	offerX         uint32 // 1 + index into extra of the latest offer, until the first completed negotiation (then negs' last)
+	tags1          [1]uint64 // To-tags of tx1
+	tx1            uint32    // the first initial INVITE transaction
+	srcI, dstI     uint32    // the first request's addresses: indexes into eps
+	offerM         uint32    // 1 + index into msgs of the latest offer, until the first completed negotiation (then neg)
 	inviteCSeq     uint32
 	forks          int32 // distinct To-tags answering an initial INVITE transaction
 	authChallenges int32
@@ -89,12 +91,13 @@ type call struct {
 	finalCode      int16
 	lastAuth       int16 // code of the last 401/407 to an INVITE
 
-	isInvite                             bool
-	state                                State
-	expired                              bool // closed by idle expiry without a terminal state
-	cancelSeen, held, srtp, hasCallerTag bool
-	hangupBy                             hangupSide
-	where                                uint8 // listActive, listDone or 0
+	isInvite               bool
+	state                  State
+	expired                bool // closed by idle expiry without a terminal state
+	cancelSeen, held, srtp bool
+	hangupBy               hangupSide
+	where                  uint8 // listActive, listDone or 0
+	txN                    uint8 // the first initial INVITE transaction (tx1, tags1): see txTagsOf
 }
 
 // hangupSide is CallSummary.HangupBy as a byte.
@@ -123,8 +126,8 @@ type callMore struct {
 	events    []CallEvent
 	legs      []Leg
 	reasonHdr string
-	reason    string // phrase with the Reason header, built by publish
-	negsCut   int    // exchanges dropped past maxNegotiations
+	reason    string  // phrase with the Reason header, built by publish
+	txs       []txTag // initial INVITE transactions besides call.tx1 (see txTagsOf)
 	rare      *callRare
 }
 
@@ -154,8 +157,11 @@ func (c *call) moreR() *callMore {
 // correlation ids, X-Call-ID links.
 type callRare struct {
 	seen                  map[retransKey]int64 // first copy's time (unixNS)
-	txm                   map[uint64][]uint64  // call.initialTx past txTagsScan
+	txm                   map[uint32][]uint64  // initial INVITE transactions past callMore.txs's txTagsScan
 	corrs, xcids, corrIDs []string
+	media                 []MediaSummary // m= lines a mediaRec cannot hold (a zone, RTCP on another address)
+	negs                  []negRec       // completed exchanges before call.neg, oldest first
+	negsCut               int            // exchanges dropped past maxNegotiations
 }
 
 // noRare is read only: the rare part of a call that has none.
@@ -166,6 +172,7 @@ func (c *call) rareW() *callRare {
 	more := c.moreW()
 	if more.rare == nil {
 		more.rare = &callRare{}
+		c.bytes += rareOverhead
 	}
 	return more.rare
 }
@@ -198,9 +205,9 @@ func (c *call) coldR() *callCold {
 	return c.cold
 }
 
-func newCall(id string, m *Message, meta *Meta, in *interner) *call {
+func newCall(id string, m *Message, meta *Meta, s *Store) *call {
 	t := unixNS(meta.Time)
-	c := &call{id: id, first: t, last: t, inviteT: noTime, ringT: noTime, answerT: noTime, finalT: noTime, byeT: noTime}
+	c := &call{id: id, first: t, last: t, base: t, inviteT: noTime, ringT: noTime, answerT: noTime, finalT: noTime, byeT: noTime}
 	meth := m.Method
 	if !m.Request {
 		meth = m.CSeqMethod
@@ -215,9 +222,8 @@ func newCall(id string, m *Message, meta *Meta, in *interner) *call {
 		c.msgs = make([]storedMsg, 0, 2)
 	}
 	c.eps = make([]netip.AddrPort, 0, 2)
-	c.ips = make([]netip.Addr, 0, 2)
 	c.ctx = ctxOf(meta)
-	c.setParties(m, in)
+	c.setParties(m, s)
 	// the endpoint table starts with the message's source and
 	// destination, as pack would add them
 	src, dst := c.endpoint(meta.Src), c.endpoint(meta.Dst)
@@ -229,29 +235,106 @@ func newCall(id string, m *Message, meta *Meta, in *interner) *call {
 	return c
 }
 
-func (c *call) setParties(m *Message, in *interner) {
-	c.from, c.fromDisp = userOf(&m.From, in), displayName(&m.From, in)
-	c.to, c.toDisp = userOf(&m.To, in), displayName(&m.To, in)
-	if m.HasPAI {
-		c.pai = userOf(&m.PAI, in)
+// parties are a call's From and To users and display names and its
+// P-Asserted-Identity user, as its summary shows them, in one string:
+// where the second to fifth start (partiesHdr bytes, 4 each, little
+// endian), then the five one after the other. The store shares one
+// between the calls that have the same (a load test, a trunk's calls to
+// one number); a call's own is one allocation, where five strings took
+// 80 bytes in the call and an allocation each.
+type parties string
+
+const partiesHdr = 16
+
+// maxParties bounds the store's table of parties (from the wire): past
+// it a call's parties are its own.
+const maxParties = 4096
+
+// part is the i-th of the five strings.
+func (p parties) part(i int) string {
+	if len(p) < partiesHdr {
+		return ""
 	}
+	at := func(i int) int {
+		if i == 0 {
+			return partiesHdr
+		}
+		if i == 5 {
+			return len(p)
+		}
+		o := 4 * (i - 1)
+		return partiesHdr + int(uint32(p[o])|uint32(p[o+1])<<8|uint32(p[o+2])<<16|uint32(p[o+3])<<24)
+	}
+	return string(p[at(i):at(i+1)])
 }
 
-// displayName is n's display name, interned when it needs no unescaping.
-func displayName(n *NameAddr, in *interner) string {
-	if indexByte(n.Display, '\\') < 0 {
-		return in.str(n.Display)
+func (p parties) from() string     { return p.part(0) }
+func (p parties) to() string       { return p.part(1) }
+func (p parties) fromDisp() string { return p.part(2) }
+func (p parties) toDisp() string   { return p.part(3) }
+func (p parties) pai() string      { return p.part(4) }
+
+// appendParties appends the parties of m (with pai when m has no
+// P-Asserted-Identity) to buf.
+func appendParties(buf []byte, m *Message, pai string) []byte {
+	buf = append(buf, make([]byte, partiesHdr)...)
+	start := len(buf)
+	for i := range 5 {
+		switch i {
+		case 0:
+			buf = appendUser(buf, &m.From)
+		case 1:
+			buf = appendUser(buf, &m.To)
+		case 2:
+			buf = appendDisplay(buf, &m.From)
+		case 3:
+			buf = appendDisplay(buf, &m.To)
+		case 4:
+			if m.HasPAI {
+				buf = appendUser(buf, &m.PAI)
+			} else {
+				buf = append(buf, pai...)
+			}
+		}
+		if i < 4 {
+			n, o := uint32(len(buf)-start), start-partiesHdr+4*i
+			buf[o], buf[o+1], buf[o+2], buf[o+3] = byte(n), byte(n>>8), byte(n>>16), byte(n>>24)
+		}
 	}
-	return n.DisplayName()
+	return buf
 }
 
-// userOf is n's URI user, its host when there is no user; interned
-// (numbers and hosts repeat across calls).
-func userOf(n *NameAddr, in *interner) string {
+// appendUser appends n's URI user, its host when there is no user.
+func appendUser(buf []byte, n *NameAddr) []byte {
 	if len(n.URI.User) > 0 {
-		return in.str(n.URI.User)
+		return append(buf, n.URI.User...)
 	}
-	return in.str(n.URI.Host)
+	return append(buf, n.URI.Host...)
+}
+
+// appendDisplay appends n's display name, unescaped.
+func appendDisplay(buf []byte, n *NameAddr) []byte {
+	if indexByte(n.Display, '\\') < 0 {
+		return append(buf, n.Display...)
+	}
+	return append(buf, n.DisplayName()...)
+}
+
+func (c *call) setParties(m *Message, s *Store) {
+	buf := appendParties(s.pbuf[:0], m, c.parties.pai())
+	s.pbuf = buf
+	switch p, ok := s.parties[string(buf)]; {
+	case string(buf) == string(c.parties):
+	case ok:
+		c.parties = p
+	default:
+		c.parties = parties(buf)
+		if len(s.parties) < maxParties {
+			s.parties[string(c.parties)] = c.parties
+		} else {
+			c.bytes += allocSize(len(buf)) // its own (once more when the initial INVITE changes them: rare)
+		}
+	}
 }
 
 // knownMethod returns a constant for the common methods so they cost no
@@ -337,9 +420,8 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool
 		hash: maphash.Bytes(s.seed, raw),
 		cseq: m.CSeq,
 		code: int16(m.StatusCode),
-		n:    uint32(len(raw)),
 	}
-	w := msgWide{warn: m.Warnings}
+	w := msgWide{warn: m.Warnings, n: uint32(len(raw))}
 	t := unixNS(meta.Time)
 	firstT, retrans := c.seenBefore(&sm, meta, t)
 	dup := retrans && t-firstT < int64(DuplicateWindow) && firstT-t < int64(DuplicateWindow)
@@ -372,22 +454,17 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool
 	h.WriteByte(byte(m.CSeq >> 16))
 	h.WriteByte(byte(m.CSeq >> 8))
 	h.WriteByte(byte(m.CSeq))
-	sm.txn = h.Sum64()
-	var sdp []MediaSummary
+	sm.txn = uint32(h.Sum64())
 	if m.HasSDP {
-		sdp = summarizeSDP(&m.SDP, &s.in, &s.lists)
+		sm.flags |= fSDP
+		c.bytes += sdpOverhead + mediaOverhead*len(m.SDP.Media) + c.addMedia(&m.SDP, uint32(len(c.msgs)), s)
 	}
-	c.pack(&sm, meta, w, kept, sdp)
-	c.bytes += msgOverhead
-	if sdp != nil {
-		c.bytes += sdpOverhead + mediaOverhead*len(sdp)
-	}
+	c.bytes += msgOverhead + c.pack(&sm, meta, w, kept)
 	if kept != nil {
 		// a message held in memory (no file to re-read it from: a pipe,
 		// a live capture, reassembled or decrypted bytes) costs its copy
-		// as the allocator rounds it, and an entry in the call's extra
-		// table that grows by doubling
-		c.bytes += allocSize(len(kept)) + keptOverhead
+		// as the allocator rounds it
+		c.bytes += allocSize(len(kept))
 	}
 	if t > c.last {
 		c.last = t
@@ -411,11 +488,6 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool
 	if ua := m.UA(); len(ua) > 0 && !c.hasUA(ua) {
 		c.uas = s.lists.with(c.uas, s.in.str(ua))
 	}
-	for _, ap := range [2]netip.AddrPort{meta.Src, meta.Dst} {
-		if a := ap.Addr(); a.IsValid() && !c.hasIP(a) {
-			c.ips = appendShared(c.ips, a)
-		}
-	}
 	if m.HasSDP {
 		for i := range m.SDP.Media {
 			if m.SDP.Secure(i) {
@@ -424,7 +496,7 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool
 		}
 	}
 	c.apply(m, meta, &sm, s)
-	c.negotiate(&sm, sdp)
+	c.negotiate(&sm)
 	c.msgs = append(c.msgs, sm)
 	return false
 }
@@ -440,7 +512,7 @@ func (c *call) seenBefore(sm *storedMsg, meta *Meta, t int64) (int64, bool) {
 				continue
 			}
 			if src, dst := c.srcDst(o); c.eps[src] == meta.Src && c.eps[dst] == meta.Dst {
-				return o.t, true
+				return c.tOf(o), true
 			}
 		}
 		return 0, false
@@ -453,7 +525,7 @@ func (c *call) seenBefore(sm *storedMsg, meta *Meta, t int64) (int64, bool) {
 			src, dst := c.srcDst(o)
 			k := retransKey{o.hash, c.eps[src], c.eps[dst]}
 			if _, ok := rare.seen[k]; !ok {
-				rare.seen[k] = o.t
+				rare.seen[k] = c.tOf(o)
 			}
 		}
 	}
@@ -473,20 +545,14 @@ func nilIfEmpty[T any](s []T) []T {
 	return s
 }
 
-// appendShared appends in place while the capacity lasts: a reader holds
-// a published slice of the old length and never sees past it (readers
-// treat summaries' slices as read-only and never append to them). Past
-// the capacity append copies, as appendCOW does.
-func appendShared[T any](s []T, v T) []T {
-	return append(s, v)
-}
-
 // strList is a list of strings (a call's methods, its user agents, an
 // SDP media's codecs) shared by every call that has the same one: most
 // calls have one of a few. A shared list never changes: adding a string
 // moves a call to another list. A list outside the table (the table is
-// full, or the list long) belongs to one call and grows in place, as
-// appendShared does.
+// full, or the list long) belongs to one call and grows in place: a
+// reader holds a published slice of the old length and never sees past
+// it (readers treat summaries' slices as read-only and never append to
+// them); past the capacity append copies.
 type strList struct {
 	items  []string
 	next   map[string]*strList // the shared lists one string longer
@@ -584,13 +650,16 @@ func (c *call) hasUA(ua []byte) bool {
 	return false
 }
 
-func (c *call) hasIP(a netip.Addr) bool {
-	for _, x := range c.ips {
-		if x == a {
-			return true
+// appendIPs appends the call's addresses to buf, in the order they
+// first came: the distinct addresses of the endpoint table, which holds
+// every message's source and destination in message order.
+func (c *call) appendIPs(buf []netip.Addr) []netip.Addr {
+	for _, ap := range c.eps {
+		if a := ap.Addr(); a.IsValid() && !slices.Contains(buf, a) {
+			buf = append(buf, a)
 		}
 	}
-	return false
+	return buf
 }
 
 func (c *call) hasXCID(x []byte) bool {
@@ -692,8 +761,8 @@ func (c *call) applyRequest(m *Message, t time.Time, sm *storedMsg, meta *Meta, 
 	case "BYE":
 		c.byeT = unixNS(t)
 		c.setReasonHeader(m)
-		if c.hasCallerTag && len(m.From.Tag) > 0 {
-			if tagHash(s, m.From.Tag) == c.callerTag {
+		if c.callerTag != 0 && len(m.From.Tag) > 0 {
+			if tagHash(s, m.From.Tag)|1 == c.callerTag {
 				c.hangupBy = hangupCaller
 			} else {
 				c.hangupBy = hangupCallee
@@ -738,12 +807,11 @@ func (c *call) initialInvite(m *Message, t time.Time, sm *storedMsg, s *Store) {
 	if c.inviteT == noTime {
 		c.inviteT = unixNS(t)
 		c.srcI, c.dstI = c.srcDst(sm)
-		c.hasCallerTag = len(m.From.Tag) > 0
 		c.callerTag = 0
-		if c.hasCallerTag {
-			c.callerTag = tagHash(s, m.From.Tag)
+		if len(m.From.Tag) > 0 {
+			c.callerTag = tagHash(s, m.From.Tag) | 1
 		}
-		c.setParties(m, &s.in)
+		c.setParties(m, s)
 	} else if m.CSeq > c.inviteCSeq && c.answerT == noTime && c.state.Terminal() {
 		// A new INVITE after a 3xx/4xx (redirect, 422, 491...) with the
 		// same Call-ID continues the same call (RFC 3261 8.1.3.4).
@@ -788,7 +856,7 @@ func (c *call) applyResponse(m *Message, t time.Time, sm *storedMsg, s *Store) {
 	// captured, every response before the answer is taken as setup.
 	tags, known := c.txTagsOf(sm.txn)
 	sm.setFlag(fInitialInv, known)
-	if !known && (len(c.initialTx) > 0 || len(c.rareR().txm) > 0 || c.answerT != noTime) {
+	if !known && (c.hasInitialTx() || c.answerT != noTime) {
 		return // response to a re-INVITE: hold/resume is decided by the offer
 	}
 	// Early and confirmed dialogs (RFC 3261 12.1): distinct To-tags on
@@ -947,16 +1015,22 @@ func (c *call) summary() CallSummary {
 // What it leaves out is what costs: the negotiated codec (a search of
 // the answer's media for each stream), the times, the SDP. TestFilterInto
 // holds it to summaryInto for every column of the filter language.
-func (c *call) filterInto(s *CallSummary) {
+// IPs are appended to ips (a caller's scratch, which it returns for the
+// next call; nil to give the summary a list of its own).
+func (c *call) filterInto(s *CallSummary, ips []netip.Addr) []netip.Addr {
+	if ips == nil {
+		ips = make([]netip.Addr, 0, len(c.eps))
+	}
+	ips = c.appendIPs(ips[:0])
 	*s = CallSummary{
 		CallID:          c.id,
 		Type:            c.typ(),
 		State:           c.state,
-		From:            c.from,
-		To:              c.to,
-		FromDisplay:     c.fromDisp,
-		ToDisplay:       c.toDisp,
-		PAI:             c.pai,
+		From:            c.parties.from(),
+		To:              c.parties.to(),
+		FromDisplay:     c.parties.fromDisp(),
+		ToDisplay:       c.parties.toDisp(),
+		PAI:             c.parties.pai(),
 		Src:             c.eps[c.srcI],
 		Dst:             c.eps[c.dstI],
 		SetupMS:         msBetween(c.inviteT, c.answerT),
@@ -969,16 +1043,19 @@ func (c *call) filterInto(s *CallSummary) {
 		Retransmissions: int(c.retrans),
 		Methods:         nilIfEmpty(c.methods.list()),
 		UserAgents:      nilIfEmpty(c.uas.list()),
-		IPs:             nilIfEmpty(c.ips),
+		IPs:             nilIfEmpty(ips),
 		Problems:        c.coldR().problems,
 	}
+	return ips
 }
 
-// summaryInto writes the summary into *s (a list reuses one), without
-// allocating: all but SDPHistory (nil), which filters do not read and
-// sdpHistory builds.
+// summaryInto writes the summary into *s (a list reuses one): all but
+// SDPHistory (nil), which filters do not read and sdpHistory builds. It
+// allocates what the store does not keep as the summary shows it: the
+// IPs (from the endpoint table) and the Offer and Answer (from the media
+// records), so a summary published to a reader owns them.
 func (c *call) summaryInto(s *CallSummary) {
-	c.filterInto(s) // what a filter reads, then the rest
+	c.filterInto(s, nil) // what a filter reads, then the rest
 	s.Start = timeOf(c.first)
 	s.End = timeOf(c.last)
 	s.RingMS = -1
@@ -993,7 +1070,7 @@ func (c *call) summaryInto(s *CallSummary) {
 	s.Warnings = int(c.warnCount)
 	s.Offer = c.offerSDP()
 	s.Answer = c.answerSDP()
-	s.SDPHistoryDropped = c.moreR().negsCut
+	s.SDPHistoryDropped = c.rareR().negsCut
 	s.Codec = c.codec()
 	s.Legs = c.moreR().legs
 	s.Streams = c.coldR().streams
@@ -1038,80 +1115,66 @@ func (s *Store) SetProblems(callID string, ps []Problem) bool {
 	before := c.bytes
 	if len(ps) > 0 || c.cold != nil {
 		cold := c.coldW()
-		c.bytes -= problemsBytes(cold.problems)
-		cold.problems = append([]Problem(nil), ps...)
-		c.bytes += problemsBytes(cold.problems)
+		c.bytes -= s.problemsCost(cold.problems)
+		cold.problems = s.problemList(ps)
+		c.bytes += s.problemsCost(cold.problems)
 	}
 	s.stats.Bytes += int64(c.bytes - before)
 	c.publish()
 	return true
 }
 
-// summarizeSDP summarizes a body's media. Codec lists come from lists
-// when they are in its table (a few lists serve most calls), else they
-// share one backing array per body.
-func summarizeSDP(sd *SDP, in *interner, lists *strLists) []MediaSummary {
-	out := make([]MediaSummary, len(sd.Media))
-	var codecs []string
-	for i := range sd.Media {
-		md := &sd.Media[i]
-		ms := MediaSummary{
-			Type:  in.str(md.Type),
-			Proto: in.str(md.Proto),
-			Dir:   sd.Direction(i).String(),
-			SRTP:  sd.Secure(i),
-			Ptime: md.Ptime,
-		}
-		if a := sd.Addr(i); a.IsValid() {
-			ms.Addr = netip.AddrPortFrom(a, md.Port)
-		}
-		if r, ok := sd.RTCPEndpoint(i); ok {
-			ms.RTCP = r
-		}
-		if l := sharedCodecs(sd, i, in, lists); l != nil {
-			ms.Codecs = l.items
-			out[i] = ms
-			continue
-		}
-		if codecs == nil {
-			n := 0
-			for i := range sd.Media {
-				n += max(len(sd.Media[i].Payloads), 1)
-			}
-			codecs = make([]string, 0, n) // one backing array for the body's other codec lists
-		}
-		first := len(codecs)
-		if len(md.Payloads) == 0 && len(md.Formats) > 0 {
-			codecs = append(codecs, in.str(md.Formats)) // udptl t38, etc.
-		}
-		for _, pt := range md.Payloads {
-			codecs = append(codecs, codecName(sd, i, pt, in))
-		}
-		if len(codecs) > first {
-			ms.Codecs = codecs[first:len(codecs):len(codecs)]
-		}
-		out[i] = ms
+// maxSharedProblems bounds the store's table of one-problem lists.
+const maxSharedProblems = 4096
+
+// problemList is the list the call keeps for ps: a copy, or, for a
+// single problem other calls have too (diagnose finds the same few
+// problems in the same words on many calls: a load test's short calls,
+// calls without RTP), the one list the store shares between them.
+// Readers never change a summary's slices.
+func (s *Store) problemList(ps []Problem) []Problem {
+	if len(ps) != 1 {
+		return append([]Problem(nil), ps...)
 	}
-	return out
+	if l, ok := s.problems[ps[0]]; ok {
+		return l
+	}
+	l := []Problem{ps[0]}
+	if len(s.problems) < maxSharedProblems {
+		s.problems[ps[0]] = l
+	}
+	return l
 }
 
-// sharedCodecs returns media i's codec list from the shared table, nil
-// when it has none (no codec) or cannot be shared.
-func sharedCodecs(sd *SDP, i int, in *interner, lists *strLists) *strList {
+// problemsCost is what a call's problems cost it: nothing for a shared
+// list (the store's table is bounded, as the interner is).
+func (s *Store) problemsCost(ps []Problem) int {
+	if len(ps) == 1 {
+		if l, ok := s.problems[ps[0]]; ok && &l[0] == &ps[0] {
+			return 0
+		}
+	}
+	return problemsBytes(ps)
+}
+
+// sharedCodecs returns media i's codec list from the shared table (nil
+// when it has no codec); false when it cannot be shared.
+func sharedCodecs(sd *SDP, i int, in *interner, lists *strLists) (*strList, bool) {
 	md := &sd.Media[i]
 	var l *strList
 	if len(md.Payloads) == 0 {
 		if len(md.Formats) == 0 {
-			return nil
+			return nil, true
 		}
-		return lists.sharedWith(nil, in.str(md.Formats))
+		l = lists.sharedWith(nil, in.str(md.Formats))
+		return l, l != nil
 	}
 	for _, pt := range md.Payloads {
 		if l = lists.sharedWith(l, codecName(sd, i, pt, in)); l == nil {
-			return nil
+			return nil, false
 		}
 	}
-	return l
+	return l, true
 }
 
 // codecName is the name of payload type pt in media i: its rtpmap
@@ -1156,10 +1219,10 @@ func (c *call) detail() (CallDetail, []msgSource) {
 	d := CallDetail{Summary: c.summary(), Events: append([]CallEvent(nil), c.moreR().events...)}
 	d.Messages = make([]MessageDetail, 0, len(c.msgs))
 	srcs := make([]msgSource, 0, len(c.msgs))
-	txIdx := make(map[uint64]int)
+	txIdx := make(map[uint32]int)
 	for i := range c.msgs {
 		sm := &c.msgs[i]
-		x := c.extraOf(sm)
+		x := c.extraOf(i)
 		md := MessageDetail{
 			Meta:           c.meta(sm),
 			Request:        sm.request(),
@@ -1168,7 +1231,7 @@ func (c *call) detail() (CallDetail, []msgSource) {
 			CSeqMethod:     c.methodOf(sm),
 			Retransmission: sm.retrans() && !sm.dup(),
 			Duplicate:      sm.dup(),
-			SDP:            x.sdp,
+			SDP:            c.sdpOf(uint32(i)),
 		}
 		if w := c.warnOf(sm); w != 0 {
 			md.Warnings = w.String()
@@ -1176,7 +1239,7 @@ func (c *call) detail() (CallDetail, []msgSource) {
 		if sm.request() {
 			md.Method = c.methodOf(sm) // replaced by the parsed one when the bytes are at hand
 		}
-		src := msgSource{raw: x.rawOf(), hash: sm.hash, pl: c.payloadOf(sm), n: sm.n, tx: -1}
+		src := msgSource{raw: x.raw, hash: sm.hash, pl: c.payloadOf(sm), n: c.nOf(sm), tx: -1}
 		d.Messages = append(d.Messages, md)
 		j, ok := txIdx[sm.txn]
 		if !ok {

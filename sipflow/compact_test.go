@@ -51,6 +51,8 @@ func TestStoredMsgMetaRoundTrip(t *testing.T) {
 			src, dst = bob, alice
 		}
 		metas[i] = ownMeta(i+1, src, dst)
+		metas[i].Record.CaptureLength = 42 + len(raws[i]) // the message ends the record
+		metas[i].Record.Length = metas[i].Record.CaptureLength
 	}
 	metas[2].Source = 1                     // another capture source
 	metas[3].Record.InterfaceIndex = 3      // another pcapng interface
@@ -60,7 +62,8 @@ func TestStoredMsgMetaRoundTrip(t *testing.T) {
 	metas[6].Record.Number = metas[6].Frame // still its own record
 	metas[7].PayloadOffset = 70000          // past a uint16
 	metas[8].Record.Length = 1500           // truncated by the snap length
-	metas[9].Record.Timestamp = t0          // another record (HEP)
+	metas[8].Record.CaptureLength = 1400
+	metas[9].Record.Timestamp = t0 // another record (HEP)
 	metas[9].Record.Number, metas[9].Record.Offset = 3, 99
 	metas[10].CorrelationID = "corr-1"
 	metas[11].Record.CaptureLength, metas[11].Record.Length = -1, -1 // unknown
@@ -97,14 +100,14 @@ func TestStoredMsgMetaRoundTrip(t *testing.T) {
 			wide++
 		}
 	}
-	if wide != 9 {
-		t.Errorf("%d wide messages, want 9 (messages 3-12 but the first)", wide)
+	if wide != 10 { // a correlation id (HEP) has no narrow field
+		t.Errorf("%d wide messages, want 10 (messages 3-12)", wide)
 	}
-	if w := c.msgs[0]; w.flags&fWide != 0 || w.x == 0 {
-		t.Errorf("the INVITE: flags %b x %d, want narrow with its SDP in the extra table", w.flags, w.x)
+	if w := c.msgs[0]; w.flags&(fWide|fExtra) != 0 || w.flags&fSDP == 0 || len(c.mediaOf(0)) != 1 {
+		t.Errorf("the INVITE: flags %b, %d media, want narrow with its SDP in the media table", w.flags, len(c.mediaOf(0)))
 	}
-	if w := c.msgs[1]; w.flags&fWide != 0 || w.x != 0 {
-		t.Errorf("the 100: flags %b x %d, want narrow and nothing else", w.flags, w.x)
+	if w := c.msgs[1]; w.flags&(fWide|fExtra|fSDP) != 0 {
+		t.Errorf("the 100: flags %b, want narrow and nothing else", w.flags)
 	}
 }
 
@@ -372,11 +375,20 @@ func TestAccountedSizes(t *testing.T) {
 	if n := unsafe.Sizeof(callMore{}); n > moreOverhead {
 		t.Errorf("callMore is %d bytes, moreOverhead %d", n, moreOverhead)
 	}
-	if n := unsafe.Sizeof(storedMsg{}); n != 64 {
-		t.Errorf("storedMsg is %d bytes, want 64 (msgOverhead %d)", n, msgOverhead)
+	if n := unsafe.Sizeof(storedMsg{}); n != 48 {
+		t.Errorf("storedMsg is %d bytes, want 48 (msgOverhead %d)", n, msgOverhead)
 	}
-	if n := unsafe.Sizeof(call{}); n > 480 {
-		t.Errorf("call is %d bytes: past the 480-byte size class", n)
+	if n := unsafe.Sizeof(call{}); n > 384 {
+		t.Errorf("call is %d bytes: past the 384-byte size class", n)
+	}
+	if n := unsafe.Sizeof(msgWide{}); n > wideOverhead {
+		t.Errorf("msgWide is %d bytes, wideOverhead %d", n, wideOverhead)
+	}
+	if n := unsafe.Sizeof(mediaRec{}); n != 32 {
+		t.Errorf("mediaRec is %d bytes, want 32 (mediaOverhead %d)", n, mediaOverhead)
+	}
+	if n := unsafe.Sizeof(callRare{}); n > rareOverhead {
+		t.Errorf("callRare is %d bytes, rareOverhead %d", n, rareOverhead)
 	}
 }
 
@@ -407,5 +419,97 @@ func TestClosedCallTrimmed(t *testing.T) {
 	}
 	if det, _ := s.Call("trim@h"); len(det.Messages) != 13 || det.Messages[8].StatusCode != 486 || det.Messages[12].Method != "ACK" {
 		t.Errorf("detail: %d messages", len(det.Messages))
+	}
+}
+
+// TestPartiesSharedAndOwn checks a call's parties read back as they
+// came, whether the store's table shares them or they are the call's
+// own (the table is full), with an escaped display name and a
+// P-Asserted-Identity.
+func TestPartiesSharedAndOwn(t *testing.T) {
+	s := NewStore(StoreOptions{})
+	add := func(i int) {
+		d := dlg{callID: fmt.Sprintf("p%d@h", i), fromTag: "a", extra: fmt.Sprintf("P-Asserted-Identity: <sip:+4930%d@h>\n", i)}
+		inv := strings.Replace(string(d.req("INVITE", 1, "", "z9hG4bK1", "")), `"Alice"`, fmt.Sprintf(`"Al\"ice %d"`, i%2), 1)
+		run(s, []step{{i, true, []byte(inv)}})
+	}
+	for i := range maxParties + 10 {
+		add(i)
+	}
+	if len(s.parties) != maxParties {
+		t.Fatalf("%d parties in the table, want it full (%d)", len(s.parties), maxParties)
+	}
+	for _, i := range []int{0, 1, maxParties - 1, maxParties + 9} {
+		c := one(t, s, fmt.Sprintf("p%d@h", i))
+		if c.From != "1001" || c.To != "1002" || c.FromDisplay != fmt.Sprintf(`Al"ice %d`, i%2) || c.ToDisplay != "" || c.PAI != fmt.Sprintf("+4930%d", i) {
+			t.Errorf("call %d: from %q %q to %q %q pai %q", i, c.From, c.FromDisplay, c.To, c.ToDisplay, c.PAI)
+		}
+	}
+}
+
+// TestStoredMsgTimeDelta checks the narrow time (a distance from the
+// call's first message) both ways, and the wide one past its 39 hours and
+// for a message without a time, each read back exactly.
+func TestStoredMsgTimeDelta(t *testing.T) {
+	d := dlg{callID: "dt@h", fromTag: "a"}
+	raws := [][]byte{
+		d.req("INVITE", 1, "", "z9hG4bK1", ""),
+		d.resp(100, "Trying", "INVITE", 1, "", "z9hG4bK1", "", ""),
+		d.resp(180, "Ringing", "INVITE", 1, "b", "z9hG4bK1", "", ""),
+		d.resp(200, "OK", "INVITE", 1, "b", "z9hG4bK1", "", ""),
+		d.req("ACK", 1, "b", "z9hG4bK2", ""),
+	}
+	offsets := []time.Duration{0, -time.Hour + 1, 40 * time.Hour, 1, 0}
+	wantWide := []bool{false, false, true, false, true}
+	rr := &offsetRaw{raws: map[int64][]byte{}, pls: map[int64]int{}}
+	s := NewStore(StoreOptions{Raw: rr})
+	metas := make([]Meta, len(raws))
+	for i, raw := range raws {
+		metas[i] = ownMeta(i+1, alice, bob)
+		metas[i].Time = t0.Add(offsets[i])
+		if i == 4 {
+			metas[i].Time = time.Time{} // no time (a Meta built by hand)
+		}
+		metas[i].Record.Timestamp = metas[i].Time
+		metas[i].Record.CaptureLength, metas[i].Record.Length = 42+len(raw), 42+len(raw)
+		rr.raws[metas[i].Offset], rr.pls[metas[i].Offset] = raw, int(metas[i].PayloadOffset)
+		s.Add(raw, metas[i])
+	}
+	det, ok := s.Call("dt@h")
+	if !ok || len(det.Messages) != len(raws) {
+		t.Fatalf("call: %v", ok)
+	}
+	c := s.calls["dt@h"]
+	for i, md := range det.Messages {
+		want := metas[i]
+		want.PayloadOffset = 0
+		if md.Meta != want {
+			t.Errorf("message %d: meta\n got %+v\nwant %+v", i, md.Meta, want)
+		}
+		if wide := c.msgs[i].flags&fWide != 0; wide != wantWide[i] {
+			t.Errorf("message %d: wide %v, want %v", i, wide, wantWide[i])
+		}
+	}
+}
+
+// TestProblemsShared checks that calls given the same single problem
+// share one list, and that replacing one call's problems leaves the
+// other's as they were.
+func TestProblemsShared(t *testing.T) {
+	s := NewStore(StoreOptions{})
+	for _, id := range []string{"a@h", "b@h"} {
+		d := dlg{callID: id, fromTag: "a"}
+		run(s, []step{{0, true, d.req("INVITE", 1, "", "z9hG4bK1", "")}})
+	}
+	p := Problem{Code: "short-call", Severity: SeverityInfo, Detail: "answered call hung up by the caller after 30 ms"}
+	s.SetProblems("a@h", []Problem{p})
+	s.SetProblems("b@h", []Problem{p})
+	a, b := s.calls["a@h"].cold.problems, s.calls["b@h"].cold.problems
+	if &a[0] != &b[0] {
+		t.Error("one problem on two calls: two lists")
+	}
+	s.SetProblems("a@h", []Problem{{Code: "x"}, p})
+	if sa, sb := one(t, s, "a@h"), one(t, s, "b@h"); len(sa.Problems) != 2 || len(sb.Problems) != 1 || sb.Problems[0] != p {
+		t.Errorf("after a's were replaced: a %+v, b %+v", sa.Problems, sb.Problems)
 	}
 }

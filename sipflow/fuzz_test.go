@@ -2,6 +2,7 @@ package sipflow
 
 import (
 	"bytes"
+	"reflect"
 	"testing"
 )
 
@@ -101,7 +102,20 @@ func FuzzSDP(f *testing.F) {
 			}
 		}
 		_ = s.OnHold()
-		_ = summarizeSDP(&s, &interner{}, &strLists{})
+		// a call's compact records give back the summaries, shared
+		// shape or its own, narrow or wide
+		want := summarizeSDP(&s, &interner{}, &strLists{})
+		for _, full := range []bool{false, true} {
+			st := NewStore(StoreOptions{})
+			if full {
+				st.lists.n = maxStrLists // no shared codec list: shapes of the call's own
+			}
+			c := &call{msgs: []storedMsg{{flags: fSDP}}}
+			c.addMedia(&s, 0, st)
+			if got := c.sdpOf(0); !reflect.DeepEqual(got, want) {
+				t.Fatalf("records give back\n%+v\nwant\n%+v", got, want)
+			}
+		}
 	})
 }
 

@@ -1,5 +1,7 @@
 package sipflow
 
+import "net/netip"
+
 // MinAvgMax summarises a duration in milliseconds. Count is 0 when no call
 // contributed; the other fields are then 0.
 type MinAvgMax struct {
@@ -83,9 +85,10 @@ func (s *Store) KPIs(f Filter) KPIs {
 		return k
 	}
 	viaSum := 0
+	var sum CallSummary
+	var ips []netip.Addr // scratch
 	for c := s.order.front; c != nil; c = c.ord.next {
-		var sum CallSummary
-		c.summaryInto(&sum) // without SDPHistory: not needed here
+		ips = c.filterInto(&sum, ips) // the filter's fields, and the times read below
 		if !f.Match(&sum) {
 			continue
 		}
@@ -108,7 +111,7 @@ func (s *Store) KPIs(f Filter) KPIs {
 		}
 		k.Calls++
 		// first final response per initial INVITE transaction
-		var answered map[uint64]bool
+		var answered map[uint32]bool
 		for i := range c.msgs {
 			sm := &c.msgs[i]
 			if sm.retrans() || c.methodOf(sm) != "INVITE" || !sm.initialInv() {
@@ -123,7 +126,7 @@ func (s *Store) KPIs(f Filter) KPIs {
 				continue
 			}
 			if answered == nil {
-				answered = make(map[uint64]bool)
+				answered = make(map[uint32]bool)
 			}
 			if answered[sm.txn] {
 				continue

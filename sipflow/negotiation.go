@@ -25,6 +25,10 @@ type Negotiation struct {
 // kept, then the latest; the rest are counted as dropped.
 const maxNegotiations = 32
 
+// negotiated reports whether the call completed an exchange (call.neg):
+// an answer comes after its offer, so its index is never 0.
+func (c *call) negotiated() bool { return c.neg.answer != 0 }
+
 // negRec is a completed exchange as the call keeps it: the offering and
 // answering messages (indexes into call.msgs), which hold everything a
 // Negotiation shows.
@@ -35,19 +39,21 @@ func (c *call) negotiation(r negRec) Negotiation {
 	o, a := &c.msgs[r.offer], &c.msgs[r.answer]
 	of, _ := c.srcDst(o)
 	af, _ := c.srcDst(a)
-	return Negotiation{Method: c.methodOf(o), CSeq: o.cseq, OfferTime: timeOf(o.t), AnswerTime: timeOf(a.t),
-		OfferFrom: c.eps[of], AnswerFrom: c.eps[af], Offer: c.extraOf(o).sdp, Answer: c.extraOf(a).sdp}
+	return Negotiation{Method: c.methodOf(o), CSeq: o.cseq, OfferTime: timeOf(c.tOf(o)), AnswerTime: timeOf(c.tOf(a)),
+		OfferFrom: c.eps[of], AnswerFrom: c.eps[af], Offer: c.sdpOf(r.offer), Answer: c.sdpOf(r.answer)}
 }
 
 // sdpHistory is the summary's SDPHistory, built for a reader.
 func (c *call) sdpHistory() []Negotiation {
-	if len(c.negs) == 0 {
+	if !c.negotiated() {
 		return nil
 	}
-	out := make([]Negotiation, len(c.negs))
-	for i, r := range c.negs {
+	earlier := c.rareR().negs
+	out := make([]Negotiation, len(earlier)+1)
+	for i, r := range earlier {
 		out[i] = c.negotiation(r)
 	}
+	out[len(earlier)] = c.negotiation(c.neg)
 	return out
 }
 
@@ -55,26 +61,26 @@ func (c *call) sdpHistory() []Negotiation {
 type pendingOffer struct {
 	method  string // of the transaction that carries the offer
 	cseq    uint32
-	x       uint32 // the offering message's storedMsg.x (its SDP in call.extra)
 	m       uint32 // the offering message's index in call.msgs
 	fromReq bool   // offered in a request (answer in its response) or in a response (answer in ACK/PRACK)
 }
 
 // negotiate follows the offer/answer state of the dialog for one
 // non-retransmitted message (RFC 3261 13.2.1, RFC 3264, RFC 3262, RFC 3311).
-func (c *call) negotiate(sm *storedMsg, sdp []MediaSummary) {
+func (c *call) negotiate(sm *storedMsg) {
+	hasSDP := sm.flags&fSDP != 0
 	if sm.request() {
 		switch c.methodOf(sm) {
 		case "INVITE", "UPDATE":
-			if sdp == nil {
+			if !hasSDP {
 				if c.methodOf(sm) == "INVITE" {
 					c.pend = nil // INVITE without SDP: the offer comes in the 2xx
 				}
 				return // an UPDATE without SDP (a session refresh) leaves offer/answer alone
 			}
-			c.offerSeen(&pendingOffer{method: c.methodOf(sm), cseq: sm.cseq, x: sm.x, m: uint32(len(c.msgs)), fromReq: true})
+			c.offerSeen(&pendingOffer{method: c.methodOf(sm), cseq: sm.cseq, m: uint32(len(c.msgs)), fromReq: true})
 		case "ACK", "PRACK":
-			if sdp == nil {
+			if !hasSDP {
 				return
 			}
 			if p := c.pend; p != nil && !p.fromReq {
@@ -82,7 +88,7 @@ func (c *call) negotiate(sm *storedMsg, sdp []MediaSummary) {
 				return
 			}
 			if c.methodOf(sm) == "PRACK" {
-				c.offerSeen(&pendingOffer{method: c.methodOf(sm), cseq: sm.cseq, x: sm.x, m: uint32(len(c.msgs)), fromReq: true})
+				c.offerSeen(&pendingOffer{method: c.methodOf(sm), cseq: sm.cseq, m: uint32(len(c.msgs)), fromReq: true})
 			}
 		}
 		return
@@ -100,56 +106,62 @@ func (c *call) negotiate(sm *storedMsg, sdp []MediaSummary) {
 		}
 		return
 	}
-	if sm.code <= codeTrying || sdp == nil {
+	if sm.code <= codeTrying || !hasSDP {
 		return
 	}
 	switch {
 	case mine:
 		c.complete(p)
-	case len(c.negs) > 0 && c.msgs[c.negs[len(c.negs)-1].offer].cseq == sm.cseq && c.methodOf(&c.msgs[c.negs[len(c.negs)-1].offer]) == c.methodOf(sm):
+	case c.negotiated() && c.msgs[c.neg.offer].cseq == sm.cseq && c.methodOf(&c.msgs[c.neg.offer]) == c.methodOf(sm):
 		// The 2xx repeating (or, from another fork, replacing) the
 		// answer an 18x already gave.
-		c.negs[len(c.negs)-1].answer = uint32(len(c.msgs)) // sm, about to be filed
+		c.neg.answer = uint32(len(c.msgs)) // sm, about to be filed
 	default:
 		// An offer in a response: the request had no SDP.
-		c.offerSeen(&pendingOffer{method: c.methodOf(sm), cseq: sm.cseq, x: sm.x, m: uint32(len(c.msgs))})
+		c.offerSeen(&pendingOffer{method: c.methodOf(sm), cseq: sm.cseq, m: uint32(len(c.msgs))})
 	}
 }
 
 func (c *call) offerSeen(p *pendingOffer) {
 	c.pend = p
-	if len(c.negs) == 0 {
-		c.offerX = p.x // shown until the first answer
+	if !c.negotiated() {
+		c.offerM = p.m + 1 // shown until the first answer
 	}
 }
 
 func (c *call) complete(p *pendingOffer) {
 	n := negRec{offer: p.m, answer: uint32(len(c.msgs))} // the answer is the message about to be filed
-	if len(c.negs) >= maxNegotiations {
-		c.negs = append(c.negs[:1], c.negs[2:]...) // readers get copies (sdpHistory)
-		c.moreW().negsCut++
+	if c.negotiated() {
+		rare := c.rareW()
+		if len(rare.negs)+1 >= maxNegotiations {
+			rare.negs = append(rare.negs[:1], rare.negs[2:]...) // readers get copies (sdpHistory)
+			rare.negsCut++
+		} else {
+			c.bytes += negOverhead
+		}
+		rare.negs = append(rare.negs, c.neg)
 	}
-	c.negs = append(c.negs, n)
-	c.offerX = 0 // negs' last holds it now
+	c.neg = n
+	c.offerM = 0 // neg holds it now
 	c.pend = nil
 }
 
 // offerSDP is the summary's Offer: the latest completed exchange's
 // offer, before any the latest offer.
 func (c *call) offerSDP() []MediaSummary {
-	if len(c.negs) > 0 {
-		return c.extraOf(&c.msgs[c.negs[len(c.negs)-1].offer]).sdp
+	if c.negotiated() {
+		return c.sdpOf(c.neg.offer)
 	}
-	if c.offerX > 0 {
-		return c.extra[c.offerX-1].sdp
+	if c.offerM > 0 {
+		return c.sdpOf(c.offerM - 1)
 	}
 	return nil
 }
 
 // answerSDP is the summary's Answer: the latest completed exchange's.
 func (c *call) answerSDP() []MediaSummary {
-	if len(c.negs) > 0 {
-		return c.extraOf(&c.msgs[c.negs[len(c.negs)-1].answer]).sdp
+	if c.negotiated() {
+		return c.sdpOf(c.neg.answer)
 	}
 	return nil
 }
@@ -172,7 +184,12 @@ func (c *call) codec() string {
 // answerCodec returns the answer's first voice codec named name (any
 // case), or its first voice codec when name is "".
 func (c *call) answerCodec(name string) string {
-	for _, m := range c.answerSDP() {
+	if !c.negotiated() {
+		return ""
+	}
+	recs := c.mediaOf(c.neg.answer)
+	for i := range recs {
+		m := c.summaryOf(&recs[i])
 		if m.Type != "audio" || m.Addr.Port() == 0 {
 			continue
 		}

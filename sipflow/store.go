@@ -20,16 +20,21 @@ const (
 	// cost beyond the raw bytes kept, measured on the heap by
 	// TestStoreAccountingMatchesHeap (calls of several shapes, messages
 	// re-read or kept), which fails when they drift more than 15% from it.
-	callOverhead  = 690 // call (480), endpoint and address tables, map entries, transaction tags
-	msgOverhead   = 72  // a storedMsg (64 bytes) in a slice grown by doubling
-	sdpOverhead   = 70  // an extra entry, its share of a negotiation record, a media index entry
-	mediaOverhead = 160 // a MediaSummary (152 bytes)
-	keptOverhead  = 72  // a msgExtra (32 bytes) in a slice grown by doubling and a msgMore (32)
-	coldOverhead  = 64  // a callCold, for the calls with problems, streams or what callMore holds
-	moreOverhead  = 96  // a callMore, for the calls with events, legs or a Reason header
-	eventOverhead = 72  // a CallEvent (56 bytes) in a slice grown by doubling
-	problemSize   = 56  // a Problem in a slice
-	streamSize    = 136 // a Stream in a slice
+	callOverhead      = 520 // call (376 in a 384-byte block), endpoint table, map entries
+	msgOverhead       = 54  // a storedMsg (48 bytes) in a slice grown by doubling
+	sdpOverhead       = 30  // its share of a negotiation record, a media index entry
+	mediaOverhead     = 40  // a mediaRec (32 bytes) in a slice grown by doubling
+	extraOverhead     = 56  // a msgExtra (40 bytes) in a slice grown by doubling, for a message kept in memory or wide
+	wideOverhead      = 96  // a msgWide
+	shapeOverhead     = 96  // a mediaShape of a call's own (88 bytes), when the store's table cannot share it
+	wideMediaOverhead = 160 // a MediaSummary in callRare.media
+	coldOverhead      = 64  // a callCold, for the calls with problems, streams or what callMore holds
+	moreOverhead      = 112 // a callMore, for the calls with events, legs or a Reason header
+	eventOverhead     = 72  // a CallEvent (56 bytes) in a slice grown by doubling
+	negOverhead       = 12  // an earlier offer/answer exchange (negRec, 8 bytes) in a slice grown by doubling
+	rareOverhead      = 144 // a callRare, for the few calls with what it holds (earlier negotiations, many transactions or messages, correlation ids)
+	problemSize       = 56  // a Problem in a slice
+	streamSize        = 136 // a Stream in a slice
 )
 
 // problemsBytes is what a call's problems cost: the slice and the
@@ -73,17 +78,22 @@ type StoreOptions struct {
 type Store struct {
 	opt StoreOptions
 
-	mu     sync.RWMutex
-	msg    Message // reused decode target; writer only, under mu
-	in     interner
-	seed   maphash.Seed
-	calls  map[string]*call
-	order  callList // all calls, creation order (call.ord)
-	active callList // open calls, least recently active first (call.q)
-	done   callList // closed calls, oldest closure first: eviction order (call.q)
-	lists  strLists // the shared method, user agent and codec lists
-	xcid   map[string][]string
-	corr   map[string][]string
+	mu      sync.RWMutex
+	msg     Message // reused decode target; writer only, under mu
+	in      interner
+	seed    maphash.Seed
+	calls   map[string]*call
+	order   callList                 // all calls, creation order (call.ord)
+	active  callList                 // open calls, least recently active first (call.q)
+	done    callList                 // closed calls, oldest closure first: eviction order (call.q)
+	lists   strLists                 // the shared method, user agent and codec lists
+	shapes  map[shapeKey]*mediaShape // SDP media summaries without their addresses (mediaRec)
+	parties map[string]parties
+	pbuf    []byte // where setParties builds a call's parties
+	// problems holds the one-problem lists calls share (problemList)
+	problems map[Problem][]Problem
+	xcid     map[string][]string
+	corr     map[string][]string
 	// media indexes the SDP media endpoints by mediaKey: a 16-byte
 	// entry where the address itself made it 40 (two per call). The
 	// call found is checked to have announced the endpoint.
@@ -142,6 +152,9 @@ func (s *Store) init() {
 	s.calls = make(map[string]*call)
 	s.order, s.active, s.done = callList{}, callList{which: listActive}, callList{which: listDone}
 	s.lists = strLists{}
+	s.shapes = make(map[shapeKey]*mediaShape)
+	s.parties = make(map[string]parties)
+	s.problems = make(map[Problem][]Problem)
 	s.xcid = make(map[string][]string)
 	s.corr = make(map[string][]string)
 	s.media = make(map[uint64]*call)
@@ -255,7 +268,7 @@ func (s *Store) add(m *Message, meta Meta) *Message {
 	}
 	c, ok := s.calls[string(m.CallID)]
 	if !ok {
-		c = newCall(string(m.CallID), m, &meta, &s.in)
+		c = newCall(string(m.CallID), m, &meta, s)
 		s.calls[c.id] = c
 		s.order.pushBack(c)
 		s.active.pushBack(c)
@@ -413,11 +426,9 @@ func (s *Store) remove(c *call) {
 	// the media endpoints c announced are among its messages' SDP
 	// summaries (linkMessage registers SDP.Endpoint, the summaries'
 	// Addr)
-	for i := range c.extra {
-		for _, md := range c.extra[i].sdp {
-			if k := s.mediaKey(md.Addr); s.media[k] == c {
-				delete(s.media, k)
-			}
+	for i := range c.media {
+		if k := s.mediaKey(c.addrOf(&c.media[i])); s.media[k] == c {
+			delete(s.media, k)
 		}
 	}
 	for _, x := range c.rareR().xcids {
@@ -529,11 +540,9 @@ func (s *Store) mediaKey(ap netip.AddrPort) uint64 {
 // announced reports whether one of c's messages offered or answered
 // media at ap (linkMessage indexes SDP.Endpoint, the summaries' Addr).
 func (c *call) announced(ap netip.AddrPort) bool {
-	for i := range c.extra {
-		for _, md := range c.extra[i].sdp {
-			if md.Addr == ap {
-				return true
-			}
+	for i := range c.media {
+		if c.addrOf(&c.media[i]) == ap {
+			return true
 		}
 	}
 	return false
@@ -594,13 +603,14 @@ func (s *Store) Calls(f Filter, offset, limit int) []CallSummary {
 	}
 	var out []CallSummary
 	var sum CallSummary
-	all := f.IsZero() // no summary to build for the rows skipped
+	var ips []netip.Addr // the filter's scratch
+	all := f.IsZero()    // no summary to build for the rows skipped
 	n := 0
 	for c := s.order.front; c != nil; c = c.ord.next {
 		// The filter decides on what it reads (filterInto); the whole
 		// summary is built for the rows returned only.
 		if !all {
-			c.filterInto(&sum)
+			ips = c.filterInto(&sum, ips)
 			if !f.Match(&sum) {
 				continue
 			}
@@ -650,10 +660,11 @@ func (s *Store) Count(f Filter) int {
 	}
 	n := 0
 	var sum CallSummary
+	var ips []netip.Addr
 	for c := s.order.front; c != nil; c = c.ord.next {
 		// What the filter reads only: the metrics count calls by state
 		// this way at every scrape, over every call held.
-		c.filterInto(&sum)
+		ips = c.filterInto(&sum, ips)
 		if f.Match(&sum) {
 			n++
 		}

@@ -1,6 +1,9 @@
 package sipflow
 
-import "iter"
+import (
+	"iter"
+	"net/netip"
+)
 
 // walkChunk is how many calls Summaries visits per read lock: the writer
 // waits for at most one chunk, and a walk holds at most one chunk of
@@ -58,12 +61,13 @@ func (s *Store) summariesOf(calls []*call, gone int64, f Filter, out []CallSumma
 	defer s.mu.RUnlock()
 	check := s.removals() != gone
 	all := f.IsZero()
+	var ips []netip.Addr // the filter's scratch
 	for _, c := range calls {
 		if check && s.calls[c.id] != c {
 			continue // evicted or cleared since the walk began
 		}
 		if !all {
-			c.filterInto(sum)
+			ips = c.filterInto(sum, ips)
 			if !f.Match(sum) {
 				continue
 			}

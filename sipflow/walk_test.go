@@ -150,7 +150,7 @@ func TestFilterInto(t *testing.T) {
 		for c := s.order.front; c != nil; c = c.ord.next {
 			var full, light CallSummary
 			c.summaryInto(&full)
-			c.filterInto(&light)
+			c.filterInto(&light, nil)
 			for _, v := range summaryValues(full) {
 				q := strconv.Quote(v)
 				exprs := []string{q, "problem", "not problem"}
