@@ -131,29 +131,48 @@ func LookupHeader(name []byte) HeaderKind {
 	if len(name) == 1 {
 		return compactKind(name[0])
 	}
-	if len(name) == 0 || len(name) >= len(headersByLen) {
+	if len(name) == 0 || len(name) > maxHeaderName {
 		return HeaderOther
 	}
-	// Only the names of this length, and of those only the ones with
-	// this first letter, are compared: a walk comparing every name was a
-	// fifth of the cost of parsing an INVITE.
-	c := siplex.Lower(name[0])
-	for _, i := range headersByLen[len(name)] {
-		if h := &headerNames[i]; siplex.Lower(h.name[0]) == c && siplex.EqualFold(name, h.name) {
-			return h.kind
+	// One slot of headerIndex, chosen by length and first and last
+	// letter, holds the candidate; a bucket walk by length (and before it
+	// a walk over every name) cost a fifth of parsing an INVITE.
+	h := headerHash(len(name), name[0], name[len(name)-1])
+	for {
+		i := headerIndex[h]
+		if i == 0 {
+			return HeaderOther
 		}
+		if e := &headerNames[i-1]; len(e.name) == len(name) && siplex.EqualFold(name, e.name) {
+			return e.kind
+		}
+		h = (h + 1) % headerSlots
 	}
-	return HeaderOther
 }
 
-// maxHeaderName is longer than every name in headerNames.
-const maxHeaderName = 32
+// maxHeaderName is the longest name in headerNames.
+const maxHeaderName = len("Request-Disposition")
 
-// headersByLen lists the indexes of headerNames by name length; built
-// once, read-only after.
-var headersByLen = func() (t [maxHeaderName][]uint8) {
-	for i, h := range headerNames {
-		t[len(h.name)] = append(t[len(h.name)], uint8(i))
+// headerSlots is the size of headerIndex: twice the names, so probes
+// are short.
+const headerSlots = 64
+
+// headerHash folds ASCII case the way EqualFold does (names equal under
+// EqualFold hash alike; others may collide and are told apart by the
+// comparison).
+func headerHash(n int, first, last byte) uint {
+	return (uint(n)*13 + uint(first|0x20)*5 + uint(last|0x20)) % headerSlots
+}
+
+// headerIndex is an open-addressed table of headerNames (index+1, 0
+// empty), probed linearly; built once, read-only after.
+var headerIndex = func() (t [headerSlots]uint8) {
+	for i, e := range headerNames {
+		h := headerHash(len(e.name), e.name[0], e.name[len(e.name)-1])
+		for t[h] != 0 {
+			h = (h + 1) % headerSlots
+		}
+		t[h] = uint8(i + 1)
 	}
 	return t
 }()
@@ -189,6 +208,16 @@ func atoi(b []byte, max int) (int, bool) {
 // nextElem splits a comma-separated header value at the first comma that is
 // not inside a quoted string or <...>. elem is trimmed.
 func nextElem(v []byte) (elem, rest []byte) {
+	// Most values hold one element, or a comma with no quote or '<'
+	// before it: the first comma then ends the element, as the walk
+	// below would find.
+	c := indexByte(v, ',')
+	if c < 0 {
+		return siplex.TrimLWS(v), nil
+	}
+	if indexByte(v[:c], '"') < 0 && indexByte(v[:c], '<') < 0 {
+		return siplex.TrimLWS(v[:c]), v[c+1:]
+	}
 	inQuote, inAngle := false, false
 	for i := 0; i < len(v); i++ {
 		c := v[i]
@@ -240,10 +269,29 @@ func NextParam(params []byte) (name, value, rest []byte, ok bool) {
 	if len(params) == 0 {
 		return nil, nil, nil, false
 	}
-	// find end, honouring quotes
+	// find end, honouring quotes: without a quote before the first ';'
+	// that ';' is the end, else walk from the quote
+	end := indexByte(params, ';')
+	if end < 0 {
+		end = len(params)
+	}
+	if q := indexByte(params[:end], '"'); q >= 0 {
+		end = endParam(params, q)
+	}
+	p := params[:end]
+	eq := indexByte(p, '=')
+	if eq < 0 {
+		return siplex.TrimLWS(p), p[len(p):], params[end:], true
+	}
+	return siplex.TrimLWS(p[:eq]), siplex.TrimLWS(p[eq+1:]), params[end:], true
+}
+
+// endParam returns the index of the first ';' outside quotes in params,
+// or len(params), starting at the opening quote q.
+func endParam(params []byte, q int) int {
 	end := len(params)
 	inQuote := false
-	for i := 0; i < len(params); i++ {
+	for i := q; i < len(params); i++ {
 		c := params[i]
 		if inQuote {
 			if c == '\\' {
@@ -260,18 +308,7 @@ func NextParam(params []byte) (name, value, rest []byte, ok bool) {
 			break
 		}
 	}
-	p := params[:end]
-	eq := -1
-	for i, c := range p {
-		if c == '=' {
-			eq = i
-			break
-		}
-	}
-	if eq < 0 {
-		return siplex.TrimLWS(p), p[len(p):], params[end:], true
-	}
-	return siplex.TrimLWS(p[:eq]), siplex.TrimLWS(p[eq+1:]), params[end:], true
+	return end
 }
 
 // unquote strips one pair of surrounding double quotes without unescaping.

@@ -99,11 +99,12 @@ const (
 )
 
 func (m *Message) reset(b []byte) {
-	h, v, c, x := m.Headers[:0], m.Via[:0], m.Contact[:0], m.XCallID[:0]
-	sdp := m.SDP
-	*m = Message{Raw: b, Headers: h, Via: v, Contact: c, XCallID: x, ContentLength: -1, MaxForwards: -1}
-	m.SDP = sdp
-	m.SDP.reset(nil)
+	h, v, c, x, media := m.Headers[:0], m.Via[:0], m.Contact[:0], m.XCallID[:0], m.SDP.Media[:0]
+	// Cleared in place, then the kept slices put back: a composite
+	// literal would be built aside and copied (the struct is ~2 KB).
+	*m = Message{}
+	m.Raw, m.Headers, m.Via, m.Contact, m.XCallID, m.SDP.Media = b, h, v, c, x, media
+	m.ContentLength, m.MaxForwards = -1, -1
 }
 
 // Unmarshal decodes a SIP message (RFC 3261 7) from b, in place: the result
@@ -141,13 +142,19 @@ func (m *Message) unmarshal(b []byte, bodyOnly bool) error {
 	}
 	headerEnd := false
 	for pos < len(b) {
-		line, n, _ := siplex.NextLine(b, pos)
-		if len(line) == 0 {
+		// the line at pos, without its CRLF (or bare LF, RFC 3261 7.5)
+		end, n := len(b), len(b)
+		if j := indexByte(b[pos:], '\n'); j >= 0 {
+			end, n = pos+j, pos+j+1
+		}
+		if end > pos && b[end-1] == '\r' {
+			end--
+		}
+		if end == pos {
 			pos = n
 			headerEnd = true
 			break
 		}
-		start, end := pos, pos+len(line)
 		// RFC 3261 7.3.1: a line starting with white space continues the
 		// previous header.
 		for n < len(b) && (b[n] == ' ' || b[n] == '\t') {
@@ -155,10 +162,24 @@ func (m *Message) unmarshal(b []byte, bodyOnly bool) error {
 			end = n + len(l2)
 			n = n2
 		}
-		if !bodyOnly {
-			m.addHeader(b[start:end], HeaderOther)
-		} else if k := bodyHeader(b[start:end]); k != HeaderOther {
-			m.addHeader(b[start:end], k)
+		// SplitHeader's check that the name is a token is needed only
+		// for names LookupHeader does not know: the known ones are.
+		name, value, ok := siplex.CutHeader(b[pos:end])
+		kind := HeaderOther
+		if ok {
+			kind = LookupHeader(name)
+		}
+		switch {
+		case bodyOnly:
+			// Only the headers that frame and type the body.
+			if kind == HeaderContentType || kind == HeaderContentLength {
+				m.addHeader(name, value, kind)
+			}
+		case !ok || kind == HeaderOther && !siplex.IsTokens(name):
+			m.Warnings |= WarnBadHeaderLine
+			m.Skipped++
+		default:
+			m.addHeader(name, value, kind)
 		}
 		pos = n
 	}
@@ -171,34 +192,6 @@ func (m *Message) unmarshal(b []byte, bodyOnly bool) error {
 		m.checkMandatory()
 	}
 	return nil
-}
-
-// bodyHeader returns HeaderContentType or HeaderContentLength when header
-// line h is one of them (or their compact forms c and l), else
-// HeaderOther, cheaply: most names are rejected by their length.
-func bodyHeader(h []byte) HeaderKind {
-	colon := indexByte(h, ':')
-	if colon <= 0 {
-		return HeaderOther
-	}
-	name := siplex.TrimLWS(h[:colon]) // as addHeader reads it
-	switch len(name) {
-	case 1: // compact forms (RFC 3261 7.3.3)
-		if k := compactKind(name[0]); k == HeaderContentType || k == HeaderContentLength {
-			return k
-		}
-	case len("Content-Type"), len("Content-Length"):
-		// Not LookupHeader: its walk over every known name would cost
-		// more than the rest of the message; these two names are all
-		// that frames a body.
-		if siplex.EqualFold(name, "Content-Type") {
-			return HeaderContentType
-		}
-		if siplex.EqualFold(name, "Content-Length") {
-			return HeaderContentLength
-		}
-	}
-	return HeaderOther
 }
 
 func (m *Message) parseStartLine(line []byte) bool {
@@ -282,18 +275,9 @@ func field(b []byte) (f, rest []byte) {
 	return b[i:j], b[j:]
 }
 
-// addHeader adds header line h; kind is its kind when the caller knows
-// it already, else HeaderOther.
-func (m *Message) addHeader(h []byte, kind HeaderKind) {
-	name, value, ok := siplex.SplitHeader(h)
-	if !ok {
-		m.Warnings |= WarnBadHeaderLine
-		m.Skipped++
-		return
-	}
-	if kind == HeaderOther {
-		kind = LookupHeader(name)
-	}
+// addHeader adds the header field name: value (from SplitHeader) of kind
+// kind.
+func (m *Message) addHeader(name, value []byte, kind HeaderKind) {
 	m.Headers = append(m.Headers, Header{Name: name, Value: value, Kind: kind})
 	switch kind {
 	case HeaderVia:

@@ -237,16 +237,20 @@ func (s *SDP) attr(cur *Media, v []byte) bool {
 	if i := indexByte(v, ':'); i >= 0 {
 		name, val = v[:i], siplex.TrimLWS(v[i+1:])
 	}
+	// Names are told apart by length first: most a= lines are rtpmap,
+	// fmtp and ptime, and a chain of comparisons cost more than the line.
 	dir := DirUnset
-	switch {
-	case siplex.EqualFold(name, "sendrecv"):
-		dir = DirSendRecv
-	case siplex.EqualFold(name, "sendonly"):
-		dir = DirSendOnly
-	case siplex.EqualFold(name, "recvonly"):
-		dir = DirRecvOnly
-	case siplex.EqualFold(name, "inactive"):
-		dir = DirInactive
+	if len(name) == len("sendrecv") {
+		switch {
+		case siplex.EqualFold(name, "sendrecv"):
+			dir = DirSendRecv
+		case siplex.EqualFold(name, "sendonly"):
+			dir = DirSendOnly
+		case siplex.EqualFold(name, "recvonly"):
+			dir = DirRecvOnly
+		case siplex.EqualFold(name, "inactive"):
+			dir = DirInactive
+		}
 	}
 	if dir != DirUnset {
 		if cur != nil {
@@ -259,61 +263,78 @@ func (s *SDP) attr(cur *Media, v []byte) bool {
 	if cur == nil {
 		return true // other session-level attributes are not needed
 	}
-	switch {
-	case siplex.EqualFold(name, "rtpmap"):
-		// <payload type> <encoding name>/<clock rate>[/<encoding parameters>]
-		ptb, rest := field(val)
-		pt, ok := atoi(ptb, 127)
-		enc, _ := field(rest)
-		r := RTPMap{PT: uint8(pt), Channels: 1}
-		i := indexByte(enc, '/')
-		if i < 0 {
-			r.Encoding = enc
-			cur.RTPMaps = append(cur.RTPMaps, r)
-			return false
+	switch len(name) {
+	case len("rtpmap"): // and crypto
+		if siplex.EqualFold(name, "rtpmap") {
+			return cur.rtpmap(val)
 		}
-		r.Encoding = enc[:i]
-		clk := enc[i+1:]
-		if j := indexByte(clk, '/'); j >= 0 {
-			if ch, ok := atoi(clk[j+1:], 255); ok {
-				r.Channels = ch
+		if siplex.EqualFold(name, "crypto") {
+			cur.Crypto = true
+			if cur.NCrypto < MaxCryptoAttrs {
+				cur.CryptoAttrs[cur.NCrypto] = val
 			}
-			clk = clk[:j]
+			cur.NCrypto++
 		}
-		c, cok := atoi(clk, 1<<31)
-		r.Clock = uint32(c)
-		cur.RTPMaps = append(cur.RTPMaps, r)
-		return ok && cok
-	case siplex.EqualFold(name, "fmtp"):
-		ptb, rest := field(val)
-		pt, ok := atoi(ptb, 127)
-		cur.Fmtps = append(cur.Fmtps, Fmtp{PT: uint8(pt), Params: siplex.TrimLWS(rest)})
-		return ok
-	case siplex.EqualFold(name, "rtcp"):
-		// a=rtcp:<port> [IN IP4 <addr>] (RFC 3605 2.1)
-		pb, rest := field(val)
-		p, ok := atoi(pb, 65535)
-		cur.RTCPPort = uint16(p)
-		if c, cok := parseConn(rest); cok {
-			cur.RTCPAddr = c.IP
+	case len("fmtp"): // and rtcp
+		if siplex.EqualFold(name, "fmtp") {
+			ptb, rest := field(val)
+			pt, ok := atoi(ptb, 127)
+			cur.Fmtps = append(cur.Fmtps, Fmtp{PT: uint8(pt), Params: siplex.TrimLWS(rest)})
+			return ok
 		}
-		return ok
-	case siplex.EqualFold(name, "rtcp-mux"):
-		cur.RTCPMux = true // RFC 5761 5.1.1
-	case siplex.EqualFold(name, "crypto"):
-		cur.Crypto = true
-		if cur.NCrypto < MaxCryptoAttrs {
-			cur.CryptoAttrs[cur.NCrypto] = val
+		if siplex.EqualFold(name, "rtcp") {
+			// a=rtcp:<port> [IN IP4 <addr>] (RFC 3605 2.1)
+			pb, rest := field(val)
+			p, ok := atoi(pb, 65535)
+			cur.RTCPPort = uint16(p)
+			if c, cok := parseConn(rest); cok {
+				cur.RTCPAddr = c.IP
+			}
+			return ok
 		}
-		cur.NCrypto++
-	case siplex.EqualFold(name, "fingerprint"):
-		cur.Crypto = true
-	case siplex.EqualFold(name, "ptime"):
-		p, ok := atoi(val, 10000)
-		cur.Ptime = p
-		return ok
+	case len("rtcp-mux"):
+		if siplex.EqualFold(name, "rtcp-mux") {
+			cur.RTCPMux = true // RFC 5761 5.1.1
+		}
+	case len("fingerprint"):
+		if siplex.EqualFold(name, "fingerprint") {
+			cur.Crypto = true
+		}
+	case len("ptime"):
+		if siplex.EqualFold(name, "ptime") {
+			p, ok := atoi(val, 10000)
+			cur.Ptime = p
+			return ok
+		}
 	}
 	return true
+}
+
+// rtpmap applies a=rtpmap:<payload type> <encoding name>/<clock
+// rate>[/<encoding parameters>].
+func (m *Media) rtpmap(val []byte) bool {
+	ptb, rest := field(val)
+	pt, ok := atoi(ptb, 127)
+	enc, _ := field(rest)
+	r := RTPMap{PT: uint8(pt), Channels: 1}
+	i := indexByte(enc, '/')
+	if i < 0 {
+		r.Encoding = enc
+		m.RTPMaps = append(m.RTPMaps, r)
+		return false
+	}
+	r.Encoding = enc[:i]
+	clk := enc[i+1:]
+	if j := indexByte(clk, '/'); j >= 0 {
+		if ch, ok := atoi(clk[j+1:], 255); ok {
+			r.Channels = ch
+		}
+		clk = clk[:j]
+	}
+	c, cok := atoi(clk, 1<<31)
+	r.Clock = uint32(c)
+	m.RTPMaps = append(m.RTPMaps, r)
+	return ok && cok
 }
 
 // parseIP parses an IPv4 or IPv6 literal. IPv4 is parsed by hand so the
