@@ -125,9 +125,13 @@ func (s *SDP) Unmarshal(b []byte) error {
 	}
 	var cur *Media
 	for pos < len(b) {
-		line, n, _ := siplex.NextLine(b, pos)
+		// the line at pos; TrimLWS takes its CR with the other LWS
+		end, n := len(b), len(b)
+		if j := indexByte(b[pos:], '\n'); j >= 0 {
+			end, n = pos+j, pos+j+1
+		}
+		line := siplex.TrimLWS(b[pos:end])
 		pos = n
-		line = siplex.TrimLWS(line)
 		if len(line) == 0 {
 			continue
 		}
@@ -343,30 +347,38 @@ func parseIP(b []byte) netip.Addr {
 	if len(b) == 0 {
 		return netip.Addr{}
 	}
-	if indexByte(b, ':') < 0 {
-		var a [4]byte
-		k, n, digits := 0, 0, 0
-		for _, c := range b {
-			switch {
-			case c >= '0' && c <= '9':
-				n = n*10 + int(c-'0')
-				digits++
-				if n > 255 || digits > 3 {
-					return netip.Addr{}
-				}
-			case c == '.' && digits > 0 && k < 3:
-				a[k] = byte(n)
-				k++
-				n, digits = 0, 0
-			default:
-				return netip.Addr{}
+	// IPv4 unless there is a ':' (looked for only when the dotted quad
+	// does not parse, the rare case).
+	var a [4]byte
+	k, n, digits := 0, 0, 0
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			n = n*10 + int(c-'0')
+			digits++
+			if n > 255 || digits > 3 {
+				return parseIP6(b)
 			}
+		case c == '.' && digits > 0 && k < 3:
+			a[k] = byte(n)
+			k++
+			n, digits = 0, 0
+		default:
+			return parseIP6(b)
 		}
-		if k != 3 || digits == 0 {
-			return netip.Addr{}
-		}
-		a[3] = byte(n)
-		return netip.AddrFrom4(a)
+	}
+	if k != 3 || digits == 0 {
+		return parseIP6(b)
+	}
+	a[3] = byte(n)
+	return netip.AddrFrom4(a)
+}
+
+// parseIP6 is parseIP for what is not a dotted quad: an IPv6 literal
+// when b holds a ':', else invalid.
+func parseIP6(b []byte) netip.Addr {
+	if indexByte(b, ':') < 0 {
+		return netip.Addr{}
 	}
 	var buf [64]byte
 	if len(b) > len(buf) {

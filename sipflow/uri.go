@@ -39,7 +39,7 @@ func (u *URI) parse(b []byte) (ok bool) {
 	if q := indexByte(rest, '?'); q >= 0 {
 		rest = rest[:q]
 	}
-	if siplex.EqualFold(u.Scheme, "tel") {
+	if len(u.Scheme) == 3 && u.Scheme[0]|0x20 == 't' && siplex.EqualFold(u.Scheme, "tel") { // not for every "sip"
 		end := len(rest)
 		if i := indexByte(rest, ';'); i >= 0 {
 			end = i
