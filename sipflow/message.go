@@ -278,7 +278,15 @@ func field(b []byte) (f, rest []byte) {
 // addHeader adds the header field name: value (from SplitHeader) of kind
 // kind.
 func (m *Message) addHeader(name, value []byte, kind HeaderKind) {
-	m.Headers = append(m.Headers, Header{Name: name, Value: value, Kind: kind})
+	// Grown in place: append of a composite literal builds it aside
+	// and copies it, a cost paid on every header line.
+	if n := len(m.Headers); n < cap(m.Headers) {
+		m.Headers = m.Headers[:n+1]
+		h := &m.Headers[n]
+		h.Name, h.Value, h.Kind = name, value, kind
+	} else {
+		m.Headers = append(m.Headers, Header{Name: name, Value: value, Kind: kind})
+	}
 	switch kind {
 	case HeaderVia:
 		for rest := value; len(rest) > 0; {
@@ -287,7 +295,7 @@ func (m *Message) addHeader(name, value []byte, kind HeaderKind) {
 			if len(e) == 0 {
 				continue
 			}
-			m.Via = append(m.Via, Via{})
+			m.Via = grow(m.Via) // parse sets every field
 			if !m.Via[len(m.Via)-1].parse(e) {
 				m.Warnings |= WarnNoVia
 			}
@@ -321,7 +329,7 @@ func (m *Message) addHeader(name, value []byte, kind HeaderKind) {
 			if len(e) == 0 {
 				continue
 			}
-			m.Contact = append(m.Contact, NameAddr{})
+			m.Contact = grow(m.Contact) // both branches set every field
 			c := &m.Contact[len(m.Contact)-1]
 			if len(e) == 1 && e[0] == '*' { // RFC 3261 10.2.2 wildcard
 				*c = NameAddr{Raw: e}
@@ -390,6 +398,16 @@ func (m *Message) addHeader(name, value []byte, kind HeaderKind) {
 			m.HasReason = true
 		}
 	}
+}
+
+// grow returns s one element longer, reusing its capacity without
+// clearing the new element: for callers that then set all of it.
+func grow[T any](s []T) []T {
+	if n := len(s); n < cap(s) {
+		return s[:n+1]
+	}
+	var zero T
+	return append(s, zero)
 }
 
 func (m *Message) single(dup bool) {
