@@ -120,7 +120,7 @@ func ContainsFold(b []byte, s string) bool {
 
 // IsLWS reports linear white space (RFC 3261 25.1): SP, HTAB, and the CR
 // and LF of a folded line.
-func IsLWS(c byte) bool { return class[c]&classLWS != 0 }
+func IsLWS(c byte) bool { return c <= ' ' && class[c]&classLWS != 0 } // one comparison for the usual byte
 
 // TrimLWS trims linear white space at both ends.
 func TrimLWS(b []byte) []byte {
