@@ -261,6 +261,25 @@ func BenchmarkUnmarshalDialog(b *testing.B) {
 	}
 }
 
+// BenchmarkUnmarshalBodyDialog is BenchmarkUnmarshalDialog for
+// UnmarshalBody, the classifier's decode of the body alone.
+func BenchmarkUnmarshalBodyDialog(b *testing.B) {
+	for _, name := range []string{"load", "ims"} {
+		msgs := benchDialogs[name]
+		b.Run(name, func(b *testing.B) {
+			var m Message
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				_ = m.UnmarshalBody(msgs[i])
+				if i++; i == len(msgs) {
+					i = 0
+				}
+			}
+		})
+	}
+}
+
 func TestUnmarshalDialogAllocs(t *testing.T) {
 	var m Message
 	for name, msgs := range benchDialogs {

@@ -165,21 +165,27 @@ func (m *Message) unmarshal(b []byte, bodyOnly bool) error {
 		// SplitHeader's check that the name is a token is needed only
 		// for names LookupHeader does not know: the known ones are.
 		name, value, ok := siplex.CutHeader(b[pos:end])
-		kind := HeaderOther
-		if ok {
-			kind = LookupHeader(name)
-		}
 		switch {
-		case bodyOnly:
-			// Only the headers that frame and type the body.
-			if kind == HeaderContentType || kind == HeaderContentLength {
-				m.addHeader(name, value, kind)
+		case !ok:
+			if !bodyOnly {
+				m.Warnings |= WarnBadHeaderLine
+				m.Skipped++
 			}
-		case !ok || kind == HeaderOther && !siplex.IsTokens(name):
-			m.Warnings |= WarnBadHeaderLine
-			m.Skipped++
+		case bodyOnly:
+			// Only the headers that frame and type the body (or their
+			// compact forms); most names are ruled out by length.
+			if n := len(name); n == 1 || n == len("Content-Type") || n == len("Content-Length") {
+				if k := LookupHeader(name); k == HeaderContentType || k == HeaderContentLength {
+					m.addHeader(name, value, k)
+				}
+			}
 		default:
-			m.addHeader(name, value, kind)
+			if kind := LookupHeader(name); kind != HeaderOther || siplex.IsTokens(name) {
+				m.addHeader(name, value, kind)
+			} else {
+				m.Warnings |= WarnBadHeaderLine
+				m.Skipped++
+			}
 		}
 		pos = n
 	}
@@ -268,11 +274,13 @@ func field(b []byte) (f, rest []byte) {
 	for i < len(b) && siplex.IsLWS(b[i]) {
 		i++
 	}
-	j := i
-	for j < len(b) && !siplex.IsLWS(b[j]) {
-		j++
+	b = b[i:]
+	for j, c := range b { // range: no bounds checks
+		if siplex.IsLWS(c) {
+			return b[:j], b[j:]
+		}
 	}
-	return b[i:j], b[j:]
+	return b, b[len(b):]
 }
 
 // addHeader adds the header field name: value (from SplitHeader) of kind
