@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/voiptool/voiptool/internal/siplex"
@@ -142,6 +143,22 @@ func TestLexHelpersAgainstWalks(t *testing.T) {
 		ip := randBytes(r, "0123456789.:af%", 20)
 		if got, want := parseIP(ip), parseIPWalk(ip); got != want {
 			t.Fatalf("parseIP(%q) = %v, walk %v", ip, got, want)
+		}
+	}
+}
+
+// TestLookupHeaderEveryName: every name is found in any case (a name
+// longer than maxHeaderName, or than the 24 bytes nameWords reads, would
+// not be).
+func TestLookupHeaderEveryName(t *testing.T) {
+	for _, h := range headerNames {
+		if len(h.name) > maxHeaderName || len(h.name) > 24 {
+			t.Errorf("%q is longer than LookupHeader reads", h.name)
+		}
+		for _, n := range []string{h.name, strings.ToUpper(h.name), strings.ToLower(h.name)} {
+			if k := LookupHeader([]byte(n)); k != h.kind {
+				t.Errorf("LookupHeader(%q) = %v, want %v", n, k, h.kind)
+			}
 		}
 	}
 }
