@@ -283,8 +283,8 @@ func field(b []byte) (f, rest []byte) {
 	return b, b[len(b):]
 }
 
-// addHeader adds the header field name: value (from SplitHeader) of kind
-// kind.
+// addHeader adds the header field name: value (cut by siplex.CutHeader,
+// the name known to be a token) of kind kind.
 func (m *Message) addHeader(name, value []byte, kind HeaderKind) {
 	// Grown in place: append of a composite literal builds it aside
 	// and copies it, a cost paid on every header line.
