@@ -213,10 +213,22 @@ func (m *Media) parse(v []byte) bool {
 	}
 	p, ok := atoi(port, 65535)
 	m.Port = uint16(p)
-	for r := m.Formats; len(r) > 0; {
-		var f []byte
-		f, r = field(r)
-		if pt, ok := atoi(f, 127); ok {
+	// The payload types: every format field atoi(f, 127) would accept,
+	// its value taken in the walk that cuts it.
+	for f, i := m.Formats, 0; i < len(f); {
+		if siplex.IsLWS(f[i]) {
+			i++
+			continue
+		}
+		pt, ok := 0, true
+		for ; i < len(f) && !siplex.IsLWS(f[i]); i++ {
+			if d := f[i] - '0'; d > 9 || pt > 127 {
+				ok = false
+			} else {
+				pt = pt*10 + int(d)
+			}
+		}
+		if ok && pt <= 127 {
 			m.Payloads = append(m.Payloads, uint8(pt))
 		}
 	}
@@ -349,25 +361,25 @@ func parseIP(b []byte) netip.Addr {
 	}
 	// IPv4 unless there is a ':' (looked for only when the dotted quad
 	// does not parse, the rare case).
+	// An octet over 255 is caught where it ends: three digits cannot
+	// overflow, and either way the quad is not one.
 	var a [4]byte
 	k, n, digits := 0, 0, 0
 	for _, c := range b {
-		switch {
-		case c >= '0' && c <= '9':
-			n = n*10 + int(c-'0')
-			digits++
-			if n > 255 || digits > 3 {
+		if d := c - '0'; d <= 9 {
+			n = n*10 + int(d)
+			if digits++; digits > 3 {
 				return parseIP6(b)
 			}
-		case c == '.' && digits > 0 && k < 3:
+		} else if c == '.' && digits > 0 && k < 3 && n <= 255 {
 			a[k] = byte(n)
 			k++
 			n, digits = 0, 0
-		default:
+		} else {
 			return parseIP6(b)
 		}
 	}
-	if k != 3 || digits == 0 {
+	if k != 3 || digits == 0 || n > 255 {
 		return parseIP6(b)
 	}
 	a[3] = byte(n)
