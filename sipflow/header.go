@@ -1,6 +1,10 @@
 package sipflow
 
-import "github.com/voiptool/voiptool/internal/siplex"
+import (
+	"encoding/binary"
+
+	"github.com/voiptool/voiptool/internal/siplex"
+)
 
 // HeaderKind identifies the headers the parser understands. Everything else
 // is HeaderOther and kept verbatim in Message.Headers.
@@ -131,29 +135,84 @@ func LookupHeader(name []byte) HeaderKind {
 	if len(name) == 1 {
 		return compactKind(name[0])
 	}
-	if len(name) == 0 || len(name) >= len(headersByLen) {
+	if len(name) == 0 || len(name) > maxHeaderName {
 		return HeaderOther
 	}
-	// Only the names of this length, and of those only the ones with
-	// this first letter, are compared: a walk comparing every name was a
-	// fifth of the cost of parsing an INVITE.
-	c := siplex.Lower(name[0])
-	for _, i := range headersByLen[len(name)] {
-		if h := &headerNames[i]; siplex.Lower(h.name[0]) == c && siplex.EqualFold(name, h.name) {
-			return h.kind
+	// One slot of headerIndex, chosen by length and first and last
+	// letter, holds the candidate (a walk over every name was a fifth of
+	// parsing an INVITE), compared a word at a time with its letters
+	// folded (a byte loop cost more than the rest of the lookup).
+	w := nameWords(name)
+	h := headerHash(len(name), name[0], name[len(name)-1])
+	for {
+		e := &headerIndex[h]
+		if e.n == 0 {
+			return HeaderOther
 		}
+		if int(e.n) == len(name) && w[0]|e.fold[0] == e.lower[0] && w[1]|e.fold[1] == e.lower[1] && w[2]|e.fold[2] == e.lower[2] {
+			return e.kind
+		}
+		h = (h + 1) % headerSlots
 	}
-	return HeaderOther
 }
 
-// maxHeaderName is longer than every name in headerNames.
-const maxHeaderName = 32
+// maxHeaderName is the longest name in headerNames.
+const maxHeaderName = len("Request-Disposition")
 
-// headersByLen lists the indexes of headerNames by name length; built
-// once, read-only after.
-var headersByLen = func() (t [maxHeaderName][]uint8) {
-	for i, h := range headerNames {
-		t[len(h.name)] = append(t[len(h.name)], uint8(i))
+// headerSlots is the size of headerIndex: twice the names, so probes
+// are short.
+const headerSlots = 64
+
+// headerHash folds ASCII case the way EqualFold does (names equal under
+// EqualFold hash alike; others may collide and are told apart by the
+// comparison).
+func headerHash(n int, first, last byte) uint {
+	return (uint(n)*13 + uint(first|0x20)*5 + uint(last|0x20)) % headerSlots
+}
+
+// nameWords reads a name of 2 to 24 bytes as up to three little-endian
+// words, the last overlapping the one before, so names of one length
+// compare word by word.
+func nameWords(b []byte) (w [3]uint64) {
+	switch n := len(b); {
+	case n >= 16:
+		w[0], w[1], w[2] = binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[8:]), binary.LittleEndian.Uint64(b[n-8:])
+	case n >= 8:
+		w[0], w[1] = binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[n-8:])
+	case n >= 4:
+		w[0], w[1] = uint64(binary.LittleEndian.Uint32(b)), uint64(binary.LittleEndian.Uint32(b[n-4:]))
+	case n >= 2:
+		w[0], w[1] = uint64(binary.LittleEndian.Uint16(b)), uint64(binary.LittleEndian.Uint16(b[n-2:]))
+	}
+	return w
+}
+
+// headerEntry is one slot of headerIndex: a name of headerNames as the
+// words of its lower-case spelling, and the bit 0x20 in every letter's
+// byte. A byte of the looked-up name ORed with fold equals the lower-case
+// byte exactly when it is that letter in either case, or the same
+// non-letter: EqualFold's rule.
+type headerEntry struct {
+	lower, fold [3]uint64
+	n           uint8 // name length, 0 for an empty slot
+	kind        HeaderKind
+}
+
+// headerIndex is an open-addressed table of headerNames probed linearly
+// from headerHash; built once, read-only after.
+var headerIndex = func() (t [headerSlots]headerEntry) {
+	for _, e := range headerNames {
+		lower, fold := []byte(e.name), make([]byte, len(e.name))
+		for i, c := range lower {
+			if c = siplex.Lower(c); 'a' <= c && c <= 'z' {
+				lower[i], fold[i] = c, 0x20
+			}
+		}
+		h := headerHash(len(e.name), e.name[0], e.name[len(e.name)-1])
+		for t[h].n != 0 {
+			h = (h + 1) % headerSlots
+		}
+		t[h] = headerEntry{lower: nameWords(lower), fold: nameWords(fold), n: uint8(len(e.name)), kind: e.kind}
 	}
 	return t
 }()
@@ -189,6 +248,16 @@ func atoi(b []byte, max int) (int, bool) {
 // nextElem splits a comma-separated header value at the first comma that is
 // not inside a quoted string or <...>. elem is trimmed.
 func nextElem(v []byte) (elem, rest []byte) {
+	// Most values hold one element, or a comma with no quote or '<'
+	// before it: the first comma then ends the element, as the walk
+	// below would find.
+	c := indexByte(v, ',')
+	if c < 0 {
+		return siplex.TrimLWS(v), nil
+	}
+	if indexByte(v[:c], '"') < 0 && indexByte(v[:c], '<') < 0 {
+		return siplex.TrimLWS(v[:c]), v[c+1:]
+	}
 	inQuote, inAngle := false, false
 	for i := 0; i < len(v); i++ {
 		c := v[i]
@@ -240,10 +309,55 @@ func NextParam(params []byte) (name, value, rest []byte, ok bool) {
 	if len(params) == 0 {
 		return nil, nil, nil, false
 	}
-	// find end, honouring quotes
+	// find end, honouring quotes, and the first '='
+	var end, eq int
+	if len(params) <= shortParams {
+		end, eq = len(params), -1
+		for i, c := range params {
+			if c == ';' {
+				end = i
+				break
+			}
+			if c == '=' && eq < 0 {
+				eq = i
+			} else if c == '"' {
+				end = endParam(params, i)
+				if eq < 0 {
+					eq = indexByte(params[:end], '=')
+				}
+				break
+			}
+		}
+	} else {
+		// without a quote before the first ';' that ';' is the end,
+		// else walk from the quote
+		end = indexByte(params, ';')
+		if end < 0 {
+			end = len(params)
+		}
+		if q := indexByte(params[:end], '"'); q >= 0 {
+			end = endParam(params, q)
+		}
+		eq = indexByte(params[:end], '=')
+	}
+	p := params[:end]
+	if eq < 0 {
+		return siplex.TrimLWS(p), p[len(p):], params[end:], true
+	}
+	return siplex.TrimLWS(p[:eq]), siplex.TrimLWS(p[eq+1:]), params[end:], true
+}
+
+// shortParams is the length of parameter list up to which NextParam
+// looks at each byte itself: for a tag or an rport one walk costs less
+// than the three bytes.IndexByte calls that serve a longer list.
+const shortParams = 16
+
+// endParam returns the index of the first ';' outside quotes in params,
+// or len(params), starting at the opening quote q.
+func endParam(params []byte, q int) int {
 	end := len(params)
 	inQuote := false
-	for i := 0; i < len(params); i++ {
+	for i := q; i < len(params); i++ {
 		c := params[i]
 		if inQuote {
 			if c == '\\' {
@@ -260,18 +374,7 @@ func NextParam(params []byte) (name, value, rest []byte, ok bool) {
 			break
 		}
 	}
-	p := params[:end]
-	eq := -1
-	for i, c := range p {
-		if c == '=' {
-			eq = i
-			break
-		}
-	}
-	if eq < 0 {
-		return siplex.TrimLWS(p), p[len(p):], params[end:], true
-	}
-	return siplex.TrimLWS(p[:eq]), siplex.TrimLWS(p[eq+1:]), params[end:], true
+	return end
 }
 
 // unquote strips one pair of surrounding double quotes without unescaping.

@@ -99,11 +99,12 @@ const (
 )
 
 func (m *Message) reset(b []byte) {
-	h, v, c, x := m.Headers[:0], m.Via[:0], m.Contact[:0], m.XCallID[:0]
-	sdp := m.SDP
-	*m = Message{Raw: b, Headers: h, Via: v, Contact: c, XCallID: x, ContentLength: -1, MaxForwards: -1}
-	m.SDP = sdp
-	m.SDP.reset(nil)
+	h, v, c, x, media := m.Headers[:0], m.Via[:0], m.Contact[:0], m.XCallID[:0], m.SDP.Media[:0]
+	// Cleared in place, then the kept slices put back: a composite
+	// literal would be built aside and copied (the struct is ~2 KB).
+	*m = Message{}
+	m.Raw, m.Headers, m.Via, m.Contact, m.XCallID, m.SDP.Media = b, h, v, c, x, media
+	m.ContentLength, m.MaxForwards = -1, -1
 }
 
 // Unmarshal decodes a SIP message (RFC 3261 7) from b, in place: the result
@@ -141,13 +142,19 @@ func (m *Message) unmarshal(b []byte, bodyOnly bool) error {
 	}
 	headerEnd := false
 	for pos < len(b) {
-		line, n, _ := siplex.NextLine(b, pos)
-		if len(line) == 0 {
+		// the line at pos, without its CRLF (or bare LF, RFC 3261 7.5)
+		end, n := len(b), len(b)
+		if j := indexByte(b[pos:], '\n'); j >= 0 {
+			end, n = pos+j, pos+j+1
+		}
+		if end > pos && b[end-1] == '\r' {
+			end--
+		}
+		if end == pos {
 			pos = n
 			headerEnd = true
 			break
 		}
-		start, end := pos, pos+len(line)
 		// RFC 3261 7.3.1: a line starting with white space continues the
 		// previous header.
 		for n < len(b) && (b[n] == ' ' || b[n] == '\t') {
@@ -155,10 +162,30 @@ func (m *Message) unmarshal(b []byte, bodyOnly bool) error {
 			end = n + len(l2)
 			n = n2
 		}
-		if !bodyOnly {
-			m.addHeader(b[start:end], HeaderOther)
-		} else if k := bodyHeader(b[start:end]); k != HeaderOther {
-			m.addHeader(b[start:end], k)
+		// SplitHeader's check that the name is a token is needed only
+		// for names LookupHeader does not know: the known ones are.
+		name, value, ok := siplex.CutHeader(b[pos:end])
+		switch {
+		case !ok:
+			if !bodyOnly {
+				m.Warnings |= WarnBadHeaderLine
+				m.Skipped++
+			}
+		case bodyOnly:
+			// Only the headers that frame and type the body (or their
+			// compact forms); most names are ruled out by length.
+			if n := len(name); n == 1 || n == len("Content-Type") || n == len("Content-Length") {
+				if k := LookupHeader(name); k == HeaderContentType || k == HeaderContentLength {
+					m.addHeader(name, value, k)
+				}
+			}
+		default:
+			if kind := LookupHeader(name); kind != HeaderOther || siplex.IsTokens(name) {
+				m.addHeader(name, value, kind)
+			} else {
+				m.Warnings |= WarnBadHeaderLine
+				m.Skipped++
+			}
 		}
 		pos = n
 	}
@@ -171,34 +198,6 @@ func (m *Message) unmarshal(b []byte, bodyOnly bool) error {
 		m.checkMandatory()
 	}
 	return nil
-}
-
-// bodyHeader returns HeaderContentType or HeaderContentLength when header
-// line h is one of them (or their compact forms c and l), else
-// HeaderOther, cheaply: most names are rejected by their length.
-func bodyHeader(h []byte) HeaderKind {
-	colon := indexByte(h, ':')
-	if colon <= 0 {
-		return HeaderOther
-	}
-	name := siplex.TrimLWS(h[:colon]) // as addHeader reads it
-	switch len(name) {
-	case 1: // compact forms (RFC 3261 7.3.3)
-		if k := compactKind(name[0]); k == HeaderContentType || k == HeaderContentLength {
-			return k
-		}
-	case len("Content-Type"), len("Content-Length"):
-		// Not LookupHeader: its walk over every known name would cost
-		// more than the rest of the message; these two names are all
-		// that frames a body.
-		if siplex.EqualFold(name, "Content-Type") {
-			return HeaderContentType
-		}
-		if siplex.EqualFold(name, "Content-Length") {
-			return HeaderContentLength
-		}
-	}
-	return HeaderOther
 }
 
 func (m *Message) parseStartLine(line []byte) bool {
@@ -275,26 +274,27 @@ func field(b []byte) (f, rest []byte) {
 	for i < len(b) && siplex.IsLWS(b[i]) {
 		i++
 	}
-	j := i
-	for j < len(b) && !siplex.IsLWS(b[j]) {
-		j++
+	b = b[i:]
+	for j, c := range b { // range: no bounds checks
+		if siplex.IsLWS(c) {
+			return b[:j], b[j:]
+		}
 	}
-	return b[i:j], b[j:]
+	return b, b[len(b):]
 }
 
-// addHeader adds header line h; kind is its kind when the caller knows
-// it already, else HeaderOther.
-func (m *Message) addHeader(h []byte, kind HeaderKind) {
-	name, value, ok := siplex.SplitHeader(h)
-	if !ok {
-		m.Warnings |= WarnBadHeaderLine
-		m.Skipped++
-		return
+// addHeader adds the header field name: value (cut by siplex.CutHeader,
+// the name known to be a token) of kind kind.
+func (m *Message) addHeader(name, value []byte, kind HeaderKind) {
+	// Grown in place: append of a composite literal builds it aside
+	// and copies it, a cost paid on every header line.
+	if n := len(m.Headers); n < cap(m.Headers) {
+		m.Headers = m.Headers[:n+1]
+		h := &m.Headers[n]
+		h.Name, h.Value, h.Kind = name, value, kind
+	} else {
+		m.Headers = append(m.Headers, Header{Name: name, Value: value, Kind: kind})
 	}
-	if kind == HeaderOther {
-		kind = LookupHeader(name)
-	}
-	m.Headers = append(m.Headers, Header{Name: name, Value: value, Kind: kind})
 	switch kind {
 	case HeaderVia:
 		for rest := value; len(rest) > 0; {
@@ -303,7 +303,7 @@ func (m *Message) addHeader(h []byte, kind HeaderKind) {
 			if len(e) == 0 {
 				continue
 			}
-			m.Via = append(m.Via, Via{})
+			m.Via = grow(m.Via) // parse sets every field
 			if !m.Via[len(m.Via)-1].parse(e) {
 				m.Warnings |= WarnNoVia
 			}
@@ -337,7 +337,7 @@ func (m *Message) addHeader(h []byte, kind HeaderKind) {
 			if len(e) == 0 {
 				continue
 			}
-			m.Contact = append(m.Contact, NameAddr{})
+			m.Contact = grow(m.Contact) // both branches set every field
 			c := &m.Contact[len(m.Contact)-1]
 			if len(e) == 1 && e[0] == '*' { // RFC 3261 10.2.2 wildcard
 				*c = NameAddr{Raw: e}
@@ -406,6 +406,16 @@ func (m *Message) addHeader(h []byte, kind HeaderKind) {
 			m.HasReason = true
 		}
 	}
+}
+
+// grow returns s one element longer, reusing its capacity without
+// clearing the new element: for callers that then set all of it.
+func grow[T any](s []T) []T {
+	if n := len(s); n < cap(s) {
+		return s[:n+1]
+	}
+	var zero T
+	return append(s, zero)
 }
 
 func (m *Message) single(dup bool) {

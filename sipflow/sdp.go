@@ -125,9 +125,13 @@ func (s *SDP) Unmarshal(b []byte) error {
 	}
 	var cur *Media
 	for pos < len(b) {
-		line, n, _ := siplex.NextLine(b, pos)
+		// the line at pos; TrimLWS takes its CR with the other LWS
+		end, n := len(b), len(b)
+		if j := indexByte(b[pos:], '\n'); j >= 0 {
+			end, n = pos+j, pos+j+1
+		}
+		line := siplex.TrimLWS(b[pos:end])
 		pos = n
-		line = siplex.TrimLWS(line)
 		if len(line) == 0 {
 			continue
 		}
@@ -209,10 +213,22 @@ func (m *Media) parse(v []byte) bool {
 	}
 	p, ok := atoi(port, 65535)
 	m.Port = uint16(p)
-	for r := m.Formats; len(r) > 0; {
-		var f []byte
-		f, r = field(r)
-		if pt, ok := atoi(f, 127); ok {
+	// The payload types: every format field atoi(f, 127) would accept,
+	// its value taken in the walk that cuts it.
+	for f, i := m.Formats, 0; i < len(f); {
+		if siplex.IsLWS(f[i]) {
+			i++
+			continue
+		}
+		pt, ok := 0, true
+		for ; i < len(f) && !siplex.IsLWS(f[i]); i++ {
+			if d := f[i] - '0'; d > 9 || pt > 127 {
+				ok = false
+			} else {
+				pt = pt*10 + int(d)
+			}
+		}
+		if ok && pt <= 127 {
 			m.Payloads = append(m.Payloads, uint8(pt))
 		}
 	}
@@ -237,16 +253,20 @@ func (s *SDP) attr(cur *Media, v []byte) bool {
 	if i := indexByte(v, ':'); i >= 0 {
 		name, val = v[:i], siplex.TrimLWS(v[i+1:])
 	}
+	// Names are told apart by length first: most a= lines are rtpmap,
+	// fmtp and ptime, and a chain of comparisons cost more than the line.
 	dir := DirUnset
-	switch {
-	case siplex.EqualFold(name, "sendrecv"):
-		dir = DirSendRecv
-	case siplex.EqualFold(name, "sendonly"):
-		dir = DirSendOnly
-	case siplex.EqualFold(name, "recvonly"):
-		dir = DirRecvOnly
-	case siplex.EqualFold(name, "inactive"):
-		dir = DirInactive
+	if len(name) == len("sendrecv") {
+		switch {
+		case siplex.EqualFold(name, "sendrecv"):
+			dir = DirSendRecv
+		case siplex.EqualFold(name, "sendonly"):
+			dir = DirSendOnly
+		case siplex.EqualFold(name, "recvonly"):
+			dir = DirRecvOnly
+		case siplex.EqualFold(name, "inactive"):
+			dir = DirInactive
+		}
 	}
 	if dir != DirUnset {
 		if cur != nil {
@@ -259,61 +279,78 @@ func (s *SDP) attr(cur *Media, v []byte) bool {
 	if cur == nil {
 		return true // other session-level attributes are not needed
 	}
-	switch {
-	case siplex.EqualFold(name, "rtpmap"):
-		// <payload type> <encoding name>/<clock rate>[/<encoding parameters>]
-		ptb, rest := field(val)
-		pt, ok := atoi(ptb, 127)
-		enc, _ := field(rest)
-		r := RTPMap{PT: uint8(pt), Channels: 1}
-		i := indexByte(enc, '/')
-		if i < 0 {
-			r.Encoding = enc
-			cur.RTPMaps = append(cur.RTPMaps, r)
-			return false
+	switch len(name) {
+	case len("rtpmap"): // and crypto
+		if siplex.EqualFold(name, "rtpmap") {
+			return cur.rtpmap(val)
 		}
-		r.Encoding = enc[:i]
-		clk := enc[i+1:]
-		if j := indexByte(clk, '/'); j >= 0 {
-			if ch, ok := atoi(clk[j+1:], 255); ok {
-				r.Channels = ch
+		if siplex.EqualFold(name, "crypto") {
+			cur.Crypto = true
+			if cur.NCrypto < MaxCryptoAttrs {
+				cur.CryptoAttrs[cur.NCrypto] = val
 			}
-			clk = clk[:j]
+			cur.NCrypto++
 		}
-		c, cok := atoi(clk, 1<<31)
-		r.Clock = uint32(c)
-		cur.RTPMaps = append(cur.RTPMaps, r)
-		return ok && cok
-	case siplex.EqualFold(name, "fmtp"):
-		ptb, rest := field(val)
-		pt, ok := atoi(ptb, 127)
-		cur.Fmtps = append(cur.Fmtps, Fmtp{PT: uint8(pt), Params: siplex.TrimLWS(rest)})
-		return ok
-	case siplex.EqualFold(name, "rtcp"):
-		// a=rtcp:<port> [IN IP4 <addr>] (RFC 3605 2.1)
-		pb, rest := field(val)
-		p, ok := atoi(pb, 65535)
-		cur.RTCPPort = uint16(p)
-		if c, cok := parseConn(rest); cok {
-			cur.RTCPAddr = c.IP
+	case len("fmtp"): // and rtcp
+		if siplex.EqualFold(name, "fmtp") {
+			ptb, rest := field(val)
+			pt, ok := atoi(ptb, 127)
+			cur.Fmtps = append(cur.Fmtps, Fmtp{PT: uint8(pt), Params: siplex.TrimLWS(rest)})
+			return ok
 		}
-		return ok
-	case siplex.EqualFold(name, "rtcp-mux"):
-		cur.RTCPMux = true // RFC 5761 5.1.1
-	case siplex.EqualFold(name, "crypto"):
-		cur.Crypto = true
-		if cur.NCrypto < MaxCryptoAttrs {
-			cur.CryptoAttrs[cur.NCrypto] = val
+		if siplex.EqualFold(name, "rtcp") {
+			// a=rtcp:<port> [IN IP4 <addr>] (RFC 3605 2.1)
+			pb, rest := field(val)
+			p, ok := atoi(pb, 65535)
+			cur.RTCPPort = uint16(p)
+			if c, cok := parseConn(rest); cok {
+				cur.RTCPAddr = c.IP
+			}
+			return ok
 		}
-		cur.NCrypto++
-	case siplex.EqualFold(name, "fingerprint"):
-		cur.Crypto = true
-	case siplex.EqualFold(name, "ptime"):
-		p, ok := atoi(val, 10000)
-		cur.Ptime = p
-		return ok
+	case len("rtcp-mux"):
+		if siplex.EqualFold(name, "rtcp-mux") {
+			cur.RTCPMux = true // RFC 5761 5.1.1
+		}
+	case len("fingerprint"):
+		if siplex.EqualFold(name, "fingerprint") {
+			cur.Crypto = true
+		}
+	case len("ptime"):
+		if siplex.EqualFold(name, "ptime") {
+			p, ok := atoi(val, 10000)
+			cur.Ptime = p
+			return ok
+		}
 	}
 	return true
+}
+
+// rtpmap applies a=rtpmap:<payload type> <encoding name>/<clock
+// rate>[/<encoding parameters>].
+func (m *Media) rtpmap(val []byte) bool {
+	ptb, rest := field(val)
+	pt, ok := atoi(ptb, 127)
+	enc, _ := field(rest)
+	r := RTPMap{PT: uint8(pt), Channels: 1}
+	i := indexByte(enc, '/')
+	if i < 0 {
+		r.Encoding = enc
+		m.RTPMaps = append(m.RTPMaps, r)
+		return false
+	}
+	r.Encoding = enc[:i]
+	clk := enc[i+1:]
+	if j := indexByte(clk, '/'); j >= 0 {
+		if ch, ok := atoi(clk[j+1:], 255); ok {
+			r.Channels = ch
+		}
+		clk = clk[:j]
+	}
+	c, cok := atoi(clk, 1<<31)
+	r.Clock = uint32(c)
+	m.RTPMaps = append(m.RTPMaps, r)
+	return ok && cok
 }
 
 // parseIP parses an IPv4 or IPv6 literal. IPv4 is parsed by hand so the
@@ -322,30 +359,38 @@ func parseIP(b []byte) netip.Addr {
 	if len(b) == 0 {
 		return netip.Addr{}
 	}
-	if indexByte(b, ':') < 0 {
-		var a [4]byte
-		k, n, digits := 0, 0, 0
-		for _, c := range b {
-			switch {
-			case c >= '0' && c <= '9':
-				n = n*10 + int(c-'0')
-				digits++
-				if n > 255 || digits > 3 {
-					return netip.Addr{}
-				}
-			case c == '.' && digits > 0 && k < 3:
-				a[k] = byte(n)
-				k++
-				n, digits = 0, 0
-			default:
-				return netip.Addr{}
+	// IPv4 unless there is a ':' (looked for only when the dotted quad
+	// does not parse, the rare case).
+	// An octet over 255 is caught where it ends: three digits cannot
+	// overflow, and either way the quad is not one.
+	var a [4]byte
+	k, n, digits := 0, 0, 0
+	for _, c := range b {
+		if d := c - '0'; d <= 9 {
+			n = n*10 + int(d)
+			if digits++; digits > 3 {
+				return parseIP6(b)
 			}
+		} else if c == '.' && digits > 0 && k < 3 && n <= 255 {
+			a[k] = byte(n)
+			k++
+			n, digits = 0, 0
+		} else {
+			return parseIP6(b)
 		}
-		if k != 3 || digits == 0 {
-			return netip.Addr{}
-		}
-		a[3] = byte(n)
-		return netip.AddrFrom4(a)
+	}
+	if k != 3 || digits == 0 || n > 255 {
+		return parseIP6(b)
+	}
+	a[3] = byte(n)
+	return netip.AddrFrom4(a)
+}
+
+// parseIP6 is parseIP for what is not a dotted quad: an IPv6 literal
+// when b holds a ':', else invalid.
+func parseIP6(b []byte) netip.Addr {
+	if indexByte(b, ':') < 0 {
+		return netip.Addr{}
 	}
 	var buf [64]byte
 	if len(b) > len(buf) {

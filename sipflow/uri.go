@@ -39,7 +39,7 @@ func (u *URI) parse(b []byte) (ok bool) {
 	if q := indexByte(rest, '?'); q >= 0 {
 		rest = rest[:q]
 	}
-	if siplex.EqualFold(u.Scheme, "tel") {
+	if len(u.Scheme) == 3 && u.Scheme[0]|0x20 == 't' && siplex.EqualFold(u.Scheme, "tel") { // not for every "sip"
 		end := len(rest)
 		if i := indexByte(rest, ';'); i >= 0 {
 			end = i
@@ -89,7 +89,7 @@ func splitHostPort(b []byte) (host []byte, port uint16, ok bool) {
 	if c < 0 {
 		return b, 0, true
 	}
-	if lastIndexByte(b, ':') != c {
+	if indexByte(b[c+1:], ':') >= 0 {
 		// An IPv6 address without brackets: invalid (RFC 3261 25.1
 		// IPv6reference) but sent by real phones. Recover host and port and
 		// report !ok so the caller warns.
@@ -107,5 +107,22 @@ func splitHostPort(b []byte) (host []byte, port uint16, ok bool) {
 	return siplex.TrimLWS(b[:c]), uint16(p), ok
 }
 
-func indexByte(b []byte, c byte) int     { return bytes.IndexByte(b, c) }
-func lastIndexByte(b []byte, c byte) int { return bytes.LastIndexByte(b, c) }
+func indexByte(b []byte, c byte) int { return bytes.IndexByte(b, c) }
+
+// lastIndexByte is bytes.LastIndexByte by bytes.IndexByte: the latter
+// is vectorised, the former a byte loop, and the c looked for (the '@'
+// of a URI, a port's ':') occurs once or not at all in nearly every
+// input.
+func lastIndexByte(b []byte, c byte) int {
+	i := bytes.IndexByte(b, c)
+	if i < 0 {
+		return -1
+	}
+	for {
+		j := bytes.IndexByte(b[i+1:], c)
+		if j < 0 {
+			return i
+		}
+		i += j + 1
+	}
+}

@@ -16,6 +16,10 @@ type Via struct {
 	Params    []byte
 }
 
+// viaProto is the sent-protocol's name and version as nearly every
+// stack sends them.
+const viaProto = "SIP/2.0/"
+
 func (v *Via) parse(b []byte) (ok bool) {
 	b = siplex.TrimLWS(b)
 	*v = Via{Raw: b, RPort: -1}
@@ -24,7 +28,12 @@ func (v *Via) parse(b []byte) (ok bool) {
 	var parts [3][]byte
 	rest := b
 	sep := false
-	for k := 0; k < 3; k++ {
+	k0 := 0
+	if len(b) > len(viaProto) && string(b[:len(viaProto)]) == viaProto {
+		// as the loop below would split it, without its walk
+		parts[0], parts[1], rest, k0 = b[:3], b[4:7], b[len(viaProto):], 2
+	}
+	for k := k0; k < 3; k++ {
 		rest = siplex.TrimLWS(rest)
 		i := 0
 		for i < len(rest) && siplex.IsToken(rest[i]) {
@@ -54,17 +63,33 @@ func (v *Via) parse(b []byte) (ok bool) {
 	host, port, hok := splitHostPort(rest[:end])
 	v.Host, v.Port = host, port
 	v.Params = rest[end:]
-	if x, f := Param(v.Params, "branch"); f {
-		v.Branch = x
-	}
-	if x, f := Param(v.Params, "received"); f {
-		v.Received = x
-	}
-	if x, f := Param(v.Params, "rport"); f {
-		if len(x) == 0 {
-			v.RPort = 0
-		} else if p, pok := atoi(x, 65535); pok {
-			v.RPort = p
+	// One walk over the parameters; the first of each name counts, as
+	// Param would return it.
+	var branch, received, rport bool
+	for p := v.Params; ; {
+		k, x, rest, ok := NextParam(p)
+		if !ok {
+			break
+		}
+		p = rest
+		switch len(k) {
+		case len("branch"):
+			if !branch && siplex.EqualFold(k, "branch") {
+				v.Branch, branch = x, true
+			}
+		case len("received"):
+			if !received && siplex.EqualFold(k, "received") {
+				v.Received, received = x, true
+			}
+		case len("rport"):
+			if !rport && siplex.EqualFold(k, "rport") {
+				rport = true
+				if len(x) == 0 {
+					v.RPort = 0
+				} else if n, pok := atoi(x, 65535); pok {
+					v.RPort = n
+				}
+			}
 		}
 	}
 	return hok && sep && len(parts[0]) > 0 && len(parts[2]) > 0 && len(host) > 0

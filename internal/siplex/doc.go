@@ -12,5 +12,6 @@
 //	if siplex.StatusLine(line) { ... }
 //	method, uri, ok := siplex.RequestLine(line)
 //	name, value, ok := siplex.SplitHeader(nextLine)
+//	name, value, ok = siplex.CutHeader(nextLine) // the token check left to the caller (IsTokens)
 //	if siplex.EqualFold(name, "Content-Length") { ... }
 package siplex

@@ -6,17 +6,33 @@ import "bytes"
 const Version = "SIP/2.0"
 
 // IsToken reports whether c is a token character (RFC 3261 25.1).
-func IsToken(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
+func IsToken(c byte) bool { return class[c]&classToken != 0 }
+
+// Character classes of class: a table lookup instead of a chain of
+// comparisons, since every byte of a header name and of the LWS around
+// each value is classified.
+const (
+	classToken = 1 << iota // token (RFC 3261 25.1)
+	classLWS               // SP, HTAB, CR, LF
+)
+
+// class holds the classes of every byte; built once, read-only after.
+var class = func() (t [256]uint8) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] |= classToken
+		t[c-'a'+'A'] |= classToken
 	}
-	switch c {
-	case '-', '.', '!', '%', '*', '_', '+', '`', '\'', '~':
-		return true
+	for c := '0'; c <= '9'; c++ {
+		t[c] |= classToken
 	}
-	return false
-}
+	for _, c := range "-.!%*_+`'~" {
+		t[c] |= classToken
+	}
+	for _, c := range " \t\r\n" {
+		t[c] |= classLWS
+	}
+	return t
+}()
 
 // IsDigit reports whether c is an ASCII digit.
 func IsDigit(c byte) bool { return '0' <= c && c <= '9' }
@@ -34,12 +50,57 @@ func EqualFold(b []byte, s string) bool {
 	if len(b) != len(s) {
 		return false
 	}
-	for i := 0; i < len(b); i++ {
+	// Word compares first (the last word overlapping the one before):
+	// names are nearly always spelt as the RFCs spell them, and a byte
+	// loop over them was a tenth of parsing a message. A difference in
+	// case falls through to the byte loop.
+	n := len(b)
+	switch {
+	case n >= 8:
+		i := 0
+		for ; i+8 <= n; i += 8 {
+			if load64(b[i:]) != load64s(s[i:]) {
+				break
+			}
+		}
+		if i+8 > n && load64(b[n-8:]) == load64s(s[n-8:]) {
+			return true
+		}
+	case n >= 4:
+		if load32(b) == load32s(s) && load32(b[n-4:]) == load32s(s[n-4:]) {
+			return true
+		}
+	}
+	for i := 0; i < n; i++ {
 		if x, y := b[i], s[i]; x != y && Lower(x) != Lower(y) {
 			return false
 		}
 	}
 	return true
+}
+
+// load64 and load64s read eight bytes little-endian; the compiler makes
+// each one load.
+func load64(b []byte) uint64 {
+	_ = b[7]
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+}
+
+func load64s(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+func load32(b []byte) uint32 {
+	_ = b[3]
+	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+}
+
+func load32s(s string) uint32 {
+	_ = s[3]
+	return uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24
 }
 
 // HasPrefixFold reports whether b starts with s, ASCII case-insensitively.
@@ -59,7 +120,7 @@ func ContainsFold(b []byte, s string) bool {
 
 // IsLWS reports linear white space (RFC 3261 25.1): SP, HTAB, and the CR
 // and LF of a folded line.
-func IsLWS(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+func IsLWS(c byte) bool { return c <= ' ' && class[c]&classLWS != 0 } // one comparison for the usual byte
 
 // TrimLWS trims linear white space at both ends.
 func TrimLWS(b []byte) []byte {
@@ -93,6 +154,17 @@ func NextLine(b []byte, i int) (line []byte, next int, terminated bool) {
 // token, optional white space, a colon). Name and value are trimmed of
 // linear white space; ok is false for a line that is not a header field.
 func SplitHeader(line []byte) (name, value []byte, ok bool) {
+	name, value, ok = CutHeader(line)
+	if !ok || !IsTokens(name) {
+		return nil, nil, false
+	}
+	return name, value, true
+}
+
+// CutHeader is SplitHeader without the check that the name is a token:
+// for a caller that first compares the name with names it knows (all
+// tokens) and checks only a name it does not know with IsTokens.
+func CutHeader(line []byte) (name, value []byte, ok bool) {
 	colon := bytes.IndexByte(line, ':')
 	if colon < 1 {
 		return nil, nil, false
@@ -101,12 +173,17 @@ func SplitHeader(line []byte) (name, value []byte, ok bool) {
 	if len(name) == 0 {
 		return nil, nil, false
 	}
-	for _, c := range name {
-		if !IsToken(c) {
-			return nil, nil, false
+	return name, TrimLWS(line[colon+1:]), true
+}
+
+// IsTokens reports whether every byte of b is a token character.
+func IsTokens(b []byte) bool {
+	for _, c := range b {
+		if class[c]&classToken == 0 {
+			return false
 		}
 	}
-	return name, TrimLWS(line[colon+1:]), true
+	return true
 }
 
 // StatusLine reports whether line (without its terminator) is a

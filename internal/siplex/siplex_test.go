@@ -78,3 +78,64 @@ func TestLexing(t *testing.T) {
 		t.Error("TrimLWS")
 	}
 }
+
+func TestCutHeader(t *testing.T) {
+	for _, tc := range []struct {
+		line, name, value string
+		ok, tokens        bool
+	}{
+		{"Content-Length: 12", "Content-Length", "12", true, true},
+		{" Via :\tSIP/2.0/UDP h ", "Via", "SIP/2.0/UDP h", true, true},
+		{"Bad Name: x", "Bad Name", "x", true, false},
+		{"a(b): x", "a(b)", "x", true, false},
+		{": x", "", "", false, false},
+		{"  : x", "", "", false, false},
+		{"no colon", "", "", false, false},
+	} {
+		n, v, ok := CutHeader([]byte(tc.line))
+		if ok != tc.ok || string(n) != tc.name || string(v) != tc.value {
+			t.Errorf("CutHeader(%q) = %q %q %v", tc.line, n, v, ok)
+		}
+		if ok && IsTokens(n) != tc.tokens {
+			t.Errorf("IsTokens(%q) = %v", n, !tc.tokens)
+		}
+		// SplitHeader is CutHeader of a token name
+		sn, sv, sok := SplitHeader([]byte(tc.line))
+		if want := tc.ok && tc.tokens; sok != want || (want && (string(sn) != tc.name || string(sv) != tc.value)) {
+			t.Errorf("SplitHeader(%q) = %q %q %v", tc.line, sn, sv, sok)
+		}
+	}
+}
+
+// TestEqualFoldWords covers every length EqualFold compares by words
+// (4-7 in two halves, 8 and up in words with an overlapping last one),
+// with a case difference or a mismatch at each position.
+func TestEqualFoldWords(t *testing.T) {
+	const base = "abcdefghij-klmnopqrstuvwxyz0123"
+	for n := 0; n <= len(base); n++ {
+		s := base[:n]
+		for i := 0; i < n; i++ {
+			up := []byte(s)
+			if 'a' <= up[i] && up[i] <= 'z' {
+				up[i] -= 'a' - 'A'
+				if !EqualFold(up, s) {
+					t.Errorf("EqualFold(%q, %q) = false", up, s)
+				}
+			}
+			bad := []byte(s)
+			bad[i] ^= 0x01
+			if EqualFold(bad, s) {
+				t.Errorf("EqualFold(%q, %q) = true", bad, s)
+			}
+			// a non-letter must not fold: '-' ^ 0x20 is '\r'
+			odd := []byte(s)
+			odd[i] ^= 0x20
+			if want := 'a' <= s[i] && s[i] <= 'z'; EqualFold(odd, s) != want {
+				t.Errorf("EqualFold(%q, %q) = %v", odd, s, !want)
+			}
+		}
+		if !EqualFold([]byte(s), s) {
+			t.Errorf("EqualFold(%q) with itself = false", s)
+		}
+	}
+}
