@@ -261,7 +261,10 @@ func run(ctx context.Context, srcs []Source, o Options, warn func(error), fn fun
 			return true
 		}
 		unpub[i]++
-		heads[i] = head{data: data, p: p, ok: true}
+		// Field by field: building a head and copying it stalled on
+		// reading back what had just been stored.
+		h := &heads[i]
+		h.data, h.p, h.ok, h.rec = data, p, true, nil
 		return true
 	}
 	pending := make([]bool, len(srcs)) // live source with nothing queued
@@ -345,7 +348,7 @@ func run(ctx context.Context, srcs []Source, o Options, warn func(error), fn fun
 				last = h.p.Timestamp
 			}
 		}
-		if err := d.Decode(h.data, h.p, emit); err != nil && warn != nil {
+		if err := d.decode(h.data, &h.p, emit); err != nil && warn != nil {
 			if errors.Is(err, ErrUnsupportedLinkType) {
 				k := [2]uint32{uint32(best), uint32(h.p.LinkType)}
 				if !warned[k] {
