@@ -24,15 +24,16 @@ const (
 const mediaRefresh = int64(time.Second)
 
 // The cache in front of the IPv4 map is set-associative: 4096 sets of
-// four 16-byte slots, one cache line each (256 KiB). A packet looks up
-// its destination (and, when that is not learned, its source), so the
-// cache must hold the destinations of every live stream at once: when
-// every stream sends in turn, a direct-mapped cache answers a key only
-// while no other live key shares its slot, which with the 4096 slots it
-// had and the 8 000 streams of the 3.2 M-packet capture was one
-// lookup in seven. Four ways of 4096 sets answer about 85 % there (a set
-// thrashes only once five live keys share it); a miss costs the map
-// lookup it would have saved.
+// four 16-byte slots, one cache line each (256 KiB; only the sets of
+// live endpoints are touched). A packet looks up its destination (and,
+// when that is not learned, its source). A direct-mapped cache answers a
+// key only while no other live key shares its slot: with the 4096 slots
+// it had, 5.0 % of the lookups of the 3.2 M-packet generated capture
+// (~320 concurrent streams) went to the map, against 0.2 % now (the
+// first packets of each endpoint); at 8 000 concurrent streams the
+// direct-mapped cache would answer one lookup in seven, four ways of
+// 4096 sets about 85 % (a set thrashes only once five live keys share
+// it).
 const (
 	mediaSetBits = 12
 	mediaWays    = 4

@@ -70,15 +70,14 @@ func (b *pipeBatch) keep(p []byte) []byte {
 
 func (b *pipeBatch) add(ev *Event) {
 	item := b.next()
+	item.ev = *ev
 	it := &item.ev
-	it.copyFrom(ev)
 	rec, p := ev.Record, ev.Payload
 	if rec != nil {
 		it.Record = b.keep(rec)
 	}
 	switch off := int(ev.Layers.Payload); {
 	case len(p) == 0:
-		it.Payload = p
 	case rec != nil && off >= 0 && off+len(p) <= len(rec) && &rec[off] == &p[0]:
 		it.Payload = it.Record[off : off+len(p) : off+len(p)]
 	default:
@@ -96,24 +95,6 @@ func (b *pipeBatch) add(ev *Event) {
 		// media from this parse (learnSDP) instead of its own.
 		it.SIP, ev.SIP = m, m
 	}
-}
-
-// copyFrom copies ev into e but for Payload and Record, which add sets,
-// and the chain only as far as it goes (entries past Layers.N are stale
-// anyway). A copy of the whole Event (360 bytes, most of them the
-// chain's sixteen entries) was the largest part of the hand-over.
-func (e *Event) copyFrom(ev *Event) {
-	e.Kind, e.Transport, e.Time = ev.Kind, ev.Transport, ev.Time
-	e.Src, e.Dst = ev.Src, ev.Dst
-	e.RTP, e.SIP, e.Source, e.Packet = ev.RTP, ev.SIP, ev.Source, ev.Packet
-	e.Record, e.Payload = nil, nil
-	e.VLAN, e.Tunnel = ev.VLAN, ev.Tunnel
-	l, el := &e.Layers, &ev.Layers
-	l.Payload, l.Reassembled, l.N = el.Payload, el.Reassembled, el.N
-	n := min(int(el.N), MaxChain)
-	copy(l.Protos[:n], el.Protos[:n])
-	copy(l.Offs[:n], el.Offs[:n])
-	l.FirstRecord, l.LastRecord = el.FirstRecord, el.LastRecord
 }
 
 func (b *pipeBatch) full() bool { return len(b.items) >= pipeEvents || len(b.buf) >= pipeBytes }

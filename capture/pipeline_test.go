@@ -32,16 +32,8 @@ func trace(t *testing.T, paths []string, o Options) (string, Stats) {
 	st, err := Run(context.Background(), srcs, o, func(err error) {
 		fmt.Fprintf(&b, "warn %v\n", err)
 	}, func(ev *Event) error {
-		// The chain as far as it goes: entries past Layers.N are stale
-		// (the pipeline copies only the chain).
-		l := ev.Layers
-		chain := make([]Header, l.Len())
-		for i := range chain {
-			chain[i] = l.Header(i)
-		}
-		fmt.Fprintf(&b, "%v %v %v %v>%v src=%d pkt=%+v vlan=%d tun=%v rtp=%+v layers=%d %d %d %v %d-%d\n  payload=%x\n  record=%x\n",
-			ev.Kind, ev.Transport, ev.Time.UnixNano(), ev.Src, ev.Dst, ev.Source, ev.Packet, ev.VLAN, ev.Tunnel, ev.RTP,
-			l.Payload, l.Reassembled, l.N, chain, l.FirstRecord, l.LastRecord, ev.Payload, ev.Record)
+		fmt.Fprintf(&b, "%v %v %v %v>%v src=%d pkt=%+v vlan=%d tun=%v rtp=%+v layers=%+v\n  payload=%x\n  record=%x\n",
+			ev.Kind, ev.Transport, ev.Time.UnixNano(), ev.Src, ev.Dst, ev.Source, ev.Packet, ev.VLAN, ev.Tunnel, ev.RTP, ev.Layers, ev.Payload, ev.Record)
 		return nil
 	})
 	if err != nil {
