@@ -31,6 +31,13 @@ func epKeyOf(ap netip.AddrPort) epKey {
 // flowKey is a UDP 5-tuple (the protocol is always UDP) in one direction.
 type flowKey struct{ src, dst epKey }
 
+// equal is k == o without a call: the compiler compares 48 bytes
+// through runtime.memequal, 60 instructions on every packet's lookup.
+func (k *flowKey) equal(o *flowKey) bool {
+	return (k.src.hi^o.src.hi)|(k.src.lo^o.src.lo)|(k.src.pv^o.src.pv)|
+		(k.dst.hi^o.dst.hi)|(k.dst.lo^o.dst.lo)|(k.dst.pv^o.dst.pv) == 0
+}
+
 // flow holds the streams of one 5-tuple: one per SSRC, usually one,
 // linked through stream.nextInFlow. The Tracker finds a packet's stream
 // through the flow cache (flowOf) and a walk of these few; the codec hint
@@ -64,7 +71,7 @@ func (k *flowKey) slot() uint64 {
 // disagrees with the map.
 func (t *Tracker) flowOf(k flowKey) *flow {
 	c := &t.fcache[k.slot()]
-	if f := *c; f != nil && f.key == k {
+	if f := *c; f != nil && f.key.equal(&k) {
 		return f
 	}
 	f := t.flows[k]
@@ -77,7 +84,7 @@ func (t *Tracker) flowOf(k flowKey) *flow {
 // dropFlow deletes the flow of k from the map and the cache.
 func (t *Tracker) dropFlow(k flowKey) {
 	delete(t.flows, k)
-	if c := &t.fcache[k.slot()]; *c != nil && (*c).key == k {
+	if c := &t.fcache[k.slot()]; *c != nil && (*c).key.equal(&k) {
 		*c = nil
 	}
 }

@@ -2,6 +2,7 @@ package rtpstats
 
 import (
 	"math/rand/v2"
+	"net/netip"
 	"testing"
 )
 
@@ -49,6 +50,30 @@ func TestFlushLossRuns(t *testing.T) {
 		}
 		if got, want := s.flushLoss(), flushLossBySlot(s); got != want {
 			t.Fatalf("case %d (max %d, min %d, gmin %d): runs %+v, slots %+v", i, s.maxExt, s.minExt, s.loss.gmin, got, want)
+		}
+	}
+}
+
+// TestFlowKeyEqual: the flow cache's comparison is ==, for keys that
+// differ in any one word and for IPv4 against IPv4-mapped IPv6.
+func TestFlowKeyEqual(t *testing.T) {
+	a := flowKey{epKeyOf(netip.MustParseAddrPort("192.0.2.1:4000")), epKeyOf(netip.MustParseAddrPort("[2001:db8::2]:5000"))}
+	keys := []flowKey{a,
+		{epKeyOf(netip.MustParseAddrPort("[::ffff:192.0.2.1]:4000")), a.dst}, // mapped: another endpoint
+		{epKeyOf(netip.MustParseAddrPort("192.0.2.1:4001")), a.dst},
+		{a.dst, a.src},
+	}
+	for w := range 6 { // one word flipped at a time
+		k := a
+		words := []*uint64{&k.src.hi, &k.src.lo, &k.src.pv, &k.dst.hi, &k.dst.lo, &k.dst.pv}
+		*words[w] ^= 1 << (w * 7)
+		keys = append(keys, k)
+	}
+	for i := range keys {
+		for j := range keys {
+			if got, want := keys[i].equal(&keys[j]), keys[i] == keys[j]; got != want {
+				t.Errorf("keys %d and %d: equal %v, == %v", i, j, got, want)
+			}
 		}
 	}
 }
