@@ -41,9 +41,15 @@ func (k *flowKey) equal(o *flowKey) bool {
 // flow holds the streams of one 5-tuple: one per SSRC, usually one,
 // linked through stream.nextInFlow. The Tracker finds a packet's stream
 // through the flow cache (flowOf) and a walk of these few; the codec hint
-// is cached on the stream (hintCache). A flow is 56 bytes, in the 64-byte
-// size class, so the lookup's one load of it is one cache line; a slice
-// of streams cost one more line, and a miss, per packet.
+// is cached on the stream (hintCache).
+//
+// A flow is not allocated on its own: it is the own field of one of its
+// streams (the owner), first in the stream, on the cache line that also
+// holds the stream's SSRC. A lookup then loads one line for the key, the
+// first stream and its SSRC, where a flow of its own was one more line,
+// missed on every packet, before the stream's. Every stream's own.key
+// is its 5-tuple; own.head is used only in the owner. When the owner
+// leaves and others stay, the flow moves to one of them (unlink).
 type flow struct {
 	key  flowKey
 	head *stream // the newest stream first
@@ -114,22 +120,35 @@ func (f *flow) remove(s *stream) bool {
 // insert files a new stream: in its flow, in the list every reader
 // iterates, and in the call index.
 func (t *Tracker) insert(s *stream, k flowKey, f *flow) {
+	s.own.key = k
 	if f == nil {
-		f = &flow{key: k}
+		f = &s.own
 		t.flows[k] = f
 	}
 	s.nextInFlow, f.head = f.head, s
 	s.cost = s.footprint()
 	t.liveBytes += s.cost
-	s.flow = k
 	s.pos = len(t.all)
 	t.all = append(t.all, s)
 }
 
 // unlink removes s from its flow, the list and the call index.
 func (t *Tracker) unlink(s *stream) {
-	if f := t.flows[s.flow]; f != nil && f.remove(s) {
-		t.dropFlow(s.flow)
+	k := s.own.key
+	if f := t.flows[k]; f != nil {
+		switch {
+		case f.remove(s):
+			t.dropFlow(k)
+		case f == &s.own:
+			// The owner leaves, others stay: the flow moves into the
+			// newest of them, in the map and in the cache.
+			n := f.head
+			n.own.head, s.own.head = f.head, nil
+			t.flows[k] = &n.own
+			if c := &t.fcache[k.slot()]; *c == f {
+				*c = &n.own
+			}
+		}
 	}
 	last := len(t.all) - 1
 	moved := t.all[last]

@@ -67,7 +67,8 @@ type ptCache struct {
 // second). What only reports, expiry and linking read comes after.
 type stream struct {
 	// hot: every packet
-	key       streamKey // key.ssrc: flow.find; src and dst are cold
+	own       flow      // the flow of its 5-tuple if this stream owns it, and own.key always (flows.go)
+	key       streamKey // key.ssrc: flow.find, on own's cache line; src and dst are cold
 	pc        ptCache
 	hint      hintCache
 	pt        uint8
@@ -95,7 +96,6 @@ type stream struct {
 	// cold: reports, expiry, linking, rare events
 	nextInFlow *stream // the next stream of the same flow (flow.head)
 	first      time.Time
-	flow       flowKey        // its entry in Tracker.flows
 	pos        int            // its index in Tracker.all
 	callID     string         // call the stream was linked to when it was created (exactEP or natEP)
 	exactEP    netip.AddrPort // SDP endpoint the stream matched exactly when created; zero when none

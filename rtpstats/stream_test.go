@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"testing"
+	"time"
 )
 
 // flushLossBySlot is flushLoss as it was written first, one slot at a
@@ -75,5 +76,57 @@ func TestFlowKeyEqual(t *testing.T) {
 				t.Errorf("keys %d and %d: equal %v, == %v", i, j, got, want)
 			}
 		}
+	}
+}
+
+// TestFlowOwnerLeaves: a flow lives inside its first stream; when that
+// stream ends while others of the 5-tuple go on, the flow moves to one
+// of them and their packets still find their streams (through the map
+// and through the cache), and the table empties when the last one ends.
+func TestFlowOwnerLeaves(t *testing.T) {
+	tr := NewTracker(Options{})
+	send := func(ssrc uint32, seq uint16, at time.Duration) {
+		t.Helper()
+		p := rtpBytes(t, synth{seq: seq, ts: uint32(seq) * 160, pt: 8, ssrc: ssrc})
+		if err := tr.AddRTP(p, Meta{Time: tBase.Add(at), Src: tSrc, Dst: tDst}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(1, 0, 0) // the owner
+	send(2, 0, 10*time.Second)
+	send(3, 0, 10*time.Second)
+	k := flowKey{epKeyOf(tSrc), epKeyOf(tDst)}
+	if f := tr.flows[k]; f == nil || f.find(1) == nil || f != &f.find(1).own {
+		t.Fatalf("flow %+v: not in the first stream", f)
+	}
+	if got := tr.ExpireBefore(tBase.Add(5 * time.Second)); len(got) != 1 || got[0].SSRC != 1 {
+		t.Fatalf("expired %+v, want SSRC 1", got)
+	}
+	f := tr.flows[k]
+	if f == nil || f.find(1) != nil || f.find(2) == nil || f.find(3) == nil || f != &f.find(2).own && f != &f.find(3).own {
+		t.Fatalf("after the owner left: flow %+v", f)
+	}
+	if tr.flowOf(k) != f {
+		t.Fatal("the cache still names the old flow")
+	}
+	for seq := range uint16(3) {
+		send(2, seq+1, 11*time.Second)
+		send(3, seq+1, 11*time.Second)
+		tr.fcache[k.slot()] = nil // every other packet through the map
+	}
+	if tr.Len() != 2 {
+		t.Fatalf("%d live streams, want 2", tr.Len())
+	}
+	for _, r := range tr.Streams() {
+		if want := map[uint32]int{1: 1, 2: 4, 3: 4}[r.SSRC]; r.Packets != want {
+			t.Errorf("SSRC %d: %d packets, want %d", r.SSRC, r.Packets, want)
+		}
+	}
+	tr.ExpireBefore(tBase.Add(time.Minute))
+	if tr.Len() != 0 || len(tr.flows) != 0 {
+		t.Fatalf("%d streams, %d flows left", tr.Len(), len(tr.flows))
+	}
+	if c := tr.fcache[k.slot()]; c != nil {
+		t.Fatal("the cache keeps a dropped flow")
 	}
 }
