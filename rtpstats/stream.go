@@ -112,9 +112,10 @@ type stream struct {
 }
 
 // streamOverhead is what a live stream costs beside its series and
-// DTMF events: the struct (1 344 bytes, in a 1 408-byte size class),
-// its flow, its entries in the flow map, the stream list and the call
-// index (measured: 1.93 KB per stream of 10 packets, one series bucket).
+// DTMF events: the struct (1 384 bytes, in a 1 408-byte size class; a
+// flow lives in its first stream), its entries in the flow map, the
+// stream list and the call index (measured before flows moved into
+// streams: 1.93 KB per stream of 10 packets, one series bucket).
 const streamOverhead = int64(unsafe.Sizeof(stream{})) + 512
 
 // footprint is what s holds, in Go sizes, for Options.MaxLiveBytes.
