@@ -151,8 +151,17 @@ func NewDecoder(o Options) *Decoder {
 // or unsupported record; what could be decoded before the fault has been
 // emitted already.
 func (d *Decoder) Decode(data []byte, p pcap.Packet, emit func(*Event)) error {
+	return d.decode(data, &p, emit)
+}
+
+// decode is Decode with the record's pcap.Packet by reference: Run's
+// merge holds it in memory already, and the 72-byte copies a value
+// parameter takes cost more than the record's merge (stalls on stores
+// read back at once).
+func (d *Decoder) decode(data []byte, pp *pcap.Packet, emit func(*Event)) error {
 	d.stats.Packets++
-	d.ev.Packet = p
+	d.ev.Packet = *pp
+	p := pp // not d.ev.Packet: an expiry below may deliver held events
 	d.data = data
 	d.emit = emit
 	d.err = nil

@@ -58,22 +58,32 @@ func TestMediaCache(t *testing.T) {
 	m.expire(now + 1)
 	want("expired", a, b, 0)
 
-	// A key sharing its slot with another evicts it; both still answer.
-	c := a
+	// Keys sharing a set: a fifth evicts the first cached; all still
+	// answer, from the cache or the map.
+	same := []netip.AddrPort{a}
 	for p := range uint16(math.MaxUint16) {
-		if q := netip.AddrPortFrom(a.Addr(), p); q != a && m.slot(key4Of(q)) == m.slot(key4Of(a)) {
-			c = q
-			break
+		if q := netip.AddrPortFrom(a.Addr(), p); q != a && m.set(key4Of(q)) == m.set(key4Of(a)) {
+			same = append(same, q)
+			if len(same) == mediaWays+1 {
+				break
+			}
 		}
 	}
-	if c == a {
-		t.Fatal("no port shares a slot with", a)
+	if len(same) != mediaWays+1 {
+		t.Fatal("too few ports share a set with", a)
 	}
-	m.learn(a, roleRTP, now)
-	m.learn(c, roleRTCP, now)
-	want("slot shared, first", a, b, roleRTP)
-	want("slot shared, second", c, b, roleRTCP)
-	want("slot shared, first again", a, b, roleRTP)
+	roles := []mediaRole{roleRTP, roleRTCP, roleMux}
+	for i, q := range same {
+		m.learn(q, roles[i%len(roles)], now)
+	}
+	for round := range 3 {
+		for i, q := range same {
+			want(fmt.Sprintf("set shared, round %d, key %d", round, i), q, b, roles[i%len(roles)])
+		}
+	}
+	m.forget(same[len(same)-1])
+	want("set shared, forgotten", same[len(same)-1], b, 0)
+	want("set shared, the others stay", same[0], b, roleRTP)
 }
 
 // key4Of is key4 for addresses known to be IPv4.

@@ -160,10 +160,23 @@ func run(ctx context.Context, srcs []Source, o Options, warn func(error), fn fun
 	// Live readers: owned here, cancelled and waited for on every return.
 	rctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
+	// Records read from files, not yet added to their sources' status:
+	// an atomic add per record cost more than the record's merge, so
+	// they are published with the decoder's counters (publish).
+	unpub := make([]uint64, len(srcs))
+	publish := func() {
+		for i, n := range unpub {
+			if n != 0 {
+				st.sources[i].Records.Add(n)
+				unpub[i] = 0
+			}
+		}
+		st.publish(d.Stats())
+	}
 	defer func() {
 		cancel()
 		wg.Wait()
-		st.publish(d.Stats())
+		publish()
 	}()
 	notify := make(chan struct{}, 1)
 	qlen := o.QueueLen
@@ -247,8 +260,11 @@ func run(ctx context.Context, srcs []Source, o Options, warn func(error), fn fun
 			}
 			return true
 		}
-		st.sources[i].Records.Add(1)
-		heads[i] = head{data: data, p: p, ok: true}
+		unpub[i]++
+		// Field by field: building a head and copying it stalled on
+		// reading back what had just been stored.
+		h := &heads[i]
+		h.data, h.p, h.ok, h.rec = data, p, true, nil
 		return true
 	}
 	pending := make([]bool, len(srcs)) // live source with nothing queued
@@ -261,7 +277,7 @@ func run(ctx context.Context, srcs []Source, o Options, warn func(error), fn fun
 			if err := ctx.Err(); err != nil {
 				return d.Stats(), err
 			}
-			st.publish(d.Stats())
+			publish()
 		}
 		waiting := false
 		if nlive > 0 {
@@ -304,7 +320,7 @@ func run(ctx context.Context, srcs []Source, o Options, warn func(error), fn fun
 				}
 			}
 			if hold {
-				st.publish(d.Stats())
+				publish()
 				if idle != nil {
 					idle()
 				}
@@ -318,18 +334,21 @@ func run(ctx context.Context, srcs []Source, o Options, warn func(error), fn fun
 			}
 		}
 		cur = best
-		h := heads[best]
+		h := &heads[best] // overwritten by advance, after the decode
 		curData, curNum = h.data, h.p.Number
 		if o.OnRecord != nil {
 			o.OnRecord(best, h.p, h.data)
 		}
-		if h.p.Timestamp.Before(last) && live[best] {
-			st.reordered.Add(1)
+		if nlive > 0 {
+			// Only a live source's records can come out of time order.
+			if live[best] && h.p.Timestamp.Before(last) {
+				st.reordered.Add(1)
+			}
+			if h.p.Timestamp.After(last) {
+				last = h.p.Timestamp
+			}
 		}
-		if h.p.Timestamp.After(last) {
-			last = h.p.Timestamp
-		}
-		if err := d.Decode(h.data, h.p, emit); err != nil && warn != nil {
+		if err := d.decode(h.data, &h.p, emit); err != nil && warn != nil {
 			if errors.Is(err, ErrUnsupportedLinkType) {
 				k := [2]uint32{uint32(best), uint32(h.p.LinkType)}
 				if !warned[k] {

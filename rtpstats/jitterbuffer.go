@@ -33,14 +33,15 @@ const (
 // and also immediately after a late packet (spike handling), since
 // continuous streams without marker bits would otherwise never adapt.
 type jbSim struct {
-	depthMs  float64 // fixed depth; 0 = adaptive
-	anchored bool
+	// a fixed buffer touches only these
 	offset   float64 // playout deadline = tsMs + offset
+	depthMs  float64 // fixed depth; 0 = adaptive
 	late     int
+	anchored bool
+	inited   bool
 	// adaptive state
 	d, v     float64
 	base     float64 // smallest relative delay seen
-	inited   bool
 	sumDepth float64
 	n        int
 }
@@ -48,17 +49,29 @@ type jbSim struct {
 func (j *jbSim) add(arrMs, tsMs float64, talkspurt bool) {
 	rel := arrMs - tsMs
 	if j.depthMs > 0 {
-		if !j.anchored || talkspurt {
-			j.offset = rel + j.depthMs
-			j.anchored = true
-		}
-		if rel > j.offset {
-			j.late++
-		}
+		j.addFixed(rel, talkspurt)
 		j.sumDepth += j.depthMs
 		j.n++
 		return
 	}
+	j.addAdaptive(rel, talkspurt)
+}
+
+// addFixed is add for a fixed buffer, given the packet's arrival
+// relative to its timestamp (arrMs - tsMs). It keeps no mean depth: a
+// fixed buffer's is its depth (meanDepthMs).
+func (j *jbSim) addFixed(rel float64, talkspurt bool) {
+	if !j.anchored || talkspurt {
+		j.offset = rel + j.depthMs
+		j.anchored = true
+	}
+	if rel > j.offset {
+		j.late++
+	}
+}
+
+// addAdaptive is add for the adaptive buffer.
+func (j *jbSim) addAdaptive(rel float64, talkspurt bool) {
 	if !j.inited {
 		j.d, j.v, j.base, j.inited = rel, 0, rel, true
 	} else {

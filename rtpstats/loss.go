@@ -12,21 +12,23 @@ const defaultGmin = 16
 // counters, a histogram of consecutive-loss runs and the two-state Markov
 // transition counts used for the G.107 BurstR.
 type lossPattern struct {
+	// What a received packet updates (received) first, together.
+	pkt       int // RFC 3611 A.2: received since the last loss
+	received_ int
+	run       int // current consecutive-loss run
+	n00, n10  int // Markov chain counts (0 = received, 1 = lost)
+	have      bool
+	prevLost  bool
+
 	gmin int
-	// RFC 3611 A.2 state: pkt = received since the last loss, lost = losses
-	// in the current burst.
-	pkt, lost               int
+	// RFC 3611 A.2 state: lost = losses in the current burst.
+	lost                    int
 	c11, c13, c14, c22, c23 int
 	c33                     int
+	n01, n11                int
+	lostTot                 int
 	// consecutive-loss run histogram
-	run  int
 	hist [histBuckets]int
-	// Markov chain counts (0 = received, 1 = lost).
-	have               bool
-	prevLost           bool
-	n00, n01           int
-	n10, n11           int
-	received_, lostTot int
 }
 
 func (l *lossPattern) received(n int) {
