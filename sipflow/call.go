@@ -1177,11 +1177,16 @@ func sharedCodecs(sd *SDP, i int, in *interner, lists *strLists) (*strList, bool
 	return l, true
 }
 
-// codecName is the name of payload type pt in media i: its rtpmap
-// name, else the number.
+// codecName is the name of payload type pt in media i (SDP.Codec's):
+// its rtpmap name, else its static name, else the number. A static name
+// is the constant string, not a copy through the interner.
 func codecName(sd *SDP, i int, pt uint8, in *interner) string {
-	if name := sd.Codec(i, pt); len(name) > 0 {
-		return in.str(name)
+	if enc, ok := sd.RTPMap(i, pt); ok {
+		if len(enc) > 0 {
+			return in.str(enc)
+		}
+	} else if name := StaticPayloadName(pt); name != "" {
+		return name
 	}
 	return ptString(pt)
 }

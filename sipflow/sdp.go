@@ -490,15 +490,26 @@ func (s *SDP) OnHold() bool {
 // Codec returns the encoding name for payload type pt of media i: from
 // a=rtpmap, else the static table of RFC 3551 6.
 func (s *SDP) Codec(i int, pt uint8) []byte {
-	for _, r := range s.Media[i].RTPMaps {
-		if r.PT == pt {
-			return r.Encoding
-		}
+	if enc, ok := s.RTPMap(i, pt); ok {
+		return enc
 	}
 	if name := StaticPayloadName(pt); name != "" {
 		return []byte(name)
 	}
 	return nil
+}
+
+// RTPMap returns the encoding name a=rtpmap gives payload type pt of
+// media i, and whether there is one. Codec adds the static names; a
+// caller that wants those as strings (the store) reads them from
+// StaticPayloadName without Codec's copy.
+func (s *SDP) RTPMap(i int, pt uint8) ([]byte, bool) {
+	for _, r := range s.Media[i].RTPMaps {
+		if r.PT == pt {
+			return r.Encoding, true
+		}
+	}
+	return nil, false
 }
 
 // StaticPayloadName names the static RTP payload types of RFC 3551 6,
