@@ -49,6 +49,10 @@ type Model struct {
 	// tickCmd is the tick command, built once: an idle tick allocates
 	// nothing.
 	tickCmd tea.Cmd
+	// done is closed when the UI quits or Run returns (stop): commands
+	// that wait on something else (the end of a load) return then.
+	done <-chan struct{}
+	stop context.CancelFunc
 	// frame is the last rendered view, drawn again only when dirty: the
 	// runtime asks for View after every message, ticks included, and
 	// an idle UI must not rebuild the same frame ten times a second.
@@ -80,6 +84,10 @@ type saveDoneMsg struct {
 // boxing it in a tea.Msg does not allocate.
 type tickMsg struct{}
 
+// loadedMsg says the Data's load is over (Loader): the last snapshot is
+// pulled at once rather than at the next tick.
+type loadedMsg struct{}
+
 // New builds the root model. It does not start anything; Run or a test
 // drives it.
 func New(data Data, o Options) *Model {
@@ -109,6 +117,8 @@ func New(data Data, o Options) *Model {
 		return tickMsg{}
 	}
 	c.nav = m
+	ctx, stop := context.WithCancel(context.Background())
+	m.done, m.stop = ctx.Done(), stop
 	if o.ASCII {
 		// Box-drawing borders and the bullet separator are not ASCII either.
 		st := *c.st
@@ -150,6 +160,7 @@ func Run(ctx context.Context, data Data, o Options) error {
 	if o.Output != nil {
 		opts = append(opts, tea.WithOutput(o.Output))
 	}
+	defer m.stop() // a command still waiting on the load returns
 	_, err := tea.NewProgram(m, opts...).Run()
 	if err != nil && ctx.Err() != nil && errors.Is(err, tea.ErrProgramKilled) {
 		return nil
@@ -157,10 +168,28 @@ func Run(ctx context.Context, data Data, o Options) error {
 	return err
 }
 
-// Init pulls the first snapshot and starts the tick.
+// Init pulls the first snapshot and starts the tick, and for a Loader
+// the wait for the end of its load.
 func (m *Model) Init() tea.Cmd {
 	m.refresh()
+	if l, ok := m.c.data.(Loader); ok {
+		return tea.Batch(m.nextTick(), m.waitLoaded(l.Loaded()))
+	}
 	return m.nextTick()
+}
+
+// waitLoaded is a command that returns loadedMsg when the load is over,
+// or nothing once the UI has quit.
+func (m *Model) waitLoaded(loaded <-chan struct{}) tea.Cmd {
+	done := m.done
+	return func() tea.Msg {
+		select {
+		case <-loaded:
+			return loadedMsg{}
+		case <-done:
+			return nil
+		}
+	}
 }
 
 func (m *Model) nextTick() tea.Cmd { return m.tickCmd }
@@ -229,6 +258,13 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.dirty = true
 		}
 		return m, m.nextTick()
+	case loadedMsg:
+		// The tick would see it too, up to a tick later; a paused view
+		// stays as it is until unpaused.
+		if !m.paused {
+			m.refresh()
+		}
+		return m, nil
 	case saveDoneMsg:
 		m.finishSave(msg)
 		return m, nil
@@ -297,6 +333,7 @@ func (m *Model) quit() tea.Cmd {
 	if m.saving != nil {
 		m.saving.cancel()
 	}
+	m.stop()
 	m.quitting = true
 	return tea.Quit
 }
