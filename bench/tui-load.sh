@@ -62,12 +62,14 @@ exec {nap}<> <(:)
 # now: wall clock in ns, without a process.
 now() { local t=${EPOCHREALTIME/./}; echo "${t}000"; }
 
-# sample: the pane's text, asked of the control-mode client (no process
-# per sample).
+# sample: the pane's first four lines (the header, the progress line and
+# the list's bar with the dialog count), asked of the control-mode client
+# (no process per sample; bash reads a pipe a byte at a time, so not the
+# whole screen either).
 sample() {
 	local l
 	s=""
-	echo "capture-pane -p -t ui" >&"${CTL[1]}"
+	echo "capture-pane -p -t ui -S 0 -E 3" >&"${CTL[1]}"
 	while IFS= read -r l <&"${CTL[0]}"; do
 		case $l in
 		%begin*) s="" ;;

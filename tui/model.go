@@ -45,6 +45,8 @@ type Model struct {
 	// version is the last Versioned.Version seen by the tick.
 	version     int64
 	haveVersion bool
+	// loadTicks counts the ticks since the last pull while loading.
+	loadTicks int
 
 	// tickCmd is the tick command, built once: an idle tick allocates
 	// nothing.
@@ -248,9 +250,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	}
 	switch msg := msg.(type) {
 	case tickMsg:
-		// While a file loads, every tick pulls: the progress bar must
-		// reach the end even if the last bytes read changed no Version.
-		if !m.paused && (m.changed() || m.loading()) {
+		if !m.paused && m.pullDue() {
 			m.refresh()
 			m.dirty = true
 		}
@@ -312,6 +312,31 @@ func (m *Model) bodyTop() int {
 		n++
 	}
 	return n
+}
+
+// loadPullTicks is how many ticks apart a loading file is pulled and
+// drawn: about 3 Hz at the default tick. A frame of the 160x48 list
+// costs some 3 ms of CPU (View, then the renderer's parse and diff of
+// it), taken from a load that keeps both cores busy; the user reads a
+// progress bar and a growing list as well at 3 Hz as at 10.
+const loadPullTicks = 3
+
+// pullDue says whether this tick pulls a snapshot. While a file loads,
+// every loadPullTicks-th tick does, whether or not the Version moved
+// (the progress bar must reach the end even if the last bytes read
+// changed nothing; a Loader's end is seen at once anyway). Playback
+// (--realtime) is pulled every tick: calls appear as they happened.
+// Otherwise a tick pulls when the Version moved.
+func (m *Model) pullDue() bool {
+	if m.loading() && m.player == nil {
+		if m.loadTicks++; m.loadTicks < loadPullTicks {
+			return false
+		}
+		m.loadTicks = 0
+		m.changed() // records the Version pulled
+		return true
+	}
+	return m.changed() || m.loading()
 }
 
 // changed reports whether the Data may have changed since the last

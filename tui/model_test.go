@@ -1007,17 +1007,32 @@ func TestListTimeModes(t *testing.T) {
 }
 
 // TestLoadingPullsEveryTick: the progress bar moves, and disappears at
-// the end, even when the Version stood still over the last bytes.
+// the end, even when the Version stood still over the last bytes; while
+// loading, every loadPullTicks-th tick pulls and draws, no other.
 func TestLoadingPullsEveryTick(t *testing.T) {
 	d := &versionedData{memData: newMemData(5)}
-	d.counters.LoadDone, d.counters.LoadTotal = 90, 100
+	d.counters.LoadDone, d.counters.LoadTotal = 80, 100
 	m := newTestModel(d, 80, 24, Options{})
-	m.Update(tickMsg{})
-	if !strings.Contains(screen(m), "loading 90%") {
+	if !strings.Contains(screen(m), "loading 80%") {
 		t.Fatalf("no progress line:\n%s", screen(m))
 	}
-	d.counters.LoadDone = 100 // Version unchanged
+	d.counters.LoadDone = 90 // Version unchanged
+	q, r := d.queries, m.renders
+	for range loadPullTicks - 1 {
+		m.Update(tickMsg{})
+		_ = m.View()
+	}
+	if d.queries != q || m.renders != r {
+		t.Errorf("%d ticks while loading pulled %d snapshots and drew %d frames, want none", loadPullTicks-1, d.queries-q, m.renders-r)
+	}
 	m.Update(tickMsg{})
+	if !strings.Contains(screen(m), "loading 90%") {
+		t.Fatalf("progress line did not move:\n%s", screen(m))
+	}
+	d.counters.LoadDone = 100 // Version unchanged
+	for range loadPullTicks {
+		m.Update(tickMsg{})
+	}
 	if s := screen(m); strings.Contains(s, "loading") {
 		t.Fatalf("progress line stuck after the load ended:\n%s", s)
 	}
