@@ -151,7 +151,11 @@ echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 if [ ${#bins[@]} -eq 2 ]; then
 	# Ratios of the medians: this tree over the baseline (under 1: faster).
 	ratio() { awk -v a="$(col "cur.$1" "$2")" -v b="$(col "base.$1" "$2")" 'BEGIN {printf "%.2f", a / b}'; }
-	echo "ratios (this / baseline): loaded $(ratio default 2) (--workers 1: $(ratio w1 2)), first screen $(ratio default 1), CPU when loaded $(ratio default 3); rtp wall $(ratio rtp 1)"
+	echo "ratios of the medians (this / baseline): loaded $(ratio default 2) (--workers 1: $(ratio w1 2)), first screen $(ratio default 1), CPU when loaded $(ratio default 3); rtp wall $(ratio rtp 1)"
+	# The same, paired: each round's two runs were neighbours in time,
+	# so the median of the per-round ratios shrugs off the machine's drift.
+	pair() { paste -d' ' <(cut -d' ' -f"$2" "$tmp/cur.$1") <(cut -d' ' -f"$2" "$tmp/base.$1") | awk '{print $1 / $2}' | median; }
+	printf "median of per-round ratios: loaded %.2f (--workers 1: %.2f), CPU when loaded %.2f; rtp wall %.2f\n" "$(pair default 2)" "$(pair w1 2)" "$(pair default 3)" "$(pair rtp 1)"
 	# What the TUI adds to the bare load, per binary.
 	for b in "${bins[@]}"; do
 		awk -v l="$(col "$b.default" 2)" -v r="$(col "$b.rtp" 1)" -v n="$b" 'BEGIN {printf "%s: loaded / rtp wall %.2f\n", n, l / r}'
