@@ -144,16 +144,29 @@ type view interface {
 	shortHelp() []key.Binding
 }
 
+// textWidth is the display width of s, as ansi.StringWidth measures it,
+// with a fast path for printable ASCII (a cell a byte), which is nearly
+// every cell of the call list: the grapheme segmentation StringWidth
+// does otherwise was most of a frame's cost.
+func textWidth(s string) int {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f {
+			return ansi.StringWidth(s)
+		}
+	}
+	return len(s)
+}
+
 // fit truncates s to w cells (marking the cut with an ellipsis) and pads
 // it with spaces to exactly w cells.
 func fit(s string, w int, ell string) string {
 	if w <= 0 {
 		return ""
 	}
-	n := ansi.StringWidth(s)
+	n := textWidth(s)
 	if n > w {
 		s = ansi.Truncate(s, w, ell)
-		n = ansi.StringWidth(s)
+		n = textWidth(s)
 	}
 	if n < w {
 		s += strings.Repeat(" ", w-n)
@@ -166,10 +179,10 @@ func fitRight(s string, w int, ell string) string {
 	if w <= 0 {
 		return ""
 	}
-	n := ansi.StringWidth(s)
+	n := textWidth(s)
 	if n > w {
 		s = ansi.Truncate(s, w, ell)
-		n = ansi.StringWidth(s)
+		n = textWidth(s)
 	}
 	if n < w {
 		s = strings.Repeat(" ", w-n) + s

@@ -56,6 +56,16 @@ type Versioned interface {
 	Version() int64
 }
 
+// Loader is optionally implemented by a Data that loads files: the
+// channel Loaded returns is closed once the input has been read and
+// analysed to the end, when the list is final (never for a live
+// source). The UI waits on it in a command and pulls the last snapshot
+// the moment it closes, instead of at its next tick: the progress line
+// goes as soon as the load is over, and not before.
+type Loader interface {
+	Loaded() <-chan struct{}
+}
+
 // Clearer is optionally implemented by a Data whose calls can be dropped
 // from the UI (F5, sngrep's "clear call list"), typically for live sources.
 type Clearer interface {
@@ -223,7 +233,9 @@ type Counters struct {
 	TLSReasons  string
 	MemoryBytes int64
 	// LoadDone and LoadTotal are bytes read of the input files; the UI
-	// shows a progress bar while LoadTotal > 0 and LoadDone < LoadTotal.
+	// shows a progress bar while LoadTotal > 0 and LoadDone < LoadTotal,
+	// so LoadDone reaches LoadTotal only when the list is final (the
+	// analysis of the last bytes read included).
 	LoadDone, LoadTotal int64
 	// Live is true for an interface capture; it enables pause.
 	Live bool

@@ -155,7 +155,7 @@ func (l *listView) measure() {
 		// last cell when there is no room, so sorting never moves columns.
 		l.want.want[c] = max(l.want.want[c], ansi.StringWidth(colSpecs[c].title))
 		for i := range l.page.Rows {
-			l.want.want[c] = max(l.want.want[c], ansi.StringWidth(l.cell(c, i, colSpecs[ColStart].max)))
+			l.want.want[c] = max(l.want.want[c], textWidth(l.cell(c, i, colSpecs[ColStart].max)))
 		}
 	}
 }

@@ -45,10 +45,16 @@ type Model struct {
 	// version is the last Versioned.Version seen by the tick.
 	version     int64
 	haveVersion bool
+	// loadTicks counts the ticks since the last pull while loading.
+	loadTicks int
 
 	// tickCmd is the tick command, built once: an idle tick allocates
 	// nothing.
 	tickCmd tea.Cmd
+	// done is closed when the UI quits or Run returns (stop): commands
+	// that wait on something else (the end of a load) return then.
+	done <-chan struct{}
+	stop context.CancelFunc
 	// frame is the last rendered view, drawn again only when dirty: the
 	// runtime asks for View after every message, ticks included, and
 	// an idle UI must not rebuild the same frame ten times a second.
@@ -80,6 +86,10 @@ type saveDoneMsg struct {
 // boxing it in a tea.Msg does not allocate.
 type tickMsg struct{}
 
+// loadedMsg says the Data's load is over (Loader): the last snapshot is
+// pulled at once rather than at the next tick.
+type loadedMsg struct{}
+
 // New builds the root model. It does not start anything; Run or a test
 // drives it.
 func New(data Data, o Options) *Model {
@@ -109,6 +119,8 @@ func New(data Data, o Options) *Model {
 		return tickMsg{}
 	}
 	c.nav = m
+	ctx, stop := context.WithCancel(context.Background())
+	m.done, m.stop = ctx.Done(), stop
 	if o.ASCII {
 		// Box-drawing borders and the bullet separator are not ASCII either.
 		st := *c.st
@@ -150,6 +162,7 @@ func Run(ctx context.Context, data Data, o Options) error {
 	if o.Output != nil {
 		opts = append(opts, tea.WithOutput(o.Output))
 	}
+	defer m.stop() // a command still waiting on the load returns
 	_, err := tea.NewProgram(m, opts...).Run()
 	if err != nil && ctx.Err() != nil && errors.Is(err, tea.ErrProgramKilled) {
 		return nil
@@ -157,10 +170,28 @@ func Run(ctx context.Context, data Data, o Options) error {
 	return err
 }
 
-// Init pulls the first snapshot and starts the tick.
+// Init pulls the first snapshot and starts the tick, and for a Loader
+// the wait for the end of its load.
 func (m *Model) Init() tea.Cmd {
 	m.refresh()
+	if l, ok := m.c.data.(Loader); ok {
+		return tea.Batch(m.nextTick(), m.waitLoaded(l.Loaded()))
+	}
 	return m.nextTick()
+}
+
+// waitLoaded is a command that returns loadedMsg when the load is over,
+// or nothing once the UI has quit.
+func (m *Model) waitLoaded(loaded <-chan struct{}) tea.Cmd {
+	done := m.done
+	return func() tea.Msg {
+		select {
+		case <-loaded:
+			return loadedMsg{}
+		case <-done:
+			return nil
+		}
+	}
 }
 
 func (m *Model) nextTick() tea.Cmd { return m.tickCmd }
@@ -219,9 +250,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	}
 	switch msg := msg.(type) {
 	case tickMsg:
-		// While a file loads, every tick pulls: the progress bar must
-		// reach the end even if the last bytes read changed no Version.
-		if !m.paused && (m.changed() || m.loading()) {
+		if !m.paused && m.pullDue() {
 			m.refresh()
 			m.dirty = true
 		}
@@ -229,6 +258,13 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.dirty = true
 		}
 		return m, m.nextTick()
+	case loadedMsg:
+		// The tick would see it too, up to a tick later; a paused view
+		// stays as it is until unpaused.
+		if !m.paused {
+			m.refresh()
+		}
+		return m, nil
 	case saveDoneMsg:
 		m.finishSave(msg)
 		return m, nil
@@ -278,6 +314,31 @@ func (m *Model) bodyTop() int {
 	return n
 }
 
+// loadPullTicks is how many ticks apart a loading file is pulled and
+// drawn: about 3 Hz at the default tick. A frame of the 160x48 list
+// costs some 3 ms of CPU (View, then the renderer's parse and diff of
+// it), taken from a load that keeps both cores busy; the user reads a
+// progress bar and a growing list as well at 3 Hz as at 10.
+const loadPullTicks = 3
+
+// pullDue says whether this tick pulls a snapshot. While a file loads,
+// every loadPullTicks-th tick does, whether or not the Version moved
+// (the progress bar must reach the end even if the last bytes read
+// changed nothing; a Loader's end is seen at once anyway). Playback
+// (--realtime) is pulled every tick: calls appear as they happened.
+// Otherwise a tick pulls when the Version moved.
+func (m *Model) pullDue() bool {
+	if m.loading() && m.player == nil {
+		if m.loadTicks++; m.loadTicks < loadPullTicks {
+			return false
+		}
+		m.loadTicks = 0
+		m.changed() // records the Version pulled
+		return true
+	}
+	return m.changed() || m.loading()
+}
+
 // changed reports whether the Data may have changed since the last
 // tick, for a Data that can tell (Versioned); others are always pulled.
 func (m *Model) changed() bool {
@@ -297,6 +358,7 @@ func (m *Model) quit() tea.Cmd {
 	if m.saving != nil {
 		m.saving.cancel()
 	}
+	m.stop()
 	m.quitting = true
 	return tea.Quit
 }

@@ -1007,18 +1007,80 @@ func TestListTimeModes(t *testing.T) {
 }
 
 // TestLoadingPullsEveryTick: the progress bar moves, and disappears at
-// the end, even when the Version stood still over the last bytes.
+// the end, even when the Version stood still over the last bytes; while
+// loading, every loadPullTicks-th tick pulls and draws, no other.
 func TestLoadingPullsEveryTick(t *testing.T) {
 	d := &versionedData{memData: newMemData(5)}
-	d.counters.LoadDone, d.counters.LoadTotal = 90, 100
+	d.counters.LoadDone, d.counters.LoadTotal = 80, 100
 	m := newTestModel(d, 80, 24, Options{})
-	m.Update(tickMsg{})
-	if !strings.Contains(screen(m), "loading 90%") {
+	if !strings.Contains(screen(m), "loading 80%") {
 		t.Fatalf("no progress line:\n%s", screen(m))
 	}
-	d.counters.LoadDone = 100 // Version unchanged
+	d.counters.LoadDone = 90 // Version unchanged
+	q, r := d.queries, m.renders
+	for range loadPullTicks - 1 {
+		m.Update(tickMsg{})
+		_ = m.View()
+	}
+	if d.queries != q || m.renders != r {
+		t.Errorf("%d ticks while loading pulled %d snapshots and drew %d frames, want none", loadPullTicks-1, d.queries-q, m.renders-r)
+	}
 	m.Update(tickMsg{})
+	if !strings.Contains(screen(m), "loading 90%") {
+		t.Fatalf("progress line did not move:\n%s", screen(m))
+	}
+	d.counters.LoadDone = 100 // Version unchanged
+	for range loadPullTicks {
+		m.Update(tickMsg{})
+	}
 	if s := screen(m); strings.Contains(s, "loading") {
 		t.Fatalf("progress line stuck after the load ended:\n%s", s)
+	}
+}
+
+// loaderData is a versionedData whose load ends when loaded is closed
+// (tui.Loader), as the engine adapter's does when Run returns.
+type loaderData struct {
+	*versionedData
+	loaded chan struct{}
+}
+
+func (d *loaderData) Loaded() <-chan struct{} { return d.loaded }
+
+// TestLoadedEndsProgressAtOnce: the end of a load is seen when it
+// happens, not at the next tick: the wait command returns loadedMsg as
+// the channel closes, and that message alone drops the progress line.
+// Once the UI has quit, the wait returns without the load ending.
+func TestLoadedEndsProgressAtOnce(t *testing.T) {
+	d := &loaderData{versionedData: &versionedData{memData: newMemData(5)}, loaded: make(chan struct{})}
+	d.counters.LoadDone, d.counters.LoadTotal = 99, 100
+	m := newTestModel(d, 80, 24, Options{})
+	if !strings.Contains(screen(m), "loading 99%") {
+		t.Fatalf("no progress line:\n%s", screen(m))
+	}
+	wait := m.waitLoaded(d.loaded)
+	got := make(chan tea.Msg, 1)
+	go func() { got <- wait() }()
+	select {
+	case msg := <-got:
+		t.Fatalf("wait returned %T before the load ended", msg)
+	case <-time.After(20 * time.Millisecond):
+	}
+	d.counters.LoadDone = 100
+	close(d.loaded)
+	msg := <-got
+	if _, ok := msg.(loadedMsg); !ok {
+		t.Fatalf("wait returned %T, want loadedMsg", msg)
+	}
+	m.Update(msg)
+	if s := screen(m); strings.Contains(s, "loading") {
+		t.Fatalf("progress line after loadedMsg:\n%s", s)
+	}
+
+	m = newTestModel(d, 80, 24, Options{})
+	wait = m.waitLoaded(make(chan struct{})) // a load that never ends
+	m.quit()
+	if msg := wait(); msg != nil {
+		t.Errorf("wait after quit returned %T, want nil", msg)
 	}
 }

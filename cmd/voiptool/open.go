@@ -245,12 +245,13 @@ func openRun(ctx context.Context, o *openOptions) error {
 	wb := &warnBuffer{}
 	var wg sync.WaitGroup
 	var runErr error
+	view := tuiadapter.New(e, in.fileNames(), in.isLive(), in.read.Load, in.size)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		_, runErr = e.Run(runCtx, in.sources(), wb.warn)
+		view.Finish() // the list is final: the UI drops the progress line at once
 	}()
-	view := tuiadapter.New(e, in.fileNames(), in.isLive(), in.read.Load, in.size)
 	view.SetSecrets(in.keptSecrets(".pcapng", o.in.strip, o.io.ErrOut)) // saves are pcapng
 	if fwd != nil {
 		view.SetForward(fwd.Summary)

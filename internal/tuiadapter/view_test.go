@@ -126,3 +126,32 @@ func TestCountersFromDecoder(t *testing.T) {
 		t.Errorf("after Clear: version %d (was %d), dialogs %d", v.Version(), ver, v.Counters().Dialogs)
 	}
 }
+
+// TestProgressUntilFinish: a file read to its last byte is still
+// loading until Finish (the engine's Run has returned and the list is
+// final): the progress stops one byte short, and Loaded closes only
+// then.
+func TestProgressUntilFinish(t *testing.T) {
+	e := engine.New(engine.Options{})
+	read := int64(40)
+	v := New(e, nil, false, func() int64 { return read }, 100)
+	if c := v.Counters(); c.LoadDone != 40 || c.LoadTotal != 100 {
+		t.Errorf("part read: %d / %d", c.LoadDone, c.LoadTotal)
+	}
+	read = 100
+	if c := v.Counters(); c.LoadDone != 99 {
+		t.Errorf("read to the end, not analysed: done %d, want 99", c.LoadDone)
+	}
+	select {
+	case <-v.Loaded():
+		t.Fatal("Loaded closed before Finish")
+	default:
+	}
+	v.Finish()
+	v.Finish() // a second call is harmless
+	<-v.Loaded()
+	if c := v.Counters(); c.LoadDone != 100 {
+		t.Errorf("after Finish: done %d, want 100", c.LoadDone)
+	}
+	var _ tui.Loader = v
+}
