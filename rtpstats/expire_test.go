@@ -3,7 +3,6 @@ package rtpstats
 import (
 	"fmt"
 	"net/netip"
-	"slices"
 	"testing"
 	"time"
 )
@@ -287,28 +286,86 @@ func TestAnnouncementHistoryBoundsIndex(t *testing.T) {
 	}
 }
 
-// FuzzKth: quickselect gives the value a sort puts at k, for any values
-// (few distinct ones too) and any k.
-func FuzzKth(f *testing.F) {
-	f.Add([]byte{5, 3, 9, 1, 1, 1, 7}, uint16(3))
-	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 0}, uint16(5))
-	f.Add([]byte{9, 8, 7, 6, 5, 4, 3, 2, 1, 0}, uint16(0))
-	f.Fuzz(func(t *testing.T, b []byte, k uint16) {
-		if len(b) == 0 {
-			return
+// TestAnnouncementsExpireOnTick: SIP-only traffic at a steady call rate,
+// with the engine's tick (Expire once a second): the announcements and
+// hints expire from their age queues at the idle time, so the tables
+// hold that much and no more, nothing is evicted, and the queues stay
+// the size of their tables although one endpoint is renewed by every
+// call.
+func TestAnnouncementsExpireOnTick(t *testing.T) {
+	const (
+		idle  = time.Minute
+		rate  = 20 // calls a second
+		calls = 20 * 600
+	)
+	tr := NewTracker(Options{MaxAnnouncements: 4000})
+	server := netip.MustParseAddrPort("203.0.113.5:30000") // every answer
+	next := tBase
+	for i := range calls {
+		at := tBase.Add(time.Duration(i) * time.Second / rate)
+		for !at.Before(next) {
+			tr.Expire(next.Add(-idle))
+			next = next.Add(time.Second)
 		}
-		sc := make([]int64, len(b))
-		for i, v := range b {
-			sc[i] = int64(v%7) * int64(time.Second) // few distinct values, many ties
-			if v > 200 {
-				sc[i] = -int64(v)
-			}
+		offer := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 4, byte(i >> 8), byte(i)}), 40000)
+		id := fmt.Sprintf("call-%d", i)
+		for _, ep := range []netip.AddrPort{offer, server} {
+			tr.SetCallIDAt(ep, id, at)
+			tr.SetCodecBytes(ep, 0, []byte("PCMU"), 8000)
+			tr.SetCodecBytes(ep, 8, []byte("PCMA"), 8000)
+			tr.SetCodecBytes(ep, 101, []byte("telephone-event"), 8000)
 		}
-		want := slices.Clone(sc)
-		slices.Sort(want)
-		i := int(k) % len(sc)
-		if got := kth(sc, i); got != want[i] {
-			t.Fatalf("kth(%v, %d) = %d, want %d", b, i, got, want[i])
+		// The idle time's worth, one tick of slack, and the server.
+		if max := (int(idle/time.Second)+2)*rate + 1; len(tr.ann) > max || len(tr.hints) > 3*max {
+			t.Fatalf("call %d: %d announcements, %d hints, want at most %d and %d", i, len(tr.ann), len(tr.hints), max, 3*max)
 		}
-	})
+		if tr.annQ.len() > compactAt(len(tr.ann)) || tr.hintQ.len() > compactAt(len(tr.hints)) {
+			t.Fatalf("call %d: queues %d and %d for tables of %d and %d", i, tr.annQ.len(), tr.hintQ.len(), len(tr.ann), len(tr.hints))
+		}
+	}
+	if c := tr.Counters(); c.AnnouncementsEvicted != 0 || tr.roomPasses != 0 {
+		t.Errorf("%d evicted in %d passes: expiry should have kept the tables below their cap", c.AnnouncementsEvicted, tr.roomPasses)
+	}
+	if h := tr.hints[hintKey{server, 101}]; h == nil || h.name != "telephone-event" {
+		t.Errorf("the server's hint %+v", h)
+	}
+	// Once the traffic stops, the tick empties the tables.
+	for range 2 * idle / time.Second {
+		tr.Expire(next.Add(-idle))
+		next = next.Add(time.Second)
+	}
+	if len(tr.ann) != 0 || len(tr.hints) != 0 || len(tr.idx.callEPs) != 0 || len(tr.natPorts) != 0 {
+		t.Errorf("after the idle time: %d announcements, %d hints, %d calls indexed, %d NAT ports", len(tr.ann), len(tr.hints), len(tr.idx.callEPs), len(tr.natPorts))
+	}
+}
+
+// TestHeldAnnouncementExpiresAfterItsStream: an announcement a live
+// stream uses outlives its idle time; once the stream has finished, the
+// tick forgets it within annRecheck.
+func TestHeldAnnouncementExpiresAfterItsStream(t *testing.T) {
+	tr := NewTracker(Options{})
+	ep := netip.MustParseAddrPort("198.51.100.7:5004")
+	tr.SetCallIDAt(ep, "call-1", tBase)
+	tr.SetCodec(ep, 0, "PCMU", 8000)
+	// A stream from ep for ten minutes.
+	for i := range 600 {
+		at := tBase.Add(time.Duration(i) * time.Second)
+		if err := tr.AddRTP(rtpBytes(t, synth{seq: uint16(i), ts: uint32(8000 * i), pt: 0, ssrc: 7}), Meta{Time: at, Src: ep, Dst: natPeer}); err != nil {
+			t.Fatal(err)
+		}
+		tr.Expire(at.Add(-time.Minute))
+		if tr.ann[ep] == nil || len(tr.hints) != 1 {
+			t.Fatalf("second %d: the live stream's announcement or hint was forgotten", i)
+		}
+	}
+	end := tBase.Add(600 * time.Second)
+	for s := time.Duration(0); s < time.Minute+annRecheck+2*time.Second; s += time.Second {
+		tr.Expire(end.Add(s - time.Minute))
+	}
+	if tr.Len() != 0 || tr.ann[ep] != nil || len(tr.hints) != 0 {
+		t.Errorf("%d streams, announcement %v, %d hints after the stream ended", tr.Len(), tr.ann[ep], len(tr.hints))
+	}
+	if r := tr.Streams(); len(r) != 1 || r[0].CallID != "call-1" || r[0].Codec != "PCMU" {
+		t.Errorf("final report %+v", r)
+	}
 }

@@ -286,6 +286,9 @@ func (t *Tracker) linkNAT(s *stream, now time.Time) {
 	exact := false
 	for _, ep := range [2]netip.AddrPort{s.key.dst, s.key.src} {
 		if a := t.ann[ep]; a != nil {
+			if !a.seen && natCandidate(ep.Addr()) {
+				t.markNAT(ep.Port()) // no longer a candidate: pruned at the next tick
+			}
 			a.seen = true
 			if !exact {
 				s.exactEP, s.callID = ep, a.callID

@@ -147,16 +147,25 @@ type Tracker struct {
 	malformed  int
 	ambiguous  int
 	natDropped int // NAT candidates forgotten at maxNATPerPort
-	// annSwept and annSweptSize are the cutoff and the table sizes of the
-	// last announcement sweep (see expire).
-	annSwept     time.Time
-	annSweptSize int
-	annAdds      int          // announcements and hints added since
-	idx          callIndex    // streams by endpoint and endpoints by call (callindex.go)
-	done         finishedList // final reports of expired and evicted streams (expire.go)
-	ends         endCounters
-	scratch      []int64 // eviction's sort buffer, reused
-	liveBytes    int64   // what live streams hold (sum of stream.cost; see Options.MaxLiveBytes)
+	// annSwept is the cutoff of the last full announcement sweep (see
+	// expire).
+	annSwept time.Time
+	// annQ and hintQ list the announcements and hints oldest first, for
+	// expiry and eviction (agequeue.go).
+	annQ  ageQueue[netip.AddrPort]
+	hintQ ageQueue[hintKey]
+	// natDirty lists the ports whose NAT candidates may need a prune
+	// (markNAT); natDirtyBits holds the same set as bits, for dedup.
+	natDirty     []uint16
+	natDirtyBits [1 << 16 / 64]uint64
+	// names are the codec names SetCodecBytes made last (codecName).
+	names     [8]string
+	nameNext  int
+	idx       callIndex    // streams by endpoint and endpoints by call (callindex.go)
+	done      finishedList // final reports of expired and evicted streams (expire.go)
+	ends      endCounters
+	scratch   []int64 // eviction's sort buffer, reused
+	liveBytes int64   // what live streams hold (sum of stream.cost; see Options.MaxLiveBytes)
 	// annNext and hintNext are the table sizes at which roomAnn and
 	// roomHint next look for entries to evict; roomPasses counts their
 	// passes (the work they do).
@@ -238,20 +247,44 @@ func NewTracker(o Options) *Tracker {
 // that source, is ep. It affects streams created afterwards and packets of
 // existing streams from now on.
 func (t *Tracker) SetCodec(ep netip.AddrPort, pt uint8, name string, clock int) {
+	t.setCodec(ep, pt, name, nil, clock)
+}
+
+// SetCodecBytes is SetCodec for a codec name in the caller's buffer (an
+// SDP parse), which it does not retain: the name is copied only when no
+// recent hint had it (codec names repeat: PCMU, PCMA, telephone-event),
+// so an SDP's hints allocate nothing but their entries.
+func (t *Tracker) SetCodecBytes(ep netip.AddrPort, pt uint8, name []byte, clock int) {
+	t.setCodec(ep, pt, "", name, clock)
+}
+
+func (t *Tracker) setCodec(ep netip.AddrPort, pt uint8, name string, nameB []byte, clock int) {
 	t.gen++
 	if clock < 0 {
 		clock = 0
-	}
-	k := hintKey{ep, pt}
-	if _, ok := t.hints[k]; !ok {
-		t.roomHint()
-		t.annAdds++
 	}
 	at := t.clock
 	if a := t.ann[ep]; a != nil && a.at.After(at) {
 		at = a.at // the SDP's own time, from SetCallIDAt
 	}
-	t.hints[k] = &codecHint{name: name, clock: uint32(clock), at: at}
+	k := hintKey{ep, pt}
+	h := t.hints[k]
+	if h == nil {
+		t.roomHint()
+		h = &codecHint{at: at}
+		t.hints[k] = h
+		t.queueHint(k, h)
+	} else if h.at.UnixNano() != at.UnixNano() {
+		// Renewed: filed again for expiry (the hint is changed in place:
+		// the only streams that cache it are those on ep, whose caches
+		// are dropped below).
+		h.at = at
+		t.queueHint(k, h)
+	}
+	if nameB != nil {
+		name = t.codecName(h.name, nameB)
+	}
+	h.name, h.clock = name, uint32(clock)
 	// Only streams on ep can resolve this hint (by destination, source
 	// or NAT endpoint, all three indexed): their caches are dropped, and
 	// every other stream's cache stays valid. A global generation was
@@ -260,6 +293,24 @@ func (t *Tracker) SetCodec(ep netip.AddrPort, pt uint8, name string, clock int) 
 	for _, s := range t.idx.byEP[ep] {
 		s.hint.ok = false
 	}
+}
+
+// codecName returns b as a string: prev (the hint's name before) or one
+// of the last few names made when equal, else a copy, remembered in
+// their place.
+func (t *Tracker) codecName(prev string, b []byte) string {
+	if prev == string(b) {
+		return prev
+	}
+	for _, n := range t.names {
+		if n == string(b) {
+			return n
+		}
+	}
+	n := string(b)
+	t.names[t.nameNext%len(t.names)] = n
+	t.nameNext++
+	return n
 }
 
 // SetCallID labels streams to or from ep with a SIP Call-ID. The
@@ -290,9 +341,9 @@ func (t *Tracker) SetCallID(ep netip.AddrPort, callID string) {
 func (t *Tracker) SetCallIDAt(ep netip.AddrPort, callID string, at time.Time) {
 	t.gen++
 	a := t.ann[ep]
+	renewed := a == nil || a.at.UnixNano() != at.UnixNano() // the queue's stamp
 	if a == nil {
 		t.roomAnn()
-		t.annAdds++
 		a = &announcement{}
 		t.ann[ep] = a
 	}
@@ -303,6 +354,9 @@ func (t *Tracker) SetCallIDAt(ep netip.AddrPort, callID string, at time.Time) {
 		t.idx.touch(callID)
 	}
 	a.callID, a.at = callID, at
+	if renewed {
+		t.queueAnn(ep, a)
+	}
 	t.idx.announce(callID, ep)
 	if old := a.remember(callID, at); old != "" && old != callID && !t.linkedBy(old, ep) {
 		// The call left ep's history: its claim on ep goes too, or the

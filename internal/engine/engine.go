@@ -443,7 +443,7 @@ func (e *Engine) addSIP(raw []byte, parsed *sipflow.Message, meta sipflow.Meta) 
 		}
 		e.rtp.SetCallIDAt(ep, callID, meta.Time)
 		for _, r := range sdp.Media[i].RTPMaps {
-			e.rtp.SetCodec(ep, r.PT, string(r.Encoding), int(r.Clock))
+			e.rtp.SetCodecBytes(ep, r.PT, r.Encoding, int(r.Clock))
 		}
 	}
 	return m
