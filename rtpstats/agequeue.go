@@ -13,13 +13,16 @@ package rtpstats
 // An entry renewed (announced again at another time) is queued again;
 // its older queue entry is stale (its stamp no longer matches the
 // table's) and is dropped when it reaches the front, or by compact.
-type ageQueue[K comparable] struct {
-	items []ageEntry[K] // items[head:] are queued, oldest first
+type ageQueue[K comparable, V any] struct {
+	items []ageEntry[K, V] // items[head:] are queued, oldest first
 	head  int
 }
 
-type ageEntry[K comparable] struct {
+type ageEntry[K comparable, V any] struct {
 	key K
+	// val is the table's entry when queued: an announcement is checked
+	// through it, without a lookup (announcement.gone).
+	val V
 	// stamp is the entry's time when it was queued (UnixNano of
 	// announcement.at or codecHint.at): a table entry whose time differs
 	// has been queued again since.
@@ -29,18 +32,18 @@ type ageEntry[K comparable] struct {
 	due int64
 }
 
-func (q *ageQueue[K]) len() int { return len(q.items) - q.head }
+func (q *ageQueue[K, V]) len() int { return len(q.items) - q.head }
 
-func (q *ageQueue[K]) push(e ageEntry[K]) { q.items = append(q.items, e) }
+func (q *ageQueue[K, V]) push(e ageEntry[K, V]) { q.items = append(q.items, e) }
 
 // front is the oldest entry; the queue must not be empty.
-func (q *ageQueue[K]) front() ageEntry[K] { return q.items[q.head] }
+func (q *ageQueue[K, V]) front() ageEntry[K, V] { return q.items[q.head] }
 
 // pop drops the front entry. The kept entries move down once the dead
 // front is both large and most of the slice, so each is moved at most
 // once per halving (amortised constant time).
-func (q *ageQueue[K]) pop() {
-	q.items[q.head] = ageEntry[K]{}
+func (q *ageQueue[K, V]) pop() {
+	q.items[q.head] = ageEntry[K, V]{}
 	q.head++
 	if q.head >= 1024 && q.head > len(q.items)/2 {
 		n := copy(q.items, q.items[q.head:])
@@ -60,10 +63,10 @@ func compactAt(n int) int { return 2*n + 1024 }
 // says is current, and drops the rest. It costs a walk of the queue and
 // runs when the queue has passed twice its table (compactAt), so its
 // cost is amortised over the renewals that made it grow.
-func (q *ageQueue[K]) compact(valid func(ageEntry[K]) bool) {
+func (q *ageQueue[K, V]) compact(valid func(ageEntry[K, V]) bool) {
 	live := q.items[q.head:]
 	seen := make(map[K]struct{}, len(live)/2)
-	keep := make([]ageEntry[K], 0, len(live)/2)
+	keep := make([]ageEntry[K, V], 0, len(live)/2)
 	for i := len(live) - 1; i >= 0; i-- {
 		e := live[i]
 		if _, dup := seen[e.key]; dup || !valid(e) {

@@ -23,14 +23,15 @@ type endCounters struct {
 	expired, evicted, evictedBudget, annEvicted int
 }
 
-// annBytes is what an SDP announcement and its share of codec hints
-// (hintsPerAnn) cost: map entries, the history, the call index's claim,
-// the age queues' entries; measured 427 bytes alone, 1033 with three
-// hints, 1176 with four. It makes the announcements' quarter of
-// Options.MaxLiveBytes a count (16 MiB of the default 1 GiB budget: 13 981
-// endpoints, each with up to four payload types, which is the idle
-// time's worth at 23 calls a second).
-const annBytes = 1200
+// annBytes is what an SDP announcement costs with the codec hints kept
+// with it (map entry, history, the call index's claim, the age queue's
+// entry; measured 452 bytes alone, 677 with three or four hints, 901
+// with maxAnnHints) and its share of the hint table (one hint, about
+// 200 bytes with its queue entry; see roomHint). It makes the
+// announcements' quarter of Options.MaxLiveBytes a count: 16 MiB of the
+// default 1 GiB budget is 15 252 endpoints, the idle time's worth
+// (DefaultRTPIdleTimeout, 5 minutes) at 25 calls a second.
+const annBytes = 1100
 
 // rtcpBytes is what an RTCP source costs with a reporter or two (its
 // map of reporters, the summary, the reports; measured 923 bytes), for
@@ -367,6 +368,10 @@ func (t *Tracker) expireAnnouncements(cutoff time.Time) {
 // forgetAnn drops an announcement and its calls' claims on the endpoint.
 func (t *Tracker) forgetAnn(ep netip.AddrPort, a *announcement) {
 	delete(t.ann, ep)
+	a.gone = true
+	if t.lastAnn == a {
+		t.lastAnn = nil
+	}
 	if natCandidate(ep.Addr()) {
 		t.markNAT(ep.Port())
 	}
@@ -377,19 +382,18 @@ func (t *Tracker) forgetAnn(ep netip.AddrPort, a *announcement) {
 }
 
 // roomAnn is called before a new announcement is added, roomHint before
-// a new codec hint: at Options.MaxAnnouncements each forgets the oldest
-// batch of its table that no live stream uses (1/roomFraction of the
-// limit, taken from the front of its age queue), counted in
-// Counters.AnnouncementsEvicted. Those a live stream uses stay, queued
-// again at the back (at most three endpoints per live stream, so the
-// tables stay bounded by MaxStreams too). A pass that left the table
-// full (live streams use most of it) makes the next wait until it grew
-// by an eighth (annNext, hintNext; see roomNext), so passes over a table
-// live streams hold stay amortised: a pass on every new entry cost 80 %
-// of a 256 MiB run's CPU. The codec hints have four times the
-// announcements' cap: an offer carries a few payload types (PCMU, PCMA,
-// telephone-event, often more), and a hint costs about a quarter of an
-// announcement.
+// a new hint in Tracker.hints: at Options.MaxAnnouncements each forgets
+// the oldest batch of its table that no live stream uses (1/roomFraction
+// of the limit, taken from the front of its age queue), counted in
+// Counters.AnnouncementsEvicted; an announcement's hints go with it.
+// Those a live stream uses stay, queued again at the back (at most three
+// endpoints per live stream, so the tables stay bounded by MaxStreams
+// too). A pass that left the table full (live streams use most of it)
+// makes the next wait until it grew by an eighth (annNext, hintNext; see
+// roomNext), so passes over a table live streams hold stay amortised: a
+// pass on every new entry cost 80 % of a 256 MiB run's CPU. The hint
+// table holds only hints of endpoints not announced (yet) and those past
+// maxAnnHints of one, so it has the announcements' cap.
 func (t *Tracker) roomAnn() {
 	limit := t.o.MaxAnnouncements
 	if len(t.ann) < max(limit, t.annNext) {
@@ -400,8 +404,8 @@ func (t *Tracker) roomAnn() {
 	for n := t.annQ.len(); n > 0 && want > 0; n-- {
 		e := t.annQ.front()
 		t.annQ.pop()
-		a := t.ann[e.key]
-		if a == nil || a.at.UnixNano() != e.stamp {
+		a := e.val
+		if a.gone || a.at.UnixNano() != e.stamp {
 			continue // renewed since, or forgotten: a stale queue entry
 		}
 		if len(t.idx.byEP[e.key]) != 0 {
@@ -417,7 +421,7 @@ func (t *Tracker) roomAnn() {
 }
 
 func (t *Tracker) roomHint() {
-	limit := hintsPerAnn * t.o.MaxAnnouncements
+	limit := t.o.MaxAnnouncements
 	if len(t.hints) < max(limit, t.hintNext) {
 		return
 	}
@@ -427,7 +431,7 @@ func (t *Tracker) roomHint() {
 		e := t.hintQ.front()
 		t.hintQ.pop()
 		h := t.hints[e.key]
-		if h == nil || h.at.UnixNano() != e.stamp {
+		if h == nil || h != e.val || h.at.UnixNano() != e.stamp {
 			continue
 		}
 		if len(t.idx.byEP[e.key.ep]) != 0 {
@@ -440,10 +444,6 @@ func (t *Tracker) roomHint() {
 	}
 	t.hintNext = roomNext(len(t.hints), limit)
 }
-
-// hintsPerAnn is the codec hints' cap as a multiple of the
-// announcements' (see roomAnn).
-const hintsPerAnn = 4
 
 // roomBatch is how many entries a pass over a table of n entries
 // evicts: a batch of the limit, and whatever the table grew past it
@@ -475,8 +475,8 @@ func (t *Tracker) expireQueued(cutoff time.Time) {
 			break
 		}
 		t.annQ.pop()
-		a := t.ann[e.key]
-		if a == nil || a.at.UnixNano() != e.stamp {
+		a := e.val
+		if a.gone || a.at.UnixNano() != e.stamp {
 			continue
 		}
 		if at := t.announcedAt(a); !at.Before(cutoff) {
@@ -498,7 +498,7 @@ func (t *Tracker) expireQueued(cutoff time.Time) {
 		}
 		t.hintQ.pop()
 		h := t.hints[e.key]
-		if h == nil || h.at.UnixNano() != e.stamp {
+		if h == nil || h != e.val || h.at.UnixNano() != e.stamp {
 			continue
 		}
 		// A hint lives at least as long as its endpoint's announcement
@@ -519,11 +519,10 @@ func (t *Tracker) expireQueued(cutoff time.Time) {
 // queueAnn queues ep's announcement, made or renewed at a new time.
 func (t *Tracker) queueAnn(ep netip.AddrPort, a *announcement) {
 	at := a.at.UnixNano()
-	t.annQ.push(ageEntry[netip.AddrPort]{key: ep, stamp: at, due: at})
+	t.annQ.push(ageEntry[netip.AddrPort, *announcement]{key: ep, val: a, stamp: at, due: at})
 	if t.annQ.len() > compactAt(len(t.ann)) {
-		t.annQ.compact(func(e ageEntry[netip.AddrPort]) bool {
-			a := t.ann[e.key]
-			return a != nil && a.at.UnixNano() == e.stamp
+		t.annQ.compact(func(e ageEntry[netip.AddrPort, *announcement]) bool {
+			return !e.val.gone && e.val.at.UnixNano() == e.stamp
 		})
 	}
 }
@@ -531,11 +530,11 @@ func (t *Tracker) queueAnn(ep netip.AddrPort, a *announcement) {
 // queueHint queues the hint k, made or renewed at a new time.
 func (t *Tracker) queueHint(k hintKey, h *codecHint) {
 	at := h.at.UnixNano()
-	t.hintQ.push(ageEntry[hintKey]{key: k, stamp: at, due: at})
+	t.hintQ.push(ageEntry[hintKey, *codecHint]{key: k, val: h, stamp: at, due: at})
 	if t.hintQ.len() > compactAt(len(t.hints)) {
-		t.hintQ.compact(func(e ageEntry[hintKey]) bool {
+		t.hintQ.compact(func(e ageEntry[hintKey, *codecHint]) bool {
 			h := t.hints[e.key]
-			return h != nil && h.at.UnixNano() == e.stamp
+			return h != nil && h == e.val && h.at.UnixNano() == e.stamp
 		})
 	}
 }

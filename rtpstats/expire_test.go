@@ -316,8 +316,8 @@ func TestAnnouncementsExpireOnTick(t *testing.T) {
 			tr.SetCodecBytes(ep, 101, []byte("telephone-event"), 8000)
 		}
 		// The idle time's worth, one tick of slack, and the server.
-		if max := (int(idle/time.Second)+2)*rate + 1; len(tr.ann) > max || len(tr.hints) > 3*max {
-			t.Fatalf("call %d: %d announcements, %d hints, want at most %d and %d", i, len(tr.ann), len(tr.hints), max, 3*max)
+		if max := (int(idle/time.Second)+2)*rate + 1; len(tr.ann) > max || hintCount(tr) > 3*max {
+			t.Fatalf("call %d: %d announcements, %d hints, want at most %d and %d", i, len(tr.ann), hintCount(tr), max, 3*max)
 		}
 		if tr.annQ.len() > compactAt(len(tr.ann)) || tr.hintQ.len() > compactAt(len(tr.hints)) {
 			t.Fatalf("call %d: queues %d and %d for tables of %d and %d", i, tr.annQ.len(), tr.hintQ.len(), len(tr.ann), len(tr.hints))
@@ -326,16 +326,16 @@ func TestAnnouncementsExpireOnTick(t *testing.T) {
 	if c := tr.Counters(); c.AnnouncementsEvicted != 0 || tr.roomPasses != 0 {
 		t.Errorf("%d evicted in %d passes: expiry should have kept the tables below their cap", c.AnnouncementsEvicted, tr.roomPasses)
 	}
-	if h := tr.hints[hintKey{server, 101}]; h == nil || h.name != "telephone-event" {
-		t.Errorf("the server's hint %+v", h)
+	if a := tr.ann[server]; a == nil || a.hint(101) == nil || a.hint(101).name != "telephone-event" || len(tr.hints) != 0 {
+		t.Errorf("the server's hints: %+v (%d in the table)", a, len(tr.hints))
 	}
 	// Once the traffic stops, the tick empties the tables.
 	for range 2 * idle / time.Second {
 		tr.Expire(next.Add(-idle))
 		next = next.Add(time.Second)
 	}
-	if len(tr.ann) != 0 || len(tr.hints) != 0 || len(tr.idx.callEPs) != 0 || len(tr.natPorts) != 0 {
-		t.Errorf("after the idle time: %d announcements, %d hints, %d calls indexed, %d NAT ports", len(tr.ann), len(tr.hints), len(tr.idx.callEPs), len(tr.natPorts))
+	if len(tr.ann) != 0 || hintCount(tr) != 0 || len(tr.idx.callEPs) != 0 || len(tr.natPorts) != 0 {
+		t.Errorf("after the idle time: %d announcements, %d hints, %d calls indexed, %d NAT ports", len(tr.ann), hintCount(tr), len(tr.idx.callEPs), len(tr.natPorts))
 	}
 }
 
@@ -354,7 +354,7 @@ func TestHeldAnnouncementExpiresAfterItsStream(t *testing.T) {
 			t.Fatal(err)
 		}
 		tr.Expire(at.Add(-time.Minute))
-		if tr.ann[ep] == nil || len(tr.hints) != 1 {
+		if tr.ann[ep] == nil || hintCount(tr) != 1 {
 			t.Fatalf("second %d: the live stream's announcement or hint was forgotten", i)
 		}
 	}
@@ -362,10 +362,58 @@ func TestHeldAnnouncementExpiresAfterItsStream(t *testing.T) {
 	for s := time.Duration(0); s < time.Minute+annRecheck+2*time.Second; s += time.Second {
 		tr.Expire(end.Add(s - time.Minute))
 	}
-	if tr.Len() != 0 || tr.ann[ep] != nil || len(tr.hints) != 0 {
-		t.Errorf("%d streams, announcement %v, %d hints after the stream ended", tr.Len(), tr.ann[ep], len(tr.hints))
+	if tr.Len() != 0 || tr.ann[ep] != nil || hintCount(tr) != 0 {
+		t.Errorf("%d streams, announcement %v, %d hints after the stream ended", tr.Len(), tr.ann[ep], hintCount(tr))
 	}
 	if r := tr.Streams(); len(r) != 1 || r[0].CallID != "call-1" || r[0].Codec != "PCMU" {
 		t.Errorf("final report %+v", r)
+	}
+}
+
+// hintCount is every codec hint the Tracker holds: with announcements
+// and in its table.
+func hintCount(tr *Tracker) int {
+	n := len(tr.hints)
+	for _, a := range tr.ann {
+		n += len(a.hints)
+	}
+	return n
+}
+
+// TestHintsKeptWithAnnouncement: codec hints live with their endpoint's
+// announcement (up to maxAnnHints; the rest, and those of an endpoint
+// not announced yet, in the table); a hint made before the announcement
+// is replaced, not duplicated, and streams resolve hints from both.
+func TestHintsKeptWithAnnouncement(t *testing.T) {
+	tr := NewTracker(Options{})
+	ep := netip.MustParseAddrPort("198.51.100.9:6000")
+	tr.SetCodec(ep, 96, "early", 8000) // before the SDP's call is known
+	if len(tr.hints) != 1 {
+		t.Fatalf("%d hints in the table, want the one made before the announcement", len(tr.hints))
+	}
+	tr.SetCallIDAt(ep, "call-h", tBase)
+	for i := range maxAnnHints + 4 {
+		tr.SetCodecBytes(ep, uint8(96+i), fmt.Appendf(nil, "codec%d", i), 8000)
+	}
+	a := tr.ann[ep]
+	if len(a.hints) != maxAnnHints || len(tr.hints) != 4 || hintCount(tr) != maxAnnHints+4 {
+		t.Fatalf("%d hints with the announcement, %d in the table; want %d and 4", len(a.hints), len(tr.hints), maxAnnHints)
+	}
+	if h := a.hint(96); h == nil || h.name != "codec0" {
+		t.Fatalf("pt 96: %+v, want codec0 (the early hint replaced)", h)
+	}
+	for _, pt := range []uint8{96, uint8(96 + maxAnnHints + 2)} {
+		src := netip.AddrPortFrom(natPeer.Addr(), 7000+uint16(pt))
+		if err := tr.AddRTP(rtpBytes(t, synth{seq: 1, pt: pt, ssrc: uint32(pt)}), Meta{Time: tBase.Add(time.Second), Src: src, Dst: ep}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rs := tr.Streams()
+	if len(rs) != 2 || rs[0].Codec != "codec0" && rs[1].Codec != "codec0" || rs[0].Codec != fmt.Sprintf("codec%d", maxAnnHints+2) && rs[1].Codec != fmt.Sprintf("codec%d", maxAnnHints+2) {
+		t.Fatalf("streams' codecs %q and %q", rs[0].Codec, rs[1].Codec)
+	}
+	tr.ExpireBefore(tBase.Add(time.Hour))
+	if hintCount(tr) != 0 || len(tr.ann) != 0 {
+		t.Errorf("after expiry: %d hints, %d announcements", hintCount(tr), len(tr.ann))
 	}
 }

@@ -42,9 +42,40 @@ type announcement struct {
 	// address is on the wire and not hidden by NAT; it no longer
 	// qualifies for the port guess.
 	seen bool
+	// gone: forgotten (forgetAnn); the age queue's entries for it are
+	// stale.
+	gone bool
 	// hist holds the distinct calls that announced the endpoint, each
 	// with its latest time, oldest first (at most maxAnnHistory).
 	hist []annEntry
+	// hints are the endpoint's codec hints (SetCodec), kept with it and
+	// forgotten with it: up to maxAnnHints, the rest in Tracker.hints.
+	// A separate table of hints by endpoint and payload type cost a
+	// map entry, a queue entry and their lookups per payload type of
+	// every SDP, most of what an SDP cost the Tracker.
+	hints []annHint
+}
+
+// annHint is a codec hint kept with its announcement.
+type annHint struct {
+	pt uint8
+	h  codecHint
+}
+
+// maxAnnHints bounds the hints kept with one announcement: an offer
+// lists a handful of payload types (PCMU, PCMA, telephone-event), a
+// generous one a dozen; beyond, they go to Tracker.hints, which has its
+// own cap.
+const maxAnnHints = 8
+
+// hint is the announcement's hint for pt, or nil.
+func (a *announcement) hint(pt uint8) *codecHint {
+	for i := range a.hints {
+		if a.hints[i].pt == pt {
+			return &a.hints[i].h
+		}
+	}
+	return nil
 }
 
 // remember files callID's announcement at at in the history.

@@ -60,10 +60,11 @@ type Options struct {
 	// evicts the longest-idle ones (Counters.RTCPEvicted). 0 means
 	// 100000.
 	MaxRTCP int
-	// MaxAnnouncements caps the SDP endpoints (and, twice it, their
-	// codec hints) remembered for linking; a full table forgets the
-	// oldest announcements no live stream uses
-	// (Counters.AnnouncementsEvicted). 0 means 200000.
+	// MaxAnnouncements caps the SDP endpoints remembered for linking,
+	// each with up to eight codec hints (and, as many again, the hints
+	// of endpoints not announced or past those eight); a full table
+	// forgets the oldest announcements no live stream uses, their
+	// hints with them (Counters.AnnouncementsEvicted). 0 means 200000.
 	MaxAnnouncements int
 	// NATWindow is how long after an SDP announcement (packet time) a new
 	// stream may still be linked to it by port alone when its SDP address
@@ -152,8 +153,13 @@ type Tracker struct {
 	annSwept time.Time
 	// annQ and hintQ list the announcements and hints oldest first, for
 	// expiry and eviction (agequeue.go).
-	annQ  ageQueue[netip.AddrPort]
-	hintQ ageQueue[hintKey]
+	annQ  ageQueue[netip.AddrPort, *announcement]
+	hintQ ageQueue[hintKey, *codecHint]
+	// lastEP and lastAnn are the announcement SetCallIDAt or SetCodec
+	// found last (nil when forgotten): an SDP's codecs follow its
+	// endpoint, and each would look it up again.
+	lastEP  netip.AddrPort
+	lastAnn *announcement
 	// natDirty lists the ports whose NAT candidates may need a prune
 	// (markNAT); natDirtyBits holds the same set as bits, for dedup.
 	natDirty     []uint16
@@ -263,8 +269,44 @@ func (t *Tracker) setCodec(ep netip.AddrPort, pt uint8, name string, nameB []byt
 	if clock < 0 {
 		clock = 0
 	}
+	var h *codecHint
+	a := t.annOf(ep)
+	if a != nil {
+		// Kept with the announcement (see announcement.hints).
+		if h = a.hint(pt); h == nil && len(a.hints) < maxAnnHints {
+			a.hints = append(a.hints, annHint{pt: pt})
+			h = &a.hints[len(a.hints)-1].h
+			if len(t.hints) > 0 {
+				t.dropHint(hintKey{ep, pt}) // made before the announcement: this one replaces it
+			}
+		}
+	}
+	if h == nil {
+		h = t.tableHint(ep, pt, a)
+	}
+	if nameB != nil {
+		name = t.codecName(h.name, nameB)
+	}
+	h.name, h.clock = name, uint32(clock)
+	// Only streams on ep can resolve this hint (by destination, source
+	// or NAT endpoint, all three indexed): their caches are dropped, and
+	// every other stream's cache stays valid (they also hold pointers to
+	// hints that an append above may have moved). A global generation
+	// was bumped by every SDP instead, which on a busy capture
+	// re-resolved every stream's hint (three map lookups) every few
+	// packets.
+	for _, s := range t.idx.byEP[ep] {
+		s.hint.ok = false
+	}
+}
+
+// tableHint is the hint for pt on ep in Tracker.hints, made if need be:
+// for an endpoint with no announcement (SetCodec before SetCallIDAt) or
+// with maxAnnHints already. It expires by its own time, and not before
+// its endpoint's announcement.
+func (t *Tracker) tableHint(ep netip.AddrPort, pt uint8, a *announcement) *codecHint {
 	at := t.clock
-	if a := t.ann[ep]; a != nil && a.at.After(at) {
+	if a != nil && a.at.After(at) {
 		at = a.at // the SDP's own time, from SetCallIDAt
 	}
 	k := hintKey{ep, pt}
@@ -275,24 +317,25 @@ func (t *Tracker) setCodec(ep netip.AddrPort, pt uint8, name string, nameB []byt
 		t.hints[k] = h
 		t.queueHint(k, h)
 	} else if h.at.UnixNano() != at.UnixNano() {
-		// Renewed: filed again for expiry (the hint is changed in place:
-		// the only streams that cache it are those on ep, whose caches
-		// are dropped below).
-		h.at = at
+		h.at = at // renewed: filed again for expiry
 		t.queueHint(k, h)
 	}
-	if nameB != nil {
-		name = t.codecName(h.name, nameB)
+	return h
+}
+
+// dropHint deletes k from Tracker.hints (its queue entry goes stale).
+func (t *Tracker) dropHint(k hintKey) { delete(t.hints, k) }
+
+// annOf is t.ann[ep], through the one-entry cache (lastAnn).
+func (t *Tracker) annOf(ep netip.AddrPort) *announcement {
+	if t.lastAnn != nil && t.lastEP == ep {
+		return t.lastAnn
 	}
-	h.name, h.clock = name, uint32(clock)
-	// Only streams on ep can resolve this hint (by destination, source
-	// or NAT endpoint, all three indexed): their caches are dropped, and
-	// every other stream's cache stays valid. A global generation was
-	// bumped by every SDP instead, which on a busy capture re-resolved
-	// every stream's hint (three map lookups) every few packets.
-	for _, s := range t.idx.byEP[ep] {
-		s.hint.ok = false
+	a := t.ann[ep]
+	if a != nil {
+		t.lastEP, t.lastAnn = ep, a
 	}
+	return a
 }
 
 // codecName returns b as a string: prev (the hint's name before) or one
@@ -340,12 +383,13 @@ func (t *Tracker) SetCallID(ep netip.AddrPort, callID string) {
 // packet, and brings the endpoint's SetCodec hints with it.
 func (t *Tracker) SetCallIDAt(ep netip.AddrPort, callID string, at time.Time) {
 	t.gen++
-	a := t.ann[ep]
+	a := t.annOf(ep)
 	renewed := a == nil || a.at.UnixNano() != at.UnixNano() // the queue's stamp
 	if a == nil {
 		t.roomAnn()
 		a = &announcement{}
 		t.ann[ep] = a
+		t.lastEP, t.lastAnn = ep, a
 	}
 	if a.callID != callID {
 		// Streams linked through ep by announcement change hands: both
@@ -425,19 +469,34 @@ func (t *Tracker) cachedHint(s *stream, m *Meta, pt uint8) *codecHint {
 }
 
 func (t *Tracker) hint(s *stream, m *Meta, pt uint8) *codecHint {
-	if len(t.hints) == 0 {
+	if len(t.ann) == 0 && len(t.hints) == 0 {
 		return nil
 	}
-	if h := t.hints[hintKey{m.Dst, pt}]; h != nil {
+	if h := t.epHint(m.Dst, pt); h != nil {
 		return h
 	}
-	if h := t.hints[hintKey{m.Src, pt}]; h != nil {
+	if h := t.epHint(m.Src, pt); h != nil {
 		return h
 	}
 	if s.natEP.IsValid() {
-		return t.hints[hintKey{s.natEP, pt}]
+		return t.epHint(s.natEP, pt)
 	}
 	return nil
+}
+
+// epHint is the hint for pt on ep: kept with ep's announcement, else in
+// Tracker.hints. A payload type of an endpoint is in one place only
+// (setCodec), so the order of the two looks does not matter.
+func (t *Tracker) epHint(ep netip.AddrPort, pt uint8) *codecHint {
+	if a := t.ann[ep]; a != nil {
+		if h := a.hint(pt); h != nil {
+			return h
+		}
+	}
+	if len(t.hints) == 0 {
+		return nil
+	}
+	return t.hints[hintKey{ep, pt}]
 }
 
 // AddRTP parses pkt as RTP and updates its stream. It does not retain pkt.
