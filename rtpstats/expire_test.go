@@ -417,3 +417,23 @@ func TestHintsKeptWithAnnouncement(t *testing.T) {
 		t.Errorf("after expiry: %d hints, %d announcements", hintCount(tr), len(tr.ann))
 	}
 }
+
+// TestAnnouncementTouchesOnlyWithStreams: an SDP endpoint no stream uses
+// changes no call's streams, so ChangedCalls is not told; one with a
+// stream on it (media before the SDP) moves the stream to the call.
+func TestAnnouncementTouchesOnlyWithStreams(t *testing.T) {
+	tr := NewTracker(Options{})
+	quiet := netip.MustParseAddrPort("198.51.100.20:4000")
+	busy := netip.MustParseAddrPort("198.51.100.21:4000")
+	tr.SetCallIDAt(quiet, "call-quiet", tBase)
+	tr.SetCallIDAt(quiet, "call-quiet-2", tBase.Add(time.Second))
+	if n := tr.PendingCalls(); n != 0 {
+		t.Fatalf("%d calls pending for endpoints without streams", n)
+	}
+	sendStream(t, tr, busy, natPeer, 0, 1, 0, 3)
+	tr.ChangedCalls(nil) // the packets' change, taken
+	tr.SetCallIDAt(busy, "call-busy", tBase.Add(time.Second))
+	if got := tr.ChangedCalls(nil); len(got) != 1 || got[0] != "call-busy" {
+		t.Fatalf("changed calls %v, want call-busy (its stream linked by the SDP)", got)
+	}
+}

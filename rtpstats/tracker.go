@@ -391,9 +391,13 @@ func (t *Tracker) SetCallIDAt(ep netip.AddrPort, callID string, at time.Time) {
 		t.ann[ep] = a
 		t.lastEP, t.lastAnn = ep, a
 	}
-	if a.callID != callID {
+	if a.callID != callID && len(t.idx.byEP[ep]) > 0 {
 		// Streams linked through ep by announcement change hands: both
-		// calls' summaries must be recomputed.
+		// calls' summaries must be recomputed. Only streams on ep (by
+		// source, destination or NAT endpoint) resolve through it: with
+		// none, nothing changes hands, and touching every call of a
+		// SIP-only capture made the engine recompute 10 000 calls'
+		// summaries at a time (ChangedCalls) for nothing.
 		t.idx.touch(a.callID)
 		t.idx.touch(callID)
 	}
