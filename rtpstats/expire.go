@@ -25,7 +25,7 @@ type endCounters struct {
 
 // annBytes is what an SDP announcement costs with the codec hints kept
 // with it (map entry, history, the call index's claim, the age queue's
-// entry; measured 452 bytes alone, 677 with three or four hints, 901
+// entry; measured 417 bytes alone, 642 with one to four hints, 866
 // with maxAnnHints) and its share of the hint table (one hint, about
 // 200 bytes with its queue entry; see roomHint). It makes the
 // announcements' quarter of Options.MaxLiveBytes a count: 16 MiB of the

@@ -48,6 +48,9 @@ type announcement struct {
 	// hist holds the distinct calls that announced the endpoint, each
 	// with its latest time, oldest first (at most maxAnnHistory).
 	hist []annEntry
+	// hist0 is hist's first backing array: most endpoints are announced
+	// by one call, and this saves an allocation for each.
+	hist0 [1]annEntry
 	// hints are the endpoint's codec hints (SetCodec), kept with it and
 	// forgotten with it: up to maxAnnHints, the rest in Tracker.hints.
 	// A separate table of hints by endpoint and payload type cost a
@@ -67,6 +70,10 @@ type annHint struct {
 // generous one a dozen; beyond, they go to Tracker.hints, which has its
 // own cap.
 const maxAnnHints = 8
+
+// annHintsCap is the room an announcement's first hint makes: PCMU,
+// PCMA, telephone-event and one more fit in one allocation.
+const annHintsCap = 4
 
 // hint is the announcement's hint for pt, or nil.
 func (a *announcement) hint(pt uint8) *codecHint {

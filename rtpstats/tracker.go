@@ -274,6 +274,10 @@ func (t *Tracker) setCodec(ep netip.AddrPort, pt uint8, name string, nameB []byt
 	if a != nil {
 		// Kept with the announcement (see announcement.hints).
 		if h = a.hint(pt); h == nil && len(a.hints) < maxAnnHints {
+			if a.hints == nil {
+				// Room for a usual offer's payload types at once.
+				a.hints = make([]annHint, 0, annHintsCap)
+			}
 			a.hints = append(a.hints, annHint{pt: pt})
 			h = &a.hints[len(a.hints)-1].h
 			if len(t.hints) > 0 {
@@ -388,6 +392,7 @@ func (t *Tracker) SetCallIDAt(ep netip.AddrPort, callID string, at time.Time) {
 	if a == nil {
 		t.roomAnn()
 		a = &announcement{}
+		a.hist = a.hist0[:0]
 		t.ann[ep] = a
 		t.lastEP, t.lastAnn = ep, a
 	}
