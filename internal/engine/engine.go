@@ -746,7 +746,7 @@ func (e *Engine) applyStreams(all bool) bool {
 		}
 		e.store.SetStreams(id, st) // copies st
 		if sum, ok := e.store.Summary(id); ok {
-			e.diagnose(sum, e.brief)
+			e.diagnose(&sum, e.brief)
 		}
 	}
 	for _, id := range e.changed {
@@ -771,7 +771,7 @@ func (e *Engine) applyStreams(all bool) bool {
 			}
 			brief(sum.CallID)
 			if len(e.brief) == 0 && len(sum.Streams) == 0 {
-				e.diagnose(*sum, e.brief)
+				e.diagnose(sum, e.brief)
 				continue
 			}
 			store(sum.CallID)
@@ -786,8 +786,8 @@ func (e *Engine) applyStreams(all bool) bool {
 
 // diagnose runs the problem detectors over one call with its streams and
 // stores what they find in its summary, when it changed.
-func (e *Engine) diagnose(c sipflow.CallSummary, streams []rtpstats.StreamReport) {
-	in := diagnose.Input{Call: c, Streams: streams, Now: time.Unix(0, e.last.Load()), MediaSeen: e.rtp.Len() > 0}
+func (e *Engine) diagnose(c *sipflow.CallSummary, streams []rtpstats.StreamReport) {
+	in := diagnose.Input{Call: *c, Streams: streams, Now: time.Unix(0, e.last.Load()), MediaSeen: e.rtp.Len() > 0}
 	if ps := diagnose.Call(&in, e.o.Diagnose); !slices.Equal(ps, c.Problems) {
 		e.store.SetProblems(c.CallID, ps) // only a change takes the store's write lock
 	}
