@@ -437,3 +437,23 @@ func TestAnnouncementTouchesOnlyWithStreams(t *testing.T) {
 		t.Fatalf("changed calls %v, want call-busy (its stream linked by the SDP)", got)
 	}
 }
+
+// TestNATCandidateAnnouncedAgain: a private endpoint forgotten on the
+// tick and announced again by a later call is that call's NAT candidate
+// (the port's candidate list holds the new announcement, not the
+// forgotten one).
+func TestNATCandidateAnnouncedAgain(t *testing.T) {
+	tr := NewTracker(Options{})
+	tr.SetCallIDAt(natSDP, "call-old", tBase)
+	for s := time.Duration(0); s <= 2*time.Minute; s += time.Second {
+		tr.Expire(tBase.Add(s - time.Minute))
+	}
+	if tr.ann[natSDP] != nil || len(tr.natPorts) != 0 {
+		t.Fatalf("the first announcement outlived its idle time: %v, %d NAT ports", tr.ann[natSDP], len(tr.natPorts))
+	}
+	tr.SetCallIDAt(natSDP, "call-new", tBase.Add(2*time.Minute))
+	sendStream(t, tr, natPublic, natPeer, 2*time.Minute+time.Second, 5, 0, 3)
+	if r := reportBySSRC(t, tr, 5); r.CallID != "call-new" || r.Link != LinkNATPort || r.SDPEndpoint != natSDP {
+		t.Errorf("stream linked to %q by %q at %v, want call-new by port at %v", r.CallID, r.Link, r.SDPEndpoint, natSDP)
+	}
+}

@@ -140,7 +140,7 @@ type Tracker struct {
 	all        []*stream
 	hints      map[hintKey]*codecHint
 	ann        map[netip.AddrPort]*announcement
-	natPorts   map[uint16][]netip.AddrPort // non-routable announced endpoints by port, for linkNAT
+	natPorts   map[uint16][]natCand // non-routable announced endpoints by port, for linkNAT
 	rtcp       rtcpState
 	hdr        Fixed     // reused decode target; keeps AddRTP allocation-free
 	first      time.Time // packet time of the first AddRTP/AddRTCP input
@@ -240,7 +240,7 @@ func NewTracker(o Options) *Tracker {
 		fcache:   new([1 << flowCacheBits]*flow),
 		hints:    make(map[hintKey]*codecHint),
 		ann:      make(map[netip.AddrPort]*announcement),
-		natPorts: make(map[uint16][]netip.AddrPort),
+		natPorts: make(map[uint16][]natCand),
 		rtcp:     newRTCPState(o.MaxRTCP),
 		done:     finishedList{maxN: o.MaxFinished, maxBytes: o.MaxFinishedBytes},
 		idx:      newCallIndex(),
@@ -421,14 +421,15 @@ func (t *Tracker) SetCallIDAt(ep netip.AddrPort, callID string, at time.Time) {
 	}
 	p := ep.Port()
 	eps := t.natPorts[p]
-	for _, e := range eps {
-		if e == ep {
+	for i := range eps {
+		if eps[i].ep == ep {
+			eps[i].a = a // the same announcement, or ep's new one after it was forgotten
 			return
 		}
 	}
 	if len(eps) >= maxNATPerPort {
-		// Pruned only when full: a prune looks every candidate's
-		// announcement up, and doing it on every SDP was 7 % of a
+		// Pruned only when full: a prune reads every candidate's
+		// announcement, and doing it on every SDP was 7 % of a
 		// 20 000-call SIP-only run (64 lookups per endpoint on a port
 		// every call offers). Forgotten and out-of-window candidates
 		// are skipped where they are read (linkNAT prunes first).
@@ -441,12 +442,14 @@ func (t *Tracker) SetCallIDAt(ep netip.AddrPort, callID string, at time.Time) {
 		// every SDP costs a bounded scan instead of one that grows with
 		// the capture (it was quadratic: 88 % of the CPU of a 20 000-call
 		// SIP-only run). The newest half is kept, so the next prune
-		// (64 lookups) comes after as many new endpoints, not the next.
+		// (64 reads) comes after as many new endpoints, not the next.
 		keep := maxNATPerPort/2 - 1
 		t.natDropped += len(eps) - keep
-		eps = append(eps[:0], eps[len(eps)-keep:]...)
+		n := copy(eps, eps[len(eps)-keep:])
+		clear(eps[n:])
+		eps = eps[:n]
 	}
-	t.natPorts[p] = append(eps, ep)
+	t.natPorts[p] = append(eps, natCand{ep: ep, a: a})
 }
 
 // maxNATPerPort bounds the NAT candidates remembered for one port.
