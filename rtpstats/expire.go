@@ -23,11 +23,15 @@ type endCounters struct {
 	expired, evicted, evictedBudget, annEvicted int
 }
 
-// annBytes is what an SDP announcement and two codec hints cost (map
-// entries, the history, the call index's claim; measured 573 bytes
-// with one hint), for the announcements' quarter of
-// Options.MaxLiveBytes.
-const annBytes = 800
+// annBytes is what an SDP announcement costs with the codec hints kept
+// with it (map entry, history, the call index's claim, the age queue's
+// entry; measured 417 bytes alone, 642 with one to four hints, 866
+// with maxAnnHints) and its share of the hint table (one hint, about
+// 200 bytes with its queue entry; see roomHint). It makes the
+// announcements' quarter of Options.MaxLiveBytes a count: 16 MiB of the
+// default 1 GiB budget is 15 252 endpoints, the idle time's worth
+// (DefaultRTPIdleTimeout, 5 minutes) at 25 calls a second.
+const annBytes = 1100
 
 // rtcpBytes is what an RTCP source costs with a reporter or two (its
 // map of reporters, the summary, the reports; measured 923 bytes), for
@@ -314,31 +318,23 @@ func (t *Tracker) expire(cutoff time.Time, out *[]StreamReport, sweep bool) int 
 	t.trimLive(0)
 	t.trimFinished()
 	t.expireRTCP(cutoff)
-	// The announcement sweep walks every announcement, hint and NAT
-	// port. Run on every tick (once a second of packet time) it cost
-	// 70 % of a SIP-only run of 20 000 calls; every 30 s, still a sixth
-	// of one of 200 000 calls (a five-minute table walked every thirty
-	// seconds: ten visits per entry). It runs once the tables have had
-	// half their size in additions since the last sweep, so each entry
-	// is visited about twice, but no sooner than annSweepEvery, and at
-	// the latest annMaxStale after the last sweep, or when the tables
-	// doubled: announcements outlive their cutoff by at most
-	// annMaxStale, and the cost is amortised over what was added.
-	size := len(t.ann) + len(t.hints)
-	since := cutoff.Sub(t.annSwept)
-	if sweep || since >= annMaxStale || since >= annSweepEvery && t.annAdds >= size/2 || size > 2*t.annSweptSize+1024 {
+	// Announcements and codec hints expire from the front of their age
+	// queues on every tick (expireQueued). The full sweep stays for
+	// ExpireBefore, whose caller wants every stale entry gone, and runs
+	// every annMaxStale of packet time for entries queued out of time
+	// order (an SDP dated before the one queued ahead of it), which the
+	// queue reaches late.
+	t.expireQueued(cutoff)
+	if sweep || cutoff.Sub(t.annSwept) >= annMaxStale {
 		t.expireAnnouncements(cutoff)
-		t.annSwept, t.annSweptSize, t.annAdds = cutoff, len(t.ann)+len(t.hints), 0
+		t.annSwept = cutoff
 	}
 	return n
 }
 
-// annSweepEvery and annMaxStale bound how often (packet time)
-// announcements and codec hints are swept for expiry; see expire.
-const (
-	annSweepEvery = 30 * time.Second
-	annMaxStale   = 5 * time.Minute
-)
+// annMaxStale is how often (packet time) the full announcement sweep
+// runs on the tick; see expire.
+const annMaxStale = 5 * time.Minute
 
 // evictIdle makes room for a new stream in a full table: it finishes the
 // longest-idle streams, a batch of 1/evictBatch of the table, counted in
@@ -420,6 +416,13 @@ func (t *Tracker) expireAnnouncements(cutoff time.Time) {
 // forgetAnn drops an announcement and its calls' claims on the endpoint.
 func (t *Tracker) forgetAnn(ep netip.AddrPort, a *announcement) {
 	delete(t.ann, ep)
+	a.gone = true
+	if t.lastAnn == a {
+		t.lastAnn = nil
+	}
+	if natCandidate(ep.Addr()) {
+		t.markNAT(ep.Port())
+	}
 	t.idx.unannounce(a.callID, ep)
 	for _, e := range a.hist {
 		t.idx.unannounce(e.callID, ep)
@@ -427,65 +430,67 @@ func (t *Tracker) forgetAnn(ep netip.AddrPort, a *announcement) {
 }
 
 // roomAnn is called before a new announcement is added, roomHint before
-// a new codec hint: at Options.MaxAnnouncements each forgets the oldest
-// batch of its table that no live stream uses, counted in
-// Counters.AnnouncementsEvicted. Those a live stream uses stay (at most
-// three endpoints per live stream, so the tables stay bounded by
-// MaxStreams too). A pass walks and sorts the table, so one that left
-// it still full (live streams use most of it) makes the next wait until
-// it grew by an eighth (annNext, hintNext; see roomNext): a pass on
-// every new entry cost 80 % of a 256 MiB run's CPU. The codec hints
-// have twice the announcements' cap (an endpoint offers a few payload
-// types; a hint costs a fraction of an announcement).
+// a new hint in Tracker.hints: at Options.MaxAnnouncements each forgets
+// the oldest batch of its table that no live stream uses (1/roomFraction
+// of the limit, taken from the front of its age queue), counted in
+// Counters.AnnouncementsEvicted; an announcement's hints go with it.
+// Those a live stream uses stay, queued again at the back (at most three
+// endpoints per live stream, so the tables stay bounded by MaxStreams
+// too). A pass that left the table full (live streams use most of it)
+// makes the next wait until it grew by an eighth (annNext, hintNext; see
+// roomNext), so passes over a table live streams hold stay amortised: a
+// pass on every new entry cost 80 % of a 256 MiB run's CPU. The hint
+// table holds only hints of endpoints not announced (yet) and those past
+// maxAnnHints of one, so it has the announcements' cap.
 func (t *Tracker) roomAnn() {
 	limit := t.o.MaxAnnouncements
 	if len(t.ann) < max(limit, t.annNext) {
-		return // checked here: the closures below are for a pass only
+		return
 	}
-	t.annNext = evictOldest(t, t.ann, limit,
-		func(ep netip.AddrPort) bool { return len(t.idx.byEP[ep]) == 0 },
-		func(a *announcement) int64 { return t.announcedAt(a).UnixNano() },
-		func(ep netip.AddrPort, a *announcement) {
-			t.forgetAnn(ep, a)
-			t.pruneNAT(ep.Port(), time.Time{})
-		})
+	t.roomPasses++
+	want := roomBatch(len(t.ann), limit)
+	for n := t.annQ.len(); n > 0 && want > 0; n-- {
+		e := t.annQ.front()
+		t.annQ.pop()
+		a := e.val
+		if a.gone || a.at.UnixNano() != e.stamp {
+			continue // renewed since, or forgotten: a stale queue entry
+		}
+		if len(t.idx.byEP[e.key]) != 0 {
+			t.annQ.push(e) // a live stream uses it: looked at again after the others
+			continue
+		}
+		t.forgetAnn(e.key, a)
+		t.ends.annEvicted++
+		want--
+	}
+	t.pruneDirtyNAT()
+	t.annNext = roomNext(len(t.ann), limit)
 }
 
 func (t *Tracker) roomHint() {
-	limit := 2 * t.o.MaxAnnouncements
+	limit := t.o.MaxAnnouncements
 	if len(t.hints) < max(limit, t.hintNext) {
 		return
 	}
-	t.hintNext = evictOldest(t, t.hints, limit,
-		func(k hintKey) bool { return len(t.idx.byEP[k.ep]) == 0 },
-		func(h *codecHint) int64 { return h.at.UnixNano() },
-		func(k hintKey, _ *codecHint) { delete(t.hints, k) })
-}
-
-// evictOldest is one eviction pass over a full table m of roomAnn or
-// roomHint: of the entries free (no live stream uses them), the oldest
-// by at are forgotten, a batch (roomBatch) at once, each counted in
-// Counters.AnnouncementsEvicted. It returns the table size at which the
-// next pass is due (roomNext).
-func evictOldest[K comparable, V any](t *Tracker, m map[K]V, limit int, free func(K) bool, at func(V) int64, forget func(K, V)) int {
 	t.roomPasses++
-	sc := t.scratch[:0]
-	for k, v := range m {
-		if free(k) {
-			sc = append(sc, at(v))
+	want := roomBatch(len(t.hints), limit)
+	for n := t.hintQ.len(); n > 0 && want > 0; n-- {
+		e := t.hintQ.front()
+		t.hintQ.pop()
+		h := t.hints[e.key]
+		if h == nil || h != e.val || h.at.UnixNano() != e.stamp {
+			continue
 		}
-	}
-	t.scratch = sc
-	if len(sc) > 0 {
-		cut := kth(sc, min(len(sc), roomBatch(len(m), limit))-1)
-		for k, v := range m {
-			if free(k) && at(v) <= cut {
-				forget(k, v)
-				t.ends.annEvicted++
-			}
+		if len(t.idx.byEP[e.key.ep]) != 0 {
+			t.hintQ.push(e)
+			continue
 		}
+		delete(t.hints, e.key)
+		t.ends.annEvicted++
+		want--
 	}
-	return roomNext(len(m), limit)
+	t.hintNext = roomNext(len(t.hints), limit)
 }
 
 // roomBatch is how many entries a pass over a table of n entries
@@ -496,57 +501,112 @@ func roomBatch(n, limit int) int {
 }
 
 // roomFraction is the share of its limit a full table's pass evicts (the
-// oldest entries no live stream uses). Each pass walks the table: a pass
-// per sixty-fourth of it cost a third of a 20 000-call SIP-only run's
-// CPU in SetCodec once the hint table filled, a pass per eighth still a
-// tenth of a 200 000-call run; a quarter makes it about four visits per
-// new entry.
-const roomFraction = 4
+// oldest entries no live stream uses). A pass costs what it evicts (and
+// the held or stale entries it steps over), taken from the age queue's
+// front, so the batch is small: a full table keeps close to its limit.
+const roomFraction = 64
 
-// kth returns the value that would be at index k if sc were sorted,
-// reordering sc (quickselect: a pass needs the cut-off time, not the
-// order, and a sort of the whole table was most of its cost). The
-// partition is three-way, so a table whose entries share a few times
-// (every hint of one SDP has its time) stays linear.
-func kth(sc []int64, k int) int64 {
-	lo, hi := 0, len(sc)-1
-	for lo < hi {
-		p := median3(sc[lo], sc[lo+(hi-lo)/2], sc[hi])
-		// sc[lo:lt] < p, sc[lt:i] == p, sc[gt+1:hi+1] > p
-		lt, i, gt := lo, lo, hi
-		for i <= gt {
-			switch {
-			case sc[i] < p:
-				sc[lt], sc[i] = sc[i], sc[lt]
-				lt++
-				i++
-			case sc[i] > p:
-				sc[i], sc[gt] = sc[gt], sc[i]
-				gt--
-			default:
-				i++
-			}
+// annRecheck is how long (packet time) expiry leaves an announcement or
+// hint a live stream held before it looks at it again.
+const annRecheck = 30 * time.Second
+
+// expireQueued forgets the announcements and codec hints made before
+// cutoff that no live stream uses, from the front of their age queues:
+// the cost is what expires, plus a look every annRecheck at each one a
+// live stream holds. It runs on every tick, so the tables hold their
+// idle time's worth of entries, not more.
+func (t *Tracker) expireQueued(cutoff time.Time) {
+	c := cutoff.UnixNano()
+	for n := t.annQ.len(); n > 0; n-- {
+		e := t.annQ.front()
+		if e.due >= c {
+			break
 		}
-		switch {
-		case k < lt:
-			hi = lt - 1
-		case k > gt:
-			lo = gt + 1
-		default:
-			return p
+		t.annQ.pop()
+		a := e.val
+		if a.gone || a.at.UnixNano() != e.stamp {
+			continue
 		}
+		if at := t.announcedAt(a); !at.Before(cutoff) {
+			e.due = at.UnixNano() // dated by the first packet, which came later
+			t.annQ.push(e)
+			continue
+		}
+		if len(t.idx.byEP[e.key]) != 0 {
+			e.due = c + int64(annRecheck)
+			t.annQ.push(e)
+			continue
+		}
+		t.forgetAnn(e.key, a)
 	}
-	return sc[k]
+	for n := t.hintQ.len(); n > 0; n-- {
+		e := t.hintQ.front()
+		if e.due >= c {
+			break
+		}
+		t.hintQ.pop()
+		h := t.hints[e.key]
+		if h == nil || h != e.val || h.at.UnixNano() != e.stamp {
+			continue
+		}
+		// A hint lives at least as long as its endpoint's announcement
+		// (see expireAnnouncements).
+		if a := t.ann[e.key.ep]; a != nil || len(t.idx.byEP[e.key.ep]) != 0 {
+			e.due = c + int64(annRecheck)
+			if a != nil {
+				e.due = max(e.due, t.announcedAt(a).UnixNano())
+			}
+			t.hintQ.push(e)
+			continue
+		}
+		delete(t.hints, e.key)
+	}
+	t.pruneDirtyNAT()
 }
 
-func median3(a, b, c int64) int64 {
-	if a > b {
-		a, b = b, a
+// queueAnn queues ep's announcement, made or renewed at a new time.
+func (t *Tracker) queueAnn(ep netip.AddrPort, a *announcement) {
+	at := a.at.UnixNano()
+	t.annQ.push(ageEntry[netip.AddrPort, *announcement]{key: ep, val: a, stamp: at, due: at})
+	if t.annQ.len() > compactAt(len(t.ann)) {
+		t.annQ.compact(func(e ageEntry[netip.AddrPort, *announcement]) bool {
+			return !e.val.gone && e.val.at.UnixNano() == e.stamp
+		})
 	}
-	if b > c {
-		b = c
+}
+
+// queueHint queues the hint k, made or renewed at a new time.
+func (t *Tracker) queueHint(k hintKey, h *codecHint) {
+	at := h.at.UnixNano()
+	t.hintQ.push(ageEntry[hintKey, *codecHint]{key: k, val: h, stamp: at, due: at})
+	if t.hintQ.len() > compactAt(len(t.hints)) {
+		t.hintQ.compact(func(e ageEntry[hintKey, *codecHint]) bool {
+			h := t.hints[e.key]
+			return h != nil && h == e.val && h.at.UnixNano() == e.stamp
+		})
 	}
-	return max(a, b)
+}
+
+// markNAT notes that port p's NAT candidate list may hold endpoints
+// that can no longer qualify (forgotten, or seen on the wire), for
+// pruneDirtyNAT: a prune looks every candidate up, so a busy port is
+// pruned once per tick or eviction pass, not once per endpoint.
+func (t *Tracker) markNAT(p uint16) {
+	w, b := p/64, uint64(1)<<(p%64)
+	if t.natDirtyBits[w]&b != 0 {
+		return
+	}
+	t.natDirtyBits[w] |= b
+	t.natDirty = append(t.natDirty, p)
+}
+
+// pruneDirtyNAT prunes the ports markNAT noted.
+func (t *Tracker) pruneDirtyNAT() {
+	for _, p := range t.natDirty {
+		t.natDirtyBits[p/64] &^= uint64(1) << (p % 64)
+		t.pruneNAT(p, time.Time{})
+	}
+	t.natDirty = t.natDirty[:0]
 }
 
 // roomNext is the table size at which the next eviction pass runs,

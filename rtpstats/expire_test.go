@@ -3,7 +3,6 @@ package rtpstats
 import (
 	"fmt"
 	"net/netip"
-	"slices"
 	"testing"
 	"time"
 )
@@ -287,28 +286,174 @@ func TestAnnouncementHistoryBoundsIndex(t *testing.T) {
 	}
 }
 
-// FuzzKth: quickselect gives the value a sort puts at k, for any values
-// (few distinct ones too) and any k.
-func FuzzKth(f *testing.F) {
-	f.Add([]byte{5, 3, 9, 1, 1, 1, 7}, uint16(3))
-	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 0}, uint16(5))
-	f.Add([]byte{9, 8, 7, 6, 5, 4, 3, 2, 1, 0}, uint16(0))
-	f.Fuzz(func(t *testing.T, b []byte, k uint16) {
-		if len(b) == 0 {
-			return
+// TestAnnouncementsExpireOnTick: SIP-only traffic at a steady call rate,
+// with the engine's tick (Expire once a second): the announcements and
+// hints expire from their age queues at the idle time, so the tables
+// hold that much and no more, nothing is evicted, and the queues stay
+// the size of their tables although one endpoint is renewed by every
+// call.
+func TestAnnouncementsExpireOnTick(t *testing.T) {
+	const (
+		idle  = time.Minute
+		rate  = 20 // calls a second
+		calls = 20 * 600
+	)
+	tr := NewTracker(Options{MaxAnnouncements: 4000})
+	server := netip.MustParseAddrPort("203.0.113.5:30000") // every answer
+	next := tBase
+	for i := range calls {
+		at := tBase.Add(time.Duration(i) * time.Second / rate)
+		for !at.Before(next) {
+			tr.Expire(next.Add(-idle))
+			next = next.Add(time.Second)
 		}
-		sc := make([]int64, len(b))
-		for i, v := range b {
-			sc[i] = int64(v%7) * int64(time.Second) // few distinct values, many ties
-			if v > 200 {
-				sc[i] = -int64(v)
-			}
+		offer := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 4, byte(i >> 8), byte(i)}), 40000)
+		id := fmt.Sprintf("call-%d", i)
+		for _, ep := range []netip.AddrPort{offer, server} {
+			tr.SetCallIDAt(ep, id, at)
+			tr.SetCodecBytes(ep, 0, []byte("PCMU"), 8000)
+			tr.SetCodecBytes(ep, 8, []byte("PCMA"), 8000)
+			tr.SetCodecBytes(ep, 101, []byte("telephone-event"), 8000)
 		}
-		want := slices.Clone(sc)
-		slices.Sort(want)
-		i := int(k) % len(sc)
-		if got := kth(sc, i); got != want[i] {
-			t.Fatalf("kth(%v, %d) = %d, want %d", b, i, got, want[i])
+		// The idle time's worth, one tick of slack, and the server.
+		if max := (int(idle/time.Second)+2)*rate + 1; len(tr.ann) > max || hintCount(tr) > 3*max {
+			t.Fatalf("call %d: %d announcements, %d hints, want at most %d and %d", i, len(tr.ann), hintCount(tr), max, 3*max)
 		}
-	})
+		if tr.annQ.len() > compactAt(len(tr.ann)) || tr.hintQ.len() > compactAt(len(tr.hints)) {
+			t.Fatalf("call %d: queues %d and %d for tables of %d and %d", i, tr.annQ.len(), tr.hintQ.len(), len(tr.ann), len(tr.hints))
+		}
+	}
+	if c := tr.Counters(); c.AnnouncementsEvicted != 0 || tr.roomPasses != 0 {
+		t.Errorf("%d evicted in %d passes: expiry should have kept the tables below their cap", c.AnnouncementsEvicted, tr.roomPasses)
+	}
+	if a := tr.ann[server]; a == nil || a.hint(101) == nil || a.hint(101).name != "telephone-event" || len(tr.hints) != 0 {
+		t.Errorf("the server's hints: %+v (%d in the table)", a, len(tr.hints))
+	}
+	// Once the traffic stops, the tick empties the tables.
+	for range 2 * idle / time.Second {
+		tr.Expire(next.Add(-idle))
+		next = next.Add(time.Second)
+	}
+	if len(tr.ann) != 0 || hintCount(tr) != 0 || len(tr.idx.callEPs) != 0 || len(tr.natPorts) != 0 {
+		t.Errorf("after the idle time: %d announcements, %d hints, %d calls indexed, %d NAT ports", len(tr.ann), hintCount(tr), len(tr.idx.callEPs), len(tr.natPorts))
+	}
+}
+
+// TestHeldAnnouncementExpiresAfterItsStream: an announcement a live
+// stream uses outlives its idle time; once the stream has finished, the
+// tick forgets it within annRecheck.
+func TestHeldAnnouncementExpiresAfterItsStream(t *testing.T) {
+	tr := NewTracker(Options{})
+	ep := netip.MustParseAddrPort("198.51.100.7:5004")
+	tr.SetCallIDAt(ep, "call-1", tBase)
+	tr.SetCodec(ep, 0, "PCMU", 8000)
+	// A stream from ep for ten minutes.
+	for i := range 600 {
+		at := tBase.Add(time.Duration(i) * time.Second)
+		if err := tr.AddRTP(rtpBytes(t, synth{seq: uint16(i), ts: uint32(8000 * i), pt: 0, ssrc: 7}), Meta{Time: at, Src: ep, Dst: natPeer}); err != nil {
+			t.Fatal(err)
+		}
+		tr.Expire(at.Add(-time.Minute))
+		if tr.ann[ep] == nil || hintCount(tr) != 1 {
+			t.Fatalf("second %d: the live stream's announcement or hint was forgotten", i)
+		}
+	}
+	end := tBase.Add(600 * time.Second)
+	for s := time.Duration(0); s < time.Minute+annRecheck+2*time.Second; s += time.Second {
+		tr.Expire(end.Add(s - time.Minute))
+	}
+	if tr.Len() != 0 || tr.ann[ep] != nil || hintCount(tr) != 0 {
+		t.Errorf("%d streams, announcement %v, %d hints after the stream ended", tr.Len(), tr.ann[ep], hintCount(tr))
+	}
+	if r := tr.Streams(); len(r) != 1 || r[0].CallID != "call-1" || r[0].Codec != "PCMU" {
+		t.Errorf("final report %+v", r)
+	}
+}
+
+// hintCount is every codec hint the Tracker holds: with announcements
+// and in its table.
+func hintCount(tr *Tracker) int {
+	n := len(tr.hints)
+	for _, a := range tr.ann {
+		n += len(a.hints)
+	}
+	return n
+}
+
+// TestHintsKeptWithAnnouncement: codec hints live with their endpoint's
+// announcement (up to maxAnnHints; the rest, and those of an endpoint
+// not announced yet, in the table); a hint made before the announcement
+// is replaced, not duplicated, and streams resolve hints from both.
+func TestHintsKeptWithAnnouncement(t *testing.T) {
+	tr := NewTracker(Options{})
+	ep := netip.MustParseAddrPort("198.51.100.9:6000")
+	tr.SetCodec(ep, 96, "early", 8000) // before the SDP's call is known
+	if len(tr.hints) != 1 {
+		t.Fatalf("%d hints in the table, want the one made before the announcement", len(tr.hints))
+	}
+	tr.SetCallIDAt(ep, "call-h", tBase)
+	for i := range maxAnnHints + 4 {
+		tr.SetCodecBytes(ep, uint8(96+i), fmt.Appendf(nil, "codec%d", i), 8000)
+	}
+	a := tr.ann[ep]
+	if len(a.hints) != maxAnnHints || len(tr.hints) != 4 || hintCount(tr) != maxAnnHints+4 {
+		t.Fatalf("%d hints with the announcement, %d in the table; want %d and 4", len(a.hints), len(tr.hints), maxAnnHints)
+	}
+	if h := a.hint(96); h == nil || h.name != "codec0" {
+		t.Fatalf("pt 96: %+v, want codec0 (the early hint replaced)", h)
+	}
+	for _, pt := range []uint8{96, uint8(96 + maxAnnHints + 2)} {
+		src := netip.AddrPortFrom(natPeer.Addr(), 7000+uint16(pt))
+		if err := tr.AddRTP(rtpBytes(t, synth{seq: 1, pt: pt, ssrc: uint32(pt)}), Meta{Time: tBase.Add(time.Second), Src: src, Dst: ep}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rs := tr.Streams()
+	if len(rs) != 2 || rs[0].Codec != "codec0" && rs[1].Codec != "codec0" || rs[0].Codec != fmt.Sprintf("codec%d", maxAnnHints+2) && rs[1].Codec != fmt.Sprintf("codec%d", maxAnnHints+2) {
+		t.Fatalf("streams' codecs %q and %q", rs[0].Codec, rs[1].Codec)
+	}
+	tr.ExpireBefore(tBase.Add(time.Hour))
+	if hintCount(tr) != 0 || len(tr.ann) != 0 {
+		t.Errorf("after expiry: %d hints, %d announcements", hintCount(tr), len(tr.ann))
+	}
+}
+
+// TestAnnouncementTouchesOnlyWithStreams: an SDP endpoint no stream uses
+// changes no call's streams, so ChangedCalls is not told; one with a
+// stream on it (media before the SDP) moves the stream to the call.
+func TestAnnouncementTouchesOnlyWithStreams(t *testing.T) {
+	tr := NewTracker(Options{})
+	quiet := netip.MustParseAddrPort("198.51.100.20:4000")
+	busy := netip.MustParseAddrPort("198.51.100.21:4000")
+	tr.SetCallIDAt(quiet, "call-quiet", tBase)
+	tr.SetCallIDAt(quiet, "call-quiet-2", tBase.Add(time.Second))
+	if n := tr.PendingCalls(); n != 0 {
+		t.Fatalf("%d calls pending for endpoints without streams", n)
+	}
+	sendStream(t, tr, busy, natPeer, 0, 1, 0, 3)
+	tr.ChangedCalls(nil) // the packets' change, taken
+	tr.SetCallIDAt(busy, "call-busy", tBase.Add(time.Second))
+	if got := tr.ChangedCalls(nil); len(got) != 1 || got[0] != "call-busy" {
+		t.Fatalf("changed calls %v, want call-busy (its stream linked by the SDP)", got)
+	}
+}
+
+// TestNATCandidateAnnouncedAgain: a private endpoint forgotten on the
+// tick and announced again by a later call is that call's NAT candidate
+// (the port's candidate list holds the new announcement, not the
+// forgotten one).
+func TestNATCandidateAnnouncedAgain(t *testing.T) {
+	tr := NewTracker(Options{})
+	tr.SetCallIDAt(natSDP, "call-old", tBase)
+	for s := time.Duration(0); s <= 2*time.Minute; s += time.Second {
+		tr.Expire(tBase.Add(s - time.Minute))
+	}
+	if tr.ann[natSDP] != nil || len(tr.natPorts) != 0 {
+		t.Fatalf("the first announcement outlived its idle time: %v, %d NAT ports", tr.ann[natSDP], len(tr.natPorts))
+	}
+	tr.SetCallIDAt(natSDP, "call-new", tBase.Add(2*time.Minute))
+	sendStream(t, tr, natPublic, natPeer, 2*time.Minute+time.Second, 5, 0, 3)
+	if r := reportBySSRC(t, tr, 5); r.CallID != "call-new" || r.Link != LinkNATPort || r.SDPEndpoint != natSDP {
+		t.Errorf("stream linked to %q by %q at %v, want call-new by port at %v", r.CallID, r.Link, r.SDPEndpoint, natSDP)
+	}
 }

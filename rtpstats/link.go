@@ -42,9 +42,47 @@ type announcement struct {
 	// address is on the wire and not hidden by NAT; it no longer
 	// qualifies for the port guess.
 	seen bool
+	// gone: forgotten (forgetAnn); the age queue's entries for it are
+	// stale.
+	gone bool
 	// hist holds the distinct calls that announced the endpoint, each
 	// with its latest time, oldest first (at most maxAnnHistory).
 	hist []annEntry
+	// hist0 is hist's first backing array: most endpoints are announced
+	// by one call, and this saves an allocation for each.
+	hist0 [1]annEntry
+	// hints are the endpoint's codec hints (SetCodec), kept with it and
+	// forgotten with it: up to maxAnnHints, the rest in Tracker.hints.
+	// A separate table of hints by endpoint and payload type cost a
+	// map entry, a queue entry and their lookups per payload type of
+	// every SDP, most of what an SDP cost the Tracker.
+	hints []annHint
+}
+
+// annHint is a codec hint kept with its announcement.
+type annHint struct {
+	pt uint8
+	h  codecHint
+}
+
+// maxAnnHints bounds the hints kept with one announcement: an offer
+// lists a handful of payload types (PCMU, PCMA, telephone-event), a
+// generous one a dozen; beyond, they go to Tracker.hints, which has its
+// own cap.
+const maxAnnHints = 8
+
+// annHintsCap is the room an announcement's first hint makes: PCMU,
+// PCMA, telephone-event and one more fit in one allocation.
+const annHintsCap = 4
+
+// hint is the announcement's hint for pt, or nil.
+func (a *announcement) hint(pt uint8) *codecHint {
+	for i := range a.hints {
+		if a.hints[i].pt == pt {
+			return &a.hints[i].h
+		}
+	}
+	return nil
 }
 
 // remember files callID's announcement at at in the history.
@@ -239,25 +277,36 @@ func (t *Tracker) live(a *announcement, now time.Time) bool {
 // window), and returns what is left. Packet time only moves forward, so an
 // announcement too old now stays too old. A zero now prunes only the seen
 // and forgotten ones.
-func (t *Tracker) pruneNAT(p uint16, now time.Time) []netip.AddrPort {
-	eps := t.natPorts[p]
-	out := eps[:0]
-	for _, ep := range eps {
-		a := t.ann[ep]
-		if a == nil || a.seen {
+func (t *Tracker) pruneNAT(p uint16, now time.Time) []natCand {
+	cs := t.natPorts[p]
+	out := cs[:0]
+	for _, c := range cs {
+		a := c.a
+		if a.gone || a.seen {
 			continue
 		}
 		if at := t.announcedAt(a); !now.IsZero() && !at.IsZero() && now.Sub(at) > t.o.NATWindow {
 			continue
 		}
-		out = append(out, ep)
+		out = append(out, c)
 	}
+	clear(cs[len(out):]) // no pointer to a forgotten announcement stays behind
 	if len(out) == 0 {
 		delete(t.natPorts, p)
 		return nil
 	}
 	t.natPorts[p] = out
 	return out
+}
+
+// natCand is a NAT candidate of a port: a private endpoint and its
+// announcement, so a prune reads the announcement without looking it up
+// (64 lookups per prune of a busy port were a tenth of the Tracker's
+// cost on a SIP-only run). An endpoint forgotten and announced again is
+// a new announcement; its candidate entry is updated (SetCallIDAt).
+type natCand struct {
+	ep netip.AddrPort
+	a  *announcement
 }
 
 // linkNAT decides, once, when a stream is created, how it relates to the
@@ -286,6 +335,9 @@ func (t *Tracker) linkNAT(s *stream, now time.Time) {
 	exact := false
 	for _, ep := range [2]netip.AddrPort{s.key.dst, s.key.src} {
 		if a := t.ann[ep]; a != nil {
+			if !a.seen && natCandidate(ep.Addr()) {
+				t.markNAT(ep.Port()) // no longer a candidate: pruned at the next tick
+			}
 			a.seen = true
 			if !exact {
 				s.exactEP, s.callID = ep, a.callID
@@ -296,23 +348,23 @@ func (t *Tracker) linkNAT(s *stream, now time.Time) {
 	if exact || t.o.NATWindow < 0 || len(t.natPorts) == 0 {
 		return
 	}
-	var found netip.AddrPort
+	var found natCand
 	n := 0
 	ports := [2]uint16{s.key.dst.Port(), s.key.src.Port()}
 	for i, p := range ports {
 		if i == 1 && p == ports[0] {
 			break // same port both ways: already scanned
 		}
-		for _, ep := range t.pruneNAT(p, now) {
-			if t.live(t.ann[ep], now) {
-				found = ep
+		for _, c := range t.pruneNAT(p, now) {
+			if t.live(c.a, now) {
+				found = c
 				n++
 			}
 		}
 	}
 	switch {
 	case n == 1:
-		s.natEP, s.callID = found, t.ann[found].callID
+		s.natEP, s.callID = found.ep, found.a.callID
 	case n > 1:
 		t.ambiguous++
 	}

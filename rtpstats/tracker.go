@@ -69,10 +69,11 @@ type Options struct {
 	// evicts the longest-idle ones (Counters.RTCPEvicted). 0 means
 	// 100000.
 	MaxRTCP int
-	// MaxAnnouncements caps the SDP endpoints (and, twice it, their
-	// codec hints) remembered for linking; a full table forgets the
-	// oldest announcements no live stream uses
-	// (Counters.AnnouncementsEvicted). 0 means 200000.
+	// MaxAnnouncements caps the SDP endpoints remembered for linking,
+	// each with up to eight codec hints (and, as many again, the hints
+	// of endpoints not announced or past those eight); a full table
+	// forgets the oldest announcements no live stream uses, their
+	// hints with them (Counters.AnnouncementsEvicted). 0 means 200000.
 	MaxAnnouncements int
 	// NATWindow is how long after an SDP announcement (packet time) a new
 	// stream may still be linked to it by port alone when its SDP address
@@ -148,7 +149,7 @@ type Tracker struct {
 	all        []*stream
 	hints      map[hintKey]*codecHint
 	ann        map[netip.AddrPort]*announcement
-	natPorts   map[uint16][]netip.AddrPort // non-routable announced endpoints by port, for linkNAT
+	natPorts   map[uint16][]natCand // non-routable announced endpoints by port, for linkNAT
 	rtcp       rtcpState
 	hdr        Fixed     // reused decode target; keeps AddRTP allocation-free
 	first      time.Time // packet time of the first AddRTP/AddRTCP input
@@ -156,16 +157,30 @@ type Tracker struct {
 	malformed  int
 	ambiguous  int
 	natDropped int // NAT candidates forgotten at maxNATPerPort
-	// annSwept and annSweptSize are the cutoff and the table sizes of the
-	// last announcement sweep (see expire).
-	annSwept     time.Time
-	annSweptSize int
-	annAdds      int          // announcements and hints added since
-	idx          callIndex    // streams by endpoint and endpoints by call (callindex.go)
-	done         finishedList // final reports of expired and evicted streams (expire.go)
-	ends         endCounters
-	scratch      []int64 // eviction's sort buffer, reused
-	liveBytes    int64   // what live streams hold (sum of stream.cost; see Options.MaxLiveBytes)
+	// annSwept is the cutoff of the last full announcement sweep (see
+	// expire).
+	annSwept time.Time
+	// annQ and hintQ list the announcements and hints oldest first, for
+	// expiry and eviction (agequeue.go).
+	annQ  ageQueue[netip.AddrPort, *announcement]
+	hintQ ageQueue[hintKey, *codecHint]
+	// lastEP and lastAnn are the announcement SetCallIDAt or SetCodec
+	// found last (nil when forgotten): an SDP's codecs follow its
+	// endpoint, and each would look it up again.
+	lastEP  netip.AddrPort
+	lastAnn *announcement
+	// natDirty lists the ports whose NAT candidates may need a prune
+	// (markNAT); natDirtyBits holds the same set as bits, for dedup.
+	natDirty     []uint16
+	natDirtyBits [1 << 16 / 64]uint64
+	// names are the codec names SetCodecBytes made last (codecName).
+	names     [8]string
+	nameNext  int
+	idx       callIndex    // streams by endpoint and endpoints by call (callindex.go)
+	done      finishedList // final reports of expired and evicted streams (expire.go)
+	ends      endCounters
+	scratch   []int64 // eviction's sort buffer, reused
+	liveBytes int64   // what live streams hold (sum of stream.cost; see Options.MaxLiveBytes)
 	// annNext and hintNext are the table sizes at which roomAnn and
 	// roomHint next look for entries to evict; roomPasses counts their
 	// passes (the work they do).
@@ -234,7 +249,7 @@ func NewTracker(o Options) *Tracker {
 		fcache:   new([1 << flowCacheBits]*flow),
 		hints:    make(map[hintKey]*codecHint),
 		ann:      make(map[netip.AddrPort]*announcement),
-		natPorts: make(map[uint16][]netip.AddrPort),
+		natPorts: make(map[uint16][]natCand),
 		rtcp:     newRTCPState(o.MaxRTCP),
 		done:     finishedList{maxN: o.MaxFinished, maxBytes: o.MaxFinishedBytes},
 		idx:      newCallIndex(),
@@ -247,28 +262,111 @@ func NewTracker(o Options) *Tracker {
 // that source, is ep. It affects streams created afterwards and packets of
 // existing streams from now on.
 func (t *Tracker) SetCodec(ep netip.AddrPort, pt uint8, name string, clock int) {
+	t.setCodec(ep, pt, name, nil, clock)
+}
+
+// SetCodecBytes is SetCodec for a codec name in the caller's buffer (an
+// SDP parse), which it does not retain: the name is copied only when no
+// recent hint had it (codec names repeat: PCMU, PCMA, telephone-event),
+// so an SDP's hints allocate nothing but their entries.
+func (t *Tracker) SetCodecBytes(ep netip.AddrPort, pt uint8, name []byte, clock int) {
+	t.setCodec(ep, pt, "", name, clock)
+}
+
+func (t *Tracker) setCodec(ep netip.AddrPort, pt uint8, name string, nameB []byte, clock int) {
 	t.gen++
 	if clock < 0 {
 		clock = 0
 	}
-	k := hintKey{ep, pt}
-	if _, ok := t.hints[k]; !ok {
-		t.roomHint()
-		t.annAdds++
+	var h *codecHint
+	a := t.annOf(ep)
+	if a != nil {
+		// Kept with the announcement (see announcement.hints).
+		if h = a.hint(pt); h == nil && len(a.hints) < maxAnnHints {
+			if a.hints == nil {
+				// Room for a usual offer's payload types at once.
+				a.hints = make([]annHint, 0, annHintsCap)
+			}
+			a.hints = append(a.hints, annHint{pt: pt})
+			h = &a.hints[len(a.hints)-1].h
+			if len(t.hints) > 0 {
+				t.dropHint(hintKey{ep, pt}) // made before the announcement: this one replaces it
+			}
+		}
 	}
-	at := t.clock
-	if a := t.ann[ep]; a != nil && a.at.After(at) {
-		at = a.at // the SDP's own time, from SetCallIDAt
+	if h == nil {
+		h = t.tableHint(ep, pt, a)
 	}
-	t.hints[k] = &codecHint{name: name, clock: uint32(clock), at: at}
+	if nameB != nil {
+		name = t.codecName(h.name, nameB)
+	}
+	h.name, h.clock = name, uint32(clock)
 	// Only streams on ep can resolve this hint (by destination, source
 	// or NAT endpoint, all three indexed): their caches are dropped, and
-	// every other stream's cache stays valid. A global generation was
-	// bumped by every SDP instead, which on a busy capture re-resolved
-	// every stream's hint (three map lookups) every few packets.
+	// every other stream's cache stays valid (they also hold pointers to
+	// hints that an append above may have moved). A global generation
+	// was bumped by every SDP instead, which on a busy capture
+	// re-resolved every stream's hint (three map lookups) every few
+	// packets.
 	for _, s := range t.idx.byEP[ep] {
 		s.hint.ok = false
 	}
+}
+
+// tableHint is the hint for pt on ep in Tracker.hints, made if need be:
+// for an endpoint with no announcement (SetCodec before SetCallIDAt) or
+// with maxAnnHints already. It expires by its own time, and not before
+// its endpoint's announcement.
+func (t *Tracker) tableHint(ep netip.AddrPort, pt uint8, a *announcement) *codecHint {
+	at := t.clock
+	if a != nil && a.at.After(at) {
+		at = a.at // the SDP's own time, from SetCallIDAt
+	}
+	k := hintKey{ep, pt}
+	h := t.hints[k]
+	if h == nil {
+		t.roomHint()
+		h = &codecHint{at: at}
+		t.hints[k] = h
+		t.queueHint(k, h)
+	} else if h.at.UnixNano() != at.UnixNano() {
+		h.at = at // renewed: filed again for expiry
+		t.queueHint(k, h)
+	}
+	return h
+}
+
+// dropHint deletes k from Tracker.hints (its queue entry goes stale).
+func (t *Tracker) dropHint(k hintKey) { delete(t.hints, k) }
+
+// annOf is t.ann[ep], through the one-entry cache (lastAnn).
+func (t *Tracker) annOf(ep netip.AddrPort) *announcement {
+	if t.lastAnn != nil && t.lastEP == ep {
+		return t.lastAnn
+	}
+	a := t.ann[ep]
+	if a != nil {
+		t.lastEP, t.lastAnn = ep, a
+	}
+	return a
+}
+
+// codecName returns b as a string: prev (the hint's name before) or one
+// of the last few names made when equal, else a copy, remembered in
+// their place.
+func (t *Tracker) codecName(prev string, b []byte) string {
+	if prev == string(b) {
+		return prev
+	}
+	for _, n := range t.names {
+		if n == string(b) {
+			return n
+		}
+	}
+	n := string(b)
+	t.names[t.nameNext%len(t.names)] = n
+	t.nameNext++
+	return n
 }
 
 // SetCallID labels streams to or from ep with a SIP Call-ID. The
@@ -298,20 +396,29 @@ func (t *Tracker) SetCallID(ep netip.AddrPort, callID string) {
 // packet, and brings the endpoint's SetCodec hints with it.
 func (t *Tracker) SetCallIDAt(ep netip.AddrPort, callID string, at time.Time) {
 	t.gen++
-	a := t.ann[ep]
+	a := t.annOf(ep)
+	renewed := a == nil || a.at.UnixNano() != at.UnixNano() // the queue's stamp
 	if a == nil {
 		t.roomAnn()
-		t.annAdds++
 		a = &announcement{}
+		a.hist = a.hist0[:0]
 		t.ann[ep] = a
+		t.lastEP, t.lastAnn = ep, a
 	}
-	if a.callID != callID {
+	if a.callID != callID && len(t.idx.byEP[ep]) > 0 {
 		// Streams linked through ep by announcement change hands: both
-		// calls' summaries must be recomputed.
+		// calls' summaries must be recomputed. Only streams on ep (by
+		// source, destination or NAT endpoint) resolve through it: with
+		// none, nothing changes hands, and touching every call of a
+		// SIP-only capture made the engine recompute 10 000 calls'
+		// summaries at a time (ChangedCalls) for nothing.
 		t.idx.touch(a.callID)
 		t.idx.touch(callID)
 	}
 	a.callID, a.at = callID, at
+	if renewed {
+		t.queueAnn(ep, a)
+	}
 	t.idx.announce(callID, ep)
 	if old := a.remember(callID, at); old != "" && old != callID && !t.linkedBy(old, ep) {
 		// The call left ep's history: its claim on ep goes too, or the
@@ -323,14 +430,15 @@ func (t *Tracker) SetCallIDAt(ep netip.AddrPort, callID string, at time.Time) {
 	}
 	p := ep.Port()
 	eps := t.natPorts[p]
-	for _, e := range eps {
-		if e == ep {
+	for i := range eps {
+		if eps[i].ep == ep {
+			eps[i].a = a // the same announcement, or ep's new one after it was forgotten
 			return
 		}
 	}
 	if len(eps) >= maxNATPerPort {
-		// Pruned only when full: a prune looks every candidate's
-		// announcement up, and doing it on every SDP was 7 % of a
+		// Pruned only when full: a prune reads every candidate's
+		// announcement, and doing it on every SDP was 7 % of a
 		// 20 000-call SIP-only run (64 lookups per endpoint on a port
 		// every call offers). Forgotten and out-of-window candidates
 		// are skipped where they are read (linkNAT prunes first).
@@ -343,12 +451,14 @@ func (t *Tracker) SetCallIDAt(ep netip.AddrPort, callID string, at time.Time) {
 		// every SDP costs a bounded scan instead of one that grows with
 		// the capture (it was quadratic: 88 % of the CPU of a 20 000-call
 		// SIP-only run). The newest half is kept, so the next prune
-		// (64 lookups) comes after as many new endpoints, not the next.
+		// (64 reads) comes after as many new endpoints, not the next.
 		keep := maxNATPerPort/2 - 1
 		t.natDropped += len(eps) - keep
-		eps = append(eps[:0], eps[len(eps)-keep:]...)
+		n := copy(eps, eps[len(eps)-keep:])
+		clear(eps[n:])
+		eps = eps[:n]
 	}
-	t.natPorts[p] = append(eps, ep)
+	t.natPorts[p] = append(eps, natCand{ep: ep, a: a})
 }
 
 // maxNATPerPort bounds the NAT candidates remembered for one port.
@@ -380,19 +490,34 @@ func (t *Tracker) cachedHint(s *stream, m *Meta, pt uint8) *codecHint {
 }
 
 func (t *Tracker) hint(s *stream, m *Meta, pt uint8) *codecHint {
-	if len(t.hints) == 0 {
+	if len(t.ann) == 0 && len(t.hints) == 0 {
 		return nil
 	}
-	if h := t.hints[hintKey{m.Dst, pt}]; h != nil {
+	if h := t.epHint(m.Dst, pt); h != nil {
 		return h
 	}
-	if h := t.hints[hintKey{m.Src, pt}]; h != nil {
+	if h := t.epHint(m.Src, pt); h != nil {
 		return h
 	}
 	if s.natEP.IsValid() {
-		return t.hints[hintKey{s.natEP, pt}]
+		return t.epHint(s.natEP, pt)
 	}
 	return nil
+}
+
+// epHint is the hint for pt on ep: kept with ep's announcement, else in
+// Tracker.hints. A payload type of an endpoint is in one place only
+// (setCodec), so the order of the two looks does not matter.
+func (t *Tracker) epHint(ep netip.AddrPort, pt uint8) *codecHint {
+	if a := t.ann[ep]; a != nil {
+		if h := a.hint(pt); h != nil {
+			return h
+		}
+	}
+	if len(t.hints) == 0 {
+		return nil
+	}
+	return t.hints[hintKey{ep, pt}]
 }
 
 // AddRTP parses pkt as RTP and updates its stream. It does not retain pkt.

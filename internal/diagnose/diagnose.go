@@ -220,7 +220,7 @@ func (d *diag) run() {
 // oneWay: an answered call where one side sent media for at least
 // MinPackets and nothing came back from the host it sent to.
 func (d *diag) oneWay() {
-	if d.o.MinPackets < 0 || d.answerTime().IsZero() || d.directional() {
+	if len(d.in.Streams) == 0 || d.o.MinPackets < 0 || d.answerTime().IsZero() || d.directional() {
 		return
 	}
 	for i := range d.in.Streams {
@@ -300,6 +300,9 @@ func (d *diag) lateMedia() {
 // an address no offer or answer of the call ever announced (NAT, a media relay the
 // signalling does not know of), or that was linked only by port.
 func (d *diag) mediaAddress() {
+	if len(d.in.Streams) == 0 {
+		return // nothing to check: the set below is for streams
+	}
 	// Every endpoint any exchange of the call negotiated: media moved by
 	// a re-INVITE is still the call's own.
 	announced := map[netip.AddrPort]bool{}
@@ -374,6 +377,9 @@ func nonAudioCodec(name string) bool {
 // codecMismatch: a stream whose payload is not among what the answer
 // (or, without an answer, the offer) lists.
 func (d *diag) codecMismatch() {
+	if len(d.in.Streams) == 0 {
+		return
+	}
 	neg := d.c.Answer
 	what := "answer"
 	if len(neg) == 0 {

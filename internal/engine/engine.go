@@ -459,7 +459,7 @@ func (e *Engine) addSIP(raw []byte, parsed *sipflow.Message, meta sipflow.Meta) 
 		}
 		e.rtp.SetCallIDAt(ep, callID, meta.Time)
 		for _, r := range sdp.Media[i].RTPMaps {
-			e.rtp.SetCodec(ep, r.PT, string(r.Encoding), int(r.Clock))
+			e.rtp.SetCodecBytes(ep, r.PT, r.Encoding, int(r.Clock))
 		}
 	}
 	return m
@@ -737,8 +737,8 @@ func (e *Engine) applyStreams(all bool) bool {
 			final[i].Owners(func(id string) { byCall[id] = append(byCall[id], i) })
 		}
 	}
-	apply := func(id string) {
-		st = st[:0]
+	// brief fills e.brief with id's reports, brief as AppendCallBrief's.
+	brief := func(id string) {
 		if all {
 			e.brief = e.brief[:0]
 			for _, i := range byCall[id] {
@@ -749,6 +749,11 @@ func (e *Engine) applyStreams(all bool) bool {
 		} else {
 			e.brief = e.rtp.AppendCallBrief(e.brief[:0], id)
 		}
+	}
+	// store copies the summaries of e.brief into id's call and decides
+	// its problems.
+	store := func(id string) {
+		st = st[:0]
 		for _, r := range e.brief {
 			st = append(st, sipflow.Stream{
 				Src: r.Src, Dst: r.Dst, SSRC: r.SSRC, Codec: r.Codec,
@@ -757,24 +762,35 @@ func (e *Engine) applyStreams(all bool) bool {
 		}
 		e.store.SetStreams(id, st) // copies st
 		if sum, ok := e.store.Summary(id); ok {
-			e.diagnose(sum, e.brief)
+			e.diagnose(&sum, e.brief)
 		}
 	}
 	for _, id := range e.changed {
-		apply(id)
+		brief(id)
+		store(id)
 	}
 	if all {
 		// The end of a run: signalling-only problems (no ACK, timeout,
 		// auth loops) and those that need time to pass are decided for
-		// every call, not only those whose media changed.
+		// every call, not only those whose media changed. One walk of
+		// the summaries (a read lock per chunk of calls) instead of a
+		// lookup and a summary per Call-ID; a call with no stream before
+		// nor now keeps its (empty) streams untouched, so a capture
+		// without RTP costs the detectors alone.
 		done := make(map[string]bool, len(e.changed))
 		for _, id := range e.changed {
 			done[id] = true
 		}
-		for _, id := range e.store.IDs() {
-			if !done[id] {
-				apply(id)
+		for sum := range e.store.Summaries(sipflow.Filter{}) {
+			if done[sum.CallID] {
+				continue
 			}
+			brief(sum.CallID)
+			if len(e.brief) == 0 && len(sum.Streams) == 0 {
+				e.diagnose(sum, e.brief)
+				continue
+			}
+			store(sum.CallID)
 		}
 		clear(e.brief) // shares final's slices: not kept beyond the call
 		e.mu.Lock()
@@ -786,8 +802,8 @@ func (e *Engine) applyStreams(all bool) bool {
 
 // diagnose runs the problem detectors over one call with its streams and
 // stores what they find in its summary, when it changed.
-func (e *Engine) diagnose(c sipflow.CallSummary, streams []rtpstats.StreamReport) {
-	in := diagnose.Input{Call: c, Streams: streams, Now: time.Unix(0, e.last.Load()), MediaSeen: e.rtp.Len() > 0}
+func (e *Engine) diagnose(c *sipflow.CallSummary, streams []rtpstats.StreamReport) {
+	in := diagnose.Input{Call: *c, Streams: streams, Now: time.Unix(0, e.last.Load()), MediaSeen: e.rtp.Len() > 0}
 	if ps := diagnose.Call(&in, e.o.Diagnose); !slices.Equal(ps, c.Problems) {
 		e.store.SetProblems(c.CallID, ps) // only a change takes the store's write lock
 	}

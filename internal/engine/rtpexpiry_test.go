@@ -89,7 +89,9 @@ func TestRTPExpiryOnTick(t *testing.T) {
 
 // TestPendingCallsDrained: without any reader asking for stream
 // summaries, the tracker's set of changed calls is drained by the tick
-// once it passes maxPendingCalls, so a headless run stays bounded.
+// once it passes maxPendingCalls, so a headless run stays bounded. Each
+// call's media starts before its SDP (the SDP then links the stream, a
+// change that is not a packet).
 func TestPendingCallsDrained(t *testing.T) {
 	if testing.Short() {
 		t.Skip("feeds 10 000 calls")
@@ -100,6 +102,16 @@ func TestPendingCallsDrained(t *testing.T) {
 	n := maxPendingCalls + 10
 	invite := func(i int, at time.Time) {
 		a := netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)})
+		pkt := make([]byte, 12+160)
+		pkt[0], pkt[8], pkt[9], pkt[10], pkt[11] = 0x80, byte(i>>24), byte(i>>16), byte(i>>8), byte(i)
+		rtp := &capture.Event{Kind: capture.KindRTP, Transport: capture.TransportUDP, Time: at,
+			Src: netip.AddrPortFrom(a, 4000), Dst: netip.AddrPortFrom(bob.Addr(), 6000), Payload: pkt}
+		if !rtp.RTP.Parse(pkt) {
+			t.Fatal("not RTP")
+		}
+		if err := e.Handle(rtp); err != nil {
+			t.Fatal(err)
+		}
 		sdp := fmt.Sprintf("v=0\r\no=- 1 1 IN IP4 %v\r\ns=-\r\nc=IN IP4 %v\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n", a, a)
 		msg := fmt.Sprintf("INVITE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP %v:5060;branch=z9hG4bK%d\r\n"+
 			"From: <sip:alice@example.com>;tag=a\r\nTo: <sip:bob@example.com>\r\nCall-ID: pending-%d@test\r\nCSeq: 1 INVITE\r\n"+
