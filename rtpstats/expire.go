@@ -644,6 +644,18 @@ func (t *Tracker) AppendFinished(dst []StreamReport) []StreamReport {
 	return t.done.appendAll(dst)
 }
 
+// AppendFinishedRefs appends a pointer to every final report of a
+// finished stream to dst, unsorted (see SortReportRefs): no copy, for a
+// reader that holds off the writer (the engine's read lock) while it
+// uses them, since the writer drops and compacts the list.
+func (t *Tracker) AppendFinishedRefs(dst []*StreamReport) []*StreamReport {
+	l := &t.done
+	for i := l.head; i < len(l.items); i++ {
+		dst = append(dst, &l.items[i])
+	}
+	return dst
+}
+
 // AppendFinishedBrief appends the final reports of callID's finished
 // streams to dst, brief as AppendCallBrief's, unsorted.
 func (t *Tracker) AppendFinishedBrief(dst []StreamReport, callID string) []StreamReport {
@@ -652,3 +664,7 @@ func (t *Tracker) AppendFinishedBrief(dst []StreamReport, callID string) []Strea
 
 // SortReports orders reports as Streams does: by start time, then key.
 func SortReports(r []StreamReport) { sortReports(r) }
+
+// SortReportRefs orders pointers to reports as SortReports orders the
+// reports: the same comparisons, so the same permutation.
+func SortReportRefs(r []*StreamReport) { slices.SortFunc(r, compareReports) }

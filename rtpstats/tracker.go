@@ -596,16 +596,20 @@ func (t *Tracker) Streams() []StreamReport {
 // stream, so the order is total). slices.SortFunc does not allocate,
 // which matters to callers that sort a call's few streams many times.
 func sortReports(r []StreamReport) {
-	slices.SortFunc(r, func(a, b StreamReport) int {
-		if c := a.Start.Compare(b.Start); c != 0 {
-			return c
-		}
-		if a.SSRC != b.SSRC {
-			return cmp.Compare(a.SSRC, b.SSRC)
-		}
-		if c := a.Src.Compare(b.Src); c != 0 {
-			return c
-		}
-		return a.Dst.Compare(b.Dst)
-	})
+	slices.SortFunc(r, func(a, b StreamReport) int { return compareReports(&a, &b) })
+}
+
+// compareReports is Streams' order: by start time, then SSRC, source and
+// destination.
+func compareReports(a, b *StreamReport) int {
+	if c := a.Start.Compare(b.Start); c != 0 {
+		return c
+	}
+	if a.SSRC != b.SSRC {
+		return cmp.Compare(a.SSRC, b.SSRC)
+	}
+	if c := a.Src.Compare(b.Src); c != 0 {
+		return c
+	}
+	return a.Dst.Compare(b.Dst)
 }

@@ -324,7 +324,7 @@ func (o *captureOptions) writeReports(e *engine.Engine) error {
 		case "calls":
 			err = writeCalls(o.io, e, "", o.format, 0, false)
 		case "rtp":
-			err = report.WriteStreams(o.io.Out, ff, e.Streams(""), report.TableOptions{Width: tableWidth(o.io, 0)})
+			err = report.WriteStreamSeq(o.io.Out, ff, e.StreamSeq(), report.TableOptions{Width: tableWidth(o.io, 0)})
 		case "stats":
 			err = report.WriteKPIs(o.io.Out, ff, e.Store().KPIs(sipflow.Filter{}))
 		}

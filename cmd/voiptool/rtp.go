@@ -85,6 +85,11 @@ func rtpRun(ctx context.Context, o *rtpOptions) error {
 			return fmt.Errorf("rtp: %w", err)
 		}
 	}
+	ff, _ := report.ParseFormat(o.format)
+	if id == "" && !o.explain {
+		// Every stream: written from the engine's own reports, no copy.
+		return report.WriteStreamSeq(o.io.Out, ff, e.StreamSeq(), report.TableOptions{Width: tableWidth(o.io, o.width)})
+	}
 	streams := e.Streams(id)
 	if o.explain {
 		for i, s := range streams {
@@ -97,6 +102,5 @@ func rtpRun(ctx context.Context, o *rtpOptions) error {
 		}
 		return nil
 	}
-	ff, _ := report.ParseFormat(o.format)
 	return report.WriteStreams(o.io.Out, ff, streams, report.TableOptions{Width: tableWidth(o.io, o.width)})
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -846,6 +847,41 @@ func (e *Engine) Streams(callID string) []rtpstats.StreamReport {
 		return e.rtp.Streams()
 	}
 	return e.rtp.CallStreams(callID)
+}
+
+// StreamSeq yields every RTP stream's report in Streams("")'s order.
+// After a run (the reports built once, nothing changed since) it yields
+// the engine's own reports, not copies: writing them out then costs no
+// second copy of every report, which was the peak of a run under
+// --max-memory. It holds the engine's read lock until the walk ends, so
+// the writer waits: use it once the run is over, and call nothing of the
+// engine's from the loop. Otherwise it walks a copy, like Streams.
+func (e *Engine) StreamSeq() iter.Seq[*rtpstats.StreamReport] {
+	return func(yield func(*rtpstats.StreamReport) bool) {
+		e.mu.RLock()
+		if e.final == nil || e.finalGen != e.rtp.Gen() {
+			e.mu.RUnlock()
+			all := e.Streams("")
+			for i := range all {
+				if !yield(&all[i]) {
+					return
+				}
+			}
+			return
+		}
+		defer e.mu.RUnlock()
+		refs := make([]*rtpstats.StreamReport, 0, len(e.final)+e.rtp.FinishedLen())
+		for i := range e.final {
+			refs = append(refs, &e.final[i])
+		}
+		refs = e.rtp.AppendFinishedRefs(refs)
+		rtpstats.SortReportRefs(refs)
+		for _, r := range refs {
+			if !yield(r) {
+				return
+			}
+		}
+	}
 }
 
 // Related returns the details of the calls and, with related, of every

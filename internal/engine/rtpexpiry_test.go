@@ -3,6 +3,8 @@ package engine
 import (
 	"fmt"
 	"net/netip"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -235,5 +237,58 @@ func TestStoreShareLent(t *testing.T) {
 		if evicted := st.RTP.Evicted != 0; evicted == lend {
 			t.Errorf("LendStoreShare %v: %d streams evicted, %d live", lend, st.RTP.Evicted, e.StreamCount())
 		}
+	}
+}
+
+// TestStreamSeqEqualsStreams: the walk over the engine's own reports
+// yields what Streams("") copies, in the same order, both for the
+// reports of a finished run (live streams' final reports merged with the
+// kept reports of streams finished early) and mid-run (a copy).
+func TestStreamSeqEqualsStreams(t *testing.T) {
+	collect := func(e *Engine) []rtpstats.StreamReport {
+		var out []rtpstats.StreamReport
+		for r := range e.StreamSeq() {
+			out = append(out, r.Clone())
+		}
+		return out
+	}
+	both := false
+	for _, name := range []string{"calls-shared-media.pcap", "rtp-impaired.pcap", "problems-media-a.pcap", "problems-media-b.pcap", "rtp-loss-truth.pcap"} {
+		e := New(Options{RTPIdleTimeout: time.Second})
+		runFiles(t, e, filepath.Join("..", "..", "testdata", "pcaps", name))
+		if len(e.final) > 0 && e.rtp.FinishedLen() > 0 {
+			both = true
+		}
+		want, got := e.Streams(""), collect(e)
+		if len(want) == 0 {
+			t.Fatalf("%s: no streams", name)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: StreamSeq differs from Streams(\"\") (%d and %d reports)", name, len(got), len(want))
+		}
+		// Stop early: the read lock is released (a writer can go on).
+		for range e.StreamSeq() {
+			break
+		}
+		e.mu.Lock()
+		e.mu.Unlock()
+	}
+	if !both {
+		t.Fatal("no capture had both live streams' and finished streams' reports: the merge went untested")
+	}
+	// Mid-run (the tracker changed since the final reports): a copy.
+	e := New(Options{})
+	src, dst := netip.MustParseAddrPort("10.0.0.1:4000"), netip.MustParseAddrPort("10.0.0.2:5000")
+	pkt := make([]byte, 12+160)
+	pkt[0], pkt[11] = 0x80, 7
+	ev := &capture.Event{Kind: capture.KindRTP, Transport: capture.TransportUDP, Time: time.Unix(1e9, 0), Src: src, Dst: dst, Payload: pkt}
+	if !ev.RTP.Parse(pkt) {
+		t.Fatal("not RTP")
+	}
+	if err := e.Handle(ev); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := collect(e), e.Streams(""); len(got) != 1 || !reflect.DeepEqual(got, want) {
+		t.Fatalf("mid-run: %d reports, differ from Streams", len(got))
 	}
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"iter"
 	"strconv"
 	"strings"
 
@@ -46,25 +47,54 @@ func dtmfDigits(s *rtpstats.StreamReport) string {
 // paths (burst_loss.burst_r, quality.ie, rtcp.rtt_ms) and leaves out the
 // time series (see streamCSVHeader).
 func WriteStreams(w io.Writer, f Format, streams []rtpstats.StreamReport, o TableOptions) error {
+	return WriteStreamSeq(w, f, func(yield func(*rtpstats.StreamReport) bool) {
+		for i := range streams {
+			if !yield(&streams[i]) {
+				return
+			}
+		}
+	}, o)
+}
+
+// WriteStreamSeq is WriteStreams over a sequence walked once, so a long
+// list of reports is written without a copy of it (engine.StreamSeq):
+// at the end of a run under --max-memory that copy was the peak.
+func WriteStreamSeq(w io.Writer, f Format, streams iter.Seq[*rtpstats.StreamReport], o TableOptions) error {
 	out := newWriter(w)
 	switch f {
 	case FormatTable:
 		t := table{cols: streamColumns()}
-		for i := range streams {
-			s := &streams[i]
+		for s := range streams {
 			t.add(fmtTime(s.Start), fmtAddr(s.Src), fmtAddr(s.Dst), ssrcHex(s.SSRC), codecOr(s.Codec),
 				strconv.Itoa(s.Packets), strconv.Itoa(s.Lost), f1(s.LostPct)+"%",
 				jitterCell(s), f1(s.MaxDeltaMs), f2(s.MOS), f2(s.MOSAdaptive), dtmfDigits(s), dash(s.CallID))
 		}
 		t.render(out, o.width(), !o.NoHeader)
 	case FormatJSON:
-		encodeJSONArray(out, len(streams), func(i int) any { return &streams[i] })
+		a := newJSONArray(out)
+		for s := range streams {
+			if out.err != nil {
+				break
+			}
+			a.add(s)
+		}
+		a.end()
 	case FormatJSONL:
-		for i := range streams {
-			encodeJSON(out, &streams[i], false)
+		for s := range streams {
+			if out.err != nil {
+				break
+			}
+			encodeJSON(out, s, false)
 		}
 	case FormatCSV:
-		writeCSV(out, streamCSVHeader(), len(streams), func(i int) []string { return streamCSVRow(&streams[i]) })
+		c := newCSV(out, streamCSVHeader())
+		for s := range streams {
+			if out.err != nil {
+				break
+			}
+			c.row(streamCSVRow(s))
+		}
+		c.end()
 	default:
 		return fmt.Errorf("%w %v", ErrUnknownFormat, f)
 	}
