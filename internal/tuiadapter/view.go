@@ -446,9 +446,9 @@ func (v *View) counters() tui.Counters {
 	kernel, queue := capture.SourceDrops(s.Sources) // live losses before decoding
 	lost := int64(kernel + queue)
 	return tui.Counters{
-		Packets:      s.Records,
-		Dialogs:      int64(s.Store.Calls),
-		Calls:        int64(v.e.Store().Count(v.callsOnly)),
+		Packets: s.Records,
+		Dialogs: int64(s.Store.Calls),
+		Calls:   int64(v.e.Store().Count(v.callsOnly)),
 		// Warnings, with the spill file's refusals and failures: those
 		// messages are not lost, but held in memory, inside the budget.
 		DecodeErrors: s.Engine.Warnings + s.Spill.Refused + s.Spill.Errors,
