@@ -22,10 +22,13 @@ func (s *spillFlags) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&s.max, "spill-max", "4GiB", "bound of that spill file (`SIZE`, at most 32GiB; 0: keep such messages in memory); past it messages are kept in memory and counted")
 }
 
-// check validates the flags for command cmd.
+// check validates the flags for command cmd ("" when the command does
+// not register them).
 func (s *spillFlags) check(cmd string) error {
-	if _, err := recorder.ParseSize(s.max); err != nil {
-		return usageErrorf("%s: --spill-max: %v", cmd, err)
+	if s.max != "" {
+		if _, err := recorder.ParseSize(s.max); err != nil {
+			return usageErrorf("%s: --spill-max: %v", cmd, err)
+		}
 	}
 	if s.dir != "" {
 		if fi, err := os.Stat(s.dir); err != nil || !fi.IsDir() {
