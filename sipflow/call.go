@@ -414,8 +414,9 @@ func (c *call) typ() string {
 
 // add files one message; it reports whether it was a retransmission.
 // keep says whether the raw bytes must be kept in memory (they cannot be
-// re-read from the capture).
-func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool {
+// re-read from the capture); spilled, when not 0, is where the store's
+// Spiller holds them instead.
+func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool, spilled uint32) bool {
 	sm := storedMsg{
 		hash: maphash.Bytes(s.seed, raw),
 		cseq: m.CSeq,
@@ -459,7 +460,7 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool) bool
 		sm.flags |= fSDP
 		c.bytes += sdpOverhead + mediaOverhead*len(m.SDP.Media) + c.addMedia(&m.SDP, uint32(len(c.msgs)), s)
 	}
-	c.bytes += msgOverhead + c.pack(&sm, meta, w, kept)
+	c.bytes += msgOverhead + c.pack(&sm, meta, w, kept, spilled)
 	if kept != nil {
 		// a message held in memory (no file to re-read it from: a pipe,
 		// a live capture, reassembled or decrypted bytes) costs its copy
@@ -1210,11 +1211,12 @@ func ptString(pt uint8) string {
 // msgSource is where a message's bytes are, for fillDetail: kept in
 // memory, or to be re-read from the capture.
 type msgSource struct {
-	raw  []byte // kept copy (never changed once stored), or nil
-	hash uint64
-	pl   int32
-	n    uint32
-	tx   int // the transaction this message opens, -1 when not the first
+	raw   []byte // kept copy (never changed once stored), or nil
+	spill uint32 // the Spiller's location, 0 when not spilled
+	hash  uint64
+	pl    int32
+	n     uint32
+	tx    int // the transaction this message opens, -1 when not the first
 }
 
 // detail builds a CallDetail from what the store holds, under the
@@ -1244,7 +1246,7 @@ func (c *call) detail() (CallDetail, []msgSource) {
 		if sm.request() {
 			md.Method = c.methodOf(sm) // replaced by the parsed one when the bytes are at hand
 		}
-		src := msgSource{raw: x.raw, hash: sm.hash, pl: c.payloadOf(sm), n: c.nOf(sm), tx: -1}
+		src := msgSource{raw: x.raw, spill: x.spill, hash: sm.hash, pl: c.payloadOf(sm), n: c.nOf(sm), tx: -1}
 		d.Messages = append(d.Messages, md)
 		j, ok := txIdx[sm.txn]
 		if !ok {
@@ -1264,8 +1266,8 @@ func (c *call) detail() (CallDetail, []msgSource) {
 
 // fillDetail adds what only the messages' bytes give: the bytes, the
 // method and phrase as written, the transactions' branches. Messages not
-// kept are re-read through rr.
-func fillDetail(d *CallDetail, srcs []msgSource, rr RawReader, seed maphash.Seed) {
+// kept are re-read through rr, or sp when spilled.
+func fillDetail(d *CallDetail, srcs []msgSource, rr RawReader, sp Spiller, seed maphash.Seed) {
 	var m Message
 	var buf []byte
 	for i := range d.Messages {
@@ -1273,7 +1275,7 @@ func fillDetail(d *CallDetail, srcs []msgSource, rr RawReader, seed maphash.Seed
 		raw := src.raw
 		if raw == nil && src.n > 0 {
 			var err error
-			raw, err = reread(rr, &md.Meta, src, seed, buf)
+			raw, err = reread(rr, sp, &md.Meta, src, seed, buf)
 			if err != nil {
 				md.RawError = err.Error()
 			} else {
@@ -1297,17 +1299,26 @@ func fillDetail(d *CallDetail, srcs []msgSource, rr RawReader, seed maphash.Seed
 }
 
 // reread fetches a message the store did not keep from its capture file
-// and checks it is the message that was parsed (same hash), so a file
+// (or the spill file) and checks it is the message that was parsed (same hash), so a file
 // changed since it was read shows an error, never another message.
-func reread(rr RawReader, meta *Meta, sm *msgSource, seed maphash.Seed, buf []byte) ([]byte, error) {
-	if rr == nil {
+func reread(rr RawReader, sp Spiller, meta *Meta, sm *msgSource, seed maphash.Seed, buf []byte) ([]byte, error) {
+	var b []byte
+	var err error
+	switch {
+	case sm.spill != 0 && sp != nil:
+		b, err = sp.ReadSpill(sm.spill, int(sm.n), buf)
+	case sm.spill == 0 && rr != nil:
+		b, err = rr.ReadRaw(meta, int(sm.pl), int(sm.n), buf)
+	default:
 		return nil, ErrRawGone
 	}
-	b, err := rr.ReadRaw(meta, int(sm.pl), int(sm.n), buf)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRawGone, err)
 	}
 	if len(b) != int(sm.n) || maphash.Bytes(seed, b) != sm.hash {
+		if sm.spill != 0 {
+			return nil, fmt.Errorf("%w: the spill file no longer holds the message", ErrRawGone)
+		}
 		return nil, fmt.Errorf("%w: source %d record %d no longer holds the message (the file changed)", ErrRawGone, meta.Source, meta.Record.Number)
 	}
 	return b, nil

@@ -154,9 +154,10 @@ func ctxOf(meta *Meta) msgCtx {
 // they cannot be re-read, fields that do not fit storedMsg. Entries are
 // in message order.
 type msgExtra struct {
-	raw  []byte
-	wide *msgWide
-	msg  uint32 // index of the message in call.msgs
+	raw   []byte
+	wide  *msgWide
+	msg   uint32 // index of the message in call.msgs
+	spill uint32 // where StoreOptions.Spill holds the bytes, 0 when not spilled (fits the padding)
 }
 
 // extraOf returns the extra fields of message i (zero when it has none).
@@ -262,9 +263,9 @@ func clampInt32(v int) int32 {
 
 // pack fills sm's location and the fields given in w (mi, vias, warn,
 // n), narrow when everything fits, and the raw bytes kept (nil when
-// re-read). The message is about to be filed as c.msgs[len(c.msgs)]. It
+// re-read) or their spill location (0 when not spilled). The message is about to be filed as c.msgs[len(c.msgs)]. It
 // returns what the message's extra entry costs (0 when it has none).
-func (c *call) pack(sm *storedMsg, meta *Meta, w msgWide, raw []byte) int {
+func (c *call) pack(sm *storedMsg, meta *Meta, w msgWide, raw []byte, spill uint32) int {
 	w.t = unixNS(meta.Time)
 	sm.off = meta.Offset
 	w.frame = int64(meta.Frame)
@@ -294,11 +295,11 @@ func (c *call) pack(sm *storedMsg, meta *Meta, w msgWide, raw []byte) int {
 		sm.frame, sm.n, sm.pl = uint32(w.frame), uint16(w.n), uint16(w.pl)
 		sm.warn = uint16(w.warn)
 		sm.src, sm.dst, sm.mi = uint8(w.src), uint8(w.dst), uint8(w.mi)
-		if raw == nil {
+		if raw == nil && spill == 0 {
 			return 0
 		}
 	}
-	x := msgExtra{raw: raw, msg: uint32(len(c.msgs))}
+	x := msgExtra{raw: raw, msg: uint32(len(c.msgs)), spill: spill}
 	sm.flags |= fExtra
 	cost := extraOverhead
 	if !narrow {

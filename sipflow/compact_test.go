@@ -231,15 +231,18 @@ func TestStoreRemoveForgetsMedia(t *testing.T) {
 }
 
 // retainedPerCall adds calls of tmpl to a fresh store (messages re-read
-// from the capture, or kept in memory when mem) and returns the heap
+// from the capture, kept in memory, or spilled: how) and returns the heap
 // they keep and the bytes the store accounts, per call.
-func retainedPerCall(tmpl [][]byte, calls int, mem, problems bool) (heap, acct float64) {
+func retainedPerCall(tmpl [][]byte, calls int, how string, problems bool) (heap, acct float64) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	o, off := StoreOptions{Raw: fileRaw{}, MaxCalls: 1 << 30, MaxBytes: 1 << 40}, int32(42)
-	if mem {
+	switch how {
+	case "memory":
 		o.Raw, off = nil, 0
+	case "spilled":
+		o.Raw, o.Spill, off = nil, &discardSpill{}, 0
 	}
 	s := NewStore(o)
 	addCalls(s, tmpl, 0, calls, off)
@@ -300,12 +303,12 @@ func TestStoreAccountingMatchesHeap(t *testing.T) {
 		problems bool
 	}{{"answered with SDP", full, false}, {"answered, a problem", full, true}, {"busy without SDP", busy, false},
 		{"OPTIONS", options, false}, {"27 messages", long, false}, {"challenged", auth, false}} {
-		for _, mem := range []bool{false, true} {
-			heap, acct := retainedPerCall(tc.tmpl, calls, mem, tc.problems)
+		for _, how := range []string{"re-read", "memory", "spilled"} {
+			heap, acct := retainedPerCall(tc.tmpl, calls, how, tc.problems)
 			drift := (acct - heap) / heap
-			t.Logf("%s (kept in memory: %v): heap %.0f, accounted %.0f bytes per call (%+.1f%%)", tc.name, mem, heap, acct, drift*100)
+			t.Logf("%s (messages %s): heap %.0f, accounted %.0f bytes per call (%+.1f%%)", tc.name, how, heap, acct, drift*100)
 			if math.Abs(drift) > tolerance {
-				t.Errorf("%s (kept in memory: %v): accounted %.0f bytes per call, the heap holds %.0f: off by %+.0f%%", tc.name, mem, acct, heap, drift*100)
+				t.Errorf("%s (messages %s): accounted %.0f bytes per call, the heap holds %.0f: off by %+.0f%%", tc.name, how, acct, heap, drift*100)
 			}
 		}
 	}

@@ -24,7 +24,7 @@ const (
 	msgOverhead       = 54  // a storedMsg (48 bytes) in a slice grown by doubling
 	sdpOverhead       = 30  // its share of a negotiation record, a media index entry
 	mediaOverhead     = 40  // a mediaRec (32 bytes) in a slice grown by doubling
-	extraOverhead     = 56  // a msgExtra (40 bytes) in a slice grown by doubling, for a message kept in memory or wide
+	extraOverhead     = 56  // a msgExtra (40 bytes) in a slice grown by doubling, for a message kept in memory, spilled or wide
 	wideOverhead      = 96  // a msgWide
 	shapeOverhead     = 96  // a mediaShape of a call's own (88 bytes), when the store's table cannot share it
 	wideMediaOverhead = 160 // a MediaSummary in callRare.media
@@ -59,6 +59,20 @@ type RawReader interface {
 	ReadRaw(meta *Meta, off, n int, buf []byte) ([]byte, error)
 }
 
+// Spiller holds the bytes of messages no capture file holds (a live
+// capture, a pipe, HEP, reassembled or decrypted payloads) outside the
+// heap, so the store keeps only where they lie, as for re-read ones.
+// Spill is called by the store's writer only; ReadSpill by its readers,
+// concurrently with Spill.
+type Spiller interface {
+	// Spill stores b and returns a non-zero location for ReadSpill, or
+	// false when it cannot (full, failed): the store then keeps b.
+	Spill(b []byte) (loc uint32, ok bool)
+	// ReadSpill returns the n bytes Spill stored at loc; buf may hold
+	// the result.
+	ReadSpill(loc uint32, n int, buf []byte) ([]byte, error)
+}
+
 // StoreOptions configures a Store. The zero value is useful.
 type StoreOptions struct {
 	MaxCalls int // 0 means DefaultMaxCalls
@@ -70,6 +84,9 @@ type StoreOptions struct {
 	// re-readable source (Meta.PayloadOffset > 0): the store then keeps
 	// only their location and a hash, and Call re-reads them.
 	Raw RawReader
+	// Spill, when set, takes the messages Raw cannot re-read: the store
+	// keeps their location instead of their bytes.
+	Spill Spiller
 }
 
 // Store groups SIP messages into dialogs and calls. One goroutine writes
@@ -280,7 +297,13 @@ func (s *Store) add(m *Message, meta Meta) *Message {
 		s.linkNew(c)
 	}
 	keep := s.opt.Raw == nil || meta.PayloadOffset <= 0 || !s.opt.Raw.Rereadable(meta.Source)
-	retrans := c.add(m, &meta, raw, s, keep)
+	var spilled uint32
+	if keep && s.opt.Spill != nil && len(raw) > 0 {
+		if loc, ok := s.opt.Spill.Spill(raw); ok {
+			keep, spilled = false, loc
+		}
+	}
+	retrans := c.add(m, &meta, raw, s, keep, spilled)
 	if retrans {
 		s.stats.Retransmissions++
 	}
@@ -684,7 +707,7 @@ func (s *Store) Call(id string) (CallDetail, bool) {
 	d.Summary = s.withSources(d.Summary)
 	seed := s.seed
 	s.mu.RUnlock()
-	fillDetail(&d, srcs, s.opt.Raw, seed)
+	fillDetail(&d, srcs, s.opt.Raw, s.opt.Spill, seed)
 	return d, true
 }
 

@@ -798,3 +798,49 @@ func TestStoreDuplicatesAndSources(t *testing.T) {
 		t.Errorf("retransmission/duplicate per message: %s", got)
 	}
 }
+
+// discardSpill is a Spiller that holds nothing (the retention test
+// measures the store's heap, not the spill's).
+type discardSpill struct{ n uint32 }
+
+func (d *discardSpill) Spill([]byte) (uint32, bool) { d.n++; return d.n, true }
+func (*discardSpill) ReadSpill(uint32, int, []byte) ([]byte, error) {
+	return nil, errors.New("not kept by this test")
+}
+
+// TestStoreRetainedPerCallSpilled bounds the heap a completed call keeps
+// when no file holds its messages (live capture, stdin, HEP) and a
+// Spiller holds them: about the re-read figure plus one msgExtra per
+// message, far below the ~3.5 KB of a call kept in memory.
+func TestStoreRetainedPerCallSpilled(t *testing.T) {
+	const calls = 5000
+	measure := func(o StoreOptions) (float64, Stats) {
+		tmpl := benchCall()
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		s := NewStore(o)
+		addCalls(s, tmpl, 0, calls, 0)
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		runtime.KeepAlive(s)
+		return float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / calls, s.Stats()
+	}
+	mem, mst := measure(StoreOptions{MaxCalls: 1 << 30, MaxBytes: 1 << 40})
+	sp := &discardSpill{}
+	spilled, sst := measure(StoreOptions{Spill: sp, MaxCalls: 1 << 30, MaxBytes: 1 << 40})
+	t.Logf("retained per completed call: %.0f bytes in memory, %.0f spilled; accounted %d and %d", mem, spilled, mst.Bytes/calls, sst.Bytes/calls)
+	// 977 re-read (TestStoreRetainedPerCall) + 7 msgExtra entries (40
+	// bytes each in a slice grown by doubling)
+	const budget = 1500
+	if spilled > budget || spilled > mem/2 {
+		t.Errorf("%.0f bytes retained per spilled call, budget %d (in memory %.0f)", spilled, budget, mem)
+	}
+	if sp.n != calls*uint32(len(benchCall())) {
+		t.Errorf("%d messages spilled, want %d", sp.n, calls*len(benchCall()))
+	}
+	// The budget's accounting follows: within 15% of the heap.
+	if acc := float64(sst.Bytes) / calls; acc < spilled*0.85 || acc > spilled*1.15 {
+		t.Errorf("spilled calls accounted %.0f bytes each, heap %.0f", acc, spilled)
+	}
+}

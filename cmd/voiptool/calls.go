@@ -94,6 +94,7 @@ calls that have one; the flags below tune the main thresholds.
 		},
 	}
 	opts.in.addInputFlags(cmd)
+	opts.in.spill.addFlags(cmd.Flags())
 	f := cmd.Flags()
 	f.StringVarP(&opts.filter, "filter", "f", "", "show only dialogs matching `EXPR` (see above)")
 	f.StringVar(&opts.format, "format", "table", "output `FORMAT`: "+strings.Join(report.Formats(), ", "))
@@ -120,6 +121,7 @@ func callsRun(ctx context.Context, o *callsOptions) error {
 	if err != nil {
 		return err
 	}
+	defer e.Close() // removes the spill file
 	filter := o.filter
 	if o.problems {
 		if filter == "" {

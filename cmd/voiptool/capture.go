@@ -103,6 +103,9 @@ Needs CAP_NET_RAW: run as root, or once: setcap cap_net_raw,cap_net_admin+ep $(c
 			if err := opts.in.checkKeys("capture"); err != nil {
 				return err
 			}
+			if err := opts.in.spill.check("capture"); err != nil {
+				return err
+			}
 			if _, err := session.ParseRecordMode(opts.record); err != nil {
 				return usageErrorf("capture: %v", err)
 			}
@@ -137,6 +140,7 @@ Needs CAP_NET_RAW: run as root, or once: setcap cap_net_raw,cap_net_admin+ep $(c
 	f.BoolVar(&opts.in.noHeuristic, "no-rtp-heuristic", false, "find RTP/RTCP only on ports learned from SDP")
 	f.BoolVarP(&opts.in.quiet, "quiet", "q", false, "no status lines or summary on stderr")
 	opts.in.addKeyFlags(f)
+	opts.in.spill.addFlags(f)
 	opts.in.addStripFlag(f)
 	f.StringVarP(&opts.write, "write", "w", "", "record to `FILE` (.pcap classic, else pcapng) while capturing")
 	f.StringVar(&opts.record, "record", "all", "what -w keeps: all, sip, or calls (SIP and classified RTP/RTCP)")
@@ -203,6 +207,7 @@ func captureRun(ctx context.Context, o *captureOptions) error {
 	// The store holds calls and messages, the bulk of what is kept; RTP
 	// is kept as statistics only.
 	applyBudget(&eo, o.maxMem)
+	o.in.spill.apply(&eo)
 	eo.Capture.Pipeline = o.in.pipelined()
 	so := session.Options{}
 	so.Record, _ = session.ParseRecordMode(o.record)
@@ -247,6 +252,7 @@ func captureRun(ctx context.Context, o *captureOptions) error {
 		so.Warn = wb.warn
 	}
 	sess = session.New(eo, so)
+	defer sess.Engine().Close() // removes the spill file, also after an error or Ctrl-C
 	if in.isLive() && !o.in.quiet {
 		fmt.Fprintf(o.io.ErrOut, "voiptool: capturing on %s%s\n", strings.Join(in.names[len(in.readers):], ", "), filterNote(o.live.expr))
 	}

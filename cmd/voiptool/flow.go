@@ -60,6 +60,7 @@ ladder keeps full addresses and says it is wider than asked.`,
 		},
 	}
 	opts.in.addInputFlags(cmd)
+	opts.in.spill.addFlags(cmd.Flags())
 	f := cmd.Flags()
 	f.StringArrayVar(&opts.callIDs, "call", nil, "the `CALL_ID` (or an unambiguous prefix) to draw; repeat to merge several calls")
 	f.BoolVar(&opts.related, "related", false, "merge the related legs (A-leg/B-leg) into one flow")
@@ -74,6 +75,7 @@ func flowRun(ctx context.Context, o *flowOptions) error {
 	if err != nil {
 		return err
 	}
+	defer e.Close() // removes the spill file
 	ids := make([]string, len(o.callIDs))
 	for i, id := range o.callIDs {
 		if ids[i], err = args.ResolveCallID(e, id); err != nil {

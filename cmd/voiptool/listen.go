@@ -30,6 +30,7 @@ type listenOptions struct {
 	dedup   time.Duration
 	tls     heptransport.TLSFiles
 	quiet   bool
+	spill   spillFlags
 }
 
 func newCmdListen(ios *ioStreams, runF func(*listenOptions) error) *cobra.Command {
@@ -59,6 +60,9 @@ message instead of starting the interactive UI; Ctrl-C stops.`,
 					return usageErrorf("listen: %v", err)
 				}
 			}
+			if err := opts.spill.check("listen"); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -74,6 +78,7 @@ message instead of starting the interactive UI; Ctrl-C stops.`,
 	f.StringVar(&opts.tls.KeyFile, "key", "", "server key `FILE` for tls: addresses")
 	f.StringVar(&opts.tls.CAFile, "ca", "", "CA `FILE` to require and verify client certificates")
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "do not print the summary on stderr")
+	opts.spill.addFlags(f)
 	return cmd
 }
 
@@ -92,7 +97,10 @@ func listenRun(ctx context.Context, o *listenOptions) error {
 		return err
 	}
 	defer l.Close()
-	e := engine.New(engine.Options{})
+	eo := engine.Options{}
+	o.spill.apply(&eo)
+	e := engine.New(eo)
+	defer e.Close() // removes the spill file, also after an error or Ctrl-C
 	co := collect.Options{Engine: e}
 	var save *sink.Frames
 	if o.write != "" {

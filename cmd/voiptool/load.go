@@ -29,6 +29,7 @@ type loadOptions struct {
 	maxCalls    int
 	maxMemory   string
 	workers     int // --workers; 0: by the CPUs
+	spill       spillFlags
 }
 
 // addWorkersFlag registers --workers.
@@ -72,15 +73,17 @@ func load(ctx context.Context, ios *ioStreams, o *loadOptions, eo engine.Options
 	_, err = e.Run(ctx, in.sources(), w.warn)
 	w.finish()
 	if err != nil {
+		_ = e.Close()
 		return nil, err
 	}
 	if !o.quiet {
 		writeStatus(ios, e.Status(), "")
 	}
 	if in.packets() == 0 {
+		_ = e.Close()
 		return nil, errNothingRead
 	}
-	return e, nil
+	return e, nil // the caller closes it
 }
 
 // addInputFlags registers the flags every analysing command shares.
@@ -134,10 +137,12 @@ func (o *loadOptions) srtpKeyList() ([]srtpdec.SSRCKey, error) {
 }
 
 // storeLimits applies --max-memory and --max-calls (checked by
-// checkLimits) to the engine's tables; see applyBudget.
+// checkLimits) to the engine's tables; see applyBudget; and the spill
+// file's flags.
 func (o *loadOptions) storeLimits(eo *engine.Options) {
 	eo.Store.MaxCalls = o.maxCalls
 	applyBudget(eo, o.maxMemory)
+	o.spill.apply(eo)
 }
 
 // defaultMaxMemory is --max-memory's default: the store's share holds
@@ -211,7 +216,7 @@ func (o *loadOptions) checkLimits(cmd string) error {
 			return usageErrorf("%s: --max-memory: %v", cmd, err)
 		}
 	}
-	return nil
+	return o.spill.check(cmd)
 }
 
 // takeArgs adds positional files to -r ones and insists on at least one.

@@ -50,6 +50,7 @@ When stdout is not a terminal, the call list is printed as a table instead
 
 func addOpenFlags(cmd *cobra.Command, opts *openOptions) {
 	opts.in.addInputFlags(cmd)
+	opts.in.spill.addFlags(cmd.Flags())
 	opts.in.addStripFlag(cmd.Flags())
 	f := cmd.Flags()
 	opts.live.addFlags(f)
@@ -205,6 +206,7 @@ func openRun(ctx context.Context, o *openOptions) error {
 		eo.Tap = func(ev *capture.Event) { _ = fwd.WriteEvent(ev) } // refusals are counted, shown in the header
 	}
 	e := engine.New(eo)
+	defer e.Close() // removes the spill file, also after an error or Ctrl-C
 	eng = e
 	if len(o.hep.to) > 0 {
 		if fwd, err = sink.StartHEP(o.hep.sinkOptions(e.Store())); err != nil {

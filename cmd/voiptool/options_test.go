@@ -231,3 +231,60 @@ func TestApplyBudget(t *testing.T) {
 		t.Errorf("GOMEMLIMIT set: the limit moved to %d", got)
 	}
 }
+
+// TestSpillFlags: --spill-dir and --spill-max reach the engine's options
+// (the default when not given, 0 turning the spill off) on every command
+// that registers them; a bad size or a missing directory is a usage error.
+func TestSpillFlags(t *testing.T) {
+	dir := t.TempDir()
+	var got *callsOptions
+	reached := false
+	cmd := newCmdCalls(testIO(), func(o *callsOptions) error { got, reached = o, true; return nil })
+	if err := execOpts(t, cmd, &reached, "a.pcap", "--spill-dir", dir, "--spill-max", "1MiB"); err != nil {
+		t.Fatal(err)
+	}
+	var eo engine.Options
+	got.in.spill.apply(&eo)
+	if eo.SpillDir != dir || eo.SpillMax != 1<<20 {
+		t.Errorf("spill dir %q max %d, want %q and 1MiB", eo.SpillDir, eo.SpillMax, dir)
+	}
+	reached = false
+	cmd = newCmdCalls(testIO(), func(o *callsOptions) error { got, reached = o, true; return nil })
+	if err := execOpts(t, cmd, &reached, "a.pcap"); err != nil {
+		t.Fatal(err)
+	}
+	eo = engine.Options{}
+	got.in.spill.apply(&eo)
+	if eo.SpillDir != "" || eo.SpillMax != engine.DefaultSpillMax {
+		t.Errorf("default: spill dir %q max %d, want the temporary directory and %d", eo.SpillDir, eo.SpillMax, engine.DefaultSpillMax)
+	}
+	reached = false
+	cmd = newCmdCalls(testIO(), func(o *callsOptions) error { got, reached = o, true; return nil })
+	if err := execOpts(t, cmd, &reached, "a.pcap", "--spill-max", "0"); err != nil {
+		t.Fatal(err)
+	}
+	eo = engine.Options{}
+	got.in.spill.apply(&eo)
+	if eo.SpillMax != 0 {
+		t.Errorf("--spill-max 0: max %d, want 0 (off)", eo.SpillMax)
+	}
+	rejects(t, func(r *bool) *cobra.Command {
+		return newCmdCalls(testIO(), func(*callsOptions) error { *r = true; return nil })
+	}, [][]string{{"a.pcap", "--spill-max", "lots"}, {"a.pcap", "--spill-dir", dir + "/missing"}})
+	rejects(t, func(r *bool) *cobra.Command {
+		return newCmdListen(testIO(), func(*listenOptions) error { *r = true; return nil })
+	}, [][]string{{"udp:127.0.0.1:9060", "--spill-max", "-1"}})
+	for _, build := range []func() *cobra.Command{
+		func() *cobra.Command { return newCmdOpen(testIO(), nil) },
+		func() *cobra.Command { return newCmdCapture(testIO(), nil) },
+		func() *cobra.Command { return newCmdListen(testIO(), nil) },
+		func() *cobra.Command { return newCmdFlow(testIO(), nil) },
+		func() *cobra.Command { return newCmdRTP(testIO(), nil) },
+		func() *cobra.Command { return newCmdStats(testIO(), nil) },
+	} {
+		c := build()
+		if c.Flags().Lookup("spill-max") == nil || c.Flags().Lookup("spill-dir") == nil {
+			t.Errorf("%s: no --spill-max/--spill-dir", c.Name())
+		}
+	}
+}

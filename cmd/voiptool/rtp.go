@@ -61,6 +61,7 @@ behind each MOS.`,
 		},
 	}
 	opts.in.addInputFlags(cmd)
+	opts.in.spill.addFlags(cmd.Flags())
 	f := cmd.Flags()
 	f.StringVar(&opts.callID, "call", "", "only the streams of the call with this `CALL_ID` (or an unambiguous prefix)")
 	f.StringVar(&opts.format, "format", "table", "output `FORMAT`: "+strings.Join(report.Formats(), ", "))
@@ -79,6 +80,7 @@ func rtpRun(ctx context.Context, o *rtpOptions) error {
 	if err != nil {
 		return err
 	}
+	defer e.Close() // removes the spill file
 	id := o.callID
 	if id != "" {
 		if id, err = args.ResolveCallID(e, id); err != nil {

@@ -59,6 +59,7 @@ messages of their own. SD and ISA are given as counts and as % of calls.
 		},
 	}
 	opts.in.addInputFlags(cmd)
+	opts.in.spill.addFlags(cmd.Flags())
 	f := cmd.Flags()
 	f.StringVarP(&opts.filter, "filter", "f", "", "count only dialogs matching `EXPR`")
 	f.StringVar(&opts.format, "format", "table", "output `FORMAT`: "+strings.Join(report.Formats(), ", "))
@@ -70,6 +71,7 @@ func statsRun(ctx context.Context, o *statsOptions) error {
 	if err != nil {
 		return err
 	}
+	defer e.Close() // removes the spill file
 	f, _ := sipflow.ParseFilter(o.filter)
 	ff, _ := report.ParseFormat(o.format)
 	return report.WriteKPIs(o.io.Out, ff, e.Store().KPIs(f))

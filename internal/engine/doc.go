@@ -4,7 +4,8 @@
 // SDP, and answers readers (reports, the TUI adapter, call extraction)
 // with copies.
 //
-//	e := engine.New(engine.Options{})
+//	e := engine.New(engine.Options{SpillMax: engine.DefaultSpillMax}) // live messages in a spill file
+//	defer e.Close()                                                  // removes it
 //	stats, err := e.Run(ctx, sources, warn) // returns at the end of input or on cancel
 //	calls := e.Calls(sipflow.Filter{}, 0, -1)
 //	streams := e.Streams(callID)             // one call's streams, through the per-call index
@@ -21,4 +22,7 @@
 // every few hundred records), the engine's, the store's and the
 // tracker's; Version is a change counter that lets a reader take one
 // only when something moved.
+//
+// Messages no capture file holds go to a private spill file when
+// Options.SpillMax is set (spill.go); Close removes it.
 package engine

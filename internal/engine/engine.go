@@ -67,6 +67,15 @@ type Options struct {
 	// from them when a call is opened instead of being held in memory;
 	// nil keeps every message in memory.
 	Files []string
+	// SpillMax, when > 0, bounds a private spill file that holds the SIP
+	// messages no file in Files holds (live captures, pipes, HEP,
+	// reassembled or decrypted payloads), so the store keeps only their
+	// location (see spill.go); past it, or when the disk fails, messages
+	// are kept in memory and counted (SpillStats). 0 keeps them all in
+	// memory. It is capped at 32 GiB. Close removes the file.
+	SpillMax int64
+	// SpillDir is where the spill file is created; "" is os.TempDir().
+	SpillDir string
 }
 
 // Counters are the engine's own counts, beside the decoder's and the
@@ -129,7 +138,8 @@ func (c *counters) load() Counters {
 type Engine struct {
 	o     Options
 	store *sipflow.Store
-	raw   *rawFiles // re-reads messages from Options.Files; nil without them
+	raw   *rawFiles  // re-reads messages from Options.Files; nil without them
+	spill *spillFile // holds the messages no file holds; nil without Options.SpillMax
 
 	mu  sync.RWMutex // the writer changes rtp under the write lock; readers copy under the read lock
 	rtp *rtpstats.Tracker
@@ -206,11 +216,17 @@ func New(o Options) *Engine {
 		raw = &rawFiles{}
 		o.Store.Raw = raw
 	}
+	var spill *spillFile
+	if o.SpillMax > 0 && o.Store.Spill == nil {
+		spill = newSpillFile(o.SpillDir, o.SpillMax)
+		o.Store.Spill = spill
+	}
 	if o.RTPIdleTimeout == 0 {
 		o.RTPIdleTimeout = DefaultRTPIdleTimeout
 	}
 	e := &Engine{
 		raw:   raw,
+		spill: spill,
 		store: sipflow.NewStore(o.Store),
 	}
 	if o.LendStoreShare && o.RTP.Spare == nil {
@@ -810,6 +826,23 @@ func (e *Engine) diagnose(c *sipflow.CallSummary, streams []rtpstats.StreamRepor
 	}
 }
 
+// Close releases what the engine holds outside the heap: the spill
+// file (removed; its messages are gone from the store's calls from then
+// on) and the capture files opened to re-read messages. Call it when
+// no reader needs the calls any more, after Run returned.
+func (e *Engine) Close() error {
+	var err error
+	if e.spill != nil {
+		err = e.spill.close()
+	}
+	if e.raw != nil {
+		if rerr := e.raw.close(); err == nil {
+			err = rerr
+		}
+	}
+	return err
+}
+
 // Store is the call store; its methods are safe for concurrent readers.
 func (e *Engine) Store() *sipflow.Store { return e.store }
 
@@ -937,6 +970,7 @@ type Status struct {
 	Store     sipflow.Stats
 	RTP       rtpstats.Counters
 	Engine    Counters
+	Spill     SpillStats
 	Clock     time.Time // latest packet time seen
 	Running   bool      // Run is going
 	// StreamVisits counts streams the tracker examined to answer
@@ -978,6 +1012,9 @@ func (e *Engine) Status() Status {
 	s.StreamVisits = e.rtp.Visits()
 	e.mu.RUnlock()
 	s.Engine = e.cnt.load()
+	if e.spill != nil {
+		s.Spill = e.spill.stats()
+	}
 	s.TLSReasons = e.tls.reasonsLine()
 	if ns := e.last.Load(); ns != 0 {
 		s.Clock = time.Unix(0, ns).UTC()
@@ -1003,6 +1040,13 @@ func (s Status) String() string {
 	if s.Store.Evicted > 0 {
 		// A cap that bites is said, with the option that raises it.
 		line += fmt.Sprintf("; %d dialogs evicted by the store's limits (%d still active; raise --max-calls or --max-memory)", s.Store.Evicted, s.Store.EvictedActive)
+	}
+	if sp := s.Spill; sp.Messages+sp.Refused+sp.Errors > 0 {
+		line += fmt.Sprintf("; %d SIP messages (%d bytes) held in the spill file", sp.Messages, sp.Bytes)
+		if sp.Refused+sp.Errors > 0 {
+			// Kept in memory instead, inside the store's budget.
+			line += fmt.Sprintf(", %d kept in memory instead (%d spill file errors; raise --spill-max or free --spill-dir)", sp.Refused, sp.Errors)
+		}
 	}
 	if r := s.RTP; r.Evicted+r.Expired+r.FinishedDropped > 0 {
 		// Finished streams keep their final reports; what the bounded

@@ -88,3 +88,20 @@ func (r *rawFiles) ReadRaw(meta *sipflow.Meta, off, n int, buf []byte) ([]byte, 
 	}
 	return rec[off : off+n], nil
 }
+
+// close closes the files opened to re-read messages; a later ReadRaw
+// opens them again.
+func (r *rawFiles) close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var err error
+	for i, f := range r.files {
+		if f != nil {
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			r.files[i] = nil
+		}
+	}
+	return err
+}

@@ -328,7 +328,10 @@ func (s *Session) Snapshot() metrics.Snapshot {
 			"streams":   uint64(st.RTP.Evicted + st.RTP.FinishedDropped),
 			"fragments": uint64(st.Decoder.FragmentsDropped + st.Decoder.FragmentsExpired + st.Decoder.FragmentsEvicted),
 			"media":     uint64(st.Decoder.MediaEvicted),
-			"tcp":       st.Decoder.Stream.BufferOverflows + st.Decoder.Stream.StreamsRefused + st.Decoder.Stream.Gaps + st.Decoder.Stream.OutOfOrderOverflows + st.Decoder.Stream.BudgetEvictions,
+			// SIP messages the spill file refused (full or failed): kept
+			// in memory instead.
+			"spill": uint64(st.Spill.Refused),
+			"tcp":   st.Decoder.Stream.BufferOverflows + st.Decoder.Stream.StreamsRefused + st.Decoder.Stream.Gaps + st.Decoder.Stream.OutOfOrderOverflows + st.Decoder.Stream.BudgetEvictions,
 		},
 		CallsByState:  map[string]int{},
 		StreamsActive: s.streams(),

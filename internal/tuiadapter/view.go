@@ -446,10 +446,12 @@ func (v *View) counters() tui.Counters {
 	kernel, queue := capture.SourceDrops(s.Sources) // live losses before decoding
 	lost := int64(kernel + queue)
 	return tui.Counters{
-		Packets:      s.Records,
-		Dialogs:      int64(s.Store.Calls),
-		Calls:        int64(v.e.Store().Count(v.callsOnly)),
-		DecodeErrors: s.Engine.Warnings,
+		Packets: s.Records,
+		Dialogs: int64(s.Store.Calls),
+		Calls:   int64(v.e.Store().Count(v.callsOnly)),
+		// Warnings, with the spill file's refusals and failures: those
+		// messages are not lost, but held in memory, inside the budget.
+		DecodeErrors: s.Engine.Warnings + s.Spill.Refused + s.Spill.Errors,
 		// Everything lost, refused or given up on: by the kernel and the
 		// live queues, the store, the tracker and the decoder (the
 		// decoder's part published while it runs).
