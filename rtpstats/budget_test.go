@@ -225,3 +225,31 @@ func TestSpareLent(t *testing.T) {
 		t.Errorf("live %d + expired %d + evicted %d = %d, want %d", tr.Len(), c.Expired, c.Evicted, got, n)
 	}
 }
+
+// TestFinishedListShrinks: a list that was long while the store's spare
+// share was lent to it lets its long array go once trimmed, instead of
+// holding that many slots (about a kilobyte each) for the rest of the run.
+func TestFinishedListShrinks(t *testing.T) {
+	l := finishedList{maxN: 1 << 20, maxBytes: 1 << 10}
+	lim := int64(1 << 40)
+	limit := func() int64 { return lim }
+	for i := range 20000 {
+		l.add(StreamReport{CallID: fmt.Sprint("c", i), SSRC: uint32(i)}, limit)
+	}
+	if l.len() != 20000 || cap(l.items) < 20000 {
+		t.Fatalf("%d kept in %d slots, want 20000", l.len(), cap(l.items))
+	}
+	one := reportSize(&StreamReport{CallID: "c19999"})
+	lim = 100 * one // the lender takes it back
+	l.add(StreamReport{CallID: "last"}, limit)
+	if l.len() > 100 || l.len() == 0 {
+		t.Fatalf("%d kept, want at most 100", l.len())
+	}
+	if c := cap(l.items); c > 4*l.len()+2048 {
+		t.Errorf("%d kept in an array of %d slots: the long array was kept", l.len(), c)
+	}
+	// What is kept is still indexed and in order.
+	if r := l.items[len(l.items)-1]; r.CallID != "last" || len(l.byCall["last"]) != 1 {
+		t.Errorf("last report %q, index %v", r.CallID, l.byCall["last"])
+	}
+}

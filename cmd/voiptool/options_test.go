@@ -199,7 +199,7 @@ func TestManOptions(t *testing.T) {
 }
 
 // --max-memory is shared out between the tables, leaving room for what
-// none counts, and sets the Go heap's soft limit an eighth above it (the
+// none counts, and sets the Go heap's soft limit at it (the
 // default budget when not given); a GOMEMLIMIT in the environment is
 // left alone.
 func TestApplyBudget(t *testing.T) {
@@ -212,12 +212,12 @@ func TestApplyBudget(t *testing.T) {
 		t.Errorf("shares: store %d, reassembly %d, live streams %d, reports %d", eo.Store.MaxBytes, eo.Capture.Stream.MaxBuffered, eo.RTP.MaxLiveBytes, eo.RTP.MaxFinishedBytes)
 	}
 	// The counted shares leave 3/16 of the budget for what no table
-	// counts; the soft limit sits above the budget, not at it.
+	// counts; the soft limit is the budget.
 	if sum := eo.Store.MaxBytes + int64(eo.Capture.Stream.MaxBuffered) + eo.RTP.MaxLiveBytes + eo.RTP.MaxFinishedBytes; sum > (256<<20)*13/16 {
 		t.Errorf("the shares add up to %d of a 256 MiB budget", sum)
 	}
-	if got := debug.SetMemoryLimit(-1); got != 288<<20 {
-		t.Errorf("soft limit %d, want %d", got, 288<<20)
+	if got := debug.SetMemoryLimit(-1); got != 256<<20 {
+		t.Errorf("soft limit %d, want %d", got, 256<<20)
 	}
 	eo = engine.Options{}
 	applyBudget(&eo, "")
