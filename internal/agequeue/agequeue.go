@@ -10,39 +10,23 @@ type Item[T any] struct {
 // Queue is a min-queue of items by Due; the zero value is empty and
 // ready. It is not safe for concurrent use.
 type Queue[T any] struct {
-	// ring[head&mask ...] holds n items in push order, their dues not
-	// decreasing; len(ring) is zero or a power of two.
-	ring    []Item[T]
-	head, n int
-	// last is the due of the ring's newest item (valid while n > 0).
-	last int64
+	// ring holds items in push order, their dues not decreasing.
+	ring Ring[Item[T]]
+	last int64     // the due of the ring's newest item (while it has one)
 	heap []Item[T] // min-heap by Due of the items pushed out of order
 }
 
 // Len is the number of items queued, stale ones included.
-func (q *Queue[T]) Len() int { return q.n + len(q.heap) }
+func (q *Queue[T]) Len() int { return q.ring.Len() + len(q.heap) }
 
 // Push queues v, due at due.
 func (q *Queue[T]) Push(v T, due int64) {
-	if q.n > 0 && due < q.last {
+	if q.ring.Len() > 0 && due < q.last {
 		q.heapPush(Item[T]{v, due})
 		return
 	}
-	if q.n == len(q.ring) {
-		q.grow()
-	}
-	q.ring[(q.head+q.n)&(len(q.ring)-1)] = Item[T]{v, due}
-	q.n++
+	q.ring.Push(Item[T]{v, due})
 	q.last = due
-}
-
-// grow doubles the ring, keeping its items in order from index 0.
-func (q *Queue[T]) grow() {
-	r := make([]Item[T], max(64, 2*len(q.ring)))
-	for i := range q.n {
-		r[i] = q.ring[(q.head+i)&(len(q.ring)-1)]
-	}
-	q.ring, q.head = r, 0
 }
 
 // Peek returns the item due first, ok false when the queue is empty.
@@ -50,15 +34,15 @@ func (q *Queue[T]) Peek() (it Item[T], ok bool) {
 	if q.fromHeap() {
 		return q.heap[0], true
 	}
-	if q.n == 0 {
+	if q.ring.Len() == 0 {
 		return it, false
 	}
-	return q.ring[q.head], true
+	return q.ring.Front(), true
 }
 
 // fromHeap reports whether the item due first is the heap's.
 func (q *Queue[T]) fromHeap() bool {
-	return len(q.heap) > 0 && (q.n == 0 || q.heap[0].Due < q.ring[q.head].Due)
+	return len(q.heap) > 0 && (q.ring.Len() == 0 || q.heap[0].Due < q.ring.Front().Due)
 }
 
 // Pop removes and returns the item due first, ok false when the queue
@@ -67,14 +51,10 @@ func (q *Queue[T]) Pop() (it Item[T], ok bool) {
 	if q.fromHeap() {
 		return q.heapPop(), true
 	}
-	if q.n == 0 {
+	if q.ring.Len() == 0 {
 		return it, false
 	}
-	it = q.ring[q.head]
-	q.ring[q.head] = Item[T]{} // drop what Val points to
-	q.head = (q.head + 1) & (len(q.ring) - 1)
-	q.n--
-	return it, true
+	return q.ring.Pop(), true
 }
 
 // Compact keeps the items keep approves, in their order, and drops the
@@ -83,20 +63,9 @@ func (q *Queue[T]) Pop() (it Item[T], ok bool) {
 // well past its table (twice, say): amortised over the pushes that grew
 // it.
 func (q *Queue[T]) Compact(keep func(T) bool) {
-	w := 0
-	for i := range q.n {
-		it := q.ring[(q.head+i)&(len(q.ring)-1)]
-		if keep(it.Val) {
-			q.ring[(q.head+w)&(len(q.ring)-1)] = it
-			w++
-		}
-	}
-	for i := w; i < q.n; i++ {
-		q.ring[(q.head+i)&(len(q.ring)-1)] = Item[T]{}
-	}
-	q.n = w
-	if w > 0 {
-		q.last = q.ring[(q.head+w-1)&(len(q.ring)-1)].Due
+	q.ring.Filter(func(it Item[T]) bool { return keep(it.Val) })
+	if q.ring.Len() > 0 {
+		q.last = q.ring.Back().Due
 	}
 	h := q.heap[:0]
 	for _, it := range q.heap {

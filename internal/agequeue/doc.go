@@ -13,6 +13,9 @@
 // tie, so items come out in due order, and among items due at the same
 // time those in the ring in the order pushed.
 //
+// Ring, the FIFO under Queue, serves tables whose owner decides the
+// order itself (entries held by a live stream go to the back again).
+//
 // Deletion is lazy: the owner leaves an item of an entry it forgot or
 // refreshed in the queue and skips it when it surfaces (a generation
 // number in the value tells). Compact drops such items when they pile
