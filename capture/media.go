@@ -20,11 +20,11 @@ const (
 )
 
 // mediaRefresh is how stale an entry's time may get before a packet
-// refreshes it: writing the map on every RTP packet costs more than the
+// refreshes it: writing the entry on every RTP packet costs more than the
 // precision is worth.
 const mediaRefresh = int64(time.Second)
 
-// The cache in front of the IPv4 map is set-associative: 4096 sets of
+// The cache in front of the index is set-associative: 4096 sets of
 // four 16-byte slots, one cache line each (256 KiB; only the sets of
 // live endpoints are touched). A packet looks up its destination (and,
 // when that is not learned, its source). A direct-mapped cache answers a
@@ -89,11 +89,11 @@ type mediaRef struct {
 	gen  uint32
 }
 
-// mediaSlot caches the map's answer for one IPv4 key, found or not: tag
+// mediaSlot caches the index's answer for one IPv4 key, found or not: tag
 // is the key, the role (0: not learned) and slotValid; seen mirrors the
 // entry's. A key's answer can only be in its own set: whatever changes
 // the key's entry (learn, forget, expiry) updates or drops it there, and
-// the cache can never disagree with the map.
+// the cache can never disagree with the index.
 type mediaSlot struct {
 	tag  uint64
 	seen int64
@@ -113,12 +113,12 @@ func (s *mediaSlot) role() mediaRole { return mediaRole(s.tag >> slotRoleShift) 
 
 // mediaTable holds endpoints learned from SDP. Keys are fixed-size
 // values, so lookups on the RTP path do not allocate; a set-associative
-// cache in front of the map answers IPv4 endpoints, because the map
+// cache in front of the index answers IPv4 endpoints, because the map
 // lookup was the largest single cost of classifying an RTP packet
 // (BenchmarkDecodeVsFloor).
 //
 // The entries live in a slab (slots reused through a free list), found
-// by one map from key to slot. Expiry and eviction take the entry seen
+// by one hash index from key to slot (mediaIndex). Expiry and eviction take the entry seen
 // longest ago from an age queue of (slot, generation, time) items
 // (internal/agequeue): a sweep of every entry once a second of packet
 // time cost a seventh of a SIP-heavy run, and when the table is full the
@@ -126,10 +126,10 @@ func (s *mediaSlot) role() mediaRole { return mediaRole(s.tag >> slotRoleShift) 
 // of the new call's media going unrecognised. A packet refreshes an
 // entry's seen in the slab only; its item, still carrying the older
 // time, is queued again at the entry's time when it surfaces. An item
-// names its entry by slot, so a surfacing item costs no map lookup, and
-// an entry costs the map two writes in its life (learned, removed).
+// names its entry by slot, so a surfacing item costs no index lookup, and
+// an entry costs the index two writes in its life (learned, removed).
 type mediaTable struct {
-	idx     map[mediaKey]int32
+	idx     mediaIndex // slot by key
 	slab    []mediaEntry
 	free    []int32 // free slots of slab
 	max     int
@@ -151,7 +151,6 @@ func key4(ap netip.AddrPort) (uint64, bool) {
 }
 
 func (t *mediaTable) init(max int) {
-	t.idx = make(map[mediaKey]int32)
 	t.max = max
 	t.cache = new([1 << mediaSetBits]mediaSet)
 }
@@ -178,10 +177,16 @@ func (t *mediaTable) set(k uint64) *mediaSet {
 	return &t.cache[(k*0x9e3779b97f4a7c15)>>(64-mediaSetBits)]
 }
 
-func (t *mediaTable) len() int { return len(t.idx) }
+func (t *mediaTable) len() int { return t.idx.n }
+
+// slotOf is k's slot in the slab.
+func (t *mediaTable) slotOf(k mediaKey) (int32, bool) {
+	_, i, ok := t.idx.find(k, mediaHash(k), t.slab)
+	return i, ok
+}
 
 func (t *mediaTable) get(ap netip.AddrPort) (mediaEntry, bool) {
-	i, ok := t.idx[mediaKeyOf(ap)]
+	i, ok := t.slotOf(mediaKeyOf(ap))
 	if !ok {
 		return mediaEntry{}, false
 	}
@@ -190,7 +195,9 @@ func (t *mediaTable) get(ap netip.AddrPort) (mediaEntry, bool) {
 
 func (t *mediaTable) learn(ap netip.AddrPort, role mediaRole, now int64) {
 	k := mediaKeyOf(ap)
-	if i, ok := t.idx[k]; ok {
+	h := mediaHash(k)
+	pos, i, ok := t.idx.find(k, h, t.slab)
+	if ok {
 		// Known: its item keeps the time it was queued with, and is
 		// queued again at seen when it surfaces.
 		e := &t.slab[i]
@@ -198,10 +205,12 @@ func (t *mediaTable) learn(ap netip.AddrPort, role mediaRole, now int64) {
 		t.uncacheKey(k)
 		return
 	}
-	if !t.room() {
-		return
+	if t.len() >= t.max {
+		if !t.room() {
+			return
+		}
+		pos, _, _ = t.idx.find(k, h, t.slab) // evictions moved the index's entries
 	}
-	var i int32
 	if n := len(t.free); n > 0 {
 		i = t.free[n-1]
 		t.free = t.free[:n-1]
@@ -211,10 +220,10 @@ func (t *mediaTable) learn(ap netip.AddrPort, role mediaRole, now int64) {
 	}
 	e := &t.slab[i]
 	e.key, e.seen, e.role = k, now, role
-	t.idx[k] = i
+	t.idx.insert(pos, h, i)
 	t.due.Push(mediaRef{i, e.gen}, now)
 	t.uncacheKey(k)
-	if t.due.Len() > 2*len(t.idx)+1024 {
+	if t.due.Len() > 2*t.len()+1024 {
 		// Items of forgotten entries (a port moved to T.38 and back,
 		// again and again) wait for their time to surface; they must not
 		// grow the queue past its table meanwhile.
@@ -269,7 +278,9 @@ func (t *mediaTable) expire(before int64) {
 // remove forgets the entry in slot i, which goes to the free list.
 func (t *mediaTable) remove(i int32) {
 	e := &t.slab[i]
-	delete(t.idx, e.key)
+	if pos, _, ok := t.idx.find(e.key, mediaHash(e.key), t.slab); ok {
+		t.idx.remove(pos)
+	}
 	t.uncacheKey(e.key)
 	e.gen++
 	e.role = 0
@@ -277,7 +288,7 @@ func (t *mediaTable) remove(i int32) {
 }
 
 func (t *mediaTable) forget(ap netip.AddrPort) {
-	if i, ok := t.idx[mediaKeyOf(ap)]; ok {
+	if i, ok := t.slotOf(mediaKeyOf(ap)); ok {
 		t.remove(i)
 	}
 }
@@ -285,7 +296,7 @@ func (t *mediaTable) forget(ap netip.AddrPort) {
 // lookup finds the endpoint a datagram goes to, or else comes from
 // (symmetric RTP, RFC 4961), and refreshes it.
 func (t *mediaTable) lookup(dst, src netip.AddrPort, now int64) (mediaRole, bool) {
-	if len(t.idx) == 0 {
+	if t.idx.n == 0 {
 		return 0, false
 	}
 	if r := t.lookupOne(dst, now); r != 0 {
@@ -301,7 +312,7 @@ func (t *mediaTable) lookup(dst, src netip.AddrPort, now int64) (mediaRole, bool
 func (t *mediaTable) lookupOne(ap netip.AddrPort, now int64) mediaRole {
 	k, ok := key4(ap)
 	if !ok {
-		i, ok := t.idx[mediaKeyOf(ap)]
+		i, ok := t.slotOf(mediaKeyOf(ap))
 		if !ok {
 			return 0
 		}
@@ -320,10 +331,10 @@ func (t *mediaTable) lookupOne(ap netip.AddrPort, now int64) mediaRole {
 		}
 	}
 	if s == nil {
-		// Not cached: the map's answer goes first in the set, and the
+		// Not cached: the index's answer goes first in the set, and the
 		// way cached longest ago goes.
 		var e mediaEntry // zero role when absent: cached as "not learned" too
-		if i, ok := t.idx[mediaKey{lo: k, port: mediaKeyV4}]; ok {
+		if i, ok := t.slotOf(mediaKey{lo: k, port: mediaKeyV4}); ok {
 			e = t.slab[i]
 		}
 		copy(st[1:], st[:mediaWays-1])
@@ -334,7 +345,9 @@ func (t *mediaTable) lookupOne(ap netip.AddrPort, now int64) mediaRole {
 	if role != 0 && now-s.seen > mediaRefresh {
 		// The slab holds the time expire reads; the slot mirrors it.
 		s.seen = now
-		t.slab[t.idx[mediaKey{lo: k, port: mediaKeyV4}]].seen = now // once a second per endpoint
+		if i, ok := t.slotOf(mediaKey{lo: k, port: mediaKeyV4}); ok { // once a second per endpoint
+			t.slab[i].seen = now
+		}
 	}
 	return role
 }
