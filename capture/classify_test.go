@@ -254,7 +254,7 @@ func TestSDPScanner(t *testing.T) {
 	d.learnSDP([]byte("SIP/2.0 200 OK\r\nContent-Type: application/sdp\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body))
 	want := map[string]mediaRole{"[2001:db8::1]:4000": roleRTP, "[2001:db8::1]:4001": roleRTCP, "10.0.0.1:5000": roleRTP, "10.0.0.2:6000": roleRTCP, "10.0.0.3:7000": roleMux}
 	if d.media.len() != len(want) {
-		t.Errorf("learned %v %v", d.media.m4, d.media.m6)
+		t.Errorf("learned %d: %v", d.media.len(), d.media.slab)
 	}
 	for s, role := range want {
 		if e, ok := d.media.get(netip.MustParseAddrPort(s)); !ok || e.role != role {

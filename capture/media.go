@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/voiptool/voiptool/internal/agequeue"
 	"github.com/voiptool/voiptool/sipflow"
 )
 
@@ -19,11 +20,11 @@ const (
 )
 
 // mediaRefresh is how stale an entry's time may get before a packet
-// refreshes it: writing the map on every RTP packet costs more than the
+// refreshes it: writing the entry on every RTP packet costs more than the
 // precision is worth.
 const mediaRefresh = int64(time.Second)
 
-// The cache in front of the IPv4 map is set-associative: 4096 sets of
+// The cache in front of the index is set-associative: 4096 sets of
 // four 16-byte slots, one cache line each (256 KiB; only the sets of
 // live endpoints are touched). A packet looks up its destination (and,
 // when that is not learned, its source). A direct-mapped cache answers a
@@ -51,30 +52,48 @@ func keyOf(ap netip.AddrPort) epKey {
 	return epKey{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]), ap.Port()}
 }
 
+// mediaKey is an endpoint as a plain comparable value, one key type for
+// both families (netip.AddrPort holds a zone handle, which makes it
+// slower to hash): an IPv6 endpoint's address and port, an IPv4 one's
+// key4 in lo with mediaKeyV4 in port, which no port reaches (an IPv4
+// address and its IPv4-mapped IPv6 form stay two endpoints, as netip
+// has them). Three words, no padding: hashed as one block of memory.
+type mediaKey struct {
+	hi, lo uint64
+	port   uint64
+}
+
+const mediaKeyV4 = 1 << 16
+
+func mediaKeyOf(ap netip.AddrPort) mediaKey {
+	if k, ok := key4(ap); ok {
+		return mediaKey{lo: k, port: mediaKeyV4}
+	}
+	b := ap.Addr().As16()
+	return mediaKey{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]), uint64(ap.Port())}
+}
+
+// mediaEntry is one learned endpoint, in the table's slab.
 type mediaEntry struct {
-	role mediaRole
+	key  mediaKey
 	seen int64 // packet time (Unix ns, see unixNano) of the SDP or the last packet to or from it
-	// queued is the time the entry's element in the expiry heap carries
-	// (at most seen): an element with another time is a leftover of a
-	// forgotten entry, dropped when it surfaces.
-	queued int64
+	// gen tells this entry's queue item from the items of entries that
+	// held the slot before (the slot's generation, bumped when freed).
+	gen  uint32
+	role mediaRole // 0: a free slot
 }
 
-// mediaDue is one element of the expiry heap: an endpoint and the time
-// it was last known to be seen. Lookups refresh seen in the map only;
-// the element is brought up to date when it surfaces, so the per-packet
-// path never touches the heap.
-type mediaDue struct {
-	k   epKey // an IPv4 endpoint's key4 sits in lo, v4 set
-	v4  bool
-	due int64
+// mediaRef is an entry's item in the age queue: its slot and generation.
+type mediaRef struct {
+	slot int32
+	gen  uint32
 }
 
-// mediaSlot caches the map's answer for one IPv4 key, found or not: tag
+// mediaSlot caches the index's answer for one IPv4 key, found or not: tag
 // is the key, the role (0: not learned) and slotValid; seen mirrors the
 // entry's. A key's answer can only be in its own set: whatever changes
 // the key's entry (learn, forget, expiry) updates or drops it there, and
-// the cache can never disagree with the map.
+// the cache can never disagree with the index.
 type mediaSlot struct {
 	tag  uint64
 	seen int64
@@ -93,22 +112,29 @@ const (
 func (s *mediaSlot) role() mediaRole { return mediaRole(s.tag >> slotRoleShift) }
 
 // mediaTable holds endpoints learned from SDP. Keys are fixed-size
-// values, so lookups on the RTP path do not allocate; IPv4 endpoints get
-// a uint64 key, which Go's maps hash fastest, and a direct-mapped cache
-// in front of the map, because the map lookup was the largest single
-// cost of classifying an RTP packet (BenchmarkDecodeVsFloor).
+// values, so lookups on the RTP path do not allocate; a set-associative
+// cache in front of the index answers IPv4 endpoints, because the map
+// lookup was the largest single cost of classifying an RTP packet
+// (BenchmarkDecodeVsFloor).
 //
-// Expiry and eviction go through a min-heap of (endpoint, time) kept
-// beside the maps: a sweep of every entry once a second of packet time
-// cost a seventh of a SIP-heavy run, and when the table is full the
-// endpoint seen longest ago makes room for a new one (counted) instead of
-// the new call's media going unrecognised.
+// The entries live in a slab (slots reused through a free list), found
+// by one hash index from key to slot (mediaIndex). Expiry and eviction take the entry seen
+// longest ago from an age queue of (slot, generation, time) items
+// (internal/agequeue): a sweep of every entry once a second of packet
+// time cost a seventh of a SIP-heavy run, and when the table is full the
+// endpoint seen longest ago makes room for a new one (counted) instead
+// of the new call's media going unrecognised. A packet refreshes an
+// entry's seen in the slab only; its item, still carrying the older
+// time, is queued again at the entry's time when it surfaces. An item
+// names its entry by slot, so a surfacing item costs no index lookup, and
+// an entry costs the index two writes in its life (learned, removed).
 type mediaTable struct {
-	m4      map[uint64]mediaEntry
-	m6      map[epKey]mediaEntry
+	idx     mediaIndex // slot by key
+	slab    []mediaEntry
+	free    []int32 // free slots of slab
 	max     int
-	due     []mediaDue // min-heap by due
-	evicted int        // Stats.MediaEvicted
+	due     agequeue.Queue[mediaRef]
+	evicted int // Stats.MediaEvicted
 	// cache is allocated on its own, so that each set is one cache line
 	// (a large allocation starts on a page).
 	cache *[1 << mediaSetBits]mediaSet
@@ -125,8 +151,6 @@ func key4(ap netip.AddrPort) (uint64, bool) {
 }
 
 func (t *mediaTable) init(max int) {
-	t.m4 = make(map[uint64]mediaEntry)
-	t.m6 = make(map[epKey]mediaEntry)
 	t.max = max
 	t.cache = new([1 << mediaSetBits]mediaSet)
 }
@@ -141,64 +165,92 @@ func (t *mediaTable) uncache(k uint64) {
 	}
 }
 
+// uncacheKey is uncache for an IPv4 key; other keys are never cached.
+func (t *mediaTable) uncacheKey(k mediaKey) {
+	if k.port == mediaKeyV4 {
+		t.uncache(k.lo)
+	}
+}
+
 // set is the cache set of an IPv4 key (Fibonacci hashing).
 func (t *mediaTable) set(k uint64) *mediaSet {
 	return &t.cache[(k*0x9e3779b97f4a7c15)>>(64-mediaSetBits)]
 }
 
-func (t *mediaTable) len() int { return len(t.m4) + len(t.m6) }
+func (t *mediaTable) len() int { return t.idx.n }
+
+// slotOf is k's slot in the slab.
+func (t *mediaTable) slotOf(k mediaKey) (int32, bool) {
+	_, i, ok := t.idx.find(k, mediaHash(k), t.slab)
+	return i, ok
+}
 
 func (t *mediaTable) get(ap netip.AddrPort) (mediaEntry, bool) {
-	if k, ok := key4(ap); ok {
-		e, ok := t.m4[k]
-		return e, ok
+	i, ok := t.slotOf(mediaKeyOf(ap))
+	if !ok {
+		return mediaEntry{}, false
 	}
-	e, ok := t.m6[keyOf(ap)]
-	return e, ok
+	return t.slab[i], true
 }
 
 func (t *mediaTable) learn(ap netip.AddrPort, role mediaRole, now int64) {
-	if k, ok := key4(ap); ok {
-		old, had := t.m4[k]
-		if !had && !t.room(now) {
+	k := mediaKeyOf(ap)
+	h := mediaHash(k)
+	pos, i, ok := t.idx.find(k, h, t.slab)
+	if ok {
+		// Known: its item keeps the time it was queued with, and is
+		// queued again at seen when it surfaces.
+		e := &t.slab[i]
+		e.role, e.seen = role, now
+		t.uncacheKey(k)
+		return
+	}
+	if t.len() >= t.max {
+		if !t.room() {
 			return
 		}
-		e := mediaEntry{role: role, seen: now, queued: old.queued}
-		if !had {
-			e.queued = now
-			t.push(mediaDue{k: epKey{lo: k}, v4: true, due: now})
-		}
-		t.m4[k] = e
-		t.uncache(k)
-		return
+		pos, _, _ = t.idx.find(k, h, t.slab) // evictions moved the index's entries
 	}
-	k := keyOf(ap)
-	old, had := t.m6[k]
-	if !had && !t.room(now) {
-		return
+	if n := len(t.free); n > 0 {
+		i = t.free[n-1]
+		t.free = t.free[:n-1]
+	} else {
+		i = int32(len(t.slab))
+		t.slab = append(t.slab, mediaEntry{})
 	}
-	e := mediaEntry{role: role, seen: now, queued: old.queued}
-	if !had {
-		e.queued = now
-		t.push(mediaDue{k: k, due: now})
+	e := &t.slab[i]
+	e.key, e.seen, e.role = k, now, role
+	t.idx.insert(pos, h, i)
+	t.due.Push(mediaRef{i, e.gen}, now)
+	t.uncacheKey(k)
+	if t.due.Len() > 2*t.len()+1024 {
+		// Items of forgotten entries (a port moved to T.38 and back,
+		// again and again) wait for their time to surface; they must not
+		// grow the queue past its table meanwhile.
+		t.due.Compact(t.live)
 	}
-	t.m6[k] = e
 }
 
+// live reports whether r is its entry's item, not a forgotten entry's.
+func (t *mediaTable) live(r mediaRef) bool { return t.slab[r.slot].gen == r.gen }
+
 // room makes room for one more entry, evicting the one seen longest ago
-// when the table is full; it fails only when every element left is a
-// leftover and nothing could be evicted (never, while the maps are full).
-func (t *mediaTable) room(now int64) bool {
-	for t.len() >= t.max && len(t.due) > 0 {
-		d := t.pop()
-		e, ok := t.entry(d)
-		switch {
-		case !ok || e.queued != d.due:
+// when the table is full; it fails only when every item left is a
+// leftover and nothing could be evicted (never, while the table is full).
+// Of entries seen at the same time, the one learned first goes.
+func (t *mediaTable) room() bool {
+	for t.len() >= t.max {
+		it, ok := t.due.Pop()
+		if !ok {
+			break
+		}
+		switch e := &t.slab[it.Val.slot]; {
+		case e.gen != it.Val.gen:
 			// a forgotten entry's leftover
-		case e.seen > d.due:
-			t.requeue(d, e) // refreshed since: not the oldest after all
+		case e.seen > it.Due:
+			t.due.Push(it.Val, e.seen) // refreshed since: not the oldest after all
 		default:
-			t.remove(d)
+			t.remove(it.Val.slot)
 			t.evicted++
 		}
 	}
@@ -207,98 +259,44 @@ func (t *mediaTable) room(now int64) bool {
 
 // expire removes every entry not seen since before.
 func (t *mediaTable) expire(before int64) {
-	for len(t.due) > 0 && t.due[0].due < before {
-		d := t.pop()
-		e, ok := t.entry(d)
-		switch {
-		case !ok || e.queued != d.due:
+	for {
+		it, ok := t.due.Peek()
+		if !ok || it.Due >= before {
+			return
+		}
+		t.due.Pop()
+		switch e := &t.slab[it.Val.slot]; {
+		case e.gen != it.Val.gen:
 		case e.seen >= before:
-			t.requeue(d, e)
+			t.due.Push(it.Val, e.seen)
 		default:
-			t.remove(d)
+			t.remove(it.Val.slot)
 		}
 	}
 }
 
-func (t *mediaTable) entry(d mediaDue) (mediaEntry, bool) {
-	if d.v4 {
-		e, ok := t.m4[d.k.lo]
-		return e, ok
+// remove forgets the entry in slot i, which goes to the free list.
+func (t *mediaTable) remove(i int32) {
+	e := &t.slab[i]
+	if pos, _, ok := t.idx.find(e.key, mediaHash(e.key), t.slab); ok {
+		t.idx.remove(pos)
 	}
-	e, ok := t.m6[d.k]
-	return e, ok
-}
-
-// requeue brings a refreshed entry's element up to its time.
-func (t *mediaTable) requeue(d mediaDue, e mediaEntry) {
-	d.due, e.queued = e.seen, e.seen
-	if d.v4 {
-		t.m4[d.k.lo] = e
-	} else {
-		t.m6[d.k] = e
-	}
-	t.push(d)
-}
-
-func (t *mediaTable) remove(d mediaDue) {
-	if d.v4 {
-		delete(t.m4, d.k.lo)
-		t.uncache(d.k.lo)
-		return
-	}
-	delete(t.m6, d.k)
-}
-
-func (t *mediaTable) push(d mediaDue) {
-	t.due = append(t.due, d)
-	h := t.due
-	for i := len(h) - 1; i > 0; {
-		p := (i - 1) / 2
-		if h[p].due <= h[i].due {
-			break
-		}
-		h[p], h[i] = h[i], h[p]
-		i = p
-	}
-}
-
-func (t *mediaTable) pop() mediaDue {
-	h := t.due
-	top := h[0]
-	n := len(h) - 1
-	h[0] = h[n]
-	h = h[:n]
-	for i := 0; ; {
-		c := 2*i + 1
-		if c >= n {
-			break
-		}
-		if c+1 < n && h[c+1].due < h[c].due {
-			c++
-		}
-		if h[i].due <= h[c].due {
-			break
-		}
-		h[i], h[c] = h[c], h[i]
-		i = c
-	}
-	t.due = h
-	return top
+	t.uncacheKey(e.key)
+	e.gen++
+	e.role = 0
+	t.free = append(t.free, i)
 }
 
 func (t *mediaTable) forget(ap netip.AddrPort) {
-	if k, ok := key4(ap); ok {
-		delete(t.m4, k)
-		t.uncache(k)
-		return
+	if i, ok := t.slotOf(mediaKeyOf(ap)); ok {
+		t.remove(i)
 	}
-	delete(t.m6, keyOf(ap))
 }
 
 // lookup finds the endpoint a datagram goes to, or else comes from
 // (symmetric RTP, RFC 4961), and refreshes it.
 func (t *mediaTable) lookup(dst, src netip.AddrPort, now int64) (mediaRole, bool) {
-	if len(t.m4) == 0 && len(t.m6) == 0 {
+	if t.idx.n == 0 {
 		return 0, false
 	}
 	if r := t.lookupOne(dst, now); r != 0 {
@@ -314,14 +312,13 @@ func (t *mediaTable) lookup(dst, src netip.AddrPort, now int64) (mediaRole, bool
 func (t *mediaTable) lookupOne(ap netip.AddrPort, now int64) mediaRole {
 	k, ok := key4(ap)
 	if !ok {
-		k6 := keyOf(ap)
-		e, ok := t.m6[k6]
+		i, ok := t.slotOf(mediaKeyOf(ap))
 		if !ok {
 			return 0
 		}
+		e := &t.slab[i]
 		if now-e.seen > mediaRefresh {
 			e.seen = now
-			t.m6[k6] = e
 		}
 		return e.role
 	}
@@ -334,20 +331,23 @@ func (t *mediaTable) lookupOne(ap netip.AddrPort, now int64) mediaRole {
 		}
 	}
 	if s == nil {
-		// Not cached: the map's answer goes first in the set, and the
+		// Not cached: the index's answer goes first in the set, and the
 		// way cached longest ago goes.
-		e := t.m4[k] // zero role when absent: cached as "not learned" too
+		var e mediaEntry // zero role when absent: cached as "not learned" too
+		if i, ok := t.slotOf(mediaKey{lo: k, port: mediaKeyV4}); ok {
+			e = t.slab[i]
+		}
 		copy(st[1:], st[:mediaWays-1])
 		st[0] = mediaSlot{tag: k | uint64(e.role)<<slotRoleShift | slotValid, seen: e.seen}
 		s = &st[0]
 	}
 	role := s.role()
 	if role != 0 && now-s.seen > mediaRefresh {
-		// The map holds the time expire reads; the slot mirrors it.
+		// The slab holds the time expire reads; the slot mirrors it.
 		s.seen = now
-		e := t.m4[k] // once a second per endpoint: keeps its heap time
-		e.seen = now
-		t.m4[k] = e
+		if i, ok := t.slotOf(mediaKey{lo: k, port: mediaKeyV4}); ok { // once a second per endpoint
+			t.slab[i].seen = now
+		}
 	}
 	return role
 }

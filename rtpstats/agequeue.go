@@ -1,5 +1,7 @@
 package rtpstats
 
+import "github.com/voiptool/voiptool/internal/agequeue"
+
 // ageQueue lists the keys of a table (the SDP announcements, the codec
 // hints) in the order their entries were made or renewed, which is
 // packet-time order as SDP arrives: expiry and eviction take the oldest
@@ -13,9 +15,12 @@ package rtpstats
 // An entry renewed (announced again at another time) is queued again;
 // its older queue entry is stale (its stamp no longer matches the
 // table's) and is dropped when it reaches the front, or by compact.
+//
+// The entries sit in an agequeue.Ring (oldest first), not a slice popped
+// from the front: the slice was copied down now and then, a write
+// barrier per entry (they point to their table's entries).
 type ageQueue[K comparable, V any] struct {
-	items []ageEntry[K, V] // items[head:] are queued, oldest first
-	head  int
+	r agequeue.Ring[ageEntry[K, V]]
 }
 
 type ageEntry[K comparable, V any] struct {
@@ -32,26 +37,15 @@ type ageEntry[K comparable, V any] struct {
 	due int64
 }
 
-func (q *ageQueue[K, V]) len() int { return len(q.items) - q.head }
+func (q *ageQueue[K, V]) len() int { return q.r.Len() }
 
-func (q *ageQueue[K, V]) push(e ageEntry[K, V]) { q.items = append(q.items, e) }
+func (q *ageQueue[K, V]) push(e ageEntry[K, V]) { q.r.Push(e) }
 
 // front is the oldest entry; the queue must not be empty.
-func (q *ageQueue[K, V]) front() ageEntry[K, V] { return q.items[q.head] }
+func (q *ageQueue[K, V]) front() ageEntry[K, V] { return q.r.Front() }
 
-// pop drops the front entry. The kept entries move down once the dead
-// front is both large and most of the slice, so each is moved at most
-// once per halving (amortised constant time).
-func (q *ageQueue[K, V]) pop() {
-	q.items[q.head] = ageEntry[K, V]{}
-	q.head++
-	if q.head >= 1024 && q.head > len(q.items)/2 {
-		n := copy(q.items, q.items[q.head:])
-		clear(q.items[n:])
-		q.items = q.items[:n]
-		q.head = 0
-	}
-}
+// pop drops the front entry.
+func (q *ageQueue[K, V]) pop() { q.r.Pop() }
 
 // compactAt is the queue length, for a table of n entries, past which
 // compact runs: stale entries of keys renewed again and again (a media
@@ -64,19 +58,17 @@ func compactAt(n int) int { return 2*n + 1024 }
 // runs when the queue has passed twice its table (compactAt), so its
 // cost is amortised over the renewals that made it grow.
 func (q *ageQueue[K, V]) compact(valid func(ageEntry[K, V]) bool) {
-	live := q.items[q.head:]
-	seen := make(map[K]struct{}, len(live)/2)
-	keep := make([]ageEntry[K, V], 0, len(live)/2)
-	for i := len(live) - 1; i >= 0; i-- {
-		e := live[i]
+	n := q.r.Len()
+	seen := make(map[K]struct{}, n/2)
+	keep := make([]bool, n)
+	for i := n - 1; i >= 0; i-- {
+		e := q.r.At(i)
 		if _, dup := seen[e.key]; dup || !valid(e) {
 			continue
 		}
 		seen[e.key] = struct{}{}
-		keep = append(keep, e)
+		keep[i] = true
 	}
-	for i, j := 0, len(keep)-1; i < j; i, j = i+1, j-1 {
-		keep[i], keep[j] = keep[j], keep[i]
-	}
-	q.items, q.head = keep, 0
+	i := 0
+	q.r.Filter(func(ageEntry[K, V]) bool { i++; return keep[i-1] })
 }

@@ -1,6 +1,9 @@
 package rtpstats
 
-import "net/netip"
+import (
+	"net/netip"
+	"slices"
+)
 
 // callIndex finds the streams of one call without visiting every stream.
 // A stream belongs to a call through an endpoint that call announced in
@@ -12,17 +15,35 @@ import "net/netip"
 // not follow.
 type callIndex struct {
 	byEP    map[netip.AddrPort][]*stream // streams by source, destination and NAT endpoint
-	callEPs map[string][]netip.AddrPort  // endpoints each call announced
+	callEPs map[string]*callEPs          // endpoints each call announced
+	// spare holds emptied lists for the next calls: a SIP-heavy capture
+	// lists and forgets a call's endpoints for every call, and each list
+	// was an allocation.
+	spare []*callEPs
 	// touched holds calls whose set of streams may have changed other than
 	// by packets (an endpoint announced again, by another call), for
 	// ChangedCalls.
 	touched map[string]struct{}
 }
 
+// callEPs lists the endpoints one call announced, in the order
+// announced, without duplicates. It is changed in place, so a call's
+// announcements cost the map one lookup each, not a lookup and a store.
+type callEPs struct {
+	eps []netip.AddrPort
+	// first is eps' backing array until a call announces more: an offer
+	// and its answer (audio, maybe video) fit.
+	first [2]netip.AddrPort
+}
+
+// maxSpareEPs is the largest list kept for reuse: a call with audio and
+// video, offered and answered from different addresses, lists four.
+const maxSpareEPs = 8
+
 func newCallIndex() callIndex {
 	return callIndex{
 		byEP:    make(map[netip.AddrPort][]*stream),
-		callEPs: make(map[string][]netip.AddrPort),
+		callEPs: make(map[string]*callEPs),
 		touched: make(map[string]struct{}),
 	}
 }
@@ -93,18 +114,25 @@ func (x *callIndex) removeEP(ep netip.AddrPort, s *stream) {
 
 // unannounce forgets that callID announced ep.
 func (x *callIndex) unannounce(callID string, ep netip.AddrPort) {
-	eps := x.callEPs[callID]
-	for i, e := range eps {
+	l := x.callEPs[callID]
+	if l == nil {
+		return
+	}
+	for i, e := range l.eps {
 		if e == ep {
-			eps = append(eps[:i], eps[i+1:]...)
+			l.eps = slices.Delete(l.eps, i, i+1)
 			break
 		}
 	}
-	if len(eps) == 0 {
+	if len(l.eps) == 0 {
 		delete(x.callEPs, callID)
-		return
+		l.eps = l.eps[:0] // slices.Delete cleared what it held
+		if cap(l.eps) > maxSpareEPs {
+			clear(l.first[:])
+			l.eps = l.first[:0]
+		}
+		x.spare = append(x.spare, l)
 	}
-	x.callEPs[callID] = eps
 }
 
 // addEP lists s under ep. An endpoint usually carries the two directions
@@ -121,16 +149,24 @@ func (x *callIndex) addEP(ep netip.AddrPort, s *stream) {
 // of endpoints (one per m= line, again in each re-INVITE): the linear
 // search keeps the list free of duplicates.
 func (x *callIndex) announce(callID string, ep netip.AddrPort) {
-	eps := x.callEPs[callID]
-	for _, e := range eps {
+	l := x.callEPs[callID]
+	if l == nil {
+		if n := len(x.spare); n > 0 {
+			l = x.spare[n-1]
+			x.spare[n-1] = nil
+			x.spare = x.spare[:n-1]
+		} else {
+			l = new(callEPs)
+			l.eps = l.first[:0]
+		}
+		x.callEPs[callID] = l
+	}
+	for _, e := range l.eps {
 		if e == ep {
 			return
 		}
 	}
-	if eps == nil {
-		eps = make([]netip.AddrPort, 0, 2) // an offer or answer with audio and maybe video
-	}
-	x.callEPs[callID] = append(eps, ep)
+	l.eps = append(l.eps, ep)
 }
 
 func (x *callIndex) touch(callID string) {
@@ -178,7 +214,10 @@ func (t *Tracker) owns(s *stream, callID string) bool {
 // callStreams calls fn for each stream of callID, once each. The work is
 // the streams on the call's endpoints, counted in visits.
 func (t *Tracker) callStreams(callID string, fn func(*stream)) {
-	eps := t.idx.callEPs[callID]
+	var eps []netip.AddrPort
+	if l := t.idx.callEPs[callID]; l != nil {
+		eps = l.eps
+	}
 	n := 0
 	for i, ep := range eps {
 	next:

@@ -98,3 +98,39 @@ func TestCallStreamsVisits(t *testing.T) {
 		t.Errorf("ChangedCalls after one packet of call7 = %v", got)
 	}
 }
+
+// A call's endpoints are listed and forgotten without an allocation once
+// the index has lists to spare: a SIP-only capture does both for every
+// call.
+func TestCallIndexAnnounceNoAlloc(t *testing.T) {
+	x := newCallIndex()
+	ids := []string{"call-a", "call-b", "call-c"}
+	eps := []netip.AddrPort{netip.MustParseAddrPort("10.10.0.1:40000"), netip.MustParseAddrPort("10.0.0.1:10000"), netip.MustParseAddrPort("[2001:db8::1]:5004")}
+	cycle := func() {
+		for _, id := range ids {
+			for _, ep := range eps {
+				x.announce(id, ep)
+			}
+		}
+		for _, id := range ids {
+			for _, ep := range eps {
+				x.unannounce(id, ep)
+			}
+		}
+	}
+	cycle()
+	if n := testing.AllocsPerRun(100, cycle); n != 0 {
+		t.Errorf("allocations per cycle = %v", n)
+	}
+	if len(x.callEPs) != 0 {
+		t.Errorf("%d calls still indexed", len(x.callEPs))
+	}
+	x.announce("call-a", eps[0])
+	x.announce("call-a", eps[1])
+	x.announce("call-a", eps[0])
+	x.announce("call-a", eps[2])
+	x.unannounce("call-a", eps[1])
+	if got := x.callEPs["call-a"].eps; !slices.Equal(got, []netip.AddrPort{eps[0], eps[2]}) {
+		t.Errorf("call-a lists %v", got)
+	}
+}

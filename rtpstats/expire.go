@@ -435,7 +435,11 @@ func (t *Tracker) forgetAnn(ep netip.AddrPort, a *announcement) {
 	}
 	t.idx.unannounce(a.callID, ep)
 	for _, e := range a.hist {
-		t.idx.unannounce(e.callID, ep)
+		// a.callID (the history's newest) was just unannounced: a
+		// second lookup of it would find nothing to do.
+		if e.callID != a.callID {
+			t.idx.unannounce(e.callID, ep)
+		}
 	}
 }
 

@@ -1,0 +1,86 @@
+package capture
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// The index finds what a Go map from key to slot holds, through
+// inserts, removals (backward shifts across the table's end) and growth.
+func TestMediaIndexMatchesMap(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	var x mediaIndex
+	var slab []mediaEntry
+	want := map[mediaKey]int32{}
+	var keys []mediaKey
+	for i := range 200_000 {
+		// Few distinct keys at first (removals hit), then more (growth).
+		k := mediaKey{lo: uint64(r.IntN(100 + i/20)), port: mediaKeyV4}
+		if r.IntN(4) == 0 {
+			k = mediaKey{hi: 0x20010db8 << 32, lo: k.lo, port: uint64(r.IntN(3))}
+		}
+		h := mediaHash(k)
+		pos, slot, ok := x.find(k, h, slab)
+		ws, wok := want[k]
+		if ok != wok || ok && slot != ws {
+			t.Fatalf("step %d: find %+v = %d %v, want %d %v", i, k, slot, ok, ws, wok)
+		}
+		if ok {
+			if r.IntN(2) == 0 {
+				x.remove(pos)
+				delete(want, k)
+			}
+		} else {
+			slot := int32(len(slab))
+			slab = append(slab, mediaEntry{key: k})
+			x.insert(pos, h, slot)
+			want[k] = slot
+			keys = append(keys, k)
+		}
+		if x.n != len(want) {
+			t.Fatalf("step %d: index holds %d, map %d", i, x.n, len(want))
+		}
+	}
+	for _, k := range keys {
+		_, slot, ok := x.find(k, mediaHash(k), slab)
+		if ws, wok := want[k]; ok != wok || ok && slot != ws {
+			t.Fatalf("%+v: %d %v, want %d %v", k, slot, ok, ws, wok)
+		}
+	}
+	if len(x.tab) < 2*x.n {
+		t.Fatalf("%d entries in %d positions", x.n, len(x.tab))
+	}
+}
+
+// Keys that all hash to one home position still insert, find and remove
+// (the longest cluster, wrapping the table's end).
+func TestMediaIndexOneCluster(t *testing.T) {
+	var x mediaIndex
+	x.tab = make([]uint64, 16)
+	var slab []mediaEntry
+	const h = 14 // home near the end: the cluster wraps
+	for i := range 7 {
+		k := mediaKey{lo: uint64(i)}
+		pos, _, ok := x.find(k, h, slab)
+		if ok {
+			t.Fatalf("key %d found before insert", i)
+		}
+		slab = append(slab, mediaEntry{key: k})
+		x.insert(pos, h, int32(i))
+	}
+	removed := map[int]bool{}
+	for _, rm := range []int{0, 3, 6, 1} {
+		pos, _, ok := x.find(mediaKey{lo: uint64(rm)}, h, slab)
+		if !ok {
+			t.Fatalf("key %d lost", rm)
+		}
+		x.remove(pos)
+		removed[rm] = true
+		for i := range 7 {
+			_, slot, ok := x.find(mediaKey{lo: uint64(i)}, h, slab)
+			if ok == removed[i] || ok && slot != int32(i) {
+				t.Fatalf("after removing %d: key %d = %d %v", rm, i, slot, ok)
+			}
+		}
+	}
+}
