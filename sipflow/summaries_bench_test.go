@@ -1,0 +1,56 @@
+package sipflow
+
+import (
+	"testing"
+)
+
+// summariesStore holds n complete calls of benchCall (two SDP bodies,
+// one negotiation), each with the one problem a SIP-only capture gives
+// every short answered call, from one capture source: what the end of
+// `voiptool calls` walks on a SIP-heavy capture.
+func summariesStore(tb testing.TB, n int) *Store {
+	tb.Helper()
+	s := NewStore(StoreOptions{Raw: fileRaw{}, MaxCalls: 1 << 30, MaxBytes: 1 << 40})
+	s.SetSourceNames([]string{"/tmp/bench.pcap"})
+	addCalls(s, benchCall(), 0, n, 42)
+	ps := []Problem{{Code: "short-call", Severity: SeverityInfo, Detail: "answered call hung up by the caller after 30 ms"}}
+	for _, id := range s.IDs() {
+		s.SetProblems(id, ps)
+	}
+	return s
+}
+
+// BenchmarkSummaries times the end-of-run walk over 20 000 calls: the
+// summaries alone ("walk", what the engine's last diagnosis reads), and
+// the summaries written as the calls report's indented JSON ("json").
+// The per-call figures are what matter; allocs/op is per walk.
+func BenchmarkSummaries(b *testing.B) {
+	const n = 20000
+	s := summariesStore(b, n)
+	b.Run("walk", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			k := 0
+			for c := range s.Summaries(Filter{}) {
+				k += len(c.CallID)
+			}
+			if k == 0 {
+				b.Fatal("no calls walked")
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/call")
+	})
+	b.Run("json", func(b *testing.B) {
+		b.ReportAllocs()
+		var buf []byte
+		for b.Loop() {
+			for c := range s.Summaries(Filter{}) {
+				var ok bool
+				if buf, ok = c.AppendJSONIndent(buf[:0], "  ", "  "); !ok {
+					b.Fatal("summary off the fast path")
+				}
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/call")
+	})
+}
