@@ -1004,9 +1004,15 @@ func (c *call) reason() string {
 // copy of it.
 func (c *call) summary() CallSummary {
 	var s CallSummary
-	c.summaryInto(&s)
-	s.SDPHistory = c.sdpHistory()
+	c.fullSummaryInto(&s, nil)
 	return s
+}
+
+// fullSummaryInto writes the whole summary into *s but its Sources (the
+// store's withSources), its slices from a (nil: each its own).
+func (c *call) fullSummaryInto(s *CallSummary, a *summaryAlloc) {
+	c.summaryInto(s, a)
+	s.SDPHistory = c.sdpHistory(a, s.Offer, s.Answer)
 }
 
 // filterInto writes into *s what a Filter reads (node.positive) and
@@ -1051,11 +1057,22 @@ func (c *call) filterInto(s *CallSummary, ips []netip.Addr) []netip.Addr {
 
 // summaryInto writes the summary into *s (a list reuses one): all but
 // SDPHistory (nil), which filters do not read and sdpHistory builds. It
-// allocates what the store does not keep as the summary shows it: the
-// IPs (from the endpoint table) and the Offer and Answer (from the media
-// records), so a summary published to a reader owns them.
-func (c *call) summaryInto(s *CallSummary) {
-	c.filterInto(s, nil) // what a filter reads, then the rest
+// takes from a (nil: allocates) what the store does not keep as the
+// summary shows it: the IPs (from the endpoint table) and the Offer and
+// Answer (from the media records), so a summary published to a reader
+// owns them.
+func (c *call) summaryInto(s *CallSummary, a *summaryAlloc) {
+	// What a filter reads, then the rest.
+	if a == nil {
+		c.filterInto(s, nil)
+	} else {
+		a.scratch = c.filterInto(s, a.scratch)
+		if len(s.IPs) > 0 { // in the scratch: copied out at their count
+			ips := a.ips.take(len(s.IPs))
+			copy(ips, s.IPs)
+			s.IPs = ips
+		}
+	}
 	s.Start = timeOf(c.first)
 	s.End = timeOf(c.last)
 	s.RingMS = -1
@@ -1068,8 +1085,8 @@ func (c *call) summaryInto(s *CallSummary) {
 	s.Expired = c.expired
 	s.SRTP = c.srtp
 	s.Warnings = int(c.warnCount)
-	s.Offer = c.offerSDP()
-	s.Answer = c.answerSDP()
+	s.Offer = c.offerSDP(a)
+	s.Answer = c.answerSDP(a)
 	s.SDPHistoryDropped = c.rareR().negsCut
 	s.Codec = c.codec()
 	s.Legs = c.moreR().legs
@@ -1236,7 +1253,7 @@ func (c *call) detail() (CallDetail, []msgSource) {
 			CSeqMethod:     c.methodOf(sm),
 			Retransmission: sm.retrans() && !sm.dup(),
 			Duplicate:      sm.dup(),
-			SDP:            c.sdpOf(uint32(i)),
+			SDP:            c.sdpOf(uint32(i), nil),
 		}
 		if w := c.warnOf(sm); w != 0 {
 			md.Warnings = w.String()

@@ -55,12 +55,14 @@ func (s *Store) removals() int64 { return s.stats.Evicted + s.stats.Cleared }
 
 // summariesOf appends the summaries of the calls that match f, under one
 // read lock, skipping those no longer held (when removals moved from
-// gone); sum is scratch for the filter.
+// gone); sum is scratch for the filter. Their slices come from one
+// summaryAlloc per chunk: a few blocks, not an allocation per slice.
 func (s *Store) summariesOf(calls []*call, gone int64, f Filter, out []CallSummary, sum *CallSummary) []CallSummary {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	check := s.removals() != gone
 	all := f.IsZero()
+	a := newSummaryAlloc(len(calls))
 	var ips []netip.Addr // the filter's scratch
 	for _, c := range calls {
 		if check && s.calls[c.id] != c {
@@ -72,9 +74,9 @@ func (s *Store) summariesOf(calls []*call, gone int64, f Filter, out []CallSumma
 				continue
 			}
 		}
-		c.summaryInto(sum)
-		sum.SDPHistory = c.sdpHistory() // summaryInto leaves it to the rows returned
-		out = append(out, s.withSources(*sum))
+		out = append(out, CallSummary{}) // built in place: a summary is some 700 bytes
+		c.fullSummaryInto(&out[len(out)-1], a)
+		s.withSources(&out[len(out)-1], a)
 	}
 	return out
 }
@@ -94,6 +96,6 @@ func (s *Store) CallLocations(id string) (CallDetail, bool) {
 		return CallDetail{}, false
 	}
 	d, _ := c.detail()
-	d.Summary = s.withSources(d.Summary)
+	s.withSources(&d.Summary, nil)
 	return d, true
 }

@@ -149,7 +149,7 @@ func TestFilterInto(t *testing.T) {
 		s.mu.RLock()
 		for c := s.order.front; c != nil; c = c.ord.next {
 			var full, light CallSummary
-			c.summaryInto(&full)
+			c.summaryInto(&full, nil)
 			c.filterInto(&light, nil)
 			for _, v := range summaryValues(full) {
 				q := strconv.Quote(v)
