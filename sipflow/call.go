@@ -1133,8 +1133,11 @@ func (s *Store) SetProblems(callID string, ps []Problem) bool {
 	if len(ps) > 0 || c.cold != nil {
 		cold := c.coldW()
 		c.bytes -= s.problemsCost(cold.problems)
-		cold.problems = s.problemList(ps)
-		c.bytes += s.problemsCost(cold.problems)
+		var shared bool
+		cold.problems, shared = s.problemList(ps)
+		if !shared {
+			c.bytes += problemsBytes(cold.problems)
+		}
 	}
 	s.stats.Bytes += int64(c.bytes - before)
 	c.publish()
@@ -1149,18 +1152,21 @@ const maxSharedProblems = 4096
 // problems in the same words on many calls: a load test's short calls,
 // calls without RTP), the one list the store shares between them.
 // Readers never change a summary's slices.
-func (s *Store) problemList(ps []Problem) []Problem {
+// It reports whether the list is the shared one (costs the call nothing,
+// as problemsCost says).
+func (s *Store) problemList(ps []Problem) ([]Problem, bool) {
 	if len(ps) != 1 {
-		return append([]Problem(nil), ps...)
+		return append([]Problem(nil), ps...), false
 	}
 	if l, ok := s.problems[ps[0]]; ok {
-		return l
+		return l, true
 	}
 	l := []Problem{ps[0]}
 	if len(s.problems) < maxSharedProblems {
 		s.problems[ps[0]] = l
+		return l, true
 	}
-	return l
+	return l, false
 }
 
 // problemsCost is what a call's problems cost it: nothing for a shared
