@@ -8,20 +8,23 @@ import "net/netip"
 // seven allocations for each (the end of a run over 200 000 calls built
 // some 1.4 million). Each summary gets slices of its own, capped at
 // their length (a reader's append copies, never writes a neighbour's
-// elements), and a block is never reused once handed out, so a copy of
-// a summary stays valid however long it is kept; a kept summary keeps
-// its block (a chunk's worth, some tens of KB) in memory. A nil
-// *summaryAlloc allocates each slice on its own (one summary's reader).
+// elements). A list's blocks are its own (a kept summary keeps its
+// block, some tens of KB, in memory); a walk rewinds its blocks for each
+// chunk (Summaries: its consumer clones what it keeps), so a walk of any
+// length allocates them once. A nil *summaryAlloc allocates each slice
+// on its own (one summary's reader).
 type summaryAlloc struct {
 	ips   bump[netip.Addr]
 	media bump[MediaSummary]
 	negs  bump[Negotiation]
-	// sources is withSources' list for srcSet (srcOK): the calls of one
-	// capture source share one. The names it was built from are the
-	// store's under the one read lock the alloc is used in.
-	srcSet  uint64
-	srcOK   bool
-	sources []string
+	// sources is withSources' list for srcSet (srcOK), built from the
+	// store's names srcNames: the calls of one capture source share
+	// one. It is not in a block: a walk's stays valid while the names
+	// are the same slice (SetSourceNames replaces it).
+	srcSet   uint64
+	srcOK    bool
+	sources  []string
+	srcNames []string
 	// scratch for the call's distinct addresses before they are copied,
 	// at their count, into ips.
 	scratch []netip.Addr
@@ -39,25 +42,48 @@ func newSummaryAlloc(calls int) *summaryAlloc {
 		negs: bump[Negotiation]{block: calls}}
 }
 
-// bump hands out slices of a block, allocating the next block (block
-// elements, or n when more) when the current one has too little left;
-// what is left of the old block is not used again.
+// bump hands out slices of its blocks in turn, taking the next block
+// (reused after a rewind, else allocated: block elements, or n when
+// more) when the current one has too little left; what is left of a
+// block is skipped until the next rewind.
 type bump[T any] struct {
-	free  []T
-	block int
+	blocks [][]T
+	next   int // the block after free
+	free   []T
+	block  int
 }
 
-// take returns n zeroed elements (non-nil, capacity n).
+// take returns n elements (non-nil, capacity n), zero in a new block
+// and as a reader left them in a rewound one: its caller writes every
+// one.
 func (b *bump[T]) take(n int) []T {
 	if n == 0 {
 		return []T{}
 	}
-	if n > len(b.free) {
+	for n > len(b.free) {
+		if b.next < len(b.blocks) {
+			b.free = b.blocks[b.next]
+			b.next++
+			continue
+		}
 		b.free = make([]T, max(n, b.block))
+		b.blocks = append(b.blocks, b.free)
+		b.next = len(b.blocks)
 	}
 	s := b.free[:n:n]
 	b.free = b.free[n:]
 	return s
+}
+
+// rewind hands the blocks out again from the first: the slices taken
+// before are no longer their holders'.
+func (b *bump[T]) rewind() { b.next, b.free = 0, nil }
+
+// rewind makes a's blocks new for the next chunk of a walk.
+func (a *summaryAlloc) rewind() {
+	a.ips.rewind()
+	a.media.rewind()
+	a.negs.rewind()
 }
 
 func (a *summaryAlloc) mediaN(n int) []MediaSummary {

@@ -116,14 +116,19 @@ func (s *Store) SetSourceNames(names []string) {
 // the read lock; the summaries a builds with one set share one list
 // (readers never change a summary's slices).
 func (s *Store) withSources(cs *CallSummary, a *summaryAlloc) {
-	if a != nil && a.srcOK && a.srcSet == cs.SourceSet {
+	if a != nil && a.srcOK && a.srcSet == cs.SourceSet && sameSlice(a.srcNames, s.names) {
 		cs.Sources = a.sources
 		return
 	}
 	cs.Sources = s.sourcesOf(cs.SourceSet)
 	if a != nil {
-		a.srcSet, a.srcOK, a.sources = cs.SourceSet, true, cs.Sources
+		a.srcSet, a.srcOK, a.sources, a.srcNames = cs.SourceSet, true, cs.Sources, s.names
 	}
+}
+
+// sameSlice reports whether a and b are the same slice (not only equal).
+func sameSlice[T any](a, b []T) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // sourcesOf names the sources of set (never nil).
