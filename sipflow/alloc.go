@@ -32,7 +32,7 @@ type summaryAlloc struct {
 
 // newSummaryAlloc sizes the blocks for about calls summaries (two
 // addresses and two media lines each, one negotiation), at most a walk
-// chunk's worth count: a walk chunk's worth).
+// chunk's worth (a negative count: a chunk's worth).
 func newSummaryAlloc(calls int) *summaryAlloc {
 	if calls < 0 || calls > walkChunk {
 		calls = walkChunk
