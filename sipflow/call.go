@@ -1005,9 +1005,15 @@ func (c *call) reason() string {
 // copy of it.
 func (c *call) summary() CallSummary {
 	var s CallSummary
-	c.summaryInto(&s)
-	s.SDPHistory = c.sdpHistory()
+	c.fullSummaryInto(&s, nil)
 	return s
+}
+
+// fullSummaryInto writes the whole summary into *s but its Sources (the
+// store's withSources), its slices from a (nil: each its own).
+func (c *call) fullSummaryInto(s *CallSummary, a *summaryAlloc) {
+	c.summaryInto(s, a)
+	s.SDPHistory = c.sdpHistory(a, s.Offer, s.Answer)
 }
 
 // filterInto writes into *s what a Filter reads (node.positive) and
@@ -1052,11 +1058,22 @@ func (c *call) filterInto(s *CallSummary, ips []netip.Addr) []netip.Addr {
 
 // summaryInto writes the summary into *s (a list reuses one): all but
 // SDPHistory (nil), which filters do not read and sdpHistory builds. It
-// allocates what the store does not keep as the summary shows it: the
-// IPs (from the endpoint table) and the Offer and Answer (from the media
-// records), so a summary published to a reader owns them.
-func (c *call) summaryInto(s *CallSummary) {
-	c.filterInto(s, nil) // what a filter reads, then the rest
+// takes from a (nil: allocates) what the store does not keep as the
+// summary shows it: the IPs (from the endpoint table) and the Offer and
+// Answer (from the media records), so a summary published to a reader
+// owns them.
+func (c *call) summaryInto(s *CallSummary, a *summaryAlloc) {
+	// What a filter reads, then the rest.
+	if a == nil {
+		c.filterInto(s, nil)
+	} else {
+		a.scratch = c.filterInto(s, a.scratch)
+		if len(s.IPs) > 0 { // in the scratch: copied out at their count
+			ips := a.ips.take(len(s.IPs))
+			copy(ips, s.IPs)
+			s.IPs = ips
+		}
+	}
 	s.Start = timeOf(c.first)
 	s.End = timeOf(c.last)
 	s.RingMS = -1
@@ -1069,8 +1086,8 @@ func (c *call) summaryInto(s *CallSummary) {
 	s.Expired = c.expired
 	s.SRTP = c.srtp
 	s.Warnings = int(c.warnCount)
-	s.Offer = c.offerSDP()
-	s.Answer = c.answerSDP()
+	s.Offer = c.offerSDP(a)
+	s.Answer = c.answerSDP(a)
 	s.SDPHistoryDropped = c.rareR().negsCut
 	s.Codec = c.codec()
 	s.Legs = c.moreR().legs
@@ -1117,8 +1134,11 @@ func (s *Store) SetProblems(callID string, ps []Problem) bool {
 	if len(ps) > 0 || c.cold != nil {
 		cold := c.coldW()
 		c.bytes -= s.problemsCost(cold.problems)
-		cold.problems = s.problemList(ps)
-		c.bytes += s.problemsCost(cold.problems)
+		var shared bool
+		cold.problems, shared = s.problemList(ps)
+		if !shared {
+			c.bytes += problemsBytes(cold.problems)
+		}
 	}
 	s.stats.Bytes += int64(c.bytes - before)
 	c.publish()
@@ -1133,18 +1153,21 @@ const maxSharedProblems = 4096
 // problems in the same words on many calls: a load test's short calls,
 // calls without RTP), the one list the store shares between them.
 // Readers never change a summary's slices.
-func (s *Store) problemList(ps []Problem) []Problem {
+// It reports whether the list is the shared one (costs the call nothing,
+// as problemsCost says).
+func (s *Store) problemList(ps []Problem) ([]Problem, bool) {
 	if len(ps) != 1 {
-		return append([]Problem(nil), ps...)
+		return append([]Problem(nil), ps...), false
 	}
 	if l, ok := s.problems[ps[0]]; ok {
-		return l
+		return l, true
 	}
 	l := []Problem{ps[0]}
 	if len(s.problems) < maxSharedProblems {
 		s.problems[ps[0]] = l
+		return l, true
 	}
-	return l
+	return l, false
 }
 
 // problemsCost is what a call's problems cost it: nothing for a shared
@@ -1238,7 +1261,7 @@ func (c *call) detail() (CallDetail, []msgSource) {
 			CSeqMethod:     c.methodOf(sm),
 			Retransmission: sm.retrans() && !sm.dup(),
 			Duplicate:      sm.dup(),
-			SDP:            c.sdpOf(uint32(i)),
+			SDP:            c.sdpOf(uint32(i), nil),
 		}
 		if w := c.warnOf(sm); w != 0 {
 			md.Warnings = w.String()

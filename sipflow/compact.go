@@ -672,14 +672,14 @@ func (c *call) mediaOf(i uint32) []mediaRec {
 	return c.media[lo:hi]
 }
 
-// sdpOf is message i's SDP summary, built for a reader: nil when the
-// message has no SDP, empty when its SDP has no m= line.
-func (c *call) sdpOf(i uint32) []MediaSummary {
+// sdpOf is message i's SDP summary, built for a reader in a slice from
+// a: nil when the message has no SDP, empty when its SDP has no m= line.
+func (c *call) sdpOf(i uint32, a *summaryAlloc) []MediaSummary {
 	if c.msgs[i].flags&fSDP == 0 {
 		return nil
 	}
 	recs := c.mediaOf(i)
-	out := make([]MediaSummary, len(recs))
+	out := a.mediaN(len(recs))
 	for j := range recs {
 		out[j] = c.summaryOf(&recs[j])
 	}

@@ -112,7 +112,7 @@ func FuzzSDP(f *testing.F) {
 			}
 			c := &call{msgs: []storedMsg{{flags: fSDP}}}
 			c.addMedia(&s, 0, st)
-			if got := c.sdpOf(0); !reflect.DeepEqual(got, want) {
+			if got := c.sdpOf(0, nil); !reflect.DeepEqual(got, want) {
 				t.Fatalf("records give back\n%+v\nwant\n%+v", got, want)
 			}
 		}

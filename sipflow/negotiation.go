@@ -34,26 +34,36 @@ func (c *call) negotiated() bool { return c.neg.answer != 0 }
 // Negotiation shows.
 type negRec struct{ offer, answer uint32 }
 
-// negotiation builds the Negotiation r stands for.
-func (c *call) negotiation(r negRec) Negotiation {
-	o, a := &c.msgs[r.offer], &c.msgs[r.answer]
+// negotiation writes the Negotiation r stands for into *n, its media
+// offer and answer (nil: built from a).
+func (c *call) negotiation(n *Negotiation, r negRec, a *summaryAlloc, offer, answer []MediaSummary) {
+	o, an := &c.msgs[r.offer], &c.msgs[r.answer]
 	of, _ := c.srcDst(o)
-	af, _ := c.srcDst(a)
-	return Negotiation{Method: c.methodOf(o), CSeq: o.cseq, OfferTime: timeOf(c.tOf(o)), AnswerTime: timeOf(c.tOf(a)),
-		OfferFrom: c.eps[of], AnswerFrom: c.eps[af], Offer: c.sdpOf(r.offer), Answer: c.sdpOf(r.answer)}
+	af, _ := c.srcDst(an)
+	if offer == nil {
+		offer = c.sdpOf(r.offer, a)
+	}
+	if answer == nil {
+		answer = c.sdpOf(r.answer, a)
+	}
+	*n = Negotiation{Method: c.methodOf(o), CSeq: o.cseq, OfferTime: timeOf(c.tOf(o)), AnswerTime: timeOf(c.tOf(an)),
+		OfferFrom: c.eps[of], AnswerFrom: c.eps[af], Offer: offer, Answer: answer}
 }
 
-// sdpHistory is the summary's SDPHistory, built for a reader.
-func (c *call) sdpHistory() []Negotiation {
+// sdpHistory is the summary's SDPHistory, built for a reader from a.
+// offer and answer are the summary's Offer and Answer, which are the
+// latest exchange's: its entry shares them (readers never change a
+// summary's slices) instead of building them again.
+func (c *call) sdpHistory(a *summaryAlloc, offer, answer []MediaSummary) []Negotiation {
 	if !c.negotiated() {
 		return nil
 	}
 	earlier := c.rareR().negs
-	out := make([]Negotiation, len(earlier)+1)
+	out := a.negsN(len(earlier) + 1)
 	for i, r := range earlier {
-		out[i] = c.negotiation(r)
+		c.negotiation(&out[i], r, a, nil, nil)
 	}
-	out[len(earlier)] = c.negotiation(c.neg)
+	c.negotiation(&out[len(earlier)], c.neg, a, offer, answer)
 	return out
 }
 
@@ -148,20 +158,20 @@ func (c *call) complete(p *pendingOffer) {
 
 // offerSDP is the summary's Offer: the latest completed exchange's
 // offer, before any the latest offer.
-func (c *call) offerSDP() []MediaSummary {
+func (c *call) offerSDP(a *summaryAlloc) []MediaSummary {
 	if c.negotiated() {
-		return c.sdpOf(c.neg.offer)
+		return c.sdpOf(c.neg.offer, a)
 	}
 	if c.offerM > 0 {
-		return c.sdpOf(c.offerM - 1)
+		return c.sdpOf(c.offerM-1, a)
 	}
 	return nil
 }
 
 // answerSDP is the summary's Answer: the latest completed exchange's.
-func (c *call) answerSDP() []MediaSummary {
+func (c *call) answerSDP(a *summaryAlloc) []MediaSummary {
 	if c.negotiated() {
-		return c.sdpOf(c.neg.answer)
+		return c.sdpOf(c.neg.answer, a)
 	}
 	return nil
 }

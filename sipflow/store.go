@@ -129,25 +129,44 @@ func (s *Store) SetSourceNames(names []string) {
 	s.mu.Unlock()
 }
 
-// withSources fills a summary copy's Sources from its SourceSet.
-func (s *Store) withSources(cs CallSummary) CallSummary {
-	cs.Sources = make([]string, 0, 1)
+// withSources fills a summary copy's Sources from its SourceSet, under
+// the read lock; the summaries a builds with one set share one list
+// (readers never change a summary's slices).
+func (s *Store) withSources(cs *CallSummary, a *summaryAlloc) {
+	if a != nil && a.srcOK && a.srcSet == cs.SourceSet && sameSlice(a.srcNames, s.names) {
+		cs.Sources = a.sources
+		return
+	}
+	cs.Sources = s.sourcesOf(cs.SourceSet)
+	if a != nil {
+		a.srcSet, a.srcOK, a.sources, a.srcNames = cs.SourceSet, true, cs.Sources, s.names
+	}
+}
+
+// sameSlice reports whether a and b are the same slice (not only equal).
+func sameSlice[T any](a, b []T) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
+// sourcesOf names the sources of set (never nil).
+func (s *Store) sourcesOf(set uint64) []string {
+	out := make([]string, 0, 1)
 	for i := 0; i <= maxSourceBit; i++ {
-		if cs.SourceSet&sourceBit(i) == 0 {
+		if set&sourceBit(i) == 0 {
 			continue
 		}
 		switch {
 		case i == maxSourceBit && len(s.names) > maxSourceBit+1:
-			cs.Sources = append(cs.Sources, "sources "+strconv.Itoa(maxSourceBit+1)+"+")
+			out = append(out, "sources "+strconv.Itoa(maxSourceBit+1)+"+")
 		case i < len(s.names) && s.names[i] != "":
-			if !slices.Contains(cs.Sources, s.names[i]) { // the members of a fanout group share a name
-				cs.Sources = append(cs.Sources, s.names[i])
+			if !slices.Contains(out, s.names[i]) { // the members of a fanout group share a name
+				out = append(out, s.names[i])
 			}
 		default:
-			cs.Sources = append(cs.Sources, "source "+strconv.Itoa(i+1))
+			out = append(out, "source "+strconv.Itoa(i+1))
 		}
 	}
-	return cs
+	return out
 }
 
 // NewStore returns a store with the given limits.
@@ -224,7 +243,9 @@ func (s *Store) Summary(id string) (CallSummary, bool) {
 	if !ok {
 		return CallSummary{}, false
 	}
-	return s.withSources(c.summary()), true
+	sum := c.summary()
+	s.withSources(&sum, nil)
+	return sum, true
 }
 
 // Clear forgets every dialog at once: the UI's "clear list" on a live
@@ -629,6 +650,7 @@ func (s *Store) Calls(f Filter, offset, limit int) []CallSummary {
 	var ips []netip.Addr // the filter's scratch
 	all := f.IsZero()    // no summary to build for the rows skipped
 	n := 0
+	a := newSummaryAlloc(limit) // the rows' slices
 	for c := s.order.front; c != nil; c = c.ord.next {
 		// The filter decides on what it reads (filterInto); the whole
 		// summary is built for the rows returned only.
@@ -645,9 +667,9 @@ func (s *Store) Calls(f Filter, offset, limit int) []CallSummary {
 		if limit >= 0 && len(out) >= limit {
 			break
 		}
-		c.summaryInto(&sum)
-		sum.SDPHistory = c.sdpHistory()
-		out = append(out, s.withSources(sum))
+		out = append(out, CallSummary{})
+		c.fullSummaryInto(&out[len(out)-1], a)
+		s.withSources(&out[len(out)-1], a)
 	}
 	return out
 }
@@ -704,7 +726,7 @@ func (s *Store) Call(id string) (CallDetail, bool) {
 		return CallDetail{}, false
 	}
 	d, srcs := c.detail()
-	d.Summary = s.withSources(d.Summary)
+	s.withSources(&d.Summary, nil)
 	seed := s.seed
 	s.mu.RUnlock()
 	fillDetail(&d, srcs, s.opt.Raw, s.opt.Spill, seed)

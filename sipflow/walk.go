@@ -3,6 +3,7 @@ package sipflow
 import (
 	"iter"
 	"net/netip"
+	"slices"
 )
 
 // walkChunk is how many calls Summaries visits per read lock: the writer
@@ -21,7 +22,9 @@ const walkChunk = 256
 // the same calls in the same order (a text table measures its columns,
 // then writes), less the ones evicted or cleared since. Until the
 // sequence is dropped it keeps those calls in memory, evicted or not.
-// The summary yielded is reused for the next one: copy it to keep it.
+// The summary yielded, and what its slices hold (IPs, Offer, Answer,
+// SDPHistory, Sources), are reused for the ones after it: Clone it to
+// keep it. A walk of any length allocates its buffers once.
 func (s *Store) Summaries(f Filter) iter.Seq[*CallSummary] {
 	s.mu.RLock()
 	var calls []*call
@@ -36,8 +39,10 @@ func (s *Store) Summaries(f Filter) iter.Seq[*CallSummary] {
 	return func(yield func(*CallSummary) bool) {
 		var sum CallSummary
 		buf := make([]CallSummary, 0, min(walkChunk, len(calls)))
+		a := newSummaryAlloc(len(calls))
 		for start := 0; start < len(calls); start += walkChunk {
-			buf = s.summariesOf(calls[start:min(start+walkChunk, len(calls))], gone, f, buf[:0], &sum)
+			a.rewind() // the consumer is done with the chunk before
+			buf = s.summariesOf(calls[start:min(start+walkChunk, len(calls))], gone, f, buf[:0], &sum, a)
 			for i := range buf {
 				if !yield(&buf[i]) {
 					return
@@ -45,6 +50,27 @@ func (s *Store) Summaries(f Filter) iter.Seq[*CallSummary] {
 			}
 		}
 	}
+}
+
+// Clone returns a copy of s that owns the slices a walk reuses (IPs,
+// Offer, Answer, SDPHistory with its media, Sources), for a consumer of
+// Summaries that keeps a summary past its turn. The lists the store
+// shares between summaries and never changes (methods, user agents,
+// codecs, legs, streams, problems) stay shared.
+func (s *CallSummary) Clone() CallSummary {
+	c := *s
+	c.IPs = slices.Clone(s.IPs)
+	c.Offer = slices.Clone(s.Offer)
+	c.Answer = slices.Clone(s.Answer)
+	c.Sources = slices.Clone(s.Sources)
+	if s.SDPHistory != nil {
+		c.SDPHistory = make([]Negotiation, len(s.SDPHistory))
+		for i, n := range s.SDPHistory {
+			n.Offer, n.Answer = slices.Clone(n.Offer), slices.Clone(n.Answer)
+			c.SDPHistory[i] = n
+		}
+	}
+	return c
 }
 
 // removals counts the calls ever taken out of the store (evicted or
@@ -55,8 +81,9 @@ func (s *Store) removals() int64 { return s.stats.Evicted + s.stats.Cleared }
 
 // summariesOf appends the summaries of the calls that match f, under one
 // read lock, skipping those no longer held (when removals moved from
-// gone); sum is scratch for the filter.
-func (s *Store) summariesOf(calls []*call, gone int64, f Filter, out []CallSummary, sum *CallSummary) []CallSummary {
+// gone); sum is scratch for the filter. Their slices come from a's
+// blocks, not an allocation each.
+func (s *Store) summariesOf(calls []*call, gone int64, f Filter, out []CallSummary, sum *CallSummary, a *summaryAlloc) []CallSummary {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	check := s.removals() != gone
@@ -72,9 +99,9 @@ func (s *Store) summariesOf(calls []*call, gone int64, f Filter, out []CallSumma
 				continue
 			}
 		}
-		c.summaryInto(sum)
-		sum.SDPHistory = c.sdpHistory() // summaryInto leaves it to the rows returned
-		out = append(out, s.withSources(*sum))
+		out = append(out, CallSummary{}) // built in place: a summary is some 700 bytes
+		c.fullSummaryInto(&out[len(out)-1], a)
+		s.withSources(&out[len(out)-1], a)
 	}
 	return out
 }
@@ -94,6 +121,6 @@ func (s *Store) CallLocations(id string) (CallDetail, bool) {
 		return CallDetail{}, false
 	}
 	d, _ := c.detail()
-	d.Summary = s.withSources(d.Summary)
+	s.withSources(&d.Summary, nil)
 	return d, true
 }

@@ -40,10 +40,12 @@ func walkStore(n int) *Store {
 	return s
 }
 
+// collect keeps what a walk yields: clones, since the walk reuses the
+// summaries' slices chunk after chunk.
 func collect(s *Store, f Filter) []CallSummary {
 	var out []CallSummary
 	for c := range s.Summaries(f) {
-		out = append(out, *c)
+		out = append(out, c.Clone())
 	}
 	return out
 }
@@ -149,7 +151,7 @@ func TestFilterInto(t *testing.T) {
 		s.mu.RLock()
 		for c := s.order.front; c != nil; c = c.ord.next {
 			var full, light CallSummary
-			c.summaryInto(&full)
+			c.summaryInto(&full, nil)
 			c.filterInto(&light, nil)
 			for _, v := range summaryValues(full) {
 				q := strconv.Quote(v)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -135,15 +136,22 @@ type Input struct {
 // Call runs every detector and returns the problems found, in the order
 // of Codes, never nil.
 func Call(in *Input, o Options) []sipflow.Problem {
+	return AppendCall([]sipflow.Problem{}, in, o)
+}
+
+// AppendCall is Call appending to dst: a caller that diagnoses every
+// call of a capture at its end reuses one list (and one Input) instead
+// of allocating them per call.
+func AppendCall(dst []sipflow.Problem, in *Input, o Options) []sipflow.Problem {
 	o.fill()
-	d := diag{in: in, o: &o, c: &in.Call, out: []sipflow.Problem{}}
+	d := diag{in: in, o: o, c: &in.Call, out: dst}
 	d.run()
 	return d.out
 }
 
 type diag struct {
 	in  *Input
-	o   *Options
+	o   Options // a copy: a pointer to Call's would move it to the heap
 	c   *sipflow.CallSummary
 	out []sipflow.Problem
 }
@@ -567,11 +575,16 @@ func (d *diag) shortCall() {
 		return
 	}
 	if dur := time.Duration(d.c.DurationMS) * time.Millisecond; dur < d.o.ShortCall {
-		by := ""
+		// "answered call hung up[ by the X] after D", appended rather than
+		// formatted: every short call of a load test has one (a string
+		// each, not four).
+		var buf [96]byte
+		b := append(buf[:0], "answered call hung up"...)
 		if d.c.HangupBy != "" {
-			by = " by the " + d.c.HangupBy
+			b = append(append(b, " by the "...), d.c.HangupBy...)
 		}
-		d.add(ShortCall, sipflow.SeverityInfo, 0, "answered call hung up%s after %s", by, fmtDur(dur))
+		b = appendDur(append(b, " after "...), dur)
+		d.out = append(d.out, sipflow.Problem{Code: ShortCall, Severity: sipflow.SeverityInfo, Detail: string(b)})
 	}
 }
 
@@ -640,11 +653,16 @@ func (d *diag) deadAir() {
 	}
 }
 
-func fmtDur(d time.Duration) string {
+func fmtDur(d time.Duration) string { return string(appendDur(nil, d)) }
+
+// appendDur appends d as "%d ms" of its milliseconds under a second,
+// else "%.1f s" of its seconds (strconv's 'f' with one digit is what
+// %.1f writes).
+func appendDur(b []byte, d time.Duration) []byte {
 	if d < time.Second {
-		return fmt.Sprintf("%d ms", d.Milliseconds())
+		return append(strconv.AppendInt(b, d.Milliseconds(), 10), " ms"...)
 	}
-	return fmt.Sprintf("%.1f s", d.Seconds())
+	return append(strconv.AppendFloat(b, d.Seconds(), 'f', 1, 64), " s"...)
 }
 
 func endpoints(l []sipflow.MediaSummary) string {

@@ -1,6 +1,7 @@
 package diagnose
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -129,5 +130,48 @@ func TestDetailIsPrintable(t *testing.T) {
 	got := Call(&Input{Call: sum, Streams: []rtpstats.StreamReport{s, stream(callee, caller, 2)}, Now: t0.Add(time.Minute), MediaSeen: true}, Options{})
 	if len(got) != 1 || got[0].Code != CodecMismatch || strings.ContainsAny(got[0].Detail, "\x1b") {
 		t.Fatalf("%+v", got)
+	}
+}
+
+// The short-call detail, appended without fmt, reads as the format
+// "answered call hung up%s after %s" with "%d ms" or "%.1f s" wrote it.
+func TestShortCallDetail(t *testing.T) {
+	for _, tc := range []struct {
+		by  string
+		ms  int64
+		dur string
+	}{{"caller", 30, "30 ms"}, {"", 0, "0 ms"}, {"callee", 999, "999 ms"}, {"callee", 1000, "1.0 s"}, {"caller", 1949, "1.9 s"}, {"x", 1950, "1.9 s"}} {
+		c := answered()
+		c.DurationMS, c.HangupBy = tc.ms, tc.by
+		ps := Call(&Input{Call: c, Now: t0.Add(time.Hour)}, Options{})
+		by := ""
+		if tc.by != "" {
+			by = " by the " + tc.by
+		}
+		want := fmt.Sprintf("answered call hung up%s after %s", by, tc.dur)
+		if len(ps) != 1 || ps[0].Code != ShortCall || ps[0].Detail != want || ps[0].Severity != sipflow.SeverityInfo {
+			t.Errorf("%+v: got %+v, want one %s %q", tc, ps, ShortCall, want)
+		}
+		if d := time.Duration(tc.ms) * time.Millisecond; fmtDur(d) != tc.dur {
+			t.Errorf("fmtDur(%v) = %q, want %q", d, fmtDur(d), tc.dur)
+		}
+	}
+}
+
+// Diagnosing a short SIP-only call into a reused list and Input (the
+// engine's end-of-run walk over every call) costs one allocation: the
+// detail's text.
+func TestAppendCallAllocs(t *testing.T) {
+	in := Input{Call: answered(), Now: t0.Add(time.Hour)}
+	in.Call.DurationMS, in.Call.HangupBy = 30, "caller"
+	var ps []sipflow.Problem
+	allocs := testing.AllocsPerRun(100, func() {
+		ps = AppendCall(ps[:0], &in, Options{})
+	})
+	if len(ps) != 1 || ps[0].Code != ShortCall {
+		t.Fatalf("got %+v, want one %s", ps, ShortCall)
+	}
+	if allocs > 1 {
+		t.Errorf("%v allocations per call, want at most 1", allocs)
 	}
 }

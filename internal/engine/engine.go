@@ -153,6 +153,8 @@ type Engine struct {
 	srtpHdr   rtpstats.Fixed          // header of the last decrypted SRTP packet
 	sdes      sdesOffers              // offered a=crypto lines waiting for the answer's choice
 	brief     []rtpstats.StreamReport // one call's brief reports, for applyStreams
+	diagIn    diagnose.Input          // diagnose's input, reused: on the heap once, not once per call
+	problems  []sipflow.Problem       // diagnose's findings, reused (SetProblems copies them)
 	// final is every live stream's full report as the end of a run
 	// built it, current while the tracker's Gen is finalGen (written
 	// under mu). The finished streams' reports are not copied into it:
@@ -819,11 +821,15 @@ func (e *Engine) applyStreams(all bool) bool {
 
 // diagnose runs the problem detectors over one call with its streams and
 // stores what they find in its summary, when it changed.
+// Writer only (applyStreams): it reuses the engine's input and list.
 func (e *Engine) diagnose(c *sipflow.CallSummary, streams []rtpstats.StreamReport) {
-	in := diagnose.Input{Call: *c, Streams: streams, Now: time.Unix(0, e.last.Load()), MediaSeen: e.rtp.Len() > 0}
-	if ps := diagnose.Call(&in, e.o.Diagnose); !slices.Equal(ps, c.Problems) {
-		e.store.SetProblems(c.CallID, ps) // only a change takes the store's write lock
+	in := &e.diagIn
+	*in = diagnose.Input{Call: *c, Streams: streams, Now: time.Unix(0, e.last.Load()), MediaSeen: e.rtp.Len() > 0}
+	e.problems = diagnose.AppendCall(e.problems[:0], in, e.o.Diagnose)
+	if !slices.Equal(e.problems, c.Problems) {
+		e.store.SetProblems(c.CallID, e.problems) // only a change takes the store's write lock
 	}
+	*in = diagnose.Input{} // holds no summary's or report's slices beyond the call
 }
 
 // Close releases what the engine holds outside the heap: the spill

@@ -17,11 +17,17 @@ type Writer struct {
 	ind            bool
 	prefix, indent string
 	depth          int
-	// nlBuf holds "\n", prefix and fastDepth indents when they fit
-	// (nlOK); Newline appends the start of it. (An array, not a slice
-	// of it: a pointer into itself would move the Writer to the heap.)
+	// nlBuf holds ",\n", prefix and fastDepth indents when they fit
+	// (nlOK); Newline appends the start of it after the comma, Key the
+	// start with or without it. (An array, not a slice of it: a pointer
+	// into itself would move the Writer to the heap.)
 	nlOK  bool
 	nlBuf [64]byte
+	// sec and secText are the last whole second Time wrote ("2006-01-02T15:04:05",
+	// when secOK): the times of a summary mostly share one.
+	secOK   bool
+	sec     int64
+	secText [19]byte
 }
 
 // fastDepth is the deepest level whose line break comes from nlBuf: a
@@ -38,9 +44,9 @@ func (w *Writer) Reset(b []byte) {
 // with prefix and indent.
 func (w *Writer) ResetIndent(b []byte, prefix, indent string) {
 	*w = Writer{b: b, ok: true, ind: true, prefix: prefix, indent: indent}
-	if n := 1 + len(prefix) + fastDepth*len(indent); n <= len(w.nlBuf) {
-		w.nlBuf[0] = '\n'
-		k := 1 + copy(w.nlBuf[1:], prefix)
+	if n := 2 + len(prefix) + fastDepth*len(indent); n <= len(w.nlBuf) {
+		w.nlBuf[0], w.nlBuf[1] = ',', '\n'
+		k := 2 + copy(w.nlBuf[2:], prefix)
 		for range fastDepth {
 			k += copy(w.nlBuf[k:], indent)
 		}
@@ -69,7 +75,7 @@ func (w *Writer) Newline() {
 		return
 	}
 	if w.nlOK && w.depth <= fastDepth {
-		w.b = append(w.b, w.nlBuf[:1+len(w.prefix)+w.depth*len(w.indent)]...)
+		w.b = append(w.b, w.nlBuf[1:2+len(w.prefix)+w.depth*len(w.indent)]...)
 		return
 	}
 	w.b = append(w.b, '\n')
@@ -117,7 +123,20 @@ func Slice[T any](w *Writer, s []T, each func(*T)) {
 
 // Key starts a member: a comma unless first, the line break, the quoted
 // key (a constant of the encoder: never escaped) and the colon.
+// Indented within fastDepth, the comma and the line break are one
+// append (a call summary writes some hundred keys).
 func (w *Writer) Key(k string, first bool) {
+	if w.ind && w.nlOK && w.depth <= fastDepth {
+		lo := 0
+		if first {
+			lo = 1
+		}
+		b := append(w.b, w.nlBuf[lo:2+len(w.prefix)+w.depth*len(w.indent)]...)
+		b = append(b, '"')
+		b = append(b, k...)
+		w.b = append(b, '"', ':', ' ')
+		return
+	}
 	if !first {
 		w.b = append(w.b, ',')
 	}
@@ -210,6 +229,13 @@ func (w *Writer) Float(f float64) {
 	}
 }
 
+// minTimeSec and maxTimeSec are the Unix times of 0000-01-01 and
+// 10000-01-01 UTC: MarshalJSON writes the years between.
+const (
+	minTimeSec = -62167219200
+	maxTimeSec = 253402300800
+)
+
 // Time is time.Time.MarshalJSON (RFC 3339 with nanoseconds, quoted) for
 // UTC times (every packet time, and the zero time) of the years it
 // accepts; anything else makes w not OK.
@@ -218,13 +244,36 @@ func (w *Writer) Time(t time.Time) {
 		w.ok = false
 		return
 	}
-	if y := t.Year(); y < 0 || y > 9999 {
+	sec, ns := t.Unix(), t.Nanosecond()
+	if sec < minTimeSec || sec >= maxTimeSec { // the years 0-9999 at offset zero
 		w.ok = false
 		return
 	}
-	w.b = append(w.b, '"')
-	w.b = t.AppendFormat(w.b, time.RFC3339Nano)
-	w.b = append(w.b, '"')
+	// RFC3339Nano's digits, the date and time of a second formatted
+	// once (the times of a summary mostly share their second), from
+	// RFC3339's text (AppendFormat's fast path: any other layout is
+	// interpreted at every call).
+	if !w.secOK || sec != w.sec {
+		var full [32]byte
+		copy(w.secText[:], t.AppendFormat(full[:0], time.RFC3339))
+		w.sec, w.secOK = sec, true
+	}
+	b := append(w.b, '"')
+	b = append(b, w.secText[:]...)
+	if ns != 0 { // ".999999999": nine digits, the trailing zeros dropped
+		var frac [10]byte
+		frac[0] = '.'
+		for i := 9; i > 0; i-- {
+			frac[i] = byte('0' + ns%10)
+			ns /= 10
+		}
+		n := 10
+		for frac[n-1] == '0' {
+			n--
+		}
+		b = append(b, frac[:n]...)
+	}
+	w.b = append(b, 'Z', '"') // the offset is zero: Z07:00 writes Z
 }
 
 // AddrPort is netip.AddrPort.MarshalText, quoted: "" when invalid.

@@ -112,3 +112,60 @@ func TestWriterAllocs(t *testing.T) {
 		t.Fatal("an ordinary value left the fast path")
 	}
 }
+
+// checkTimes writes ts one after the other with one Writer (the second
+// of the one before is cached) and holds each to time.Time.MarshalJSON:
+// the same text when the Writer stays OK, and it stays OK whenever
+// MarshalJSON succeeds on a time at offset zero.
+func checkTimes(t *testing.T, ts ...time.Time) {
+	t.Helper()
+	var w Writer
+	w.ResetIndent(nil, "", "  ")
+	for _, tm := range ts {
+		start := len(w.Bytes())
+		w.Time(tm)
+		want, err := tm.MarshalJSON()
+		_, off := tm.Zone()
+		switch {
+		case !w.OK():
+			if err == nil && off == 0 {
+				t.Fatalf("%v left the fast path; MarshalJSON writes %s", tm, want)
+			}
+			w.ResetIndent(nil, "", "  ")
+		case err != nil || off != 0:
+			t.Fatalf("%v: fast path wrote %s; MarshalJSON: %s %v", tm, w.Bytes()[start:], want, err)
+		case string(w.Bytes()[start:]) != string(want):
+			t.Fatalf("%v: got %s, want %s", tm, w.Bytes()[start:], want)
+		}
+	}
+}
+
+// Time writes what MarshalJSON writes: fractions with their trailing
+// zeros dropped, times before 1970, the first and last second of the
+// years it writes, a zone at offset zero other than UTC, the zero time,
+// and a cached second followed by another.
+func TestWriterTimes(t *testing.T) {
+	base := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	checkTimes(t,
+		base, base.Add(235*time.Millisecond), base.Add(200*time.Millisecond), base.Add(time.Second),
+		base.Add(time.Second+1), base.Add(time.Second+999999999), base.Add(time.Second+10), base.Add(time.Second+120000),
+		time.Time{}, time.Unix(-1, 500000000).UTC(), time.Unix(0, 0).UTC(), time.Unix(0, 1).UTC(),
+		time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-1, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		base.In(time.FixedZone("GMT", 0)), base.In(time.FixedZone("CET", 3600)), base.Add(5*time.Nanosecond),
+		base.Add(5*time.Nanosecond), base,
+	)
+}
+
+// FuzzWriterTime: two times in a row (the second may hit the cached
+// second of the first) written as MarshalJSON writes them.
+func FuzzWriterTime(f *testing.F) {
+	f.Add(int64(1767261600), int64(235000000), int64(0), int64(1))
+	f.Add(int64(-62167219200), int64(0), int64(253402300799), int64(999999999))
+	f.Add(int64(-1), int64(1), int64(-1), int64(10))
+	f.Fuzz(func(t *testing.T, s1, n1, ds, n2 int64) {
+		t1 := time.Unix(s1%(1<<38), n1).UTC()
+		t2 := time.Unix(t1.Unix()+ds%3, n2).UTC()
+		checkTimes(t, t1, t2)
+	})
+}
