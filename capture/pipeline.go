@@ -164,7 +164,9 @@ func runPipelined(ctx context.Context, srcs []Source, o Options, warn func(error
 			}
 		}
 		idle := func() { _ = send(false) }
-		st, runErr = run(pctx, srcs, o, pwarn, emit, idle)
+		do := o
+		do.OnBatchEnd = nil // fn's goroutine calls it, between batches
+		st, runErr = run(pctx, srcs, do, pwarn, emit, idle)
 		_ = send(true)
 	}()
 
@@ -184,6 +186,9 @@ func runPipelined(ctx context.Context, srcs []Source, o Options, warn func(error
 			if fnErr = fn(&it.ev); fnErr != nil {
 				cancel()
 			}
+		}
+		if o.OnBatchEnd != nil {
+			o.OnBatchEnd()
 		}
 		free <- b // never blocks
 	}

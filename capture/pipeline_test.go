@@ -175,3 +175,41 @@ func TestPipelineBatchAllocs(t *testing.T) {
 		t.Errorf("last event: SIP parsed %v, payload not shared with its record copy", it.ev.SIP != nil)
 	}
 }
+
+// OnBatchEnd comes on fn's goroutine between events, often enough that
+// a consumer holding a lock across them lets readers in within a batch,
+// and last after the final event, with and without the pipeline.
+func TestOnBatchEnd(t *testing.T) {
+	files, _ := filepath.Glob("../testdata/pcaps/*.pcap*")
+	for _, pipe := range []bool{false, true} {
+		total, ends, run, longest, after := 0, 0, 0, 0, false
+		for _, f := range files {
+			r, err := pcap.Open(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := Options{Pipeline: pipe, OnBatchEnd: func() { ends++; run = 0; after = true }}
+			_, err = Run(context.Background(), []Source{r}, o, nil, func(*Event) error {
+				total++
+				run++
+				longest = max(longest, run)
+				after = false
+				return nil
+			})
+			r.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !after {
+				t.Errorf("pipeline %v, %s: no OnBatchEnd after the last event", pipe, f)
+			}
+		}
+		// Without the pipeline a record yields a few events at most.
+		if limit := max(pipeEvents, 4*ctxCheckEvery); longest > limit {
+			t.Errorf("pipeline %v: %d events without an OnBatchEnd (limit %d)", pipe, longest, limit)
+		}
+		if total < 1000 || ends < total/max(pipeEvents, ctxCheckEvery) {
+			t.Errorf("pipeline %v: %d batch ends for %d events", pipe, ends, total)
+		}
+	}
+}
