@@ -155,6 +155,7 @@ type Engine struct {
 	srtpHdr rtpstats.Fixed          // header of the last decrypted SRTP packet
 	sdes    sdesOffers              // offered a=crypto lines waiting for the answer's choice
 	brief   []rtpstats.StreamReport // one call's brief reports, for applyStreams
+	diagIn  diagnose.Input          // diagnose's input, reused
 	// final is every live stream's full report as the end of a run
 	// built it, current while the tracker's Gen is finalGen (written
 	// under mu). The finished streams' reports are not copied into it:
@@ -873,9 +874,15 @@ func (e *Engine) applyStreams(all bool) bool {
 
 // diagnose runs the problem detectors over one call with its streams and
 // stores what they find in its summary, when it changed.
+// Its input is the engine's own (diagIn): diagnose.Call keeps a pointer
+// to it, which put a 700-byte copy of every call on the heap. Only the
+// writer, or a reader serving a request while none runs, gets here.
 func (e *Engine) diagnose(c *sipflow.CallSummary, streams []rtpstats.StreamReport) {
-	in := diagnose.Input{Call: *c, Streams: streams, Now: time.Unix(0, e.last.Load()), MediaSeen: e.rtp.Len() > 0}
-	if ps := diagnose.Call(&in, e.o.Diagnose); !slices.Equal(ps, c.Problems) {
+	in := &e.diagIn
+	*in = diagnose.Input{Call: *c, Streams: streams, Now: time.Unix(0, e.last.Load()), MediaSeen: e.rtp.Len() > 0}
+	ps := diagnose.Call(in, e.o.Diagnose)
+	*in = diagnose.Input{} // holds nothing of the call until the next
+	if !slices.Equal(ps, c.Problems) {
 		e.store.SetProblems(c.CallID, ps) // only a change takes the store's write lock
 	}
 }
