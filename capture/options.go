@@ -70,6 +70,14 @@ type Options struct {
 	// events of the same record. A hook that must run in step with fn
 	// (a pacer, see internal/playback) needs Pipeline off.
 	Pipeline bool
+	// OnBatchEnd, when set, is called by Run on fn's goroutine between
+	// events, at least once every few hundred: after each of the
+	// pipeline's batches, and without Pipeline every few hundred
+	// records, before each OnRecord, before Run waits for a live source
+	// and before it returns. A consumer that holds a lock across its
+	// events (the engine's writer lock) lets go of it there, so that
+	// readers wait for at most a batch and never while Run waits.
+	OnBatchEnd func()
 	// Status, when set, receives Run's counters while it runs: the
 	// decoder's Stats every few hundred records, and each source's.
 	Status *Status

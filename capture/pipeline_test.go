@@ -169,9 +169,50 @@ func TestPipelineBatchAllocs(t *testing.T) {
 	}
 	fill() // warm: the messages' slices grow once
 	if n := testing.AllocsPerRun(20, fill); n != 0 {
-		t.Errorf("a batch of %d SIP events allocates %.1f times", pipeEvents, n)
+		t.Errorf("a batch of %d SIP events allocates %.1f times", len(b.items), n)
 	}
-	if it := &b.items[pipeEvents-1]; it.ev.SIP == nil || string(it.ev.SIP.Raw) != string(it.ev.Payload) || &it.ev.Payload[0] != &it.ev.Record[it.ev.Layers.Payload] {
+	if b.nmsg != pipeMsgs || len(b.items) != pipeMsgs {
+		t.Errorf("a batch of SIP holds %d events, %d parsed, want %d", len(b.items), b.nmsg, pipeMsgs)
+	}
+	if it := &b.items[len(b.items)-1]; it.ev.SIP == nil || string(it.ev.SIP.Raw) != string(it.ev.Payload) || &it.ev.Payload[0] != &it.ev.Record[it.ev.Layers.Payload] {
 		t.Errorf("last event: SIP parsed %v, payload not shared with its record copy", it.ev.SIP != nil)
+	}
+}
+
+// OnBatchEnd comes on fn's goroutine between events, often enough that
+// a consumer holding a lock across them lets readers in within a batch,
+// and last after the final event, with and without the pipeline.
+func TestOnBatchEnd(t *testing.T) {
+	files, _ := filepath.Glob("../testdata/pcaps/*.pcap*")
+	for _, pipe := range []bool{false, true} {
+		total, ends, run, longest, after := 0, 0, 0, 0, false
+		for _, f := range files {
+			r, err := pcap.Open(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := Options{Pipeline: pipe, OnBatchEnd: func() { ends++; run = 0; after = true }}
+			_, err = Run(context.Background(), []Source{r}, o, nil, func(*Event) error {
+				total++
+				run++
+				longest = max(longest, run)
+				after = false
+				return nil
+			})
+			r.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !after {
+				t.Errorf("pipeline %v, %s: no OnBatchEnd after the last event", pipe, f)
+			}
+		}
+		// Without the pipeline a record yields a few events at most.
+		if limit := max(pipeEvents, 4*ctxCheckEvery); longest > limit {
+			t.Errorf("pipeline %v: %d events without an OnBatchEnd (limit %d)", pipe, longest, limit)
+		}
+		if total < 1000 || ends < total/max(pipeEvents, ctxCheckEvery) {
+			t.Errorf("pipeline %v: %d batch ends for %d events", pipe, ends, total)
+		}
 	}
 }

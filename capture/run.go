@@ -140,6 +140,11 @@ func Run(ctx context.Context, srcs []Source, o Options, warn func(error), fn fun
 // run waits for a live source (the pipeline hands on what it holds).
 func run(ctx context.Context, srcs []Source, o Options, warn func(error), fn func(*Event) error, idle func()) (Stats, error) {
 	d := NewDecoder(o)
+	batchEnd := o.OnBatchEnd
+	if batchEnd == nil {
+		batchEnd = func() {}
+	}
+	defer batchEnd()
 	st := o.Status
 	if st == nil {
 		st = new(Status)
@@ -274,6 +279,7 @@ func run(ctx context.Context, srcs []Source, o Options, warn func(error), fn fun
 	var timer *time.Timer
 	for n := 0; ; n++ {
 		if n%ctxCheckEvery == 0 {
+			batchEnd()
 			if err := ctx.Err(); err != nil {
 				return d.Stats(), err
 			}
@@ -320,6 +326,7 @@ func run(ctx context.Context, srcs []Source, o Options, warn func(error), fn fun
 				}
 			}
 			if hold {
+				batchEnd()
 				publish()
 				if idle != nil {
 					idle()
@@ -337,6 +344,7 @@ func run(ctx context.Context, srcs []Source, o Options, warn func(error), fn fun
 		h := &heads[best] // overwritten by advance, after the decode
 		curData, curNum = h.data, h.p.Number
 		if o.OnRecord != nil {
+			batchEnd() // the hook may wait (a pacer)
 			o.OnRecord(best, h.p, h.data)
 		}
 		if nlive > 0 {

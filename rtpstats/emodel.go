@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 )
 
 // EModel holds the ITU-T G.107 (06/2015) transmission parameters. The zero
@@ -220,6 +221,58 @@ func (a Assessment) String() string {
 // Assess runs the E-model for a codec with packet loss pplPct (percent),
 // burst ratio and one-way delay.
 func Assess(codec string, plc bool, pplPct, burstR, delayMs float64) Assessment {
+	return (*delayMemo)(nil).assess(codec, plc, pplPct, burstR, delayMs)
+}
+
+// delayR is Ro − Is − Id of the default E-model at one-way delay ms:
+// every power, logarithm and exponential of R, which depends on nothing
+// else a report varies (Ie,eff and A come after it; see assess).
+func delayR(ms float64) float64 {
+	e := DefaultEModel().WithDelay(ms)
+	ro, no := e.ro()
+	return ro - e.is(ro, no) - e.id(ro, no)
+}
+
+// delayMemo remembers delayR for the last few delays: a report runs the
+// E-model four times (and once per distinct loss of its series), and
+// the streams of a capture share a handful of delays (the packet time
+// plus each jitter buffer's depth), so the end of a run evaluated the
+// same powers and logarithms thousands of times. Reports are built by
+// concurrent readers too, hence the lock.
+type delayMemo struct {
+	mu   sync.Mutex
+	ms   [8]uint64 // delays, as bits: -0 and NaN are keys like any other
+	r    [8]float64
+	n    int // slots filled
+	next int // the slot overwritten next when all are
+}
+
+func (m *delayMemo) delayR(ms float64) float64 {
+	k := math.Float64bits(ms)
+	m.mu.Lock()
+	for i := range m.n {
+		if m.ms[i] == k {
+			r := m.r[i]
+			m.mu.Unlock()
+			return r
+		}
+	}
+	m.mu.Unlock()
+	r := delayR(ms)
+	m.mu.Lock()
+	i := m.n
+	if i == len(m.ms) {
+		i, m.next = m.next, (m.next+1)%len(m.ms)
+	} else {
+		m.n++
+	}
+	m.ms[i], m.r[i] = k, r
+	m.mu.Unlock()
+	return r
+}
+
+// assess is Assess, with delayR through the memo unless m is nil.
+func (m *delayMemo) assess(codec string, plc bool, pplPct, burstR, delayMs float64) Assessment {
 	ci := codecImpairment(codec, plc)
 	if pplPct < 0 {
 		pplPct = 0
@@ -227,9 +280,16 @@ func Assess(codec string, plc bool, pplPct, burstR, delayMs float64) Assessment 
 	if burstR < 1 {
 		burstR = 1 // G.107: BurstR < 1 is not defined for loss models we derive
 	}
+	var dr float64
+	if m == nil {
+		dr = delayR(delayMs)
+	} else {
+		dr = m.delayR(delayMs)
+	}
 	e := DefaultEModel().WithDelay(delayMs)
 	e.Ie, e.Bpl, e.Ppl, e.BurstR = ci.Ie, ci.Bpl, pplPct, burstR
-	r := e.R()
+	// R(), evaluated in the same order: ((Ro − Is) − Id) − Ie,eff + A.
+	r := dr - e.ieEff() + e.A
 	return Assessment{Codec: codec, Ie: ci.Ie, Bpl: ci.Bpl, Ppl: pplPct, BurstR: burstR, DelayMs: delayMs,
 		R: r, MOS: MOSFromR(r), Assumed: ci.Assumed, Source: ci.Source}
 }

@@ -52,3 +52,32 @@ func TestEModelWorkedExamples(t *testing.T) {
 		t.Error("opus must be flagged as assumed (no narrowband G.113 value)")
 	}
 }
+
+// Assess splits R into its delay part (remembered per delay by reports)
+// and the rest: the result must be EModel.R's to the last bit, memo or
+// not, for delays seen again, after the memo wrapped, and for -0.
+func TestAssessSplitExact(t *testing.T) {
+	var m delayMemo
+	delays := []float64{0, math.Copysign(0, -1), 20, 20.5, 70, 220, 150.25, 400, 1, 33.3, 20, 70, 900, 5000}
+	for round := range 3 {
+		for _, d := range delays {
+			for _, ppl := range []float64{0, 0.5, 3, 17.2, 100} {
+				for _, br := range []float64{1, 1.7} {
+					for _, codec := range []string{"PCMU", "G729", "opus", "AMR-WB", ""} {
+						ci := codecImpairment(codec, true)
+						e := DefaultEModel().WithDelay(d)
+						e.Ie, e.Bpl, e.Ppl, e.BurstR = ci.Ie, ci.Bpl, ppl, br
+						want := e.R()
+						a, b := m.assess(codec, true, ppl, br, d), Assess(codec, true, ppl, br, d)
+						if math.Float64bits(a.R) != math.Float64bits(want) || math.Float64bits(b.R) != math.Float64bits(want) {
+							t.Fatalf("round %d codec %q delay %v ppl %v burst %v: R = %v (memo) %v, EModel.R %v", round, codec, d, ppl, br, a.R, b.R, want)
+						}
+					}
+				}
+			}
+		}
+	}
+	if m.n != len(m.ms) {
+		t.Errorf("memo holds %d delays, want it full (%d)", m.n, len(m.ms))
+	}
+}

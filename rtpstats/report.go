@@ -160,9 +160,9 @@ func (t *Tracker) report(s *stream, full bool) StreamReport {
 	}
 	plc := !t.o.NoPLC
 	br := r.BurstLoss.BurstR
-	r.Quality = Assess(s.codec, plc, ppl(0), br, oneWay+frame)
+	r.Quality = t.emodel.assess(s.codec, plc, ppl(0), br, oneWay+frame)
 	jb := func(j *jbSim) Assessment {
-		a := Assess(s.codec, plc, ppl(j.late), br, oneWay+frame+j.meanDepthMs())
+		a := t.emodel.assess(s.codec, plc, ppl(j.late), br, oneWay+frame+j.meanDepthMs())
 		a.LateLost = j.late
 		return a
 	}
@@ -194,7 +194,7 @@ func (t *Tracker) report(s *stream, full bool) StreamReport {
 				pl = float64(lost) * 100 / float64(e)
 			}
 			if pl != lastPl {
-				lastPl, lastMOS = pl, Assess(s.codec, plc, pl, 1, oneWay+frame).MOS
+				lastPl, lastMOS = pl, t.emodel.assess(s.codec, plc, pl, 1, oneWay+frame).MOS
 			}
 			p.MOS = lastMOS
 			r.Series[i] = p

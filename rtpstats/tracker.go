@@ -152,6 +152,7 @@ type Tracker struct {
 	natPorts   map[uint16][]natCand // non-routable announced endpoints by port, for linkNAT
 	rtcp       rtcpState
 	hdr        Fixed     // reused decode target; keeps AddRTP allocation-free
+	emodel     delayMemo // the E-model's delay terms for reports
 	first      time.Time // packet time of the first AddRTP/AddRTCP input
 	clock      time.Time // latest packet time seen by AddRTP/AddRTCP
 	malformed  int
