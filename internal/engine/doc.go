@@ -16,10 +16,13 @@
 // goroutines take copies, and what they want changed is a request the
 // writer carries out at its next event: Clear, and RequestStreams (copy
 // stream summaries into the calls). With no writer running, the asking
-// reader carries it out itself. Within Run the writer holds the tracker's
-// lock across a batch of RTP events (capture.Options.OnBatchEnd) and
-// publishes its event counts and clock at the batch's end: readers wait
-// at most a batch, and never while Run waits for input.
+// reader carries it out itself. Within Run, with capture's pipeline, the
+// writer holds the tracker's lock across a batch of RTP events
+// (capture.Options.OnBatchEnd) and publishes its event counts and clock
+// at the batch's end: readers wait at most a batch, and never while Run
+// waits for input. Without the pipeline the lock goes with each event,
+// since Run then reads (and may wait for) the next record on the
+// writer's goroutine.
 //
 // Status is one snapshot of the decoder's counters (published by Run
 // every few hundred records), the engine's, the store's and the

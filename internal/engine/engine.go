@@ -309,7 +309,19 @@ func (e *Engine) Run(ctx context.Context, srcs []capture.Source, warn func(error
 		names[i] = sourceLabel(capture.NameOf(s))
 	}
 	e.store.SetSourceNames(names)
-	st, err := capture.Run(ctx, srcs, co, w, e.handle)
+	fn := e.handle
+	if !co.Pipeline {
+		// Run reads the next record on this goroutine, and a source
+		// whose Next blocks (stdin from a pipe) would keep the lock from
+		// readers while it waits: the lock goes with each event, as with
+		// Handle. The pipeline's batches end before it waits for more.
+		fn = func(ev *capture.Event) error {
+			err := e.handle(ev)
+			e.batchEnd()
+			return err
+		}
+	}
+	st, err := capture.Run(ctx, srcs, co, w, fn)
 	e.batchEnd()
 	e.serve()
 	e.applyStreams(true)

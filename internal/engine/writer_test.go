@@ -19,13 +19,18 @@ import (
 // writer may write to the store and the tracker); it also checks the
 // requests were carried out by the writer: the Clear (counted in the
 // store), and the summaries (every call's streams copied into it when
-// Run returns).
+// Run returns). Halfway through, the source waits (up to 10 s) for the
+// reader to have done all that once: on a loaded machine the whole run
+// could otherwise end before the reader's goroutine ran at all; and a
+// source that blocks (stdin from a pipe) must not keep readers waiting.
 func TestWriterWithUIReader(t *testing.T) {
 	data := largeCapture(t, 60, 200)
 	r, err := pcap.NewReader(bytes.NewReader(data), "large")
 	if err != nil {
 		t.Fatal(err)
 	}
+	open := make(chan struct{})
+	src := &gated{r: r, at: 12000, open: open}
 	e := New(Options{})
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -33,13 +38,20 @@ func TestWriterWithUIReader(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		cleared := false
+		cleared, opened := false, false
 		var last int64 = -1
 		for {
 			select {
 			case <-done:
 				return
 			default:
+			}
+			if !opened {
+				e.StreamCount() // takes the tracker's read lock: held up if the writer keeps it across the wait
+			}
+			if !opened && cleared && sawRunning && sawDecoder {
+				close(open) // the Clear is served once Run goes on
+				opened = true
 			}
 			v := e.Version()
 			if v == last {
@@ -62,11 +74,14 @@ func TestWriterWithUIReader(t *testing.T) {
 			}
 		}
 	}()
-	if _, err := e.Run(context.Background(), []capture.Source{r}, nil); err != nil {
+	if _, err := e.Run(context.Background(), []capture.Source{src}, nil); err != nil {
 		t.Fatal(err)
 	}
 	close(done)
 	wg.Wait()
+	if src.timedOut {
+		t.Error("the reader was held up for 10 s while the source waited for it")
+	}
 	s := e.Status()
 	if e.ClearPending() || s.Store.Cleared == 0 {
 		t.Errorf("the Clear was not carried out: pending %v, cleared %d", e.ClearPending(), s.Store.Cleared)
@@ -141,4 +156,28 @@ func TestExternalWriterRequests(t *testing.T) {
 	if e.Status().Store.Cleared != 0 {
 		t.Error("cleared calls that never existed")
 	}
+}
+
+// gated is a source that, before its record at, waits for open (at most
+// 10 s): a reader beside Run is sure to see it running.
+type gated struct {
+	r    *pcap.Reader
+	n    int
+	at   int
+	open <-chan struct{}
+	// timedOut says the reader never got through while the source
+	// waited: the writer held a lock it needed across the wait.
+	timedOut bool
+}
+
+func (g *gated) Next() ([]byte, pcap.Packet, error) {
+	if g.n == g.at {
+		select {
+		case <-g.open:
+		case <-time.After(10 * time.Second):
+			g.timedOut = true
+		}
+	}
+	g.n++
+	return g.r.Next()
 }
