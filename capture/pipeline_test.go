@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -214,5 +215,69 @@ func TestOnBatchEnd(t *testing.T) {
 		if total < 1000 || ends < total/max(pipeEvents, ctxCheckEvery) {
 			t.Errorf("pipeline %v: %d batch ends for %d events", pipe, ends, total)
 		}
+	}
+}
+
+// A capture read from a pipe (tcpdump -w - | voiptool open -) is no live
+// source, yet its reads wait for packets nobody has sent: what was read
+// before such a wait reaches the consumer without waiting for more, with
+// the pipeline and without it.
+func TestPipeNotHeldBack(t *testing.T) {
+	frame := sipFrame(t)
+	for _, pipe := range []bool{true, false} {
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := pcap.NewWriter(pw, pcap.WriterOptions{LinkType: pcap.LinkTypeEthernet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		write := func(i int) {
+			t.Helper()
+			p := pcap.Packet{Timestamp: time.Unix(1e9+int64(i), 0), CaptureLength: len(frame), Length: len(frame)}
+			if err := w.WritePacket(p, frame); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Flush(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		write(0)
+		r, err := pcap.NewReader(pr, "pipe")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make(chan []byte, 4)
+		done := make(chan error, 1)
+		var batchEnds atomic.Int64
+		go func() {
+			_, err := Run(context.Background(), []Source{r}, Options{Pipeline: pipe, OnBatchEnd: func() { batchEnds.Add(1) }}, nil, func(ev *Event) error {
+				got <- bytes.Clone(ev.Payload)
+				return nil
+			})
+			done <- err
+		}()
+		for i := range 3 {
+			if i > 0 {
+				write(i)
+			}
+			select {
+			case p := <-got:
+				if !bytes.HasPrefix(p, []byte("SIP/2.0 200")) {
+					t.Fatalf("pipeline %v: event %d payload %q", pipe, i, p)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("pipeline %v: packet %d held back while the pipe was quiet", pipe, i)
+			}
+		}
+		if batchEnds.Load() == 0 {
+			t.Errorf("pipeline %v: no batch ended before the waits", pipe)
+		}
+		pw.Close()
+		if err := <-done; err != nil {
+			t.Fatalf("pipeline %v: Run: %v", pipe, err)
+		}
+		pr.Close()
 	}
 }

@@ -192,6 +192,25 @@ func run(ctx context.Context, srcs []Source, o Options, warn func(error), fn fun
 	if window <= 0 {
 		window = DefaultMergeWindow
 	}
+	// A capture read from a pipe (tcpdump -w - | voiptool open -) waits
+	// inside Next for what nobody has sent yet: what was decoded before
+	// is handed on first (the pipeline's partial batch, the consumer's
+	// batch end, the counters), as before a live source's wait, or it
+	// would sit in a batch until more traffic came.
+	for _, s := range srcs {
+		if _, ok := liveOf(s); ok {
+			continue
+		}
+		if w, ok := waiterOf(s); ok && w.OnWait(func() {
+			batchEnd()
+			publish()
+			if idle != nil {
+				idle()
+			}
+		}) {
+			defer w.OnWait(nil)
+		}
+	}
 	nlive := 0
 	for i, s := range srcs {
 		ls, ok := liveOf(s)
@@ -378,6 +397,28 @@ func run(ctx context.Context, srcs []Source, o Options, warn func(error), fn fun
 	cur, curData = 0, nil
 	d.Flush(emit)
 	return d.Stats(), fnErr
+}
+
+// waiter is a source whose Next may wait for input that has not been
+// sent yet although it is no LiveSource: a capture read from a pipe
+// (pcap.Reader.OnWait). Run hands on what it holds before such a wait.
+type waiter interface {
+	OnWait(fn func()) bool
+}
+
+// waiterOf finds a waiter in s or behind its wrappers.
+func waiterOf(s Source) (waiter, bool) {
+	for range 16 {
+		if w, ok := s.(waiter); ok {
+			return w, true
+		}
+		w, ok := s.(Wrapper)
+		if !ok {
+			return nil, false
+		}
+		s = w.Unwrap()
+	}
+	return nil, false
 }
 
 // liveOf finds a LiveSource in s or behind its wrappers.

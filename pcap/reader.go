@@ -145,6 +145,36 @@ type Reader struct {
 	pending      error // damage found while NewReader looked ahead for the first IDB
 	done         bool
 	closed       bool
+	wait         *waitReader // under br when the input may wait (a pipe); nil for a regular file
+}
+
+// waitReader sits under the Reader's buffer when its input is a pipe, a
+// terminal or a socket, whose reads wait for data nobody has sent yet:
+// it calls onWait before each read from it (see OnWait).
+type waitReader struct {
+	r      io.Reader
+	onWait func()
+}
+
+func (w *waitReader) Read(p []byte) (int, error) {
+	if w.onWait != nil {
+		w.onWait()
+	}
+	return w.r.Read(p)
+}
+
+// OnWait sets fn to be called (on the goroutine calling Next) before the
+// Reader reads from its input, when that input may keep it waiting: a
+// pipe, a terminal or a socket (stdin from tcpdump -w -), not a regular
+// file. A consumer that batches what it read hands the batch on there,
+// so the packets read so far are not held back until more arrive. It
+// reports whether the input may wait (fn will be called); nil removes fn.
+func (r *Reader) OnWait(fn func()) bool {
+	if r.wait == nil {
+		return false
+	}
+	r.wait.onWait = fn
+	return true
 }
 
 // Open opens a capture file; "-" reads standard input (which Close leaves
@@ -171,7 +201,14 @@ func Open(path string) (*Reader, error) {
 // reads ahead to the first Interface Description Block so LinkType is
 // known; damage met on the way is returned by the first Next.
 func NewReader(rd io.Reader, name string) (*Reader, error) {
-	r := &Reader{name: name, br: bufio.NewReaderSize(rd, readBufferSize)}
+	r := &Reader{name: name}
+	if f, ok := rd.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && !st.Mode().IsRegular() {
+			r.wait = &waitReader{r: rd}
+			rd = r.wait
+		}
+	}
+	r.br = bufio.NewReaderSize(rd, readBufferSize)
 	magic, err := r.br.Peek(4)
 	if len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		gz, gerr := gzip.NewReader(r.br)

@@ -5,6 +5,8 @@ import (
 	"compress/gzip"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -784,5 +786,62 @@ func BenchmarkNext(b *testing.B) {
 		if _, _, err := r.Next(); err == io.EOF {
 			r, _ = NewReader(bytes.NewReader(in), "bench")
 		}
+	}
+}
+
+// OnWait is called before reads from a pipe, never for a regular file:
+// only a pipe's reads can wait for data nobody has sent.
+func TestOnWaitPipeOnly(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, WriterOptions{LinkType: LinkTypeEthernet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := w.WritePacket(Packet{Timestamp: time.Unix(int64(i), 0), CaptureLength: 60, Length: 60}, make([]byte, 60)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	name := filepath.Join(t.TempDir(), "f.pcap")
+	if err := os.WriteFile(name, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if f.OnWait(func() { t.Error("called for a regular file") }) {
+		t.Error("a regular file reported as able to wait")
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	go func() {
+		pw.Write(buf.Bytes())
+		pw.Close()
+	}()
+	r, err := NewReader(pr, "pipe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waits := 0
+	if !r.OnWait(func() { waits++ }) {
+		t.Fatal("a pipe reported as never waiting")
+	}
+	n := 0
+	for {
+		if _, _, err := r.Next(); err != nil {
+			break
+		}
+		n++
+	}
+	if n != 3 || waits == 0 {
+		t.Errorf("%d records, %d waits; want 3 and at least one (the read that finds the end)", n, waits)
 	}
 }
