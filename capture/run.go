@@ -407,33 +407,25 @@ type waiter interface {
 }
 
 // waiterOf finds a waiter in s or behind its wrappers.
-func waiterOf(s Source) (waiter, bool) {
-	for range 16 {
-		if w, ok := s.(waiter); ok {
-			return w, true
-		}
-		w, ok := s.(Wrapper)
-		if !ok {
-			return nil, false
-		}
-		s = w.Unwrap()
-	}
-	return nil, false
-}
+func waiterOf(s Source) (waiter, bool) { return behind[waiter](s) }
 
 // liveOf finds a LiveSource in s or behind its wrappers.
-func liveOf(s Source) (LiveSource, bool) {
+func liveOf(s Source) (LiveSource, bool) { return behind[LiveSource](s) }
+
+// behind finds a T in s or behind its wrappers.
+func behind[T any](s Source) (T, bool) {
 	for range 16 { // wrappers nest a few deep at most; a cycle must not hang
-		if ls, ok := s.(LiveSource); ok {
-			return ls, true
+		if t, ok := s.(T); ok {
+			return t, true
 		}
 		w, ok := s.(Wrapper)
 		if !ok {
-			return nil, false
+			break
 		}
 		s = w.Unwrap()
 	}
-	return nil, false
+	var zero T
+	return zero, false
 }
 
 // read is a live source's reader goroutine: it copies each record into

@@ -94,15 +94,8 @@ func NameOf(s Source) string {
 
 // nameOf finds a Namer in s or behind its wrappers.
 func nameOf(s Source) (string, bool) {
-	for range 16 {
-		if n, ok := s.(Namer); ok {
-			return n.Name(), true
-		}
-		w, ok := s.(Wrapper)
-		if !ok {
-			return "", false
-		}
-		s = w.Unwrap()
+	if n, ok := behind[Namer](s); ok {
+		return n.Name(), true
 	}
 	return "", false
 }
