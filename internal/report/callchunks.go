@@ -24,6 +24,13 @@ import (
 // written as WriteCallSeq writes it. Writing stops at the first error,
 // and the encoding goroutine has ended when WriteCallChunks returns.
 func WriteCallChunks(w io.Writer, f Format, chunks iter.Seq[[]sipflow.CallSummary], o TableOptions) error {
+	// One core: a second goroutine would only take turns with this one.
+	return writeCallChunks(w, f, chunks, o, runtime.GOMAXPROCS(0) >= 2)
+}
+
+// writeCallChunks is WriteCallChunks, encoding on a second goroutine
+// when parallel.
+func writeCallChunks(w io.Writer, f Format, chunks iter.Seq[[]sipflow.CallSummary], o TableOptions, parallel bool) error {
 	var enc chunkEncoder
 	switch f {
 	case FormatJSON:
@@ -36,10 +43,10 @@ func WriteCallChunks(w io.Writer, f Format, chunks iter.Seq[[]sipflow.CallSummar
 		return WriteCallSeq(w, f, flatten(chunks), o)
 	}
 	out := newWriter(w)
-	if runtime.GOMAXPROCS(0) < 2 {
-		writeChunksSeq(out, chunks, enc) // a second goroutine would only take turns
-	} else {
+	if parallel {
 		writeChunks(out, chunks, enc)
+	} else {
+		writeChunksSeq(out, chunks, enc)
 	}
 	return out.flush()
 }
