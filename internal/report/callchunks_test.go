@@ -197,4 +197,3 @@ func slicesIndexStreams(calls []sipflow.CallSummary) int {
 	}
 	return -1
 }
-
