@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"net/netip"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -168,4 +169,22 @@ func FuzzWriterTime(f *testing.F) {
 		t2 := time.Unix(t1.Unix()+ds%3, n2).UTC()
 		checkTimes(t, t1, t2)
 	})
+}
+
+// The digits written by hand (ports, IPv4 bytes, small counters) are
+// netip's and strconv's for every value.
+func TestDigits(t *testing.T) {
+	for p := range 1 << 16 {
+		ap := netip.AddrPortFrom(netip.AddrFrom4([4]byte{byte(p), byte(p >> 8), byte(p * 7), 0}), uint16(p))
+		var w Writer
+		w.Reset(nil)
+		w.AddrPort(ap)
+		w.Addr(ap.Addr())
+		w.Uint(uint64(p))
+		w.Int64(int64(p) - 50)
+		want := `"` + ap.String() + `""` + ap.Addr().String() + `"` + strconv.Itoa(p) + strconv.Itoa(p-50)
+		if got := string(w.Bytes()); got != want {
+			t.Fatalf("%d: got %s, want %s", p, got, want)
+		}
+	}
 }
