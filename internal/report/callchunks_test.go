@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"errors"
+	"io"
 	"iter"
 	"math"
 	"runtime"
@@ -87,19 +88,28 @@ func TestWriteCallChunksStore(t *testing.T) {
 	}
 }
 
-// slowEncoder is jsonChunks taking its time over each chunk, noting how
-// many encodes are running and how many began.
+// slowEncoder is jsonChunks taking its time over each piece, noting in
+// its counters how many encodes are running and how many began.
 type slowEncoder struct {
 	jsonChunks
-	running, began atomic.Int32
+	running, began *atomic.Int32
 }
 
-func (e *slowEncoder) encode(b []byte, chunk []sipflow.CallSummary, stop *atomic.Bool) ([]byte, error) {
+func (e *slowEncoder) encode(b []byte, calls []sipflow.CallSummary, index int) ([]byte, error) {
 	e.began.Add(1)
 	e.running.Add(1)
 	defer e.running.Add(-1)
+	time.Sleep(30 * time.Millisecond)
+	return e.jsonChunks.encode(b, calls, index)
+}
+
+// slowWriter takes its time over each write to w: the encoding goroutine
+// is well into its piece by the time a write fails.
+type slowWriter struct{ w io.Writer }
+
+func (s slowWriter) Write(p []byte) (int, error) {
 	time.Sleep(5 * time.Millisecond)
-	return e.jsonChunks.encode(b, chunk, stop)
+	return s.w.Write(p)
 }
 
 // waitGoroutines waits until at most n goroutines run (one that has
@@ -132,23 +142,26 @@ func TestWriteCallChunksStopsOnWriteError(t *testing.T) {
 		waitGoroutines(t, base)
 	}
 
-	enc := &slowEncoder{jsonChunks: jsonChunks{a: newJSONArray(nil)}}
-	out := newWriter(&failWriter{8192})
+	var running, began atomic.Int32
+	cf := chunkFormat{newEncoder: func() callEncoder {
+		return &slowEncoder{jsonChunks{newJSONArray(nil)}, &running, &began}
+	}}
+	out := newWriter(slowWriter{&failWriter{8192}})
 	n := 0
-	writeChunks(out, reusedChunks(calls, 100, &n), enc)
+	writeChunks(out, reusedChunks(calls, 100, &n), cf, true)
 	if !errors.Is(out.err, errBoom) {
 		t.Fatalf("err %v, want errBoom", out.err)
 	}
-	if r := enc.running.Load(); r != 0 {
+	if r := running.Load(); r != 0 {
 		t.Fatalf("%d encodes still running after writeChunks returned", r)
 	}
-	began := enc.began.Load()
+	b0 := began.Load()
 	time.Sleep(20 * time.Millisecond)
-	if b := enc.began.Load(); b != began {
-		t.Errorf("%d encodes began after writeChunks returned", b-began)
+	if b := began.Load(); b != b0 {
+		t.Errorf("%d encodes began after writeChunks returned", b-b0)
 	}
-	if began > 5 {
-		t.Errorf("%d chunks encoded after the writer failed early", began)
+	if b0 > 10 { // 7 pieces a chunk: the chunk written, the next one's first
+		t.Errorf("%d pieces encoded after the writer failed early", b0)
 	}
 	waitGoroutines(t, base)
 }
