@@ -194,6 +194,10 @@ func (w *Writer) Str(s string) {
 	b := append(w.b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		if i+8 <= len(s) && plain8(s, i) {
+			i += 8 // eight bytes as they are: one test, not eight
+			continue
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
@@ -238,6 +242,22 @@ func (w *Writer) Str(s string) {
 	}
 	b = append(b, s[start:]...)
 	w.b = append(b, '"')
+}
+
+// Words of eight bytes, each 0x01 or 0x80.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// plain8 reports whether none of s[i:i+8] needs escaping in Str: no
+// control, '"', '\\' or non-ASCII byte (tested on the eight at once: a
+// byte below 0x20, or equal to a value, borrows into its high bit).
+func plain8(s string, i int) bool {
+	x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+	q, bs := x^(ones*'"'), x^(ones*'\\')
+	return (x|(x-ones*0x20)&^x|(q-ones)&^q|(bs-ones)&^bs)&highs == 0
 }
 
 // Float is encoding/json's float64 encoding: the shortest 'f' form, or

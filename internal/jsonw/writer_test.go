@@ -188,3 +188,18 @@ func TestDigits(t *testing.T) {
 		}
 	}
 }
+
+// plain8 agrees with the byte-by-byte test on every byte value in every
+// position of a word of otherwise plain bytes.
+func TestPlain8(t *testing.T) {
+	for c := range 256 {
+		for pos := range 8 {
+			b := []byte("abcdefgh")
+			b[pos] = byte(c)
+			want := c >= 0x20 && c < 0x80 && c != '"' && c != '\\'
+			if got := plain8(string(b), 0); got != want {
+				t.Fatalf("byte %#x at %d: plain8 %v, want %v", c, pos, got, want)
+			}
+		}
+	}
+}
