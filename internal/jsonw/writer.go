@@ -183,6 +183,30 @@ func (w *Writer) Key(k string, first bool) {
 	w.b = append(w.b, '"', ':')
 }
 
+// Member is Key with the key given quoted, with its colon and a space
+// (`"name": `, a constant of the encoder): the key's quotes and colon
+// are then part of one append, not four. Compact, the space is left
+// out.
+func (w *Writer) Member(qk string, first bool) {
+	if w.fast {
+		lo := 0
+		if first {
+			lo = 1
+		}
+		w.b = append(append(w.b, w.nlBuf[lo:w.nlEnd]...), qk...)
+		return
+	}
+	if !first {
+		w.b = append(w.b, ',')
+	}
+	w.Newline()
+	if w.ind {
+		w.b = append(w.b, qk...)
+		return
+	}
+	w.b = append(w.b, qk[:len(qk)-1]...)
+}
+
 const hex = "0123456789abcdef"
 
 // Str is encoding/json's string encoding with HTML escaping off: '"',
