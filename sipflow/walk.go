@@ -26,6 +26,31 @@ const walkChunk = 256
 // SDPHistory, Sources), are reused for the ones after it: Clone it to
 // keep it. A walk of any length allocates its buffers once.
 func (s *Store) Summaries(f Filter) iter.Seq[*CallSummary] {
+	chunks := s.walk(f, 1)
+	return func(yield func(*CallSummary) bool) {
+		for buf := range chunks {
+			for i := range buf {
+				if !yield(&buf[i]) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// SummaryChunks is Summaries a chunk of summaries at a time (never an
+// empty one), for a consumer that hands a chunk to another goroutine
+// (the calls report encodes chunk N while the walk builds chunk N+1):
+// two sets of blocks alternate, so a chunk, its summaries and their
+// slices stay valid until the yield of the chunk after it returns, not
+// only until its own yield returns. Clone a summary to keep it longer.
+func (s *Store) SummaryChunks(f Filter) iter.Seq[[]CallSummary] { return s.walk(f, 2) }
+
+// walk notes the calls present (see Summaries) and returns the sequence
+// of their summaries matching f, a chunk at a time, from sets sets of
+// buffers (1 or 2) used in turn: a chunk's are reused for the sets-th
+// chunk yielded after it.
+func (s *Store) walk(f Filter, sets int) iter.Seq[[]CallSummary] {
 	s.mu.RLock()
 	var calls []*call
 	if s.calls != nil {
@@ -36,18 +61,25 @@ func (s *Store) Summaries(f Filter) iter.Seq[*CallSummary] {
 	}
 	gone := s.removals()
 	s.mu.RUnlock()
-	return func(yield func(*CallSummary) bool) {
+	return func(yield func([]CallSummary) bool) {
 		var sum CallSummary
-		buf := make([]CallSummary, 0, min(walkChunk, len(calls)))
-		a := newSummaryAlloc(len(calls))
+		var bufs [2][]CallSummary
+		var allocs [2]*summaryAlloc
+		for k := range sets {
+			bufs[k] = make([]CallSummary, 0, min(walkChunk, len(calls)))
+			allocs[k] = newSummaryAlloc(len(calls))
+		}
+		k := 0
 		for start := 0; start < len(calls); start += walkChunk {
-			a.rewind() // the consumer is done with the chunk before
-			buf = s.summariesOf(calls[start:min(start+walkChunk, len(calls))], gone, f, buf[:0], &sum, a)
-			for i := range buf {
-				if !yield(&buf[i]) {
-					return
-				}
+			allocs[k].rewind() // the consumer is done with the chunk that used them
+			bufs[k] = s.summariesOf(calls[start:min(start+walkChunk, len(calls))], gone, f, bufs[k][:0], &sum, allocs[k])
+			if len(bufs[k]) == 0 {
+				continue // the same set again: the last chunk yielded is still in use
 			}
+			if !yield(bufs[k]) {
+				return
+			}
+			k = (k + 1) % sets
 		}
 	}
 }

@@ -333,3 +333,43 @@ func TestSummariesBesideWriter(t *testing.T) {
 	close(done)
 	wg.Wait()
 }
+
+// SummaryChunks yields what Summaries yields, in non-empty chunks, and a
+// chunk is intact until the yield of the chunk after it returns (the
+// calls report encodes it on another goroutine meanwhile), for filters
+// that leave chunks of the walk empty too.
+func TestSummaryChunksKeepPrevious(t *testing.T) {
+	s := walkStore(5*walkChunk + 7)
+	for _, expr := range []string{"", "state=BUSY", "callid~walk-00", "callid~walk-04 or callid~walk-01", "callid=none"} {
+		f, err := ParseFilter(expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := collect(s, f)
+		var got []CallSummary
+		var prev, prevKept []CallSummary
+		for chunk := range s.SummaryChunks(f) {
+			if len(chunk) == 0 {
+				t.Fatalf("%q: empty chunk", expr)
+			}
+			for i := range prev {
+				if !reflect.DeepEqual(prev[i], prevKept[i]) {
+					t.Fatalf("%q: summary %d of the chunk before changed by the next chunk's walk", expr, i)
+				}
+			}
+			prev, prevKept = chunk, nil
+			for i := range chunk {
+				prevKept = append(prevKept, chunk[i].Clone())
+				got = append(got, chunk[i].Clone())
+			}
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%q: %d summaries in chunks, %d walked", expr, len(got), len(want))
+		}
+		for i := range want {
+			if !reflect.DeepEqual(got[i], want[i]) {
+				t.Fatalf("%q: summary %d differs", expr, i)
+			}
+		}
+	}
+}

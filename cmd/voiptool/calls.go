@@ -148,8 +148,9 @@ func writeCalls(ios *ioStreams, e *engine.Engine, filter, format string, width i
 		return usageErrorf("%v", err)
 	}
 	// Streamed from the store: the list is never held whole (200 000
-	// summaries would be some 600 MB beside the store).
-	return report.WriteCallSeq(ios.Out, ff, e.Store().Summaries(f), report.TableOptions{Width: tableWidth(ios, width)})
+	// summaries would be some 600 MB beside the store). By chunks, so
+	// that the report encodes one while the walk builds the next.
+	return report.WriteCallChunks(ios.Out, ff, e.Store().SummaryChunks(f), report.TableOptions{Width: tableWidth(ios, width)})
 }
 
 // tableWidth is the table width to use: the user's, else the terminal

@@ -23,6 +23,11 @@ type Writer struct {
 	// into itself would move the Writer to the heap.)
 	nlOK  bool
 	nlBuf [64]byte
+	// fast is nlOK at a depth within fastDepth, and nlEnd the end in
+	// nlBuf of that depth's line break: both follow the depth (setDepth),
+	// so a key's line break is one slice of nlBuf, not a computation.
+	fast  bool
+	nlEnd int
 	// sec and secText are the last whole second Time wrote ("2006-01-02T15:04:05",
 	// when secOK): the times of a summary mostly share one.
 	secOK   bool
@@ -52,6 +57,16 @@ func (w *Writer) ResetIndent(b []byte, prefix, indent string) {
 		}
 		w.nlOK = true
 	}
+	w.setDepth(0)
+}
+
+// setDepth moves w to depth d.
+func (w *Writer) setDepth(d int) {
+	w.depth = d
+	w.fast = w.ind && w.nlOK && d <= fastDepth
+	if w.fast {
+		w.nlEnd = 2 + len(w.prefix) + d*len(w.indent)
+	}
 }
 
 // Bytes returns what was appended (with the slice given to Reset).
@@ -64,18 +79,36 @@ func (w *Writer) OK() bool { return w.ok }
 func (w *Writer) Lit(s string) { w.b = append(w.b, s...) }
 
 // Int, Int64, Uint and Bool append numbers and booleans.
-func (w *Writer) Int(n int)     { w.b = strconv.AppendInt(w.b, int64(n), 10) }
-func (w *Writer) Int64(n int64) { w.b = strconv.AppendInt(w.b, n, 10) }
-func (w *Writer) Uint(n uint64) { w.b = strconv.AppendUint(w.b, n, 10) }
-func (w *Writer) Bool(v bool)   { w.b = strconv.AppendBool(w.b, v) }
+func (w *Writer) Int(n int) { w.Int64(int64(n)) }
+func (w *Writer) Int64(n int64) {
+	if n >= 0 {
+		w.Uint(uint64(n))
+		return
+	}
+	w.b = strconv.AppendInt(w.b, n, 10)
+}
+func (w *Writer) Bool(v bool) { w.b = strconv.AppendBool(w.b, v) }
+
+// Uint writes the one- and two-digit numbers most of a summary's
+// counters are itself: strconv's call was a tenth of the encoding.
+func (w *Writer) Uint(n uint64) {
+	switch {
+	case n < 10:
+		w.b = append(w.b, byte('0'+n))
+	case n < 100:
+		w.b = append(w.b, byte('0'+n/10), byte('0'+n%10))
+	default:
+		w.b = strconv.AppendUint(w.b, n, 10)
+	}
+}
 
 // Newline starts a line at the current depth when indenting.
 func (w *Writer) Newline() {
 	if !w.ind {
 		return
 	}
-	if w.nlOK && w.depth <= fastDepth {
-		w.b = append(w.b, w.nlBuf[1:2+len(w.prefix)+w.depth*len(w.indent)]...)
+	if w.fast {
+		w.b = append(w.b, w.nlBuf[1:w.nlEnd]...)
 		return
 	}
 	w.b = append(w.b, '\n')
@@ -88,12 +121,12 @@ func (w *Writer) Newline() {
 // OpenObj and CloseObj bracket an object with at least one key.
 func (w *Writer) OpenObj() {
 	w.b = append(w.b, '{')
-	w.depth++
+	w.setDepth(w.depth + 1)
 }
 
 // CloseObj ends the object OpenObj began.
 func (w *Writer) CloseObj() {
-	w.depth--
+	w.setDepth(w.depth - 1)
 	w.Newline()
 	w.b = append(w.b, '}')
 }
@@ -106,7 +139,7 @@ func Slice[T any](w *Writer, s []T, each func(*T)) {
 		return
 	}
 	w.b = append(w.b, '[')
-	w.depth++
+	w.setDepth(w.depth + 1)
 	for i := range s {
 		if i > 0 {
 			w.b = append(w.b, ',')
@@ -114,7 +147,7 @@ func Slice[T any](w *Writer, s []T, each func(*T)) {
 		w.Newline()
 		each(&s[i])
 	}
-	w.depth--
+	w.setDepth(w.depth - 1)
 	if len(s) > 0 {
 		w.Newline()
 	}
@@ -126,12 +159,12 @@ func Slice[T any](w *Writer, s []T, each func(*T)) {
 // Indented within fastDepth, the comma and the line break are one
 // append (a call summary writes some hundred keys).
 func (w *Writer) Key(k string, first bool) {
-	if w.ind && w.nlOK && w.depth <= fastDepth {
+	if w.fast {
 		lo := 0
 		if first {
 			lo = 1
 		}
-		b := append(w.b, w.nlBuf[lo:2+len(w.prefix)+w.depth*len(w.indent)]...)
+		b := append(w.b, w.nlBuf[lo:w.nlEnd]...)
 		b = append(b, '"')
 		b = append(b, k...)
 		w.b = append(b, '"', ':', ' ')
@@ -150,6 +183,30 @@ func (w *Writer) Key(k string, first bool) {
 	w.b = append(w.b, '"', ':')
 }
 
+// Member is Key with the key given quoted, with its colon and a space
+// (`"name": `, a constant of the encoder): the key's quotes and colon
+// are then part of one append, not four. Compact, the space is left
+// out.
+func (w *Writer) Member(qk string, first bool) {
+	if w.fast {
+		lo := 0
+		if first {
+			lo = 1
+		}
+		w.b = append(append(w.b, w.nlBuf[lo:w.nlEnd]...), qk...)
+		return
+	}
+	if !first {
+		w.b = append(w.b, ',')
+	}
+	w.Newline()
+	if w.ind {
+		w.b = append(w.b, qk...)
+		return
+	}
+	w.b = append(w.b, qk[:len(qk)-1]...)
+}
+
 const hex = "0123456789abcdef"
 
 // Str is encoding/json's string encoding with HTML escaping off: '"',
@@ -161,6 +218,10 @@ func (w *Writer) Str(s string) {
 	b := append(w.b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		if i+8 <= len(s) && plain8(s, i) {
+			i += 8 // eight bytes as they are: one test, not eight
+			continue
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
@@ -205,6 +266,22 @@ func (w *Writer) Str(s string) {
 	}
 	b = append(b, s[start:]...)
 	w.b = append(b, '"')
+}
+
+// Words of eight bytes, each 0x01 or 0x80.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// plain8 reports whether none of s[i:i+8] needs escaping in Str: no
+// control, '"', '\\' or non-ASCII byte (tested on the eight at once: a
+// byte below 0x20, or equal to a value, borrows into its high bit).
+func plain8(s string, i int) bool {
+	x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+	q, bs := x^(ones*'"'), x^(ones*'\\')
+	return (x|(x-ones*0x20)&^x|(q-ones)&^q|(bs-ones)&^bs)&highs == 0
 }
 
 // Float is encoding/json's float64 encoding: the shortest 'f' form, or
@@ -277,7 +354,14 @@ func (w *Writer) Time(t time.Time) {
 }
 
 // AddrPort is netip.AddrPort.MarshalText, quoted: "" when invalid.
+// IPv4 (most of a summary's addresses) is formatted here, digit by
+// digit; the rest by netip.
 func (w *Writer) AddrPort(ap netip.AddrPort) {
+	if a := ap.Addr(); a.Is4() {
+		b := appendIPv4(append(w.b, '"'), a.As4())
+		w.b = append(appendPort(append(b, ':'), ap.Port()), '"')
+		return
+	}
 	w.b = append(w.b, '"')
 	n := len(w.b)
 	w.b, _ = ap.AppendText(w.b)
@@ -287,6 +371,10 @@ func (w *Writer) AddrPort(ap netip.AddrPort) {
 
 // Addr is netip.Addr.MarshalText, quoted: "" when invalid.
 func (w *Writer) Addr(a netip.Addr) {
+	if a.Is4() {
+		w.b = append(appendIPv4(append(w.b, '"'), a.As4()), '"')
+		return
+	}
 	w.b = append(w.b, '"')
 	n := len(w.b)
 	w.b, _ = a.AppendText(w.b)
@@ -303,4 +391,48 @@ func (w *Writer) plain(n int) {
 			return
 		}
 	}
+}
+
+// appendIPv4 appends the dotted quad of ip, as netip writes it.
+func appendIPv4(b []byte, ip [4]byte) []byte {
+	b = appendByte(b, ip[0])
+	b = appendByte(appendDot(b), ip[1])
+	b = appendByte(appendDot(b), ip[2])
+	return appendByte(appendDot(b), ip[3])
+}
+
+func appendDot(b []byte) []byte { return append(b, '.') }
+
+// appendByte appends x in decimal, without leading zeros.
+func appendByte(b []byte, x byte) []byte {
+	switch {
+	case x >= 100:
+		return append(b, '0'+x/100, '0'+x/10%10, '0'+x%10)
+	case x >= 10:
+		return append(b, '0'+x/10, '0'+x%10)
+	}
+	return append(b, '0'+x)
+}
+
+// digitPairs is "00" to "99", two bytes each.
+const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+
+// appendPort appends p in decimal, without leading zeros, two digits
+// at a time (a port is mostly four or five).
+func appendPort(b []byte, p uint16) []byte {
+	switch {
+	case p < 10:
+		return append(b, byte('0'+p))
+	case p < 100:
+		return append(b, digitPairs[2*p], digitPairs[2*p+1])
+	case p < 1000:
+		lo := p % 100
+		return append(b, byte('0'+p/100), digitPairs[2*lo], digitPairs[2*lo+1])
+	case p < 10000:
+		hi, lo := p/100, p%100
+		return append(b, digitPairs[2*hi], digitPairs[2*hi+1], digitPairs[2*lo], digitPairs[2*lo+1])
+	}
+	r := p % 10000
+	hi, lo := r/100, r%100
+	return append(b, byte('0'+p/10000), digitPairs[2*hi], digitPairs[2*hi+1], digitPairs[2*lo], digitPairs[2*lo+1])
 }

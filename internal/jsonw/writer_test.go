@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"net/netip"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -168,4 +169,37 @@ func FuzzWriterTime(f *testing.F) {
 		t2 := time.Unix(t1.Unix()+ds%3, n2).UTC()
 		checkTimes(t, t1, t2)
 	})
+}
+
+// The digits written by hand (ports, IPv4 bytes, small counters) are
+// netip's and strconv's for every value.
+func TestDigits(t *testing.T) {
+	for p := range 1 << 16 {
+		ap := netip.AddrPortFrom(netip.AddrFrom4([4]byte{byte(p), byte(p >> 8), byte(p * 7), 0}), uint16(p))
+		var w Writer
+		w.Reset(nil)
+		w.AddrPort(ap)
+		w.Addr(ap.Addr())
+		w.Uint(uint64(p))
+		w.Int64(int64(p) - 50)
+		want := `"` + ap.String() + `""` + ap.Addr().String() + `"` + strconv.Itoa(p) + strconv.Itoa(p-50)
+		if got := string(w.Bytes()); got != want {
+			t.Fatalf("%d: got %s, want %s", p, got, want)
+		}
+	}
+}
+
+// plain8 agrees with the byte-by-byte test on every byte value in every
+// position of a word of otherwise plain bytes.
+func TestPlain8(t *testing.T) {
+	for c := range 256 {
+		for pos := range 8 {
+			b := []byte("abcdefgh")
+			b[pos] = byte(c)
+			want := c >= 0x20 && c < 0x80 && c != '"' && c != '\\'
+			if got := plain8(string(b), 0); got != want {
+				t.Fatalf("byte %#x at %d: plain8 %v, want %v", c, pos, got, want)
+			}
+		}
+	}
 }

@@ -65,7 +65,7 @@ func BenchmarkFlowFromCalls(b *testing.B) {
 // storeOfCalls is a store holding n copies of the sample call (14
 // messages, SDP both ways) under distinct Call-IDs, the register dialog
 // first.
-func storeOfCalls(b *testing.B, n int) *sipflow.Store {
+func storeOfCalls(b testing.TB, n int) *sipflow.Store {
 	s := sipflow.NewStore(sipflow.StoreOptions{})
 	feed(s, registerSteps())
 	for i := range n {
@@ -100,6 +100,35 @@ func BenchmarkWriteCallsFiltered(b *testing.B) {
 						err = WriteCallSeq(io.Discard, FormatCSV, s.Summaries(f), TableOptions{})
 					} else {
 						err = WriteCalls(io.Discard, FormatCSV, s.Calls(f, 0, -1), TableOptions{})
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*(n+1)), "ns/call")
+			})
+		}
+	}
+}
+
+// BenchmarkWriteCallsTail is the end of `voiptool calls` after loading:
+// the walk of a 20 000-call store written as JSON or CSV, call by call
+// on one goroutine ("seq": WriteCallSeq over Summaries) or chunk by chunk
+// with the encoding on a second one ("chunks": WriteCallChunks over
+// SummaryChunks). ns/call is wall time per call.
+func BenchmarkWriteCallsTail(b *testing.B) {
+	const n = 20000
+	s := storeOfCalls(b, n)
+	for _, f := range []Format{FormatJSON, FormatCSV} {
+		for _, how := range []string{"seq", "chunks"} {
+			b.Run(f.String()+"/"+how, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					var err error
+					if how == "seq" {
+						err = WriteCallSeq(io.Discard, f, s.Summaries(sipflow.Filter{}), TableOptions{})
+					} else {
+						err = WriteCallChunks(io.Discard, f, s.SummaryChunks(sipflow.Filter{}), TableOptions{})
 					}
 					if err != nil {
 						b.Fatal(err)

@@ -510,25 +510,38 @@ func (a *jsonArray) add(v any) {
 	if w.err != nil {
 		return
 	}
-	a.buf.Reset()
-	ok := false
-	if ap, isA := v.(jsonAppender); isA {
-		a.ind, ok = ap.AppendJSONIndent(a.ind[:0], "  ", "  ")
-	}
-	if !ok {
-		if err := a.e.Encode(v); err != nil {
-			w.err = fmt.Errorf("report: encoding JSON element %d: %w", a.n, err)
-			return
-		}
-		a.ind = appendIndented(a.ind[:0], bytes.TrimSuffix(a.buf.Bytes(), []byte("\n")), "  ", "  ")
-	}
-	if a.n == 0 {
-		w.str("[\n  ")
-	} else {
-		w.str(",\n  ")
+	var err error
+	if a.ind, err = a.appendElem(a.ind[:0], v); err != nil {
+		w.err = err
+		return
 	}
 	_, _ = w.Write(a.ind)
+}
+
+// appendElem appends the next element to b, its comma or the opening
+// bracket first, and counts it; on an error b is as it was. The calls
+// report's encoding goroutine appends a chunk's elements to one buffer
+// with it (WriteCallChunks).
+func (a *jsonArray) appendElem(b []byte, v any) ([]byte, error) {
+	start := len(b)
+	if a.n == 0 {
+		b = append(b, "[\n  "...)
+	} else {
+		b = append(b, ",\n  "...)
+	}
+	ok := false
+	if ap, isA := v.(jsonAppender); isA {
+		b, ok = ap.AppendJSONIndent(b, "  ", "  ")
+	}
+	if !ok {
+		a.buf.Reset()
+		if err := a.e.Encode(v); err != nil {
+			return b[:start], fmt.Errorf("report: encoding JSON element %d: %w", a.n, err)
+		}
+		b = appendIndented(b, bytes.TrimSuffix(a.buf.Bytes(), []byte("\n")), "  ", "  ")
+	}
 	a.n++
+	return b, nil
 }
 
 // end closes the array.

@@ -10,6 +10,7 @@
 //	f, err := report.ParseFormat("csv")                      // table|json|jsonl|csv
 //	err = report.WriteCalls(os.Stdout, f, store.Snapshot(), report.TableOptions{Width: 100})
 //	err = report.WriteCallSeq(os.Stdout, f, store.Summaries(filter), report.TableOptions{}) // streamed: same bytes, one call at a time
+//	err = report.WriteCallChunks(os.Stdout, f, store.SummaryChunks(filter), report.TableOptions{}) // same bytes, encoded on two cores
 //	d, _ := store.Call(id)
 //	flow := report.FlowFromCalls([]sipflow.CallDetail{d}, aliases) // legs merge by time
 //	err = report.WriteFlow(os.Stdout, report.FlowSVG, flow, report.FlowOptions{})

@@ -1,6 +1,7 @@
 package safetext
 
 import (
+	"encoding/binary"
 	"unicode/utf8"
 )
 
@@ -10,6 +11,10 @@ const hexDigits = "0123456789abcdef"
 // false) or Block (true) would change.
 func needs(b []byte, keepBreaks bool) bool {
 	for i := 0; i < len(b); {
+		if i+8 <= len(b) && printable8(binary.LittleEndian.Uint64(b[i:])) {
+			i += 8 // eight printable ASCII bytes in one test (a CSV report sanitizes every cell)
+			continue
+		}
 		c := b[i]
 		if c < utf8.RuneSelf {
 			if c < 0x20 || c == 0x7f {
@@ -27,6 +32,14 @@ func needs(b []byte, keepBreaks bool) bool {
 		i += n
 	}
 	return false
+}
+
+// printable8 reports whether the eight bytes of x are all printable
+// ASCII (0x20 to 0x7e): no high bit set, none that 1 added carries into
+// it (0x7f), none below 0x20 (subtracting 0x20 borrows into it).
+func printable8(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	return (x|(x+ones)|(x-ones*0x20)&^x)&highs == 0
 }
 
 // appendText appends b to dst with every control escaped; with

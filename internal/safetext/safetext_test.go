@@ -1,6 +1,7 @@
 package safetext
 
 import (
+	"encoding/binary"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -73,5 +74,55 @@ func FuzzLine(f *testing.F) {
 		if Safe(s) && Line(s) != s {
 			t.Fatalf("safe text changed")
 		}
+		for _, keep := range []bool{false, true} {
+			if got, want := needs([]byte(s), keep), needsByByte([]byte(s), keep); got != want {
+				t.Fatalf("needs(%q, %v) = %v, byte by byte %v", s, keep, got, want)
+			}
+		}
 	})
+}
+
+// needsByByte is needs without its eight-byte skip.
+func needsByByte(b []byte, keepBreaks bool) bool {
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c < utf8.RuneSelf {
+			if (c < 0x20 || c == 0x7f) && !(keepBreaks && (c == '\n' || c == '\t' || c == '\r')) {
+				return true
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 || r >= 0x80 && r <= 0x9f {
+			return true
+		}
+		i += n
+	}
+	return false
+}
+
+// printable8 agrees with a byte-by-byte test on every byte value in
+// every position of a word of otherwise printable bytes.
+func TestPrintable8(t *testing.T) {
+	for c := range 256 {
+		for pos := range 8 {
+			b := []byte("abcdefgh")
+			b[pos] = byte(c)
+			want := c >= 0x20 && c < 0x7f
+			if got := printable8(binary.LittleEndian.Uint64(b)); got != want {
+				t.Fatalf("byte %#x at %d: printable8 %v, want %v", c, pos, got, want)
+			}
+			for _, keep := range []bool{false, true} {
+				long := string(b) + "0123456789"
+				wantNeeds := !want && !(keep && (c == '\n' || c == '\t' || c == '\r'))
+				if c >= 0x80 { // a lone high byte is invalid UTF-8
+					wantNeeds = true
+				}
+				if got := needs([]byte(long), keep); got != wantNeeds {
+					t.Fatalf("byte %#x at %d, keepBreaks %v: needs %v, want %v", c, pos, keep, got, wantNeeds)
+				}
+			}
+		}
+	}
 }
