@@ -34,6 +34,12 @@ func (n *NameAddr) DisplayName() string {
 	return sb.String()
 }
 
+// zero reports whether n is the zero NameAddr (Message.reset clears it
+// only when not).
+func (n *NameAddr) zero() bool {
+	return n.Raw == nil && n.Display == nil && n.URI.zero() && n.Params == nil && n.Tag == nil
+}
+
 // parse decodes one name-addr / addr-spec element; ok is false when no URI
 // could be found.
 func (n *NameAddr) parse(v []byte) (ok bool) {

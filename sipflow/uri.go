@@ -19,6 +19,12 @@ type URI struct {
 	Params []byte // ";a=b;c" after the host, without headers
 }
 
+// zero reports whether u is the zero URI (Message.reset clears it only
+// when not).
+func (u *URI) zero() bool {
+	return u.Raw == nil && u.Scheme == nil && u.User == nil && u.Host == nil && u.Port == 0 && u.Params == nil
+}
+
 func (u *URI) parse(b []byte) (ok bool) {
 	*u = URI{Raw: b}
 	colon := -1
