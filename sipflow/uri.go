@@ -100,24 +100,24 @@ walk:
 	}
 	hostport := rest[hp:end]
 	u.Params = rest[end:]
-	var host []byte
-	var port uint16
-	if n := len(hostport); n > 0 && hostport[0] != '[' && !siplex.IsLWS(hostport[0]) && !siplex.IsLWS(hostport[n-1]) && hc2 < 0 {
-		// splitHostPort's common case, its colon already found
-		switch {
-		case hc1 < 0:
-			host, port, ok = hostport, 0, true
-		default:
-			c := hc1 - hp
-			var p int
-			p, ok = atoi(siplex.TrimLWS(hostport[c+1:]), 65535)
-			host, port = siplex.TrimLWS(hostport[:c]), uint16(p)
-		}
-	} else {
-		host, port, ok = splitHostPort(hostport)
-	}
+	host, port, ok := splitHostPortAt(hostport, hc1-hp, hc2-hp)
 	u.Host, u.Port = host, port
 	return ok && len(host) > 0
+}
+
+// splitHostPortAt is splitHostPort for a caller whose walk over b
+// already found its first two ':' (c1, c2; negative when absent): the
+// common case is cut at c1 without a search, the others are left to
+// splitHostPort.
+func splitHostPortAt(b []byte, c1, c2 int) (host []byte, port uint16, ok bool) {
+	if n := len(b); n == 0 || b[0] == '[' || siplex.IsLWS(b[0]) || siplex.IsLWS(b[n-1]) || c2 >= 0 {
+		return splitHostPort(b)
+	}
+	if c1 < 0 {
+		return b, 0, true
+	}
+	p, ok := atoi(siplex.TrimLWS(b[c1+1:]), 65535)
+	return siplex.TrimLWS(b[:c1]), uint16(p), ok
 }
 
 // splitHostPort splits "host", "host:port", "[v6]" or "[v6]:port".
