@@ -2,6 +2,8 @@ package sipflow
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/bits"
 
 	"github.com/voiptool/voiptool/internal/siplex"
 )
@@ -50,7 +52,19 @@ func (u *URI) parse(b []byte) (ok bool) {
 	q, at, c0, semi, hc1, hc2 := len(rest), -1, -1, -1, -1, -1
 	walkParams := false
 walk:
-	for i, c := range rest {
+	for i := 0; i < len(rest); i++ {
+		// Eight bytes at a time: to the first that may be one of
+		// : ; < = > ? @ (0x3a-0x40), past the word when none is; the
+		// bytes of a long host name are skipped in a few steps.
+		if i+8 <= len(rest) {
+			m := delimMask(binary.LittleEndian.Uint64(rest[i:]))
+			if m == 0 {
+				i += 7
+				continue
+			}
+			i += bits.TrailingZeros64(m) / 8
+		}
+		c := rest[i]
 		if c-':' > '@'-':' { // not one of : ; < = > ? @
 			continue
 		}
@@ -122,6 +136,18 @@ walk:
 	host, port, ok := splitHostPortAt(hostport, hc1-hp, hc2-hp)
 	u.Host, u.Port = host, port
 	return ok && len(host) > 0
+}
+
+// delimMask sets the high bit of each byte of the word w that is in
+// ':'..'@' (0x3a to 0x40): with the high bit of each byte set,
+// subtracting 0x3a leaves it set where the byte is 0x3a or more,
+// subtracting 0x41 where it is 0x41 or more, and no byte borrows from
+// the next. Bytes of 0xba-0xc0 (not ASCII) are marked too: the walk
+// looks at a marked byte itself.
+func delimMask(w uint64) uint64 {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	x := w | hi
+	return (x - ':'*lo) &^ (x - ('@'+1)*lo) & hi
 }
 
 // splitHostPortAt is splitHostPort for a caller whose walk over b
