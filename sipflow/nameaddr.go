@@ -34,6 +34,12 @@ func (n *NameAddr) DisplayName() string {
 	return sb.String()
 }
 
+// zero reports whether n is the zero NameAddr (Message.reset clears it
+// only when not).
+func (n *NameAddr) zero() bool {
+	return n.Raw == nil && n.Display == nil && n.URI.zero() && n.Params == nil && n.Tag == nil
+}
+
 // parse decodes one name-addr / addr-spec element; ok is false when no URI
 // could be found.
 func (n *NameAddr) parse(v []byte) (ok bool) {
@@ -61,7 +67,17 @@ func (n *NameAddr) parse(v []byte) (ok bool) {
 		rest = rest[j+1:]
 	}
 	var uri []byte
-	if lt := indexByte(rest, '<'); lt >= 0 {
+	// The '<' nearly always follows the display name's closing quote
+	// and a space, or opens the value: found by a look at the first
+	// byte after white space instead of a bytes.IndexByte call.
+	lt := 0
+	for lt < len(rest) && siplex.IsLWS(rest[lt]) {
+		lt++
+	}
+	if lt == len(rest) || rest[lt] != '<' {
+		lt = indexByte(rest, '<')
+	}
+	if lt >= 0 {
 		if !quoted {
 			n.Display = siplex.TrimLWS(rest[:lt])
 		}

@@ -12,6 +12,12 @@ type Reason struct {
 	Text     []byte // without quotes, escapes kept
 }
 
+// zero reports whether r is the zero Reason (Message.reset clears it
+// only when not).
+func (r *Reason) zero() bool {
+	return r.Raw == nil && r.Protocol == nil && r.Cause == 0 && r.Text == nil
+}
+
 func (r *Reason) parse(b []byte) {
 	b = siplex.TrimLWS(b)
 	*r = Reason{Raw: b, Cause: -1}

@@ -98,6 +98,14 @@ type SDP struct {
 	Bad         int // lines that did not parse (skipped)
 }
 
+// zero reports whether every field of s but Media (whose capacity
+// Message.reset keeps) is zero.
+func (s *SDP) zero() bool {
+	return s.Raw == nil && s.Version == 0 && s.OriginUser == nil && s.SessionID == nil && s.SessVersion == nil &&
+		s.Origin.Addr == nil && s.Origin.IP == (netip.Addr{}) && s.SessionName == nil &&
+		s.Conn.Addr == nil && s.Conn.IP == (netip.Addr{}) && s.Dir == 0 && s.Bad == 0
+}
+
 func (s *SDP) reset(b []byte) {
 	media := s.Media[:0]
 	*s = SDP{Raw: b, Media: media}

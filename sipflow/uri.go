@@ -2,6 +2,8 @@ package sipflow
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/bits"
 
 	"github.com/voiptool/voiptool/internal/siplex"
 )
@@ -17,6 +19,12 @@ type URI struct {
 	Host   []byte // without brackets for IPv6 references
 	Port   uint16 // 0 when absent
 	Params []byte // ";a=b;c" after the host, without headers
+}
+
+// zero reports whether u is the zero URI (Message.reset clears it only
+// when not).
+func (u *URI) zero() bool {
+	return u.Raw == nil && u.Scheme == nil && u.User == nil && u.Host == nil && u.Port == 0 && u.Params == nil
 }
 
 func (u *URI) parse(b []byte) (ok bool) {
@@ -36,9 +44,72 @@ func (u *URI) parse(b []byte) (ok bool) {
 	}
 	u.Scheme = b[:colon]
 	rest := b[colon+1:]
-	if q := indexByte(rest, '?'); q >= 0 {
-		rest = rest[:q]
+	// One walk over user@host:port finds what a bytes.IndexByte apiece
+	// found before (seven calls for "sip:user@host:port;params", a fixed
+	// cost each on a few dozen bytes): the first '?' (headers, dropped),
+	// the last '@' before it, the first ':' (a password's end), and
+	// after the last '@' the first ';' and the ':'s before that ';'.
+	q, at, c0, semi, hc1, hc2 := len(rest), -1, -1, -1, -1, -1
+	walkParams := false
+walk:
+	for i := 0; i < len(rest); i++ {
+		// Eight bytes at a time: to the first that may be one of
+		// : ; < = > ? @ (0x3a-0x40), past the word when none is; the
+		// bytes of a long host name are skipped in a few steps.
+		if i+8 <= len(rest) {
+			m := delimMask(binary.LittleEndian.Uint64(rest[i:]))
+			if m == 0 {
+				i += 7
+				continue
+			}
+			i += bits.TrailingZeros64(m) / 8
+		}
+		c := rest[i]
+		if c-':' > '@'-':' { // not one of : ; < = > ? @
+			continue
+		}
+		switch c {
+		case '?':
+			q = i
+			break walk
+		case '@':
+			at, semi, hc1, hc2 = i, -1, -1, -1
+		case ';':
+			if semi < 0 {
+				semi = i
+				// The parameters (long, often) rarely hold an '@': when
+				// none does before a '?', no byte after this ';'
+				// changes the cut, and bytes.IndexByte finds the '?'
+				// faster than the walk.
+				if !walkParams {
+					r := rest[i:]
+					qr := indexByte(r, '?')
+					if qr >= 0 {
+						r = r[:qr]
+					}
+					if indexByte(r, '@') < 0 {
+						if qr >= 0 {
+							q = i + qr
+						}
+						break walk
+					}
+					walkParams = true
+				}
+			}
+		case ':':
+			if c0 < 0 {
+				c0 = i
+			}
+			if semi < 0 {
+				if hc1 < 0 {
+					hc1 = i
+				} else if hc2 < 0 {
+					hc2 = i
+				}
+			}
+		}
 	}
+	rest = rest[:q]
 	if len(u.Scheme) == 3 && u.Scheme[0]|0x20 == 't' && siplex.EqualFold(u.Scheme, "tel") { // not for every "sip"
 		end := len(rest)
 		if i := indexByte(rest, ';'); i >= 0 {
@@ -47,23 +118,51 @@ func (u *URI) parse(b []byte) (ok bool) {
 		u.User, u.Params = rest[:end], rest[end:]
 		return len(u.User) > 0
 	}
-	if at := lastIndexByte(rest, '@'); at >= 0 {
+	hp := 0 // where host[:port] starts in rest
+	if at >= 0 {
 		user := rest[:at]
-		if i := indexByte(user, ':'); i >= 0 {
-			user = user[:i] // drop password
+		if c0 >= 0 && c0 < at {
+			user = user[:c0] // drop password
 		}
 		u.User = user
-		rest = rest[at+1:]
+		hp = at + 1
 	}
 	end := len(rest)
-	if i := indexByte(rest, ';'); i >= 0 {
-		end = i
+	if semi >= 0 {
+		end = semi
 	}
-	hostport := rest[:end]
+	hostport := rest[hp:end]
 	u.Params = rest[end:]
-	host, port, ok := splitHostPort(hostport)
+	host, port, ok := splitHostPortAt(hostport, hc1-hp, hc2-hp)
 	u.Host, u.Port = host, port
 	return ok && len(host) > 0
+}
+
+// delimMask sets the high bit of each byte of the word w that is in
+// ':'..'@' (0x3a to 0x40): with the high bit of each byte set,
+// subtracting 0x3a leaves it set where the byte is 0x3a or more,
+// subtracting 0x41 where it is 0x41 or more, and no byte borrows from
+// the next. Bytes of 0xba-0xc0 (not ASCII) are marked too: the walk
+// looks at a marked byte itself.
+func delimMask(w uint64) uint64 {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	x := w | hi
+	return (x - ':'*lo) &^ (x - ('@'+1)*lo) & hi
+}
+
+// splitHostPortAt is splitHostPort for a caller whose walk over b
+// already found its first two ':' (c1, c2; negative when absent): the
+// common case is cut at c1 without a search, the others are left to
+// splitHostPort.
+func splitHostPortAt(b []byte, c1, c2 int) (host []byte, port uint16, ok bool) {
+	if n := len(b); n == 0 || b[0] == '[' || siplex.IsLWS(b[0]) || siplex.IsLWS(b[n-1]) || c2 >= 0 {
+		return splitHostPort(b)
+	}
+	if c1 < 0 {
+		return b, 0, true
+	}
+	p, ok := atoi(siplex.TrimLWS(b[c1+1:]), 65535)
+	return siplex.TrimLWS(b[:c1]), uint16(p), ok
 }
 
 // splitHostPort splits "host", "host:port", "[v6]" or "[v6]:port".

@@ -56,11 +56,23 @@ func (v *Via) parse(b []byte) (ok bool) {
 	}
 	v.Transport = parts[2]
 	rest = siplex.TrimLWS(rest)
-	end := len(rest)
-	if i := indexByte(rest, ';'); i >= 0 {
-		end = i
+	// sent-by ends at the first ';'; the walk that finds it finds the
+	// ':'s splitHostPortAt needs (three bytes.IndexByte calls before)
+	end, c1, c2 := len(rest), -1, -1
+	for i, c := range rest {
+		if c == ';' {
+			end = i
+			break
+		}
+		if c == ':' {
+			if c1 < 0 {
+				c1 = i
+			} else if c2 < 0 {
+				c2 = i
+			}
+		}
 	}
-	host, port, hok := splitHostPort(rest[:end])
+	host, port, hok := splitHostPortAt(rest[:end], c1, c2)
 	v.Host, v.Port = host, port
 	v.Params = rest[end:]
 	// One walk over the parameters; the first of each name counts, as
