@@ -181,7 +181,7 @@ func (t *mediaTable) len() int { return t.idx.n }
 
 // slotOf is k's slot in the slab.
 func (t *mediaTable) slotOf(k mediaKey) (int32, bool) {
-	_, i, ok := t.idx.find(k, mediaHash(k), t.slab)
+	_, i, ok := t.idx.find(k, t.idx.hash(k), t.slab)
 	return i, ok
 }
 
@@ -195,7 +195,7 @@ func (t *mediaTable) get(ap netip.AddrPort) (mediaEntry, bool) {
 
 func (t *mediaTable) learn(ap netip.AddrPort, role mediaRole, now int64) {
 	k := mediaKeyOf(ap)
-	h := mediaHash(k)
+	h := t.idx.hash(k)
 	pos, i, ok := t.idx.find(k, h, t.slab)
 	if ok {
 		// Known: its item keeps the time it was queued with, and is
@@ -278,7 +278,7 @@ func (t *mediaTable) expire(before int64) {
 // remove forgets the entry in slot i, which goes to the free list.
 func (t *mediaTable) remove(i int32) {
 	e := &t.slab[i]
-	if pos, _, ok := t.idx.find(e.key, mediaHash(e.key), t.slab); ok {
+	if pos, _, ok := t.idx.find(e.key, t.idx.hash(e.key), t.slab); ok {
 		t.idx.remove(pos)
 	}
 	t.uncacheKey(e.key)

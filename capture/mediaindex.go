@@ -1,5 +1,7 @@
 package capture
 
+import "hash/maphash"
+
 // mediaIndex finds a media entry's slot in the table's slab by key: an
 // open-addressing hash table with linear probing, each position a word
 // holding the key's hash (its low 32 bits, which also give the key's
@@ -11,21 +13,26 @@ package capture
 // fastest Go hashes) it replaced. The slab is touched only when the
 // stored hash matches.
 type mediaIndex struct {
-	tab []uint64 // 0: empty; else hash<<32 | slot+1
-	n   int
+	tab    []uint64 // 0: empty; else hash<<32 | slot+1
+	n      int
+	seed   maphash.Seed // per index: see hash
+	seeded bool
 }
 
 // mediaIndexMin is the index's first size; it doubles when half full,
 // up to twice the table's largest size.
 const mediaIndexMin = 1024
 
-// mediaHash mixes a key's words (splitmix64's finaliser): the IPv4 keys
-// of a busy capture differ in a few bits of lo only.
-func mediaHash(k mediaKey) uint32 {
-	z := k.lo ^ (k.hi*0x9e3779b97f4a7c15+k.port)*0xc2b2ae3d27d4eb4f
-	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
-	z = (z ^ z>>27) * 0x94d049bb133111eb
-	return uint32(z ^ z>>31)
+// hash is k's hash under the index's own seed. The keys are SDP
+// endpoints, chosen by whoever sends the SDP; an unseeded mix lets one
+// pick IPv6 keys that all land at one home position and turn each learn
+// into a walk of the whole table (quadratic). maphash's seeded hash, the
+// one Go's maps use, leaves nothing to aim at.
+func (x *mediaIndex) hash(k mediaKey) uint32 {
+	if !x.seeded {
+		x.seed, x.seeded = maphash.MakeSeed(), true
+	}
+	return uint32(maphash.Comparable(x.seed, k))
 }
 
 // find returns k's position and slot, or the empty position where it

@@ -19,7 +19,7 @@ func TestMediaIndexMatchesMap(t *testing.T) {
 		if r.IntN(4) == 0 {
 			k = mediaKey{hi: 0x20010db8 << 32, lo: k.lo, port: uint64(r.IntN(3))}
 		}
-		h := mediaHash(k)
+		h := x.hash(k)
 		pos, slot, ok := x.find(k, h, slab)
 		ws, wok := want[k]
 		if ok != wok || ok && slot != ws {
@@ -42,7 +42,7 @@ func TestMediaIndexMatchesMap(t *testing.T) {
 		}
 	}
 	for _, k := range keys {
-		_, slot, ok := x.find(k, mediaHash(k), slab)
+		_, slot, ok := x.find(k, x.hash(k), slab)
 		if ws, wok := want[k]; ok != wok || ok && slot != ws {
 			t.Fatalf("%+v: %d %v, want %d %v", k, slot, ok, ws, wok)
 		}
@@ -82,5 +82,48 @@ func TestMediaIndexOneCluster(t *testing.T) {
 				t.Fatalf("after removing %d: key %d = %d %v", rm, i, slot, ok)
 			}
 		}
+	}
+}
+
+// TestMediaIndexCraftedKeys: SDP endpoints come from the wire, and IPv6
+// leaves both halves of a key to the sender. Keys chosen so that an
+// unseeded mix sends them all to one home position (here: lo ^ f(hi)
+// equal across keys) must not turn each learn into a walk of every
+// entry: the hash is seeded per index, so nobody outside knows where a
+// key lands. The test counts probes, not time.
+func TestMediaIndexCraftedKeys(t *testing.T) {
+	const n = 20000
+	var x mediaIndex
+	slab := make([]mediaEntry, 0, n)
+	for i := range n {
+		hi := uint64(0x20010db8)<<32 | uint64(i)
+		// The same pre-mix word for every key under the unseeded mix
+		// this replaced: lo ^ (hi*C + port)*D constant.
+		const c, d = 0x9e3779b97f4a7c15, 0xc2b2ae3d27d4eb4f
+		port := uint64(5004)
+		lo := 0x1234 ^ (hi*c+port)*d
+		k := mediaKey{hi: hi, lo: lo, port: port}
+		h := x.hash(k)
+		pos, _, ok := x.find(k, h, slab)
+		if ok {
+			t.Fatalf("key %d found before it was added", i)
+		}
+		slab = append(slab, mediaEntry{key: k})
+		x.insert(pos, h, int32(len(slab)-1))
+	}
+	// Probes: with n keys spread over a table at most half full, the
+	// longest run of occupied positions stays short; all at one home
+	// would be one run of n.
+	longest, run := 0, 0
+	for _, e := range append(x.tab, x.tab...) { // a run may wrap
+		if e == 0 {
+			run = 0
+			continue
+		}
+		run++
+		longest = max(longest, run)
+	}
+	if longest > 200 {
+		t.Errorf("a run of %d occupied positions among %d keys in %d: the crafted keys cluster", longest, n, len(x.tab))
 	}
 }
