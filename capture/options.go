@@ -74,7 +74,7 @@ type Options struct {
 	// events, at least once every few hundred: after each of the
 	// pipeline's batches, and without Pipeline every few hundred
 	// records, before each OnRecord, before Run waits for a live source
-	// and before it returns. A consumer that holds a lock across its
+	// or reads from a pipe (pcap.Reader.OnWait), and before it returns. A consumer that holds a lock across its
 	// events (the engine's writer lock) lets go of it there, so that
 	// readers wait for at most a batch and never while Run waits.
 	OnBatchEnd func()

@@ -192,22 +192,25 @@ func run(ctx context.Context, srcs []Source, o Options, warn func(error), fn fun
 	if window <= 0 {
 		window = DefaultMergeWindow
 	}
-	// A capture read from a pipe (tcpdump -w - | voiptool open -) waits
-	// inside Next for what nobody has sent yet: what was decoded before
-	// is handed on first (the pipeline's partial batch, the consumer's
-	// batch end, the counters), as before a live source's wait, or it
+	// handOn ends the consumer's batch, publishes the counters and hands
+	// on the pipeline's partial batch: before any wait whose end nobody
+	// knows.
+	handOn := func() {
+		batchEnd()
+		publish()
+		if idle != nil {
+			idle()
+		}
+	}
+	// A capture read from a pipe (tcpdump -w - | voiptool open - --hep-to
+	// …) waits inside Next for what nobody has sent yet: what was decoded
+	// before is handed on first, as before a live source's wait, or it
 	// would sit in a batch until more traffic came.
 	for _, s := range srcs {
 		if _, ok := liveOf(s); ok {
 			continue
 		}
-		if w, ok := waiterOf(s); ok && w.OnWait(func() {
-			batchEnd()
-			publish()
-			if idle != nil {
-				idle()
-			}
-		}) {
+		if w, ok := waiterOf(s); ok && w.OnWait(handOn) {
 			defer w.OnWait(nil)
 		}
 	}
@@ -345,11 +348,7 @@ func run(ctx context.Context, srcs []Source, o Options, warn func(error), fn fun
 				}
 			}
 			if hold {
-				batchEnd()
-				publish()
-				if idle != nil {
-					idle()
-				}
+				handOn()
 				select {
 				case <-ctx.Done():
 					return d.Stats(), ctx.Err()

@@ -62,28 +62,7 @@ func TestRawReread(t *testing.T) {
 			mem := details(t, Options{}, f)
 			e := New(Options{Files: []string{f}})
 			runFiles(t, e, f)
-			for id, want := range mem {
-				got, ok := e.Call(id)
-				if !ok {
-					t.Fatalf("call %s missing when re-reading", id)
-				}
-				if len(got.Messages) != len(want.Messages) {
-					t.Fatalf("call %s: %d messages, want %d", id, len(got.Messages), len(want.Messages))
-				}
-				for i := range want.Messages {
-					g, w := got.Messages[i], want.Messages[i]
-					if g.RawError != "" {
-						t.Errorf("call %s message %d: %s", id, i, g.RawError)
-					}
-					if g.Raw != w.Raw || g.Method != w.Method || g.Phrase != w.Phrase || g.CSeqMethod != w.CSeqMethod ||
-						g.Meta != w.Meta || g.Retransmission != w.Retransmission || g.Label() != w.Label() {
-						t.Errorf("call %s message %d differs:\n got  %+v\n want %+v", id, i, g.Meta, w.Meta)
-					}
-				}
-				if len(got.Transactions) != len(want.Transactions) {
-					t.Errorf("call %s: %d transactions, want %d", id, len(got.Transactions), len(want.Transactions))
-				}
-			}
+			sameDetails(t, e, mem)
 			st := e.Store().Stats()
 			mst := New(Options{})
 			runFiles(t, mst, f)

@@ -31,7 +31,7 @@ func spillFiles(t *testing.T) []string {
 }
 
 // sameDetails checks that every call of want is in e with the same
-// messages, bytes included.
+// messages, bytes included, and transactions (TestRawReread, TestSpill).
 func sameDetails(t *testing.T, e *Engine, want map[string]sipflow.CallDetail) {
 	t.Helper()
 	for id, w := range want {
@@ -48,7 +48,7 @@ func sameDetails(t *testing.T, e *Engine, want map[string]sipflow.CallDetail) {
 				t.Errorf("call %s message %d: %s", id, i, g.RawError)
 			}
 			if g.Raw != wm.Raw || g.Method != wm.Method || g.Phrase != wm.Phrase || g.CSeqMethod != wm.CSeqMethod ||
-				g.Meta != wm.Meta || g.Retransmission != wm.Retransmission {
+				g.Meta != wm.Meta || g.Retransmission != wm.Retransmission || g.Label() != wm.Label() {
 				t.Errorf("call %s message %d differs:\n got  %+v %q\n want %+v %q", id, i, g.Meta, g.Raw, wm.Meta, wm.Raw)
 			}
 		}

@@ -156,24 +156,8 @@ func Slice[T any](w *Writer, s []T, each func(*T)) {
 
 // Key starts a member: a comma unless first, the line break, the quoted
 // key (a constant of the encoder: never escaped) and the colon.
-// Indented within fastDepth, the comma and the line break are one
-// append (a call summary writes some hundred keys).
 func (w *Writer) Key(k string, first bool) {
-	if w.fast {
-		lo := 0
-		if first {
-			lo = 1
-		}
-		b := append(w.b, w.nlBuf[lo:w.nlEnd]...)
-		b = append(b, '"')
-		b = append(b, k...)
-		w.b = append(b, '"', ':', ' ')
-		return
-	}
-	if !first {
-		w.b = append(w.b, ',')
-	}
-	w.Newline()
+	w.memberStart(first)
 	w.b = append(w.b, '"')
 	w.b = append(w.b, k...)
 	if w.ind {
@@ -188,23 +172,30 @@ func (w *Writer) Key(k string, first bool) {
 // are then part of one append, not four. Compact, the space is left
 // out.
 func (w *Writer) Member(qk string, first bool) {
+	w.memberStart(first)
+	if w.ind {
+		w.b = append(w.b, qk...)
+		return
+	}
+	w.b = append(w.b, qk[:len(qk)-1]...)
+}
+
+// memberStart writes what comes before a member's key: a comma unless
+// first, and the line break. Indented within fastDepth both are one
+// slice of nlBuf (a call summary writes some hundred keys).
+func (w *Writer) memberStart(first bool) {
 	if w.fast {
 		lo := 0
 		if first {
 			lo = 1
 		}
-		w.b = append(append(w.b, w.nlBuf[lo:w.nlEnd]...), qk...)
+		w.b = append(w.b, w.nlBuf[lo:w.nlEnd]...)
 		return
 	}
 	if !first {
 		w.b = append(w.b, ',')
 	}
 	w.Newline()
-	if w.ind {
-		w.b = append(w.b, qk...)
-		return
-	}
-	w.b = append(w.b, qk[:len(qk)-1]...)
 }
 
 const hex = "0123456789abcdef"

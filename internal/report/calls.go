@@ -206,12 +206,7 @@ func (r *csvRow) list(l []string) {
 	case 1:
 		r.str(l[0])
 	default:
-		for i, x := range l {
-			if i > 0 {
-				r.b = append(r.b, csvListSep...)
-			}
-			r.b = append(r.b, x...)
-		}
+		r.b = appendList(r.b, l, func(b []byte, x *string) []byte { return append(b, *x...) })
 		r.end()
 	}
 }
@@ -267,12 +262,7 @@ func callCSVRow(r *csvRow, c *sipflow.CallSummary) []string {
 	r.int(int64(c.Warnings))
 	r.list(c.Methods)
 	r.list(c.UserAgents)
-	for i, a := range c.IPs {
-		if i > 0 {
-			r.b = append(r.b, csvListSep...)
-		}
-		r.b = a.AppendTo(r.b)
-	}
+	r.b = appendList(r.b, c.IPs, func(b []byte, a *netip.Addr) []byte { return a.AppendTo(b) })
 	r.end()
 	r.b = appendMediaList(r.b, c.Offer)
 	r.end()
@@ -282,28 +272,30 @@ func callCSVRow(r *csvRow, c *sipflow.CallSummary) []string {
 	r.end()
 	r.int(int64(c.SDPHistoryDropped))
 	r.str(c.Codec)
-	for i, l := range c.Legs {
-		if i > 0 {
-			r.b = append(r.b, csvListSep...)
-		}
-		r.b = append(append(append(append(r.b, l.CallID...), '('), l.Rule...), ')')
-	}
+	r.b = appendList(r.b, c.Legs, func(b []byte, l *sipflow.Leg) []byte {
+		return append(append(append(append(b, l.CallID...), '('), l.Rule...), ')')
+	})
 	r.end()
-	for i, s := range c.Streams {
-		if i > 0 {
-			r.b = append(r.b, csvListSep...)
-		}
-		r.b = fmt.Appendf(r.b, "%s:%d:%.2f:%.2f", s.Codec, s.Packets, lossPct(s.Lost, s.Packets), s.MOS)
-	}
+	r.b = appendList(r.b, c.Streams, func(b []byte, s *sipflow.Stream) []byte {
+		return fmt.Appendf(b, "%s:%d:%.2f:%.2f", s.Codec, s.Packets, lossPct(s.Lost, s.Packets), s.MOS)
+	})
 	r.end()
-	for i, p := range c.Problems {
-		if i > 0 {
-			r.b = append(r.b, csvListSep...)
-		}
-		r.b = append(append(append(r.b, p.Code...), ':'), p.Severity...)
-	}
+	r.b = appendList(r.b, c.Problems, func(b []byte, p *sipflow.Problem) []byte {
+		return append(append(append(b, p.Code...), ':'), p.Severity...)
+	})
 	r.end()
 	return r.done()
+}
+
+// appendList appends each of l, separated by csvListSep.
+func appendList[T any](b []byte, l []T, each func([]byte, *T) []byte) []byte {
+	for i := range l {
+		if i > 0 {
+			b = append(b, csvListSep...)
+		}
+		b = each(b, &l[i])
+	}
+	return b
 }
 
 // appendNegotiationsCSV appends "method cseq: offer / answer" per
@@ -381,13 +373,7 @@ func lossPct(lost, packets int) float64 {
 // appendMediaList appends SDP media as "PCMU,PCMA 10.0.0.1:4000
 // sendrecv" items joined by csvListSep.
 func appendMediaList(b []byte, ms []sipflow.MediaSummary) []byte {
-	for i := range ms {
-		if i > 0 {
-			b = append(b, csvListSep...)
-		}
-		b = appendMedia(b, &ms[i])
-	}
-	return b
+	return appendList(b, ms, appendMedia)
 }
 
 // mediaSummary names the codecs, the media address and the direction; the
