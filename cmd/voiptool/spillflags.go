@@ -19,7 +19,7 @@ type spillFlags struct {
 
 func (s *spillFlags) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&s.dir, "spill-dir", "", "keep SIP messages no capture file holds (live, stdin, HEP, reassembled TCP/TLS) in a private file in `DIR` instead of memory (default the system's temporary directory; the file is removed at exit)")
-	f.StringVar(&s.max, "spill-max", "4GiB", "bound of that spill file (`SIZE`, at most 32GiB; 0: keep such messages in memory); past it messages are kept in memory and counted")
+	f.StringVar(&s.max, "spill-max", "4GiB", "bound of that spill file (`SIZE`, at most 32GiB): the disk the messages of the calls still held take (those of calls evicted or cleared are given back); past it messages are kept in memory and counted (0: keep them all in memory)")
 }
 
 // check validates the flags for command cmd ("" when the command does
