@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/pflag"
@@ -46,4 +48,14 @@ func (s *spillFlags) apply(eo *engine.Options) {
 		eo.SpillMax, _ = recorder.ParseSize(s.max) // checked by check
 	}
 	eo.SpillDir = s.dir
+}
+
+// writeSpillRefused says what the spill refused (full or failed), for a
+// command whose summary has no engine status line (hep-forward): those
+// messages were kept in memory, inside the store's budget.
+func writeSpillRefused(w io.Writer, sp engine.SpillStats) {
+	if sp.Refused+sp.Errors == 0 {
+		return
+	}
+	fmt.Fprintf(w, "voiptool: %d SIP messages kept in memory instead of the spill file (%d spill file errors; raise --spill-max or free --spill-dir)\n", sp.Refused, sp.Errors)
 }

@@ -1137,12 +1137,13 @@ func (s Status) String() string {
 		line += fmt.Sprintf("; %d dialogs evicted by the store's limits (%d still active; raise --max-calls or --max-memory)", s.Store.Evicted, s.Store.EvictedActive)
 	}
 	if sp := s.Spill; sp.Messages+sp.Refused+sp.Errors > 0 {
-		line += fmt.Sprintf("; %d SIP messages (%d bytes) held in the spill file", sp.Messages, sp.Bytes)
-		if sp.Reclaimed > 0 {
+		if sp.Reclaimed == 0 {
+			line += fmt.Sprintf("; %d SIP messages (%d bytes) held in the spill file", sp.Messages, sp.Bytes)
+		} else {
 			// The calls dropped gave their space back: what is left is
 			// what the bound (--spill-max) is spent on.
-			line += fmt.Sprintf(" (%d bytes of them still, on %d bytes of disk; %d bytes given back in %d segments as their calls were dropped)",
-				sp.Live, sp.Held, sp.ReclaimedBytes, sp.Reclaimed)
+			line += fmt.Sprintf("; %d SIP messages (%d bytes) spilled, %d bytes of them still held in the spill file (%d bytes of disk; %d bytes given back in %d segments as their calls were dropped)",
+				sp.Messages, sp.Bytes, sp.Live, sp.Held, sp.ReclaimedBytes, sp.Reclaimed)
 		}
 		if sp.Refused+sp.Errors > 0 {
 			// Kept in memory instead, inside the store's budget.

@@ -296,6 +296,9 @@ func TestSpillReclaims(t *testing.T) {
 			t.Errorf("spill %+v: more spilled than held and reclaimed", sp)
 		}
 		checkHeld(t, e.spill)
+		if line := e.Status().String(); !strings.Contains(line, fmt.Sprintf("%d bytes given back in %d segments", sp.ReclaimedBytes, sp.Reclaimed)) {
+			t.Errorf("summary does not say what was given back: %s", line)
+		}
 		for _, c := range e.Calls(sipflow.Filter{}, 0, -1) {
 			d, _ := e.Call(c.CallID)
 			for i, m := range d.Messages {
