@@ -62,15 +62,19 @@ type RawReader interface {
 // Spiller holds the bytes of messages no capture file holds (a live
 // capture, a pipe, HEP, reassembled or decrypted payloads) outside the
 // heap, so the store keeps only where they lie, as for re-read ones.
-// Spill is called by the store's writer only; ReadSpill by its readers,
-// concurrently with Spill.
+// Spill and Release are called by the store's writer only; ReadSpill by
+// its readers, concurrently with them.
 type Spiller interface {
 	// Spill stores b and returns a non-zero location for ReadSpill, or
 	// false when it cannot (full, failed): the store then keeps b.
 	Spill(b []byte) (loc uint32, ok bool)
 	// ReadSpill returns the n bytes Spill stored at loc; buf may hold
-	// the result.
+	// the result. A reader may still ask for a location released since
+	// it looked the message up: the store checks the bytes' hash.
 	ReadSpill(loc uint32, n int, buf []byte) ([]byte, error)
+	// Release says the store dropped the n-byte message at loc (its
+	// call evicted or cleared), so the Spiller may reuse its space.
+	Release(loc uint32, n int)
 }
 
 // StoreOptions configures a Store. The zero value is useful.
@@ -258,6 +262,9 @@ func (s *Store) Clear() {
 	defer s.mu.Unlock()
 	s.lazyInit()
 	s.stats.Cleared += int64(len(s.calls))
+	for _, c := range s.calls {
+		s.releaseSpilled(c)
+	}
 	s.init()
 	s.stats.Calls = 0
 	s.stats.Bytes = 0
@@ -459,6 +466,7 @@ func (s *Store) evict() {
 }
 
 func (s *Store) remove(c *call) {
+	s.releaseSpilled(c)
 	delete(s.calls, c.id)
 	s.order.remove(c)
 	switch c.where {

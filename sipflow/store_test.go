@@ -807,6 +807,7 @@ func (d *discardSpill) Spill([]byte) (uint32, bool) { d.n++; return d.n, true }
 func (*discardSpill) ReadSpill(uint32, int, []byte) ([]byte, error) {
 	return nil, errors.New("not kept by this test")
 }
+func (*discardSpill) Release(uint32, int) {}
 
 // TestStoreRetainedPerCallSpilled bounds the heap a completed call keeps
 // when no file holds its messages (live capture, stdin, HEP) and a

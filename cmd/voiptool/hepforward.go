@@ -75,6 +75,9 @@ sends the time of sending instead of the capture time.`,
 			if err := opts.in.checkKeys("hep-forward"); err != nil {
 				return err
 			}
+			if err := opts.in.spill.check("hep-forward"); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -85,6 +88,7 @@ sends the time of sending instead of the capture time.`,
 	f := cmd.Flags()
 	opts.live.addFlags(f)
 	opts.hep.addFlags(f, "")
+	opts.in.spill.addFlags(f)
 	f.StringVar(&opts.speed, "speed", "max", "pacing: max, 1 (original timing) or a factor such as 10")
 	return cmd
 }
@@ -106,9 +110,15 @@ func hepForwardRun(ctx context.Context, o *hepForwardOptions) error {
 	}
 	defer in.Close()
 	// The engine learns which call owns which media endpoint (for the
-	// RTCP correlation id) and which legs are related.
+	// RTCP correlation id) and which legs are related. Its store keeps
+	// the messages' locations, not their bytes: in the files, or in
+	// the spill for live and reassembled ones (given back as calls are
+	// evicted), so a day-long run does not fill its budget with them.
 	keys, _ := o.in.srtpKeyList() // checked by checkKeys
-	eng := engine.New(engine.Options{SRTPKeys: keys})
+	eo := engine.Options{SRTPKeys: keys, Files: in.fileNames()}
+	o.in.spill.apply(&eo)
+	eng := engine.New(eo)
+	defer eng.Close() // removes the spill file, also after an error or Ctrl-C
 	h, err := sink.StartHEP(o.hep.sinkOptions(eng.Store()))
 	if err != nil {
 		return err
@@ -134,6 +144,7 @@ func hepForwardRun(ctx context.Context, o *hepForwardOptions) error {
 			fmt.Fprintf(o.io.ErrOut, "voiptool: %s\n", pacer.Lateness())
 		}
 		summary.Drops(o.io.ErrOut, in.loss(in.status.Snapshot().Sources, in.status.Snapshot().Reordered))
+		writeSpillRefused(o.io.ErrOut, eng.Status().Spill)
 	}
 	if closeErr != nil {
 		return fmt.Errorf("hep-forward: %w", closeErr)

@@ -274,7 +274,11 @@ func TestSpillFlags(t *testing.T) {
 	rejects(t, func(r *bool) *cobra.Command {
 		return newCmdListen(testIO(), func(*listenOptions) error { *r = true; return nil })
 	}, [][]string{{"udp:127.0.0.1:9060", "--spill-max", "-1"}})
+	rejects(t, func(r *bool) *cobra.Command {
+		return newCmdHEPForward(testIO(), func(*hepForwardOptions) error { *r = true; return nil })
+	}, [][]string{{"a.pcap", "--to", "udp:127.0.0.1:9060", "--spill-max", "lots"}})
 	for _, build := range []func() *cobra.Command{
+		func() *cobra.Command { return newCmdHEPForward(testIO(), nil) },
 		func() *cobra.Command { return newCmdOpen(testIO(), nil) },
 		func() *cobra.Command { return newCmdCapture(testIO(), nil) },
 		func() *cobra.Command { return newCmdListen(testIO(), nil) },

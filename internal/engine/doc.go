@@ -30,5 +30,6 @@
 // only when something moved.
 //
 // Messages no capture file holds go to a private spill file when
-// Options.SpillMax is set (spill.go); Close removes it.
+// Options.SpillMax is set (spill.go), which gives back the space of the
+// calls the store drops; Close removes it.
 package engine

@@ -71,8 +71,11 @@ type Options struct {
 	// messages no file in Files holds (live captures, pipes, HEP,
 	// reassembled or decrypted payloads), so the store keeps only their
 	// location (see spill.go); past it, or when the disk fails, messages
-	// are kept in memory and counted (SpillStats). 0 keeps them all in
-	// memory. It is capped at 32 GiB. Close removes the file.
+	// are kept in memory and counted (SpillStats). It bounds the disk
+	// the messages the store still holds need: the space of the calls it
+	// drops (evicted, cleared) is given back, a segment at a time. 0
+	// keeps them all in memory. It is capped at 32 GiB (less 64 MiB).
+	// Close removes the file.
 	SpillMax int64
 	// SpillDir is where the spill file is created; "" is os.TempDir().
 	SpillDir string
@@ -1134,7 +1137,14 @@ func (s Status) String() string {
 		line += fmt.Sprintf("; %d dialogs evicted by the store's limits (%d still active; raise --max-calls or --max-memory)", s.Store.Evicted, s.Store.EvictedActive)
 	}
 	if sp := s.Spill; sp.Messages+sp.Refused+sp.Errors > 0 {
-		line += fmt.Sprintf("; %d SIP messages (%d bytes) held in the spill file", sp.Messages, sp.Bytes)
+		if sp.Reclaimed == 0 {
+			line += fmt.Sprintf("; %d SIP messages (%d bytes) held in the spill file", sp.Messages, sp.Bytes)
+		} else {
+			// The calls dropped gave their space back: what is left is
+			// what the bound (--spill-max) is spent on.
+			line += fmt.Sprintf("; %d SIP messages (%d bytes) spilled, %d bytes of them still held in the spill file (%d bytes of disk; %d bytes given back in %d segments as their calls were dropped)",
+				sp.Messages, sp.Bytes, sp.Live, sp.Held, sp.ReclaimedBytes, sp.Reclaimed)
+		}
 		if sp.Refused+sp.Errors > 0 {
 			// Kept in memory instead, inside the store's budget.
 			line += fmt.Sprintf(", %d kept in memory instead (%d spill file errors; raise --spill-max or free --spill-dir)", sp.Refused, sp.Errors)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"sync"
-	"sync/atomic"
 )
 
 // The spill file holds the SIP messages no capture file holds, so that
@@ -12,153 +11,304 @@ import (
 // location (sipflow.Spiller), like a message re-read from a capture
 // file, and a 24-hour run keeps every ladder inside --max-memory.
 //
-// It is private to the engine: created on the first message spilled (a
-// run whose messages all lie in capture files creates none), in
-// SpillDir with os.CreateTemp (mode 0600), and unlinked at once where
-// the system allows it, so that even a killed process leaves nothing
-// behind; Close closes it (and removes it where it could not be
-// unlinked while open).
+// It is a set of segments, each a private file: created when a message
+// needs one (a run whose messages all lie in capture files creates
+// none), in SpillDir with os.CreateTemp (mode 0600), and unlinked at
+// once where the system allows it, so that even a killed process leaves
+// nothing behind. Each segment counts the messages in it the store
+// still holds: the store releases those of the calls it evicts or
+// clears (sipflow.Spiller.Release), and a segment no longer appended to
+// whose count reaches 0 is closed, its disk space given back. So the
+// bound (SpillMax) is on the disk the messages still held need, not on
+// everything spilled since the start: a day-long run whose calls come
+// and go spills all day.
 //
-// One writer appends (the store's, under its lock), readers read
-// concurrently. Appends go to a buffer written out when full: the
-// location of a message is published before its bytes reach the file,
-// so a reader asks under mu whether they have (flushed) and copies them
-// from the buffer when not. A write that fails keeps the buffer (its
-// messages stay readable from it) and turns the spill off: every later
-// message is kept in memory by the store, and counted as refused.
+// A location is slot<<slotBits | offset/spillUnit: a segment's slot,
+// never 0 (so no location is), and where the message starts in it.
+// Slots are taken in turn, not the lowest free one, so a location comes
+// back only after every other free slot has been used: a reader that
+// looked a message up before its call was dropped (the store releases
+// under its lock, readers read without it) finds the slot free, a
+// range past what the new segment holds, or the old file closed (all
+// errors) unless some hundreds of segments were written in between;
+// even then it is handed other bytes, which the store's hash check
+// turns into an error (sipflow.ErrRawGone), never another message.
+//
+// One writer appends and releases (the store's, under its lock),
+// readers read concurrently. Appends go to a buffer written out when
+// full: the location of a message is published before its bytes reach
+// the file, so a reader asks under mu whether they have (flushed) and
+// copies them from the buffer when not. A write that fails keeps the
+// buffer (its messages stay readable from it) and turns the spill off:
+// every later message is kept in memory by the store, and counted as
+// refused. Close closes every segment (and removes those that could not
+// be unlinked while open).
 
 // DefaultSpillMax is the default bound of the spill file (--spill-max).
 const DefaultSpillMax = 4 << 30
 
-// spillUnit is the spill file's granularity: each message starts at a
-// multiple of it, so a uint32 location (offset/spillUnit + 1) covers
-// maxSpill, and the store's message record stays its size.
+// spillUnit is the spill's granularity: each message starts at a
+// multiple of it, so a uint32 location covers maxSpill, and the store's
+// message record stays its size.
 const spillUnit = 8
 
-// maxSpill is the largest spill file a uint32 location can address.
-const maxSpill = (1<<32 - 1) * spillUnit
+// slotBits are a location's bits for the offset in a segment (in
+// spillUnits); the others name its slot.
+const slotBits = 23
+
+// spillSlots is the number of slots a location can name; slot 0 is
+// never used.
+const spillSlots = 1 << (32 - slotBits)
+
+// maxSegment is the largest segment: the disk comes back a segment at
+// a time, and a smaller one is given back sooner (see segmentSize).
+const maxSegment = spillUnit << slotBits // 64 MiB
+
+// minSegment is the smallest segment for a bound above it: one write
+// buffer, and room for any message the store's sources produce.
+const minSegment = spillBuffer
+
+// maxSpill is the most the slots can address at once.
+const maxSpill = (spillSlots - 1) * maxSegment
 
 // spillBuffer is the bytes gathered before a write: one write per some
 // hundred messages instead of one each.
 const spillBuffer = 64 << 10
 
-// SpillStats are the spill file's counters.
+// SpillStats are the spill's counters.
 type SpillStats struct {
-	Messages int64 // messages held in the spill file instead of memory
+	Messages int64 // messages held in the spill instead of memory, since the start
 	Bytes    int64 // their bytes
-	// Refused counts messages kept in memory because the spill file was
+	// Refused counts messages kept in memory because the spill was
 	// full (SpillMax) or had failed; Errors counts the failures (file
 	// not created, write failed: disk full).
 	Refused, Errors int64
+	// Live is the bytes of the spilled messages the store still holds;
+	// Held the disk the spill holds for them now (the segments with one
+	// of them, and the one being appended), at most SpillMax.
+	Live, Held int64
+	// Reclaimed counts the segments closed, and their bytes given back
+	// to the disk, once the store had dropped every message in them.
+	Reclaimed, ReclaimedBytes int64
 }
 
 // spillFile implements sipflow.Spiller.
 type spillFile struct {
-	dir string
-	max int64
+	dir     string
+	max     int64
+	segSize int64 // bytes a segment takes before the next one is opened
 
-	mu      sync.Mutex
-	f       *os.File
-	name    string // to remove at Close; "" once unlinked
-	size    int64  // bytes appended, written or in buf
-	flushed int64  // bytes in the file: [flushed, size) are in buf
-	buf     []byte
-	failed  bool // a create or write failed: refuse from then on
-
-	messages, bytes, refused, errs atomic.Int64
+	mu   sync.Mutex
+	segs []*spillSeg // by slot, nil when free; made with the first segment
+	cur  int         // the slot being appended, 0 when none
+	next int         // where the search for a free slot starts
+	buf  []byte      // the bytes of cur from cur.flushed on
+	// failed: a create or write failed, or the spill was closed: refuse
+	// from then on
+	failed bool
+	st     SpillStats
 }
 
-func newSpillFile(dir string, max int64) *spillFile {
+// spillSeg is one segment of the spill.
+type spillSeg struct {
+	f       *os.File
+	name    string // to remove at close; "" once unlinked
+	size    int64  // bytes appended, written or in buf
+	flushed int64  // bytes in the file: [flushed, size) are in buf
+	live    int    // messages in it the store holds
+}
+
+func newSpillFile(dir string, bound int64) *spillFile {
 	if dir == "" {
 		dir = os.TempDir()
 	}
-	return &spillFile{dir: dir, max: min(max, maxSpill)}
+	bound = min(bound, maxSpill)
+	return &spillFile{dir: dir, max: bound, segSize: segmentSize(bound), next: 1}
 }
+
+// segmentSize is the segment size for bound: an eighth of it, so that
+// a segment a long call pins costs little of the bound, within
+// [minSegment, maxSegment] and never past the bound itself.
+func segmentSize(bound int64) int64 {
+	s := min(max(bound/8, minSegment), maxSegment, bound)
+	return s / spillUnit * spillUnit
+}
+
+// padded is the room a message of n bytes takes.
+func padded(n int) int64 { return int64(n+spillUnit-1) / spillUnit * spillUnit }
 
 // Spill implements sipflow.Spiller.
 func (s *spillFile) Spill(b []byte) (uint32, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	pad := (spillUnit - len(b)%spillUnit) % spillUnit
-	if s.failed || s.size+int64(len(b)+pad) > s.max {
-		s.refused.Add(1)
+	n := padded(len(b))
+	if !s.room(n) {
+		s.st.Refused++
 		return 0, false
 	}
-	if s.f == nil && !s.create() {
-		s.refused.Add(1)
+	if len(s.buf)+int(n) > cap(s.buf) && len(s.buf) > 0 && !s.flush() {
+		s.st.Refused++
 		return 0, false
 	}
-	if len(s.buf)+len(b)+pad > cap(s.buf) && len(s.buf) > 0 && !s.flush() {
-		s.refused.Add(1)
-		return 0, false
-	}
-	off := s.size
+	seg := s.segs[s.cur]
+	off := seg.size
 	s.buf = append(s.buf, b...)
-	for range pad {
+	for range int(n) - len(b) {
 		s.buf = append(s.buf, 0)
 	}
-	s.size += int64(len(b) + pad)
-	s.messages.Add(1)
-	s.bytes.Add(int64(len(b)))
-	return uint32(off/spillUnit + 1), true
+	seg.size += n
+	seg.live++
+	s.st.Held += n
+	s.st.Live += int64(len(b))
+	s.st.Messages++
+	s.st.Bytes += int64(len(b))
+	return uint32(s.cur<<slotBits | int(off/spillUnit)), true
 }
 
-// create opens the spill file; s.mu is held.
-func (s *spillFile) create() bool {
+// room makes s.cur a segment with room for n more bytes, within the
+// bound; s.mu is held.
+func (s *spillFile) room(n int64) bool {
+	if s.failed || n > s.segSize {
+		return false
+	}
+	if s.cur != 0 && s.segs[s.cur].size+n > s.segSize && !s.retire() {
+		return false
+	}
+	if s.st.Held+n > s.max {
+		return false
+	}
+	return s.cur != 0 || s.open()
+}
+
+// retire ends the current segment: written out, and closed at once when
+// the store holds none of its messages; s.mu is held.
+func (s *spillFile) retire() bool {
+	if len(s.buf) > 0 && !s.flush() {
+		return false
+	}
+	slot := s.cur
+	s.cur = 0
+	if s.segs[slot].live == 0 {
+		s.drop(slot)
+	}
+	return true
+}
+
+// open creates a segment in the next free slot and makes it the
+// current one; s.mu is held.
+func (s *spillFile) open() bool {
+	if s.segs == nil {
+		s.segs = make([]*spillSeg, spillSlots)
+		s.buf = make([]byte, 0, spillBuffer)
+	}
+	slot := 0
+	for i := range spillSlots - 1 {
+		if k := 1 + (s.next-1+i)%(spillSlots-1); s.segs[k] == nil {
+			slot = k
+			break
+		}
+	}
+	if slot == 0 { // every slot holds a message of a call held
+		return false
+	}
 	f, err := os.CreateTemp(s.dir, "voiptool-spill-*")
 	if err != nil {
 		s.fail()
 		return false
 	}
-	s.f, s.name = f, f.Name()
-	if os.Remove(s.name) == nil { // readable through f until Close
-		s.name = ""
+	seg := &spillSeg{f: f, name: f.Name()}
+	if os.Remove(seg.name) == nil { // readable through f until closed
+		seg.name = ""
 	}
-	s.buf = make([]byte, 0, spillBuffer)
+	s.segs[slot], s.cur, s.next = seg, slot, slot%(spillSlots-1)+1
 	return true
 }
 
-// flush writes the buffer out; s.mu is held. On failure the buffer is
-// kept (its messages stay readable) and the spill turned off.
+// drop closes the segment in slot, which the store holds no message
+// of, and frees the slot; s.mu is held. A reader that has just taken
+// its file gets an error from ReadAt.
+func (s *spillFile) drop(slot int) {
+	seg := s.segs[slot]
+	s.segs[slot] = nil
+	s.st.Held -= seg.size
+	s.st.Reclaimed++
+	s.st.ReclaimedBytes += seg.size
+	err := seg.f.Close()
+	if seg.name != "" {
+		if rerr := os.Remove(seg.name); err == nil {
+			err = rerr
+		}
+	}
+	if err != nil {
+		s.st.Errors++ // the space may not have come back; the spill goes on
+	}
+}
+
+// flush writes the buffer out to the current segment; s.mu is held. On
+// failure the buffer is kept (its messages stay readable) and the spill
+// turned off.
 func (s *spillFile) flush() bool {
-	if _, err := s.f.WriteAt(s.buf, s.flushed); err != nil {
+	seg := s.segs[s.cur]
+	if _, err := seg.f.WriteAt(s.buf, seg.flushed); err != nil {
 		s.fail()
 		return false
 	}
-	s.flushed += int64(len(s.buf))
+	seg.flushed += int64(len(s.buf))
 	s.buf = s.buf[:0]
 	return true
 }
 
 func (s *spillFile) fail() {
 	s.failed = true
-	s.errs.Add(1)
+	s.st.Errors++
+}
+
+// Release implements sipflow.Spiller: the store no longer holds the n
+// bytes at loc. Locations of segments already closed (by close) are
+// ignored.
+func (s *spillFile) Release(loc uint32, n int) {
+	slot := int(loc >> slotBits)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if slot >= len(s.segs) || s.segs[slot] == nil || s.segs[slot].live == 0 {
+		return
+	}
+	seg := s.segs[slot]
+	seg.live--
+	s.st.Live -= int64(n)
+	if seg.live == 0 && slot != s.cur {
+		s.drop(slot)
+	}
 }
 
 // ReadSpill implements sipflow.Spiller.
 func (s *spillFile) ReadSpill(loc uint32, n int, buf []byte) ([]byte, error) {
-	off := (int64(loc) - 1) * spillUnit
+	slot, off := int(loc>>slotBits), int64(loc&(1<<slotBits-1))*spillUnit
 	s.mu.Lock()
-	if loc == 0 || n < 0 || off+int64(n) > s.size || s.f == nil {
+	var seg *spillSeg
+	if slot < len(s.segs) {
+		seg = s.segs[slot]
+	}
+	if seg == nil || n < 0 || off+int64(n) > seg.size {
 		s.mu.Unlock()
-		return nil, fmt.Errorf("%w: %d+%d", errSpillRange, off, n)
+		return nil, fmt.Errorf("%w: slot %d, %d+%d", errSpillRange, slot, off, n)
 	}
 	if cap(buf) < n {
 		buf = make([]byte, n)
 	}
 	buf = buf[:n]
-	if off >= s.flushed {
-		// Not written yet (the message spans no write: a flush takes
-		// the whole buffer).
-		copy(buf, s.buf[off-s.flushed:])
+	if off >= seg.flushed {
+		// Not written yet (only the current segment has such bytes,
+		// and a message spans no write: a flush takes the whole buffer).
+		copy(buf, s.buf[off-seg.flushed:])
 		s.mu.Unlock()
 		return buf, nil
 	}
-	f := s.f
+	f := seg.f
 	s.mu.Unlock()
 	// Written before the location was published; os.File.ReadAt is
-	// safe beside the writer's WriteAt. Close does not run while
-	// readers read (the engine is closed after its users are done).
+	// safe beside the writer's WriteAt, and returns an error once the
+	// segment is closed (dropped since, or the spill closed).
 	if _, err := f.ReadAt(buf, off); err != nil {
 		return nil, fmt.Errorf("engine: spill file: %w", err)
 	}
@@ -167,24 +317,31 @@ func (s *spillFile) ReadSpill(loc uint32, n int, buf []byte) ([]byte, error) {
 
 // stats returns the counters.
 func (s *spillFile) stats() SpillStats {
-	return SpillStats{Messages: s.messages.Load(), Bytes: s.bytes.Load(), Refused: s.refused.Load(), Errors: s.errs.Load()}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st
 }
 
-// close closes the file and removes it if it could not be unlinked
-// when created. Messages spilled are gone from then on.
+// close closes the segments and removes those that could not be
+// unlinked when created. Messages spilled are gone from then on.
 func (s *spillFile) close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.f == nil {
-		return nil
-	}
-	err := s.f.Close()
-	if s.name != "" {
-		if rerr := os.Remove(s.name); err == nil {
-			err = rerr
+	var err error
+	for slot, seg := range s.segs {
+		if seg == nil {
+			continue
 		}
-		s.name = ""
+		if cerr := seg.f.Close(); err == nil {
+			err = cerr
+		}
+		if seg.name != "" {
+			if rerr := os.Remove(seg.name); err == nil {
+				err = rerr
+			}
+		}
+		s.segs[slot] = nil
 	}
-	s.f, s.buf, s.failed = nil, nil, true
+	s.cur, s.buf, s.failed = 0, nil, true
 	return err
 }
