@@ -292,7 +292,7 @@ func TestExpireForgetsAnnouncements(t *testing.T) {
 	if len(gone) != 1 || gone[0].Link != LinkNATPort || gone[0].CallID != "A" {
 		t.Fatalf("expired %+v", gone)
 	}
-	if _, ok := tr.ann[natSDP]; ok {
+	if tr.anns.lookup(natSDP) != nil {
 		t.Error("announcement of an expired stream kept")
 	}
 	if _, ok := tr.natPorts[natSDP.Port()]; ok {
