@@ -45,7 +45,11 @@ func checkTables(t testing.TB, tr *Tracker) {
 		}
 	}
 	listed := make(map[annRef]int)
-	for p, cs := range tr.natPorts {
+	for i, l := range tr.natPorts.lists {
+		p, cs := l.port, l.cs
+		if tr.natPorts.byPort[p] != int32(i+1) {
+			t.Fatalf("port %d's list is not found by its port", p)
+		}
 		if len(cs) == 0 || len(cs) > maxNATPerPort {
 			t.Fatalf("port %d lists %d NAT candidates", p, len(cs))
 		}
@@ -58,6 +62,17 @@ func checkTables(t testing.TB, tr *Tracker) {
 				t.Fatalf("port %d lists %v (listed %v)", p, a.ep, a.natListed)
 			}
 			listed[c]++
+		}
+	}
+	if tr.natPorts.byPort != nil {
+		n := 0
+		for _, i := range tr.natPorts.byPort {
+			if i != 0 {
+				n++
+			}
+		}
+		if n != tr.natPorts.len() {
+			t.Fatalf("%d ports indexed, %d lists", n, tr.natPorts.len())
 		}
 	}
 	x.each(func(s int32) {
@@ -269,8 +284,8 @@ func TestTablesConsistent(t *testing.T) {
 			}
 			tr.ExpireBefore(now.Add(time.Hour))
 			checkTables(t, tr)
-			if tr.anns.len() != 0 || len(tr.idx.callEPs) != 0 || len(tr.natPorts) != 0 {
-				t.Fatalf("after expiring everything: %d announcements, %d calls, %d ports", tr.anns.len(), len(tr.idx.callEPs), len(tr.natPorts))
+			if tr.anns.len() != 0 || len(tr.idx.callEPs) != 0 || tr.natPorts.len() != 0 {
+				t.Fatalf("after expiring everything: %d announcements, %d calls, %d ports", tr.anns.len(), len(tr.idx.callEPs), tr.natPorts.len())
 			}
 		}
 	}

@@ -417,8 +417,8 @@ func (t *Tracker) expireAnnouncements(cutoff time.Time) {
 			delete(t.hints, k)
 		}
 	}
-	for p := range t.natPorts {
-		t.pruneNAT(p, time.Time{})
+	for i := t.natPorts.len() - 1; i >= 0; i-- { // a deleted list's place takes the last, already pruned
+		t.pruneNAT(t.natPorts.lists[i].port, time.Time{})
 	}
 }
 
@@ -431,9 +431,7 @@ func (t *Tracker) forgetAnn(s int32) {
 	if t.lastSlot == s+1 {
 		t.lastSlot = 0
 	}
-	if natCandidate(a.ep.Addr()) {
-		t.markNAT(a.ep.Port())
-	}
+	t.markNATOf(a) // pruned at the end of the pass
 	t.anns.del(s)
 }
 
@@ -613,6 +611,22 @@ func (t *Tracker) markNAT(p uint16) {
 	}
 	t.natDirtyBits[w] |= b
 	t.natDirty = append(t.natDirty, p)
+}
+
+// markNATOf marks the port of a, forgotten or seen on the wire, when
+// that can change what a prune of it keeps: a is among its candidates
+// (announcement.natListed), or the port's list holds one seen when it
+// was listed (natList.seen). A prune without a time drops only
+// forgotten and seen candidates, and each other one marked its port
+// when it became so, so other prunes would change nothing. On a
+// SIP-heavy capture the callers' offers, all from one port, are long
+// out of its list when they expire, and marking the port for each made
+// every tick prune its 64 candidates.
+func (t *Tracker) markNATOf(a *announcement) {
+	p := a.ep.Port()
+	if a.natListed || t.natPorts.hasSeen(p) && natCandidate(a.ep.Addr()) {
+		t.markNAT(p)
+	}
 }
 
 // pruneDirtyNAT prunes the ports markNAT noted.

@@ -334,8 +334,8 @@ func TestAnnouncementsExpireOnTick(t *testing.T) {
 		tr.Expire(next.Add(-idle))
 		next = next.Add(time.Second)
 	}
-	if tr.anns.len() != 0 || hintCount(tr) != 0 || len(tr.idx.callEPs) != 0 || len(tr.natPorts) != 0 {
-		t.Errorf("after the idle time: %d announcements, %d hints, %d calls indexed, %d NAT ports", tr.anns.len(), hintCount(tr), len(tr.idx.callEPs), len(tr.natPorts))
+	if tr.anns.len() != 0 || hintCount(tr) != 0 || len(tr.idx.callEPs) != 0 || tr.natPorts.len() != 0 {
+		t.Errorf("after the idle time: %d announcements, %d hints, %d calls indexed, %d NAT ports", tr.anns.len(), hintCount(tr), len(tr.idx.callEPs), tr.natPorts.len())
 	}
 }
 
@@ -446,8 +446,8 @@ func TestNATCandidateAnnouncedAgain(t *testing.T) {
 	for s := time.Duration(0); s <= 2*time.Minute; s += time.Second {
 		tr.Expire(tBase.Add(s - time.Minute))
 	}
-	if tr.anns.lookup(natSDP) != nil || len(tr.natPorts) != 0 {
-		t.Fatalf("the first announcement outlived its idle time: %v, %d NAT ports", tr.anns.lookup(natSDP), len(tr.natPorts))
+	if tr.anns.lookup(natSDP) != nil || tr.natPorts.len() != 0 {
+		t.Fatalf("the first announcement outlived its idle time: %v, %d NAT ports", tr.anns.lookup(natSDP), tr.natPorts.len())
 	}
 	tr.SetCallIDAt(natSDP, "call-new", tBase.Add(2*time.Minute))
 	sendStream(t, tr, natPublic, natPeer, 2*time.Minute+time.Second, 5, 0, 3)

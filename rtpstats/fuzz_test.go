@@ -112,8 +112,8 @@ func FuzzTracker(f *testing.F) {
 		tr.ExpireBefore(now.Add(-time.Second))
 		checkTables(t, tr)
 		tr.ExpireBefore(now.Add(time.Nanosecond)) // everything, the last packet included
-		if len(tr.all) != 0 || len(tr.flows) != 0 || tr.anns.len() != 0 || len(tr.natPorts) != 0 || len(tr.hints) != 0 || len(tr.idx.byEP) != 0 || len(tr.idx.callEPs) != 0 {
-			t.Fatalf("after expiring everything: %d streams, %d flows, %d announcements, %d ports indexed, %d hints, %d endpoints and %d calls indexed", len(tr.all), len(tr.flows), tr.anns.len(), len(tr.natPorts), len(tr.hints), len(tr.idx.byEP), len(tr.idx.callEPs))
+		if len(tr.all) != 0 || len(tr.flows) != 0 || tr.anns.len() != 0 || tr.natPorts.len() != 0 || len(tr.hints) != 0 || len(tr.idx.byEP) != 0 || len(tr.idx.callEPs) != 0 {
+			t.Fatalf("after expiring everything: %d streams, %d flows, %d announcements, %d ports indexed, %d hints, %d endpoints and %d calls indexed", len(tr.all), len(tr.flows), tr.anns.len(), tr.natPorts.len(), len(tr.hints), len(tr.idx.byEP), len(tr.idx.callEPs))
 		}
 	})
 }

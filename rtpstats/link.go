@@ -282,10 +282,9 @@ func (t *Tracker) live(a *announcement, now time.Time) bool {
 // window), and returns what is left. Packet time only moves forward, so an
 // announcement too old now stays too old. A zero now prunes only the seen
 // and forgotten ones. A list left as it was is not stored again (the
-// full sweep prunes every port), and an emptied one is kept for the next
-// port (spareNAT).
+// full sweep prunes every port).
 func (t *Tracker) pruneNAT(p uint16, now time.Time) []natCand {
-	cs := t.natPorts[p]
+	cs := t.natPorts.get(p)
 	out := cs[:0]
 	for _, c := range cs {
 		a := t.anns.deref(c)
@@ -303,23 +302,15 @@ func (t *Tracker) pruneNAT(p uint16, now time.Time) []natCand {
 		out = append(out, c)
 	}
 	if len(out) == len(cs) {
-		return cs
+		return cs // nothing dropped, so none was seen (natList.seen is false)
 	}
 	if len(out) == 0 {
-		delete(t.natPorts, p)
-		if len(t.natSpare) < maxNATSpare {
-			t.natSpare = append(t.natSpare, cs[:0])
-		}
+		t.natPorts.del(p)
 		return nil
 	}
-	t.natPorts[p] = out
+	t.natPorts.set(p, out, false)
 	return out
 }
-
-// maxNATSpare bounds the emptied candidate lists kept for new ports: a
-// SIP-heavy capture lists and forgets a port of the media server's for
-// nearly every call, and each list was an allocation.
-const maxNATSpare = 1024
 
 // natCand is a NAT candidate of a port: a reference to a private
 // endpoint's announcement, so a prune reads the announcement without
@@ -354,8 +345,8 @@ func (t *Tracker) linkNAT(s *stream, now time.Time) {
 	exact := false
 	for _, ep := range [2]netip.AddrPort{s.key.dst, s.key.src} {
 		if a := t.anns.lookup(ep); a != nil {
-			if !a.seen && natCandidate(ep.Addr()) {
-				t.markNAT(ep.Port()) // no longer a candidate: pruned at the next tick
+			if !a.seen {
+				t.markNATOf(a) // no longer a candidate: pruned at the next tick
 			}
 			a.seen = true
 			if !exact {
@@ -364,7 +355,7 @@ func (t *Tracker) linkNAT(s *stream, now time.Time) {
 			exact = true
 		}
 	}
-	if exact || t.o.NATWindow < 0 || len(t.natPorts) == 0 {
+	if exact || t.o.NATWindow < 0 || t.natPorts.len() == 0 {
 		return
 	}
 	var found *announcement

@@ -148,9 +148,8 @@ type Tracker struct {
 	fcache     *[1 << flowCacheBits]*flow
 	all        []*stream
 	hints      map[hintKey]*codecHint
-	anns       annTable             // SDP announcements by endpoint (anntable.go)
-	natPorts   map[uint16][]natCand // non-routable announced endpoints by port, for linkNAT
-	natSpare   [][]natCand          // emptied candidate lists, for new ports (pruneNAT)
+	anns       annTable // SDP announcements by endpoint (anntable.go)
+	natPorts   natPorts // non-routable announced endpoints by port, for linkNAT (natports.go)
 	rtcp       rtcpState
 	hdr        Fixed     // reused decode target; keeps AddRTP allocation-free
 	emodel     delayMemo // the E-model's delay terms for reports
@@ -248,14 +247,13 @@ func (t *Tracker) Counters() Counters {
 func NewTracker(o Options) *Tracker {
 	o.fill()
 	return &Tracker{
-		o:        o,
-		flows:    make(map[flowKey]*flow),
-		fcache:   new([1 << flowCacheBits]*flow),
-		hints:    make(map[hintKey]*codecHint),
-		natPorts: make(map[uint16][]natCand),
-		rtcp:     newRTCPState(o.MaxRTCP),
-		done:     finishedList{maxN: o.MaxFinished, maxBytes: o.MaxFinishedBytes},
-		idx:      newCallIndex(),
+		o:      o,
+		flows:  make(map[flowKey]*flow),
+		fcache: new([1 << flowCacheBits]*flow),
+		hints:  make(map[hintKey]*codecHint),
+		rtcp:   newRTCPState(o.MaxRTCP),
+		done:   finishedList{maxN: o.MaxFinished, maxBytes: o.MaxFinishedBytes},
+		idx:    newCallIndex(),
 	}
 }
 
@@ -452,7 +450,7 @@ func (t *Tracker) SetCallIDAt(ep netip.AddrPort, callID string, at time.Time) {
 		return
 	}
 	p := ep.Port()
-	eps := t.natPorts[p]
+	eps := t.natPorts.get(p)
 	if len(eps) >= maxNATPerPort {
 		// Pruned only when full: a prune reads every candidate's
 		// announcement, and doing it on every SDP was 7 % of a
@@ -478,13 +476,10 @@ func (t *Tracker) SetCallIDAt(ep netip.AddrPort, callID string, at time.Time) {
 		eps = eps[:n]
 	}
 	if eps == nil {
-		if n := len(t.natSpare); n > 0 {
-			eps = t.natSpare[n-1]
-			t.natSpare = t.natSpare[:n-1]
-		}
+		eps = t.natPorts.fresh()
 	}
 	a.natListed = true
-	t.natPorts[p] = append(eps, t.anns.ref(slot))
+	t.natPorts.set(p, append(eps, t.anns.ref(slot)), a.seen || t.natPorts.hasSeen(p))
 }
 
 // maxNATPerPort bounds the NAT candidates remembered for one port.
