@@ -27,7 +27,7 @@ import (
 // never read.
 type callIndex struct {
 	byEP    map[netip.AddrPort][]*stream // streams by source, destination and NAT endpoint
-	callEPs map[string]*callEPs          // endpoints each call announced
+	callEPs map[string]*callEPs          // endpoints with streams each call claims (see above)
 	// spare holds emptied lists for the next calls: a SIP-heavy capture
 	// lists and forgets a call's endpoints for every call, and each list
 	// was an allocation.
