@@ -25,8 +25,9 @@ type ageQueue[K comparable, V any] struct {
 
 type ageEntry[K comparable, V any] struct {
 	key K
-	// val is the table's entry when queued: an announcement is checked
-	// through it, without a lookup (announcement.gone).
+	// val is the table's entry when queued (an announcement's
+	// generation, a hint's pointer): the entry is checked through it,
+	// without a lookup.
 	val V
 	// stamp is the entry's time when it was queued (UnixNano of
 	// announcement.at or codecHint.at): a table entry whose time differs

@@ -71,8 +71,8 @@ func TestLiveBytesBudget(t *testing.T) {
 	if c.EvictedBudget == 0 || c.Evicted != c.EvictedBudget || c.Evicted+tr.Len() != n {
 		t.Errorf("evicted %d (by the budget %d) + live %d, want %d streams, all evictions by the budget", c.Evicted, c.EvictedBudget, tr.Len(), n)
 	}
-	if len(tr.ann) > tr.o.MaxAnnouncements+3*tr.Len() {
-		t.Errorf("%d announcements, cap %d", len(tr.ann), tr.o.MaxAnnouncements)
+	if tr.anns.len() > tr.o.MaxAnnouncements+3*tr.Len() {
+		t.Errorf("%d announcements, cap %d", tr.anns.len(), tr.o.MaxAnnouncements)
 	}
 	// The longest idle went first: the newest streams are the live ones.
 	for _, s := range tr.all {

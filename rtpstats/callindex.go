@@ -13,9 +13,21 @@ import (
 // re-announced by a later call moves the streams linked by announcement
 // and leaves the exactly linked ones where they were, and the index need
 // not follow.
+//
+// A call lists an endpoint only while streams are on it (byEP): the
+// calls in its announcement's history and those a stream on it is
+// linked to by its own link (exactEP, natEP) claim it, and the claims
+// are filed when its first stream comes (index) and dropped when its
+// last one goes (unindex), besides when a call announces an endpoint
+// with streams or leaves its history. Only a stream's endpoints can
+// lead to it, so the lists find the same streams as lists of every
+// endpoint announced; a SIP-heavy capture announced and forgot each of
+// its calls' endpoints under their Call-IDs, four lookups by a string
+// key per call (a fifth of what its SDP cost the Tracker), for lists
+// never read.
 type callIndex struct {
 	byEP    map[netip.AddrPort][]*stream // streams by source, destination and NAT endpoint
-	callEPs map[string]*callEPs          // endpoints each call announced
+	callEPs map[string]*callEPs          // endpoints with streams each call claims (see above)
 	// spare holds emptied lists for the next calls: a SIP-heavy capture
 	// lists and forgets a call's endpoints for every call, and each list
 	// was an allocation.
@@ -48,41 +60,75 @@ func newCallIndex() callIndex {
 	}
 }
 
-// add registers a new stream under its endpoints; called once per stream,
-// after linkNAT.
-func (x *callIndex) add(s *stream) {
-	x.addEP(s.key.src, s)
+// index registers a new stream under its endpoints; called once per
+// stream, after linkNAT. An endpoint that had no stream is listed for
+// the calls that claim it (see callIndex): those in its announcement's
+// history, which include the stream's own link (linkNAT took it from
+// the announcement's newest call).
+func (t *Tracker) index(s *stream) {
+	t.indexEP(s.key.src, s)
 	if s.key.dst != s.key.src {
-		x.addEP(s.key.dst, s)
+		t.indexEP(s.key.dst, s)
 	}
 	if s.natEP.IsValid() && s.natEP != s.key.src && s.natEP != s.key.dst {
-		x.addEP(s.natEP, s)
+		t.indexEP(s.natEP, s)
 	}
 }
 
-// unindex takes a finished stream out of the index. The endpoints it
-// linked its call by (exactEP, natEP) stay listed for the call while an
-// announcement or another stream still holds them.
-func (t *Tracker) unindex(s *stream) {
+func (t *Tracker) indexEP(ep netip.AddrPort, s *stream) {
 	x := &t.idx
-	x.removeEP(s.key.src, s)
+	if x.addEP(ep, s) {
+		return
+	}
+	if a := t.anns.lookup(ep); a != nil {
+		for _, e := range a.hist {
+			x.announce(e.callID, ep)
+		}
+	}
+}
+
+// unindex takes a finished stream out of the index. An endpoint left
+// with no stream is no longer listed for any call; the endpoints it
+// linked its call by (exactEP, natEP) stay listed for the call while
+// other streams are on them and an announcement or another stream
+// still holds them.
+func (t *Tracker) unindex(s *stream) {
+	t.unindexEP(s.key.src, s)
 	if s.key.dst != s.key.src {
-		x.removeEP(s.key.dst, s)
+		t.unindexEP(s.key.dst, s)
 	}
 	if s.natEP.IsValid() && s.natEP != s.key.src && s.natEP != s.key.dst {
-		x.removeEP(s.natEP, s)
+		t.unindexEP(s.natEP, s)
 	}
 	for _, ep := range [2]netip.AddrPort{s.exactEP, s.natEP} {
-		if ep.IsValid() && !t.claims(s.callID, ep) {
-			x.unannounce(s.callID, ep)
+		if ep.IsValid() && len(t.idx.byEP[ep]) > 0 && !t.claims(s.callID, ep) {
+			t.idx.unannounce(s.callID, ep)
 		}
+	}
+}
+
+// unindexEP takes s off ep's streams; when it was the last, the calls
+// that claimed ep (its announcement's history, and s's own link, the
+// only one left) no longer list it.
+func (t *Tracker) unindexEP(ep netip.AddrPort, s *stream) {
+	x := &t.idx
+	if x.removeEP(ep, s) {
+		return
+	}
+	if a := t.anns.lookup(ep); a != nil {
+		for _, e := range a.hist {
+			x.unannounce(e.callID, ep)
+		}
+	}
+	if s.exactEP == ep || s.natEP == ep {
+		x.unannounce(s.callID, ep) // nothing left to do if the history had it
 	}
 }
 
 // claims reports whether callID still has a claim on ep: in ep's
 // announcement history, or through a live stream's own link.
 func (t *Tracker) claims(callID string, ep netip.AddrPort) bool {
-	if a := t.ann[ep]; a != nil {
+	if a := t.anns.lookup(ep); a != nil {
 		if a.callID == callID {
 			return true
 		}
@@ -95,7 +141,9 @@ func (t *Tracker) claims(callID string, ep netip.AddrPort) bool {
 	return t.linkedBy(callID, ep)
 }
 
-func (x *callIndex) removeEP(ep netip.AddrPort, s *stream) {
+// removeEP takes s off ep's streams and reports whether others are
+// left.
+func (x *callIndex) removeEP(ep netip.AddrPort, s *stream) bool {
 	l := x.byEP[ep]
 	for i, c := range l {
 		if c == s {
@@ -107,9 +155,10 @@ func (x *callIndex) removeEP(ep netip.AddrPort, s *stream) {
 	}
 	if len(l) == 0 {
 		delete(x.byEP, ep)
-		return
+		return false
 	}
 	x.byEP[ep] = l
+	return true
 }
 
 // unannounce forgets that callID announced ep.
@@ -135,14 +184,17 @@ func (x *callIndex) unannounce(callID string, ep netip.AddrPort) {
 	}
 }
 
-// addEP lists s under ep. An endpoint usually carries the two directions
-// of one stream: room for two saves a reallocation.
-func (x *callIndex) addEP(ep netip.AddrPort, s *stream) {
+// addEP lists s under ep and reports whether other streams were there.
+// An endpoint usually carries the two directions of one stream: room
+// for two saves a reallocation.
+func (x *callIndex) addEP(ep netip.AddrPort, s *stream) bool {
 	l := x.byEP[ep]
+	had := len(l) > 0
 	if l == nil {
 		l = make([]*stream, 0, 2)
 	}
 	x.byEP[ep] = append(l, s)
+	return had
 }
 
 // announce records that callID announced ep. A call announces a handful

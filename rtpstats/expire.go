@@ -1,7 +1,6 @@
 package rtpstats
 
 import (
-	"net/netip"
 	"slices"
 	"time"
 	"unsafe"
@@ -30,7 +29,12 @@ type endCounters struct {
 // 200 bytes with its queue entry; see roomHint). It makes the
 // announcements' quarter of Options.MaxLiveBytes a count: 16 MiB of the
 // default 1 GiB budget is 15 252 endpoints, the idle time's worth
-// (DefaultRTPIdleTimeout, 5 minutes) at 25 calls a second.
+// (DefaultRTPIdleTimeout, 5 minutes) at 25 calls a second. Those
+// measures were of a map to heap announcements; the slab that replaced
+// it (annTable) costs about 130 bytes less an endpoint (131 bytes
+// alone, 267 with three hints, 404 with maxAnnHints, against 264, 401
+// and 537 measured the same way, Call-IDs not counted). The constant is
+// kept: it sets the cap, and so when announcements are evicted.
 const annBytes = 1100
 
 // rtcpBytes is what an RTCP source costs with a reporter or two (its
@@ -405,42 +409,35 @@ func (t *Tracker) expireRTCP(cutoff time.Time) {
 // either), so a long live capture does not grow without bound. A
 // finished stream's report keeps the link it had.
 func (t *Tracker) expireAnnouncements(cutoff time.Time) {
-	for ep, a := range t.ann {
-		if len(t.idx.byEP[ep]) == 0 && t.announcedAt(a).Before(cutoff) {
-			t.forgetAnn(ep, a)
+	t.anns.each(func(s int32) {
+		if a := t.anns.at(s); len(t.idx.byEP[a.ep]) == 0 && t.announcedAt(a).Before(cutoff) {
+			t.forgetAnn(s)
 		}
-	}
+	})
 	for k, h := range t.hints {
 		// A hint lives at least as long as its endpoint's announcement:
 		// SetCodec has no time of its own, and the Tracker's clock (RTP
 		// and RTCP only) may not have started when the SDP came.
-		if len(t.idx.byEP[k.ep]) == 0 && t.ann[k.ep] == nil && h.at.Before(cutoff) {
+		if len(t.idx.byEP[k.ep]) == 0 && t.anns.slotOf(k.ep) < 0 && h.at.Before(cutoff) {
 			delete(t.hints, k)
 		}
 	}
-	for p := range t.natPorts {
-		t.pruneNAT(p, time.Time{})
+	for i := t.natPorts.len() - 1; i >= 0; i-- { // a deleted list's place takes the last, already pruned
+		t.pruneNAT(t.natPorts.lists[i].port, time.Time{})
 	}
 }
 
-// forgetAnn drops an announcement and its calls' claims on the endpoint.
-func (t *Tracker) forgetAnn(ep netip.AddrPort, a *announcement) {
-	delete(t.ann, ep)
-	a.gone = true
-	if t.lastAnn == a {
-		t.lastAnn = nil
+// forgetAnn drops the announcement in slot s; its slot is free for the
+// next. Every caller forgets only announcements with no live stream on
+// their endpoint, so the call index does not list the endpoint (see
+// callIndex) and has nothing to forget.
+func (t *Tracker) forgetAnn(s int32) {
+	a := t.anns.at(s)
+	if t.lastSlot == s+1 {
+		t.lastSlot = 0
 	}
-	if natCandidate(ep.Addr()) {
-		t.markNAT(ep.Port())
-	}
-	t.idx.unannounce(a.callID, ep)
-	for _, e := range a.hist {
-		// a.callID (the history's newest) was just unannounced: a
-		// second lookup of it would find nothing to do.
-		if e.callID != a.callID {
-			t.idx.unannounce(e.callID, ep)
-		}
-	}
+	t.markNATOf(a) // pruned at the end of the pass
+	t.anns.del(s)
 }
 
 // roomAnn is called before a new announcement is added, roomHint before
@@ -456,30 +453,34 @@ func (t *Tracker) forgetAnn(ep netip.AddrPort, a *announcement) {
 // pass on every new entry cost 80 % of a 256 MiB run's CPU. The hint
 // table holds only hints of endpoints not announced (yet) and those past
 // maxAnnHints of one, so it has the announcements' cap.
-func (t *Tracker) roomAnn() {
+//
+// roomAnn reports whether it made a pass (which moves the positions of
+// the announcement index).
+func (t *Tracker) roomAnn() bool {
 	limit := t.o.MaxAnnouncements
-	if len(t.ann) < max(limit, t.annNext) {
-		return
+	if t.anns.len() < max(limit, t.annNext) {
+		return false
 	}
 	t.roomPasses++
-	want := roomBatch(len(t.ann), limit)
+	want := roomBatch(t.anns.len(), limit)
 	for n := t.annQ.len(); n > 0 && want > 0; n-- {
 		e := t.annQ.front()
 		t.annQ.pop()
-		a := e.val
-		if a.gone || a.at.UnixNano() != e.stamp {
+		a := t.anns.at(e.key)
+		if a.gen != e.val || a.at.UnixNano() != e.stamp {
 			continue // renewed since, or forgotten: a stale queue entry
 		}
-		if len(t.idx.byEP[e.key]) != 0 {
+		if len(t.idx.byEP[a.ep]) != 0 {
 			t.annQ.push(e) // a live stream uses it: looked at again after the others
 			continue
 		}
-		t.forgetAnn(e.key, a)
+		t.forgetAnn(e.key)
 		t.ends.annEvicted++
 		want--
 	}
 	t.pruneDirtyNAT()
-	t.annNext = roomNext(len(t.ann), limit)
+	t.annNext = roomNext(t.anns.len(), limit)
+	return true
 }
 
 func (t *Tracker) roomHint() {
@@ -537,21 +538,21 @@ func (t *Tracker) expireQueued(cutoff time.Time) {
 			break
 		}
 		t.annQ.pop()
-		a := e.val
-		if a.gone || a.at.UnixNano() != e.stamp {
-			continue
+		a := t.anns.at(e.key)
+		if a.gen != e.val || a.at.UnixNano() != e.stamp {
+			continue // renewed since, or forgotten
 		}
 		if at := t.announcedAt(a); !at.Before(cutoff) {
 			e.due = at.UnixNano() // dated by the first packet, which came later
 			t.annQ.push(e)
 			continue
 		}
-		if len(t.idx.byEP[e.key]) != 0 {
+		if len(t.idx.byEP[a.ep]) != 0 {
 			e.due = c + int64(annRecheck)
 			t.annQ.push(e)
 			continue
 		}
-		t.forgetAnn(e.key, a)
+		t.forgetAnn(e.key)
 	}
 	for n := t.hintQ.len(); n > 0; n-- {
 		e := t.hintQ.front()
@@ -565,7 +566,7 @@ func (t *Tracker) expireQueued(cutoff time.Time) {
 		}
 		// A hint lives at least as long as its endpoint's announcement
 		// (see expireAnnouncements).
-		if a := t.ann[e.key.ep]; a != nil || len(t.idx.byEP[e.key.ep]) != 0 {
+		if a := t.anns.lookup(e.key.ep); a != nil || len(t.idx.byEP[e.key.ep]) != 0 {
 			e.due = c + int64(annRecheck)
 			if a != nil {
 				e.due = max(e.due, t.announcedAt(a).UnixNano())
@@ -578,13 +579,16 @@ func (t *Tracker) expireQueued(cutoff time.Time) {
 	t.pruneDirtyNAT()
 }
 
-// queueAnn queues ep's announcement, made or renewed at a new time.
-func (t *Tracker) queueAnn(ep netip.AddrPort, a *announcement) {
+// queueAnn queues the announcement in slot s, made or renewed at a new
+// time.
+func (t *Tracker) queueAnn(s int32) {
+	a := t.anns.at(s)
 	at := a.at.UnixNano()
-	t.annQ.push(ageEntry[netip.AddrPort, *announcement]{key: ep, val: a, stamp: at, due: at})
-	if t.annQ.len() > compactAt(len(t.ann)) {
-		t.annQ.compact(func(e ageEntry[netip.AddrPort, *announcement]) bool {
-			return !e.val.gone && e.val.at.UnixNano() == e.stamp
+	t.annQ.push(ageEntry[int32, uint32]{key: s, val: a.gen, stamp: at, due: at})
+	if t.annQ.len() > compactAt(t.anns.len()) {
+		t.annQ.compact(func(e ageEntry[int32, uint32]) bool {
+			a := t.anns.at(e.key)
+			return a.gen == e.val && a.at.UnixNano() == e.stamp
 		})
 	}
 }
@@ -612,6 +616,22 @@ func (t *Tracker) markNAT(p uint16) {
 	}
 	t.natDirtyBits[w] |= b
 	t.natDirty = append(t.natDirty, p)
+}
+
+// markNATOf marks the port of a, forgotten or seen on the wire, when
+// that can change what a prune of it keeps: a is among its candidates
+// (announcement.natListed), or the port's list holds one seen when it
+// was listed (natList.seen). A prune without a time drops only
+// forgotten and seen candidates, and each other one marked its port
+// when it became so, so other prunes would change nothing. On a
+// SIP-heavy capture the callers' offers, all from one port, are long
+// out of its list when they expire, and marking the port for each made
+// every tick prune its 64 candidates.
+func (t *Tracker) markNATOf(a *announcement) {
+	p := a.ep.Port()
+	if a.natListed || t.natPorts.hasSeen(p) && natCandidate(a.ep.Addr()) {
+		t.markNAT(p)
+	}
 }
 
 // pruneDirtyNAT prunes the ports markNAT noted.

@@ -51,9 +51,9 @@ func TestExpireFinishedStreamsStayWithTheirCall(t *testing.T) {
 	if again := tr.Streams(); again[0].Series[0].Packets == -1 {
 		t.Error("finished report aliased by a reader's copy")
 	}
-	if len(tr.ann) != 0 || len(tr.idx.byEP) != 0 || len(tr.idx.callEPs) != 0 || len(tr.flows) != 0 {
+	if tr.anns.len() != 0 || len(tr.idx.byEP) != 0 || len(tr.idx.callEPs) != 0 || len(tr.flows) != 0 {
 		t.Errorf("tables after expiry: %d announcements, %d endpoints, %d calls indexed, %d flows",
-			len(tr.ann), len(tr.idx.byEP), len(tr.idx.callEPs), len(tr.flows))
+			tr.anns.len(), len(tr.idx.byEP), len(tr.idx.callEPs), len(tr.flows))
 	}
 }
 
@@ -88,8 +88,8 @@ func TestFloodIsBounded(t *testing.T) {
 		if tr.Len() > maxStreams || len(tr.rtcp.bySSRC) > 100 || tr.done.len() > maxFin {
 			t.Fatalf("packet %d: %d streams, %d RTCP sources, %d finished", i, tr.Len(), len(tr.rtcp.bySSRC), tr.done.len())
 		}
-		if len(tr.ann) > 128+3*maxStreams || len(tr.hints) > 128+3*maxStreams {
-			t.Fatalf("packet %d: %d announcements, %d hints", i, len(tr.ann), len(tr.hints))
+		if tr.anns.len() > 128+3*maxStreams || len(tr.hints) > 128+3*maxStreams {
+			t.Fatalf("packet %d: %d announcements, %d hints", i, tr.anns.len(), len(tr.hints))
 		}
 	}
 	c := tr.Counters()
@@ -116,9 +116,9 @@ func TestFloodIsBounded(t *testing.T) {
 	}
 	// Everything expires by packet time.
 	tr.ExpireBefore(tBase.Add(time.Hour))
-	if tr.Len() != 0 || len(tr.rtcp.bySSRC) != 0 || len(tr.ann) != 0 || len(tr.hints) != 0 || len(tr.idx.byEP) != 0 || len(tr.idx.callEPs) != 0 {
+	if tr.Len() != 0 || len(tr.rtcp.bySSRC) != 0 || tr.anns.len() != 0 || len(tr.hints) != 0 || len(tr.idx.byEP) != 0 || len(tr.idx.callEPs) != 0 {
 		t.Errorf("after expiry: %d streams, %d RTCP, %d announcements, %d hints, %d endpoints, %d calls indexed",
-			tr.Len(), len(tr.rtcp.bySSRC), len(tr.ann), len(tr.hints), len(tr.idx.byEP), len(tr.idx.callEPs))
+			tr.Len(), len(tr.rtcp.bySSRC), tr.anns.len(), len(tr.hints), len(tr.idx.byEP), len(tr.idx.callEPs))
 	}
 }
 
@@ -316,17 +316,17 @@ func TestAnnouncementsExpireOnTick(t *testing.T) {
 			tr.SetCodecBytes(ep, 101, []byte("telephone-event"), 8000)
 		}
 		// The idle time's worth, one tick of slack, and the server.
-		if max := (int(idle/time.Second)+2)*rate + 1; len(tr.ann) > max || hintCount(tr) > 3*max {
-			t.Fatalf("call %d: %d announcements, %d hints, want at most %d and %d", i, len(tr.ann), hintCount(tr), max, 3*max)
+		if max := (int(idle/time.Second)+2)*rate + 1; tr.anns.len() > max || hintCount(tr) > 3*max {
+			t.Fatalf("call %d: %d announcements, %d hints, want at most %d and %d", i, tr.anns.len(), hintCount(tr), max, 3*max)
 		}
-		if tr.annQ.len() > compactAt(len(tr.ann)) || tr.hintQ.len() > compactAt(len(tr.hints)) {
-			t.Fatalf("call %d: queues %d and %d for tables of %d and %d", i, tr.annQ.len(), tr.hintQ.len(), len(tr.ann), len(tr.hints))
+		if tr.annQ.len() > compactAt(tr.anns.len()) || tr.hintQ.len() > compactAt(len(tr.hints)) {
+			t.Fatalf("call %d: queues %d and %d for tables of %d and %d", i, tr.annQ.len(), tr.hintQ.len(), tr.anns.len(), len(tr.hints))
 		}
 	}
 	if c := tr.Counters(); c.AnnouncementsEvicted != 0 || tr.roomPasses != 0 {
 		t.Errorf("%d evicted in %d passes: expiry should have kept the tables below their cap", c.AnnouncementsEvicted, tr.roomPasses)
 	}
-	if a := tr.ann[server]; a == nil || a.hint(101) == nil || a.hint(101).name != "telephone-event" || len(tr.hints) != 0 {
+	if a := tr.anns.lookup(server); a == nil || a.hint(101) == nil || a.hint(101).name != "telephone-event" || len(tr.hints) != 0 {
 		t.Errorf("the server's hints: %+v (%d in the table)", a, len(tr.hints))
 	}
 	// Once the traffic stops, the tick empties the tables.
@@ -334,8 +334,8 @@ func TestAnnouncementsExpireOnTick(t *testing.T) {
 		tr.Expire(next.Add(-idle))
 		next = next.Add(time.Second)
 	}
-	if len(tr.ann) != 0 || hintCount(tr) != 0 || len(tr.idx.callEPs) != 0 || len(tr.natPorts) != 0 {
-		t.Errorf("after the idle time: %d announcements, %d hints, %d calls indexed, %d NAT ports", len(tr.ann), hintCount(tr), len(tr.idx.callEPs), len(tr.natPorts))
+	if tr.anns.len() != 0 || hintCount(tr) != 0 || len(tr.idx.callEPs) != 0 || tr.natPorts.len() != 0 {
+		t.Errorf("after the idle time: %d announcements, %d hints, %d calls indexed, %d NAT ports", tr.anns.len(), hintCount(tr), len(tr.idx.callEPs), tr.natPorts.len())
 	}
 }
 
@@ -354,7 +354,7 @@ func TestHeldAnnouncementExpiresAfterItsStream(t *testing.T) {
 			t.Fatal(err)
 		}
 		tr.Expire(at.Add(-time.Minute))
-		if tr.ann[ep] == nil || hintCount(tr) != 1 {
+		if tr.anns.lookup(ep) == nil || hintCount(tr) != 1 {
 			t.Fatalf("second %d: the live stream's announcement or hint was forgotten", i)
 		}
 	}
@@ -362,8 +362,8 @@ func TestHeldAnnouncementExpiresAfterItsStream(t *testing.T) {
 	for s := time.Duration(0); s < time.Minute+annRecheck+2*time.Second; s += time.Second {
 		tr.Expire(end.Add(s - time.Minute))
 	}
-	if tr.Len() != 0 || tr.ann[ep] != nil || hintCount(tr) != 0 {
-		t.Errorf("%d streams, announcement %v, %d hints after the stream ended", tr.Len(), tr.ann[ep], hintCount(tr))
+	if tr.Len() != 0 || tr.anns.lookup(ep) != nil || hintCount(tr) != 0 {
+		t.Errorf("%d streams, announcement %v, %d hints after the stream ended", tr.Len(), tr.anns.lookup(ep), hintCount(tr))
 	}
 	if r := tr.Streams(); len(r) != 1 || r[0].CallID != "call-1" || r[0].Codec != "PCMU" {
 		t.Errorf("final report %+v", r)
@@ -374,9 +374,7 @@ func TestHeldAnnouncementExpiresAfterItsStream(t *testing.T) {
 // and in its table.
 func hintCount(tr *Tracker) int {
 	n := len(tr.hints)
-	for _, a := range tr.ann {
-		n += len(a.hints)
-	}
+	tr.anns.each(func(s int32) { n += len(tr.anns.at(s).hints) })
 	return n
 }
 
@@ -395,7 +393,7 @@ func TestHintsKeptWithAnnouncement(t *testing.T) {
 	for i := range maxAnnHints + 4 {
 		tr.SetCodecBytes(ep, uint8(96+i), fmt.Appendf(nil, "codec%d", i), 8000)
 	}
-	a := tr.ann[ep]
+	a := tr.anns.lookup(ep)
 	if len(a.hints) != maxAnnHints || len(tr.hints) != 4 || hintCount(tr) != maxAnnHints+4 {
 		t.Fatalf("%d hints with the announcement, %d in the table; want %d and 4", len(a.hints), len(tr.hints), maxAnnHints)
 	}
@@ -413,8 +411,8 @@ func TestHintsKeptWithAnnouncement(t *testing.T) {
 		t.Fatalf("streams' codecs %q and %q", rs[0].Codec, rs[1].Codec)
 	}
 	tr.ExpireBefore(tBase.Add(time.Hour))
-	if hintCount(tr) != 0 || len(tr.ann) != 0 {
-		t.Errorf("after expiry: %d hints, %d announcements", hintCount(tr), len(tr.ann))
+	if hintCount(tr) != 0 || tr.anns.len() != 0 {
+		t.Errorf("after expiry: %d hints, %d announcements", hintCount(tr), tr.anns.len())
 	}
 }
 
@@ -448,8 +446,8 @@ func TestNATCandidateAnnouncedAgain(t *testing.T) {
 	for s := time.Duration(0); s <= 2*time.Minute; s += time.Second {
 		tr.Expire(tBase.Add(s - time.Minute))
 	}
-	if tr.ann[natSDP] != nil || len(tr.natPorts) != 0 {
-		t.Fatalf("the first announcement outlived its idle time: %v, %d NAT ports", tr.ann[natSDP], len(tr.natPorts))
+	if tr.anns.lookup(natSDP) != nil || tr.natPorts.len() != 0 {
+		t.Fatalf("the first announcement outlived its idle time: %v, %d NAT ports", tr.anns.lookup(natSDP), tr.natPorts.len())
 	}
 	tr.SetCallIDAt(natSDP, "call-new", tBase.Add(2*time.Minute))
 	sendStream(t, tr, natPublic, natPeer, 2*time.Minute+time.Second, 5, 0, 3)

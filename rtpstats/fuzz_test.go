@@ -87,6 +87,7 @@ func FuzzTracker(f *testing.F) {
 				ep := netip.AddrPortFrom(netip.AddrFrom4([4]byte(pkt[1:5])), binary.BigEndian.Uint16(pkt[5:]))
 				tr.SetCallIDAt(ep, "fuzz"+string('a'+rune(pkt[4]%3)), now) // several calls per endpoint
 				tr.SetCodec(ep, 96, "opus", 48000)
+				checkTables(t, tr)
 				continue
 			}
 			if len(pkt) > 1 && pkt[1] >= 200 && pkt[1] <= 207 {
@@ -107,10 +108,12 @@ func FuzzTracker(f *testing.F) {
 				t.Fatalf("lost %d (%v%%), late %d, duplicates %d", r.Lost, r.LostPct, r.Late, r.Duplicates)
 			}
 		}
+		checkTables(t, tr)
 		tr.ExpireBefore(now.Add(-time.Second))
+		checkTables(t, tr)
 		tr.ExpireBefore(now.Add(time.Nanosecond)) // everything, the last packet included
-		if len(tr.all) != 0 || len(tr.flows) != 0 || len(tr.ann) != 0 || len(tr.natPorts) != 0 || len(tr.hints) != 0 || len(tr.idx.byEP) != 0 || len(tr.idx.callEPs) != 0 {
-			t.Fatalf("after expiring everything: %d streams, %d flows, %d announcements, %d ports indexed, %d hints, %d endpoints and %d calls indexed", len(tr.all), len(tr.flows), len(tr.ann), len(tr.natPorts), len(tr.hints), len(tr.idx.byEP), len(tr.idx.callEPs))
+		if len(tr.all) != 0 || len(tr.flows) != 0 || tr.anns.len() != 0 || tr.natPorts.len() != 0 || len(tr.hints) != 0 || len(tr.idx.byEP) != 0 || len(tr.idx.callEPs) != 0 {
+			t.Fatalf("after expiring everything: %d streams, %d flows, %d announcements, %d ports indexed, %d hints, %d endpoints and %d calls indexed", len(tr.all), len(tr.flows), tr.anns.len(), tr.natPorts.len(), len(tr.hints), len(tr.idx.byEP), len(tr.idx.callEPs))
 		}
 	})
 }

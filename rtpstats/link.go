@@ -34,29 +34,34 @@ type annEntry struct {
 	first, at time.Time
 }
 
-// announcement is one SDP media endpoint as the SIP layer reported it.
+// announcement is one SDP media endpoint as the SIP layer reported it,
+// a value in the Tracker's annTable.
 type announcement struct {
+	ep     netip.AddrPort
 	callID string
 	at     time.Time // packet time of the SDP; zero = before the first packet
-	// seen: a stream used this endpoint as its own address, so the
-	// address is on the wire and not hidden by NAT; it no longer
-	// qualifies for the port guess.
-	seen bool
-	// gone: forgotten (forgetAnn); the age queue's entries for it are
-	// stale.
-	gone bool
 	// hist holds the distinct calls that announced the endpoint, each
 	// with its latest time, oldest first (at most maxAnnHistory).
 	hist []annEntry
-	// hist0 is hist's first backing array: most endpoints are announced
-	// by one call, and this saves an allocation for each.
-	hist0 [1]annEntry
 	// hints are the endpoint's codec hints (SetCodec), kept with it and
 	// forgotten with it: up to maxAnnHints, the rest in Tracker.hints.
 	// A separate table of hints by endpoint and payload type cost a
 	// map entry, a queue entry and their lookups per payload type of
 	// every SDP, most of what an SDP cost the Tracker.
 	hints []annHint
+	h     uint32 // the index's hash of ep (annTable.del finds it by it)
+	// gen counts the slot's announcements: references (annRef) taken
+	// of an earlier one fail.
+	gen uint32
+	// live: the slot holds an announcement (not a free one).
+	live bool
+	// seen: a stream used this endpoint as its own address, so the
+	// address is on the wire and not hidden by NAT; it no longer
+	// qualifies for the port guess.
+	seen bool
+	// natListed: the endpoint is among its port's NAT candidates
+	// (Tracker.natPorts), so SetCallIDAt need not look for it there.
+	natListed bool
 }
 
 // annHint is a codec hint kept with its announcement.
@@ -123,7 +128,7 @@ type linkCand struct {
 // matches, the calls that announced before the stream began are kept;
 // one left is the answer, several are reported as LinkAmbiguous.
 func (t *Tracker) resolve(s *stream) (id string, ids []string, link string, ep netip.AddrPort) {
-	dst, src := t.ann[s.key.dst], t.ann[s.key.src]
+	dst, src := t.anns.lookup(s.key.dst), t.anns.lookup(s.key.src)
 	if dst == nil && src == nil {
 		return "", nil, "", netip.AddrPort{}
 	}
@@ -276,38 +281,43 @@ func (t *Tracker) live(a *announcement, now time.Time) bool {
 // never qualify again at or after now (seen, forgotten, or older than the
 // window), and returns what is left. Packet time only moves forward, so an
 // announcement too old now stays too old. A zero now prunes only the seen
-// and forgotten ones.
+// and forgotten ones. A list left as it was is not stored again (the
+// full sweep prunes every port).
 func (t *Tracker) pruneNAT(p uint16, now time.Time) []natCand {
-	cs := t.natPorts[p]
+	cs := t.natPorts.get(p)
 	out := cs[:0]
 	for _, c := range cs {
-		a := c.a
-		if a.gone || a.seen {
+		a := t.anns.deref(c)
+		if a == nil {
+			continue // forgotten
+		}
+		if a.seen {
+			a.natListed = false
 			continue
 		}
 		if at := t.announcedAt(a); !now.IsZero() && !at.IsZero() && now.Sub(at) > t.o.NATWindow {
+			a.natListed = false
 			continue
 		}
 		out = append(out, c)
 	}
-	clear(cs[len(out):]) // no pointer to a forgotten announcement stays behind
+	if len(out) == len(cs) {
+		return cs // nothing dropped, so none was seen (natList.seen is false)
+	}
 	if len(out) == 0 {
-		delete(t.natPorts, p)
+		t.natPorts.del(p)
 		return nil
 	}
-	t.natPorts[p] = out
+	t.natPorts.set(p, out, false)
 	return out
 }
 
-// natCand is a NAT candidate of a port: a private endpoint and its
-// announcement, so a prune reads the announcement without looking it up
-// (64 lookups per prune of a busy port were a tenth of the Tracker's
-// cost on a SIP-only run). An endpoint forgotten and announced again is
-// a new announcement; its candidate entry is updated (SetCallIDAt).
-type natCand struct {
-	ep netip.AddrPort
-	a  *announcement
-}
+// natCand is a NAT candidate of a port: a reference to a private
+// endpoint's announcement, so a prune reads the announcement without
+// looking it up (64 lookups per prune of a busy port were a tenth of the
+// Tracker's cost on a SIP-only run), and a forgotten one fails the
+// reference. An endpoint is listed at most once (announcement.natListed).
+type natCand = annRef
 
 // linkNAT decides, once, when a stream is created, how it relates to the
 // SDP announcements. A stream whose destination or source is announced is
@@ -329,14 +339,14 @@ type natCand struct {
 // on it, so a private endpoint announced after its stream began can still
 // be guessed for a later stream on the same port within the window.
 func (t *Tracker) linkNAT(s *stream, now time.Time) {
-	if len(t.ann) == 0 {
+	if t.anns.len() == 0 {
 		return
 	}
 	exact := false
 	for _, ep := range [2]netip.AddrPort{s.key.dst, s.key.src} {
-		if a := t.ann[ep]; a != nil {
-			if !a.seen && natCandidate(ep.Addr()) {
-				t.markNAT(ep.Port()) // no longer a candidate: pruned at the next tick
+		if a := t.anns.lookup(ep); a != nil {
+			if !a.seen {
+				t.markNATOf(a) // no longer a candidate: pruned at the next tick
 			}
 			a.seen = true
 			if !exact {
@@ -345,10 +355,10 @@ func (t *Tracker) linkNAT(s *stream, now time.Time) {
 			exact = true
 		}
 	}
-	if exact || t.o.NATWindow < 0 || len(t.natPorts) == 0 {
+	if exact || t.o.NATWindow < 0 || t.natPorts.len() == 0 {
 		return
 	}
-	var found natCand
+	var found *announcement
 	n := 0
 	ports := [2]uint16{s.key.dst.Port(), s.key.src.Port()}
 	for i, p := range ports {
@@ -356,15 +366,15 @@ func (t *Tracker) linkNAT(s *stream, now time.Time) {
 			break // same port both ways: already scanned
 		}
 		for _, c := range t.pruneNAT(p, now) {
-			if t.live(c.a, now) {
-				found = c
+			if a := t.anns.at(c.slot); t.live(a, now) { // pruned: not forgotten
+				found = a
 				n++
 			}
 		}
 	}
 	switch {
 	case n == 1:
-		s.natEP, s.callID = found.ep, found.a.callID
+		s.natEP, s.callID = found.ep, found.callID
 	case n > 1:
 		t.ambiguous++
 	}

@@ -292,10 +292,10 @@ func TestExpireForgetsAnnouncements(t *testing.T) {
 	if len(gone) != 1 || gone[0].Link != LinkNATPort || gone[0].CallID != "A" {
 		t.Fatalf("expired %+v", gone)
 	}
-	if _, ok := tr.ann[natSDP]; ok {
+	if tr.anns.lookup(natSDP) != nil {
 		t.Error("announcement of an expired stream kept")
 	}
-	if _, ok := tr.natPorts[natSDP.Port()]; ok {
+	if tr.natPorts.get(natSDP.Port()) != nil {
 		t.Error("port index keeps a forgotten endpoint")
 	}
 	if r := reportBySSRC(t, tr, 2); r.CallID != "B" || r.Link != LinkSDP {
@@ -438,11 +438,11 @@ func TestNATCandidatesBounded(t *testing.T) {
 		ep := netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 168, byte(i >> 8), byte(i)}), 20000)
 		tr.SetCallIDAt(ep, fmt.Sprintf("call-%d", i), t0.Add(time.Duration(i)*time.Millisecond))
 	}
-	if got := len(tr.natPorts[20000]); got > maxNATPerPort {
+	if got := len(tr.natPorts.get(20000)); got > maxNATPerPort {
 		t.Fatalf("%d candidates on one port, bound %d", got, maxNATPerPort)
 	}
 	// Every candidate is kept or counted as dropped.
-	kept := len(tr.natPorts[20000])
+	kept := len(tr.natPorts.get(20000))
 	if c := tr.Counters(); c.NATCandidatesDropped != n-kept || kept < maxNATPerPort/2 {
 		t.Errorf("dropped %d, kept %d, of %d", c.NATCandidatesDropped, kept, n)
 	}

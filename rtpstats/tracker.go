@@ -148,8 +148,8 @@ type Tracker struct {
 	fcache     *[1 << flowCacheBits]*flow
 	all        []*stream
 	hints      map[hintKey]*codecHint
-	ann        map[netip.AddrPort]*announcement
-	natPorts   map[uint16][]natCand // non-routable announced endpoints by port, for linkNAT
+	anns       annTable // SDP announcements by endpoint (anntable.go)
+	natPorts   natPorts // non-routable announced endpoints by port, for linkNAT (natports.go)
 	rtcp       rtcpState
 	hdr        Fixed     // reused decode target; keeps AddRTP allocation-free
 	emodel     delayMemo // the E-model's delay terms for reports
@@ -163,13 +163,15 @@ type Tracker struct {
 	annSwept time.Time
 	// annQ and hintQ list the announcements and hints oldest first, for
 	// expiry and eviction (agequeue.go).
-	annQ  ageQueue[netip.AddrPort, *announcement]
+	// An announcement's queue entry is its slot (key) and generation
+	// (val): plain integers.
+	annQ  ageQueue[int32, uint32]
 	hintQ ageQueue[hintKey, *codecHint]
-	// lastEP and lastAnn are the announcement SetCallIDAt or SetCodec
-	// found last (nil when forgotten): an SDP's codecs follow its
-	// endpoint, and each would look it up again.
-	lastEP  netip.AddrPort
-	lastAnn *announcement
+	// lastEP and lastSlot (slot+1; 0 when forgotten) are the
+	// announcement SetCallIDAt or SetCodec found last: an SDP's codecs
+	// follow its endpoint, and each would look it up again.
+	lastEP   netip.AddrPort
+	lastSlot int32
 	// natDirty lists the ports whose NAT candidates may need a prune
 	// (markNAT); natDirtyBits holds the same set as bits, for dedup.
 	natDirty     []uint16
@@ -245,15 +247,13 @@ func (t *Tracker) Counters() Counters {
 func NewTracker(o Options) *Tracker {
 	o.fill()
 	return &Tracker{
-		o:        o,
-		flows:    make(map[flowKey]*flow),
-		fcache:   new([1 << flowCacheBits]*flow),
-		hints:    make(map[hintKey]*codecHint),
-		ann:      make(map[netip.AddrPort]*announcement),
-		natPorts: make(map[uint16][]natCand),
-		rtcp:     newRTCPState(o.MaxRTCP),
-		done:     finishedList{maxN: o.MaxFinished, maxBytes: o.MaxFinishedBytes},
-		idx:      newCallIndex(),
+		o:      o,
+		flows:  make(map[flowKey]*flow),
+		fcache: new([1 << flowCacheBits]*flow),
+		hints:  make(map[hintKey]*codecHint),
+		rtcp:   newRTCPState(o.MaxRTCP),
+		done:   finishedList{maxN: o.MaxFinished, maxBytes: o.MaxFinishedBytes},
+		idx:    newCallIndex(),
 	}
 }
 
@@ -340,16 +340,18 @@ func (t *Tracker) tableHint(ep netip.AddrPort, pt uint8, a *announcement) *codec
 // dropHint deletes k from Tracker.hints (its queue entry goes stale).
 func (t *Tracker) dropHint(k hintKey) { delete(t.hints, k) }
 
-// annOf is t.ann[ep], through the one-entry cache (lastAnn).
+// annOf is ep's announcement (nil if none), through the one-entry
+// cache (lastSlot).
 func (t *Tracker) annOf(ep netip.AddrPort) *announcement {
-	if t.lastAnn != nil && t.lastEP == ep {
-		return t.lastAnn
+	if t.lastSlot != 0 && t.lastEP == ep {
+		return t.anns.at(t.lastSlot - 1)
 	}
-	a := t.ann[ep]
-	if a != nil {
-		t.lastEP, t.lastAnn = ep, a
+	s := t.anns.slotOf(ep)
+	if s < 0 {
+		return nil
 	}
-	return a
+	t.lastEP, t.lastSlot = ep, s+1
+	return t.anns.at(s)
 }
 
 // codecName returns b as a string: prev (the hint's name before) or one
@@ -397,16 +399,26 @@ func (t *Tracker) SetCallID(ep netip.AddrPort, callID string) {
 // packet, and brings the endpoint's SetCodec hints with it.
 func (t *Tracker) SetCallIDAt(ep netip.AddrPort, callID string, at time.Time) {
 	t.gen++
-	a := t.annOf(ep)
-	renewed := a == nil || a.at.UnixNano() != at.UnixNano() // the queue's stamp
-	if a == nil {
-		t.roomAnn()
-		a = &announcement{}
-		a.hist = a.hist0[:0]
-		t.ann[ep] = a
-		t.lastEP, t.lastAnn = ep, a
+	var slot int32
+	fresh := false
+	if t.lastSlot != 0 && t.lastEP == ep {
+		slot = t.lastSlot - 1
+	} else {
+		// One hash and one probe find ep or where it goes.
+		h := t.anns.hash(ep)
+		var pos int
+		if pos, slot = t.anns.find(ep, h); slot < 0 {
+			if t.roomAnn() {
+				pos, _ = t.anns.find(ep, h) // the pass moved positions
+			}
+			slot, fresh = t.anns.add(ep, pos, h), true
+		}
+		t.lastEP, t.lastSlot = ep, slot+1
 	}
-	if a.callID != callID && len(t.idx.byEP[ep]) > 0 {
+	a := t.anns.at(slot)
+	renewed := fresh || a.at.UnixNano() != at.UnixNano() // the queue's stamp
+	streams := len(t.idx.byEP[ep]) > 0
+	if a.callID != callID && streams {
 		// Streams linked through ep by announcement change hands: both
 		// calls' summaries must be recomputed. Only streams on ep (by
 		// source, destination or NAT endpoint) resolve through it: with
@@ -418,25 +430,27 @@ func (t *Tracker) SetCallIDAt(ep netip.AddrPort, callID string, at time.Time) {
 	}
 	a.callID, a.at = callID, at
 	if renewed {
-		t.queueAnn(ep, a)
+		t.queueAnn(slot)
 	}
-	t.idx.announce(callID, ep)
-	if old := a.remember(callID, at); old != "" && old != callID && !t.linkedBy(old, ep) {
+	if streams {
+		// The call index lists an endpoint only while streams are on
+		// it (see callIndex).
+		t.idx.announce(callID, ep)
+	}
+	if old := a.remember(callID, at); streams && old != "" && old != callID && !t.linkedBy(old, ep) {
 		// The call left ep's history: its claim on ep goes too, or the
 		// index of a busy media server's port would grow for ever.
 		t.idx.unannounce(old, ep)
 	}
-	if !natCandidate(ep.Addr()) || t.o.NATWindow < 0 {
+	if a.natListed || t.o.NATWindow < 0 || !natCandidate(ep.Addr()) {
+		// Listed already: no candidate is ever a forgotten announcement
+		// of ep's outside the tick and the eviction pass, which prune
+		// them (forgetAnn marks their ports), so ep's candidate entry,
+		// if any, is this announcement's.
 		return
 	}
 	p := ep.Port()
-	eps := t.natPorts[p]
-	for i := range eps {
-		if eps[i].ep == ep {
-			eps[i].a = a // the same announcement, or ep's new one after it was forgotten
-			return
-		}
-	}
+	eps := t.natPorts.get(p)
 	if len(eps) >= maxNATPerPort {
 		// Pruned only when full: a prune reads every candidate's
 		// announcement, and doing it on every SDP was 7 % of a
@@ -455,11 +469,17 @@ func (t *Tracker) SetCallIDAt(ep netip.AddrPort, callID string, at time.Time) {
 		// (64 reads) comes after as many new endpoints, not the next.
 		keep := maxNATPerPort/2 - 1
 		t.natDropped += len(eps) - keep
+		for _, c := range eps[:len(eps)-keep] {
+			t.anns.at(c.slot).natListed = false // pruned above: not forgotten
+		}
 		n := copy(eps, eps[len(eps)-keep:])
-		clear(eps[n:])
 		eps = eps[:n]
 	}
-	t.natPorts[p] = append(eps, natCand{ep: ep, a: a})
+	if eps == nil {
+		eps = t.natPorts.fresh()
+	}
+	a.natListed = true
+	t.natPorts.set(p, append(eps, t.anns.ref(slot)), a.seen || t.natPorts.hasSeen(p))
 }
 
 // maxNATPerPort bounds the NAT candidates remembered for one port.
@@ -491,7 +511,7 @@ func (t *Tracker) cachedHint(s *stream, m *Meta, pt uint8) *codecHint {
 }
 
 func (t *Tracker) hint(s *stream, m *Meta, pt uint8) *codecHint {
-	if len(t.ann) == 0 && len(t.hints) == 0 {
+	if t.anns.len() == 0 && len(t.hints) == 0 {
 		return nil
 	}
 	if h := t.epHint(m.Dst, pt); h != nil {
@@ -510,7 +530,7 @@ func (t *Tracker) hint(s *stream, m *Meta, pt uint8) *codecHint {
 // Tracker.hints. A payload type of an endpoint is in one place only
 // (setCodec), so the order of the two looks does not matter.
 func (t *Tracker) epHint(ep netip.AddrPort, pt uint8) *codecHint {
-	if a := t.ann[ep]; a != nil {
+	if a := t.anns.lookup(ep); a != nil {
 		if h := a.hint(pt); h != nil {
 			return h
 		}
@@ -565,7 +585,7 @@ func (t *Tracker) add(h *Fixed, pkt []byte, m Meta) {
 		s = newStream(streamKey{ssrc: h.SSRC, src: m.Src, dst: m.Dst}, t.o.Gmin)
 		t.insert(s, fk, f)
 		t.linkNAT(s, m.Time)
-		t.idx.add(s)
+		t.index(s)
 	}
 	s.add(h, pkt, m.Time, &t.o, t.cachedHint(s, &m, h.PayloadType))
 	if c := s.footprint(); c != s.cost {
