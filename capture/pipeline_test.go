@@ -161,7 +161,7 @@ func TestPipelineBatchAllocs(t *testing.T) {
 	}); err != nil || len(evs) != 1 {
 		t.Fatalf("decode: %v, %d events", err, len(evs))
 	}
-	b := &pipeBatch{items: make([]pipeItem, 0, pipeEvents), buf: make([]byte, 0, pipeBytes+pipeBytes/4)}
+	b := newPipeBatch()
 	fill := func() {
 		b.reset()
 		for !b.full() {
@@ -170,13 +170,13 @@ func TestPipelineBatchAllocs(t *testing.T) {
 	}
 	fill() // warm: the messages' slices grow once
 	if n := testing.AllocsPerRun(20, fill); n != 0 {
-		t.Errorf("a batch of %d SIP events allocates %.1f times", len(b.items), n)
+		t.Errorf("a batch of %d SIP events allocates %.1f times", len(b.evs), n)
 	}
-	if b.nmsg != pipeMsgs || len(b.items) != pipeMsgs {
-		t.Errorf("a batch of SIP holds %d events, %d parsed, want %d", len(b.items), b.nmsg, pipeMsgs)
+	if b.nmsg != pipeMsgs || len(b.evs) != pipeMsgs {
+		t.Errorf("a batch of SIP holds %d events, %d parsed, want %d", len(b.evs), b.nmsg, pipeMsgs)
 	}
-	if it := &b.items[len(b.items)-1]; it.ev.SIP == nil || string(it.ev.SIP.Raw) != string(it.ev.Payload) || &it.ev.Payload[0] != &it.ev.Record[it.ev.Layers.Payload] {
-		t.Errorf("last event: SIP parsed %v, payload not shared with its record copy", it.ev.SIP != nil)
+	if it := &b.evs[len(b.evs)-1]; it.SIP == nil || string(it.SIP.Raw) != string(it.Payload) || &it.Payload[0] != &it.Record[it.Layers.Payload] {
+		t.Errorf("last event: SIP parsed %v, payload not shared with its record copy", it.SIP != nil)
 	}
 }
 
@@ -279,5 +279,47 @@ func TestPipeNotHeldBack(t *testing.T) {
 			t.Fatalf("pipeline %v: Run: %v", pipe, err)
 		}
 		pr.Close()
+	}
+}
+
+// Warnings keep their places among the events across the pipeline's
+// batches (they are kept apart from the events in a batch): a warning
+// between two events, at a batch's start and after its last event.
+func TestPipelineWarningsInPlace(t *testing.T) {
+	good, bad := sipFrame(t), eth(0x0800, []byte{0x45, 0, 0, 40}) // IPv4 cut inside its header
+	mk := func() *sliceSource {
+		s := &sliceSource{}
+		for i := range 3000 {
+			f := good
+			if i%7 == 3 || i%256 == 0 || i%300 == 299 {
+				f = bad
+			}
+			s.frames = append(s.frames, f)
+			s.pkts = append(s.pkts, pcap.Packet{Timestamp: time.Unix(int64(i), 0), CaptureLength: len(f), Length: len(f), LinkType: pcap.LinkTypeEthernet, Number: i + 1})
+		}
+		return s
+	}
+	run := func(o Options) (string, int) {
+		var b strings.Builder
+		warns := 0
+		_, err := Run(context.Background(), []Source{mk()}, o, func(err error) {
+			warns++
+			fmt.Fprintf(&b, "warn %v\n", err)
+		}, func(ev *Event) error {
+			fmt.Fprintf(&b, "%v %d\n", ev.Kind, ev.Packet.Number)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b.String(), warns
+	}
+	plain, warns := run(Options{})
+	piped, _ := run(Options{Pipeline: true})
+	if warns < 400 {
+		t.Fatalf("only %d warnings", warns)
+	}
+	if plain != piped {
+		t.Errorf("pipelined order differs\nplain:\n%.1000s\npiped:\n%.1000s", plain, piped)
 	}
 }
