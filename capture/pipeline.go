@@ -107,6 +107,12 @@ func (b *pipeBatch) add(ev *Event) {
 	}
 }
 
+// readAheader is a file source that can read its input on a goroutine
+// of its own (pcap.Reader.ReadAhead), stopped by the function returned.
+type readAheader interface {
+	ReadAhead() (stop func())
+}
+
 func (b *pipeBatch) full() bool {
 	return len(b.evs)+len(b.warns) >= pipeEvents || len(b.buf) >= pipeBytes || b.nmsg >= pipeMsgs
 }
@@ -176,6 +182,18 @@ func runPipelined(ctx context.Context, srcs []Source, o Options, warn func(error
 			}
 		}
 		idle := func() { _ = send(false) }
+		// Files are read ahead on a goroutine of their own (owned
+		// here: stopped when run returns): the read calls then run
+		// beside the decoding, on the consumer's side of an RTP-heavy
+		// run, which has time to spare.
+		for _, s := range srcs {
+			if _, ok := liveOf(s); ok {
+				continue
+			}
+			if ra, ok := behind[readAheader](s); ok {
+				defer ra.ReadAhead()()
+			}
+		}
 		do := o
 		do.OnBatchEnd = nil // fn's goroutine calls it, between batches
 		st, runErr = run(pctx, srcs, do, pwarn, emit, idle)

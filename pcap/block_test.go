@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"os"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -90,38 +91,59 @@ func TestBlockBoundaries(t *testing.T) {
 			"chunks":  func() io.Reader { return &chunkReader{b: in, rng: rand.New(rand.NewPCG(3, 4))} },
 			"gzip":    func() io.Reader { return bytes.NewReader(gz(t, in)) },
 		}
-		if !ng {
+		if !ng && !testing.Short() { // a channel hand-over a byte: slow under -race
 			inputs["onebyte"] = func() io.Reader { return iotest.OneByteReader(bytes.NewReader(in)) }
 		}
 		for name, open := range inputs {
-			kind := "pcap"
-			if ng {
-				kind = "pcapng"
+			for _, ahead := range []bool{false, true} {
+				kind := "pcap"
+				if ng {
+					kind = "pcapng"
+				}
+				if ahead {
+					kind += "/ahead"
+				}
+				t.Run(kind+"/"+name, func(t *testing.T) {
+					readBlocks(t, open(), ahead, in, recs)
+				})
 			}
-			t.Run(kind+"/"+name, func(t *testing.T) {
-				r, err := NewReader(open(), name)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for i, want := range recs {
-					data, p, err := r.Next()
-					if err != nil {
-						t.Fatalf("record %d: %v", i+1, err)
-					}
-					if !bytes.Equal(data, want.data) || p.Number != i+1 || p.Offset != want.off ||
-						!p.Timestamp.Equal(time.Unix(int64(1_600_000_000+i), 0)) {
-						t.Fatalf("record %d: %d bytes (want %d, equal %v), number %d, offset %d (want %d), %v",
-							i+1, len(data), len(want.data), bytes.Equal(data, want.data), p.Number, p.Offset, want.off, p.Timestamp)
-					}
-				}
-				if _, _, err := r.Next(); err != io.EOF {
-					t.Fatalf("after the last record: %v", err)
-				}
-				if st := r.Stats(); st.Bytes != int64(len(in)) || st.Packets != len(recs) || st.Damaged {
-					t.Fatalf("stats %+v, want %d bytes", st, len(in))
-				}
-			})
 		}
+	}
+}
+
+// readBlocks reads in through r and checks every record; with ahead it
+// reads ahead, stops the read-ahead a third of the way through (the rest
+// is read on the caller's goroutine) or, for a pcapng, at the end.
+func readBlocks(t *testing.T, rd io.Reader, ahead bool, in []byte, recs []blockRec) {
+	r, err := NewReader(rd, "blocks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	stop := func() {}
+	if ahead {
+		stop = r.ReadAhead()
+		defer stop()
+	}
+	for i, want := range recs {
+		if i == len(recs)/3 && r.Format().Kind == FormatPcap {
+			stop()
+		}
+		data, p, err := r.Next()
+		if err != nil {
+			t.Fatalf("record %d: %v", i+1, err)
+		}
+		if !bytes.Equal(data, want.data) || p.Number != i+1 || p.Offset != want.off ||
+			!p.Timestamp.Equal(time.Unix(int64(1_600_000_000+i), 0)) {
+			t.Fatalf("record %d: %d bytes (want %d, equal %v), number %d, offset %d (want %d), %v",
+				i+1, len(data), len(want.data), bytes.Equal(data, want.data), p.Number, p.Offset, want.off, p.Timestamp)
+		}
+	}
+	if _, _, err := r.Next(); err != io.EOF {
+		t.Fatalf("after the last record: %v", err)
+	}
+	if st := r.Stats(); st.Bytes != int64(len(in)) || st.Packets != len(recs) || st.Damaged {
+		t.Fatalf("stats %+v, want %d bytes", st, len(in))
 	}
 }
 
@@ -130,13 +152,16 @@ func TestBlockBoundaries(t *testing.T) {
 func TestBlockDamageOffset(t *testing.T) {
 	in, recs := blocksFile(t, false)
 	k := len(recs) - 10
-	for _, cut := range []int64{recs[k].off + 5, recs[k].off + 16, recs[k].off + 16 + int64(len(recs[k].data))/2} {
+	for i, cut := range []int64{recs[k].off + 5, recs[k].off + 16, recs[k].off + 16 + int64(len(recs[k].data))/2} {
 		if cut == recs[k].off+16+int64(len(recs[k].data)) {
 			continue // the record is whole
 		}
 		r, err := NewReader(iotest.HalfReader(bytes.NewReader(in[:cut])), "cut")
 		if err != nil {
 			t.Fatal(err)
+		}
+		if i != 1 { // the middle cut is read on the caller's goroutine
+			defer r.ReadAhead()()
 		}
 		n := 0
 		for {
@@ -153,5 +178,57 @@ func TestBlockDamageOffset(t *testing.T) {
 		if st := r.Stats(); st.Bytes != cut {
 			t.Fatalf("cut at %d: Bytes %d", cut, st.Bytes)
 		}
+	}
+}
+
+// Close ends the read-ahead's goroutine that nobody stopped; a pipe,
+// whose reads may wait (OnWait), is never read ahead.
+func TestReadAheadCloseAndPipe(t *testing.T) {
+	in, _ := blocksFile(t, false)
+	r, err := NewReader(bytes.NewReader(in), "close")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.ReadAhead()
+	if _, _, err := r.Next(); err != nil {
+		t.Fatal(err)
+	}
+	done := r.ra.done
+	r.Close()
+	select {
+	case <-done:
+	default:
+		t.Fatal("the read-ahead goroutine outlived Close")
+	}
+	if _, _, err := r.Next(); err != ErrClosed {
+		t.Fatalf("Next after Close: %v", err)
+	}
+
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	go func() {
+		pw.Write(in[:1<<20])
+		pw.Close()
+	}()
+	p, err := NewReader(pr, "pipe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waits := 0
+	p.OnWait(func() { waits++ })
+	p.ReadAhead()()
+	if p.ra != nil {
+		t.Fatal("a pipe is read ahead")
+	}
+	for {
+		if _, _, err := p.Next(); err != nil {
+			break
+		}
+	}
+	if waits == 0 {
+		t.Fatal("OnWait not called for the pipe")
 	}
 }

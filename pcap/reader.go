@@ -153,7 +153,8 @@ type Reader struct {
 	in     io.Reader
 	blk    []byte
 	rp, wp int
-	inErr  error // the error in returned; met again once blk[rp:wp] is used up
+	inErr  error      // the error in returned; met again once blk[rp:wp] is used up
+	ra     *readAhead // set while in is read on a goroutine (ReadAhead)
 
 	big bool  // byte order of the current section / file
 	off int64 // bytes consumed from the decompressed stream
@@ -346,6 +347,7 @@ func (r *Reader) Close() error {
 		return nil
 	}
 	r.closed = true
+	r.stopAhead() // its goroutine reads the file closed below
 	var err error
 	if r.gz != nil {
 		err = r.gz.Close()
@@ -364,6 +366,9 @@ func (r *Reader) Close() error {
 // in hand (a read returns what has arrived), but offers each read all
 // the room the block has.
 func (r *Reader) fill(n int) error {
+	if r.ra != nil {
+		return r.fillAhead(n)
+	}
 	if r.rp == r.wp {
 		r.rp, r.wp = 0, 0 // nothing unread: the whole block is free
 	}
