@@ -23,6 +23,9 @@ const (
 	pipeMsgs   = 256
 	pipeBytes  = 256 << 10
 	pipeDepth  = 4
+	// maxReadAhead is the most file sources read ahead (see
+	// runPipelined).
+	maxReadAhead = 4
 )
 
 // pipeBatch holds events whose Record and Payload point into buf: the
@@ -185,12 +188,20 @@ func runPipelined(ctx context.Context, srcs []Source, o Options, warn func(error
 		// Files are read ahead on a goroutine of their own (owned
 		// here: stopped when run returns): the read calls then run
 		// beside the decoding, on the consumer's side of an RTP-heavy
-		// run, which has time to spare.
+		// run, which has time to spare. Not for a merge of many files:
+		// each costs 1.7 MB of blocks and a goroutine, and the reads of
+		// a dozen files at once gain nothing from it on two cores.
+		var aheads []readAheader
 		for _, s := range srcs {
 			if _, ok := liveOf(s); ok {
 				continue
 			}
 			if ra, ok := behind[readAheader](s); ok {
+				aheads = append(aheads, ra)
+			}
+		}
+		if len(aheads) <= maxReadAhead {
+			for _, ra := range aheads {
 				defer ra.ReadAhead()()
 			}
 		}

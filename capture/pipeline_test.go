@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -321,5 +322,65 @@ func TestPipelineWarningsInPlace(t *testing.T) {
 	}
 	if plain != piped {
 		t.Errorf("pipelined order differs\nplain:\n%.1000s\npiped:\n%.1000s", plain, piped)
+	}
+}
+
+// A file is read ahead on a goroutine the pipeline owns: when fn fails
+// early in a file several blocks long, that goroutine has ended by the
+// time Run returns, and the Reader still yields the rest of the file,
+// record by record, read on the caller's goroutine.
+func TestPipelineReadAheadStops(t *testing.T) {
+	frames, pkts := benchCapture(20, 1000)
+	path := filepath.Join(t.TempDir(), "ahead.pcap")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := pcap.NewWriter(f, pcap.WriterOptions{LinkType: pcap.LinkTypeEthernet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, fr := range frames {
+		if err := w.WritePacket(pkts[i], fr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	before := runtime.NumGoroutine()
+	r, err := pcap.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	errStop := errors.New("stop")
+	n := 0
+	if _, err := Run(context.Background(), []Source{r}, Options{Pipeline: true}, nil, func(ev *Event) error {
+		if n++; n == 2000 {
+			return errStop
+		}
+		return nil
+	}); !errors.Is(err, errStop) {
+		t.Fatalf("Run = %v", err)
+	}
+	if g := runtime.NumGoroutine(); g > before {
+		t.Errorf("%d goroutines after Run, %d before", g, before)
+	}
+	read := r.Stats().Packets
+	if read >= len(frames) {
+		t.Fatalf("the pipeline read all %d records before stopping", read)
+	}
+	for i := read; i < len(frames); i++ {
+		data, p, err := r.Next()
+		if err != nil || p.Number != i+1 || !bytes.Equal(data, frames[i]) {
+			t.Fatalf("record %d after Run: %v, number %d, equal %v", i+1, err, p.Number, bytes.Equal(data, frames[i]))
+		}
+	}
+	if _, _, err := r.Next(); err != io.EOF {
+		t.Fatalf("after the last record: %v", err)
 	}
 }
