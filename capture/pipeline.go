@@ -23,23 +23,23 @@ const (
 	pipeMsgs   = 256
 	pipeBytes  = 256 << 10
 	pipeDepth  = 4
+	// maxReadAhead is the most file sources read ahead (see
+	// runPipelined).
+	maxReadAhead = 4
 )
-
-// pipeItem is one event, or one warning in its place among the events.
-// A SIP event's message is parsed on the decoding goroutine (add): the
-// parse is the largest part of what the store does with a message, so
-// the writer's share of a SIP-heavy capture shrinks by as much.
-type pipeItem struct {
-	ev  Event
-	err error
-}
 
 // pipeBatch holds events whose Record and Payload point into buf: the
 // decoder's buffers and the source's are reused at once, so what crosses
 // goroutines is a copy (the one copy; a payload lying in its record
-// shares the record's).
+// shares the record's). Warnings are kept apart, each with the number of
+// events before it: most batches have none, and an error beside every
+// event made each slot bigger and reset a walk over all of them.
+// A SIP event's message is parsed on the decoding goroutine (add): the
+// parse is the largest part of what the store does with a message, so
+// the writer's share of a SIP-heavy capture shrinks by as much.
 type pipeBatch struct {
-	items []pipeItem
+	evs   []Event
+	warns []pipeWarn
 	buf   []byte
 	// msgs hold the batch's parsed SIP (Event.SIP points into it), made
 	// with the first SIP event: an RTP-only run's batches stay small for
@@ -48,22 +48,26 @@ type pipeBatch struct {
 	nmsg int
 }
 
-func (b *pipeBatch) reset() {
-	for i := range b.items {
-		// Drop the last use's errors. The events are overwritten whole
-		// by the next use (what they point to is this batch's own
-		// buffer and messages).
-		b.items[i].err = nil
-	}
-	b.items, b.buf, b.nmsg = b.items[:0], b.buf[:0], 0
+// pipeWarn is a warning that came after the batch's first at events.
+type pipeWarn struct {
+	at  int
+	err error
 }
 
-// next extends items by one; the caller overwrites the slot (an event's
-// err is nil since reset). items never grows past pipeEvents: full hands
-// the batch on first.
-func (b *pipeBatch) next() *pipeItem {
-	b.items = b.items[:len(b.items)+1]
-	return &b.items[len(b.items)-1]
+func newPipeBatch() *pipeBatch {
+	return &pipeBatch{evs: make([]Event, 0, pipeEvents), buf: make([]byte, 0, pipeBytes+pipeBytes/4)}
+}
+
+// reset empties the batch. The events are overwritten by the next use
+// (what they point to is this batch's own buffer and messages); the
+// warnings are dropped so the errors can be collected.
+func (b *pipeBatch) reset() {
+	clear(b.warns)
+	b.evs, b.warns, b.buf, b.nmsg = b.evs[:0], b.warns[:0], b.buf[:0], 0
+}
+
+func (b *pipeBatch) warn(err error) {
+	b.warns = append(b.warns, pipeWarn{at: len(b.evs), err: err})
 }
 
 // keep copies p into the batch's buffer. Slices handed out earlier stay
@@ -75,10 +79,12 @@ func (b *pipeBatch) keep(p []byte) []byte {
 	return b.buf[n:len(b.buf):len(b.buf)]
 }
 
+// add copies ev into the next slot; evs never grows past pipeEvents
+// (full hands the batch on first).
 func (b *pipeBatch) add(ev *Event) {
-	item := b.next()
-	item.ev = *ev
-	it := &item.ev
+	b.evs = b.evs[:len(b.evs)+1]
+	it := &b.evs[len(b.evs)-1]
+	*it = *ev
 	rec, p := ev.Record, ev.Payload
 	if rec != nil {
 		it.Record = b.keep(rec)
@@ -104,8 +110,14 @@ func (b *pipeBatch) add(ev *Event) {
 	}
 }
 
+// readAheader is a file source that can read its input on a goroutine
+// of its own (pcap.Reader.ReadAhead), stopped by the function returned.
+type readAheader interface {
+	ReadAhead() (stop func())
+}
+
 func (b *pipeBatch) full() bool {
-	return len(b.items) >= pipeEvents || len(b.buf) >= pipeBytes || b.nmsg >= pipeMsgs
+	return len(b.evs)+len(b.warns) >= pipeEvents || len(b.buf) >= pipeBytes || b.nmsg >= pipeMsgs
 }
 
 // runPipelined is Run with Options.Pipeline: run decodes on a goroutine
@@ -118,7 +130,7 @@ func runPipelined(ctx context.Context, srcs []Source, o Options, warn func(error
 	full := make(chan *pipeBatch, pipeDepth)
 	free := make(chan *pipeBatch, pipeDepth)
 	for range pipeDepth {
-		free <- &pipeBatch{items: make([]pipeItem, 0, pipeEvents), buf: make([]byte, 0, pipeBytes+pipeBytes/4)}
+		free <- newPipeBatch()
 	}
 	var (
 		st     Stats
@@ -137,7 +149,7 @@ func runPipelined(ctx context.Context, srcs []Source, o Options, warn func(error
 			if cur == nil {
 				return pctx.Err()
 			}
-			if len(cur.items) == 0 {
+			if len(cur.evs) == 0 && len(cur.warns) == 0 {
 				return nil
 			}
 			full <- cur // never blocks: as many slots as batches
@@ -167,12 +179,32 @@ func runPipelined(ctx context.Context, srcs []Source, o Options, warn func(error
 			if cur == nil {
 				return
 			}
-			cur.next().err = err
+			cur.warn(err)
 			if cur.full() {
 				_ = send(false) // a failed send ends run through pctx
 			}
 		}
 		idle := func() { _ = send(false) }
+		// Files are read ahead on a goroutine of their own (owned
+		// here: stopped when run returns): the read calls then run
+		// beside the decoding, on the consumer's side of an RTP-heavy
+		// run, which has time to spare. Not for a merge of many files:
+		// each costs 1.7 MB of blocks and a goroutine, and the reads of
+		// a dozen files at once gain nothing from it on two cores.
+		var aheads []readAheader
+		for _, s := range srcs {
+			if _, ok := liveOf(s); ok {
+				continue
+			}
+			if ra, ok := behind[readAheader](s); ok {
+				aheads = append(aheads, ra)
+			}
+		}
+		if len(aheads) <= maxReadAhead {
+			for _, ra := range aheads {
+				defer ra.ReadAhead()()
+			}
+		}
 		do := o
 		do.OnBatchEnd = nil // fn's goroutine calls it, between batches
 		st, runErr = run(pctx, srcs, do, pwarn, emit, idle)
@@ -181,19 +213,23 @@ func runPipelined(ctx context.Context, srcs []Source, o Options, warn func(error
 
 	var fnErr error
 	for b := range full {
-		for i := range b.items {
+		w := 0
+		for i := range b.evs {
+			for ; w < len(b.warns) && b.warns[w].at == i; w++ {
+				if warn != nil && fnErr == nil {
+					warn(b.warns[w].err)
+				}
+			}
 			if fnErr != nil {
 				break
 			}
-			it := &b.items[i]
-			if it.err != nil {
-				if warn != nil {
-					warn(it.err)
-				}
-				continue
-			}
-			if fnErr = fn(&it.ev); fnErr != nil {
+			if fnErr = fn(&b.evs[i]); fnErr != nil {
 				cancel()
+			}
+		}
+		for ; w < len(b.warns) && fnErr == nil; w++ { // after the last event
+			if warn != nil {
+				warn(b.warns[w].err)
 			}
 		}
 		if o.OnBatchEnd != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -161,7 +162,7 @@ func TestPipelineBatchAllocs(t *testing.T) {
 	}); err != nil || len(evs) != 1 {
 		t.Fatalf("decode: %v, %d events", err, len(evs))
 	}
-	b := &pipeBatch{items: make([]pipeItem, 0, pipeEvents), buf: make([]byte, 0, pipeBytes+pipeBytes/4)}
+	b := newPipeBatch()
 	fill := func() {
 		b.reset()
 		for !b.full() {
@@ -170,13 +171,13 @@ func TestPipelineBatchAllocs(t *testing.T) {
 	}
 	fill() // warm: the messages' slices grow once
 	if n := testing.AllocsPerRun(20, fill); n != 0 {
-		t.Errorf("a batch of %d SIP events allocates %.1f times", len(b.items), n)
+		t.Errorf("a batch of %d SIP events allocates %.1f times", len(b.evs), n)
 	}
-	if b.nmsg != pipeMsgs || len(b.items) != pipeMsgs {
-		t.Errorf("a batch of SIP holds %d events, %d parsed, want %d", len(b.items), b.nmsg, pipeMsgs)
+	if b.nmsg != pipeMsgs || len(b.evs) != pipeMsgs {
+		t.Errorf("a batch of SIP holds %d events, %d parsed, want %d", len(b.evs), b.nmsg, pipeMsgs)
 	}
-	if it := &b.items[len(b.items)-1]; it.ev.SIP == nil || string(it.ev.SIP.Raw) != string(it.ev.Payload) || &it.ev.Payload[0] != &it.ev.Record[it.ev.Layers.Payload] {
-		t.Errorf("last event: SIP parsed %v, payload not shared with its record copy", it.ev.SIP != nil)
+	if it := &b.evs[len(b.evs)-1]; it.SIP == nil || string(it.SIP.Raw) != string(it.Payload) || &it.Payload[0] != &it.Record[it.Layers.Payload] {
+		t.Errorf("last event: SIP parsed %v, payload not shared with its record copy", it.SIP != nil)
 	}
 }
 
@@ -279,5 +280,107 @@ func TestPipeNotHeldBack(t *testing.T) {
 			t.Fatalf("pipeline %v: Run: %v", pipe, err)
 		}
 		pr.Close()
+	}
+}
+
+// Warnings keep their places among the events across the pipeline's
+// batches (they are kept apart from the events in a batch): a warning
+// between two events, at a batch's start and after its last event.
+func TestPipelineWarningsInPlace(t *testing.T) {
+	good, bad := sipFrame(t), eth(0x0800, []byte{0x45, 0, 0, 40}) // IPv4 cut inside its header
+	mk := func() *sliceSource {
+		s := &sliceSource{}
+		for i := range 3000 {
+			f := good
+			if i%7 == 3 || i%256 == 0 || i%300 == 299 {
+				f = bad
+			}
+			s.frames = append(s.frames, f)
+			s.pkts = append(s.pkts, pcap.Packet{Timestamp: time.Unix(int64(i), 0), CaptureLength: len(f), Length: len(f), LinkType: pcap.LinkTypeEthernet, Number: i + 1})
+		}
+		return s
+	}
+	run := func(o Options) (string, int) {
+		var b strings.Builder
+		warns := 0
+		_, err := Run(context.Background(), []Source{mk()}, o, func(err error) {
+			warns++
+			fmt.Fprintf(&b, "warn %v\n", err)
+		}, func(ev *Event) error {
+			fmt.Fprintf(&b, "%v %d\n", ev.Kind, ev.Packet.Number)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b.String(), warns
+	}
+	plain, warns := run(Options{})
+	piped, _ := run(Options{Pipeline: true})
+	if warns < 400 {
+		t.Fatalf("only %d warnings", warns)
+	}
+	if plain != piped {
+		t.Errorf("pipelined order differs\nplain:\n%.1000s\npiped:\n%.1000s", plain, piped)
+	}
+}
+
+// A file is read ahead on a goroutine the pipeline owns: when fn fails
+// early in a file several blocks long, that goroutine has ended by the
+// time Run returns, and the Reader still yields the rest of the file,
+// record by record, read on the caller's goroutine.
+func TestPipelineReadAheadStops(t *testing.T) {
+	frames, pkts := benchCapture(20, 1000)
+	path := filepath.Join(t.TempDir(), "ahead.pcap")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := pcap.NewWriter(f, pcap.WriterOptions{LinkType: pcap.LinkTypeEthernet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, fr := range frames {
+		if err := w.WritePacket(pkts[i], fr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	before := runtime.NumGoroutine()
+	r, err := pcap.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	errStop := errors.New("stop")
+	n := 0
+	if _, err := Run(context.Background(), []Source{r}, Options{Pipeline: true}, nil, func(ev *Event) error {
+		if n++; n == 2000 {
+			return errStop
+		}
+		return nil
+	}); !errors.Is(err, errStop) {
+		t.Fatalf("Run = %v", err)
+	}
+	if g := runtime.NumGoroutine(); g > before {
+		t.Errorf("%d goroutines after Run, %d before", g, before)
+	}
+	read := r.Stats().Packets
+	if read >= len(frames) {
+		t.Fatalf("the pipeline read all %d records before stopping", read)
+	}
+	for i := read; i < len(frames); i++ {
+		data, p, err := r.Next()
+		if err != nil || p.Number != i+1 || !bytes.Equal(data, frames[i]) {
+			t.Fatalf("record %d after Run: %v, number %d, equal %v", i+1, err, p.Number, bytes.Equal(data, frames[i]))
+		}
+	}
+	if _, _, err := r.Next(); err != io.EOF {
+		t.Fatalf("after the last record: %v", err)
 	}
 }

@@ -13,8 +13,9 @@
 //		handle(data, p)
 //	}
 //
-// Reading allocates nothing per record once its buffer has grown to the
-// largest record. Damage (a truncated or impossible record or block) ends
+// Reading allocates nothing per record: records are slices of the
+// Reader's blocks, read 256 KiB at a time (ReadAhead reads them on a
+// goroutine of its own, which its caller owns). Damage (a truncated or impossible record or block) ends
 // reading with a *FormatError naming file, packet number and offset; every
 // record before it has been returned, and oddities that do not stop
 // reading (captured > original length, time going backwards or jumping

@@ -93,30 +93,32 @@ func (r *Reader) readPcapHeader() error {
 // header is then more likely garbage than a packet, and it bounds memory.
 func (r *Reader) nextPcap() ([]byte, Packet, error) {
 	off := r.off
-	h := r.hdr[:pcapRecordHdrLen]
-	if err := r.read(h); err != nil {
+	h, err := r.take(pcapRecordHdrLen)
+	if err != nil {
 		if err == io.EOF {
 			r.done = true
 			return nil, Packet{}, err
 		}
 		return nil, Packet{}, r.fail(off, err)
 	}
-	iface := &r.ifaces[0]
+	// Everything is read out of h before the data is taken: that take
+	// may move the block h aliases.
+	sec, frac := int64(r.u32(h[0:])), int64(r.u32(h[4:]))
 	caplen, wirelen := r.u32(h[8:]), r.u32(h[12:])
 	if caplen > MaxRecordLength {
 		return nil, Packet{}, r.fail(off, fmt.Errorf("%w: captured length %d exceeds the %d-byte limit", ErrBadRecord, caplen, MaxRecordLength))
 	}
-	data := r.grow(int(caplen))
-	if err := r.read(data); err != nil {
+	data, err := r.take(int(caplen))
+	if err != nil {
 		if err == io.EOF {
 			err = fmt.Errorf("%w: record data missing (%d bytes)", ErrTruncated, caplen)
 		}
 		return nil, Packet{}, r.fail(off, err)
 	}
-	sec, frac := int64(r.u32(h[0:])), int64(r.u32(h[4:]))
 	if !r.format.Nanosecond {
 		frac *= nanosPerMicro
 	}
+	iface := &r.ifaces[0]
 	p := Packet{
 		Timestamp:     time.Unix(sec, frac).UTC(),
 		CaptureLength: int(caplen),

@@ -91,7 +91,7 @@ func (r *Reader) readFirstSection() error {
 
 // nextIsIDB peeks at the next block type without consuming it.
 func (r *Reader) nextIsIDB() bool {
-	b, err := r.br.Peek(4)
+	b, err := r.peek(4)
 	return err == nil && r.u32(b) == blockIDB
 }
 
@@ -208,10 +208,11 @@ func (r *Reader) readSHB() error {
 }
 
 // readBody reads the rest of a block of total length blen and checks the
-// trailing length; the returned body aliases r.buf.
+// trailing length; the returned body aliases the Reader's block (valid
+// until the next read).
 func (r *Reader) readBody(blen uint32) ([]byte, error) {
-	b := r.grow(int(blen) - 8)
-	if err := r.read(b); err != nil {
+	b, err := r.take(int(blen) - 8)
+	if err != nil {
 		return nil, truncatedIfEOF(err, "block body")
 	}
 	if t := r.u32(b[len(b)-4:]); t != blen {
