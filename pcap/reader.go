@@ -230,7 +230,9 @@ func Open(path string) (*Reader, error) {
 // known; damage met on the way is returned by the first Next.
 func NewReader(rd io.Reader, name string) (*Reader, error) {
 	r := &Reader{name: name}
-	if f, ok := rd.(*os.File); ok {
+	// An *os.File, or a wrapper of one that says what it wraps (a byte
+	// counter): a named FIFO behind a wrapper waits like stdin does.
+	if f, ok := rd.(interface{ Stat() (os.FileInfo, error) }); ok {
 		if st, err := f.Stat(); err == nil && !st.Mode().IsRegular() {
 			r.wait = &waitReader{r: rd}
 			rd = r.wait

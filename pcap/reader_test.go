@@ -854,3 +854,46 @@ func TestOnWaitPipeOnly(t *testing.T) {
 		t.Errorf("%d records, %d waits; want 3 and at least one (the read that finds the end)", n, waits)
 	}
 }
+
+// statReader wraps a file as a byte counter does, saying what it wraps.
+type statReader struct{ f *os.File }
+
+func (s statReader) Read(p []byte) (int, error) { return s.f.Read(p) }
+func (s statReader) Stat() (os.FileInfo, error) { return s.f.Stat() }
+
+// TestOnWaitWrappedPipe: a pipe behind a wrapper that can Stat (the
+// command's byte counter around a named FIFO) waits like a bare one, so
+// a consumer hands on its batch before each read instead of holding the
+// packets read so far until more arrive.
+func TestOnWaitWrappedPipe(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, WriterOptions{LinkType: LinkTypeEthernet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WritePacket(Packet{Timestamp: time.Unix(1, 0), CaptureLength: 60, Length: 60}, make([]byte, 60)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	go func() {
+		pw.Write(buf.Bytes())
+		pw.Close()
+	}()
+	r, err := NewReader(statReader{pr}, "fifo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.OnWait(func() {}) {
+		t.Fatal("a wrapped pipe reported as never waiting")
+	}
+	if _, _, err := r.Next(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -44,15 +44,20 @@ type inputs struct {
 
 // countingReader counts bytes as the capture reader pulls them.
 type countingReader struct {
-	r io.Reader
+	f *os.File
 	n *atomic.Int64
 }
 
 func (c countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
+	n, err := c.f.Read(p)
 	c.n.Add(int64(n))
 	return n, err
 }
+
+// Stat lets the capture reader see what it reads: a named FIFO (a
+// tcpdump -w writing into it) waits for data like stdin, and the
+// reader must hand on what it has before each such wait (OnWait).
+func (c countingReader) Stat() (os.FileInfo, error) { return c.f.Stat() }
 
 // openInputs opens every file; a file that cannot be opened fails the
 // command, since the user named it and would otherwise get a partial
