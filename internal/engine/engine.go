@@ -287,9 +287,7 @@ func (e *Engine) Run(ctx context.Context, srcs []capture.Source, warn func(error
 		return capture.Stats{}, ErrRunning
 	}
 	e.wmu.Lock()
-	if e.raw != nil {
-		e.raw.bind(e.o.Files, srcs)
-	}
+	e.Bind(srcs)
 	w := func(err error) {
 		e.cnt.warnings.Add(1)
 		if warn != nil {
@@ -346,6 +344,17 @@ func sourceLabel(name string) string {
 		}
 	}
 	return name
+}
+
+// Bind tells an engine fed through Handle which sources the caller's
+// capture.Run reads (Run binds its own): the messages of those named in
+// Options.Files are then kept as a location in the file and re-read
+// when a call is opened, not copied into memory (or the spill). It is
+// called before the first Handle.
+func (e *Engine) Bind(srcs []capture.Source) {
+	if e.raw != nil {
+		e.raw.bind(e.o.Files, srcs)
+	}
 }
 
 // Handle feeds one event; its caller becomes the writer (see Engine), so

@@ -1,11 +1,13 @@
 package engine
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/voiptool/voiptool/capture"
 	"github.com/voiptool/voiptool/internal/testpeer"
 	"github.com/voiptool/voiptool/sipflow"
 )
@@ -127,4 +129,31 @@ func corpusOrEmpty(t *testing.T, name string) string {
 	var p string
 	t.Run("find-"+name, func(t *testing.T) { p = testpeer.CorpusFile(t, name) })
 	return p
+}
+
+// TestBindHandle: an engine fed through Handle (hep-forward, replay's
+// selection) locates the messages of its Files once Bind names the
+// sources, as Run does, instead of copying every one into memory; the
+// calls read back the same. Without Bind the files were never bound.
+func TestBindHandle(t *testing.T) {
+	f := filepath.Join("..", "..", "testdata", "pcaps", rawFixtures[0])
+	mem := details(t, Options{}, f)
+	handled := func(bind bool) *Engine {
+		e := New(Options{Files: []string{f}})
+		t.Cleanup(func() { e.Close() })
+		srcs := testpeer.Sources(t, f)
+		if bind {
+			e.Bind(srcs)
+		}
+		if _, err := capture.Run(context.Background(), srcs, capture.Options{}, nil, e.Handle); err != nil {
+			t.Fatal(err)
+		}
+		e.Flush()
+		return e
+	}
+	bound, unbound := handled(true), handled(false)
+	sameDetails(t, bound, mem)
+	if b, u := bound.Store().Stats().Bytes, unbound.Store().Stats().Bytes; b >= u {
+		t.Errorf("bound engine holds %d bytes, unbound %d: messages not located in the file", b, u)
+	}
 }

@@ -32,6 +32,9 @@ type Options struct {
 // at the end of input, ctx's error when cancelled, or the first error of
 // the engine or the sink.
 func Run(ctx context.Context, srcs []capture.Source, o Options, warn func(error)) (capture.Stats, error) {
+	if o.Engine != nil {
+		o.Engine.Bind(srcs) // its messages in files are located, not copied
+	}
 	return capture.Run(ctx, srcs, o.Capture, warn, func(ev *capture.Event) error {
 		if o.Engine != nil && (ev.Kind == capture.KindSIP || ev.Kind == capture.KindHEP) {
 			if err := o.Engine.Handle(ev); err != nil {

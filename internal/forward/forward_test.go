@@ -95,3 +95,29 @@ func TestRunErrors(t *testing.T) {
 		t.Errorf("cancelled: %v", err)
 	}
 }
+
+// TestRunLocatesFileMessages: the engine hep-forward feeds keeps the
+// messages of its capture files as locations in them: none goes to the
+// spill, and none is held in memory beyond what an engine without the
+// files holds. Run binds the sources; before, the engine was never told
+// them and spilled (or copied) every message.
+func TestRunLocatesFileMessages(t *testing.T) {
+	name := filepath.Join("..", "..", "testdata", "pcaps", "basic-call.pcap")
+	run := func(o engine.Options) *engine.Engine {
+		eng := engine.New(o)
+		t.Cleanup(func() { eng.Close() })
+		if _, err := Run(context.Background(), []capture.Source{open(t, "basic-call.pcap")}, Options{Engine: eng, Sink: &keep{}}, nil); err != nil {
+			t.Fatal(err)
+		}
+		eng.Flush()
+		return eng
+	}
+	located := run(engine.Options{Files: []string{name}, SpillMax: 1 << 20, SpillDir: t.TempDir()})
+	held := run(engine.Options{})
+	if sp := located.Status().Spill; sp.Messages != 0 || sp.Refused != 0 {
+		t.Errorf("spill %+v: messages of a capture file spilled", sp)
+	}
+	if l, h := located.Store().Stats().Bytes, held.Store().Stats().Bytes; l >= h {
+		t.Errorf("store holds %d bytes with the file, %d without: messages not located", l, h)
+	}
+}

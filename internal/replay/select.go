@@ -9,7 +9,6 @@ import (
 	"github.com/voiptool/voiptool/capture"
 	"github.com/voiptool/voiptool/internal/engine"
 	"github.com/voiptool/voiptool/pcap"
-	"github.com/voiptool/voiptool/sipflow"
 )
 
 // selection is what the first pass learnt.
@@ -50,7 +49,11 @@ func selectCalls(ctx context.Context, o *Options, warn func(error), seen func(*c
 		return sel, err
 	}
 	defer done()
-	eng := engine.New(engine.Options{Capture: o.Capture})
+	// Files: the store keeps where each message lies in them, not its
+	// bytes (this pass only needs the calls' summaries).
+	eng := engine.New(engine.Options{Capture: o.Capture, Files: o.Files})
+	defer eng.Close()
+	eng.Bind(srcs)
 	_, err = capture.Run(ctx, srcs, o.Capture, warn, func(ev *capture.Event) error {
 		if sel.first.IsZero() || ev.Time.Before(sel.first) {
 			sel.first = ev.Time
@@ -70,17 +73,23 @@ func selectCalls(ctx context.Context, o *Options, warn func(error), seen func(*c
 		return sel, nil
 	}
 	eng.Flush()
-	all := eng.Calls(sipflow.Filter{}, 0, -1)
+	// The store is asked call by call and walked, never copied whole:
+	// a summary each of 200 000 calls was 0.9 GB.
+	st := eng.Store()
 	sel.calls = make(map[string]bool)
+	var ids []string // every Call-ID, for prefixes; listed once if needed
 	for _, id := range o.CallIDs {
+		if _, ok := st.Summary(id); ok {
+			sel.calls[id] = true
+			continue
+		}
+		if ids == nil {
+			ids = st.IDs()
+		}
 		var found []string
-		for _, c := range all {
-			if c.CallID == id {
-				found = []string{id}
-				break
-			}
-			if strings.HasPrefix(c.CallID, id) {
-				found = append(found, c.CallID)
+		for _, c := range ids {
+			if strings.HasPrefix(c, id) {
+				found = append(found, c)
 			}
 		}
 		switch len(found) {
@@ -93,15 +102,14 @@ func selectCalls(ctx context.Context, o *Options, warn func(error), seen func(*c
 		}
 	}
 	if !o.Filter.IsZero() {
-		for _, c := range eng.Calls(o.Filter, 0, -1) {
-			// --call and --filter together: the calls named that match
-			if len(o.CallIDs) == 0 || sel.calls[c.CallID] {
+		if len(o.CallIDs) == 0 {
+			for c := range st.Summaries(o.Filter) {
 				sel.calls[c.CallID] = true
 			}
-		}
-		if len(o.CallIDs) > 0 {
+		} else {
+			// --call and --filter together: the calls named that match
 			for id := range sel.calls {
-				if !o.Filter.Match(summaryOf(all, id)) {
+				if c, ok := st.Summary(id); !ok || !o.Filter.Match(&c) {
 					delete(sel.calls, id)
 				}
 			}
@@ -111,13 +119,4 @@ func selectCalls(ctx context.Context, o *Options, warn func(error), seen func(*c
 		return sel, ErrNoCalls
 	}
 	return sel, nil
-}
-
-func summaryOf(all []sipflow.CallSummary, id string) *sipflow.CallSummary {
-	for i := range all {
-		if all[i].CallID == id {
-			return &all[i]
-		}
-	}
-	return &sipflow.CallSummary{}
 }
