@@ -227,8 +227,8 @@ func TestStoreRemoveForgetsMedia(t *testing.T) {
 	if id, _ := s.CallForMedia(netip.MustParseAddrPort("10.0.0.1:6000")); id != "m2" {
 		t.Errorf("10.0.0.1:6000 names %q, want m2", id)
 	}
-	if len(s.media) != 1 {
-		t.Errorf("%d media endpoints held, want 1", len(s.media))
+	if s.media.n != 1 {
+		t.Errorf("%d media endpoints held, want 1", s.media.n)
 	}
 }
 
@@ -668,5 +668,48 @@ func TestCallIndex(t *testing.T) {
 	}
 	if x.holds(&call{id: ids[0]}) {
 		t.Error("holds a call by its Call-ID alone")
+	}
+}
+
+// TestMediaIndex holds the media index to a map through swaps, lookups
+// and removals in random order, across growth, with keys that crowd
+// (consecutive IPv4 endpoints) and a zero Store's lookup.
+func TestMediaIndex(t *testing.T) {
+	var zero Store
+	if _, ok := zero.CallForMedia(netip.MustParseAddrPort("10.0.0.1:4000")); ok {
+		t.Error("the zero Store finds media")
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	s := NewStore(StoreOptions{})
+	x := newMediaIndex(maphash.MakeSeed())
+	want := map[uint64]*call{}
+	calls := []*call{{id: "a"}, {id: "b"}, {id: "c"}}
+	for step := range 200000 {
+		k := s.mediaKey(netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 0, byte(rng.IntN(4))}), uint16(4000+rng.IntN(3000))))
+		c := calls[rng.IntN(len(calls))]
+		switch op := rng.IntN(10); {
+		case op < 5:
+			if o := x.swap(k, c); o != want[k] {
+				t.Fatalf("step %d: swap gave %v, want %v", step, o, want[k])
+			}
+			want[k] = c
+		case op < 8:
+			x.delIf(k, c)
+			if want[k] == c {
+				delete(want, k)
+			}
+		default:
+			if o := x.get(k); o != want[k] {
+				t.Fatalf("step %d: get gave %v, want %v", step, o, want[k])
+			}
+		}
+		if x.n != len(want) {
+			t.Fatalf("step %d: %d held, want %d", step, x.n, len(want))
+		}
+	}
+	for k, c := range want {
+		if x.get(k) != c {
+			t.Fatalf("%#x lost", k)
+		}
 	}
 }

@@ -114,7 +114,7 @@ type Store struct {
 	// media indexes the SDP media endpoints by mediaKey: a 16-byte
 	// entry where the address itself made it 40 (two per call). The
 	// call found is checked to have announced the endpoint.
-	media map[uint64]*call
+	media mediaIndex
 	memo  shapeMemo // the latest shapes of the table, for addMedia
 	stats Stats
 	// names of the capture sources (Meta.Source indexes it), for the
@@ -194,7 +194,7 @@ func (s *Store) init() {
 	s.problems = make(map[Problem][]Problem)
 	s.xcid = make(map[string][]string)
 	s.corr = make(map[string][]string)
-	s.media = make(map[uint64]*call)
+	s.media = newMediaIndex(s.seed)
 	s.memo = shapeMemo{}
 }
 
@@ -474,9 +474,7 @@ func (s *Store) remove(c *call) {
 	// summaries (linkMessage registers SDP.Endpoint, the summaries'
 	// Addr)
 	for i := range c.media {
-		if k := s.mediaKey(c.addrOf(&c.media[i])); s.media[k] == c {
-			delete(s.media, k)
-		}
+		s.media.delIf(s.mediaKey(c.addrOf(&c.media[i])), c)
 	}
 	for _, x := range c.rareR().xcids {
 		s.xcid[x] = removeString(s.xcid[x], c.id)
@@ -555,10 +553,10 @@ func (s *Store) linkMessage(c *call, m *Message, meta Meta) {
 				continue
 			}
 			k := s.mediaKey(ap)
-			if o, ok := s.media[k]; ok && o != c && o.isInvite && !o.closed() && o.announced(ap) {
+			// one probe for the lookup and the entry
+			if o := s.media.swap(k, c); o != nil && o != c && o.isInvite && !o.closed() && o.announced(ap) {
 				s.link(c, o, LinkSDP)
 			}
-			s.media[k] = c
 		}
 	}
 }
@@ -638,8 +636,8 @@ func (s *Store) SetStreams(callID string, st []Stream) bool {
 func (s *Store) CallForMedia(ap netip.AddrPort) (string, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	c, ok := s.media[s.mediaKey(ap)]
-	if !ok || !c.announced(ap) {
+	c := s.media.get(s.mediaKey(ap))
+	if c == nil || !c.announced(ap) {
 		return "", false
 	}
 	return c.id, true
@@ -866,5 +864,108 @@ func (x *callIndex) del(c *call) {
 		}
 	}
 	x.slots[i] = callSlot{}
+	x.n--
+}
+
+// mediaIndex is the media index (Store.media): the call that last
+// announced each endpoint, by mediaKey, in open addressing with linear
+// probing over 16-byte slots, at most three quarters full. linkMessage
+// looks an endpoint up and enters it in one probe (swap) where a map
+// took two, the first a cache miss into a table of some 400 000 entries
+// on a SIP-heavy capture. An entry's home is a seeded hash of its key:
+// IPv4 keys are the endpoints themselves (mediaKey), from the wire.
+type mediaIndex struct {
+	slots []mediaSlot // a power of two of them; k == 0: empty (mediaKey is never 0)
+	n     int
+	seed  maphash.Seed
+}
+
+type mediaSlot struct {
+	k uint64
+	c *call
+}
+
+func newMediaIndex(seed maphash.Seed) mediaIndex {
+	return mediaIndex{slots: make([]mediaSlot, minCallSlots), seed: seed}
+}
+
+func (x *mediaIndex) home(k uint64) uint64 {
+	return maphash.Comparable(x.seed, k) & uint64(len(x.slots)-1)
+}
+
+// get returns the call entered for k, nil for none.
+func (x *mediaIndex) get(k uint64) *call {
+	if x.n == 0 {
+		return nil // and the zero Store's has no slots
+	}
+	mask := uint64(len(x.slots) - 1)
+	for i := x.home(k); x.slots[i].k != 0; i = (i + 1) & mask {
+		if x.slots[i].k == k {
+			return x.slots[i].c
+		}
+	}
+	return nil
+}
+
+// swap enters c for k and returns the call entered before (nil: none).
+func (x *mediaIndex) swap(k uint64, c *call) *call {
+	if 4*(x.n+1) > 3*len(x.slots) {
+		x.grow()
+	}
+	mask := uint64(len(x.slots) - 1)
+	i := x.home(k)
+	for ; x.slots[i].k != 0; i = (i + 1) & mask {
+		if x.slots[i].k == k {
+			o := x.slots[i].c
+			x.slots[i].c = c
+			return o
+		}
+	}
+	x.slots[i] = mediaSlot{k, c}
+	x.n++
+	return nil
+}
+
+// grow doubles the slots.
+func (x *mediaIndex) grow() {
+	old := x.slots
+	x.slots = make([]mediaSlot, 2*len(old))
+	mask := uint64(len(x.slots) - 1)
+	for _, sl := range old {
+		if sl.k == 0 {
+			continue
+		}
+		i := x.home(sl.k)
+		for x.slots[i].k != 0 {
+			i = (i + 1) & mask
+		}
+		x.slots[i] = sl
+	}
+}
+
+// delIf removes k's entry when it is c's, shifting back the entries
+// after it as callIndex.del does.
+func (x *mediaIndex) delIf(k uint64, c *call) {
+	if x.n == 0 {
+		return
+	}
+	mask := uint64(len(x.slots) - 1)
+	i := x.home(k)
+	for x.slots[i].k != k {
+		if x.slots[i].k == 0 {
+			return
+		}
+		i = (i + 1) & mask
+	}
+	if x.slots[i].c != c {
+		return
+	}
+	for j := (i + 1) & mask; x.slots[j].k != 0; j = (j + 1) & mask {
+		if home := x.home(x.slots[j].k); (j-home)&mask >= (j-i)&mask {
+			x.slots[i] = x.slots[j]
+			i = j
+		}
+	}
+	x.slots[i] = mediaSlot{}
 	x.n--
 }
