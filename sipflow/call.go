@@ -71,9 +71,8 @@ type call struct {
 	eps     []netip.AddrPort // endpoints the messages index
 	methods *strList
 	uas     *strList
-	pend    *pendingOffer // offer awaiting its answer
-	neg     negRec        // the latest completed offer/answer exchange (see negotiated); the earlier ones in callRare.negs
-	cold    *callCold     // what few calls need, allocated with the first
+	neg     negRec    // the latest completed offer/answer exchange (see negotiated); the earlier ones in callRare.negs
+	cold    *callCold // what few calls need, allocated with the first
 
 	ord, q callLink // in the store's creation-order list; in its active or done list (where)
 	ctx    msgCtx   // the first message's; storedMsg keeps no copy of it
@@ -83,7 +82,8 @@ type call struct {
 	srcI, dstI     uint32    // the first request's addresses: indexes into eps
 	offerM         uint32    // 1 + index into msgs of the latest offer, until the first completed negotiation (then neg)
 	inviteCSeq     uint32
-	forks          int32 // distinct To-tags answering an initial INVITE transaction
+	pendM          uint32 // 1 + index into msgs of the offer awaiting its answer, 0 when none (pending)
+	forks          int32  // distinct To-tags answering an initial INVITE transaction
 	authChallenges int32
 	retrans        int32
 	warnCount      int32 // messages with parse warnings

@@ -20,7 +20,7 @@ const (
 	// cost beyond the raw bytes kept, measured on the heap by
 	// TestStoreAccountingMatchesHeap (calls of several shapes, messages
 	// re-read or kept), which fails when they drift more than 15% from it.
-	callOverhead      = 520 // call (376 in a 384-byte block), endpoint table, map entries
+	callOverhead      = 520 // call (a 384-byte block), endpoint table, index entries
 	msgOverhead       = 54  // a storedMsg (48 bytes) in a slice grown by doubling
 	sdpOverhead       = 30  // its share of a negotiation record, a media index entry
 	mediaOverhead     = 40  // a mediaRec (32 bytes) in a slice grown by doubling

@@ -644,9 +644,9 @@ func TestStoreAddAllocs(t *testing.T) {
 // BenchmarkStoreAdd reports the same figure (retained-B/call).
 func TestStoreRetainedPerCall(t *testing.T) {
 	const calls = 5000
-	// 977 measured: the call 384 (a 376-byte record), its 7 messages 352
+	// 945 measured: the call 384, its 7 messages 352
 	// (48 bytes each), the endpoint table 64, the 2 SDP media records 64,
-	// the store's Call-ID and media index entries about 100, the Call-ID
+	// the store's Call-ID and media index entries about 70, the Call-ID
 	// 16; 1 600 before the compact SDP records, 48-byte messages and
 	// shared parties, 3 034 before the compact calls and messages.
 	const budget = 1024
