@@ -482,8 +482,10 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool, spil
 		c.uas = s.lists.with(c.uas, s.in.str(ua))
 	}
 	if m.HasSDP {
-		for i := range m.SDP.Media {
-			if m.SDP.Secure(i) {
+		// the records addMedia filed for m hold SDP.Secure of each line
+		recs := c.media[len(c.media)-len(m.SDP.Media):]
+		for i := range recs {
+			if c.srtpOf(&recs[i]) {
 				c.srtp = true
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/voiptool/voiptool/internal/siplex"
 	"github.com/voiptool/voiptool/pcap"
 )
 
@@ -616,12 +617,13 @@ const shapeMemoN = 4
 // memo holds shapes the slow path put there). Writer only; init resets it.
 type shapeMemo struct {
 	sh   [shapeMemoN]*mediaShape
-	next int // the entry add replaces
+	savp [shapeMemoN]bool // sh's proto is an SRTP profile (SDP.Secure without a=crypto)
+	next int              // the entry add replaces
 }
 
 // add remembers sh, a shape of the store's table.
 func (m *shapeMemo) add(sh *mediaShape) {
-	m.sh[m.next] = sh
+	m.sh[m.next], m.savp[m.next] = sh, siplex.ContainsFold([]byte(sh.proto), "SAVP")
 	m.next = (m.next + 1) % shapeMemoN
 }
 
@@ -644,10 +646,11 @@ func (m *shapeMemo) rec(sd *SDP, i int, msg uint32) (mediaRec, bool) {
 	if hasRTCP && rtcp.Addr() != a {
 		return mediaRec{}, false // not narrow
 	}
-	dir, srtp := sd.Direction(i).String(), sd.Secure(i)
-	for _, sh := range m.sh {
+	dir := sd.Direction(i).String()
+	for j, sh := range m.sh {
 		if sh == nil || sh.addr != a.IsValid() || sh.v6 != a.Is6() || sh.rtcp != hasRTCP || sh.ptime != md.Ptime ||
-			sh.srtp != srtp || sh.dir != dir || sh.typ != string(md.Type) || sh.proto != string(md.Proto) || !sameCodecs(sd, i, sh.codecs) {
+			sh.dir != dir || sh.typ != string(md.Type) || sh.proto != string(md.Proto) ||
+			sh.srtp != (md.Crypto || m.savp[j]) || !sameCodecs(sd, i, sh.codecs) { // (SDP.Secure, the proto being sh's)
 			continue
 		}
 		r := mediaRec{shape: sh, ip: a.As16(), port: addr.Port(), msg: msg}
@@ -727,6 +730,14 @@ func (c *call) mediaRecOf(ms *MediaSummary, l *strList, shared bool, msg uint32,
 		}
 	}
 	return r, cost
+}
+
+// srtpOf is the record's SRTP.
+func (c *call) srtpOf(r *mediaRec) bool {
+	if r.shape == nil {
+		return c.rareR().media[r.wideIdx()].SRTP
+	}
+	return r.shape.srtp
 }
 
 // addrOf is the record's Addr.
