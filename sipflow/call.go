@@ -1104,7 +1104,7 @@ func (c *call) summaryInto(s *CallSummary, a *summaryAlloc) {
 	s.Offer = c.offerSDP(a)
 	s.Answer = c.answerSDP(a)
 	s.SDPHistoryDropped = c.rareR().negsCut
-	s.Codec = c.codec()
+	s.Codec = c.codec(s.Answer) // the answer's records, summarized once
 	s.Legs = c.moreR().legs
 	s.Streams = c.coldR().streams
 	if s.Problems == nil {

@@ -186,27 +186,24 @@ func (c *call) answerSDP(a *summaryAlloc) []MediaSummary {
 // codec is the negotiated voice codec: the first audio codec of the
 // answer that is not an event or comfort-noise format, or, when an RTP
 // stream of the call carries another of the answer's codecs, that one.
-func (c *call) codec() string {
+// answer is the summary's Answer (answerSDP), built already.
+func (c *call) codec(answer []MediaSummary) string {
 	for _, s := range c.coldR().streams {
 		if s.Codec == "" {
 			continue
 		}
-		if x := c.answerCodec(s.Codec); x != "" {
+		if x := answerCodec(answer, s.Codec); x != "" {
 			return x
 		}
 	}
-	return c.answerCodec("")
+	return answerCodec(answer, "")
 }
 
 // answerCodec returns the answer's first voice codec named name (any
 // case), or its first voice codec when name is "".
-func (c *call) answerCodec(name string) string {
-	if !c.negotiated() {
-		return ""
-	}
-	recs := c.mediaOf(c.neg.answer)
-	for i := range recs {
-		m := c.summaryOf(&recs[i])
+func answerCodec(answer []MediaSummary, name string) string {
+	for i := range answer {
+		m := &answer[i]
 		if m.Type != "audio" || m.Addr.Port() == 0 {
 			continue
 		}

@@ -99,7 +99,7 @@ type Store struct {
 	msg     Message // reused decode target; writer only, under mu
 	in      interner
 	seed    maphash.Seed
-	calls   callIndex
+	calls   callIndex                // by Call-ID
 	order   callList                 // all calls, creation order (call.ord)
 	active  callList                 // open calls, least recently active first (call.q)
 	done    callList                 // closed calls, oldest closure first: eviction order (call.q)
