@@ -479,7 +479,7 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool, spil
 		return true
 	}
 	if ua := m.UA(); len(ua) > 0 && !c.hasUA(ua) {
-		c.uas = s.lists.with(c.uas, s.in.str(ua))
+		c.uas = s.lists.withBytes(c.uas, ua, &s.in)
 	}
 	if m.HasSDP {
 		// the records addMedia filed for m hold SDP.Secure of each line
@@ -603,6 +603,23 @@ func (t *strLists) with(l *strList, v string) *strList {
 	}
 	l.items = append(l.items, v)
 	return l
+}
+
+// withBytes is with(l, in.str(b)) without the interner's lookup when
+// the shared list l followed by b is in the table already: the string
+// in that list is the one in.str gives (or, past the interner's bound,
+// an equal one), and neither table changes.
+func (t *strLists) withBytes(l *strList, b []byte, in *interner) *strList {
+	x := l
+	if x == nil {
+		x = &t.root
+	}
+	if x.shared {
+		if y, ok := x.next[string(b)]; ok {
+			return y
+		}
+	}
+	return t.with(l, in.str(b))
 }
 
 // sharedWith returns the shared list l followed by v (l nil is the

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -711,5 +712,27 @@ func TestMediaIndex(t *testing.T) {
 		if x.get(k) != c {
 			t.Fatalf("%#x lost", k)
 		}
+	}
+}
+
+// TestStrListsWithBytes holds withBytes to with over the interner: the
+// same shared lists, equal own ones, while the table fills and past it.
+func TestStrListsWithBytes(t *testing.T) {
+	var a, b strLists
+	var ina, inb interner
+	var la, lb *strList
+	for i := range 3 * maxStrLists {
+		v := []byte("ua-" + strconv.Itoa(i%7))
+		if i%5 == 0 {
+			la, lb = nil, nil // a new call's list
+		}
+		la = a.with(la, ina.str(v))
+		lb = b.withBytes(lb, v, &inb)
+		if !slices.Equal(la.list(), lb.list()) || la.shared != lb.shared {
+			t.Fatalf("step %d: with %v (shared %v), withBytes %v (shared %v)", i, la.list(), la.shared, lb.list(), lb.shared)
+		}
+	}
+	if a.n != b.n || len(ina.m) != len(inb.m) {
+		t.Errorf("tables differ: %d and %d lists, %d and %d strings", a.n, b.n, len(ina.m), len(inb.m))
 	}
 }
