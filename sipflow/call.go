@@ -71,9 +71,8 @@ type call struct {
 	eps     []netip.AddrPort // endpoints the messages index
 	methods *strList
 	uas     *strList
-	pend    *pendingOffer // offer awaiting its answer
-	neg     negRec        // the latest completed offer/answer exchange (see negotiated); the earlier ones in callRare.negs
-	cold    *callCold     // what few calls need, allocated with the first
+	neg     negRec    // the latest completed offer/answer exchange (see negotiated); the earlier ones in callRare.negs
+	cold    *callCold // what few calls need, allocated with the first
 
 	ord, q callLink // in the store's creation-order list; in its active or done list (where)
 	ctx    msgCtx   // the first message's; storedMsg keeps no copy of it
@@ -83,7 +82,8 @@ type call struct {
 	srcI, dstI     uint32    // the first request's addresses: indexes into eps
 	offerM         uint32    // 1 + index into msgs of the latest offer, until the first completed negotiation (then neg)
 	inviteCSeq     uint32
-	forks          int32 // distinct To-tags answering an initial INVITE transaction
+	pendM          uint32 // 1 + index into msgs of the offer awaiting its answer, 0 when none (pending)
+	forks          int32  // distinct To-tags answering an initial INVITE transaction
 	authChallenges int32
 	retrans        int32
 	warnCount      int32 // messages with parse warnings
@@ -447,15 +447,7 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool, spil
 	if len(m.Via) > 0 {
 		branch = m.Via[0].Branch
 	}
-	var h maphash.Hash
-	h.SetSeed(s.seed)
-	h.Write(branch)
-	h.WriteString(method)
-	h.WriteByte(byte(m.CSeq >> 24))
-	h.WriteByte(byte(m.CSeq >> 16))
-	h.WriteByte(byte(m.CSeq >> 8))
-	h.WriteByte(byte(m.CSeq))
-	sm.txn = uint32(h.Sum64())
+	sm.txn = txnOf(s.seed, branch, m.CSeq, w.mi)
 	if m.HasSDP {
 		sm.flags |= fSDP
 		c.bytes += sdpOverhead + mediaOverhead*len(m.SDP.Media) + c.addMedia(&m.SDP, uint32(len(c.msgs)), s)
@@ -487,11 +479,13 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool, spil
 		return true
 	}
 	if ua := m.UA(); len(ua) > 0 && !c.hasUA(ua) {
-		c.uas = s.lists.with(c.uas, s.in.str(ua))
+		c.uas = s.lists.withBytes(c.uas, ua, &s.in)
 	}
 	if m.HasSDP {
-		for i := range m.SDP.Media {
-			if m.SDP.Secure(i) {
+		// the records addMedia filed for m hold SDP.Secure of each line
+		recs := c.media[len(c.media)-len(m.SDP.Media):]
+		for i := range recs {
+			if c.srtpOf(&recs[i]) {
 				c.srtp = true
 			}
 		}
@@ -500,6 +494,23 @@ func (c *call) add(m *Message, meta *Meta, raw []byte, s *Store, keep bool, spil
 	c.negotiate(&sm)
 	c.msgs = append(c.msgs, sm)
 	return false
+}
+
+// txnOf is storedMsg.txn: the transaction of a message (RFC 3261
+// 17.1.3: top Via branch, CSeq number and method) as a hash. Only the
+// messages of one call are compared by it, so the method is the call's
+// index of it (methodIndex) rather than its name, and the branch's seeded
+// hash is mixed with the number and index by a bijection (fmix64 of
+// MurmurHash3): one short maphash.Bytes where a maphash.Hash was set
+// up and written field by field (seven writes and a Sum64) per message.
+func txnOf(seed maphash.Seed, branch []byte, cseq, mi uint32) uint32 {
+	x := maphash.Bytes(seed, branch) ^ (uint64(cseq)<<32 | uint64(mi))
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb9fe1a85ec53
+	x ^= x >> 33
+	return uint32(x)
 }
 
 // seenBefore reports whether an identical message came the same way
@@ -592,6 +603,23 @@ func (t *strLists) with(l *strList, v string) *strList {
 	}
 	l.items = append(l.items, v)
 	return l
+}
+
+// withBytes is with(l, in.str(b)) without the interner's lookup when
+// the shared list l followed by b is in the table already: the string
+// in that list is the one in.str gives (or, past the interner's bound,
+// an equal one), and neither table changes.
+func (t *strLists) withBytes(l *strList, b []byte, in *interner) *strList {
+	x := l
+	if x == nil {
+		x = &t.root
+	}
+	if x.shared {
+		if y, ok := x.next[string(b)]; ok {
+			return y
+		}
+	}
+	return t.with(l, in.str(b))
 }
 
 // sharedWith returns the shared list l followed by v (l nil is the
@@ -812,7 +840,11 @@ func (c *call) initialInvite(m *Message, t time.Time, sm *storedMsg, s *Store) {
 		if len(m.From.Tag) > 0 {
 			c.callerTag = tagHash(s, m.From.Tag) | 1
 		}
-		c.setParties(m, s)
+		if len(c.msgs) > 0 {
+			// (a call's first message gave newCall its parties: the
+			// same again)
+			c.setParties(m, s)
+		}
 	} else if m.CSeq > c.inviteCSeq && c.answerT == noTime && c.state.Terminal() {
 		// A new INVITE after a 3xx/4xx (redirect, 422, 491...) with the
 		// same Call-ID continues the same call (RFC 3261 8.1.3.4).
@@ -1089,7 +1121,7 @@ func (c *call) summaryInto(s *CallSummary, a *summaryAlloc) {
 	s.Offer = c.offerSDP(a)
 	s.Answer = c.answerSDP(a)
 	s.SDPHistoryDropped = c.rareR().negsCut
-	s.Codec = c.codec()
+	s.Codec = c.codec(s.Answer) // the answer's records, summarized once
 	s.Legs = c.moreR().legs
 	s.Streams = c.coldR().streams
 	if s.Problems == nil {
@@ -1126,7 +1158,7 @@ const (
 func (s *Store) SetProblems(callID string, ps []Problem) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, ok := s.calls[callID]
+	c, ok := s.calls.get(callID)
 	if !ok {
 		return false
 	}

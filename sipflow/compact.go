@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/voiptool/voiptool/internal/siplex"
 	"github.com/voiptool/voiptool/pcap"
 )
 
@@ -587,12 +588,111 @@ func (c *call) addMedia(sd *SDP, msg uint32, s *Store) int {
 		c.media = make([]mediaRec, 0, max(len(sd.Media), 2)) // an offer and its answer, one m= line each
 	}
 	for i := range sd.Media {
+		if r, ok := s.memo.rec(sd, i, msg); ok {
+			c.media = append(c.media, r) // a table shape: costs the call nothing
+			continue
+		}
 		ms, l, shared := mediaSummaryOf(sd, i, &s.in, &s.lists)
 		r, n := c.mediaRecOf(&ms, l, shared, msg, s)
 		c.media = append(c.media, r)
 		cost += n
+		if r.shape != nil && n == 0 { // the shape is the store's table's
+			s.memo.add(r.shape)
+		}
 	}
 	return cost
+}
+
+// shapeMemoN is how many of the latest table shapes the memo holds: a
+// load test's offers and answers have one or two, a trunk's a few.
+const shapeMemoN = 4
+
+// shapeMemo holds the shapes of the store's table that m= lines had
+// lately, so that a line like one of them finds its shape by comparing
+// its bytes with the shape's strings: mediaSummaryOf and the table cost
+// some ten map lookups a line (interner, codec lists, shapes), a good
+// part of a call's filing on a SIP-heavy capture. A shape matches a line
+// exactly when the slow path would find it in the table (and change
+// nothing: the interner, the lists and the table only grow, and the
+// memo holds shapes the slow path put there). Writer only; init resets it.
+type shapeMemo struct {
+	sh   [shapeMemoN]*mediaShape
+	savp [shapeMemoN]bool // sh's proto is an SRTP profile (SDP.Secure without a=crypto)
+	next int              // the entry add replaces
+}
+
+// add remembers sh, a shape of the store's table.
+func (m *shapeMemo) add(sh *mediaShape) {
+	m.sh[m.next], m.savp[m.next] = sh, siplex.ContainsFold([]byte(sh.proto), "SAVP")
+	m.next = (m.next + 1) % shapeMemoN
+}
+
+// rec is the record of media i of sd for message msg, when a shape of the
+// memo matches it; mediaRecOf's otherwise.
+func (m *shapeMemo) rec(sd *SDP, i int, msg uint32) (mediaRec, bool) {
+	if m.sh[0] == nil {
+		return mediaRec{}, false
+	}
+	md := &sd.Media[i]
+	var addr netip.AddrPort
+	a := sd.Addr(i)
+	if a.IsValid() {
+		if a.Zone() != "" {
+			return mediaRec{}, false // not narrow (mediaRecOf)
+		}
+		addr = netip.AddrPortFrom(a, md.Port)
+	}
+	rtcp, hasRTCP := sd.RTCPEndpoint(i)
+	if hasRTCP && rtcp.Addr() != a {
+		return mediaRec{}, false // not narrow
+	}
+	dir := sd.Direction(i).String()
+	for j, sh := range m.sh {
+		if sh == nil || sh.addr != a.IsValid() || sh.v6 != a.Is6() || sh.rtcp != hasRTCP || sh.ptime != md.Ptime ||
+			sh.dir != dir || sh.typ != string(md.Type) || sh.proto != string(md.Proto) ||
+			sh.srtp != (md.Crypto || m.savp[j]) || !sameCodecs(sd, i, sh.codecs) { // (SDP.Secure, the proto being sh's)
+			continue
+		}
+		r := mediaRec{shape: sh, ip: a.As16(), port: addr.Port(), msg: msg}
+		if hasRTCP {
+			r.rtcp = rtcp.Port()
+		}
+		return r, true
+	}
+	return mediaRec{}, false
+}
+
+// sameCodecs reports whether media i of sd has the codec names l
+// (sharedCodecs's, as codecName and mediaSummaryOf name them).
+func sameCodecs(sd *SDP, i int, l []string) bool {
+	md := &sd.Media[i]
+	if len(md.Payloads) == 0 {
+		if len(md.Formats) == 0 {
+			return len(l) == 0
+		}
+		return len(l) == 1 && l[0] == string(md.Formats)
+	}
+	if len(l) != len(md.Payloads) {
+		return false
+	}
+	for j, pt := range md.Payloads {
+		enc, ok := sd.RTPMap(i, pt)
+		switch {
+		case ok && len(enc) > 0:
+			if l[j] != string(enc) {
+				return false
+			}
+		case !ok && StaticPayloadName(pt) != "":
+			if l[j] != StaticPayloadName(pt) {
+				return false
+			}
+		default:
+			if l[j] != ptString(pt) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // mediaRecOf compacts ms; the second result is what it costs beyond the
@@ -630,6 +730,14 @@ func (c *call) mediaRecOf(ms *MediaSummary, l *strList, shared bool, msg uint32,
 		}
 	}
 	return r, cost
+}
+
+// srtpOf is the record's SRTP.
+func (c *call) srtpOf(r *mediaRec) bool {
+	if r.shape == nil {
+		return c.rareR().media[r.wideIdx()].SRTP
+	}
+	return r.shape.srtp
 }
 
 // addrOf is the record's Addr.

@@ -2,9 +2,12 @@ package sipflow
 
 import (
 	"fmt"
+	"hash/maphash"
 	"math"
+	"math/rand/v2"
 	"net/netip"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -93,7 +96,7 @@ func TestStoredMsgMetaRoundTrip(t *testing.T) {
 	}
 	// the narrow messages kept nothing beside them; the others one wide
 	// record each (and the two SDP messages their summaries)
-	c := s.calls["wide@h"]
+	c := heldCall(s, "wide@h")
 	wide := 0
 	for i := range c.msgs {
 		if c.msgs[i].flags&fWide != 0 {
@@ -225,8 +228,8 @@ func TestStoreRemoveForgetsMedia(t *testing.T) {
 	if id, _ := s.CallForMedia(netip.MustParseAddrPort("10.0.0.1:6000")); id != "m2" {
 		t.Errorf("10.0.0.1:6000 names %q, want m2", id)
 	}
-	if len(s.media) != 1 {
-		t.Errorf("%d media endpoints held, want 1", len(s.media))
+	if s.media.n != 1 {
+		t.Errorf("%d media endpoints held, want 1", s.media.n)
 	}
 }
 
@@ -336,7 +339,7 @@ func TestStoreBytesAddUp(t *testing.T) {
 	check("one message")
 	run(s, []step{{10, true, b.req("INVITE", 1, "", "z9hG4bK2", "")}}) // links a: a's first cold field
 	check("a leg")
-	if s.calls["a@h"].cold == nil {
+	if heldCall(s, "a@h").cold == nil {
 		t.Fatal("the leg did not reach a")
 	}
 	s.AddEvent("a@h", CallEvent{Time: t0, Kind: "log", Detail: "hello"})
@@ -406,7 +409,7 @@ func TestClosedCallTrimmed(t *testing.T) {
 		steps = append(steps, step{1 + i, false, d.resp(180, "Ringing", "INVITE", 1, "b", "z9hG4bK1", "", "X-N: "+itoa(i)+"\n")})
 	}
 	run(s, steps)
-	c := s.calls["trim@h"]
+	c := heldCall(s, "trim@h")
 	if len(c.msgs) != 8 || cap(c.msgs) != 14 {
 		t.Fatalf("open call: %d messages in %d", len(c.msgs), cap(c.msgs))
 	}
@@ -482,7 +485,7 @@ func TestStoredMsgTimeDelta(t *testing.T) {
 	if !ok || len(det.Messages) != len(raws) {
 		t.Fatalf("call: %v", ok)
 	}
-	c := s.calls["dt@h"]
+	c := heldCall(s, "dt@h")
 	for i, md := range det.Messages {
 		want := metas[i]
 		want.PayloadOffset = 0
@@ -507,12 +510,229 @@ func TestProblemsShared(t *testing.T) {
 	p := Problem{Code: "short-call", Severity: SeverityInfo, Detail: "answered call hung up by the caller after 30 ms"}
 	s.SetProblems("a@h", []Problem{p})
 	s.SetProblems("b@h", []Problem{p})
-	a, b := s.calls["a@h"].cold.problems, s.calls["b@h"].cold.problems
+	a, b := heldCall(s, "a@h").cold.problems, heldCall(s, "b@h").cold.problems
 	if &a[0] != &b[0] {
 		t.Error("one problem on two calls: two lists")
 	}
 	s.SetProblems("a@h", []Problem{{Code: "x"}, p})
 	if sa, sb := one(t, s, "a@h"), one(t, s, "b@h"); len(sa.Problems) != 2 || len(sb.Problems) != 1 || sb.Problems[0] != p {
 		t.Errorf("after a's were replaced: a %+v, b %+v", sa.Problems, sb.Problems)
+	}
+}
+
+// TestShapeMemoMatchesSlowPath holds addMedia's memo to the path it
+// skips: for media lines of many shapes (codecs by rtpmap, static,
+// unnamed, an empty rtpmap, a format list, directions, ptime, SRTP by
+// profile and by crypto, IPv6, a zone, RTCP on the same or another
+// address, no address, port 0), whenever the memo holds a shape for a
+// line, the record it gives is the record mediaSummaryOf and mediaRecOf
+// give, and the memo finds the shapes the table holds.
+func TestShapeMemoMatchesSlowPath(t *testing.T) {
+	const head = "v=0\no=- 1 1 IN IP4 10.0.0.1\ns=-\n"
+	bodies := []string{
+		head + "c=IN IP4 10.0.0.1\nt=0 0\nm=audio 4000 RTP/AVP 0 8 101\na=rtpmap:101 telephone-event/8000\na=ptime:20\n",
+		head + "c=IN IP4 10.0.0.2\nt=0 0\nm=audio 4002 RTP/AVP 0 8 101\na=rtpmap:101 telephone-event/8000\na=ptime:20\n",
+		head + "c=IN IP4 10.0.0.2\nt=0 0\nm=audio 4002 RTP/AVP 0 8 101\na=rtpmap:101 telephone-event/8000\na=ptime:30\n",
+		head + "c=IN IP4 10.0.0.2\nt=0 0\nm=audio 4002 RTP/AVP 0 8 101\na=rtpmap:101 telephone-event/8000\na=sendonly\n",
+		head + "c=IN IP4 10.0.0.2\nt=0 0\nm=audio 4002 RTP/AVP 8 0 101\na=rtpmap:101 telephone-event/8000\n",
+		head + "c=IN IP4 10.0.0.2\nt=0 0\nm=audio 4002 RTP/AVP 0 8 101\n",
+		head + "c=IN IP4 10.0.0.2\nt=0 0\nm=audio 4002 RTP/AVP 0 8 101\na=rtpmap:101 \n",
+		head + "c=IN IP4 10.0.0.2\nt=0 0\nm=audio 4002 RTP/AVP 0 8\na=rtpmap:0 \n",
+		head + "c=IN IP4 10.0.0.2\nt=0 0\nm=audio 4002 RTP/AVP 0 8\na=rtpmap:0 /8000\n",
+		head + "c=IN IP4 10.0.0.2\nt=0 0\nm=audio 4002 RTP/AVP 0 8 96\na=rtpmap:96 telephone-event/8000\n",
+		head + "c=IN IP4 10.0.0.2\nt=0 0\nm=audio 4002 RTP/AVP 0 8\na=rtpmap:0 PCMA/8000\n",
+		head + "c=IN IP4 10.0.0.2\nt=0 0\nm=audio 4002 RTP/SAVP 0 8\n",
+		head + "c=IN IP4 10.0.0.2\nt=0 0\nm=audio 4002 RTP/AVP 0 8\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:x\n",
+		head + "c=IN IP4 10.0.0.2\nt=0 0\nm=audio 4002 RTP/AVP 0 8\na=rtcp:4009\n",
+		head + "c=IN IP4 10.0.0.2\nt=0 0\nm=audio 4002 RTP/AVP 0 8\na=rtcp:4009 IN IP4 10.9.9.9\n",
+		head + "c=IN IP4 10.0.0.2\nt=0 0\nm=audio 4002 RTP/AVP 0 8\na=rtcp-mux\n",
+		head + "c=IN IP4 10.0.0.2\nt=0 0\nm=audio 0 RTP/AVP 0 8\n",
+		head + "t=0 0\nm=audio 4002 RTP/AVP 0 8\n",
+		head + "c=IN IP6 2001:db8::1\nt=0 0\nm=audio 4002 RTP/AVP 0 8\n",
+		head + "c=IN IP6 fe80::1%eth0\nt=0 0\nm=audio 4002 RTP/AVP 0 8\n",
+		head + "c=IN IP4 10.0.0.2\nt=0 0\nm=image 4002 udptl t38\n",
+		head + "c=IN IP4 10.0.0.2\nt=0 0\nm=image 4002 udptl t38 t37\n",
+		head + "c=IN IP4 10.0.0.2\nt=0 0\nm=video 4002 RTP/AVP\n",
+		head + "c=IN IP4 10.0.0.2\nt=0 0\nm=audio 4002 RTP/AVP 0 8 101\na=rtpmap:101 telephone-event/8000\nm=video 4004 RTP/AVP 99\na=rtpmap:99 H264/90000\n",
+	}
+	s := NewStore(StoreOptions{})
+	c := &call{}
+	hits := 0
+	for round := range 2 { // the first files the shapes; the second finds them
+		for _, b := range bodies {
+			var sd SDP
+			if err := sd.Unmarshal([]byte(b)); err != nil {
+				t.Fatal(err)
+			}
+			for again := range 2 { // a line right after one like it
+				for i := range sd.Media {
+					ms, l, shared := mediaSummaryOf(&sd, i, &s.in, &s.lists)
+					want, n := c.mediaRecOf(&ms, l, shared, 3, s)
+					table := want.shape != nil && n == 0
+					got, ok := s.memo.rec(&sd, i, 3)
+					switch {
+					case ok:
+						hits++
+						if got != want {
+							t.Errorf("round %d, %q media %d: memo gives %+v, the slow path %+v", round, b, i, got, want)
+						}
+					case again == 1 && table:
+						t.Errorf("round %d, %q media %d: the memo misses the table shape it was given", round, b, i)
+					}
+					if table && again == 0 {
+						s.memo.add(want.shape)
+					}
+				}
+			}
+		}
+	}
+	if hits == 0 {
+		t.Error("the memo never matched")
+	}
+}
+
+// TestMediaKeyDistinct: IPv4 endpoints are their own keys, so endpoints
+// one byte or one port apart, and an IPv4 address and its IPv6-mapped
+// form, never share a key; IPv6 zones are told apart.
+func TestMediaKeyDistinct(t *testing.T) {
+	s := NewStore(StoreOptions{})
+	aps := []netip.AddrPort{
+		netip.MustParseAddrPort("10.0.0.1:4000"), netip.MustParseAddrPort("10.0.0.1:4001"),
+		netip.MustParseAddrPort("10.0.1.1:4000"), netip.MustParseAddrPort("11.0.0.1:4000"),
+		netip.MustParseAddrPort("10.0.0.2:4000"), netip.MustParseAddrPort("0.0.0.0:0"),
+		netip.MustParseAddrPort("255.255.255.255:65535"), netip.MustParseAddrPort("[::ffff:10.0.0.1]:4000"),
+		netip.MustParseAddrPort("[2001:db8::1]:4000"), netip.MustParseAddrPort("[fe80::1%eth0]:4000"),
+		netip.MustParseAddrPort("[fe80::1%eth1]:4000"), netip.MustParseAddrPort("[fe80::1]:4000"), {},
+	}
+	seen := map[uint64]netip.AddrPort{}
+	for _, ap := range aps {
+		k := s.mediaKey(ap)
+		if o, ok := seen[k]; ok {
+			t.Errorf("%v and %v share key %#x", o, ap, k)
+		}
+		seen[k] = ap
+		if k != s.mediaKey(ap) {
+			t.Errorf("%v: key not stable", ap)
+		}
+	}
+}
+
+// heldCall is the call the store holds for id (nil: none).
+func heldCall(s *Store, id string) *call {
+	c, _ := s.calls.get(id)
+	return c
+}
+
+// TestCallIndex holds the Call-ID index to a map through inserts,
+// lookups and removals in random order (removal shifts entries back, so
+// every entry left must stay reachable), across growth.
+func TestCallIndex(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	x := newCallIndex(maphash.MakeSeed())
+	want := map[string]*call{}
+	var ids []string
+	for step := range 200000 {
+		switch op := rng.IntN(10); {
+		case op < 6 || len(ids) == 0:
+			id := "c" + strconv.Itoa(step)
+			c := &call{id: id}
+			if _, ok := x.get(id); ok {
+				t.Fatalf("%s held before it was added", id)
+			}
+			x.put(c, x.hash([]byte(id)))
+			want[id] = c
+			ids = append(ids, id)
+		case op < 8:
+			k := rng.IntN(len(ids))
+			id := ids[k]
+			x.del(want[id])
+			delete(want, id)
+			ids[k] = ids[len(ids)-1]
+			ids = ids[:len(ids)-1]
+			if _, ok := x.get(id); ok {
+				t.Fatalf("%s held after its removal", id)
+			}
+		default:
+			id := ids[rng.IntN(len(ids))]
+			if c, ok := x.getBytes([]byte(id)); !ok || c != want[id] || !x.holds(c) {
+				t.Fatalf("%s: got %v %v", id, c, ok)
+			}
+		}
+		if x.n != len(want) {
+			t.Fatalf("step %d: %d held, want %d", step, x.n, len(want))
+		}
+	}
+	for id, c := range want {
+		if got, ok := x.get(id); !ok || got != c {
+			t.Fatalf("%s lost", id)
+		}
+	}
+	if x.holds(&call{id: ids[0]}) {
+		t.Error("holds a call by its Call-ID alone")
+	}
+}
+
+// TestMediaIndex holds the media index to a map through swaps, lookups
+// and removals in random order, across growth, with keys that crowd
+// (consecutive IPv4 endpoints) and a zero Store's lookup.
+func TestMediaIndex(t *testing.T) {
+	var zero Store
+	if _, ok := zero.CallForMedia(netip.MustParseAddrPort("10.0.0.1:4000")); ok {
+		t.Error("the zero Store finds media")
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	s := NewStore(StoreOptions{})
+	x := newMediaIndex(maphash.MakeSeed())
+	want := map[uint64]*call{}
+	calls := []*call{{id: "a"}, {id: "b"}, {id: "c"}}
+	for step := range 200000 {
+		k := s.mediaKey(netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 0, byte(rng.IntN(4))}), uint16(4000+rng.IntN(3000))))
+		c := calls[rng.IntN(len(calls))]
+		switch op := rng.IntN(10); {
+		case op < 5:
+			if o := x.swap(k, c); o != want[k] {
+				t.Fatalf("step %d: swap gave %v, want %v", step, o, want[k])
+			}
+			want[k] = c
+		case op < 8:
+			x.delIf(k, c)
+			if want[k] == c {
+				delete(want, k)
+			}
+		default:
+			if o := x.get(k); o != want[k] {
+				t.Fatalf("step %d: get gave %v, want %v", step, o, want[k])
+			}
+		}
+		if x.n != len(want) {
+			t.Fatalf("step %d: %d held, want %d", step, x.n, len(want))
+		}
+	}
+	for k, c := range want {
+		if x.get(k) != c {
+			t.Fatalf("%#x lost", k)
+		}
+	}
+}
+
+// TestStrListsWithBytes holds withBytes to with over the interner: the
+// same shared lists, equal own ones, while the table fills and past it.
+func TestStrListsWithBytes(t *testing.T) {
+	var a, b strLists
+	var ina, inb interner
+	var la, lb *strList
+	for i := range 3 * maxStrLists {
+		v := []byte("ua-" + strconv.Itoa(i%7))
+		if i%5 == 0 {
+			la, lb = nil, nil // a new call's list
+		}
+		la = a.with(la, ina.str(v))
+		lb = b.withBytes(lb, v, &inb)
+		if !slices.Equal(la.list(), lb.list()) || la.shared != lb.shared {
+			t.Fatalf("step %d: with %v (shared %v), withBytes %v (shared %v)", i, la.list(), la.shared, lb.list(), lb.shared)
+		}
+	}
+	if a.n != b.n || len(ina.m) != len(inb.m) {
+		t.Errorf("tables differ: %d and %d lists, %d and %d strings", a.n, b.n, len(ina.m), len(inb.m))
 	}
 }

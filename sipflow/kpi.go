@@ -81,7 +81,7 @@ func (s *Store) KPIs(f Filter) KPIs {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	k := KPIs{Methods: map[string]int{}, Codes: map[int]int{}}
-	if s.calls == nil {
+	if s.calls.slots == nil {
 		return k
 	}
 	viaSum := 0

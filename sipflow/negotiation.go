@@ -67,12 +67,16 @@ func (c *call) sdpHistory(a *summaryAlloc, offer, answer []MediaSummary) []Negot
 	return out
 }
 
-// pendingOffer is an offer waiting for its answer.
-type pendingOffer struct {
-	method  string // of the transaction that carries the offer
-	cseq    uint32
-	m       uint32 // the offering message's index in call.msgs
-	fromReq bool   // offered in a request (answer in its response) or in a response (answer in ACK/PRACK)
+// pending is the message whose offer awaits its answer (call.pendM),
+// nil when none. The message holds what the answer is matched by: its
+// CSeq, its method, whether it is a request (then the answer comes in
+// its response; else in the ACK or PRACK). A pointer to a copy of them
+// was an allocation for nearly every call.
+func (c *call) pending() *storedMsg {
+	if c.pendM == 0 {
+		return nil
+	}
+	return &c.msgs[c.pendM-1]
 }
 
 // negotiate follows the offer/answer state of the dialog for one
@@ -84,21 +88,21 @@ func (c *call) negotiate(sm *storedMsg) {
 		case "INVITE", "UPDATE":
 			if !hasSDP {
 				if c.methodOf(sm) == "INVITE" {
-					c.pend = nil // INVITE without SDP: the offer comes in the 2xx
+					c.pendM = 0 // INVITE without SDP: the offer comes in the 2xx
 				}
 				return // an UPDATE without SDP (a session refresh) leaves offer/answer alone
 			}
-			c.offerSeen(&pendingOffer{method: c.methodOf(sm), cseq: sm.cseq, m: uint32(len(c.msgs)), fromReq: true})
+			c.offerSeen()
 		case "ACK", "PRACK":
 			if !hasSDP {
 				return
 			}
-			if p := c.pend; p != nil && !p.fromReq {
-				c.complete(p)
+			if p := c.pending(); p != nil && !p.request() {
+				c.complete()
 				return
 			}
 			if c.methodOf(sm) == "PRACK" {
-				c.offerSeen(&pendingOffer{method: c.methodOf(sm), cseq: sm.cseq, m: uint32(len(c.msgs)), fromReq: true})
+				c.offerSeen()
 			}
 		}
 		return
@@ -108,11 +112,11 @@ func (c *call) negotiate(sm *storedMsg) {
 	default:
 		return
 	}
-	p := c.pend
-	mine := p != nil && p.fromReq && p.cseq == sm.cseq && p.method == c.methodOf(sm)
+	p := c.pending()
+	mine := p != nil && p.request() && p.cseq == sm.cseq && c.methodIdx(p) == c.methodIdx(sm)
 	if sm.code >= minRedirect {
 		if mine {
-			c.pend = nil // the offer was rejected: the previous exchange stands (RFC 3261 14.1)
+			c.pendM = 0 // the offer was rejected: the previous exchange stands (RFC 3261 14.1)
 		}
 		return
 	}
@@ -121,26 +125,29 @@ func (c *call) negotiate(sm *storedMsg) {
 	}
 	switch {
 	case mine:
-		c.complete(p)
+		c.complete()
 	case c.negotiated() && c.msgs[c.neg.offer].cseq == sm.cseq && c.methodOf(&c.msgs[c.neg.offer]) == c.methodOf(sm):
 		// The 2xx repeating (or, from another fork, replacing) the
 		// answer an 18x already gave.
 		c.neg.answer = uint32(len(c.msgs)) // sm, about to be filed
 	default:
 		// An offer in a response: the request had no SDP.
-		c.offerSeen(&pendingOffer{method: c.methodOf(sm), cseq: sm.cseq, m: uint32(len(c.msgs))})
+		c.offerSeen()
 	}
 }
 
-func (c *call) offerSeen(p *pendingOffer) {
-	c.pend = p
+// offerSeen notes the offer of the message about to be filed.
+func (c *call) offerSeen() {
+	c.pendM = uint32(len(c.msgs)) + 1
 	if !c.negotiated() {
-		c.offerM = p.m + 1 // shown until the first answer
+		c.offerM = c.pendM // shown until the first answer
 	}
 }
 
-func (c *call) complete(p *pendingOffer) {
-	n := negRec{offer: p.m, answer: uint32(len(c.msgs))} // the answer is the message about to be filed
+// complete pairs the pending offer with the answer of the message about
+// to be filed.
+func (c *call) complete() {
+	n := negRec{offer: c.pendM - 1, answer: uint32(len(c.msgs))} // the answer is the message about to be filed
 	if c.negotiated() {
 		rare := c.rareW()
 		if len(rare.negs)+1 >= maxNegotiations {
@@ -153,7 +160,7 @@ func (c *call) complete(p *pendingOffer) {
 	}
 	c.neg = n
 	c.offerM = 0 // neg holds it now
-	c.pend = nil
+	c.pendM = 0
 }
 
 // offerSDP is the summary's Offer: the latest completed exchange's
@@ -179,27 +186,24 @@ func (c *call) answerSDP(a *summaryAlloc) []MediaSummary {
 // codec is the negotiated voice codec: the first audio codec of the
 // answer that is not an event or comfort-noise format, or, when an RTP
 // stream of the call carries another of the answer's codecs, that one.
-func (c *call) codec() string {
+// answer is the summary's Answer (answerSDP), built already.
+func (c *call) codec(answer []MediaSummary) string {
 	for _, s := range c.coldR().streams {
 		if s.Codec == "" {
 			continue
 		}
-		if x := c.answerCodec(s.Codec); x != "" {
+		if x := answerCodec(answer, s.Codec); x != "" {
 			return x
 		}
 	}
-	return c.answerCodec("")
+	return answerCodec(answer, "")
 }
 
 // answerCodec returns the answer's first voice codec named name (any
 // case), or its first voice codec when name is "".
-func (c *call) answerCodec(name string) string {
-	if !c.negotiated() {
-		return ""
-	}
-	recs := c.mediaOf(c.neg.answer)
-	for i := range recs {
-		m := c.summaryOf(&recs[i])
+func answerCodec(answer []MediaSummary, name string) string {
+	for i := range answer {
+		m := &answer[i]
 		if m.Type != "audio" || m.Addr.Port() == 0 {
 			continue
 		}

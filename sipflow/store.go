@@ -20,7 +20,7 @@ const (
 	// cost beyond the raw bytes kept, measured on the heap by
 	// TestStoreAccountingMatchesHeap (calls of several shapes, messages
 	// re-read or kept), which fails when they drift more than 15% from it.
-	callOverhead      = 520 // call (376 in a 384-byte block), endpoint table, map entries
+	callOverhead      = 520 // call (a 384-byte block), endpoint table, index entries
 	msgOverhead       = 54  // a storedMsg (48 bytes) in a slice grown by doubling
 	sdpOverhead       = 30  // its share of a negotiation record, a media index entry
 	mediaOverhead     = 40  // a mediaRec (32 bytes) in a slice grown by doubling
@@ -103,7 +103,7 @@ type Store struct {
 	msg     Message // reused decode target; writer only, under mu
 	in      interner
 	seed    maphash.Seed
-	calls   map[string]*call
+	calls   callIndex                // by Call-ID
 	order   callList                 // all calls, creation order (call.ord)
 	active  callList                 // open calls, least recently active first (call.q)
 	done    callList                 // closed calls, oldest closure first: eviction order (call.q)
@@ -118,7 +118,8 @@ type Store struct {
 	// media indexes the SDP media endpoints by mediaKey: a 16-byte
 	// entry where the address itself made it 40 (two per call). The
 	// call found is checked to have announced the endpoint.
-	media map[uint64]*call
+	media mediaIndex
+	memo  shapeMemo // the latest shapes of the table, for addMedia
 	stats Stats
 	// names of the capture sources (Meta.Source indexes it), for the
 	// summaries' Sources; set by the writer before it adds messages.
@@ -189,7 +190,7 @@ func NewStore(o StoreOptions) *Store {
 func (s *Store) init() {
 	s.seed = maphash.MakeSeed()
 	s.in = interner{}
-	s.calls = make(map[string]*call)
+	s.calls = newCallIndex(s.seed)
 	s.order, s.active, s.done = callList{}, callList{which: listActive}, callList{which: listDone}
 	s.lists = strLists{}
 	s.shapes = make(map[shapeKey]*mediaShape)
@@ -197,12 +198,13 @@ func (s *Store) init() {
 	s.problems = make(map[Problem][]Problem)
 	s.xcid = make(map[string][]string)
 	s.corr = make(map[string][]string)
-	s.media = make(map[uint64]*call)
+	s.media = newMediaIndex(s.seed)
+	s.memo = shapeMemo{}
 }
 
 // lazyInit makes the zero Store usable; called by writers under mu.
 func (s *Store) lazyInit() {
-	if s.calls == nil {
+	if s.calls.slots == nil {
 		if s.opt.MaxCalls <= 0 {
 			s.opt.MaxCalls = DefaultMaxCalls
 		}
@@ -225,7 +227,7 @@ func (s *Store) AddEvent(callID string, ev CallEvent) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.lazyInit()
-	c, ok := s.calls[callID]
+	c, ok := s.calls.get(callID)
 	if !ok {
 		return false
 	}
@@ -243,7 +245,7 @@ func (s *Store) AddEvent(callID string, ev CallEvent) bool {
 func (s *Store) Summary(id string) (CallSummary, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	c, ok := s.calls[id]
+	c, ok := s.calls.get(id)
 	if !ok {
 		return CallSummary{}, false
 	}
@@ -261,8 +263,8 @@ func (s *Store) Clear() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.lazyInit()
-	s.stats.Cleared += int64(len(s.calls))
-	for _, c := range s.calls {
+	s.stats.Cleared += int64(s.calls.n)
+	for c := s.order.front; c != nil; c = c.ord.next {
 		s.releaseSpilled(c)
 	}
 	s.init()
@@ -311,13 +313,14 @@ func (s *Store) add(m *Message, meta Meta) *Message {
 	if m.Warnings != 0 {
 		s.stats.WithWarnings++
 	}
-	c, ok := s.calls[string(m.CallID)]
+	h := s.calls.hash(m.CallID)
+	c, ok := find(&s.calls, m.CallID, h)
 	if !ok {
 		c = newCall(string(m.CallID), m, &meta, s)
-		s.calls[c.id] = c
+		s.calls.put(c, h)
 		s.order.pushBack(c)
 		s.active.pushBack(c)
-		s.stats.Calls = len(s.calls)
+		s.stats.Calls = s.calls.n
 		s.stats.Bytes += callOverhead
 	}
 	before := c.bytes // what c accounts from here on is added below; link adds the other calls'
@@ -452,7 +455,7 @@ func (s *Store) expireBefore(t time.Time) {
 // evict removes calls while over a limit: closed calls first, oldest
 // closure first, then the least recently active open calls.
 func (s *Store) evict() {
-	for len(s.calls) > s.opt.MaxCalls || s.stats.Bytes > s.opt.MaxBytes {
+	for s.calls.n > s.opt.MaxCalls || s.stats.Bytes > s.opt.MaxBytes {
 		c := s.done.front
 		if c == nil {
 			c = s.active.front
@@ -467,7 +470,7 @@ func (s *Store) evict() {
 
 func (s *Store) remove(c *call) {
 	s.releaseSpilled(c)
-	delete(s.calls, c.id)
+	s.calls.del(c)
 	s.order.remove(c)
 	switch c.where {
 	case listActive:
@@ -479,9 +482,7 @@ func (s *Store) remove(c *call) {
 	// summaries (linkMessage registers SDP.Endpoint, the summaries'
 	// Addr)
 	for i := range c.media {
-		if k := s.mediaKey(c.addrOf(&c.media[i])); s.media[k] == c {
-			delete(s.media, k)
-		}
+		s.media.delIf(s.mediaKey(c.addrOf(&c.media[i])), c)
 	}
 	for _, x := range c.rareR().xcids {
 		s.xcid[x] = removeString(s.xcid[x], c.id)
@@ -499,7 +500,7 @@ func (s *Store) remove(c *call) {
 	s.stats.Bytes -= b
 	s.stats.EvictedBytes += b
 	s.stats.Evicted++
-	s.stats.Calls = len(s.calls)
+	s.stats.Calls = s.calls.n
 }
 
 func removeString(l []string, v string) []string {
@@ -515,7 +516,7 @@ func removeString(l []string, v string) []string {
 // linkNew links a new call to calls whose X-Call-ID named its Call-ID.
 func (s *Store) linkNew(c *call) {
 	for _, other := range s.xcid[c.id] {
-		if o, ok := s.calls[other]; ok && o != c {
+		if o, ok := s.calls.get(other); ok && o != c {
 			s.link(c, o, LinkXCallID)
 		}
 	}
@@ -532,7 +533,7 @@ func (s *Store) linkMessage(c *call, m *Message, meta Meta) {
 			c.rareW().xcids = append(c.rareW().xcids, xs)
 			s.xcid[xs] = append(s.xcid[xs], c.id)
 		}
-		if o, ok := s.calls[string(x)]; ok {
+		if o, ok := s.calls.getBytes(x); ok {
 			s.link(c, o, LinkXCallID)
 		}
 	}
@@ -540,14 +541,14 @@ func (s *Store) linkMessage(c *call, m *Message, meta Meta) {
 		if !c.hasCorr(id) {
 			c.rareW().corrIDs = append(c.rareW().corrIDs, id)
 			for _, other := range s.corr[id] {
-				if o, ok := s.calls[other]; ok && o != c {
+				if o, ok := s.calls.get(other); ok && o != c {
 					s.link(c, o, LinkCorrelation)
 				}
 			}
 			s.corr[id] = append(s.corr[id], c.id)
 		}
 		// the Call-ID named by the correlation id is a leg too
-		if o, ok := s.calls[id]; ok && o != c {
+		if o, ok := s.calls.get(id); ok && o != c {
 			s.link(c, o, LinkCorrelation)
 		}
 	}
@@ -560,33 +561,39 @@ func (s *Store) linkMessage(c *call, m *Message, meta Meta) {
 				continue
 			}
 			k := s.mediaKey(ap)
-			if o, ok := s.media[k]; ok && o != c && o.isInvite && !o.closed() && o.announced(ap) {
+			// one probe for the lookup and the entry
+			if o := s.media.swap(k, c); o != nil && o != c && o.isInvite && !o.closed() && o.announced(ap) {
 				s.link(c, o, LinkSDP)
 			}
-			s.media[k] = c
 		}
 	}
 }
 
-// mediaKey is the media index's key for ap: a hash with the store's
-// seed. Two endpoints with one key (a chance of 2^-64 a pair) cost the
-// older one its entry, as a newer announcement of the same endpoint
-// would; the lookups check the endpoint itself (call.announced).
+// mediaKey is the media index's key for ap. An IPv4 endpoint is its
+// own key (address, port and a marker bit below the top one): no hash
+// to compute for the common case, and two endpoints never share a key.
+// Other endpoints are hashed with the store's seed, the top bit set so
+// they never meet an IPv4 key; two with one key (a chance of 2^-63 a
+// pair) cost the older one its entry, as a newer announcement of the
+// same endpoint would; the lookups check the endpoint itself
+// (call.announced). The map hashes the key with its own seed, so keys
+// from the wire cannot be crafted to crowd it.
 func (s *Store) mediaKey(ap netip.AddrPort) uint64 {
+	if a := ap.Addr(); a.Is4() {
+		b := a.As4()
+		return 1<<48 | uint64(b[0])<<40 | uint64(b[1])<<32 | uint64(b[2])<<24 | uint64(b[3])<<16 | uint64(ap.Port())
+	}
 	var h maphash.Hash
 	h.SetSeed(s.seed)
 	a := ap.Addr().As16()
 	h.Write(a[:])
 	h.WriteByte(byte(ap.Port() >> 8))
 	h.WriteByte(byte(ap.Port()))
-	switch {
-	case ap.Addr().Is4():
-		h.WriteByte(4)
-	case ap.Addr().Is6():
+	if ap.Addr().Is6() {
 		h.WriteByte(6)
 		h.WriteString(ap.Addr().Zone())
 	}
-	return h.Sum64()
+	return h.Sum64() | 1<<63
 }
 
 // announced reports whether one of c's messages offered or answered
@@ -616,7 +623,7 @@ func (s *Store) link(a, b *call, rule string) {
 func (s *Store) SetStreams(callID string, st []Stream) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, ok := s.calls[callID]
+	c, ok := s.calls.get(callID)
 	if !ok {
 		return false
 	}
@@ -637,8 +644,8 @@ func (s *Store) SetStreams(callID string, st []Stream) bool {
 func (s *Store) CallForMedia(ap netip.AddrPort) (string, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	c, ok := s.media[s.mediaKey(ap)]
-	if !ok || !c.announced(ap) {
+	c := s.media.get(s.mediaKey(ap))
+	if c == nil || !c.announced(ap) {
 		return "", false
 	}
 	return c.id, true
@@ -650,7 +657,7 @@ func (s *Store) CallForMedia(ap netip.AddrPort) (string, bool) {
 func (s *Store) Calls(f Filter, offset, limit int) []CallSummary {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.calls == nil {
+	if s.calls.slots == nil {
 		return nil
 	}
 	var out []CallSummary
@@ -688,10 +695,10 @@ func (s *Store) Calls(f Filter, offset, limit int) []CallSummary {
 func (s *Store) IDs() []string {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.calls == nil {
+	if s.calls.slots == nil {
 		return nil
 	}
-	out := make([]string, 0, len(s.calls))
+	out := make([]string, 0, s.calls.n)
 	for c := s.order.front; c != nil; c = c.ord.next {
 		out = append(out, c.id)
 	}
@@ -705,11 +712,11 @@ func (s *Store) Snapshot() []CallSummary { return s.Calls(Filter{}, 0, -1) }
 func (s *Store) Count(f Filter) int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.calls == nil {
+	if s.calls.slots == nil {
 		return 0
 	}
 	if f.IsZero() {
-		return len(s.calls)
+		return s.calls.n
 	}
 	n := 0
 	var sum CallSummary
@@ -728,7 +735,7 @@ func (s *Store) Count(f Filter) int {
 // Call returns one call with its messages.
 func (s *Store) Call(id string) (CallDetail, bool) {
 	s.mu.RLock()
-	c, ok := s.calls[id]
+	c, ok := s.calls.get(id)
 	if !ok {
 		s.mu.RUnlock()
 		return CallDetail{}, false
@@ -746,4 +753,227 @@ func (s *Store) Stats() Stats {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.stats
+}
+
+// callIndex finds a call by its Call-ID: open addressing with linear
+// probing over slots of a seeded hash of the Call-ID and the call (16
+// bytes), at most three quarters full. Where the map it replaces hashed
+// a new call's Call-ID twice (the lookup that missed, the insert) and
+// reached each entry through its directory, table and group, then the
+// key's bytes, a lookup here is one hash and, mostly, one slot; the
+// call it holds is the one the store reads next anyway. This lookup is
+// done for every message the store files (the largest part of the
+// store's cost on a SIP-heavy capture after the parse). The hash is
+// seeded (Call-IDs come from the wire); removal shifts the entries after
+// it back, so there are no tombstones and no rehash in place.
+type callIndex struct {
+	slots []callSlot // a power of two of them; h == 0: empty
+	n     int
+	seed  maphash.Seed
+}
+
+type callSlot struct {
+	h uint64 // hash of c.id, never 0
+	c *call
+}
+
+const minCallSlots = 8
+
+func newCallIndex(seed maphash.Seed) callIndex {
+	return callIndex{slots: make([]callSlot, minCallSlots), seed: seed}
+}
+
+// hash is the slots' hash of a Call-ID.
+func (x *callIndex) hash(id []byte) uint64 { return maphash.Bytes(x.seed, id) | 1 }
+
+func (x *callIndex) hashString(id string) uint64 { return maphash.String(x.seed, id) | 1 }
+
+// find returns the call with Call-ID id, whose hash is h.
+func find[T string | []byte](x *callIndex, id T, h uint64) (*call, bool) {
+	if x.n == 0 {
+		return nil, false
+	}
+	mask := uint64(len(x.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		sl := &x.slots[i]
+		if sl.h == 0 {
+			return nil, false
+		}
+		if sl.h == h && sl.c.id == string(id) {
+			return sl.c, true
+		}
+	}
+}
+
+// get returns the call with Call-ID id.
+func (x *callIndex) get(id string) (*call, bool) { return find(x, id, x.hashString(id)) }
+
+// getBytes is get for a Call-ID in a message's bytes.
+func (x *callIndex) getBytes(id []byte) (*call, bool) { return find(x, id, x.hash(id)) }
+
+// holds reports whether c is the call the index holds for its Call-ID
+// (not evicted or cleared since it was noted).
+func (x *callIndex) holds(c *call) bool {
+	o, ok := x.get(c.id)
+	return ok && o == c
+}
+
+// put adds c, whose Call-ID (hash h) the index does not hold.
+func (x *callIndex) put(c *call, h uint64) {
+	if 4*(x.n+1) > 3*len(x.slots) {
+		x.grow()
+	}
+	mask := uint64(len(x.slots) - 1)
+	i := h & mask
+	for x.slots[i].h != 0 {
+		i = (i + 1) & mask
+	}
+	x.slots[i] = callSlot{h, c}
+	x.n++
+}
+
+// grow doubles the slots.
+func (x *callIndex) grow() {
+	old := x.slots
+	x.slots = make([]callSlot, 2*len(old))
+	mask := uint64(len(x.slots) - 1)
+	for _, sl := range old {
+		if sl.h == 0 {
+			continue
+		}
+		i := sl.h & mask
+		for x.slots[i].h != 0 {
+			i = (i + 1) & mask
+		}
+		x.slots[i] = sl
+	}
+}
+
+// del removes c, and shifts back the entries after it that could sit
+// in its slot (their home is not between it and them), so that every
+// entry stays reachable from its home without a tombstone.
+func (x *callIndex) del(c *call) {
+	h := x.hashString(c.id)
+	mask := uint64(len(x.slots) - 1)
+	i := h & mask
+	for x.slots[i].c != c {
+		if x.slots[i].h == 0 {
+			return // not held
+		}
+		i = (i + 1) & mask
+	}
+	for j := (i + 1) & mask; x.slots[j].h != 0; j = (j + 1) & mask {
+		home := x.slots[j].h & mask
+		// j's entry may move to the hole at i unless its home lies
+		// after i, cyclically up to j
+		if (j-home)&mask >= (j-i)&mask {
+			x.slots[i] = x.slots[j]
+			i = j
+		}
+	}
+	x.slots[i] = callSlot{}
+	x.n--
+}
+
+// mediaIndex is the media index (Store.media): the call that last
+// announced each endpoint, by mediaKey, in open addressing with linear
+// probing over 16-byte slots, at most three quarters full. linkMessage
+// looks an endpoint up and enters it in one probe (swap) where a map
+// took two, the first a cache miss into a table of some 400 000 entries
+// on a SIP-heavy capture. An entry's home is a seeded hash of its key:
+// IPv4 keys are the endpoints themselves (mediaKey), from the wire.
+type mediaIndex struct {
+	slots []mediaSlot // a power of two of them; k == 0: empty (mediaKey is never 0)
+	n     int
+	seed  maphash.Seed
+}
+
+type mediaSlot struct {
+	k uint64
+	c *call
+}
+
+func newMediaIndex(seed maphash.Seed) mediaIndex {
+	return mediaIndex{slots: make([]mediaSlot, minCallSlots), seed: seed}
+}
+
+func (x *mediaIndex) home(k uint64) uint64 {
+	return maphash.Comparable(x.seed, k) & uint64(len(x.slots)-1)
+}
+
+// get returns the call entered for k, nil for none.
+func (x *mediaIndex) get(k uint64) *call {
+	if x.n == 0 {
+		return nil // and the zero Store's has no slots
+	}
+	mask := uint64(len(x.slots) - 1)
+	for i := x.home(k); x.slots[i].k != 0; i = (i + 1) & mask {
+		if x.slots[i].k == k {
+			return x.slots[i].c
+		}
+	}
+	return nil
+}
+
+// swap enters c for k and returns the call entered before (nil: none).
+func (x *mediaIndex) swap(k uint64, c *call) *call {
+	if 4*(x.n+1) > 3*len(x.slots) {
+		x.grow()
+	}
+	mask := uint64(len(x.slots) - 1)
+	i := x.home(k)
+	for ; x.slots[i].k != 0; i = (i + 1) & mask {
+		if x.slots[i].k == k {
+			o := x.slots[i].c
+			x.slots[i].c = c
+			return o
+		}
+	}
+	x.slots[i] = mediaSlot{k, c}
+	x.n++
+	return nil
+}
+
+// grow doubles the slots.
+func (x *mediaIndex) grow() {
+	old := x.slots
+	x.slots = make([]mediaSlot, 2*len(old))
+	mask := uint64(len(x.slots) - 1)
+	for _, sl := range old {
+		if sl.k == 0 {
+			continue
+		}
+		i := x.home(sl.k)
+		for x.slots[i].k != 0 {
+			i = (i + 1) & mask
+		}
+		x.slots[i] = sl
+	}
+}
+
+// delIf removes k's entry when it is c's, shifting back the entries
+// after it as callIndex.del does.
+func (x *mediaIndex) delIf(k uint64, c *call) {
+	if x.n == 0 {
+		return
+	}
+	mask := uint64(len(x.slots) - 1)
+	i := x.home(k)
+	for x.slots[i].k != k {
+		if x.slots[i].k == 0 {
+			return
+		}
+		i = (i + 1) & mask
+	}
+	if x.slots[i].c != c {
+		return
+	}
+	for j := (i + 1) & mask; x.slots[j].k != 0; j = (j + 1) & mask {
+		if home := x.home(x.slots[j].k); (j-home)&mask >= (j-i)&mask {
+			x.slots[i] = x.slots[j]
+			i = j
+		}
+	}
+	x.slots[i] = mediaSlot{}
+	x.n--
 }

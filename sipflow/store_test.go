@@ -488,23 +488,36 @@ func (fileRaw) ReadRaw(*Meta, int, int, []byte) ([]byte, error) {
 // entry of the store's media index): a 5-digit port in an m= line is
 // patched in place, to 10000 + i%50000.
 func addCalls(s *Store, tmpl [][]byte, first, n int, payloadOff int32) {
+	for i := first; i < first+n; i++ {
+		patchCall(tmpl, i)
+		for k, m := range tmpl {
+			s.Add(m, benchMeta(i, k, m, payloadOff))
+		}
+	}
+}
+
+// patchCall makes tmpl call number i: its Call-ID, and its media ports
+// (a 5-digit port in an m= line) 10000 + i%50000, patched in place.
+func patchCall(tmpl [][]byte, i int) {
 	var id [16]byte
 	var port [5]byte
 	mline := []byte("m=audio ")
-	for i := first; i < first+n; i++ {
-		strconv.AppendInt(append(id[:0], "bench-"...), 1e9+int64(i), 10)
-		strconv.AppendInt(port[:0], 10000+int64(i%50000), 10)
-		for k, m := range tmpl {
-			copy(m[bytes.Index(m, []byte("bench-")):], id[:]) // same length: patch the Call-ID in place
-			if at := bytes.Index(m, mline); at >= 0 && bytes.IndexByte(m[at+len(mline):], ' ') == len(port) {
-				copy(m[at+len(mline):], port[:])
-			}
-			tm := t0.Add(time.Duration(i*10+k) * time.Millisecond)
-			s.Add(m, Meta{Time: tm, Src: alice, Dst: bob, Transport: TransportUDP, Frame: i*7 + k + 1, Offset: int64(i*7+k) * 600,
-				Record:        pcap.Packet{Timestamp: tm, Number: i*7 + k + 1, Offset: int64(i*7+k) * 600, CaptureLength: len(m) + 42, Length: len(m) + 42, LinkType: 1},
-				PayloadOffset: payloadOff})
+	strconv.AppendInt(append(id[:0], "bench-"...), 1e9+int64(i), 10)
+	strconv.AppendInt(port[:0], 10000+int64(i%50000), 10)
+	for _, m := range tmpl {
+		copy(m[bytes.Index(m, []byte("bench-")):], id[:]) // same length: patch the Call-ID in place
+		if at := bytes.Index(m, mline); at >= 0 && bytes.IndexByte(m[at+len(mline):], ' ') == len(port) {
+			copy(m[at+len(mline):], port[:])
 		}
 	}
+}
+
+// benchMeta is where message k (m) of call i of addCalls lies.
+func benchMeta(i, k int, m []byte, payloadOff int32) Meta {
+	tm := t0.Add(time.Duration(i*10+k) * time.Millisecond)
+	return Meta{Time: tm, Src: alice, Dst: bob, Transport: TransportUDP, Frame: i*7 + k + 1, Offset: int64(i*7+k) * 600,
+		Record:        pcap.Packet{Timestamp: tm, Number: i*7 + k + 1, Offset: int64(i*7+k) * 600, CaptureLength: len(m) + 42, Length: len(m) + 42, LinkType: 1},
+		PayloadOffset: payloadOff}
 }
 
 // BenchmarkStoreAdd adds complete calls: "memory" keeps every message's
@@ -547,6 +560,50 @@ func BenchmarkStoreAdd(b *testing.B) {
 	}
 }
 
+// BenchmarkStoreAddParsed times what the store's writer does per message
+// of BenchmarkStoreAdd's calls (re-read from a file) when the capture
+// pipeline has parsed them ahead of it (AddParsed, capture.Event.SIP):
+// the engine goroutine's share. Batches of calls are parsed with the
+// timer stopped, about as many messages at a time as the pipeline hands
+// the writer at once.
+func BenchmarkStoreAddParsed(b *testing.B) {
+	const batch = 36 // about a pipeline batch (capture.pipeMsgs): the writer finds them warm
+	tmpl := benchCall()
+	raws := make([][]byte, batch*len(tmpl))
+	msgs := make([]Message, len(raws))
+	metas := make([]Meta, len(raws))
+	fill := func(first int) {
+		for i := range batch {
+			patchCall(tmpl, first+i)
+			for k, m := range tmpl {
+				j := i*len(tmpl) + k
+				raws[j] = append(raws[j][:0], m...)
+				if err := msgs[j].Unmarshal(raws[j]); err != nil {
+					b.Fatal(err)
+				}
+				metas[j] = benchMeta(first+i, k, m, 42)
+			}
+		}
+	}
+	s := NewStore(StoreOptions{Raw: fileRaw{}, MaxCalls: 1 << 30, MaxBytes: 1 << 40})
+	b.ReportAllocs()
+	i, j := 0, len(raws)
+	for b.Loop() {
+		if j == len(raws) {
+			b.StopTimer()
+			fill(i)
+			j = 0
+			b.StartTimer()
+		}
+		for range tmpl {
+			s.AddParsed(&msgs[j], metas[j])
+			j++
+		}
+		i++
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(tmpl)), "ns/msg")
+}
+
 // Allocation budgets of Store.Add per message of a complete 7-message
 // call with two SDP bodies (BenchmarkStoreAdd's call), averaged over the
 // call: the per-call structures (call, message, endpoint and address
@@ -587,9 +644,9 @@ func TestStoreAddAllocs(t *testing.T) {
 // BenchmarkStoreAdd reports the same figure (retained-B/call).
 func TestStoreRetainedPerCall(t *testing.T) {
 	const calls = 5000
-	// 977 measured: the call 384 (a 376-byte record), its 7 messages 352
+	// 945 measured: the call 384, its 7 messages 352
 	// (48 bytes each), the endpoint table 64, the 2 SDP media records 64,
-	// the store's Call-ID and media index entries about 100, the Call-ID
+	// the store's Call-ID and media index entries about 70, the Call-ID
 	// 16; 1 600 before the compact SDP records, 48-byte messages and
 	// shared parties, 3 034 before the compact calls and messages.
 	const budget = 1024

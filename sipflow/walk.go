@@ -53,8 +53,8 @@ func (s *Store) SummaryChunks(f Filter) iter.Seq[[]CallSummary] { return s.walk(
 func (s *Store) walk(f Filter, sets int) iter.Seq[[]CallSummary] {
 	s.mu.RLock()
 	var calls []*call
-	if s.calls != nil {
-		calls = make([]*call, 0, len(s.calls))
+	if s.calls.slots != nil {
+		calls = make([]*call, 0, s.calls.n)
 		for c := s.order.front; c != nil; c = c.ord.next {
 			calls = append(calls, c)
 		}
@@ -122,7 +122,7 @@ func (s *Store) summariesOf(calls []*call, gone int64, f Filter, out []CallSumma
 	all := f.IsZero()
 	var ips []netip.Addr // the filter's scratch
 	for _, c := range calls {
-		if check && s.calls[c.id] != c {
+		if check && !s.calls.holds(c) {
 			continue // evicted or cleared since the walk began
 		}
 		if !all {
@@ -148,7 +148,7 @@ func (s *Store) summariesOf(calls []*call, gone int64, f Filter, out []CallSumma
 func (s *Store) CallLocations(id string) (CallDetail, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	c, ok := s.calls[id]
+	c, ok := s.calls.get(id)
 	if !ok {
 		return CallDetail{}, false
 	}
