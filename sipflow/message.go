@@ -109,12 +109,11 @@ func (m *Message) reset(b []byte) {
 	if !m.RequestURI.zero() {
 		m.RequestURI = URI{}
 	}
-	if !m.From.zero() {
-		m.From = NameAddr{}
-	}
-	if !m.To.zero() {
-		m.To = NameAddr{}
-	}
+	// From and To, in nearly every message, only by Raw, which the
+	// header loop reads to tell a repeated header: NameAddr.parse
+	// writes every field, and clearNames clears the others of one not
+	// parsed.
+	m.From.Raw, m.To.Raw = nil, nil
 	if !m.PAI.zero() {
 		m.PAI = NameAddr{}
 	}
@@ -169,10 +168,12 @@ func (m *Message) unmarshal(b []byte, bodyOnly bool) error {
 		i++
 	}
 	if i == len(b) {
+		m.clearNames()
 		return ErrNotSIP
 	}
 	line, pos, _ := siplex.NextLine(b, i)
 	if !m.parseStartLine(line) {
+		m.clearNames()
 		return ErrNotSIP
 	}
 	headerEnd := false
@@ -243,11 +244,23 @@ func (m *Message) unmarshal(b []byte, bodyOnly bool) error {
 		m.Warnings |= WarnNoHeaderEnd
 		pos = len(b)
 	}
+	m.clearNames()
 	m.setBody(b[pos:])
 	if !bodyOnly {
 		m.checkMandatory()
 	}
 	return nil
+}
+
+// clearNames finishes reset's clearing of From and To: a field is
+// cleared when the message had no such header (Raw still nil).
+func (m *Message) clearNames() {
+	if m.From.Raw == nil && !m.From.zero() {
+		m.From = NameAddr{}
+	}
+	if m.To.Raw == nil && !m.To.zero() {
+		m.To = NameAddr{}
+	}
 }
 
 func (m *Message) parseStartLine(line []byte) bool {
