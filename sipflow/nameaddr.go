@@ -124,14 +124,25 @@ func tagParam(params []byte) []byte {
 	if len(params) >= len(";tag=") && params[0] == ';' && params[1]|0x20 == 't' && params[2]|0x20 == 'a' && params[3]|0x20 == 'g' && params[4] == '=' {
 		v := params[len(";tag="):]
 		end := len(v)
-		for i, c := range v {
-			if c == ';' {
-				end = i
-				break
+		if len(v) <= shortParams {
+			for i, c := range v {
+				if c == ';' {
+					end = i
+					break
+				}
+				if c == '"' {
+					end = -1
+					break
+				}
 			}
-			if c == '"' {
+		} else {
+			// long tags (a B2BUA's, 40 bytes and more): two vectorised
+			// searches cost less than a step per byte
+			if i := indexByte(v, ';'); i >= 0 {
+				end = i
+			}
+			if indexByte(v[:end], '"') >= 0 {
 				end = -1
-				break
 			}
 		}
 		if end >= 0 {
