@@ -346,7 +346,7 @@ func field(b []byte) (f, rest []byte) {
 	return b, b[len(b):]
 }
 
-// addHeader adds the header field name: value (cut by siplex.CutHeader,
+// addHeader adds the header field name: value (cut as siplex.CutHeader cuts,
 // the name known to be a token) of kind kind.
 func (m *Message) addHeader(name, value []byte, kind HeaderKind) {
 	// Grown in place: append of a composite literal builds it aside
