@@ -110,13 +110,15 @@ func load32s(s string) uint32 {
 
 // HasPrefixFold reports whether b starts with s, ASCII case-insensitively.
 func HasPrefixFold(b []byte, s string) bool {
-	return len(b) >= len(s) && EqualFold(b[:len(s)], s)
+	// equalFold, not EqualFold: inline here, EqualFold's exact compare
+	// with s (no longer a constant) would be a runtime call.
+	return len(b) >= len(s) && equalFold(b[:len(s)], s)
 }
 
 // ContainsFold reports whether s occurs in b, ASCII case-insensitively.
 func ContainsFold(b []byte, s string) bool {
 	for i := 0; i+len(s) <= len(b); i++ {
-		if EqualFold(b[i:i+len(s)], s) {
+		if equalFold(b[i:i+len(s)], s) {
 			return true
 		}
 	}
