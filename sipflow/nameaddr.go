@@ -43,8 +43,12 @@ func (n *NameAddr) zero() bool {
 // parse decodes one name-addr / addr-spec element; ok is false when no URI
 // could be found.
 func (n *NameAddr) parse(v []byte) (ok bool) {
+	// Each field is written once (URI by URI.parse) rather than the
+	// struct cleared first: while the GC marks, every pointer write
+	// pays a barrier.
 	v = siplex.TrimLWS(v)
-	*n = NameAddr{Raw: v}
+	n.Raw = v
+	var display []byte
 	rest := v
 	quoted := false
 	if len(rest) > 0 && rest[0] == '"' {
@@ -60,13 +64,13 @@ func (n *NameAddr) parse(v []byte) (ok bool) {
 			}
 		}
 		if j >= len(rest) {
-			n.Display = rest[1:]
+			n.Display, n.URI, n.Params, n.Tag = rest[1:], URI{}, nil, nil
 			return false
 		}
-		n.Display = rest[1:j]
+		display = rest[1:j]
 		rest = rest[j+1:]
 	}
-	var uri []byte
+	var uri, params []byte
 	// The '<' nearly always follows the display name's closing quote
 	// and a space, or opens the value: found by a look at the first
 	// byte after white space instead of a bytes.IndexByte call.
@@ -79,19 +83,21 @@ func (n *NameAddr) parse(v []byte) (ok bool) {
 	}
 	if lt >= 0 {
 		if !quoted {
-			n.Display = siplex.TrimLWS(rest[:lt])
+			display = siplex.TrimLWS(rest[:lt])
 		}
+		n.Display = display
 		gt := indexByte(rest[lt:], '>')
 		if gt < 0 {
-			uri = siplex.TrimLWS(rest[lt+1:])
-			ok = false
-			n.URI.parse(uri)
+			n.Params, n.Tag = nil, nil
+			n.URI.parse(siplex.TrimLWS(rest[lt+1:]))
 			return false
 		}
 		uri = siplex.TrimLWS(rest[lt+1 : lt+gt])
-		n.Params = rest[lt+gt+1:]
+		params = rest[lt+gt+1:]
 	} else {
+		n.Display = display
 		if quoted {
+			n.URI, n.Params, n.Tag = URI{}, nil, nil
 			return false
 		}
 		// addr-spec: parameters after the URI are header parameters
@@ -101,10 +107,50 @@ func (n *NameAddr) parse(v []byte) (ok bool) {
 		if i := indexByte(rest, ';'); i >= 0 {
 			end = i
 		}
-		uri, n.Params = siplex.TrimLWS(rest[:end]), rest[end:]
+		uri, params = siplex.TrimLWS(rest[:end]), rest[end:]
 	}
-	if t, found := Param(n.Params, "tag"); found {
-		n.Tag = t
-	}
+	n.Params, n.Tag = params, tagParam(params)
 	return n.URI.parse(uri)
+}
+
+// tagParam returns the tag parameter's value (Param(params, "tag"), nil
+// when absent). Nearly every list that has one starts with it: then its
+// value ends at the first ';', found in the walk that makes sure no
+// quote comes first (NextParam's case to leave to it).
+func tagParam(params []byte) []byte {
+	if len(params) == 0 {
+		return nil
+	}
+	if len(params) >= len(";tag=") && params[0] == ';' && params[1]|0x20 == 't' && params[2]|0x20 == 'a' && params[3]|0x20 == 'g' && params[4] == '=' {
+		v := params[len(";tag="):]
+		end := len(v)
+		if len(v) <= shortParams {
+			for i, c := range v {
+				if c == ';' {
+					end = i
+					break
+				}
+				if c == '"' {
+					end = -1
+					break
+				}
+			}
+		} else {
+			// long tags (a B2BUA's, 40 bytes and more): two vectorised
+			// searches cost less than a step per byte
+			if i := indexByte(v, ';'); i >= 0 {
+				end = i
+			}
+			if indexByte(v[:end], '"') >= 0 {
+				end = -1
+			}
+		}
+		if end >= 0 {
+			return siplex.TrimLWS(v[:end])
+		}
+	}
+	if t, found := Param(params, "tag"); found {
+		return t
+	}
+	return nil
 }

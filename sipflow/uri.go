@@ -54,15 +54,10 @@ func (u *URI) parse(b []byte) (ok bool) {
 walk:
 	for i := 0; i < len(rest); i++ {
 		// Eight bytes at a time: to the first that may be one of
-		// : ; < = > ? @ (0x3a-0x40), past the word when none is; the
-		// bytes of a long host name are skipped in a few steps.
-		if i+8 <= len(rest) {
-			m := delimMask(binary.LittleEndian.Uint64(rest[i:]))
-			if m == 0 {
-				i += 7
-				continue
-			}
-			i += bits.TrailingZeros64(m) / 8
+		// : ; < = > ? @ (0x3a-0x40); the bytes of a long host name are
+		// skipped in a few steps.
+		if i = nextDelim(rest, i); i == len(rest) {
+			break
 		}
 		c := rest[i]
 		if c-':' > '@'-':' { // not one of : ; < = > ? @
@@ -136,6 +131,31 @@ walk:
 	host, port, ok := splitHostPortAt(hostport, hc1-hp, hc2-hp)
 	u.Host, u.Port = host, port
 	return ok && len(host) > 0
+}
+
+// nextDelim returns the index of the first byte of b from i on that
+// may be one of : ; < = > ? @ (see delimMask), or len(b): a word at a
+// time, the last eight bytes for the tail (those before i shifted out)
+// instead of a step per byte.
+func nextDelim(b []byte, i int) int {
+	n := len(b)
+	for ; i+8 <= n; i += 8 {
+		if m := delimMask(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	if i < n && n >= 8 {
+		if m := delimMask(binary.LittleEndian.Uint64(b[n-8:])) >> (8 * (i - (n - 8))); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+		return n
+	}
+	for ; i < n; i++ {
+		if b[i]-':' <= '@'-':' {
+			return i
+		}
+	}
+	return n
 }
 
 // delimMask sets the high bit of each byte of the word w that is in

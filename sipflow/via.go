@@ -59,12 +59,15 @@ func (v *Via) parse(b []byte) (ok bool) {
 	// sent-by ends at the first ';'; the walk that finds it finds the
 	// ':'s splitHostPortAt needs (three bytes.IndexByte calls before)
 	end, c1, c2 := len(rest), -1, -1
-	for i, c := range rest {
-		if c == ';' {
-			end = i
+	for i := 0; i < len(rest); i++ {
+		// to the next byte that may be ':' or ';', as URI.parse walks
+		if i = nextDelim(rest, i); i == len(rest) {
 			break
 		}
-		if c == ':' {
+		if c := rest[i]; c == ';' {
+			end = i
+			break
+		} else if c == ':' {
 			if c1 < 0 {
 				c1 = i
 			} else if c2 < 0 {

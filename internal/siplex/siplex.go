@@ -47,9 +47,14 @@ func Lower(c byte) byte {
 
 // EqualFold compares b and s ASCII case-insensitively.
 func EqualFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
+	// Inline, with the spelling nearly every sender uses compared
+	// first: for the constant s of most callers, the compiler makes
+	// that a word compare or two, without a call.
+	return len(b) == len(s) && (string(b) == s || equalFold(b, s))
+}
+
+// equalFold is EqualFold for b and s of one length.
+func equalFold(b []byte, s string) bool {
 	// Word compares first (the last word overlapping the one before):
 	// names are nearly always spelt as the RFCs spell them, and a byte
 	// loop over them was a tenth of parsing a message. A difference in
@@ -105,13 +110,15 @@ func load32s(s string) uint32 {
 
 // HasPrefixFold reports whether b starts with s, ASCII case-insensitively.
 func HasPrefixFold(b []byte, s string) bool {
-	return len(b) >= len(s) && EqualFold(b[:len(s)], s)
+	// equalFold, not EqualFold: inline here, EqualFold's exact compare
+	// with s (no longer a constant) would be a runtime call.
+	return len(b) >= len(s) && equalFold(b[:len(s)], s)
 }
 
 // ContainsFold reports whether s occurs in b, ASCII case-insensitively.
 func ContainsFold(b []byte, s string) bool {
 	for i := 0; i+len(s) <= len(b); i++ {
-		if EqualFold(b[i:i+len(s)], s) {
+		if equalFold(b[i:i+len(s)], s) {
 			return true
 		}
 	}
