@@ -177,7 +177,7 @@ func (t *mediaTable) set(k uint64) *mediaSet {
 	return &t.cache[(k*0x9e3779b97f4a7c15)>>(64-mediaSetBits)]
 }
 
-func (t *mediaTable) len() int { return t.idx.n }
+func (t *mediaTable) len() int { return t.idx.Len() }
 
 // slotOf is k's slot in the slab.
 func (t *mediaTable) slotOf(k mediaKey) (int32, bool) {
@@ -220,7 +220,7 @@ func (t *mediaTable) learn(ap netip.AddrPort, role mediaRole, now int64) {
 	}
 	e := &t.slab[i]
 	e.key, e.seen, e.role = k, now, role
-	t.idx.insert(pos, h, i)
+	t.idx.Insert(pos, h, i)
 	t.due.Push(mediaRef{i, e.gen}, now)
 	t.uncacheKey(k)
 	if t.due.Len() > 2*t.len()+1024 {
@@ -279,7 +279,7 @@ func (t *mediaTable) expire(before int64) {
 func (t *mediaTable) remove(i int32) {
 	e := &t.slab[i]
 	if pos, _, ok := t.idx.find(e.key, t.idx.hash(e.key), t.slab); ok {
-		t.idx.remove(pos)
+		t.idx.Remove(pos)
 	}
 	t.uncacheKey(e.key)
 	e.gen++
@@ -296,7 +296,7 @@ func (t *mediaTable) forget(ap netip.AddrPort) {
 // lookup finds the endpoint a datagram goes to, or else comes from
 // (symmetric RTP, RFC 4961), and refreshes it.
 func (t *mediaTable) lookup(dst, src netip.AddrPort, now int64) (mediaRole, bool) {
-	if t.idx.n == 0 {
+	if t.idx.Len() == 0 {
 		return 0, false
 	}
 	if r := t.lookupOne(dst, now); r != 0 {

@@ -1,9 +1,10 @@
 package rtpstats
 
 import (
-	"hash/maphash"
 	"net/netip"
 	"time"
+
+	"github.com/voiptool/voiptool/internal/slotindex"
 )
 
 // annTable holds the SDP announcements by endpoint: a slab of values,
@@ -23,13 +24,9 @@ import (
 // the slab); slots and references stay good.
 type annTable struct {
 	slab []announcement
-	free []int32  // slots free for reuse, the last freed on top
-	tab  []uint64 // 0: empty; else hash<<32 | slot+1
-	n    int      // live announcements
-	seed maphash.Seed
-	// seeded: seed was made (lazily: a Tracker that sees no SDP makes
-	// none).
-	seeded bool
+	free []int32 // slots free for reuse, the last freed on top
+	idx  slotindex.Index
+	seed slotindex.Seed // made lazily: a Tracker that sees no SDP makes none
 }
 
 // annRef names one announcement: its slot and the slot's generation
@@ -40,11 +37,6 @@ type annRef struct {
 	gen  uint32
 }
 
-// annIndexMin is the index's first size (8 KiB); it doubles when half
-// full and never shrinks: the table is bounded by
-// Options.MaxAnnouncements (and what live streams hold beyond it).
-const annIndexMin = 1024
-
 // hash is ep's hash under the table's own seed. Endpoints come from SDP
 // bodies, chosen by whoever sends them: an unseeded mix would let one
 // pick endpoints that all land at one home position and turn each
@@ -53,37 +45,24 @@ const annIndexMin = 1024
 // hashed is the endpoint's epKey (no zone pointer: maphash.Comparable
 // hashes it as memory and need not move it to the heap); equal
 // endpoints have equal keys.
-func (x *annTable) hash(ep netip.AddrPort) uint32 {
-	if !x.seeded {
-		x.seed, x.seeded = maphash.MakeSeed(), true
-	}
-	return uint32(maphash.Comparable(x.seed, epKeyOf(ep)))
-}
+func (x *annTable) hash(ep netip.AddrPort) uint32 { return slotindex.Hash(&x.seed, epKeyOf(ep)) }
 
 // len is the number of live announcements.
-func (x *annTable) len() int { return x.n }
+func (x *annTable) len() int { return x.idx.Len() }
 
 // find returns ep's position and slot, or the empty position where it
 // would go and slot -1.
 func (x *annTable) find(ep netip.AddrPort, h uint32) (pos int, slot int32) {
-	if x.tab == nil {
-		x.tab = make([]uint64, annIndexMin)
-	}
-	mask := len(x.tab) - 1
-	for pos = int(h) & mask; ; pos = (pos + 1) & mask {
-		e := x.tab[pos]
-		if e == 0 {
-			return pos, -1
-		}
-		if uint32(e>>32) == h && x.slab[int32(e)-1].ep == ep {
-			return pos, int32(e) - 1
+	for pos = x.idx.Home(h); ; pos++ {
+		if pos, slot = x.idx.Probe(h, pos); slot < 0 || x.slab[slot].ep == ep {
+			return pos, slot
 		}
 	}
 }
 
 // slotOf is ep's slot, or -1.
 func (x *annTable) slotOf(ep netip.AddrPort) int32 {
-	if x.n == 0 {
+	if x.idx.Len() == 0 {
 		return -1
 	}
 	_, slot := x.find(ep, x.hash(ep))
@@ -127,28 +106,8 @@ func (x *annTable) add(ep netip.AddrPort, pos int, h uint32) int32 {
 	}
 	a := &x.slab[s]
 	a.ep, a.h, a.live = ep, h, true
-	x.tab[pos] = uint64(h)<<32 | uint64(s+1)
-	x.n++
-	if 2*x.n > len(x.tab) {
-		x.grow()
-	}
+	x.idx.Insert(pos, h, s)
 	return s
-}
-
-func (x *annTable) grow() {
-	old := x.tab
-	x.tab = make([]uint64, 2*len(old))
-	mask := len(x.tab) - 1
-	for _, e := range old {
-		if e == 0 {
-			continue
-		}
-		p := int(e>>32) & mask
-		for x.tab[p] != 0 {
-			p = (p + 1) & mask
-		}
-		x.tab[p] = e
-	}
 }
 
 // del forgets the announcement in slot s: its index position goes, its
@@ -160,13 +119,7 @@ func (x *annTable) grow() {
 // caller checks), and only the streams on it resolve its hints.
 func (x *annTable) del(s int32) {
 	a := &x.slab[s]
-	want := uint64(a.h)<<32 | uint64(s+1)
-	mask := len(x.tab) - 1
-	pos := int(a.h) & mask
-	for x.tab[pos] != want {
-		pos = (pos + 1) & mask
-	}
-	x.remove(pos)
+	x.idx.Remove(x.idx.Locate(a.h, s))
 	// Field by field: assigning a whole new announcement (a typed copy
 	// of the struct) was a quarter of the expiry in
 	// BenchmarkAnnounceCalls. What a live announcement sets is set again
@@ -180,31 +133,6 @@ func (x *annTable) del(s int32) {
 	a.live, a.seen, a.natListed = false, false, false
 	a.gen++
 	x.free = append(x.free, s)
-	x.n--
-}
-
-// remove empties pos and moves up the entries after it that could not
-// be found past the hole otherwise (backward-shift deletion: no
-// tombstones, so probes stay as short as the load allows).
-func (x *annTable) remove(pos int) {
-	mask := len(x.tab) - 1
-	for {
-		x.tab[pos] = 0
-		j := pos
-		for {
-			j = (j + 1) & mask
-			e := x.tab[j]
-			if e == 0 {
-				return
-			}
-			// e stays if its home lies cyclically in (pos, j].
-			if home := int(e>>32) & mask; (j-home)&mask >= (j-pos)&mask {
-				x.tab[pos] = e
-				pos = j
-				break
-			}
-		}
-	}
 }
 
 // each calls fn for every live announcement's slot, which fn may
