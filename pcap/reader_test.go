@@ -826,15 +826,7 @@ func TestOnWaitPipeOnly(t *testing.T) {
 	if f.OnWait(func() { t.Error("called for a regular file") }) {
 		t.Error("a regular file reported as able to wait")
 	}
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pr.Close()
-	go func() {
-		pw.Write(buf.Bytes())
-		pw.Close()
-	}()
+	pr := feedPipe(t, buf.Bytes())
 	r, err := NewReader(pr, "pipe")
 	if err != nil {
 		t.Fatal(err)
@@ -877,15 +869,7 @@ func TestOnWaitWrappedPipe(t *testing.T) {
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pr.Close()
-	go func() {
-		pw.Write(buf.Bytes())
-		pw.Close()
-	}()
+	pr := feedPipe(t, buf.Bytes())
 	r, err := NewReader(statReader{pr}, "fifo")
 	if err != nil {
 		t.Fatal(err)
@@ -896,4 +880,25 @@ func TestOnWaitWrappedPipe(t *testing.T) {
 	if _, _, err := r.Next(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// feedPipe returns the read end of a pipe a goroutine writes b into and
+// then closes; the test's cleanup closes the read end and waits for it.
+func feedPipe(t *testing.T, b []byte) *os.File {
+	t.Helper()
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		pw.Write(b)
+		pw.Close()
+	}()
+	t.Cleanup(func() {
+		pr.Close() // a writer still blocked gets an error
+		<-done
+	})
+	return pr
 }
