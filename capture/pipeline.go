@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"bytes"
 	"context"
 	"sync"
 
@@ -47,9 +46,6 @@ type pipeBatch struct {
 	// the collector to scan. Each message keeps its grown slices.
 	msgs []sipflow.Message
 	nmsg int
-	// parseAll: parse every SIP message here, not only those with a
-	// body (see add); set when the batch is taken.
-	parseAll bool
 }
 
 // pipeWarn is a warning that came after the batch's first at events.
@@ -103,16 +99,6 @@ func (b *pipeBatch) add(ev *Event) {
 	if it.Kind != KindSIP {
 		return
 	}
-	if !b.parseAll && headerOnly(it.Payload) {
-		// The decoder needs a message's parse only for its SDP
-		// (learnSDP skips a message without a body unparsed): while
-		// the consumer keeps up, the decoding goroutine is the one
-		// that bounds the run, and the consumer parses these itself
-		// (Store.Add, the same parser). On 200 000 SIP-only calls the
-		// parse here was 1.8 s of the decoding goroutine's 2.4 s
-		// against 1.9 s for the consumer.
-		return
-	}
 	if b.msgs == nil {
 		b.msgs = make([]sipflow.Message, pipeMsgs) // never grows: pointers into it stay put
 	}
@@ -128,12 +114,6 @@ func (b *pipeBatch) add(ev *Event) {
 // of its own (pcap.Reader.ReadAhead), stopped by the function returned.
 type readAheader interface {
 	ReadAhead() (stop func())
-}
-
-// headerOnly reports that a SIP message ends with its header block (no
-// body: BYE, ACK, most responses), as learnSDP tells it.
-func headerOnly(msg []byte) bool {
-	return len(msg) >= 4 && string(msg[len(msg)-4:]) == "\r\n\r\n" && bytes.Index(msg, []byte("\r\n\r\n")) == len(msg)-4
 }
 
 func (b *pipeBatch) full() bool {
@@ -172,11 +152,6 @@ func runPipelined(ctx context.Context, srcs []Source, o Options, warn func(error
 			if len(cur.evs) == 0 && len(cur.warns) == 0 {
 				return nil
 			}
-			// A batch still queued when the next is ready: the consumer
-			// is the slower side, so the next batch parses all its SIP
-			// here (add); otherwise the consumer parses the messages
-			// without a body and the two sides balance.
-			behind := len(full) > 0
 			full <- cur // never blocks: as many slots as batches
 			cur = nil
 			if last {
@@ -185,7 +160,6 @@ func runPipelined(ctx context.Context, srcs []Source, o Options, warn func(error
 			select {
 			case cur = <-free:
 				cur.reset()
-				cur.parseAll = behind
 				return nil
 			case <-pctx.Done():
 				return pctx.Err()

@@ -108,29 +108,3 @@ func TestPipeBatchCarriesEveryField(t *testing.T) {
 		}
 	}
 }
-
-// A batch parses a SIP message with a body always (the decoder learns
-// the SDP from that parse), and one without a body only when parseAll
-// says the consumer is the slower side; unparsed, Event.SIP stays nil
-// and the consumer parses it.
-func TestPipeBatchParsesWhatItMust(t *testing.T) {
-	for _, parseAll := range []bool{false, true} {
-		b := newPipeBatch()
-		b.parseAll = parseAll
-		for _, raw := range []string{sipInvite, sip200} {
-			ev := Event{Kind: KindSIP, Payload: []byte(raw), Layers: Layers{Payload: -1}}
-			b.add(&ev)
-			it := &b.evs[len(b.evs)-1]
-			want := parseAll || !headerOnly([]byte(raw))
-			if (it.SIP != nil) != want || (ev.SIP != nil) != want {
-				t.Errorf("parseAll %v, %.20q: parsed %v (decoder's event %v), want %v", parseAll, raw, it.SIP != nil, ev.SIP != nil, want)
-			}
-			if it.SIP != nil && string(it.SIP.Raw) != raw {
-				t.Errorf("parseAll %v: parse of %.20q holds %.20q", parseAll, raw, it.SIP.Raw)
-			}
-		}
-	}
-	if headerOnly([]byte(sipInvite)) || !headerOnly([]byte(sip200)) {
-		t.Fatal("headerOnly: the INVITE has an SDP body, the 200 none")
-	}
-}
