@@ -393,6 +393,12 @@ func run(ctx context.Context, srcs []Source, o Options, warn func(error), fn fun
 		}
 		pending[best] = !advance(best)
 	}
+	if err := ctx.Err(); err != nil && nlive > 0 {
+		// The live readers end when ctx is done, so the merge can run
+		// out of records before its own look at ctx: that is a
+		// cancellation too, not the end of the input.
+		return d.Stats(), err
+	}
 	cur, curData = 0, nil
 	d.Flush(emit)
 	return d.Stats(), fnErr
