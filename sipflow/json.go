@@ -81,7 +81,7 @@ func (s *CallSummary) appendJSON(w *jsonWriter) ([]byte, bool) {
 	w.Next(`"duplicates": `)
 	w.Int64(int64(s.Duplicates))
 	w.Next(`"sources": `)
-	jsonSlice(w, s.Sources, w.strp)
+	w.Strs(s.Sources)
 	w.Next(`"auth_challenges": `)
 	w.Int64(int64(s.AuthChallenges))
 	w.Next(`"forks": `)
@@ -95,9 +95,9 @@ func (s *CallSummary) appendJSON(w *jsonWriter) ([]byte, bool) {
 	w.Next(`"warnings": `)
 	w.Int64(int64(s.Warnings))
 	w.Next(`"methods": `)
-	jsonSlice(w, s.Methods, w.strp)
+	w.Strs(s.Methods)
 	w.Next(`"user_agents": `)
-	jsonSlice(w, s.UserAgents, w.strp)
+	w.Strs(s.UserAgents)
 	w.Next(`"ips": `)
 	jsonSlice(w, s.IPs, func(a *netip.Addr) { w.Addr(*a) })
 	w.Next(`"offer": `)
@@ -134,7 +134,7 @@ func (w *jsonWriter) media(m *MediaSummary) {
 	w.Next(`"proto": `)
 	w.Str(m.Proto)
 	w.Next(`"codecs": `)
-	jsonSlice(w, m.Codecs, w.strp)
+	w.Strs(m.Codecs)
 	w.Next(`"dir": `)
 	w.Str(m.Dir)
 	w.Next(`"srtp": `)
@@ -213,8 +213,6 @@ func (w *jsonWriter) problem(p *Problem) {
 // jsonWriter is the shared writer (internal/jsonw) with the summary's
 // nested values as methods.
 type jsonWriter struct{ jsonw.Writer }
-
-func (w *jsonWriter) strp(s *string) { w.Str(*s) }
 
 // jsonSlice is jsonw.Slice on w.
 func jsonSlice[T any](w *jsonWriter, s []T, each func(*T)) { jsonw.Slice(&w.Writer, s, each) }

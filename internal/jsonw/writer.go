@@ -89,14 +89,17 @@ func (w *Writer) Int64(n int64) {
 }
 func (w *Writer) Bool(v bool) { w.b = strconv.AppendBool(w.b, v) }
 
-// Uint writes the one- and two-digit numbers most of a summary's
-// counters are itself: strconv's call was a tenth of the encoding.
+// Uint writes the numbers up to 65535 (most of a summary's counters,
+// codes and milliseconds) itself: strconv's call was a tenth of the
+// encoding.
 func (w *Writer) Uint(n uint64) {
 	switch {
 	case n < 10:
 		w.b = append(w.b, byte('0'+n))
 	case n < 100:
 		w.b = append(w.b, byte('0'+n/10), byte('0'+n%10))
+	case n <= 0xffff: // codes, milliseconds, ports: two digits at a time
+		w.b = appendPort(w.b, uint16(n))
 	default:
 		w.b = strconv.AppendUint(w.b, n, 10)
 	}
@@ -146,6 +149,29 @@ func Slice[T any](w *Writer, s []T, each func(*T)) {
 		}
 		w.Newline()
 		each(&s[i])
+	}
+	w.setDepth(w.depth - 1)
+	if len(s) > 0 {
+		w.Newline()
+	}
+	w.b = append(w.b, ']')
+}
+
+// Strs is Slice of s written with Str, without a call through a func
+// value for each element (a summary has five lists of strings).
+func (w *Writer) Strs(s []string) {
+	if s == nil {
+		w.Lit("null")
+		return
+	}
+	w.b = append(w.b, '[')
+	w.setDepth(w.depth + 1)
+	for i := range s {
+		if i > 0 {
+			w.b = append(w.b, ',')
+		}
+		w.Newline()
+		w.Str(s[i])
 	}
 	w.setDepth(w.depth - 1)
 	if len(s) > 0 {
@@ -232,9 +258,46 @@ const hex = "0123456789abcdef"
 // \u2028 and \u2029 (JSONP safety), everything else as is. SIP text is
 // full of '<', '>' and '&', which the reports leave alone.
 func (w *Writer) Str(s string) {
+	if i := plainPrefix(s); i < len(s) {
+		w.str(s, i)
+		return
+	}
+	// Most strings of a summary need no escaping: one copy between the
+	// quotes.
+	w.b = append(append(append(w.b, '"'), s...), '"')
+}
+
+// plainPrefix is the length of the start of s that Str copies as it is.
+func plainPrefix(s string) int {
+	i := 0
+	for i+8 <= len(s) && plain8(s, i) {
+		i += 8 // eight bytes as they are: one test, not eight
+	}
+	for i < len(s) && plainTab[s[i]] != 0 { // one load and test a byte, not four
+		i++
+	}
+	return i
+}
+
+// plainTab[c] is c when Str copies byte c as it is, else zero: the
+// printable ASCII and DEL but '"' and '\\'.
+const plainTab = "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	" !\x00#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\x00]^_`abcdefghijklmnopqrstuvwxyz{|}~\x7f" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+
+// str is Str of s whose bytes before i need no escaping.
+func (w *Writer) str(s string, i int) {
 	b := append(w.b, '"')
 	start := 0
-	for i := 0; i < len(s); {
+	for i < len(s) {
 		if i+8 <= len(s) && plain8(s, i) {
 			i += 8 // eight bytes as they are: one test, not eight
 			continue
@@ -344,12 +407,10 @@ func (w *Writer) Time(t time.Time) {
 		return
 	}
 	// RFC3339Nano's digits, the date and time of a second formatted
-	// once (the times of a summary mostly share their second), from
-	// RFC3339's text (AppendFormat's fast path: any other layout is
-	// interpreted at every call).
+	// once (the times of a summary mostly share their second), by
+	// formatSecond rather than AppendFormat.
 	if !w.secOK || sec != w.sec {
-		var full [32]byte
-		copy(w.secText[:], t.AppendFormat(full[:0], time.RFC3339))
+		formatSecond(&w.secText, sec)
 		w.sec, w.secOK = sec, true
 	}
 	b := append(w.b, '"')
@@ -357,9 +418,12 @@ func (w *Writer) Time(t time.Time) {
 	if ns != 0 { // ".999999999": nine digits, the trailing zeros dropped
 		var frac [10]byte
 		frac[0] = '.'
-		for i := 9; i > 0; i-- {
-			frac[i] = byte('0' + ns%10)
-			ns /= 10
+		frac[1] = byte('0' + ns/1e8)
+		r := ns % 1e8
+		for i := 8; i > 0; i -= 2 { // two digits at a time, from the end
+			p := r % 100
+			frac[i], frac[i+1] = digitPairs[2*p], digitPairs[2*p+1]
+			r /= 100
 		}
 		n := 10
 		for frac[n-1] == '0' {
@@ -368,6 +432,52 @@ func (w *Writer) Time(t time.Time) {
 		b = append(b, frac[:n]...)
 	}
 	w.b = append(b, 'Z', '"') // the offset is zero: Z07:00 writes Z
+}
+
+// formatSecond writes the Unix time sec (of the years 0-9999) as
+// "2006-01-02T15:04:05" in UTC, the proleptic Gregorian date from the
+// day number as in Howard Hinnant's civil_from_days: AppendFormat's
+// date split and its digit calls were a tenth of the encoding where
+// the seconds of a summary's times differ. TestFormatSecond holds the
+// two equal.
+func formatSecond(t *[19]byte, sec int64) {
+	days := sec / 86400
+	rem := sec % 86400
+	if rem < 0 {
+		rem += 86400
+		days--
+	}
+	z := days + 719468 // days since 0000-03-01
+	era := z / 146097
+	if z < 0 {
+		era = (z - 146096) / 146097
+	}
+	doe := z - era*146097                                  // day of the 400-year era
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365 // year of the era
+	doy := doe - (365*yoe + yoe/4 - yoe/100)               // day of the year from March 1
+	mp := (5*doy + 2) / 153                                // month from March
+	day := doy - (153*mp+2)/5 + 1
+	month := mp + 3
+	if mp >= 10 {
+		month = mp - 9
+	}
+	year := yoe + era*400
+	if month <= 2 {
+		year++
+	}
+	put2 := func(i int, v int64) { t[i], t[i+1] = digitPairs[2*v], digitPairs[2*v+1] }
+	put2(0, year/100)
+	put2(2, year%100)
+	t[4] = '-'
+	put2(5, month)
+	t[7] = '-'
+	put2(8, day)
+	t[10] = 'T'
+	put2(11, rem/3600)
+	t[13] = ':'
+	put2(14, rem/60%60)
+	t[16] = ':'
+	put2(17, rem%60)
 }
 
 // AddrPort is netip.AddrPort.MarshalText, quoted: "" when invalid.
