@@ -268,15 +268,51 @@ func (w *Writer) Str(s string) {
 }
 
 // plainPrefix is the length of the start of s that Str copies as it is.
+// Every length is tested a word at a time: the last eight bytes
+// overlapping the ones before, a shorter string as two overlapping
+// halves (most of a summary's strings are a few bytes: byte by byte,
+// their tests were a tenth of the encoding).
 func plainPrefix(s string) int {
-	i := 0
-	for i+8 <= len(s) && plain8(s, i) {
-		i += 8 // eight bytes as they are: one test, not eight
+	n := len(s)
+	var x uint64
+	switch {
+	case n >= 8:
+		i := 0
+		for ; i+8 <= n; i += 8 {
+			if !plainWord(load8(s, i)) {
+				return plainBytes(s, i)
+			}
+		}
+		if i == n || plainWord(load8(s, n-8)) {
+			return n
+		}
+		return plainBytes(s, i)
+	case n >= 4:
+		x = uint64(load4(s, 0)) | uint64(load4(s, n-4))<<32
+	case n >= 2:
+		x = uint64(s[0]) | uint64(s[1])<<8 | uint64(s[n-2])<<16 | uint64(s[n-1])<<24 | ones*'a'&^0xffffffff
+	case n == 1:
+		x = uint64(s[0]) | ones*'a'&^0xff
+	default:
+		return 0
 	}
+	if plainWord(x) {
+		return n
+	}
+	return plainBytes(s, 0)
+}
+
+// plainBytes is plainPrefix from i on, byte by byte.
+func plainBytes(s string, i int) int {
 	for i < len(s) && plainTab[s[i]] != 0 { // one load and test a byte, not four
 		i++
 	}
 	return i
+}
+
+// load4 is s[i:i+4] as a little-endian word.
+func load4(s string, i int) uint32 {
+	return uint32(s[i]) | uint32(s[i+1])<<8 | uint32(s[i+2])<<16 | uint32(s[i+3])<<24
 }
 
 // plainTab[c] is c when Str copies byte c as it is, else zero: the
@@ -298,7 +334,7 @@ func (w *Writer) str(s string, i int) {
 	b := append(w.b, '"')
 	start := 0
 	for i < len(s) {
-		if i+8 <= len(s) && plain8(s, i) {
+		if i+8 <= len(s) && plainWord(load8(s, i)) {
 			i += 8 // eight bytes as they are: one test, not eight
 			continue
 		}
@@ -354,12 +390,17 @@ const (
 	highs = 0x8080808080808080
 )
 
-// plain8 reports whether none of s[i:i+8] needs escaping in Str: no
-// control, '"', '\\' or non-ASCII byte (tested on the eight at once: a
-// byte below 0x20, or equal to a value, borrows into its high bit).
-func plain8(s string, i int) bool {
-	x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+// load8 is s[i:i+8] as a little-endian word (one load: the compiler
+// merges the eight).
+func load8(s string, i int) uint64 {
+	return uint64(load4(s, i)) | uint64(load4(s, i+4))<<32
+}
+
+// plainWord reports whether none of the eight bytes of x needs escaping
+// in Str: no control, '"', '\\' or non-ASCII byte (tested on the eight
+// at once: a byte below 0x20, or equal to a value, borrows into its
+// high bit).
+func plainWord(x uint64) bool {
 	q, bs := x^(ones*'"'), x^(ones*'\\')
 	return (x|(x-ones*0x20)&^x|(q-ones)&^q|(bs-ones)&^bs)&highs == 0
 }

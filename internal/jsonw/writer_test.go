@@ -189,7 +189,7 @@ func TestDigits(t *testing.T) {
 	}
 }
 
-// plain8 agrees with the byte-by-byte test on every byte value in every
+// plainWord agrees with the byte-by-byte test on every byte value in every
 // position of a word of otherwise plain bytes.
 func TestPlain8(t *testing.T) {
 	for c := range 256 {
@@ -197,8 +197,8 @@ func TestPlain8(t *testing.T) {
 			b := []byte("abcdefgh")
 			b[pos] = byte(c)
 			want := c >= 0x20 && c < 0x80 && c != '"' && c != '\\'
-			if got := plain8(string(b), 0); got != want {
-				t.Fatalf("byte %#x at %d: plain8 %v, want %v", c, pos, got, want)
+			if got := plainWord(load8(string(b), 0)); got != want {
+				t.Fatalf("byte %#x at %d: plainWord %v, want %v", c, pos, got, want)
 			}
 		}
 	}
@@ -246,4 +246,25 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// plainPrefix finds the first byte to escape, at every position of
+// strings of every length up to twenty (the word tests overlap
+// differently at each), as the byte-by-byte test does.
+func TestPlainPrefix(t *testing.T) {
+	for n := range 21 {
+		for pos := range n {
+			for c := range 256 {
+				b := []byte("abcdefghijklmnopqrstu"[:n])
+				b[pos] = byte(c)
+				want := n
+				if !(c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+					want = pos
+				}
+				if got := plainPrefix(string(b)); got != want {
+					t.Fatalf("%q: plainPrefix %d, want %d", b, got, want)
+				}
+			}
+		}
+	}
 }
