@@ -89,14 +89,17 @@ func (w *Writer) Int64(n int64) {
 }
 func (w *Writer) Bool(v bool) { w.b = strconv.AppendBool(w.b, v) }
 
-// Uint writes the one- and two-digit numbers most of a summary's
-// counters are itself: strconv's call was a tenth of the encoding.
+// Uint writes the numbers up to 65535 (most of a summary's counters,
+// codes and milliseconds) itself: strconv's call was a tenth of the
+// encoding.
 func (w *Writer) Uint(n uint64) {
 	switch {
 	case n < 10:
 		w.b = append(w.b, byte('0'+n))
 	case n < 100:
 		w.b = append(w.b, byte('0'+n/10), byte('0'+n%10))
+	case n <= 0xffff: // codes, milliseconds, ports: two digits at a time
+		w.b = appendPort(w.b, uint16(n))
 	default:
 		w.b = strconv.AppendUint(w.b, n, 10)
 	}
@@ -154,6 +157,29 @@ func Slice[T any](w *Writer, s []T, each func(*T)) {
 	w.b = append(w.b, ']')
 }
 
+// Strs is Slice of s written with Str, without a call through a func
+// value for each element (a summary has five lists of strings).
+func (w *Writer) Strs(s []string) {
+	if s == nil {
+		w.Lit("null")
+		return
+	}
+	w.b = append(w.b, '[')
+	w.setDepth(w.depth + 1)
+	for i := range s {
+		if i > 0 {
+			w.b = append(w.b, ',')
+		}
+		w.Newline()
+		w.Str(s[i])
+	}
+	w.setDepth(w.depth - 1)
+	if len(s) > 0 {
+		w.Newline()
+	}
+	w.b = append(w.b, ']')
+}
+
 // Key starts a member: a comma unless first, the line break, the quoted
 // key (a constant of the encoder: never escaped) and the colon.
 func (w *Writer) Key(k string, first bool) {
@@ -170,8 +196,37 @@ func (w *Writer) Key(k string, first bool) {
 // Member is Key with the key given quoted, with its colon and a space
 // (`"name": `, a constant of the encoder): the key's quotes and colon
 // are then part of one append, not four. Compact, the space is left
-// out.
+// out. A member after the first is better written with Next.
 func (w *Writer) Member(qk string, first bool) {
+	if !w.fast {
+		w.member(qk, first)
+		return
+	}
+	w.b = append(append(w.b, w.nlBuf[w.nlLo(first):w.nlEnd]...), qk...)
+}
+
+// Next is Member(qk, false), the comma always there: without the
+// choice it is small enough to be inlined (a call summary writes some
+// hundred keys, and the call per key was a fifth of the encoding).
+func (w *Writer) Next(qk string) {
+	if !w.fast {
+		w.member(qk, false)
+		return
+	}
+	w.b = append(append(w.b, w.nlBuf[:w.nlEnd]...), qk...)
+}
+
+// nlLo is where in nlBuf a member's line break starts: after the comma
+// when first.
+func (w *Writer) nlLo(first bool) int {
+	if first {
+		return 1
+	}
+	return 0
+}
+
+// member is Member off its fast path.
+func (w *Writer) member(qk string, first bool) {
 	w.memberStart(first)
 	if w.ind {
 		w.b = append(w.b, qk...)
@@ -182,14 +237,10 @@ func (w *Writer) Member(qk string, first bool) {
 
 // memberStart writes what comes before a member's key: a comma unless
 // first, and the line break. Indented within fastDepth both are one
-// slice of nlBuf (a call summary writes some hundred keys).
+// slice of nlBuf.
 func (w *Writer) memberStart(first bool) {
 	if w.fast {
-		lo := 0
-		if first {
-			lo = 1
-		}
-		w.b = append(w.b, w.nlBuf[lo:w.nlEnd]...)
+		w.b = append(w.b, w.nlBuf[w.nlLo(first):w.nlEnd]...)
 		return
 	}
 	if !first {
@@ -206,10 +257,83 @@ const hex = "0123456789abcdef"
 // \u2028 and \u2029 (JSONP safety), everything else as is. SIP text is
 // full of '<', '>' and '&', which the reports leave alone.
 func (w *Writer) Str(s string) {
+	if i := plainPrefix(s); i < len(s) {
+		w.str(s, i)
+		return
+	}
+	// Most strings of a summary need no escaping: one copy between the
+	// quotes.
+	w.b = append(append(append(w.b, '"'), s...), '"')
+}
+
+// plainPrefix is the length of the start of s that Str copies as it is.
+// Every length is tested a word at a time: the last eight bytes
+// overlapping the ones before, a shorter string as two overlapping
+// halves (most of a summary's strings are a few bytes: byte by byte,
+// their tests were a tenth of the encoding).
+func plainPrefix(s string) int {
+	n := len(s)
+	var x uint64
+	switch {
+	case n >= 8:
+		i := 0
+		for ; i+8 <= n; i += 8 {
+			if !plainWord(load8(s, i)) {
+				return plainBytes(s, i)
+			}
+		}
+		if i == n || plainWord(load8(s, n-8)) {
+			return n
+		}
+		return plainBytes(s, i)
+	case n >= 4:
+		x = uint64(load4(s, 0)) | uint64(load4(s, n-4))<<32
+	case n >= 2:
+		x = uint64(s[0]) | uint64(s[1])<<8 | uint64(s[n-2])<<16 | uint64(s[n-1])<<24 | ones*'a'&^0xffffffff
+	case n == 1:
+		x = uint64(s[0]) | ones*'a'&^0xff
+	default:
+		return 0
+	}
+	if plainWord(x) {
+		return n
+	}
+	return plainBytes(s, 0)
+}
+
+// plainBytes is plainPrefix from i on, byte by byte.
+func plainBytes(s string, i int) int {
+	for i < len(s) && plainTab[s[i]] != 0 { // one load and test a byte, not four
+		i++
+	}
+	return i
+}
+
+// load4 is s[i:i+4] as a little-endian word.
+func load4(s string, i int) uint32 {
+	return uint32(s[i]) | uint32(s[i+1])<<8 | uint32(s[i+2])<<16 | uint32(s[i+3])<<24
+}
+
+// plainTab[c] is c when Str copies byte c as it is, else zero: the
+// printable ASCII and DEL but '"' and '\\'.
+const plainTab = "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	" !\x00#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\x00]^_`abcdefghijklmnopqrstuvwxyz{|}~\x7f" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+
+// str is Str of s whose bytes before i need no escaping.
+func (w *Writer) str(s string, i int) {
 	b := append(w.b, '"')
 	start := 0
-	for i := 0; i < len(s); {
-		if i+8 <= len(s) && plain8(s, i) {
+	for i < len(s) {
+		if i+8 <= len(s) && plainWord(load8(s, i)) {
 			i += 8 // eight bytes as they are: one test, not eight
 			continue
 		}
@@ -265,12 +389,17 @@ const (
 	highs = 0x8080808080808080
 )
 
-// plain8 reports whether none of s[i:i+8] needs escaping in Str: no
-// control, '"', '\\' or non-ASCII byte (tested on the eight at once: a
-// byte below 0x20, or equal to a value, borrows into its high bit).
-func plain8(s string, i int) bool {
-	x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+// load8 is s[i:i+8] as a little-endian word (one load: the compiler
+// merges the eight).
+func load8(s string, i int) uint64 {
+	return uint64(load4(s, i)) | uint64(load4(s, i+4))<<32
+}
+
+// plainWord reports whether none of the eight bytes of x needs escaping
+// in Str: no control, '"', '\\' or non-ASCII byte (tested on the eight
+// at once: a byte below 0x20, or equal to a value, borrows into its
+// high bit).
+func plainWord(x uint64) bool {
 	q, bs := x^(ones*'"'), x^(ones*'\\')
 	return (x|(x-ones*0x20)&^x|(q-ones)&^q|(bs-ones)&^bs)&highs == 0
 }
@@ -318,12 +447,10 @@ func (w *Writer) Time(t time.Time) {
 		return
 	}
 	// RFC3339Nano's digits, the date and time of a second formatted
-	// once (the times of a summary mostly share their second), from
-	// RFC3339's text (AppendFormat's fast path: any other layout is
-	// interpreted at every call).
+	// once (the times of a summary mostly share their second), by
+	// formatSecond rather than AppendFormat.
 	if !w.secOK || sec != w.sec {
-		var full [32]byte
-		copy(w.secText[:], t.AppendFormat(full[:0], time.RFC3339))
+		formatSecond(&w.secText, sec)
 		w.sec, w.secOK = sec, true
 	}
 	b := append(w.b, '"')
@@ -331,9 +458,12 @@ func (w *Writer) Time(t time.Time) {
 	if ns != 0 { // ".999999999": nine digits, the trailing zeros dropped
 		var frac [10]byte
 		frac[0] = '.'
-		for i := 9; i > 0; i-- {
-			frac[i] = byte('0' + ns%10)
-			ns /= 10
+		frac[1] = byte('0' + ns/1e8)
+		r := ns % 1e8
+		for i := 8; i > 0; i -= 2 { // two digits at a time, from the end
+			p := r % 100
+			frac[i], frac[i+1] = digitPairs[2*p], digitPairs[2*p+1]
+			r /= 100
 		}
 		n := 10
 		for frac[n-1] == '0' {
@@ -342,6 +472,52 @@ func (w *Writer) Time(t time.Time) {
 		b = append(b, frac[:n]...)
 	}
 	w.b = append(b, 'Z', '"') // the offset is zero: Z07:00 writes Z
+}
+
+// formatSecond writes the Unix time sec (of the years 0-9999) as
+// "2006-01-02T15:04:05" in UTC, the proleptic Gregorian date from the
+// day number as in Howard Hinnant's civil_from_days: AppendFormat's
+// date split and its digit calls were a tenth of the encoding where
+// the seconds of a summary's times differ. TestFormatSecond holds the
+// two equal.
+func formatSecond(t *[19]byte, sec int64) {
+	days := sec / 86400
+	rem := sec % 86400
+	if rem < 0 {
+		rem += 86400
+		days--
+	}
+	z := days + 719468 // days since 0000-03-01
+	era := z / 146097
+	if z < 0 {
+		era = (z - 146096) / 146097
+	}
+	doe := z - era*146097                                  // day of the 400-year era
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365 // year of the era
+	doy := doe - (365*yoe + yoe/4 - yoe/100)               // day of the year from March 1
+	mp := (5*doy + 2) / 153                                // month from March
+	day := doy - (153*mp+2)/5 + 1
+	month := mp + 3
+	if mp >= 10 {
+		month = mp - 9
+	}
+	year := yoe + era*400
+	if month <= 2 {
+		year++
+	}
+	put2 := func(i int, v int64) { t[i], t[i+1] = digitPairs[2*v], digitPairs[2*v+1] }
+	put2(0, year/100)
+	put2(2, year%100)
+	t[4] = '-'
+	put2(5, month)
+	t[7] = '-'
+	put2(8, day)
+	t[10] = 'T'
+	put2(11, rem/3600)
+	t[13] = ':'
+	put2(14, rem/60%60)
+	t[16] = ':'
+	put2(17, rem%60)
 }
 
 // AddrPort is netip.AddrPort.MarshalText, quoted: "" when invalid.

@@ -189,7 +189,7 @@ func TestDigits(t *testing.T) {
 	}
 }
 
-// plain8 agrees with the byte-by-byte test on every byte value in every
+// plainWord agrees with the byte-by-byte test on every byte value in every
 // position of a word of otherwise plain bytes.
 func TestPlain8(t *testing.T) {
 	for c := range 256 {
@@ -197,8 +197,73 @@ func TestPlain8(t *testing.T) {
 			b := []byte("abcdefgh")
 			b[pos] = byte(c)
 			want := c >= 0x20 && c < 0x80 && c != '"' && c != '\\'
-			if got := plain8(string(b), 0); got != want {
-				t.Fatalf("byte %#x at %d: plain8 %v, want %v", c, pos, got, want)
+			if got := plainWord(load8(string(b), 0)); got != want {
+				t.Fatalf("byte %#x at %d: plainWord %v, want %v", c, pos, got, want)
+			}
+		}
+	}
+}
+
+// formatSecond writes what time.Format writes for every day of the
+// years 0-9999, at a time of day that moves through the day, and for
+// the first and last second of each day near the epoch and the ends.
+func TestFormatSecond(t *testing.T) {
+	const layout = "2006-01-02T15:04:05"
+	check := func(sec int64) {
+		var got [19]byte
+		formatSecond(&got, sec)
+		if want := time.Unix(sec, 0).UTC().Format(layout); string(got[:]) != want {
+			t.Fatalf("%d: got %s, want %s", sec, got[:], want)
+		}
+	}
+	for day := int64(minTimeSec / 86400); day < maxTimeSec/86400; day++ {
+		check(day*86400 + (day*7919%86400+86400)%86400)
+	}
+	for _, day := range []int64{minTimeSec / 86400, -1, 0, 1, maxTimeSec/86400 - 1} {
+		check(day * 86400)
+		check(day*86400 + 86399)
+	}
+}
+
+// plainTab agrees with the byte-by-byte test on every byte value.
+func TestPlainTab(t *testing.T) {
+	if len(plainTab) != 256 {
+		t.Fatalf("plainTab has %d bytes", len(plainTab))
+	}
+	for c := range 256 {
+		want := c >= 0x20 && c < 0x80 && c != '"' && c != '\\'
+		if got := plainTab[c] != 0; got != want {
+			t.Fatalf("byte %#x: plainTab %v, want %v", c, got, want)
+		}
+		if got := plainPrefix(string([]byte{'a', byte(c)})); got != 1+btoi(want) {
+			t.Fatalf("byte %#x: plainPrefix %d", c, got)
+		}
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// plainPrefix finds the first byte to escape, at every position of
+// strings of every length up to twenty (the word tests overlap
+// differently at each), as the byte-by-byte test does.
+func TestPlainPrefix(t *testing.T) {
+	for n := range 21 {
+		for pos := range n {
+			for c := range 256 {
+				b := []byte("abcdefghijklmnopqrstu"[:n])
+				b[pos] = byte(c)
+				want := n
+				if !(c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+					want = pos
+				}
+				if got := plainPrefix(string(b)); got != want {
+					t.Fatalf("%q: plainPrefix %d, want %d", b, got, want)
+				}
 			}
 		}
 	}
