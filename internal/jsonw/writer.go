@@ -137,21 +137,40 @@ func (w *Writer) CloseObj() {
 // Slice writes s as encoding/json does: null when nil, "[]" when empty,
 // else an array of each element.
 func Slice[T any](w *Writer, s []T, each func(*T)) {
-	if s == nil {
-		w.Lit("null")
+	if !w.arrayOpen(s == nil) {
 		return
+	}
+	for i := range s {
+		w.arrayElem(i)
+		each(&s[i])
+	}
+	w.arrayClose(len(s))
+}
+
+// arrayOpen begins an array, or writes null for a nil slice and reports
+// false. Slice and Strs share it, arrayElem and arrayClose.
+func (w *Writer) arrayOpen(isNil bool) bool {
+	if isNil {
+		w.Lit("null")
+		return false
 	}
 	w.b = append(w.b, '[')
 	w.setDepth(w.depth + 1)
-	for i := range s {
-		if i > 0 {
-			w.b = append(w.b, ',')
-		}
-		w.Newline()
-		each(&s[i])
+	return true
+}
+
+// arrayElem begins element i of the array.
+func (w *Writer) arrayElem(i int) {
+	if i > 0 {
+		w.b = append(w.b, ',')
 	}
+	w.Newline()
+}
+
+// arrayClose ends an array of n elements.
+func (w *Writer) arrayClose(n int) {
 	w.setDepth(w.depth - 1)
-	if len(s) > 0 {
+	if n > 0 {
 		w.Newline()
 	}
 	w.b = append(w.b, ']')
@@ -160,24 +179,14 @@ func Slice[T any](w *Writer, s []T, each func(*T)) {
 // Strs is Slice of s written with Str, without a call through a func
 // value for each element (a summary has five lists of strings).
 func (w *Writer) Strs(s []string) {
-	if s == nil {
-		w.Lit("null")
+	if !w.arrayOpen(s == nil) {
 		return
 	}
-	w.b = append(w.b, '[')
-	w.setDepth(w.depth + 1)
 	for i := range s {
-		if i > 0 {
-			w.b = append(w.b, ',')
-		}
-		w.Newline()
+		w.arrayElem(i)
 		w.Str(s[i])
 	}
-	w.setDepth(w.depth - 1)
-	if len(s) > 0 {
-		w.Newline()
-	}
-	w.b = append(w.b, ']')
+	w.arrayClose(len(s))
 }
 
 // Key starts a member: a comma unless first, the line break, the quoted
