@@ -66,13 +66,23 @@ func newCallIndex() callIndex {
 // history, which include the stream's own link (linkNAT took it from
 // the announcement's newest call).
 func (t *Tracker) index(s *stream) {
-	t.indexEP(s.key.src, s)
+	eps, n := s.endpoints()
+	for _, ep := range eps[:n] {
+		t.indexEP(ep, s)
+	}
+}
+
+// endpoints are the n distinct endpoints s is indexed under: its
+// source, its destination and its NAT endpoint, if it has one.
+func (s *stream) endpoints() (eps [3]netip.AddrPort, n int) {
+	eps[0], n = s.key.src, 1
 	if s.key.dst != s.key.src {
-		t.indexEP(s.key.dst, s)
+		eps[n], n = s.key.dst, n+1
 	}
 	if s.natEP.IsValid() && s.natEP != s.key.src && s.natEP != s.key.dst {
-		t.indexEP(s.natEP, s)
+		eps[n], n = s.natEP, n+1
 	}
+	return eps, n
 }
 
 func (t *Tracker) indexEP(ep netip.AddrPort, s *stream) {
@@ -93,12 +103,9 @@ func (t *Tracker) indexEP(ep netip.AddrPort, s *stream) {
 // other streams are on them and an announcement or another stream
 // still holds them.
 func (t *Tracker) unindex(s *stream) {
-	t.unindexEP(s.key.src, s)
-	if s.key.dst != s.key.src {
-		t.unindexEP(s.key.dst, s)
-	}
-	if s.natEP.IsValid() && s.natEP != s.key.src && s.natEP != s.key.dst {
-		t.unindexEP(s.natEP, s)
+	eps, n := s.endpoints()
+	for _, ep := range eps[:n] {
+		t.unindexEP(ep, s)
 	}
 	for _, ep := range [2]netip.AddrPort{s.exactEP, s.natEP} {
 		if ep.IsValid() && len(t.idx.byEP[ep]) > 0 && !t.claims(s.callID, ep) {
