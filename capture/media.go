@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/voiptool/voiptool/internal/agequeue"
+	"github.com/voiptool/voiptool/internal/slotindex"
 	"github.com/voiptool/voiptool/sipflow"
 )
 
@@ -211,13 +212,7 @@ func (t *mediaTable) learn(ap netip.AddrPort, role mediaRole, now int64) {
 		}
 		pos, _, _ = t.idx.find(k, h, t.slab) // evictions moved the index's entries
 	}
-	if n := len(t.free); n > 0 {
-		i = t.free[n-1]
-		t.free = t.free[:n-1]
-	} else {
-		i = int32(len(t.slab))
-		t.slab = append(t.slab, mediaEntry{})
-	}
+	i = slotindex.Take(&t.slab, &t.free)
 	e := &t.slab[i]
 	e.key, e.seen, e.role = k, now, role
 	t.idx.Insert(pos, h, i)

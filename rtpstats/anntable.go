@@ -96,14 +96,7 @@ func (x *annTable) deref(r annRef) *announcement {
 // position find returned for it with hash h (nothing added or deleted
 // since), and returns its slot.
 func (x *annTable) add(ep netip.AddrPort, pos int, h uint32) int32 {
-	var s int32
-	if n := len(x.free); n > 0 {
-		s = x.free[n-1]
-		x.free = x.free[:n-1]
-	} else {
-		s = int32(len(x.slab))
-		x.slab = append(x.slab, announcement{})
-	}
+	s := slotindex.Take(&x.slab, &x.free)
 	a := &x.slab[s]
 	a.ep, a.h, a.live = ep, h, true
 	x.idx.Insert(pos, h, s)

@@ -44,11 +44,11 @@ func details(t *testing.T, o Options, files ...string) map[string]sipflow.CallDe
 	return out
 }
 
-// TestRawReread: with Options.Files the store keeps messages that lie
-// whole in one record only as a location and re-reads them when a call
-// is opened; every message's bytes, and everything else in the detail,
-// must be what an engine holding every message gives.
-func TestRawReread(t *testing.T) {
+// fixtureFiles are the fixtures whose SIP travels every way (UDP,
+// fragments, TCP, WebSocket, SCTP, HEP), and the corpus captures found:
+// the re-read tests read them from their files, the spill tests without
+// Options.Files (no source re-readable, as on a live capture or stdin).
+func fixtureFiles(t *testing.T) []string {
 	var files []string
 	for _, f := range rawFixtures {
 		files = append(files, filepath.Join("..", "..", "testdata", "pcaps", f))
@@ -58,6 +58,15 @@ func TestRawReread(t *testing.T) {
 			files = append(files, p)
 		}
 	}
+	return files
+}
+
+// TestRawReread: with Options.Files the store keeps messages that lie
+// whole in one record only as a location and re-reads them when a call
+// is opened; every message's bytes, and everything else in the detail,
+// must be what an engine holding every message gives.
+func TestRawReread(t *testing.T) {
+	files := fixtureFiles(t)
 	reread := 0
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {

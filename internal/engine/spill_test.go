@@ -19,22 +19,6 @@ import (
 	"github.com/voiptool/voiptool/sipflow"
 )
 
-// spillFiles are fixtures whose SIP travels every way (UDP, fragments,
-// TCP, WebSocket, SCTP, HEP): without Options.Files no source is
-// re-readable, as on a live capture or stdin.
-func spillFiles(t *testing.T) []string {
-	var files []string
-	for _, f := range rawFixtures {
-		files = append(files, filepath.Join("..", "..", "testdata", "pcaps", f))
-	}
-	for _, f := range rawCorpus {
-		if p := corpusOrEmpty(t, f); p != "" {
-			files = append(files, p)
-		}
-	}
-	return files
-}
-
 // sameDetails checks that every call of want is in e with the same
 // messages, bytes included, and transactions (TestRawReread, TestSpill).
 func sameDetails(t *testing.T, e *Engine, want map[string]sipflow.CallDetail) {
@@ -73,7 +57,7 @@ func sameDetails(t *testing.T, e *Engine, want map[string]sipflow.CallDetail) {
 // gives, the store holds fewer bytes, and the file is gone from the
 // directory (unlinked at creation) and closed at Close.
 func TestSpill(t *testing.T) {
-	for _, f := range spillFiles(t) {
+	for _, f := range fixtureFiles(t) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			mem := New(Options{})
 			runFiles(t, mem, f)

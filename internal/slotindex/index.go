@@ -145,3 +145,18 @@ func (x *Index) LongestRun() int {
 	}
 	return min(longest, len(x.tab))
 }
+
+// Take returns a slot of slab for a new entry: the last one freed (free
+// holds the freed slots, the last on top), whose record keeps what the
+// caller left in it (a generation, arrays to reuse), or a new zero
+// record at the end.
+func Take[T any](slab *[]T, free *[]int32) int32 {
+	if n := len(*free); n > 0 {
+		s := (*free)[n-1]
+		*free = (*free)[:n-1]
+		return s
+	}
+	var zero T
+	*slab = append(*slab, zero)
+	return int32(len(*slab) - 1)
+}

@@ -139,3 +139,26 @@ func TestNoAllocs(t *testing.T) {
 		t.Errorf("%v allocations per lookup and insert or remove", allocs)
 	}
 }
+
+// Take reuses the last slot freed, record and all, before it grows the
+// slab.
+func TestTake(t *testing.T) {
+	var slab []entry
+	var free []int32
+	for want := range int32(3) {
+		if s := Take(&slab, &free); s != want {
+			t.Fatalf("new slot %d, want %d", s, want)
+		}
+	}
+	slab[1].key = 7
+	free = append(free, 2, 1)
+	if s := Take(&slab, &free); s != 1 || slab[s].key != 7 {
+		t.Fatalf("slot %d (key %d), want the last freed, 1, as left", s, slab[s].key)
+	}
+	if s := Take(&slab, &free); s != 2 {
+		t.Fatalf("slot %d, want 2", s)
+	}
+	if s := Take(&slab, &free); s != 3 || len(slab) != 4 || slab[3].key != 0 {
+		t.Fatalf("slot %d of %d, want a new zero slot 3", s, len(slab))
+	}
+}
