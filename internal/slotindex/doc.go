@@ -8,6 +8,7 @@
 // itself, the index returning only the slots whose stored hash matches;
 // a Go map with a composite key hashed it again for the lookup and for
 // the insert, and held pointers the collector scans.
+// Take hands out the slabs' slots, the freed ones first.
 //
 // The keys come from the wire, so their hashes must be seeded (Seed,
 // Hash): an unseeded mix lets a sender pick keys that share one home
