@@ -71,7 +71,9 @@ type Event struct {
 	// SIP is a KindSIP event's Payload as sipflow's Message.Unmarshal
 	// decoded it, when Run's pipeline (Options.Pipeline) parsed it on its
 	// own goroutine; valid as long as Payload. nil otherwise: the consumer
-	// parses (sipflow.Store.Add) or hands it on (Store.AddParsed). A
+	// parses (sipflow.Store.Add) or hands it on (Store.AddParsed). The
+	// pipeline leaves a message without a body unparsed while its
+	// consumer has no batch waiting (see pipeBatch.add). A
 	// consumer of a Decoder may set it on the event it was handed to the
 	// message it parsed from Payload (still valid when the emit returns):
 	// the decoder then learns the SDP's media endpoints from that parse

@@ -359,7 +359,7 @@ func (d *Decoder) learnSDP(msg []byte) {
 	m := d.ev.SIP
 	d.ev.SIP = nil
 	if m == nil {
-		if len(msg) >= 4 && string(msg[len(msg)-4:]) == "\r\n\r\n" && bytes.Index(msg, []byte("\r\n\r\n")) == len(msg)-4 {
+		if headersOnly(msg) {
 			return // the header block ends the message: no body (BYE, most responses)
 		}
 		m = &d.sip

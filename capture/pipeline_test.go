@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/voiptool/voiptool/pcap"
+	"github.com/voiptool/voiptool/sipflow"
 )
 
 // trace renders everything fn and warn saw, in order, with every byte
@@ -166,7 +167,7 @@ func TestPipelineBatchAllocs(t *testing.T) {
 	fill := func() {
 		b.reset()
 		for !b.full() {
-			b.add(&evs[0])
+			b.add(&evs[0], false)
 		}
 	}
 	fill() // warm: the messages' slices grow once
@@ -389,4 +390,85 @@ func TestPipelineReadAheadStops(t *testing.T) {
 	if _, _, err := r.Next(); err != io.EOF {
 		t.Fatalf("after the last record: %v", err)
 	}
+}
+
+// A batch leaves a SIP message without a body unparsed when told to
+// share (its consumer parses it) and parses every other one, handing
+// the parse back in the decoder's event too: the decoder learns media
+// from a body's SDP (learnSDP), never from a message without one.
+func TestPipeBatchShare(t *testing.T) {
+	bye := []byte("BYE sip:b@10.0.0.2 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1\r\nCall-ID: share-1\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n")
+	sdp := "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"
+	invite := []byte(fmt.Sprintf("INVITE sip:b@10.0.0.2 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK2\r\nCall-ID: share-1\r\nCSeq: 1 INVITE\r\nContent-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s", len(sdp), sdp))
+	for _, tc := range []struct {
+		name   string
+		msg    []byte
+		share  bool
+		parsed bool
+	}{
+		{"BYE shared", bye, true, false},
+		{"BYE kept", bye, false, true},
+		{"INVITE shared", invite, true, true},
+		{"INVITE kept", invite, false, true},
+	} {
+		b := newPipeBatch()
+		ev := Event{Kind: KindSIP, Payload: tc.msg}
+		b.add(&ev, tc.share)
+		got := b.evs[0].SIP
+		if (got != nil) != tc.parsed || ev.SIP != got {
+			t.Errorf("%s: batch's SIP %v, decoder's %v; want parsed %v, the same in both", tc.name, got != nil, ev.SIP != nil, tc.parsed)
+			continue
+		}
+		if got != nil && (string(got.CallID) != "share-1" || got.HasSDP != (&tc.msg[0] == &invite[0])) {
+			t.Errorf("%s: parsed Call-ID %q, SDP %v", tc.name, got.CallID, got.HasSDP)
+		}
+	}
+}
+
+// Through Run's pipeline, with a consumer sometimes slower than the
+// decoder and sometimes idle: every SIP event left unparsed has no body,
+// and every parse handed over is the one the consumer would make.
+func TestPipelineSharedParse(t *testing.T) {
+	files := []string{"../testdata/pcaps/calls-mixed.pcap", "../testdata/pcaps/problems-signalling.pcap", "../testdata/pcaps/tcp-multi-message.pcap"}
+	var srcs []Source
+	for _, f := range files {
+		r, err := pcap.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		srcs = append(srcs, r)
+	}
+	var left, parsed, n int
+	var fresh sipflow.Message
+	_, err := Run(context.Background(), srcs, Options{Pipeline: true}, nil, func(ev *Event) error {
+		if ev.Kind != KindSIP {
+			return nil
+		}
+		if n++; n%7 == 0 {
+			time.Sleep(time.Millisecond) // let batches queue up now and then
+		}
+		if ev.SIP == nil {
+			left++
+			if !headersOnly(ev.Payload) {
+				t.Errorf("packet %d: a message with a body was left unparsed", ev.Packet.Number)
+			}
+			return nil
+		}
+		parsed++
+		if err := fresh.Unmarshal(ev.Payload); err != nil {
+			t.Errorf("packet %d: handed a parse of what does not parse: %v", ev.Packet.Number, err)
+		} else if a, b := fmt.Sprintf("%+v", fresh), fmt.Sprintf("%+v", *ev.SIP); a != b {
+			// Printed: a reused message's empty slices are not nil.
+			t.Errorf("packet %d: the handed parse differs from a fresh one", ev.Packet.Number)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if parsed == 0 || n < 20 {
+		t.Errorf("%d SIP events, %d parsed, %d left to the consumer", n, parsed, left)
+	}
+	t.Logf("%d SIP events: %d parsed by the decoder, %d left to the consumer", n, parsed, left)
 }
