@@ -66,6 +66,12 @@ type plan struct {
 	calls   int // calls asked for, for Progress
 	streams map[streamKey]bool
 	rtcp    map[[2]netip.AddrPort][]window
+	// The messages no file holds, framed from the store's bytes.
+	synth   []synthMsg
+	sources int // sources the messages came from (files included)
+	gone    int // messages to frame whose bytes the store no longer has
+	// Media of calls from a source no file holds: not kept, counted.
+	streamsNotKept, callsNotKept int
 }
 
 // Pcap writes the packets of the given calls to out as pcapng (so sources
@@ -83,6 +89,22 @@ type plan struct {
 // kept (pcap.ReadRecordAt); with media, or from a gzip file, the files are
 // decoded again. A SIP message carried over several TCP segments is saved
 // as the segment that completed it.
+//
+// A message no file in o.Files holds (from a live interface, a HEP
+// collector or stdin "-", or with no record) is written as a synthetic
+// Ethernet/IP frame around the message the store kept (internal/frame),
+// with its addresses and time, merged by time with the records re-read
+// from files. UDP and SCTP messages become UDP datagrams; TCP, TLS and
+// WebSocket messages become TCP segments carrying the SIP plaintext
+// between the same endpoints (no handshake, TLS or WebSocket framing;
+// sequence numbers run on per direction, so a reader reassembles them).
+// These frames go to pcapng interfaces of their own, named "voiptool: SIP
+// of source N framed from the store". Such a source keeps no RTP: with
+// o.Media their streams are not saved, and Pcap returns ErrMediaNotKept
+// with the count after writing the file; a message whose bytes the store
+// no longer has, or that cannot be framed (no address), is counted in
+// ErrMessagesNotSaved the same way. Nothing written at all is
+// ErrNothingToSave, and no file.
 //
 // The cost is linear in the calls and their messages and streams (each
 // call's streams come from the engine's per-call index), plus a re-read
@@ -114,15 +136,12 @@ func openOS(name string) (recordFile, error) {
 
 // savePcap is Pcap with the files pcapByOffset reads opened by open.
 func savePcap(ctx context.Context, e *engine.Engine, callIDs []string, out string, o Options, open func(string) (recordFile, error)) (int, error) {
-	if len(o.Files) == 0 {
-		return 0, ErrNotRereadable
-	}
 	p, err := gather(ctx, e, callIDs, o)
 	if err != nil {
 		return 0, err
 	}
-	if len(p.frames) == 0 {
-		return 0, fmt.Errorf("%w for %d call(s)", ErrNothingToSave, len(callIDs))
+	if len(p.frames) == 0 && len(p.synth) == 0 {
+		return 0, p.nothingToSave(len(callIDs), 0)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*.part")
 	if err != nil {
@@ -136,9 +155,16 @@ func savePcap(ctx context.Context, e *engine.Engine, callIDs []string, out strin
 		}
 	}()
 	var n int
+	var fr *framer
 	err = errRescan
-	if !o.Media {
-		n, err = pcapByOffset(ctx, o.Files, open, o.Secrets, p.metas, tmp)
+	switch {
+	case len(p.frames) == 0:
+		// Every message is framed from the store: no file to read.
+		fr = p.framer()
+		n, err = fr.writeAll(ctx, tmp, o.Secrets)
+	case !o.Media:
+		fr = p.framer()
+		n, err = pcapByOffset(ctx, o.Files, open, o.Secrets, p.metas, fr, tmp)
 	}
 	if errors.Is(err, errRescan) {
 		if _, serr := tmp.Seek(0, 0); serr != nil {
@@ -147,11 +173,16 @@ func savePcap(ctx context.Context, e *engine.Engine, callIDs []string, out strin
 		if serr := tmp.Truncate(0); serr != nil {
 			return 0, serr
 		}
-		n, err = p.rescan(ctx, e, o, tmp)
+		fr = p.framer() // pcapByOffset framed nothing before it gave up, but start afresh
+		n, err = p.rescan(ctx, e, o, fr, tmp)
 	}
 	var readErr *readError
 	if err != nil && !errors.As(err, &readErr) {
 		return n, err
+	}
+	if n == 0 {
+		// Nothing could be framed (and no file held a record): no file.
+		return 0, p.nothingToSave(len(callIDs), fr.failed)
 	}
 	if cerr := tmp.Close(); cerr != nil {
 		return n, cerr
@@ -160,12 +191,39 @@ func savePcap(ctx context.Context, e *engine.Engine, callIDs []string, out strin
 		return n, fmt.Errorf("extract: save: %w", rerr)
 	}
 	keep = true
+	// Saved what could be; say what could not, counted (a read error as
+	// a read of the same file says it).
+	var left notSaved
 	if readErr != nil {
-		// Saved what could be read; say what could not, as a read of the
-		// same file says it.
-		return n, readErr.err
+		left = append(left, readErr.err)
 	}
-	return n, nil
+	left = p.notSaved(left, fr.failed)
+	return n, left.orNil()
+}
+
+// framer is the framer of the plan's messages no file holds.
+func (p *plan) framer() *framer { return newFramer(p.synth, p.sources) }
+
+// notSaved appends what the plan could not save to left: messages whose
+// bytes are gone or that could not be framed (failed), and the media of
+// live calls.
+func (p *plan) notSaved(left notSaved, failed int) notSaved {
+	if p.gone > 0 || failed > 0 {
+		left = append(left, fmt.Errorf("%w: %d message(s) (%d whose bytes the store no longer has, %d that cannot be framed: no address or too large)",
+			ErrMessagesNotSaved, p.gone+failed, p.gone, failed))
+	}
+	if p.streamsNotKept > 0 {
+		left = append(left, fmt.Errorf("%w: %d RTP stream(s) of %d call(s) not saved (signalling only)", ErrMediaNotKept, p.streamsNotKept, p.callsNotKept))
+	}
+	return left
+}
+
+// nothingToSave is ErrNothingToSave for calls, with what was lost.
+func (p *plan) nothingToSave(calls, failed int) error {
+	if left := p.notSaved(nil, failed); len(left) > 0 {
+		return fmt.Errorf("%w for %d call(s): %w", ErrNothingToSave, calls, left.orNil())
+	}
+	return fmt.Errorf("%w for %d call(s)", ErrNothingToSave, calls)
 }
 
 // readError wraps a problem reading the sources: what was written before
@@ -183,7 +241,9 @@ func gather(ctx context.Context, e *engine.Engine, callIDs []string, o Options) 
 		streams: make(map[streamKey]bool),
 		rtcp:    make(map[[2]netip.AddrPort][]window),
 		calls:   len(callIDs),
+		sources: len(o.Files),
 	}
+	framed := make(map[string]bool) // calls whose messages are framed, once each
 	for i, id := range callIDs {
 		if i%progressEvery == 0 {
 			if err := ctx.Err(); err != nil {
@@ -199,11 +259,37 @@ func gather(ctx context.Context, e *engine.Engine, callIDs []string, o Options) 
 		if !ok {
 			continue
 		}
+		live := false
+		for j := range d.Messages {
+			if !rereadable(&d.Messages[j].Meta, o.Files) {
+				live = true
+				break
+			}
+		}
+		if live {
+			if framed[id] {
+				continue
+			}
+			framed[id] = true
+			// Its bytes, for the messages no file holds: Call reads them
+			// from memory or the spill file (and re-reads those a file
+			// holds too, the price of one consistent copy of the call
+			// while the writer goes on adding to it).
+			if d, ok = e.Store().Call(id); !ok {
+				continue
+			}
+		}
 		// RTP endpoint -> RTCP endpoint, as the call's SDP bodies said.
 		rtcpOf := make(map[netip.AddrPort]netip.AddrPort)
 		for _, m := range d.Messages {
-			if m.Meta.Source < 0 || m.Meta.Source >= len(o.Files) || m.Meta.Record.CaptureLength == 0 {
-				return nil, ErrNotRereadable // from a HEP collector or a live source
+			if !rereadable(&m.Meta, o.Files) {
+				p.sources = max(p.sources, m.Meta.Source+1)
+				if m.RawError != "" || m.Raw == "" {
+					p.gone++ // spill file failed or closed: counted, not framed empty
+					continue
+				}
+				p.synth = append(p.synth, synthMsg{meta: m.Meta, raw: m.Raw})
+				continue
 			}
 			p.frames[[2]int{m.Meta.Source, m.Meta.Frame}] = true
 			p.metas = append(p.metas, m.Meta)
@@ -214,6 +300,14 @@ func gather(ctx context.Context, e *engine.Engine, callIDs []string, o Options) 
 			}
 		}
 		if !o.Media {
+			continue
+		}
+		if live {
+			// A source no file holds keeps no RTP packets.
+			if k := len(e.Streams(id)); k > 0 {
+				p.streamsNotKept += k
+				p.callsNotKept++
+			}
 			continue
 		}
 		w := window{d.Summary.Start, d.Summary.End.Add(rtcpGrace)}
@@ -282,13 +376,15 @@ func (s *progressSource) Next() ([]byte, pcap.Packet, error) {
 }
 
 // rescan decodes the files again and writes the records the plan wants.
-func (p *plan) rescan(ctx context.Context, e *engine.Engine, o Options, fh *os.File) (int, error) {
+func (p *plan) rescan(ctx context.Context, e *engine.Engine, o Options, fr *framer, fh *os.File) (int, error) {
 	var srcs []capture.Source
 	var read int64
 	total := e.Status().Records
 	for _, f := range o.Files {
-		if f == "-" {
-			return 0, ErrNotRereadable
+		if f == "" || f == "-" {
+			// Its messages are framed from the store; it keeps its index.
+			srcs = append(srcs, emptySource{})
+			continue
 		}
 		r, err := pcap.Open(f)
 		if err != nil {
@@ -297,7 +393,7 @@ func (p *plan) rescan(ctx context.Context, e *engine.Engine, o Options, fh *os.F
 		defer r.Close()
 		srcs = append(srcs, &progressSource{Source: r, n: &read, total: total, fn: o.Progress, calls: p.calls})
 	}
-	w, err := sink.NewPcap(fh, sink.PcapOptions{Format: sink.FormatPcapNG, Application: "voiptool", Secrets: o.Secrets})
+	w, err := newWriter(fh, o.Secrets, fr)
 	if err != nil {
 		return 0, err
 	}
@@ -331,6 +427,11 @@ func (p *plan) rescan(ctx context.Context, e *engine.Engine, o Options, fh *os.F
 			// RTP heuristic: its record is no longer in hand.
 			return nil
 		}
+		k, err := fr.writeBefore(ctx, w, ev.Packet.Timestamp)
+		n += k
+		if err != nil {
+			return err
+		}
 		if err := w.WriteRecord(ev.Source, ev.Packet, ev.Record); err != nil {
 			return err
 		}
@@ -338,6 +439,11 @@ func (p *plan) rescan(ctx context.Context, e *engine.Engine, o Options, fh *os.F
 		n++
 		return nil
 	})
+	if err != nil {
+		return n, err
+	}
+	k, err := fr.writeRest(ctx, w)
+	n += k
 	if err != nil {
 		return n, err
 	}
@@ -352,7 +458,8 @@ func (p *plan) rescan(ctx context.Context, e *engine.Engine, o Options, fh *os.F
 
 // pcapByOffset writes the records behind metas by reading each at its
 // offset: no decoding, and only the bytes of the calls are read.
-func pcapByOffset(ctx context.Context, files []string, open func(string) (recordFile, error), secrets []pcap.Secrets, metas []sipflow.Meta, fh *os.File) (int, error) {
+// The messages of fr are framed between them, by time.
+func pcapByOffset(ctx context.Context, files []string, open func(string) (recordFile, error), secrets []pcap.Secrets, metas []sipflow.Meta, fr *framer, fh *os.File) (int, error) {
 	type src struct {
 		f      recordFile
 		format pcap.Format
@@ -391,7 +498,7 @@ func pcapByOffset(ctx context.Context, files []string, open func(string) (record
 		}
 		return metas[i].Source < metas[j].Source || metas[i].Source == metas[j].Source && a.Number < b.Number
 	})
-	w, err := sink.NewPcap(fh, sink.PcapOptions{Format: sink.FormatPcapNG, Application: "voiptool", Secrets: secrets})
+	w, err := newWriter(fh, secrets, fr)
 	if err != nil {
 		return 0, err
 	}
@@ -411,17 +518,45 @@ func pcapByOffset(ctx context.Context, files []string, open func(string) (record
 		s := srcs[m.Source]
 		data, err := pcap.ReadRecordAt(s.f, s.format, m.Record, buf)
 		if err != nil {
+			// The messages no file holds do not depend on this one.
+			k, ferr := fr.writeRest(ctx, w)
+			n += k
+			if ferr != nil {
+				return n, ferr
+			}
 			if ferr := w.Flush(); ferr != nil {
 				return n, ferr
 			}
 			return n, &readError{err}
 		}
 		buf = data[:0]
+		k, err := fr.writeBefore(ctx, w, m.Record.Timestamp)
+		n += k
+		if err != nil {
+			return n, err
+		}
 		if err := w.WriteRecord(m.Source, m.Record, data); err != nil {
 			return n, err
 		}
 		done[key] = true
 		n++
 	}
+	k, err := fr.writeRest(ctx, w)
+	n += k
+	if err != nil {
+		return n, err
+	}
 	return n, w.Flush()
 }
+
+// newWriter is the pcapng writer of a save: the inputs' secrets first,
+// and names for the interfaces of fr's frames.
+func newWriter(fh *os.File, secrets []pcap.Secrets, fr *framer) (*sink.Pcap, error) {
+	return sink.NewPcap(fh, sink.PcapOptions{Format: sink.FormatPcapNG, Application: "voiptool", Secrets: secrets, SourceNames: fr.names()})
+}
+
+// emptySource stands for an input rescan cannot read again (stdin): it
+// keeps the other sources' indices.
+type emptySource struct{}
+
+func (emptySource) Next() ([]byte, pcap.Packet, error) { return nil, pcap.Packet{}, io.EOF }
