@@ -565,7 +565,9 @@ type msgKey struct {
 // ctx.Err() and leaves no file behind (every format is written under a
 // temporary name and renamed when complete). Its cost is linear in the
 // calls saved and their messages and streams, plus one re-read of the
-// capture for packets that are not saved by offset.
+// capture for packets that are not saved by offset. Calls from a live
+// source (no file: v.files is nil) are saved as frames built around
+// their stored messages, without media (extract.Pcap).
 func (v *View) Save(ctx context.Context, req tui.SaveRequest, progress func(tui.SaveProgress)) (string, error) {
 	if progress == nil {
 		progress = func(tui.SaveProgress) {}
@@ -596,7 +598,9 @@ func (v *View) Save(ctx context.Context, req tui.SaveRequest, progress func(tui.
 			},
 		})
 		if err != nil && n > 0 && ctx.Err() == nil {
-			// The file was damaged past some point: what came before is saved.
+			// The file is saved, and err counts what it lacks: a capture
+			// damaged past some point, the media of a live call
+			// (extract.ErrMediaNotKept), messages whose bytes are gone.
 			return fmt.Sprintf("saved %d packets of %d call(s) to %s; %v", n, len(ids), req.Path, err), nil
 		}
 		if err != nil {

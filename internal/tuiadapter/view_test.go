@@ -90,6 +90,35 @@ func TestViewSaveFormats(t *testing.T) {
 	}
 }
 
+// TestSaveLiveCall: a live view (no files) saves a call's signalling,
+// framed from the store; asked for media too, it saves the signalling
+// and says which media it could not, with the file in place.
+func TestSaveLiveCall(t *testing.T) {
+	f := filepath.Join("..", "..", "testdata", "pcaps", "basic-call.pcap")
+	e := engine.New(engine.Options{})
+	runFiles(t, e, f)
+	v := New(e, nil, false, nil, 0) // as cmd builds it for -i or a HEP listener
+	var call string
+	for _, c := range e.Calls(sipflow.Filter{}, 0, -1) {
+		if c.Type == sipflow.TypeCall {
+			call = c.CallID
+		}
+	}
+	for format, want := range map[tui.SaveFormat]string{
+		tui.FormatPcapSIP:    "saved 7 packets of 1 call(s)",
+		tui.FormatPcapSIPRTP: "saved 7 packets of 1 call(s) to %s; extract: media of a live source is not kept: 2 RTP stream(s)",
+	} {
+		path := filepath.Join(t.TempDir(), "live.pcapng")
+		msg, err := v.Save(context.Background(), tui.SaveRequest{Scope: tui.SaveSelected, Format: format, Path: path, CallIDs: []string{call}}, nil)
+		if err != nil || !strings.Contains(msg, strings.Replace(want, "%s", path, 1)) {
+			t.Errorf("%v: %q, %v; want %q", format, msg, err, want)
+		}
+		if st, err := os.Stat(path); err != nil || st.Size() == 0 {
+			t.Errorf("%v: saved file: %v", format, err)
+		}
+	}
+}
+
 // TestSaveDisplayed saves every call the list shows, not a screenful.
 func TestSaveDisplayed(t *testing.T) {
 	f := filepath.Join("..", "..", "testdata", "pcaps", "basic-call.pcap")
