@@ -21,7 +21,9 @@ import (
 // Options configure Pcap.
 type Options struct {
 	// Files are the files the engine read, in the same order (a
-	// message's Meta.Source indexes them).
+	// message's Meta.Source indexes them). Messages of other sources
+	// (past its end, "-" for stdin, or all of them when Files is nil, as
+	// for a live capture) are framed from the bytes the store kept.
 	Files []string
 	// Media adds each RTP packet of the calls' streams and the RTCP
 	// between their RTCP endpoints.
@@ -104,7 +106,9 @@ type plan struct {
 // with the count after writing the file; a message whose bytes the store
 // no longer has, or that cannot be framed (no address), is counted in
 // ErrMessagesNotSaved the same way. Nothing written at all is
-// ErrNothingToSave, and no file.
+// ErrNothingToSave, and no file. The framed messages' bytes are held
+// while the file is written (the store's copy of each, Store.Call), so
+// they can be put in time order across the calls.
 //
 // The cost is linear in the calls and their messages and streams (each
 // call's streams come from the engine's per-call index), plus a re-read
@@ -180,8 +184,8 @@ func savePcap(ctx context.Context, e *engine.Engine, callIDs []string, out strin
 	if err != nil && !errors.As(err, &readErr) {
 		return n, err
 	}
-	if n == 0 {
-		// Nothing could be framed (and no file held a record): no file.
+	if n == 0 && len(p.frames) == 0 {
+		// Nothing could be framed, and no file holds a record: no file.
 		return 0, p.nothingToSave(len(callIDs), fr.failed)
 	}
 	if cerr := tmp.Close(); cerr != nil {
