@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/voiptool/voiptool/capture"
 	"github.com/voiptool/voiptool/internal/engine"
@@ -390,5 +393,101 @@ func TestSaveLiveCancel(t *testing.T) {
 		if left, _ := os.ReadDir(dir); len(left) != 0 {
 			t.Errorf("%s: files left: %v", when, left)
 		}
+	}
+}
+
+// TestSaveLiveChunks: saving every call of a live capture loads their
+// bytes a bounded chunk at a time; with a bound of one byte each call is
+// a chunk of its own, and the file still holds every message, each
+// call's in time order.
+func TestSaveLiveChunks(t *testing.T) {
+	e := engine.New(engine.Options{})
+	runSources(t, e, openLive(t, fixture("calls-mixed.pcap")))
+	ids := callIDs(e)
+	if len(ids) < 3 {
+		t.Fatalf("%d calls in the fixture", len(ids))
+	}
+	whole := filepath.Join(t.TempDir(), "whole.pcapng")
+	nWhole, err := Pcap(context.Background(), e, ids, whole, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "chunks.pcapng")
+	n, err := Pcap(context.Background(), e, ids, out, Options{maxHeld: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := sameCalls(t, e, readBack(t, out), ids)
+	if n != msgs || n != nWhole {
+		t.Errorf("chunked save wrote %d packets, unchunked %d, for %d messages", n, nWhole, msgs)
+	}
+	// The unchunked file is in time order; the chunked one, call by call.
+	ps, _, _ := records(t, whole)
+	for i := 1; i < len(ps); i++ {
+		if ps[i].Timestamp.Before(ps[i-1].Timestamp) {
+			t.Errorf("unchunked: record %d out of time order", i+1)
+		}
+	}
+	got := readBack(t, out)
+	for _, id := range ids {
+		d, _ := got.Store().Call(id)
+		for i := 1; i < len(d.Messages); i++ {
+			if d.Messages[i].Meta.Time.Before(d.Messages[i-1].Meta.Time) {
+				t.Errorf("call %s: message %d out of time order", id, i+1)
+			}
+		}
+	}
+}
+
+// writeAll holds at most its bound plus one call's bytes: each chunk it
+// loads ends once the bound is reached.
+func TestWriteAllBound(t *testing.T) {
+	src, dst := netip.MustParseAddrPort("10.0.0.1:5060"), netip.MustParseAddrPort("10.0.0.2:5060")
+	t0 := time.Unix(1767261600, 0)
+	var ids []string
+	byID := map[string][]synthMsg{}
+	for i := range 50 {
+		id := fmt.Sprintf("call-%d", i)
+		ids = append(ids, id)
+		for k := range 1 + i%4 {
+			raw := fmt.Sprintf("OPTIONS sip:x SIP/2.0\r\nCall-ID: %s\r\nCSeq: %d OPTIONS\r\n\r\n", id, k+1)
+			byID[id] = append(byID[id], synthMsg{meta: sipflow.Meta{Src: src, Dst: dst, Time: t0.Add(time.Duration(i*10+k) * time.Millisecond), Transport: sipflow.TransportUDP}, raw: raw})
+		}
+	}
+	const bound = 300
+	f := newFramer(nil, 1)
+	f.maxHeld = bound
+	// What writeAll holds when it asks for a call: the messages loaded
+	// and not yet written (f.written counts those written), and the call.
+	var sizes []int
+	most, biggest := 0, 0
+	load := func(ids []string) ([]synthMsg, error) {
+		var out []synthMsg
+		held := 0
+		for _, n := range sizes[f.written:] {
+			held += n
+		}
+		call := 0
+		for _, id := range ids {
+			for _, m := range byID[id] {
+				sizes = append(sizes, len(m.raw))
+				call += len(m.raw)
+				out = append(out, m)
+			}
+		}
+		most, biggest = max(most, held+call), max(biggest, call)
+		return out, nil
+	}
+	fh, err := os.Create(filepath.Join(t.TempDir(), "x.pcapng"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	n, err := f.writeAll(context.Background(), fh, nil, load, ids)
+	if err != nil || n != len(sizes) {
+		t.Fatalf("wrote %d of %d messages: %v", n, len(sizes), err)
+	}
+	if most >= bound+biggest || f.chunks < 10 {
+		t.Errorf("held up to %d bytes in %d chunks; bound %d, biggest call %d bytes", most, f.chunks, bound, biggest)
 	}
 }

@@ -34,6 +34,8 @@ type Options struct {
 	// packets (the inputs' own, so a saved TLS call stays decryptable;
 	// nil with --strip-secrets).
 	Secrets []pcap.Secrets
+	// maxHeld, when set, replaces maxHeldBytes (tests).
+	maxHeld int
 }
 
 // Progress is how far Pcap has got: calls gathered, then records
@@ -68,10 +70,12 @@ type plan struct {
 	calls   int // calls asked for, for Progress
 	streams map[streamKey]bool
 	rtcp    map[[2]netip.AddrPort][]window
-	// The messages no file holds, framed from the store's bytes.
-	synth   []synthMsg
-	sources int // sources the messages came from (files included)
-	gone    int // messages to frame whose bytes the store no longer has
+	// Calls with messages no file holds, framed from the store's bytes,
+	// which are loaded when written (loadSynth).
+	live    []string
+	files   []string // Options.Files: which messages a file holds
+	sources int      // sources the messages came from (files included)
+	gone    int      // messages to frame whose bytes the store no longer has
 	// Media of calls from a source no file holds: not kept, counted.
 	streamsNotKept, callsNotKept int
 }
@@ -106,9 +110,12 @@ type plan struct {
 // with the count after writing the file; a message whose bytes the store
 // no longer has, or that cannot be framed (no address), is counted in
 // ErrMessagesNotSaved the same way. Nothing written at all is
-// ErrNothingToSave, and no file. The framed messages' bytes are held
-// while the file is written (the store's copy of each, Store.Call), so
-// they can be put in time order across the calls.
+// ErrNothingToSave, and no file. When every message is framed (a live
+// capture's calls), the calls' bytes are loaded (Store.Call) and written
+// a chunk of calls at a time, about 16 MiB, each chunk in time order, so
+// saving every call of a long live run holds little; merged with records
+// re-read from files, the framed messages are all held while the file is
+// written, to put them in time order.
 //
 // The cost is linear in the calls and their messages and streams (each
 // call's streams come from the engine's per-call index), plus a re-read
@@ -144,7 +151,7 @@ func savePcap(ctx context.Context, e *engine.Engine, callIDs []string, out strin
 	if err != nil {
 		return 0, err
 	}
-	if len(p.frames) == 0 && len(p.synth) == 0 {
+	if len(p.frames) == 0 && len(p.live) == 0 {
 		return 0, p.nothingToSave(len(callIDs), 0)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*.part")
@@ -163,11 +170,21 @@ func savePcap(ctx context.Context, e *engine.Engine, callIDs []string, out strin
 	err = errRescan
 	switch {
 	case len(p.frames) == 0:
-		// Every message is framed from the store: no file to read.
-		fr = p.framer()
-		n, err = fr.writeAll(ctx, tmp, o.Secrets)
+		// Every message is framed from the store: no file to read, and
+		// the calls' bytes are loaded a bounded chunk at a time.
+		fr = p.framer(nil)
+		if o.maxHeld > 0 {
+			fr.maxHeld = o.maxHeld
+		}
+		n, err = fr.writeAll(ctx, tmp, o.Secrets, func(ids []string) ([]synthMsg, error) { return p.loadSynth(ctx, e, ids) }, p.live)
 	case !o.Media:
-		fr = p.framer()
+		// Records of files and framed messages, merged by time: the
+		// framed ones are all held while the file is written.
+		var msgs []synthMsg
+		if msgs, err = p.loadSynth(ctx, e, p.live); err != nil {
+			return 0, err
+		}
+		fr = p.framer(msgs)
 		n, err = pcapByOffset(ctx, o.Files, open, o.Secrets, p.metas, fr, tmp)
 	}
 	if errors.Is(err, errRescan) {
@@ -177,7 +194,11 @@ func savePcap(ctx context.Context, e *engine.Engine, callIDs []string, out strin
 		if serr := tmp.Truncate(0); serr != nil {
 			return 0, serr
 		}
-		fr = p.framer() // pcapByOffset framed nothing before it gave up, but start afresh
+		var msgs []synthMsg
+		if msgs, err = p.loadSynth(ctx, e, p.live); err != nil {
+			return 0, err
+		}
+		fr = p.framer(msgs) // pcapByOffset framed nothing before it gave up, but start afresh
 		n, err = p.rescan(ctx, e, o, fr, tmp)
 	}
 	var readErr *readError
@@ -205,8 +226,41 @@ func savePcap(ctx context.Context, e *engine.Engine, callIDs []string, out strin
 	return n, left.orNil()
 }
 
-// framer is the framer of the plan's messages no file holds.
-func (p *plan) framer() *framer { return newFramer(p.synth, p.sources) }
+// framer is the framer of the plan's messages no file holds (msgs: all
+// of them, or nil to be loaded by writeAll).
+func (p *plan) framer(msgs []synthMsg) *framer { return newFramer(msgs, p.sources) }
+
+// loadSynth returns the messages of the calls ids that no file holds,
+// with the bytes the store kept (Store.Call reads them from memory or the
+// spill file; it re-reads those a file holds too, the price of one
+// consistent copy of the call while the writer goes on adding to it).
+// A message whose bytes are gone is counted in p.gone, not framed empty.
+func (p *plan) loadSynth(ctx context.Context, e *engine.Engine, ids []string) ([]synthMsg, error) {
+	var msgs []synthMsg
+	for i, id := range ids {
+		if i%progressEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		d, ok := e.Store().Call(id)
+		if !ok {
+			continue // evicted since gather
+		}
+		for j := range d.Messages {
+			m := &d.Messages[j]
+			if rereadable(&m.Meta, p.files) {
+				continue
+			}
+			if m.RawError != "" || m.Raw == "" {
+				p.gone++ // spill file failed or closed
+				continue
+			}
+			msgs = append(msgs, synthMsg{meta: m.Meta, raw: m.Raw})
+		}
+	}
+	return msgs, nil
+}
 
 // notSaved appends what the plan could not save to left: messages whose
 // bytes are gone or that could not be framed (failed), and the media of
@@ -246,6 +300,7 @@ func gather(ctx context.Context, e *engine.Engine, callIDs []string, o Options) 
 		rtcp:    make(map[[2]netip.AddrPort][]window),
 		calls:   len(callIDs),
 		sources: len(o.Files),
+		files:   o.Files,
 	}
 	framed := make(map[string]bool) // calls whose messages are framed, once each
 	for i, id := range callIDs {
@@ -275,24 +330,13 @@ func gather(ctx context.Context, e *engine.Engine, callIDs []string, o Options) 
 				continue
 			}
 			framed[id] = true
-			// Its bytes, for the messages no file holds: Call reads them
-			// from memory or the spill file (and re-reads those a file
-			// holds too, the price of one consistent copy of the call
-			// while the writer goes on adding to it).
-			if d, ok = e.Store().Call(id); !ok {
-				continue
-			}
+			p.live = append(p.live, id) // its bytes are loaded when written
 		}
 		// RTP endpoint -> RTCP endpoint, as the call's SDP bodies said.
 		rtcpOf := make(map[netip.AddrPort]netip.AddrPort)
 		for _, m := range d.Messages {
 			if !rereadable(&m.Meta, o.Files) {
 				p.sources = max(p.sources, m.Meta.Source+1)
-				if m.RawError != "" || m.Raw == "" {
-					p.gone++ // spill file failed or closed: counted, not framed empty
-					continue
-				}
-				p.synth = append(p.synth, synthMsg{meta: m.Meta, raw: m.Raw})
 				continue
 			}
 			p.frames[[2]int{m.Meta.Source, m.Meta.Frame}] = true

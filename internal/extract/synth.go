@@ -54,46 +54,91 @@ type framer struct {
 	b       *frame.Builder
 	buf     []byte
 	base    int // interface source index of source 0's frames
+	top     int // the highest source a framed message may have
 	written int
 	failed  int // could not be framed: no address, too large
+	maxHeld int // writeAll's bound on the bytes loaded at once
+	chunks  int // chunks writeAll wrote
 }
+
+// maxHeldBytes bounds the stored bytes a save that frames every message
+// (a live capture's calls) holds at once: the calls are loaded and
+// written a chunk at a time, so saving every call of a long live run
+// does not need their messages in memory together (the store's budget
+// kept most of them in the spill file).
+const maxHeldBytes = 16 << 20
 
 // newFramer sorts msgs by time (a stable sort keeps the store's order
 // of messages seen at the same time, as in one TCP segment); sources is
-// how many sources the records may come from, so the frames' interfaces
-// never share a file's.
+// how many sources the messages come from, files included: source s's
+// frames go to interface sources+s, never sharing a file's.
 func newFramer(msgs []synthMsg, sources int) *framer {
+	f := &framer{b: frame.NewBuilder(frame.Options{}), base: sources, top: max(sources, 1) - 1, maxHeld: maxHeldBytes}
+	f.load(msgs)
+	return f
+}
+
+// load makes msgs, sorted by time, the messages to write next.
+func (f *framer) load(msgs []synthMsg) {
 	sort.SliceStable(msgs, func(i, j int) bool { return msgs[i].meta.Time.Before(msgs[j].meta.Time) })
-	return &framer{msgs: msgs, b: frame.NewBuilder(frame.Options{}), base: sources}
+	f.msgs, f.next = msgs, 0
 }
 
 // names are the pcapng interface names of the synthesized frames, by
 // sink source index ("" for the files', which keep no name).
 func (f *framer) names() []string {
-	if f == nil || len(f.msgs) == 0 {
+	if f == nil {
 		return nil
 	}
-	top := 0
-	for i := range f.msgs {
-		top = max(top, f.msgs[i].meta.Source)
-	}
-	names := make([]string, f.base+top+1)
-	for s := 0; s <= top; s++ {
+	names := make([]string, f.base+f.top+1)
+	for s := 0; s <= f.top; s++ {
 		names[f.base+s] = fmt.Sprintf("voiptool: SIP of source %d framed from the store", s)
 	}
 	return names
 }
 
-// writeAll writes every message to fh as a pcapng file of its own (no
-// file holds any of the calls' records).
-func (f *framer) writeAll(ctx context.Context, fh *os.File, secrets []pcap.Secrets) (int, error) {
+// writeAll writes the messages of the calls ids to fh as a pcapng file
+// of their own (no file holds any of the calls' records). The calls'
+// bytes are loaded (load, a call at a time) and written a chunk of calls
+// at a time, each chunk in time order: a chunk ends once it holds
+// f.maxHeld bytes, so at most that plus one call's are held. Calls are
+// chunked in the order given (the store's, by first message), so the
+// file is in time order except where calls of two chunks overlap.
+func (f *framer) writeAll(ctx context.Context, fh *os.File, secrets []pcap.Secrets, load func(ids []string) ([]synthMsg, error), ids []string) (int, error) {
 	w, err := newWriter(fh, secrets, f)
 	if err != nil {
 		return 0, err
 	}
-	n, err := f.writeRest(ctx, w)
-	if err != nil {
-		return n, err
+	n, held := 0, 0
+	var msgs []synthMsg
+	flush := func() error {
+		f.load(msgs)
+		f.chunks++
+		k, err := f.writeRest(ctx, w)
+		n += k
+		clear(msgs) // the bytes go with the chunk
+		msgs, held = msgs[:0], 0
+		return err
+	}
+	for i := range ids {
+		more, err := load(ids[i : i+1])
+		if err != nil {
+			return n, err
+		}
+		for j := range more {
+			held += len(more[j].raw)
+		}
+		msgs = append(msgs, more...)
+		if held >= f.maxHeld {
+			if err := flush(); err != nil {
+				return n, err
+			}
+		}
+	}
+	if len(msgs) > 0 {
+		if err := flush(); err != nil {
+			return n, err
+		}
 	}
 	return n, w.Flush()
 }
