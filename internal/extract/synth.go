@@ -147,23 +147,19 @@ func (f *framer) writeAll(ctx context.Context, fh *os.File, secrets []pcap.Secre
 // re-read from a file at t goes after them, and after none seen later).
 // A nil framer has nothing to write.
 func (f *framer) writeBefore(ctx context.Context, w *sink.Pcap, t time.Time) (int, error) {
-	n := 0
-	for f != nil && f.next < len(f.msgs) && f.msgs[f.next].meta.Time.Before(t) {
-		ok, err := f.writeNext(ctx, w)
-		if err != nil {
-			return n, err
-		}
-		if ok {
-			n++
-		}
-	}
-	return n, nil
+	return f.write(ctx, w, t, true)
 }
 
 // writeRest writes the frames of every message not written yet.
 func (f *framer) writeRest(ctx context.Context, w *sink.Pcap) (int, error) {
+	return f.write(ctx, w, time.Time{}, false)
+}
+
+// write writes the frames of the messages not written yet, those seen
+// before t when bounded.
+func (f *framer) write(ctx context.Context, w *sink.Pcap, t time.Time, bounded bool) (int, error) {
 	n := 0
-	for f != nil && f.next < len(f.msgs) {
+	for f != nil && f.next < len(f.msgs) && (!bounded || f.msgs[f.next].meta.Time.Before(t)) {
 		ok, err := f.writeNext(ctx, w)
 		if err != nil {
 			return n, err
