@@ -218,3 +218,24 @@ func TestOpenForwards(t *testing.T) {
 		t.Errorf("collector received %d, want 13", n)
 	}
 }
+
+// With a live source beside the files (here a HEP listener), the files
+// are still named for the engine and the saves: their messages are
+// re-read from them, and only the live source's are kept and framed.
+func TestFileNamesWithLive(t *testing.T) {
+	capture := filepath.Join("..", "..", "testdata", "pcaps", "basic-call.pcap")
+	in, err := openInputs([]string{capture})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	if err := in.addHEP([]string{"udp:127.0.0.1:" + strconv.Itoa(freePort(t))}); err != nil {
+		t.Fatal(err)
+	}
+	if !in.isLive() {
+		t.Fatal("a HEP listener is a live source")
+	}
+	if got := in.fileNames(); len(got) != 1 || got[0] != capture {
+		t.Errorf("fileNames = %q, want the capture file", got)
+	}
+}

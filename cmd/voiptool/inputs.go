@@ -136,11 +136,10 @@ func (in *inputs) sources() []capture.Source {
 }
 
 // fileNames are the names of the file sources, which are the first
-// sources; nil when any source is live (calls cannot be re-read then).
+// sources (engine.Options.Files), live ones or not after them: their
+// messages are re-read from the files, and a save copies their records;
+// the live sources' messages are kept by the engine and saved framed.
 func (in *inputs) fileNames() []string {
-	if in.isLive() {
-		return nil
-	}
 	return in.names[:len(in.readers)]
 }
 

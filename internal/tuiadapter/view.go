@@ -566,7 +566,7 @@ type msgKey struct {
 // temporary name and renamed when complete). Its cost is linear in the
 // calls saved and their messages and streams, plus one re-read of the
 // capture for packets that are not saved by offset. Calls from a live
-// source (no file: v.files is nil) are saved as frames built around
+// source (one v.files does not name) are saved as frames built around
 // their stored messages, without media (extract.Pcap).
 func (v *View) Save(ctx context.Context, req tui.SaveRequest, progress func(tui.SaveProgress)) (string, error) {
 	if progress == nil {
