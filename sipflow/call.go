@@ -1322,7 +1322,9 @@ func (c *call) detail() (CallDetail, []msgSource) {
 // fillDetail adds what only the messages' bytes give: the bytes, the
 // method and phrase as written, the transactions' branches. Messages not
 // kept are re-read through rr, or sp when spilled.
-func fillDetail(d *CallDetail, srcs []msgSource, rr RawReader, sp Spiller, seed maphash.Seed) {
+// A spilled message that does not read back is retried once through st
+// (rereadMoved), in case c's message moved meanwhile.
+func fillDetail(d *CallDetail, srcs []msgSource, rr RawReader, sp Spiller, seed maphash.Seed, st *Store, c *call) {
 	var m Message
 	var buf []byte
 	for i := range d.Messages {
@@ -1331,6 +1333,9 @@ func fillDetail(d *CallDetail, srcs []msgSource, rr RawReader, sp Spiller, seed 
 		if raw == nil && src.n > 0 {
 			var err error
 			raw, err = reread(rr, sp, &md.Meta, src, seed, buf)
+			if err != nil && src.spill != 0 && st != nil {
+				raw, err = st.rereadMoved(c, i, &md.Meta, src, err, buf)
+			}
 			if err != nil {
 				md.RawError = err.Error()
 			} else {

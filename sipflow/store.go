@@ -98,6 +98,8 @@ type StoreOptions struct {
 // KPIs, CallForMedia), getting copies taken under a read lock.
 type Store struct {
 	opt StoreOptions
+	// compactor is opt.Spill when it can empty its sparse parts
+	compactor SpillCompactor
 
 	mu      sync.RWMutex
 	msg     Message // reused decode target; writer only, under mu
@@ -183,6 +185,7 @@ func NewStore(o StoreOptions) *Store {
 		o.MaxBytes = DefaultMaxBytes
 	}
 	s := &Store{opt: o}
+	s.compactor, _ = o.Spill.(SpillCompactor)
 	s.init()
 	return s
 }
@@ -348,6 +351,9 @@ func (s *Store) add(m *Message, meta Meta) *Message {
 		s.expireBefore(meta.Time.Add(-s.opt.IdleTimeout))
 	}
 	s.evict()
+	if spilled != 0 && s.compactor != nil && s.compactor.Compacting() {
+		s.compactSpill()
+	}
 	return m
 }
 
@@ -744,7 +750,7 @@ func (s *Store) Call(id string) (CallDetail, bool) {
 	s.withSources(&d.Summary, nil)
 	seed := s.seed
 	s.mu.RUnlock()
-	fillDetail(&d, srcs, s.opt.Raw, s.opt.Spill, seed)
+	fillDetail(&d, srcs, s.opt.Raw, s.opt.Spill, seed, s, c)
 	return d, true
 }
 

@@ -90,6 +90,13 @@ type SpillStats struct {
 	// Reclaimed counts the segments closed, and their bytes given back
 	// to the disk, once the store had dropped every message in them.
 	Reclaimed, ReclaimedBytes int64
+	// Compactions counts the times sparse segments were emptied
+	// (compact); Moved and MovedBytes the messages (and their bytes)
+	// moved for it, Compacted the segments it closed (also counted in
+	// Reclaimed), MoveFailed the messages left where they were because
+	// the move failed (no room, a write or read failed): still readable
+	// there, their segment held.
+	Compactions, Moved, MovedBytes, Compacted, MoveFailed int64
 }
 
 // spillFile implements sipflow.Spiller.
@@ -107,6 +114,12 @@ type spillFile struct {
 	// from then on
 	failed bool
 	st     SpillStats
+
+	// The compaction (compact). Writer only, like Spill and Release:
+	// read by the store's writer without mu.
+	moving  [spillSlots]bool // the segments being emptied
+	nmoving int              // how many
+	moveBuf []byte           // Move's read buffer
 }
 
 // spillSeg is one segment of the spill.
@@ -116,6 +129,7 @@ type spillSeg struct {
 	size    int64  // bytes appended, written or in buf
 	flushed int64  // bytes in the file: [flushed, size) are in buf
 	live    int    // messages in it the store holds
+	liveB   int64  // and their bytes
 }
 
 func newSpillFile(dir string, bound int64) *spillFile {
@@ -141,13 +155,23 @@ func padded(n int) int64 { return int64(n+spillUnit-1) / spillUnit * spillUnit }
 func (s *spillFile) Spill(b []byte) (uint32, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := padded(len(b))
-	if !s.room(n) {
+	loc, ok := s.append(b)
+	if !ok {
 		s.st.Refused++
 		return 0, false
 	}
+	s.st.Messages++
+	s.st.Bytes += int64(len(b))
+	return loc, true
+}
+
+// append adds b to the current segment; s.mu is held.
+func (s *spillFile) append(b []byte) (uint32, bool) {
+	n := padded(len(b))
+	if !s.room(n) {
+		return 0, false
+	}
 	if len(s.buf)+int(n) > cap(s.buf) && len(s.buf) > 0 && !s.flush() {
-		s.st.Refused++
 		return 0, false
 	}
 	seg := s.segs[s.cur]
@@ -158,10 +182,9 @@ func (s *spillFile) Spill(b []byte) (uint32, bool) {
 	}
 	seg.size += n
 	seg.live++
+	seg.liveB += int64(len(b))
 	s.st.Held += n
 	s.st.Live += int64(len(b))
-	s.st.Messages++
-	s.st.Bytes += int64(len(b))
 	return uint32(s.cur<<slotBits | int(off/spillUnit)), true
 }
 
@@ -221,6 +244,7 @@ func (s *spillFile) open() bool {
 		seg.name = ""
 	}
 	s.segs[slot], s.cur, s.next = seg, slot, slot%(spillSlots-1)+1
+	s.plan()
 	return true
 }
 
@@ -230,6 +254,10 @@ func (s *spillFile) open() bool {
 func (s *spillFile) drop(slot int) {
 	seg := s.segs[slot]
 	s.segs[slot] = nil
+	if s.moving[slot] {
+		s.moving[slot] = false
+		s.nmoving--
+	}
 	s.st.Held -= seg.size
 	s.st.Reclaimed++
 	s.st.ReclaimedBytes += seg.size
@@ -273,12 +301,127 @@ func (s *spillFile) Release(loc uint32, n int) {
 	if slot >= len(s.segs) || s.segs[slot] == nil || s.segs[slot].live == 0 {
 		return
 	}
+	s.release(slot, n)
+}
+
+// release forgets an n-byte message of the segment in slot; s.mu is
+// held.
+func (s *spillFile) release(slot, n int) {
 	seg := s.segs[slot]
 	seg.live--
+	seg.liveB -= int64(n)
 	s.st.Live -= int64(n)
 	if seg.live == 0 && slot != s.cur {
 		s.drop(slot)
 	}
+}
+
+// The compaction. A segment is given back once the store holds none of
+// its messages, but a long-lived dialog (a phone re-registering under
+// one Call-ID for hours, OPTIONS keepalives, SUBSCRIBE/NOTIFY) has a
+// message in many segments and keeps each one: after some hours no
+// segment empties, the spill reaches its bound and refuses. So when a
+// segment is opened (plan), the segments whose messages still held take
+// little of them are marked, and the store moves those messages into
+// the new segment (sipflow.SpillCompactor), which empties and closes
+// them.
+//
+// The rule: a segment is sparse when its live bytes are below a quarter
+// of its size, or below a half once the bound leaves no room for
+// another segment after the new one (then it is that or refuse soon).
+// Moving a quarter-full segment writes at most a quarter segment to give
+// a whole one back (at most a third more writes than the messages
+// themselves, and none for calls that come and go), and the disk held
+// stays within about four times the live bytes plus the segment being
+// appended, or twice when the bound is near. The sparsest go first, as
+// long as their bytes fit in half the new segment's room: the moves
+// never need another segment (so they never fail for lack of room),
+// and the other half is left for new messages. It is planned only when
+// a segment is opened, so the store's walk over its calls runs at most
+// once per segment filled.
+
+// plan marks the sparse segments to empty; s.mu is held, s.cur was just
+// opened.
+func (s *spillFile) plan() {
+	if s.nmoving > 0 {
+		return // a compaction under way: its moves opened this segment
+	}
+	open := 0
+	for _, seg := range s.segs {
+		if seg != nil {
+			open++
+		}
+	}
+	near := int64(open+1)*s.segSize > s.max
+	budget := min(s.segSize, s.max-s.st.Held) / 2
+	for {
+		best := 0
+		var bestB int64
+		for slot, seg := range s.segs {
+			if seg == nil || slot == s.cur || s.moving[slot] {
+				continue
+			}
+			need := seg.liveB + int64(seg.live)*spillUnit // padded at most
+			if (seg.liveB*4 >= seg.size && !(near && seg.liveB*2 < seg.size)) || need > budget {
+				continue
+			}
+			if best == 0 || need < bestB {
+				best, bestB = slot, need
+			}
+		}
+		if best == 0 {
+			break
+		}
+		s.moving[best] = true
+		s.nmoving++
+		budget -= bestB
+	}
+	if s.nmoving > 0 {
+		s.st.Compactions++
+	}
+}
+
+// Compacting implements sipflow.SpillCompactor.
+func (s *spillFile) Compacting() bool { return s.nmoving > 0 }
+
+// Moves implements sipflow.SpillCompactor.
+func (s *spillFile) Moves(loc uint32) bool { return s.moving[loc>>slotBits] }
+
+// Move implements sipflow.SpillCompactor.
+func (s *spillFile) Move(loc uint32, n int) (uint32, bool) {
+	// Read without mu like a reader: only the writer (here) drops a
+	// segment, so the bytes stay.
+	b, err := s.ReadSpill(loc, n, s.moveBuf)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		s.st.MoveFailed++
+		return 0, false
+	}
+	s.moveBuf = b[:0]
+	to, ok := s.append(b)
+	if !ok {
+		s.st.MoveFailed++
+		return 0, false
+	}
+	s.st.Moved++
+	s.st.MovedBytes += int64(n)
+	slot := int(loc >> slotBits)
+	s.release(slot, n)
+	if s.segs[slot] == nil {
+		s.st.Compacted++ // its last message moved (not dropped with its call)
+	}
+	return to, true
+}
+
+// Compacted implements sipflow.SpillCompactor: the segments not emptied
+// (a move failed) keep their messages and are no longer marked.
+func (s *spillFile) Compacted() {
+	if s.nmoving == 0 {
+		return
+	}
+	s.moving = [spillSlots]bool{}
+	s.nmoving = 0
 }
 
 // ReadSpill implements sipflow.Spiller.
