@@ -107,9 +107,14 @@ type spillFile struct {
 
 	mu   sync.Mutex
 	segs []*spillSeg // by slot, nil when free; made with the first segment
-	cur  int         // the slot being appended, 0 when none
 	next int         // where the search for a free slot starts
-	buf  []byte      // the bytes of cur from cur.flushed on
+	// The segments being appended (tails), 0 when none: cur takes the
+	// messages spilled, old those a compaction moves (so the messages
+	// that outlived a segment are kept apart from the new ones, most of
+	// which go soon: old segments stay dense, and new ones empty or turn
+	// sparse). buf and obuf are their bytes from flushed on.
+	cur, old  int
+	buf, obuf []byte
 	// failed: a create or write failed, or the spill was closed: refuse
 	// from then on
 	failed bool
@@ -155,7 +160,7 @@ func padded(n int) int64 { return int64(n+spillUnit-1) / spillUnit * spillUnit }
 func (s *spillFile) Spill(b []byte) (uint32, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	loc, ok := s.append(b)
+	loc, ok := s.append(b, tailNew)
 	if !ok {
 		s.st.Refused++
 		return 0, false
@@ -165,64 +170,87 @@ func (s *spillFile) Spill(b []byte) (uint32, bool) {
 	return loc, true
 }
 
-// append adds b to the current segment; s.mu is held.
-func (s *spillFile) append(b []byte) (uint32, bool) {
+// Tails, for append, room, retire, open and flush.
+const (
+	tailNew = iota
+	tailOld
+)
+
+// tail returns the slot and buffer of tail k.
+func (s *spillFile) tail(k int) (*int, *[]byte) {
+	if k == tailOld {
+		return &s.old, &s.obuf
+	}
+	return &s.cur, &s.buf
+}
+
+// isTail reports whether slot is being appended.
+func (s *spillFile) isTail(slot int) bool { return slot == s.cur || slot == s.old }
+
+// append adds b to tail k; s.mu is held.
+func (s *spillFile) append(b []byte, k int) (uint32, bool) {
 	n := padded(len(b))
-	if !s.room(n) {
+	if !s.room(n, k) {
 		return 0, false
 	}
-	if len(s.buf)+int(n) > cap(s.buf) && len(s.buf) > 0 && !s.flush() {
+	cur, buf := s.tail(k)
+	if len(*buf)+int(n) > cap(*buf) && len(*buf) > 0 && !s.flush(k) {
 		return 0, false
 	}
-	seg := s.segs[s.cur]
+	seg := s.segs[*cur]
 	off := seg.size
-	s.buf = append(s.buf, b...)
+	*buf = append(*buf, b...)
 	for range int(n) - len(b) {
-		s.buf = append(s.buf, 0)
+		*buf = append(*buf, 0)
 	}
 	seg.size += n
 	seg.live++
 	seg.liveB += int64(len(b))
 	s.st.Held += n
 	s.st.Live += int64(len(b))
-	return uint32(s.cur<<slotBits | int(off/spillUnit)), true
+	return uint32(*cur<<slotBits | int(off/spillUnit)), true
 }
 
-// room makes s.cur a segment with room for n more bytes, within the
+// room makes tail k a segment with room for n more bytes, within the
 // bound; s.mu is held.
-func (s *spillFile) room(n int64) bool {
+func (s *spillFile) room(n int64, k int) bool {
 	if s.failed || n > s.segSize {
 		return false
 	}
-	if s.cur != 0 && s.segs[s.cur].size+n > s.segSize && !s.retire() {
+	cur, _ := s.tail(k)
+	if *cur != 0 && s.segs[*cur].size+n > s.segSize && !s.retire(k) {
 		return false
 	}
 	if s.st.Held+n > s.max {
 		return false
 	}
-	return s.cur != 0 || s.open()
+	return *cur != 0 || s.open(k)
 }
 
-// retire ends the current segment: written out, and closed at once when
+// retire ends tail k's segment: written out, and closed at once when
 // the store holds none of its messages; s.mu is held.
-func (s *spillFile) retire() bool {
-	if len(s.buf) > 0 && !s.flush() {
+func (s *spillFile) retire(k int) bool {
+	cur, buf := s.tail(k)
+	if len(*buf) > 0 && !s.flush(k) {
 		return false
 	}
-	slot := s.cur
-	s.cur = 0
+	slot := *cur
+	*cur = 0
 	if s.segs[slot].live == 0 {
 		s.drop(slot)
 	}
 	return true
 }
 
-// open creates a segment in the next free slot and makes it the
-// current one; s.mu is held.
-func (s *spillFile) open() bool {
+// open creates a segment in the next free slot and makes it tail k's;
+// s.mu is held.
+func (s *spillFile) open(k int) bool {
 	if s.segs == nil {
 		s.segs = make([]*spillSeg, spillSlots)
-		s.buf = make([]byte, 0, spillBuffer)
+	}
+	cur, buf := s.tail(k)
+	if *buf == nil {
+		*buf = make([]byte, 0, spillBuffer)
 	}
 	slot := 0
 	for i := range spillSlots - 1 {
@@ -243,8 +271,10 @@ func (s *spillFile) open() bool {
 	if os.Remove(seg.name) == nil { // readable through f until closed
 		seg.name = ""
 	}
-	s.segs[slot], s.cur, s.next = seg, slot, slot%(spillSlots-1)+1
-	s.plan()
+	s.segs[slot], *cur, s.next = seg, slot, slot%(spillSlots-1)+1
+	if k == tailNew {
+		s.plan()
+	}
 	return true
 }
 
@@ -272,17 +302,18 @@ func (s *spillFile) drop(slot int) {
 	}
 }
 
-// flush writes the buffer out to the current segment; s.mu is held. On
+// flush writes tail k's buffer out to its segment; s.mu is held. On
 // failure the buffer is kept (its messages stay readable) and the spill
 // turned off.
-func (s *spillFile) flush() bool {
-	seg := s.segs[s.cur]
-	if _, err := seg.f.WriteAt(s.buf, seg.flushed); err != nil {
+func (s *spillFile) flush(k int) bool {
+	cur, buf := s.tail(k)
+	seg := s.segs[*cur]
+	if _, err := seg.f.WriteAt(*buf, seg.flushed); err != nil {
 		s.fail()
 		return false
 	}
-	seg.flushed += int64(len(s.buf))
-	s.buf = s.buf[:0]
+	seg.flushed += int64(len(*buf))
+	*buf = (*buf)[:0]
 	return true
 }
 
@@ -311,40 +342,41 @@ func (s *spillFile) release(slot, n int) {
 	seg.live--
 	seg.liveB -= int64(n)
 	s.st.Live -= int64(n)
-	if seg.live == 0 && slot != s.cur {
+	if seg.live == 0 && !s.isTail(slot) {
 		s.drop(slot)
 	}
 }
 
 // The compaction. A segment is given back once the store holds none of
 // its messages, but a long-lived dialog (a phone re-registering under
-// one Call-ID for hours, OPTIONS keepalives, SUBSCRIBE/NOTIFY) has a
-// message in many segments and keeps each one: after some hours no
-// segment empties, the spill reaches its bound and refuses. So when a
-// segment is opened (plan), the segments whose messages still held take
-// little of them are marked, and the store moves those messages into
-// the new segment (sipflow.SpillCompactor), which empties and closes
-// them.
+// one Call-ID for hours, OPTIONS keepalives, SUBSCRIBE/NOTIFY, a long
+// call with session refreshes) has a message in many segments and keeps
+// each one: after some hours no segment empties, the spill reaches its
+// bound and refuses. So when a segment is opened for new messages
+// (plan), the segments whose messages still held take little of them
+// are marked, and the store has those messages moved
+// (sipflow.SpillCompactor) to the old tail, which empties the marked
+// segments and closes them. Moved messages go apart from new ones (the
+// old tail): they have outlived a segment and mostly live on, so old
+// segments stay dense, while new ones empty or turn sparse as their
+// calls go; the disk held stays near the live bytes plus the two tails.
 //
 // The rule: a segment is sparse when its live bytes are below a quarter
 // of its size, or below a half once the bound leaves no room for
 // another segment after the new one (then it is that or refuse soon).
-// Moving a quarter-full segment writes at most a quarter segment to give
-// a whole one back (at most a third more writes than the messages
-// themselves, and none for calls that come and go), and the disk held
-// stays within about four times the live bytes plus the segment being
-// appended, or twice when the bound is near. The sparsest go first, as
-// long as their bytes fit in half the new segment's room: the moves
-// never need another segment (so they never fail for lack of room),
-// and the other half is left for new messages. It is planned only when
-// a segment is opened, so the store's walk over its calls runs at most
-// once per segment filled.
+// Moving a segment writes at most a quarter (a half) of it to give the
+// whole back: at most a third (all) more writes than the messages
+// themselves, and none for calls that come and go. The sparsest go
+// first, as long as their bytes fit in the room the bound leaves (the
+// moves need it before the segments they empty are given back). It is
+// planned only when a segment is opened for new messages, so the
+// store's walk over its calls runs at most once per segment filled.
 
 // plan marks the sparse segments to empty; s.mu is held, s.cur was just
 // opened.
 func (s *spillFile) plan() {
 	if s.nmoving > 0 {
-		return // a compaction under way: its moves opened this segment
+		return // a compaction not walked yet
 	}
 	open := 0
 	for _, seg := range s.segs {
@@ -353,16 +385,17 @@ func (s *spillFile) plan() {
 		}
 	}
 	near := int64(open+1)*s.segSize > s.max
-	budget := min(s.segSize, s.max-s.st.Held) / 2
+	budget := s.max - s.st.Held
 	for {
 		best := 0
 		var bestB int64
 		for slot, seg := range s.segs {
-			if seg == nil || slot == s.cur || s.moving[slot] {
+			if seg == nil || s.isTail(slot) || s.moving[slot] {
 				continue
 			}
 			need := seg.liveB + int64(seg.live)*spillUnit // padded at most
-			if (seg.liveB*4 >= seg.size && !(near && seg.liveB*2 < seg.size)) || need > budget {
+			sparse := seg.liveB*4 < seg.size || near && seg.liveB*2 < seg.size
+			if !sparse || need > budget {
 				continue
 			}
 			if best == 0 || need < bestB {
@@ -399,7 +432,7 @@ func (s *spillFile) Move(loc uint32, n int) (uint32, bool) {
 		return 0, false
 	}
 	s.moveBuf = b[:0]
-	to, ok := s.append(b)
+	to, ok := s.append(b, tailOld)
 	if !ok {
 		s.st.MoveFailed++
 		return 0, false
@@ -441,9 +474,13 @@ func (s *spillFile) ReadSpill(loc uint32, n int, buf []byte) ([]byte, error) {
 	}
 	buf = buf[:n]
 	if off >= seg.flushed {
-		// Not written yet (only the current segment has such bytes,
-		// and a message spans no write: a flush takes the whole buffer).
-		copy(buf, s.buf[off-seg.flushed:])
+		// Not written yet (only a tail has such bytes, and a message
+		// spans no write: a flush takes the whole buffer).
+		tb := s.buf
+		if slot == s.old {
+			tb = s.obuf
+		}
+		copy(buf, tb[off-seg.flushed:])
 		s.mu.Unlock()
 		return buf, nil
 	}
@@ -485,6 +522,6 @@ func (s *spillFile) close() error {
 		}
 		s.segs[slot] = nil
 	}
-	s.cur, s.buf, s.failed = 0, nil, true
+	s.cur, s.old, s.buf, s.obuf, s.failed = 0, 0, nil, nil, true
 	return err
 }
