@@ -1154,6 +1154,15 @@ func (s Status) String() string {
 			line += fmt.Sprintf("; %d SIP messages (%d bytes) spilled, %d bytes of them still held in the spill file (%d bytes of disk; %d bytes given back in %d segments as their calls were dropped)",
 				sp.Messages, sp.Bytes, sp.Live, sp.Held, sp.ReclaimedBytes, sp.Reclaimed)
 		}
+		if sp.Compactions > 0 {
+			// Sparse segments emptied: the messages long dialogs kept
+			// there were moved, so the segments could be given back.
+			line += fmt.Sprintf("; %d compactions moved %d messages (%d bytes) out of %d sparse segments",
+				sp.Compactions, sp.Moved, sp.MovedBytes, sp.Compacted)
+			if sp.MoveFailed > 0 {
+				line += fmt.Sprintf(" (%d left in place, the move failed)", sp.MoveFailed)
+			}
+		}
 		if sp.Refused+sp.Errors > 0 {
 			// Kept in memory instead, inside the store's budget.
 			line += fmt.Sprintf(", %d kept in memory instead (%d spill file errors; raise --spill-max or free --spill-dir)", sp.Refused, sp.Errors)

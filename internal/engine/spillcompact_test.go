@@ -284,3 +284,20 @@ func TestSpillCompactFails(t *testing.T) {
 	}
 	g.checkLong(t)
 }
+
+// TestSpillCompactSummary: the summary line says what the compaction
+// did, beside the other spill counters.
+func TestSpillCompactSummary(t *testing.T) {
+	e := New(Options{SpillMax: 512 << 10, SpillDir: t.TempDir(), Store: sipflow.StoreOptions{MaxCalls: 20}})
+	defer e.Close()
+	g := &longDialog{st: e.Store(), now: time.Unix(1e9, 0)} // no Run going: the test is the writer
+	for range 200 {
+		g.step(5)
+	}
+	sp := e.Status().Spill
+	want := fmt.Sprintf("; %d compactions moved %d messages (%d bytes) out of %d sparse segments", sp.Compactions, sp.Moved, sp.MovedBytes, sp.Compacted)
+	if line := e.Status().String(); sp.Compacted == 0 || !strings.Contains(line, want) {
+		t.Errorf("summary %q: want %q", line, want)
+	}
+	g.checkLong(t)
+}
