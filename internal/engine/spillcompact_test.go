@@ -301,3 +301,54 @@ func TestSpillCompactSummary(t *testing.T) {
 	}
 	g.checkLong(t)
 }
+
+// timedSpill times the store's compaction walks: from the first
+// message it asks about to the end.
+type timedSpill struct {
+	*spillFile
+	walking bool
+	start   time.Time
+	walks   int
+	took    time.Duration
+}
+
+func (s *timedSpill) Moves(loc uint32) bool {
+	if !s.walking {
+		s.walking, s.start = true, time.Now()
+	}
+	return s.spillFile.Moves(loc)
+}
+
+func (s *timedSpill) Compacted() {
+	if s.walking {
+		s.walking = false
+		s.walks++
+		s.took += time.Since(s.start)
+	}
+	s.spillFile.Compacted()
+}
+
+// BenchmarkSpillCompactWalk is the cost of the compaction with 10 000
+// calls held (the walk is over them all): per compaction, and per
+// message spilled, beside the long dialog and short calls.
+func BenchmarkSpillCompactWalk(b *testing.B) {
+	sp := &timedSpill{spillFile: newSpillFile(b.TempDir(), 64<<20)}
+	defer sp.close()
+	g := &longDialog{st: sipflow.NewStore(sipflow.StoreOptions{Spill: sp, MaxCalls: 10000}), now: time.Unix(1e9, 0)}
+	for range 3000 { // 10 000 calls held
+		g.step(5)
+	}
+	b.ResetTimer()
+	for range b.N {
+		g.step(5)
+	}
+	st := sp.stats()
+	if sp.walks > 0 {
+		b.ReportMetric(float64(sp.took.Nanoseconds())/float64(sp.walks), "ns/compaction")
+	}
+	b.ReportMetric(float64(sp.took.Nanoseconds())/float64(b.N*27), "compaction-ns/msg")
+	b.ReportMetric(float64(st.Compactions), "compactions")
+	if st.Compactions > 0 {
+		b.ReportMetric(float64(st.Moved)/float64(st.Compactions), "moves/compaction")
+	}
+}
