@@ -41,8 +41,15 @@ type SpillCompactor interface {
 // every call held and its spilled messages (an interface call each),
 // stopping once the parts are empty; the Spiller asks for it at most
 // once per part it opens (internal/engine: once per segment, an eighth
-// of --spill-max, so some ten thousand messages or more between two
-// walks), which amortizes the walk to a few calls per message spilled.
+// of --spill-max up to 64 MiB: some 200 000 messages between two walks
+// by default, 200 at the smallest, 64 KiB), so a walk's calls are
+// spread over a segment's messages: with 10 000 calls held and 8 MiB
+// segments (--spill-max 64MiB), under one call per message spilled.
+// Measured (internal/engine BenchmarkSpillCompactWalk, those numbers):
+// 3.3-5 ms per compaction, most of it the moves (some 2 200 messages
+// read back and appended, 1.5 us each), about 120 ns per message
+// spilled, some 4% of the per-message cost there. A tiny --spill-max
+// beside many calls held walks more often for each message.
 // A reader that looked a message up before it moved retries under the
 // read lock (rereadMoved).
 func (s *Store) compactSpill() {
