@@ -21,7 +21,9 @@ import (
 // whose count reaches 0 is closed, its disk space given back. So the
 // bound (SpillMax) is on the disk the messages still held need, not on
 // everything spilled since the start: a day-long run whose calls come
-// and go spills all day.
+// and go spills all day. The few messages long-lived dialogs leave in a
+// segment are moved out of it (the compaction, below), so that they do
+// not keep every segment.
 //
 // A location is slot<<slotBits | offset/spillUnit: a segment's slot,
 // never 0 (so no location is), and where the message starts in it.
@@ -34,9 +36,9 @@ import (
 // even then it is handed other bytes, which the store's hash check
 // turns into an error (sipflow.ErrRawGone), never another message.
 //
-// One writer appends and releases (the store's, under its lock),
-// readers read concurrently. Appends go to a buffer written out when
-// full: the location of a message is published before its bytes reach
+// One writer appends, releases and moves (the store's, under its lock),
+// readers read concurrently. Appends go to a buffer (one per segment
+// being appended: new messages, moved ones) written out when full: the location of a message is published before its bytes reach
 // the file, so a reader asks under mu whether they have (flushed) and
 // copies them from the buffer when not. A write that fails keeps the
 // buffer (its messages stay readable from it) and turns the spill off:
@@ -90,9 +92,9 @@ type SpillStats struct {
 	// Reclaimed counts the segments closed, and their bytes given back
 	// to the disk, once the store had dropped every message in them.
 	Reclaimed, ReclaimedBytes int64
-	// Compactions counts the times sparse segments were emptied
-	// (compact); Moved and MovedBytes the messages (and their bytes)
-	// moved for it, Compacted the segments it closed (also counted in
+	// Compactions counts the compactions (sparse segments marked for
+	// the store to empty, plan); Moved and MovedBytes the messages (and
+	// their bytes) moved for them, Compacted the segments it closed (also counted in
 	// Reclaimed), MoveFailed the messages left where they were because
 	// the move failed (no room, a write or read failed): still readable
 	// there, their segment held.
