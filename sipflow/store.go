@@ -357,16 +357,25 @@ func (s *Store) add(m *Message, meta Meta) *Message {
 	return m
 }
 
-// place files c in the active or done list according to its state.
+// place files c in the active or done list according to its state,
+// at the back: it has just had a message (add) or expired. A closed call
+// that has a message again (a phone re-registering under one Call-ID,
+// a late retransmission) goes to the back of the done list too, so
+// eviction takes the calls closed and quiet longest first, not a
+// registration refreshed a moment ago (which was then evicted and
+// started again without its history).
 func (s *Store) place(c *call) {
 	if c.closed() {
-		if c.where == listActive {
+		switch c.where {
+		case listActive:
 			s.active.remove(c)
-		}
-		if c.where != listDone {
+		case listDone:
+			s.done.remove(c) // to the back; trimmed when it closed
 			s.done.pushBack(c)
-			c.trim()
+			return
 		}
+		s.done.pushBack(c)
+		c.trim()
 		return
 	}
 	if c.where == listDone {
@@ -458,8 +467,9 @@ func (s *Store) expireBefore(t time.Time) {
 	}
 }
 
-// evict removes calls while over a limit: closed calls first, oldest
-// closure first, then the least recently active open calls.
+// evict removes calls while over a limit: closed calls first, the one
+// closed (or last heard from once closed) longest ago first, then the
+// least recently active open calls.
 func (s *Store) evict() {
 	for s.calls.n > s.opt.MaxCalls || s.stats.Bytes > s.opt.MaxBytes {
 		c := s.done.front

@@ -902,3 +902,46 @@ func TestStoreRetainedPerCallSpilled(t *testing.T) {
 		t.Errorf("spilled calls accounted %.0f bytes each, heap %.0f", acc, spilled)
 	}
 }
+
+// A closed dialog that keeps receiving messages (a phone re-registering
+// under one Call-ID) is as recent as its last message for eviction: the
+// short calls that closed since it was refreshed go first, and the
+// registration keeps every message in one dialog instead of being
+// evicted as the oldest closure and started again without its history.
+func TestStoreRefreshedClosedKept(t *testing.T) {
+	s := NewStore(StoreOptions{MaxCalls: 8})
+	reg := dlg{callID: "reg-refreshed", fromTag: "rt"}
+	at := 0
+	meta := func() Meta {
+		at++
+		return Meta{Time: t0.Add(time.Duration(at) * time.Millisecond), Src: alice, Dst: bob, Transport: TransportUDP}
+	}
+	refresh := func(cseq int) {
+		br := "z9hG4bKr" + strconv.Itoa(cseq)
+		s.Add(reg.req("REGISTER", cseq, "", br, ""), meta())
+		s.Add(reg.resp(200, "OK", "REGISTER", cseq, "rr", br, "", ""), meta())
+	}
+	refresh(1)
+	tmpl := benchCall()
+	cseq := 1
+	for i := range 40 {
+		patchCall(tmpl, i)
+		for _, m := range tmpl {
+			s.Add(m, meta())
+		}
+		if i%3 == 2 {
+			cseq++
+			refresh(cseq)
+		}
+	}
+	d, ok := s.Call("reg-refreshed")
+	if !ok {
+		t.Fatal("the refreshed registration was evicted")
+	}
+	if want := 2 * cseq; len(d.Messages) != want {
+		t.Errorf("registration holds %d messages, want all %d (evicted and started again)", len(d.Messages), want)
+	}
+	if n := len(s.IDs()); n != 8 {
+		t.Errorf("%d calls held, want the limit 8", n)
+	}
+}
