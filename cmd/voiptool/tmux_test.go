@@ -145,10 +145,19 @@ func TestTmuxEndToEnd(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 
+	checkSaved(t, out, 369, 7)
+}
+
+// checkSaved checks that the saved file out holds packets records, sip
+// of them SIP messages for tshark (when installed), and returns its
+// interfaces.
+func checkSaved(t *testing.T, out string, packets, sip int) []pcap.Interface {
+	t.Helper()
 	r, err := pcap.Open(out)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer r.Close()
 	n := 0
 	for {
 		_, _, err := r.Next()
@@ -160,19 +169,19 @@ func TestTmuxEndToEnd(t *testing.T) {
 		}
 		n++
 	}
-	r.Close()
-	if n != 369 {
-		t.Errorf("saved file holds %d packets, want 369", n)
+	if n != packets {
+		t.Errorf("saved file holds %d packets, want %d", n, packets)
 	}
 	if _, err := exec.LookPath("tshark"); err == nil {
-		sip, err := exec.Command("tshark", "-n", "-r", out, "-Y", "sip", "-T", "fields", "-e", "frame.number").Output()
+		b, err := exec.Command("tshark", "-n", "-r", out, "-Y", "sip", "-T", "fields", "-e", "frame.number").Output()
 		if err != nil {
 			t.Fatalf("tshark: %v", err)
 		}
-		if k := len(strings.Fields(string(sip))); k != 7 {
-			t.Errorf("tshark finds %d SIP messages in the saved file, want the call's 7", k)
+		if k := len(strings.Fields(string(b))); k != sip {
+			t.Errorf("tshark finds %d SIP messages in the saved file, want %d", k, sip)
 		}
 	}
+	return r.Interfaces()
 }
 
 // TestTmuxListenSave runs the built binary as a HEP collector in a real
@@ -204,36 +213,8 @@ func TestTmuxListenSave(t *testing.T) {
 	m.waitFor("saved 13 packets of 3 call(s)")
 	m.keys("q")
 
-	r, err := pcap.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	n := 0
-	for {
-		_, _, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		n++
-	}
-	if n != 13 {
-		t.Errorf("saved file holds %d packets, want the 13 SIP messages", n)
-	}
-	if ifs := r.Interfaces(); len(ifs) == 0 || !strings.Contains(ifs[0].Name, "framed from the store") {
+	if ifs := checkSaved(t, out, 13, 13); len(ifs) == 0 || !strings.Contains(ifs[0].Name, "framed from the store") {
 		t.Errorf("interfaces %+v: want one named as framed from the store", ifs)
-	}
-	if _, err := exec.LookPath("tshark"); err == nil {
-		sip, err := exec.Command("tshark", "-n", "-r", out, "-Y", "sip", "-T", "fields", "-e", "frame.number").Output()
-		if err != nil {
-			t.Fatalf("tshark: %v", err)
-		}
-		if k := len(strings.Fields(string(sip))); k != 13 {
-			t.Errorf("tshark finds %d SIP messages in the saved file, want 13", k)
-		}
 	}
 }
 
