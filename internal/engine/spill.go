@@ -38,9 +38,10 @@ import (
 //
 // One writer appends, releases and moves (the store's, under its lock),
 // readers read concurrently. Appends go to a buffer (one per segment
-// being appended: new messages, moved ones) written out when full: the location of a message is published before its bytes reach
-// the file, so a reader asks under mu whether they have (flushed) and
-// copies them from the buffer when not. A write that fails keeps the
+// being appended: new messages, moved ones) written out when full: the
+// location of a message is published before its bytes reach the file,
+// so a reader asks under mu whether they have (flushed) and copies them
+// from the buffer when not. A write that fails keeps the
 // buffer (its messages stay readable from it) and turns the spill off:
 // every later message is kept in memory by the store, and counted as
 // refused. Close closes every segment (and removes those that could not
@@ -94,10 +95,10 @@ type SpillStats struct {
 	Reclaimed, ReclaimedBytes int64
 	// Compactions counts the compactions (sparse segments marked for
 	// the store to empty, plan); Moved and MovedBytes the messages (and
-	// their bytes) moved for them, Compacted the segments it closed (also counted in
-	// Reclaimed), MoveFailed the messages left where they were because
-	// the move failed (no room, a write or read failed): still readable
-	// there, their segment held.
+	// their bytes) moved for them, Compacted the segments it closed
+	// (also counted in Reclaimed), MoveFailed the messages left where
+	// they were because the move failed (no room, a write or read
+	// failed): still readable there, their segment held.
 	Compactions, Moved, MovedBytes, Compacted, MoveFailed int64
 }
 
