@@ -167,6 +167,8 @@ func savePcap(ctx context.Context, e *engine.Engine, callIDs []string, out strin
 	}()
 	var n int
 	var fr *framer
+	var msgs []synthMsg // the framed messages, when all are held
+	loaded := false
 	err = errRescan
 	switch {
 	case len(p.frames) == 0:
@@ -180,10 +182,10 @@ func savePcap(ctx context.Context, e *engine.Engine, callIDs []string, out strin
 	case !o.Media:
 		// Records of files and framed messages, merged by time: the
 		// framed ones are all held while the file is written.
-		var msgs []synthMsg
 		if msgs, err = p.loadSynth(ctx, e, p.live); err != nil {
 			return 0, err
 		}
+		loaded = true
 		fr = p.framer(msgs)
 		n, err = pcapByOffset(ctx, o.Files, open, o.Secrets, p.metas, fr, tmp)
 	}
@@ -194,9 +196,10 @@ func savePcap(ctx context.Context, e *engine.Engine, callIDs []string, out strin
 		if serr := tmp.Truncate(0); serr != nil {
 			return 0, serr
 		}
-		var msgs []synthMsg
-		if msgs, err = p.loadSynth(ctx, e, p.live); err != nil {
-			return 0, err
+		if !loaded { // loaded once: p.gone counts each lost message once
+			if msgs, err = p.loadSynth(ctx, e, p.live); err != nil {
+				return 0, err
+			}
 		}
 		fr = p.framer(msgs) // pcapByOffset framed nothing before it gave up, but start afresh
 		n, err = p.rescan(ctx, e, o, fr, tmp)
