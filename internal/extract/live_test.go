@@ -2,6 +2,7 @@ package extract
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -489,5 +490,89 @@ func TestWriteAllBound(t *testing.T) {
 	}
 	if most >= bound+biggest || f.chunks < 10 {
 		t.Errorf("held up to %d bytes in %d chunks; bound %d, biggest call %d bytes", most, f.chunks, bound, biggest)
+	}
+}
+
+// TestSaveGzipFallbackCountsOnce: a call whose first messages come from
+// a gzip file (not readable by offset: the save decodes the files again)
+// and the rest live, saved after the spill file holding the live ones
+// is gone: the file's records are saved, and each lost live message is
+// counted once although the save loaded them before falling back.
+func TestSaveGzipFallbackCountsOnce(t *testing.T) {
+	dir := t.TempDir()
+	ps, ds, _ := records(t, fixture("basic-call.pcap"))
+	const cut = 8
+	gz := filepath.Join(dir, "first.pcap.gz")
+	f, err := os.Create(gz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := gzip.NewWriter(f)
+	w, err := pcap.NewWriter(zw, pcap.WriterOptions{LinkType: ps[0].LinkType})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range ps[:cut] {
+		if err := w.WritePacket(ps[i], ds[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	rest := filepath.Join(dir, "rest.pcap")
+	rf, err := os.Create(rest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rw, err := pcap.NewWriter(rf, pcap.WriterOptions{LinkType: ps[0].LinkType})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range ps[cut:] {
+		if err := rw.WritePacket(ps[cut+i], ds[cut+i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := rw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	rf.Close()
+
+	fr, err := pcap.Open(gz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fr.Close()
+	e := engine.New(engine.Options{Files: []string{gz}, SpillMax: engine.DefaultSpillMax, SpillDir: t.TempDir()})
+	runSources(t, e, fr, openLive(t, rest))
+	var call string
+	for _, c := range e.Calls(sipflow.Filter{}, 0, -1) {
+		if c.Type == sipflow.TypeCall {
+			call = c.CallID
+		}
+	}
+	d, _ := e.Store().CallLocations(call)
+	fromFile, live := 0, 0
+	for _, m := range d.Messages {
+		if m.Meta.Source == 0 {
+			fromFile++
+		} else {
+			live++
+		}
+	}
+	if fromFile == 0 || live == 0 {
+		t.Fatalf("%d messages from the file, %d live: the call does not mix sources", fromFile, live)
+	}
+	if err := e.Close(); err != nil { // the live messages' bytes go with the spill file
+		t.Fatal(err)
+	}
+	n, err := Pcap(context.Background(), e, []string{call}, filepath.Join(dir, "saved.pcapng"), Options{Files: []string{gz}})
+	if n != fromFile || !errors.Is(err, ErrMessagesNotSaved) || !strings.Contains(err.Error(), fmt.Sprintf(": %d message(s) (%d whose bytes", live, live)) {
+		t.Errorf("saved %d packets, %v; want the file's %d, and %d live messages counted once", n, err, fromFile, live)
 	}
 }
