@@ -314,7 +314,7 @@ func (f SaveFormat) String() string {
 func (f SaveFormat) ext() string {
 	switch f {
 	case FormatPcapSIP, FormatPcapSIPRTP:
-		return ".pcap"
+		return ".pcapng" // extract writes pcapng (sources of several link types, secrets)
 	case FormatFlowText:
 		return ".txt"
 	case FormatFlowMarkdown:
