@@ -51,6 +51,9 @@ type pipeBatch struct {
 	// the collector to scan. Each message keeps its grown slices.
 	msgs []sipflow.Message
 	nmsg int
+	// noBody is what the decoder's event gets for a message left to the
+	// consumer: a zero Message (no SDP); never written.
+	noBody sipflow.Message
 }
 
 // pipeWarn is a warning that came after the batch's first at events.
@@ -88,7 +91,8 @@ func (b *pipeBatch) keep(p []byte) []byte {
 // (full hands the batch on first). A SIP message is parsed here unless
 // share is set and its header block ends it: the decoder needs the parse
 // only for an SDP body (learnSDP), and the consumer parses what is left
-// unparsed (Event.SIP nil) itself.
+// unparsed (Event.SIP nil) itself. Either way ev.SIP (the decoder's
+// event) tells learnSDP what there is to learn.
 func (b *pipeBatch) add(ev *Event, share bool) {
 	b.evs = b.evs[:len(b.evs)+1]
 	it := &b.evs[len(b.evs)-1]
@@ -104,7 +108,14 @@ func (b *pipeBatch) add(ev *Event, share bool) {
 	default:
 		it.Payload = b.keep(p)
 	}
-	if it.Kind != KindSIP || share && headersOnly(it.Payload) {
+	if it.Kind != KindSIP {
+		return
+	}
+	if share && headersOnly(it.Payload) {
+		// Left to the consumer (it.SIP nil). The decoder's event gets
+		// a message with no SDP, so learnSDP does not scan the bytes
+		// for a body again.
+		ev.SIP = &b.noBody
 		return
 	}
 	if b.msgs == nil {
