@@ -220,6 +220,41 @@ func TestSaveLive(t *testing.T) {
 	}
 }
 
+// writeCapture writes the records ps, ds to a classic pcap file at path,
+// gzipped when path ends in ".gz", and returns path.
+func writeCapture(t *testing.T, path string, ps []pcap.Packet, ds [][]byte) string {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out io.Writer = f
+	var zw *gzip.Writer
+	if strings.HasSuffix(path, ".gz") {
+		zw = gzip.NewWriter(f)
+		out = zw
+	}
+	w, err := pcap.NewWriter(out, pcap.WriterOptions{LinkType: ps[0].LinkType})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range ps {
+		if err := w.WritePacket(ps[i], ds[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if zw != nil {
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return path
+}
+
 // TestSaveLiveMixed: a call whose first messages come from a file and
 // the rest from a live interface is saved with both, in time order: the
 // file's records byte for byte, the live messages framed.
@@ -229,29 +264,8 @@ func TestSaveLiveMixed(t *testing.T) {
 	// The file ends after the INVITE's 100 Trying (record 8); the rest
 	// (180, 200, ACK, RTP, BYE) arrives live.
 	cut := 8
-	split := func(name string, ps []pcap.Packet, ds [][]byte) string {
-		p := filepath.Join(dir, name)
-		f, err := os.Create(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		w, err := pcap.NewWriter(f, pcap.WriterOptions{LinkType: ps[0].LinkType})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range ps {
-			if err := w.WritePacket(ps[i], ds[i]); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := w.Flush(); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	first := split("first.pcap", ps[:cut], ds[:cut])
-	rest := split("rest.pcap", ps[cut:], ds[cut:])
+	first := writeCapture(t, filepath.Join(dir, "first.pcap"), ps[:cut], ds[:cut])
+	rest := writeCapture(t, filepath.Join(dir, "rest.pcap"), ps[cut:], ds[cut:])
 	fr, err := pcap.Open(first)
 	if err != nil {
 		t.Fatal(err)
@@ -502,46 +516,8 @@ func TestSaveGzipFallbackCountsOnce(t *testing.T) {
 	dir := t.TempDir()
 	ps, ds, _ := records(t, fixture("basic-call.pcap"))
 	const cut = 8
-	gz := filepath.Join(dir, "first.pcap.gz")
-	f, err := os.Create(gz)
-	if err != nil {
-		t.Fatal(err)
-	}
-	zw := gzip.NewWriter(f)
-	w, err := pcap.NewWriter(zw, pcap.WriterOptions{LinkType: ps[0].LinkType})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range ps[:cut] {
-		if err := w.WritePacket(ps[i], ds[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	rest := filepath.Join(dir, "rest.pcap")
-	rf, err := os.Create(rest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rw, err := pcap.NewWriter(rf, pcap.WriterOptions{LinkType: ps[0].LinkType})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range ps[cut:] {
-		if err := rw.WritePacket(ps[cut+i], ds[cut+i]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := rw.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	rf.Close()
+	gz := writeCapture(t, filepath.Join(dir, "first.pcap.gz"), ps[:cut], ds[:cut])
+	rest := writeCapture(t, filepath.Join(dir, "rest.pcap"), ps[cut:], ds[cut:])
 
 	fr, err := pcap.Open(gz)
 	if err != nil {
