@@ -337,18 +337,7 @@ func TestPipelineReadAheadStops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := pcap.NewWriter(f, pcap.WriterOptions{LinkType: pcap.LinkTypeEthernet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, fr := range frames {
-		if err := w.WritePacket(pkts[i], fr); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	writeFrames(t, f, frames, pkts)
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}

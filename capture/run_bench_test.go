@@ -3,6 +3,7 @@ package capture
 import (
 	"bytes"
 	"context"
+	"io"
 	"testing"
 
 	"github.com/voiptool/voiptool/pcap"
@@ -13,19 +14,26 @@ import (
 func benchPcap(b *testing.B) []byte {
 	frames, pkts := loadBench()
 	var buf bytes.Buffer
-	w, err := pcap.NewWriter(&buf, pcap.WriterOptions{LinkType: pcap.LinkTypeEthernet})
+	writeFrames(b, &buf, frames, pkts)
+	return buf.Bytes()
+}
+
+// writeFrames writes Ethernet frames with their records' headers to out
+// as a classic pcap file.
+func writeFrames(tb testing.TB, out io.Writer, frames [][]byte, pkts []pcap.Packet) {
+	tb.Helper()
+	w, err := pcap.NewWriter(out, pcap.WriterOptions{LinkType: pcap.LinkTypeEthernet})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	for i, f := range frames {
 		if err := w.WritePacket(pkts[i], f); err != nil {
-			b.Fatal(err)
+			tb.Fatal(err)
 		}
 	}
 	if err := w.Flush(); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	return buf.Bytes()
 }
 
 // BenchmarkRun is what a command's pass does before its analysis: read
