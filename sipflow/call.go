@@ -1162,6 +1162,12 @@ func (s *Store) SetProblems(callID string, ps []Problem) bool {
 	if !ok {
 		return false
 	}
+	s.setProblems(c, ps)
+	return true
+}
+
+// setProblems is SetProblems of a call held, under the write lock.
+func (s *Store) setProblems(c *call, ps []Problem) {
 	before := c.bytes
 	if len(ps) > 0 || c.cold != nil {
 		cold := c.coldW()
@@ -1174,7 +1180,6 @@ func (s *Store) SetProblems(callID string, ps []Problem) bool {
 	}
 	s.stats.Bytes += int64(c.bytes - before)
 	c.publish()
-	return true
 }
 
 // maxSharedProblems bounds the store's table of one-problem lists.

@@ -35,7 +35,7 @@ type loadOptions struct {
 
 // addWorkersFlag registers --workers.
 func (o *loadOptions) addWorkersFlag(f *pflag.FlagSet) {
-	f.IntVar(&o.workers, "workers", 0, "goroutines the analysis runs on: 1 reads, decodes and analyses on one; 2 decodes on a second one, ahead of the analysis (default 2 with 2 or more CPUs)")
+	f.IntVar(&o.workers, "workers", 0, "goroutines the analysis runs on: 1 reads, decodes and analyses on one; 2 decodes on a second one, ahead of the analysis, and decides the calls' problems at the end on both (default 2 with 2 or more CPUs)")
 }
 
 // pipelined says whether the engine decodes on a goroutine of its own

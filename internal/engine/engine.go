@@ -886,25 +886,41 @@ func (e *Engine) applyStreams(all bool) bool {
 	if all {
 		// The end of a run: signalling-only problems (no ACK, timeout,
 		// auth loops) and those that need time to pass are decided for
-		// every call, not only those whose media changed. One walk of
-		// the summaries (a read lock per chunk of calls) instead of a
-		// lookup and a summary per Call-ID; a call with no stream before
-		// nor now keeps its (empty) streams untouched, so a capture
-		// without RTP costs the detectors alone.
-		done := make(map[string]bool, len(e.changed))
-		for _, id := range e.changed {
-			done[id] = true
+		// every call, not only those whose media changed. The calls with
+		// no stream, before nor now (all of them on a capture without
+		// RTP), need the detectors alone: the store runs them on both
+		// goroutines (RefreshProblems). The others, whose streams the
+		// writer copies in (store), are deferred to it, in creation
+		// order.
+		withStreams := make(map[string]bool, len(byCall))
+		for id := range byCall {
+			withStreams[id] = true
 		}
-		for sum := range e.store.Summaries(sipflow.Filter{}) {
-			if done[sum.CallID] {
-				continue
+		for _, r := range e.rtp.AppendFinishedRefs(nil) {
+			r.Owners(func(id string) { withStreams[id] = true })
+		}
+		for _, id := range e.changed {
+			withStreams[id] = false // done above
+		}
+		in := diagnose.Input{Now: time.Unix(0, e.last.Load()), MediaSeen: e.rtp.Len() > 0}
+		rest := e.store.RefreshProblems(e.finalWorkers(), func() sipflow.ProblemFunc {
+			in := in // each goroutine's own: the detectors keep a pointer to it
+			return func(dst []sipflow.Problem, sum *sipflow.CallSummary) ([]sipflow.Problem, sipflow.Verdict) {
+				switch ws, ok := withStreams[sum.CallID]; {
+				case ok && !ws:
+					return dst, sipflow.Keep
+				case ws || len(sum.Streams) > 0:
+					return dst, sipflow.Defer
+				}
+				in.Call = *sum
+				dst = diagnose.AppendCall(dst, &in, e.o.Diagnose)
+				in.Call = sipflow.CallSummary{} // holds the summary's slices, reused for the next
+				return dst, sipflow.Set
 			}
-			brief(sum.CallID)
-			if len(e.brief) == 0 && len(sum.Streams) == 0 {
-				e.diagnose(sum, e.brief)
-				continue
-			}
-			store(sum.CallID)
+		})
+		for _, id := range rest {
+			brief(id)
+			store(id)
 		}
 		clear(e.brief) // shares final's slices: not kept beyond the call
 		e.mu.Lock()
@@ -912,6 +928,16 @@ func (e *Engine) applyStreams(all bool) bool {
 		e.mu.Unlock()
 	}
 	return len(e.changed) > 0
+}
+
+// finalWorkers is how many goroutines the end of a run's diagnosis runs
+// on: two when the run decoded on a second one (capture.Options.Pipeline,
+// --workers 2), else one.
+func (e *Engine) finalWorkers() int {
+	if e.o.Capture.Pipeline {
+		return 2
+	}
+	return 1
 }
 
 // diagnose runs the problem detectors over one call with its streams and
