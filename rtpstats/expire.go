@@ -1,6 +1,7 @@
 package rtpstats
 
 import (
+	"maps"
 	"slices"
 	"time"
 	"unsafe"
@@ -93,30 +94,46 @@ func (t *Tracker) trimLive(need int64) {
 // report holds: the struct, its series, DTMF and RTCP); the oldest are
 // dropped first, counted. It is indexed by call so that a call's streams
 // include its finished ones. Reports in it are never changed.
+//
+// The reports are kept in chunks of finishedChunk, not in one array: a
+// queue in one array held up to four times the slots it kept (dead
+// slots before its head, the capacity append leaves, and the array a
+// list long while Options.Spare lent to it had grown), 99 MB of array
+// for 20 000 reports counted at 45 MB under a 256 MiB budget, and each
+// growth copied the whole array beside the old one. Chunks free as the
+// head passes them and grow the tail one at a time, so the slots held
+// are the reports kept and at most three chunks more.
 type finishedList struct {
 	maxN     int
 	maxBytes int64
-	items    []StreamReport // items[head:] are kept, oldest first
+	chunks   []*[finishedChunk]StreamReport // the kept reports start at chunks[0][head], oldest first
+	spare    *[finishedChunk]StreamReport   // the last chunk the head left, cleared, for the tail's next one
 	head     int
-	headSeq  uint64 // sequence number of items[head]
+	n        int    // reports kept
+	headSeq  uint64 // sequence number of the oldest kept report
 	bytes    int64
 	byCall   map[string][]uint64 // sequence numbers per owning call
+	byCallN  int                 // the most calls byCall held since it was made (maps do not shrink)
 	dropped  int
 }
 
-func (l *finishedList) len() int { return len(l.items) - l.head }
+// finishedChunk is the reports a chunk of the finished list holds: as
+// many as fit in 128 KiB, a whole number of the runtime's 8 KiB pages.
+const finishedChunk = (128 << 10) / int(unsafe.Sizeof(StreamReport{}))
+
+func (l *finishedList) len() int { return l.n }
 
 func (l *finishedList) at(seq uint64) *StreamReport {
-	return &l.items[l.head+int(seq-l.headSeq)]
+	i := l.head + int(seq-l.headSeq)
+	return &l.chunks[i/finishedChunk][i%finishedChunk]
 }
 
-// reportSize is what a kept report costs, in Go sizes. The slot counts
-// twice: the list's backing array keeps its capacity after compaction
-// and holds up to as many dead slots before it (measured: 60 MB of heap
-// for a 32 MiB budget counted with one slot), and each owner's entry in
-// byCall costs about 64 bytes.
+// reportSize is what a kept report costs, in Go sizes: its slot in a
+// chunk (the chunks' slack, three at most, is not counted), its
+// strings and slices, and each owner's entry in byCall (about 64
+// bytes; TestFinishedListHeap measures the whole).
 func reportSize(r *StreamReport) int64 {
-	n := 2*int64(unsafe.Sizeof(*r)) + int64(len(r.CallID)+len(r.Codec)+len(r.SSRCHex)+len(r.Link))
+	n := int64(unsafe.Sizeof(*r)) + int64(len(r.CallID)+len(r.Codec)+len(r.SSRCHex)+len(r.Link))
 	n += 64 * int64(1+len(r.CallIDs))
 	n += int64(len(r.Series)) * int64(unsafe.Sizeof(SeriesPoint{}))
 	n += int64(len(r.DTMF)) * int64(unsafe.Sizeof(DTMFEvent{}))
@@ -170,10 +187,20 @@ func (l *finishedList) add(r StreamReport, limit func() int64) {
 	if l.byCall == nil {
 		l.byCall = make(map[string][]uint64)
 	}
-	seq := l.headSeq + uint64(l.len())
-	l.items = append(l.items, r)
+	seq := l.headSeq + uint64(l.n)
+	i := l.head + l.n
+	if i/finishedChunk == len(l.chunks) {
+		c := l.spare
+		if l.spare = nil; c == nil {
+			c = new([finishedChunk]StreamReport)
+		}
+		l.chunks = append(l.chunks, c)
+	}
+	l.chunks[i/finishedChunk][i%finishedChunk] = r
+	l.n++
 	l.bytes += size
 	owners(&r, func(id string) { l.byCall[id] = append(l.byCall[id], seq) })
+	l.byCallN = max(l.byCallN, len(l.byCall))
 }
 
 // trimFinished drops the oldest final reports past finishedLimit: what
@@ -190,32 +217,25 @@ func (t *Tracker) trimFinished() {
 	}
 }
 
-// popOldest drops the oldest report, counted.
+// popOldest drops the oldest report, counted; a chunk the head leaves
+// is let go (or kept as the spare).
 func (l *finishedList) popOldest() {
-	r := &l.items[l.head]
+	r := &l.chunks[0][l.head]
 	seq := l.headSeq
 	owners(r, func(id string) { l.unindex(id, seq) })
 	l.bytes -= reportSize(r)
 	*r = StreamReport{} // its slices are garbage now
 	l.head++
 	l.headSeq++
+	l.n--
 	l.dropped++
-	if l.head >= 1024 && l.head > len(l.items)/2 {
-		// Move the kept reports down: amortised, each is moved at most
-		// once per halving.
-		kept := l.items[l.head:]
-		if n := len(kept); cap(l.items) > 4*n+1024 {
-			// Far fewer kept than the array holds: the list was longer
-			// once (while the store's spare share was lent to it) and
-			// its array, never shrunk, stayed that long: 97 MB of heap
-			// for 7 000 reports under a 256 MiB budget. A new array
-			// twice the kept size lets the old one go.
-			l.items = append(make([]StreamReport, 0, 2*n+1024), kept...)
-		} else {
-			n := copy(l.items, kept)
-			clear(l.items[n:])
-			l.items = l.items[:n]
-		}
+	switch {
+	case l.n == 0:
+		l.head = 0 // the one chunk left is cleared: the tail starts it over
+	case l.head == finishedChunk:
+		l.spare = l.chunks[0] // every slot cleared as the head passed
+		l.chunks[0] = nil
+		l.chunks = l.chunks[1:]
 		l.head = 0
 	}
 }
@@ -225,17 +245,26 @@ func (l *finishedList) unindex(id string, seq uint64) {
 	if j := slices.Index(s, seq); j >= 0 {
 		s = slices.Delete(s, j, j+1)
 	}
-	if len(s) == 0 {
-		delete(l.byCall, id)
+	if len(s) > 0 {
+		l.byCall[id] = s
 		return
 	}
-	l.byCall[id] = s
+	delete(l.byCall, id)
+	if n := len(l.byCall); l.byCallN >= 1024 && n < l.byCallN/4 {
+		// A Go map keeps the table its most entries needed: after a
+		// loan taken back, 40 000 calls' table for 10 000 (2 MB more
+		// than reportSize counts). A new one sized for those left lets
+		// it go; amortised, each entry is copied once per quartering.
+		m := make(map[string][]uint64, n)
+		maps.Copy(m, l.byCall)
+		l.byCall, l.byCallN = m, n
+	}
 }
 
 // appendAll appends a copy of every finished report.
 func (l *finishedList) appendAll(dst []StreamReport) []StreamReport {
-	for i := l.head; i < len(l.items); i++ {
-		dst = append(dst, cloneReport(&l.items[i], true))
+	for i := range l.n {
+		dst = append(dst, cloneReport(l.at(l.headSeq+uint64(i)), true))
 	}
 	return dst
 }
@@ -684,8 +713,8 @@ func (t *Tracker) AppendFinished(dst []StreamReport) []StreamReport {
 // uses them, since the writer drops and compacts the list.
 func (t *Tracker) AppendFinishedRefs(dst []*StreamReport) []*StreamReport {
 	l := &t.done
-	for i := l.head; i < len(l.items); i++ {
-		dst = append(dst, &l.items[i])
+	for i := range l.n {
+		dst = append(dst, l.at(l.headSeq+uint64(i)))
 	}
 	return dst
 }

@@ -153,17 +153,23 @@ const defaultMaxMemory = 1 << 30
 // applyBudget shares a --max-memory budget (the default when "") out
 // between the engine's tables and asks the Go runtime to keep the heap
 // near it. The shares leave room for what the tables undercount and
-// what none counts, so that the live heap stays below the budget:
+// what none counts, so that the live heap stays below the budget. First
+// fixedReserve is kept out: what does not grow with the budget. Of the
+// rest:
 //
 //   - the call store, 9/16: it counts about 8 % less than it holds
 //     (measured at 256 MiB: 218 MB held for 201 MB counted);
-//   - TCP reassembly, 1/8, counted by capacity (about 1.4 times that
-//     on the heap with the connections' own state);
 //   - live RTP streams with their SDP announcements and codec hints,
 //     1/16, and the final reports of finished streams, 1/16 (the end of
 //     a run adds the live streams' reports, less than the streams);
-//   - the remaining 3/16: the decoder's tables and buffers, the reports
-//     the commands build, and what the counts miss.
+//     both measured on the heap (rtpstats TestFinishedListHeap);
+//   - the remaining 3/16: the reports the commands build, the runtime's
+//     own memory beside the heap (free spans, metadata), and what the
+//     counts miss.
+//
+// TCP reassembly has an eighth of the whole budget, as the summary line
+// says, counted by capacity (about 1.4 times that on the heap with the
+// connections' own state).
 //
 // What the store leaves unused of its share is lent to the live streams
 // and final reports (engine.Options.LendStoreShare): an RTP-heavy
@@ -171,19 +177,17 @@ const defaultMaxMemory = 1 << 30
 // their reports with most of the budget unused.
 //
 // Without a soft limit the collector lets the heap reach twice the live
-// data (GOGC=100). The limit is the budget (less the program's own
-// pages: softLimit): above it, RSS sat at the limit plus the runtime's
+// data (GOGC=100). The limit is the budget less the program's own
+// pages (softLimit): above it, RSS sat at the limit plus the runtime's
 // own memory (an eighth above: 295 MB for sip200k at 256 MiB, 153 MB for
-// a 10 M-packet capture at 128 MiB); at the budget, 265 MB and 145 MB,
-// for about 5 % more CPU. Where what is
-// kept fills its shares and packets keep coming fast (100 000 calls
-// piped through `stats --max-memory 256MiB -`, 195 MB live at the end)
-// the collector runs often: 22 s of CPU instead of 14 s, RSS 325 MB
-// instead of 350 MB; a larger budget is the cure there. The live heap
-// must stay below the limit, or the collector runs without end (a
-// 256 MiB run whose live heap was 390 MB spent 2.5 times the CPU in the
-// collector), which is why the counted shares leave 3/16 of it. A
-// GOMEMLIMIT set by the user wins.
+// a 10 M-packet capture at 128 MiB). The live heap must stay below the
+// limit, or the collector runs without end and the heap still passes
+// the limit (the collector takes at most half the CPU): 100 000 calls
+// with RTP piped through `stats --max-memory 128MiB -`, where what is
+// kept fills its shares, held a live heap of 104 MiB at a 104 MiB goal
+// (294 collections), 23 s of CPU and 1.07 times the budget in RSS
+// before the reserve; with it, 90 MiB at a 96 MiB goal (104
+// collections), 13 s and 0.94 times. A GOMEMLIMIT set by the user wins.
 func applyBudget(eo *engine.Options, maxMemory string) {
 	n := int64(defaultMaxMemory)
 	if maxMemory != "" {
@@ -191,25 +195,39 @@ func applyBudget(eo *engine.Options, maxMemory string) {
 			n = v
 		}
 	}
-	eo.Store.MaxBytes = n * 9 / 16
+	shared := n - min(fixedReserve, n/4)
+	eo.Store.MaxBytes = shared * 9 / 16
 	eo.Capture.Stream.MaxBuffered = reassemblyBudget(n)
-	eo.RTP.MaxLiveBytes = max(n/16, 1)     // live streams, announcements, hints
-	eo.RTP.MaxFinishedBytes = max(n/16, 1) // the final reports of finished streams
-	eo.LendStoreShare = true               // the store's unused share goes to both
+	eo.RTP.MaxLiveBytes = max(shared/16, 1)     // live streams, announcements, hints
+	eo.RTP.MaxFinishedBytes = max(shared/16, 1) // the final reports of finished streams
+	eo.LendStoreShare = true                    // the store's unused share goes to both
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(softLimit(n))
 	}
 }
 
+// fixedReserve is what a budget keeps out before it is shared: what a
+// run holds whatever its budget, measured: the executable's resident
+// pages (15 MiB by the end of a run; outside the Go heap, but inside
+// RSS) and the decoder's pipeline batches and tables (about 9 MiB).
+// Taken from a 3/16 remainder instead, they left a 128 MiB budget too
+// little for the rest (see applyBudget). At most a quarter of a small
+// budget is kept out.
+const fixedReserve = 24 << 20
+
 // softLimit is the Go heap's soft limit for a budget of n bytes of
 // resident memory: n less the executable's pages already resident
-// (procmem), which the runtime's limit does not count. At the budget
-// itself, a 10 M-packet capture at 128 MiB peaked at 1.05 times it;
-// with these 12 MB left out, inside. A correction that would take more
-// than half the budget is not made (the budget is then too small to
-// mean much); without /proc the limit is the budget.
+// (procmem), which the runtime's limit does not count, and a quarter
+// more for the pages a run touches later (12.1 MiB resident when the
+// budget was applied, 14.8 MiB at the end of a 10 M-packet capture).
+// At the budget itself, that capture peaked at 1.05 times it at
+// 128 MiB; less the pages seen at the start, at 0.98 to 1.00 times.
+// A correction that would take more than half the budget is not made
+// (the budget is then too small to mean much); without /proc the limit
+// is the budget.
 func softLimit(n int64) int64 {
 	own, err := procmem.FileResident()
+	own += own / 4
 	if err != nil || own > n/2 {
 		return n
 	}

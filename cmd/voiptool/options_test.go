@@ -209,29 +209,38 @@ func TestApplyBudget(t *testing.T) {
 	t.Setenv("GOMEMLIMIT", "")
 	var eo engine.Options
 	applyBudget(&eo, "256MiB")
-	if eo.Store.MaxBytes != 144<<20 || eo.Capture.Stream.MaxBuffered != 32<<20 || eo.RTP.MaxLiveBytes != 16<<20 || eo.RTP.MaxFinishedBytes != 16<<20 {
+	// 24 MiB are kept out (fixedReserve); the store has 9/16 of the
+	// rest, live streams and final reports 1/16 each; reassembly an
+	// eighth of the whole budget.
+	if eo.Store.MaxBytes != 232<<20*9/16 || eo.Capture.Stream.MaxBuffered != 32<<20 || eo.RTP.MaxLiveBytes != 232<<20/16 || eo.RTP.MaxFinishedBytes != 232<<20/16 {
 		t.Errorf("shares: store %d, reassembly %d, live streams %d, reports %d", eo.Store.MaxBytes, eo.Capture.Stream.MaxBuffered, eo.RTP.MaxLiveBytes, eo.RTP.MaxFinishedBytes)
 	}
-	// The counted shares leave 3/16 of the budget for what no table
-	// counts; the soft limit is the budget.
-	if sum := eo.Store.MaxBytes + int64(eo.Capture.Stream.MaxBuffered) + eo.RTP.MaxLiveBytes + eo.RTP.MaxFinishedBytes; sum > (256<<20)*13/16 {
+	// The shares of what is kept leave the reserve and 3/16 of the rest
+	// for what no table counts.
+	if sum := eo.Store.MaxBytes + eo.RTP.MaxLiveBytes + eo.RTP.MaxFinishedBytes; sum > (256<<20-fixedReserve)*11/16 {
 		t.Errorf("the shares add up to %d of a 256 MiB budget", sum)
 	}
-	// The soft limit is the budget less the executable's resident pages,
-	// which the runtime does not count (they only grow, so now they are
-	// at least what applyBudget saw).
+	// The soft limit is the budget less the executable's resident pages
+	// and a quarter more, which the runtime does not count (they only
+	// grow, so now they are at least what applyBudget saw).
 	got := debug.SetMemoryLimit(-1)
 	if own, err := procmem.FileResident(); err != nil {
 		if got != 256<<20 {
 			t.Errorf("soft limit %d without statm (%v), want %d", got, err, 256<<20)
 		}
-	} else if got >= 256<<20 || got < 256<<20-own {
-		t.Errorf("soft limit %d, want below %d by at most the %d bytes of the program's pages", got, 256<<20, own)
+	} else if got >= 256<<20-own || got < 256<<20-own*5/4 {
+		t.Errorf("soft limit %d, want below %d by the %d bytes of the program's pages and at most a quarter more", got, 256<<20, own)
 	}
 	eo = engine.Options{}
 	applyBudget(&eo, "")
-	if eo.Store.MaxBytes != 576<<20 || eo.RTP.MaxLiveBytes != 64<<20 {
+	if eo.Store.MaxBytes != 1000<<20*9/16 || eo.RTP.MaxLiveBytes != 1000<<20/16 {
 		t.Errorf("default budget: store %d, live streams %d", eo.Store.MaxBytes, eo.RTP.MaxLiveBytes)
+	}
+	// A small budget keeps at most a quarter out.
+	eo = engine.Options{}
+	applyBudget(&eo, "32MiB")
+	if eo.Store.MaxBytes != 24<<20*9/16 || eo.Capture.Stream.MaxBuffered != 4<<20 {
+		t.Errorf("32 MiB: store %d, reassembly %d", eo.Store.MaxBytes, eo.Capture.Stream.MaxBuffered)
 	}
 	t.Setenv("GOMEMLIMIT", "100MiB")
 	debug.SetMemoryLimit(prev)
