@@ -32,7 +32,7 @@ func BenchmarkPipeBatchAdd(b *testing.B) {
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		bt.add(&evs[i], false)
+		bt.add(&evs[i], false, nil)
 		if bt.full() {
 			bt.reset()
 		}

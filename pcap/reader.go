@@ -155,6 +155,7 @@ type Reader struct {
 	rp, wp int
 	inErr  error      // the error in returned; met again once blk[rp:wp] is used up
 	ra     *readAhead // set while in is read on a goroutine (ReadAhead)
+	last   []byte     // the record Next returned last (BlockOf)
 
 	big bool  // byte order of the current section / file
 	off int64 // bytes consumed from the decompressed stream
@@ -278,7 +279,8 @@ func NewReader(rd io.Reader, name string) (*Reader, error) {
 }
 
 // Next returns the next record. data aliases a buffer owned by the Reader
-// and is valid only until the next call; copy it to keep it. At the end of
+// and is valid only until the next call; copy it to keep it, or, while
+// reading ahead, pin the block it lies in (BlockOf). At the end of
 // the file Next returns io.EOF. On damage it returns a *FormatError (every
 // earlier record has been returned) and io.EOF afterwards: it does not try
 // to resynchronise, because a guessed boundary can fabricate packets.
@@ -294,9 +296,12 @@ func (r *Reader) Next() (data []byte, p Packet, err error) {
 		return nil, Packet{}, io.EOF
 	}
 	if r.format.Kind == FormatPcap {
-		return r.nextPcap()
+		data, p, err = r.nextPcap()
+	} else {
+		data, p, err = r.nextPcapng()
 	}
-	return r.nextPcapng()
+	r.last = data // for BlockOf
+	return data, p, err
 }
 
 // Stats returns the counters so far.
