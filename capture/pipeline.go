@@ -104,7 +104,7 @@ func (b *pipeBatch) release() {
 
 // pin reports whether blk holds for the batch: pinned before, or now.
 // A batch meets one or two blocks, each for hundreds of records in a
-// row, so the last is looked at first.
+// row: add looks at the last itself.
 func (b *pipeBatch) pin(blk *pcap.Block) bool {
 	for i := b.npin - 1; i >= 0; i-- {
 		if b.pins[i] == blk {
@@ -151,7 +151,7 @@ func (b *pipeBatch) add(ev *Event, share bool, blk *pcap.Block) {
 	rec, p := ev.Record, ev.Payload
 	switch {
 	case rec == nil:
-	case blk != nil && b.pin(blk):
+	case blk != nil && (b.npin > 0 && b.pins[b.npin-1] == blk || b.pin(blk)):
 		b.size += len(rec) // as if copied: batches span as many bytes as before
 	default:
 		it.Record = b.keep(rec)
