@@ -223,6 +223,13 @@ func TestPinRefusals(t *testing.T) {
 		if blk == nil || blk == prev {
 			continue
 		}
+		// By address: a copy is not in the block, a part of a record
+		// is, up to the block's last byte and no further.
+		end := len(blk.buf)
+		if r.BlockOf(bytes.Clone(data)) != nil || r.BlockOf(data[100:150]) != blk ||
+			r.BlockOf(blk.buf[end-1:]) != blk || r.BlockOf(blk.buf[1:]) != blk || r.BlockOf(append(blk.buf[1:end:end], 0)) != nil {
+			t.Fatal("BlockOf names a block for a copy, or none for a part of one")
+		}
 		if first == nil {
 			first = blk
 		} else if first.Retain() {

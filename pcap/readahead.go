@@ -3,6 +3,7 @@ package pcap
 import (
 	"io"
 	"sync"
+	"unsafe"
 )
 
 // Read-ahead: the input is read on a goroutine of its own into a few
@@ -94,20 +95,29 @@ func (ra *readAhead) newBlock() *Block {
 	return &Block{buf: make([]byte, aheadRoom+aheadData), ra: ra}
 }
 
-// BlockOf returns the read-ahead block that data lies in, if data is
-// the record Next returned last and the Reader reads ahead; otherwise
-// (no read-ahead, or it has stopped; the first records, read before it
-// started; data not that record) it returns nil, and data is valid only
-// until the next call, as always. Pin the block with Retain before the
-// next call to Next.
+// BlockOf returns the read-ahead block that data lies in, if it lies
+// whole in the block Next returns records from now (so data is a record
+// Next returned, or part of one, since the block was last moved to);
+// otherwise (no read-ahead, or it has stopped; the first records, read
+// before it started; data elsewhere) it returns nil, and data is valid
+// only until the next call, as always. Pin the block with Retain before
+// the next call to Next.
 func (r *Reader) BlockOf(data []byte) *Block {
 	ra := r.ra
-	if ra == nil || ra.cur == nil || len(data) == 0 || len(data) != len(r.last) || &data[0] != &r.last[0] {
+	if ra == nil || ra.cur == nil || len(data) == 0 {
 		return nil
 	}
-	// The record was taken from r.blk, which is cur's while cur is set
-	// (fillAhead), and r.blk has not moved since Next returned.
-	return ra.cur
+	// By address: noting each record Next returns instead costs Next a
+	// store with a write barrier's check per record, and this also
+	// tells a copy (a wrapping source's) from the record. Heap objects
+	// do not move.
+	b := ra.cur
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(b.buf)))
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(data)))
+	if p < base || p-base > uintptr(len(b.buf)) || uintptr(len(data)) > uintptr(len(b.buf))-(p-base) {
+		return nil
+	}
+	return b
 }
 
 // Retain pins b: it is not read into again until Release is called as

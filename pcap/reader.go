@@ -155,7 +155,6 @@ type Reader struct {
 	rp, wp int
 	inErr  error      // the error in returned; met again once blk[rp:wp] is used up
 	ra     *readAhead // set while in is read on a goroutine (ReadAhead)
-	last   []byte     // the record Next returned last (BlockOf)
 
 	big bool  // byte order of the current section / file
 	off int64 // bytes consumed from the decompressed stream
@@ -296,12 +295,9 @@ func (r *Reader) Next() (data []byte, p Packet, err error) {
 		return nil, Packet{}, io.EOF
 	}
 	if r.format.Kind == FormatPcap {
-		data, p, err = r.nextPcap()
-	} else {
-		data, p, err = r.nextPcapng()
+		return r.nextPcap()
 	}
-	r.last = data // for BlockOf
-	return data, p, err
+	return r.nextPcapng()
 }
 
 // Stats returns the counters so far.
