@@ -5,13 +5,14 @@ import (
 	"context"
 	"sync"
 
+	"github.com/voiptool/voiptool/pcap"
 	"github.com/voiptool/voiptool/sipflow"
 )
 
 // The pipeline's batches: a batch is handed on when it holds
 // pipeEvents events, pipeMsgs parsed SIP messages or pipeBytes bytes of
-// copied records and payloads, or when the decoder is about to wait for
-// a live source. pipeDepth batches cycle between the two goroutines, so
+// records and payloads (pinned or copied), or when the decoder is about
+// to wait for a live source. pipeDepth batches cycle between the two goroutines, so
 // the steady state allocates nothing and the decoder is at most that
 // many batches ahead. A hand-over usually wakes the consumer, which
 // waits for the decoder on RTP (the futex calls and the scheduler's
@@ -24,17 +25,29 @@ const (
 	pipeMsgs   = 256
 	pipeBytes  = 256 << 10
 	pipeDepth  = 4
+	// pipePins is the most read-ahead blocks a batch pins: pipeBytes
+	// span two or three 256 KiB blocks; beyond, it copies.
+	pipePins = 4
 	// maxReadAhead is the most file sources read ahead (see
 	// runPipelined).
 	maxReadAhead = 4
 )
 
-// pipeBatch holds events whose Record and Payload point into buf: the
-// decoder's buffers and the source's are reused at once, so what crosses
-// goroutines is a copy (the one copy; a payload lying in its record
-// shares the record's). Warnings are kept apart, each with the number of
-// events before it: most batches have none, and an error beside every
-// event made each slot bigger and reset a walk over all of them.
+// pipeBatch holds events whose Record and Payload stay valid until the
+// consumer is done with the batch: the decoder's buffers and a source's
+// are reused at once. A record read ahead by a pcap.Reader stays where
+// it is, in the Reader's block, which the batch pins (pcap.Block, at
+// most pipePins of them; the consumer releases them when it hands the
+// batch back): no copy, and the read-ahead reads into other blocks
+// meanwhile. Every other record, and a payload that does not lie in its
+// record (reassembled, decrypted, defragmented), is copied into buf (a
+// payload lying in its record shares the record's). Copying every
+// record cost the decoding goroutine, the busier one, 6-10 % of its CPU
+// on an RTP-heavy capture (3.2 M packets, profiled); on one goroutine,
+// with no consumer reading the copies, ~2 % (BenchmarkPipeBatchRead).
+// Warnings are kept apart, each with the number of events before it:
+// most batches have none, and an error beside every event made each
+// slot bigger and reset a walk over all of them.
 // A SIP event's message is parsed on the decoding goroutine (add): the
 // parse is the largest part of what the store does with a message, so
 // the writer's share of a SIP-heavy capture shrinks by as much. Then the
@@ -46,6 +59,9 @@ type pipeBatch struct {
 	evs   []Event
 	warns []pipeWarn
 	buf   []byte
+	size  int // bytes of records and payloads held, copied or pinned
+	pins  [pipePins]*pcap.Block
+	npin  int
 	// msgs hold the batch's parsed SIP (Event.SIP points into it), made
 	// with the first SIP event: an RTP-only run's batches stay small for
 	// the collector to scan. Each message keeps its grown slices.
@@ -62,16 +78,47 @@ type pipeWarn struct {
 	err error
 }
 
+// newPipeBatch makes a batch; buf is made by the first copy (keep): a
+// batch of pinned records has no use for it.
 func newPipeBatch() *pipeBatch {
-	return &pipeBatch{evs: make([]Event, 0, pipeEvents), buf: make([]byte, 0, pipeBytes+pipeBytes/4)}
+	return &pipeBatch{evs: make([]Event, 0, pipeEvents)}
 }
 
-// reset empties the batch. The events are overwritten by the next use
-// (what they point to is this batch's own buffer and messages); the
-// warnings are dropped so the errors can be collected.
+// reset empties the batch, releasing its blocks. The events are
+// overwritten by the next use (what they point to is this batch's own
+// buffer and messages, or blocks released here); the warnings are
+// dropped so the errors can be collected.
 func (b *pipeBatch) reset() {
+	b.release()
 	clear(b.warns)
-	b.evs, b.warns, b.buf, b.nmsg = b.evs[:0], b.warns[:0], b.buf[:0], 0
+	b.evs, b.warns, b.buf, b.nmsg, b.size = b.evs[:0], b.warns[:0], b.buf[:0], 0, 0
+}
+
+// release unpins the batch's blocks: its events' records must not be
+// read after.
+func (b *pipeBatch) release() {
+	for i := range b.npin {
+		b.pins[i].Release()
+		b.pins[i] = nil
+	}
+	b.npin = 0
+}
+
+// pin reports whether blk holds for the batch: pinned before, or now.
+// A batch meets one or two blocks, each for hundreds of records in a
+// row: add looks at the last itself.
+func (b *pipeBatch) pin(blk *pcap.Block) bool {
+	for i := b.npin - 1; i >= 0; i-- {
+		if b.pins[i] == blk {
+			return true
+		}
+	}
+	if b.npin == pipePins || !blk.Retain() {
+		return false
+	}
+	b.pins[b.npin] = blk
+	b.npin++
+	return true
 }
 
 func (b *pipeBatch) warn(err error) {
@@ -82,23 +129,33 @@ func (b *pipeBatch) warn(err error) {
 // valid when append moves the buffer: they keep the old array alive
 // until the batch is reset, and only the current array is reused.
 func (b *pipeBatch) keep(p []byte) []byte {
+	if b.buf == nil {
+		b.buf = make([]byte, 0, pipeBytes+pipeBytes/4)
+	}
 	n := len(b.buf)
+	b.size += len(p)
 	b.buf = append(b.buf, p...)
 	return b.buf[n:len(b.buf):len(b.buf)]
 }
 
 // add copies ev into the next slot; evs never grows past pipeEvents
-// (full hands the batch on first). A SIP message is parsed here unless
+// (full hands the batch on first). blk, if not nil, is the read-ahead
+// block ev.Record lies in: the record stays there if the batch can pin
+// it, and is copied otherwise. A SIP message is parsed here unless
 // share is set and its header block ends it: the decoder needs the parse
 // only for an SDP body (learnSDP), and the consumer parses what is left
 // unparsed (Event.SIP nil) itself. Either way ev.SIP (the decoder's
 // event) tells learnSDP what there is to learn.
-func (b *pipeBatch) add(ev *Event, share bool) {
+func (b *pipeBatch) add(ev *Event, share bool, blk *pcap.Block) {
 	b.evs = b.evs[:len(b.evs)+1]
 	it := &b.evs[len(b.evs)-1]
 	*it = *ev
 	rec, p := ev.Record, ev.Payload
-	if rec != nil {
+	switch {
+	case rec == nil:
+	case blk != nil && (b.npin > 0 && b.pins[b.npin-1] == blk || b.pin(blk)):
+		b.size += len(rec) // as if copied: batches span as many bytes as before
+	default:
 		it.Record = b.keep(rec)
 	}
 	switch off := int(ev.Layers.Payload); {
@@ -136,13 +193,15 @@ func headersOnly(p []byte) bool {
 }
 
 // readAheader is a file source that can read its input on a goroutine
-// of its own (pcap.Reader.ReadAhead), stopped by the function returned.
+// of its own (pcap.Reader.ReadAhead), stopped by the function returned,
+// and tell which of its blocks a record lies in (pcap.Reader.BlockOf).
 type readAheader interface {
 	ReadAhead() (stop func())
+	BlockOf(data []byte) *pcap.Block
 }
 
 func (b *pipeBatch) full() bool {
-	return len(b.evs)+len(b.warns) >= pipeEvents || len(b.buf) >= pipeBytes || b.nmsg >= pipeMsgs
+	return len(b.evs)+len(b.warns) >= pipeEvents || b.size >= pipeBytes || b.nmsg >= pipeMsgs
 }
 
 // runPipelined is Run with Options.Pipeline: run decodes on a goroutine
@@ -167,6 +226,9 @@ func runPipelined(ctx context.Context, srcs []Source, o Options, warn func(error
 		defer wg.Done()
 		defer close(full)
 		cur := <-free
+		// ahead[i] is source i when it reads ahead, so that its
+		// records can stay in its blocks (see pipeBatch).
+		var ahead []readAheader
 		// send hands the batch on and, unless last, takes a free one. It
 		// fails only when the consumer has gone (pctx cancelled); cur is
 		// nil from then on and nothing more is kept.
@@ -199,7 +261,12 @@ func runPipelined(ctx context.Context, srcs []Source, o Options, warn func(error
 			// means it is the busier one, and the decoder keeps them.
 			// Either side's parse is the same function of the same
 			// bytes, so results do not depend on who did it.
-			cur.add(ev, len(full) == 0)
+			var blk *pcap.Block
+			if ev.Record != nil && ev.Source < len(ahead) && ahead[ev.Source] != nil {
+				// The record in hand: Next has not been called since.
+				blk = ahead[ev.Source].BlockOf(ev.Record)
+			}
+			cur.add(ev, len(full) == 0, blk)
 			if cur.full() {
 				return send(false)
 			}
@@ -218,20 +285,29 @@ func runPipelined(ctx context.Context, srcs []Source, o Options, warn func(error
 		// Files are read ahead on a goroutine of their own (owned
 		// here: stopped when run returns): the read calls then run
 		// beside the decoding, on the consumer's side of an RTP-heavy
-		// run, which has time to spare. Not for a merge of many files:
-		// each costs 1.7 MB of blocks and a goroutine, and the reads of
-		// a dozen files at once gain nothing from it on two cores.
-		var aheads []readAheader
-		for _, s := range srcs {
+		// run, which has time to spare, and its records need no copy
+		// (see pipeBatch). Not for a merge of many files: each costs
+		// 1.7 MB of blocks (and spares while batches pin them) and a
+		// goroutine, and the reads of a dozen files at once gain
+		// nothing from it on two cores.
+		ahead = make([]readAheader, len(srcs))
+		n := 0
+		for i, s := range srcs {
 			if _, ok := liveOf(s); ok {
 				continue
 			}
 			if ra, ok := behind[readAheader](s); ok {
-				aheads = append(aheads, ra)
+				ahead[i] = ra
+				n++
 			}
 		}
-		if len(aheads) <= maxReadAhead {
-			for _, ra := range aheads {
+		if n > maxReadAhead {
+			ahead = nil
+		}
+		for _, ra := range ahead {
+			if ra != nil {
+				// Stopping leaves the blocks that batches pin as they
+				// are: the consumer may still be reading them.
 				defer ra.ReadAhead()()
 			}
 		}
@@ -265,7 +341,8 @@ func runPipelined(ctx context.Context, srcs []Source, o Options, warn func(error
 		if o.OnBatchEnd != nil {
 			o.OnBatchEnd()
 		}
-		free <- b // never blocks
+		b.release() // here, not when reused: the read-ahead may have the blocks at once
+		free <- b   // never blocks
 	}
 	wg.Wait()
 	if fnErr != nil {

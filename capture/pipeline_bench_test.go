@@ -32,7 +32,7 @@ func BenchmarkPipeBatchAdd(b *testing.B) {
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		bt.add(&evs[i], false)
+		bt.add(&evs[i], false, nil)
 		if bt.full() {
 			bt.reset()
 		}
@@ -78,4 +78,59 @@ func BenchmarkRunSIP(b *testing.B) {
 		records += r.Stats().Packets
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(records), "ns/record")
+}
+
+// BenchmarkPipeBatchRead is the decoding goroutine's work per record of
+// loadBench's capture read ahead from memory: Next, Decode and the
+// batch's add, with the record copied into the batch or left in the
+// Reader's block (pinned). The difference is what pinning saves.
+func BenchmarkPipeBatchRead(b *testing.B) {
+	in := benchPcap(b)
+	for _, pin := range []bool{false, true} {
+		b.Run(map[bool]string{false: "copied", true: "pinned"}[pin], func(b *testing.B) {
+			d := NewDecoder(Options{})
+			bt := newPipeBatch()
+			var (
+				r    *pcap.Reader
+				stop func()
+				data []byte
+				blk  *pcap.Block
+			)
+			open := func() {
+				if stop != nil {
+					stop()
+				}
+				var err error
+				if r, err = pcap.NewReader(bytes.NewReader(in), "bench"); err != nil {
+					b.Fatal(err)
+				}
+				stop = r.ReadAhead()
+			}
+			open()
+			emit := func(ev *Event) {
+				ev.Record = data
+				bt.add(ev, false, blk)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				var (
+					p   pcap.Packet
+					err error
+				)
+				if data, p, err = r.Next(); err != nil {
+					bt.reset()
+					open()
+					continue
+				}
+				if pin {
+					blk = r.BlockOf(data)
+				}
+				_ = d.Decode(data, p, emit)
+				if bt.full() {
+					bt.reset()
+				}
+			}
+			stop()
+		})
+	}
 }

@@ -81,7 +81,7 @@ func TestPipeBatchCarriesEveryField(t *testing.T) {
 				}
 			}
 			b := newPipeBatch()
-			b.add(&ev, false)
+			b.add(&ev, false, nil)
 			got := reflect.ValueOf(b.evs[0])
 			for i := range want.NumField() {
 				name := want.Type().Field(i).Name

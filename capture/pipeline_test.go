@@ -167,7 +167,7 @@ func TestPipelineBatchAllocs(t *testing.T) {
 	fill := func() {
 		b.reset()
 		for !b.full() {
-			b.add(&evs[0], false)
+			b.add(&evs[0], false, nil)
 		}
 	}
 	fill() // warm: the messages' slices grow once
@@ -402,7 +402,7 @@ func TestPipeBatchShare(t *testing.T) {
 	} {
 		b := newPipeBatch()
 		ev := Event{Kind: KindSIP, Payload: tc.msg}
-		b.add(&ev, tc.share)
+		b.add(&ev, tc.share, nil)
 		got := b.evs[0].SIP
 		if (got != nil) != tc.parsed {
 			t.Errorf("%s: batch's SIP %v; want parsed %v", tc.name, got != nil, tc.parsed)

@@ -11,7 +11,7 @@ import (
 
 // benchPcap is loadBench's capture (200 calls of 1000 RTP packets)
 // written as a classic pcap file, for benchmarks that read it.
-func benchPcap(b *testing.B) []byte {
+func benchPcap(b testing.TB) []byte {
 	frames, pkts := loadBench()
 	var buf bytes.Buffer
 	writeFrames(b, &buf, frames, pkts)

@@ -15,7 +15,11 @@
 //
 // Reading allocates nothing per record: records are slices of the
 // Reader's blocks, read 256 KiB at a time (ReadAhead reads them on a
-// goroutine of its own, which its caller owns). Damage (a truncated or impossible record or block) ends
+// goroutine of its own, which its caller owns). A caller that keeps
+// records past the next call, on another goroutine, can pin the
+// read-ahead block they lie in instead of copying them (BlockOf,
+// Block.Retain, Block.Release): it is not read into again until
+// released. Damage (a truncated or impossible record or block) ends
 // reading with a *FormatError naming file, packet number and offset; every
 // record before it has been returned, and oddities that do not stop
 // reading (captured > original length, time going backwards or jumping

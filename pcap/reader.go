@@ -278,7 +278,8 @@ func NewReader(rd io.Reader, name string) (*Reader, error) {
 }
 
 // Next returns the next record. data aliases a buffer owned by the Reader
-// and is valid only until the next call; copy it to keep it. At the end of
+// and is valid only until the next call; copy it to keep it, or, while
+// reading ahead, pin the block it lies in (BlockOf). At the end of
 // the file Next returns io.EOF. On damage it returns a *FormatError (every
 // earlier record has been returned) and io.EOF afterwards: it does not try
 // to resynchronise, because a guessed boundary can fabricate packets.
