@@ -238,6 +238,16 @@ func run(ctx context.Context, srcs []Source, o Options, warn func(error), fn fun
 		}()
 	}
 
+	// into[i] is srcs[i] when it is a pcap.Reader, which can read a
+	// record's Packet into place (NextInto). Only the Reader itself: a
+	// type embedding one to change Next would have NextInto promoted,
+	// and its Next bypassed.
+	into := make([]*pcap.Reader, len(srcs))
+	for i, s := range srcs {
+		if !live[i] {
+			into[i], _ = s.(*pcap.Reader)
+		}
+	}
 	emit := func(ev *Event) {
 		if fnErr != nil {
 			return
@@ -279,7 +289,16 @@ func run(ctx context.Context, srcs []Source, o Options, warn func(error), fn fun
 				return false
 			}
 		}
-		data, p, err := srcs[i].Next()
+		h := &heads[i]
+		var (
+			data []byte
+			err  error
+		)
+		if in := into[i]; in != nil {
+			data, err = in.NextInto(&h.p) // in place: no copy of the Packet
+		} else {
+			data, h.p, err = srcs[i].Next()
+		}
 		if err != nil {
 			heads[i] = head{}
 			if !errors.Is(err, io.EOF) && warn != nil {
@@ -290,8 +309,7 @@ func run(ctx context.Context, srcs []Source, o Options, warn func(error), fn fun
 		unpub[i]++
 		// Field by field: building a head and copying it stalled on
 		// reading back what had just been stored.
-		h := &heads[i]
-		h.data, h.p, h.ok, h.rec = data, p, true, nil
+		h.data, h.ok, h.rec = data, true, nil
 		return true
 	}
 	pending := make([]bool, len(srcs)) // live source with nothing queued

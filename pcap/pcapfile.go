@@ -87,45 +87,50 @@ func (r *Reader) readPcapHeader() error {
 	return nil
 }
 
-// nextPcap reads one classic record. A captured length beyond the snaplen
+// failP is fail for a read into *p, which it zeroes.
+func (r *Reader) failP(p *Packet, off int64, err error) error {
+	*p = Packet{}
+	return r.fail(off, err)
+}
+
+// nextPcap reads one classic record into *p. A captured length beyond the snaplen
 // is only an oddity, because tcpdump and Wireshark read such files (some
 // writers never truncate); beyond MaxRecordLength it is damage, since the
 // header is then more likely garbage than a packet, and it bounds memory.
-func (r *Reader) nextPcap() ([]byte, Packet, error) {
+func (r *Reader) nextPcap(p *Packet) ([]byte, error) {
 	off := r.off
 	h, err := r.take(pcapRecordHdrLen)
 	if err != nil {
 		if err == io.EOF {
 			r.done = true
-			return nil, Packet{}, err
+			*p = Packet{}
+			return nil, err
 		}
-		return nil, Packet{}, r.fail(off, err)
+		return nil, r.failP(p, off, err)
 	}
 	// Everything is read out of h before the data is taken: that take
 	// may move the block h aliases.
 	sec, frac := int64(r.u32(h[0:])), int64(r.u32(h[4:]))
 	caplen, wirelen := r.u32(h[8:]), r.u32(h[12:])
 	if caplen > MaxRecordLength {
-		return nil, Packet{}, r.fail(off, fmt.Errorf("%w: captured length %d exceeds the %d-byte limit", ErrBadRecord, caplen, MaxRecordLength))
+		return nil, r.failP(p, off, fmt.Errorf("%w: captured length %d exceeds the %d-byte limit", ErrBadRecord, caplen, MaxRecordLength))
 	}
 	data, err := r.take(int(caplen))
 	if err != nil {
 		if err == io.EOF {
 			err = fmt.Errorf("%w: record data missing (%d bytes)", ErrTruncated, caplen)
 		}
-		return nil, Packet{}, r.fail(off, err)
+		return nil, r.failP(p, off, err)
 	}
 	if !r.format.Nanosecond {
 		frac *= nanosPerMicro
 	}
 	iface := &r.ifaces[0]
-	p := Packet{
-		Timestamp:     time.Unix(sec, frac).UTC(),
-		CaptureLength: int(caplen),
-		Length:        int(wirelen),
-		LinkType:      iface.LinkType,
-		Offset:        off,
-	}
-	r.account(&p, iface.Snaplen)
-	return data, p, nil
+	// Field by field into *p: a composite literal is built aside and
+	// copied.
+	p.Timestamp = time.Unix(sec, frac).UTC()
+	p.CaptureLength, p.Length = int(caplen), int(wirelen)
+	p.InterfaceIndex, p.LinkType, p.Offset = 0, iface.LinkType, off
+	r.account(p, iface.Snaplen)
+	return data, nil
 }

@@ -284,20 +284,33 @@ func NewReader(rd io.Reader, name string) (*Reader, error) {
 // earlier record has been returned) and io.EOF afterwards: it does not try
 // to resynchronise, because a guessed boundary can fabricate packets.
 func (r *Reader) Next() (data []byte, p Packet, err error) {
-	if r.closed {
-		return nil, Packet{}, ErrClosed
-	}
-	if r.pending != nil {
+	data, err = r.NextInto(&p)
+	return data, p, err
+}
+
+// NextInto is Next with the record's Packet written to *p (zero on an
+// error) instead of returned: a caller that keeps it in place (capture's
+// merge of sources) saves copying it on every record, which was a tenth
+// of the decoding goroutine's time on an RTP-heavy capture (the Packet
+// built, returned, returned again and stored: 72 bytes each time).
+func (r *Reader) NextInto(p *Packet) ([]byte, error) {
+	var err error
+	switch {
+	case r.closed:
+		err = ErrClosed
+	case r.pending != nil:
 		err, r.pending = r.pending, nil
-		return nil, Packet{}, err
+	case r.done:
+		err = io.EOF
+	case r.format.Kind == FormatPcap:
+		return r.nextPcap(p)
+	default:
+		var data []byte
+		data, *p, err = r.nextPcapng()
+		return data, err
 	}
-	if r.done {
-		return nil, Packet{}, io.EOF
-	}
-	if r.format.Kind == FormatPcap {
-		return r.nextPcap()
-	}
-	return r.nextPcapng()
+	*p = Packet{}
+	return nil, err
 }
 
 // Stats returns the counters so far.
