@@ -701,6 +701,15 @@ func (t *Tracker) LiveStreams() []StreamReport {
 // FinishedLen is the number of final reports of finished streams kept.
 func (t *Tracker) FinishedLen() int { return t.done.len() }
 
+// HasFinished reports whether a final report of a finished stream kept
+// belongs to callID (AppendFinishedBrief would append one), without
+// copying any. It only reads: goroutines that hold off the writer may
+// call it at once.
+func (t *Tracker) HasFinished(callID string) bool {
+	_, ok := t.done.byCall[callID]
+	return ok
+}
+
 // AppendFinished appends a copy of every final report of a finished
 // stream (in full) to dst and returns it, unsorted (see SortReports).
 func (t *Tracker) AppendFinished(dst []StreamReport) []StreamReport {

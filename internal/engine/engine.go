@@ -892,25 +892,19 @@ func (e *Engine) applyStreams(all bool) bool {
 		// goroutines (RefreshProblems). The others, whose streams the
 		// writer copies in (store), are deferred to it, in creation
 		// order.
-		withStreams := make(map[string]bool, len(byCall))
-		for id := range byCall {
-			withStreams[id] = true
-		}
-		for _, r := range e.rtp.AppendFinishedRefs(nil) {
-			r.Owners(func(id string) { withStreams[id] = true })
-		}
+		done := make(map[string]bool, len(e.changed))
 		for _, id := range e.changed {
-			withStreams[id] = false // done above
+			done[id] = true
 		}
 		in := diagnose.Input{Now: time.Unix(0, e.last.Load()), MediaSeen: e.rtp.Len() > 0}
 		rest := e.store.RefreshProblems(e.finalWorkers(), func() sipflow.ProblemFunc {
 			in := in // each goroutine's own: the detectors keep a pointer to it
 			return func(dst []sipflow.Problem, sum *sipflow.CallSummary) ([]sipflow.Problem, sipflow.Verdict) {
-				switch ws, ok := withStreams[sum.CallID]; {
-				case ok && !ws:
+				switch id := sum.CallID; {
+				case done[id]:
 					return dst, sipflow.Keep
-				case ws || len(sum.Streams) > 0:
-					return dst, sipflow.Defer
+				case len(sum.Streams) > 0 || len(byCall[id]) > 0 || e.rtp.HasFinished(id):
+					return dst, sipflow.Defer // streams before or now
 				}
 				in.Call = *sum
 				dst = diagnose.AppendCall(dst, &in, e.o.Diagnose)
