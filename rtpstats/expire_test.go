@@ -46,6 +46,9 @@ func TestExpireFinishedStreamsStayWithTheirCall(t *testing.T) {
 	if len(brief) != 1 || brief[0].Packets != 50 || brief[0].Series != nil || brief[0].MOS != full[0].MOS {
 		t.Fatalf("brief after expiry %+v", brief)
 	}
+	if !tr.HasFinished("call-1") || tr.HasFinished("call-2") || len(tr.AppendFinishedBrief(nil, "call-1")) != 1 {
+		t.Errorf("HasFinished(call-1) %v, HasFinished(call-2) %v: want the finished report's call only", tr.HasFinished("call-1"), tr.HasFinished("call-2"))
+	}
 	// Copies: changing one does not change the kept report.
 	full[0].Series[0].Packets = -1
 	if again := tr.Streams(); again[0].Series[0].Packets == -1 {
@@ -113,6 +116,19 @@ func TestFloodIsBounded(t *testing.T) {
 		if r.CallID == "" {
 			t.Fatalf("stream %#x lost its call: %+v", r.SSRC, r)
 		}
+	}
+	// HasFinished: a dropped report's call has none, a kept one's has.
+	kept := 0
+	for i := range n {
+		id := fmt.Sprintf("call-%d", i)
+		if has := tr.HasFinished(id); has != (len(tr.AppendFinishedBrief(nil, id)) > 0) {
+			t.Fatalf("%s: HasFinished %v, AppendFinishedBrief disagrees", id, has)
+		} else if has {
+			kept++
+		}
+	}
+	if kept != maxFin {
+		t.Errorf("HasFinished true for %d calls, want the %d kept", kept, maxFin)
 	}
 	// Everything expires by packet time.
 	tr.ExpireBefore(tBase.Add(time.Hour))
