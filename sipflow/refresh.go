@@ -45,16 +45,7 @@ const refreshWindow = 2
 // the detectors run on both, and only the writes are the writer's.
 // Only the store's writer calls it.
 func (s *Store) RefreshProblems(workers int, newFn func() ProblemFunc) []string {
-	s.mu.RLock()
-	var calls []*call
-	if s.calls.slots != nil {
-		calls = make([]*call, 0, s.calls.n)
-		for c := s.order.front; c != nil; c = c.ord.next {
-			calls = append(calls, c)
-		}
-	}
-	gone := s.removals()
-	s.mu.RUnlock()
+	calls, gone := s.noteCalls()
 	n := (len(calls) + walkChunk - 1) / walkChunk
 	workers = max(1, min(workers, n))
 	// Chunk i is decided into slots[i%len(slots)] while fewer than

@@ -51,16 +51,7 @@ func (s *Store) SummaryChunks(f Filter) iter.Seq[[]CallSummary] { return s.walk(
 // buffers (1 or 2) used in turn: a chunk's are reused for the sets-th
 // chunk yielded after it.
 func (s *Store) walk(f Filter, sets int) iter.Seq[[]CallSummary] {
-	s.mu.RLock()
-	var calls []*call
-	if s.calls.slots != nil {
-		calls = make([]*call, 0, s.calls.n)
-		for c := s.order.front; c != nil; c = c.ord.next {
-			calls = append(calls, c)
-		}
-	}
-	gone := s.removals()
-	s.mu.RUnlock()
+	calls, gone := s.noteCalls()
 	return func(yield func([]CallSummary) bool) {
 		var sum CallSummary
 		var bufs [2][]CallSummary
@@ -82,6 +73,22 @@ func (s *Store) walk(f Filter, sets int) iter.Seq[[]CallSummary] {
 			k = (k + 1) % sets
 		}
 	}
+}
+
+// noteCalls returns the calls held, in creation order, and the count of
+// removals then (removals): a walk over them skips those removed since
+// only when it has moved.
+func (s *Store) noteCalls() ([]*call, int64) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var calls []*call
+	if s.calls.slots != nil {
+		calls = make([]*call, 0, s.calls.n)
+		for c := s.order.front; c != nil; c = c.ord.next {
+			calls = append(calls, c)
+		}
+	}
+	return calls, s.removals()
 }
 
 // Clone returns a copy of s that owns the slices a walk reuses (IPs,
