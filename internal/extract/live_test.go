@@ -255,30 +255,47 @@ func writeCapture(t *testing.T, path string, ps []pcap.Packet, ds [][]byte) stri
 	return path
 }
 
+// mixedCall runs an engine (eo, with the file added to its Files) over
+// basic-call.pcap split after its 8th record, the INVITE's 100 Trying:
+// the records before it in the file dir/first (gzipped when its name
+// ends in .gz), the rest (180, 200, ACK, RTP, BYE) read as a live
+// interface. It returns the engine, the file's path and the fixture's
+// records' bytes.
+func mixedCall(t *testing.T, dir, first string, eo engine.Options) (*engine.Engine, string, [][]byte) {
+	t.Helper()
+	ps, ds, _ := records(t, fixture("basic-call.pcap"))
+	const cut = 8
+	path := writeCapture(t, filepath.Join(dir, first), ps[:cut], ds[:cut])
+	rest := writeCapture(t, filepath.Join(dir, "rest.pcap"), ps[cut:], ds[cut:])
+	fr, err := pcap.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fr.Close() })
+	eo.Files = append(eo.Files, path)
+	e := engine.New(eo)
+	runSources(t, e, fr, openLive(t, rest))
+	return e, path, ds
+}
+
+// inviteCall is the summary of e's INVITE dialog (the last, if several).
+func inviteCall(e *engine.Engine) sipflow.CallSummary {
+	var call sipflow.CallSummary
+	for _, c := range e.Calls(sipflow.Filter{}, 0, -1) {
+		if c.Type == sipflow.TypeCall {
+			call = c
+		}
+	}
+	return call
+}
+
 // TestSaveLiveMixed: a call whose first messages come from a file and
 // the rest from a live interface is saved with both, in time order: the
 // file's records byte for byte, the live messages framed.
 func TestSaveLiveMixed(t *testing.T) {
 	dir := t.TempDir()
-	ps, ds, _ := records(t, fixture("basic-call.pcap"))
-	// The file ends after the INVITE's 100 Trying (record 8); the rest
-	// (180, 200, ACK, RTP, BYE) arrives live.
-	cut := 8
-	first := writeCapture(t, filepath.Join(dir, "first.pcap"), ps[:cut], ds[:cut])
-	rest := writeCapture(t, filepath.Join(dir, "rest.pcap"), ps[cut:], ds[cut:])
-	fr, err := pcap.Open(first)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fr.Close()
-	e := engine.New(engine.Options{Files: []string{first}})
-	runSources(t, e, fr, openLive(t, rest))
-	var call string
-	for _, c := range e.Calls(sipflow.Filter{}, 0, -1) {
-		if c.Type == sipflow.TypeCall {
-			call = c.CallID
-		}
-	}
+	e, first, ds := mixedCall(t, dir, "first.pcap", engine.Options{})
+	call := inviteCall(e).CallID
 	d, _ := e.Store().Call(call)
 	fromFile := 0
 	for _, m := range d.Messages {
@@ -319,13 +336,8 @@ func TestSaveLiveMixed(t *testing.T) {
 func TestSaveLiveMedia(t *testing.T) {
 	e := engine.New(engine.Options{})
 	runSources(t, e, openLive(t, fixture("basic-call.pcap")))
-	var call string
-	msgs := 0
-	for _, c := range e.Calls(sipflow.Filter{}, 0, -1) {
-		if c.Type == sipflow.TypeCall {
-			call, msgs = c.CallID, c.Messages
-		}
-	}
+	c := inviteCall(e)
+	call, msgs := c.CallID, c.Messages
 	streams := len(e.Streams(call))
 	if streams != 2 {
 		t.Fatalf("fixture: %d streams, want 2", streams)
@@ -514,24 +526,8 @@ func TestWriteAllBound(t *testing.T) {
 // counted once although the save loaded them before falling back.
 func TestSaveGzipFallbackCountsOnce(t *testing.T) {
 	dir := t.TempDir()
-	ps, ds, _ := records(t, fixture("basic-call.pcap"))
-	const cut = 8
-	gz := writeCapture(t, filepath.Join(dir, "first.pcap.gz"), ps[:cut], ds[:cut])
-	rest := writeCapture(t, filepath.Join(dir, "rest.pcap"), ps[cut:], ds[cut:])
-
-	fr, err := pcap.Open(gz)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fr.Close()
-	e := engine.New(engine.Options{Files: []string{gz}, SpillMax: engine.DefaultSpillMax, SpillDir: t.TempDir()})
-	runSources(t, e, fr, openLive(t, rest))
-	var call string
-	for _, c := range e.Calls(sipflow.Filter{}, 0, -1) {
-		if c.Type == sipflow.TypeCall {
-			call = c.CallID
-		}
-	}
+	e, gz, _ := mixedCall(t, dir, "first.pcap.gz", engine.Options{SpillMax: engine.DefaultSpillMax, SpillDir: t.TempDir()})
+	call := inviteCall(e).CallID
 	d, _ := e.Store().CallLocations(call)
 	fromFile, live := 0, 0
 	for _, m := range d.Messages {
